@@ -1,0 +1,92 @@
+"""What every solver returns: a small frozen record, never a positional tuple.
+
+A solver knows nothing of scikit-learn. It returns a :class:`SolverResult`; the estimator turns it into
+``coef_``, ``n_iter_``, ``objective_`` and ``convergence_``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Per-iteration record of a solver run.
+
+    Attributes
+    ----------
+    objective : ndarray of shape (n_records,)
+        Objective value after each iteration (entry 0 is the starting point).
+    optimality : ndarray of shape (n_records,)
+        The solver's optimality measure at that point: the largest gradient entry for a smooth
+        objective, the largest distance of the negative gradient to the subdifferential for an
+        L1-penalised one (the quantity the stopping rule compares with ``tol``).
+    time : ndarray of shape (n_records,)
+        Seconds since the solver started.
+    """
+
+    objective: np.ndarray
+    optimality: np.ndarray
+    time: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.objective)
+
+
+@dataclass
+class TraceRecorder:
+    """Collects (objective, optimality) pairs with timestamps, and calls an optional hook."""
+
+    hook: object = None
+    _objective: list = field(default_factory=list)
+    _optimality: list = field(default_factory=list)
+    _time: list = field(default_factory=list)
+    _start: float = field(default_factory=time.perf_counter)
+
+    def record(self, objective: float, optimality: float) -> None:
+        self._objective.append(float(objective))
+        self._optimality.append(float(optimality))
+        self._time.append(time.perf_counter() - self._start)
+        if self.hook is not None:
+            self.hook(len(self._objective) - 1, float(objective), float(optimality))
+
+    def freeze(self) -> Trace:
+        return Trace(
+            objective=np.asarray(self._objective),
+            optimality=np.asarray(self._optimality),
+            time=np.asarray(self._time),
+        )
+
+
+@dataclass(frozen=True)
+class SolverResult:
+    """Outcome of one solver run.
+
+    Attributes
+    ----------
+    coef : ndarray
+        The solution, in the layout the objective documents.
+    n_iter : int
+        Number of outer iterations taken.
+    converged : bool
+        Whether the stopping rule was met (rather than ``max_iter`` or a failed line search).
+    objective : float
+        Objective value at ``coef``.
+    optimality : float
+        Final value of the stopping criterion (same units as ``tol`` times the objective's scale).
+    trace : Trace
+        Per-iteration record.
+    message : str
+        Why the solver stopped, in words.
+    """
+
+    coef: np.ndarray
+    n_iter: int
+    converged: bool
+    objective: float
+    optimality: float
+    trace: Trace
+    message: str
