@@ -262,7 +262,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         kernel_args = (A,)
         A_sq = A * A
         kernel = cd_model_dense
-    K, d = obj.shape
+    K = obj.n_outputs
     coef = np.array(coef0, dtype=float)
     Z = obj.scores(coef)
     F = obj.value(coef, Z)
