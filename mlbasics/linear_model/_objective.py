@@ -231,3 +231,45 @@ class LogisticObjective:
         if not self.multinomial:
             return V
         return V - V.mean(axis=0, keepdims=True)
+
+
+def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=None,
+                       sample_weight=None):  # fmt: skip
+    """Value of the objective for given coefficients, from any fitted linear model.
+
+    Evaluates ``C * sum_i s_i loss_i + R(W)`` exactly as :class:`LogisticRegression` minimises it,
+    for coefficients of either library (``coef`` of shape (1, n_features) for a binary problem, one
+    row per class for the multinomial loss). Used to put scikit-learn's solutions and ours on the
+    same scale.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    coef : array-like of shape (n_outputs, n_features)
+    intercept : array-like of shape (n_outputs,)
+    C : float, default=1.0
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+    l1_ratio : float, default=None
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    float
+    """
+    coef = np.atleast_2d(np.asarray(coef, dtype=float))
+    intercept = np.asarray(intercept, dtype=float).reshape(-1)
+    classes, y_index = np.unique(np.asarray(y), return_inverse=True)
+    n = len(y_index)
+    if coef.shape[0] == 1:
+        Y = (y_index == len(classes) - 1).astype(float).reshape(-1, 1)
+    else:
+        Y = np.zeros((n, len(classes)))
+        Y[np.arange(n), y_index] = 1.0
+    pen = Penalty.from_params(penalty, l1_ratio)
+    weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if pen != Penalty(0.0, 0.0):
+        weights = C * weights
+    A = add_intercept_column(X)
+    obj = LogisticObjective(A, Y, weights, pen, fit_intercept=True)
+    return obj.value(np.hstack([coef, intercept[:, None]]))

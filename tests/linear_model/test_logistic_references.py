@@ -1,0 +1,214 @@
+"""LogisticRegression against independent references: scikit-learn, scipy.optimize, metamorphic laws."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+from scipy import sparse
+from scipy.special import log_softmax, logsumexp
+from sklearn import linear_model as sk
+
+from mlbasics import LogisticRegression
+from mlbasics.linear_model import logistic_objective
+
+RTOL = 1e-6
+TIGHT = {"tol": 1e-10, "max_iter": 1000}
+
+
+def sk_objective(model, X, y, *, C, penalty, l1_ratio=None, fit_intercept=True):
+    intercept = model.intercept_ if fit_intercept else np.zeros(model.coef_.shape[0])
+    return logistic_objective(X, y, model.coef_, intercept, C=C, penalty=penalty,
+                              l1_ratio=l1_ratio)  # fmt: skip
+
+
+def assert_same_objective(ours, reference):
+    assert abs(ours - reference) <= RTOL * abs(reference), (ours, reference)
+
+
+@pytest.mark.parametrize("solver", ["newton", "newton-cholesky", "newton-cg", "lbfgs"])
+@pytest.mark.parametrize("data", ["breast_cancer", "wine", "sparse_binary", "sparse_multiclass"])
+def test_l2_objective_matches_sklearn_newton_cg(solver, data, request):
+    X, y = request.getfixturevalue(data)
+    if solver == "newton-cholesky" and sparse.issparse(X):
+        pytest.skip("the Cholesky solver needs dense X (tested to raise elsewhere)")
+    C = 0.5
+    ours = LogisticRegression("l2", C=C, solver=solver, **TIGHT).fit(X, y)
+    ref = sk.LogisticRegression(C=C, l1_ratio=0.0, solver="newton-cg", tol=1e-12, max_iter=1000)
+    ref.fit(X, y)
+    reference = sk_objective(ref, X, y, C=C, penalty="l2")
+    assert ours.converged_
+    assert_same_objective(ours.objective_, reference)
+    # objective_ is the objective of the coefficients it reports
+    assert_same_objective(
+        logistic_objective(X, y, ours.coef_, ours.intercept_, C=C, penalty="l2"), ours.objective_
+    )
+
+
+@pytest.mark.parametrize("data, C", [("breast_cancer", 0.1), ("wine", 0.5), ("iris", 1.0)])
+def test_newton_l1_matches_sklearn_saga(data, C, request):
+    X, y = request.getfixturevalue(data)
+    ours = LogisticRegression("l1", C=C, **TIGHT).fit(X, y)
+    ref = sk.LogisticRegression(C=C, l1_ratio=1.0, solver="saga", tol=1e-10, max_iter=100_000)
+    ref.fit(X, y)
+    assert ours.converged_
+    assert_same_objective(ours.objective_, sk_objective(ref, X, y, C=C, penalty="l1"))
+    np.testing.assert_array_equal(ours.coef_ != 0, ref.coef_ != 0)
+    assert np.any(ours.coef_ == 0), "this C must give exact zeros"
+
+
+@pytest.mark.parametrize("C", [0.05, 0.5])
+def test_newton_l1_matches_liblinear_without_intercept(breast_cancer, C):
+    X, y = breast_cancer
+    ours = LogisticRegression("l1", C=C, fit_intercept=False, **TIGHT).fit(X, y)
+    ref = sk.LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", fit_intercept=False,
+                                tol=1e-10, max_iter=10_000).fit(X, y)  # fmt: skip
+    assert_same_objective(
+        ours.objective_, sk_objective(ref, X, y, C=C, penalty="l1", fit_intercept=False)
+    )
+    np.testing.assert_array_equal(ours.coef_ != 0, ref.coef_ != 0)
+
+
+def test_sparse_l1_matches_saga(sparse_binary):
+    X, y = sparse_binary
+    C = 0.3
+    ours = LogisticRegression("l1", C=C, **TIGHT).fit(X, y)
+    dense = LogisticRegression("l1", C=C, **TIGHT).fit(X.toarray(), y)
+    ref = sk.LogisticRegression(C=C, l1_ratio=1.0, solver="saga", tol=1e-10, max_iter=100_000)
+    ref.fit(X, y)
+    assert_same_objective(ours.objective_, sk_objective(ref, X, y, C=C, penalty="l1"))
+    np.testing.assert_array_equal(ours.coef_ != 0, ref.coef_ != 0)
+    np.testing.assert_allclose(ours.coef_, dense.coef_, atol=1e-8)
+
+
+# -- scipy.optimize as an independent oracle on small problems ---------------------------------
+
+
+def _scipy_reference(X, Y, C, l1, l2):
+    """Minimise the objective with L-BFGS-B on the split w = u - v (u, v >= 0) for the L1 part.
+
+    Written from the formulas, independently of mlbasics' objective code. The intercept (last
+    column) is free and unpenalised.
+    """
+    n, d = X.shape
+    K = Y.shape[1]
+    A = np.hstack([X, np.ones((n, 1))])
+    binary = K == 1
+
+    def unpack(z):
+        u, v = z[: K * (d + 1)], z[K * (d + 1) :]
+        return (u - v).reshape(K, d + 1)
+
+    def fun(z):
+        W = unpack(z)
+        S = A @ W.T
+        if binary:
+            m = (2 * Y[:, 0] - 1) * S[:, 0]
+            loss = np.logaddexp(0, -m).sum()
+            R = -(2 * Y[:, 0] - 1) / (1 + np.exp(m))
+            G = (A.T @ R)[None, :]
+        else:
+            loss = (logsumexp(S, axis=1) - (S * Y).sum(1)).sum()
+            G = (np.exp(log_softmax(S, axis=1)) - Y).T @ A
+        G = C * G
+        Wp = W[:, :d]
+        G[:, :d] += l2 * Wp
+        # the L1 term is linear in the split variables: l1 * (u + v), on the weights only
+        pen = np.zeros((K, d + 1))
+        pen[:, :d] = l1
+        value = C * loss + 0.5 * l2 * (Wp**2).sum() + (pen.ravel() * (z[: K * (d + 1)] + z[K * (d + 1) :])).sum()
+        grad = np.concatenate([G.ravel() + pen.ravel(), -G.ravel() + pen.ravel()])
+        return value, grad
+
+    z0 = np.zeros(2 * K * (d + 1))
+    bounds = [(0, None)] * len(z0)
+    res = scipy.optimize.minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                  options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 50_000,
+                                           "maxcor": 30})  # fmt: skip
+    return res.fun, unpack(res.x)
+
+
+@pytest.mark.parametrize(
+    "penalty, l1_ratio", [("l2", None), ("l1", None), ("elasticnet", 0.3), ("elasticnet", 0.8)]
+)
+@pytest.mark.parametrize("multiclass", [False, True], ids=["binary", "multinomial"])
+def test_matches_scipy_minimize(penalty, l1_ratio, multiclass, small_binary, iris):
+    X, y = iris if multiclass else small_binary
+    C = 0.7
+    classes, yi = np.unique(y, return_inverse=True)
+    Y = np.eye(len(classes))[yi] if multiclass else yi[:, None].astype(float)
+    l1 = {"l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
+    reference, _ = _scipy_reference(X, Y, C, l1, 1.0 - l1)
+    ours = LogisticRegression(penalty, C=C, l1_ratio=l1_ratio, **TIGHT).fit(X, y)
+    assert ours.objective_ <= reference * (1 + RTOL)
+    assert_same_objective(ours.objective_, reference)
+
+
+def test_unpenalised_matches_scipy(small_binary):
+    X, y = small_binary
+    reference, W = _scipy_reference(X, y[:, None].astype(float), 1.0, 0.0, 0.0)
+    ours = LogisticRegression(None, **TIGHT).fit(X, y)
+    assert_same_objective(ours.objective_, reference)
+    np.testing.assert_allclose(ours.coef_.ravel(), W[0, :-1], rtol=1e-4, atol=1e-6)
+
+
+# -- metamorphic laws ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "penalty, data", [("l2", "wine"), ("l1", "wine"), (None, "small_binary")]
+)  # wine is separable: no finite unpenalised optimum there
+def test_sample_weight_two_equals_repeated_rows(penalty, data, seed, request):
+    X, y = request.getfixturevalue(data)
+    rng = np.random.default_rng(seed)
+    repeat = rng.random(len(y)) < 0.3
+    weights = np.where(repeat, 2.0, 1.0)
+    X_rep = np.vstack([X, X[repeat]])
+    y_rep = np.concatenate([y, y[repeat]])
+    weighted = LogisticRegression(penalty, C=0.5, **TIGHT).fit(X, y, sample_weight=weights)
+    repeated = LogisticRegression(penalty, C=0.5, **TIGHT).fit(X_rep, y_rep)
+    np.testing.assert_allclose(weighted.objective_, repeated.objective_, rtol=1e-9)
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, atol=1e-6)
+    np.testing.assert_allclose(weighted.intercept_, repeated.intercept_, atol=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["newton-cholesky", "newton-cg", "lbfgs"])
+def test_duplicated_columns_split_the_l2_weight(breast_cancer, solver):
+    """With [X, X], the L2 optimum puts half the weight on each copy; the sum equals the fit on X
+    with C doubled (penalty of v/2 twice is |v|^2 / 4)."""
+    X, y = breast_cancer
+    d = X.shape[1]
+    doubled = LogisticRegression(C=0.3, solver=solver, **TIGHT).fit(np.hstack([X, X]), y)
+    single = LogisticRegression(C=0.6, solver=solver, **TIGHT).fit(X, y)
+    np.testing.assert_allclose(doubled.coef_[:, :d], doubled.coef_[:, d:], atol=1e-7)
+    np.testing.assert_allclose(2 * doubled.coef_[:, :d], single.coef_, atol=1e-6)
+    np.testing.assert_allclose(doubled.intercept_, single.intercept_, atol=1e-6)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_scaling_C_and_sample_weight_together_changes_nothing(penalty, wine):
+    """C * s_i is what enters the objective: (C, s) and (a C, s / a) are the same problem."""
+    X, y = wine
+    s = np.linspace(0.5, 1.5, len(y))
+    a = LogisticRegression(penalty, C=0.2, **TIGHT).fit(X, y, sample_weight=s)
+    b = LogisticRegression(penalty, C=0.8, **TIGHT).fit(X, y, sample_weight=s / 4)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-7)
+    np.testing.assert_allclose(a.objective_, b.objective_, rtol=1e-9)
+
+
+def test_dense_csr_csc_and_float32_agree(sparse_multiclass):
+    X, y = sparse_multiclass
+    fits = [
+        LogisticRegression(C=0.1, **TIGHT).fit(Xv, y)
+        for Xv in (X, X.tocsc(), X.toarray(), X.astype(np.float32))
+    ]
+    for other in fits[1:]:
+        np.testing.assert_allclose(other.coef_, fits[0].coef_, atol=1e-5)
+        np.testing.assert_allclose(other.objective_, fits[0].objective_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_class_weight_is_sample_weight_per_class(penalty, wine):
+    X, y = wine
+    cw = {0: 2.0, 1: 0.5, 2: 1.0}
+    a = LogisticRegression(penalty, class_weight=cw, **TIGHT).fit(X, y)
+    b = LogisticRegression(penalty, **TIGHT).fit(X, y, sample_weight=np.vectorize(cw.get)(y))
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-8)
