@@ -43,7 +43,9 @@ def default_entries(C: float = 1.0) -> list[Entry]:
     """mlbasics estimators beside their scikit-learn counterparts (same objective, same C)."""
     return [
         Entry("mlbasics LR newton L2", LogisticRegression("l2", C=C), "l2", C),
-        Entry("sklearn  LR lbfgs  L2", sk_linear_model.LogisticRegression(C=C, l1_ratio=0.0), "l2", C),
+        Entry(
+            "sklearn  LR lbfgs  L2", sk_linear_model.LogisticRegression(C=C, l1_ratio=0.0), "l2", C
+        ),
         Entry("mlbasics LR newton L1", LogisticRegression("l1", C=C), "l1", C),
         Entry(
             "sklearn  LR saga   L1",
@@ -87,8 +89,9 @@ def compare(X, y, entries, *, cv=5, random_state=0, out=sys.stdout):
             model = fitted[-1]
             Xt = fitted[:-1].transform(X[train])
             objectives.append(
-                logistic_objective(Xt, y[train], model.coef_, model.intercept_,
-                                   C=entry.C, penalty=entry.penalty)  # fmt: skip
+                logistic_objective(
+                    Xt, y[train], model.coef_, model.intercept_, C=entry.C, penalty=entry.penalty
+                )  # fmt: skip
             )
         rows.append(
             {

@@ -166,7 +166,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        tags.input_tags.sparse = self.solver != "newton-cholesky"  # it forms a dense Hessian
         return tags
 
     # -- fitting -------------------------------------------------------------------------------

@@ -114,7 +114,11 @@ def _scipy_reference(X, Y, C, l1, l2):
         # the L1 term is linear in the split variables: l1 * (u + v), on the weights only
         pen = np.zeros((K, d + 1))
         pen[:, :d] = l1
-        value = C * loss + 0.5 * l2 * (Wp**2).sum() + (pen.ravel() * (z[: K * (d + 1)] + z[K * (d + 1) :])).sum()
+        value = (
+            C * loss
+            + 0.5 * l2 * (Wp**2).sum()
+            + (pen.ravel() * (z[: K * (d + 1)] + z[K * (d + 1) :])).sum()
+        )
         grad = np.concatenate([G.ravel() + pen.ravel(), -G.ravel() + pen.ravel()])
         return value, grad
 

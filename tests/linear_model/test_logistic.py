@@ -1,0 +1,270 @@
+"""LogisticRegression's behaviour: input checks, warnings, predictions, certificates."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mlbasics import LogisticRegression, Trace
+
+# -- bad input: a clear ValueError naming the problem --------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_X_is_rejected(small_binary, bad):
+    X, y = small_binary
+    X = X.copy()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match=r"(?i)(NaN|infinity)"):
+        LogisticRegression().fit(X, y)
+
+
+def test_nan_in_sparse_X_is_rejected(sparse_binary):
+    X, y = sparse_binary
+    X = X.copy()
+    X.data[0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        LogisticRegression().fit(X, y)
+
+
+def test_wrong_dimensions_are_rejected(small_binary):
+    X, y = small_binary
+    with pytest.raises(ValueError, match="2D array"):
+        LogisticRegression().fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="dim"):
+        LogisticRegression().fit(X[:, :, None], y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        LogisticRegression().fit(X, y[:-1])
+    model = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :-1])
+
+
+def test_single_class_is_rejected(small_binary):
+    X, _ = small_binary
+    with pytest.raises(ValueError, match="at least 2 classes.*only one class"):
+        LogisticRegression().fit(X, np.ones(len(X)))
+
+
+def test_empty_data_is_rejected():
+    with pytest.raises(ValueError, match="0 sample"):
+        LogisticRegression().fit(np.empty((0, 3)), np.empty(0))
+
+
+def test_nan_labels_are_rejected(small_binary):
+    X, y = small_binary
+    with pytest.raises(ValueError, match="NaN"):
+        LogisticRegression().fit(X, np.where(np.arange(len(y)) == 0, np.nan, y))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"C": 0.0}, "'C' parameter"),
+        ({"C": -1.0}, "'C' parameter"),
+        ({"penalty": "l3"}, "'penalty' parameter"),
+        ({"solver": "saga"}, "'solver' parameter"),
+        ({"penalty": "elasticnet", "l1_ratio": 1.5}, "'l1_ratio' parameter"),
+        ({"penalty": "elasticnet", "l1_ratio": -0.1}, "'l1_ratio' parameter"),
+        ({"penalty": "elasticnet"}, "needs l1_ratio"),
+        ({"penalty": "l1", "solver": "lbfgs"}, "needs proximal Newton"),
+        ({"penalty": "l1", "solver": "newton-cg"}, "needs proximal Newton"),
+        ({"tol": -1.0}, "'tol' parameter"),
+        ({"max_iter": -1}, "'max_iter' parameter"),
+    ],
+)
+def test_bad_parameters_are_rejected(small_binary, params, message):
+    X, y = small_binary
+    with pytest.raises(ValueError, match=re.escape(message) if "'" in message else message):
+        LogisticRegression(**params).fit(X, y)
+
+
+def test_cholesky_with_sparse_input_is_rejected(sparse_binary):
+    X, y = sparse_binary
+    with pytest.raises(ValueError, match="needs dense X"):
+        LogisticRegression(solver="newton-cholesky").fit(X, y)
+
+
+def test_negative_sample_weight_is_rejected(small_binary):
+    X, y = small_binary
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        LogisticRegression().fit(X, y, sample_weight=-np.ones(len(y)))
+
+
+def test_l1_ratio_without_elasticnet_warns(small_binary):
+    X, y = small_binary
+    with pytest.warns(UserWarning, match="only used with penalty='elasticnet'"):
+        LogisticRegression(l1_ratio=0.5).fit(X, y)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_inputs_are_not_modified(sparse_binary, penalty):
+    X, y = sparse_binary
+    w = np.linspace(0.5, 2.0, len(y))
+    copies = [X.copy(), y.copy(), w.copy()]
+    LogisticRegression(penalty).fit(X, y, sample_weight=w)
+    Xd = X.toarray()
+    Xd_copy = Xd.copy()
+    LogisticRegression(penalty, class_weight="balanced").fit(Xd, y, sample_weight=w)
+    assert (X != copies[0]).nnz == 0
+    np.testing.assert_array_equal(y, copies[1])
+    np.testing.assert_array_equal(w, copies[2])
+    np.testing.assert_array_equal(Xd, Xd_copy)
+
+
+# -- labels and containers ------------------------------------------------------------------------
+
+
+def test_string_labels_and_dataframes(wine):
+    pd = pytest.importorskip("pandas")
+    X, y = wine
+    names = np.array(["a-barolo", "b-grignolino", "c-barbera"])[y]  # sorted like 0, 1, 2
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    model = LogisticRegression().fit(frame, names)
+    np.testing.assert_array_equal(model.classes_, np.sort(np.unique(names)))
+    np.testing.assert_array_equal(model.feature_names_in_, frame.columns)
+    assert set(model.predict(frame)) <= set(names)
+    assert model.score(frame, names) > 0.95
+    plain = LogisticRegression().fit(X, y)
+    np.testing.assert_allclose(model.predict_proba(frame), plain.predict_proba(X), atol=1e-10)
+
+
+def test_binary_coef_is_for_the_second_class(small_binary):
+    X, y = small_binary
+    labels = np.where(y == 1, "yes", "no")
+    model = LogisticRegression().fit(X, labels)
+    assert model.coef_.shape == (1, X.shape[1]) and model.intercept_.shape == (1,)
+    scores = model.decision_function(X)
+    np.testing.assert_array_equal(model.predict(X), np.where(scores > 0, "yes", "no"))
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], 1 / (1 + np.exp(-scores)))
+
+
+def test_multiclass_shapes_and_probabilities(wine):
+    X, y = wine
+    model = LogisticRegression(C=0.1).fit(X, y)
+    assert model.coef_.shape == (3, X.shape[1]) and model.intercept_.shape == (3,)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(X)), proba, rtol=1e-12)
+
+
+def test_log_proba_is_finite_for_extreme_scores(small_binary):
+    X, y = small_binary
+    model = LogisticRegression().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_proba = model.predict_log_proba(X * 1e6)
+    assert np.all(np.isfinite(log_proba))
+
+
+# -- warnings that say what to do ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("penalty, solver", [("l2", "newton"), ("l1", "newton"), ("l2", "lbfgs")])
+def test_max_iter_reached_warns_with_advice(breast_cancer, penalty, solver):
+    X, y = breast_cancer
+    with pytest.warns(ConvergenceWarning, match="Increase max_iter"):
+        model = LogisticRegression(penalty, solver=solver, max_iter=1, tol=1e-12).fit(X, y)
+    assert not model.converged_
+
+
+def test_separable_unpenalised_data_warn(iris):
+    X, y = iris
+    separable = y != 2  # setosa against versicolor: linearly separable
+    with pytest.warns(ConvergenceWarning, match="linearly separable"):
+        LogisticRegression(None).fit(X[separable], y[separable])
+
+
+def test_non_separable_unpenalised_data_do_not_warn(small_binary):
+    X, y = small_binary
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LogisticRegression(None).fit(X, y)
+
+
+# -- the certificate --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+def test_convergence_trace_is_a_certificate(breast_cancer, penalty, solver):
+    if penalty != "l2" and solver == "lbfgs":
+        pytest.skip("lbfgs is L2 only")
+    X, y = breast_cancer
+    model = LogisticRegression(penalty, l1_ratio=0.5 if penalty == "elasticnet" else None,
+                               solver=solver, tol=1e-8).fit(X, y)  # fmt: skip
+    trace = model.convergence_
+    assert isinstance(trace, Trace)
+    assert len(trace) == model.n_iter_[0] + 1
+    assert trace.objective[-1] == pytest.approx(model.objective_)
+    assert np.all(np.diff(trace.objective) <= 1e-12 * abs(trace.objective[0]))  # monotone
+    assert trace.optimality[-1] <= 1e-8 * len(y)  # tol times C * sum of weights
+    assert np.all(np.diff(trace.time) >= 0)
+
+
+def test_newton_converges_quadratically(breast_cancer):
+    """Near the optimum each Newton step roughly squares the (scaled) gradient norm."""
+    X, y = breast_cancer
+    model = LogisticRegression(tol=1e-14, solver="newton-cholesky").fit(X, y)
+    g = model.convergence_.optimality / len(y)
+    phase = np.flatnonzero((g[:-1] < 1e-3) & (g[1:] > 1e-13))  # before the rounding floor
+    assert len(phase) >= 2
+    assert np.all(g[phase + 1] <= 1e3 * g[phase] ** 2), g  # g_{k+1} <= M g_k^2
+    assert model.n_iter_[0] <= 12
+
+
+def test_l1_gives_exact_zeros_and_elasticnet_fewer(breast_cancer):
+    X, y = breast_cancer
+    l1 = LogisticRegression("l1", C=0.05).fit(X, y)
+    enet = LogisticRegression("elasticnet", C=0.05, l1_ratio=0.5).fit(X, y)
+    l2 = LogisticRegression("l2", C=0.05).fit(X, y)
+    assert 0 < np.sum(l1.coef_ == 0) < X.shape[1]
+    assert np.sum(enet.coef_ == 0) < np.sum(l1.coef_ == 0)
+    assert np.sum(l2.coef_ == 0) == 0
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_warm_start_restarts_from_the_solution(wine, penalty):
+    X, y = wine
+    model = LogisticRegression(penalty, warm_start=True, tol=1e-8).fit(X, y)
+    first = model.objective_
+    model.fit(X, y)
+    assert model.n_iter_[0] <= 1
+    assert model.objective_ == pytest.approx(first, rel=1e-10)
+
+
+def test_verbose_prints_the_objective(breast_cancer, capsys):
+    X, y = breast_cancer
+    LogisticRegression(verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "objective" in out and "optimality" in out
+    assert len(out.strip().splitlines()) >= 3
+
+
+def test_newton_auto_picks_cholesky_for_small_dense_and_cg_for_sparse(breast_cancer, sparse_binary):
+    for X, y in (breast_cancer, sparse_binary):
+        auto = LogisticRegression(tol=1e-10).fit(X, y)
+        chosen = "newton-cg" if sparse.issparse(X) else "newton-cholesky"
+        forced = LogisticRegression(solver=chosen, tol=1e-10).fit(X, y)
+        np.testing.assert_array_equal(auto.coef_, forced.coef_)
+
+
+# -- the scikit-learn ecosystem -----------------------------------------------------------------------
+
+
+def test_pipeline_grid_search_and_cross_val_score(breast_cancer):
+    X, y = breast_cancer
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.mean() > 0.95
+    grid = GridSearchCV(pipe, {"logisticregression__C": [0.01, 1.0],
+                               "logisticregression__penalty": ["l1", "l2"]}, cv=3)  # fmt: skip
+    grid.fit(X, y)
+    assert grid.best_score_ > 0.95
