@@ -91,7 +91,7 @@ def compare(X, y, entries, *, cv=5, random_state=0, out=sys.stdout):
             objectives.append(
                 logistic_objective(
                     Xt, y[train], model.coef_, model.intercept_, C=entry.C, penalty=entry.penalty
-                )  # fmt: skip
+                )
             )
         rows.append(
             {

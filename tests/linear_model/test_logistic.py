@@ -48,7 +48,7 @@ def test_wrong_dimensions_are_rejected(small_binary):
 
 def test_single_class_is_rejected(small_binary):
     X, _ = small_binary
-    with pytest.raises(ValueError, match="at least 2 classes.*only one class"):
+    with pytest.raises(ValueError, match=r"at least 2 classes.*only one class"):
         LogisticRegression().fit(X, np.ones(len(X)))
 
 
@@ -93,7 +93,7 @@ def test_cholesky_with_sparse_input_is_rejected(sparse_binary):
 
 def test_negative_sample_weight_is_rejected(small_binary):
     X, y = small_binary
-    with pytest.raises(ValueError, match="[Nn]egative"):
+    with pytest.raises(ValueError, match=r"[Nn]egative"):
         LogisticRegression().fit(X, y, sample_weight=-np.ones(len(y)))
 
 
