@@ -285,12 +285,9 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         A = sparse.csc_array(obj.A)
         A.sort_indices()
         kernel_args = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
-        A_sq = A.multiply(A)
         kernel = cd_model_csc
     else:
-        A = np.asfortranarray(obj.A)
-        kernel_args = (A,)
-        A_sq = A * A
+        kernel_args = (np.asfortranarray(obj.A),)
         kernel = cd_model_dense
     K = obj.n_outputs
     coef = np.array(coef0, dtype=float)
@@ -307,7 +304,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             converged, message = True, "subgradient optimality below tol"
             break
         curvature = obj.curvature(P)
-        hdiag = np.asarray((A_sq.T @ curvature).T) + l2 * penalized
+        hdiag = obj.hessian_diagonal(P)
         threshold = l1 - previous_opt / obj.n_samples
         active = (coef != 0.0) | ~penalized | (np.abs(G) >= threshold)
         active_k, active_j = np.nonzero(active)

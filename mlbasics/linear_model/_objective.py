@@ -25,6 +25,7 @@ Binary and multinomial share every formula once the scores are turned into proba
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,10 +189,19 @@ class LogisticObjective:
             HV[:, self.penalized] += self.penalty.l2 * V[:, self.penalized]
         return HV
 
+    @functools.cached_property
+    def A_squared(self):
+        """``A * A`` entry by entry (sparse stays sparse), computed once: the Hessian diagonal
+        is ``(A * A)^T`` times the curvature weights."""
+        return self.A.multiply(self.A).tocsr() if sparse.issparse(self.A) else self.A * self.A
+
     def hessian_diagonal(self, P):
-        """Diagonal of the Hessian of the smooth part, of the coefficient shape."""
-        A2 = self.A.multiply(self.A) if sparse.issparse(self.A) else self.A * self.A
-        D = np.asarray((A2.T @ self.curvature(P)).T)
+        """Diagonal of the Hessian of the smooth part, of the coefficient shape.
+
+        Exact for the binary loss; for the multinomial one it is the diagonal of the full
+        Hessian too, since the ``(k, j), (k, j)`` entry only involves ``P_k (1 - P_k)``.
+        """
+        D = np.asarray((self.A_squared.T @ self.curvature(P)).T)
         D[:, self.penalized] += self.penalty.l2
         return D
 
