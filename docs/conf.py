@@ -11,7 +11,7 @@ import sys
 # The package is normally installed in editable mode; the path makes a plain checkout work too.
 sys.path.insert(0, os.path.abspath(".."))
 
-import mlbasics  # noqa: E402
+import mlbasics
 
 project = "mlbasics"
 author = "The mlbasics developers"
