@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class Trace:
     """Per-iteration record of a solver run.
 
@@ -61,7 +61,7 @@ class TraceRecorder:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class SolverResult:
     """Outcome of one solver run.
 
