@@ -63,7 +63,9 @@ def main(argv=None):
             axes[row, 1].semilogy(trace.time * 1e3, gap, "o-", ms=3, label=label)
             print(f"{name} {solver:>16}: {len(trace) - 1:4d} iterations, "
                   f"{trace.time[-1] * 1e3:8.1f} ms, F = {trace.objective[-1]:.12g}")  # fmt: skip
-        axes[row, 0].set(xlabel="iteration", ylabel=r"$F(W_k) - F^*$", title=f"{name}: per iteration")
+        axes[row, 0].set(
+            xlabel="iteration", ylabel=r"$F(W_k) - F^*$", title=f"{name}: per iteration"
+        )
         axes[row, 1].set(xlabel="time (ms)", ylabel=r"$F(W_k) - F^*$", title=f"{name}: per time")
         for ax in axes[row]:
             ax.grid(True, which="both", alpha=0.3)

@@ -11,7 +11,7 @@ formed.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, logsumexp, softmax, xlogy
+from scipy.special import expit, xlogy
 
 __all__ = [
     "logistic",
@@ -68,11 +68,13 @@ def multinomial(scores, y_onehot):
     -------
     ndarray of shape (n_samples,)
     """
-    # Subtracting the true-class score first keeps the result accurate when the loss is small.
-    true_score = np.einsum("ij,ij->i", scores, y_onehot)
-    return logsumexp(scores - true_score[:, None], axis=1)
+    top = scores.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(scores - top).sum(axis=1)) + top[:, 0]
+    return log_norm - np.einsum("ij,ij->i", scores, y_onehot)
 
 
 def multinomial_probabilities(scores):
     """Softmax of each row of ``scores`` (stable: the row maximum is subtracted first)."""
-    return softmax(scores, axis=1)
+    E = np.exp(scores - scores.max(axis=1, keepdims=True))
+    E /= E.sum(axis=1, keepdims=True)
+    return E

@@ -16,12 +16,20 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._newton import lbfgs, newton_smooth, prox_newton
-from ._objective import LogisticObjective, Penalty, add_intercept_column
+from ._objective import LogisticObjective, Penalty
 
-# solver="newton" forms the full Hessian (a Cholesky solve) when the number of coefficients
-# n_outputs * (n_features + fit_intercept) is at most this and X is dense; otherwise it runs
-# Hessian-free truncated Newton-CG.
-CHOLESKY_MAX_DOF = 500
+# solver="newton" on a smooth problem: a Newton step by Cholesky costs one Hessian build,
+# n * m^2 / 2 flops for m = n_outputs * n_dof coefficients, plus m^3 / 3 to factor it; by
+# truncated Newton-CG it costs about CG_PRODUCTS_PER_STEP Hessian-vector products of 2 n m flops
+# each (measured on standardised data, see docs/benchmarks.rst). The cheaper one is used.
+CG_PRODUCTS_PER_STEP = 10
+
+
+def _cholesky_is_cheaper(objective) -> bool:
+    if sparse.issparse(objective.A):
+        return False
+    n, m = objective.n_samples, objective.n_outputs * objective.n_dof
+    return n * m * m / 2 + m**3 / 3 <= CG_PRODUCTS_PER_STEP * 2 * n * m
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -83,7 +91,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Number of outer iterations of the solver.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features, when ``X`` has string column names.
     objective_ : float
         Final value of the objective above.
@@ -91,6 +99,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Objective, optimality measure and time at every iteration (entry 0 is the start).
     converged_ : bool
         Whether the stopping rule was met.
+    solver_ : str
+        The method that ran: ``"newton-cholesky"``, ``"newton-cg"``, ``"prox-newton"`` or
+        ``"lbfgs"`` (``solver="newton"`` picks one of the first three).
 
     See Also
     --------
@@ -222,14 +233,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         else:
             Y = np.zeros((X.shape[0], n_classes))
             Y[np.arange(X.shape[0]), y_index] = 1.0
-        A = add_intercept_column(X) if self.fit_intercept else _as_float64(X)
-        objective = LogisticObjective(A, Y, weights, penalty, fit_intercept=self.fit_intercept)
-
-        solve = self._solver_function(objective)
-        result = solve(objective, self._initial_coef(objective), tol=self.tol,
-                       max_iter=self.max_iter, hook=self._hook())  # fmt: skip
-
-        coef = result.coef
+        objective = LogisticObjective.from_data(
+            X, Y, weights, penalty, fit_intercept=self.fit_intercept
+        )
+        self.solver_ = self._solver_method(objective)
+        result = SOLVERS[self.solver_](
+            objective,
+            objective.to_internal(self._initial_coef(objective)),
+            tol=self.tol,
+            max_iter=self.max_iter,
+            hook=self._hook(),
+        )
+        coef = objective.to_original(result.coef)
         if self.fit_intercept:
             self.coef_, self.intercept_ = coef[:, :-1].copy(), coef[:, -1].copy()
         else:
@@ -248,7 +263,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
         if penalty == Penalty(0.0, 0.0):
-            self._warn_if_separated(objective.scores(coef), Y, weights)
+            self._warn_if_separated(objective.scores(result.coef), Y, weights)
         return self
 
     def _penalty(self):
@@ -263,27 +278,24 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             )
         return Penalty.from_params(self.penalty, self.l1_ratio)
 
-    def _solver_function(self, objective):
+    def _solver_method(self, objective) -> str:
+        """The method that runs: "prox-newton", "newton-cholesky", "newton-cg" or "lbfgs"."""
         smooth = objective.penalty.l1 == 0.0
         if self.solver == "newton":
             if not smooth:
-                return prox_newton
-            small = objective.n_outputs * objective.n_dof <= CHOLESKY_MAX_DOF
-            inner = "cholesky" if small and not sparse.issparse(objective.A) else "cg"
-            return _with_inner(inner)
+                return "prox-newton"
+            return "newton-cholesky" if _cholesky_is_cheaper(objective) else "newton-cg"
         if not smooth:
             raise ValueError(
                 f"solver={self.solver!r} handles penalty='l2' or None only; "
                 f"penalty={self.penalty!r} needs proximal Newton: use solver='newton'."
             )
-        if self.solver == "lbfgs":
-            return lbfgs
         if self.solver == "newton-cholesky" and sparse.issparse(objective.A):
             raise ValueError(
                 "solver='newton-cholesky' forms a dense Hessian and needs dense X; "
                 "use solver='newton-cg' (or 'newton') for sparse input."
             )
-        return _with_inner(self.solver.removeprefix("newton-"))
+        return self.solver
 
     def _initial_coef(self, objective):
         shape = objective.shape
@@ -359,14 +371,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return log_softmax(scores, axis=1)
 
 
-def _with_inner(inner):
+def _newton_with(inner):
     def solve(objective, coef0, *, tol, max_iter, hook=None):
         return newton_smooth(objective, coef0, tol=tol, max_iter=max_iter, inner=inner, hook=hook)
 
     return solve
 
 
-def _as_float64(X):
-    if sparse.issparse(X):
-        return X.astype(np.float64)
-    return np.asarray(X, dtype=np.float64)
+SOLVERS = {
+    "prox-newton": prox_newton,
+    "newton-cholesky": _newton_with("cholesky"),
+    "newton-cg": _newton_with("cg"),
+    "lbfgs": lbfgs,
+}

@@ -22,9 +22,6 @@ divided by the number of samples.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-
 import numpy as np
 import scipy.linalg
 import scipy.optimize
@@ -70,7 +67,7 @@ def _newton_direction_cholesky(obj: LogisticObjective, P, G):
     """Solve ``H D = -G`` with the full Hessian (Cholesky; eigen-decomposition if it fails)."""
     H = obj.hessian(P)
     if obj.multinomial:
-        # Lift the flat directions of the softmax (see LogisticObjective.center) so that H is
+        # Lift the flat directions of the softmax (see LogisticObjective.remove_class_mean) so that H is
         # positive definite; the gradient is orthogonal to them, so the solution is unchanged.
         K, d = obj.shape
         flat = ~obj.penalized if obj.penalty.l2 > 0.0 else np.ones(d, dtype=bool)
@@ -124,31 +121,6 @@ def _newton_direction_cg(obj: LogisticObjective, P, G, scale):
     return D
 
 
-def on_centered_columns(solver):
-    """Run ``solver`` on the column-centred twin of a dense problem and map the answer back.
-
-    Coordinate descent, conjugate gradients and L-BFGS slow down badly when a feature with a large
-    mean is nearly collinear with the intercept column; centring (see
-    :meth:`LogisticObjective.centered`) is an exact change of variables that removes it. The
-    Cholesky direction is affine invariant and skips it.
-    """
-
-    @functools.wraps(solver)
-    def run(obj: LogisticObjective, coef0, **kwargs) -> SolverResult:
-        centered, mu = (obj, None) if kwargs.get("inner") == "cholesky" else obj.centered()
-        if mu is None:
-            return solver(obj, coef0, **kwargs)
-        coef0 = np.array(coef0, dtype=float)
-        coef0[:, -1] += coef0[:, :-1] @ mu
-        result = solver(centered, coef0, **kwargs)
-        coef = result.coef.copy()
-        coef[:, -1] -= coef[:, :-1] @ mu
-        return dataclasses.replace(result, coef=coef)
-
-    return run
-
-
-@on_centered_columns
 def newton_smooth(
     obj: LogisticObjective, coef0, *, tol, max_iter, inner="cholesky", hook=None
 ) -> SolverResult:
@@ -168,7 +140,7 @@ def newton_smooth(
         raise ValueError("The Cholesky direction needs a dense design matrix; use inner='cg'.")
     rec = TraceRecorder(hook)
     tol_abs = tol * obj.scale
-    coef = obj.center(np.array(coef0, dtype=float))
+    coef = obj.remove_class_mean(np.array(coef0, dtype=float))
     Z = obj.scores(coef)
     F = obj.value(coef, Z)
     P = obj.probabilities(Z)
@@ -181,7 +153,7 @@ def newton_smooth(
             D = _newton_direction_cholesky(obj, P, G)
         else:
             D = _newton_direction_cg(obj, P, G, obj.scale)
-        D = obj.center(D)
+        D = obj.remove_class_mean(D)
         slope = float(np.vdot(G, D))
         if slope >= 0.0:  # rounding has destroyed the direction: use steepest descent
             D, slope = -G, -float(np.vdot(G, G))
@@ -214,7 +186,6 @@ def newton_smooth(
     return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message)
 
 
-@on_centered_columns
 def lbfgs(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverResult:
     """L-BFGS-B from :mod:`scipy.optimize` on the smooth objective (not hand-written).
 
@@ -240,7 +211,7 @@ def lbfgs(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverR
             fun(x)
         rec.record(last["F"], obj.optimality(None, last["G"]))
 
-    x0 = obj.center(np.array(coef0, dtype=float)).ravel()
+    x0 = obj.remove_class_mean(np.array(coef0, dtype=float)).ravel()
     record(x0)
     res = scipy.optimize.minimize(
         fun,
@@ -263,7 +234,6 @@ def lbfgs(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverR
     )
 
 
-@on_centered_columns
 def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverResult:
     """Proximal Newton for ``smooth(W) + l1 * ||W||_1`` (L1 and elastic net).
 

@@ -64,14 +64,45 @@ def add_intercept_column(X):
     return np.hstack([np.asarray(X, dtype=np.float64), np.ones((n, 1))])
 
 
+def design_matrix(X, weights, *, fit_intercept):
+    """The design matrix the solvers work on, built with one copy of X.
+
+    Dense X with an intercept: ``A = [X - mu, 1]`` in float64 and column-major order (coordinate
+    descent reads columns), ``mu`` the ``weights``-weighted column means. Since
+    ``x w + b = (x - mu) w + (b + mu w)``, this is an exact change of variables: scores, objective
+    and penalised weights are unchanged, only the intercept moves (see
+    :meth:`LogisticObjective.to_original`). It removes the near-collinearity between the
+    intercept column and features with large means, which otherwise slows coordinate descent,
+    conjugate gradients and L-BFGS by orders of magnitude. Sparse X is never centred (that would
+    densify it): ``A = [X, 1]`` as a sparse copy.
+
+    Returns
+    -------
+    A : ndarray or sparse matrix of shape (n_samples, n_features + fit_intercept)
+    mu : ndarray of shape (n_features,) or None
+    """
+    if sparse.issparse(X):
+        A = add_intercept_column(X) if fit_intercept else X.astype(np.float64)
+        return A, None
+    n, d = X.shape
+    if not fit_intercept:
+        return np.asfortranarray(X, dtype=np.float64), None
+    mu = (weights @ X) / max(float(weights.sum()), np.finfo(float).tiny)
+    A = np.empty((n, d + 1), order="F")
+    np.subtract(X, mu, out=A[:, :d])
+    A[:, d] = 1.0
+    return A, mu
+
+
 class LogisticObjective:
     """Value, gradient and curvature of the penalised logistic objective.
 
     Parameters
     ----------
     A : ndarray or sparse matrix of shape (n_samples, n_dof)
-        Design matrix, with the column of ones last when ``fit_intercept`` (see
-        :func:`add_intercept_column`).
+        Design matrix, with the column of ones last when ``fit_intercept``. Build it with
+        :meth:`from_data` (which centres dense columns, see :func:`design_matrix`) or
+        :func:`add_intercept_column`.
     Y : ndarray of shape (n_samples, n_outputs)
         0/1 targets: a single column for a binary problem, one-hot for the multinomial loss.
     weights : ndarray of shape (n_samples,)
@@ -99,6 +130,16 @@ class LogisticObjective:
         self.scale = max(float(weights.sum()), np.finfo(float).tiny)
         # Margins sign for the binary case: +1 for class 1, -1 for class 0.
         self._sign = 2.0 * Y[:, 0] - 1.0 if self.n_outputs == 1 else None
+        # Weighted means subtracted from the feature columns (see design_matrix), or None.
+        self.mu = None
+
+    @classmethod
+    def from_data(cls, X, Y, weights, penalty: Penalty, *, fit_intercept: bool):
+        """Build the objective from a data matrix, with the design of :func:`design_matrix`."""
+        A, mu = design_matrix(X, weights, fit_intercept=fit_intercept)
+        objective = cls(A, Y, weights, penalty, fit_intercept=fit_intercept)
+        objective.mu = mu
+        return objective
 
     @property
     def multinomial(self) -> bool:
@@ -229,32 +270,25 @@ class LogisticObjective:
             H[np.diag_indices_from(H)] += diag
         return H
 
-    # -- conditioning -----------------------------------------------------------------------------
-    def centered(self):
-        """The same problem with the feature columns centred, and the map between the two.
+    # -- centred columns --------------------------------------------------------------------------
+    def to_internal(self, coef):
+        """Coefficients of the original problem -> those of this (column-centred) one."""
+        if self.mu is None:
+            return coef
+        coef = np.array(coef, dtype=float)
+        coef[:, -1] += coef[:, :-1] @ self.mu
+        return coef
 
-        With ``mu`` the weighted column means, ``x w + b = (x - mu) w + (b + mu w)``: the scores,
-        the objective and the penalised weights are unchanged, only the intercept moves. The
-        centred columns are (at ``W = 0``, in the curvature's metric) orthogonal to the intercept
-        column, which removes the strong coupling that slows coordinate descent and CG when the
-        features have large means. Dense design with an intercept only; otherwise returns
-        ``(self, None)``.
-
-        Returns
-        -------
-        objective : LogisticObjective
-        mu : ndarray of shape (n_dof - 1,) or None
-            Use ``coef[:, -1] += coef[:, :-1] @ mu`` to go to the centred problem and ``-=`` back.
-        """
-        if not self.fit_intercept or sparse.issparse(self.A):
-            return self, None
-        mu = (self.weights @ self.A[:, :-1]) / self.scale
-        A = np.asfortranarray(self.A, dtype=np.float64).copy(order="F")  # column access for CD
-        A[:, :-1] -= mu
-        return LogisticObjective(A, self.Y, self.weights, self.penalty, fit_intercept=True), mu
+    def to_original(self, coef):
+        """Inverse of :meth:`to_internal`: the intercept of the uncentred features."""
+        if self.mu is None:
+            return coef
+        coef = np.array(coef, dtype=float)
+        coef[:, -1] -= coef[:, :-1] @ self.mu
+        return coef
 
     # -- the multinomial's flat directions ------------------------------------------------------
-    def center(self, V):
+    def remove_class_mean(self, V):
         """Remove the class mean of each column: the softmax is blind to it.
 
         Adding the same vector to every class's coefficients leaves every probability unchanged,
