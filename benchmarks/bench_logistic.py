@@ -54,7 +54,7 @@ from sklearn.preprocessing import StandardScaler, normalize
 from threadpoolctl import threadpool_info
 
 import mlbasics
-from mlbasics.linear_model._objective import LogisticObjective, Penalty, add_intercept_column
+from mlbasics.linear_model._objective import LogisticObjective, Penalty
 
 # A run is accurate enough when (F - F*) / |F*| <= RTOL.
 RTOL = 1e-6
@@ -243,10 +243,10 @@ class Evaluator:
         else:
             Y = np.zeros((n, len(classes)))
             Y[np.arange(n), y_index] = 1.0
+        X = X if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
         self._objective = LogisticObjective(
-            add_intercept_column(X), Y, case.C * np.ones(n), Penalty.from_params(case.penalty),
-            fit_intercept=True,
-        )  # fmt: skip
+            X, Y, case.C * np.ones(n), Penalty.from_params(case.penalty), fit_intercept=True
+        )
 
     def __call__(self, estimator) -> float:
         coef = np.hstack([estimator.coef_, estimator.intercept_[:, None]])

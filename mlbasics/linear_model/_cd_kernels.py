@@ -49,9 +49,7 @@ def _model_violation(w, grad, l1, penalized):
 
 
 @njit(cache=True)
-def cd_model_dense(
-    A, c, P, G, W, hdiag, active_k, active_j, penalized, l1, l2, tol, max_passes, D, Zd
-):
+def cd_model_dense(A, c, P, G, W, active_k, active_j, penalized, l1, l2, tol, max_passes, D, Zd):
     """Cyclic coordinate descent on the model over the active coordinates; dense ``A`` (F-ordered).
 
     ``c`` holds the curvature ``h_i = c_i P_i (1 - P_i)`` when there is one output and the weights
@@ -62,6 +60,16 @@ def cd_model_dense(
     K = P.shape[1]
     s = np.zeros(n)
     n_active = active_k.shape[0]
+    # Diagonal of the model's Hessian on the active coordinates.
+    hdiag = np.empty(n_active)
+    for t in range(n_active):
+        k = active_k[t]
+        j = active_j[t]
+        acc = 0.0
+        for i in range(n):
+            curv = c[i] if K == 1 else c[i] * P[i, k] * (1.0 - P[i, k])
+            acc += A[i, j] * A[i, j] * curv
+        hdiag[t] = acc + (l2 if penalized[j] else 0.0)
     passes = 0
     for _ in range(max_passes):
         passes += 1
@@ -83,7 +91,7 @@ def cd_model_dense(
             viol = _model_violation(w, grad, l1, pen)
             if viol > max_viol:
                 max_viol = viol
-            hess = hdiag[k, j]
+            hess = hdiag[t]
             if hess <= 0.0:
                 continue
             delta = _soft_step(w, grad, hess, l1) if pen else -grad / hess
@@ -105,8 +113,8 @@ def cd_model_dense(
 
 @njit(cache=True)
 def cd_model_csc(
-    data, indices, indptr, c, P, G, W, hdiag, active_k, active_j, penalized, l1, l2, tol,
-    max_passes, D, Zd,
+    data, indices, indptr, c, P, G, W, active_k, active_j, penalized, l1, l2, tol, max_passes,
+    D, Zd,
 ):  # fmt: skip
     """The same as :func:`cd_model_dense` for ``A`` in CSC format (column ``j`` is
     ``data[indptr[j]:indptr[j+1]]`` at rows ``indices[...]``)."""
@@ -114,6 +122,16 @@ def cd_model_csc(
     K = P.shape[1]
     s = np.zeros(n)
     n_active = active_k.shape[0]
+    hdiag = np.empty(n_active)
+    for t in range(n_active):
+        k = active_k[t]
+        j = active_j[t]
+        acc = 0.0
+        for p in range(indptr[j], indptr[j + 1]):
+            i = indices[p]
+            curv = c[i] if K == 1 else c[i] * P[i, k] * (1.0 - P[i, k])
+            acc += data[p] * data[p] * curv
+        hdiag[t] = acc + (l2 if penalized[j] else 0.0)
     passes = 0
     for _ in range(max_passes):
         passes += 1
@@ -136,7 +154,7 @@ def cd_model_csc(
             viol = _model_violation(w, grad, l1, pen)
             if viol > max_viol:
                 max_viol = viol
-            hess = hdiag[k, j]
+            hess = hdiag[t]
             if hess <= 0.0:
                 continue
             delta = _soft_step(w, grad, hess, l1) if pen else -grad / hess

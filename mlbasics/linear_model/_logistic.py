@@ -25,10 +25,8 @@ from ._objective import LogisticObjective, Penalty
 CG_PRODUCTS_PER_STEP = 10
 
 
-def _cholesky_is_cheaper(objective) -> bool:
-    if sparse.issparse(objective.A):
-        return False
-    n, m = objective.n_samples, objective.n_outputs * objective.n_dof
+def _cholesky_is_cheaper(n_samples, n_coef) -> bool:
+    n, m = n_samples, n_coef
     return n * m * m / 2 + m**3 / 3 <= CG_PRODUCTS_PER_STEP * 2 * n * m
 
 
@@ -208,7 +206,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             y,
             accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],
-            order="C",
             accept_large_sparse=False,
         )
         check_classification_targets(y)
@@ -233,10 +230,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         else:
             Y = np.zeros((X.shape[0], n_classes))
             Y[np.arange(X.shape[0]), y_index] = 1.0
+        n_dof = X.shape[1] + self.fit_intercept
+        self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
+        # Columns are centred (implicitly), except for coordinate descent on sparse X, which
+        # needs the explicit columns and must not densify them.
+        center = not (sparse.issparse(X) and self.solver_ == "prox-newton")
+        X = X.astype(np.float64) if X.dtype != np.float64 else X
         objective = LogisticObjective.from_data(
-            X, Y, weights, penalty, fit_intercept=self.fit_intercept
+            X, Y, weights, penalty, fit_intercept=self.fit_intercept, center=center
         )
-        self.solver_ = self._solver_method(objective)
         result = SOLVERS[self.solver_](
             objective,
             objective.to_internal(self._initial_coef(objective)),
@@ -278,19 +280,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             )
         return Penalty.from_params(self.penalty, self.l1_ratio)
 
-    def _solver_method(self, objective) -> str:
+    def _solver_method(self, penalty, X, n_coef) -> str:
         """The method that runs: "prox-newton", "newton-cholesky", "newton-cg" or "lbfgs"."""
-        smooth = objective.penalty.l1 == 0.0
+        smooth = penalty.l1 == 0.0
         if self.solver == "newton":
             if not smooth:
                 return "prox-newton"
-            return "newton-cholesky" if _cholesky_is_cheaper(objective) else "newton-cg"
+            cholesky = not sparse.issparse(X) and _cholesky_is_cheaper(X.shape[0], n_coef)
+            return "newton-cholesky" if cholesky else "newton-cg"
         if not smooth:
             raise ValueError(
                 f"solver={self.solver!r} handles penalty='l2' or None only; "
                 f"penalty={self.penalty!r} needs proximal Newton: use solver='newton'."
             )
-        if self.solver == "newton-cholesky" and sparse.issparse(objective.A):
+        if self.solver == "newton-cholesky" and sparse.issparse(X):
             raise ValueError(
                 "solver='newton-cholesky' forms a dense Hessian and needs dense X; "
                 "use solver='newton-cg' (or 'newton') for sparse input."

@@ -136,7 +136,7 @@ def newton_smooth(
         raise ValueError("newton_smooth handles L2 or no penalty; use prox_newton for L1 terms.")
     if inner not in ("cholesky", "cg"):
         raise ValueError(f"inner must be 'cholesky' or 'cg', got {inner!r}.")
-    if inner == "cholesky" and sparse.issparse(obj.A):
+    if inner == "cholesky" and sparse.issparse(obj.X):
         raise ValueError("The Cholesky direction needs a dense design matrix; use inner='cg'.")
     rec = TraceRecorder(hook)
     tol_abs = tol * obj.scale
@@ -251,13 +251,13 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     tol_abs = tol * obj.scale
     l1, l2 = obj.penalty.l1, obj.penalty.l2
     penalized = obj.penalized
-    if sparse.issparse(obj.A):
-        A = sparse.csc_array(obj.A)
+    A = obj.design(column_major=True)  # the explicit columns coordinate descent reads
+    if sparse.issparse(A):
         A.sort_indices()
         kernel_args = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
         kernel = cd_model_csc
     else:
-        kernel_args = (np.asfortranarray(obj.A),)
+        kernel_args = (A,)
         kernel = cd_model_dense
     K = obj.n_outputs
     coef = np.array(coef0, dtype=float)
@@ -273,16 +273,14 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         if opt <= tol_abs:
             converged, message = True, "subgradient optimality below tol"
             break
-        curvature = obj.curvature(P)
-        hdiag = obj.hessian_diagonal(P)
         threshold = l1 - previous_opt / obj.n_samples
         active = (coef != 0.0) | ~penalized | (np.abs(G) >= threshold)
         active_k, active_j = np.nonzero(active)
         D = np.zeros(obj.shape)
         Zd = np.zeros((obj.n_samples, K))
-        weights = curvature[:, 0].copy() if K == 1 else obj.weights
+        weights = obj.curvature(P)[:, 0].copy() if K == 1 else obj.weights
         kernel(
-            *kernel_args, weights, P, G, coef, hdiag,
+            *kernel_args, weights, P, G, coef,
             active_k.astype(np.int64), active_j.astype(np.int64), penalized,
             l1, l2, INNER_TOL_FACTOR * opt, MAX_INNER_PASSES, D, Zd,
         )  # fmt: skip

@@ -64,61 +64,49 @@ def add_intercept_column(X):
     return np.hstack([np.asarray(X, dtype=np.float64), np.ones((n, 1))])
 
 
-def design_matrix(X, weights, *, fit_intercept):
-    """The design matrix the solvers work on, built with one copy of X.
-
-    Dense X with an intercept: ``A = [X - mu, 1]`` in float64 and column-major order (coordinate
-    descent reads columns), ``mu`` the ``weights``-weighted column means. Since
-    ``x w + b = (x - mu) w + (b + mu w)``, this is an exact change of variables: scores, objective
-    and penalised weights are unchanged, only the intercept moves (see
-    :meth:`LogisticObjective.to_original`). It removes the near-collinearity between the
-    intercept column and features with large means, which otherwise slows coordinate descent,
-    conjugate gradients and L-BFGS by orders of magnitude. Sparse X is never centred (that would
-    densify it): ``A = [X, 1]`` as a sparse copy.
-
-    Returns
-    -------
-    A : ndarray or sparse matrix of shape (n_samples, n_features + fit_intercept)
-    mu : ndarray of shape (n_features,) or None
-    """
-    if sparse.issparse(X):
-        A = add_intercept_column(X) if fit_intercept else X.astype(np.float64)
-        return A, None
-    n, d = X.shape
-    if not fit_intercept:
-        return np.asfortranarray(X, dtype=np.float64), None
-    mu = (weights @ X) / max(float(weights.sum()), np.finfo(float).tiny)
-    A = np.empty((n, d + 1), order="F")
-    np.subtract(X, mu, out=A[:, :d])
-    A[:, d] = 1.0
-    return A, mu
+def feature_means(X, weights):
+    """The ``weights``-weighted column means of X (dense or sparse)."""
+    return np.asarray(weights @ X).ravel() / max(float(weights.sum()), np.finfo(float).tiny)
 
 
 class LogisticObjective:
     """Value, gradient and curvature of the penalised logistic objective.
 
+    The design matrix ``A = [X - mu, 1]`` is never formed for the smooth solvers: products with it
+    are products with ``X`` plus rank-one corrections (:meth:`scores`, :meth:`rmatvec`), so a
+    dense ``X`` is used without a copy and a sparse one stays sparse. Centring the columns by
+    ``mu`` is an exact change of variables, ``x w + b = (x - mu) w + (b + mu w)``: scores,
+    objective and penalised weights are unchanged and only the intercept moves
+    (:meth:`to_internal`, :meth:`to_original`). It removes the near-collinearity between the
+    intercept and features with large means that otherwise slows coordinate descent, conjugate
+    gradients and L-BFGS by orders of magnitude.
+
     Parameters
     ----------
-    A : ndarray or sparse matrix of shape (n_samples, n_dof)
-        Design matrix, with the column of ones last when ``fit_intercept``. Build it with
-        :meth:`from_data` (which centres dense columns, see :func:`design_matrix`) or
-        :func:`add_intercept_column`.
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Features, float64 (CSR or CSC when sparse).
     Y : ndarray of shape (n_samples, n_outputs)
         0/1 targets: a single column for a binary problem, one-hot for the multinomial loss.
     weights : ndarray of shape (n_samples,)
         ``c_i``: sample weights times class weights times ``C`` (times 1 when there is no penalty).
     penalty : Penalty
     fit_intercept : bool
-        Whether the last column of ``A`` is the unpenalised intercept.
+        Whether the coefficients carry an unpenalised intercept (their last column).
+    mu : ndarray of shape (n_features,), default=None
+        Column offsets (see above); only with an intercept.
     """
 
-    def __init__(self, A, Y, weights, penalty: Penalty, *, fit_intercept: bool):
-        self.A = A
+    def __init__(self, X, Y, weights, penalty: Penalty, *, fit_intercept: bool, mu=None):
+        if mu is not None and not fit_intercept:
+            raise ValueError("Centring the columns needs an intercept to absorb the means.")
+        self.X = X
         self.Y = Y
         self.weights = weights
         self.penalty = penalty
         self.fit_intercept = fit_intercept
-        self.n_samples, self.n_dof = A.shape
+        self.mu = mu
+        self.n_samples, self.n_features = X.shape
+        self.n_dof = self.n_features + int(fit_intercept)
         self.n_outputs = Y.shape[1]
         self.shape = (self.n_outputs, self.n_dof)
         # Columns of W that the penalties act on (everything but the intercept).
@@ -130,16 +118,34 @@ class LogisticObjective:
         self.scale = max(float(weights.sum()), np.finfo(float).tiny)
         # Margins sign for the binary case: +1 for class 1, -1 for class 0.
         self._sign = 2.0 * Y[:, 0] - 1.0 if self.n_outputs == 1 else None
-        # Weighted means subtracted from the feature columns (see design_matrix), or None.
-        self.mu = None
 
     @classmethod
-    def from_data(cls, X, Y, weights, penalty: Penalty, *, fit_intercept: bool):
-        """Build the objective from a data matrix, with the design of :func:`design_matrix`."""
-        A, mu = design_matrix(X, weights, fit_intercept=fit_intercept)
-        objective = cls(A, Y, weights, penalty, fit_intercept=fit_intercept)
-        objective.mu = mu
-        return objective
+    def from_data(cls, X, Y, weights, penalty: Penalty, *, fit_intercept, center=True):
+        """The objective with centred columns when there is an intercept and ``center``."""
+        mu = feature_means(X, weights) if fit_intercept and center else None
+        return cls(X, Y, weights, penalty, fit_intercept=fit_intercept, mu=mu)
+
+    def design(self, *, column_major=False):
+        """The design matrix ``A = [X - mu, 1]`` formed explicitly (a copy).
+
+        Needed by the Cholesky direction and by coordinate descent. Dense: float64, column-major
+        when asked. Sparse: CSC with the column of ones appended (only without centring, which
+        would densify it).
+        """
+        if sparse.issparse(self.X):
+            if self.mu is not None:
+                raise ValueError("A centred sparse design would be dense; build it uncentred.")
+            A = add_intercept_column(self.X) if self.fit_intercept else self.X
+            return sparse.csc_array(A, dtype=np.float64)
+        A = np.empty((self.n_samples, self.n_dof), order="F" if column_major else "C")
+        p = self.n_features
+        if self.mu is None:
+            A[:, :p] = self.X
+        else:
+            np.subtract(self.X, self.mu, out=A[:, :p])
+        if self.fit_intercept:
+            A[:, p] = 1.0
+        return A
 
     @property
     def multinomial(self) -> bool:
@@ -147,9 +153,14 @@ class LogisticObjective:
 
     # -- scores and probabilities ------------------------------------------------------------
     def scores(self, coef):
-        """``Z = A W^T``, shape (n_samples, n_outputs)."""
-        Z = self.A @ coef.T
-        return np.asarray(Z)
+        """``Z = A W^T = X W_x^T + (b - W_x mu)``, shape (n_samples, n_outputs)."""
+        p = self.n_features
+        W = coef[:, :p]
+        Z = np.asarray(self.X @ W.T)
+        if self.fit_intercept:
+            offset = coef[:, p] - (W @ self.mu if self.mu is not None else 0.0)
+            Z += offset
+        return Z
 
     def probabilities(self, Z):
         """``sigmoid(Z)`` (binary) or ``softmax(Z)`` (multinomial)."""
@@ -187,8 +198,16 @@ class LogisticObjective:
         return self.weights[:, None] * (P - self.Y)
 
     def rmatvec(self, R):
-        """``R^T A`` as an array of the coefficient shape."""
-        return np.asarray((self.A.T @ R).T)
+        """``R^T A`` as an array of the coefficient shape: ``[R^T X - (sum R) mu, sum R]``."""
+        p = self.n_features
+        out = np.empty(self.shape)
+        out[:, :p] = np.asarray(self.X.T @ R).T
+        if self.fit_intercept:
+            column_sums = R.sum(axis=0)
+            out[:, p] = column_sums
+            if self.mu is not None:
+                out[:, :p] -= np.outer(column_sums, self.mu)
+        return out
 
     def smooth_gradient(self, coef, P):
         """Gradient of the smooth part (data-fit plus the L2 term)."""
@@ -231,28 +250,43 @@ class LogisticObjective:
         return HV
 
     @functools.cached_property
-    def A_squared(self):
-        """``A * A`` entry by entry (sparse stays sparse), computed once: the Hessian diagonal
-        is ``(A * A)^T`` times the curvature weights."""
-        return self.A.multiply(self.A).tocsr() if sparse.issparse(self.A) else self.A * self.A
+    def _X_squared(self):
+        return self.X.multiply(self.X).tocsr() if sparse.issparse(self.X) else self.X * self.X
 
     def hessian_diagonal(self, P):
         """Diagonal of the Hessian of the smooth part, of the coefficient shape.
 
-        Exact for the binary loss; for the multinomial one it is the diagonal of the full
-        Hessian too, since the ``(k, j), (k, j)`` entry only involves ``P_k (1 - P_k)``.
+        Entry ``(k, j)`` is ``sum_i h_ik (x_ij - mu_j)^2 (+ l2)``, expanded as
+        ``(X*X)^T h - 2 mu (X^T h) + mu^2 sum(h)`` so that no centred copy is formed (the
+        squares of ``X`` are computed once). For the multinomial loss it is the diagonal of the
+        full Hessian too: entry ``(k, j), (k, j)`` only involves ``P_k (1 - P_k)``.
         """
-        D = np.asarray((self.A_squared.T @ self.curvature(P)).T)
+        h = self.curvature(P)
+        p = self.n_features
+        D = np.empty(self.shape)
+        D[:, :p] = np.asarray(self._X_squared.T @ h).T
+        if self.fit_intercept:
+            h_sums = h.sum(axis=0)
+            D[:, p] = h_sums
+            if self.mu is not None:
+                Xh = np.asarray(self.X.T @ h).T
+                D[:, :p] += np.outer(h_sums, self.mu**2) - 2.0 * Xh * self.mu
+                np.maximum(D[:, :p], 0.0, out=D[:, :p])  # rounding of the expansion
         D[:, self.penalized] += self.penalty.l2
         return D
+
+    @functools.cached_property
+    def _dense_design(self):
+        return self.design()
 
     def hessian(self, P):
         """The full Hessian of the smooth part, shape ``(n_outputs * n_dof, n_outputs * n_dof)``.
 
-        Rows and columns follow ``coef.ravel()`` (output-major). Dense ``A`` only: it costs
-        ``n_samples * (n_outputs * n_dof)^2 / 2`` operations and is meant for small ``n_dof``.
+        Rows and columns follow ``coef.ravel()`` (output-major). Dense ``X`` only: it forms the
+        design (:meth:`design`, once) and costs ``n_samples * (n_outputs * n_dof)^2 / 2``
+        operations, so it is meant for a small number of coefficients.
         """
-        A, K, d = self.A, self.n_outputs, self.n_dof
+        A, K, d = self._dense_design, self.n_outputs, self.n_dof
         H = np.empty((K * d, K * d))
         c = self.weights
         for k in range(K):
@@ -305,7 +339,7 @@ def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=N
                        sample_weight=None):  # fmt: skip
     """Value of the objective for given coefficients, from any fitted linear model.
 
-    Evaluates ``C * sum_i s_i loss_i + R(W)`` exactly as :class:`LogisticRegression` minimises it,
+    Evaluates ``C * sum_i s_i loss_i + R(W)`` exactly as :class:`~mlbasics.LogisticRegression` minimises it,
     for coefficients of either library (``coef`` of shape (1, n_features) for a binary problem, one
     row per class for the multinomial loss). Used to put scikit-learn's solutions and ours on the
     same scale.
@@ -338,6 +372,6 @@ def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=N
     weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if pen != Penalty(0.0, 0.0):
         weights = C * weights
-    A = add_intercept_column(X)
-    obj = LogisticObjective(A, Y, weights, pen, fit_intercept=True)
+    X = X.astype(np.float64) if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
+    obj = LogisticObjective(X, Y, weights, pen, fit_intercept=True)
     return obj.value(np.hstack([coef, intercept[:, None]]))
