@@ -28,7 +28,7 @@ import scipy.optimize
 from scipy import sparse
 
 from .._result import SolverResult, TraceRecorder
-from ._cd_kernels import cd_model_csc, cd_model_dense
+from ._cd_kernels import cd_model_csc, cd_model_dense, cd_model_gram
 from ._objective import LogisticObjective
 
 # Armijo's sufficient-decrease constant and the number of step halvings before giving up.
@@ -42,6 +42,11 @@ PRECOND_ALPHA = 0.01
 # INNER_TOL_FACTOR times the outer one, or after MAX_INNER_PASSES passes over the active set.
 INNER_TOL_FACTOR = 0.1
 MAX_INNER_PASSES = 100
+# Binary dense problems switch to coordinate descent on the Gram matrix of the active set (at
+# most GRAM_MAX_ACTIVE columns) when it is cheaper; GRAM_SPEEDUP is the measured speed ratio of a
+# BLAS matrix product to the compiled per-coordinate loop, per operation.
+GRAM_MAX_ACTIVE = 2000
+GRAM_SPEEDUP = 10.0
 
 
 def _line_search(obj: LogisticObjective, coef, Z, D, Zd, F0, slope):
@@ -234,6 +239,33 @@ def lbfgs(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverR
     )
 
 
+def _gram_is_cheaper(n_active, previous_passes):
+    """Form the active Hessian (BLAS) instead of passing over the samples coordinate by coordinate?
+
+    A pass of plain coordinate descent costs ``2 n m`` loop operations for ``m`` active
+    coordinates; the Gram matrix costs ``n m^2 / 2`` BLAS operations, about GRAM_SPEEDUP times
+    faster each, after which passes are ``O(m^2)``. Worth it when the previous outer iteration
+    needed more passes than ``m / (4 GRAM_SPEEDUP)`` and the matrix is not too large.
+    """
+    return n_active <= GRAM_MAX_ACTIVE and previous_passes > n_active / (4 * GRAM_SPEEDUP)
+
+
+def _cd_with_gram(A, h, G, coef, active_j, penalized, l1, l2, tol, D):
+    """Binary dense case: coordinate descent through the Gram matrix of the active columns."""
+    root_h = np.sqrt(h)
+    B = np.empty((A.shape[0], len(active_j)), order="F")  # H = B^T B with B = diag(sqrt h) A_act
+    for t, j in enumerate(active_j):  # column copies: much faster than fancy indexing here
+        np.multiply(A[:, j], root_h, out=B[:, t])
+    H = B.T @ B
+    pen = penalized[active_j]
+    H[np.diag_indices_from(H)] += l2 * pen
+    D_act = np.zeros(len(active_j))
+    passes = cd_model_gram(H, G[0, active_j], coef[0, active_j], pen, l1, tol,
+                           MAX_INNER_PASSES, D_act)  # fmt: skip
+    D[0, active_j] = D_act
+    return (A @ D[0])[:, None], passes
+
+
 def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverResult:
     """Proximal Newton for ``smooth(W) + l1 * ||W||_1`` (L1 and elastic net).
 
@@ -268,7 +300,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     opt = obj.optimality(coef, G)
     rec.record(F, opt)
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
-    previous_opt = np.inf
+    previous_opt, passes = np.inf, 0
     while n_iter < max_iter:
         if opt <= tol_abs:
             converged, message = True, "subgradient optimality below tol"
@@ -277,13 +309,18 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         active = (coef != 0.0) | ~penalized | (np.abs(G) >= threshold)
         active_k, active_j = np.nonzero(active)
         D = np.zeros(obj.shape)
-        Zd = np.zeros((obj.n_samples, K))
-        weights = obj.curvature(P)[:, 0].copy() if K == 1 else obj.weights
-        kernel(
-            *kernel_args, weights, P, G, coef,
-            active_k.astype(np.int64), active_j.astype(np.int64), penalized,
-            l1, l2, INNER_TOL_FACTOR * opt, MAX_INNER_PASSES, D, Zd,
-        )  # fmt: skip
+        inner_tol = INNER_TOL_FACTOR * opt
+        if K == 1 and not sparse.issparse(A) and _gram_is_cheaper(len(active_j), passes):
+            h = obj.curvature(P)[:, 0]
+            Zd, passes = _cd_with_gram(A, h, G, coef, active_j, penalized, l1, l2, inner_tol, D)
+        else:
+            Zd = np.zeros((obj.n_samples, K))
+            weights = obj.curvature(P)[:, 0].copy() if K == 1 else obj.weights
+            passes = kernel(
+                *kernel_args, weights, P, G, coef,
+                active_k.astype(np.int64), active_j.astype(np.int64), penalized,
+                l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
+            )  # fmt: skip
         # Predicted decrease, the L1 change taken entry by entry so untouched entries add 0.
         l1_change = np.abs(coef + D)[:, penalized] - np.abs(coef)[:, penalized]
         slope = float(np.vdot(G, D)) + l1 * float(l1_change.sum())

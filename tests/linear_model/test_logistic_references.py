@@ -216,3 +216,17 @@ def test_class_weight_is_sample_weight_per_class(penalty, wine):
     a = LogisticRegression(penalty, class_weight=cw, **TIGHT).fit(X, y)
     b = LogisticRegression(penalty, **TIGHT).fit(X, y, sample_weight=np.vectorize(cw.get)(y))
     np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-8)
+
+
+def test_gram_and_plain_coordinate_descent_give_the_same_solution(breast_cancer, monkeypatch):
+    """The binary dense L1 solver switches to CD on the Gram matrix of the active set; with the
+    switch disabled (plain CD over the samples) the answer must be the same."""
+    from mlbasics.linear_model import _newton
+
+    X, y = breast_cancer
+    with_gram = LogisticRegression("l1", C=0.1, **TIGHT).fit(X, y)
+    monkeypatch.setattr(_newton, "GRAM_MAX_ACTIVE", 0)
+    plain = LogisticRegression("l1", C=0.1, **TIGHT).fit(X, y)
+    np.testing.assert_allclose(with_gram.coef_, plain.coef_, atol=1e-8)
+    np.testing.assert_array_equal(with_gram.coef_ != 0, plain.coef_ != 0)
+    assert_same_objective(with_gram.objective_, plain.objective_)
