@@ -1,25 +1,26 @@
 """First-order update rules, learning-rate schedules and gradient clipping.
 
-This module is the optimizer zoo shared by the SGD solvers of :mod:`mlbasics.linear_model` and by the
+This module is the optimizer zoo shared by the SGD solvers of ``mlbasics.linear_model`` and by the
 neural networks of ``mlbasics.nn``. It imports only numpy, so any part of mlbasics may use it.
 
 Update rules
-    An update rule is built from a **list of parameter arrays** (floating-point numpy arrays, which it
-    updates *in place*) and keeps its state (velocities, running averages) in lists aligned with that
-    list: ``state[name][i]`` has the shape of ``params[i]``. ``step(grads)`` takes the gradients, a list
-    of arrays of the same shapes, and moves every parameter once. :func:`make_optimizer` builds one by
-    name: ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``,
-    ``"adam"``, ``"nadam"``.
+    An update rule is built from a **list of parameter arrays** (floating-point numpy arrays, which
+    it updates *in place*) and keeps its state (velocities, running averages) in lists aligned with
+    that list: ``state[name][i]`` has the shape of ``params[i]``. ``step(grads)`` takes the
+    gradients, a list of arrays of the same shapes, and moves every parameter once.
+    :func:`~mlbasics.optim.make_optimizer` builds one by name: ``"sgd"``, ``"momentum"``,
+    ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``, ``"adam"``, ``"nadam"``.
 
 Learning-rate schedules
-    :func:`make_schedule` returns an object with ``rate(t)``, the learning rate of the update made
-    after ``t`` updates (``t`` starts at **0**), and ``end_epoch(objective)``, called once per pass over
-    the data, which returns ``False`` when the ``"adaptive"`` schedule has given up. A training loop
-    copies the rate into the optimizer's ``learning_rate`` attribute before each step.
+    :func:`~mlbasics.optim.make_schedule` returns an object with ``rate(t)``, the learning rate of
+    the update made after ``t`` updates (``t`` starts at **0**), and ``end_epoch(objective)``,
+    called once per pass over the data, which returns ``False`` when the ``"adaptive"`` schedule has
+    given up. A training loop copies the rate into the optimizer's ``learning_rate`` attribute
+    before each step.
 
 Gradient clipping
-    :func:`clip_grad_norm` rescales a list of gradients in place so that their joint Euclidean norm
-    is at most ``max_norm``.
+    :func:`~mlbasics.optim.clip_grad_norm` rescales a list of gradients in place so that their joint
+    Euclidean norm is at most ``max_norm``.
 
 A training loop with all three (the gradient of ``0.5 * ||w - 1||^2`` is ``w - 1``):
 
@@ -38,7 +39,7 @@ True
 
 Numerical safety: every denominator carries an ``eps > 0`` or a factor bounded away from zero, so no
 division by zero can occur. A non-finite gradient, or an update that overflows (the iterates are
-diverging), raises a :class:`FloatingPointError` that names the learning rate instead of filling the
+diverging), raises a ``FloatingPointError`` that names the learning rate instead of filling the
 parameters with ``inf`` and ``nan`` while printing warnings.
 """
 
@@ -74,7 +75,7 @@ ADAPTIVE_DIVISOR = 5.0
 MIN_ADAPTIVE_RATE = 1e-6
 
 
-# -- validation of hyper-parameters -----------------------------------------------------------------
+# -- validation of hyper-parameters ----------------------------------------------------------------
 
 
 def _check_number(name, value, *, low, high, low_closed=False, high_closed=False):
@@ -107,17 +108,18 @@ def _check_decay(name, value):
     return _check_number(name, value, low=0.0, high=1.0)
 
 
-# -- update rules -------------------------------------------------------------------------------------
+# -- update rules ----------------------------------------------------------------------------------
 
 
 class Optimizer:
     """Base class of the update rules: parameters, aligned state, ``step`` and ``reset``.
 
-    A subclass sets the class attributes ``name`` (its key for :func:`make_optimizer`; setting it
-    registers the class) and ``state_names`` (the names of its per-parameter state lists), stores its
-    hyper-parameters in ``__init__`` and writes ``_update(i, param, grad)``, the rule for one
-    parameter array. Everything else (checking the gradients, counting steps, clearing the state,
-    turning an overflow into a readable error) is done here once.
+    A subclass sets the class attributes ``name`` (its key for
+    :func:`~mlbasics.optim.make_optimizer`; setting it registers the class) and ``state_names`` (the
+    names of its per-parameter state lists), stores its hyper-parameters in ``__init__`` and writes
+    ``_update(i, param, grad)``, the rule for one parameter array. Everything else (checking the
+    gradients, counting steps, clearing the state, turning an overflow into a readable error) is
+    done here once.
 
     Parameters
     ----------
@@ -267,9 +269,10 @@ class SGD(Optimizer):
 
         \\theta_t = \\theta_{t-1} - \\eta\\, g_t,
 
-    where :math:`g_t` is the gradient passed to :meth:`step`: the gradient of the full objective
-    (batch gradient descent), of a mini-batch, or of one sample (stochastic gradient descent). The
-    rule is the same; only the gradient's noise differs. The rule keeps no state.
+    where :math:`g_t` is the gradient passed to :meth:`~mlbasics.optim.Optimizer.step`: the gradient
+    of the full objective (batch gradient descent), of a mini-batch, or of one sample (stochastic
+    gradient descent). The rule is the same; only the gradient's noise differs. The rule keeps no
+    state.
 
     References
     ----------
@@ -394,10 +397,11 @@ class Nesterov(Momentum):
         v_t = \\mu\\, v_{t-1} - \\eta\\, g_t, \\qquad
         \\phi_t = \\phi_{t-1} + \\mu\\, v_t - \\eta\\, g_t, \\qquad g_t = \\nabla f(\\phi_{t-1}),
 
-    which is what :meth:`step` computes: the gradient is at the current parameters. Compared with
-    :class:`Momentum` (:math:`\\theta_t = \\theta_{t-1} + v_t`) the step is the new velocity once more
-    scaled by :math:`\\mu` plus a fresh gradient step. At the end of training :math:`\\phi` and
-    :math:`\\theta` differ by :math:`\\mu v_t`, which vanishes as the method converges.
+    which is what :meth:`~mlbasics.optim.Optimizer.step` computes: the gradient is at the current
+    parameters. Compared with :class:`~mlbasics.optim.Momentum`, whose step is the new velocity, the
+    step is the new velocity once more scaled by :math:`\\mu` plus a fresh gradient step.
+    At the end of training :math:`\\phi` and :math:`\\theta` differ by :math:`\\mu v_t`, which
+    vanishes as the method converges.
 
     References
     ----------
@@ -450,7 +454,7 @@ class AdaGrad(Optimizer):
     Coordinates with large or frequent gradients get small steps, rare ones (a sparse feature) large
     ones. Because :math:`s_t` only grows, the effective rate :math:`\\eta / (\\sqrt{s_t} + \\epsilon)`
     only shrinks; this suits convex problems and hurts long non-convex runs, which is what
-    :class:`RMSProp` fixes.
+    :class:`~mlbasics.optim.RMSProp` fixes.
 
     References
     ----------
@@ -501,9 +505,9 @@ class RMSProp(Optimizer):
         \\theta_t = \\theta_{t-1} - \\frac{\\eta}{\\sqrt{s_t} + \\epsilon} \\odot g_t .
 
     :math:`s_t` averages over roughly the last :math:`1/(1-\\rho)` steps (10 for the default), so
-    :math:`\\sqrt{s_t}` is the recent root-mean-square of the gradient: every coordinate moves by about
-    :math:`\\eta` per step whatever the scale of its gradient. The early steps are larger than that,
-    since :math:`s_t` starts at 0 (no bias correction, unlike :class:`Adam`).
+    :math:`\\sqrt{s_t}` is the recent root-mean-square of the gradient: every coordinate moves by
+    about :math:`\\eta` per step whatever the scale of its gradient. The early steps are larger than
+    that, since :math:`s_t` starts at 0 (no bias correction, unlike :class:`~mlbasics.optim.Adam`).
 
     References
     ----------
@@ -628,10 +632,11 @@ class Adam(Optimizer):
 
     **Bias correction.** Starting at zero, :math:`m_t = (1-\\beta_1)\\sum_{s \\le t}
     \\beta_1^{t-s} g_s` puts total weight :math:`1 - \\beta_1^t` on the gradients, not 1: with
-    :math:`\\beta_1 = 0.9`, :math:`m_1 = 0.1\\, g_1`. Dividing by :math:`1 - \\beta_1^t` makes the weights
-    sum to one (the correction fades as :math:`t` grows). Without it the first steps would be far
-    too large, since :math:`v` starts even smaller (:math:`v_1 = 0.001\\, g_1^2`). With it the first
-    step is :math:`\\eta\\, g_1 / (|g_1| + \\epsilon)`: about :math:`\\eta` in every coordinate.
+    :math:`\\beta_1 = 0.9`, :math:`m_1 = 0.1\\, g_1`. Dividing by :math:`1 - \\beta_1^t` makes the
+    weights sum to one (the correction fades as :math:`t` grows). Without it the first steps would
+    be far too large, since :math:`v` starts even smaller (:math:`v_1 = 0.001\\, g_1^2`). With it
+    the first step is :math:`\\eta\\, g_1 / (|g_1| + \\epsilon)`: about :math:`\\eta` in every
+    coordinate.
 
     References
     ----------
@@ -684,19 +689,26 @@ class Nadam(Adam):
     Attributes
     ----------
     first_moment, second_moment : list of ndarray
-        :math:`m` and :math:`v`, as in :class:`Adam`.
+        :math:`m` and :math:`v`, as in :class:`~mlbasics.optim.Adam`.
 
     Notes
     -----
-    The moments are those of :class:`Adam`. Following the look-ahead form of :class:`Nesterov`, the
-    step uses the first moment *after* one more momentum step, which mixes the bias-corrected moment
-    with the fresh gradient (Dozat's algorithm 2 with a constant :math:`\\beta_1`):
+    The moments are those of :class:`~mlbasics.optim.Adam`. Following the look-ahead form of
+    :class:`~mlbasics.optim.Nesterov`, the step uses the first moment *after* one more momentum
+    step, which mixes the bias-corrected moment with the fresh gradient (Dozat's algorithm 2 with a
+    constant :math:`\\beta_1`):
 
     .. math::
 
-        \\bar m_t = \\frac{\\beta_1\\, m_t}{1 - \\beta_1^{t+1}} + \\frac{(1-\\beta_1)\\, g_t}{1 - \\beta_1^t},
-        \\qquad \\hat v_t = \\frac{v_t}{1 - \\beta_2^t}, \\qquad
+        \\bar m_t = \\frac{\\beta_1\\, m_t}{1 - \\beta_1^{t+1}}
+                 + \\frac{(1-\\beta_1)\\, g_t}{1 - \\beta_1^t}, \\qquad
+        \\hat v_t = \\frac{v_t}{1 - \\beta_2^t}, \\qquad
         \\theta_t = \\theta_{t-1} - \\eta\\, \\frac{\\bar m_t}{\\sqrt{\\hat v_t} + \\epsilon} .
+
+    The correction is not exact for the look-ahead term: with a constant gradient,
+    :math:`m_t = (1-\\beta_1^t) g` and :math:`\\bar m_1 = (1 + \\beta_1/(1+\\beta_1))\\, g`, so the
+    first step is about :math:`1.47\\,\\eta` per coordinate, and the steps tend to :math:`\\eta` as
+    :math:`t` grows.
 
     Keras and PyTorch multiply :math:`\\beta_1` by a warm-up factor
     :math:`1 - \\tfrac12 0.96^{0.004\\, t}` (the "momentum schedule" of the paper); this class keeps
@@ -862,17 +874,20 @@ class OptimalSchedule(Schedule):
     The objective is :math:`\\alpha`-strongly convex, and for a :math:`\\mu`-strongly convex objective
     the rate :math:`1/(\\mu t)` gives SGD its optimal :math:`O(1/t)` convergence. The offset
     :math:`t_0` keeps the first steps from being huge. Bottou's heuristic (also scikit-learn's): the
-    penalty bounds the solution by about :math:`\\lVert w^*\\rVert \\le 1/\\sqrt{\\alpha}` (for data of
-    norm about 1 and a loss of 1 at 0); a typical weight is taken as the geometric mean
-    :math:`w_{\\mathrm{typ}} = \\alpha^{-1/4}` of that bound and 1; the first rate is
+    penalty bounds the solution (:math:`F` the objective),
+    :math:`\\frac{\\alpha}{2}\\lVert w^*\\rVert^2 \\le F(w^*) \\le F(0) = \\ell(0) \\approx 1`, so
+    :math:`\\lVert w^*\\rVert` is at most of order :math:`1/\\sqrt{\\alpha}`; a typical weight is
+    taken as the geometric mean :math:`w_{\\mathrm{typ}} = \\alpha^{-1/4}` of that bound and 1; the
+    first rate is
     :math:`\\eta_{\\mathrm{start}} = w_{\\mathrm{typ}} / \\max(1, |\\ell'(-w_{\\mathrm{typ}})|)`, and
     :math:`t_0` is set so that :math:`\\mathrm{rate}(0) = 1/(\\alpha t_0) = \\eta_{\\mathrm{start}}`.
     For the hinge and logistic losses :math:`|\\ell'| \\le 1`, so the maximum is 1 and
 
     .. math::
 
-        \\eta_{\\mathrm{start}} = \\alpha^{-1/4}, \\qquad t_0 = \\frac{1}{\\alpha\\, \\eta_{\\mathrm{start}}}
-        = \\alpha^{-3/4}, \\qquad \\mathrm{rate}(t) = \\frac{1}{\\alpha\\,(t_0 + t)} .
+        \\eta_{\\mathrm{start}} = \\alpha^{-1/4}, \\qquad
+        t_0 = \\frac{1}{\\alpha\\, \\eta_{\\mathrm{start}}} = \\alpha^{-3/4}, \\qquad
+        \\mathrm{rate}(t) = \\frac{1}{\\alpha\\,(t_0 + t)} .
 
     scikit-learn counts updates from 1 and writes :math:`1/(\\alpha(t_0 + t' - 1))`: the same rates.
 
@@ -1028,7 +1043,7 @@ def make_schedule(name, *, eta0, power_t=0.5, alpha=None, n_iter_no_change=5, to
     return AdaptiveSchedule(eta0, n_iter_no_change, tol)
 
 
-# -- gradient clipping ------------------------------------------------------------------------------
+# -- gradient clipping -----------------------------------------------------------------------------
 
 
 def clip_grad_norm(grads, max_norm):

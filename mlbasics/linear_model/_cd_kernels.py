@@ -49,12 +49,14 @@ def _model_violation(w, grad, l1, penalized):
 
 
 @njit(cache=True)
-def cd_model_dense(A, c, P, G, W, active_k, active_j, penalized, l1, l2, tol, max_passes, D, Zd):
+def cd_model_dense(
+    A, c, P, curv, G, W, active_k, active_j, penalized, l1, l2, tol, max_passes, D, Zd
+):
     """Cyclic coordinate descent on the model over the active coordinates; dense ``A`` (F-ordered).
 
-    ``c`` holds the curvature ``h_i = c_i P_i (1 - P_i)`` when there is one output and the weights
-    ``c_i`` otherwise. ``D`` and ``Zd`` are updated in place (they start at zero). Returns the number
-    of passes.
+    ``c`` are the sample weights, ``P`` the probabilities and ``curv`` the diagonal curvature
+    ``c_i P_ik (1 - P_ik)`` (computed stably by the caller). ``D`` and ``Zd`` are updated in place
+    (they start at zero). Returns the number of passes.
     """
     n = A.shape[0]
     K = P.shape[1]
@@ -67,8 +69,7 @@ def cd_model_dense(A, c, P, G, W, active_k, active_j, penalized, l1, l2, tol, ma
         j = active_j[t]
         acc = 0.0
         for i in range(n):
-            curv = c[i] if K == 1 else c[i] * P[i, k] * (1.0 - P[i, k])
-            acc += A[i, j] * A[i, j] * curv
+            acc += A[i, j] * A[i, j] * curv[i, k]
         hdiag[t] = acc + (l2 if penalized[j] else 0.0)
     passes = 0
     for _ in range(max_passes):
@@ -81,7 +82,7 @@ def cd_model_dense(A, c, P, G, W, active_k, active_j, penalized, l1, l2, tol, ma
             acc = 0.0
             if K == 1:
                 for i in range(n):
-                    acc += A[i, j] * c[i] * Zd[i, 0]
+                    acc += A[i, j] * curv[i, 0] * Zd[i, 0]
             else:
                 for i in range(n):
                     acc += A[i, j] * c[i] * P[i, k] * (Zd[i, k] - s[i])
@@ -113,8 +114,8 @@ def cd_model_dense(A, c, P, G, W, active_k, active_j, penalized, l1, l2, tol, ma
 
 @njit(cache=True)
 def cd_model_csc(
-    data, indices, indptr, c, P, G, W, active_k, active_j, penalized, l1, l2, tol, max_passes,
-    D, Zd,
+    data, indices, indptr, c, P, curv, G, W, active_k, active_j, penalized, l1, l2, tol,
+    max_passes, D, Zd,
 ):  # fmt: skip
     """The same as :func:`cd_model_dense` for ``A`` in CSC format (column ``j`` is
     ``data[indptr[j]:indptr[j+1]]`` at rows ``indices[...]``)."""
@@ -129,8 +130,7 @@ def cd_model_csc(
         acc = 0.0
         for p in range(indptr[j], indptr[j + 1]):
             i = indices[p]
-            curv = c[i] if K == 1 else c[i] * P[i, k] * (1.0 - P[i, k])
-            acc += data[p] * data[p] * curv
+            acc += data[p] * data[p] * curv[i, k]
         hdiag[t] = acc + (l2 if penalized[j] else 0.0)
     passes = 0
     for _ in range(max_passes):
@@ -143,7 +143,7 @@ def cd_model_csc(
             if K == 1:
                 for p in range(indptr[j], indptr[j + 1]):
                     i = indices[p]
-                    acc += data[p] * c[i] * Zd[i, 0]
+                    acc += data[p] * curv[i, 0] * Zd[i, 0]
             else:
                 for p in range(indptr[j], indptr[j + 1]):
                     i = indices[p]

@@ -208,21 +208,26 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             accept_large_sparse=False,
         )
+        if sparse.issparse(X) and not X.has_canonical_format:
+            X = X.copy()  # repeated entries would break the squared-column sums
+            X.sum_duplicates()
         check_classification_targets(y)
         self.classes_, y_index = np.unique(y, return_inverse=True)
         n_classes = len(self.classes_)
         if n_classes < 2:
             raise ValueError(
                 "LogisticRegression needs samples of at least 2 classes in the data, but the data "
-                f"contain only one class: {self.classes_[0]!r}."
+                f"contain only one class: {str(self.classes_[0])!r}."
             )
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         if self.class_weight is not None:
-            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y, sample_weight=sample_weight
+            )
             sample_weight = sample_weight * per_class[y_index]
-        C = 1.0 if penalty == Penalty(0.0, 0.0) else float(self.C)
+        C = 1.0 if penalty.is_zero else float(self.C)
         weights = C * sample_weight
 
         if n_classes == 2:
@@ -256,15 +261,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.convergence_ = result.trace
         self.converged_ = result.converged
         if not result.converged and self.max_iter > 0:
+            advice = (
+                "Increase max_iter, loosen tol,"
+                if result.n_iter >= self.max_iter
+                else "The objective no longer decreases in floating point: loosen tol,"
+            )
             warnings.warn(
                 f"LogisticRegression(solver={self.solver!r}) stopped before the optimality "
                 f"criterion was met ({result.message}; scaled optimality "
-                f"{result.optimality / objective.scale:.2e} > tol={self.tol:g}). Increase max_iter, "
-                "loosen tol, or standardise the features (StandardScaler in a Pipeline).",
+                f"{result.optimality / objective.scale:.2e} > tol={self.tol:g}). {advice} "
+                "or standardise the features (StandardScaler in a Pipeline).",
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        if penalty == Penalty(0.0, 0.0):
+        if penalty.is_zero:
             self._warn_if_separated(objective.scores(result.coef), Y, weights)
         return self
 
@@ -313,7 +323,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _hook(self):
         if not self.verbose:
             return None
-        name = self.solver
+        name = self.solver_
 
         def hook(iteration, objective, optimality):
             print(f"[{name}] iter {iteration:4d}  objective {objective:.12g}  "

@@ -22,6 +22,8 @@ divided by the number of samples.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import scipy.linalg
 import scipy.optimize
@@ -47,6 +49,11 @@ MAX_INNER_PASSES = 100
 # BLAS matrix product to the compiled per-coordinate loop, per operation.
 GRAM_MAX_ACTIVE = 2000
 GRAM_SPEEDUP = 10.0
+# With an L1 term the stopping tolerance tol * scale is capped at L1_TOL_CAP * l1: beyond l1 the
+# subgradient test would accept any zero coefficient, which certifies nothing (large C).
+L1_TOL_CAP = 0.1
+# A run stops after STALL_LIMIT steps that change the objective only within rounding noise.
+STALL_LIMIT = 3
 
 
 def _line_search(obj: LogisticObjective, coef, Z, D, Zd, F0, slope):
@@ -54,7 +61,8 @@ def _line_search(obj: LogisticObjective, coef, Z, D, Zd, F0, slope):
 
     Each trial costs O(n_samples * n_outputs) since the scores of the direction ``Zd`` are known.
     A trial is also accepted when its change is below rounding noise of ``F0``: the direction
-    can then not do better in floating point. Returns ``(t, coef, Z, F)`` or ``None``.
+    can then not do better in floating point. Returns ``(coef, Z, F, in_noise)`` (``in_noise``:
+    accepted only by that rule) or ``None``.
     """
     noise = 64 * np.finfo(float).eps * abs(F0)
     t = 1.0
@@ -62,44 +70,65 @@ def _line_search(obj: LogisticObjective, coef, Z, D, Zd, F0, slope):
         new_coef = coef + t * D
         new_Z = Z + t * Zd
         F = obj.value(new_coef, new_Z)
-        if F <= F0 + ARMIJO_SIGMA * t * slope or (F <= F0 + noise and -slope * t <= noise):
-            return t, new_coef, new_Z, F
+        if F <= F0 + ARMIJO_SIGMA * t * slope:
+            return new_coef, new_Z, F, False
+        if F <= F0 + noise and -slope * t <= noise:
+            return new_coef, new_Z, F, True
         t *= 0.5
     return None
+
+
+class _StallGuard:
+    """Stops a run whose steps are accepted only within rounding noise without improving the
+    optimality measure: ``tol`` is then below what float64 resolves (e.g. ``tol=0``)."""
+
+    def __init__(self):
+        self.best, self.count = np.inf, 0
+
+    def stalled(self, in_noise, optimality):
+        if in_noise and optimality >= self.best:
+            self.count += 1
+        else:
+            self.count = 0
+        self.best = min(self.best, optimality)
+        return self.count >= STALL_LIMIT
+
+
+ROUNDING_FLOOR = "reached the rounding floor: the objective no longer changes in float64"
 
 
 def _newton_direction_cholesky(obj: LogisticObjective, P, G):
     """Solve ``H D = -G`` with the full Hessian (Cholesky; eigen-decomposition if it fails)."""
     H = obj.hessian(P)
     if obj.multinomial:
-        # Lift the flat directions of the softmax (see LogisticObjective.remove_class_mean) so that H is
-        # positive definite; the gradient is orthogonal to them, so the solution is unchanged.
-        K, d = obj.shape
-        flat = ~obj.penalized if obj.penalty.l2 > 0.0 else np.ones(d, dtype=bool)
+        # Lift the flat directions of the softmax (see LogisticObjective.remove_class_mean) so
+        # that H is positive definite; the gradient is orthogonal to them: same solution.
+        K, n_dof = obj.shape
+        flat = ~obj.penalized if obj.penalty.l2 > 0.0 else np.ones(n_dof, dtype=bool)
         lift = np.mean(np.diag(H))
         for j in np.flatnonzero(flat):
-            idx = np.arange(K) * d + j
+            idx = np.arange(K) * n_dof + j
             H[np.ix_(idx, idx)] += lift / K
     g = G.ravel()
     try:
         factor = scipy.linalg.cho_factor(H, check_finite=False)
-        d = scipy.linalg.cho_solve(factor, -g, check_finite=False)
+        step = scipy.linalg.cho_solve(factor, -g, check_finite=False)
     except np.linalg.LinAlgError:
         # Singular curvature (e.g. unpenalised and separable): least-norm step on the positive part.
         evals, evecs = scipy.linalg.eigh(H, check_finite=False)
         floor = np.finfo(float).eps * max(evals.max(), 1.0) * H.shape[0]
-        d = -evecs @ ((evecs.T @ g) / np.maximum(evals, floor))
-    return d.reshape(obj.shape)
+        step = -evecs @ ((evecs.T @ g) / np.maximum(evals, floor))
+    return step.reshape(obj.shape)
 
 
-def _newton_direction_cg(obj: LogisticObjective, P, G, scale):
+def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
     """Truncated Newton: preconditioned CG on ``H D = -G`` with Hessian-vector products only.
 
     CG stops when the residual falls below ``eta * ||G||`` with the forcing term
     ``eta = min(0.5, sqrt(||G|| / scale))``, which gives superlinear convergence of the outer loop
     (Eisenstat and Walker 1996) while keeping early steps cheap.
     """
-    M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.hessian_diagonal(P)
+    M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.hessian_diagonal(Z)
     gnorm = np.linalg.norm(G)
     target = min(0.5, np.sqrt(gnorm / scale)) * gnorm
     D = np.zeros_like(G)
@@ -153,33 +182,26 @@ def newton_smooth(
     opt = obj.optimality(coef, G)
     rec.record(F, opt)
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
+    guard = _StallGuard()
     while n_iter < max_iter:
         if inner == "cholesky":
             D = _newton_direction_cholesky(obj, P, G)
         else:
-            D = _newton_direction_cg(obj, P, G, obj.scale)
+            D = _newton_direction_cg(obj, Z, P, G, obj.scale)
         D = obj.remove_class_mean(D)
         slope = float(np.vdot(G, D))
         if slope >= 0.0:  # rounding has destroyed the direction: use steepest descent
             D, slope = -G, -float(np.vdot(G, G))
         small_decrement = -0.5 * slope <= tol_abs
         step = _line_search(obj, coef, Z, D, obj.scores(D), F, slope)
-        if step is None:
-            fallback = lbfgs(obj, coef, tol=tol, max_iter=max_iter - n_iter, hook=None)
-            for F_fb, opt_fb in zip(
-                fallback.trace.objective[1:], fallback.trace.optimality[1:], strict=True
-            ):
-                rec.record(F_fb, opt_fb)
-            return SolverResult(
-                coef=fallback.coef,
+        if step is None:  # continue with L-BFGS from here, recording into the same trace
+            fallback = lbfgs(obj, coef, tol=tol, max_iter=max_iter - n_iter, recorder=rec)
+            return dataclasses.replace(
+                fallback,
                 n_iter=n_iter + fallback.n_iter,
-                converged=fallback.converged,
-                objective=fallback.objective,
-                optimality=fallback.optimality,
-                trace=rec.freeze(),
                 message="Newton line search failed; finished with L-BFGS: " + fallback.message,
             )
-        _, coef, Z, F = step
+        coef, Z, F, in_noise = step
         n_iter += 1
         P = obj.probabilities(Z)
         G = obj.smooth_gradient(coef, P)
@@ -188,18 +210,26 @@ def newton_smooth(
         if opt <= tol_abs and small_decrement:
             converged, message = True, "gradient and Newton decrement below tol"
             break
+        if guard.stalled(in_noise, opt):
+            message = ROUNDING_FLOOR
+            break
     return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message)
 
 
-def lbfgs(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverResult:
+def lbfgs(
+    obj: LogisticObjective, coef0, *, tol, max_iter, hook=None, recorder=None
+) -> SolverResult:
     """L-BFGS-B from :mod:`scipy.optimize` on the smooth objective (not hand-written).
 
     ``gtol`` is ``tol * scale`` on the largest gradient entry (the same measure as the Newton
-    solvers); ``ftol`` is a few machine epsilons so that the gradient rule decides.
+    solvers); ``ftol`` is a few machine epsilons so that the gradient rule decides, and the run
+    counts as converged only if that rule holds at the end. ``recorder`` continues an existing
+    trace (whose last record is ``coef0``), as when Newton falls back to L-BFGS.
     """
     if obj.penalty.l1 != 0.0:
         raise ValueError("L-BFGS needs a smooth objective; use prox_newton for L1 terms.")
-    rec = TraceRecorder(hook)
+    continuing = recorder is not None
+    rec = recorder if continuing else TraceRecorder(hook)
     shape = obj.shape
     last = {}
 
@@ -214,10 +244,17 @@ def lbfgs(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverR
     def record(x):
         if "x" not in last or not np.array_equal(last["x"], x):
             fun(x)
-        rec.record(last["F"], obj.optimality(None, last["G"]))
+        rec.record(last["F"], obj.optimality(x.reshape(shape), last["G"]))
 
     x0 = obj.remove_class_mean(np.array(coef0, dtype=float)).ravel()
-    record(x0)
+    if not continuing:
+        record(x0)
+    if max_iter == 0:
+        F, G = fun(x0)
+        opt = obj.optimality(x0.reshape(shape), G.reshape(shape))
+        return SolverResult(
+            x0.reshape(shape), 0, opt <= tol * obj.scale, F, opt, rec.freeze(), "max_iter=0"
+        )
     res = scipy.optimize.minimize(
         fun,
         x0,
@@ -234,9 +271,8 @@ def lbfgs(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverR
     coef = res.x.reshape(shape)
     F, G = fun(res.x)
     opt = obj.optimality(coef, G.reshape(shape))
-    return SolverResult(
-        coef, int(res.nit), bool(res.success), F, opt, rec.freeze(), str(res.message)
-    )
+    converged = opt <= tol * obj.scale
+    return SolverResult(coef, int(res.nit), converged, F, opt, rec.freeze(), str(res.message))
 
 
 def _gram_is_cheaper(n_active, previous_passes):
@@ -270,22 +306,26 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     """Proximal Newton for ``smooth(W) + l1 * ||W||_1`` (L1 and elastic net).
 
     Each outer iteration builds the quadratic model of the smooth part at ``W`` and minimises model
-    plus L1 term by cyclic coordinate descent (compiled, ``_cd_kernels.py``): every coordinate step is
-    a soft-threshold, so coefficients become exactly zero. Only an active set is visited: a zero
+    plus L1 term by cyclic coordinate descent (compiled, ``_cd_kernels.py``): every coordinate step
+    is a soft-threshold, so coefficients become exactly zero. Only an active set is visited: a zero
     coefficient whose gradient is well inside ``[-l1, l1]`` (``|G_j| < l1 - M / n`` with ``M`` the
     previous outer optimality, as in newGLMNET) is skipped. The direction is then damped by an
     Armijo search on the composite objective with the decrease predicted by
-    ``<G, D> + l1 (||W + D||_1 - ||W||_1)`` (Tseng and Yun 2009).
+    ``<G, D> + l1 (||W + D||_1 - ||W||_1)`` (Tseng and Yun 2009). For the multinomial loss each
+    step ends with the penalty-minimising shift of every column across classes
+    (:meth:`LogisticObjective.best_class_shift`). If the model gives no descent (curvature lost to
+    rounding, or a failed line search), a proximal-gradient step of length ``1 / L`` is taken
+    instead, which always decreases the objective.
 
-    Stops when the largest distance of ``-G`` to the subdifferential is below ``tol * scale``.
+    Stops when the largest distance of ``-G`` to the subdifferential is below
+    ``min(tol * scale, L1_TOL_CAP * l1)``.
     """
     rec = TraceRecorder(hook)
-    tol_abs = tol * obj.scale
     l1, l2 = obj.penalty.l1, obj.penalty.l2
+    tol_abs = min(tol * obj.scale, L1_TOL_CAP * l1) if l1 > 0 else tol * obj.scale
     penalized = obj.penalized
     A = obj.design(column_major=True)  # the explicit columns coordinate descent reads
     if sparse.issparse(A):
-        A.sort_indices()
         kernel_args = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
         kernel = cd_model_csc
     else:
@@ -301,6 +341,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     rec.record(F, opt)
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
     previous_opt, passes = np.inf, 0
+    guard = _StallGuard()
     while n_iter < max_iter:
         if opt <= tol_abs:
             converged, message = True, "subgradient optimality below tol"
@@ -308,16 +349,17 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         threshold = l1 - previous_opt / obj.n_samples
         active = (coef != 0.0) | ~penalized | (np.abs(G) >= threshold)
         active_k, active_j = np.nonzero(active)
+        curv = obj.curvature(Z)
         D = np.zeros(obj.shape)
         inner_tol = INNER_TOL_FACTOR * opt
         if K == 1 and not sparse.issparse(A) and _gram_is_cheaper(len(active_j), passes):
-            h = obj.curvature(P)[:, 0]
-            Zd, passes = _cd_with_gram(A, h, G, coef, active_j, penalized, l1, l2, inner_tol, D)
+            Zd, passes = _cd_with_gram(
+                A, curv[:, 0], G, coef, active_j, penalized, l1, l2, inner_tol, D
+            )
         else:
             Zd = np.zeros((obj.n_samples, K))
-            weights = obj.curvature(P)[:, 0].copy() if K == 1 else obj.weights
             passes = kernel(
-                *kernel_args, weights, P, G, coef,
+                *kernel_args, obj.weights, P, curv, G, coef,
                 active_k.astype(np.int64), active_j.astype(np.int64), penalized,
                 l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
             )  # fmt: skip
@@ -327,17 +369,50 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         # Near the optimum the predicted decrease can fall below rounding noise (and even come
         # out positive); the line search then accepts the step if F does not rise above noise.
         step = _line_search(obj, coef, Z, D, Zd, F, min(slope, 0.0))
-        if step is None:
-            message = "line search failed on the composite objective"
-            break
-        _, coef, Z, F = step
+        if step is None or not np.any(D):
+            step = _proximal_gradient_step(obj, coef, Z, G, F)
+            if step is None:
+                message = "no descent from the model nor from a proximal-gradient step"
+                break
+        coef, Z, F, in_noise = step
+        if K > 1:  # the softmax is blind to a common shift of a column: take the cheapest one
+            shift = obj.best_class_shift(coef)
+            coef = coef - shift
+            Z = Z - obj.scores(shift[None, :])
+            F = obj.value(coef, Z)
         n_iter += 1
         previous_opt = opt
         P = obj.probabilities(Z)
         G = obj.smooth_gradient(coef, P)
         opt = obj.optimality(coef, G)
         rec.record(F, opt)
+        if guard.stalled(in_noise, opt):
+            message = ROUNDING_FLOOR
+            break
     else:
         if opt <= tol_abs:
             converged, message = True, "subgradient optimality below tol"
     return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message)
+
+
+def _proximal_gradient_step(obj: LogisticObjective, coef, Z, G, F):
+    """``W+ = prox_{l1 / L}(W - G / L)``: a step that always decreases the objective.
+
+    With ``L`` the bound of :meth:`LogisticObjective.lipschitz_bound`, the quadratic upper bound
+    of the smooth part makes the step a descent step (Beck and Teboulle 2009). Slow, but it is
+    only the rescue when the Newton model gives nothing. Returns the line-search tuple or None.
+    """
+    L = obj.lipschitz_bound()
+    target = coef - G / L
+    new = target.copy()
+    pen = obj.penalized
+    l1 = obj.penalty.l1
+    new[:, pen] = np.sign(target[:, pen]) * np.maximum(np.abs(target[:, pen]) - l1 / L, 0.0)
+    D = new - coef
+    if not np.any(D):
+        return None
+    Zd = obj.scores(D)  # scores are linear in the coefficients: these are A D^T
+    F_new = obj.value(new, Z + Zd)
+    if F_new > F:
+        return None
+    return new, Z + Zd, F_new, F_new > F - 64 * np.finfo(float).eps * abs(F)

@@ -1,0 +1,576 @@
+"""mlbasics.optim: update rules on problems with known minima, schedules, clipping, bad input."""
+
+import math
+import re
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlbasics.optim import (
+    SGD,
+    AdaDelta,
+    AdaGrad,
+    Adam,
+    Momentum,
+    Nesterov,
+    Optimizer,
+    clip_grad_norm,
+    make_optimizer,
+    make_schedule,
+)
+
+NAMES = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "nadam"]
+
+
+# -- problems with known minima --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quadratic():
+    """``f(x) = x^T A x / 2 - b^T x`` in 6 dimensions, A SPD with eigenvalues 1..100 (kappa = 100).
+
+    The minimiser solves ``A x = b``; numpy.linalg.solve gives it to about kappa * eps = 1e-14.
+    """
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    eigenvalues = np.logspace(0, 2, 6)
+    A = Q @ np.diag(eigenvalues) @ Q.T
+    b = rng.standard_normal(6)
+    return A, b, np.linalg.solve(A, b), eigenvalues
+
+
+def rosenbrock_gradient(p):
+    """Gradient of ``(1 - x)^2 + 100 (y - x^2)^2``, whose only minimum is (1, 1)."""
+    x, y = p
+    return np.array([-2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)])
+
+
+def run(optimizer, gradient, n_steps, final_factor=1.0):
+    """Take n_steps; the learning rate falls geometrically from its initial value to
+    ``final_factor`` times it (``final_factor=1``: a constant rate), set between steps as a
+    schedule would."""
+    eta0 = optimizer.learning_rate
+    for k in range(n_steps):
+        optimizer.learning_rate = eta0 * final_factor ** (k / n_steps)
+        optimizer.step([gradient(optimizer.params[0])])
+    return optimizer.params[0]
+
+
+# Per rule: hyper-parameters, step budget, and the factor by which the rate decays over the run.
+# Tolerance on the quadratic: relative error 1e-8, six digits above the rounding floor of the
+# reference solution and far below where a stalled or hovering run ends (a relative error of 1e-2
+# or more, see test_rmsprop_with_a_constant_rate_hovers_at_a_distance_proportional_to_it).
+#
+# * SGD with the step 2 / (L + mu) contracts the error by (kappa - 1) / (kappa + 1) = 99 / 101 per
+#   step, so ln(1e-8) / ln(99 / 101) = 920 steps suffice: budget 1500.
+# * Heavy ball and Nesterov with mu = 0.9 and step 1 / L: on a quadratic every eigen-direction
+#   then has complex roots of modulus at most sqrt(mu) = 0.949, about 350 steps for 1e-8 (plus a
+#   polynomial factor): budget 1000.
+# * AdaGrad: once the gradients decay geometrically its accumulators converge, and it becomes gradient
+#   descent with fixed per-coordinate steps; budget 1500.
+# * RMSProp, Adam and Nadam divide by the gradient's recent RMS, so near the minimum they move each
+#   coordinate by about the learning rate whatever the gradient: with a constant rate they hover at
+#   a distance of order eta. The rate must decay. RMSProp stays sign-like to the end and needs its
+#   rate to fall to ~1e-10; the moment estimates of Adam and Nadam settle once the rate is small.
+# * AdaDelta: when both running averages fall below eps the ratio of roots tends to 1, so near the
+#   minimum it is gradient descent with step learning_rate, stable only below 2 / L = 0.02: the
+#   rate decays from 1 to 0.01.
+QUADRATIC_RUNS = {
+    "sgd": ({"learning_rate": 2.0 / 101.0}, 1500, 1.0),
+    "momentum": ({"learning_rate": 0.01, "momentum": 0.9}, 1000, 1.0),
+    "nesterov": ({"learning_rate": 0.01, "momentum": 0.9}, 1000, 1.0),
+    "adagrad": ({"learning_rate": 1.0}, 1500, 1.0),
+    "rmsprop": ({"learning_rate": 0.01}, 4000, 1e-8),
+    "adadelta": ({"learning_rate": 1.0}, 3000, 1e-2),
+    "adam": ({"learning_rate": 0.05}, 2000, 1e-3),
+    "nadam": ({"learning_rate": 0.05}, 2000, 1e-3),
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rule_converges_on_an_ill_conditioned_quadratic(quadratic, name):
+    A, b, x_star, _ = quadratic
+    params, n_steps, final_factor = QUADRATIC_RUNS[name]
+    optimizer = make_optimizer(name, [np.zeros(6)], **params)
+    x = run(optimizer, lambda x: A @ x - b, n_steps, final_factor)
+    assert np.linalg.norm(x - x_star) <= 1e-8 * np.linalg.norm(x_star)
+
+
+# Rosenbrock from the classic start (-1.2, 1): a curved valley whose Hessian at the minimum has
+# eigenvalues 1002 and 0.4 (condition number ~2500). "Close" is a distance of 1e-3 from (1, 1), three
+# orders of magnitude below the distance at the start. Each budget is at least 30% more than the
+# steps the rule needed with these rates to get and stay that close (for the decaying rates, the
+# decay is spread over the budget); the momentum methods need several times fewer steps than SGD
+# and AdaGrad, as they should in an ill-conditioned valley.
+ROSENBROCK_RUNS = {
+    "sgd": ({"learning_rate": 1.5e-3}, 15000, 1.0),
+    "momentum": ({"learning_rate": 1e-3, "momentum": 0.9}, 2500, 1.0),
+    "nesterov": ({"learning_rate": 1e-3, "momentum": 0.9}, 2500, 1.0),
+    "adagrad": ({"learning_rate": 0.5}, 12000, 1.0),
+    "rmsprop": ({"learning_rate": 0.01}, 10000, 1e-3),
+    "adadelta": ({"learning_rate": 1.0}, 10000, 1e-3),
+    "adam": ({"learning_rate": 0.2}, 5000, 1e-2),
+    "nadam": ({"learning_rate": 0.2}, 5000, 1e-3),
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rule_reaches_the_rosenbrock_minimum(name):
+    params, n_steps, final_factor = ROSENBROCK_RUNS[name]
+    optimizer = make_optimizer(name, [np.array([-1.2, 1.0])], **params)
+    p = run(optimizer, rosenbrock_gradient, n_steps, final_factor)
+    assert np.linalg.norm(p - 1.0) <= 1e-3
+
+
+def test_rmsprop_with_a_constant_rate_hovers_at_a_distance_proportional_to_it(quadratic):
+    """Near the minimum RMSProp's step g / RMS(g) does not depend on the size of the error, so the
+    run settles into an oscillation whose size scales with the rate: a tenfold smaller rate, a
+    tenfold smaller distance, and never convergence."""
+    A, b, x_star, _ = quadratic
+    distances = []
+    for rate in (1e-2, 1e-3):
+        optimizer = make_optimizer("rmsprop", [np.zeros(6)], learning_rate=rate)
+        x = run(optimizer, lambda x: A @ x - b, 5000)
+        tail = []
+        for _ in range(500):
+            optimizer.step([A @ x - b])
+            tail.append(np.max(np.abs(x - x_star)))
+        distances.append(max(tail))
+        assert 0.1 * rate < distances[-1] < 10 * rate
+    assert 5 < distances[0] / distances[1] < 20
+
+
+# -- properties of single rules --------------------------------------------------------------------
+
+
+def random_problem(seed, n_steps):
+    """A matrix and a vector parameter, and a sequence of random gradients for them."""
+    rng = np.random.default_rng(seed)
+    params = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
+    grads = [[rng.standard_normal(p.shape) for p in params] for _ in range(n_steps)]
+    return params, grads
+
+
+@pytest.mark.parametrize("cls", [Momentum, Nesterov])
+def test_momentum_zero_is_exactly_plain_sgd(cls):
+    params, grads = random_problem(1, 5)
+    plain = [p.copy() for p in params]
+    with_momentum = [p.copy() for p in params]
+    sgd = SGD(plain, learning_rate=0.1)
+    other = cls(with_momentum, learning_rate=0.1, momentum=0.0)
+    for g in grads:
+        sgd.step(g)
+        other.step(g)
+    for a, b in zip(plain, with_momentum, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_nesterov_matches_the_formulation_of_sutskever_et_al(quadratic):
+    """The stored point is the look-ahead phi = theta + mu v of
+    v <- mu v - eta grad f(theta + mu v), theta <- theta + v."""
+    A, b, _, _ = quadratic
+    eta, mu = 0.01, 0.9
+    theta, v = np.zeros(6), np.zeros(6)
+    phi = np.zeros(6)
+    optimizer = Nesterov([phi], learning_rate=eta, momentum=mu)
+    for _ in range(50):
+        v = mu * v - eta * (A @ (theta + mu * v) - b)
+        theta = theta + v
+        optimizer.step([A @ phi - b])
+        np.testing.assert_allclose(phi, theta + mu * v, rtol=1e-12, atol=1e-14)
+
+
+def test_adam_first_step_has_length_learning_rate_in_every_coordinate():
+    """Bias correction: m_hat = g and v_hat = g^2 at t = 1, so the step is eta g / (|g| + eps)."""
+    rng = np.random.default_rng(2)
+    grad = rng.choice([-1.0, 1.0], size=20) * np.logspace(-3, 3, 20)  # six orders of magnitude
+    w = np.zeros(20)
+    Adam([w], learning_rate=0.01).step([grad])
+    # eps / |g| <= 1e-8 / 1e-3 = 1e-5: the step is 0.01 to five digits.
+    np.testing.assert_allclose(np.abs(w), 0.01, rtol=1e-5)
+    np.testing.assert_array_equal(np.sign(w), -np.sign(grad))
+
+
+def test_adam_with_a_constant_gradient_always_steps_by_learning_rate():
+    """With g constant, the bias-corrected moments are exactly g and g^2 at every step (the weights
+    of the running averages sum to one after correction), so every step is eta * sign(g)."""
+    grad = np.array([3.0, -0.5, 1e-2])
+    w = np.zeros(3)
+    optimizer = Adam([w], learning_rate=0.1)
+    for t in range(1, 30):
+        optimizer.step([grad])
+        np.testing.assert_allclose(w, -0.1 * t * np.sign(grad), rtol=1e-6)
+
+
+def test_nadam_with_a_constant_gradient_looks_ahead_then_steps_by_learning_rate():
+    """Dozat's step mixes beta1 * m_t / (1 - beta1^(t+1)) with (1 - beta1) g / (1 - beta1^t). For a
+    constant g, m_t = (1 - beta1^t) g, so the first step is eta (1 + beta1 / (1 + beta1)) and the
+    later ones tend to eta."""
+    beta1 = 0.9
+    grad = np.array([3.0, -0.5, 1e-2])
+    w = np.zeros(3)
+    optimizer = make_optimizer("nadam", [w], learning_rate=0.1, beta1=beta1)
+    optimizer.step([grad])
+    np.testing.assert_allclose(w, -0.1 * (1 + beta1 / (1 + beta1)) * np.sign(grad), rtol=1e-6)
+    for _ in range(300):
+        before = w.copy()
+        optimizer.step([grad])
+    np.testing.assert_allclose(w - before, -0.1 * np.sign(grad), rtol=1e-6)
+
+
+def test_adagrad_effective_step_shrinks_like_one_over_sqrt_t():
+    """With a constant gradient g, s_t = t g^2 and the t-th step is eta g / (sqrt(t) |g| + eps)."""
+    grad = np.array([2.0, -0.1])
+    w = np.zeros(2)
+    optimizer = AdaGrad([w], learning_rate=0.5)
+    steps = []
+    for t in range(1, 11):
+        before = w.copy()
+        optimizer.step([grad])
+        steps.append(np.abs(w - before))
+        np.testing.assert_allclose(steps[-1], 0.5 / np.sqrt(t), rtol=1e-8)
+    assert np.all(np.diff(np.array(steps), axis=0) < 0)
+
+
+def test_adadelta_scales_its_step_by_learning_rate_but_not_its_state():
+    params, grads = random_problem(3, 4)
+    full = [np.zeros_like(p) for p in params]
+    half = [np.zeros_like(p) for p in params]
+    a, b = AdaDelta(full), AdaDelta(half, learning_rate=0.5)
+    for g in grads:
+        a.step(g)
+        b.step(g)
+    for x, y in zip(full, half, strict=True):
+        np.testing.assert_allclose(y, 0.5 * x, rtol=1e-15)
+    for key in a.state:
+        for x, y in zip(a.state[key], b.state[key], strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+# -- state, in-place updates, reset ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_is_aligned_with_parameters_of_different_shapes(name):
+    params, grads = random_problem(4, 3)
+    originals = [p.copy() for p in params]
+    optimizer = make_optimizer(name, params)
+    for g in grads:
+        optimizer.step(g)
+    # In place: the caller's arrays are the optimizer's, and they moved.
+    assert all(a is b for a, b in zip(optimizer.params, params, strict=True))
+    assert all(not np.array_equal(p, o) for p, o in zip(params, originals, strict=True))
+    assert optimizer.n_steps == len(grads)
+    for states in optimizer.state.values():
+        assert [s.shape for s in states] == [p.shape for p in params]
+        assert all(np.any(s != 0) for s in states)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_list_of_parameters_is_updated_like_their_concatenation(name):
+    """The rules act element by element: a matrix and a vector move exactly as the one flat vector
+    made of both would, so no state leaks between the arrays of the list."""
+    params, grads = random_problem(5, 4)
+    flat = [np.concatenate([p.ravel() for p in params])]
+    split = make_optimizer(name, params, learning_rate=0.05)
+    joined = make_optimizer(name, flat, learning_rate=0.05)
+    for g in grads:
+        split.step(g)
+        joined.step([np.concatenate([x.ravel() for x in g])])
+    np.testing.assert_array_equal(np.concatenate([p.ravel() for p in params]), flat[0])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reset_clears_the_state(name):
+    params, grads = random_problem(6, 3)
+    optimizer = make_optimizer(name, params, learning_rate=0.05)
+    for g in grads:
+        optimizer.step(g)
+    optimizer.reset()
+    assert optimizer.n_steps == 0
+    for states in optimizer.state.values():
+        assert all(not np.any(s) for s in states)
+    # After a reset the next step is that of a fresh optimizer at the same point.
+    fresh_params = [p.copy() for p in params]
+    fresh = make_optimizer(name, fresh_params, learning_rate=0.05)
+    optimizer.step(grads[0])
+    fresh.step(grads[0])
+    for a, b in zip(params, fresh_params, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_registry_has_every_rule_and_make_optimizer_builds_them():
+    assert set(Optimizer.registry) == set(NAMES)
+    for name in NAMES:
+        optimizer = make_optimizer(name, [np.zeros(2)])
+        assert isinstance(optimizer, Optimizer) and optimizer.name == name
+
+
+def test_paper_defaults():
+    w = [np.zeros(1)]
+    assert make_optimizer("momentum", w).momentum == 0.9
+    assert make_optimizer("nesterov", w).momentum == 0.9
+    assert make_optimizer("rmsprop", w).decay == 0.9
+    adam = make_optimizer("adam", w)
+    assert (adam.beta1, adam.beta2, adam.eps) == (0.9, 0.999, 1e-8)
+    adadelta = make_optimizer("adadelta", w)
+    assert (adadelta.rho, adadelta.eps, adadelta.learning_rate) == (0.95, 1e-6, 1.0)
+    assert make_optimizer("adagrad", w).eps == 1e-10
+
+
+# -- bad input and divergence ----------------------------------------------------------------------
+
+
+def test_unknown_optimizer_lists_the_valid_names():
+    with pytest.raises(ValueError, match="Unknown optimizer 'adamw'") as info:
+        make_optimizer("adamw", [np.zeros(2)])
+    assert all(repr(name) in str(info.value) for name in NAMES)
+
+
+@pytest.mark.parametrize(
+    "name, params, parameter",
+    [
+        ("sgd", {"learning_rate": 0.0}, "learning_rate"),
+        ("adam", {"learning_rate": -1e-3}, "learning_rate"),
+        ("sgd", {"learning_rate": np.nan}, "learning_rate"),
+        ("sgd", {"learning_rate": np.inf}, "learning_rate"),
+        ("sgd", {"learning_rate": "fast"}, "learning_rate"),
+        ("momentum", {"momentum": 1.0}, "momentum"),
+        ("nesterov", {"momentum": -0.1}, "momentum"),
+        ("adam", {"beta1": 1.0}, "beta1"),
+        ("adam", {"beta2": 0.0}, "beta2"),
+        ("nadam", {"beta2": 1.5}, "beta2"),
+        ("adam", {"eps": 0.0}, "eps"),
+        ("adagrad", {"eps": -1e-10}, "eps"),
+        ("rmsprop", {"decay": 1.0}, "decay"),
+        ("adadelta", {"rho": 0.0}, "rho"),
+    ],
+)
+def test_bad_hyper_parameters_are_rejected_by_name(name, params, parameter):
+    with pytest.raises(ValueError, match=f"^{parameter} must"):
+        make_optimizer(name, [np.zeros(2)], **params)
+
+
+def test_a_learning_rate_set_between_steps_is_checked():
+    optimizer = SGD([np.zeros(2)])
+    with pytest.raises(ValueError, match="learning_rate"):
+        optimizer.learning_rate = 0.0
+
+
+def test_bad_parameters_and_gradients_are_rejected():
+    with pytest.raises(TypeError, match="list of arrays"):
+        SGD(np.zeros(3))
+    with pytest.raises(TypeError, match="floating-point"):
+        SGD([np.zeros(3, dtype=int)])
+    with pytest.raises(ValueError, match="empty"):
+        SGD([])
+    optimizer = Adam([np.zeros((2, 3)), np.zeros(3)])
+    with pytest.raises(ValueError, match="1 gradient arrays for 2 parameter arrays"):
+        optimizer.step([np.zeros((2, 3))])
+    with pytest.raises(ValueError, match=re.escape("grads[1] has shape (2,)")):
+        optimizer.step([np.zeros((2, 3)), np.zeros(2)])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_gradient_raises_and_names_the_learning_rate(bad):
+    w = np.ones(3)
+    optimizer = Momentum([w], learning_rate=0.3)
+    with pytest.raises(FloatingPointError, match=r"learning_rate \(now 0.3\)"):
+        optimizer.step([np.array([0.0, bad, 0.0])])
+    np.testing.assert_array_equal(w, 1.0)  # checked before anything moved
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov"])
+def test_divergence_raises_an_error_not_warnings(quadratic, name):
+    """A rate far above 2 / L makes the iterates grow geometrically until they overflow: a
+    FloatingPointError naming the learning rate, and no RuntimeWarning on the way. (The adaptive
+    rules move each coordinate by at most about the learning rate per step, so they cannot blow up
+    this way.)"""
+    A, b, _, _ = quadratic
+    x = np.ones(6)
+    optimizer = make_optimizer(name, [x], learning_rate=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FloatingPointError, match=r"learning_rate \(now 1\)"):
+            for _ in range(10_000):
+                with np.errstate(over="ignore", invalid="ignore"):  # the caller's gradient code
+                    grad = A @ x - b
+                optimizer.step([grad])
+
+
+# -- learning-rate schedules -----------------------------------------------------------------------
+
+
+def test_constant_schedule():
+    schedule = make_schedule("constant", eta0=0.02)
+    assert [schedule.rate(t) for t in (0, 1, 10**6)] == [0.02, 0.02, 0.02]
+    assert schedule.end_epoch(1.0) is True
+
+
+@pytest.mark.parametrize("power_t", [0.0, 0.25, 0.5, 1.0])
+def test_invscaling_schedule_is_eta0_over_t_to_the_power(power_t):
+    """t counts updates already made: the k-th update (k = t + 1, scikit-learn's count) gets
+    eta0 / k ** power_t."""
+    schedule = make_schedule("invscaling", eta0=0.3, power_t=power_t)
+    for k in (1, 2, 3, 10, 1000):
+        assert schedule.rate(k - 1) == pytest.approx(0.3 / k**power_t, rel=1e-15)
+    assert schedule.end_epoch(np.inf) is True
+
+
+@pytest.mark.parametrize("alpha", [1e-4, 1e-2, 1.0])
+def test_optimal_schedule_follows_bottou(alpha):
+    """rate(t) = 1 / (alpha (t0 + t)) with t0 set so that the first rate is Bottou's
+    alpha^(-1/4) (typical weight over a loss slope of at most 1)."""
+    schedule = make_schedule("optimal", eta0=0.01, alpha=alpha)
+    assert schedule.rate(0) == pytest.approx(alpha**-0.25, rel=1e-12)
+    t0 = 1.0 / (alpha * alpha**-0.25)
+    for t in (1, 7, 10**5):
+        assert schedule.rate(t) == pytest.approx(1.0 / (alpha * (t0 + t)), rel=1e-12)
+    # Asymptotically 1 / (alpha t), the rate that gives SGD O(1/t) on an alpha-strongly convex goal.
+    assert schedule.rate(10**12) * alpha * 10**12 == pytest.approx(1.0, rel=1e-3)
+    assert schedule.end_epoch(0.0) is True
+
+
+def test_adaptive_schedule_divides_by_five_after_n_iter_no_change_epochs():
+    schedule = make_schedule("adaptive", eta0=0.1, n_iter_no_change=3, tol=1e-3)
+    for objective in (5.0, 4.0, 3.0):  # improving: the rate stays
+        assert schedule.end_epoch(objective) is True
+        assert schedule.rate(0) == 0.1
+    # Improvements smaller than tol do not count; two such epochs are not yet a plateau.
+    for objective in (2.9995, 2.9991):
+        assert schedule.end_epoch(objective) is True
+        assert schedule.rate(100) == 0.1
+    assert schedule.end_epoch(3.5) is True  # third epoch without an improvement of tol
+    assert schedule.rate(200) == pytest.approx(0.02)
+    # The count restarts after a division and after a real improvement.
+    assert schedule.end_epoch(2.9991) and schedule.end_epoch(2.9991)
+    assert schedule.end_epoch(2.0)
+    assert schedule.end_epoch(2.0) and schedule.end_epoch(2.0)
+    assert schedule.rate(300) == pytest.approx(0.02)
+    assert schedule.end_epoch(2.0)
+    assert schedule.rate(300) == pytest.approx(0.004)
+
+
+def test_adaptive_schedule_gives_up_below_1e_6():
+    schedule = make_schedule("adaptive", eta0=2e-5, n_iter_no_change=2, tol=1e-3)
+    schedule.end_epoch(1.0)
+    assert schedule.end_epoch(1.0) is True and schedule.end_epoch(1.0) is True
+    assert schedule.rate(0) == pytest.approx(4e-6)  # divided once, still above 1e-6
+    assert schedule.end_epoch(1.0) is True
+    assert schedule.end_epoch(1.0) is False  # 8e-7 < 1e-6: the caller should stop
+    assert schedule.rate(0) == pytest.approx(8e-7)
+    assert schedule.end_epoch(0.0) is False  # and it stays given up
+
+
+def test_adaptive_schedule_counts_nan_as_no_improvement_and_tol_none_switches_it_off():
+    schedule = make_schedule("adaptive", eta0=1.0, n_iter_no_change=1)
+    schedule.end_epoch(1.0)
+    schedule.end_epoch(np.nan)
+    assert schedule.rate(0) == pytest.approx(0.2)
+    off = make_schedule("adaptive", eta0=1.0, n_iter_no_change=1, tol=None)
+    assert all(off.end_epoch(1.0) for _ in range(20))
+    assert off.rate(0) == 1.0
+
+
+def test_unknown_schedule_lists_the_valid_names():
+    with pytest.raises(ValueError, match="Unknown learning-rate schedule 'cosine'") as info:
+        make_schedule("cosine", eta0=0.1)
+    for name in ("constant", "invscaling", "optimal", "adaptive"):
+        assert repr(name) in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["constant", "invscaling", "optimal", "adaptive"])
+@pytest.mark.parametrize("eta0", [0.0, -0.1, np.nan])
+def test_schedule_rejects_eta0_not_positive(name, eta0):
+    with pytest.raises(ValueError, match=r"^eta0 must"):
+        make_schedule(name, eta0=eta0, alpha=1e-3)
+
+
+@pytest.mark.parametrize(
+    "name, params, parameter",
+    [
+        ("optimal", {"alpha": None}, "alpha"),
+        ("optimal", {"alpha": 0.0}, "alpha"),
+        ("invscaling", {"power_t": -0.5}, "power_t"),
+        ("adaptive", {"n_iter_no_change": 0}, "n_iter_no_change"),
+        ("adaptive", {"n_iter_no_change": 2.5}, "n_iter_no_change"),
+        ("adaptive", {"tol": -1.0}, "tol"),
+    ],
+)
+def test_schedule_rejects_bad_parameters_by_name(name, params, parameter):
+    with pytest.raises(ValueError, match=parameter):
+        make_schedule(name, eta0=0.1, **params)
+
+
+def test_schedule_rejects_a_negative_update_count():
+    with pytest.raises(ValueError, match="t counts the updates"):
+        make_schedule("constant", eta0=0.1).rate(-1)
+
+
+# -- gradient clipping -----------------------------------------------------------------------------
+
+
+def test_clip_grad_norm_caps_the_joint_norm():
+    rng = np.random.default_rng(7)
+    grads = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
+    direction = np.concatenate([g.ravel() for g in grads])
+    norm = np.linalg.norm(direction)
+    returned = clip_grad_norm(grads, max_norm=0.5 * norm)
+    assert returned == pytest.approx(norm, rel=1e-14)
+    clipped = np.concatenate([g.ravel() for g in grads])
+    assert np.linalg.norm(clipped) == pytest.approx(0.5 * norm, rel=1e-14)
+    np.testing.assert_allclose(clipped, 0.5 * direction, rtol=1e-14)  # same direction
+
+
+def test_clip_grad_norm_leaves_small_gradients_untouched():
+    rng = np.random.default_rng(8)
+    grads = [rng.standard_normal((2, 2)), rng.standard_normal(3)]
+    copies = [g.copy() for g in grads]
+    norm = np.linalg.norm(np.concatenate([g.ravel() for g in grads]))
+    assert clip_grad_norm(grads, max_norm=norm * 1.01) == pytest.approx(norm, rel=1e-14)
+    for g, c in zip(grads, copies, strict=True):
+        np.testing.assert_array_equal(g, c)
+
+
+def test_clip_grad_norm_is_safe_for_huge_zero_and_non_finite_gradients():
+    huge = [np.array([3e200, -4e200]), np.array([0.0])]  # the squares overflow
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clip_grad_norm(huge, max_norm=1.0) == pytest.approx(5e200, rel=1e-14)
+    np.testing.assert_allclose(huge[0], [0.6, -0.8], rtol=1e-14)
+    assert clip_grad_norm([np.zeros(3)], max_norm=1.0) == 0.0
+    broken = [np.array([1.0, np.inf])]
+    assert clip_grad_norm(broken, max_norm=1.0) == np.inf
+    np.testing.assert_array_equal(broken[0], [1.0, np.inf])  # left for the caller to handle
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    exponent=st.integers(-300, 300),
+    ratio=st.floats(0.01, 100.0),
+)
+def test_clip_grad_norm_on_any_scale_matches_math_hypot(seed, exponent, ratio):
+    """At any scale (squares that underflow or overflow included) the returned norm is the joint
+    norm, computed independently by math.hypot, and afterwards the norm is min(norm, max_norm)."""
+    rng = np.random.default_rng(seed)
+    grads = [rng.standard_normal((2, 3)) * 10.0**exponent, rng.standard_normal(4) * 10.0**exponent]
+    before = np.concatenate([g.ravel() for g in grads])
+    norm = math.hypot(*before)
+    max_norm = ratio * norm
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        returned = clip_grad_norm(grads, max_norm=max_norm)
+    assert returned == pytest.approx(norm, rel=1e-13)
+    after = np.concatenate([g.ravel() for g in grads])
+    assert math.hypot(*after) == pytest.approx(min(norm, max_norm), rel=1e-13)
+    np.testing.assert_allclose(after, before * min(1.0, max_norm / norm), rtol=1e-13)
+
+
+@pytest.mark.parametrize("max_norm", [0.0, -1.0, np.nan])
+def test_clip_grad_norm_rejects_bad_max_norm(max_norm):
+    with pytest.raises(ValueError, match=r"^max_norm must"):
+        clip_grad_norm([np.ones(2)], max_norm=max_norm)
