@@ -23,7 +23,8 @@ class Trace:
     optimality : ndarray of shape (n_records,)
         The solver's optimality measure at that point: the largest gradient entry for a smooth
         objective, the largest distance of the negative gradient to the subdifferential for an
-        L1-penalised one (the quantity the stopping rule compares with ``tol``).
+        L1-penalised one. The stopping rule compares it with ``tol`` times the objective's
+        scale (``C`` times the sum of the sample weights).
     time : ndarray of shape (n_records,)
         Seconds since the solver started.
     """

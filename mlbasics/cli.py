@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn import datasets
 from sklearn import linear_model as sk_linear_model
+from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -60,27 +62,47 @@ def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
     if args.csv is not None:
         import pandas as pd  # optional: only needed for user CSV files
 
-        frame = pd.read_csv(args.csv)
+        try:
+            frame = pd.read_csv(args.csv)
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"error: cannot read {args.csv}: {exc}") from None
         if args.target not in frame.columns:
             raise SystemExit(f"error: --target {args.target!r} is not a column of {args.csv}")
-        y = frame.pop(args.target).to_numpy()
-        X = frame.select_dtypes("number").to_numpy(dtype=float)
-        if X.shape[1] == 0:
+        y = frame.pop(args.target)
+        if y.isna().any():
+            raise SystemExit(f"error: the target column {args.target!r} has missing values")
+        numeric = frame.select_dtypes("number")
+        dropped = [c for c in frame.columns if c not in numeric.columns]
+        if dropped:
+            print(f"note: non-numeric columns left out: {', '.join(map(str, dropped))}")
+        missing = [c for c in numeric.columns if not np.isfinite(numeric[c].to_numpy(float)).all()]
+        if missing:
+            raise SystemExit(
+                f"error: columns with missing or infinite values: {', '.join(map(str, missing))}"
+                " (drop or impute them first)"
+            )
+        if numeric.shape[1] == 0:
             raise SystemExit(f"error: {args.csv} has no numeric feature columns")
-        return X, y, str(args.csv)
+        return numeric.to_numpy(dtype=float), y.to_numpy(), str(args.csv)
     X, y = DATASETS[args.dataset](return_X_y=True)
     return X, y, args.dataset
 
 
-def compare(X, y, entries, *, cv=5, random_state=0, out=sys.stdout):
+def compare(X, y, entries, *, cv=5, random_state=0, out=None):
     """Cross-validate every entry on the same stratified folds and print a table.
 
     Returns a list of dicts (name, accuracy mean/std, fit time, objective) for programmatic use.
     """
+    out = sys.stdout if out is None else out
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
     rows = []
     for entry in entries:
         pipe = make_pipeline(StandardScaler(), entry.estimator)
+        # One untimed fit first, so that fit times exclude one-off costs (loading compiled
+        # kernels, first-touch of memory) for both libraries alike.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clone(pipe).fit(X, y)
         res = cross_validate(
             pipe, X, y, cv=folds, return_estimator=True, return_indices=True, error_score="raise"
         )
@@ -139,6 +161,13 @@ def main(argv=None) -> int:
         if args.C <= 0:
             parser.error("--C must be positive")
         X, y, name = load_data(args)
+        _, counts = np.unique(y, return_counts=True)
+        if len(counts) < 2:
+            parser.error("the target has a single class; nothing to classify")
+        if args.cv > counts.min():
+            parser.error(
+                f"--cv {args.cv} exceeds the size of the smallest class ({counts.min()} samples)"
+            )
         print(f"mlbasics {__version__}: {args.cv}-fold comparison on {name} "
               f"({X.shape[0]} samples, {X.shape[1]} features, {len(np.unique(y))} classes)")  # fmt: skip
         start = time.perf_counter()

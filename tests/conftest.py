@@ -65,3 +65,13 @@ def sparse_multiclass():
 def seed(request):
     """A test that takes this fixture must hold for any seed."""
     return request.param
+
+
+@pytest.fixture(scope="session")
+def shifted_binary():
+    """Binary, 300 x 5, features with large means (30 to 500): tests the centring of columns."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 5))
+    w = np.array([1.5, -1.0, 0.0, 0.7, 0.0])
+    y = (rng.random(300) < 1.0 / (1.0 + np.exp(-(X @ w)))).astype(int)
+    return X + np.array([30.0, -100.0, 500.0, 0.0, 50.0]), y

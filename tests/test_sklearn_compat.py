@@ -10,24 +10,13 @@ ESTIMATORS = [
     LogisticRegression(solver="newton-cholesky"),
     LogisticRegression(solver="lbfgs"),
     LogisticRegression(penalty=None),
+    LogisticRegression(penalty=None, solver="newton-cg"),
+    LogisticRegression(penalty=None, solver="lbfgs"),
     LogisticRegression(penalty="l1"),
     LogisticRegression(penalty="elasticnet", l1_ratio=0.5),
 ]
 
 
-def expected_failures(estimator):
-    """Checks that cannot pass, each with its reason."""
-    if estimator.penalty is None:
-        return {
-            "check_sample_weight_equivalence_on_dense_data": (
-                "the check's data (15 samples, 30 features) are linearly separable: with no "
-                "penalty the optimum is at infinity, so the two fits stop at different finite "
-                "points (and warn that the data are separable)"
-            ),
-        }
-    return {}
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

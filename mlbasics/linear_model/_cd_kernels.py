@@ -209,3 +209,88 @@ def cd_model_gram(H, G, W, penalized, l1, tol, max_passes, D):
         if max_viol <= tol:
             break
     return passes
+
+
+@njit(cache=True)
+def cd_binary_csc_centered(
+    data, indices, indptr, mu, h, G, W, active_j, penalized, l1, l2, tol, max_passes, D, Zd
+):
+    """Binary problem, sparse ``X`` (CSC) with an intercept, columns centred *implicitly*.
+
+    The design is ``A = [X - mu, 1]`` but only ``X`` is stored: the scores of the direction are
+    kept as a sparse part plus one scalar, ``Zd = X D_x + off`` with ``off = D_b - mu . D_x``, and
+    ``S = sum_i h_i Zd_i`` is updated in O(1) per step. The model's partial derivative in column
+    ``j`` is then ``G_j + sum_nnz x_ij h_i Zsp_i + off Hx_j - mu_j S (+ l2 D_j)`` with
+    ``Hx_j = sum_i h_i x_ij``, and in the intercept ``G_b + S``: each step still costs only the
+    non-zeros of its column. Coordinate ``n_features`` (the last) is the intercept. ``D`` and
+    ``Zd`` (shape (n_samples, 1)) are filled in place. Returns the number of passes.
+    """
+    n = h.shape[0]
+    p = mu.shape[0]
+    n_active = active_j.shape[0]
+    h_sum = 0.0
+    for i in range(n):
+        h_sum += h[i]
+    # Per active column: Hx_j and the curvature sum_i h_i (x_ij - mu_j)^2 (+ l2).
+    hx = np.zeros(n_active)
+    hdiag = np.empty(n_active)
+    for t in range(n_active):
+        j = active_j[t]
+        if j == p:
+            hdiag[t] = h_sum
+            continue
+        sq = 0.0
+        lin = 0.0
+        for q in range(indptr[j], indptr[j + 1]):
+            i = indices[q]
+            sq += data[q] * data[q] * h[i]
+            lin += data[q] * h[i]
+        hx[t] = lin
+        hdiag[t] = sq - 2.0 * mu[j] * lin + mu[j] * mu[j] * h_sum
+        if hdiag[t] < 0.0:  # rounding of the expansion
+            hdiag[t] = 0.0
+        if penalized[j]:
+            hdiag[t] += l2
+    z_sparse = np.zeros(n)
+    off = 0.0
+    S = 0.0
+    passes = 0
+    for _ in range(max_passes):
+        passes += 1
+        max_viol = 0.0
+        for t in range(n_active):
+            j = active_j[t]
+            if j == p:
+                grad = G[0, p] + S
+            else:
+                acc = 0.0
+                for q in range(indptr[j], indptr[j + 1]):
+                    acc += data[q] * h[indices[q]] * z_sparse[indices[q]]
+                grad = G[0, j] + acc + off * hx[t] - mu[j] * S
+                if penalized[j]:
+                    grad += l2 * D[0, j]
+            pen = penalized[j]
+            w = W[0, j] + D[0, j]
+            viol = _model_violation(w, grad, l1, pen)
+            if viol > max_viol:
+                max_viol = viol
+            hess = hdiag[t]
+            if hess <= 0.0:
+                continue
+            delta = _soft_step(w, grad, hess, l1) if pen else -grad / hess
+            if delta == 0.0:
+                continue
+            D[0, j] += delta
+            if j == p:
+                off += delta
+                S += delta * h_sum
+            else:
+                for q in range(indptr[j], indptr[j + 1]):
+                    z_sparse[indices[q]] += delta * data[q]
+                off -= delta * mu[j]
+                S += delta * (hx[t] - mu[j] * h_sum)
+        if max_viol <= tol:
+            break
+    for i in range(n):
+        Zd[i, 0] = z_sparse[i] + off
+    return passes

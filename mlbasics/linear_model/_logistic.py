@@ -237,9 +237,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             Y[np.arange(X.shape[0]), y_index] = 1.0
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
-        # Columns are centred (implicitly), except for coordinate descent on sparse X, which
-        # needs the explicit columns and must not densify them.
-        center = not (sparse.issparse(X) and self.solver_ == "prox-newton")
+        # Columns are centred (implicitly), except for coordinate descent on sparse X with the
+        # multinomial loss, which needs the explicit columns and must not densify them.
+        center = not (sparse.issparse(X) and self.solver_ == "prox-newton" and Y.shape[1] > 1)
         X = X.astype(np.float64) if X.dtype != np.float64 else X
         objective = LogisticObjective.from_data(
             X, Y, weights, penalty, fit_intercept=self.fit_intercept, center=center

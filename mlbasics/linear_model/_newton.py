@@ -30,7 +30,7 @@ import scipy.optimize
 from scipy import sparse
 
 from .._result import SolverResult, TraceRecorder
-from ._cd_kernels import cd_model_csc, cd_model_dense, cd_model_gram
+from ._cd_kernels import cd_binary_csc_centered, cd_model_csc, cd_model_dense, cd_model_gram
 from ._objective import LogisticObjective
 
 # Armijo's sufficient-decrease constant and the number of step halvings before giving up.
@@ -324,14 +324,22 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     l1, l2 = obj.penalty.l1, obj.penalty.l2
     tol_abs = min(tol * obj.scale, L1_TOL_CAP * l1) if l1 > 0 else tol * obj.scale
     penalized = obj.penalized
-    A = obj.design(column_major=True)  # the explicit columns coordinate descent reads
-    if sparse.issparse(A):
-        kernel_args = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
-        kernel = cd_model_csc
-    else:
-        kernel_args = (A,)
-        kernel = cd_model_dense
     K = obj.n_outputs
+    implicit_centring = sparse.issparse(obj.X) and obj.mu is not None
+    if implicit_centring:  # binary, sparse, centred: the columns stay sparse (see the kernel)
+        if K != 1:
+            raise ValueError("Implicitly centred sparse columns are implemented for one output.")
+        A = sparse.csc_array(obj.X, dtype=np.float64, copy=True)
+        A.sum_duplicates()
+        csc = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
+    else:
+        A = obj.design(column_major=True)  # the explicit columns coordinate descent reads
+        if sparse.issparse(A):
+            kernel_args = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
+            kernel = cd_model_csc
+        else:
+            kernel_args = (A,)
+            kernel = cd_model_dense
     coef = np.array(coef0, dtype=float)
     Z = obj.scores(coef)
     F = obj.value(coef, Z)
@@ -352,7 +360,13 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         curv = obj.curvature(Z)
         D = np.zeros(obj.shape)
         inner_tol = INNER_TOL_FACTOR * opt
-        if K == 1 and not sparse.issparse(A) and _gram_is_cheaper(len(active_j), passes):
+        if implicit_centring:
+            Zd = np.zeros((obj.n_samples, 1))
+            passes = cd_binary_csc_centered(
+                *csc, obj.mu, curv[:, 0], G, coef, active_j.astype(np.int64), penalized,
+                l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
+            )  # fmt: skip
+        elif K == 1 and not sparse.issparse(A) and _gram_is_cheaper(len(active_j), passes):
             Zd, passes = _cd_with_gram(
                 A, curv[:, 0], G, coef, active_j, penalized, l1, l2, inner_tol, D
             )

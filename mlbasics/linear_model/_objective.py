@@ -437,6 +437,14 @@ def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=N
     intercept = np.asarray(intercept, dtype=float).reshape(-1)
     classes, y_index = np.unique(np.asarray(y), return_inverse=True)
     n = len(y_index)
+    n_outputs = 1 if len(classes) == 2 else len(classes)
+    if coef.shape[0] != n_outputs or intercept.shape != (n_outputs,):
+        raise ValueError(
+            f"{len(classes)} classes need coef of shape ({n_outputs}, n_features) and intercept "
+            f"of shape ({n_outputs},); got {coef.shape} and {intercept.shape}."
+        )
+    if X.shape != (n, coef.shape[1]):
+        raise ValueError(f"X has shape {X.shape}; expected ({n}, {coef.shape[1]}) from y and coef.")
     if coef.shape[0] == 1:
         Y = (y_index == len(classes) - 1).astype(float).reshape(-1, 1)
     else:

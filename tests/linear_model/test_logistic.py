@@ -268,3 +268,25 @@ def test_pipeline_grid_search_and_cross_val_score(breast_cancer):
                                "logisticregression__penalty": ["l1", "l2"]}, cv=3)  # fmt: skip
     grid.fit(X, y)
     assert grid.best_score_ > 0.95
+
+
+def test_separable_multiclass_unpenalised_data_warn(iris):
+    X, y = iris
+    keep = np.isin(np.arange(len(y)), np.r_[0:10, 50:60, 100:110])
+    with pytest.warns(ConvergenceWarning, match="linearly separable"):
+        LogisticRegression(None).fit(X[keep] * 10, y[keep])
+
+
+def test_unsorted_csc_input_is_not_modified(sparse_binary):
+    X, y = sparse_binary
+    csc = X.tocsc()
+    order = np.arange(csc.nnz)
+    for j in range(csc.shape[1]):  # reverse the row order inside each column
+        a, b = csc.indptr[j], csc.indptr[j + 1]
+        order[a:b] = order[a:b][::-1]
+    unsorted = sparse.csc_matrix((csc.data[order], csc.indices[order], csc.indptr), csc.shape)
+    before = (unsorted.data.copy(), unsorted.indices.copy())
+    for fit_intercept in (True, False):
+        LogisticRegression("l1", fit_intercept=fit_intercept).fit(unsorted, y)
+    np.testing.assert_array_equal(unsorted.data, before[0])
+    np.testing.assert_array_equal(unsorted.indices, before[1])

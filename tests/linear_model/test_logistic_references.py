@@ -237,3 +237,65 @@ def test_gram_and_plain_coordinate_descent_give_the_same_solution(breast_cancer,
     np.testing.assert_allclose(with_gram.coef_, plain.coef_, atol=1e-8)
     np.testing.assert_array_equal(with_gram.coef_ != 0, plain.coef_ != 0)
     assert_same_objective(with_gram.objective_, plain.objective_)
+
+
+# -- features with large means (the solvers centre columns internally) -------------------------
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+def test_shifted_features_match_scipy(shifted_binary, penalty):
+    X, y = shifted_binary
+    l1 = {"l2": 0.0, "l1": 1.0, "elasticnet": 0.5}[penalty]
+    # The same minimum value as on X - mean (the free intercept absorbs any shift), where L-BFGS-B
+    # is well conditioned enough to be an accurate reference.
+    reference, _ = _scipy_reference(X - X.mean(0), y[:, None].astype(float), 0.5, l1, 1.0 - l1)
+    for Xv in (X, sparse.csr_matrix(X)):
+        ours = LogisticRegression(penalty, C=0.5, l1_ratio=0.5 if l1 == 0.5 else None, **TIGHT)
+        ours.fit(Xv, y)
+        assert ours.converged_
+        assert_same_objective(ours.objective_, reference)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_warm_start_on_shifted_features(shifted_binary, penalty):
+    """A warm start passes through the centred variables and back: a refit at the optimum takes
+    at most one step, and a warm refit after changing C lands on the cold solution."""
+    X, y = shifted_binary
+    model = LogisticRegression(penalty, warm_start=True, tol=1e-9).fit(X, y)
+    model.fit(X, y)
+    assert model.n_iter_[0] <= 1
+    model.set_params(C=0.2).fit(X, y)
+    cold = LogisticRegression(penalty, C=0.2, tol=1e-9).fit(X, y)
+    np.testing.assert_allclose(model.coef_, cold.coef_, atol=1e-6)
+    np.testing.assert_allclose(model.intercept_, cold.intercept_, atol=1e-5)
+
+
+def test_multinomial_l1_at_large_C_matches_scipy(iris):
+    """The softmax is blind to a common shift of a column; with L1 and a large C the solver must
+    still find the shift that minimises the penalty."""
+    X, y = iris
+    C = 100.0
+    Y = np.eye(3)[y]
+    reference, _ = _scipy_reference(X, Y, C, 1.0, 0.0)
+    ours = LogisticRegression("l1", C=C, **TIGHT).fit(X, y)
+    assert ours.converged_
+    assert ours.objective_ <= reference * (1 + RTOL)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_sparse_formats_and_float32_agree_with_dense(sparse_binary, penalty):
+    X, y = sparse_binary
+    dense = LogisticRegression(penalty, C=0.5, **TIGHT).fit(X.toarray(), y)
+    for Xv in (X, X.tocsc(), X.astype(np.float32), X.toarray().astype(np.float32)):
+        other = LogisticRegression(penalty, C=0.5, **TIGHT).fit(Xv, y)
+        np.testing.assert_allclose(other.coef_, dense.coef_, atol=1e-5)
+        np.testing.assert_array_equal(other.coef_ != 0, dense.coef_ != 0)
+
+
+def test_balanced_class_weight_uses_sample_weight_like_sklearn(wine):
+    X, y = wine
+    sw = np.linspace(0.2, 3.0, len(y))
+    ours = LogisticRegression(class_weight="balanced", **TIGHT).fit(X, y, sample_weight=sw)
+    ref = sk.LogisticRegression(class_weight="balanced", l1_ratio=0.0, tol=1e-12, max_iter=10_000)
+    ref.fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.coef_, ref.coef_ - ref.coef_.mean(axis=0), atol=1e-5)
