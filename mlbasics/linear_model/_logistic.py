@@ -16,7 +16,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._newton import lbfgs, newton_smooth, prox_newton
-from ._objective import LogisticObjective, Penalty
+from ._objective import LogisticObjective, Penalty, add_intercept_column
+from ._separation import separating_direction_exists
 
 # solver="newton" on a smooth problem: a Newton step by Cholesky costs one Hessian build,
 # n * m^2 / 2 flops for m = n_outputs * n_dof coefficients, plus m^3 / 3 to factor it; by
@@ -275,7 +276,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
         if penalty.is_zero:
-            self._warn_if_separated(objective.scores(result.coef), Y, weights)
+            self._warn_if_separated(objective)
         return self
 
     def _penalty(self):
@@ -331,21 +332,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         return hook
 
-    def _warn_if_separated(self, Z, Y, weights):
-        """Warn when the unpenalised fit separates the data: the optimum is at infinity.
+    def _warn_if_separated(self, objective):
+        """Warn when the unpenalised optimum does not exist: the data are separable.
 
-        If every (weighted) sample is classified correctly with a positive margin, scaling the
-        coefficients up drives the loss to zero, so no finite minimiser exists: the reported
-        coefficients are only as large as the iteration budget allowed.
+        Complete or quasi-complete separation (some direction of the coefficients that never
+        increases any sample's loss) is decided by a linear program
+        (:func:`~mlbasics.linear_model._separation.separating_direction_exists`); the fitted
+        coefficients are then only as large as the iteration budget allowed.
         """
-        used = weights > 0
-        if Y.shape[1] == 1:
-            margins = (2.0 * Y[:, 0] - 1.0) * Z[:, 0]
-        else:
-            true = np.einsum("ij,ij->i", Z, Y)
-            others = np.where(Y > 0, -np.inf, Z).max(axis=1)
-            margins = true - others
-        if np.all(margins[used] > 0):
+        X = objective.X
+        A = add_intercept_column(X) if objective.fit_intercept else X
+        separable = separating_direction_exists(A, objective.Y, objective.weights)
+        if separable:
             warnings.warn(
                 "The training data are linearly separable and penalty=None: the unpenalised "
                 "optimum lies at infinity and coef_ grows without bound with more iterations. "

@@ -290,3 +290,19 @@ def test_unsorted_csc_input_is_not_modified(sparse_binary):
         LogisticRegression("l1", fit_intercept=fit_intercept).fit(unsorted, y)
     np.testing.assert_array_equal(unsorted.data, before[0])
     np.testing.assert_array_equal(unsorted.indices, before[1])
+
+
+@pytest.mark.parametrize("container", [np.asarray, sparse.csr_matrix])
+def test_quasi_complete_separation_warns(container):
+    """Rows at x = 0 carry both labels, all others are separated by the sign of x: the
+    maximum-likelihood estimate does not exist although no direction separates strictly."""
+    x = np.r_[np.zeros(5), np.linspace(1, 3, 10), -np.linspace(1, 3, 10)]
+    y = np.r_[0, 1, 0, 1, 0, np.ones(10), np.zeros(10)].astype(int)
+    with pytest.warns(ConvergenceWarning, match="linearly separable"):
+        LogisticRegression(None).fit(container(x[:, None]), y)
+    # the same rows with one positive at negative x overlap: the optimum exists, no warning
+    y_overlap = y.copy()
+    y_overlap[-1] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LogisticRegression(None).fit(container(x[:, None]), y_overlap)

@@ -1,0 +1,77 @@
+"""Does the unpenalised maximum-likelihood estimate exist? A linear program decides.
+
+Without a penalty the logistic objective has a minimiser if and only if the data are *overlapping*
+(Albert and Anderson 1984): there is no non-zero direction ``V`` of the coefficients that weakly
+separates the classes, i.e. with every sample's true score at least every other score,
+
+    (v_{y_i} - v_k)^T a_i >= 0   for all samples i (of positive weight) and classes k != y_i,
+
+and strictly for at least one pair. Along such a direction the loss never increases and tends to a
+limit at infinity, so the "optimum" is at infinity. Complete separation (all strict) and
+quasi-complete separation (some ties) are both caught by maximising the total margin
+``sum_i sum_k (v_{y_i} - v_k)^T a_i`` under these constraints and ``-1 <= V <= 1``: the maximum is
+positive exactly when such a direction exists (Konis 2007). For two classes ``V`` is one vector and
+the constraints read ``y_i v^T a_i >= 0`` with ``y_i`` in {-1, +1}.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.optimize
+from scipy import sparse
+
+# Above this many non-zeros in the constraint matrix the check is skipped (it is a diagnosis, not
+# part of the fit, and must stay cheap next to it).
+MAX_CONSTRAINT_NONZEROS = 20_000_000
+
+
+def separating_direction_exists(A, Y, weights) -> bool | None:
+    """True if the samples of positive weight are (quasi-)completely separable, else False.
+
+    Parameters
+    ----------
+    A : ndarray or sparse matrix of shape (n_samples, n_dof)
+        The design matrix (with the column of ones when an intercept is fitted).
+    Y : ndarray of shape (n_samples, n_outputs)
+        0/1 targets, one column for two classes, one-hot otherwise.
+    weights : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    bool or None
+        None when the problem is too large for the check or the LP solver fails.
+    """
+    used = weights > 0
+    A = A[used]
+    Y = Y[used]
+    d = A.shape[1]
+    if Y.shape[1] == 1:
+        sign = 2.0 * Y[:, 0] - 1.0
+        rows = sparse.csr_array(A).multiply(sign[:, None]).tocsr()  # y_i a_i
+    else:
+        K = Y.shape[1]
+        label = Y.argmax(axis=1)
+        A = sparse.csr_array(A)
+        blocks = []
+        for k in range(K):  # the rows of the pairs (i, k) with y_i != k
+            others = np.flatnonzero(label != k)
+            part = sparse.coo_array(A[others])
+            # +a_i in the block of class y_i, -a_i in the block of class k
+            cols = np.concatenate([label[others][part.row] * d + part.col, k * d + part.col])
+            blocks.append(
+                sparse.csr_array(
+                    (np.concatenate([part.data, -part.data]), (np.tile(part.row, 2), cols)),
+                    shape=(len(others), K * d),
+                )
+            )
+        rows = sparse.vstack(blocks, format="csr")
+    if rows.nnz > MAX_CONSTRAINT_NONZEROS:
+        return None
+    total = np.asarray(rows.sum(axis=0)).ravel()
+    result = scipy.optimize.linprog(
+        -total, A_ub=-rows, b_ub=np.zeros(rows.shape[0]), bounds=(-1.0, 1.0), method="highs"
+    )
+    if result.status != 0:
+        return None
+    scale = 1.0 + float(abs(rows).sum())
+    return -result.fun > 1e-9 * scale
