@@ -49,6 +49,7 @@ MAX_INNER_PASSES = 100
 # BLAS matrix product to the compiled per-coordinate loop, per operation.
 GRAM_MAX_ACTIVE = 2000
 GRAM_SPEEDUP = 10.0
+FIRST_GUESS_PASSES = 5
 # With an L1 term the stopping tolerance tol * scale is capped at L1_TOL_CAP * l1: beyond l1 the
 # subgradient test would accept any zero coefficient, which certifies nothing (large C).
 L1_TOL_CAP = 0.1
@@ -280,26 +281,38 @@ def _gram_is_cheaper(n_active, previous_passes):
 
     A pass of plain coordinate descent costs ``2 n m`` loop operations for ``m`` active
     coordinates; the Gram matrix costs ``n m^2 / 2`` BLAS operations, about GRAM_SPEEDUP times
-    faster each, after which passes are ``O(m^2)``. Worth it when the previous outer iteration
-    needed more passes than ``m / (4 GRAM_SPEEDUP)`` and the matrix is not too large.
+    faster each, after which passes are ``O(m^2)``. Worth it when the passes expected (those of
+    the previous outer iteration, or FIRST_GUESS_PASSES at the start) exceed
+    ``m / (4 GRAM_SPEEDUP)``, and the matrix is not too large.
     """
-    return n_active <= GRAM_MAX_ACTIVE and previous_passes > n_active / (4 * GRAM_SPEEDUP)
+    passes = previous_passes or FIRST_GUESS_PASSES
+    return n_active <= GRAM_MAX_ACTIVE and passes > n_active / (4 * GRAM_SPEEDUP)
 
 
-def _cd_with_gram(A, h, G, coef, active_j, penalized, l1, l2, tol, D):
-    """Binary dense case: coordinate descent through the Gram matrix of the active columns."""
+def _cd_with_gram(obj: LogisticObjective, h, G, coef, active_j, tol, D):
+    """Binary dense case: coordinate descent through the Gram matrix of the active columns.
+
+    The active columns of the centred design are gathered straight from ``X`` (no copy of the
+    whole design), scaled by ``sqrt(h)``: ``H = B^T B + l2 I`` on the penalised ones.
+    """
+    p = obj.n_features
+    features = active_j[active_j < p]
     root_h = np.sqrt(h)
-    B = np.empty((A.shape[0], len(active_j)), order="F")  # H = B^T B with B = diag(sqrt h) A_act
-    for t, j in enumerate(active_j):  # column copies: much faster than fancy indexing here
-        np.multiply(A[:, j], root_h, out=B[:, t])
+    B = np.empty((obj.n_samples, len(active_j)), order="F")
+    columns = obj.X[:, features]
+    if obj.mu is not None:
+        columns -= obj.mu[features]
+    np.multiply(columns, root_h[:, None], out=B[:, : len(features)])
+    if len(features) < len(active_j):  # the intercept, last in active_j
+        B[:, -1] = root_h
     H = B.T @ B
-    pen = penalized[active_j]
-    H[np.diag_indices_from(H)] += l2 * pen
+    pen = obj.penalized[active_j]
+    H[np.diag_indices_from(H)] += obj.penalty.l2 * pen
     D_act = np.zeros(len(active_j))
-    passes = cd_model_gram(H, G[0, active_j], coef[0, active_j], pen, l1, tol,
+    passes = cd_model_gram(H, G[0, active_j], coef[0, active_j], pen, obj.penalty.l1, tol,
                            MAX_INNER_PASSES, D_act)  # fmt: skip
     D[0, active_j] = D_act
-    return (A @ D[0])[:, None], passes
+    return obj.scores(D), passes
 
 
 def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverResult:
@@ -325,21 +338,11 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     tol_abs = min(tol * obj.scale, L1_TOL_CAP * l1) if l1 > 0 else tol * obj.scale
     penalized = obj.penalized
     K = obj.n_outputs
-    implicit_centring = sparse.issparse(obj.X) and obj.mu is not None
-    if implicit_centring:  # binary, sparse, centred: the columns stay sparse (see the kernel)
-        if K != 1:
-            raise ValueError("Implicitly centred sparse columns are implemented for one output.")
-        A = sparse.csc_array(obj.X, dtype=np.float64, copy=True)
-        A.sum_duplicates()
-        csc = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
-    else:
-        A = obj.design(column_major=True)  # the explicit columns coordinate descent reads
-        if sparse.issparse(A):
-            kernel_args = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
-            kernel = cd_model_csc
-        else:
-            kernel_args = (A,)
-            kernel = cd_model_dense
+    is_sparse = sparse.issparse(obj.X)
+    implicit_centring = is_sparse and obj.mu is not None
+    if implicit_centring and K != 1:
+        raise ValueError("Implicitly centred sparse columns are implemented for one output.")
+    columns = _ColumnAccess(obj, implicit_centring)
     coef = np.array(coef0, dtype=float)
     Z = obj.scores(coef)
     F = obj.value(coef, Z)
@@ -354,7 +357,10 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         if opt <= tol_abs:
             converged, message = True, "subgradient optimality below tol"
             break
-        threshold = l1 - previous_opt / obj.n_samples
+        if n_iter == 0:  # strong rule (Tibshirani et al. 2012) at the start, newGLMNET after
+            threshold = 2.0 * l1 - np.abs(G[:, penalized]).max(initial=0.0)
+        else:
+            threshold = l1 - previous_opt / obj.n_samples
         active = (coef != 0.0) | ~penalized | (np.abs(G) >= threshold)
         active_k, active_j = np.nonzero(active)
         curv = obj.curvature(Z)
@@ -363,17 +369,16 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         if implicit_centring:
             Zd = np.zeros((obj.n_samples, 1))
             passes = cd_binary_csc_centered(
-                *csc, obj.mu, curv[:, 0], G, coef, active_j.astype(np.int64), penalized,
-                l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
+                *columns.csc(), obj.mu, curv[:, 0], G, coef, active_j.astype(np.int64),
+                penalized, l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
             )  # fmt: skip
-        elif K == 1 and not sparse.issparse(A) and _gram_is_cheaper(len(active_j), passes):
-            Zd, passes = _cd_with_gram(
-                A, curv[:, 0], G, coef, active_j, penalized, l1, l2, inner_tol, D
-            )
+        elif K == 1 and not is_sparse and _gram_is_cheaper(len(active_j), passes):
+            Zd, passes = _cd_with_gram(obj, curv[:, 0], G, coef, active_j, inner_tol, D)
         else:
             Zd = np.zeros((obj.n_samples, K))
+            kernel = cd_model_csc if is_sparse else cd_model_dense
             passes = kernel(
-                *kernel_args, obj.weights, P, curv, G, coef,
+                *columns.explicit(), obj.weights, P, curv, G, coef,
                 active_k.astype(np.int64), active_j.astype(np.int64), penalized,
                 l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
             )  # fmt: skip
@@ -407,6 +412,32 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         if opt <= tol_abs:
             converged, message = True, "subgradient optimality below tol"
     return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message)
+
+
+class _ColumnAccess:
+    """The columns coordinate descent reads, built on first use only (they are a copy of X)."""
+
+    def __init__(self, obj: LogisticObjective, implicit_centring):
+        self.obj, self.implicit_centring = obj, implicit_centring
+        self._arrays = None
+
+    def csc(self):
+        """``X`` alone in canonical CSC (for the implicitly centred kernel)."""
+        if self._arrays is None:
+            A = sparse.csc_array(self.obj.X, dtype=np.float64, copy=True)
+            A.sum_duplicates()
+            self._arrays = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
+        return self._arrays
+
+    def explicit(self):
+        """The explicit design: column-major dense array, or CSC arrays."""
+        if self._arrays is None:
+            A = self.obj.design(column_major=True)
+            if sparse.issparse(A):
+                self._arrays = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
+            else:
+                self._arrays = (A,)
+        return self._arrays
 
 
 def _proximal_gradient_step(obj: LogisticObjective, coef, Z, G, F):
