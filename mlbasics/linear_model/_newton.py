@@ -37,7 +37,8 @@ from ._objective import LogisticObjective
 ARMIJO_SIGMA = 1e-4
 MAX_HALVINGS = 40
 # Truncated Newton: at most this many CG iterations per Newton step; the preconditioner is
-# (1 - PRECOND_ALPHA) I + PRECOND_ALPHA diag(H) (Hsia, Chiang and Lin 2018, used by liblinear).
+# (1 - PRECOND_ALPHA) I + PRECOND_ALPHA diag(H) (Hsia, Chiang and Lin 2018, used by liblinear),
+# with diag(H) approximated by averaging the curvature over samples (no pass over X per step).
 MAX_CG_ITER = 250
 PRECOND_ALPHA = 0.01
 # Proximal Newton: inner coordinate descent stops when the model's optimality falls below
@@ -129,7 +130,7 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
     ``eta = min(0.5, sqrt(||G|| / scale))``, which gives superlinear convergence of the outer loop
     (Eisenstat and Walker 1996) while keeping early steps cheap.
     """
-    M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.hessian_diagonal(Z)
+    M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.approximate_hessian_diagonal(Z)
     gnorm = np.linalg.norm(G)
     target = min(0.5, np.sqrt(gnorm / scale)) * gnorm
     D = np.zeros_like(G)

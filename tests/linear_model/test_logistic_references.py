@@ -299,3 +299,32 @@ def test_balanced_class_weight_uses_sample_weight_like_sklearn(wine):
     ref = sk.LogisticRegression(class_weight="balanced", l1_ratio=0.0, tol=1e-12, max_iter=10_000)
     ref.fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(ours.coef_, ref.coef_ - ref.coef_.mean(axis=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("data", ["shifted_binary", "wine", "sparse_multiclass"])
+def test_objective_derivatives_agree_with_each_other(data, request):
+    """Gradient against finite differences; hessp, the exact and the averaged Hessian diagonal
+    against the full Hessian, in the centred variables the solvers use."""
+    from mlbasics.linear_model._objective import LogisticObjective, Penalty
+
+    X, y = request.getfixturevalue(data)
+    classes, yi = np.unique(y, return_inverse=True)
+    Y = yi[:, None].astype(float) if len(classes) == 2 else np.eye(len(classes))[yi]
+    Xd = X.toarray() if sparse.issparse(X) else X
+    weights = np.linspace(0.5, 1.5, len(y))
+    obj = LogisticObjective.from_data(Xd, Y, weights, Penalty(0.0, 0.7), fit_intercept=True)
+    rng = np.random.default_rng(0)
+    coef = rng.standard_normal(obj.shape) * 0.1
+    Z = obj.scores(coef)
+    P = obj.probabilities(Z)
+    G = obj.smooth_gradient(coef, P)
+    V = rng.standard_normal(obj.shape)
+    eps = 1e-6
+    fd = (obj.value(coef + eps * V) - obj.value(coef - eps * V)) / (2 * eps)
+    assert fd == pytest.approx(np.vdot(G, V), rel=1e-6)
+    H = obj.hessian(P)
+    np.testing.assert_allclose(obj.hessp(P, V).ravel(), H @ V.ravel(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(obj.hessian_diagonal(Z).ravel(), np.diag(H), rtol=1e-8)
+    approx = obj.approximate_hessian_diagonal(Z).ravel()
+    assert np.all(approx > 0)
+    np.testing.assert_allclose(approx, np.diag(H), rtol=1.0)  # the right scale, not exact
