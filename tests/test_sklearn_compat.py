@@ -14,9 +14,30 @@ ESTIMATORS = [
     LogisticRegression(penalty=None, solver="lbfgs"),
     LogisticRegression(penalty="l1"),
     LogisticRegression(penalty="elasticnet", l1_ratio=0.5),
+    LogisticRegression(solver="sgd", random_state=0),
+    LogisticRegression(solver="sgd", optimizer="adam", batch_size=16, random_state=0),
+    LogisticRegression(solver="sgd", penalty="l1", random_state=0),
+    LogisticRegression(solver="sgd", average=True, random_state=0),
 ]
 
 
-@parametrize_with_checks(ESTIMATORS)
+SGD_REASON = (
+    "stochastic: weight 2 on a sample is one update with twice the step, a repeated row is two "
+    "updates at different times and rates, so the two fits differ by SGD's noise (the "
+    "equivalence holds in expectation; tests/linear_model/test_sgd.py checks it exactly for "
+    "full-batch descent). scikit-learn's SGDClassifier lists the same failure."
+)
+
+
+def expected_failed_checks(estimator):
+    if estimator.solver == "sgd":
+        return {
+            "check_sample_weight_equivalence_on_dense_data": SGD_REASON,
+            "check_sample_weight_equivalence_on_sparse_data": SGD_REASON,
+        }
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

@@ -10,14 +10,18 @@ from scipy import sparse
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column
 from ._separation import separating_direction_exists
+from ._sgd import OPTIMIZERS, SCHEDULES, SGDSettings, make_run, sgd
 
 # solver="newton" on a smooth problem: a Newton step by Cholesky costs one Hessian build,
 # n * m^2 / 2 flops for m = n_outputs * n_dof coefficients, plus m^3 / 3 to factor it; by
@@ -32,7 +36,7 @@ def _cholesky_is_cheaper(n_samples, n_coef) -> bool:
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
-    """Logistic regression fitted by Newton-type solvers, with an optimality certificate.
+    """Logistic regression fitted by Newton-type or stochastic gradient solvers, with a certificate.
 
     Minimises, over the coefficients ``W`` and the intercepts ``b``,
 
@@ -56,27 +60,71 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     l1_ratio : float in [0, 1], default=None
         Mixing parameter of the elastic net; required when ``penalty="elasticnet"`` and only used
         then.
-    solver : {"newton", "newton-cholesky", "newton-cg", "lbfgs"}, default="newton"
+    solver : {"newton", "newton-cholesky", "newton-cg", "lbfgs", "sgd"}, default="newton"
         ``"newton"`` picks the second-order method that fits the problem: proximal Newton with
         coordinate descent when there is an L1 term; otherwise Newton with a Cholesky solve of the
         Hessian for small dense problems and Hessian-free truncated Newton-CG for large or sparse
         ones. ``"newton-cholesky"`` and ``"newton-cg"`` force one of the two (L2 or no penalty).
         ``"lbfgs"`` is quasi-Newton from :func:`scipy.optimize.minimize` (L2 or no penalty).
+        ``"sgd"`` is stochastic gradient descent on the same objective (any penalty), configured
+        by ``optimizer``, ``learning_rate``, ``eta0``, ``power_t``, ``batch_size``, ``average``,
+        ``shuffle``, ``early_stopping``, ``validation_fraction`` and ``n_iter_no_change``
+        (ignored by the other solvers); it also offers :meth:`partial_fit`.
     fit_intercept : bool, default=True
         Whether to fit the unpenalised intercept ``b``.
-    tol : float, default=1e-4
+    tol : float or None, default=1e-4
         Stop when the largest entry of the (sub)gradient, divided by ``C * sum_i s_i``, is below
-        ``tol`` (and, for Newton, half the squared Newton decrement divided likewise).
+        ``tol`` (and, for Newton, half the squared Newton decrement divided likewise). For
+        ``solver="sgd"``: stop after ``n_iter_no_change`` epochs in which the objective divided by
+        ``C * sum_i s_i`` (or, with ``early_stopping``, the validation accuracy) did not improve
+        by more than ``tol``, as scikit-learn's SGD; ``None`` (SGD only) runs exactly
+        ``max_iter`` epochs.
     max_iter : int, default=100
-        Maximum number of outer (Newton or quasi-Newton) iterations.
+        Maximum number of outer (Newton or quasi-Newton) iterations; of epochs (passes over the
+        data) for ``solver="sgd"``.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``s_i`` as in scikit-learn.
     warm_start : bool, default=False
-        Start from the previous solution when the shapes agree.
+        Start from the previous solution when the shapes agree (for SGD the learning-rate
+        schedule and the optimizer's state restart, as in scikit-learn).
     random_state : int, RandomState instance or None, default=None
-        Reserved for the stochastic solvers; the Newton solvers are deterministic.
+        Seeds the order of the samples and the validation split of ``solver="sgd"`` (through a
+        :class:`numpy.random.Generator`); the Newton solvers are deterministic.
     verbose : int, default=0
-        Print the objective and the optimality measure at every iteration when positive.
+        Print the objective and the optimality measure at every iteration (epoch) when positive.
+    optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", \
+            "nadam"}, default="sgd"
+        Update rule of ``solver="sgd"``, from :mod:`mlbasics.optim` with its default
+        hyper-parameters. Plain ``"sgd"`` with ``batch_size=1`` runs in a compiled loop (numba);
+        the others, and mini-batches, in a Python loop over BLAS batch gradients.
+    learning_rate : {"optimal", "constant", "invscaling", "adaptive"}, default="optimal"
+        Schedule of the rate ``eta_t`` (``t`` = updates made): ``"optimal"`` is Bottou's
+        ``1 / (alpha (t0 + t))`` with ``alpha = 1 / (C n)``, ``t0 = alpha ** -0.75`` (needs a
+        penalty; ignores ``eta0``); ``"constant"`` is ``eta0``; ``"invscaling"`` is
+        ``eta0 / (t + 1) ** power_t``; ``"adaptive"`` keeps ``eta0`` and divides it by 5 after
+        ``n_iter_no_change`` epochs without an improvement of ``tol``, stopping below 1e-6.
+        ``"optimal"`` suits plain SGD; for the adaptive rules use ``"constant"``.
+    eta0 : float, default=0.01
+        Initial rate of the ``"constant"``, ``"invscaling"`` and ``"adaptive"`` schedules; > 0.
+        0.01 is scikit-learn's default and a sensible step for Adam, RMSProp and momentum on
+        standardised data.
+    power_t : float, default=0.5
+        Exponent of ``"invscaling"``, >= 0.
+    batch_size : int, default=1
+        Samples per update: 1 is stochastic gradient descent, more is mini-batch, ``n`` is
+        (full-batch) gradient descent.
+    average : bool or int, default=False
+        Averaged SGD: return the mean of the iterates from the first update (``True``) or from
+        the ``average``-th update on (an int > 1), as scikit-learn.
+    shuffle : bool, default=True
+        Visit the samples in a new random order at every epoch (else in their order).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and monitor the accuracy on it
+        instead of the training objective.
+    validation_fraction : float in (0, 1), default=0.1
+        Size of that held-out part.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (or before the ``"adaptive"`` rate drops).
 
     Attributes
     ----------
@@ -87,20 +135,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts (zeros when ``fit_intercept=False``).
     n_iter_ : ndarray of shape (1,)
-        Number of outer iterations of the solver.
+        Number of outer iterations of the solver (epochs for ``solver="sgd"``).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features, when ``X`` has string column names.
     objective_ : float
-        Final value of the objective above.
+        Final value of the objective above (for SGD at the returned, averaged if ``average``,
+        coefficients, on the training part of the data when ``early_stopping``; for
+        :meth:`partial_fit` on the data of the last call).
     convergence_ : mlbasics.Trace
-        Objective, optimality measure and time at every iteration (entry 0 is the start).
+        Objective, optimality measure and time at every iteration (entry 0 is the start); for
+        SGD once per epoch, so Newton and SGD draw on one convergence plot.
     converged_ : bool
         Whether the stopping rule was met.
     solver_ : str
-        The method that ran: ``"newton-cholesky"``, ``"newton-cg"``, ``"prox-newton"`` or
-        ``"lbfgs"`` (``solver="newton"`` picks one of the first three).
+        The method that ran: ``"newton-cholesky"``, ``"newton-cg"``, ``"prox-newton"``,
+        ``"lbfgs"`` or ``"sgd"`` (``solver="newton"`` picks one of the first three).
 
     See Also
     --------
@@ -112,12 +163,24 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     ``sum_i c_i (diag(P_i) - P_i P_i^T) kron a_i a_i^T``. See the theory page of the documentation
     and :mod:`mlbasics.linear_model._objective` for the code of each formula.
 
+    ``solver="sgd"`` minimises the same objective divided by ``C n``,
+    ``(1/n) sum_i s_i l_i + R(W) / (C n)``, whose gradient on one sample,
+    ``s_i grad l_i + grad R / (C n)``, is unbiased: scikit-learn's ``SGDClassifier`` with
+    ``alpha = 1 / (C n)``. Plain SGD on sample ``i`` at rate ``eta``:
+    ``W <- (1 - eta alpha_2) W - eta s_i (p_i - y_i) x_i^T`` (the decay kept as a scalar factor,
+    so a sparse sample costs O(nnz)), ``b <- b - eta s_i (p_i - y_i)``; the L1 part by Tsuruoka's
+    cumulative penalty (exact zeros). See :mod:`mlbasics.linear_model._sgd`.
+
     References
     ----------
     .. [1] G.-X. Yuan, C.-H. Ho, C.-J. Lin. An improved GLMNET for L1-regularized logistic
        regression. JMLR 13, 2012.
     .. [2] C.-Y. Hsia, W.-L. Chiang, C.-J. Lin. Preconditioned conjugate gradient methods in
        truncated Newton frameworks for large-scale linear classification. ACML 2018.
+    .. [3] L. Bottou. Stochastic gradient descent tricks. Neural Networks: Tricks of the Trade,
+       2nd edition, LNCS 7700, 2012.
+    .. [4] Y. Tsuruoka, J. Tsujii, S. Ananiadou. Stochastic gradient descent training for
+       L1-regularized log-linear models with cumulative penalty. ACL 2009.
 
     Examples
     --------
@@ -134,20 +197,37 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     True
     >>> bool(model.score(X, y) > 0.95)
     True
+
+    The same objective by stochastic gradients, 30 epochs:
+
+    >>> sgd = make_pipeline(StandardScaler(), LogisticRegression(penalty="l1", C=0.1,
+    ...     solver="sgd", max_iter=30, tol=None, random_state=0)).fit(X, y)
+    >>> bool(abs(sgd[-1].objective_ - clf.objective_) < 0.05 * clf.objective_)
+    True
     """
 
     _parameter_constraints: dict = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "C": [Interval(Real, 0, None, closed="neither")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
-        "solver": [StrOptions({"newton", "newton-cholesky", "newton-cg", "lbfgs"})],
+        "solver": [StrOptions({"newton", "newton-cholesky", "newton-cg", "lbfgs", "sgd"})],
         "fit_intercept": ["boolean"],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "average": ["boolean", Interval(Integral, 0, None, closed="left")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -164,6 +244,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warm_start=False,
         random_state=None,
         verbose=0,
+        optimizer="sgd",
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        batch_size=1,
+        average=False,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
     ):
         self.penalty = penalty
         self.C = C
@@ -176,6 +266,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.batch_size = batch_size
+        self.average = average
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -236,6 +336,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         else:
             Y = np.zeros((X.shape[0], n_classes))
             Y[np.arange(X.shape[0]), y_index] = 1.0
+        if self.solver == "sgd":
+            return self._fit_sgd(X, Y, y_index, sample_weight, C, penalty)
+        self.__dict__.pop("_sgd_run", None)  # partial_fit must not continue a stale SGD run
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
         # Columns are centred (implicitly), except for coordinate descent on sparse X with the
@@ -252,15 +355,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             max_iter=self.max_iter,
             hook=self._hook(),
         )
-        coef = objective.to_original(result.coef)
-        if self.fit_intercept:
-            self.coef_, self.intercept_ = coef[:, :-1].copy(), coef[:, -1].copy()
-        else:
-            self.coef_, self.intercept_ = coef.copy(), np.zeros(coef.shape[0])
-        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
-        self.objective_ = result.objective
-        self.convergence_ = result.trace
-        self.converged_ = result.converged
+        self._store_result(objective.to_original(result.coef), result)
         if not result.converged and self.max_iter > 0:
             advice = (
                 "Increase max_iter, loosen tol,"
@@ -279,6 +374,186 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self._warn_if_separated(objective)
         return self
 
+    def _store_result(self, coef, result):
+        """``coef_``, ``intercept_`` and the certificate from a solver's result."""
+        if self.fit_intercept:
+            self.coef_, self.intercept_ = coef[:, :-1].copy(), coef[:, -1].copy()
+        else:
+            self.coef_, self.intercept_ = coef.copy(), np.zeros(coef.shape[0])
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.objective_ = result.objective
+        self.convergence_ = result.trace
+        self.converged_ = result.converged
+
+    # -- stochastic gradient -------------------------------------------------------------------
+    def _sgd_settings(self):
+        return SGDSettings(
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            eta0=float(self.eta0),
+            power_t=float(self.power_t),
+            batch_size=int(self.batch_size),
+            average=self.average,
+            shuffle=bool(self.shuffle),
+        )
+
+    def _generator(self):
+        """A numpy Generator seeded from ``random_state`` (int, RandomState or None)."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return np.random.default_rng(seed)
+
+    def _fit_sgd(self, X, Y, y_index, sample_weight, C, penalty):
+        self.solver_ = "sgd"
+        if self.tol is None and self.early_stopping:
+            raise ValueError("early_stopping=True needs a tol (a number), not tol=None.")
+        X = X.astype(np.float64) if X.dtype != np.float64 else X
+        rng = self._generator()
+        validation_score = None
+        if self.early_stopping:
+            train, val = train_test_split(
+                np.arange(X.shape[0]),
+                test_size=self.validation_fraction,
+                stratify=y_index,
+                random_state=int(rng.integers(np.iinfo(np.int32).max)),
+            )
+            X_val, y_val, w_val = X[val], y_index[val], sample_weight[val]
+            X, Y, sample_weight = X[train], Y[train], sample_weight[train]
+
+            def validation_score(coef):
+                return _weighted_accuracy(coef, X_val, y_val, w_val, self.fit_intercept)
+
+        objective = LogisticObjective.from_data(
+            X, Y, C * sample_weight, penalty, fit_intercept=self.fit_intercept, center=False
+        )
+        run = make_run(
+            self._initial_coef(objective), self._sgd_settings(), fit_intercept=self.fit_intercept
+        )
+        result = sgd(
+            objective,
+            run,
+            data_weight=C,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            rng=rng,
+            validation_score=validation_score,
+            hook=self._hook(),
+        )
+        self._sgd_run, self._sgd_rng = run, rng
+        self._store_result(result.coef, result)
+        if not result.converged and self.tol is not None and self.max_iter > 0:
+            warnings.warn(
+                f"LogisticRegression(solver='sgd') ran max_iter={self.max_iter} epochs without "
+                f"its stopping rule firing (no improvement above tol={self.tol:g} for "
+                f"n_iter_no_change={self.n_iter_no_change} epochs). Increase max_iter, loosen "
+                "tol, or standardise the features (StandardScaler in a Pipeline).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if penalty.is_zero:
+            self._warn_if_separated(objective)
+        return self
+
+    def _uses_sgd(self):
+        return self.solver == "sgd"
+
+    @available_if(_uses_sgd)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of SGD over ``X`` from the current coefficients (``solver="sgd"`` only).
+
+        Every call continues the same run: coefficients, update count of the learning-rate
+        schedule, cumulative L1 penalty, averages and optimizer state. The samples of one call
+        are visited in a random order when ``shuffle`` (else in order); there is no stopping
+        rule and no early stopping.
+
+        Each call makes one pass over the objective of *its* data: the per-sample penalty
+        strength is ``1 / (C n_call)``. For a stream of chunks of ``m`` samples standing for a
+        data set of ``n``, use ``C * n / m`` to get the penalty of ``C`` on the whole data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the stream; required on the first call, and if given later it must
+            be the same.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : LogisticRegression
+        """
+        first = not hasattr(self, "_sgd_run")
+        if first:
+            self._validate_params()
+        penalty = self._penalty()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            accept_large_sparse=False,
+            reset=first,
+        )
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            self.classes_ = np.unique(classes)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"partial_fit needs at least 2 classes; got classes={self.classes_!r}."
+                )
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(classes)!r} is not the same as on the first call to "
+                f"partial_fit ({self.classes_!r})."
+            )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"y contains labels {unknown!r} not in classes {self.classes_!r}.")
+        y_index = np.searchsorted(self.classes_, y)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if isinstance(self.class_weight, str):
+            raise ValueError(
+                "class_weight='balanced' needs the class counts of the whole data and is not "
+                "supported by partial_fit; pass a dict of weights per class."
+            )
+        if self.class_weight is not None:
+            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            sample_weight = sample_weight * per_class[y_index]
+        C = 1.0 if penalty.is_zero else float(self.C)
+        n_classes = len(self.classes_)
+        if n_classes == 2:
+            Y = y_index.reshape(-1, 1).astype(np.float64)
+        else:
+            Y = np.zeros((X.shape[0], n_classes))
+            Y[np.arange(X.shape[0]), y_index] = 1.0
+        X = X.astype(np.float64) if X.dtype != np.float64 else X
+        objective = LogisticObjective.from_data(
+            X, Y, C * sample_weight, penalty, fit_intercept=self.fit_intercept, center=False
+        )
+        self.solver_ = "sgd"
+        if first:
+            self._sgd_run = make_run(
+                np.zeros(objective.shape), self._sgd_settings(), fit_intercept=self.fit_intercept
+            )
+            self._sgd_rng = self._generator()
+        result = sgd(
+            objective,
+            self._sgd_run,
+            data_weight=C,
+            max_iter=1,
+            tol=None,
+            rng=self._sgd_rng,
+            hook=self._hook(),
+        )
+        self._store_result(result.coef, result)
+        return self
+
     def _penalty(self):
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1].")
@@ -294,6 +569,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _solver_method(self, penalty, X, n_coef) -> str:
         """The method that runs: "prox-newton", "newton-cholesky", "newton-cg" or "lbfgs"."""
         smooth = penalty.l1 == 0.0
+        if self.tol is None:
+            raise ValueError(
+                f"tol=None (run exactly max_iter epochs) is for solver='sgd' only; "
+                f"solver={self.solver!r} needs a number."
+            )
         if self.solver == "newton":
             if not smooth:
                 return "prox-newton"
@@ -387,6 +667,16 @@ def _newton_with(inner):
         return newton_smooth(objective, coef0, tol=tol, max_iter=max_iter, inner=inner, hook=hook)
 
     return solve
+
+
+def _weighted_accuracy(coef, X, y_index, weights, fit_intercept):
+    """Accuracy of the coefficients ``coef`` (layout of ``_objective.py``) on held-out data."""
+    p = X.shape[1]
+    scores = np.asarray(X @ coef[:, :p].T)
+    if fit_intercept:
+        scores = scores + coef[:, p]
+    pred = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
+    return float(np.average(pred == y_index, weights=weights)) if weights.sum() > 0 else 0.0
 
 
 SOLVERS = {

@@ -1,0 +1,457 @@
+"""Stochastic gradient solvers for the logistic objective of ``_objective.py``.
+
+The objective is Newton's, :math:`F(W) = \\sum_i c_i \\ell_i(W) + R(W)` with ``c_i = C s_i``. Dividing it
+by ``C n`` (``n`` samples) gives the per-sample form that stochastic gradients estimate without bias,
+
+.. math::
+
+    \\frac{F(W)}{C n} = \\frac1n \\sum_i s_i \\ell_i(W)
+        + \\alpha_1 \\lVert W\\rVert_1 + \\frac{\\alpha_2}{2} \\lVert W\\rVert^2,
+    \\qquad \\alpha_1 = \\frac{\\lambda_1}{C n},\\ \\alpha_2 = \\frac{\\lambda_2}{C n}:
+
+the gradient on one sample drawn uniformly, ``s_i grad l_i + alpha_2 W``, has the gradient of
+``F / (C n)`` as its mean. This is scikit-learn's ``SGDClassifier(loss="log_loss", alpha=1 / (C n))``
+for unit weights, so the two libraries take the same steps with the same learning rates. The
+``"optimal"`` schedule uses ``alpha = alpha_1 + alpha_2 = 1 / (C n)`` (as scikit-learn uses its
+``alpha`` whatever the penalty).
+
+Two loops, one interface (a *run* holds the iterate and every piece of state that a later epoch,
+a warm start or ``partial_fit`` continues from):
+
+* :class:`CompiledRun` -- plain SGD with one sample per update: the compiled loops of
+  ``_sgd_kernels.py`` (L2 by a scalar scale, L1 by Tsuruoka's cumulative penalty, lazy averaging),
+  ``O(nnz(x_i))`` per update on CSR input.
+* :class:`MiniBatchRun` -- any update rule of :mod:`mlbasics.optim` (``"sgd"``, ``"momentum"``,
+  ..., ``"nadam"``) on mini-batches (or single samples) in Python, the batch gradient by BLAS
+  (a sparse product on CSR input). L2 enters the gradient; L1 is the same cumulative penalty as in
+  the compiled loop, applied after the rule's step with the scheduled rate ``eta`` to the features
+  present in the batch (and to all at the end of an epoch): exact zeros. (A proximal step,
+  soft-thresholding by ``eta alpha_1`` after each update, was tried first: its thresholds are too
+  small against the gradient noise and it left most coefficients nonzero. For the adaptive rules --
+  AdaGrad, RMSProp, AdaDelta, Adam, Nadam -- clipping by the *scheduled* rate is a heuristic, not
+  the proximal step in their metric.) Averaging, when asked, is the running mean of the iterates.
+
+:func:`sgd` runs epochs of a run and applies the stopping rule; it follows the template of the Newton
+solvers (``setup -> (epoch -> record -> stopping rule)* -> result``) and returns a
+:class:`~mlbasics._result.SolverResult` whose trace holds the full objective ``F`` (not divided by
+``C n``) and the optimality measure of the Newton solvers, once per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .._result import SolverResult, TraceRecorder
+from ..losses import multinomial_probabilities, sigmoid
+from ..optim import Optimizer, Schedule, make_optimizer, make_schedule
+from ._objective import LogisticObjective
+from ._sgd_kernels import (
+    DIVERGED,
+    N_AVG,
+    SSUM,
+    WSCALE,
+    T,
+    l1_catch_up,
+    sgd_epoch_csr,
+    sgd_epoch_dense,
+)
+
+OPTIMIZERS = tuple(Optimizer.registry)
+SCHEDULES = tuple(Schedule.registry)
+
+
+@dataclass(frozen=True)
+class SGDSettings:
+    """The hyper-parameters of a run (the estimator's parameters of the same names)."""
+
+    optimizer: str = "sgd"
+    learning_rate: str = "optimal"
+    eta0: float = 0.01
+    power_t: float = 0.5
+    batch_size: int = 1
+    average: bool | int = False
+    shuffle: bool = True
+
+    @property
+    def compiled(self) -> bool:
+        """Plain SGD on single samples runs in the compiled loop."""
+        return self.optimizer == "sgd" and self.batch_size == 1
+
+    @property
+    def average_start(self) -> int:
+        """Update count (from 0) of the first averaged iterate; -1 for no averaging.
+
+        ``average=True`` (or 1) averages from the first update; an integer ``k > 1`` from the
+        ``k``-th, as scikit-learn's ``average``.
+        """
+        if self.average is False or self.average is None:
+            return -1
+        if self.average is True:
+            return 0
+        return int(self.average) - 1 if int(self.average) >= 1 else -1
+
+
+class SGDDivergedError(ValueError):
+    """The iterates of SGD stopped being finite."""
+
+
+@dataclass
+class Problem:
+    """The arrays the loops read, derived once per call from a :class:`LogisticObjective`.
+
+    ``X`` is C-ordered dense or CSR (a CSC input is converted), ``sw = c / data_weight`` are the
+    per-sample gradient weights ``s_i`` and ``alpha1``, ``alpha2`` the per-sample penalty strengths.
+    """
+
+    X: object
+    Y: np.ndarray
+    sw: np.ndarray
+    alpha1: float
+    alpha2: float
+    fit_intercept: bool
+
+    @classmethod
+    def from_objective(cls, objective: LogisticObjective, data_weight: float) -> Problem:
+        if objective.mu is not None:
+            raise ValueError(
+                "SGD works on uncentred columns: build the objective with center=False."
+            )
+        X = objective.X
+        if sparse.issparse(X):
+            X = sparse.csr_array(X)
+            X.sum_duplicates()
+        else:
+            X = np.ascontiguousarray(X, dtype=np.float64)
+        n = objective.n_samples
+        per_sample = data_weight * n
+        return cls(
+            X=X,
+            Y=np.ascontiguousarray(objective.Y, dtype=np.float64),
+            sw=np.ascontiguousarray(objective.weights / data_weight, dtype=np.float64),
+            alpha1=objective.penalty.l1 / per_sample,
+            alpha2=objective.penalty.l2 / per_sample,
+            fit_intercept=objective.fit_intercept,
+        )
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+
+def epoch_rates(schedule, t_start: int, count: int) -> np.ndarray:
+    """``[schedule.rate(t) for t in range(t_start, t_start + count)]``, vectorised when the formula
+    is one of :mod:`mlbasics.optim`'s (a test checks the two agree), by calls otherwise."""
+    t = np.arange(t_start, t_start + count, dtype=np.float64)
+    if schedule.name == "invscaling":
+        return schedule.eta0 / (t + 1.0) ** schedule.power_t
+    if schedule.name == "optimal":
+        return 1.0 / (schedule.alpha * (schedule.t0 + t))
+    if schedule.name in ("constant", "adaptive"):  # constant within an epoch
+        return np.full(count, schedule.rate(t_start))
+    return np.array([schedule.rate(int(s)) for s in range(t_start, t_start + count)])
+
+
+def _diverged(settings: SGDSettings, rate: float, where: str) -> SGDDivergedError:
+    if settings.learning_rate == "optimal":
+        how = (
+            f"learning_rate='optimal' (rate {rate:.3g} at this update). Try "
+            "learning_rate='invscaling' or 'constant' with a small eta0, or standardise X"
+        )
+    else:
+        how = (
+            f"learning_rate={settings.learning_rate!r} and eta0={settings.eta0:g} (rate "
+            f"{rate:.3g} at this update). Try a smaller eta0, or standardise X"
+        )
+    return SGDDivergedError(
+        f"SGD diverged: {where} became infinite or NaN with optimizer={settings.optimizer!r}, {how}."
+    )
+
+
+class CompiledRun:
+    """Plain SGD, one sample per update, in the compiled loops (see ``_sgd_kernels.py``).
+
+    The state is the scaled weights ``V`` (``W = wscale V``), the intercepts, the scalars
+    ``[wscale, u, ssum, n_avg, t]``, the L1 penalties received ``q`` and the averaging sums.
+    """
+
+    def __init__(self, coef0, settings: SGDSettings, fit_intercept: bool):
+        K, n_dof = coef0.shape
+        p = n_dof - int(fit_intercept)
+        self.settings = settings
+        self.fit_intercept = fit_intercept
+        self.V = np.array(coef0[:, :p], dtype=np.float64, order="C")
+        self.b = np.array(coef0[:, p], dtype=np.float64) if fit_intercept else np.zeros(K)
+        self.scal = np.array([1.0, 0.0, 0.0, 0.0, 0.0])
+        self.q = np.zeros((K, p))
+        self.asum = np.zeros((K, p))
+        self.bsum = np.zeros(K)
+        self.last = np.zeros(p)
+
+    @property
+    def t(self) -> int:
+        """Number of updates made so far."""
+        return int(self.scal[T])
+
+    @property
+    def averaging(self) -> bool:
+        start = self.settings.average_start
+        return start >= 0 and self.t > start
+
+    def updates_per_epoch(self, n_samples):
+        return n_samples
+
+    def epoch(self, problem: Problem, order, schedule):
+        rates = epoch_rates(schedule, self.t, len(order))
+        args = (problem.Y, problem.sw, order, rates, problem.alpha2, problem.alpha1,
+                problem.fit_intercept, self.settings.average_start, self.V, self.b, self.scal,
+                self.q, self.asum, self.bsum, self.last)  # fmt: skip
+        if sparse.issparse(problem.X):
+            X = problem.X
+            status = sgd_epoch_csr(X.data, X.indices, X.indptr, *args)
+        else:
+            status = sgd_epoch_dense(problem.X, *args)
+        if status == DIVERGED:
+            raise _diverged(self.settings, float(rates[0]), "the scores")
+        if problem.alpha1 > 0.0:
+            l1_catch_up(self.V, self.q, self.scal, self.asum, self.last, self.averaging)
+        if not (np.all(np.isfinite(self.V)) and np.isfinite(self.scal[WSCALE])):
+            raise _diverged(self.settings, float(rates[-1]), "the coefficients")
+
+    def coef(self, *, averaged: bool) -> np.ndarray:
+        """The current iterate, or the average of the iterates since ``average_start``."""
+        if averaged and self.averaging:
+            n_avg = self.scal[N_AVG]
+            W = (self.asum + self.V * (self.scal[SSUM] - self.last)) / n_avg
+            b = self.bsum / n_avg
+        else:
+            W = self.scal[WSCALE] * self.V
+            b = self.b
+        return np.hstack([W, b[:, None]]) if self.fit_intercept else W.copy()
+
+
+class MiniBatchRun:
+    """Any update rule of :mod:`mlbasics.optim` on mini-batches; L1 by a proximal step.
+
+    One update on the batch ``B`` (rows of ``A = [X, 1]``, 0/1 targets ``Y``):
+
+    ``G = (1/|B|) sum_{i in B} s_i a_i (p(z_i) - y_i)^T + alpha_2 W_pen``, then the rule's step
+    with the scheduled rate ``eta`` (``optimizer.step([G])``), then, with an L1 term, Tsuruoka's
+    cumulative penalty: ``u += eta alpha_1`` and, for the features ``j`` present in the batch,
+    ``w <- max(0, w - (u + q_j))`` if ``w > 0``, ``w <- min(0, w + (u - q_j))`` if ``w < 0``, with
+    ``q_j`` the penalty received so far. With ``optimizer="sgd"`` and one sample per batch this is
+    the update of the compiled loop, step for step.
+    """
+
+    def __init__(self, coef0, settings: SGDSettings, fit_intercept: bool):
+        self.settings = settings
+        self.fit_intercept = fit_intercept
+        self.W = np.array(coef0, dtype=np.float64)
+        # The rate is set by the schedule before every step; this one only builds the rule.
+        self.optimizer = make_optimizer(settings.optimizer, [self.W], learning_rate=1.0)
+        self.t = 0
+        self.avg = np.zeros_like(self.W)
+        self.n_avg = 0
+        self.u = 0.0  # cumulative L1 penalty per coefficient so far
+        self.q = np.zeros_like(self.W)  # L1 penalty received by each coefficient
+
+    def _clip_l1(self, cols):
+        """Tsuruoka's step on the columns ``cols``: collect the pending penalty, stop at zero."""
+        W, q, u = self.W[:, cols], self.q[:, cols], self.u
+        new = np.where(W > 0.0, np.maximum(0.0, W - (u + q)), np.minimum(0.0, W + (u - q)))
+        new[W == 0.0] = 0.0
+        self.q[:, cols] += new - W
+        self.W[:, cols] = new
+
+    @property
+    def averaging(self) -> bool:
+        start = self.settings.average_start
+        return start >= 0 and self.t > start
+
+    def updates_per_epoch(self, n_samples):
+        return math.ceil(n_samples / self.settings.batch_size)
+
+    def epoch(self, problem: Problem, order, schedule):
+        bs = self.settings.batch_size
+        X, Y, sw = problem.X, problem.Y, problem.sw
+        p = X.shape[1]
+        n_updates = self.updates_per_epoch(len(order))
+        rates = epoch_rates(schedule, self.t, n_updates)
+        penalized = slice(0, p)
+        start = self.settings.average_start
+        for u in range(n_updates):
+            idx = order[u * bs : (u + 1) * bs]
+            W = self.W
+            Xb = X[idx]
+            with np.errstate(over="ignore", invalid="ignore"):
+                Z = np.asarray(Xb @ W[:, :p].T)
+                if self.fit_intercept:
+                    Z += W[:, p]
+            if not np.all(np.isfinite(Z)):
+                raise _diverged(self.settings, float(rates[u]), "the scores")
+            P = multinomial_probabilities(Z) if Y.shape[1] > 1 else sigmoid(Z)
+            R = (sw[idx] / len(idx))[:, None] * (P - Y[idx])
+            G = np.empty_like(W)
+            G[:, :p] = np.asarray(Xb.T @ R).T
+            if self.fit_intercept:
+                G[:, p] = R.sum(axis=0)
+            if problem.alpha2 > 0.0:
+                G[:, penalized] += problem.alpha2 * W[:, penalized]
+            eta = float(rates[u])
+            self.optimizer.learning_rate = eta
+            try:
+                self.optimizer.step([G])
+            except FloatingPointError:
+                raise _diverged(self.settings, eta, "the update") from None
+            if problem.alpha1 > 0.0:
+                self.u += eta * problem.alpha1
+                if sparse.issparse(Xb):
+                    present = np.unique(Xb.indices)
+                else:
+                    present = np.flatnonzero(np.any(Xb != 0.0, axis=0))
+                self._clip_l1(present)
+            if start >= 0 and self.t >= start:
+                if self.t == start:
+                    self.avg[:] = 0.0
+                    self.n_avg = 0
+                self.n_avg += 1
+                self.avg += (W - self.avg) / self.n_avg
+            self.t += 1
+        if problem.alpha1 > 0.0:
+            self._clip_l1(penalized)
+
+    def coef(self, *, averaged: bool) -> np.ndarray:
+        if averaged and self.averaging:
+            return self.avg.copy()
+        return self.W.copy()
+
+
+def make_run(coef0, settings: SGDSettings, *, fit_intercept: bool):
+    """The state of a new run from ``coef0`` (coefficient layout of ``_objective.py``)."""
+    cls = CompiledRun if settings.compiled else MiniBatchRun
+    return cls(coef0, settings, fit_intercept)
+
+
+def build_schedule(settings: SGDSettings, problem: Problem, *, n_iter_no_change, tol):
+    """The learning-rate schedule; ``"optimal"`` with ``alpha = alpha_1 + alpha_2``."""
+    alpha = problem.alpha1 + problem.alpha2
+    if settings.learning_rate == "optimal" and alpha <= 0.0:
+        raise ValueError(
+            "learning_rate='optimal' sets its rates 1 / (alpha (t0 + t)) from the penalty "
+            "strength alpha = 1 / (C n), which is 0 with penalty=None: use "
+            "learning_rate='invscaling', 'constant' or 'adaptive' (with eta0)."
+        )
+    return make_schedule(
+        settings.learning_rate,
+        eta0=settings.eta0,
+        power_t=settings.power_t,
+        alpha=alpha if alpha > 0.0 else None,
+        n_iter_no_change=n_iter_no_change,
+        tol=tol,
+    )
+
+
+def _certificate(objective: LogisticObjective, coef):
+    """``(F(coef), optimality)`` as the Newton solvers record them; NaN-free or divergence."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = objective.scores(coef)
+    if not np.all(np.isfinite(Z)):
+        return np.inf, np.inf
+    F = objective.value(coef, Z)
+    G = objective.smooth_gradient(coef, objective.probabilities(Z))
+    return F, objective.optimality(coef, G)
+
+
+def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter_no_change=5,
+        rng=None, validation_score=None, hook=None) -> SolverResult:  # fmt: skip
+    """Run up to ``max_iter`` epochs of ``run`` on ``objective``.
+
+    Parameters
+    ----------
+    objective : LogisticObjective
+        Built with ``center=False`` (the coefficients are those of the original features).
+    run : CompiledRun or MiniBatchRun
+        From :func:`make_run`; updated in place (a later call continues from it).
+    data_weight : float
+        The factor ``C`` of ``c_i = C s_i``: the epochs minimise ``F / (C n)`` (see the module).
+    max_iter : int
+        Maximum number of epochs (passes over the data).
+    tol : float or None
+        Stopping tolerance; ``None`` runs exactly ``max_iter`` epochs.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (or, for ``learning_rate="adaptive"``, before
+        the rate is divided by 5).
+    rng : numpy.random.Generator, default=None
+        Draws the order of the samples in every epoch when ``run.settings.shuffle``.
+    validation_score : callable, default=None
+        ``coef -> float``, higher is better (early stopping on held-out data); the training
+        objective ``F / (C sum_i s_i)`` is monitored otherwise.
+    hook : callable, default=None
+        ``hook(epoch, objective, optimality)`` after every epoch (and once at the start).
+
+    Returns
+    -------
+    SolverResult
+        ``coef`` is the averaged iterate when averaging has started, the last one otherwise;
+        ``trace`` holds ``F`` and the optimality measure at the start and after every epoch.
+
+    Notes
+    -----
+    Stopping rule (scikit-learn's): after each epoch the monitored value ``m`` (the validation
+    score, or ``-F / (C sum_i s_i)``) *improves* when ``m > best + tol``; after
+    ``n_iter_no_change`` consecutive epochs without improvement the run stops and counts as
+    converged. With ``learning_rate="adaptive"`` the schedule applies that rule itself: it divides
+    the rate by 5 instead, and the run stops once the rate falls below 1e-6.
+
+    Raises
+    ------
+    ValueError
+        When the iterates diverge; the message names the learning rate.
+    """
+    settings = run.settings
+    problem = Problem.from_objective(objective, data_weight)
+    schedule = build_schedule(settings, problem, n_iter_no_change=n_iter_no_change, tol=tol)
+    rng = np.random.default_rng() if rng is None else rng
+    recorder = TraceRecorder(hook=hook)
+    coef = run.coef(averaged=True)
+    F, optimality = _certificate(objective, coef)
+    recorder.record(F, optimality)
+    n = problem.n_samples
+    best, stale, converged, epochs, message = -np.inf, 0, False, 0, "max_iter epochs reached"
+    for epoch in range(1, max_iter + 1):
+        order = rng.permutation(n) if settings.shuffle else np.arange(n)
+        run.epoch(problem, order, schedule)
+        epochs = epoch
+        coef = run.coef(averaged=True)
+        F, optimality = _certificate(objective, coef)
+        if not np.isfinite(F):
+            raise _diverged(settings, float(epoch_rates(schedule, max(run.t - 1, 0), 1)[0]),
+                            "the objective")  # fmt: skip
+        recorder.record(F, optimality)
+        monitored = validation_score(coef) if validation_score else -F / objective.scale
+        if settings.learning_rate == "adaptive":
+            if not schedule.end_epoch(-monitored):
+                converged, message = True, "the adaptive learning rate fell below 1e-6"
+                break
+            continue
+        if tol is None:
+            continue
+        stale = stale + 1 if monitored <= best + tol else 0
+        best = max(best, monitored)
+        if stale >= n_iter_no_change:
+            what = "validation score" if validation_score else "objective"
+            converged = True
+            message = f"the {what} did not improve by tol for {n_iter_no_change} epochs"
+            break
+    return SolverResult(
+        coef=coef,
+        n_iter=epochs,
+        converged=converged,
+        objective=float(F),
+        optimality=float(optimality),
+        trace=recorder.freeze(),
+        message=message,
+    )

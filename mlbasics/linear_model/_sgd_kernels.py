@@ -1,0 +1,213 @@
+"""Compiled per-sample loops of plain stochastic gradient descent (numba).
+
+Private kernels that take only arrays and scalars; the plain-Python solver in ``_sgd.py`` calls them.
+The dense and the CSR variants sit side by side with the same name and a suffix; both call the same
+per-sample step, which sees a sample as ``(indices, values)`` of its nonzero entries (gathered from a
+dense row on the fly), so dense and CSR input give the same iterates.
+
+The iterate is stored as ``W = wscale * V`` (penalised columns; shape ``(K, n_features)``) plus the
+intercepts ``b`` (shape ``(K,)``, never scaled nor penalised). One update with rate ``eta`` on sample
+``i`` (0/1 targets ``y_i``, weight ``s_i``, scores ``z_i = W x_i + b``):
+
+1. ``g = s_i (p(z_i) - y_i)`` with ``p`` the sigmoid (``K = 1``) or the softmax (``K > 1``);
+2. L2 decay, one multiplication: ``wscale *= 1 - eta * alpha2`` (``W <- (1 - eta alpha2) W``);
+3. loss step, ``O(nnz(x_i) K)``: ``V[:, j] -= eta g x_ij / wscale`` and ``b -= eta g``;
+4. L1 by the cumulative penalty of Tsuruoka, Tsujii and Ananiadou (2009): ``u += eta * alpha1``
+   and, for the features ``j`` of the sample only, ``w <- max(0, w - (u + q_j))`` when ``w > 0``,
+   ``w <- min(0, w + (u - q_j))`` when ``w < 0``, with ``q_j`` the penalty ``w_j`` has received so
+   far: a weight that would cross zero stops at exactly zero, and a feature absent from many
+   samples receives its whole pending penalty at its next appearance (lazy).
+
+Averaged SGD (``sum_t W_t`` from the update ``avg_start`` on) is kept lazily too: ``asum[:, j]``
+holds the sum up to the last time feature ``j`` was touched and ``last[j]`` the value, then, of
+``ssum = sum_t wscale_t``; since ``V[:, j]`` is constant between touches,
+``sum_t W_t[:, j] = asum[:, j] + V[:, j] * (ssum - last[j])``. Cost ``O(nnz(x_i) K)`` per update.
+
+The scalar state lives in ``scal = [wscale, u, ssum, n_avg, t]`` (``t`` = number of updates made).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Below this, wscale is folded into V (V *= wscale, wscale = 1) so that V does not overflow
+# (scikit-learn's threshold).
+WSCALE_THRESHOLD = 1e-9
+
+WSCALE, CUM_L1, SSUM, N_AVG, T = 0, 1, 2, 3, 4
+DIVERGED = -1
+
+
+@njit(cache=True)
+def _flush_average(V, asum, last, ssum, j):
+    """Add the iterates since feature ``j`` was last touched to its running sum."""
+    gap = ssum - last[j]
+    if gap != 0.0:
+        for k in range(V.shape[0]):
+            asum[k, j] += V[k, j] * gap
+    last[j] = ssum
+
+
+@njit(cache=True)
+def _fold_scale(V, scal, asum, last, averaging):
+    """``V *= wscale; wscale = 1`` (the averaging sums restart in the new units of V)."""
+    if averaging:
+        for j in range(V.shape[1]):
+            _flush_average(V, asum, last, scal[SSUM], j)
+            last[j] = 0.0
+        scal[SSUM] = 0.0
+    V *= scal[WSCALE]
+    scal[WSCALE] = 1.0
+
+
+@njit(cache=True)
+def _clip_l1(V, q, scal, k, j):
+    """Tsuruoka's step for coefficient ``(k, j)``: collect the pending L1 penalty, stop at zero."""
+    wscale = scal[WSCALE]
+    u = scal[CUM_L1]
+    w = wscale * V[k, j]
+    if w > 0.0:
+        new = max(0.0, w - (u + q[k, j]))
+    elif w < 0.0:
+        new = min(0.0, w + (u - q[k, j]))
+    else:
+        return
+    q[k, j] += new - w
+    V[k, j] = new / wscale
+
+
+@njit(cache=True)
+def _start_average(asum, bsum, last, scal):
+    asum[:] = 0.0
+    bsum[:] = 0.0
+    last[:] = 0.0
+    scal[SSUM] = 0.0
+    scal[N_AVG] = 0.0
+
+
+@njit(cache=True)
+def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
+                 V, b, scal, q, asum, bsum, last, g):  # fmt: skip
+    """One SGD update on one sample ``(ind, val)``; returns False when the scores are not finite."""
+    K = V.shape[0]
+    nnz = ind.shape[0]
+    t = scal[T]
+    averaging = avg_start >= 0 and t >= avg_start
+    if averaging and t == avg_start:
+        _start_average(asum, bsum, last, scal)
+    if averaging:
+        for jj in range(nnz):
+            _flush_average(V, asum, last, scal[SSUM], ind[jj])
+    # 1. derivative of the loss with respect to the scores
+    wscale = scal[WSCALE]
+    for k in range(K):
+        acc = 0.0
+        for jj in range(nnz):
+            acc += V[k, ind[jj]] * val[jj]
+        g[k] = wscale * acc + b[k]
+        if not np.isfinite(g[k]):
+            return False
+    if K == 1:
+        z = g[0]
+        if z >= 0.0:
+            prob = 1.0 / (1.0 + np.exp(-z))
+        else:
+            e = np.exp(z)
+            prob = e / (1.0 + e)
+        g[0] = sw * (prob - y[0])
+    else:
+        top = g[0]
+        for k in range(1, K):
+            top = max(top, g[k])
+        norm = 0.0
+        for k in range(K):
+            g[k] = np.exp(g[k] - top)
+            norm += g[k]
+        for k in range(K):
+            g[k] = sw * (g[k] / norm - y[k])
+    # 2. L2 decay through the scale
+    if alpha2 > 0.0:
+        scal[WSCALE] *= max(0.0, 1.0 - eta * alpha2)
+        if scal[WSCALE] < WSCALE_THRESHOLD:
+            _fold_scale(V, scal, asum, last, averaging)
+    # 3. loss step on the features of the sample, and on the intercept
+    step = eta / scal[WSCALE]
+    for k in range(K):
+        gk = g[k] * step
+        if gk != 0.0:
+            for jj in range(nnz):
+                V[k, ind[jj]] -= gk * val[jj]
+        if fit_intercept:
+            b[k] -= eta * g[k]
+    # 4. cumulative L1 penalty, lazily on the features of the sample
+    if alpha1 > 0.0:
+        scal[CUM_L1] += eta * alpha1
+        for jj in range(nnz):
+            for k in range(K):
+                _clip_l1(V, q, scal, k, ind[jj])
+    if averaging:
+        scal[SSUM] += scal[WSCALE]
+        scal[N_AVG] += 1.0
+        for k in range(K):
+            bsum[k] += b[k]
+    scal[T] = t + 1.0
+    return True
+
+
+@njit(cache=True)
+def sgd_epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_start,
+                    V, b, scal, q, asum, bsum, last):  # fmt: skip
+    """One pass of plain SGD over the rows ``order`` of a dense C-ordered ``X``.
+
+    ``rates[s]`` is the learning rate of the ``s``-th update. Returns the number of updates made,
+    or ``DIVERGED`` when a score stopped being finite.
+    """
+    p = X.shape[1]
+    ind = np.empty(p, dtype=np.int64)
+    val = np.empty(p)
+    g = np.empty(V.shape[0])
+    for s in range(order.shape[0]):
+        i = order[s]
+        # The nonzero entries of the row, so that the lazy steps (L1, averaging) are the same
+        # as on the CSR form of the same matrix.
+        nnz = 0
+        for j in range(p):
+            if X[i, j] != 0.0:
+                ind[nnz] = j
+                val[nnz] = X[i, j]
+                nnz += 1
+        ok = _sample_step(ind[:nnz], val[:nnz], Y[i], sw[i], rates[s], alpha2, alpha1,
+                          fit_intercept, avg_start, V, b, scal, q, asum, bsum, last, g)  # fmt: skip
+        if not ok:
+            return DIVERGED
+    return order.shape[0]
+
+
+@njit(cache=True)
+def sgd_epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_intercept,
+                  avg_start, V, b, scal, q, asum, bsum, last):  # fmt: skip
+    """One pass of plain SGD over the rows ``order`` of a CSR matrix: ``O(nnz)`` per update."""
+    g = np.empty(V.shape[0])
+    for s in range(order.shape[0]):
+        i = order[s]
+        lo, hi = indptr[i], indptr[i + 1]
+        ok = _sample_step(indices[lo:hi], data[lo:hi], Y[i], sw[i], rates[s], alpha2, alpha1,
+                          fit_intercept, avg_start, V, b, scal, q, asum, bsum, last, g)  # fmt: skip
+        if not ok:
+            return DIVERGED
+    return order.shape[0]
+
+
+@njit(cache=True)
+def l1_catch_up(V, q, scal, asum, last, averaging):
+    """Give every coefficient its pending cumulative L1 penalty (at the end of an epoch).
+
+    Features absent from the last samples have not yet received their share; after this every
+    coefficient is what it would be had all features been touched at the last update.
+    """
+    for j in range(V.shape[1]):
+        if averaging:
+            _flush_average(V, asum, last, scal[SSUM], j)
+        for k in range(V.shape[0]):
+            _clip_l1(V, q, scal, k, j)
