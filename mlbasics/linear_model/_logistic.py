@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._newton import lbfgs, newton_smooth, prox_newton
-from ._objective import LogisticObjective, Penalty, add_intercept_column
+from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
 from ._separation import separating_direction_exists
 from ._sgd import OPTIMIZERS, SCHEDULES, SGDSettings, make_run, sgd
 
@@ -330,12 +330,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             sample_weight = sample_weight * per_class[y_index]
         C = 1.0 if penalty.is_zero else float(self.C)
         weights = C * sample_weight
-
-        if n_classes == 2:
-            Y = y_index.reshape(-1, 1).astype(np.float64)
-        else:
-            Y = np.zeros((X.shape[0], n_classes))
-            Y[np.arange(X.shape[0]), y_index] = 1.0
+        Y = target_matrix(y_index, n_classes)
         if self.solver == "sgd":
             return self._fit_sgd(X, Y, y_index, sample_weight, C, penalty)
         self.__dict__.pop("_sgd_run", None)  # partial_fit must not continue a stale SGD run
@@ -526,12 +521,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
             sample_weight = sample_weight * per_class[y_index]
         C = 1.0 if penalty.is_zero else float(self.C)
-        n_classes = len(self.classes_)
-        if n_classes == 2:
-            Y = y_index.reshape(-1, 1).astype(np.float64)
-        else:
-            Y = np.zeros((X.shape[0], n_classes))
-            Y[np.arange(X.shape[0]), y_index] = 1.0
+        Y = target_matrix(y_index, len(self.classes_))
         X = X.astype(np.float64) if X.dtype != np.float64 else X
         objective = LogisticObjective.from_data(
             X, Y, C * sample_weight, penalty, fit_intercept=self.fit_intercept, center=False

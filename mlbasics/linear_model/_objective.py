@@ -69,6 +69,16 @@ def add_intercept_column(X):
     return np.hstack([np.asarray(X, dtype=np.float64), np.ones((n, 1))])
 
 
+def target_matrix(y_index, n_classes):
+    """The 0/1 targets ``Y`` of the objective from class indices: one column (class 1 against
+    class 0) for two classes, one-hot columns for more."""
+    if n_classes == 2:
+        return y_index.reshape(-1, 1).astype(np.float64)
+    Y = np.zeros((len(y_index), n_classes))
+    Y[np.arange(len(y_index)), y_index] = 1.0
+    return Y
+
+
 def feature_means(X, weights):
     """The ``weights``-weighted column means of X (dense or sparse)."""
     return np.asarray(weights @ X).ravel() / max(float(weights.sum()), np.finfo(float).tiny)
@@ -473,11 +483,7 @@ def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=N
         )
     if X.shape != (n, coef.shape[1]):
         raise ValueError(f"X has shape {X.shape}; expected ({n}, {coef.shape[1]}) from y and coef.")
-    if coef.shape[0] == 1:
-        Y = (y_index == len(classes) - 1).astype(float).reshape(-1, 1)
-    else:
-        Y = np.zeros((n, len(classes)))
-        Y[np.arange(n), y_index] = 1.0
+    Y = target_matrix(y_index, len(classes))
     pen = Penalty.from_params(penalty, l1_ratio)
     weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if not pen.is_zero:
