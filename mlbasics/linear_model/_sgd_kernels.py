@@ -31,6 +31,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# The loops may reassociate sums so that they vectorise (no NaN/inf assumptions).
+FASTMATH = {"reassoc", "contract", "arcp"}
+
 # Below this, wscale is folded into V (V *= wscale, wscale = 1) so that V does not overflow
 # (scikit-learn's threshold).
 WSCALE_THRESHOLD = 1e-9
@@ -86,28 +89,10 @@ def _start_average(asum, bsum, last, scal):
     scal[N_AVG] = 0.0
 
 
-@njit(cache=True)
-def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
-                 V, b, scal, q, asum, bsum, last, g):  # fmt: skip
-    """One SGD update on one sample ``(ind, val)``; returns False when the scores are not finite."""
-    K = V.shape[0]
-    nnz = ind.shape[0]
-    t = scal[T]
-    averaging = avg_start >= 0 and t >= avg_start
-    if averaging and t == avg_start:
-        _start_average(asum, bsum, last, scal)
-    if averaging:
-        for jj in range(nnz):
-            _flush_average(V, asum, last, scal[SSUM], ind[jj])
-    # 1. derivative of the loss with respect to the scores
-    wscale = scal[WSCALE]
-    for k in range(K):
-        acc = 0.0
-        for jj in range(nnz):
-            acc += V[k, ind[jj]] * val[jj]
-        g[k] = wscale * acc + b[k]
-        if not np.isfinite(g[k]):
-            return False
+@njit(cache=True, inline="always")
+def _loss_derivative(g, y, sw):
+    """Turn the scores in ``g`` into ``s_i (p(z) - y)`` in place (stable sigmoid or softmax)."""
+    K = g.shape[0]
     if K == 1:
         z = g[0]
         if z >= 0.0:
@@ -126,11 +111,59 @@ def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
             norm += g[k]
         for k in range(K):
             g[k] = sw * (g[k] / norm - y[k])
-    # 2. L2 decay through the scale
+
+
+@njit(cache=True, inline="always")
+def _begin(scal, avg_start, asum, bsum, last):
+    """Start the averages at update ``avg_start``; return whether this update is averaged."""
+    t = scal[T]
+    averaging = avg_start >= 0 and t >= avg_start
+    if averaging and t == avg_start:
+        _start_average(asum, bsum, last, scal)
+    return averaging
+
+
+@njit(cache=True, inline="always")
+def _decay(scal, eta, alpha2, V, asum, last, averaging):
+    """L2 decay through the scale (one multiplication); fold it into V when it gets small."""
     if alpha2 > 0.0:
         scal[WSCALE] *= max(0.0, 1.0 - eta * alpha2)
         if scal[WSCALE] < WSCALE_THRESHOLD:
             _fold_scale(V, scal, asum, last, averaging)
+
+
+@njit(cache=True, inline="always")
+def _finish(scal, b, bsum, averaging):
+    if averaging:
+        scal[SSUM] += scal[WSCALE]
+        scal[N_AVG] += 1.0
+        for k in range(b.shape[0]):
+            bsum[k] += b[k]
+    scal[T] += 1.0
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
+                 V, b, scal, q, asum, bsum, last, g):  # fmt: skip
+    """One SGD update on one sample ``(ind, val)``; returns False when the scores are not finite."""
+    K = V.shape[0]
+    nnz = ind.shape[0]
+    averaging = _begin(scal, avg_start, asum, bsum, last)
+    if averaging:
+        for jj in range(nnz):
+            _flush_average(V, asum, last, scal[SSUM], ind[jj])
+    # 1. derivative of the loss with respect to the scores
+    wscale = scal[WSCALE]
+    for k in range(K):
+        acc = 0.0
+        for jj in range(nnz):
+            acc += V[k, ind[jj]] * val[jj]
+        g[k] = wscale * acc + b[k]
+        if not np.isfinite(g[k]):
+            return False
+    _loss_derivative(g, y, sw)
+    # 2. L2 decay through the scale
+    _decay(scal, eta, alpha2, V, asum, last, averaging)
     # 3. loss step on the features of the sample, and on the intercept
     step = eta / scal[WSCALE]
     for k in range(K):
@@ -146,16 +179,52 @@ def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
         for jj in range(nnz):
             for k in range(K):
                 _clip_l1(V, q, scal, k, ind[jj])
-    if averaging:
-        scal[SSUM] += scal[WSCALE]
-        scal[N_AVG] += 1.0
-        for k in range(K):
-            bsum[k] += b[k]
-    scal[T] = t + 1.0
+    _finish(scal, b, bsum, averaging)
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
+def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
+                   V, b, scal, q, asum, bsum, last, g):  # fmt: skip
+    """:func:`_sample_step` for a dense row with no zero entry (every feature is touched).
+
+    The same arithmetic with direct indexing, so that the loops vectorise; used by the dense
+    kernel whenever a row is full, which keeps dense and CSR input on identical iterates.
+    """
+    K = V.shape[0]
+    p = x.shape[0]
+    averaging = _begin(scal, avg_start, asum, bsum, last)
+    if averaging:
+        for j in range(p):
+            _flush_average(V, asum, last, scal[SSUM], j)
+    wscale = scal[WSCALE]
+    for k in range(K):
+        acc = 0.0
+        for j in range(p):
+            acc += V[k, j] * x[j]
+        g[k] = wscale * acc + b[k]
+        if not np.isfinite(g[k]):
+            return False
+    _loss_derivative(g, y, sw)
+    _decay(scal, eta, alpha2, V, asum, last, averaging)
+    step = eta / scal[WSCALE]
+    for k in range(K):
+        gk = g[k] * step
+        if gk != 0.0:
+            for j in range(p):
+                V[k, j] -= gk * x[j]
+        if fit_intercept:
+            b[k] -= eta * g[k]
+    if alpha1 > 0.0:
+        scal[CUM_L1] += eta * alpha1
+        for j in range(p):
+            for k in range(K):
+                _clip_l1(V, q, scal, k, j)
+    _finish(scal, b, bsum, averaging)
+    return True
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def sgd_epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_start,
                     V, b, scal, q, asum, bsum, last):  # fmt: skip
     """One pass of plain SGD over the rows ``order`` of a dense C-ordered ``X``.
@@ -170,15 +239,23 @@ def sgd_epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_s
     for s in range(order.shape[0]):
         i = order[s]
         # The nonzero entries of the row, so that the lazy steps (L1, averaging) are the same
-        # as on the CSR form of the same matrix.
-        nnz = 0
+        # as on the CSR form of the same matrix; a full row takes the direct-indexing step.
+        x = X[i]
+        zeros = 0
         for j in range(p):
-            if X[i, j] != 0.0:
-                ind[nnz] = j
-                val[nnz] = X[i, j]
-                nnz += 1
-        ok = _sample_step(ind[:nnz], val[:nnz], Y[i], sw[i], rates[s], alpha2, alpha1,
-                          fit_intercept, avg_start, V, b, scal, q, asum, bsum, last, g)  # fmt: skip
+            zeros += x[j] == 0.0
+        if zeros == 0:
+            ok = _full_row_step(x, Y[i], sw[i], rates[s], alpha2, alpha1, fit_intercept,
+                                avg_start, V, b, scal, q, asum, bsum, last, g)  # fmt: skip
+        else:
+            nnz = 0
+            for j in range(p):
+                if x[j] != 0.0:
+                    ind[nnz] = j
+                    val[nnz] = x[j]
+                    nnz += 1
+            ok = _sample_step(ind[:nnz], val[:nnz], Y[i], sw[i], rates[s], alpha2, alpha1,
+                              fit_intercept, avg_start, V, b, scal, q, asum, bsum, last, g)  # fmt: skip
         if not ok:
             return DIVERGED
     return order.shape[0]
