@@ -301,18 +301,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         penalty = self._penalty()
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            accept_large_sparse=False,
-        )
-        if sparse.issparse(X) and not X.has_canonical_format:
-            X = X.copy()  # repeated entries would break the squared-column sums
-            X.sum_duplicates()
-        check_classification_targets(y)
+        X, y = self._validate_training_data(X, y, reset=True)
         self.classes_, y_index = np.unique(y, return_inverse=True)
         n_classes = len(self.classes_)
         if n_classes < 2:
@@ -482,16 +471,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if first:
             self._validate_params()
         penalty = self._penalty()
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            accept_large_sparse=False,
-            reset=first,
-        )
-        check_classification_targets(y)
+        X, y = self._validate_training_data(X, y, reset=first)
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -543,6 +523,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         )
         self._store_result(result.coef, result)
         return self
+
+    def _validate_training_data(self, X, y, *, reset):
+        """Checked X (dense or CSR/CSC, float, canonical if sparse) and classification y."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            accept_large_sparse=False,
+            reset=reset,
+        )
+        if sparse.issparse(X) and not X.has_canonical_format:
+            X = X.copy()  # repeated entries would break the squared-column sums
+            X.sum_duplicates()
+        check_classification_targets(y)
+        return X, y
 
     def _penalty(self):
         if self.penalty == "elasticnet" and self.l1_ratio is None:
