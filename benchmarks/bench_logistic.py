@@ -452,6 +452,16 @@ def all_solver_rows(result):
     return rows
 
 
+def describe_environment():
+    """Two lines: the versions measured (with the package's commit) and the machine."""
+    blas = ", ".join(f"{i['internal_api']} ({i['num_threads']} threads)" for i in threadpool_info())
+    return (
+        f"mlbasics {mlbasics.__version__} ({package_revision()}), scikit-learn {sklearn.__version__}, "
+        f"numpy {np.__version__}, scipy {scipy.__version__}, Python {platform.python_version()}\n"
+        f"{platform.machine()}, {os.cpu_count()} logical CPUs, {blas}"
+    )
+
+
 def package_revision():
     """The git commit of the mlbasics checkout ('+dirty' if mlbasics/ has local changes), if any."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(mlbasics.__file__)))
@@ -489,13 +499,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 5)
 
-    blas = ", ".join(f"{i['internal_api']} ({i['num_threads']} threads)" for i in threadpool_info())
-    print(
-        f"mlbasics {mlbasics.__version__} ({package_revision()}), scikit-learn {sklearn.__version__}, "
-        f"numpy {np.__version__}, scipy {scipy.__version__}, Python {platform.python_version()}"
-    )
-    print(f"{platform.machine()}, {os.cpu_count()} logical CPUs, {blas}; "
-          f"{repeats} timed round(s), accuracy {RTOL:g} relative to the best known optimum")  # fmt: skip
+    print(describe_environment())
+    print(f"{repeats} timed round(s), accuracy {RTOL:g} relative to the best known optimum")
 
     results = [run_case(CASES[name], quick=args.quick, repeats=repeats) for name in args.cases]
 

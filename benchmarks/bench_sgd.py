@@ -35,19 +35,14 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import time
 import warnings
 
 import numpy as np
-import scipy
-import sklearn
-from bench_logistic import format_table, make_dense_binary, make_sparse_binary, package_revision
+from bench_logistic import describe_environment, format_table, make_dense_binary, make_sparse_binary
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
-from threadpoolctl import threadpool_info
 
 import mlbasics
 from mlbasics.linear_model import logistic_objective
@@ -155,12 +150,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 5)
 
-    blas = ", ".join(f"{i['internal_api']} ({i['num_threads']} threads)" for i in threadpool_info())
-    print(
-        f"mlbasics {mlbasics.__version__} ({package_revision()}), scikit-learn {sklearn.__version__}, "
-        f"numpy {np.__version__}, scipy {scipy.__version__}, Python {platform.python_version()}"
-    )
-    print(f"{platform.machine()}, {os.cpu_count()} logical CPUs, {blas}")
+    print(describe_environment())
     print(f"C={C:g}, {EPOCHS} epochs, learning_rate='optimal', L2; {repeats} timed round(s)")
 
     rows = [row for name in args.cases for row in run_case(name, quick=args.quick, repeats=repeats)]
