@@ -253,15 +253,20 @@ class Evaluator:
         return self._objective.value(coef)
 
 
-def fit_once(solver: Solver, case: Case, tol: float, X, y, evaluate):
-    """One fit; returns (seconds, objective, fitted estimator)."""
-    estimator = solver.estimator(case, tol)
+def timed_fit(estimator, X, y):
+    """Fit once after a garbage collection, convergence warnings silenced; returns seconds."""
     gc.collect()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
         estimator.fit(X, y)
-        seconds = time.perf_counter() - start
+        return time.perf_counter() - start
+
+
+def fit_once(solver: Solver, case: Case, tol: float, X, y, evaluate):
+    """One fit; returns (seconds, objective, fitted estimator)."""
+    estimator = solver.estimator(case, tol)
+    seconds = timed_fit(estimator, X, y)
     return seconds, evaluate(estimator), estimator
 
 

@@ -34,14 +34,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gc
-import time
-import warnings
 
 import numpy as np
-from bench_logistic import describe_environment, format_table, make_dense_binary, make_sparse_binary
+from bench_logistic import (
+    describe_environment,
+    format_table,
+    make_dense_binary,
+    make_sparse_binary,
+    timed_fit,
+)
 from scipy import sparse
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 
 import mlbasics
@@ -93,16 +95,10 @@ def theirs(n_samples, average):
     )
 
 
-def timed_fit(make, X, y, average):
-    """Fit once; returns (seconds, fitted estimator)."""
+def fit_fresh(make, X, y, average):
+    """Fit a new estimator once; returns (seconds, fitted estimator)."""
     estimator = make(X.shape[0], average)
-    gc.collect()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
-        estimator.fit(X, y)
-        seconds = time.perf_counter() - start
-    return seconds, estimator
+    return timed_fit(estimator, X, y), estimator
 
 
 def objective(estimator, X, y):
@@ -119,13 +115,13 @@ def run_case(name, *, quick, repeats):
     for average in (False, True):
         libraries = {"mlbasics": ours, "sklearn": theirs}
         for make in libraries.values():  # warm-up: compile the numba kernels, touch the data
-            timed_fit(make, X, y, average)
+            fit_fresh(make, X, y, average)
         times = {library: [] for library in libraries}
         fitted = {}
         for round_ in range(repeats):
             order = list(libraries) if round_ % 2 == 0 else list(libraries)[::-1]
             for library in order:
-                seconds, fitted[library] = timed_fit(libraries[library], X, y, average)
+                seconds, fitted[library] = fit_fresh(libraries[library], X, y, average)
                 times[library].append(seconds)
         med = {library: float(np.median(t)) for library, t in times.items()}
         F = {library: objective(est, X, y) for library, est in fitted.items()}

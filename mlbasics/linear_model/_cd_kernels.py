@@ -52,6 +52,17 @@ def _model_violation(w, grad, l1, penalized):
     return max(abs(grad) - l1, 0.0)
 
 
+@njit(cache=True, inline="always")
+def _coordinate_step(w, grad, hess, l1, penalized):
+    """One coordinate of the model: ``(delta, violation)``, the minimising step (soft-threshold
+    when penalised) and the optimality violation before it; no step without curvature."""
+    viol = _model_violation(w, grad, l1, penalized)
+    if hess <= 0.0:
+        return 0.0, viol
+    delta = _soft_step(w, grad, hess, l1) if penalized else -grad / hess
+    return delta, viol
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def cd_model_dense(
     A, c, P, curv, G, W, active_k, active_j, penalized, l1, l2, tol, max_passes, D, Zd
@@ -93,13 +104,8 @@ def cd_model_dense(
             pen = penalized[j]
             grad = G[k, j] + acc + (l2 * D[k, j] if pen else 0.0)
             w = W[k, j] + D[k, j]
-            viol = _model_violation(w, grad, l1, pen)
-            if viol > max_viol:
-                max_viol = viol
-            hess = hdiag[t]
-            if hess <= 0.0:
-                continue
-            delta = _soft_step(w, grad, hess, l1) if pen else -grad / hess
+            delta, viol = _coordinate_step(w, grad, hdiag[t], l1, pen)
+            max_viol = max(max_viol, viol)
             if delta == 0.0:
                 continue
             D[k, j] += delta
@@ -155,13 +161,8 @@ def cd_model_csc(
             pen = penalized[j]
             grad = G[k, j] + acc + (l2 * D[k, j] if pen else 0.0)
             w = W[k, j] + D[k, j]
-            viol = _model_violation(w, grad, l1, pen)
-            if viol > max_viol:
-                max_viol = viol
-            hess = hdiag[t]
-            if hess <= 0.0:
-                continue
-            delta = _soft_step(w, grad, hess, l1) if pen else -grad / hess
+            delta, viol = _coordinate_step(w, grad, hdiag[t], l1, pen)
+            max_viol = max(max_viol, viol)
             if delta == 0.0:
                 continue
             D[k, j] += delta
@@ -198,13 +199,8 @@ def cd_model_gram(H, G, W, penalized, l1, tol, max_passes, D):
             grad = G[t] + HD[t]
             w = W[t] + D[t]
             pen = penalized[t]
-            viol = _model_violation(w, grad, l1, pen)
-            if viol > max_viol:
-                max_viol = viol
-            hess = H[t, t]
-            if hess <= 0.0:
-                continue
-            delta = _soft_step(w, grad, hess, l1) if pen else -grad / hess
+            delta, viol = _coordinate_step(w, grad, H[t, t], l1, pen)
+            max_viol = max(max_viol, viol)
             if delta == 0.0:
                 continue
             D[t] += delta
@@ -275,13 +271,8 @@ def cd_binary_csc_centered(
                     grad += l2 * D[0, j]
             pen = penalized[j]
             w = W[0, j] + D[0, j]
-            viol = _model_violation(w, grad, l1, pen)
-            if viol > max_viol:
-                max_viol = viol
-            hess = hdiag[t]
-            if hess <= 0.0:
-                continue
-            delta = _soft_step(w, grad, hess, l1) if pen else -grad / hess
+            delta, viol = _coordinate_step(w, grad, hdiag[t], l1, pen)
+            max_viol = max(max_viol, viol)
             if delta == 0.0:
                 continue
             D[0, j] += delta
