@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from mlbasics import LogisticRegression
+from mlbasics import SVC, LogisticRegression
 
 ESTIMATORS = [
     LogisticRegression(),  # newton: Cholesky for these small dense problems
@@ -18,6 +18,11 @@ ESTIMATORS = [
     LogisticRegression(solver="sgd", optimizer="adam", batch_size=16, random_state=0),
     LogisticRegression(solver="sgd", penalty="l1", random_state=0),
     LogisticRegression(solver="sgd", average=True, random_state=0),
+    SVC(),
+    SVC(loss="squared_hinge"),
+    SVC(loss="logistic"),
+    SVC(kernel="linear"),
+    SVC(kernel="precomputed"),
 ]
 
 
@@ -29,8 +34,22 @@ SGD_REASON = (
 )
 
 
+SVC_REASON = (
+    "equivalent only at the exact optimum (a repeated sample splits the same dual weight over two "
+    "copies), while SMO stops when the gap m - M falls below tol=1e-3: the two runs stop at "
+    "different points and their decision values differ by about 1e-3, the check wants 1e-7. "
+    "tests/svm/test_svc.py checks the equivalence at tol=1e-9. scikit-learn's SVC lists the same "
+    "failure."
+)
+
+
 def expected_failed_checks(estimator):
-    if estimator.solver == "sgd":
+    if isinstance(estimator, SVC):
+        return {
+            "check_sample_weight_equivalence_on_dense_data": SVC_REASON,
+            "check_sample_weight_equivalence_on_sparse_data": SVC_REASON,
+        }
+    if getattr(estimator, "solver", None) == "sgd":
         return {
             "check_sample_weight_equivalence_on_dense_data": SGD_REASON,
             "check_sample_weight_equivalence_on_sparse_data": SGD_REASON,

@@ -1,0 +1,150 @@
+"""Kernels: from ``kernel=``, ``gamma=``, ``degree=``, ``coef0=`` to kernel matrices and SMO rows.
+
+The four named kernels are those of :mod:`sklearn.metrics.pairwise`, with scikit-learn's meaning of
+the parameters:
+
+=========  ==================================
+linear     ``<x, z>``
+poly       ``(gamma <x, z> + coef0) ** degree``
+rbf        ``exp(-gamma ||x - z||^2)``
+sigmoid    ``tanh(gamma <x, z> + coef0)``
+=========  ==================================
+
+plus ``"precomputed"`` (the user passes the kernel matrix) and a callable ``kernel(X, Z)`` returning
+the matrix. :class:`KernelSpec` is the resolved form every solver and estimator works with: the
+matrices of ``predict`` come from :func:`sklearn.metrics.pairwise.pairwise_kernels`, and the SMO
+solver computes its rows itself from the same numbers (:mod:`mlbasics.svm._smo_kernels`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.metrics.pairwise import pairwise_kernels
+
+__all__ = ["NAMED_KERNELS", "KernelSpec", "resolve_gamma"]
+
+#: Kernel names and the integer codes the compiled SMO kernels dispatch on.
+NAMED_KERNELS = {"linear": 0, "poly": 1, "rbf": 2, "sigmoid": 3}
+PRECOMPUTED_CODE = 4
+
+#: Bytes of the kernel blocks formed at prediction time (rows of test points x support vectors).
+PREDICT_BLOCK_BYTES = 64 * 2**20
+
+
+def resolve_gamma(gamma, X) -> float:
+    """The numeric ``gamma``: ``"scale"`` is ``1 / (n_features * X.var())``, ``"auto"`` is ``1 / n_features``.
+
+    ``X.var()`` is the variance of all entries of ``X`` (sparse matrices included, zeros counted), as
+    in scikit-learn. A constant ``X`` (variance 0) gives ``gamma = 1``, scikit-learn's choice.
+    """
+    n_features = X.shape[1]
+    if isinstance(gamma, str):
+        if gamma == "auto":
+            return 1.0 / n_features
+        if gamma != "scale":
+            raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}.")
+        if sparse.issparse(X):
+            variance = X.multiply(X).mean() - X.mean() ** 2
+        else:
+            variance = X.var()
+        return 1.0 / (n_features * variance) if variance > 0 else 1.0
+    gamma = float(gamma)
+    if not gamma > 0:  # also rejects NaN
+        raise ValueError(f"gamma must be positive; got gamma={gamma!r}.")
+    return gamma
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """A resolved kernel: what it is and the numbers it needs.
+
+    Attributes
+    ----------
+    kernel : str or callable
+        "linear", "poly", "rbf", "sigmoid", "precomputed" or a callable ``k(X, Z) -> ndarray``.
+    gamma, coef0 : float
+        Parameters of the named kernels (``gamma`` already resolved to a number).
+    degree : int
+        Degree of the polynomial kernel.
+    """
+
+    kernel: object
+    gamma: float = 1.0
+    coef0: float = 0.0
+    degree: int = 3
+
+    @property
+    def code(self) -> int:
+        """Integer code of the compiled row routines; precomputed and callable kernels share one."""
+        return (
+            NAMED_KERNELS.get(self.kernel, PRECOMPUTED_CODE) if isinstance(self.kernel, str) else 4
+        )
+
+    @property
+    def is_named(self) -> bool:
+        return isinstance(self.kernel, str) and self.kernel in NAMED_KERNELS
+
+    def _pairwise_params(self) -> dict:
+        return {
+            "linear": {},
+            "poly": {"gamma": self.gamma, "degree": self.degree, "coef0": self.coef0},
+            "rbf": {"gamma": self.gamma},
+            "sigmoid": {"gamma": self.gamma, "coef0": self.coef0},
+        }[self.kernel]
+
+    def matrix(self, X, Z) -> np.ndarray:
+        """The kernel matrix ``K[a, b] = k(X[a], Z[b])`` as a float64 array.
+
+        A callable kernel is checked: it must return a finite array of shape
+        ``(X.shape[0], Z.shape[0])``; anything else is a ``ValueError`` saying what came back.
+        """
+        if self.kernel == "precomputed":
+            raise ValueError(
+                "a precomputed kernel has no matrix to compute; pass the matrix itself"
+            )
+        if self.is_named:
+            return pairwise_kernels(X, Z, metric=self.kernel, **self._pairwise_params())
+        K = self.kernel(X, Z)
+        if sparse.issparse(K):
+            K = K.toarray()
+        K = np.asarray(K, dtype=np.float64)
+        expected = (X.shape[0], Z.shape[0])
+        if K.shape != expected:
+            raise ValueError(
+                f"the kernel callable returned an array of shape {K.shape}; "
+                f"expected (n_samples_X, n_samples_Z) = {expected}."
+            )
+        if not np.all(np.isfinite(K)):
+            raise ValueError("the kernel callable returned NaN or infinite values.")
+        return K
+
+    def diagonal(self, X) -> np.ndarray:
+        """``k(x_i, x_i)`` for every row of ``X`` (named kernels), computed without the full matrix."""
+        if sparse.issparse(X):
+            sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        else:
+            sq = np.einsum("ij,ij->i", X, X)
+        if self.kernel == "linear":
+            return sq
+        if self.kernel == "poly":
+            return (self.gamma * sq + self.coef0) ** self.degree
+        if self.kernel == "rbf":
+            return np.ones(X.shape[0])
+        if self.kernel == "sigmoid":
+            return np.tanh(self.gamma * sq + self.coef0)
+        raise ValueError(f"diagonal() needs a named kernel, not {self.kernel!r}")
+
+    def blocks(self, X, Z, max_bytes: int = PREDICT_BLOCK_BYTES):
+        """Yield ``(rows, K[rows])`` for row slices of ``X``, each block under ``max_bytes``.
+
+        Used at prediction time so that ``decision_function`` on a large ``X`` never forms the whole
+        ``n_test x n_support`` matrix.
+        """
+        n = X.shape[0]
+        step = max(1, int(max_bytes // (8 * max(Z.shape[0], 1))))
+        for start in range(0, n, step):
+            rows = slice(start, min(n, start + step))
+            yield rows, self.matrix(X[rows], Z)

@@ -1,0 +1,291 @@
+"""SMO for the duals of the soft-margin SVM, in plain Python around compiled kernels.
+
+One binary problem, labels ``y`` in {-1, +1}, per-sample bounds ``C_i``, margins ``z_i = y_i f(x_i)``
+of ``f(x) = sum_i y_i alpha_i K(x_i, x) - rho``, and ``Q_ij = y_i y_j K(x_i, x_j)``:
+
+==============  ==========================================================  ==================
+loss            dual (minimised)                                             constraints
+==============  ==========================================================  ==================
+hinge           ``1/2 a'Qa - sum a``                                         ``0 <= a <= C``
+squared_hinge   ``1/2 a'(Q + diag(1 / (2C)))a - sum a``                      ``a >= 0``
+logistic        ``1/2 a'Qa + sum a log a + (C - a) log(C - a)``              ``0 < a < C``
+==============  ==========================================================  ==================
+
+and ``y'a = 0`` in every case. :func:`solve_dual` sets up the arrays, runs the compiled iterations
+(:func:`~mlbasics.svm._smo_kernels.smo_dual` or :func:`~mlbasics.svm._smo_kernels.smo_logistic`) in
+chunks of :data:`CHUNK` iterations, records the objective and the gap ``m(alpha) - M(alpha)`` after
+each chunk, and returns a :class:`DualSolution`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .._result import Trace, TraceRecorder
+from ..kernels import KernelSpec
+from . import _smo_kernels as K
+
+__all__ = ["LOSSES", "DualSolution", "default_max_iter", "solve_dual"]
+
+LOSSES = ("hinge", "squared_hinge", "logistic")
+
+#: Iterations between two returns to Python (trace, verbose output, hook).
+CHUNK = 2000
+
+#: Bytes of one float32 cache entry.
+_ENTRY_BYTES = 4
+
+
+def default_max_iter(n_samples: int) -> int:
+    """The iteration cap used when ``max_iter=None``: ``max(10**7, 100 n)``, libsvm's own bound."""
+    return max(10_000_000, 100 * n_samples)
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
+class DualSolution:
+    """The solution of one binary dual.
+
+    Attributes
+    ----------
+    alpha : ndarray of shape (n_samples,)
+        Dual variables, in the order of the input rows.
+    rho : float
+        Offset: ``f(x) = sum_i y_i alpha_i K(x_i, x) - rho``.
+    objective : float
+        Dual objective (the minimised form of the table above) at ``alpha``.
+    gap : float
+        Final ``m(alpha) - M(alpha)``, the maximal violating pair's gap; below ``tol`` when converged.
+    n_iter : int
+        Number of pair updates.
+    converged : bool
+        Whether the gap fell below ``tol`` before ``max_iter``.
+    trace : Trace
+        Objective and gap after every chunk of iterations.
+    """
+
+    alpha: np.ndarray
+    rho: float
+    objective: float
+    gap: float
+    n_iter: int
+    converged: bool
+    trace: Trace
+
+
+def _cache(n: int, cache_size_mb: float):
+    """Empty LRU cache of float32 rows within ``cache_size_mb`` (at least two rows).
+
+    ``np.empty`` does not touch the memory: pages are mapped as rows are first written, so a large
+    budget costs nothing until it is used.
+    """
+    n_slots = int(cache_size_mb * 2**20 // (_ENTRY_BYTES * n))
+    n_slots = max(2, min(n, n_slots))
+    return (
+        np.empty((n_slots, n), dtype=np.float32),
+        np.full(n, -1, dtype=np.int64),
+        np.full(n_slots, -1, dtype=np.int64),
+        np.zeros(n_slots, dtype=np.int64),
+        np.full(n_slots, -1, dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
+        np.zeros(2, dtype=np.int64),
+    )
+
+
+def _data(X, y, spec: KernelSpec):
+    """The ``data`` tuple of the compiled kernels and the kernel diagonal, for the input's form."""
+    n = y.shape[0]
+    empty2 = np.empty((0, 0))
+    empty_f = np.empty(0)
+    empty_i = np.empty(0, dtype=np.int32)
+    empty_ptr = np.empty(0, dtype=np.int64)
+    work = np.empty(n)
+    bits = np.empty(n, dtype=np.int64)
+    perm = np.arange(n, dtype=np.int64)
+    y = np.array(y, dtype=np.float64)
+    if spec.code == 4:  # precomputed (or a callable, computed once)
+        gram = X if spec.kernel == "precomputed" else spec.matrix(X, X)
+        gram = np.ascontiguousarray(gram, dtype=np.float64)
+        diag = np.diag(gram).copy()
+        data = (
+            empty2,
+            np.zeros(n),
+            y,
+            perm,
+            empty_f,
+            empty_i,
+            empty_ptr,
+            empty_f,
+            gram,
+            work,
+            bits,
+        )
+        return data, diag
+    diag = spec.diagonal(X)
+    if sparse.issparse(X):
+        X = sparse.csr_matrix(X, dtype=np.float64)
+        X.sum_duplicates()
+        X.sort_indices()
+        sqn = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        indices = X.indices.astype(np.int32, copy=False)
+        indptr = X.indptr.astype(np.int64, copy=False)
+        scratch = np.zeros(X.shape[1])
+        data = (empty2, sqn, y, perm, X.data, indices, indptr, scratch, empty2, work, bits)
+        return data, diag
+    Xp = np.array(X, dtype=np.float64, order="C")  # a copy: the solver permutes its rows
+    sqn = np.einsum("ij,ij->i", Xp, Xp)
+    data = (Xp, sqn, y, perm, empty_f, empty_i, empty_ptr, empty_f, empty2, work, bits)
+    return data, diag
+
+
+def _kern(spec: KernelSpec):
+    return (np.int64(spec.code), float(spec.gamma), float(spec.coef0), np.int64(spec.degree))
+
+
+def _logistic_start(y, upper, spec, X):
+    """A feasible interior start for the logistic dual and its gradient ``Q a + log(a / (C - a))``.
+
+    ``alpha_i = s_y C_i`` with one fraction per class, chosen so that ``y'alpha = 0`` and both
+    fractions are at most 1/2. ``Q alpha`` is formed once, by blocks of kernel rows.
+    """
+    pos = y > 0
+    total_pos = upper[pos].sum()
+    total_neg = upper[~pos].sum()
+    target = 0.5 * min(total_pos, total_neg)
+    alpha = np.where(pos, target / total_pos, target / total_neg) * upper
+    v = y * alpha
+    if spec.code == 4:
+        gram = X if spec.kernel == "precomputed" else spec.matrix(X, X)
+        kv = np.asarray(gram) @ v
+    else:
+        kv = np.empty(len(y))
+        for rows, block in spec.blocks(X, X):
+            kv[rows] = block @ v
+    G = y * kv + np.log(alpha) - np.log(upper - alpha)
+    return alpha, G
+
+
+def solve_dual(
+    X,
+    y,
+    upper,
+    spec: KernelSpec,
+    *,
+    loss: str = "hinge",
+    tol: float = 1e-3,
+    max_iter: int | None = None,
+    shrinking: bool = True,
+    cache_size: float = 200.0,
+    hook=None,
+    verbose: int = 0,
+) -> DualSolution:
+    """Solve one binary SVM dual by SMO.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), CSR matrix, or ndarray of shape (n, n)
+        Training rows, or the kernel matrix when ``spec.kernel == "precomputed"``.
+    y : ndarray of shape (n_samples,)
+        Labels in {-1, +1}.
+    upper : ndarray of shape (n_samples,)
+        ``C_i`` (``C`` times class and sample weights), all positive.
+    spec : KernelSpec
+        The kernel.
+    loss : {"hinge", "squared_hinge", "logistic"}
+        Which dual (see the module docstring).
+    tol : float
+        Stop when ``m(alpha) - M(alpha) < tol``.
+    max_iter : int or None
+        Cap on pair updates; None means :func:`default_max_iter`.
+    shrinking : bool
+        Use libsvm's shrinking heuristic (hinge and squared hinge).
+    cache_size : float
+        Kernel-row cache budget in megabytes.
+    hook : callable, optional
+        Called as ``hook(iteration, objective, gap)`` after every chunk of iterations.
+    verbose : int
+        Print the gap as it falls when positive.
+    """
+    n = y.shape[0]
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
+    max_iter = default_max_iter(n) if max_iter is None else int(max_iter)
+    upper = np.asarray(upper, dtype=np.float64)
+    data, diag = _data(X, y, spec)
+    kern = _kern(spec)
+    cache = _cache(n, cache_size)
+    istate = np.zeros(4, dtype=np.int64)
+    istate[K.I_ACTIVE] = n
+    istate[K.I_COUNTER] = min(n, 1000) + 1
+    fstate = np.zeros(2)
+    y_float = data[2]
+    recorder = TraceRecorder(hook=hook)
+
+    if loss == "logistic":
+        alpha, G = _logistic_start(y_float, upper, spec, X)
+        QD = diag.astype(np.float64)
+        fstate[K.F_OBJECTIVE] = _logistic_objective(alpha, G, upper)
+        run = lambda stop: K.smo_logistic(  # noqa: E731
+            alpha, G, upper, QD, data, kern, cache, istate, fstate, tol, stop
+        )
+    else:
+        alpha = np.zeros(n)
+        G = -np.ones(n)
+        p = -np.ones(n)
+        G_bar = np.zeros(n)
+        status = np.zeros(n, dtype=np.int8)  # every alpha at its lower bound
+        if loss == "squared_hinge":
+            extra = 0.5 / upper
+            upper = np.full(n, np.inf)
+        else:
+            extra = np.zeros(n)
+            upper = upper.copy()
+        QD = diag + extra
+        run = lambda stop: K.smo_dual(  # noqa: E731
+            alpha, G, G_bar, status, upper, extra, QD, p, data, kern, cache, istate, fstate,
+            tol, shrinking, stop,
+        )  # fmt: skip
+
+    recorder.record(fstate[K.F_OBJECTIVE], np.inf)
+    converged = False
+    while True:
+        stop = min(istate[K.I_ITER] + CHUNK, max_iter)
+        converged = run(stop) == K.CONVERGED
+        recorder.record(fstate[K.F_OBJECTIVE], fstate[K.F_GAP])
+        if verbose:
+            print(
+                f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {fstate[K.F_GAP]:.3e}  "
+                f"dual objective {fstate[K.F_OBJECTIVE]:.8e}"
+            )
+        if converged or istate[K.I_ITER] >= max_iter:
+            break
+
+    if loss == "logistic":
+        objective = _logistic_objective(alpha, G, upper)
+        rho = float(np.mean(y_float * G))  # every variable is free
+    else:
+        K.reconstruct_gradient(n, alpha, G, G_bar, status, p, data, kern, cache, istate)
+        istate[K.I_ACTIVE] = n
+        objective = 0.5 * float(alpha @ (G + p))
+        rho = float(K.rho_from_gradient(y_float, G, alpha, status))
+    perm = data[3]
+    alpha_out = np.empty(n)
+    alpha_out[perm] = alpha
+    return DualSolution(
+        alpha=alpha_out,
+        rho=rho,
+        objective=objective,
+        gap=float(fstate[K.F_GAP]),
+        n_iter=int(istate[K.I_ITER]),
+        converged=converged,
+        trace=recorder.freeze(),
+    )
+
+
+def _logistic_objective(alpha, G, upper) -> float:
+    """``1/2 a'Qa + sum a log a + (C - a) log(C - a)`` from the gradient ``Qa + log(a / (C - a))``."""
+    logit = np.log(alpha) - np.log(upper - alpha)
+    entropy = alpha * np.log(alpha) + (upper - alpha) * np.log(upper - alpha)
+    return float(0.5 * alpha @ (G - logit) + entropy.sum())
