@@ -14,12 +14,18 @@ import numpy as np
 from scipy.special import expit, xlogy
 
 __all__ = [
+    "exponential",
+    "hinge",
+    "hinge_conjugate",
     "logistic",
     "logistic_conjugate",
     "logistic_derivative",
     "multinomial",
     "multinomial_probabilities",
     "sigmoid",
+    "squared_hinge",
+    "squared_hinge_conjugate",
+    "zero_one",
 ]
 
 
@@ -53,6 +59,52 @@ def logistic_conjugate(u):
     with np.errstate(invalid="ignore"):
         value = xlogy(-u, -u) + xlogy(1.0 + u, 1.0 + u)
     return np.where((u < -1.0) | (u > 0.0), np.inf, value)
+
+
+def zero_one(z):
+    """The 0/1 loss of the margin: 1 when ``z <= 0`` (wrong side or on the boundary), else 0.
+
+    Not convex and with zero derivative almost everywhere; the other losses here are its convex
+    surrogates, each an upper bound of it (the logistic one after division by ``log 2``).
+    """
+    return (np.asarray(z, dtype=float) <= 0.0).astype(float)
+
+
+def hinge(z):
+    """Hinge loss ``max(0, 1 - z)``: the soft-margin SVM's loss, zero beyond the margin ``z >= 1``."""
+    return np.maximum(0.0, 1.0 - np.asarray(z, dtype=float))
+
+
+def hinge_conjugate(u):
+    """Convex conjugate of the hinge loss: ``u`` on [-1, 0], ``+inf`` outside.
+
+    In the dual of the soft-margin SVM, ``-C l*(-alpha / C) = alpha`` with ``0 <= alpha <= C``: the
+    box constraint and the linear term ``sum alpha`` both come from here.
+    """
+    u = np.asarray(u, dtype=float)
+    return np.where((u < -1.0) | (u > 0.0), np.inf, u)
+
+
+def squared_hinge(z):
+    """Squared hinge loss ``max(0, 1 - z)^2``: differentiable, but grows quadratically with errors."""
+    return np.maximum(0.0, 1.0 - np.asarray(z, dtype=float)) ** 2
+
+
+def squared_hinge_conjugate(u):
+    """Convex conjugate of the squared hinge: ``u + u^2 / 4`` for ``u <= 0``, ``+inf`` for ``u > 0``.
+
+    In the dual, ``-C l*(-alpha / C) = alpha - alpha^2 / (4C)``: no upper bound on ``alpha``, and the
+    extra ``1 / (2C)`` on the diagonal of the quadratic term.
+    """
+    u = np.asarray(u, dtype=float)
+    return np.where(u > 0.0, np.inf, u + 0.25 * u * u)
+
+
+def exponential(z):
+    """Exponential loss ``exp(-z)`` (AdaBoost's), computed without overflow warnings for very negative z."""
+    z = np.asarray(z, dtype=float)
+    with np.errstate(over="ignore"):
+        return np.exp(-z)
 
 
 def multinomial(scores, y_onehot):

@@ -252,19 +252,24 @@ def solve_dual(
     converged = False
     while True:
         stop = min(istate[K.I_ITER] + CHUNK, max_iter)
-        converged = run(stop) == K.CONVERGED
+        code = run(stop)
+        converged = code == K.CONVERGED
         recorder.record(fstate[K.F_OBJECTIVE], fstate[K.F_GAP])
         if verbose:
             print(
                 f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {fstate[K.F_GAP]:.3e}  "
                 f"dual objective {fstate[K.F_OBJECTIVE]:.8e}"
             )
-        if converged or istate[K.I_ITER] >= max_iter:
+        if code != K.RUNNING or istate[K.I_ITER] >= max_iter:
             break
 
     if loss == "logistic":
         objective = _logistic_objective(alpha, G, upper)
-        rho = float(np.mean(y_float * G))  # every variable is free
+        # Free: strictly inside the saturation box of the logistic dual (almost every variable).
+        status = np.full(n, K.FREE, dtype=np.int8)
+        status[alpha <= K.LOGISTIC_EPS * upper] = K.LOWER
+        status[alpha >= (1 - K.LOGISTIC_EPS) * upper] = K.UPPER
+        rho = float(K.rho_from_gradient(y_float, G, alpha, status))
     else:
         K.reconstruct_gradient(n, alpha, G, G_bar, status, p, data, kern, cache, istate)
         istate[K.I_ACTIVE] = n

@@ -515,6 +515,15 @@ def rho_from_gradient(y, G, alpha, status):
 
 # -- logistic dual --------------------------------------------------------------------------------
 
+#: The logistic dual keeps ``EPS C_i <= alpha_i <= (1 - EPS) C_i``. The exact solution is strictly
+#: inside (0, C_i), but ``alpha_i = C_i sigmoid(-margin_i)`` is closer to a bound than float64 can
+#: resolve once ``|margin_i|`` exceeds about 37; saturating at ``log(1 / EPS) ~ 27.6`` changes the
+#: dual objective by at most ``n C EPS (1 + log(1 / EPS))``.
+LOGISTIC_EPS = 1e-12
+
+#: Return code of a run that could not make progress on the selected pair (not converged).
+STALLED = 2
+
 
 @njit(cache=True)
 def _logit(a, c):
@@ -527,32 +536,51 @@ def _entropy_term(a, c):
 
 
 @njit(cache=True)
+def _room(a, c, s):
+    """How far ``a`` can move in direction ``s`` (+1 or -1) inside ``[EPS c, (1 - EPS) c]``."""
+    if s > 0:
+        return max((1.0 - LOGISTIC_EPS) * c - a, 0.0)
+    return max(a - LOGISTIC_EPS * c, 0.0)
+
+
+@njit(cache=True)
 def _pair_newton(b, a_k, a_i, c_i, s_i, a_t, c_t, s_t):
     """Minimise ``phi(d)`` for the logistic dual along ``alpha_i += s_i d, alpha_t += s_t d``.
 
-    ``phi'(0) = -b < 0``; ``phi'(d) = -b + a_k d + s_i [L(alpha_i + s_i d) - L(alpha_i)] + s_t [...]``
-    with ``L(a) = log(a / (C - a))``. Newton's method safeguarded by bisection on the bracket
-    ``[0, d_max)`` where ``phi'`` changes sign (it tends to +inf at the feasible end).
+    ``phi'(0) = -b < 0`` and ``phi'(d) = -b + a_k d + s_i [L(alpha_i + s_i d) - L(alpha_i)]
+    + s_t [L(alpha_t + s_t d) - L(alpha_t)]`` with ``L(a) = log(a / (C - a))``. If ``phi'`` is still
+    negative where the first variable reaches its bound, the step goes there; otherwise Newton's
+    method, safeguarded by bisection on the bracket where ``phi'`` changes sign, finds the root.
     """
-    d_max = (c_i - a_i) if s_i > 0 else a_i
-    d_max = min(d_max, (c_t - a_t) if s_t > 0 else a_t)
-    lo = 0.0
-    hi = d_max
+    d_max = min(_room(a_i, c_i, s_i), _room(a_t, c_t, s_t))
     log_i = _logit(a_i, c_i)
     log_t = _logit(a_t, c_t)
+
+    def slope(d):
+        return (
+            -b
+            + a_k * d
+            + s_i * (_logit(a_i + s_i * d, c_i) - log_i)
+            + s_t * (_logit(a_t + s_t * d, c_t) - log_t)
+        )
+
+    if slope(d_max) <= 0.0:
+        return d_max
+    lo = 0.0
+    hi = d_max
     d = 0.0
     for _ in range(60):
-        ni = a_i + s_i * d
-        nt = a_t + s_t * d
-        slope = -b + a_k * d + s_i * (_logit(ni, c_i) - log_i) + s_t * (_logit(nt, c_t) - log_t)
-        if slope < 0.0:
+        value = slope(d)
+        if value < 0.0:
             lo = d
         else:
             hi = d
-        if abs(slope) <= 1e-12 * (1.0 + b) or hi - lo <= 1e-15 * d_max:
+        if abs(value) <= 1e-12 * (1.0 + b) or hi - lo <= 1e-15 * d_max:
             break
+        ni = a_i + s_i * d
+        nt = a_t + s_t * d
         curv = a_k + c_i / (ni * (c_i - ni)) + c_t / (nt * (c_t - nt))
-        step = d - slope / curv if curv > 0.0 else -1.0
+        step = d - value / curv if curv > 0.0 else -1.0
         if step <= lo or step >= hi:
             step = 0.5 * (lo + hi)
         d = step
@@ -560,13 +588,26 @@ def _pair_newton(b, a_k, a_i, c_i, s_i, a_t, c_t, s_t):
 
 
 @njit(cache=True)
+def _in_up(y_t, a, c):
+    """Can ``y_t alpha_t`` grow (``-y_t G_t`` is a candidate for the maximum)?"""
+    return _room(a, c, 1.0 if y_t > 0 else -1.0) > 0.0
+
+
+@njit(cache=True)
+def _in_low(y_t, a, c):
+    """Can ``y_t alpha_t`` shrink?"""
+    return _room(a, c, -1.0 if y_t > 0 else 1.0) > 0.0
+
+
+@njit(cache=True)
 def smo_logistic(alpha, G, upper, QD, data, kern, cache, istate, fstate, tol, stop_iter):
     """SMO for the logistic dual ``min 1/2 a'Qa + sum a log a + (C - a) log(C - a)``, ``y'a = 0``.
 
-    Every ``alpha_i`` stays strictly inside ``(0, C_i)``, so there is no box and no shrinking; the
-    gradient is ``G = Q alpha + log(alpha / (C - alpha))``. The pair is chosen with second-order
-    information that includes the entropy's curvature ``C / (a (C - a))`` (Keerthi, Duan, Shevade
-    and Poo 2005), and the step along it is a safeguarded Newton iteration (:func:`_pair_newton`).
+    The gradient is ``G = Q alpha + log(alpha / (C - alpha))``; ``alpha`` stays inside
+    ``[EPS C, (1 - EPS) C]`` (see :data:`LOGISTIC_EPS`), and the maximal violating pair is taken
+    over the variables that can still move, as for the hinge loss. The pair is chosen with
+    second-order information that includes the entropy's curvature ``C / (a (C - a))`` (Keerthi,
+    Duan, Shevade and Poo 2005); the step along it is :func:`_pair_newton`. No shrinking.
     """
     n = alpha.shape[0]
     y = data[2]
@@ -577,12 +618,13 @@ def smo_logistic(alpha, G, upper, QD, data, kern, cache, istate, fstate, tol, st
         i = -1
         for t in range(n):
             v = -y[t] * G[t]
-            if v >= g_max:
+            if v >= g_max and _in_up(y[t], alpha[t], upper[t]):
                 g_max = v
                 i = t
-            g_min = min(g_min, v)
+            if v < g_min and _in_low(y[t], alpha[t], upper[t]):
+                g_min = v
         fstate[F_GAP] = g_max - g_min
-        if g_max - g_min < tol:
+        if g_max - g_min < tol or i == -1:
             return CONVERGED
         s_i = get_row(i, n, data, kern, cache)
         h_i = upper[i] / (alpha[i] * (upper[i] - alpha[i]))
@@ -590,7 +632,7 @@ def smo_logistic(alpha, G, upper, QD, data, kern, cache, istate, fstate, tol, st
         best = np.inf
         for t in range(n):
             b = g_max + y[t] * G[t]
-            if b > 0.0:
+            if b > 0.0 and _in_low(y[t], alpha[t], upper[t]):
                 a = QD[i] + QD[t] - 2.0 * y[i] * y[t] * rows[s_i, t]
                 a += h_i + upper[t] / (alpha[t] * (upper[t] - alpha[t]))
                 score = -(b * b) / (a if a > 0.0 else TAU)
@@ -604,14 +646,14 @@ def smo_logistic(alpha, G, upper, QD, data, kern, cache, istate, fstate, tol, st
         b = g_max + y[j] * G[j]
         a_k = QD[i] + QD[j] - 2.0 * y[i] * y[j] * rows[s_i, j]
         d = _pair_newton(b, a_k, alpha[i], upper[i], y[i], alpha[j], upper[j], -y[j])
-        d_i = y[i] * d
-        d_j = -y[j] * d
         old_i = alpha[i]
         old_j = alpha[j]
-        new_i = old_i + d_i
-        new_j = old_j + d_j
-        if not (0.0 < new_i < upper[i] and 0.0 < new_j < upper[j]) or d == 0.0:
-            return CONVERGED  # no representable progress: the pair is optimal to machine precision
+        new_i = min(max(old_i + y[i] * d, LOGISTIC_EPS * upper[i]), (1 - LOGISTIC_EPS) * upper[i])
+        new_j = min(max(old_j - y[j] * d, LOGISTIC_EPS * upper[j]), (1 - LOGISTIC_EPS) * upper[j])
+        d_i = new_i - old_i
+        d_j = new_j - old_j
+        if d_i == 0.0 and d_j == 0.0:
+            return STALLED
         q_ij = rows[s_i, j]
         quad_i = G[i] - _logit(old_i, upper[i])
         quad_j = G[j] - _logit(old_j, upper[j])

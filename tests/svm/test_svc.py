@@ -1,0 +1,432 @@
+"""SVC against libsvm, against an independent primal solution, and against its own duality gap."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from itertools import combinations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn import svm
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics.pairwise import pairwise_kernels
+from sklearn.model_selection import train_test_split
+
+from mlbasics import SVC, losses
+from mlbasics.kernels import KernelSpec, resolve_gamma
+
+KERNELS = ["linear", "poly", "rbf", "sigmoid"]
+
+
+def pair_dual_objectives(model, K_train_sv):
+    """``1/2 c'Kc - sum |c|`` of every one-vs-one problem, from public attributes only.
+
+    ``c`` are the ``y_i alpha_i`` of the pair's support vectors (libsvm layout: the pair (a, b) keeps
+    class a's coefficients in row b - 1 and class b's in row a of ``dual_coef_``). Works for
+    scikit-learn's fitted SVC as well as ours.
+    """
+    n_classes = len(model.classes_)
+    bounds = np.concatenate([[0], np.cumsum(model.n_support_)])
+    dual_coef = model.dual_coef_
+    if sparse.issparse(dual_coef):  # scikit-learn's after a sparse fit
+        dual_coef = dual_coef.toarray()
+    if sparse.issparse(K_train_sv):
+        K_train_sv = K_train_sv.toarray()
+    values = []
+    for a, b in combinations(range(n_classes), 2):
+        ga = np.arange(bounds[a], bounds[a + 1])
+        gb = np.arange(bounds[b], bounds[b + 1])
+        idx = np.concatenate([ga, gb])
+        c = np.concatenate([dual_coef[b - 1, ga], dual_coef[a, gb]])
+        values.append(0.5 * c @ K_train_sv[np.ix_(idx, idx)] @ c - np.abs(c).sum())
+    return np.array(values)
+
+
+def split(X, y):
+    return train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+
+
+def assert_matches_libsvm(X, y, **params):
+    if params.get("kernel") == "precomputed":
+        train, test = train_test_split(np.arange(len(y)), test_size=0.3, random_state=0, stratify=y)
+        X_train, X_test = X[np.ix_(train, train)], X[np.ix_(test, train)]
+        y_train = y[train]
+    else:
+        X_train, X_test, y_train, _ = split(X, y)
+    ours = SVC(**params).fit(X_train, y_train)
+    ref = svm.SVC(**params).fit(X_train, y_train)
+    kernel = params.get("kernel", "rbf")
+    if kernel == "precomputed":
+        gram = X_train[:, ours.support_][ours.support_]
+        gram_ref = X_train[:, ref.support_][ref.support_]
+    else:
+        spec = ours._kernel_spec
+        gram = spec.matrix(ours.support_vectors_, ours.support_vectors_)
+        gram_ref = spec.matrix(ref.support_vectors_, ref.support_vectors_)
+    ours_obj = pair_dual_objectives(ours, gram)
+    ref_obj = pair_dual_objectives(ref, gram_ref)
+    np.testing.assert_allclose(ours.objective_, ours_obj, rtol=1e-5)  # the certificate is right
+    np.testing.assert_allclose(ours_obj, ref_obj, rtol=1e-3)
+    agreement = np.mean(ours.predict(X_test) == ref.predict(X_test))
+    assert agreement >= 0.995, agreement
+    np.testing.assert_allclose(ours.n_support_, ref.n_support_, rtol=0.05, atol=2)
+    return ours, ref
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dataset", ["breast_cancer", "wine"])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_smo_matches_libsvm(kernel, dataset, fmt, request):
+    X, y = request.getfixturevalue(dataset)
+    if fmt == "csr":
+        X = sparse.csr_matrix(X)
+    assert_matches_libsvm(X, y, kernel=kernel, C=2.0)
+
+
+def test_smo_matches_libsvm_on_sparse_text_like_data(sparse_multiclass):
+    X, y = sparse_multiclass
+    assert_matches_libsvm(X, y, kernel="linear", C=0.5)
+    assert_matches_libsvm(X, y, kernel="rbf", C=5.0)
+
+
+@pytest.mark.parametrize("dataset", ["breast_cancer", "wine"])
+def test_smo_matches_libsvm_with_precomputed_kernel(dataset, request):
+    X, y = request.getfixturevalue(dataset)
+    gram = pairwise_kernels(X, metric="rbf", gamma=0.05)
+    assert_matches_libsvm(gram, y, kernel="precomputed", C=3.0)
+
+
+def test_class_and_sample_weights_match_libsvm(wine):
+    X, y = wine
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.2, 3.0, size=len(y))
+    params = {"C": 1.5, "class_weight": {0: 2.0, 1: 0.5, 2: 1.0}}
+    ours = SVC(**params).fit(X, y, sample_weight=weights)
+    ref = svm.SVC(**params).fit(X, y, sample_weight=weights)
+    gram = ours._kernel_spec.matrix(ours.support_vectors_, ours.support_vectors_)
+    gram_ref = ours._kernel_spec.matrix(ref.support_vectors_, ref.support_vectors_)
+    np.testing.assert_allclose(
+        pair_dual_objectives(ours, gram), pair_dual_objectives(ref, gram_ref), rtol=1e-3
+    )
+    assert np.mean(ours.predict(X) == ref.predict(X)) >= 0.995
+
+
+@pytest.mark.parametrize("shape", ["ovr", "ovo"])
+@pytest.mark.parametrize("break_ties", [False, True])
+def test_multiclass_decisions_match_libsvm(iris, shape, break_ties):
+    if break_ties and shape == "ovo":
+        pytest.skip("break_ties needs ovr")
+    X, y = iris
+    params = {"decision_function_shape": shape, "break_ties": break_ties, "tol": 1e-8}
+    ours = SVC(**params).fit(X, y)
+    ref = svm.SVC(**params).fit(X, y)
+    assert ours.decision_function(X).shape == ref.decision_function(X).shape
+    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-5)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-5)
+
+
+def test_binary_sign_conventions_match_libsvm(breast_cancer):
+    X, y = breast_cancer
+    ours = SVC(tol=1e-8).fit(X, y)
+    ref = svm.SVC(tol=1e-8).fit(X, y)
+    np.testing.assert_array_equal(ours.support_, ref.support_)
+    np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, atol=1e-6)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-6)
+    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-6)
+
+
+def test_linear_kernel_equals_primal_soft_margin(breast_cancer):
+    """w = sum_i y_i alpha_i x_i and b from SMO equal the primal QP solved by cvxpy."""
+    X, y = breast_cancer
+    X, y = X[:200], y[:200]
+    C = 0.7
+    model = SVC(kernel="linear", C=C, tol=1e-8).fit(X, y)
+    w_dual = model.dual_coef_[0] @ model.support_vectors_
+    signs = np.where(y == model.classes_[1], 1.0, -1.0)
+    w, b, xi = cp.Variable(X.shape[1]), cp.Variable(), cp.Variable(len(y))
+    problem = cp.Problem(
+        cp.Minimize(0.5 * cp.sum_squares(w) + C * cp.sum(xi)),
+        [cp.multiply(signs, X @ w + b) >= 1 - xi, xi >= 0],
+    )
+    problem.solve(solver=cp.CLARABEL)
+    np.testing.assert_allclose(w_dual, w.value, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model.intercept_[0], b.value, atol=1e-4)
+    margins = signs * (X @ w_dual + model.intercept_[0])
+    primal = 0.5 * w_dual @ w_dual + C * losses.hinge(margins).sum()
+    np.testing.assert_allclose(primal, problem.value, rtol=1e-6)
+    # strong duality: the primal optimum is minus the (minimised) dual objective
+    np.testing.assert_allclose(problem.value, -model.objective_[0], rtol=1e-6)
+
+
+def primal_and_dual(model, X, y, C, loss):
+    """Primal objective at the fitted f and the dual objective, for a binary model."""
+    signs = np.where(y == model.classes_[1], 1.0, -1.0)
+    gram = model._kernel_spec.matrix(model.support_vectors_, model.support_vectors_)
+    coef = model.dual_coef_[0]
+    margins = signs * model.decision_function(X)
+    norm = coef @ gram @ coef
+    loss_fn = {"hinge": losses.hinge, "squared_hinge": losses.squared_hinge}.get(
+        loss, losses.logistic
+    )
+    primal = 0.5 * norm + C * loss_fn(margins).sum()
+    dual = -model.objective_[0]
+    if loss == "logistic":
+        dual += len(y) * C * np.log(C)  # the entropy form drops sum_i C log C
+    return primal, dual
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge", "logistic"])
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_duality_gap_closes(breast_cancer, loss, kernel):
+    X, y = breast_cancer
+    C = 0.5
+    model = SVC(C=C, kernel=kernel, loss=loss, tol=1e-6).fit(X, y)
+    primal, dual = primal_and_dual(model, X, y, C, loss)
+    assert primal - dual >= -1e-8 * abs(primal)  # weak duality
+    assert (primal - dual) / abs(primal) < 1e-5
+
+
+@pytest.mark.parametrize("loss", ["squared_hinge", "logistic"])
+def test_surrogate_duals_satisfy_their_optimality_conditions(wine, loss):
+    """m(alpha) - M(alpha) <= tol, with the gradient recomputed from scratch for every pair."""
+    X, y = wine
+    C, tol = 2.0, 1e-3
+    model = SVC(C=C, loss=loss, tol=tol).fit(X, y)
+    gram_all = model._kernel_spec.matrix(X, X)
+    bounds = np.concatenate([[0], np.cumsum(model.n_support_)])
+    for a, b in combinations(range(3), 2):
+        rows = np.flatnonzero((y == a) | (y == b))
+        labels = np.where(y[rows] == a, 1.0, -1.0)
+        alpha = np.zeros(len(y))
+        sv = model.support_
+        ga, gb = slice(bounds[a], bounds[a + 1]), slice(bounds[b], bounds[b + 1])
+        alpha[sv[ga]] = np.abs(model.dual_coef_[b - 1, ga])
+        alpha[sv[gb]] = np.abs(model.dual_coef_[a, gb])
+        alpha = alpha[rows]
+        Q = labels[:, None] * labels[None, :] * gram_all[np.ix_(rows, rows)]
+        if loss == "squared_hinge":
+            G = Q @ alpha + alpha / (2 * C) - 1.0
+            up = (labels > 0) | (alpha > 0)  # I_up: y=+1 (no upper bound) or y=-1 with alpha > 0
+            low = (labels < 0) | (alpha > 0)
+            gap = np.max(-labels[up] * G[up]) - np.min(-labels[low] * G[low])
+        else:
+            assert np.all((alpha > 0) & (alpha < C))  # strictly inside: every sample is a SV
+            G = Q @ alpha + np.log(alpha / (C - alpha))
+            # alpha saturates within 1e-12 C of a bound (the solver's LOGISTIC_EPS); such a
+            # variable can only move inwards, as at a box bound
+            movable_up = np.where(labels > 0, alpha < (1 - 1e-12) * C, alpha > 1e-12 * C)
+            movable_down = np.where(labels > 0, alpha > 1e-12 * C, alpha < (1 - 1e-12) * C)
+            score = -labels * G
+            gap = score[movable_up].max() - score[movable_down].min()
+        assert gap <= 1.05 * tol, (a, b, gap)
+        assert abs(labels @ alpha) <= 1e-8 * C * len(rows)
+
+
+@pytest.mark.parametrize("loss", ["squared_hinge", "logistic"])
+def test_surrogates_predict_about_as_well_as_hinge(breast_cancer, wine, loss):
+    for X, y in (breast_cancer, wine):
+        X_train, X_test, y_train, y_test = split(X, y)
+        hinge = SVC().fit(X_train, y_train).score(X_test, y_test)
+        other = SVC(loss=loss).fit(X_train, y_train).score(X_test, y_test)
+        assert other >= hinge - 0.03, (hinge, other)
+
+
+def test_logistic_loss_gives_probabilities_consistent_with_predict(wine, breast_cancer):
+    for X, y in (breast_cancer, wine):
+        model = SVC(loss="logistic").fit(X, y)
+        proba = model.predict_proba(X)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        np.testing.assert_array_equal(model.classes_[proba.argmax(axis=1)], model.predict(X))
+        np.testing.assert_allclose(np.log(proba), model.predict_log_proba(X), atol=1e-12)
+        assert len(model.support_) == len(y)  # every sample is a support vector
+    binary = SVC(loss="logistic").fit(*breast_cancer)
+    f = binary.decision_function(breast_cancer[0])
+    np.testing.assert_allclose(binary.predict_proba(breast_cancer[0])[:, 1], 1 / (1 + np.exp(-f)))
+
+
+def test_hinge_has_no_predict_proba_but_calibrates(breast_cancer):
+    X, y = breast_cancer
+    assert not hasattr(SVC(), "predict_proba")
+    calibrated = CalibratedClassifierCV(SVC(), ensemble=False).fit(X, y)
+    proba = calibrated.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert calibrated.score(X, y) > 0.95
+
+
+def test_sample_weight_equals_repetition_at_tight_tolerance(wine):
+    X, y = wine
+    weights = np.ones(len(y))
+    weights[:10] = 2.0
+    weights[10:15] = 0.0
+    repeated = np.concatenate([np.arange(len(y)), np.arange(10)])
+    keep = np.setdiff1d(repeated, np.arange(10, 15))
+    # a numeric gamma: "scale" would see a different X.var() in the two data sets
+    weighted = SVC(gamma=0.1, tol=1e-10).fit(X, y, sample_weight=weights)
+    copies = SVC(gamma=0.1, tol=1e-10).fit(X[keep], y[keep])
+    np.testing.assert_allclose(
+        weighted.decision_function(X), copies.decision_function(X), rtol=1e-6, atol=1e-7
+    )
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+def test_cache_and_shrinking_do_not_change_the_iterates(breast_cancer, loss):
+    """A two-row cache (constant eviction) and no shrinking give the same alphas as the defaults."""
+    X, y = breast_cancer
+    default = SVC(loss=loss).fit(X, y)
+    tiny_cache = SVC(loss=loss, cache_size=1e-3).fit(X, y)
+    no_shrinking = SVC(loss=loss, shrinking=False).fit(X, y)
+    for other in (tiny_cache, no_shrinking):
+        np.testing.assert_array_equal(other.support_, default.support_)
+        np.testing.assert_allclose(other.dual_coef_, default.dual_coef_, atol=1e-5)
+    assert tiny_cache.n_iter_[0] == default.n_iter_[0]
+
+
+def test_callable_kernel_equals_named_kernel(wine):
+    X, y = wine
+    gamma = 0.07
+
+    def rbf(A, B):
+        return pairwise_kernels(A, B, metric="rbf", gamma=gamma)
+
+    named = SVC(kernel="rbf", gamma=gamma).fit(X, y)
+    custom = SVC(kernel=rbf).fit(X, y)
+    np.testing.assert_allclose(custom.decision_function(X), named.decision_function(X), atol=1e-8)
+    np.testing.assert_array_equal(custom.support_, named.support_)
+
+
+@pytest.mark.parametrize("gamma", ["scale", "auto", 0.3])
+def test_gamma_is_resolved_as_in_scikit_learn(wine, gamma):
+    X, y = wine
+    ref = svm.SVC(gamma=gamma).fit(X, y)
+    assert resolve_gamma(gamma, X) == pytest.approx(ref._gamma)
+    assert resolve_gamma(gamma, sparse.csr_matrix(X)) == pytest.approx(ref._gamma)
+
+
+def test_kernel_spec_diagonal_matches_matrix(wine):
+    X = wine[0][:20]
+    for kernel in KERNELS:
+        spec = KernelSpec(kernel, gamma=0.1, coef0=0.5, degree=2)
+        np.testing.assert_allclose(spec.diagonal(X), np.diag(spec.matrix(X, X)), rtol=1e-12)
+
+
+def test_sigmoid_kernel_is_not_psd_and_smo_still_terminates():
+    X, y = make_classification(300, 5, random_state=0)
+    model = SVC(kernel="sigmoid", gamma=2.0, coef0=1.0, C=10.0, max_iter=200_000)
+    eigenvalues = np.linalg.eigvalsh(pairwise_kernels(X, metric="sigmoid", gamma=2.0, coef0=1.0))
+    assert eigenvalues.min() < -1e-6  # genuinely indefinite
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert np.all(np.isfinite(model.decision_function(X)))
+
+
+def test_max_iter_warns_and_leaves_a_usable_model(breast_cancer):
+    X, y = breast_cancer
+    with pytest.warns(ConvergenceWarning, match="increase max_iter|Increase max_iter"):
+        model = SVC(max_iter=5).fit(X, y)
+    assert model.n_iter_[0] == 5
+    assert model.fit_status_ == 1 and not model.converged_
+    assert model.predict(X).shape == y.shape
+
+
+def test_verbose_prints_the_falling_gap(breast_cancer, capsys):
+    X, y = breast_cancer
+    SVC(verbose=1, tol=1e-6).fit(X, y)
+    out = capsys.readouterr().out
+    assert "gap" in out and "dual objective" in out
+
+
+def test_convergence_trace_records_a_falling_objective(breast_cancer):
+    model = SVC(tol=1e-6).fit(*breast_cancer)
+    trace = model.convergence_[0]
+    assert trace.objective[0] == 0.0
+    assert trace.optimality[-1] < 1e-6
+    np.testing.assert_allclose(trace.objective[-1], model.objective_[0], rtol=1e-6)
+    assert np.all(np.diff(trace.objective) <= 1e-9)  # SMO decreases the dual at every step
+
+
+def test_fit_is_repeatable_and_pickles(wine):
+    X, y = wine
+    first = SVC(random_state=0).fit(X, y)
+    second = SVC(random_state=1).fit(X, y)
+    np.testing.assert_array_equal(first.dual_coef_, second.dual_coef_)
+    restored = pickle.loads(pickle.dumps(first))
+    np.testing.assert_array_equal(restored.decision_function(X), first.decision_function(X))
+
+
+def test_inputs_are_not_modified(wine):
+    X, y = wine
+    X_copy, y_copy = X.copy(), y.copy()
+    weights = np.linspace(0.5, 2.0, len(y))
+    weights_copy = weights.copy()
+    SVC().fit(X, y, sample_weight=weights).predict(X)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+    np.testing.assert_array_equal(weights, weights_copy)
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"C": 0.0}, "C"),
+        ({"C": -1.0}, "C"),
+        ({"gamma": 0.0}, "gamma"),
+        ({"gamma": -0.5}, "gamma"),
+        ({"degree": -1}, "degree"),
+        ({"tol": 0.0}, "tol"),
+        ({"loss": "exponential"}, "loss"),
+        ({"kernel": "cosine"}, "kernel"),
+        ({"decision_function_shape": "ovo", "break_ties": True}, "break_ties"),
+    ],
+)
+def test_bad_parameters_are_rejected(wine, params, match):
+    with pytest.raises(ValueError, match=match):
+        SVC(**params).fit(*wine)
+
+
+def test_single_class_is_rejected(wine):
+    X, y = wine
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        SVC().fit(X[y == 0], y[y == 0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_and_inf_are_rejected(wine, bad):
+    X, y = wine
+    X = X.copy()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
+        SVC().fit(X, y)
+
+
+def test_callable_kernel_returning_wrong_shape_or_nan_is_rejected(wine):
+    X, y = wine
+    with pytest.raises(ValueError, match="shape"):
+        SVC(kernel=lambda A, B: A @ B[:-1].T).fit(X, y)
+    with pytest.raises(ValueError, match="NaN"):
+        SVC(kernel=lambda A, B: np.full((len(A), len(B)), np.nan)).fit(X, y)
+
+
+def test_precomputed_kernel_must_be_square_and_match_at_predict(wine):
+    X, y = wine
+    with pytest.raises(ValueError, match="square"):
+        SVC(kernel="precomputed").fit(X @ X[:50].T, y)
+    model = SVC(kernel="precomputed").fit(X @ X.T, y)
+    with pytest.raises(ValueError, match="178 features"):
+        model.predict(X[:5] @ X[:50].T)
+
+
+def test_all_weight_removed_from_a_class_is_rejected(wine):
+    X, y = wine
+    weights = np.where(y == 1, 0.0, 1.0)
+    with pytest.raises(ValueError, match="no sample with positive weight"):
+        SVC().fit(X, y, sample_weight=weights)
