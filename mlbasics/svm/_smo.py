@@ -223,30 +223,43 @@ def solve_dual(
     y_float = data[2]
     recorder = TraceRecorder(hook=hook)
 
+    alpha = np.zeros(n)
+    F = np.empty(n)  # y * gradient
+    zeros = np.zeros(n)
     if loss == "logistic":
         alpha, G = _logistic_start(y_float, upper, spec, X)
+        F = y_float * G
         QD = diag.astype(np.float64)
+        extra = zeros
         fstate[K.F_OBJECTIVE] = _logistic_objective(alpha, G, upper)
-        run = lambda stop: K.smo_logistic(  # noqa: E731
-            alpha, G, upper, QD, data, kern, cache, istate, fstate, tol, stop
-        )
+        status = np.full(n, K.FREE, dtype=np.int8)
     else:
-        alpha = np.zeros(n)
-        G = -np.ones(n)
-        p = -np.ones(n)
-        G_bar = np.zeros(n)
-        status = np.zeros(n, dtype=np.int8)  # every alpha at its lower bound
         if loss == "squared_hinge":
             extra = 0.5 / upper
             upper = np.full(n, np.inf)
         else:
-            extra = np.zeros(n)
+            extra = zeros
             upper = upper.copy()
+        F[:] = -y_float  # alpha = 0: G = p = -1
         QD = diag + extra
+        status = np.full(n, K.LOWER, dtype=np.int8)
+    yp = -y_float  # y * p, with p = -1 (hinge losses; unused by the logistic dual)
+    pen_up = np.zeros(n)
+    pen_low = np.zeros(n)
+    hess = np.zeros(n)
+    state = (alpha, F, np.zeros(n), upper, extra, QD, yp, pen_up, pen_low, hess, np.empty(n))
+    if loss == "logistic":
+        for t in range(n):
+            K._logistic_masks(t, y_float, alpha, upper, pen_up, pen_low, hess)
+        run = lambda stop: K.smo_logistic(  # noqa: E731
+            data, kern, cache, state, istate, fstate, tol, stop
+        )
+    else:
+        for t in range(n):
+            K._set_masks(t, y_float, status, pen_up, pen_low)
         run = lambda stop: K.smo_dual(  # noqa: E731
-            alpha, G, G_bar, status, upper, extra, QD, p, data, kern, cache, istate, fstate,
-            tol, shrinking, stop,
-        )  # fmt: skip
+            data, kern, cache, state, status, istate, fstate, tol, shrinking, stop
+        )
 
     recorder.record(fstate[K.F_OBJECTIVE], np.inf)
     converged = False
@@ -264,17 +277,15 @@ def solve_dual(
             break
 
     if loss == "logistic":
-        objective = _logistic_objective(alpha, G, upper)
+        objective = _logistic_objective(alpha, y_float * F, upper)
         # Free: strictly inside the saturation box of the logistic dual (almost every variable).
-        status = np.full(n, K.FREE, dtype=np.int8)
         status[alpha <= K.LOGISTIC_EPS * upper] = K.LOWER
         status[alpha >= (1 - K.LOGISTIC_EPS) * upper] = K.UPPER
-        rho = float(K.rho_from_gradient(y_float, G, alpha, status))
     else:
-        K.reconstruct_gradient(n, alpha, G, G_bar, status, p, data, kern, cache, istate)
+        K.reconstruct_gradient(n, data, kern, cache, state, status, istate)
         istate[K.I_ACTIVE] = n
-        objective = 0.5 * float(alpha @ (G + p))
-        rho = float(K.rho_from_gradient(y_float, G, alpha, status))
+        objective = 0.5 * float(alpha @ (y_float * F + yp * y_float))
+    rho = float(K.rho_from_gradient(F, status, y_float))
     perm = data[3]
     alpha_out = np.empty(n)
     alpha_out[perm] = alpha

@@ -12,10 +12,18 @@ result. The state is grouped in three tuples so the signatures stay short:
 ``kern = (code, gamma, coef0, degree)``
     The kernel, with the codes of :data:`mlbasics.kernels.NAMED_KERNELS` and 4 for precomputed.
 ``cache = (rows, slot_of, owner, length, last_used, clock, stats)``
-    The kernel-row cache: ``rows[s, :length[s]]`` holds ``Q[owner[s], :length[s]]`` in float32, with
-    ``Q_pq = y_p y_q K(x_p, x_q)`` (the diagonal term of the squared hinge is kept apart);
+    The kernel-row cache: ``rows[s, :length[s]]`` holds ``K[owner[s], :length[s]]`` in float32;
     ``slot_of[p]`` is the slot of position ``p`` or -1; the least recently used slot is evicted;
     ``stats`` counts the rows computed and the kernel values they took.
+``state = (alpha, F, F_bar, upper, extra, QD, yp, pen_up, pen_low, hess, score)``
+    Per-position float64 arrays of the dual (below); ``status`` (int8: LOWER, UPPER, FREE) apart.
+
+The solver works with ``F_t = y_t G_t``, where ``G = (Q + diag(extra)) alpha + p`` is the gradient of
+the dual and ``Q_pq = y_p y_q K_pq``. In these terms the update after a step on the pair (i, j) is
+``F += K_i (y_i d_i) + K_j (y_j d_j)`` whatever the labels, the maximal violating pair is
+``max -F`` over I_up against ``max F`` over I_low, and the selection loops have no branch on the
+label: membership of I_up and I_low is kept in the masks ``pen_up`` / ``pen_low`` (0 inside,
+``-BIG`` outside), so the loops vectorise.
 
 Like libsvm, the solver permutes its variables so that the *active* ones (not shrunk) are the prefix
 ``[0, active)`` of every array; a cached row only needs its first ``active`` entries, and shorter rows
@@ -32,10 +40,14 @@ from numba import njit
 #: Curvature used when a pair's second derivative is not positive (non-PSD kernels), as in libsvm.
 TAU = 1e-12
 
+#: A finite stand-in for infinity in the branch-free selection loops (compiled with fastmath,
+#: which assumes no infinities).
+BIG = 1e300
+
 LOWER, UPPER, FREE = 0, 1, 2
 
 # Solver return codes.
-RUNNING, CONVERGED = 0, 1
+RUNNING, CONVERGED, STALLED = 0, 1, 2
 
 # istate slots (int64) of the hinge / squared-hinge solver.
 I_ITER, I_ACTIVE, I_UNSHRUNK, I_COUNTER = 0, 1, 2, 3
@@ -115,9 +127,8 @@ def _kernel_values(i, start, stop, data, kern):
 
 @njit(cache=True)
 def get_row(i, length, data, kern, cache):
-    """Slot of the cache holding ``Q[i, :length]``, computing the missing entries if needed."""
+    """Slot of the cache holding ``K[i, :length]``, computing the missing entries if needed."""
     rows, slot_of, owner, cached_len, last_used, clock, stats = cache
-    y = data[2]
     work = data[9]
     s = slot_of[i]
     start = 0
@@ -139,13 +150,17 @@ def get_row(i, length, data, kern, cache):
         stats[0] += 1
         stats[1] += length - start
         _kernel_values(i, start, length, data, kern)
-        y_i = y[i]
-        for k in range(start, length):
-            rows[s, k] = np.float32(y_i * y[k] * work[k])
+        _store_row(rows[s], work, start, length)
         cached_len[s] = length
     clock[0] += 1
     last_used[s] = clock[0]
     return s
+
+
+@njit(cache=True, fastmath=True)
+def _store_row(row, work, start, stop):
+    for k in range(start, stop):
+        row[k] = np.float32(work[k])
 
 
 @njit(cache=True)
@@ -158,7 +173,18 @@ def _status(alpha, upper):
 
 
 @njit(cache=True)
-def _permute_prefix(order, n_active, data, kern, cache, vectors):
+def _set_masks(t, y, status, pen_up, pen_low):
+    """I_up = {y = +1, alpha < C} u {y = -1, alpha > 0}; I_low = {y = +1, alpha > 0} u {y = -1, alpha < C}."""
+    if y[t] > 0:
+        pen_up[t] = -BIG if status[t] == UPPER else 0.0
+        pen_low[t] = -BIG if status[t] == LOWER else 0.0
+    else:
+        pen_up[t] = -BIG if status[t] == LOWER else 0.0
+        pen_low[t] = -BIG if status[t] == UPPER else 0.0
+
+
+@njit(cache=True)
+def _permute_prefix(order, n_active, data, cache, state, status):
     """Reorder positions ``[0, n_active)`` so that position ``q`` holds what was at ``order[q]``.
 
     Every per-position array moves, and so does every cached row (entries that would come from
@@ -170,7 +196,7 @@ def _permute_prefix(order, n_active, data, kern, cache, vectors):
     new_of = np.empty(n_active, dtype=np.int64)
     for q in range(n_active):
         new_of[order[q]] = q
-    for vec in vectors:
+    for vec in state:
         for q in range(n_active):
             work[q] = vec[order[q]]
         vec[:n_active] = work[:n_active]
@@ -178,16 +204,17 @@ def _permute_prefix(order, n_active, data, kern, cache, vectors):
         for q in range(n_active):
             work[q] = arr[order[q]]
         arr[:n_active] = work[:n_active]
+    old_status = status[:n_active].copy()
     old_perm = perm[:n_active].copy()
+    old_slot = slot_of[:n_active].copy()
     for q in range(n_active):
+        status[q] = old_status[order[q]]
         perm[q] = old_perm[order[q]]
+        slot_of[q] = old_slot[order[q]]
     if Xp.shape[0] > 0:
         old_rows = Xp[:n_active].copy()
         for q in range(n_active):
             Xp[q] = old_rows[order[q]]
-    old_slot = slot_of[:n_active].copy()
-    for q in range(n_active):
-        slot_of[q] = old_slot[order[q]]
     buf = np.empty(n_active, dtype=np.float32)
     for s in range(rows.shape[0]):
         if owner[s] < 0:
@@ -195,91 +222,105 @@ def _permute_prefix(order, n_active, data, kern, cache, vectors):
         if owner[s] < n_active:
             owner[s] = new_of[owner[s]]
         length = cached_len[s]
-        valid = 0
-        while valid < n_active and order[valid] < length:
-            valid += 1
-        if length >= n_active:
-            valid = n_active
+        valid = n_active
+        if length < n_active:
+            valid = 0
+            while valid < n_active and order[valid] < length:
+                valid += 1
         for q in range(valid):
             buf[q] = rows[s, order[q]]
         rows[s, :valid] = buf[:valid]
-        if length < n_active or valid < n_active:
-            cached_len[s] = min(length, valid)
+        if length < n_active:
+            cached_len[s] = valid
+
+
+@njit(cache=True, fastmath=True)
+def _max_violation(active, F, pen_up):
+    """``max -F_t`` over I_up: the value (``-BIG`` if I_up is empty)."""
+    best = -BIG
+    for t in range(active):
+        v = pen_up[t] - F[t]
+        best = v if v > best else best
+    return best
 
 
 @njit(cache=True)
-def _select_pair(active, y, G, status, QD, data, kern, cache, tol, fstate, i, g_max):
-    """Second-order working-set selection (Fan, Chen and Lin 2005). Returns (i, j) or (-1, -1).
+def _last_index_of(active, F, pen_up, value):
+    """The last t with ``pen_up[t] - F[t] == value`` (libsvm keeps the last of equal candidates)."""
+    for t in range(active - 1, -1, -1):
+        if pen_up[t] - F[t] == value:
+            return t
+    return -1
 
-    ``i`` maximises ``-y_t G_t`` over I_up; ``j`` minimises ``-b^2 / a`` over the t in I_low with
-    ``b = G_max + y_t G_t > 0``, where ``a`` is the curvature of the pair (``TAU`` if not positive).
-    The pair is (-1, -1) when ``m(alpha) - M(alpha) = G_max + G_max2 < tol``. A caller that already
-    knows ``i`` and ``G_max`` (found while updating the gradient) passes them; ``i = -1`` searches.
+
+@njit(cache=True, fastmath=True)
+def _pair_scores(active, g_max, qd_i, h_i, krow, F, QD, hess, pen_low, score):
+    """``score_t = -b_t^2 / a_t`` for t in I_low with ``b_t = g_max + F_t > 0``, else ``BIG``;
+    returns ``max F`` over I_low (for the gap ``m - M``) and the smallest score.
+
+    ``a_t = K_ii + K_tt - 2 K_it`` (plus the diagonal terms of the squared hinge inside ``QD`` and
+    the entropy's curvature ``hess`` for the logistic dual), ``TAU`` when not positive.
     """
+    low_max = -BIG
+    best = BIG
+    for t in range(active):
+        f = F[t]
+        v = f + pen_low[t]
+        low_max = v if v > low_max else low_max
+        b = g_max + f
+        a = qd_i + QD[t] + h_i + hess[t] - 2.0 * krow[t]
+        a = a if a > 0.0 else TAU
+        value = -(b * b) / a if (b > 0.0) & (pen_low[t] == 0.0) else BIG
+        score[t] = value
+        best = value if value < best else best
+    return low_max, best
+
+
+@njit(cache=True)
+def _select_j(i, g_max, active, data, kern, cache, state, tol, fstate):
+    """Second-order choice of j given i (Fan, Chen and Lin 2005); -1 when ``m - M < tol``.
+
+    Among t in I_low with ``b = G_max + y_t G_t > 0``, j minimises ``-b^2 / a``: the decrease of
+    the dual by the exact step on the pair (i, t) when ``a`` is the pair's curvature.
+    """
+    F, QD, pen_low, hess, score = state[1], state[5], state[8], state[9], state[10]
     rows = cache[0]
-    if i < 0:
-        g_max = -np.inf
-        for t in range(active):
-            if y[t] > 0:
-                if status[t] != UPPER and -G[t] >= g_max:
-                    g_max = -G[t]
-                    i = t
-            elif status[t] != LOWER and G[t] >= g_max:
-                g_max = G[t]
-                i = t
-    g_max2 = -np.inf
-    j = -1
-    best = np.inf
-    if i >= 0:
-        s = get_row(i, active, data, kern, cache)
-        y_i = y[i]
-        qd_i = QD[i]
-        for t in range(active):
-            if y[t] > 0:
-                if status[t] != LOWER:
-                    diff = g_max + G[t]
-                    if G[t] >= g_max2:
-                        g_max2 = G[t]
-                    if diff > 0.0:
-                        a = qd_i + QD[t] - 2.0 * y_i * rows[s, t]
-                        score = -(diff * diff) / (a if a > 0.0 else TAU)
-                        if score <= best:
-                            best = score
-                            j = t
-            elif status[t] != UPPER:
-                diff = g_max - G[t]
-                if -G[t] >= g_max2:
-                    g_max2 = -G[t]
-                if diff > 0.0:
-                    a = qd_i + QD[t] + 2.0 * y_i * rows[s, t]
-                    score = -(diff * diff) / (a if a > 0.0 else TAU)
-                    if score <= best:
-                        best = score
-                        j = t
-    fstate[F_GAP] = g_max + g_max2
-    if g_max + g_max2 < tol or j == -1:
-        return -1, -1
-    return i, j
+    s_i = get_row(i, active, data, kern, cache)
+    low_max, best = _pair_scores(
+        active, g_max, QD[i], hess[i], rows[s_i], F, QD, hess, pen_low, score
+    )
+    fstate[F_GAP] = g_max + low_max
+    if g_max + low_max < tol or best >= BIG:
+        return -1
+    for t in range(active - 1, -1, -1):
+        if score[t] == best:
+            return t
+    return -1
 
 
 @njit(cache=True)
-def _can_shrink(t, y, G, status, g_max1, g_max2):
-    if status[t] == UPPER:
-        return -G[t] > g_max1 if y[t] > 0 else -G[t] > g_max2
-    if status[t] == LOWER:
-        return G[t] > g_max2 if y[t] > 0 else G[t] > g_max1
-    return False
+def _select_pair(active, data, kern, cache, state, tol, fstate):
+    """The maximal violating pair from scratch: ``i`` maximises ``-F`` over I_up, then j."""
+    F, pen_up = state[1], state[7]
+    g_max = _max_violation(active, F, pen_up)
+    if g_max <= -BIG:
+        fstate[F_GAP] = 0.0
+        return -1, -1, g_max
+    i = _last_index_of(active, F, pen_up, g_max)
+    return i, _select_j(i, g_max, active, data, kern, cache, state, tol, fstate), g_max
 
 
 @njit(cache=True)
-def reconstruct_gradient(n, alpha, G, G_bar, status, p, data, kern, cache, istate):
-    """Rebuild ``G`` for the shrunk variables: ``G = G_bar + p + sum over free j of alpha_j Q_:j``."""
+def reconstruct_gradient(n, data, kern, cache, state, status, istate):
+    """Rebuild ``F`` of the shrunk positions: ``F_t = F_bar_t + y_t p_t + sum_free alpha_j y_j K_tj``."""
     active = istate[I_ACTIVE]
     if active == n:
         return
+    alpha, F, F_bar, yp = state[0], state[1], state[2], state[6]
+    y = data[2]
     rows = cache[0]
     for t in range(active, n):
-        G[t] = G_bar[t] + p[t]
+        F[t] = F_bar[t] + yp[t]
     n_free = 0
     for t in range(active):
         if status[t] == FREE:
@@ -290,224 +331,228 @@ def reconstruct_gradient(n, alpha, G, G_bar, status, p, data, kern, cache, istat
             acc = 0.0
             for f in range(active):
                 if status[f] == FREE:
-                    acc += alpha[f] * rows[s, f]
-            G[t] += acc
+                    acc += alpha[f] * y[f] * rows[s, f]
+            F[t] += acc
     else:
         for f in range(active):
             if status[f] == FREE:
                 s = get_row(f, n, data, kern, cache)
-                a_f = alpha[f]
+                coef = alpha[f] * y[f]
                 for t in range(active, n):
-                    G[t] += a_f * rows[s, t]
+                    F[t] += coef * rows[s, t]
 
 
 @njit(cache=True)
-def _shrink(n, alpha, G, G_bar, status, upper, extra, QD, p, data, kern, cache, istate, tol):
-    y = data[2]
+def _can_shrink(t, F, pen_up, pen_low, g_max1, g_max2):
+    """A bounded variable that cannot enter a violating pair: libsvm's shrinking test.
+
+    At a bound a variable is in only one of I_up, I_low. In I_up only, it could pair as ``i``
+    only if ``-F_t`` reached the top of I_low's ``max F``; in I_low only, symmetrically.
+    """
+    if pen_up[t] == 0.0 and pen_low[t] == 0.0:
+        return False  # free
+    if pen_up[t] == 0.0:
+        return F[t] > g_max2
+    return -F[t] > g_max1
+
+
+@njit(cache=True)
+def _shrink(n, data, kern, cache, state, status, istate, tol):
+    F, pen_up, pen_low = state[1], state[7], state[8]
     active = istate[I_ACTIVE]
-    g_max1 = -np.inf  # max of -y G over I_up
-    g_max2 = -np.inf  # max of y G over I_low
+    g_max1 = -BIG  # max of -F over I_up
+    g_max2 = -BIG  # max of F over I_low
     for t in range(active):
-        if y[t] > 0:
-            if status[t] != UPPER:
-                g_max1 = max(g_max1, -G[t])
-            if status[t] != LOWER:
-                g_max2 = max(g_max2, G[t])
-        else:
-            if status[t] != UPPER:
-                g_max2 = max(g_max2, -G[t])
-            if status[t] != LOWER:
-                g_max1 = max(g_max1, G[t])
+        if pen_up[t] == 0.0:
+            g_max1 = max(g_max1, -F[t])
+        if pen_low[t] == 0.0:
+            g_max2 = max(g_max2, F[t])
     if istate[I_UNSHRUNK] == 0 and g_max1 + g_max2 <= 10.0 * tol:
         # Close to the end: bring every variable back once and rebuild the full gradient.
         istate[I_UNSHRUNK] = 1
-        reconstruct_gradient(n, alpha, G, G_bar, status, p, data, kern, cache, istate)
+        reconstruct_gradient(n, data, kern, cache, state, status, istate)
         istate[I_ACTIVE] = n
         active = n
     keep = 0
     order = np.empty(active, dtype=np.int64)
     for t in range(active):
-        if not _can_shrink(t, y, G, status, g_max1, g_max2):
+        if not _can_shrink(t, F, pen_up, pen_low, g_max1, g_max2):
             order[keep] = t
             keep += 1
     if keep == active:
         return
     dropped = keep
     for t in range(active):
-        if _can_shrink(t, y, G, status, g_max1, g_max2):
+        if _can_shrink(t, F, pen_up, pen_low, g_max1, g_max2):
             order[dropped] = t
             dropped += 1
-    status_f = status.astype(np.float64)
-    _permute_prefix(
-        order, active, data, kern, cache, (alpha, G, G_bar, upper, extra, QD, p, status_f)
-    )
-    for t in range(active):
-        status[t] = np.int8(status_f[t])
+    _permute_prefix(order, active, data, cache, state, status)
     istate[I_ACTIVE] = keep
 
 
+@njit(cache=True, fastmath=True)
+def _update_gradient(active, F, pen_up, krow_i, krow_j, c_i, c_j):
+    """``F += c_i K_i + c_j K_j`` and, in the same pass, ``max -F`` over I_up for the next i."""
+    best = -BIG
+    for k in range(active):
+        f = F[k] + c_i * krow_i[k] + c_j * krow_j[k]
+        F[k] = f
+        v = pen_up[k] - f
+        best = v if v > best else best
+    return best
+
+
 @njit(cache=True)
-def smo_dual(
-    alpha, G, G_bar, status, upper, extra, QD, p, data, kern, cache, istate, fstate,
-    tol, shrinking, stop_iter,
-):  # fmt: skip
+def _pair_step(y_i, y_j, G_i, G_j, qd_i, qd_j, q_ij, a_i, a_j, c_i, c_j):
+    """libsvm's exact step on the pair, clipped to the box; returns the new (alpha_i, alpha_j)."""
+    if y_i != y_j:
+        quad = qd_i + qd_j + 2.0 * q_ij
+        if quad <= 0.0:
+            quad = TAU
+        delta = (-G_i - G_j) / quad
+        diff = a_i - a_j
+        a_i += delta
+        a_j += delta
+        if diff > 0.0:
+            if a_j < 0.0:
+                a_j = 0.0
+                a_i = diff
+        elif a_i < 0.0:
+            a_i = 0.0
+            a_j = -diff
+        if diff > c_i - c_j:
+            if a_i > c_i:
+                a_i = c_i
+                a_j = c_i - diff
+        elif a_j > c_j:
+            a_j = c_j
+            a_i = c_j + diff
+    else:
+        quad = qd_i + qd_j - 2.0 * q_ij
+        if quad <= 0.0:
+            quad = TAU
+        delta = (G_i - G_j) / quad
+        total = a_i + a_j
+        a_i -= delta
+        a_j += delta
+        if total > c_i:
+            if a_i > c_i:
+                a_i = c_i
+                a_j = total - c_i
+        elif a_j < 0.0:
+            a_j = 0.0
+            a_i = total
+        if total > c_j:
+            if a_j > c_j:
+                a_j = c_j
+                a_i = total - c_j
+        elif a_i < 0.0:
+            a_i = 0.0
+            a_j = total
+    return a_i, a_j
+
+
+@njit(cache=True)
+def smo_dual(data, kern, cache, state, status, istate, fstate, tol, shrinking, stop_iter):
     """Run SMO on ``min 1/2 a'(Q + diag(extra))a + p'a, y'a = 0, 0 <= a <= upper`` until convergence
     or until the iteration counter reaches ``stop_iter``. Returns CONVERGED or RUNNING.
 
-    ``G = (Q + diag(extra)) alpha + p`` is kept up to date on the active positions. The step on a
-    pair is libsvm's: the exact minimiser along the feasible direction, clipped to the box.
-    ``fstate[F_OBJECTIVE]`` is updated by the exact change of the objective at every step.
+    ``F = y * ((Q + diag(extra)) alpha + p)`` is kept up to date on the active positions. The step
+    on a pair is libsvm's: the exact minimiser along the feasible direction, clipped to the box.
+    ``fstate[F_OBJECTIVE]`` follows the exact change of the objective at every step.
     """
+    alpha, F, F_bar, upper, extra, QD = state[0], state[1], state[2], state[3], state[4], state[5]
+    pen_up, pen_low = state[7], state[8]
     n = alpha.shape[0]
     y = data[2]
     rows = cache[0]
-    i_next = -1  # the next i, when the gradient update found it
-    g_next = -np.inf
+    i_next = -1  # the next i and its violation, when the gradient update found them
+    g_next = -BIG
     while istate[I_ITER] < stop_iter:
         istate[I_COUNTER] -= 1
         if istate[I_COUNTER] == 0:
             istate[I_COUNTER] = min(n, 1000)
             if shrinking:
-                _shrink(
-                    n, alpha, G, G_bar, status, upper, extra, QD, p, data, kern, cache, istate, tol
-                )
+                _shrink(n, data, kern, cache, state, status, istate, tol)
                 i_next = -1
         active = istate[I_ACTIVE]
-        i, j = _select_pair(
-            active, y, G, status, QD, data, kern, cache, tol, fstate, i_next, g_next
-        )
-        if i == -1:
+        if i_next >= 0:
+            i, g_max = i_next, g_next
+            j = _select_j(i, g_max, active, data, kern, cache, state, tol, fstate)
+        else:
+            i, j, g_max = _select_pair(active, data, kern, cache, state, tol, fstate)
+        if j == -1:
             if active == n:
                 return CONVERGED
             # Optimal on the shrunk problem: check every variable before stopping.
-            reconstruct_gradient(n, alpha, G, G_bar, status, p, data, kern, cache, istate)
+            reconstruct_gradient(n, data, kern, cache, state, status, istate)
             istate[I_ACTIVE] = n
             active = n
-            i, j = _select_pair(
-                active, y, G, status, QD, data, kern, cache, tol, fstate, -1, -np.inf
-            )
-            if i == -1:
+            i, j, g_max = _select_pair(active, data, kern, cache, state, tol, fstate)
+            if j == -1:
                 return CONVERGED
             istate[I_COUNTER] = 1  # shrink again at the next iteration
         istate[I_ITER] += 1
 
         s_i = get_row(i, active, data, kern, cache)
         s_j = get_row(j, active, data, kern, cache)
-        q_ij = rows[s_i, j]
-        c_i = upper[i]
-        c_j = upper[j]
-        old_i = alpha[i]
-        old_j = alpha[j]
-        a_i = old_i
-        a_j = old_j
-        if y[i] != y[j]:
-            quad = QD[i] + QD[j] + 2.0 * q_ij
-            if quad <= 0.0:
-                quad = TAU
-            delta = (-G[i] - G[j]) / quad
-            diff = a_i - a_j
-            a_i += delta
-            a_j += delta
-            if diff > 0.0:
-                if a_j < 0.0:
-                    a_j = 0.0
-                    a_i = diff
-            elif a_i < 0.0:
-                a_i = 0.0
-                a_j = -diff
-            if diff > c_i - c_j:
-                if a_i > c_i:
-                    a_i = c_i
-                    a_j = c_i - diff
-            elif a_j > c_j:
-                a_j = c_j
-                a_i = c_j + diff
-        else:
-            quad = QD[i] + QD[j] - 2.0 * q_ij
-            if quad <= 0.0:
-                quad = TAU
-            delta = (G[i] - G[j]) / quad
-            total = a_i + a_j
-            a_i -= delta
-            a_j += delta
-            if total > c_i:
-                if a_i > c_i:
-                    a_i = c_i
-                    a_j = total - c_i
-            elif a_j < 0.0:
-                a_j = 0.0
-                a_i = total
-            if total > c_j:
-                if a_j > c_j:
-                    a_j = c_j
-                    a_i = total - c_j
-            elif a_i < 0.0:
-                a_i = 0.0
-                a_j = total
+        y_i, y_j = y[i], y[j]
+        q_ij = y_i * y_j * rows[s_i, j]
+        G_i, G_j = y_i * F[i], y_j * F[j]
+        old_i, old_j = alpha[i], alpha[j]
+        a_i, a_j = _pair_step(
+            y_i, y_j, G_i, G_j, QD[i], QD[j], q_ij, old_i, old_j, upper[i], upper[j]
+        )
         d_i = a_i - old_i
         d_j = a_j - old_j
         fstate[F_OBJECTIVE] += (
-            G[i] * d_i
-            + G[j] * d_j
-            + 0.5 * (QD[i] * d_i * d_i + QD[j] * d_j * d_j)
-            + q_ij * d_i * d_j
+            G_i * d_i + G_j * d_j + 0.5 * (QD[i] * d_i * d_i + QD[j] * d_j * d_j) + q_ij * d_i * d_j
         )
         alpha[i] = a_i
         alpha[j] = a_j
         for t in (i, j):
             was_upper = status[t] == UPPER
             status[t] = _status(alpha[t], upper[t])
+            _set_masks(t, y, status, pen_up, pen_low)
             now_upper = status[t] == UPPER
             if was_upper != now_upper:
+                # (only extends the rows of i and j in place: no slot is evicted)
                 s_t = get_row(t, n, data, kern, cache)
-                c_t = upper[t] if now_upper else -upper[t]
+                c_t = y[t] * (upper[t] if now_upper else -upper[t])
                 for k in range(n):
-                    G_bar[k] += c_t * rows[s_t, k]
-        # (Those fetches only extend the rows of i and j in place: no slot was evicted.)
-        G[i] += extra[i] * d_i
-        G[j] += extra[j] * d_j
-        # Update the gradient and, in the same pass, find the next i (the largest -y_t G_t in I_up).
-        i_next = -1
-        g_next = -np.inf
-        for k in range(active):
-            g = G[k] + rows[s_i, k] * d_i + rows[s_j, k] * d_j
-            G[k] = g
-            if y[k] > 0:
-                if -g >= g_next and status[k] != UPPER:
-                    g_next = -g
-                    i_next = k
-            elif g >= g_next and status[k] != LOWER:
-                g_next = g
-                i_next = k
+                    F_bar[k] += c_t * rows[s_t, k]
+        F[i] += y_i * extra[i] * d_i
+        F[j] += y_j * extra[j] * d_j
+        g_next = _update_gradient(active, F, pen_up, rows[s_i], rows[s_j], y_i * d_i, y_j * d_j)
+        i_next = _last_index_of(active, F, pen_up, g_next) if g_next > -BIG else -1
     return RUNNING
 
 
 @njit(cache=True)
-def rho_from_gradient(y, G, alpha, status):
+def rho_from_gradient(F, status, y):
     """The offset ``rho`` of ``f(x) = sum_i y_i alpha_i K(x_i, x) - rho`` (libsvm's rule).
 
-    The mean of ``y_i G_i`` over free variables; with none free, the midpoint of the interval the
-    bounded variables allow.
+    The mean of ``y_i G_i = F_i`` over free variables; with none free, the midpoint of the
+    interval the bounded variables allow.
     """
     upper_bound = np.inf
     lower_bound = -np.inf
     n_free = 0
     total = 0.0
-    for t in range(alpha.shape[0]):
-        yg = y[t] * G[t]
+    for t in range(F.shape[0]):
         if status[t] == UPPER:
             if y[t] < 0:
-                upper_bound = min(upper_bound, yg)
+                upper_bound = min(upper_bound, F[t])
             else:
-                lower_bound = max(lower_bound, yg)
+                lower_bound = max(lower_bound, F[t])
         elif status[t] == LOWER:
             if y[t] > 0:
-                upper_bound = min(upper_bound, yg)
+                upper_bound = min(upper_bound, F[t])
             else:
-                lower_bound = max(lower_bound, yg)
+                lower_bound = max(lower_bound, F[t])
         else:
             n_free += 1
-            total += yg
+            total += F[t]
     if n_free > 0:
         return total / n_free
     return 0.5 * (upper_bound + lower_bound)
@@ -520,9 +565,6 @@ def rho_from_gradient(y, G, alpha, status):
 #: resolve once ``|margin_i|`` exceeds about 37; saturating at ``log(1 / EPS) ~ 27.6`` changes the
 #: dual objective by at most ``n C EPS (1 + log(1 / EPS))``.
 LOGISTIC_EPS = 1e-12
-
-#: Return code of a run that could not make progress on the selected pair (not converged).
-STALLED = 2
 
 
 @njit(cache=True)
@@ -541,6 +583,17 @@ def _room(a, c, s):
     if s > 0:
         return max((1.0 - LOGISTIC_EPS) * c - a, 0.0)
     return max(a - LOGISTIC_EPS * c, 0.0)
+
+
+@njit(cache=True)
+def _logistic_masks(t, y, alpha, upper, pen_up, pen_low, hess):
+    """I_up / I_low of the saturation box, and the entropy's curvature ``C / (a (C - a))``."""
+    a, c = alpha[t], upper[t]
+    up = _room(a, c, 1.0 if y[t] > 0 else -1.0) > 0.0
+    low = _room(a, c, -1.0 if y[t] > 0 else 1.0) > 0.0
+    pen_up[t] = 0.0 if up else -BIG
+    pen_low[t] = 0.0 if low else -BIG
+    hess[t] = c / (a * (c - a))
 
 
 @njit(cache=True)
@@ -588,78 +641,45 @@ def _pair_newton(b, a_k, a_i, c_i, s_i, a_t, c_t, s_t):
 
 
 @njit(cache=True)
-def _in_up(y_t, a, c):
-    """Can ``y_t alpha_t`` grow (``-y_t G_t`` is a candidate for the maximum)?"""
-    return _room(a, c, 1.0 if y_t > 0 else -1.0) > 0.0
-
-
-@njit(cache=True)
-def _in_low(y_t, a, c):
-    """Can ``y_t alpha_t`` shrink?"""
-    return _room(a, c, -1.0 if y_t > 0 else 1.0) > 0.0
-
-
-@njit(cache=True)
-def smo_logistic(alpha, G, upper, QD, data, kern, cache, istate, fstate, tol, stop_iter):
+def smo_logistic(data, kern, cache, state, istate, fstate, tol, stop_iter):
     """SMO for the logistic dual ``min 1/2 a'Qa + sum a log a + (C - a) log(C - a)``, ``y'a = 0``.
 
-    The gradient is ``G = Q alpha + log(alpha / (C - alpha))``; ``alpha`` stays inside
-    ``[EPS C, (1 - EPS) C]`` (see :data:`LOGISTIC_EPS`), and the maximal violating pair is taken
-    over the variables that can still move, as for the hinge loss. The pair is chosen with
-    second-order information that includes the entropy's curvature ``C / (a (C - a))`` (Keerthi,
-    Duan, Shevade and Poo 2005); the step along it is :func:`_pair_newton`. No shrinking.
+    The gradient is ``G = Q alpha + log(alpha / (C - alpha))`` (kept as ``F = y G``); ``alpha``
+    stays inside ``[EPS C, (1 - EPS) C]`` (see :data:`LOGISTIC_EPS`), and the maximal violating pair
+    is taken over the variables that can still move, as for the hinge loss. The pair is chosen
+    with second-order information that includes the entropy's curvature ``C / (a (C - a))``
+    (Keerthi, Duan, Shevade and Poo 2005); the step along it is :func:`_pair_newton`. No shrinking.
     """
+    alpha, F, upper, QD = state[0], state[1], state[3], state[5]
+    pen_up, pen_low, hess = state[7], state[8], state[9]
     n = alpha.shape[0]
     y = data[2]
     rows = cache[0]
     while istate[I_ITER] < stop_iter:
-        g_max = -np.inf
-        g_min = np.inf
-        i = -1
-        for t in range(n):
-            v = -y[t] * G[t]
-            if v >= g_max and _in_up(y[t], alpha[t], upper[t]):
-                g_max = v
-                i = t
-            if v < g_min and _in_low(y[t], alpha[t], upper[t]):
-                g_min = v
-        fstate[F_GAP] = g_max - g_min
-        if g_max - g_min < tol or i == -1:
-            return CONVERGED
-        s_i = get_row(i, n, data, kern, cache)
-        h_i = upper[i] / (alpha[i] * (upper[i] - alpha[i]))
-        j = -1
-        best = np.inf
-        for t in range(n):
-            b = g_max + y[t] * G[t]
-            if b > 0.0 and _in_low(y[t], alpha[t], upper[t]):
-                a = QD[i] + QD[t] - 2.0 * y[i] * y[t] * rows[s_i, t]
-                a += h_i + upper[t] / (alpha[t] * (upper[t] - alpha[t]))
-                score = -(b * b) / (a if a > 0.0 else TAU)
-                if score <= best:
-                    best = score
-                    j = t
+        i, j, g_max = _select_pair(n, data, kern, cache, state, tol, fstate)
         if j == -1:
             return CONVERGED
         istate[I_ITER] += 1
+        s_i = get_row(i, n, data, kern, cache)
         s_j = get_row(j, n, data, kern, cache)
-        b = g_max + y[j] * G[j]
-        a_k = QD[i] + QD[j] - 2.0 * y[i] * y[j] * rows[s_i, j]
+        b = g_max + F[j]
+        a_k = QD[i] + QD[j] - 2.0 * rows[s_i, j]
         d = _pair_newton(b, a_k, alpha[i], upper[i], y[i], alpha[j], upper[j], -y[j])
-        old_i = alpha[i]
-        old_j = alpha[j]
-        new_i = min(max(old_i + y[i] * d, LOGISTIC_EPS * upper[i]), (1 - LOGISTIC_EPS) * upper[i])
-        new_j = min(max(old_j - y[j] * d, LOGISTIC_EPS * upper[j]), (1 - LOGISTIC_EPS) * upper[j])
+        old_i, old_j = alpha[i], alpha[j]
+        lo_i, hi_i = LOGISTIC_EPS * upper[i], (1 - LOGISTIC_EPS) * upper[i]
+        lo_j, hi_j = LOGISTIC_EPS * upper[j], (1 - LOGISTIC_EPS) * upper[j]
+        new_i = min(max(old_i + y[i] * d, lo_i), hi_i)
+        new_j = min(max(old_j - y[j] * d, lo_j), hi_j)
         d_i = new_i - old_i
         d_j = new_j - old_j
         if d_i == 0.0 and d_j == 0.0:
             return STALLED
-        q_ij = rows[s_i, j]
-        quad_i = G[i] - _logit(old_i, upper[i])
-        quad_j = G[j] - _logit(old_j, upper[j])
+        G_i = y[i] * F[i] - _logit(old_i, upper[i])  # the quadratic part of the gradient
+        G_j = y[j] * F[j] - _logit(old_j, upper[j])
+        q_ij = y[i] * y[j] * rows[s_i, j]
         fstate[F_OBJECTIVE] += (
-            quad_i * d_i
-            + quad_j * d_j
+            G_i * d_i
+            + G_j * d_j
             + 0.5 * (QD[i] * d_i * d_i + QD[j] * d_j * d_j)
             + q_ij * d_i * d_j
             + _entropy_term(new_i, upper[i])
@@ -667,10 +687,11 @@ def smo_logistic(alpha, G, upper, QD, data, kern, cache, istate, fstate, tol, st
             + _entropy_term(new_j, upper[j])
             - _entropy_term(old_j, upper[j])
         )
-        for k in range(n):
-            G[k] += rows[s_i, k] * d_i + rows[s_j, k] * d_j
-        G[i] += _logit(new_i, upper[i]) - _logit(old_i, upper[i])
-        G[j] += _logit(new_j, upper[j]) - _logit(old_j, upper[j])
+        _update_gradient(n, F, pen_up, rows[s_i], rows[s_j], y[i] * d_i, y[j] * d_j)
+        F[i] += y[i] * (_logit(new_i, upper[i]) - _logit(old_i, upper[i]))
+        F[j] += y[j] * (_logit(new_j, upper[j]) - _logit(old_j, upper[j]))
         alpha[i] = new_i
         alpha[j] = new_j
+        _logistic_masks(i, y, alpha, upper, pen_up, pen_low, hess)
+        _logistic_masks(j, y, alpha, upper, pen_up, pen_low, hess)
     return RUNNING
