@@ -7,17 +7,20 @@ from itertools import combinations
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ..kernels import KernelSpec, resolve_gamma
+from ..kernels import PREDICT_BLOCK_BYTES, KernelSpec, resolve_gamma
 from ._smo import LOSSES, default_max_iter, solve_dual
+from ._smo_kernels import gram_from_dots
 
 __all__ = ["SVC"]
 
@@ -39,6 +42,12 @@ def ovr_from_ovo(decision: np.ndarray, n_classes: int) -> np.ndarray:
         confidence[:, a] += decision[:, p]
         confidence[:, b] -= decision[:, p]
     return votes + confidence / (3 * (np.abs(confidence) + 1))
+
+
+def _squared_norms(X) -> np.ndarray:
+    if sparse.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", X, X)
 
 
 def _is_logistic(estimator) -> bool:
@@ -385,7 +394,11 @@ class SVC(ClassifierMixin, BaseEstimator):
 
     # -- prediction ----------------------------------------------------------------------------
     def _kernel_blocks(self, X):
-        """``(rows, K(X[rows], support vectors))`` in memory-bounded blocks."""
+        """``(rows, K(X[rows], support vectors))`` in memory-bounded blocks.
+
+        Named kernels: one BLAS product ``X[rows] @ SV'`` per block, turned into kernel values in
+        place by the compiled :func:`~mlbasics.svm._smo_kernels.gram_from_dots`.
+        """
         if self.kernel == "precomputed":
             if X.shape[1] != self.shape_fit_[0]:
                 raise ValueError(
@@ -394,7 +407,39 @@ class SVC(ClassifierMixin, BaseEstimator):
                 )
             yield slice(0, X.shape[0]), X[:, self.support_]
             return
-        yield from self._kernel_spec.blocks(X, self.support_vectors_)
+        spec = self._kernel_spec
+        if not spec.is_named:
+            yield from spec.blocks(X, self.support_vectors_)
+            return
+        support = self.support_vectors_
+        sq_support = _squared_norms(support)
+        kern = (np.int64(spec.code), spec.gamma, spec.coef0, np.int64(spec.degree))
+        bits = np.empty(support.shape[0], dtype=np.int64)
+        step = max(1, PREDICT_BLOCK_BYTES // (8 * max(support.shape[0], 1)))
+        for start in range(0, X.shape[0], step):
+            rows = slice(start, min(X.shape[0], start + step))
+            block = X[rows]
+            gram = np.ascontiguousarray(safe_sparse_dot(block, support.T, dense_output=True))
+            gram_from_dots(gram, _squared_norms(block), sq_support, kern, bits)
+            yield rows, gram
+
+    def _pair_coefficients(self) -> np.ndarray:
+        """``W`` of shape (n_SV, n_pairs) with ``decision = K(X, SV) @ W + intercept_``.
+
+        Column p holds the ``y_i alpha_i`` of the pair's two classes (libsvm's layout of
+        ``dual_coef_`` unpacked) and zeros for the support vectors of other classes.
+        """
+        n_classes = len(self.classes_)
+        if n_classes == 2:
+            return self.dual_coef_.T
+        bounds = np.concatenate([[0], np.cumsum(self.n_support_)])
+        pairs = list(combinations(range(n_classes), 2))
+        W = np.zeros((len(self.support_), len(pairs)))
+        for p, (a, b) in enumerate(pairs):
+            ga, gb = slice(bounds[a], bounds[a + 1]), slice(bounds[b], bounds[b + 1])
+            W[ga, p] = self.dual_coef_[b - 1, ga]
+            W[gb, p] = self.dual_coef_[a, gb]
+        return W
 
     def _ovo_decision(self, X) -> np.ndarray:
         """Decision values of every binary problem, shape (n_samples, n_pairs)."""
@@ -407,22 +452,11 @@ class SVC(ClassifierMixin, BaseEstimator):
             dtype=np.float64,
             reset=False,
         )
-        n_classes = len(self.classes_)
-        bounds = np.concatenate([[0], np.cumsum(self.n_support_)])
-        groups = [slice(bounds[c], bounds[c + 1]) for c in range(n_classes)]
-        pairs = list(combinations(range(n_classes), 2))
-        out = np.empty((X.shape[0], len(pairs)))
+        W = self._pair_coefficients()
+        out = np.empty((X.shape[0], W.shape[1]))
         for rows, gram in self._kernel_blocks(X):
-            if n_classes == 2:
-                out[rows, 0] = gram @ self.dual_coef_[0] + self.intercept_[0]
-                continue
-            for p, (a, b) in enumerate(pairs):
-                ga, gb = groups[a], groups[b]
-                out[rows, p] = (
-                    gram[:, ga] @ self.dual_coef_[b - 1, ga]
-                    + gram[:, gb] @ self.dual_coef_[a, gb]
-                    + self.intercept_[p]
-                )
+            out[rows] = gram @ W
+        out += self.intercept_
         return out
 
     def decision_function(self, X):

@@ -91,6 +91,28 @@ def _rbf_inplace(x, start, stop, sqn, sq_i, gamma, bits):
         x[t] *= scale[t]
 
 
+@njit(cache=True, fastmath=True)
+def gram_from_dots(G, sq_rows, sq_cols, kern, bits):
+    """Turn a block of inner products ``G = A B'`` into the kernel block ``K(A, B)``, in place.
+
+    ``sq_rows`` / ``sq_cols`` are the squared norms of the rows of ``A`` and ``B`` (used by "rbf");
+    ``bits`` is an int64 buffer of ``G.shape[1]`` entries. The prediction path computes ``G`` with
+    one BLAS matrix product and finishes here in a single vectorised pass per row.
+    """
+    code, gamma, coef0, degree = kern
+    n_cols = G.shape[1]
+    for r in range(G.shape[0]):
+        row = G[r]
+        if code == 1:
+            for k in range(n_cols):
+                row[k] = (gamma * row[k] + coef0) ** degree
+        elif code == 2:
+            _rbf_inplace(row, 0, n_cols, sq_cols, sq_rows[r], gamma, bits)
+        elif code == 3:
+            for k in range(n_cols):
+                row[k] = math.tanh(gamma * row[k] + coef0)
+
+
 @njit(cache=True)
 def _kernel_values(i, start, stop, data, kern):
     """``work[start:stop] = K(x_i, x_k)`` for positions k in [start, stop)."""
