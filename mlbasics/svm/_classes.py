@@ -89,9 +89,13 @@ class SVC(ClassifierMixin, BaseEstimator):
         Surrogate of the 0/1 loss. With "logistic" the model is kernel logistic regression: every
         training sample has ``0 < alpha_i < C_i`` and is a support vector, and
         :meth:`predict_proba` is available.
-    solver : {"smo"}, default="smo"
-        Sequential minimal optimisation (numba), with second-order working-set selection,
-        shrinking and a kernel-row cache.
+    solver : {"smo", "qp"}, default="smo"
+        "smo": sequential minimal optimisation (numba), with second-order working-set selection,
+        shrinking and a kernel-row cache. "qp": the same dual written in cvxpy and handed to an
+        interior-point or operator-splitting solver (``qp_solver``); an independent reference
+        for small problems (it forms a factor of the kernel matrix).
+    qp_solver : {"clarabel", "osqp", "scs"}, default="clarabel"
+        The cvxpy solver used when ``solver="qp"``.
     tol : float, default=1e-3
         Stop when the maximal violating pair's gap ``m(alpha) - M(alpha)`` is below ``tol``
         (libsvm's criterion and default).
@@ -191,7 +195,8 @@ class SVC(ClassifierMixin, BaseEstimator):
         "gamma": [StrOptions({"scale", "auto"}), Interval(Real, 0, None, closed="neither")],
         "coef0": [Interval(Real, None, None, closed="neither")],
         "loss": [StrOptions(set(LOSSES))],
-        "solver": [StrOptions({"smo"})],
+        "solver": [StrOptions({"smo", "qp"})],
+        "qp_solver": [StrOptions({"clarabel", "osqp", "scs"})],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "cache_size": [Interval(Real, 0, None, closed="neither")],
         "shrinking": ["boolean"],
@@ -213,6 +218,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         coef0=0.0,
         loss="hinge",
         solver="smo",
+        qp_solver="clarabel",
         tol=1e-3,
         cache_size=200,
         shrinking=True,
@@ -230,6 +236,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         self.coef0 = coef0
         self.loss = loss
         self.solver = solver
+        self.qp_solver = qp_solver
         self.tol = tol
         self.cache_size = cache_size
         self.shrinking = shrinking
@@ -331,18 +338,31 @@ class SVC(ClassifierMixin, BaseEstimator):
             part = train[np.ix_(rows, rows)] if is_gram else train[rows]
             if self.verbose:
                 print(f"[SVC] binary problem {self.classes_[a]!r} vs {self.classes_[b]!r}")
-            solution = solve_dual(
-                part,
-                labels,
-                upper[rows],
-                spec,
-                loss=self.loss,
-                tol=float(self.tol),
-                max_iter=None if max_iter is None else int(max_iter),
-                shrinking=bool(self.shrinking),
-                cache_size=float(self.cache_size),
-                verbose=self.verbose,
-            )
+            if self.solver == "qp":
+                from ._qp import solve_dual_qp  # cvxpy is only imported when asked for
+
+                solution = solve_dual_qp(
+                    part,
+                    labels,
+                    upper[rows],
+                    spec,
+                    loss=self.loss,
+                    qp_solver=self.qp_solver,
+                    verbose=self.verbose,
+                )
+            else:
+                solution = solve_dual(
+                    part,
+                    labels,
+                    upper[rows],
+                    spec,
+                    loss=self.loss,
+                    tol=float(self.tol),
+                    max_iter=None if max_iter is None else int(max_iter),
+                    shrinking=bool(self.shrinking),
+                    cache_size=float(self.cache_size),
+                    verbose=self.verbose,
+                )
             full = np.zeros(len(y_index))
             full[rows] = solution.alpha * labels
             alphas.append(full)
