@@ -662,6 +662,26 @@ def _pair_newton(b, a_k, a_i, c_i, s_i, a_t, c_t, s_t):
     return d
 
 
+#: The logistic dual's second-order choice of j prefers variables of moderate ``alpha``: the
+#: entropy's curvature ``C / (a (C - a))`` makes a pair with a tiny ``alpha_j`` look unpromising even
+#: when that variable is the worst violator, and the gap ``m - M`` then stalls on it. When the chosen
+#: j's violation is below this fraction of the gap, the maximal violating pair is taken instead.
+MVP_FRACTION = 0.5
+
+
+@njit(cache=True)
+def _most_violating_low(active, F, pen_low):
+    """The t in I_low with the largest ``F_t`` (the smallest ``-y_t G_t``), the last one on ties."""
+    best = -BIG
+    j = -1
+    for t in range(active):
+        v = F[t] + pen_low[t]
+        if v >= best:
+            best = v
+            j = t
+    return j
+
+
 @njit(cache=True)
 def smo_logistic(data, kern, cache, state, istate, fstate, tol, stop_iter):
     """SMO for the logistic dual ``min 1/2 a'Qa + sum a log a + (C - a) log(C - a)``, ``y'a = 0``.
@@ -681,6 +701,8 @@ def smo_logistic(data, kern, cache, state, istate, fstate, tol, stop_iter):
         i, j, g_max = _select_pair(n, data, kern, cache, state, tol, fstate)
         if j == -1:
             return CONVERGED
+        if g_max + F[j] < MVP_FRACTION * fstate[F_GAP]:
+            j = _most_violating_low(n, F, pen_low)
         istate[I_ITER] += 1
         s_i = get_row(i, n, data, kern, cache)
         s_j = get_row(j, n, data, kern, cache)
