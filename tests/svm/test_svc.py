@@ -431,3 +431,12 @@ def test_all_weight_removed_from_a_class_is_rejected(wine):
     weights = np.where(y == 1, 0.0, 1.0)
     with pytest.raises(ValueError, match="no sample with positive weight"):
         SVC().fit(X, y, sample_weight=weights)
+
+
+def test_logistic_smo_iterations_grow_linearly_with_n():
+    """The maximal-violating-pair fallback keeps the logistic dual from stalling on tiny alphas."""
+    X, y = make_classification(1500, 20, n_informative=10, flip_y=0.05, random_state=0)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    model = SVC(loss="logistic").fit(X, y)
+    assert model.converged_
+    assert model.n_iter_[0] <= 10 * len(y), model.n_iter_
