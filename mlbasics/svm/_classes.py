@@ -151,7 +151,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         Shape of the training ``X``.
     n_features_in_ : int
         Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features, when ``X`` has string column names.
 
     See Also
