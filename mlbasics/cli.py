@@ -1,7 +1,10 @@
 """The ``mlbasics`` command (also ``python -m mlbasics``).
 
-``mlbasics compare`` cross-validates the mlbasics estimators beside their scikit-learn counterparts on
-the same folds and prints mean accuracy, fit time and the final objective of each.
+``mlbasics compare`` cross-validates the mlbasics estimators beside their scikit-learn
+counterparts on the same folds (:func:`mlbasics.model_selection.compare_estimators`), prints mean
+score, fit time and rank, the matrix of p-values of the paired tests, and the significant
+differences. ``mlbasics bias-variance`` decomposes the expected test loss of one estimator into
+bias and variance over a range of a complexity parameter.
 """
 
 from __future__ import annotations
@@ -10,18 +13,27 @@ import argparse
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn import datasets
 from sklearn import linear_model as sk_linear_model
+from sklearn import neural_network as sk_neural_network
+from sklearn import svm as sk_svm
+from sklearn import tree as sk_tree
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, cross_validate
+from sklearn.metrics import get_scorer_names
+from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from . import __version__
-from .linear_model import LogisticRegression, logistic_objective
+from .linear_model import LogisticRegression
+from .model_selection import bias_variance_curve, compare_estimators
+from .model_selection._bias_variance import format_value
+from .model_selection._stats import TESTS
+from .svm import SVC
 
 DATASETS = {
     "breast_cancer": datasets.load_breast_cancer,
@@ -33,29 +45,94 @@ DATASETS = {
 
 @dataclass(frozen=True)
 class Entry:
-    """One row of the comparison: an estimator and the objective it minimises."""
+    """One estimator of ``mlbasics compare``.
+
+    ``make(C)`` builds it (unfitted, without scaling: every entry is put behind a
+    ``StandardScaler``) for the inverse regularisation strength ``C`` given by ``--C``. Entries
+    with ``max_samples`` (dense QP solvers, say) are left out on larger data sets.
+    """
 
     name: str
-    estimator: object
-    penalty: str | None
-    C: float
+    make: Callable[[float], object]
+    max_samples: int | None = None
 
 
-def default_entries(C: float = 1.0) -> list[Entry]:
-    """mlbasics estimators beside their scikit-learn counterparts (same objective, same C)."""
-    return [
-        Entry("mlbasics LR newton L2", LogisticRegression("l2", C=C), "l2", C),
-        Entry(
-            "sklearn  LR lbfgs  L2", sk_linear_model.LogisticRegression(C=C, l1_ratio=0.0), "l2", C
-        ),
-        Entry("mlbasics LR newton L1", LogisticRegression("l1", C=C), "l1", C),
-        Entry(
-            "sklearn  LR saga   L1",
-            sk_linear_model.LogisticRegression(C=C, l1_ratio=1.0, solver="saga", max_iter=5000),
-            "l1",
-            C,
-        ),
-    ]
+# The estimators of `mlbasics compare`: one line each; add new ones here.
+COMPARE_ENTRIES = (
+    Entry("mlbasics LR newton", lambda C: LogisticRegression(C=C)),
+    Entry("mlbasics LR sgd", lambda C: LogisticRegression(C=C, solver="sgd")),
+    Entry("sklearn LR lbfgs", lambda C: sk_linear_model.LogisticRegression(C=C)),
+    Entry("mlbasics SVC smo", lambda C: SVC(C=C)),
+    Entry("sklearn SVC rbf", lambda C: sk_svm.SVC(C=C)),
+    Entry("sklearn MLP", lambda C: sk_neural_network.MLPClassifier(max_iter=1000)),
+)
+
+
+def default_entries(n_samples: int) -> tuple[list[Entry], list[Entry]]:
+    """The entries that run on ``n_samples`` samples, and those left out."""
+    kept = [e for e in COMPARE_ENTRIES if e.max_samples is None or n_samples <= e.max_samples]
+    return kept, [e for e in COMPARE_ENTRIES if e not in kept]
+
+
+@dataclass(frozen=True)
+class CurveEntry:
+    """One estimator of ``mlbasics bias-variance``.
+
+    ``make()`` builds it; ``params`` maps a name of ``--param`` to the ``set_params`` key and a
+    conversion of one value of ``--range`` (int for depths and degrees, a one-layer tuple for
+    hidden units); the first one is the default. ``default_range`` is ``start:stop:num``.
+    """
+
+    make: Callable[[], object]
+    params: dict = field(default_factory=dict)
+    default_range: str = "0.01:100:9"
+    regression: bool = False
+
+
+def _scaled(estimator):
+    return make_pipeline(StandardScaler(), estimator)
+
+
+def _one_layer(value):
+    return (round(value),)
+
+
+def _int(value):
+    return round(value)
+
+
+# The estimators of `mlbasics bias-variance`: one line each; add new ones here.
+CURVE_ENTRIES = {
+    "svc": CurveEntry(
+        lambda: _scaled(SVC()), {"C": ("svc__C", float), "gamma": ("svc__gamma", float)}
+    ),
+    "lr": CurveEntry(
+        lambda: _scaled(LogisticRegression()),
+        {"C": ("logisticregression__C", float)},
+        "0.0001:100:10",
+    ),
+    "tree": CurveEntry(
+        lambda: sk_tree.DecisionTreeClassifier(), {"max_depth": ("max_depth", _int)}, "1:12:12"
+    ),
+    "mlp": CurveEntry(
+        lambda: _scaled(sk_neural_network.MLPClassifier(max_iter=500)),
+        {"hidden": ("mlpclassifier__hidden_layer_sizes", _one_layer)},
+        "1:64:7",
+    ),
+    "poly": CurveEntry(
+        lambda: make_pipeline(PolynomialFeatures(), StandardScaler(), sk_linear_model.Ridge(1e-6)),
+        {"degree": ("polynomialfeatures__degree", _int)},
+        "1:12:12",
+        regression=True,
+    ),
+}
+
+
+def sine_data(n_samples=400, noise=0.3, random_state=0):
+    """A regression problem with a known answer: y = sin(x) + N(0, noise^2), x in [-3, 3]."""
+    rng = np.random.default_rng(random_state)
+    X = rng.uniform(-3, 3, size=(n_samples, 1))
+    return X, np.sin(X[:, 0]) + noise * rng.standard_normal(n_samples)
 
 
 def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
@@ -84,93 +161,249 @@ def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
         if numeric.shape[1] == 0:
             raise SystemExit(f"error: {args.csv} has no numeric feature columns")
         return numeric.to_numpy(dtype=float), y.to_numpy(), str(args.csv)
+    if args.dataset == "sine":
+        X, y = sine_data(random_state=args.random_state)
+        return X, y, "sine (y = sin x + noise)"
     X, y = DATASETS[args.dataset](return_X_y=True)
     return X, y, args.dataset
 
 
-def compare(X, y, entries, *, cv=5, random_state=0, out=None):
-    """Cross-validate every entry on the same stratified folds and print a table.
+def _check_classes(parser, y, n_folds=None):
+    _, counts = np.unique(y, return_counts=True)
+    if len(counts) < 2:
+        parser.error("the target has a single class; nothing to classify")
+    if n_folds is not None and n_folds > counts.min():
+        parser.error(
+            f"--cv {n_folds} exceeds the size of the smallest class ({counts.min()} samples)"
+        )
 
-    Returns a list of dicts (name, accuracy mean/std, fit time, objective) for programmatic use.
-    """
-    out = sys.stdout if out is None else out
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
-    rows = []
-    for entry in entries:
-        pipe = make_pipeline(StandardScaler(), entry.estimator)
-        # One untimed fit first, so that fit times exclude one-off costs (loading compiled
-        # kernels, first-touch of memory) for both libraries alike.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            clone(pipe).fit(X, y)
-        res = cross_validate(
-            pipe, X, y, cv=folds, return_estimator=True, return_indices=True, error_score="raise"
+
+def _save_figure(display, path):
+    display.figure_.savefig(path, dpi=110, bbox_inches="tight")
+    print(f"saved {path}")
+
+
+def _plotting():
+    """mlbasics.plotting with a non-interactive backend, or a clear exit without matplotlib."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit(
+            "error: --plot needs matplotlib: pip install matplotlib (or mlbasics[plot])"
+        ) from None
+    matplotlib.use("Agg")  # the command only saves files
+    from . import plotting
+
+    return plotting
+
+
+def run_compare(args, parser) -> None:
+    X, y, name = load_data(args)
+    _check_classes(parser, y, n_folds=args.cv if args.test == "corrected_t" else None)
+    entries, left_out = default_entries(X.shape[0])
+    estimators = {e.name: _scaled(e.make(args.C)) for e in entries}
+    if args.test == "corrected_t":
+        cv = RepeatedStratifiedKFold(
+            n_splits=args.cv, n_repeats=args.repeats, random_state=args.random_state
         )
-        objectives = []
-        for fitted, train in zip(res["estimator"], res["indices"]["train"], strict=True):
-            model = fitted[-1]
-            Xt = fitted[:-1].transform(X[train])
-            objectives.append(
-                logistic_objective(
-                    Xt, y[train], model.coef_, model.intercept_, C=entry.C, penalty=entry.penalty
-                )
-            )
-        rows.append(
-            {
-                "name": entry.name,
-                "accuracy": float(np.mean(res["test_score"])),
-                "accuracy_std": float(np.std(res["test_score"])),
-                "fit_time": float(np.mean(res["fit_time"])),
-                "objective": float(np.mean(objectives)),
-            }
+        plan = f"{args.cv}-fold x {args.repeats} repeats"
+    else:  # the test fixes its own resampling (5 x 2-fold, or one hold-out)
+        cv, plan = None, "the resampling of the test"
+    print(f"mlbasics {__version__}: {TESTS[args.test]} on {name} "
+          f"({X.shape[0]} samples, {X.shape[1]} features, {len(np.unique(y))} classes), {plan}")  # fmt: skip
+    for entry in left_out:
+        print(f"note: {entry.name} left out (more than {entry.max_samples} samples)")
+    start = time.perf_counter()
+    # One untimed fit of each first, so that the fit times exclude one-off costs (loading
+    # compiled kernels, first touch of memory) for every library alike.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for estimator in estimators.values():
+            clone(estimator).fit(X, y)
+    result = compare_estimators(
+        estimators,
+        X,
+        y,
+        cv=cv,
+        scoring=args.scoring,
+        test=args.test,
+        n_jobs=args.n_jobs,
+        random_state=args.random_state,
+        verbose=args.verbose,
+    )
+    print()
+    print(result.table(alpha=args.alpha))
+    print()
+    found = result.significant_differences(alpha=args.alpha)
+    adjusted = "Holm-adjusted " if result.correction == "holm" else ""
+    if found:
+        print(f"significant differences ({adjusted}p < {args.alpha:g}):")
+        for better, worse, p in found:
+            print(f"  {better} > {worse}  (p = {p:.2g})")
+    else:
+        print(f"no significant differences ({adjusted}p < {args.alpha:g}): the estimators tie")
+    if args.plot:
+        display = _plotting().ComparisonDisplay.from_result(result, alpha=args.alpha)
+        _save_figure(display, args.plot)
+    print(f"total {time.perf_counter() - start:.1f} s")
+
+
+def parse_range(text, convert, scale):
+    """``"start:stop:num"`` to a list of values (geometric or linear, converted, unique)."""
+    try:
+        start, stop, num = text.split(":")
+        start, stop, num = float(start), float(stop), int(num)
+    except ValueError:
+        raise ValueError(f"--range must be start:stop:num, like 0.01:100:9, got {text!r}") from None
+    if num < 2 or not start < stop:
+        raise ValueError(f"--range needs start < stop and num >= 2, got {text!r}")
+    if scale == "auto":
+        scale = "log" if start > 0 and stop / start >= 100 else "linear"
+    if scale == "log" and start <= 0:
+        raise ValueError("--scale log needs a positive start")
+    grid = np.geomspace(start, stop, num) if scale == "log" else np.linspace(start, stop, num)
+    values = []
+    for v in grid:
+        value = convert(float(v))
+        if value not in values:
+            values.append(value)
+    return values
+
+
+def run_bias_variance(args, parser) -> None:
+    entry = CURVE_ENTRIES[args.estimator]
+    param = args.param or next(iter(entry.params))
+    if param not in entry.params:
+        parser.error(
+            f"--param {param!r} is not a parameter of {args.estimator}; "
+            f"choose from {', '.join(entry.params)}"
         )
-    header = f"{'estimator':<24}{'accuracy':>18}{'fit time (s)':>14}{'objective':>16}"
-    print(header, file=out)
-    print("-" * len(header), file=out)
-    for r in rows:
-        acc = f"{r['accuracy']:.4f} ± {r['accuracy_std']:.4f}"
-        print(f"{r['name']:<24}{acc:>18}{r['fit_time']:>14.4f}{r['objective']:>16.6f}", file=out)
-    print("objective: C·Σ loss + penalty on each training fold (mean over folds)", file=out)
-    return rows
+    key, convert = entry.params[param]
+    try:
+        values = parse_range(args.range or entry.default_range, convert, args.scale)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if entry.regression and args.csv is None:
+        args.dataset = "sine"
+    if args.dataset == "sine" and not entry.regression:
+        parser.error(f"the sine data are a regression problem; {args.estimator} is a classifier")
+    X, y, name = load_data(args)
+    if not entry.regression:
+        _check_classes(parser, y)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X,
+        y,
+        test_size=args.test_size,
+        random_state=args.random_state,
+        stratify=None if entry.regression else y,
+    )
+    loss = "mse" if entry.regression else "0-1"
+    print(f"mlbasics {__version__}: {loss} bias-variance of {args.estimator} over {param} on "
+          f"{name} ({len(y_train)} training, {len(y_test)} test samples), {args.rounds} "
+          f"{args.sampling} rounds per value")  # fmt: skip
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small bootstrap samples make some fits stop early
+        curve = bias_variance_curve(
+            entry.make(),
+            key,
+            values,
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            loss=loss,
+            n_rounds=args.rounds,
+            sampling=args.sampling,
+            random_state=args.random_state,
+            n_jobs=args.n_jobs,
+            verbose=args.verbose,
+        )
+    print()
+    print(curve.table(label=param))
+    best = curve.best_index
+    print(
+        f"\nlowest expected loss {curve.expected_loss[best]:.4f} at {param} = "
+        f"{format_value(values[best])}"
+    )
+    if args.plot:
+        display = _plotting().BiasVarianceDisplay.from_result(curve)
+        display.ax_.set_xlabel(f"{param} ({args.estimator})")
+        _save_figure(display, args.plot)
+    print(f"total {time.perf_counter() - start:.1f} s")
+
+
+def _add_data_options(sub, *, datasets_=tuple(DATASETS)):
+    sub.add_argument("--dataset", choices=sorted(datasets_), default="breast_cancer")
+    sub.add_argument("--csv", help="a CSV file of your own (numeric features)")
+    sub.add_argument("--target", help="the label column of --csv")
+    sub.add_argument("--random-state", type=int, default=0, help="seed of the resampling")
+    sub.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
+    sub.add_argument("--verbose", type=int, default=0, help="1: a progress bar (needs tqdm)")
+    sub.add_argument("--plot", metavar="FILE.png", help="save the figure (needs matplotlib)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlbasics", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mlbasics {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
     cmp = sub.add_parser(
-        "compare", help="K-fold comparison of mlbasics estimators with scikit-learn's"
+        "compare",
+        help="paired comparison of mlbasics estimators with scikit-learn's on the same folds",
     )
-    cmp.add_argument("--dataset", choices=sorted(DATASETS), default="breast_cancer")
-    cmp.add_argument("--csv", help="a CSV file of your own (numeric features)")
-    cmp.add_argument("--target", help="the label column of --csv")
-    cmp.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
+    _add_data_options(cmp)
+    cmp.add_argument("--cv", type=int, default=10, help="folds per repeat (default 10)")
+    cmp.add_argument("--repeats", type=int, default=3, help="repeats of the K-fold (default 3)")
     cmp.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
-    cmp.add_argument("--random-state", type=int, default=0, help="seed of the fold shuffling")
+    cmp.add_argument("--scoring", default=None, help="a scikit-learn scorer (default accuracy)")
+    cmp.add_argument("--test", choices=list(TESTS), default="corrected_t", help="paired test")
+    cmp.add_argument("--alpha", type=float, default=0.05, help="significance level")
+
+    bv = sub.add_parser(
+        "bias-variance", help="bias, variance and expected loss over a complexity parameter"
+    )
+    _add_data_options(bv, datasets_=(*DATASETS, "sine"))
+    bv.add_argument("--estimator", choices=sorted(CURVE_ENTRIES), default="svc")
+    bv.add_argument("--param", help="the complexity parameter (default: the estimator's first)")
+    bv.add_argument("--range", help="start:stop:num, e.g. 0.01:100:9")
+    bv.add_argument("--scale", choices=["auto", "log", "linear"], default="auto")
+    bv.add_argument("--rounds", type=int, default=50, help="training sets per value")
+    bv.add_argument("--sampling", choices=["bootstrap", "disjoint"], default="bootstrap")
+    bv.add_argument("--test-size", type=float, default=0.5, help="held-out fraction")
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if (args.csv is None) != (args.target is None):
+        parser.error("--csv and --target go together")
+    if args.n_jobs is not None and args.n_jobs == 0:
+        parser.error("--n-jobs must not be 0")
     if args.command == "compare":
-        if (args.csv is None) != (args.target is None):
-            parser.error("--csv and --target go together")
         if args.cv < 2:
             parser.error("--cv must be at least 2")
+        if args.repeats < 1:
+            parser.error("--repeats must be at least 1")
         if args.C <= 0:
             parser.error("--C must be positive")
-        X, y, name = load_data(args)
-        _, counts = np.unique(y, return_counts=True)
-        if len(counts) < 2:
-            parser.error("the target has a single class; nothing to classify")
-        if args.cv > counts.min():
-            parser.error(
-                f"--cv {args.cv} exceeds the size of the smallest class ({counts.min()} samples)"
-            )
-        print(f"mlbasics {__version__}: {args.cv}-fold comparison on {name} "
-              f"({X.shape[0]} samples, {X.shape[1]} features, {len(np.unique(y))} classes)")  # fmt: skip
-        start = time.perf_counter()
-        compare(X, y, default_entries(args.C), cv=args.cv, random_state=args.random_state)
-        print(f"total {time.perf_counter() - start:.1f} s")
+        if not 0 < args.alpha < 1:
+            parser.error("--alpha must be between 0 and 1")
+        if args.scoring is not None and args.scoring not in get_scorer_names():
+            parser.error(f"--scoring {args.scoring!r} is not a scikit-learn scorer name")
+        command = run_compare
+    else:
+        if args.rounds < 2:
+            parser.error("--rounds must be at least 2")
+        if not 0 < args.test_size < 1:
+            parser.error("--test-size must be between 0 and 1")
+        command = run_bias_variance
+    if args.plot:
+        _plotting()  # fail before the fits, not after them, when matplotlib is missing
+    try:
+        command(args, parser)
+    except ImportError as exc:  # an optional package (tqdm for --verbose, pandas for --csv)
+        raise SystemExit(f"error: {exc}") from None
+    sys.stdout.flush()
     return 0

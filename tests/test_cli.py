@@ -1,4 +1,4 @@
-"""The ``mlbasics`` command: the comparison table and its error messages."""
+"""The ``mlbasics`` command: the comparison table, the bias-variance curve, their error messages."""
 
 import subprocess
 import sys
@@ -6,24 +6,65 @@ import sys
 import numpy as np
 import pytest
 
-from mlbasics.cli import main
+from mlbasics import cli
+from mlbasics.cli import COMPARE_ENTRIES, CURVE_ENTRIES, main, parse_range
 
 
-def test_compare_prints_a_row_per_estimator_with_matching_objectives(capsys):
-    assert main(["compare", "--dataset", "iris", "--cv", "3"]) == 0
+def test_compare_prints_a_row_per_estimator_and_the_p_value_matrix(capsys):
+    assert main(["compare", "--dataset", "iris", "--cv", "3", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith(("mlbasics ", "sklearn "))]
-    rows = [r for r in rows if "LR" in r]
-    assert len(rows) == 4
-    objectives = [float(r.split()[-1]) for r in rows]
-    # the same objective solved by both libraries: the values agree closely (L2 pair, L1 pair)
-    assert objectives[0] == pytest.approx(objectives[1], rel=1e-3)
-    assert objectives[2] == pytest.approx(objectives[3], rel=1e-2)
-    accuracies = [float(r.split()[-5]) for r in rows]
+    names = tuple(e.name for e in COMPARE_ENTRIES)
+    rows = [line for line in out.splitlines() if line.startswith(names)]
+    assert len(rows) == len(COMPARE_ENTRIES)  # the table; the p-value rows start with [k]
+    accuracies = [float(r.split("±")[0].split()[-1]) for r in rows]
     assert min(accuracies) > 0.85
+    assert "3 splits (3-fold x 1 repeats" in out
+    assert "p-values (Nadeau-Bengio corrected resampled t-test, Holm-adjusted" in out
+    p_rows = [line for line in out.splitlines() if line.startswith("[")]
+    assert len(p_rows) == len(COMPARE_ENTRIES)  # one row of p-values per estimator
+    assert "significant differences" in out
 
 
-def test_compare_on_a_csv_file(tmp_path, capsys):
+@pytest.fixture
+def two_entries(monkeypatch):
+    """A deliberately weak model beside a good one, both fast."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    monkeypatch.setattr(
+        cli,
+        "COMPARE_ENTRIES",
+        (
+            cli.Entry("majority vote", lambda C: DummyClassifier()),
+            cli.Entry("logistic", lambda C: LogisticRegression(C=C)),
+        ),
+    )
+
+
+def test_compare_reports_the_significant_differences(two_entries, capsys):
+    assert main(["compare", "--cv", "5", "--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "significant differences (Holm-adjusted p < 0.05):" in out
+    assert "logistic > majority vote" in out
+
+
+def test_compare_saves_the_comparison_plot(two_entries, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "compare.png"
+    assert main(["compare", "--dataset", "iris", "--cv", "3", "--repeats", "1", "--plot",
+                 str(path)]) == 0  # fmt: skip
+    assert path.stat().st_size > 10_000
+    assert f"saved {path}" in capsys.readouterr().out
+
+
+def test_compare_with_mcnemar_uses_one_hold_out(two_entries, capsys):
+    assert main(["compare", "--dataset", "wine", "--test", "mcnemar"]) == 0
+    out = capsys.readouterr().out
+    assert "1 split (StratifiedShuffleSplit)" in out
+    assert "McNemar" in out
+
+
+def test_compare_on_a_csv_file(two_entries, tmp_path, capsys):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 3))
     y = (X[:, 0] + 0.5 * rng.standard_normal(60) > 0).astype(int)
@@ -32,10 +73,56 @@ def test_compare_on_a_csv_file(tmp_path, capsys):
     ]
     path = tmp_path / "data.csv"
     path.write_text("\n".join(lines))
-    assert main(["compare", "--csv", str(path), "--target", "label", "--cv", "3"]) == 0
+    assert main(["compare", "--csv", str(path), "--target", "label", "--cv", "3",
+                 "--repeats", "1"]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "non-numeric columns left out: name" in out
     assert "60 samples, 3 features, 2 classes" in out
+
+
+def test_entries_with_a_sample_limit_are_left_out_on_larger_data(monkeypatch):
+    from sklearn.naive_bayes import GaussianNB
+
+    small_only = cli.Entry("small only", lambda C: GaussianNB(), max_samples=100)
+    monkeypatch.setattr(cli, "COMPARE_ENTRIES", (*COMPARE_ENTRIES, small_only))
+    kept, left_out = cli.default_entries(500)
+    assert small_only in left_out and small_only not in kept
+    kept, left_out = cli.default_entries(100)
+    assert small_only in kept and not left_out
+
+
+def test_bias_variance_prints_the_curve_for_svc_over_c(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "bv.png"
+    argv = ["bias-variance", "--estimator", "svc", "--param", "C", "--range", "0.01:100:3",
+            "--rounds", "5", "--plot", str(path)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "0-1 bias-variance curve over C" in out
+    for value in ("0.01", "1", "100"):
+        assert any(line.split()[:1] == [value] for line in out.splitlines())
+    assert "lowest expected loss" in out
+    assert path.stat().st_size > 10_000
+
+
+def test_bias_variance_of_polynomial_degree_uses_squared_error_on_the_sine_data(capsys):
+    assert main(["bias-variance", "--estimator", "poly", "--range", "1:5:3", "--rounds", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "mse bias-variance curve over degree" in out
+    assert "on sine" in out and "bias^2" in out
+
+
+def test_ranges_are_geometric_over_two_decades_and_integers_for_discrete_parameters():
+    np.testing.assert_allclose(parse_range("0.01:100:5", float, "auto"), [0.01, 0.1, 1, 10, 100])
+    assert parse_range("1:9:5", float, "auto") == [1.0, 3.0, 5.0, 7.0, 9.0]
+    assert parse_range("1:100:3", round, "auto") == [1, 10, 100]
+    assert parse_range("1:3:5", round, "linear") == [1, 2, 3]  # duplicates after rounding dropped
+    assert parse_range("1:64:4", CURVE_ENTRIES["mlp"].params["hidden"][1], "log") == [
+        (1,),
+        (4,),
+        (16,),
+        (64,),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -46,9 +133,17 @@ def test_compare_on_a_csv_file(tmp_path, capsys):
         (["compare", "--cv", "1"], "--cv must be at least 2"),
         (["compare", "--dataset", "iris", "--cv", "80"], "exceeds the size of the smallest class"),
         (["compare", "--C", "0"], "--C must be positive"),
+        (["compare", "--repeats", "0"], "--repeats must be at least 1"),
+        (["compare", "--scoring", "accurasy"], "'accurasy' is not a scikit-learn scorer"),
+        (["compare", "--alpha", "5"], "--alpha must be between 0 and 1"),
+        (["bias-variance", "--param", "depth"], "'depth' is not a parameter of svc"),
+        (["bias-variance", "--range", "1:2"], "--range must be start:stop:num"),
+        (["bias-variance", "--range", "5:1:3"], "start < stop"),
+        (["bias-variance", "--rounds", "1"], "--rounds must be at least 2"),
+        (["bias-variance", "--dataset", "sine"], "regression problem; svc is a classifier"),
     ],
 )
-def test_compare_rejects_bad_arguments_clearly(argv, message, capsys):
+def test_bad_arguments_are_rejected_clearly(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     err = capsys.readouterr().err + str(exit_info.value.code)
@@ -67,3 +162,9 @@ def test_python_dash_m_runs_the_command():
         [sys.executable, "-m", "mlbasics", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith("mlbasics ")
+
+
+def test_a_missing_optional_package_ends_the_command_with_a_clear_message(monkeypatch, two_entries):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.raises(SystemExit, match="error: verbose=1 draws a progress bar with tqdm"):
+        main(["compare", "--cv", "3", "--repeats", "1", "--verbose", "1"])

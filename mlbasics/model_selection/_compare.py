@@ -1,0 +1,536 @@
+"""Several estimators on the same folds, and which of their differences are real."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.base import is_classifier, is_regressor
+from sklearn.metrics import check_scoring
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ._folds import (
+    check_data,
+    fit_and_score,
+    make_splitter,
+    materialise_splits,
+    repeated_splitter,
+    report_failures,
+    smallest_class_size,
+)
+from ._parallel import parallel_map, seeds_for
+from ._stats import (
+    TESTS,
+    combined_ftest_5x2cv,
+    corrected_resampled_ttest,
+    holm_correction,
+    mcnemar_test,
+    paired_ttest_5x2cv,
+)
+
+# Default resampling of the corrected t-test: 10 x 10 repeated K-fold (Bouckaert & Frank), fewer
+# repeats for larger data: (largest n_samples, n_repeats), the first row that fits wins.
+DEFAULT_FOLDS = 10
+DEFAULT_REPEATS = ((2_000, 10), (20_000, 3), (np.inf, 1))
+MCNEMAR_TEST_SIZE = 0.25
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
+class ComparisonResult:
+    """Scores of several estimators on the same splits, and the pairwise tests between them.
+
+    Attributes
+    ----------
+    names : list of str
+        The estimators, in the order given.
+    scores : ndarray of shape (n_estimators, n_splits)
+        Held-out score of every estimator on every split (greater is better; NaN for a failed
+        fit).
+    fit_times : ndarray of shape (n_estimators, n_splits)
+        Seconds spent in ``fit``.
+    pvalues : ndarray of shape (n_estimators, n_estimators)
+        Two-sided p-values of the pairwise tests, adjusted for multiple comparisons (Holm) unless
+        ``correction=None``; symmetric, 1 on the diagonal, NaN for a pair with a failed fit.
+    raw_pvalues : ndarray of shape (n_estimators, n_estimators)
+        The same before the adjustment.
+    statistics : ndarray of shape (n_estimators, n_estimators)
+        The test statistic of row minus column (t is antisymmetric; F and McNemar's count are
+        symmetric).
+    test : str
+        The test: ``"corrected_t"``, ``"5x2cv_t"``, ``"5x2cv_f"`` or ``"mcnemar"``.
+    correction : str or None
+        ``"holm"`` or None.
+    scoring : str
+        The scorer's name.
+    train_indices, test_indices : tuple of ndarray
+        The splits; every estimator was fitted and scored on exactly these rows.
+    splitter : str
+        Description of the resampling.
+    estimators : list of list or None
+        The fitted estimators, ``estimators[i][s]`` for estimator ``i`` on split ``s``, when
+        ``return_estimators=True``.
+    """
+
+    names: list
+    scores: np.ndarray
+    fit_times: np.ndarray
+    pvalues: np.ndarray
+    raw_pvalues: np.ndarray
+    statistics: np.ndarray
+    test: str
+    correction: str | None
+    scoring: str
+    train_indices: tuple
+    test_indices: tuple
+    splitter: str
+    estimators: list | None = None
+
+    @property
+    def n_splits(self) -> int:
+        return self.scores.shape[1]
+
+    @property
+    def mean_scores(self) -> np.ndarray:
+        """Mean score of each estimator over the splits that did not fail."""
+        return _nanmean_rows(self.scores)
+
+    @property
+    def std_scores(self) -> np.ndarray:
+        """Standard deviation (ddof=1) of each estimator's scores over the splits."""
+        out = np.full(len(self.names), np.nan)
+        for i, row in enumerate(self.scores):
+            finite = row[~np.isnan(row)]
+            if finite.size > 1:
+                out[i] = np.std(finite, ddof=1)
+        return out
+
+    @property
+    def mean_fit_times(self) -> np.ndarray:
+        return _nanmean_rows(self.fit_times)
+
+    @property
+    def n_failed(self) -> np.ndarray:
+        """Number of failed fits of each estimator."""
+        return np.isnan(self.scores).sum(axis=1)
+
+    @property
+    def ranks(self) -> np.ndarray:
+        """Rank of each estimator by mean score (1 = best, ties share the mean rank)."""
+        return rankdata(-np.nan_to_num(self.mean_scores, nan=-np.inf))
+
+    def significant_differences(self, alpha=0.05):
+        """Pairs whose (adjusted) p-value is below ``alpha``, the better one first.
+
+        Returns
+        -------
+        list of tuple (str, str, float)
+            ``(better, worse, pvalue)``, smallest p-value first.
+        """
+        means = self.mean_scores
+        found = []
+        for i, j in combinations(range(len(self.names)), 2):
+            p = self.pvalues[i, j]
+            if np.isnan(p) or p >= alpha:
+                continue
+            better, worse = (i, j) if means[i] >= means[j] else (j, i)
+            found.append((self.names[better], self.names[worse], float(p)))
+        return sorted(found, key=lambda row: row[2])
+
+    def table(self, *, alpha=0.05) -> str:
+        """The summary as text: mean ± std, fit time, rank, then the matrix of p-values."""
+        width = max(12, *(len(n) for n in self.names)) + 2
+        header = f"{'estimator':<{width}}{self.scoring + ' (mean ± std)':>26}{'fit time (s)':>14}"
+        header += f"{'rank':>7}"
+        show_failed = bool(self.n_failed.any())
+        if show_failed:
+            header += f"{'failed':>8}"
+        plural = "s" if self.n_splits != 1 else ""
+        lines = [f"{self.n_splits} split{plural} ({self.splitter})", header, "-" * len(header)]
+        for i, name in enumerate(self.names):
+            score = f"{self.mean_scores[i]:.4f} ± {self.std_scores[i]:.4f}"
+            row = f"{name:<{width}}{score:>26}{self.mean_fit_times[i]:>14.4f}{self.ranks[i]:>7g}"
+            if show_failed:
+                row += f"{self.n_failed[i]:>8d}"
+            lines.append(row)
+        adjusted = ", Holm-adjusted" if self.correction == "holm" else ""
+        lines += ["", f"p-values ({TESTS[self.test]}{adjusted}; * below {alpha:g}):"]
+        labels = [f"[{i + 1}]" for i in range(len(self.names))]
+        lines.append(" " * (width + 4) + "".join(f"{label:>10}" for label in labels))
+        for i, name in enumerate(self.names):
+            cells = []
+            for j in range(len(self.names)):
+                p = self.pvalues[i, j]
+                if i == j:
+                    cells.append(f"{'-':>10}")
+                elif np.isnan(p):
+                    cells.append(f"{'n/a':>10}")
+                else:
+                    cells.append(f"{_format_p(p) + ('*' if p < alpha else ' '):>10}")
+            lines.append(f"{labels[i]:<4}{name:<{width}}" + "".join(cells))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def to_frame(self, kind="summary"):
+        """The result as a :class:`pandas.DataFrame` (needs pandas).
+
+        Parameters
+        ----------
+        kind : {"summary", "scores", "pvalues"}, default="summary"
+            ``"summary"``: one row per estimator (mean, std, fit time, rank, failed);
+            ``"scores"``: one row per estimator and split (long format, for plotting);
+            ``"pvalues"``: the matrix of p-values, labelled by name.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "ComparisonResult.to_frame needs pandas, which is not installed: pip install pandas"
+            ) from None
+        if kind == "summary":
+            return pd.DataFrame(
+                {
+                    "mean": self.mean_scores,
+                    "std": self.std_scores,
+                    "fit_time": self.mean_fit_times,
+                    "rank": self.ranks,
+                    "failed": self.n_failed,
+                },
+                index=pd.Index(self.names, name="estimator"),
+            )
+        if kind == "scores":
+            n = len(self.names)
+            return pd.DataFrame(
+                {
+                    "estimator": np.repeat(self.names, self.n_splits),
+                    "split": np.tile(np.arange(self.n_splits), n),
+                    "score": self.scores.ravel(),
+                    "fit_time": self.fit_times.ravel(),
+                }
+            )
+        if kind == "pvalues":
+            return pd.DataFrame(self.pvalues, index=self.names, columns=self.names)
+        raise ValueError(f"kind must be 'summary', 'scores' or 'pvalues', got {kind!r}")
+
+
+def _nanmean_rows(values):
+    out = np.full(values.shape[0], np.nan)
+    for i, row in enumerate(values):
+        finite = row[~np.isnan(row)]
+        if finite.size:
+            out[i] = finite.mean()
+    return out
+
+
+def _format_p(p):
+    return f"{p:.3f}" if p >= 1e-3 else f"{p:.0e}"
+
+
+def _check_estimators(estimators):
+    pairs = list(estimators.items()) if isinstance(estimators, dict) else list(estimators)
+    try:
+        names = [str(name) for name, _ in pairs]
+        models = [model for _, model in pairs]
+    except (TypeError, ValueError):
+        raise TypeError(
+            "estimators must be a dict name -> estimator or a list of (name, estimator) pairs"
+        ) from None
+    if len(pairs) < 2:
+        raise ValueError(f"compare_estimators needs at least 2 estimators, got {len(pairs)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"the estimator names must be unique, got {names}")
+    for name, model in zip(names, models, strict=True):
+        if not hasattr(model, "fit"):
+            raise TypeError(f"estimator {name!r} has no fit method: {model!r}")
+    return names, models
+
+
+def _default_splitter(test, y, n_samples, *, classifier, random_state):
+    """The resampling each test is built for (see :func:`compare_estimators`)."""
+    if test == "mcnemar":
+        from sklearn.model_selection import StratifiedShuffleSplit
+
+        return StratifiedShuffleSplit(
+            n_splits=1, test_size=MCNEMAR_TEST_SIZE, random_state=random_state
+        )
+    if test in ("5x2cv_t", "5x2cv_f"):
+        return repeated_splitter(2, 5, y, classifier=classifier, random_state=random_state)
+    n_splits = DEFAULT_FOLDS
+    if classifier:
+        smallest, _ = smallest_class_size(y)
+        if smallest < 2:
+            raise ValueError(
+                "the smallest class has 1 sample: stratified K-fold needs at least 2 per class"
+            )
+        n_splits = min(n_splits, smallest)
+    n_splits = min(n_splits, n_samples)
+    n_repeats = next(r for limit, r in DEFAULT_REPEATS if n_samples <= limit)
+    return repeated_splitter(
+        n_splits, n_repeats, y, classifier=classifier, random_state=random_state
+    )
+
+
+def _describe(splitter, splits):
+    n_repeats = getattr(splitter, "n_repeats", None)
+    if n_repeats is not None:
+        return f"{len(splits) // n_repeats}-fold x {n_repeats} repeats, {type(splitter).__name__}"
+    name = type(splitter).__name__
+    return "the given splits" if name.startswith("_") else name
+
+
+def _check_splits_for_test(test, splits):
+    if test == "mcnemar" and len(splits) != 1:
+        raise ValueError(
+            f"McNemar's test compares predictions on one hold-out set; cv gave {len(splits)} splits"
+        )
+    if test in ("5x2cv_t", "5x2cv_f"):
+        if len(splits) != 10:
+            raise ValueError(
+                f"test={test!r} needs 5 repetitions of 2-fold CV (10 splits), cv gave {len(splits)}"
+            )
+        for r in range(5):
+            (train_a, test_a), (train_b, test_b) = splits[2 * r], splits[2 * r + 1]
+            if not (
+                np.array_equal(np.sort(train_a), np.sort(test_b))
+                and np.array_equal(np.sort(test_a), np.sort(train_b))
+            ):
+                raise ValueError(
+                    f"test={test!r}: splits {2 * r + 1} and {2 * r + 2} must swap the two halves "
+                    "of one 2-fold partition"
+                )
+
+
+def _pair_test(test, a, b, *, n_train, n_test, correct_a=None, correct_b=None):
+    if test == "mcnemar":
+        if correct_a is None or correct_b is None:  # a failed fit
+            return None
+        return mcnemar_test(correct_a, correct_b)
+    if np.isnan(a).any() or np.isnan(b).any():
+        return None
+    if test == "corrected_t":
+        return corrected_resampled_ttest(a, b, n_train=n_train, n_test=n_test)
+    if test == "5x2cv_t":
+        return paired_ttest_5x2cv(a, b)
+    return combined_ftest_5x2cv(a, b)
+
+
+def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, correct, keep):
+    return fit_and_score(
+        estimator,
+        X,
+        y,
+        train,
+        test,
+        scoring=scoring,
+        seed=seed,
+        return_estimator=keep,
+        return_correct=correct,
+        error_score=error_score,
+    )
+
+
+@validate_params(
+    {
+        "estimators": [dict, list, tuple],
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "groups": ["array-like", None],
+        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
+        "scoring": [str, callable, None],
+        "test": [StrOptions(set(TESTS))],
+        "correction": [StrOptions({"holm"}), None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "error_score": [StrOptions({"raise"}), Real],
+        "return_estimators": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def compare_estimators(
+    estimators,
+    X,
+    y,
+    *,
+    groups=None,
+    cv=None,
+    scoring=None,
+    test="corrected_t",
+    correction="holm",
+    n_jobs=None,
+    random_state=None,
+    verbose=0,
+    error_score=np.nan,
+    return_estimators=False,
+):
+    """Cross-validate several estimators on the same splits and test their pairwise differences.
+
+    Every estimator is fitted and scored on exactly the same splits, so the differences of scores
+    are paired: split by split, the data are held fixed and only the estimator changes. Each pair
+    is then tested for a difference in expected score, and the p-values are adjusted for the
+    number of pairs (Holm), so that "significant" keeps its meaning with many estimators.
+
+    Parameters
+    ----------
+    estimators : dict or list of (str, estimator)
+        Named estimators (at least two).
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    groups : array-like of shape (n_samples,), default=None
+        Group labels for a group-aware splitter (:class:`~sklearn.model_selection.GroupKFold`).
+    cv : int, cross-validation splitter, iterable of splits or None, default=None
+        None picks the resampling the test is built for: for ``"corrected_t"``, 10 x 10 repeated
+        K-fold (stratified for classifiers) as Bouckaert and Frank recommend, with 3 repeats above
+        2,000 samples and 1 above 20,000, and fewer folds if the smallest class has fewer than 10
+        samples; for the 5x2cv tests, 5 repeats of 2-fold; for ``"mcnemar"``, one stratified
+        hold-out of 25%. An int ``K`` is one shuffled K-fold.
+    scoring : str, callable or None, default=None
+        A scikit-learn scorer; None is accuracy for classifiers and R² for regressors.
+    test : {"corrected_t", "5x2cv_t", "5x2cv_f", "mcnemar"}, default="corrected_t"
+        The paired test: :func:`corrected_resampled_ttest`, :func:`paired_ttest_5x2cv`,
+        :func:`combined_ftest_5x2cv` or :func:`mcnemar_test` (classifiers, one split).
+    correction : {"holm"} or None, default="holm"
+        Adjustment of the p-values for the ``k (k - 1) / 2`` pairs (:func:`holm_correction`).
+    n_jobs : int or None, default=None
+        The ``n_estimators x n_splits`` fits run in parallel through joblib; a
+        ``joblib.parallel_config(backend="dask")`` context sends them to a Dask cluster.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the splits (when ``cv`` is None or an int) and every ``random_state`` parameter of
+        the estimators left at None (one seed per estimator and split). With a fixed value the
+        result does not depend on ``n_jobs``.
+    verbose : int, default=0
+        A progress bar over the fits when positive (needs tqdm).
+    error_score : "raise" or float, default=np.nan
+        Score of a fit that raises, with a :class:`~sklearn.exceptions.FitFailedWarning` naming the
+        estimator, the split and the error; pairs involving it get a NaN p-value. ``"raise"``
+        re-raises. An estimator whose every fit fails raises a ``ValueError``.
+    return_estimators : bool, default=False
+        Keep the fitted estimators in the result.
+
+    Returns
+    -------
+    ComparisonResult
+        Prints as a table; ``to_frame()`` converts it, :class:`mlbasics.plotting.ComparisonDisplay`
+        draws it.
+
+    See Also
+    --------
+    kfold_errors : Training and validation errors of one estimator.
+
+    Notes
+    -----
+    The splits overlap (two training sets of 10-fold CV share 8/9 of their samples), so the
+    scores of one estimator on different splits are correlated and the naive paired t-test,
+    which assumes independence, finds differences that are not there. The corrected t-test
+    inflates the variance by ``1 + J n_test / n_train``; the 5x2cv tests use training sets that
+    do not overlap within a repetition. See :ref:`theory-model-selection`.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from mlbasics.model_selection import compare_estimators
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> res = compare_estimators(
+    ...     {"majority": DummyClassifier(),
+    ...      "logistic": make_pipeline(StandardScaler(), LogisticRegression())},
+    ...     X, y, cv=5, random_state=0)
+    >>> res.scores.shape
+    (2, 5)
+    >>> res.significant_differences()[0][:2]
+    ('logistic', 'majority')
+    """
+    names, models = _check_estimators(estimators)
+    X, y, n_samples = check_data(X, y)
+    classifier = all(is_classifier(m) for m in models)
+    if test == "mcnemar" and not classifier:
+        raise ValueError("McNemar's test compares classifiers; use test='corrected_t'")
+    rng = check_random_state(random_state)
+    if cv is None:
+        splitter = _default_splitter(test, y, n_samples, classifier=classifier, random_state=rng)
+    else:
+        splitter = make_splitter(
+            cv, y, classifier=classifier, random_state=rng, n_samples=n_samples
+        )
+    splits = materialise_splits(splitter, X, y, groups)
+    _check_splits_for_test(test, splits)
+    if scoring is None:
+        scoring = "accuracy" if classifier else ("r2" if all(map(is_regressor, models)) else None)
+    check_scoring(models[0], scoring=scoring)  # an unknown scorer name fails here, not per fold
+    n_est, n_splits = len(models), len(splits)
+    seeds = seeds_for(rng, n_est * n_splits).reshape(n_est, n_splits)
+    tasks = [
+        (
+            model,
+            X,
+            y,
+            train,
+            test_rows,
+            scoring,
+            seeds[i, s],
+            error_score,
+            test == "mcnemar",
+            return_estimators,
+        )
+        for i, model in enumerate(models)
+        for s, (train, test_rows) in enumerate(splits)
+    ]
+    outcomes = parallel_map(_compare_task, tasks, n_jobs=n_jobs, verbose=verbose)
+    outcomes = [outcomes[i * n_splits : (i + 1) * n_splits] for i in range(n_est)]
+    labels = [f"split {s + 1} of {n_splits}" for s in range(n_splits)]
+    for name, row in zip(names, outcomes, strict=True):
+        report_failures(name, row, labels)
+
+    scores = np.array([[o.test_score for o in row] for row in outcomes])
+    fit_times = np.array([[o.fit_time for o in row] for row in outcomes])
+    n_train = float(np.mean([len(train) for train, _ in splits]))
+    n_test = float(np.mean([len(test_rows) for _, test_rows in splits]))
+    statistics = np.zeros((n_est, n_est))
+    raw = np.eye(n_est)
+    pairs = list(combinations(range(n_est), 2))
+    for i, j in pairs:
+        result = _pair_test(
+            test,
+            scores[i],
+            scores[j],
+            n_train=n_train,
+            n_test=n_test,
+            correct_a=outcomes[i][0].correct,
+            correct_b=outcomes[j][0].correct,
+        )
+        if result is None:
+            statistics[i, j] = statistics[j, i] = raw[i, j] = raw[j, i] = np.nan
+            continue
+        antisymmetric = test in ("corrected_t", "5x2cv_t")
+        statistics[i, j] = result.statistic
+        statistics[j, i] = -result.statistic if antisymmetric else result.statistic
+        raw[i, j] = raw[j, i] = result.pvalue
+    adjusted = np.eye(n_est)
+    if pairs:
+        upper = np.array([raw[i, j] for i, j in pairs])
+        upper = holm_correction(upper) if correction == "holm" else upper
+        for (i, j), p in zip(pairs, upper, strict=True):
+            adjusted[i, j] = adjusted[j, i] = p
+    return ComparisonResult(
+        names=names,
+        scores=scores,
+        fit_times=fit_times,
+        pvalues=adjusted,
+        raw_pvalues=raw,
+        statistics=statistics,
+        test=test,
+        correction=correction,
+        scoring=scoring if isinstance(scoring, str) else "score",
+        train_indices=tuple(train for train, _ in splits),
+        test_indices=tuple(test_rows for _, test_rows in splits),
+        splitter=_describe(splitter, splits),
+        estimators=[[o.estimator for o in row] for row in outcomes] if return_estimators else None,
+    )

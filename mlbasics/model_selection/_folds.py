@@ -1,0 +1,192 @@
+"""Folds: building the splitter, fitting one estimator on one split, reporting failed fits.
+
+One split is fitted and scored by :func:`sklearn.model_selection.cross_validate` itself (with that
+single split as its ``cv``), so the numbers are scikit-learn's: the same cloning, timing, scorer
+and parameter routing. What this module adds is the bookkeeping around it: a fit that raises is
+recorded with the fold it happened on instead of stopping the whole run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import (
+    KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    check_cv,
+    cross_validate,
+)
+from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils.multiclass import type_of_target
+
+from ._parallel import with_seeded_random_states
+
+# Scorers whose "error" is 1 - score, and the prefix of those whose error is -score.
+ONE_MINUS_SCORE = frozenset({"accuracy", "balanced_accuracy", "top_k_accuracy"})
+NEGATED_PREFIX = "neg_"
+
+
+@dataclass
+class FoldOutcome:
+    """What one fit of one estimator on one split produced (``error`` is set when it failed)."""
+
+    test_score: float
+    train_score: float
+    fit_time: float
+    score_time: float
+    estimator: object = None
+    correct: np.ndarray | None = None
+    error: str | None = None
+
+
+def default_scoring(estimator):
+    """The scorer name used when ``scoring=None``: accuracy for classifiers, MSE for regressors."""
+    if is_classifier(estimator):
+        return "accuracy"
+    if is_regressor(estimator):
+        return "neg_mean_squared_error"
+    return None
+
+
+def error_form(scoring):
+    """How an error is read off the score: ``"1 - score"``, ``"-score"`` or None (no error)."""
+    if not isinstance(scoring, str):
+        return None
+    if scoring in ONE_MINUS_SCORE:
+        return "1 - score"
+    if scoring.startswith(NEGATED_PREFIX):
+        return "-score"
+    return None
+
+
+def check_data(X, y):
+    """Indexable X and y of one length, at least two samples, no missing labels."""
+    if y is None:
+        raise ValueError("y is required: the model-selection tools compare supervised estimators")
+    X, y = indexable(X, y)
+    n_samples = len(y)
+    if n_samples < 2:
+        raise ValueError(f"at least 2 samples are needed to split the data, got {n_samples}")
+    y_array = np.asarray(y)
+    if y_array.dtype.kind == "f" and not np.isfinite(y_array).all():
+        raise ValueError("y contains NaN or infinite values")
+    return X, y, n_samples
+
+
+def smallest_class_size(y):
+    _, counts = np.unique(np.asarray(y), return_counts=True)
+    return int(counts.min()), len(counts)
+
+
+def make_splitter(cv, y, *, classifier, random_state, n_samples):
+    """An int becomes a shuffled (stratified) K-fold seeded by ``random_state``."""
+    if isinstance(cv, Integral) and not isinstance(cv, bool):
+        if cv < 2:
+            raise ValueError(f"cv must be at least 2 folds, got {cv}")
+        if cv > n_samples:
+            raise ValueError(f"cv={cv} folds need at least {cv} samples, got {n_samples}")
+        stratify = classifier and type_of_target(y) in ("binary", "multiclass")
+        splitter_class = StratifiedKFold if stratify else KFold
+        return splitter_class(cv, shuffle=True, random_state=random_state)
+    return check_cv(cv, y, classifier=classifier)
+
+
+def repeated_splitter(n_splits, n_repeats, y, *, classifier, random_state):
+    stratify = classifier and type_of_target(y) in ("binary", "multiclass")
+    splitter_class = RepeatedStratifiedKFold if stratify else RepeatedKFold
+    return splitter_class(n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
+
+
+def materialise_splits(splitter, X, y, groups=None):
+    """The list of (train, test) index arrays; the same list is handed to every estimator."""
+    splits = [(np.asarray(train), np.asarray(test)) for train, test in splitter.split(X, y, groups)]
+    if not splits:
+        raise ValueError("the cross-validation splitter produced no splits")
+    return splits
+
+
+def fit_and_score(
+    estimator,
+    X,
+    y,
+    train,
+    test,
+    *,
+    scoring,
+    seed=None,
+    return_train_score=False,
+    return_estimator=False,
+    return_correct=False,
+    error_score=np.nan,
+):
+    """Fit a clone of ``estimator`` on ``train`` and score it on ``test`` (one split).
+
+    Calls :func:`sklearn.model_selection.cross_validate` with ``cv=[(train, test)]`` and
+    ``error_score="raise"``; an exception becomes a :class:`FoldOutcome` with ``error`` set and
+    the scores equal to ``error_score`` (or propagates when ``error_score="raise"``).
+    ``return_correct`` adds, per test sample, whether ``predict`` was right (McNemar's test).
+    ``seed`` (if not None) fills the estimator's unset ``random_state`` parameters.
+    """
+    estimator = clone(estimator)
+    if seed is not None:
+        with_seeded_random_states(estimator, seed)
+    try:
+        result = cross_validate(
+            estimator,
+            X,
+            y,
+            cv=[(train, test)],
+            scoring=scoring,
+            return_train_score=return_train_score,
+            return_estimator=return_estimator or return_correct,
+            error_score="raise",
+        )
+        correct = None
+        fitted = result["estimator"][0] if (return_estimator or return_correct) else None
+        if return_correct:
+            predicted = fitted.predict(_safe_indexing(X, test))
+            correct = np.asarray(predicted) == np.asarray(_safe_indexing(y, test))
+    except Exception as exc:
+        if error_score == "raise":
+            raise
+        return FoldOutcome(
+            test_score=float(error_score),
+            train_score=float(error_score),
+            fit_time=np.nan,
+            score_time=np.nan,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    return FoldOutcome(
+        test_score=float(result["test_score"][0]),
+        train_score=float(result["train_score"][0]) if return_train_score else np.nan,
+        fit_time=float(result["fit_time"][0]),
+        score_time=float(result["score_time"][0]),
+        estimator=fitted if return_estimator else None,
+        correct=correct,
+    )
+
+
+def report_failures(name, outcomes, fold_labels):
+    """Warn once per failed fold (naming it and the error); raise if every fold failed.
+
+    This is scikit-learn's ``error_score`` behaviour (a :class:`FitFailedWarning`, and a
+    ``ValueError`` when all fits fail), with the fold named in the message.
+    """
+    failed = [(label, o.error) for label, o in zip(fold_labels, outcomes, strict=True) if o.error]
+    for label, error in failed:
+        warnings.warn(
+            f"{name}: the fit on {label} failed and its score is set to error_score: {error}",
+            FitFailedWarning,
+            stacklevel=3,
+        )
+    if failed and len(failed) == len(outcomes):
+        raise ValueError(
+            f"{name}: all {len(outcomes)} fits failed; the first error was: {failed[0][1]}"
+        )

@@ -1,0 +1,282 @@
+"""Paired tests of two estimators scored on the same resampling splits, and Holm's correction.
+
+Every function takes plain arrays (scores per split, or per-sample correctness) and knows nothing
+of estimators: :func:`~mlbasics.model_selection.compare_estimators` produces the arrays and calls
+them once per pair of estimators.
+
+Sign convention: the differences are ``d = scores_a - scores_b``, so a positive statistic means
+that ``a`` scored higher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """Outcome of one paired test.
+
+    Attributes
+    ----------
+    statistic : float
+        The test statistic (t, F, or for McNemar's exact test the smaller discordant count).
+    pvalue : float
+        Two-sided p-value under the null hypothesis of equal expected scores.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    statistic: float
+    pvalue: float
+
+
+def _paired_differences(scores_a, scores_b, *, name_a="scores_a", name_b="scores_b"):
+    a = np.asarray(scores_a, dtype=float).ravel()
+    b = np.asarray(scores_b, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} and {name_b} must hold one score per split each, got {a.size} and {b.size}"
+        )
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("the scores contain NaN or infinite values (failed folds?)")
+    return a - b
+
+
+def _t_from_mean_and_scale(mean, scale, dof):
+    """t = mean / scale with two-sided p on ``dof`` degrees of freedom; scale 0 is a limit."""
+    if scale > 0:
+        t = mean / scale
+    elif mean == 0:
+        return TestResult(0.0, 1.0)
+    else:  # every difference is the same non-zero number: the limit of t is infinite
+        t = np.copysign(np.inf, mean)
+    return TestResult(float(t), float(2.0 * stats.t.sf(abs(t), dof)))
+
+
+def corrected_resampled_ttest(scores_a, scores_b, *, n_train, n_test):
+    """Nadeau and Bengio's corrected resampled t-test of two estimators on the same splits.
+
+    With ``J`` splits (folds times repeats) and per-split differences ``d_j = a_j - b_j``,
+
+    .. math::
+
+        t = \\frac{\\bar d}{\\sqrt{\\left(\\frac{1}{J} + \\frac{n_\\text{test}}{n_\\text{train}}
+        \\right) s_d^2}}, \\qquad s_d^2 = \\frac{1}{J - 1} \\sum_j (d_j - \\bar d)^2,
+
+    compared with Student's t on ``J - 1`` degrees of freedom. The naive paired t-test uses
+    ``1 / J`` alone and treats the ``J`` differences as independent; they are not (the training
+    sets overlap), and the extra term ``n_test / n_train`` makes up for the correlation.
+
+    Parameters
+    ----------
+    scores_a, scores_b : array-like of shape (n_splits,)
+        Scores of the two estimators, split by split (the same splits, in the same order).
+    n_train, n_test : float
+        Number of training and test samples in a split (the mean over splits if they vary).
+
+    Returns
+    -------
+    TestResult
+        ``statistic`` is ``t``; ``pvalue`` is two-sided.
+
+    References
+    ----------
+    .. [1] C. Nadeau, Y. Bengio. Inference for the generalization error. Machine Learning 52,
+       239-281, 2003.
+    .. [2] R. Bouckaert, E. Frank. Evaluating the replicability of significance tests for
+       comparing learning algorithms. PAKDD 2004.
+
+    Examples
+    --------
+    >>> from mlbasics.model_selection import corrected_resampled_ttest
+    >>> a = [0.90, 0.92, 0.88, 0.91, 0.93]
+    >>> b = [0.85, 0.90, 0.86, 0.88, 0.90]
+    >>> res = corrected_resampled_ttest(a, b, n_train=80, n_test=20)
+    >>> round(res.statistic, 3)  # mean 0.03, s^2 = 0.00015: 0.03 / sqrt((1/5 + 1/4) s^2)
+    3.651
+    >>> round(res.pvalue, 4)  # Student's t with 4 degrees of freedom
+    0.0217
+    """
+    d = _paired_differences(scores_a, scores_b)
+    J = d.size
+    if J < 2:
+        raise ValueError(f"the corrected t-test needs at least 2 splits, got {J}")
+    if not (n_train > 0 and n_test > 0):
+        raise ValueError(f"n_train and n_test must be positive, got {n_train} and {n_test}")
+    variance = np.var(d, ddof=1)
+    scale = np.sqrt((1.0 / J + n_test / n_train) * variance)
+    return _t_from_mean_and_scale(d.mean(), scale, J - 1)
+
+
+def _five_by_two(scores_a, scores_b):
+    d = _paired_differences(scores_a, scores_b)
+    if d.size != 10:
+        raise ValueError(
+            "the 5x2cv tests need 5 repetitions of 2-fold cross-validation (10 scores per "
+            f"estimator, ordered repetition by repetition), got {d.size} scores"
+        )
+    d = d.reshape(5, 2)
+    variances = ((d - d.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)  # s_i^2, i = 1..5
+    return d, variances
+
+
+def paired_ttest_5x2cv(scores_a, scores_b):
+    """Dietterich's 5x2cv paired t-test.
+
+    Five times, the data are split in two halves; each estimator is trained on one half and scored
+    on the other, then the other way round. With ``d_i^(k)`` the difference on fold ``k`` of
+    repetition ``i``, its mean ``\\bar d_i`` and ``s_i^2 = \\sum_k (d_i^{(k)} - \\bar d_i)^2``,
+
+    .. math::
+
+        t = \\frac{d_1^{(1)}}{\\sqrt{\\frac15 \\sum_{i=1}^5 s_i^2}} \\sim t_5 .
+
+    Parameters
+    ----------
+    scores_a, scores_b : array-like of shape (10,) or (5, 2)
+        Scores in the order repetition 1 fold 1, repetition 1 fold 2, repetition 2 fold 1, ...
+
+    Returns
+    -------
+    TestResult
+
+    References
+    ----------
+    .. [1] T. G. Dietterich. Approximate statistical tests for comparing supervised
+       classification learning algorithms. Neural Computation 10(7), 1998.
+    """
+    d, variances = _five_by_two(scores_a, scores_b)
+    return _t_from_mean_and_scale(d[0, 0], np.sqrt(variances.mean()), 5)
+
+
+def combined_ftest_5x2cv(scores_a, scores_b):
+    """Alpaydin's combined 5x2cv F-test.
+
+    Uses all ten differences instead of the first one only (see :func:`paired_ttest_5x2cv`):
+
+    .. math::
+
+        f = \\frac{\\sum_{i=1}^5 \\sum_{k=1}^2 \\bigl(d_i^{(k)}\\bigr)^2}{2 \\sum_{i=1}^5 s_i^2}
+        \\sim F(10, 5) .
+
+    Parameters
+    ----------
+    scores_a, scores_b : array-like of shape (10,) or (5, 2)
+        Scores in the order repetition 1 fold 1, repetition 1 fold 2, repetition 2 fold 1, ...
+
+    Returns
+    -------
+    TestResult
+        ``statistic`` is ``f`` (never negative: the test has no direction).
+
+    References
+    ----------
+    .. [1] E. Alpaydin. Combined 5 x 2 cv F test for comparing supervised classification learning
+       algorithms. Neural Computation 11(8), 1999.
+    """
+    d, variances = _five_by_two(scores_a, scores_b)
+    numerator, denominator = (d**2).sum(), 2.0 * variances.sum()
+    if denominator > 0:
+        f = numerator / denominator
+    elif numerator == 0:
+        return TestResult(0.0, 1.0)
+    else:
+        f = np.inf
+    return TestResult(float(f), float(stats.f.sf(f, 10, 5)))
+
+
+def mcnemar_test(correct_a, correct_b, *, exact=True):
+    """McNemar's test of two classifiers on one hold-out set.
+
+    Only the discordant samples count: ``b`` = right by ``a`` and wrong by ``b``, ``c`` = the
+    reverse. Under the null hypothesis each discordant sample falls on either side with
+    probability 1/2.
+
+    Parameters
+    ----------
+    correct_a, correct_b : array-like of bool, shape (n_test,)
+        Whether each estimator predicted each test sample correctly.
+    exact : bool, default=True
+        ``True``: the exact two-sided binomial test of ``b`` out of ``b + c`` (valid for any
+        counts); the statistic is ``min(b, c)``. ``False``: the chi-square approximation with
+        Edwards' continuity correction, ``(|b - c| - 1)^2 / (b + c)`` on 1 degree of freedom.
+
+    Returns
+    -------
+    TestResult
+        No discordant sample gives statistic 0 and p-value 1.
+
+    References
+    ----------
+    .. [1] Q. McNemar. Note on the sampling error of the difference between correlated
+       proportions or percentages. Psychometrika 12(2), 1947.
+    .. [2] T. G. Dietterich. Approximate statistical tests for comparing supervised
+       classification learning algorithms. Neural Computation 10(7), 1998.
+    """
+    a = np.asarray(correct_a, dtype=bool).ravel()
+    b_ = np.asarray(correct_b, dtype=bool).ravel()
+    if a.shape != b_.shape:
+        raise ValueError(
+            f"correct_a and correct_b must have one entry per test sample, got {a.size} and "
+            f"{b_.size}"
+        )
+    b = int(np.sum(a & ~b_))
+    c = int(np.sum(~a & b_))
+    if b + c == 0:
+        return TestResult(0.0, 1.0)
+    if exact:
+        return TestResult(float(min(b, c)), float(stats.binomtest(b, b + c, 0.5).pvalue))
+    chi2 = (abs(b - c) - 1.0) ** 2 / (b + c)
+    return TestResult(float(chi2), float(stats.chi2.sf(chi2, 1)))
+
+
+def holm_correction(pvalues):
+    """Holm's step-down adjustment of p-values for multiple comparisons.
+
+    Sort the ``m`` p-values, ``p_(1) <= ... <= p_(m)``; the adjusted values are
+    ``max_{k <= i} min(1, (m - k + 1) p_(k))``, returned in the original order. Rejecting where
+    the adjusted value is below ``alpha`` controls the family-wise error rate at ``alpha``, and
+    is never less powerful than Bonferroni. NaN entries (pairs that could not be tested) are kept
+    as NaN and do not count in ``m``.
+
+    Parameters
+    ----------
+    pvalues : array-like of shape (m,)
+
+    Returns
+    -------
+    ndarray of shape (m,)
+
+    References
+    ----------
+    .. [1] S. Holm. A simple sequentially rejective multiple test procedure. Scandinavian Journal
+       of Statistics 6(2), 1979.
+
+    Examples
+    --------
+    >>> from mlbasics.model_selection import holm_correction
+    >>> holm_correction([0.01, 0.04, 0.03]).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(pvalues, dtype=float).ravel()
+    adjusted = np.full_like(p, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    m = valid.size
+    if m == 0:
+        return adjusted
+    order = valid[np.argsort(p[valid], kind="stable")]
+    steps = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted[order] = np.maximum.accumulate(steps)
+    return adjusted
+
+
+TESTS = {
+    "corrected_t": "Nadeau-Bengio corrected resampled t-test",
+    "5x2cv_t": "Dietterich's 5x2cv paired t-test",
+    "5x2cv_f": "Alpaydin's combined 5x2cv F-test",
+    "mcnemar": "McNemar's test on one hold-out set",
+}

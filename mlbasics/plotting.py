@@ -1,0 +1,363 @@
+"""Displays for the results of :mod:`mlbasics.model_selection` (matplotlib, the ``plot`` extra).
+
+Each display follows :class:`sklearn.inspection.DecisionBoundaryDisplay`: a constructor that
+takes the numbers, class methods that compute them (``from_estimators`` / ``from_estimator``) or
+take a computed result (``from_result``), and ``plot(ax=...)``, which draws on the given axes (or
+a new figure) and stores ``ax_``, ``figure_`` and the artists.
+
+matplotlib is imported only when something is drawn, so ``import mlbasics.plotting`` works
+without it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .model_selection import bias_variance_curve, compare_estimators
+from .model_selection._bias_variance import format_value
+
+
+def _pyplot(what: str):
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError(
+            f"{what} needs matplotlib, which is not installed: pip install matplotlib "
+            "(or mlbasics[plot])"
+        ) from None
+    return plt
+
+
+def _axes(ax, what):
+    plt = _pyplot(what)
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def _horizontal() -> dict:
+    """The boxplot keyword for horizontal boxes (``orientation`` since matplotlib 3.10)."""
+    import matplotlib
+
+    major, minor = (int(part) for part in matplotlib.__version__.split(".")[:2])
+    return {"orientation": "horizontal"} if (major, minor) >= (3, 10) else {"vert": False}
+
+
+def _format_p(p: float) -> str:
+    return f"p = {p:.3f}" if p >= 1e-3 else f"p = {p:.0e}"
+
+
+class ComparisonDisplay:
+    """Per-split scores of several estimators, with the p-values of the paired tests.
+
+    A box plot (or a strip plot of every split) per estimator, one row each, annotated with the
+    p-value of its difference from the best estimator (the one with the highest mean score).
+    Differences below ``alpha`` are marked with a star.
+
+    Parameters
+    ----------
+    names : list of str
+    scores : ndarray of shape (n_estimators, n_splits)
+    pvalues : ndarray of shape (n_estimators, n_estimators)
+        Pairwise p-values (adjusted or not), as :attr:`ComparisonResult.pvalues
+        <mlbasics.model_selection.ComparisonResult>`.
+    scoring : str, default="score"
+        Axis label.
+    test_name : str or None, default=None
+        Shown in the title.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    artists_ : list
+        The boxes (``kind="box"``) or point collections (``kind="strip"``).
+    texts_ : list of matplotlib Text
+        The p-value annotations.
+
+    See Also
+    --------
+    mlbasics.model_selection.compare_estimators : Computes the scores and p-values.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> from mlbasics.plotting import ComparisonDisplay
+    >>> X, y = load_iris(return_X_y=True)
+    >>> disp = ComparisonDisplay.from_estimators(
+    ...     {"majority": DummyClassifier(), "naive Bayes": GaussianNB()}, X, y, cv=5,
+    ...     random_state=0)
+    >>> disp.texts_[1].get_text()  # naive Bayes has the higher mean accuracy
+    'best'
+    >>> disp.texts_[0].get_text().endswith("*")  # the majority vote is significantly worse
+    True
+    """
+
+    def __init__(self, *, names, scores, pvalues, scoring="score", test_name=None):
+        self.names = list(names)
+        self.scores = np.asarray(scores, dtype=float)
+        self.pvalues = np.asarray(pvalues, dtype=float)
+        self.scoring = scoring
+        self.test_name = test_name
+
+    @classmethod
+    def from_result(cls, result, *, ax=None, kind="box", alpha=0.05):
+        """Draw a :class:`~mlbasics.model_selection.ComparisonResult`."""
+        from .model_selection._stats import TESTS
+
+        adjusted = " (Holm)" if result.correction == "holm" else ""
+        display = cls(
+            names=result.names,
+            scores=result.scores,
+            pvalues=result.pvalues,
+            scoring=result.scoring,
+            test_name=TESTS[result.test] + adjusted,
+        )
+        return display.plot(ax=ax, kind=kind, alpha=alpha)
+
+    @classmethod
+    def from_estimators(cls, estimators, X, y, *, ax=None, kind="box", alpha=0.05, **kwargs):
+        """Run :func:`~mlbasics.model_selection.compare_estimators` and draw its result.
+
+        ``kwargs`` go to ``compare_estimators`` (``cv``, ``scoring``, ``test``, ``n_jobs``, ...).
+        """
+        result = compare_estimators(estimators, X, y, **kwargs)
+        return cls.from_result(result, ax=ax, kind=kind, alpha=alpha)
+
+    def plot(self, ax=None, *, kind="box", alpha=0.05):
+        """Draw on ``ax`` (a new figure if None).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+        kind : {"box", "strip"}, default="box"
+            Box plot of the splits, or every split as a point (jittered vertically).
+        alpha : float, default=0.05
+            Level below which a p-value gets a star.
+
+        Returns
+        -------
+        self
+        """
+        if kind not in ("box", "strip"):
+            raise ValueError(f"kind must be 'box' or 'strip', got {kind!r}")
+        ax = _axes(ax, "ComparisonDisplay.plot")
+        n = len(self.names)
+        positions = np.arange(n)[::-1]  # first estimator on top
+        rows = [row[~np.isnan(row)] for row in self.scores]
+        if kind == "box":
+            artists = ax.boxplot(
+                rows,
+                positions=positions,
+                widths=0.6,
+                patch_artist=True,
+                showmeans=True,
+                **_horizontal(),
+            )["boxes"]
+            for box in artists:
+                box.set_facecolor("#cfe2f3")
+        else:
+            jitter = np.random.default_rng(0)
+            artists = [
+                ax.scatter(row, pos + jitter.uniform(-0.2, 0.2, row.size), s=12, alpha=0.6)
+                for row, pos in zip(rows, positions, strict=True)
+            ]
+            means = [row.mean() if row.size else np.nan for row in rows]
+            ax.scatter(means, positions, marker="|", s=400, color="black", zorder=3)
+        ax.set_yticks(positions, self.names)
+        means = np.array([row.mean() if row.size else -np.inf for row in rows])
+        best = int(np.argmax(means))
+        texts = []
+        for i, pos in enumerate(positions):
+            if i == best:
+                label = "best"
+            elif np.isnan(self.pvalues[i, best]):
+                label = "p = n/a"
+            else:
+                p = self.pvalues[i, best]
+                label = _format_p(p) + (" *" if p < alpha else "")
+            texts.append(
+                ax.annotate(
+                    label,
+                    xy=(1.0, pos),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(6, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize="small",
+                )
+            )
+        ax.set_xlabel(f"{self.scoring} per split")
+        title = f"p-values against {self.names[best]}"
+        if self.test_name:
+            title = f"{self.test_name}\n{title}"
+        ax.set_title(title, fontsize="medium")
+        ax.grid(True, axis="x", alpha=0.3)
+        self.ax_, self.figure_ = ax, ax.figure
+        self.artists_, self.texts_ = list(artists), texts
+        return self
+
+
+class BiasVarianceDisplay:
+    """Bias, variance and expected loss against a complexity parameter: the trade-off plot.
+
+    For ``loss="mse"`` the lines are bias² (with the noise, when the test targets are noisy),
+    variance and their sum, the expected loss. For ``loss="0-1"`` they are the bias, the net
+    variance (unbiased minus biased) and the expected loss, with the total variance dashed. A
+    dotted vertical line marks the value with the smallest expected loss.
+
+    Parameters
+    ----------
+    param_name : str
+    param_range : array-like of shape (n_values,)
+    expected_loss, bias, variance : array-like of shape (n_values,)
+        ``bias`` is bias² for ``"mse"``; ``variance`` is the net variance for ``"0-1"``.
+    total_variance : array-like of shape (n_values,) or None, default=None
+        ``"0-1"`` only: the variance before the biased part is subtracted.
+    loss : {"mse", "0-1"}, default="mse"
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    lines_ : dict of str to matplotlib Line2D
+
+    See Also
+    --------
+    mlbasics.model_selection.bias_variance_curve : Computes the curves.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> from mlbasics.plotting import BiasVarianceDisplay
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-3, 3, size=(200, 1))
+    >>> y = np.sin(X[:, 0]) + 0.3 * rng.standard_normal(200)
+    >>> disp = BiasVarianceDisplay.from_estimator(
+    ...     DecisionTreeRegressor(), "max_depth", [1, 2, 4, 8], X[:100], y[:100], X[100:],
+    ...     y[100:], n_rounds=20, random_state=0)
+    >>> sorted(disp.lines_)
+    ['bias^2', 'expected loss', 'variance']
+    """
+
+    def __init__(
+        self,
+        *,
+        param_name,
+        param_range,
+        expected_loss,
+        bias,
+        variance,
+        total_variance=None,
+        loss="mse",
+    ):
+        self.param_name = param_name
+        self.param_range = list(param_range)
+        self.expected_loss = np.asarray(expected_loss, dtype=float)
+        self.bias = np.asarray(bias, dtype=float)
+        self.variance = np.asarray(variance, dtype=float)
+        self.total_variance = None if total_variance is None else np.asarray(total_variance)
+        self.loss = loss
+
+    @classmethod
+    def from_result(cls, curve, *, ax=None, xscale="auto"):
+        """Draw a :class:`~mlbasics.model_selection.BiasVarianceCurve`."""
+        if curve.loss == "mse":
+            parts = dict(bias=curve.bias_squared, variance=curve.variance)
+        else:
+            parts = dict(
+                bias=curve.bias, variance=curve.net_variance, total_variance=curve.variance
+            )
+        display = cls(
+            param_name=curve.param_name,
+            param_range=curve.param_range,
+            expected_loss=curve.expected_loss,
+            loss=curve.loss,
+            **parts,
+        )
+        return display.plot(ax=ax, xscale=xscale)
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        param_name,
+        param_range,
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        *,
+        ax=None,
+        xscale="auto",
+        **kwargs,
+    ):
+        """Run :func:`~mlbasics.model_selection.bias_variance_curve` and draw it.
+
+        ``kwargs`` go to ``bias_variance_curve`` (``loss``, ``n_rounds``, ``random_state``, ...).
+        """
+        curve = bias_variance_curve(
+            estimator, param_name, param_range, X_train, y_train, X_test, y_test, **kwargs
+        )
+        return cls.from_result(curve, ax=ax, xscale=xscale)
+
+    def plot(self, ax=None, *, xscale="auto"):
+        """Draw on ``ax`` (a new figure if None).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+        xscale : {"auto", "log", "linear"}, default="auto"
+            ``"auto"`` is logarithmic for positive numeric values spanning two decades or more.
+            Non-numeric values (tuples of hidden-layer sizes, say) are placed at 0, 1, 2, ...
+
+        Returns
+        -------
+        self
+        """
+        if xscale not in ("auto", "log", "linear"):
+            raise ValueError(f"xscale must be 'auto', 'log' or 'linear', got {xscale!r}")
+        ax = _axes(ax, "BiasVarianceDisplay.plot")
+        try:
+            x = np.asarray(self.param_range, dtype=float)
+            numeric = x.ndim == 1
+        except (TypeError, ValueError):
+            numeric = False
+        if not numeric:
+            x = np.arange(len(self.param_range), dtype=float)
+        if xscale == "auto":
+            xscale = "log" if numeric and x.min() > 0 and x.max() / x.min() >= 100 else "linear"
+        bias_label = "bias^2" if self.loss == "mse" else "bias"
+        variance_label = "variance" if self.loss == "mse" else "net variance"
+        lines = {
+            "expected loss": ax.plot(x, self.expected_loss, "o-", color="black", lw=2)[0],
+            bias_label: ax.plot(x, self.bias, "s-", color="tab:blue")[0],
+            variance_label: ax.plot(x, self.variance, "^-", color="tab:red")[0],
+        }
+        if self.total_variance is not None:
+            lines["variance"] = ax.plot(x, self.total_variance, "^--", color="tab:red", alpha=0.5)[
+                0
+            ]
+        for label, line in lines.items():
+            line.set_label(label)
+        best = int(np.argmin(self.expected_loss))
+        ax.axvline(x[best], color="gray", ls=":", lw=1)
+        ax.set_xscale(xscale)  # resets the ticks: label categorical values after it
+        if not numeric:
+            ax.set_xticks(x, [str(v) for v in self.param_range])
+        ax.set_xlabel(self.param_name)
+        ax.set_ylabel("0-1 loss" if self.loss == "0-1" else "squared error")
+        ax.set_title(
+            f"bias-variance trade-off (lowest loss at {format_value(self.param_range[best])})"
+        )
+        ax.legend()
+        ax.grid(True, alpha=0.3)
+        self.ax_, self.figure_, self.lines_ = ax, ax.figure, lines
+        return self

@@ -1,0 +1,290 @@
+"""Bias-variance decompositions: the identities, the textbook cases, mlxtend as a reference."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from mlbasics.model_selection import (
+    bias_variance_curve,
+    bias_variance_decomposition,
+    zero_one_decomposition,
+)
+
+from ._estimators import MembershipRegressor
+
+
+def quadratic(x):
+    return x**2
+
+
+@pytest.fixture(scope="module")
+def regression():
+    """y = x^2 + N(0, 0.3^2) on [-1, 1]: 100 training points, 400 test points (with f known)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(500, 1))
+    f = quadratic(X[:, 0])
+    y = f + 0.3 * rng.standard_normal(500)
+    return X[:100], y[:100], X[100:], y[100:], f[100:]
+
+
+@pytest.fixture(scope="module")
+def binary():
+    X, y = make_classification(
+        n_samples=300, n_features=6, n_informative=3, flip_y=0.05, random_state=0
+    )
+    return X[:150], y[:150], X[150:], y[150:]
+
+
+@pytest.mark.parametrize(
+    "estimator", [LinearRegression(), DecisionTreeRegressor(random_state=0)], ids=["line", "tree"]
+)
+def test_mse_loss_is_bias_squared_plus_variance_on_the_sample(regression, estimator):
+    X_train, y_train, X_test, y_test, _ = regression
+    res = bias_variance_decomposition(
+        estimator, X_train, y_train, X_test, y_test, n_rounds=40, random_state=0
+    )
+    assert res.expected_loss == pytest.approx(res.bias_squared + res.variance, abs=1e-10)
+    point = res.pointwise
+    np.testing.assert_allclose(
+        point["expected_loss"], point["bias_squared"] + point["variance"], rtol=0, atol=1e-10
+    )
+    # the parts recomputed from the stored predictions, straight from the definitions
+    F = res.predictions
+    assert res.expected_loss == pytest.approx(np.mean((F - y_test) ** 2), rel=1e-12)
+    assert res.variance == pytest.approx(np.mean(F.var(axis=0)), rel=1e-12)
+
+
+def _population(seed):
+    """y = x^2 + N(0, 0.3^2): a pool of 3000 training points (30 disjoint sets of 100), and 400
+    test points with their noise-free targets f(x)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(3400, 1))
+    y = quadratic(X[:, 0]) + 0.3 * rng.standard_normal(3400)
+    return X[:3000], y[:3000], X[3000:], quadratic(X[3000:, 0])
+
+
+def test_a_straight_line_fitted_to_a_parabola_is_bias_dominated(seed):
+    X_train, y_train, X_test, f_test = _population(seed)
+    res = bias_variance_decomposition(
+        LinearRegression(), X_train, y_train, X_test, f_test, n_rounds=30, sampling="disjoint",
+        random_state=seed,
+    )  # fmt: skip
+    # the best line through x^2 on [-1, 1] is the constant 1/3: bias^2 = 1/5 - 1/9 = 0.089
+    assert res.bias_squared == pytest.approx(4 / 45, rel=0.15)
+    assert res.bias_squared > 10 * res.variance
+
+
+def test_a_deep_tree_is_variance_dominated(seed):
+    X_train, y_train, X_test, f_test = _population(seed)
+    res = bias_variance_decomposition(
+        DecisionTreeRegressor(), X_train, y_train, X_test, f_test, n_rounds=30,
+        sampling="disjoint", random_state=seed,
+    )  # fmt: skip
+    # a fully grown tree predicts one noisy neighbour: its variance is about the noise, 0.09
+    assert res.variance == pytest.approx(0.3**2, rel=0.25)
+    assert res.variance > 10 * res.bias_squared
+
+
+def test_against_noisy_targets_bias_squared_also_holds_the_noise(regression):
+    X_train, y_train, X_test, y_test, f_test = regression
+    kwargs = dict(n_rounds=60, random_state=0)
+    noisy = bias_variance_decomposition(
+        LinearRegression(), X_train, y_train, X_test, y_test, **kwargs
+    )
+    clean = bias_variance_decomposition(
+        LinearRegression(), X_train, y_train, X_test, f_test, **kwargs
+    )
+    assert noisy.variance == pytest.approx(clean.variance, rel=1e-12)  # same fits, same predictions
+    assert noisy.bias_squared - clean.bias_squared == pytest.approx(0.3**2, abs=0.02)
+
+
+def test_mse_matches_mlxtend_bias_variance_decomp(regression):
+    evaluate = pytest.importorskip("mlxtend.evaluate")
+    X_train, y_train, X_test, y_test, _ = regression
+    loss, bias2, var = evaluate.bias_variance_decomp(
+        LinearRegression(), X_train, y_train, X_test, y_test, loss="mse", num_rounds=50,
+        random_seed=3,
+    )  # fmt: skip
+    res = bias_variance_decomposition(
+        LinearRegression(), X_train, y_train, X_test, y_test, n_rounds=50, random_state=3
+    )
+    assert (res.expected_loss, res.bias_squared, res.variance) == pytest.approx(
+        (loss, bias2, var), rel=1e-12
+    )
+
+
+def test_zero_one_matches_mlxtend_on_integer_labels(binary):
+    evaluate = pytest.importorskip("mlxtend.evaluate")
+    X_train, y_train, X_test, y_test = binary
+    tree = DecisionTreeClassifier(max_depth=4, random_state=0)
+    loss, bias, var = evaluate.bias_variance_decomp(
+        tree, X_train, y_train, X_test, y_test, loss="0-1_loss", num_rounds=40, random_seed=1
+    )
+    res = bias_variance_decomposition(
+        tree, X_train, y_train, X_test, y_test, loss="0-1", n_rounds=40, random_state=1
+    )
+    # mlxtend's variance is the total V = V_unbiased + V_biased (so its loss != bias + var)
+    assert (res.expected_loss, res.bias, res.variance) == pytest.approx((loss, bias, var))
+
+
+def test_zero_one_identities_hold_on_the_sample_for_two_classes(binary):
+    X_train, y_train, X_test, y_test = binary
+    res = bias_variance_decomposition(
+        DecisionTreeClassifier(), X_train, y_train, X_test, y_test, loss="0-1", n_rounds=30,
+        random_state=0,
+    )  # fmt: skip
+    assert res.expected_loss == pytest.approx(res.bias + res.net_variance, abs=1e-12)
+    assert res.variance == pytest.approx(res.variance_unbiased + res.variance_biased, abs=1e-12)
+    assert res.net_variance == pytest.approx(res.variance_unbiased - res.variance_biased)
+    p = res.pointwise
+    np.testing.assert_allclose(p["expected_loss"], p["bias"] + p["net_variance"], atol=1e-12)
+    assert set(np.unique(p["bias"])) <= {0.0, 1.0}
+    assert 0 < res.variance_biased and 0 < res.variance_unbiased  # both kinds occur here
+
+
+def test_labels_may_be_strings(binary):
+    X_train, y_train, X_test, y_test = binary
+    names = np.array(["no", "yes"])  # sorted like 0 < 1, so ties and trees behave the same
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
+    kwargs = dict(loss="0-1", n_rounds=25, random_state=2)
+    coded = bias_variance_decomposition(tree, X_train, y_train, X_test, y_test, **kwargs)
+    named = bias_variance_decomposition(
+        tree, X_train, names[y_train], X_test, names[y_test], **kwargs
+    )
+    assert (named.expected_loss, named.bias, named.net_variance) == (
+        coded.expected_loss,
+        coded.bias,
+        coded.net_variance,
+    )
+    np.testing.assert_array_equal(named.main_prediction, names[coded.main_prediction])
+
+
+def test_with_three_classes_the_loss_is_at_least_bias_plus_net_variance():
+    predictions = np.array([["a", "b", "c"], ["b", "b", "c"], ["c", "a", "a"], ["c", "b", "b"]])
+    y = np.array(["a", "b", "c"])
+    res = zero_one_decomposition(predictions, y)
+    p = res.pointwise
+    # point 0: votes a, b, c, c -> main c (wrong), loss 3/4, variance 1/2: 3/4 >= 1 - 1/2
+    assert res.main_prediction.tolist() == ["c", "b", "c"]
+    assert p["expected_loss"][0] == 0.75 and p["bias"][0] == 1 and p["variance"][0] == 0.5
+    assert np.all(p["expected_loss"] >= p["bias"] + p["net_variance"] - 1e-12)
+
+
+def test_ties_of_the_vote_go_to_the_first_label_in_sorted_order():
+    res = zero_one_decomposition(np.array([["y"], ["x"]]), np.array(["x"]))
+    assert res.main_prediction.tolist() == ["x"] and res.bias == 0.0
+
+
+def test_disjoint_sampling_gives_each_round_its_own_rows():
+    n = 60
+    X_train = np.arange(n, dtype=float)[:, None]
+    res = bias_variance_decomposition(
+        MembershipRegressor(), X_train, np.zeros(n), X_train, np.zeros(n), n_rounds=6,
+        sampling="disjoint", random_state=0,
+    )  # fmt: skip
+    membership = res.predictions  # (round, row): 1 where the row was in that round's training set
+    np.testing.assert_array_equal(membership.sum(axis=1), 10)
+    np.testing.assert_array_equal(membership.sum(axis=0), 1)
+
+
+def test_bootstrap_samples_are_drawn_with_replacement():
+    n = 200
+    X_train = np.arange(n, dtype=float)[:, None]
+    res = bias_variance_decomposition(
+        MembershipRegressor(), X_train, np.zeros(n), X_train, np.zeros(n), n_rounds=20,
+        random_state=0,
+    )  # fmt: skip
+    distinct = res.predictions.sum(axis=1) / n  # about 1 - 1/e = 0.632 of the rows per round
+    assert np.all(np.abs(distinct - (1 - np.exp(-1))) < 0.08)
+
+
+def test_the_curve_trades_bias_for_variance_as_the_degree_grows(regression):
+    X_train, y_train, X_test, _, f_test = regression
+    model = make_pipeline(PolynomialFeatures(), LinearRegression())
+    curve = bias_variance_curve(
+        model, "polynomialfeatures__degree", [1, 2, 12], X_train, y_train, X_test, f_test,
+        n_rounds=40, random_state=0,
+    )  # fmt: skip
+    assert curve.bias_squared[0] > 10 * curve.bias_squared[1]  # a line cannot bend
+    assert curve.variance[2] > 3 * curve.variance[1]  # degree 12 chases the noise
+    assert curve.best_index == 1
+    assert "<- smallest loss" in str(curve)
+
+
+def test_each_point_of_the_curve_is_the_decomposition_with_that_parameter(regression):
+    X_train, y_train, X_test, y_test, _ = regression
+    tree = DecisionTreeRegressor(max_features=None)
+    curve = bias_variance_curve(
+        tree, "max_depth", [2, 5], X_train, y_train, X_test, y_test, n_rounds=20, random_state=4
+    )
+    single = bias_variance_decomposition(
+        tree.set_params(max_depth=5), X_train, y_train, X_test, y_test, n_rounds=20,
+        random_state=4,
+    )  # fmt: skip
+    np.testing.assert_array_equal(curve.results[1].predictions, single.predictions)
+
+
+def test_n_jobs_does_not_change_the_numbers(binary):
+    X_train, y_train, X_test, y_test = binary
+    # a random learner with random_state=None: each round is seeded from random_state
+    tree = DecisionTreeClassifier(max_features=2)
+    kwargs = dict(loss="0-1", n_rounds=12, random_state=5)
+    one = bias_variance_decomposition(tree, X_train, y_train, X_test, y_test, n_jobs=1, **kwargs)
+    two = bias_variance_decomposition(tree, X_train, y_train, X_test, y_test, n_jobs=2, **kwargs)
+    np.testing.assert_array_equal(one.predictions, two.predictions)
+    assert one.expected_loss == two.expected_loss
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(n_rounds=1), "n_rounds"),
+        (dict(loss="hinge"), "loss"),
+        (dict(sampling="jackknife"), "sampling"),
+        (dict(sampling="disjoint", n_rounds=100), "use fewer rounds"),
+        (dict(y_test_labels=[0, 1, 2]), "labels that y_train does not: \\[2\\]"),
+        (dict(y_train_labels=[0]), "single class"),
+    ],
+)
+def test_bad_input_is_a_clear_value_error(binary, change, message):
+    X_train, y_train, X_test, y_test = binary
+    y_train, y_test = y_train.copy(), y_test.copy()
+    if "y_test_labels" in change:
+        y_test[: len(change.pop("y_test_labels"))] = [0, 1, 2]
+    if "y_train_labels" in change:
+        change.pop("y_train_labels")
+        y_train[:] = 0
+    kwargs = dict(loss="0-1", n_rounds=5, random_state=0) | change
+    with pytest.raises(ValueError, match=message):
+        bias_variance_decomposition(
+            LogisticRegression(), X_train, y_train, X_test, y_test, **kwargs
+        )
+
+
+def test_regression_targets_with_nan_are_rejected(regression):
+    X_train, y_train, X_test, y_test, _ = regression
+    y_bad = y_test.copy()
+    y_bad[3] = np.nan
+    with pytest.raises(ValueError, match="y_test contains NaN"):
+        bias_variance_decomposition(LinearRegression(), X_train, y_train, X_test, y_bad)
+
+
+def test_an_unknown_curve_parameter_is_rejected(regression):
+    X_train, y_train, X_test, y_test, _ = regression
+    with pytest.raises(ValueError, match="has no parameter 'depth'"):
+        bias_variance_curve(
+            DecisionTreeRegressor(), "depth", [1, 2], X_train, y_train, X_test, y_test
+        )
+
+
+def test_a_round_that_cannot_fit_is_reported_with_its_number():
+    X = np.arange(20.0)[:, None]
+    y = np.array([0] * 19 + [1])  # most bootstrap samples miss class 1
+    with pytest.raises(ValueError, match=r"round \d+ of 10: fitting on its bootstrap sample"):
+        bias_variance_decomposition(
+            LogisticRegression(), X, y, X, y, loss="0-1", n_rounds=10, random_state=0
+        )

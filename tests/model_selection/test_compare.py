@@ -1,0 +1,193 @@
+"""compare_estimators: the same folds for everyone, real differences found, none invented."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.naive_bayes import GaussianNB
+from sklearn.tree import DecisionTreeClassifier
+
+from mlbasics.model_selection import compare_estimators, holm_correction, mcnemar_test
+
+from ._estimators import FailsWithoutRow, RowRecorder
+
+
+def test_every_estimator_is_fitted_and_scored_on_exactly_the_same_rows(rows_dataset):
+    X, y = rows_dataset
+    res = compare_estimators(
+        {"a": RowRecorder(), "b": RowRecorder(), "c": RowRecorder()},
+        X,
+        y,
+        cv=RepeatedStratifiedKFold(n_splits=4, n_repeats=2, random_state=0),
+        return_estimators=True,
+    )
+    assert res.n_splits == 8
+    for per_split in res.estimators:
+        for s, fitted in enumerate(per_split):
+            np.testing.assert_array_equal(
+                np.sort(fitted.fitted_rows_), np.sort(res.train_indices[s])
+            )
+            np.testing.assert_array_equal(
+                np.sort(fitted.predicted_rows_), np.sort(res.test_indices[s])
+            )
+
+
+def test_default_resampling_is_10_by_10_stratified_for_small_data(rows_dataset):
+    X, y = rows_dataset
+    res = compare_estimators({"a": DummyClassifier(), "b": GaussianNB()}, X, y, random_state=0)
+    assert res.scores.shape == (2, 100)
+    assert "10-fold x 10 repeats" in res.splitter
+    for s in range(10):  # the first repeat partitions the rows, stratified 8:4 per fold
+        assert np.bincount(y[res.test_indices[s]]).tolist() == [8, 4]
+    first_repeat = np.sort(np.concatenate(res.test_indices[:10]))
+    np.testing.assert_array_equal(first_repeat, np.arange(len(y)))
+
+
+def test_default_resampling_has_fewer_repeats_for_larger_data():
+    X, y = make_classification(n_samples=3000, n_features=4, random_state=0)
+    res = compare_estimators({"a": DummyClassifier(), "b": GaussianNB()}, X, y, random_state=0)
+    assert res.scores.shape == (2, 30)
+
+
+def test_a_majority_vote_loses_to_logistic_regression_on_breast_cancer(breast_cancer):
+    X, y = breast_cancer
+    cv = RepeatedStratifiedKFold(n_splits=10, n_repeats=3, random_state=0)
+    res = compare_estimators(
+        {"dummy": DummyClassifier(), "logistic": LogisticRegression()}, X, y, cv=cv
+    )
+    assert res.pvalues[0, 1] < 0.01
+    assert res.significant_differences(alpha=0.01) == [("logistic", "dummy", res.pvalues[0, 1])]
+    assert res.ranks.tolist() == [2.0, 1.0]
+
+
+@pytest.mark.parametrize("test", ["corrected_t", "5x2cv_t", "5x2cv_f"])
+def test_two_copies_of_a_randomised_estimator_show_no_significant_difference(breast_cancer, test):
+    X, y = breast_cancer
+    # random_state=None on the estimators: each copy and each split gets its own seed, so the
+    # two copies really differ, fit by fit, yet only by chance
+    sgd = SGDClassifier(loss="log_loss")
+    res = compare_estimators({"one": sgd, "two": sgd}, X, y, test=test, random_state=0)
+    assert not np.array_equal(res.scores[0], res.scores[1])
+    assert res.pvalues[0, 1] > 0.05
+
+
+def test_two_copies_of_a_deterministic_estimator_tie_exactly(rows_dataset):
+    X, y = rows_dataset
+    res = compare_estimators({"a": GaussianNB(), "b": GaussianNB()}, X, y, cv=5, random_state=0)
+    assert res.statistics[0, 1] == 0.0 and res.pvalues[0, 1] == 1.0
+
+
+def test_p_values_are_symmetric_and_holm_adjusted_across_pairs(breast_cancer):
+    X, y = breast_cancer
+    ests = {
+        "dummy": DummyClassifier(),
+        "nb": GaussianNB(),
+        "stump": DecisionTreeClassifier(max_depth=1, random_state=0),
+        "lr": LogisticRegression(),
+    }
+    res = compare_estimators(ests, X, y, cv=5, random_state=0)
+    np.testing.assert_array_equal(res.pvalues, res.pvalues.T)
+    np.testing.assert_array_equal(np.diag(res.pvalues), 1.0)
+    np.testing.assert_array_equal(res.statistics, -res.statistics.T)  # t of row minus column
+    upper = np.triu_indices(4, k=1)
+    np.testing.assert_allclose(res.pvalues[upper], holm_correction(res.raw_pvalues[upper]))
+    raw = compare_estimators(ests, X, y, cv=5, random_state=0, correction=None)
+    np.testing.assert_array_equal(raw.pvalues, res.raw_pvalues)
+
+
+def test_mcnemar_runs_on_one_stratified_hold_out_with_the_predictions(breast_cancer):
+    X, y = breast_cancer
+    res = compare_estimators(
+        {"nb": GaussianNB(), "lr": LogisticRegression()},
+        X,
+        y,
+        test="mcnemar",
+        random_state=0,
+        return_estimators=True,
+    )
+    assert res.n_splits == 1
+    test = res.test_indices[0]
+    assert len(test) == pytest.approx(0.25 * len(y), abs=1)
+    correct = [fitted[0].predict(X[test]) == y[test] for fitted in res.estimators]
+    ref = mcnemar_test(*correct)
+    assert res.raw_pvalues[0, 1] == ref.pvalue
+    np.testing.assert_array_equal(
+        res.scores[:, 0], [c.mean() for c in correct]
+    )  # accuracy on the hold-out
+
+
+def test_a_failing_estimator_gets_nan_scores_and_nan_p_values_but_the_rest_goes_on(rows_dataset):
+    X, y = rows_dataset
+    cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0)
+    with pytest.warns(FitFailedWarning, match=r"flaky: the fit on split \d of 6 failed.*row 0"):
+        res = compare_estimators(
+            {"flaky": FailsWithoutRow(row=0), "nb": GaussianNB(), "dummy": DummyClassifier()},
+            X,
+            y,
+            cv=cv,
+        )
+    assert res.n_failed.tolist() == [2, 0, 0]  # row 0 is held out once per repeat
+    assert np.isnan(res.pvalues[0, 1]) and np.isnan(res.pvalues[0, 2])
+    assert np.isfinite(res.pvalues[1, 2])
+    assert "failed" in str(res) and "n/a" in str(res)
+
+
+def test_the_result_prints_a_table_and_converts_to_data_frames(rows_dataset):
+    pd = pytest.importorskip("pandas")
+    X, y = rows_dataset
+    res = compare_estimators({"dummy": DummyClassifier(), "nb": GaussianNB()}, X, y, cv=4,
+                             random_state=0)  # fmt: skip
+    text = str(res)
+    for piece in ("dummy", "nb", "accuracy (mean ± std)", "fit time", "rank", "p-values", "Holm"):
+        assert piece in text
+    summary = res.to_frame()
+    assert list(summary.index) == ["dummy", "nb"]
+    np.testing.assert_allclose(summary["mean"], res.scores.mean(axis=1))
+    long = res.to_frame("scores")
+    assert isinstance(long, pd.DataFrame) and len(long) == 8
+    assert res.to_frame("pvalues").loc["dummy", "nb"] == res.pvalues[0, 1]
+
+
+def test_a_list_of_pairs_is_accepted(rows_dataset):
+    X, y = rows_dataset
+    res = compare_estimators([("x", DummyClassifier()), ("y", GaussianNB())], X, y, cv=3)
+    assert res.names == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(test="wilcoxon"), "test"),
+        (dict(cv=200), "cv=200 folds need at least 200 samples"),
+        (dict(test="5x2cv_t", cv=5), "10 splits"),
+        (dict(test="mcnemar", cv=3), "one hold-out set"),
+        (dict(correction="bonferroni"), "correction"),
+    ],
+)
+def test_bad_arguments_are_clear_value_errors(rows_dataset, kwargs, message):
+    X, y = rows_dataset
+    with pytest.raises(ValueError, match=message):
+        compare_estimators({"a": DummyClassifier(), "b": GaussianNB()}, X, y, **kwargs)
+
+
+def test_estimator_lists_are_checked(rows_dataset):
+    X, y = rows_dataset
+    with pytest.raises(ValueError, match="at least 2 estimators"):
+        compare_estimators({"a": DummyClassifier()}, X, y)
+    with pytest.raises(ValueError, match="unique"):
+        compare_estimators([("a", DummyClassifier()), ("a", GaussianNB())], X, y)
+    with pytest.raises(TypeError, match="no fit method"):
+        compare_estimators({"a": DummyClassifier(), "b": "not a model"}, X, y)
+
+
+def test_5x2cv_splits_that_do_not_swap_halves_are_rejected(rows_dataset):
+    X, y = rows_dataset
+    cv = RepeatedStratifiedKFold(n_splits=2, n_repeats=5, random_state=0)
+    splits = list(cv.split(X, y))
+    splits[1], splits[2] = splits[2], splits[1]
+    with pytest.raises(ValueError, match="must swap the two halves"):
+        compare_estimators({"a": DummyClassifier(), "b": GaussianNB()}, X, y, cv=splits,
+                           test="5x2cv_t")  # fmt: skip

@@ -1,0 +1,141 @@
+"""kfold_errors: scikit-learn's cross_validate numbers, fold indices, failures and bad input."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_regression
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_validate
+from sklearn.tree import DecisionTreeClassifier
+
+from mlbasics.model_selection import kfold_errors
+
+from ._estimators import FailsWithoutRow
+
+
+def test_classifier_folds_equal_cross_validate_on_the_same_splitter():
+    X, y = load_iris(return_X_y=True)
+    splitter = StratifiedKFold(5, shuffle=True, random_state=4)
+    model = LogisticRegression(max_iter=500)
+    ref = cross_validate(model, X, y, cv=splitter, return_train_score=True, return_indices=True)
+    res = kfold_errors(model, X, y, cv=splitter)
+    np.testing.assert_array_equal(res.test_scores, ref["test_score"])
+    np.testing.assert_array_equal(res.train_scores, ref["train_score"])
+    np.testing.assert_array_equal(res.test_errors, 1 - ref["test_score"])
+    np.testing.assert_array_equal(res.train_errors, 1 - ref["train_score"])
+    for mine, theirs in zip(res.test_indices, ref["indices"]["test"], strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    for mine, theirs in zip(res.train_indices, ref["indices"]["train"], strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert res.fit_times.shape == (5,) and np.all(res.fit_times > 0)
+
+
+def test_regressor_errors_are_mean_squared_errors_of_cross_validate():
+    X, y = make_regression(n_samples=80, n_features=5, noise=5.0, random_state=0)
+    splitter = KFold(4, shuffle=True, random_state=0)
+    ref = cross_validate(
+        Ridge(), X, y, cv=splitter, scoring="neg_mean_squared_error", return_train_score=True
+    )
+    res = kfold_errors(Ridge(), X, y, cv=splitter)
+    assert res.scoring == "neg_mean_squared_error"
+    np.testing.assert_array_equal(res.test_errors, -ref["test_score"])
+    np.testing.assert_array_equal(res.train_errors, -ref["train_score"])
+    # and the error is the mean squared error, computed by hand on the first fold
+    train, test = res.train_indices[0], res.test_indices[0]
+    fitted = Ridge().fit(X[train], y[train])
+    assert res.test_errors[0] == pytest.approx(np.mean((fitted.predict(X[test]) - y[test]) ** 2))
+
+
+def test_summary_has_means_and_sample_standard_deviations():
+    X, y = load_iris(return_X_y=True)
+    res = kfold_errors(DecisionTreeClassifier(random_state=0), X, y, cv=5, random_state=0)
+    summary = res.summary()
+    assert summary["mean_test_error"] == pytest.approx(np.mean(res.test_errors))
+    assert summary["std_test_error"] == pytest.approx(np.std(res.test_errors, ddof=1))
+    assert summary["mean_train_error"] == 0.0  # a full tree memorises its training folds
+    assert "fold" in str(res) and "validation error" in str(res)
+
+
+def test_an_int_cv_is_a_shuffled_stratified_kfold_reproducible_by_random_state():
+    X, y = load_iris(return_X_y=True)
+    a = kfold_errors(DecisionTreeClassifier(), X, y, cv=3, random_state=7)
+    b = kfold_errors(DecisionTreeClassifier(), X, y, cv=3, random_state=7)
+    np.testing.assert_array_equal(a.test_scores, b.test_scores)
+    ref = list(StratifiedKFold(3, shuffle=True, random_state=np.random.RandomState(7)).split(X, y))
+    for test, (_, ref_test) in zip(a.test_indices, ref, strict=True):
+        np.testing.assert_array_equal(test, ref_test)
+        assert np.ptp(np.bincount(y[test])) <= 1  # stratified: classes spread evenly
+
+
+def test_scorer_without_an_error_form_keeps_scores_only():
+    X, y = load_iris(return_X_y=True)
+    res = kfold_errors(DecisionTreeClassifier(), X, y, cv=3, scoring="f1_macro", random_state=0)
+    assert res.test_scores.shape == (3,)
+    with pytest.raises(ValueError, match="no error form"):
+        res.test_errors
+
+
+def test_a_failed_fold_gives_nan_and_a_warning_naming_the_fold(rows_dataset):
+    X, y = rows_dataset
+    splitter = KFold(4, shuffle=True, random_state=0)
+    failing_fold = next(k for k, (_, test) in enumerate(splitter.split(X)) if 0 in test)
+    with pytest.warns(FitFailedWarning, match=rf"fold {failing_fold + 1} of 4.*row 0 is missing"):
+        res = kfold_errors(FailsWithoutRow(row=0), X, y, cv=splitter)
+    assert np.isnan(res.test_scores[failing_fold])
+    assert np.isfinite(np.delete(res.test_scores, failing_fold)).all()
+    assert np.isfinite(res.summary()["mean_test_score"])  # failed folds left out of the means
+
+
+def test_error_score_raise_propagates_the_original_error(rows_dataset):
+    X, y = rows_dataset
+    with pytest.raises(RuntimeError, match="row 0 is missing"):
+        kfold_errors(FailsWithoutRow(row=0), X, y, cv=4, error_score="raise")
+
+
+def test_every_fold_failing_is_a_value_error(rows_dataset):
+    X, y = rows_dataset
+    with pytest.raises(ValueError, match=r"all 3 fits failed.*row 999 is missing"):
+        with pytest.warns(FitFailedWarning):
+            kfold_errors(FailsWithoutRow(row=999), X, y, cv=3)
+
+
+def test_nan_features_for_an_estimator_that_rejects_them_raise_a_clear_error():
+    X, y = load_iris(return_X_y=True)
+    X = X.copy()
+    X[:, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        with pytest.warns(FitFailedWarning):
+            kfold_errors(LogisticRegression(), X, y, cv=3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(cv=10), "cv=10 folds need at least 10 samples, got 6"),
+        (dict(cv=1), "cv"),
+        (dict(cv=3, n_jobs="two"), "n_jobs"),
+    ],
+)
+def test_bad_arguments_are_clear_value_errors(kwargs, message):
+    X = np.arange(12.0).reshape(6, 2)
+    y = np.array([0, 1] * 3)
+    with pytest.raises(ValueError, match=message):
+        kfold_errors(DecisionTreeClassifier(), X, y, **kwargs)
+
+
+def test_inputs_are_not_modified():
+    X, y = load_iris(return_X_y=True)
+    X0, y0 = X.copy(), y.copy()
+    kfold_errors(LogisticRegression(max_iter=500), X, y, cv=3, random_state=0)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+
+
+def test_groups_reach_a_group_aware_splitter():
+    X, y = load_iris(return_X_y=True)
+    groups = np.arange(len(y)) % 10
+    res = kfold_errors(
+        DecisionTreeClassifier(random_state=0), X, y, groups=groups, cv=GroupKFold(5)
+    )
+    for train, test in zip(res.train_indices, res.test_indices, strict=True):
+        assert not set(groups[train]) & set(groups[test])

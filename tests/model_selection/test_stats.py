@@ -1,0 +1,165 @@
+"""The paired tests against hand computations, scipy and mlxtend."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+from mlbasics.model_selection import (
+    combined_ftest_5x2cv,
+    compare_estimators,
+    corrected_resampled_ttest,
+    holm_correction,
+    mcnemar_test,
+    paired_ttest_5x2cv,
+)
+
+# A fixed 2 x 10 score matrix (10-fold CV, 90 training and 10 test samples per fold).
+SCORES_A = np.array([0.91, 0.88, 0.93, 0.90, 0.87, 0.92, 0.89, 0.94, 0.90, 0.91])
+SCORES_B = np.array([0.89, 0.87, 0.90, 0.91, 0.85, 0.90, 0.86, 0.93, 0.88, 0.90])
+
+
+def test_corrected_t_reproduces_a_hand_computation_on_a_fixed_score_matrix():
+    d = [a - b for a, b in zip(SCORES_A, SCORES_B, strict=True)]
+    J = len(d)
+    mean = sum(d) / J
+    s2 = sum((x - mean) ** 2 for x in d) / (J - 1)
+    t = mean / ((1 / J + 10 / 90) * s2) ** 0.5
+    # by hand: d sums to 0.16, mean 0.016; squared deviations sum to 1240e-6, s^2 = 1.3778e-4;
+    # t = 0.016 / sqrt((1/10 + 1/9) * 1.3778e-4) = 0.016 / 0.0053931 = 2.9667
+    assert t == pytest.approx(2.9667, abs=1e-4)
+    res = corrected_resampled_ttest(SCORES_A, SCORES_B, n_train=90, n_test=10)
+    assert res.statistic == pytest.approx(t, rel=1e-12)
+    assert res.pvalue == pytest.approx(2 * stats.t.sf(t, J - 1), rel=1e-12)
+
+
+def test_corrected_t_without_the_correction_term_is_scipys_paired_t_test():
+    naive = stats.ttest_rel(SCORES_A, SCORES_B)
+    res = corrected_resampled_ttest(SCORES_A, SCORES_B, n_train=1e15, n_test=1)
+    assert res.statistic == pytest.approx(naive.statistic, rel=1e-9)
+    assert res.pvalue == pytest.approx(naive.pvalue, rel=1e-9)
+
+
+def test_corrected_t_is_more_conservative_than_the_naive_test():
+    naive = corrected_resampled_ttest(SCORES_A, SCORES_B, n_train=1e15, n_test=1)
+    corrected = corrected_resampled_ttest(SCORES_A, SCORES_B, n_train=90, n_test=10)
+    assert abs(corrected.statistic) < abs(naive.statistic)
+    assert corrected.pvalue > naive.pvalue
+
+
+def test_identical_scores_give_t_zero_and_p_one():
+    for test in (paired_ttest_5x2cv, combined_ftest_5x2cv):
+        assert test(SCORES_A, SCORES_A).pvalue == 1.0
+    res = corrected_resampled_ttest(SCORES_A, SCORES_A, n_train=90, n_test=10)
+    assert (res.statistic, res.pvalue) == (0.0, 1.0)
+
+
+def test_five_by_two_statistics_match_the_formulas_by_hand():
+    d = (SCORES_A - SCORES_B).reshape(5, 2)
+    s2 = [(row[0] - row.mean()) ** 2 + (row[1] - row.mean()) ** 2 for row in d]
+    t = d[0, 0] / np.sqrt(np.mean(s2))
+    f = np.sum(d**2) / (2 * np.sum(s2))
+    assert paired_ttest_5x2cv(SCORES_A, SCORES_B).statistic == pytest.approx(t, rel=1e-12)
+    assert paired_ttest_5x2cv(SCORES_A, SCORES_B).pvalue == pytest.approx(
+        2 * stats.t.sf(abs(t), 5), rel=1e-12
+    )
+    assert combined_ftest_5x2cv(SCORES_A, SCORES_B).statistic == pytest.approx(f, rel=1e-12)
+    assert combined_ftest_5x2cv(SCORES_A, SCORES_B).pvalue == pytest.approx(
+        stats.f.sf(f, 10, 5), rel=1e-12
+    )
+
+
+def _mlxtend_splits(n_samples, seed):
+    """The ten splits mlxtend's 5x2cv functions make: 5 half/half splits, each used both ways."""
+    rng = np.random.RandomState(seed)
+    splits = []
+    for _ in range(5):
+        first, second = train_test_split(
+            np.arange(n_samples), test_size=0.5, random_state=rng.randint(low=0, high=32767)
+        )
+        splits += [(first, second), (second, first)]
+    return splits
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_five_by_two_tests_match_mlxtend_on_the_same_splits(seed):
+    evaluate = pytest.importorskip("mlxtend.evaluate")
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:240], y[:240]
+    lr = make_pipeline(StandardScaler(), LogisticRegression())
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
+    t_ref, p_ref = evaluate.paired_ttest_5x2cv(lr, tree, X, y, random_seed=seed)
+    f_ref, pf_ref = evaluate.combined_ftest_5x2cv(lr, tree, X, y, random_seed=seed)
+
+    splits = _mlxtend_splits(len(y), seed)
+    ests = {"lr": lr, "tree": tree}
+    res_t = compare_estimators(ests, X, y, cv=splits, test="5x2cv_t")
+    res_f = compare_estimators(ests, X, y, cv=splits, test="5x2cv_f")
+    assert res_t.statistics[0, 1] == pytest.approx(t_ref, rel=1e-10)
+    assert res_t.raw_pvalues[0, 1] == pytest.approx(p_ref, rel=1e-10)
+    assert res_f.statistics[0, 1] == pytest.approx(f_ref, rel=1e-10)
+    assert res_f.raw_pvalues[0, 1] == pytest.approx(pf_ref, rel=1e-10)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_mcnemar_matches_mlxtend(exact):
+    evaluate = pytest.importorskip("mlxtend.evaluate")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    pred_a = np.where(rng.random(200) < 0.85, y, 1 - y)
+    pred_b = np.where(rng.random(200) < 0.75, y, 1 - y)
+    table = evaluate.mcnemar_table(y_target=y, y_model1=pred_a, y_model2=pred_b)
+    _, p_ref = evaluate.mcnemar(table, exact=exact, corrected=True)
+    res = mcnemar_test(pred_a == y, pred_b == y, exact=exact)
+    assert res.pvalue == pytest.approx(p_ref, rel=1e-10)
+
+
+def test_mcnemar_exact_p_is_the_binomial_tail_by_hand():
+    # b = 1 discordant sample for a, c = 7 for b: p = 2 * P(Bin(8, 1/2) <= 1) = 2 * 9 / 256
+    correct_a = np.array([True] * 1 + [False] * 7 + [True] * 10)
+    correct_b = np.array([False] * 1 + [True] * 7 + [True] * 10)
+    res = mcnemar_test(correct_a, correct_b)
+    assert res.statistic == 1
+    assert res.pvalue == pytest.approx(18 / 256, rel=1e-12)
+    assert mcnemar_test(correct_a, correct_a).pvalue == 1.0
+
+
+def test_holm_adjusts_p_values_step_down_as_by_hand():
+    # m = 5: sorted p times (5, 4, 3, 2, 1) = (0.05, 0.08, 0.09, 0.08, 0.05), then running maximum
+    p = [0.04, 0.01, 0.05, 0.03, 0.02]
+    expected = [0.09, 0.05, 0.09, 0.09, 0.08]
+    np.testing.assert_allclose(holm_correction(p), expected, rtol=1e-12)
+
+
+def test_holm_lies_between_the_raw_p_values_and_bonferroni():
+    p = np.random.default_rng(1).random(12) ** 3
+    adjusted = holm_correction(p)
+    assert np.all(adjusted >= p)
+    assert np.all(adjusted <= np.minimum(1, 12 * p) + 1e-15)
+
+
+def test_holm_keeps_nan_and_does_not_count_it():
+    adjusted = holm_correction([0.01, np.nan, 0.02])
+    assert np.isnan(adjusted[1])
+    np.testing.assert_allclose(adjusted[[0, 2]], [0.02, 0.02])
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: corrected_resampled_ttest([0.9, 0.8], [0.9], n_train=9, n_test=1), "one score"),
+        (lambda: corrected_resampled_ttest([0.9], [0.8], n_train=9, n_test=1), "at least 2"),
+        (lambda: corrected_resampled_ttest([np.nan, 1], [1, 1], n_train=9, n_test=1), "NaN"),
+        (lambda: corrected_resampled_ttest([1, 1], [1, 1], n_train=0, n_test=1), "positive"),
+        (lambda: paired_ttest_5x2cv(np.ones(8), np.ones(8)), "10 scores"),
+        (lambda: mcnemar_test([True, False], [True]), "one entry per test sample"),
+    ],
+)
+def test_bad_scores_are_rejected_clearly(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
