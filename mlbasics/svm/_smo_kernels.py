@@ -114,8 +114,48 @@ def gram_from_dots(G, sq_rows, sq_cols, kern, bits):
 
 
 @njit(cache=True)
-def _kernel_values(i, start, stop, data, kern):
-    """``work[start:stop] = K(x_i, x_k)`` for positions k in [start, stop)."""
+def _kernel_values(i, start, stop, data, kern, out):
+    """``out[start:stop] = K(x_i, x_k)`` (float32) for positions k in [start, stop)."""
+    Xp, sqn, work, bits = data[0], data[1], data[9], data[10]
+    code, gamma = kern[0], kern[1]
+    if code == 2 and Xp.shape[0] > 0:  # dense rbf, the common case: one fused float32 pass
+        dots = np.dot(Xp[start:stop], Xp[i])
+        _rbf_row32(out, dots, start, stop, sqn, sqn[i], gamma, bits)
+        return
+    _kernel_values64(i, start, stop, data, kern)
+    _store_row(out, work, start, stop)
+
+
+@njit(cache=True, fastmath=True)
+def _rbf_row32(out, dots, start, stop, sqn, sq_i, gamma, bits):
+    """``out[start + t] = exp(-gamma (sq_i + sqn - 2 dots[t]))`` in float32, vectorised.
+
+    The exponent is formed in float64 (the norms are float64), the exponential in float32: range
+    reduction ``v = k ln2 + r``, a degree-6 Taylor polynomial (relative error about 1e-7, the
+    precision of the float32 cache) and ``2**k`` written into the float32 exponent bits.
+    """
+    bits32 = bits.view(np.int32)
+    scale = bits32.view(np.float32)
+    for t in range(stop - start):
+        v = -gamma * max(sq_i + sqn[start + t] - 2.0 * dots[t], 0.0)
+        v32 = np.float32(max(v, -87.0))
+        k = np.float32(math.floor(v32 * np.float32(_INV_LN2) + np.float32(0.5)))
+        r = v32 - k * np.float32(_LN2_HI) - k * np.float32(_LN2_LO)
+        p = np.float32(1.0 / 720.0)
+        p = p * r + np.float32(1.0 / 120.0)
+        p = p * r + np.float32(1.0 / 24.0)
+        p = p * r + np.float32(1.0 / 6.0)
+        p = p * r + np.float32(0.5)
+        p = p * r + np.float32(1.0)
+        out[start + t] = p * r + np.float32(1.0)
+        bits32[t] = (np.int32(k) + np.int32(127)) << np.int32(23)
+    for t in range(stop - start):
+        out[start + t] *= scale[t]
+
+
+@njit(cache=True)
+def _kernel_values64(i, start, stop, data, kern):
+    """``work[start:stop] = K(x_i, x_k)`` in float64 for positions k in [start, stop)."""
     Xp, sqn, _y, perm, sp_data, sp_indices, sp_indptr, scratch, K, work, bits = data
     code, gamma, coef0, degree = kern
     if code == 4:
@@ -151,7 +191,6 @@ def _kernel_values(i, start, stop, data, kern):
 def get_row(i, length, data, kern, cache):
     """Slot of the cache holding ``K[i, :length]``, computing the missing entries if needed."""
     rows, slot_of, owner, cached_len, last_used, clock, stats = cache
-    work = data[9]
     s = slot_of[i]
     start = 0
     if s >= 0:
@@ -171,8 +210,7 @@ def get_row(i, length, data, kern, cache):
     if start < length:
         stats[0] += 1
         stats[1] += length - start
-        _kernel_values(i, start, length, data, kern)
-        _store_row(rows[s], work, start, length)
+        _kernel_values(i, start, length, data, kern, rows[s])
         cached_len[s] = length
     clock[0] += 1
     last_used[s] = clock[0]

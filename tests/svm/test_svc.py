@@ -189,7 +189,8 @@ def test_duality_gap_closes(breast_cancer, loss, kernel):
     C = 0.5
     model = SVC(C=C, kernel=kernel, loss=loss, tol=1e-6).fit(X, y)
     primal, dual = primal_and_dual(model, X, y, C, loss)
-    assert primal - dual >= -1e-8 * abs(primal)  # weak duality
+    # weak duality, up to the float32 rounding of the kernel rows behind the dual objective
+    assert primal - dual >= -1e-6 * abs(primal)
     assert (primal - dual) / abs(primal) < 1e-5
 
 

@@ -1,0 +1,519 @@
+"""The SVM duals written in cvxpy: an independent reference for the SMO solver.
+
+One binary problem, with the conventions of :mod:`mlbasics.svm._smo` (labels ``y`` in {-1, +1},
+per-sample bounds ``C_i``, ``f(x) = sum_i y_i alpha_i K(x_i, x) - rho``). The three duals, in the
+minimised form the SMO reports:
+
+==============  ===============================================================  =============
+loss            objective                                                        constraints
+==============  ===============================================================  =============
+hinge           ``1/2 ||F'(y a)||^2 - sum a``                                    ``0 <= a <= C``
+squared_hinge   ``1/2 ||F'(y a)||^2 + sum a^2 / (4 C) - sum a``                  ``a >= 0``
+logistic        ``1/2 ||F'(y a)||^2 - sum entr(a) + entr(C - a)``                (``0 < a < C``)
+==============  ===============================================================  =============
+
+and ``y'a = 0`` in every case, where ``K = F F'`` is a factor of the kernel matrix and
+``entr(t) = -t log t``. The quadratic term is never handed to cvxpy as ``quad_form(a, Q)``: cvxpy
+checks that ``Q`` is PSD with an iterative eigensolver that fails on RBF matrices, and
+``psd_wrap`` on a matrix that is not PSD silently solves a different problem. The factor makes the
+objective convex by construction (disciplined convex programming) and gives the solver a
+second-order cone of dimension ``rank(K) + 2`` instead of a dense ``n x n`` block.
+
+The factor (:func:`kernel_factor`):
+
+* linear kernel with fewer features than samples: ``F = X`` itself (dense or CSR), exact, rank
+  ``n_features``;
+* any other kernel: the kernel matrix by LAPACK's pivoted Cholesky (``dpstrf``), stopped when the
+  largest remaining pivot falls below :data:`FACTOR_RTOL` times the largest diagonal entry, so a
+  kernel whose spectrum decays gets a low-rank factor;
+* kernels that are not PSD by construction (precomputed, callable, sigmoid, polynomial with
+  ``coef0 < 0``) are checked first: an eigenvalue below ``-INDEFINITE_RTOL * lambda_max`` is
+  refused (see :data:`INDEFINITE_RTOL`); smaller negative eigenvalues are rounding and are clipped
+  by the factorisation.
+
+The offset comes from the solver's multiplier of the equality constraint ``y'a = 0``: it is the
+``b`` of the Lagrangian's stationarity condition (``rho = -b``). Before anything is built,
+:func:`memory_estimate` refuses problems whose dense kernel and factorisation would not fit in
+memory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.linalg import eigvalsh, lapack
+
+from .._result import Trace
+from ..kernels import KernelSpec
+from ._smo import LOSSES, DualSolution
+from ._smo_kernels import LOGISTIC_EPS
+
+__all__ = [
+    "FACTOR_RTOL",
+    "INDEFINITE_RTOL",
+    "MEMORY_FRACTION",
+    "PrimalSolution",
+    "kernel_factor",
+    "memory_estimate",
+    "primal_linear_qp",
+    "solve_dual_qp",
+]
+
+#: Pivoted Cholesky stops when the largest remaining pivot (the largest diagonal entry of the
+#: Schur complement ``K - F F'``) is below ``FACTOR_RTOL * max_i K_ii``. The left-out part is PSD
+#: with trace at most ``n * FACTOR_RTOL * max_i K_ii``, which bounds the change of the quadratic
+#: term ``1/2 v'Kv`` by that times ``||v||^2 / 2``: far below the solvers' tolerance.
+FACTOR_RTOL = 1e-12
+
+#: A kernel matrix that is not PSD by construction is refused when its smallest eigenvalue is
+#: below ``-INDEFINITE_RTOL * lambda_max``. Rounding in a kernel computed in float64 leaves
+#: eigenvalues of order ``n * 1e-16 * lambda_max``; one computed in float32, of order
+#: ``sqrt(n) * 1e-7 * lambda_max``. Anything more negative than 1e-6 is a matrix that is not a
+#: kernel (an indefinite similarity, a sigmoid kernel outside its PSD range), for which the convex
+#: QP would answer a different question than the one asked; SMO (``solver="smo"``) handles such
+#: matrices as libsvm does.
+INDEFINITE_RTOL = 1e-6
+
+#: Refuse a problem whose estimated peak memory exceeds this fraction of the available memory.
+MEMORY_FRACTION = 0.5
+
+#: A variable within ``BOUND_RTOL * C_i`` of a bound of the box is put on it: interior-point
+#: solvers stop at ``alpha_i`` of order ``1e-10 C_i`` instead of 0, and the support vectors of the
+#: model are the variables that are not 0.
+BOUND_RTOL = 1e-7
+
+_SOLVER_NAMES = {"clarabel": "CLARABEL", "osqp": "OSQP", "scs": "SCS"}
+#: Solvers that accept the exponential cone of ``entr`` (the logistic dual); OSQP is a QP solver.
+_EXP_CONE = {"clarabel", "scs"}
+#: Accuracy asked of each solver (the defaults of OSQP and SCS are ~1e-4, too loose for a reference).
+#: Clarabel's gap tolerances are tightened from 1e-8 to 1e-12: interior points keep
+#: ``alpha_i (m_i - 1) ~ mu``, and at the default tolerance a variable with ``alpha_i ~ 1e-6 C``
+#: still has its margin 1e-3 away from 1 (SMO's whole tolerance); at 1e-12 it costs 2 to 4 more
+#: iterations.
+_SOLVER_OPTIONS = {
+    "clarabel": {
+        "tol_gap_abs": 1e-12,
+        "tol_gap_rel": 1e-12,
+        "tol_feas": 1e-12,
+        "tol_ktratio": 1e-10,
+    },
+    "osqp": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 200_000, "polish": True},
+    "scs": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
+}
+#: Kernels whose matrix is PSD whatever the data (``poly`` only with ``coef0 >= 0``).
+_PSD_BY_CONSTRUCTION = {"linear", "rbf"}
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available now (psutil when installed, else the OS's free pages)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is present wherever cvxpy's deps are
+        try:
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    return int(psutil.virtual_memory().available)
+
+
+def memory_estimate(
+    n_samples: int, rank: int | None = None, *, gram_given: bool = False, dense: bool = True
+) -> int:
+    """Peak bytes of :func:`solve_dual_qp` on ``n_samples`` samples, factor rank at most ``rank``.
+
+    The parts: the dense kernel matrix (8 n^2, unless the caller already holds it) and the copy
+    the factorisation works in (8 n^2), both absent when ``dense=False`` (a linear kernel factored
+    by the data themselves); the factor and cvxpy's canonical form of the factored term, stored
+    about twice as sparse triplets (8 n r + 2 x 16 n r); and the solver's sparse LDL factor of its
+    KKT system, whose dense part has order ``n + r`` (8 (n + r)^2 / 2). ``rank=None`` takes the
+    worst case ``r = n``: about 72 n^2 bytes, 290 MB at n = 2 000 and 29 GB at n = 20 000.
+    """
+    n = int(n_samples)
+    r = n if rank is None else int(rank)
+    matrices = (8 * n * n if gram_given else 16 * n * n) if dense else 0
+    return matrices + 40 * n * r + 4 * (n + r) ** 2
+
+
+def _check_memory(n: int, rank: int | None, *, gram_given: bool, dense: bool, what: str) -> None:
+    needed = memory_estimate(n, rank, gram_given=gram_given, dense=dense)
+    available = _available_memory()
+    if available is not None and needed > MEMORY_FRACTION * available:
+        raise MemoryError(
+            f"solver='qp' on {n} samples ({what}) needs about {needed / 2**30:.1f} GiB "
+            f"(the dense kernel matrix, its factor and the interior-point KKT system), more than "
+            f"{MEMORY_FRACTION:.0%} of the {available / 2**30:.1f} GiB available. Use "
+            "solver='smo', which keeps only a cache of kernel rows, or fit on fewer samples."
+        )
+
+
+def _require_solver(qp_solver: str, loss: str):
+    import cvxpy as cp  # an optional import point: only solver="qp" needs cvxpy
+
+    if qp_solver not in _SOLVER_NAMES:
+        raise ValueError(f"qp_solver must be one of {sorted(_SOLVER_NAMES)}; got {qp_solver!r}.")
+    name = _SOLVER_NAMES[qp_solver]
+    installed = cp.installed_solvers()
+    if name not in installed:
+        raise ValueError(
+            f"qp_solver={qp_solver!r} needs the {name} solver, which is not installed "
+            f"(cvxpy sees: {', '.join(installed)}). Install it (pip install {qp_solver}), choose "
+            "another qp_solver, or use solver='smo'."
+        )
+    if loss == "logistic" and qp_solver not in _EXP_CONE:
+        raise ValueError(
+            f"the logistic dual has an entropy term (an exponential cone), which "
+            f"qp_solver={qp_solver!r} cannot handle: use qp_solver='clarabel' or 'scs'."
+        )
+    return cp, name
+
+
+def _check_gram(K: np.ndarray) -> np.ndarray:
+    """A finite, symmetric square matrix (symmetrised), or a ValueError saying what is wrong."""
+    if K.ndim != 2 or K.shape[0] != K.shape[1]:
+        raise ValueError(f"a precomputed kernel must be a square matrix; got shape {K.shape}.")
+    if not np.all(np.isfinite(K)):
+        raise ValueError("the kernel matrix contains NaN or infinite values.")
+    scale = float(np.abs(K).max(initial=0.0))
+    asymmetry = float(np.abs(K - K.T).max(initial=0.0))
+    if asymmetry > 1e-8 * max(scale, np.finfo(float).tiny):
+        raise ValueError(
+            f"the kernel matrix is not symmetric (max |K - K'| = {asymmetry:.3g} for entries up to "
+            f"{scale:.3g}); a kernel matrix K[i, j] = k(x_i, x_j) must be."
+        )
+    return 0.5 * (K + K.T)
+
+
+def _check_psd(K: np.ndarray, what: str) -> None:
+    """Refuse ``K`` when its smallest eigenvalue is below ``-INDEFINITE_RTOL * lambda_max``."""
+    eigenvalues = eigvalsh(K, check_finite=False)
+    lo, hi = float(eigenvalues[0]), float(eigenvalues[-1])
+    if lo < -INDEFINITE_RTOL * max(hi, 0.0) or hi <= 0.0 < np.abs(K).max():
+        raise ValueError(
+            f"the {what} is not positive semidefinite: smallest eigenvalue {lo:.3g}, largest "
+            f"{hi:.3g} (the QP accepts negative eigenvalues down to -{INDEFINITE_RTOL:g} x the "
+            "largest, as rounding). The dual is then not a convex problem; use solver='smo', "
+            "which handles indefinite kernels as libsvm does, or correct the matrix (e.g. clip "
+            "its negative eigenvalues)."
+        )
+
+
+def kernel_factor(X, spec: KernelSpec):
+    """A factor ``F`` (n x r) with ``K = F F'`` up to :data:`FACTOR_RTOL`, and what it is.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), CSR matrix, or ndarray of shape (n, n)
+        Training rows, or the kernel matrix when ``spec.kernel == "precomputed"``.
+    spec : KernelSpec
+        The kernel.
+
+    Returns
+    -------
+    F : ndarray or CSR matrix of shape (n_samples, rank)
+    description : str
+        How it was obtained (for ``verbose`` and error messages).
+    """
+    n = X.shape[0]
+    if spec.kernel == "linear" and X.shape[1] < n:
+        F = sparse.csr_matrix(X, dtype=np.float64) if sparse.issparse(X) else np.asarray(X)
+        return F, f"linear kernel: the data themselves, rank {X.shape[1]}"
+    precomputed = spec.kernel == "precomputed"
+    if precomputed:
+        K = _check_gram(np.asarray(X, dtype=np.float64))
+    else:
+        K = spec.matrix(X, X)
+        K = 0.5 * (K + K.T)  # pairwise kernels are symmetric up to rounding
+    psd_kernel = spec.kernel in _PSD_BY_CONSTRUCTION or (spec.kernel == "poly" and spec.coef0 >= 0)
+    if not psd_kernel:
+        _check_psd(
+            K, "precomputed kernel matrix" if precomputed else f"{spec.kernel} kernel matrix"
+        )
+    top = float(np.max(np.diag(K), initial=0.0))
+    if top <= 0.0:
+        return np.zeros((n, 1)), "zero kernel matrix"
+    c, piv, rank, info = lapack.dpstrf(K, tol=FACTOR_RTOL * top, lower=1)
+    if info < 0:  # pragma: no cover - LAPACK argument error
+        raise RuntimeError(f"LAPACK dpstrf failed with info={info}")
+    rank = max(int(rank), 1)
+    F = np.zeros((n, rank))
+    F[piv[:rank] - 1] = np.tril(c[:rank, :rank])
+    F[piv[rank:] - 1] = c[rank:, :rank]
+    return F, f"pivoted Cholesky, rank {rank} of {n}"
+
+
+def _mvp_gap(alpha, y, Kv, upper, loss) -> float:
+    """``m(alpha) - M(alpha)``, the maximal violating pair's gap of SMO, at the given point."""
+    G = y * Kv
+    if loss == "hinge":
+        G = G - 1.0
+        can_up = np.where(y > 0, alpha < upper, alpha > 0)
+        can_down = np.where(y > 0, alpha > 0, alpha < upper)
+    elif loss == "squared_hinge":
+        G = G + alpha / (2.0 * upper) - 1.0
+        can_up = (y > 0) | (alpha > 0)
+        can_down = (y < 0) | (alpha > 0)
+    else:
+        lo, hi = LOGISTIC_EPS * upper, (1.0 - LOGISTIC_EPS) * upper
+        G = G + np.log(alpha) - np.log(upper - alpha)
+        can_up = np.where(y > 0, alpha < hi, alpha > lo)
+        can_down = np.where(y > 0, alpha > lo, alpha < hi)
+    score = -y * G
+    if not can_up.any() or not can_down.any():
+        return 0.0
+    return float(score[can_up].max() - score[can_down].min())
+
+
+def _dual_objective(alpha, upper, quadratic, loss) -> float:
+    """The minimised dual objective of the module table, given ``quadratic = 1/2 v'Kv``."""
+    if loss == "hinge":
+        return float(quadratic - alpha.sum())
+    if loss == "squared_hinge":
+        return float(quadratic + (alpha**2 / (4.0 * upper)).sum() - alpha.sum())
+    rest = upper - alpha
+    return float(quadratic + (alpha * np.log(alpha)).sum() + (rest * np.log(rest)).sum())
+
+
+def _kernel_times(X, spec, F, v) -> np.ndarray:
+    """``K v`` from the kernel itself when it is cheap to form by blocks, else from the factor."""
+    if spec.kernel == "precomputed":
+        return np.asarray(X) @ v
+    if spec.is_named:
+        out = np.empty(X.shape[0])
+        for rows, block in spec.blocks(X, X):
+            out[rows] = block @ v
+        return out
+    return np.asarray(F @ (F.T @ v)).ravel()
+
+
+def solve_dual_qp(
+    X,
+    y,
+    upper,
+    spec: KernelSpec,
+    *,
+    loss: str = "hinge",
+    qp_solver: str = "clarabel",
+    verbose: int = 0,
+) -> DualSolution:
+    """Solve one binary SVM dual with cvxpy (see the module docstring for the formulation).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), CSR matrix, or ndarray of shape (n, n)
+        Training rows, or the kernel matrix when ``spec.kernel == "precomputed"``.
+    y : ndarray of shape (n_samples,)
+        Labels in {-1, +1}.
+    upper : ndarray of shape (n_samples,)
+        ``C_i``, all positive.
+    spec : KernelSpec
+        The kernel.
+    loss : {"hinge", "squared_hinge", "logistic"}
+        Which dual.
+    qp_solver : {"clarabel", "osqp", "scs"}
+        The cvxpy solver. OSQP solves the two quadratic programs only.
+    verbose : int
+        Print what was built and the solver's log when positive.
+
+    Returns
+    -------
+    DualSolution
+        As :func:`~mlbasics.svm._smo.solve_dual` returns it: ``alpha`` (variables within
+        :data:`BOUND_RTOL` of a bound put on it), ``rho``, ``objective`` (minimised form; for the
+        logistic loss without the constant ``sum_i C_i log C_i``), ``gap`` (SMO's maximal
+        violating pair gap, recomputed at the solution), ``n_iter`` (solver iterations),
+        ``converged`` (True: anything else raises) and a two-point ``trace``.
+
+    Raises
+    ------
+    ValueError
+        Unknown loss or solver, a solver that is not installed or cannot handle the loss, labels
+        not in {-1, +1}, non-positive bounds, a kernel matrix that is not symmetric, finite and
+        PSD (within :data:`INDEFINITE_RTOL`).
+    MemoryError
+        When :func:`memory_estimate` exceeds :data:`MEMORY_FRACTION` of the available memory.
+    RuntimeError
+        When the solver fails or stops with a status other than "optimal" (infeasible,
+        unbounded, inaccurate): the message names the solver and the status.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
+    cp, solver_name = _require_solver(qp_solver, loss)
+    y = np.asarray(y, dtype=np.float64)
+    upper = np.asarray(upper, dtype=np.float64)
+    n = y.shape[0]
+    if n == 0:
+        raise ValueError("the problem has no samples.")
+    if X.shape[0] != n or upper.shape != (n,):
+        raise ValueError(
+            f"X has {X.shape[0]} rows, y {n} entries and upper {upper.shape}: they must agree."
+        )
+    if not np.all(np.isin(y, (-1.0, 1.0))):
+        raise ValueError("labels must be -1 or +1.")
+    if not (np.all(np.isfinite(upper)) and np.all(upper > 0)):
+        raise ValueError("every bound C_i must be positive and finite.")
+    if not (np.any(y > 0) and np.any(y < 0)):
+        raise ValueError("the problem needs samples of both labels, -1 and +1.")
+
+    precomputed = spec.kernel == "precomputed"
+    low_rank_linear = spec.kernel == "linear" and X.shape[1] < n
+    if low_rank_linear:
+        _check_memory(
+            n, X.shape[1], gram_given=False, dense=False, what=f"linear, {X.shape[1]} features"
+        )
+    else:
+        _check_memory(n, None, gram_given=precomputed, dense=True, what=f"{spec.kernel} kernel")
+
+    start = time.perf_counter()
+    F, description = kernel_factor(X, spec)
+    if verbose:
+        print(f"[QP] {loss} dual, {n} samples, factor: {description}; solver {solver_name}")
+    M = (sparse.diags(y) @ F).T.tocsr() if sparse.issparse(F) else (F * y[:, None]).T
+
+    a = cp.Variable(n)
+    quadratic = 0.5 * cp.sum_squares(M @ a)
+    balance = y @ a == 0
+    if loss == "hinge":
+        problem = cp.Problem(cp.Minimize(quadratic - cp.sum(a)), [a >= 0, a <= upper, balance])
+    elif loss == "squared_hinge":
+        objective = quadratic + cp.sum_squares(cp.multiply(0.5 / np.sqrt(upper), a)) - cp.sum(a)
+        problem = cp.Problem(cp.Minimize(objective), [a >= 0, balance])
+    else:
+        entropy = cp.sum(cp.entr(a) + cp.entr(upper - a))
+        problem = cp.Problem(cp.Minimize(quadratic - entropy), [balance])
+
+    try:
+        problem.solve(solver=solver_name, verbose=bool(verbose), **_SOLVER_OPTIONS[qp_solver])
+    except cp.error.SolverError as exc:
+        raise RuntimeError(
+            f"the {solver_name} solver failed on the {loss} dual ({n} samples): {exc}. Try "
+            "another qp_solver or solver='smo'."
+        ) from exc
+    if problem.status != cp.OPTIMAL:
+        raise RuntimeError(
+            f"the {solver_name} solver stopped with status {problem.status!r} on the {loss} "
+            f"dual ({n} samples), not 'optimal': the solution cannot be trusted. Try "
+            "qp_solver='clarabel' (an interior-point method), or solver='smo'."
+        )
+
+    alpha = np.asarray(a.value, dtype=np.float64).copy()
+    b = float(balance.dual_value)
+    if loss == "logistic":
+        # as the SMO: inside [EPS C, (1 - EPS) C], where float64 still resolves the margin
+        alpha = np.clip(alpha, LOGISTIC_EPS * upper, (1.0 - LOGISTIC_EPS) * upper)
+    else:
+        alpha[alpha <= BOUND_RTOL * upper] = 0.0
+        if loss == "hinge":
+            alpha[alpha >= (1.0 - BOUND_RTOL) * upper] = upper[alpha >= (1.0 - BOUND_RTOL) * upper]
+        else:
+            alpha = np.maximum(alpha, 0.0)
+    Kv = _kernel_times(X, spec, F, y * alpha)
+    objective = _dual_objective(alpha, upper, 0.5 * float((y * alpha) @ Kv), loss)
+    gap = _mvp_gap(alpha, y, Kv, upper, loss)
+    elapsed = time.perf_counter() - start
+    start_objective = float((upper * np.log(upper)).sum()) if loss == "logistic" else 0.0
+    trace = Trace(
+        objective=np.array([start_objective, objective]),
+        optimality=np.array([np.inf, gap]),
+        time=np.array([0.0, elapsed]),
+    )
+    return DualSolution(
+        alpha=alpha,
+        rho=-b,
+        objective=objective,
+        gap=gap,
+        n_iter=int(problem.solver_stats.num_iters or 0),
+        converged=True,
+        trace=trace,
+    )
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
+class PrimalSolution:
+    """The primal soft-margin solution of a linear SVM.
+
+    Attributes
+    ----------
+    w : ndarray of shape (n_features,)
+        Weights.
+    b : float
+        Offset: ``f(x) = x'w + b``.
+    slack : ndarray of shape (n_samples,)
+        ``xi_i = max(0, 1 - y_i f(x_i))`` as the solver returned it (hinge and squared hinge; the
+        margins' loss arguments for the logistic loss).
+    objective : float
+        The primal optimum ``1/2 ||w||^2 + sum_i C_i loss_i``.
+    """
+
+    w: np.ndarray
+    b: float
+    slack: np.ndarray
+    objective: float
+
+
+def primal_linear_qp(X, y, upper, *, loss="hinge", qp_solver="clarabel") -> PrimalSolution:
+    """The linear soft-margin SVM solved in the primal, as a second reference for the duals.
+
+    Minimises over ``(w, b, xi)``
+
+    * hinge: ``1/2 ||w||^2 + sum_i C_i xi_i`` with ``y_i (x_i'w + b) >= 1 - xi_i``, ``xi >= 0``;
+    * squared hinge: ``1/2 ||w||^2 + sum_i C_i xi_i^2`` with ``y_i (x_i'w + b) >= 1 - xi_i``;
+    * logistic: ``1/2 ||w||^2 + sum_i C_i log(1 + exp(-y_i (x_i'w + b)))`` (``cp.logistic``).
+
+    Slater's condition holds (``w = 0, b = 0, xi = 2`` is strictly feasible), so the optimum equals
+    the dual optimum: ``objective == -DualSolution.objective`` (plus ``sum_i C_i log C_i`` for the
+    logistic loss).
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Labels in {-1, +1}.
+    upper : ndarray of shape (n_samples,)
+        ``C_i``.
+    loss : {"hinge", "squared_hinge", "logistic"}
+    qp_solver : {"clarabel", "osqp", "scs"}
+
+    Returns
+    -------
+    PrimalSolution
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
+    cp, solver_name = _require_solver(qp_solver, loss)
+    y = np.asarray(y, dtype=np.float64)
+    upper = np.asarray(upper, dtype=np.float64)
+    n, d = X.shape
+    w, b = cp.Variable(d), cp.Variable()
+    margins = cp.multiply(y, X @ w + b)
+    if loss == "logistic":
+        xi = margins
+        objective = 0.5 * cp.sum_squares(w) + cp.sum(cp.multiply(upper, cp.logistic(-margins)))
+        constraints = []
+    else:
+        xi = cp.Variable(n)
+        constraints = [margins >= 1 - xi]
+        if loss == "hinge":
+            constraints.append(xi >= 0)
+            objective = 0.5 * cp.sum_squares(w) + upper @ xi
+        else:
+            objective = 0.5 * cp.sum_squares(w) + cp.sum(cp.multiply(upper, cp.square(xi)))
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    try:
+        problem.solve(solver=solver_name, **_SOLVER_OPTIONS[qp_solver])
+    except cp.error.SolverError as exc:
+        raise RuntimeError(f"the {solver_name} solver failed on the {loss} primal: {exc}") from exc
+    if problem.status != cp.OPTIMAL:
+        raise RuntimeError(
+            f"the {solver_name} solver stopped with status {problem.status!r} on the {loss} "
+            "primal, not 'optimal'."
+        )
+    return PrimalSolution(
+        w=np.asarray(w.value, dtype=np.float64),
+        b=float(b.value),
+        slack=np.asarray(xi.value, dtype=np.float64),
+        objective=float(problem.value),
+    )
