@@ -189,23 +189,33 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (CI)")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 3)")
     parser.add_argument("--memory", action="store_true", help="also the n=100k memory case")
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        help="run only these cases, named kind-n (e.g. dense-10000 sparse-20000)",
+    )
+    parser.add_argument("--no-compile", action="store_true", help="skip the compile-time probe")
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     cases = QUICK_CASES if args.quick else CASES
 
     print(describe_environment())
     print(f"SVC{tuple(sorted(PARAMS.items()))}; {repeats} timed round(s), medians")
-    rows = [run_case(*case, repeats=repeats) for case in cases]
+    if args.cases:
+        cases = [case for case in cases if f"{case[0]}-{case[1]}" in args.cases]
+    header = ["case", "sklearn fit / predict s", "mlbasics fit / predict s", "fit ratio",
+              "predict ratio", "sklearn dual obj", "mlbasics dual obj", "n_SV ours / sklearn"]  # fmt: skip
+    rows = []
+    for case in cases:
+        rows.append(run_case(*case, repeats=repeats))
+        print(" | ".join(rows[-1]), flush=True)  # as it comes: the sparse case is long
     if args.quick:
         print("(quick sizes: a smoke test; these times say nothing about the targets)")
-    print(format_table(
-        ["case", "sklearn fit / predict s", "mlbasics fit / predict s", "fit ratio",
-         "predict ratio", "sklearn dual obj", "mlbasics dual obj", "n_SV ours / sklearn"],
-        rows,
-    ))  # fmt: skip
+    print(format_table(header, rows))
 
-    compile_runs = measure_compile_time()
-    print("\nnumba compile time (fresh processes; seconds):")
+    compile_runs = {} if args.no_compile else measure_compile_time()
+    if compile_runs:
+        print("\nnumba compile time (fresh processes; seconds):")
     for name, run in compile_runs.items():
         print(
             f"  {name:>12}: import {run['import']:.2f}, first dense fit {run['dense_first']:.2f}, "

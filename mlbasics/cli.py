@@ -343,6 +343,39 @@ def _add_data_options(sub, *, datasets_=tuple(DATASETS)):
     sub.add_argument("--plot", metavar="FILE.png", help="save the figure (needs matplotlib)")
 
 
+# The models of `mlbasics kkt`: one line each.
+KKT_MODELS = {
+    "svc": lambda C, tol: SVC(C=C, tol=tol),
+    "svc-qp": lambda C, tol: SVC(C=C, solver="qp"),
+    "logistic": lambda C, tol: LogisticRegression(C=C, tol=tol),
+    "logistic-l1": lambda C, tol: LogisticRegression(penalty="l1", C=C, tol=tol),
+    "sklearn-svc": lambda C, tol: sk_svm.SVC(C=C, tol=tol),
+    "sklearn-logistic": lambda C, tol: sk_linear_model.LogisticRegression(C=C, tol=tol),
+}
+
+
+def run_kkt(args, parser) -> int:
+    """``mlbasics kkt``: fit one model on standardised data and print its KKT report."""
+    from .optimality import check_kkt
+
+    X, y, name = load_data(args)
+    _check_classes(parser, y)
+    X = StandardScaler().fit_transform(X)
+    model = KKT_MODELS[args.model](args.C, args.solver_tol)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    fit_seconds = time.perf_counter() - start
+    report = check_kkt(model, X, y, tol=args.tol)
+    print(
+        f"{args.model} on {name} ({X.shape[0]} x {X.shape[1]}, standardised), C={args.C}, "
+        f"fitted in {fit_seconds:.2f} s"
+    )
+    print(report)
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlbasics", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mlbasics {__version__}")
@@ -371,6 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument("--rounds", type=int, default=50, help="training sets per value")
     bv.add_argument("--sampling", choices=["bootstrap", "disjoint"], default="bootstrap")
     bv.add_argument("--test-size", type=float, default=0.5, help="held-out fraction")
+
+    kkt = sub.add_parser("kkt", help="fit a model and print its KKT conditions and duality gap")
+    _add_data_options(kkt)
+    kkt.add_argument("--model", choices=sorted(KKT_MODELS), default="svc")
+    kkt.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
+    kkt.add_argument("--tol", type=float, default=1e-3, help="tolerance of the KKT verdict")
+    kkt.add_argument("--solver-tol", type=float, default=1e-3, help="the solver's own tol")
     return parser
 
 
@@ -393,6 +433,12 @@ def main(argv=None) -> int:
         if args.scoring is not None and args.scoring not in get_scorer_names():
             parser.error(f"--scoring {args.scoring!r} is not a scikit-learn scorer name")
         command = run_compare
+    elif args.command == "kkt":
+        if args.C <= 0:
+            parser.error("--C must be positive")
+        if args.tol <= 0 or args.solver_tol <= 0:
+            parser.error("--tol and --solver-tol must be positive")
+        command = run_kkt
     else:
         if args.rounds < 2:
             parser.error("--rounds must be at least 2")
@@ -402,8 +448,8 @@ def main(argv=None) -> int:
     if args.plot:
         _plotting()  # fail before the fits, not after them, when matplotlib is missing
     try:
-        command(args, parser)
+        status = command(args, parser)
     except ImportError as exc:  # an optional package (tqdm for --verbose, pandas for --csv)
         raise SystemExit(f"error: {exc}") from None
     sys.stdout.flush()
-    return 0
+    return status or 0

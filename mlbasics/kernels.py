@@ -105,6 +105,8 @@ class KernelSpec:
             raise ValueError(
                 "a precomputed kernel has no matrix to compute; pass the matrix itself"
             )
+        if X.shape[0] == 0 or Z.shape[0] == 0:  # e.g. a model without support vectors
+            return np.zeros((X.shape[0], Z.shape[0]))
         if self.is_named:
             return pairwise_kernels(X, Z, metric=self.kernel, **self._pairwise_params())
         K = self.kernel(X, Z)

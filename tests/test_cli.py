@@ -168,3 +168,15 @@ def test_a_missing_optional_package_ends_the_command_with_a_clear_message(monkey
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     with pytest.raises(SystemExit, match="error: verbose=1 draws a progress bar with tqdm"):
         main(["compare", "--cv", "3", "--repeats", "1", "--verbose", "1"])
+
+
+def test_kkt_command_prints_a_passing_report(capsys):
+    assert main(["kkt", "--model", "svc", "--dataset", "breast_cancer"]) == 0
+    out = capsys.readouterr().out
+    assert "KKT report for SVC" in out and "OK" in out and "duality gap" in out
+
+
+def test_kkt_command_fails_when_the_solver_stops_early(capsys):
+    status = main(["kkt", "--model", "svc", "--solver-tol", "10", "--tol", "1e-6"])
+    assert status == 1
+    assert "FAIL" in capsys.readouterr().out.upper()

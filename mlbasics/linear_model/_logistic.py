@@ -18,6 +18,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ..optimality import duality_gaps
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
 from ._separation import separating_direction_exists
@@ -144,6 +145,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Final value of the objective above (for SGD at the returned, averaged if ``average``,
         coefficients, on the training part of the data when ``early_stopping``; for
         :meth:`partial_fit` on the data of the last call).
+    duality_gap_ : float
+        Objective minus the value of a feasible point of the dual problem built from the fitted
+        coefficients (:func:`mlbasics.optimality.duality_gaps`): an upper bound on the distance
+        to the optimum, computed on the data passed to ``fit``. NaN without a penalty (the dual
+        bound needs one); not updated by :meth:`partial_fit`.
     convergence_ : mlbasics.Trace
         Objective, optimality measure and time at every iteration (entry 0 is the start); for
         SGD once per epoch, so Newton and SGD draw on one convergence plot.
@@ -312,6 +318,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        given_weight = sample_weight
         if self.class_weight is not None:
             per_class = compute_class_weight(
                 self.class_weight, classes=self.classes_, y=y, sample_weight=sample_weight
@@ -321,7 +328,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         weights = C * sample_weight
         Y = target_matrix(y_index, n_classes)
         if self.solver == "sgd":
-            return self._fit_sgd(X, Y, y_index, sample_weight, C, penalty)
+            self._fit_sgd(X, Y, y_index, sample_weight, C, penalty)
+            return self._certify(X, y, given_weight)
         self.__dict__.pop("_sgd_run", None)  # partial_fit must not continue a stale SGD run
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
@@ -356,6 +364,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             )
         if penalty.is_zero:
             self._warn_if_separated(objective)
+        return self._certify(X, y, given_weight)
+
+    def _certify(self, X, y, sample_weight):
+        """Store ``duality_gap_``: primal minus the dual bound of :mod:`mlbasics.optimality`."""
+        self.duality_gap_ = float(duality_gaps(self, X, y, sample_weight=sample_weight)[0])
         return self
 
     def _store_result(self, coef, result):

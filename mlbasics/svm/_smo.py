@@ -24,11 +24,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from .. import losses
 from .._result import Trace, TraceRecorder
 from ..kernels import KernelSpec
 from . import _smo_kernels as K
 
-__all__ = ["LOSSES", "DualSolution", "default_max_iter", "solve_dual"]
+__all__ = [
+    "LOSSES",
+    "DualSolution",
+    "default_max_iter",
+    "dual_value",
+    "primal_objective",
+    "solve_dual",
+]
 
 LOSSES = ("hinge", "squared_hinge", "logistic")
 
@@ -37,6 +45,31 @@ CHUNK = 2000
 
 #: Bytes of one float32 cache entry.
 _ENTRY_BYTES = 4
+
+
+def primal_objective(loss, alpha, y, upper, k_alpha_y, rho) -> float:
+    """``1/2 ||f||^2 + sum_i C_i loss(m_i)`` for ``f = sum_j y_j alpha_j K(x_j, .) - rho``.
+
+    ``k_alpha_y = K (y * alpha)`` on the training points, so ``||f||^2 = (y alpha)' K (y alpha)`` and
+    the margins are ``m_i = y_i (k_alpha_y_i - rho)``; ``upper`` holds the ``C_i``.
+    """
+    margins = y * (k_alpha_y - rho)
+    data_term = {"hinge": losses.hinge, "squared_hinge": losses.squared_hinge}.get(
+        loss, losses.logistic
+    )(margins)
+    return float(0.5 * (y * alpha) @ k_alpha_y + upper @ data_term)
+
+
+def dual_value(loss, objective, upper) -> float:
+    """The dual function's value from the minimised objective the solvers report.
+
+    ``-objective``, plus ``sum_i C_i log C_i`` for the logistic loss (the entropy form of its
+    dual drops that constant). Weak duality: ``primal >= dual_value``; equality at the optimum.
+    """
+    value = -float(objective)
+    if loss == "logistic":
+        value += float(upper @ np.log(upper))
+    return value
 
 
 def default_max_iter(n_samples: int) -> int:
@@ -64,6 +97,10 @@ class DualSolution:
         Whether the gap fell below ``tol`` before ``max_iter``.
     trace : Trace
         Objective and gap after every chunk of iterations.
+    primal : float
+        Primal objective ``1/2 ||f||^2 + sum_i C_i loss(y_i f(x_i))`` of the solution's ``f``
+        (:func:`primal_objective`); ``primal - dual`` is the duality gap, with the dual value from
+        :func:`dual_value`.
     """
 
     alpha: np.ndarray
@@ -73,6 +110,7 @@ class DualSolution:
     n_iter: int
     converged: bool
     trace: Trace
+    primal: float = np.nan
 
 
 def _cache(n: int, cache_size_mb: float):
@@ -282,6 +320,7 @@ def solve_dual(
         if code != K.RUNNING or istate[K.I_ITER] >= max_iter:
             break
 
+    C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
     if loss == "logistic":
         objective = _logistic_objective(alpha, y_float * F, upper)
         # Free: strictly inside the saturation box of the logistic dual (almost every variable).
@@ -292,6 +331,12 @@ def solve_dual(
         istate[K.I_ACTIVE] = n
         objective = 0.5 * float(alpha @ (y_float * F + yp * y_float))
     rho = float(K.rho_from_gradient(F, status, y_float))
+    # K (y alpha) on the training points, from the final gradient (no kernel evaluation)
+    if loss == "logistic":
+        k_alpha_y = F - y_float * (np.log(alpha) - np.log(upper - alpha))
+    else:
+        k_alpha_y = F - y_float * extra * alpha + y_float
+    primal = primal_objective(loss, alpha, y_float, C, k_alpha_y, rho)
     perm = data[3]
     alpha_out = np.empty(n)
     alpha_out[perm] = alpha
@@ -303,6 +348,7 @@ def solve_dual(
         n_iter=int(istate[K.I_ITER]),
         converged=converged,
         trace=recorder.freeze(),
+        primal=primal,
     )
 
 

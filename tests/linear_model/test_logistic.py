@@ -306,3 +306,14 @@ def test_quasi_complete_separation_warns(container):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LogisticRegression(None).fit(container(x[:, None]), y_overlap)
+
+
+def test_duality_gap_certifies_the_newton_solution(breast_cancer, wine):
+    from mlbasics.optimality import duality_gaps
+
+    for X, y in (breast_cancer, wine):
+        for penalty in ("l2", "l1"):
+            model = LogisticRegression(penalty=penalty, C=0.5, tol=1e-8).fit(X, y)
+            assert model.duality_gap_ == pytest.approx(duality_gaps(model, X, y)[0])
+            assert 0 <= model.duality_gap_ <= 1e-2 * model.objective_
+    assert np.isnan(LogisticRegression(penalty=None, max_iter=5).fit(*wine).duality_gap_)

@@ -441,3 +441,31 @@ def test_logistic_smo_iterations_grow_linearly_with_n():
     model = SVC(loss="logistic").fit(X, y)
     assert model.converged_
     assert model.n_iter_[0] <= 10 * len(y), model.n_iter_
+
+
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge", "logistic"])
+def test_duality_gap_attribute_matches_the_independent_checker(wine, loss, solver):
+    """duality_gap_ (from the solver's own gradient) against mlbasics.optimality (from scratch)."""
+    from mlbasics.optimality import duality_gaps
+
+    X, y = wine
+    model = SVC(loss=loss, solver=solver, C=2.0).fit(X, y)
+    independent = duality_gaps(model, X, y)
+    scale = 2.0 * len(y)  # sum of the C_i: the units of the gap
+    np.testing.assert_allclose(model.duality_gap_, independent, rtol=1e-3, atol=1e-8 * scale)
+    assert np.all(model.duality_gap_ >= -1e-6 * scale)
+    assert np.all(model.duality_gap_ <= 1e-3 * scale)
+
+
+def test_a_model_without_support_vectors_still_predicts_and_fails_its_certificate(breast_cancer):
+    """tol larger than the initial gap (2): SMO stops at alpha = 0; the model is a constant."""
+    from mlbasics.optimality import check_kkt
+
+    X, y = breast_cancer
+    model = SVC(tol=10.0).fit(X, y)
+    assert len(model.support_) == 0 and model.n_iter_[0] == 0
+    assert np.all(model.decision_function(X) == model.intercept_[0])
+    report = check_kkt(model, X, y)
+    assert not report.ok and "primal feasibility" in str(report)
+    assert model.duality_gap_[0] == pytest.approx(len(y))  # P = sum of hinge losses, D = 0

@@ -1,0 +1,202 @@
+"""``check_kkt`` and ``assert_kkt``: judge a fitted model from its attributes alone."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.validation import _check_sample_weight
+
+from ._logistic import LOGISTIC_ATTRIBUTES, logistic_report
+from ._report import KKTReport
+from ._svm import SVM_ATTRIBUTES, svm_report
+
+__all__ = ["assert_kkt", "check_kkt", "duality_gaps"]
+
+
+def _missing(model, names) -> list[str]:
+    return [name for name in names if not hasattr(model, name)]
+
+
+def _kind(model) -> str:
+    """ "svm" or "logistic" from the attributes the model has, or a TypeError naming the gaps."""
+    svm_missing = _missing(model, SVM_ATTRIBUTES)
+    if not svm_missing:
+        return "svm"
+    logistic_missing = _missing(model, LOGISTIC_ATTRIBUTES)
+    loss = getattr(model, "loss", None)
+    if not logistic_missing and loss in (None, "log_loss", "logistic"):
+        return "logistic"
+    if not logistic_missing:
+        logistic_missing = [f"a logistic loss (it has loss={loss!r})"]
+    raise TypeError(
+        f"check_kkt cannot judge {type(model).__name__}: a kernel SVM needs "
+        f"{', '.join(SVM_ATTRIBUTES)} (missing: {', '.join(svm_missing)}); a logistic "
+        f"regression needs {', '.join(LOGISTIC_ATTRIBUTES)} (missing: "
+        f"{', '.join(logistic_missing)}). Fit the model first if it is one of those."
+    )
+
+
+def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
+    """Residuals of the KKT conditions of a fitted model on its training data, and its duality gap.
+
+    The model is read through its fitted attributes only (duck typing), so scikit-learn's
+    estimators are judged as well as mlbasics' own:
+
+    * kernel SVMs (``dual_coef_``, ``support_``, ``n_support_``, ``intercept_``, ``classes_``
+      and the kernel's parameters): :class:`mlbasics.SVC` with every loss and solver, and
+      :class:`sklearn.svm.SVC`, binary or one-vs-one multiclass;
+    * logistic regressions (``coef_``, ``intercept_``, ``classes_``, ``C``):
+      :class:`mlbasics.LogisticRegression` and :class:`sklearn.linear_model.LogisticRegression`
+      with the L2, L1, elastic-net or no penalty, binary or multinomial;
+    * a :class:`~sklearn.pipeline.Pipeline` ending in one of those: ``X`` goes through the
+      other steps first.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        The model to judge.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The training data, as given to ``fit`` (the kernel matrix for ``kernel="precomputed"``).
+    y : array-like of shape (n_samples,)
+        The training labels.
+    tol : float, default=1e-3
+        Largest residual accepted by the verdict ``ok``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        The weights given to ``fit``; they set the per-sample bounds ``C_i`` and weights ``c_i``.
+
+    Returns
+    -------
+    KKTReport
+        Residual per condition, worst samples, objectives, duality gap and the verdict.
+
+    Raises
+    ------
+    TypeError
+        When the model is of a kind this function cannot judge (the message names the missing
+        attributes).
+    ValueError
+        When ``X``, ``y`` or ``sample_weight`` are not valid or not the training data.
+
+    Notes
+    -----
+    Kernel SVM, for every binary problem, with margins ``m_i = y_i f(x_i)``, dual variables
+    ``alpha_i = y_i c_i`` read from ``dual_coef_`` and bounds ``C_i`` (``C`` times sample and class
+    weights). Residuals are in the units of the margin, except the two on ``alpha``, which are
+    relative to the bounds:
+
+    ====================== ================================================================
+    stationarity           ``|sum_i alpha_i y_i| / max_i C_i`` (the derivative in ``b``); for
+                           the squared hinge also ``|m_i - (1 - alpha_i / (2 C_i))|`` where
+                           ``alpha_i > 0`` and ``max(0, 1 - m_i)`` where ``alpha_i = 0``, for
+                           the logistic loss ``|m_i - log((C_i - alpha_i) / alpha_i)|`` (the
+                           derivative in the margins: ``alpha_i = -C_i l'(m_i)``)
+    primal feasibility     hinge, ``alpha_i = 0``: ``max(0, 1 - m_i)``
+    dual feasibility       ``alpha_i`` out of ``[0, C_i]`` (``[0, inf)`` for the squared
+                           hinge), divided by ``C_i``
+    complementary          hinge, ``0 < alpha_i < C_i``: ``|m_i - 1|``; ``alpha_i = C_i``:
+    slackness              ``max(0, m_i - 1)``
+    duality gap            ``|P - D| / sum_i C_i``, largest over the binary problems
+    ====================== ================================================================
+
+    with ``P = 1/2 ||f||^2 + sum_i C_i l(m_i)`` and ``D = -1/2 ||f||^2 - sum_i C_i l*(-alpha_i /
+    C_i)`` (the conjugates of :mod:`mlbasics.losses`). A variable within 1e-8 ``C_i`` of a bound
+    counts as on it. Each term of ``P - D = sum_i [C_i l(m_i) + C_i l*(-alpha_i / C_i) +
+    alpha_i m_i] - b sum_i alpha_i y_i`` is at most ``C_i`` times the residual of sample ``i``, so
+    the gap per unit of ``C`` is within ``tol`` whenever the other conditions are; a negative gap
+    (beyond rounding) means the dual point is infeasible.
+
+    Logistic regression: ``stationarity`` is the largest distance of ``-grad`` to the
+    subdifferential of the penalty (``|g_j|`` for a smooth one; with an L1 term
+    ``|g_j + lambda_1 sign(w_j)|`` where ``w_j != 0`` and ``max(|g_j| - lambda_1, 0)`` where
+    ``w_j = 0``), the intercept's derivative included, divided by ``sum_i c_i`` (the unit of the
+    solvers' ``tol``); ``worst`` names the features (columns) there. The dual point is
+    ``theta_i = t c_i (y_i - p_i)`` at the intercept that balances ``sum_i theta_i = 0`` exactly,
+    with ``t = min(1, lambda_1 / ||X' theta||_inf)`` for a pure L1 penalty, and
+    ``D = sum_i c_i H(q_i) - R*(X' theta)`` with ``H`` the entropy of ``q_i = y_i - theta_i /
+    c_i``; it is exact at the optimum. ``duality gap`` is ``|P - D| / sum_i c_i``. Without a
+    penalty there is no finite dual to evaluate and only stationarity is checked.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.svm import SVC
+    >>> from mlbasics.optimality import check_kkt
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> report = check_kkt(SVC(tol=1e-3).fit(X, y), X, y, tol=1e-3)
+    >>> bool(report), sorted(report.violations)[:2]
+    (True, ['complementary slackness', 'dual feasibility'])
+    >>> bool(0 <= report.relative_gap < 1e-3)
+    True
+    """
+    if not (isinstance(tol, (int, float)) and tol > 0):
+        raise ValueError(f"tol must be a positive number; got {tol!r}.")
+    if hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline
+        if len(model.steps) > 1:
+            X = model[:-1].transform(X)
+        model = model[-1]
+    kind = _kind(model)
+    X = check_array(X, accept_sparse="csr", dtype=np.float64)
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"y must be one label per row of X: X has {X.shape[0]} rows, y has shape {y.shape}."
+        )
+    classes = np.asarray(model.classes_)
+    y_index = np.searchsorted(classes, y)
+    y_index = np.clip(y_index, 0, len(classes) - 1)
+    unknown = classes[y_index] != y
+    if np.any(unknown):
+        raise ValueError(
+            f"y holds labels the model was not fitted on: {np.unique(y[unknown])[:5]!r} "
+            f"(classes_: {classes!r})."
+        )
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    if kind == "svm":
+        return svm_report(model, X, y_index, sample_weight, tol)
+    return logistic_report(model, X, y_index, sample_weight, tol)
+
+
+def assert_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
+    """:func:`check_kkt`, raising ``AssertionError`` with the report when a condition fails.
+
+    For tests: ``assert_kkt(model, X, y, tol=1e-4)``. Returns the report when it passes.
+
+    Parameters
+    ----------
+    model : fitted estimator
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    tol : float, default=1e-3
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    KKTReport
+    """
+    report = check_kkt(model, X, y, tol=tol, sample_weight=sample_weight)
+    if not report.ok:
+        raise AssertionError(str(report))
+    return report
+
+
+def duality_gaps(model, X, y, *, sample_weight=None) -> np.ndarray:
+    """``P - D`` of every binary problem of a fitted SVM (one entry for other models).
+
+    What an estimator stores in ``duality_gap_`` after ``fit``: call it with the training data.
+
+    Parameters
+    ----------
+    model : fitted estimator
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    ndarray of shape (n_problems,)
+    """
+    return check_kkt(model, X, y, sample_weight=sample_weight).problem_gaps

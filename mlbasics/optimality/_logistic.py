@@ -1,0 +1,205 @@
+"""Optimality conditions and the duality gap of a fitted (penalised) logistic regression.
+
+Works for :class:`mlbasics.LogisticRegression` and :class:`sklearn.linear_model.LogisticRegression`
+alike, which minimise the same objective
+
+.. math::
+
+    P(W, b) = \\sum_i c_i\\, \\ell(y_i, W x_i + b) + \\lambda_1 \\|W\\|_1
+              + \\frac{\\lambda_2}{2} \\|W\\|^2,\\qquad c_i = C s_i,
+
+(binary logistic loss with one row of ``W``, softmax cross-entropy with one row per class), with
+``(lambda_1, lambda_2) = (rho, 1 - rho)`` for the L1 ratio ``rho`` and the intercept unpenalised.
+scikit-learn's ``liblinear`` penalises the intercept as the weight of a constant feature
+``intercept_scaling``; that is handled too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, sparse
+from scipy.special import expit, log_softmax, softmax, xlogy
+from sklearn.utils.class_weight import compute_class_weight
+
+from .. import losses
+from ._report import KKTReport, worst_indices
+
+__all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
+
+#: Fitted attributes (and parameters) a logistic regression must have to be judged.
+LOGISTIC_ATTRIBUTES = ("coef_", "intercept_", "classes_", "C")
+
+
+def penalty_strengths(model) -> tuple[float, float, float]:
+    """``(c, lambda_1, lambda_2)``: the data weight and the two penalty strengths of the model.
+
+    Reads ``penalty``, ``l1_ratio`` and ``C`` as either library means them: scikit-learn 1.9
+    (``penalty="deprecated"``, the mix in ``l1_ratio``, ``C=inf`` for no penalty) or mlbasics
+    (``penalty`` in {"l2", "l1", "elasticnet", None}, ``l1_ratio`` for the elastic net only).
+    Without a penalty ``c = 1`` and both strengths are 0.
+    """
+    penalty = getattr(model, "penalty", "l2")
+    ratio = getattr(model, "l1_ratio", None)
+    C = float(model.C)
+    if penalty is None or penalty == "none" or not np.isfinite(C):
+        return 1.0, 0.0, 0.0
+    if penalty in ("deprecated", "elasticnet"):
+        rho = 0.0 if ratio is None else float(ratio)
+    elif penalty == "l1":
+        rho = 1.0
+    elif penalty == "l2":
+        rho = 0.0
+    else:
+        raise TypeError(f"check_kkt does not know the penalty {penalty!r}.")
+    return C, rho, 1.0 - rho
+
+
+def _probabilities(Z):
+    return expit(Z) if Z.shape[1] == 1 else softmax(Z, axis=1)
+
+
+def _losses(Z, Y):
+    if Z.shape[1] == 1:
+        return losses.logistic((2.0 * Y[:, 0] - 1.0) * Z[:, 0])
+    return -np.einsum("ik,ik->i", log_softmax(Z, axis=1), Y)
+
+
+def _entropy(Q):
+    """Entropy of each row of probabilities ``Q`` (a single column: the Bernoulli entropy)."""
+    if Q.shape[1] == 1:
+        q = Q[:, 0]
+        return -(xlogy(q, q) + xlogy(1.0 - q, 1.0 - q))
+    return -xlogy(Q, Q).sum(axis=1)
+
+
+def _intercept_shift(Z, Y, c):
+    """``delta`` with ``sum_i c_i (P(Z_i + delta) - Y_i) = 0``: the exact intercept for fixed W.
+
+    Makes the dual point built from the residuals satisfy the intercept's constraint
+    ``sum_i theta_i = 0`` exactly. One output: a monotone root in one variable (Brent). Several:
+    Newton's method on the convex ``sum_i c_i lse(Z_i + delta) - delta' Y'c``.
+    """
+    target = Y.T @ c
+    if Z.shape[1] == 1:
+        total = float(c.sum())
+        if not 0.0 < target[0] < total:
+            return np.zeros(1)  # one class only: no finite intercept balances it
+
+        def balance(d):
+            return float(c @ expit(Z[:, 0] + d)) - target[0]
+
+        lo, hi = -1.0, 1.0
+        while balance(lo) > 0:
+            lo *= 2.0
+        while balance(hi) < 0:
+            hi *= 2.0
+        return np.array([optimize.brentq(balance, lo, hi, xtol=1e-15, rtol=1e-15)])
+    if np.any(target <= 0):
+        return np.zeros(Z.shape[1])
+    delta = np.zeros(Z.shape[1])
+    for _ in range(50):
+        P = softmax(Z + delta, axis=1)
+        g = P.T @ c - target
+        if np.abs(g).max() <= 1e-13 * float(c.sum()):
+            break
+        H = (P * c[:, None]).T @ P
+        H = np.diag(P.T @ c) - H
+        step = np.linalg.lstsq(H, g, rcond=None)[0]
+        delta -= step - step.mean()
+    return delta
+
+
+def logistic_report(model, X, y_index, sample_weight, tol) -> KKTReport:
+    """The :class:`KKTReport` of a fitted logistic regression on its training data."""
+    classes = model.classes_
+    n_classes = len(classes)
+    coef = np.atleast_2d(np.asarray(model.coef_, dtype=float))
+    intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=float))
+    n_outputs = 1 if n_classes == 2 else n_classes
+    if coef.shape != (n_outputs, X.shape[1]):
+        raise ValueError(
+            f"coef_ has shape {coef.shape}; with {n_classes} classes and {X.shape[1]} features "
+            f"check_kkt expects ({n_outputs}, {X.shape[1]}) (binary: one row; more: one row per "
+            "class, the multinomial loss)."
+        )
+    C, l1, l2 = penalty_strengths(model)
+    class_weight = getattr(model, "class_weight", None)
+    per_class = (
+        np.ones(n_classes)
+        if class_weight is None
+        else compute_class_weight(
+            class_weight, classes=classes, y=classes[y_index], sample_weight=sample_weight
+        )
+    )
+    c = C * sample_weight * per_class[y_index]
+    if n_outputs == 1:
+        Y = y_index.reshape(-1, 1).astype(float)
+    else:
+        Y = np.zeros((len(y_index), n_classes))
+        Y[np.arange(len(y_index)), y_index] = 1.0
+
+    fit_intercept = bool(getattr(model, "fit_intercept", True))
+    # liblinear penalises the intercept: it is the weight of a constant feature.
+    penalised_intercept = fit_intercept and getattr(model, "solver", None) == "liblinear"
+    if penalised_intercept:
+        s = float(getattr(model, "intercept_scaling", 1.0))
+        ones = np.full((X.shape[0], 1), s)
+        X = sparse.hstack([X, ones], format="csr") if sparse.issparse(X) else np.hstack([X, ones])
+        coef = np.hstack([coef, intercept[:, None] / s])
+        intercept = np.zeros(n_outputs)
+    Z = np.asarray(X @ coef.T) + intercept
+
+    # primal and the (sub)gradient
+    primal = float(c @ _losses(Z, Y)) + l1 * np.abs(coef).sum() + 0.5 * l2 * float((coef**2).sum())
+    R = c[:, None] * (_probabilities(Z) - Y)
+    G = np.asarray(X.T @ R).T + l2 * coef
+    if l1 > 0:
+        distance = np.where(
+            coef != 0.0, np.abs(G + l1 * np.sign(coef)), np.maximum(np.abs(G) - l1, 0.0)
+        )
+    else:
+        distance = np.abs(G)
+    scale = max(float(c.sum()), np.finfo(float).tiny)
+    stationarity = float(distance.max(initial=0.0))
+    if fit_intercept and not penalised_intercept:
+        stationarity = max(stationarity, float(np.abs(R.sum(axis=0)).max()))
+    stationarity /= scale
+
+    # dual point: residuals at the exactly balancing intercept, scaled into the L1 ball
+    if l1 == 0.0 and l2 == 0.0:
+        dual = np.nan
+    else:
+        Zd = Z
+        if fit_intercept and not penalised_intercept:
+            Zd = Z + _intercept_shift(Z, Y, c)
+        Pd = _probabilities(Zd)
+        V = -np.asarray(X.T @ (c[:, None] * (Pd - Y))).T  # V = Theta' X with Theta = c (Y - P)
+        t = 1.0
+        if l2 == 0.0:
+            top = float(np.abs(V).max(initial=0.0))
+            t = min(1.0, l1 / top) if top > 0 else 1.0
+        Q = Y - t * (Y - Pd)
+        conjugate = (
+            float(((np.maximum(np.abs(t * V) - l1, 0.0)) ** 2).sum()) / (2.0 * l2) if l2 else 0.0
+        )
+        dual = float(c @ _entropy(Q)) - conjugate
+    gap = primal - dual
+    relative = gap / scale  # per unit of c, the unit of the stationarity residual
+
+    per_feature = distance.max(axis=0)
+    name_penalty = (
+        "none" if l1 == l2 == 0 else ("l2" if l1 == 0 else ("l1" if l2 == 0 else "elasticnet"))
+    )
+    violations = {"stationarity": stationarity}
+    if not np.isnan(dual):
+        violations["duality gap"] = float(abs(relative))
+    return KKTReport(
+        violations=violations,
+        worst={"stationarity": worst_indices(per_feature, np.arange(len(per_feature)))},
+        primal_objective=primal,
+        dual_objective=dual,
+        duality_gap=gap,
+        problem_gaps=np.array([gap]),
+        tol=float(tol),
+        model=f"{type(model).__name__} (logistic, {name_penalty} penalty, {n_classes} classes)",
+    )

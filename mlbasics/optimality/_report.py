@@ -1,0 +1,110 @@
+"""The certificate: :class:`KKTReport`, what :func:`~mlbasics.optimality.check_kkt` returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["CONDITIONS", "KKTReport"]
+
+#: The conditions a report can name, in the order they are printed.
+CONDITIONS = (
+    "stationarity",
+    "primal feasibility",
+    "dual feasibility",
+    "complementary slackness",
+    "duality gap",
+)
+
+#: How many of the worst samples are kept per condition.
+N_WORST = 5
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
+class KKTReport:
+    """Residuals of the optimality conditions of a fitted model, and its duality gap.
+
+    Attributes
+    ----------
+    ok : bool
+        Every residual is at most ``tol`` (``bool(report)`` is the same).
+    violations : dict of str to float
+        Largest residual of each condition that applies to the model (see :func:`check_kkt` for
+        the definitions and units). ``"duality gap"`` holds ``|P - D| / sum_i C_i`` (largest
+        over the binary problems of an SVM): the gap per unit of the data term's weight, which
+        is at most the largest margin residual when the other conditions hold (see
+        :attr:`relative_gap` for ``(P - D) / P``).
+    worst : dict of str to ndarray of int
+        For each per-sample condition, the indices (rows of ``X``) of up to five samples with the
+        largest positive residuals, worst first.
+    primal_objective, dual_objective, duality_gap : float
+        ``P`` at the fitted model, ``D`` at the dual point read from (or built from) it, and
+        ``P - D`` (summed over the binary problems of a one-vs-one SVM). ``D`` is ``-inf`` and the
+        gap ``inf`` when the dual point is infeasible; both are NaN when the model has no dual
+        with a finite objective to evaluate (logistic regression without a penalty).
+    problem_gaps : ndarray
+        ``P - D`` of every binary problem (one-vs-one SVMs), else one entry.
+    tol : float
+        The tolerance of the verdict.
+    model : str
+        What was judged, e.g. ``"SVC (hinge, rbf kernel, 3 classes)"``.
+    """
+
+    violations: dict
+    worst: dict
+    primal_objective: float
+    dual_objective: float
+    duality_gap: float
+    problem_gaps: np.ndarray
+    tol: float
+    model: str
+    ok: bool = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "ok", not self.failed)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the conditions whose residual exceeds ``tol`` (NaN counts as a failure)."""
+        return [name for name, value in self.violations.items() if not value <= self.tol]
+
+    @property
+    def relative_gap(self) -> float:
+        """``(P - D) / |P|`` over the whole model."""
+        scale = max(abs(self.primal_objective), np.finfo(float).tiny)
+        return self.duality_gap / scale
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        verdict = "OK" if self.ok else "FAILED: " + ", ".join(self.failed)
+        lines = [f"KKT report for {self.model} at tol={self.tol:g}: {verdict}"]
+        for name in CONDITIONS:
+            if name not in self.violations:
+                continue
+            value = self.violations[name]
+            mark = "ok" if value <= self.tol else "VIOLATED"
+            worst = self.worst.get(name)
+            where = ""
+            if worst is not None and len(worst) and not value <= self.tol:
+                where = "  worst samples: " + ", ".join(str(int(i)) for i in worst)
+            lines.append(f"  {name:<24s} {value:10.3e}  {mark}{where}")
+        lines.append(
+            f"  primal {self.primal_objective:.10g}  dual {self.dual_objective:.10g}  "
+            f"gap {self.duality_gap:.3e} (relative {self.relative_gap:.3e})"
+        )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<KKTReport ok={self.ok} violations={self.violations!r}>"
+
+
+def worst_indices(residual: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``index`` of the (at most :data:`N_WORST`) largest positive residuals, worst first."""
+    positive = np.flatnonzero(residual > 0)
+    if positive.size == 0:
+        return np.empty(0, dtype=np.intp)
+    order = positive[np.argsort(-residual[positive], kind="stable")][:N_WORST]
+    return np.asarray(index[order], dtype=np.intp)

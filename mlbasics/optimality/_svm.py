@@ -1,0 +1,245 @@
+"""Optimality conditions of a fitted kernel SVM, read from scikit-learn's fitted attributes.
+
+Works for :class:`mlbasics.SVC` (every loss and solver) and :class:`sklearn.svm.SVC` alike: both
+store ``dual_coef_`` (``y_i alpha_i`` of the support vectors in libsvm's one-vs-one layout),
+``support_``, ``n_support_``, ``intercept_`` and ``classes_``, and the kernel's parameters.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils.class_weight import compute_class_weight
+
+from .. import losses
+from ..kernels import KernelSpec, resolve_gamma
+from ._report import KKTReport, worst_indices
+
+__all__ = ["BOUND_RTOL", "SVM_ATTRIBUTES", "svm_report"]
+
+#: Fitted attributes (and parameters) a kernel SVM must have to be judged.
+SVM_ATTRIBUTES = ("dual_coef_", "support_", "n_support_", "intercept_", "classes_", "C", "kernel")
+
+#: ``alpha_i`` within ``BOUND_RTOL * C_i`` of 0 or ``C_i`` counts as at that bound (solvers store
+#: bounded variables exactly, up to the rounding of ``C_i`` computed in another order).
+BOUND_RTOL = 1e-8
+
+#: The logistic dual saturates within this fraction of its bounds (as the SMO solver does).
+LOGISTIC_SATURATION = 1e-12
+
+_LOSSES = ("hinge", "squared_hinge", "logistic")
+
+
+def _dense(a):
+    return a.toarray() if sparse.issparse(a) else np.asarray(a)
+
+
+def _pair_coefficients(dual_coef, n_support, n_classes):
+    """``W`` (n_SV, n_pairs) with ``decision = K(X, SV) @ W + intercept_`` (libsvm layout)."""
+    if n_classes == 2:
+        return dual_coef[:1].T.copy()
+    bounds = np.concatenate([[0], np.cumsum(n_support)])
+    pairs = list(combinations(range(n_classes), 2))
+    W = np.zeros((dual_coef.shape[1], len(pairs)))
+    for p, (a, b) in enumerate(pairs):
+        ga, gb = slice(bounds[a], bounds[a + 1]), slice(bounds[b], bounds[b + 1])
+        W[ga, p] = dual_coef[b - 1, ga]
+        W[gb, p] = dual_coef[a, gb]
+    return W
+
+
+def _kernel_products(model, X, W):
+    """``K(X, SV) @ W``, by blocks of rows of bounded memory (never the whole ``n x n_SV``)."""
+    kernel = model.kernel
+    support = np.asarray(model.support_)
+    if isinstance(kernel, str) and kernel == "precomputed":
+        n_fit = getattr(model, "shape_fit_", (X.shape[0],))[0]
+        if X.shape != (n_fit, n_fit):
+            raise ValueError(
+                f"kernel='precomputed': X must be the training kernel matrix of shape "
+                f"({n_fit}, {n_fit}); got {X.shape}."
+            )
+        return _dense(X[:, support]) @ W
+    SV = model.support_vectors_
+    if callable(kernel):
+        spec = KernelSpec(kernel)
+    else:
+        gamma = resolve_gamma(model.gamma, X) if kernel in ("rbf", "poly", "sigmoid") else 1.0
+        spec = KernelSpec(kernel, gamma, float(model.coef0), int(model.degree))
+    out = np.empty((X.shape[0], W.shape[1]))
+    for block, values in spec.blocks(X, SV):
+        out[block] = values @ W
+    return out
+
+
+def _check_training_data(model, X):
+    shape = getattr(model, "shape_fit_", None)
+    if shape is not None and X.shape[0] != shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but the model was fitted on {shape[0]}: the KKT conditions "
+            "are about the training data; pass X (and y, sample_weight) as given to fit."
+        )
+    if isinstance(model.kernel, str) and model.kernel == "precomputed":
+        return
+    SV = _dense(model.support_vectors_)
+    if SV.shape[0] and not np.allclose(_dense(X[np.asarray(model.support_)]), SV, atol=1e-12):
+        raise ValueError(
+            "X[support_] differs from support_vectors_: X is not the training data of this model "
+            "(in the same row order)."
+        )
+
+
+def _bounds(model, y_index, sample_weight):
+    """``C_i``: ``C`` times the sample weight times the class weight."""
+    classes = model.classes_
+    per_class = getattr(model, "class_weight_", None)  # scikit-learn's SVC stores it
+    if per_class is None:
+        class_weight = getattr(model, "class_weight", None)
+        if class_weight is None:
+            per_class = np.ones(len(classes))
+        else:
+            labels = classes[y_index]
+            per_class = compute_class_weight(
+                class_weight, classes=classes, y=labels, sample_weight=sample_weight
+            )
+    return float(model.C) * sample_weight * np.asarray(per_class, dtype=float)[y_index]
+
+
+def _problem(loss, y, alpha, margins, upper, quadratic, index):
+    """Residuals, objectives and worst samples of one binary problem.
+
+    ``y`` labels in {-1, +1}, ``alpha`` dual variables, ``margins`` ``y_i f(x_i)``, ``upper``
+    ``C_i``, ``quadratic`` ``v'Kv`` with ``v = y * alpha``, ``index`` the rows of X.
+    """
+    res: dict[str, np.ndarray | float] = {}
+    scale = float(upper.max())
+    balance = abs(float(y @ alpha)) / scale
+    u = alpha / upper
+    if loss == "hinge":
+        res["dual feasibility"] = np.maximum(np.maximum(-u, u - 1.0), 0.0)
+        lower = u <= BOUND_RTOL
+        at_upper = u >= 1.0 - BOUND_RTOL
+        free = ~(lower | at_upper)
+        res["primal feasibility"] = np.where(lower, np.maximum(1.0 - margins, 0.0), 0.0)
+        res["complementary slackness"] = np.where(
+            free, np.abs(margins - 1.0), np.where(at_upper, np.maximum(margins - 1.0, 0.0), 0.0)
+        )
+        res["stationarity"] = balance
+        loss_values, conjugate = losses.hinge(margins), losses.hinge_conjugate(-u)
+    elif loss == "squared_hinge":
+        res["dual feasibility"] = np.maximum(-u, 0.0)
+        target = 1.0 - alpha / (2.0 * upper)  # alpha_i = 2 C_i (1 - m_i)_+
+        per_sample = np.where(u <= BOUND_RTOL, np.maximum(1.0 - margins, 0.0), 0.0)
+        per_sample = np.where(u > BOUND_RTOL, np.abs(margins - target), per_sample)
+        res["stationarity"] = np.maximum(per_sample, balance)
+        res["_stationarity_samples"] = per_sample
+        loss_values, conjugate = losses.squared_hinge(margins), losses.squared_hinge_conjugate(-u)
+    else:
+        res["dual feasibility"] = np.maximum(np.maximum(-u, u - 1.0), 0.0)
+        inside = (u > 0.0) & (u < 1.0)
+        safe = np.clip(u, LOGISTIC_SATURATION, 1.0 - LOGISTIC_SATURATION)
+        link = np.log1p(-safe) - np.log(safe)  # alpha_i = C_i sigmoid(-m_i): m_i = log((1-u)/u)
+        per_sample = np.abs(margins - link)
+        low = u <= LOGISTIC_SATURATION
+        high = u >= 1.0 - LOGISTIC_SATURATION
+        per_sample = np.where(low, np.maximum(link - margins, 0.0), per_sample)
+        per_sample = np.where(high, np.maximum(margins - link, 0.0), per_sample)
+        per_sample = np.where(inside | low | high, per_sample, 0.0)
+        res["stationarity"] = np.maximum(per_sample, balance)
+        res["_stationarity_samples"] = per_sample
+        loss_values, conjugate = losses.logistic(margins), losses.logistic_conjugate(-u)
+    primal = 0.5 * quadratic + float(upper @ loss_values)
+    if float(np.max(res["dual feasibility"], initial=0.0)) <= BOUND_RTOL:
+        # bounds C_i rounded differently by the solver: evaluate the conjugate on the box
+        hi = np.inf if loss == "squared_hinge" else 1.0
+        conjugate = {
+            "hinge": losses.hinge_conjugate,
+            "squared_hinge": losses.squared_hinge_conjugate,
+            "logistic": losses.logistic_conjugate,
+        }[loss](-np.clip(u, 0.0, hi))
+    with np.errstate(invalid="ignore"):
+        dual = -0.5 * quadratic - float(upper @ conjugate)
+    if not np.isfinite(dual):
+        dual = -np.inf
+    violations, worst = {}, {}
+    for name, value in res.items():
+        if name.startswith("_"):
+            continue
+        value = np.asarray(value, dtype=float)
+        violations[name] = float(value.max(initial=0.0))
+        samples = res.get("_" + name.replace(" ", "_") + "_samples", value)
+        if np.ndim(samples):
+            worst[name] = worst_indices(np.asarray(samples), index)
+    return violations, worst, primal, dual
+
+
+def svm_report(model, X, y_index, sample_weight, tol) -> KKTReport:
+    """The :class:`KKTReport` of a fitted kernel SVM on its training data."""
+    loss = getattr(model, "loss", "hinge")
+    if loss not in _LOSSES:
+        raise TypeError(
+            f"check_kkt judges kernel SVMs with loss in {_LOSSES}; this model has loss={loss!r}."
+        )
+    classes = model.classes_
+    n_classes = len(classes)
+    _check_training_data(model, X)
+    upper_all = _bounds(model, y_index, sample_weight)
+    dual_coef = _dense(model.dual_coef_).astype(float)
+    support = np.asarray(model.support_)
+    W = _pair_coefficients(dual_coef, np.asarray(model.n_support_), n_classes)
+    products = _kernel_products(model, X, W)  # K(X, SV) W; its support rows are K(SV, SV) W
+    quadratic = np.einsum("sp,sp->p", W, products[support])
+    decision = products + np.asarray(model.intercept_, dtype=float)
+
+    pairs = [(0, 1)] if n_classes == 2 else list(combinations(range(n_classes), 2))
+    all_violations: dict[str, float] = {}
+    all_worst: dict[str, list] = {}
+    primal_total = dual_total = 0.0
+    gaps, relative = [], []
+    for p, (a, b) in enumerate(pairs):
+        positive = 1 if n_classes == 2 else a  # binary: positive decisions mean classes_[1]
+        rows = np.flatnonzero(((y_index == a) | (y_index == b)) & (upper_all > 0))
+        y = np.where(y_index[rows] == positive, 1.0, -1.0)
+        coef = np.zeros(len(y_index))
+        coef[support] = W[:, p]
+        # samples left out of the problem (weight 0, other classes) must carry no coefficient
+        outside = np.ones(len(y_index), dtype=bool)
+        outside[rows] = False
+        stray = float(np.abs(coef[outside]).max(initial=0.0)) / float(upper_all.max())
+        alpha = y * coef[rows]
+        margins = y * decision[rows, p]
+        violations, worst, primal, dual = _problem(
+            loss, y, alpha, margins, upper_all[rows], float(quadratic[p]), rows
+        )
+        violations["dual feasibility"] = max(violations["dual feasibility"], stray)
+        gap = primal - dual
+        gaps.append(gap)
+        # per unit of C: a solver whose margins are within tol leaves at most tol * sum C_i
+        relative.append(gap / float(upper_all[rows].sum()))
+        primal_total += primal
+        dual_total += dual
+        for name, value in violations.items():
+            all_violations[name] = max(all_violations.get(name, 0.0), value)
+        for name, idx in worst.items():
+            all_worst.setdefault(name, []).append((violations[name], idx))
+    relative = np.array(relative)
+    all_violations["duality gap"] = float(np.max(np.abs(relative)))
+    worst_out = {}
+    for name, entries in all_worst.items():
+        entries.sort(key=lambda e: -e[0])
+        merged = list(dict.fromkeys(int(i) for _, idx in entries for i in idx))
+        worst_out[name] = np.asarray(merged[:5], dtype=np.intp)
+    kernel = model.kernel if isinstance(model.kernel, str) else "callable"
+    name = f"{type(model).__name__} ({loss}, {kernel} kernel, {n_classes} classes)"
+    return KKTReport(
+        violations=all_violations,
+        worst=worst_out,
+        primal_objective=float(primal_total),
+        dual_objective=float(dual_total),
+        duality_gap=float(primal_total - dual_total),
+        problem_gaps=np.array(gaps),
+        tol=float(tol),
+        model=name,
+    )

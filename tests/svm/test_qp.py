@@ -1,0 +1,249 @@
+"""The cvxpy duals (solver="qp") against SMO, against the primal, and their error paths."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.datasets import make_classification
+from sklearn.metrics.pairwise import pairwise_kernels
+from sklearn.preprocessing import StandardScaler
+
+from mlbasics import SVC
+from mlbasics.kernels import KernelSpec, resolve_gamma
+from mlbasics.optimality import check_kkt
+from mlbasics.svm import _qp
+from mlbasics.svm._qp import kernel_factor, primal_linear_qp, solve_dual_qp
+from mlbasics.svm._smo import solve_dual
+
+LOSSES = ["hinge", "squared_hinge", "logistic"]
+PSD_KERNELS = ["linear", "rbf", "poly"]
+
+
+def binary(X, y):
+    """Labels in {-1, +1} of a 0/1 problem."""
+    return np.where(y == 1, 1.0, -1.0)
+
+
+def spec_for(kernel, X):
+    return KernelSpec(kernel, resolve_gamma("scale", X), 1.0 if kernel == "poly" else 0.0, 3)
+
+
+def assert_qp_matches_smo(X, y, upper, spec, loss):
+    qp = solve_dual_qp(X, y, upper, spec, loss=loss)
+    smo = solve_dual(X, y, upper, spec, loss=loss, tol=1e-7)
+    assert qp.converged
+    np.testing.assert_allclose(qp.objective, smo.objective, rtol=1e-4)
+    np.testing.assert_allclose(qp.rho, smo.rho, atol=1e-3)
+    return qp, smo
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("kernel", PSD_KERNELS)
+def test_qp_matches_smo_dual_objective_and_intercept(breast_cancer, kernel, loss):
+    X, y = breast_cancer
+    X, y = X[:350], y[:350]
+    upper = np.full(len(y), 0.8)
+    assert_qp_matches_smo(X, binary(X, y), upper, spec_for(kernel, X), loss)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_qp_matches_smo_with_precomputed_kernel_and_sample_bounds(breast_cancer, loss):
+    X, y = breast_cancer
+    X, y = X[:300], y[:300]
+    gram = pairwise_kernels(X, metric="rbf", gamma=0.02)
+    upper = np.random.default_rng(0).uniform(0.2, 2.0, size=len(y))
+    assert_qp_matches_smo(gram, binary(X, y), upper, KernelSpec("precomputed"), loss)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_qp_matches_smo_on_sparse_linear_data(sparse_binary, loss):
+    X, y = sparse_binary
+    X = X[:300, :]  # 300 samples, 300 features: the factor is the pivoted Cholesky of X X'
+    assert_qp_matches_smo(X, binary(X, y[:300]), np.full(300, 0.5), KernelSpec("linear"), loss)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("kernel", PSD_KERNELS)
+def test_qp_matches_smo_at_n_1000(kernel, loss):
+    X, y = make_classification(1000, 20, n_informative=10, flip_y=0.05, random_state=3)
+    X = StandardScaler().fit_transform(X)
+    assert_qp_matches_smo(X, binary(X, y), np.ones(1000), spec_for(kernel, X), loss)
+
+
+@pytest.mark.parametrize("qp_solver", ["osqp", "scs"])
+def test_other_qp_solvers_agree_with_clarabel(iris, qp_solver):
+    X, y = iris
+    X, y = X[y > 0], np.where(y[y > 0] == 1, 1.0, -1.0)
+    spec = KernelSpec("rbf", 0.25)
+    for loss in ["hinge", "squared_hinge"] + (["logistic"] if qp_solver == "scs" else []):
+        ref = solve_dual_qp(X, y, np.ones(len(y)), spec, loss=loss)
+        other = solve_dual_qp(X, y, np.ones(len(y)), spec, loss=loss, qp_solver=qp_solver)
+        np.testing.assert_allclose(other.objective, ref.objective, rtol=1e-6)
+        np.testing.assert_allclose(other.rho, ref.rho, atol=1e-4)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_linear_primal_equals_dual_strong_duality(breast_cancer, loss):
+    """p* = d* (Slater holds), and w = sum_i y_i alpha_i x_i, b = -rho."""
+    X, y = breast_cancer
+    X, y = X[:250], binary(X, breast_cancer[1][:250])
+    upper = np.full(len(y), 0.6)
+    primal = primal_linear_qp(X, y, upper, loss=loss)
+    dual = solve_dual_qp(X, y, upper, KernelSpec("linear"), loss=loss)
+    d_star = -dual.objective
+    if loss == "logistic":
+        d_star += float((upper * np.log(upper)).sum())  # the constant the entropy form drops
+    np.testing.assert_allclose(primal.objective, d_star, rtol=1e-7)
+    np.testing.assert_allclose(X.T @ (y * dual.alpha), primal.w, atol=1e-5)
+    np.testing.assert_allclose(-dual.rho, primal.b, atol=1e-5)
+
+
+def test_low_rank_kernel_gets_low_rank_factor():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 3))
+    F, how = kernel_factor(X, KernelSpec("poly", 1.0, 1.0, 2))  # degree 2 in 3 dims: rank 10
+    assert F.shape == (300, 10), how
+    np.testing.assert_allclose(
+        F @ F.T, pairwise_kernels(X, metric="poly", degree=2, coef0=1.0, gamma=1.0), atol=1e-9
+    )
+    F_lin, _ = kernel_factor(X, KernelSpec("linear"))
+    assert F_lin is X  # the data themselves
+
+
+def test_factor_of_full_rank_rbf_is_exact(breast_cancer):
+    X = breast_cancer[0][:200]
+    F, _ = kernel_factor(X, KernelSpec("rbf", 0.05))
+    np.testing.assert_allclose(F @ F.T, pairwise_kernels(X, metric="rbf", gamma=0.05), atol=1e-10)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_svc_qp_passes_kkt_binary_and_multiclass(breast_cancer, wine, loss):
+    for X, y in (breast_cancer, wine):
+        model = SVC(solver="qp", loss=loss, C=2.0).fit(X, y)
+        report = check_kkt(model, X, y, tol=1e-6)
+        assert report.ok, str(report)
+        smo = SVC(loss=loss, C=2.0, tol=1e-6).fit(X, y)
+        np.testing.assert_allclose(model.objective_, smo.objective_, rtol=1e-4)
+        np.testing.assert_allclose(model.intercept_, smo.intercept_, atol=1e-3)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def test_too_many_samples_for_memory_is_refused_with_advice():
+    X = np.random.default_rng(0).standard_normal((300_000, 2))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(MemoryError, match=r"solver='smo'"):
+        SVC(solver="qp").fit(X, y)
+
+
+def test_memory_estimate_grows_as_n_squared():
+    assert _qp.memory_estimate(2000) == 4 * _qp.memory_estimate(1000)
+    assert _qp.memory_estimate(1000, rank=10, dense=False) < _qp.memory_estimate(1000) / 10
+
+
+def test_solver_not_installed_is_a_clear_error(iris, monkeypatch):
+    monkeypatch.setattr(cp, "installed_solvers", lambda: ["CLARABEL", "SCS"])
+    X, y = iris
+    with pytest.raises(ValueError, match="OSQP solver, which is not installed"):
+        SVC(solver="qp", qp_solver="osqp").fit(X, y)
+
+
+def test_osqp_cannot_solve_the_logistic_dual(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="exponential cone"):
+        SVC(solver="qp", qp_solver="osqp", loss="logistic").fit(X, y)
+
+
+def test_indefinite_precomputed_kernel_is_refused(iris):
+    X, y = iris
+    gram = -pairwise_kernels(X, metric="rbf")  # negative definite: not a kernel
+    with pytest.raises(ValueError, match="not positive semidefinite"):
+        SVC(solver="qp", kernel="precomputed").fit(gram, y)
+    similarity = np.tanh(X @ X.T + 1.0)  # a sigmoid "kernel": indefinite on these data
+    with pytest.raises(ValueError, match="smallest eigenvalue"):
+        SVC(solver="qp", kernel="precomputed").fit(similarity, y)
+
+
+def test_sigmoid_kernel_outside_its_psd_range_is_refused(breast_cancer):
+    X, y = breast_cancer
+    with pytest.raises(ValueError, match="sigmoid kernel matrix is not positive semidefinite"):
+        SVC(solver="qp", kernel="sigmoid").fit(X, y)
+
+
+def test_rounding_level_negative_eigenvalues_are_accepted(iris):
+    X, y = iris
+    gram = X @ X.T  # rank 4: 146 zero eigenvalues that rounding moves both ways
+    noisy = gram + 1e-9 * np.random.default_rng(0).standard_normal(gram.shape)
+    noisy = (noisy + noisy.T) / 2  # tiny negative eigenvalues, inside INDEFINITE_RTOL
+    eigenvalues = np.linalg.eigvalsh(noisy)
+    assert -_qp.INDEFINITE_RTOL * eigenvalues[-1] < eigenvalues[0] < 0
+    model = SVC(solver="qp", kernel="precomputed").fit(noisy, y)
+    ref = SVC(solver="qp", kernel="precomputed").fit(gram, y)
+    np.testing.assert_allclose(model.objective_, ref.objective_, rtol=1e-5)
+
+
+def test_asymmetric_or_nonfinite_precomputed_kernel_is_refused(iris):
+    X, y = iris
+    gram = pairwise_kernels(X, metric="rbf")
+    gram[0, 1] += 0.5
+    with pytest.raises(ValueError, match="not symmetric"):
+        SVC(solver="qp", kernel="precomputed").fit(gram, y)
+
+
+def test_a_solver_that_stops_early_is_an_error_naming_solver_and_status(iris, monkeypatch):
+    monkeypatch.setitem(_qp._SOLVER_OPTIONS, "osqp", {"max_iter": 2, "polishing": False})
+    X, y = iris
+    with pytest.raises(RuntimeError, match=r"OSQP solver stopped with status '.*'"):
+        SVC(solver="qp", qp_solver="osqp").fit(X, y)
+
+
+def test_bad_labels_and_bounds_are_refused(iris):
+    X = iris[0][:20]
+    spec = KernelSpec("rbf", 1.0)
+    with pytest.raises(ValueError, match="-1 or \\+1"):
+        solve_dual_qp(X, np.arange(20.0), np.ones(20), spec)
+    y = np.where(np.arange(20) < 10, 1.0, -1.0)
+    with pytest.raises(ValueError, match="positive and finite"):
+        solve_dual_qp(X, y, np.zeros(20), spec)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        solve_dual_qp(X, y, np.ones(20), spec, loss="exponential")
+
+
+def test_inputs_are_not_modified(breast_cancer):
+    X, y = breast_cancer
+    X = X[:100].copy()
+    labels = binary(X, y[:100])
+    upper = np.ones(100)
+    copies = X.copy(), labels.copy(), upper.copy()
+    solve_dual_qp(X, labels, upper, KernelSpec("rbf", 0.1))
+    for before, after in zip(copies, (X, labels, upper), strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_csr_and_dense_give_the_same_qp_solution(breast_cancer):
+    X, y = breast_cancer
+    X, labels = X[:200], binary(X, y[:200])
+    spec = KernelSpec("rbf", 0.05)
+    dense = solve_dual_qp(X, labels, np.ones(200), spec)
+    csr = solve_dual_qp(sparse.csr_matrix(X), labels, np.ones(200), spec)
+    np.testing.assert_allclose(csr.objective, dense.objective, rtol=1e-9)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+def test_working_sets_reach_the_full_qp_optimum(breast_cancer, monkeypatch, loss):
+    """The decomposition (forced here on 569 samples) ends at the optimum of the whole dual."""
+    X, y = breast_cancer
+    labels, upper = binary(X, y), np.full(len(y), 2.0)
+    spec = KernelSpec("rbf", 0.05)
+    whole = solve_dual_qp(X, labels, upper, spec, loss=loss)
+    monkeypatch.setattr(_qp, "WORKING_SET_MIN", 100)
+    monkeypatch.setattr(_qp, "FIRST_WORKING_SET", 120)
+    parts = solve_dual_qp(X, labels, upper, spec, loss=loss)
+    assert len(parts.trace) >= 4  # start, at least two working sets, end
+    np.testing.assert_allclose(parts.objective, whole.objective, rtol=1e-8)
+    np.testing.assert_allclose(parts.rho, whole.rho, atol=1e-6)
+    np.testing.assert_allclose(parts.alpha, whole.alpha, atol=1e-5 * 2.0)
