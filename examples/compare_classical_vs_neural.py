@@ -36,12 +36,14 @@ from sklearn.svm import SVC
 from mlbasics import SVC as MlbasicsSVC
 from mlbasics import LogisticRegression
 from mlbasics.model_selection import compare_estimators
+from mlbasics.nn import MLPClassifier as MlbasicsMLP
 from mlbasics.plotting import ComparisonDisplay
 
 ESTIMATORS = {
     "logistic regression (mlbasics, Newton)": lambda: LogisticRegression(C=1.0),
     "SVC rbf (mlbasics, SMO)": lambda: MlbasicsSVC(C=1.0),
     "SVC rbf (scikit-learn)": lambda: SVC(C=1.0),
+    "MLP 100 relu (mlbasics)": lambda: MlbasicsMLP(max_epochs=1000),
     "MLP 100 relu (scikit-learn)": lambda: MLPClassifier(max_iter=1000),
 }
 DATASETS = {"breast cancer": load_breast_cancer, "digits": load_digits}

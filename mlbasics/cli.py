@@ -33,6 +33,7 @@ from .linear_model import LogisticRegression
 from .model_selection import bias_variance_curve, compare_estimators
 from .model_selection._bias_variance import format_value
 from .model_selection._stats import TESTS
+from .nn import MLPClassifier
 from .svm import SVC
 
 DATASETS = {
@@ -64,6 +65,7 @@ COMPARE_ENTRIES = (
     Entry("sklearn LR lbfgs", lambda C: sk_linear_model.LogisticRegression(C=C)),
     Entry("mlbasics SVC smo", lambda C: SVC(C=C)),
     Entry("sklearn SVC rbf", lambda C: sk_svm.SVC(C=C)),
+    Entry("mlbasics MLP", lambda C: MLPClassifier(max_epochs=1000)),
     Entry("sklearn MLP", lambda C: sk_neural_network.MLPClassifier(max_iter=1000)),
 )
 

@@ -1,0 +1,221 @@
+"""Activation layers: element-wise nonlinearities, Maxout and Softmax.
+
+Each is a :class:`~mlbasics.nn.Layer` without parameters: ``forward(x, *, training)`` keeps what the
+derivative needs (the input or the output) and ``backward(grad_out)`` multiplies by the derivative
+(it may overwrite ``grad_out``). Every formula is written so that no intermediate overflows: the
+sigmoid never evaluates ``exp`` of a positive number, ELU takes ``expm1`` of the negative part only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._layers import Layer
+
+__all__ = ["ELU", "LeakyReLU", "Maxout", "ReLU", "Sigmoid", "Softmax", "Tanh", "sigmoid"]
+
+
+def sigmoid(z):
+    """The logistic function :math:`1/(1+e^{-z})`, without overflow for any finite ``z``.
+
+    Uses :math:`e^{-|z|} \\in (0, 1]`: :math:`\\sigma(z) = 1/(1+e^{-|z|})` for :math:`z \\ge 0` and
+    :math:`e^{-|z|}/(1+e^{-|z|})` otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn._activations import sigmoid
+    >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+    array([0. , 0.5, 1. ])
+    """
+    e = np.exp(-np.abs(z))
+    out = 1.0 / (1.0 + e)
+    return np.where(z >= 0, out, e * out)
+
+
+class Sigmoid(Layer):
+    """:math:`\\sigma(x) = 1/(1+e^{-x})`, derivative :math:`\\sigma(1-\\sigma) \\le 1/4`.
+
+    Saturates on both sides: for :math:`|x| \\gg 1` the derivative vanishes, and even at its best it
+    shrinks a gradient by 4 per layer. Its output is not centred at zero.
+    """
+
+    def forward(self, x, *, training):
+        self._out = sigmoid(x)
+        return self._out
+
+    def backward(self, grad_out):
+        grad_out *= self._out * (1.0 - self._out)
+        return grad_out
+
+
+class Tanh(Layer):
+    """:math:`\\tanh x = 2\\sigma(2x) - 1`, derivative :math:`1 - \\tanh^2 x \\le 1`.
+
+    Centred at zero (faster than the sigmoid with zero-mean inputs) but saturates like it.
+    """
+
+    def forward(self, x, *, training):
+        self._out = np.tanh(x)
+        return self._out
+
+    def backward(self, grad_out):
+        grad_out *= 1.0 - self._out * self._out
+        return grad_out
+
+
+class ReLU(Layer):
+    """:math:`\\max(0, x)`, derivative 1 for :math:`x > 0` and 0 otherwise.
+
+    Does not saturate for positive inputs (no vanishing gradient there) and is cheap; a unit whose
+    input stays negative receives no gradient ("dead ReLU").
+    """
+
+    def forward(self, x, *, training):
+        self._out = np.maximum(x, 0)
+        return self._out
+
+    def backward(self, grad_out):
+        grad_out *= self._out > 0
+        return grad_out
+
+
+class LeakyReLU(Layer):
+    """:math:`x` for :math:`x > 0`, :math:`a x` otherwise: a ReLU whose dead side keeps a slope.
+
+    Parameters
+    ----------
+    negative_slope : float, default=0.01
+        The slope :math:`a` in [0, 1) of the negative side.
+    """
+
+    def __init__(self, negative_slope=0.01):
+        negative_slope = float(negative_slope)
+        if not 0.0 <= negative_slope < 1.0:
+            raise ValueError(f"negative_slope must be in [0, 1), got {negative_slope!r}.")
+        self.negative_slope = negative_slope
+
+    def forward(self, x, *, training):
+        self._positive = x > 0
+        return np.where(self._positive, x, self.negative_slope * x)
+
+    def backward(self, grad_out):
+        return np.where(self._positive, grad_out, self.negative_slope * grad_out)
+
+    def __repr__(self):
+        return f"LeakyReLU(negative_slope={self.negative_slope:g})"
+
+
+class ELU(Layer):
+    """Exponential linear unit: :math:`x` for :math:`x > 0`, :math:`\\alpha(e^x - 1)` otherwise.
+
+    Smooth at 0 for :math:`\\alpha = 1`, saturates softly at :math:`-\\alpha` for negative inputs,
+    which pushes the mean activation towards zero. Derivative: 1, or :math:`\\alpha e^x` =
+    output + :math:`\\alpha`.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        The saturation level :math:`\\alpha > 0`.
+
+    References
+    ----------
+    .. [1] D.-A. Clevert, T. Unterthiner and S. Hochreiter. Fast and accurate deep network learning
+       by exponential linear units (ELUs). *ICLR*, 2016.
+    """
+
+    def __init__(self, alpha=1.0):
+        alpha = float(alpha)
+        if not (np.isfinite(alpha) and alpha > 0):
+            raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}.")
+        self.alpha = alpha
+
+    def forward(self, x, *, training):
+        self._positive = x > 0
+        negative = self.alpha * np.expm1(np.minimum(x, 0))  # exp of a non-positive number only
+        self._out = np.where(self._positive, x, negative)
+        return self._out
+
+    def backward(self, grad_out):
+        return np.where(self._positive, grad_out, grad_out * (self._out + self.alpha))
+
+    def __repr__(self):
+        return f"ELU(alpha={self.alpha:g})"
+
+
+class Maxout(Layer):
+    """Maxout: the maximum over groups of ``pool_size`` consecutive inputs.
+
+    An input of width :math:`k m` gives an output of width :math:`m`:
+    :math:`y_j = \\max_{0 \\le r < k} x_{j k + r}`. Placed after a :class:`~mlbasics.nn.Dense` layer of
+    width :math:`k m`, each unit is the maximum of :math:`k` affine functions of the layer's input:
+    a learned piecewise-linear convex activation (ReLU is the case :math:`k = 2` with one piece
+    fixed at zero). The gradient flows to the arg-max of each group only.
+
+    Parameters
+    ----------
+    pool_size : int, default=2
+        Number :math:`k \\ge 2` of pieces per unit.
+
+    References
+    ----------
+    .. [1] I. Goodfellow, D. Warde-Farley, M. Mirza, A. Courville and Y. Bengio. Maxout networks.
+       *ICML*, 2013.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import Maxout
+    >>> Maxout(2).forward(np.array([[1.0, 3.0, -2.0, -5.0]]), training=False)
+    array([[ 3., -2.]])
+    """
+
+    def __init__(self, pool_size=2):
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int | np.integer):
+            raise ValueError(f"pool_size must be an integer >= 2, got {pool_size!r}.")
+        if pool_size < 2:
+            raise ValueError(f"pool_size must be an integer >= 2, got {pool_size!r}.")
+        self.pool_size = int(pool_size)
+
+    def forward(self, x, *, training):
+        n, width = x.shape
+        if width % self.pool_size:
+            raise ValueError(
+                f"Maxout with pool_size={self.pool_size} needs an input width divisible by it; "
+                f"got {width}."
+            )
+        grouped = x.reshape(n, width // self.pool_size, self.pool_size)
+        self._argmax = grouped.argmax(axis=2)
+        self._shape = x.shape
+        return np.take_along_axis(grouped, self._argmax[..., None], axis=2)[..., 0]
+
+    def backward(self, grad_out):
+        n, width = self._shape
+        grad_in = np.zeros((n, width // self.pool_size, self.pool_size), dtype=grad_out.dtype)
+        np.put_along_axis(grad_in, self._argmax[..., None], grad_out[..., None], axis=2)
+        return grad_in.reshape(n, width)
+
+    def __repr__(self):
+        return f"Maxout(pool_size={self.pool_size})"
+
+
+class Softmax(Layer):
+    """Row-wise softmax :math:`s_j = e^{x_j} / \\sum_k e^{x_k}`, computed after subtracting the max.
+
+    Its Jacobian is :math:`\\partial s_j/\\partial x_k = s_j(\\delta_{jk} - s_k)`, so the backward
+    pass is :math:`s \\odot (g - \\langle g, s\\rangle)`. For classification use
+    :class:`~mlbasics.nn.SoftmaxCrossEntropy` on the logits instead: the fused gradient
+    :math:`s - y` is cheaper and never divides by a probability that underflowed.
+    """
+
+    def forward(self, x, *, training):
+        shifted = x - x.max(axis=1, keepdims=True)
+        np.exp(shifted, out=shifted)
+        shifted /= shifted.sum(axis=1, keepdims=True)
+        self._out = shifted
+        return shifted
+
+    def backward(self, grad_out):
+        s = self._out
+        inner = np.einsum("ij,ij->i", grad_out, s)[:, None]
+        return s * (grad_out - inner)

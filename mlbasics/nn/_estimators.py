@@ -1,0 +1,702 @@
+"""``MLPClassifier`` and ``MLPRegressor``: multi-layer perceptrons with the scikit-learn API.
+
+The estimators validate the input, build a :class:`~mlbasics.nn.Sequential` network
+(``Dense [-> BatchNorm] -> activation [-> Dropout]`` per hidden layer, then a ``Dense`` output),
+train it epoch by epoch with :func:`~mlbasics.nn.train_epoch` and an update rule of
+:mod:`mlbasics.optim`, and decide when to stop.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..optim import Optimizer, make_optimizer
+from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh, sigmoid
+from ._init import ALIASES, INITIALIZERS
+from ._layers import BatchNorm, Dense, Dropout
+from ._losses import BinaryCrossEntropy, Huber, L1Loss, MeanSquaredError, SoftmaxCrossEntropy
+from ._network import Sequential, train_epoch
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+ACTIVATIONS = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "tanh": Tanh,
+    "sigmoid": Sigmoid,
+    "maxout": Maxout,
+}
+# A maxout unit is the maximum of MAXOUT_PIECES affine functions: its Dense layer is that much wider.
+MAXOUT_PIECES = 2
+# Rows per forward pass at prediction time (bounds the memory of the activations).
+PREDICT_CHUNK = 8192
+
+
+def _check_hidden_layer_sizes(sizes):
+    if isinstance(sizes, Integral) and not isinstance(sizes, bool):
+        sizes = (sizes,)
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise ValueError(
+            f"hidden_layer_sizes must be a tuple of positive integers, got {sizes!r}."
+        ) from None
+    if not sizes:
+        raise ValueError(
+            "hidden_layer_sizes is empty: an MLP needs at least one hidden layer (for a model "
+            "without one use mlbasics.LogisticRegression)."
+        )
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
+            raise ValueError(f"hidden_layer_sizes must contain positive integers, got {sizes!r}.")
+    return tuple(int(s) for s in sizes)
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared parameters, network construction, training loop and stopping rules."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "batch_norm": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "init": [StrOptions(set(INITIALIZERS) - {"zeros"} | set(ALIASES))],
+        "optimizer": [StrOptions(set(Optimizer.registry))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        activation="relu",
+        batch_norm=False,
+        dropout=0.0,
+        init="he",
+        optimizer="adam",
+        learning_rate=1e-3,
+        alpha=1e-4,
+        batch_size=200,
+        max_epochs=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        clip_norm=None,
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.init = init
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.clip_norm = clip_norm
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- hooks of the subclasses ---------------------------------------------------------------
+    def _prepare_targets(self, y, *, first, classes=None):
+        """Set the target attributes (first call) and return (targets for the loss, stratify)."""
+        raise NotImplementedError
+
+    def _validation_score(self, X, target):
+        raise NotImplementedError
+
+    # -- construction --------------------------------------------------------------------------
+    def _generator(self):
+        """A numpy Generator seeded from ``random_state`` (int, RandomState or None)."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return np.random.default_rng(seed)
+
+    def _build_network(self, n_in, n_out, rng):
+        sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        dtype = np.dtype(self.dtype)
+        pieces = MAXOUT_PIECES if self.activation == "maxout" else 1
+        layers, width = [], n_in
+        for size in sizes:
+            layers.append(
+                Dense(
+                    width,
+                    size * pieces,
+                    init=self.init,
+                    bias=not self.batch_norm,
+                    rng=rng,
+                    dtype=dtype,
+                )
+            )
+            if self.batch_norm:
+                layers.append(BatchNorm(size * pieces, dtype=dtype))
+            activation = ACTIVATIONS[self.activation]
+            layers.append(activation(MAXOUT_PIECES) if pieces > 1 else activation())
+            if self.dropout > 0:
+                child = np.random.default_rng(rng.integers(np.iinfo(np.int64).max))
+                layers.append(Dropout(self.dropout, rng=child))
+            width = size
+        layers.append(Dense(width, n_out, init=self.init, rng=rng, dtype=dtype))
+        return Sequential(layers, dtype=dtype)
+
+    def _start(self, n_features, rng):
+        """A new network, optimizer and training record."""
+        self._rng = rng
+        self.network_ = self._build_network(n_features, self._n_network_outputs(), rng)
+        self._optimizer = make_optimizer(
+            self.optimizer, [self.network_.flat_params], learning_rate=self.learning_rate
+        )
+        self.loss_curve_ = []
+        self.t_ = 0
+        self.n_epochs_ = 0
+
+    def _epoch(self, X, target):
+        loss = train_epoch(
+            self.network_,
+            self._loss,
+            self._optimizer,
+            X,
+            target,
+            batch_size=min(self.batch_size, X.shape[0]),
+            rng=self._rng,
+            alpha=self.alpha,
+            clip_norm=self.clip_norm,
+        )
+        self.loss_curve_.append(loss)
+        self.t_ = self._optimizer.n_steps
+        self.n_epochs_ += 1
+        self.n_iter_ = self.n_epochs_
+        return loss
+
+    def _validate_X_y(self, X, y, *, reset):
+        return validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            multi_output=self._multi_output_targets,
+            y_numeric=self._y_numeric,
+            reset=reset,
+        )
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, X, y):
+        """Train a new network on ``(X, y)``.
+
+        Without early stopping, training stops when the training loss has not decreased by at least
+        ``tol`` for ``n_iter_no_change`` consecutive epochs; with it, when the validation score has
+        not increased by at least ``tol`` for as many epochs, and the weights of the best epoch are
+        restored. A ``ConvergenceWarning`` is issued if ``max_epochs`` ran out first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: class labels for the classifier, real values for the regressor.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            If the loss becomes NaN or infinite (the message suggests a smaller learning rate or
+            ``clip_norm``).
+        """
+        self._validate_params()
+        _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        X, y = self._validate_X_y(X, y, reset=True)
+        target, stratify = self._prepare_targets(y, first=True)
+        rng = self._generator()
+        X = X.astype(self.dtype, copy=False)
+        self._start(X.shape[1], rng)
+        if self.early_stopping:
+            X, X_val, target, target_val = self._split(X, target, stratify, rng)
+            self.validation_scores_ = []
+            best_score, best_state = -np.inf, None
+        else:
+            self.validation_scores_ = None
+            self.best_loss_ = np.inf
+        stalled, converged = 0, False
+        for _ in range(self.max_epochs):
+            loss = self._epoch(X, target)
+            if self.early_stopping:
+                score = self._validation_score(X_val, target_val)
+                self.validation_scores_.append(score)
+                stalled = 0 if score > best_score + self.tol else stalled + 1
+                if best_state is None or score > best_score:
+                    best_score, best_state = score, self.network_.get_state()
+                message = f", validation score {score:.6f}"
+            else:
+                stalled = 0 if loss < self.best_loss_ - self.tol else stalled + 1
+                self.best_loss_ = min(self.best_loss_, loss)
+                message = ""
+            if self.verbose:
+                print(f"epoch {self.n_epochs_:4d}  loss {loss:.6f}{message}")
+            if stalled >= self.n_iter_no_change:
+                converged = True
+                break
+        if self.early_stopping:
+            self.network_.set_state(best_state)
+            self.best_validation_score_ = best_score
+        if not converged:
+            watched = "validation score" if self.early_stopping else "training loss"
+            warnings.warn(
+                f"{type(self).__name__} ran max_epochs={self.max_epochs} epochs and the "
+                f"{watched} was still improving by more than tol={self.tol:g}. Increase "
+                "max_epochs or learning_rate, or loosen tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _split(self, X, target, stratify, rng):
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_val < 1 or X.shape[0] - n_val < 2:
+            raise ValueError(
+                f"early_stopping needs at least 2 training samples and 1 validation sample; with "
+                f"{X.shape[0]} samples and validation_fraction={self.validation_fraction} there "
+                "are too few. Use more data or early_stopping=False."
+            )
+        try:
+            return train_test_split(
+                X, target, test_size=self.validation_fraction, stratify=stratify, random_state=seed
+            )
+        except ValueError:  # a class too rare to appear in both parts: split at random
+            return train_test_split(
+                X, target, test_size=self.validation_fraction, random_state=seed
+            )
+
+    def _partial_fit(self, X, y, classes=None):
+        first = not hasattr(self, "network_")
+        if first:
+            self._validate_params()
+            _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        X, y = self._validate_X_y(X, y, reset=first)
+        target, _ = self._prepare_targets(y, first=first, classes=classes)
+        if first:
+            self._start(X.shape[1], self._generator())
+            self.validation_scores_ = None
+        loss = self._epoch(X.astype(self.dtype, copy=False), target)
+        if self.verbose:
+            print(f"epoch {self.n_epochs_:4d}  loss {loss:.6f}")
+        return self
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _forward(self, X):
+        """Network outputs (inference mode), shape (n_samples, n_network_outputs).
+
+        Computed by a float64 copy of the network whatever ``dtype`` trained it: in float32 the
+        matrix products round differently for different numbers of rows, and a sample's prediction
+        would depend (in its 7th digit) on the batch it is predicted in.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        network = self.network_.astype(np.float64)
+        chunks = [
+            network.forward(X[start : start + PREDICT_CHUNK], training=False)
+            for start in range(0, X.shape[0], PREDICT_CHUNK)
+        ]
+        return np.vstack(chunks)
+
+
+_PARAMETERS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Width of each hidden layer; at least one layer.
+    activation : {"relu", "leaky_relu", "elu", "tanh", "sigmoid", "maxout"}, default="relu"
+        Nonlinearity of the hidden layers. ``"maxout"`` makes each unit the maximum of two affine
+        functions (its Dense layer is twice as wide).
+    batch_norm : bool, default=False
+        Insert :class:`~mlbasics.nn.BatchNorm` between each hidden Dense layer and its activation
+        (the Dense layer then has no bias).
+    dropout : float in [0, 1), default=0.0
+        Drop probability of the (inverted) :class:`~mlbasics.nn.Dropout` after each hidden
+        activation; 0 inserts none. Dropout is active in training only.
+    init : str, default="he"
+        Initialiser of the weight matrices (:mod:`mlbasics.nn.init`): ``"he"`` (He normal, for
+        ReLU-like units), ``"he_uniform"``, ``"xavier"`` (uniform), ``"xavier_normal"``,
+        ``"orthogonal"``, ``"truncated_normal"``, ``"normal"`` and ``"uniform"`` (unit scale:
+        these two are there to show what goes wrong). Biases start at 0.
+    optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", \
+"nadam"}, default="adam"
+        Update rule from :mod:`mlbasics.optim`, with its default hyper-parameters.
+    learning_rate : float, default=1e-3
+        Step size of the update rule, > 0.
+    alpha : float, default=1e-4
+        L2 weight decay on the weight matrices (not on biases, nor on BatchNorm's scale and shift):
+        each batch's objective is its mean loss plus ``alpha / 2 * sum ||W||^2``. scikit-learn's
+        ``MLPClassifier`` divides its ``alpha`` by the batch size; ``alpha=a`` there is
+        ``alpha=a / batch_size`` here.
+    batch_size : int, default=200
+        Samples per update (capped at the number of samples).
+    max_epochs : int, default=200
+        Maximum number of passes over the training data.
+    tol : float, default=1e-4
+        Improvement that resets the patience counter (see :meth:`fit`).
+    n_iter_no_change : int, default=10
+        Patience: epochs without an improvement of ``tol`` before training stops.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for classification),
+        watch the validation score (accuracy or R²) and restore the weights of its best epoch.
+    validation_fraction : float in (0, 1), default=0.1
+        Size of the held-out part.
+    clip_norm : float or None, default=None
+        If given, clip the joint norm of all gradients to it before each update.
+    dtype : {"float32", "float64"}, default="float32"
+        Floating-point type of the network. float32 halves the memory traffic and is about twice as
+        fast; float64 is there for gradient checks and ill-conditioned problems.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling, the dropout masks and the validation split.
+    verbose : int, default=0
+        Print the loss (and validation score) after every epoch when positive.
+"""
+
+_ATTRIBUTES_DOC = """
+    network_ : mlbasics.nn.Sequential
+        The trained network.
+    loss_curve_ : list of float
+        Mean training objective (loss plus weight-decay penalty) of each epoch.
+    validation_scores_ : list of float or None
+        Validation score after each epoch with ``early_stopping``, else None.
+    best_validation_score_ : float
+        The best of them (with ``early_stopping``); its weights are the ones kept.
+    best_loss_ : float
+        Smallest training objective seen (without ``early_stopping``).
+    n_epochs_ : int
+        Number of epochs run (by :meth:`fit`, plus one per :meth:`partial_fit`).
+    n_iter_ : int
+        Same as ``n_epochs_`` (scikit-learn's name).
+    t_ : int
+        Number of parameter updates made.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Names of the features, when ``X`` has string column names."""
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    __doc__ = (
+        """Multi-layer perceptron classifier trained by mini-batch gradient methods, in numpy.
+
+    Two classes: one output unit and the binary cross-entropy with logits. More classes: one output
+    per class and the softmax cross-entropy. Both losses are fused with their link function (see
+    :mod:`mlbasics.nn._losses`).
+"""
+        + _PARAMETERS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels."""
+        + _ATTRIBUTES_DOC
+        + """
+
+    See Also
+    --------
+    MLPRegressor : The same network with a regression loss.
+    sklearn.neural_network.MLPClassifier : scikit-learn's MLP (float64, no BatchNorm or dropout).
+
+    Notes
+    -----
+    The theory page "Neural networks" explains initialisation, BatchNorm, dropout and weight
+    decay, each tied to the code that computes it.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from mlbasics.nn import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = MLPClassifier((32,), learning_rate=0.01, batch_size=32, tol=1e-3, random_state=0)
+    >>> clf = clf.fit(X, y)
+    >>> bool(clf.score(X, y) > 0.95), clf.predict_proba(X[:1]).shape
+    (True, (1, 3))
+    >>> clf.network_
+    Sequential([Dense(4, 32), ReLU(), Dense(32, 3)], dtype=float32, n_params=259)
+    """
+    )
+
+    _multi_output_targets = False
+    _y_numeric = False
+
+    def _n_network_outputs(self):
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    def _prepare_targets(self, y, *, first, classes=None):
+        check_classification_targets(y)
+        if first:
+            labels = np.unique(y) if classes is None else np.unique(classes)
+            if classes is not None:
+                unknown = np.setdiff1d(y, labels)
+                if unknown.size:
+                    raise ValueError(f"y contains labels {unknown!r} not in classes {labels!r}.")
+            if len(labels) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, but the data "
+                    f"contain only one class: {str(labels[0])!r}."
+                )
+            self.classes_ = labels
+            self._loss = BinaryCrossEntropy() if len(labels) == 2 else SoftmaxCrossEntropy()
+        else:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={np.unique(classes)!r} differs from the classes of the first call "
+                    f"to partial_fit ({self.classes_!r})."
+                )
+            unknown = np.setdiff1d(y, self.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y contains labels {unknown!r} not in classes_ {self.classes_!r}."
+                )
+        index = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2:
+            return index.astype(self.dtype).reshape(-1, 1), index
+        return index, index
+
+    def _validation_score(self, X, target):
+        index = target.ravel().astype(np.intp)
+        return float(np.mean(self._predict_index(X) == index))
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over ``(X, y)`` from the current weights (the first call builds the network).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the stream: required on the first call, and if given later it must be
+            the same.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        if not hasattr(self, "network_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._partial_fit(X, y, classes=classes)
+
+    def _predict_index(self, X_validated):
+        outputs = self.network_.forward(X_validated, training=False)
+        if outputs.shape[1] == 1:
+            return (outputs[:, 0] > 0).astype(np.intp)
+        return outputs.argmax(axis=1)
+
+    def decision_function(self, X):
+        """Logits: shape (n_samples,) for two classes (the log-odds of ``classes_[1]``), else
+        (n_samples, n_classes)."""
+        scores = self._forward(X)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Most probable class of each sample."""
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = sigmoid(scores)
+            return np.column_stack([1.0 - p, p])
+        scores = scores - scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed without ``log(0)``."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            scores = np.column_stack([np.zeros_like(scores), scores])
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+REGRESSION_LOSSES = {
+    "squared_error": MeanSquaredError,
+    "absolute_error": L1Loss,
+    "huber": Huber,
+}
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    __doc__ = (
+        """Multi-layer perceptron regressor trained by mini-batch gradient methods, in numpy.
+
+    One linear output unit per target. The loss is half the squared error by default; the absolute
+    error and the Huber loss (``delta=1``) are less sensitive to outliers.
+"""
+        + _PARAMETERS_DOC
+        + """    loss : {"squared_error", "absolute_error", "huber"}, default="squared_error"
+        The regression loss (:class:`~mlbasics.nn.MeanSquaredError`,
+        :class:`~mlbasics.nn.L1Loss`, :class:`~mlbasics.nn.Huber`).
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets."""
+        + _ATTRIBUTES_DOC
+        + """
+
+    See Also
+    --------
+    MLPClassifier : The same network with a classification loss.
+    sklearn.neural_network.MLPRegressor : scikit-learn's MLP regressor.
+
+    Notes
+    -----
+    The validation score of ``early_stopping`` is the coefficient of determination R².
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import MLPRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-2, 2, size=(500, 1))
+    >>> y = np.sin(2 * X[:, 0])
+    >>> reg = MLPRegressor((32, 32), learning_rate=0.01, batch_size=50, random_state=0)
+    >>> bool(reg.fit(X, y).score(X, y) > 0.95)
+    True
+    """
+    )
+
+    _multi_output_targets = True
+    _y_numeric = True
+
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        activation="relu",
+        batch_norm=False,
+        dropout=0.0,
+        init="he",
+        optimizer="adam",
+        learning_rate=1e-3,
+        alpha=1e-4,
+        batch_size=200,
+        max_epochs=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        clip_norm=None,
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+        loss="squared_error",
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            activation=activation,
+            batch_norm=batch_norm,
+            dropout=dropout,
+            init=init,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            alpha=alpha,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            clip_norm=clip_norm,
+            dtype=dtype,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.loss = loss
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _n_network_outputs(self):
+        return self.n_outputs_
+
+    def _prepare_targets(self, y, *, first, classes=None):
+        y = np.asarray(y, dtype=np.float64)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if first:
+            self.n_outputs_ = Y.shape[1]
+            self._y_1d = y.ndim == 1
+            self._loss = REGRESSION_LOSSES[self.loss]()
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} targets, but the network was built for {self.n_outputs_}."
+            )
+        return Y.astype(self.dtype), None
+
+    def _validation_score(self, X, target):
+        prediction = self.network_.forward(X, training=False).astype(np.float64)
+        return float(r2_score(target, prediction))
+
+    def partial_fit(self, X, y):
+        """One epoch over ``(X, y)`` from the current weights (the first call builds the network).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        return self._partial_fit(X, y)
+
+    def predict(self, X):
+        """Predicted targets: shape (n_samples,) if ``y`` was 1-D in fit, else (n_samples, n_outputs)."""
+        outputs = self._forward(X)
+        return outputs[:, 0] if self._y_1d else outputs

@@ -1,0 +1,153 @@
+"""Finite-difference gradient check of a network, a loss and (optionally) weight decay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._losses import MeanSquaredError, SoftmaxCrossEntropy
+
+__all__ = ["GradientCheck", "check_gradients"]
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    """The result of :func:`check_gradients`.
+
+    Attributes
+    ----------
+    errors : dict of str to float
+        Relative error of each parameter array (named ``"<index>.<Layer>.<param>"``) and, if it was
+        checked, of the gradient with respect to the input (``"input"``).
+    max_error : float
+        The largest of them.
+    """
+
+    errors: dict
+    max_error: float
+
+    def passed(self, tol=1e-6):
+        """Whether every relative error is below ``tol``."""
+        return self.max_error < tol
+
+
+# A centred difference of f in float64 is exact to about ROUNDING * |f| / eps per entry: gradients
+# below that are zero as far as finite differences can tell.
+ROUNDING = 10 * np.finfo(np.float64).eps
+
+
+def _relative_error(analytic, numeric, resolution):
+    scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
+    if scale <= resolution * np.sqrt(analytic.size):
+        return 0.0  # both zero to within the resolution of the finite differences
+    return float(np.linalg.norm(analytic - numeric) / scale)
+
+
+def check_gradients(
+    network, X, y, loss=None, *, training=True, alpha=0.0, eps=1e-6, check_input=True
+):
+    """Compare back-propagated gradients with centred finite differences, in float64.
+
+    The objective is ``loss.forward(network.forward(X, training=training), y)`` plus
+    :math:`\\frac{\\alpha}{2}\\sum\\lVert W\\rVert^2` over the weight matrices. Every parameter
+    entry :math:`\\theta_k` is moved by :math:`\\pm\\epsilon` and the derivative estimated as
+    :math:`(f(\\theta + \\epsilon e_k) - f(\\theta - \\epsilon e_k)) / (2\\epsilon)`, whose error is
+    :math:`O(\\epsilon^2)` (against :math:`O(\\epsilon)` for a one-sided difference).
+
+    The check runs on a float64 copy of the network (:meth:`Sequential.astype`), so the network
+    passed in is not modified, whatever its dtype. Layers that draw random numbers in training
+    (Dropout) get their generator's state reset before every forward pass: every evaluation uses
+    the same mask, and the function being differentiated is well defined.
+
+    Parameters
+    ----------
+    network : Sequential
+        The network to check.
+    X : array-like of shape (n_samples, n_features)
+        A batch of inputs.
+    y : array-like
+        Targets in the form ``loss`` expects.
+    loss : Loss, default=None
+        The loss; ``None`` means :class:`~mlbasics.nn.SoftmaxCrossEntropy` for a 1-D integer ``y``
+        and :class:`~mlbasics.nn.MeanSquaredError` otherwise.
+    training : bool, default=True
+        Mode of the forward passes (BatchNorm's batch statistics, Dropout's mask).
+    alpha : float, default=0.0
+        Weight-decay strength included in the objective.
+    eps : float, default=1e-6
+        The finite-difference step.
+    check_input : bool, default=True
+        Also check the gradient with respect to ``X``.
+
+    Returns
+    -------
+    GradientCheck
+        The relative error :math:`\\lVert g - \\hat g\\rVert / (\\lVert g\\rVert + \\lVert \\hat
+        g\\rVert)` of each parameter array and the largest one. A parameter whose two gradients
+        are both below the resolution of the differences (about :math:`10^{-15}|f|/\\epsilon` per
+        entry) counts as exact: a bias followed by BatchNorm has a gradient of exactly zero, which
+        the differences only see as rounding noise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import BatchNorm, Dense, Sequential, Tanh, check_gradients
+    >>> rng = np.random.default_rng(0)
+    >>> net = Sequential([Dense(3, 4, rng=rng), BatchNorm(4), Tanh(), Dense(4, 2, rng=rng)])
+    >>> result = check_gradients(net, rng.standard_normal((6, 3)), np.array([0, 1, 1, 0, 1, 0]))
+    >>> result.passed(1e-6)
+    True
+    """
+    net = network.astype(np.float64)
+    X = np.array(X, dtype=np.float64)
+    y = np.asarray(y)
+    if loss is None:
+        integer = y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
+        loss = SoftmaxCrossEntropy() if integer else MeanSquaredError()
+    generators = [
+        (layer, layer.rng.bit_generator.state)
+        for layer in net.layers
+        if isinstance(getattr(layer, "rng", None), np.random.Generator)
+    ]
+    buffers = net.get_state()[1]
+
+    def objective(inputs):
+        for layer, state in generators:
+            layer.rng.bit_generator.state = state
+        value = loss.forward(net.forward(inputs, training=training), y)
+        return value + net.penalty(alpha)
+
+    resolution = ROUNDING * max(1.0, abs(objective(X))) / eps
+    grad_input = net.backward(loss.backward())
+    analytic = net.flat_grads + alpha * net.decay_mask * net.flat_params
+    flat = net.flat_params
+    numeric = np.empty_like(flat)
+    for k in range(flat.size):
+        saved = flat[k]
+        flat[k] = saved + eps
+        plus = objective(X)
+        flat[k] = saved - eps
+        minus = objective(X)
+        flat[k] = saved
+        numeric[k] = (plus - minus) / (2.0 * eps)
+    errors = {}
+    offset = 0
+    for name, param in net.named_params():
+        stop = offset + param.size
+        errors[name] = _relative_error(analytic[offset:stop], numeric[offset:stop], resolution)
+        offset = stop
+    if check_input:
+        numeric_input = np.empty_like(X)
+        for index in np.ndindex(X.shape):
+            saved = X[index]
+            X[index] = saved + eps
+            plus = objective(X)
+            X[index] = saved - eps
+            minus = objective(X)
+            X[index] = saved
+            numeric_input[index] = (plus - minus) / (2.0 * eps)
+        errors["input"] = _relative_error(grad_input, numeric_input, resolution)
+    for (_, array), saved in zip(net.buffers(), buffers, strict=True):
+        array[...] = saved
+    return GradientCheck(errors=errors, max_error=max(errors.values(), default=0.0))

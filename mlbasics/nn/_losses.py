@@ -1,0 +1,276 @@
+"""Losses of a network's output: each averages a per-sample loss over the batch.
+
+A loss object has ``forward(z, target) -> float``, the mean over the ``n`` rows of ``z`` of the
+per-sample loss, and ``backward() -> ndarray``, the gradient of that mean with respect to ``z``
+(hence the factor ``1/n`` in every gradient below). The classification losses take *logits*
+(unnormalised scores) and fuse the link function into the loss, which is both cheaper and stable:
+no probability is ever computed only to have its logarithm taken.
+
+=============================  ======================================  ===========================
+loss                           per-sample value                        gradient in ``z`` (×n)
+=============================  ======================================  ===========================
+``SoftmaxCrossEntropy``        :math:`\\log\\sum_k e^{z_k} - z_y`        :math:`\\mathrm{softmax}(z) - e_y`
+``BinaryCrossEntropy``         :math:`\\log(1+e^{z}) - y z`             :math:`\\sigma(z) - y`
+``MeanSquaredError``           :math:`\\frac12\\lVert z - y\\rVert^2`    :math:`z - y`
+``L1Loss``                     :math:`\\lVert z - y\\rVert_1`            :math:`\\mathrm{sign}(z - y)`
+``Huber(delta)``               :math:`h_\\delta(r)`, see below           :math:`\\mathrm{clip}(r, \\pm\\delta)`
+``SmoothL1(beta)``             :math:`h_\\beta(r)/\\beta`                :math:`\\mathrm{clip}(r, \\pm\\beta)/\\beta`
+=============================  ======================================  ===========================
+
+with :math:`r = z - y` and :math:`h_\\delta(r) = \\frac12 r^2` for :math:`|r| \\le \\delta`,
+:math:`\\delta(|r| - \\frac12\\delta)` beyond, summed over the outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._activations import sigmoid
+
+__all__ = [
+    "BinaryCrossEntropy",
+    "Huber",
+    "L1Loss",
+    "Loss",
+    "MeanSquaredError",
+    "SmoothL1",
+    "SoftmaxCrossEntropy",
+]
+
+
+def _check_batch(z):
+    z = np.asarray(z)
+    if z.ndim != 2 or z.shape[0] == 0:
+        raise ValueError(f"z must be a non-empty 2-D array of shape (n, k), got shape {z.shape}.")
+    return z
+
+
+class Loss:
+    """Base class: ``forward(z, target)`` returns the mean loss, ``backward()`` its gradient in z."""
+
+    def forward(self, z, target):
+        raise NotImplementedError
+
+    def backward(self):
+        raise NotImplementedError
+
+    def __call__(self, z, target):
+        return self.forward(z, target)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax followed by the cross-entropy, fused: the multinomial negative log-likelihood.
+
+    ``target`` is either a vector of class indices in ``0..k-1`` or an ``(n, k)`` matrix of target
+    probabilities (one-hot rows for hard labels).
+
+    Notes
+    -----
+    With :math:`m = \\max_k z_k`, the log-partition :math:`m + \\log\\sum_k e^{z_k - m}` only
+    exponentiates non-positive numbers, so it neither overflows nor loses the largest term. The
+    gradient of the mean loss is :math:`(\\mathrm{softmax}(z) - Y)/n`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import SoftmaxCrossEntropy
+    >>> loss = SoftmaxCrossEntropy()
+    >>> z = np.array([[1000.0, 0.0], [0.0, 0.0]])
+    >>> round(loss.forward(z, np.array([1, 0])), 4)  # (1000 + log 2) / 2
+    500.3466
+    >>> loss.backward()
+    array([[ 0.5 , -0.5 ],
+           [-0.25,  0.25]])
+    """
+
+    def forward(self, z, target):
+        z = _check_batch(z)
+        n = z.shape[0]
+        target = np.asarray(target)
+        shifted = z - z.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        log_partition = np.log(total)
+        exp /= total
+        if target.ndim == 1:
+            if target.shape[0] != n:
+                raise ValueError(f"target has {target.shape[0]} labels for {n} rows of z.")
+            rows = np.arange(n)
+            picked = shifted[rows, target]
+            exp[rows, target] -= 1.0
+            value = float(np.sum(log_partition[:, 0] - picked, dtype=np.float64)) / n
+        else:
+            if target.shape != z.shape:
+                raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
+            mass = target.sum(axis=1, keepdims=True)
+            value = (
+                float(
+                    np.sum(log_partition * mass, dtype=np.float64)
+                    - np.sum(target * shifted, dtype=np.float64)
+                )
+                / n
+            )
+            exp *= mass
+            exp -= target
+        exp *= 1.0 / n
+        self._grad = exp
+        return value
+
+    def backward(self):
+        return self._grad
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy with logits: ``z`` of shape ``(n, 1)``, targets in [0, 1].
+
+    Notes
+    -----
+    :math:`-y\\log\\sigma(z) - (1-y)\\log(1-\\sigma(z)) = \\log(1 + e^z) - y z`, computed as
+    :math:`\\max(z, 0) - y z + \\log(1 + e^{-|z|})`: no overflow and no :math:`\\log 0`. The gradient
+    of the mean is :math:`(\\sigma(z) - y)/n`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import BinaryCrossEntropy
+    >>> loss = BinaryCrossEntropy()
+    >>> loss.forward(np.array([[-800.0], [800.0]]), np.array([1.0, 0.0]))
+    800.0
+    """
+
+    def forward(self, z, target):
+        z = _check_batch(z)
+        target = np.asarray(target, dtype=z.dtype).reshape(z.shape[0], -1)
+        if target.shape != z.shape:
+            raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
+        per_entry = np.maximum(z, 0) - target * z + np.log1p(np.exp(-np.abs(z)))
+        self._grad = (sigmoid(z) - target) * (1.0 / z.shape[0])
+        return float(np.sum(per_entry, dtype=np.float64)) / z.shape[0]
+
+    def backward(self):
+        return self._grad
+
+
+class _RegressionLoss(Loss):
+    """Shared shape handling: ``target`` of shape (n,) is matched to ``z`` of shape (n, 1)."""
+
+    def forward(self, z, target):
+        z = _check_batch(z)
+        target = np.asarray(target)
+        if target.ndim == 1:
+            target = target.reshape(-1, 1)
+        if target.shape != z.shape:
+            raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
+        residual = z - target
+        value, grad = self._value_and_grad(residual)
+        self._grad = grad / z.shape[0]
+        return float(value) / z.shape[0]
+
+    def backward(self):
+        return self._grad
+
+
+class MeanSquaredError(_RegressionLoss):
+    """Half the squared error, summed over outputs, averaged over samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import MeanSquaredError
+    >>> MeanSquaredError().forward(np.array([[1.0], [3.0]]), np.array([0.0, 0.0]))
+    2.5
+    """
+
+    def _value_and_grad(self, r):
+        return 0.5 * np.sum(r * r, dtype=np.float64), r
+
+
+class L1Loss(_RegressionLoss):
+    """Absolute error, summed over outputs, averaged over samples (subgradient 0 at a zero residual).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import L1Loss
+    >>> L1Loss().forward(np.array([[1.0], [-3.0]]), np.array([0.0, 0.0]))
+    2.0
+    """
+
+    def _value_and_grad(self, r):
+        return np.sum(np.abs(r), dtype=np.float64), np.sign(r)
+
+
+class Huber(_RegressionLoss):
+    """Huber loss: quadratic for residuals up to ``delta``, linear beyond.
+
+    Parameters
+    ----------
+    delta : float, default=1.0
+        The threshold :math:`\\delta > 0` between the quadratic and the linear part.
+
+    Notes
+    -----
+    :math:`h_\\delta(r) = \\frac12 r^2` for :math:`|r| \\le \\delta`, :math:`\\delta|r| -
+    \\frac12\\delta^2` beyond; :math:`h_\\delta'(r) = \\mathrm{clip}(r, -\\delta, \\delta)`. The loss
+    grows linearly, so one outlier moves the fit by a bounded amount (the gradient never exceeds
+    :math:`\\delta`), while small residuals keep the smooth quadratic of least squares.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import Huber
+    >>> Huber(delta=1.0).forward(np.array([[0.5], [3.0]]), np.array([0.0, 0.0]))  # (0.125 + 2.5) / 2
+    1.3125
+    """
+
+    def __init__(self, delta=1.0):
+        delta = float(delta)
+        if not (np.isfinite(delta) and delta > 0):
+            raise ValueError(f"delta must be a finite number > 0, got {delta!r}.")
+        self.delta = delta
+
+    def _value_and_grad(self, r):
+        a = np.abs(r)
+        d = self.delta
+        value = np.where(a <= d, 0.5 * r * r, d * a - 0.5 * d * d)
+        return np.sum(value, dtype=np.float64), np.clip(r, -d, d)
+
+    def __repr__(self):
+        return f"Huber(delta={self.delta:g})"
+
+
+class SmoothL1(Huber):
+    """Smooth L1 loss (Fast R-CNN): the Huber loss divided by ``beta``.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Width :math:`\\beta > 0` of the quadratic zone around 0.
+
+    Notes
+    -----
+    :math:`\\frac{r^2}{2\\beta}` for :math:`|r| < \\beta`, :math:`|r| - \\frac\\beta2` beyond: it is
+    the L1 loss with its kink at 0 rounded off, so its gradient is continuous (no jump from
+    :math:`-1` to :math:`1`) and bounded by 1 (robust to outliers, unlike the squared error).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import SmoothL1
+    >>> SmoothL1(beta=1.0).forward(np.array([[0.5], [3.0]]), np.array([0.0, 0.0]))
+    1.3125
+    """
+
+    def __init__(self, beta=1.0):
+        super().__init__(delta=beta)
+        self.beta = self.delta
+
+    def _value_and_grad(self, r):
+        value, grad = super()._value_and_grad(r)
+        return value / self.beta, grad / self.beta
+
+    def __repr__(self):
+        return f"SmoothL1(beta={self.beta:g})"

@@ -1,0 +1,327 @@
+"""``Sequential``: a stack of layers, its parameters in one flat vector, and the training epoch.
+
+The forward pass runs the layers in order, the backward pass in reverse, each layer turning the
+gradient with respect to its output into the gradient with respect to its input (the chain rule,
+one Jacobian-vector product per layer) and storing the gradients of its parameters on the way.
+
+All parameters of a network live in one contiguous vector ``flat_params`` and all gradients in
+``flat_grads``: each layer's ``W``, ``b``, ... are views (slices reshaped) into them. An optimizer
+of :mod:`mlbasics.optim` built on ``[flat_params]`` therefore updates the whole network with one
+call on one array, weight decay is one multiply-add with the mask ``decay_mask``, and gradient
+clipping sees the joint norm directly. Running statistics of BatchNorm are *buffers*: they are not
+in ``flat_params`` and no optimizer touches them.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..optim import clip_grad_norm
+from ._layers import _check_dtype
+
+__all__ = ["Sequential", "TrainingDivergedError", "train_epoch"]
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss or a gradient became NaN or infinite during training."""
+
+
+class Sequential:
+    """A feed-forward network: layers applied one after the other.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The layers, first to last. Each has ``forward(x, *, training)``, ``backward(grad_out)``,
+        ``params()``, ``grads()``, ``decays()``, ``buffers()`` (see :class:`~mlbasics.nn.Layer`).
+    dtype : {np.float32, np.float64} or None, default=None
+        Floating-point type of parameters and computations; ``None`` takes that of the first layer
+        with parameters (float32 if none has). Layers of another type are cast.
+
+    Attributes
+    ----------
+    flat_params : ndarray of shape (n_params,)
+        Every parameter, concatenated; the layers' arrays are views into it.
+    flat_grads : ndarray of shape (n_params,)
+        Every gradient, in the same layout.
+    decay_mask : ndarray of shape (n_params,)
+        1 for the entries that L2 weight decay applies to (weight matrices), 0 elsewhere
+        (biases, BatchNorm's gamma and beta).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.nn import Dense, ReLU, Sequential, SoftmaxCrossEntropy
+    >>> rng = np.random.default_rng(0)
+    >>> net = Sequential([Dense(4, 8, rng=rng), ReLU(), Dense(8, 3, rng=rng)])
+    >>> net
+    Sequential([Dense(4, 8), ReLU(), Dense(8, 3)], dtype=float32, n_params=67)
+    >>> X, y = rng.standard_normal((5, 4)), np.array([0, 1, 2, 1, 0])
+    >>> loss = SoftmaxCrossEntropy()
+    >>> value = loss.forward(net.forward(X, training=True), y)
+    >>> grad_input = net.backward(loss.backward())
+    >>> grad_input.shape, net.flat_grads.shape
+    ((5, 4), (67,))
+    >>> bool(np.shares_memory(net.layers[0].W, net.flat_params))
+    True
+    """
+
+    def __init__(self, layers, *, dtype=None):
+        layers = list(layers)
+        if not layers:
+            raise ValueError("A Sequential network needs at least one layer.")
+        for i, layer in enumerate(layers):
+            missing = [
+                m for m in ("forward", "backward", "params", "grads") if not hasattr(layer, m)
+            ]
+            if missing:
+                raise TypeError(
+                    f"layers[{i}] ({type(layer).__name__}) is not a layer: it lacks "
+                    f"{', '.join(missing)}."
+                )
+        if dtype is None:
+            with_params = [layer.params() for layer in layers if layer.params()]
+            dtype = with_params[0][0].dtype if with_params else np.float32
+        self.dtype = _check_dtype(dtype)
+        self.layers = layers
+        for layer in layers:
+            if any(p.dtype != self.dtype for p in layer.params()):
+                layer.astype(self.dtype)
+        self._bind()
+
+    # -- parameter layout ------------------------------------------------------------------------
+    def _bind(self):
+        """Allocate the flat vectors and point every layer's parameters at slices of them."""
+        layout, start = [], 0
+        for index, layer in enumerate(self.layers):
+            for name, param, decays in zip(
+                getattr(layer, "param_names", ()), layer.params(), _decays(layer), strict=True
+            ):
+                layout.append((index, name, start, start + param.size, param.shape, decays))
+                start += param.size
+        self._layout = layout
+        self.flat_params = np.zeros(start, dtype=self.dtype)
+        self.flat_grads = np.zeros(start, dtype=self.dtype)
+        self.decay_mask = np.zeros(start, dtype=self.dtype)
+        for index, layer in enumerate(self.layers):
+            entries = [e for e in layout if e[0] == index]
+            if entries:
+                layer.bind(*self._views(entries))
+        for _, _, a, b, _, decays in layout:
+            self.decay_mask[a:b] = 1.0 if decays else 0.0
+
+    def _views(self, entries):
+        params = [self.flat_params[a:b].reshape(shape) for _, _, a, b, shape, _ in entries]
+        grads = [self.flat_grads[a:b].reshape(shape) for _, _, a, b, shape, _ in entries]
+        return params, grads
+
+    def __getstate__(self):
+        return self.__dict__.copy()
+
+    def __setstate__(self, state):
+        # Pickling copies views; point the layers at the (restored) flat vectors again, so that an
+        # optimizer pickled with the network keeps updating the layers' weights.
+        self.__dict__.update(state)
+        for index, layer in enumerate(self.layers):
+            entries = [e for e in self._layout if e[0] == index]
+            if entries:
+                params, grads = self._views(entries)
+                for (_, name, *_), param, grad in zip(entries, params, grads, strict=True):
+                    setattr(layer, name, param)
+                    setattr(layer, "d" + name, grad)
+
+    @property
+    def n_params(self):
+        """Total number of trainable parameters."""
+        return self.flat_params.size
+
+    def params(self):
+        """Every parameter array (views into ``flat_params``), layer by layer."""
+        return [p for layer in self.layers for p in layer.params()]
+
+    def grads(self):
+        """Every gradient array, aligned with :meth:`params`."""
+        return [g for layer in self.layers for g in layer.grads()]
+
+    def named_params(self):
+        """``(name, array)`` pairs, the name as ``"<index>.<Layer>.<param>"``."""
+        return [
+            (f"{index}.{type(self.layers[index]).__name__}.{name}", self.layers[index].params()[k])
+            for index, layer in enumerate(self.layers)
+            for k, name in enumerate(getattr(layer, "param_names", ()))
+        ]
+
+    def buffers(self):
+        """``(name, array)`` pairs of the non-trainable state (running statistics)."""
+        return [
+            (f"{index}.{type(layer).__name__}.{name}", array)
+            for index, layer in enumerate(self.layers)
+            if hasattr(layer, "buffers")
+            for name, array in layer.buffers().items()
+        ]
+
+    def get_state(self):
+        """A copy of the parameters and buffers, for :meth:`set_state` (early stopping)."""
+        return self.flat_params.copy(), [array.copy() for _, array in self.buffers()]
+
+    def set_state(self, state):
+        """Restore parameters and buffers saved by :meth:`get_state` (in place)."""
+        flat, buffers = state
+        self.flat_params[...] = flat
+        for (_, array), saved in zip(self.buffers(), buffers, strict=True):
+            array[...] = saved
+
+    def astype(self, dtype):
+        """A deep copy of the network in another floating-point type (e.g. float64 for checks)."""
+        dtype = _check_dtype(dtype)
+        layers = copy.deepcopy(self.layers)
+        for layer in layers:
+            if hasattr(layer, "astype"):
+                layer.astype(dtype)
+        return Sequential(layers, dtype=dtype)
+
+    # -- passes ----------------------------------------------------------------------------------
+    def forward(self, x, *, training=False):
+        """Output of the network for the batch ``x`` (cast to the network's dtype)."""
+        x = np.asarray(x)
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def activations(self, x, *, training=False):
+        """The output of every layer for the batch ``x``: a list, one array per layer.
+
+        For looking inside the network: the spread of the activations layer by layer shows
+        whether an initialisation preserves the signal (see ``examples/plot_init_and_batchnorm.py``).
+        """
+        x = np.asarray(x)
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        outputs = []
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+            outputs.append(x)
+        return outputs
+
+    def backward(self, grad_out, *, input_grad=True):
+        """Back-propagate ``grad_out`` (gradient w.r.t. the output); returns it w.r.t. the input.
+
+        Fills ``flat_grads`` (the layers' gradient arrays) on the way. ``grad_out`` may be
+        overwritten. With ``input_grad=False`` a first layer that can (``Dense``) skips the
+        product that only the input gradient needs, and ``None`` is returned: training does not
+        need it.
+        """
+        grad = grad_out
+        for layer in self.layers[:0:-1]:
+            grad = layer.backward(grad)
+        first = self.layers[0]
+        if not input_grad and hasattr(first, "param_backward"):
+            first.param_backward(grad)
+            return None
+        return first.backward(grad)
+
+    def penalty(self, alpha):
+        """The L2 penalty :math:`\\frac{\\alpha}{2}\\sum \\lVert W\\rVert^2` over the weight matrices."""
+        w = self.flat_params * self.decay_mask
+        return 0.5 * float(alpha) * float(np.dot(w, w))
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}], dtype={self.dtype}, n_params={self.n_params})"
+
+
+def _decays(layer):
+    if hasattr(layer, "decays"):
+        return layer.decays()
+    return [False] * len(layer.params())
+
+
+def batch_bounds(n_samples, batch_size):
+    """``(start, stop)`` of the mini-batches; a last batch of one sample joins the one before.
+
+    A batch of one sample has no variance, which BatchNorm cannot normalise by.
+    """
+    starts = list(range(0, n_samples, batch_size))
+    bounds = [(s, min(s + batch_size, n_samples)) for s in starts]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2] = (bounds[-2][0], n_samples)
+        bounds.pop()
+    return bounds
+
+
+def train_epoch(
+    network, loss, optimizer, X, target, *, batch_size, rng=None, alpha=0.0, clip_norm=None
+):
+    """One pass over the data in mini-batches: forward, loss, backward, decay, clip, step.
+
+    Parameters
+    ----------
+    network : Sequential
+        Trained in place.
+    loss : Loss
+        The data loss of the output (mean over a batch).
+    optimizer : mlbasics.optim.Optimizer
+        Built on ``[network.flat_params]``.
+    X : ndarray of shape (n_samples, n_features)
+        Inputs, ideally already in ``network.dtype``.
+    target : ndarray
+        Targets in the form ``loss`` expects, one row per sample.
+    batch_size : int
+        Samples per update (the last batch may be smaller; one of a single sample joins the one
+        before it).
+    rng : numpy.random.Generator or None, default=None
+        Shuffles the samples first when given; otherwise they are visited in order.
+    alpha : float, default=0.0
+        L2 weight decay: the objective of a batch is its mean loss plus
+        :math:`\\frac{\\alpha}{2}\\sum\\lVert W\\rVert^2` over the weight matrices only, whose
+        gradient :math:`\\alpha W` is added before clipping.
+    clip_norm : float or None, default=None
+        If given, the joint norm of all gradients is clipped to it
+        (:func:`mlbasics.optim.clip_grad_norm`).
+
+    Returns
+    -------
+    float
+        The mean over the samples of the batch objectives (each at the parameters before its
+        update), as scikit-learn's ``loss_curve_``.
+
+    Raises
+    ------
+    TrainingDivergedError
+        If the loss or a gradient becomes NaN or infinite; the message says what to change.
+    """
+    n = X.shape[0]
+    if rng is not None:
+        order = rng.permutation(n)
+        X, target = X[order], target[order]
+    flat, flat_grads = network.flat_params, network.flat_grads
+    decay = network.decay_mask * network.dtype.type(alpha) if alpha > 0 else None
+    scratch = np.empty_like(flat)
+    total = 0.0
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            for start, stop in batch_bounds(n, batch_size):
+                output = network.forward(X[start:stop], training=True)
+                value = loss.forward(output, target[start:stop])
+                network.backward(loss.backward(), input_grad=False)
+                if decay is not None:
+                    np.multiply(decay, flat, out=scratch)
+                    value += 0.5 * float(np.dot(scratch, flat))
+                    flat_grads += scratch
+                if not np.isfinite(value):
+                    raise FloatingPointError(f"the loss is {value}")
+                if clip_norm is not None:
+                    clip_grad_norm([flat_grads], clip_norm)
+                optimizer.step([flat_grads])
+                total += value * (stop - start)
+    except FloatingPointError as error:
+        raise TrainingDivergedError(
+            f"Training diverged: the loss or a gradient became NaN or infinite ({error}). Lower "
+            f"the learning rate (now {optimizer.learning_rate:g}), set clip_norm, or standardise "
+            "the inputs (StandardScaler)."
+        ) from None
+    return total / n

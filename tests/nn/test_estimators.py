@@ -1,0 +1,261 @@
+"""MLPClassifier and MLPRegressor: scikit-learn conformance, digits, stopping rules, bad input."""
+
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import mean_squared_error
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mlbasics.nn import MLPClassifier, MLPRegressor, TrainingDivergedError
+
+CHECKED = [
+    MLPClassifier(random_state=0),
+    MLPRegressor(random_state=0),
+    MLPClassifier((16, 16), batch_norm=True, dropout=0.2, random_state=0),
+    MLPRegressor((16,), activation="tanh", batch_norm=True, dtype="float64", random_state=0),
+    MLPClassifier(
+        (16,), activation="maxout", early_stopping=True, learning_rate=0.01, random_state=0
+    ),
+]
+
+
+@parametrize_with_checks(CHECKED)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# -- learning --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
+
+
+def test_mlp_reaches_97_percent_on_digits_within_a_minute(digits_split, seed):
+    X_train, X_test, y_train, y_test = digits_split
+    start = time.perf_counter()
+    model = make_pipeline(StandardScaler(), MLPClassifier(random_state=seed)).fit(X_train, y_train)
+    elapsed = time.perf_counter() - start
+    assert model.score(X_test, y_test) >= 0.97
+    assert elapsed < 60  # a ceiling, not a benchmark: about one second here
+
+
+@pytest.mark.slow
+def test_mlp_is_as_accurate_as_sklearn_mlp_on_digits(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    ours = make_pipeline(StandardScaler(), MLPClassifier(random_state=0)).fit(X_train, y_train)
+    theirs = make_pipeline(StandardScaler(), SkMLPClassifier(random_state=0, max_iter=300)).fit(
+        X_train, y_train
+    )
+    assert ours.score(X_test, y_test) >= theirs.score(X_test, y_test) - 0.015
+
+
+def test_mlp_regressor_fits_a_sine(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, size=(400, 1))
+    y = np.sin(2 * X[:, 0])
+    reg = MLPRegressor((32, 32), learning_rate=0.01, batch_size=40, random_state=seed).fit(X, y)
+    assert reg.predict(X).shape == (400,)
+    assert mean_squared_error(y, reg.predict(X)) < 0.01
+
+
+def test_mlp_regressor_with_two_targets_predicts_two_columns(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((300, 3))
+    Y = np.column_stack([X[:, 0] - X[:, 1], X[:, 2] ** 2])
+    reg = MLPRegressor((32,), learning_rate=0.01, batch_size=32, random_state=seed).fit(X, Y)
+    assert reg.predict(X).shape == (300, 2) and reg.n_outputs_ == 2
+    assert reg.score(X, Y) > 0.9
+
+
+@pytest.mark.parametrize("loss", ["absolute_error", "huber"])
+def test_robust_regression_losses_resist_outliers_better_than_squared_error(loss):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(300, 1))
+    y = 2 * X[:, 0]
+    y_noisy = y.copy()
+    y_noisy[:15] += 50.0  # 5 % gross outliers, all upwards
+    params = dict(hidden_layer_sizes=(16,), learning_rate=0.01, batch_size=30, random_state=0)
+    robust = MLPRegressor(loss=loss, **params).fit(X, y_noisy)
+    squared = MLPRegressor(**params).fit(X, y_noisy)
+    clean = slice(15, None)
+    error_robust = mean_squared_error(y[clean], robust.predict(X[clean]))
+    error_squared = mean_squared_error(y[clean], squared.predict(X[clean]))
+    assert error_robust < 0.25 * error_squared
+
+
+def test_binary_problem_uses_one_logit_and_its_probabilities_sum_to_one(breast_cancer):
+    X, y = breast_cancer
+    clf = MLPClassifier((16,), random_state=0).fit(X, y)
+    assert clf.network_.layers[-1].n_out == 1
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), atol=1e-12)
+    assert clf.score(X, y) > 0.97
+
+
+# -- modes at inference ------------------------------------------------------------------------------
+
+
+def test_batchnorm_network_predicts_one_sample_as_in_a_batch(wine):
+    X, y = wine
+    clf = MLPClassifier((16, 16), batch_norm=True, random_state=0).fit(X, y)
+    batch = clf.predict_proba(X)
+    single = np.vstack([clf.predict_proba(X[i : i + 1]) for i in range(10)])
+    np.testing.assert_allclose(single, batch[:10], rtol=1e-12, atol=1e-15)
+
+
+def test_dropout_is_off_at_inference_repeated_predictions_are_identical(wine):
+    X, y = wine
+    clf = MLPClassifier((32,), dropout=0.5, random_state=0).fit(X, y)
+    first = clf.predict_proba(X)
+    np.testing.assert_array_equal(first, clf.predict_proba(X))
+    assert clf.score(X, y) > 0.95
+
+
+# -- stopping, partial_fit, attributes ---------------------------------------------------------------
+
+
+def test_early_stopping_restores_the_weights_of_the_best_validation_epoch(wine):
+    X, y = wine
+    clf = MLPClassifier(
+        (32,), early_stopping=True, n_iter_no_change=5, learning_rate=0.05, random_state=0
+    ).fit(X, y)
+    scores = clf.validation_scores_
+    assert len(scores) == clf.n_epochs_ == len(clf.loss_curve_)
+    assert clf.best_validation_score_ == max(scores)
+    best_epoch = int(np.argmax(scores))
+    assert clf.n_epochs_ - 1 - best_epoch >= 5  # stopped after 5 epochs without improvement
+    # Replay with the same seed (same initial weights, split and shuffles) for best_epoch + 1
+    # epochs: its last epoch is its best, so its final weights are those of epoch best_epoch.
+    replay = clone(clf).set_params(max_epochs=best_epoch + 1, n_iter_no_change=10_000)
+    with pytest.warns(ConvergenceWarning):
+        replay.fit(X, y)
+    assert replay.validation_scores_ == scores[: best_epoch + 1]
+    np.testing.assert_array_equal(clf.network_.flat_params, replay.network_.flat_params)
+
+
+def test_without_early_stopping_training_stops_when_the_loss_stalls(wine):
+    X, y = wine
+    clf = MLPClassifier((16,), learning_rate=0.05, tol=1e-3, n_iter_no_change=3, random_state=0)
+    clf.fit(X, y)
+    assert clf.validation_scores_ is None
+    assert clf.n_epochs_ < clf.max_epochs
+    curve = np.array(clf.loss_curve_)
+    assert np.all(curve[-3:] > clf.best_loss_ - 1e-3)
+    assert clf.t_ == clf.n_epochs_ * int(np.ceil(len(y) / 178))  # one batch of 178 per epoch
+
+
+def test_running_out_of_epochs_warns_with_advice(wine):
+    X, y = wine
+    with pytest.warns(ConvergenceWarning, match="Increase max_epochs"):
+        MLPClassifier((8,), max_epochs=2, random_state=0).fit(X, y)
+
+
+def test_partial_fit_continues_the_same_run_as_fit(wine):
+    X, y = wine
+    params = dict(hidden_layer_sizes=(8,), batch_size=32, random_state=0, tol=0.0)
+    with pytest.warns(ConvergenceWarning):
+        fitted = MLPClassifier(max_epochs=3, **params).fit(X, y)
+    streamed = MLPClassifier(**params)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        streamed.partial_fit(X, y)
+    for _ in range(3):
+        streamed.partial_fit(X, y, classes=np.unique(y))
+    # Same seed, same data, same epochs: fit and three partial_fit calls are the same run.
+    np.testing.assert_array_equal(fitted.network_.flat_params, streamed.network_.flat_params)
+    assert streamed.n_epochs_ == 3 and len(streamed.loss_curve_) == 3
+    with pytest.raises(ValueError, match="not in classes_"):
+        streamed.partial_fit(X[:5], np.full(5, 7))
+
+
+def test_verbose_prints_one_line_per_epoch(wine, capsys):
+    X, y = wine
+    with pytest.warns(ConvergenceWarning):
+        MLPClassifier((4,), max_epochs=3, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("epoch    1  loss")
+
+
+def test_float64_and_float32_networks_reach_the_same_accuracy(wine):
+    X, y = wine
+    scores = {
+        dtype: MLPClassifier((16,), dtype=dtype, random_state=0).fit(X, y).score(X, y)
+        for dtype in ("float32", "float64")
+    }
+    assert scores["float64"] == pytest.approx(scores["float32"], abs=0.02)
+    model = MLPClassifier((4,), dtype="float64", max_epochs=1, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        assert model.fit(X, y).network_.flat_params.dtype == np.float64
+
+
+def test_input_is_not_modified(wine):
+    X, y = wine
+    X_copy, y_copy = X.copy(), y.copy()
+    MLPClassifier((8,), batch_norm=True, dropout=0.2, random_state=0).fit(X, y).predict(X)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dropout", [-0.1, 1.0, 2.0])
+def test_dropout_outside_zero_one_is_rejected(dropout, wine):
+    X, y = wine
+    with pytest.raises(ValueError, match="dropout"):
+        MLPClassifier(dropout=dropout).fit(X, y)
+
+
+@pytest.mark.parametrize("sizes", [(), [], (10, 0), (5, -1), (2.5,)])
+def test_bad_hidden_layer_sizes_are_rejected(sizes, wine):
+    X, y = wine
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        MLPClassifier(hidden_layer_sizes=sizes).fit(X, y)
+
+
+def test_empty_hidden_layers_error_explains_what_to_use_instead(wine):
+    X, y = wine
+    with pytest.raises(ValueError, match="at least one hidden layer"):
+        MLPRegressor(hidden_layer_sizes=()).fit(X, y.astype(float))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_in_x_is_rejected(bad, wine):
+    X, y = wine
+    X = X.copy()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
+        MLPClassifier().fit(X, y)
+
+
+def test_one_class_is_rejected(wine):
+    X, _ = wine
+    with pytest.raises(ValueError, match="only one class"):
+        MLPClassifier().fit(X, np.zeros(len(X)))
+
+
+def test_a_loss_becoming_nan_raises_a_clear_error():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 5)) * 1e4
+    y = rng.standard_normal(100) * 1e15
+    reg = MLPRegressor((8,), optimizer="sgd", learning_rate=1.0, random_state=0)
+    with pytest.raises(TrainingDivergedError, match="Lower the learning rate"):
+        reg.fit(X, y)
+
+
+def test_early_stopping_on_too_little_data_is_rejected():
+    X = np.arange(6.0).reshape(3, 2)
+    with pytest.raises(ValueError, match="early_stopping needs"):
+        MLPClassifier(early_stopping=True, validation_fraction=0.5).fit(X, [0, 1, 0])

@@ -1,0 +1,230 @@
+"""Back-propagation against centred finite differences (float64), layer by layer and loss by loss."""
+
+import numpy as np
+import pytest
+
+from mlbasics.nn import (
+    ELU,
+    BatchNorm,
+    BinaryCrossEntropy,
+    Dense,
+    Dropout,
+    Huber,
+    L1Loss,
+    LeakyReLU,
+    Maxout,
+    MeanSquaredError,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SmoothL1,
+    Softmax,
+    SoftmaxCrossEntropy,
+    Tanh,
+    check_gradients,
+)
+from mlbasics.nn._layers import Layer
+
+TOL = 1e-6
+N, D, H, K = 7, 4, 6, 3
+
+
+def data(seed, k=K, classes=True):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, D))
+    y = rng.integers(0, k, N) if classes else rng.standard_normal((N, k))
+    return rng, X, y
+
+
+ACTIVATIONS = {
+    "sigmoid": lambda rng: Sigmoid(),
+    "tanh": lambda rng: Tanh(),
+    "relu": lambda rng: ReLU(),
+    "leaky_relu": lambda rng: LeakyReLU(0.1),
+    "elu": lambda rng: ELU(0.7),
+    "softmax": lambda rng: Softmax(),
+}
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_gradients_match_finite_differences(name, seed):
+    rng, X, y = data(seed)
+    net = Sequential(
+        [Dense(D, H, rng=rng), ACTIVATIONS[name](rng), Dense(H, K, rng=rng)], dtype=np.float64
+    )
+    result = check_gradients(net, X, y)
+    assert result.max_error < TOL, result.errors
+    assert set(result.errors) == {"0.Dense.W", "0.Dense.b", "2.Dense.W", "2.Dense.b", "input"}
+
+
+def test_maxout_gradients_match_finite_differences(seed):
+    rng, X, y = data(seed)
+    net = Sequential([Dense(D, 3 * H, rng=rng), Maxout(3), Dense(H, K, rng=rng)])
+    result = check_gradients(net, X, y)
+    assert result.max_error < TOL, result.errors
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["training", "inference"])
+def test_batchnorm_gradients_match_finite_differences(training, seed):
+    rng, X, y = data(seed)
+    bn = BatchNorm(H, dtype=np.float64)
+    # Running statistics away from (0, 1), so that the inference map is not trivial.
+    bn.running_mean[:] = rng.standard_normal(H)
+    bn.running_var[:] = rng.uniform(0.5, 2.0, H)
+    bn.gamma[:] = rng.uniform(0.5, 1.5, H)
+    bn.beta[:] = rng.standard_normal(H)
+    net = Sequential([Dense(D, H, bias=False, rng=rng), bn, Tanh(), Dense(H, K, rng=rng)])
+    result = check_gradients(net, X, y, training=training)
+    assert result.max_error < TOL, result.errors
+    assert "1.BatchNorm.gamma" in result.errors and "1.BatchNorm.beta" in result.errors
+
+
+def test_batchnorm_input_gradient_alone_matches_finite_differences(seed):
+    """BatchNorm as the first layer: the input gradient goes through the batch statistics."""
+    rng, X, y = data(seed, classes=False)
+    net = Sequential([BatchNorm(D, dtype=np.float64), Dense(D, K, rng=rng)])
+    result = check_gradients(net, X, y, loss=MeanSquaredError())
+    assert result.errors["input"] < TOL
+    assert result.max_error < TOL, result.errors
+
+
+def test_dense_bias_before_batchnorm_has_zero_gradient_and_passes(seed):
+    """The mean subtraction cancels a bias: its true gradient is 0, and the check accepts it."""
+    rng, X, y = data(seed)
+    net = Sequential([Dense(D, H, rng=rng), BatchNorm(H), ReLU(), Dense(H, K, rng=rng)])
+    result = check_gradients(net, X, y)
+    assert result.max_error < TOL, result.errors
+    net64 = net.astype(np.float64)
+    loss = SoftmaxCrossEntropy()
+    loss.forward(net64.forward(X, training=True), y)
+    net64.backward(loss.backward())
+    assert np.abs(net64.layers[0].db).max() < 1e-12
+
+
+def test_dropout_with_a_fixed_mask_matches_finite_differences(seed):
+    rng, X, y = data(seed)
+    net = Sequential(
+        [
+            Dense(D, H, rng=rng),
+            ReLU(),
+            Dropout(0.4, rng=np.random.default_rng(seed)),
+            Dense(H, K, rng=rng),
+        ]
+    )
+    result = check_gradients(net, X, y, training=True)
+    assert result.max_error < TOL, result.errors
+
+
+def test_dropout_mask_is_the_same_in_every_evaluation_of_the_check():
+    """Without resetting the generator each evaluation would draw a new mask and the check fail."""
+    rng, X, y = data(0)
+    dropout = Dropout(0.5, rng=np.random.default_rng(0))
+    net = Sequential([Dense(D, H, rng=rng), dropout, Dense(H, K, rng=rng)])
+    assert check_gradients(net, X, y).max_error < TOL
+    # The network passed in is untouched: its generator has not advanced.
+    assert dropout.rng.bit_generator.state == np.random.default_rng(0).bit_generator.state
+
+
+LOSSES = {
+    "softmax_cross_entropy": (SoftmaxCrossEntropy, K, "labels"),
+    "softmax_cross_entropy_soft_targets": (SoftmaxCrossEntropy, K, "probabilities"),
+    "binary_cross_entropy": (BinaryCrossEntropy, 1, "binary"),
+    "mse": (MeanSquaredError, 2, "real"),
+    "l1": (L1Loss, 2, "real"),
+    "huber": (lambda: Huber(0.5), 2, "real"),
+    "smooth_l1": (lambda: SmoothL1(0.3), 2, "real"),
+}
+
+
+def targets(kind, rng, k):
+    if kind == "labels":
+        return rng.integers(0, k, N)
+    if kind == "probabilities":
+        return rng.dirichlet(np.ones(k), N)
+    if kind == "binary":
+        return rng.integers(0, 2, N).astype(float)
+    return rng.standard_normal((N, k)) * 2  # residuals on both sides of the Huber thresholds
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_gradients_match_finite_differences(name, seed):
+    make_loss, k, kind = LOSSES[name]
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, D))
+    net = Sequential([Dense(D, H, rng=rng), Tanh(), Dense(H, k, rng=rng)])
+    result = check_gradients(net, X, targets(kind, rng, k), loss=make_loss())
+    assert result.max_error < TOL, result.errors
+
+
+def test_weight_decay_gradient_matches_finite_differences(seed):
+    rng, X, y = data(seed)
+    net = Sequential([Dense(D, H, bias=False, rng=rng), BatchNorm(H), ELU(), Dense(H, K, rng=rng)])
+    result = check_gradients(net, X, y, alpha=0.3)
+    assert result.max_error < TOL, result.errors
+
+
+def test_a_deep_network_with_every_block_passes(seed):
+    rng, X, y = data(seed)
+    net = Sequential(
+        [
+            Dense(D, 2 * H, bias=False, rng=rng),
+            BatchNorm(2 * H),
+            Maxout(2),
+            Dropout(0.3, rng=np.random.default_rng(seed)),
+            Dense(H, H, rng=rng),
+            LeakyReLU(),
+            Dense(H, H, rng=rng),
+            Sigmoid(),
+            Dense(H, K, rng=rng),
+        ]
+    )
+    result = check_gradients(net, X, y, alpha=0.01)
+    assert result.max_error < TOL, result.errors
+
+
+class _WrongTanh(Layer):
+    """Tanh with the derivative of the sigmoid: a plausible bug."""
+
+    def forward(self, x, *, training):
+        self._out = np.tanh(x)
+        return self._out
+
+    def backward(self, grad_out):
+        return grad_out * self._out * (1 - self._out)
+
+
+class _ForgetfulDense(Dense):
+    """Forgets the bias gradient."""
+
+    def param_backward(self, grad_out):
+        super().param_backward(grad_out)
+        self.db[...] = 0.0
+
+
+def test_the_check_catches_a_wrong_activation_derivative():
+    rng, X, y = data(0)
+    net = Sequential([Dense(D, H, rng=rng), _WrongTanh(), Dense(H, K, rng=rng)])
+    result = check_gradients(net, X, y)
+    assert not result.passed(TOL)
+    assert result.errors["0.Dense.W"] > 1e-2
+    assert result.errors["2.Dense.W"] < TOL  # the layer after the bug is still right
+
+
+def test_the_check_catches_a_missing_bias_gradient():
+    rng, X, y = data(0)
+    net = Sequential([Dense(D, H, rng=rng), Tanh(), _ForgetfulDense(H, K, rng=rng)])
+    errors = check_gradients(net, X, y).errors
+    assert errors["2._ForgetfulDense.b"] == pytest.approx(1.0)
+    assert errors["0.Dense.W"] < TOL
+
+
+def test_check_gradients_works_on_a_float32_network_without_changing_it():
+    rng, X, y = data(0)
+    net = Sequential([Dense(D, H, rng=rng), BatchNorm(H), Tanh(), Dense(H, K, rng=rng)])
+    before = [p.copy() for p in net.params()], [b.copy() for _, b in net.buffers()]
+    assert net.dtype == np.float32
+    assert check_gradients(net, X, y).max_error < TOL
+    for old, new in zip(before[0], net.params(), strict=True):
+        np.testing.assert_array_equal(old, new)
+    for old, (_, new) in zip(before[1], net.buffers(), strict=True):
+        np.testing.assert_array_equal(old, new)

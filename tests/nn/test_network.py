@@ -1,0 +1,182 @@
+"""Sequential: the flat parameter layout, weight decay, clipping, pickling, the training epoch."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from mlbasics.nn import (
+    BatchNorm,
+    Dense,
+    Dropout,
+    MeanSquaredError,
+    ReLU,
+    Sequential,
+    SoftmaxCrossEntropy,
+    Tanh,
+    TrainingDivergedError,
+    train_epoch,
+)
+from mlbasics.nn._network import batch_bounds
+from mlbasics.optim import make_optimizer
+
+
+def small_net(seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    return Sequential(
+        [Dense(3, 5, bias=False, rng=rng), BatchNorm(5), ReLU(), Dense(5, 2, rng=rng)],
+        dtype=dtype,
+    )
+
+
+def test_layer_parameters_are_views_into_one_flat_vector():
+    net = small_net()
+    assert net.n_params == 3 * 5 + 5 + 5 + 5 * 2 + 2
+    offset = 0
+    for param, grad in zip(net.params(), net.grads(), strict=True):
+        assert np.shares_memory(param, net.flat_params)
+        assert np.shares_memory(grad, net.flat_grads)
+        np.testing.assert_array_equal(param.ravel(), net.flat_params[offset : offset + param.size])
+        offset += param.size
+    net.flat_params[:] = 7.0
+    assert np.all(net.layers[0].W == 7.0) and np.all(net.layers[1].gamma == 7.0)
+
+
+def test_decay_mask_covers_weight_matrices_only():
+    net = small_net()
+    mask = np.concatenate(
+        [
+            np.full(p.size, float(d))
+            for layer in net.layers
+            for p, d in zip(layer.params(), layer.decays(), strict=True)
+        ]
+    )
+    np.testing.assert_array_equal(net.decay_mask, mask)
+    assert net.decay_mask.sum() == 3 * 5 + 5 * 2  # not gamma, beta or the output bias
+    W0, W1 = net.layers[0].W, net.layers[3].W
+    expected = 0.5 * 0.1 * (np.sum(W0.astype(float) ** 2) + np.sum(W1.astype(float) ** 2))
+    assert net.penalty(0.1) == pytest.approx(expected, rel=1e-5)
+
+
+def test_an_optimizer_on_the_flat_vector_moves_every_layer():
+    net = small_net()
+    before = [p.copy() for p in net.params()]
+    optimizer = make_optimizer("sgd", [net.flat_params], learning_rate=0.5)
+    net.flat_grads[:] = 1.0
+    optimizer.step([net.flat_grads])
+    for old, new in zip(before, net.params(), strict=True):
+        np.testing.assert_allclose(new, old - 0.5)
+
+
+def test_weight_decay_in_an_epoch_shrinks_weights_but_not_biases_or_batchnorm():
+    """With a zero data gradient (the loss's target equals the output), only the decay moves."""
+    net = small_net(dtype=np.float64)
+    net.layers[3].b[:] = 0.3
+    before = [p.copy() for p in net.params()]
+    X = np.zeros((4, 3))  # BN of a constant batch is beta: the output is b + beta @ W, fixed
+    target = net.forward(X, training=True).copy()
+    optimizer = make_optimizer("sgd", [net.flat_params], learning_rate=0.1)
+    train_epoch(net, MeanSquaredError(), optimizer, X, target, batch_size=4, alpha=0.5)
+    W0, gamma, beta, _, b1 = net.params()
+    np.testing.assert_allclose(W0, before[0] * (1 - 0.1 * 0.5))
+    np.testing.assert_allclose(gamma, before[1])
+    np.testing.assert_allclose(beta, before[2])
+    np.testing.assert_allclose(b1, before[4])
+
+
+def test_gradient_clipping_bounds_the_step_of_plain_sgd():
+    net = small_net(dtype=np.float64)
+    X = np.random.default_rng(0).standard_normal((8, 3)) * 100
+    y = np.full((8, 2), 1e3)
+    before = net.flat_params.copy()
+    optimizer = make_optimizer("sgd", [net.flat_params], learning_rate=1.0)
+    train_epoch(net, MeanSquaredError(), optimizer, X, y, batch_size=8, clip_norm=0.01)
+    assert np.linalg.norm(net.flat_params - before) == pytest.approx(0.01, rel=1e-9)
+
+
+def test_pickled_network_and_optimizer_keep_sharing_the_parameters():
+    net = small_net()
+    optimizer = make_optimizer("adam", [net.flat_params], learning_rate=0.1)
+    net2, optimizer2 = pickle.loads(pickle.dumps((net, optimizer)))
+    assert optimizer2.params[0] is net2.flat_params
+    for param in net2.params():
+        assert np.shares_memory(param, net2.flat_params)
+    X, y = np.random.default_rng(0).standard_normal((6, 3)), np.array([0, 1, 0, 1, 1, 0])
+    for a, opt in ((net, optimizer), (net2, optimizer2)):
+        train_epoch(a, SoftmaxCrossEntropy(), opt, X, y, batch_size=3)
+    np.testing.assert_array_equal(net.layers[0].W, net2.layers[0].W)
+
+
+def test_astype_returns_an_independent_copy_in_the_new_dtype():
+    net = small_net()
+    net64 = net.astype(np.float64)
+    assert net64.dtype == np.float64 and net64.flat_params.dtype == np.float64
+    assert all(p.dtype == np.float64 for p in net64.params())
+    np.testing.assert_allclose(net64.flat_params, net.flat_params)
+    net64.flat_params[:] = 0
+    assert np.any(net.flat_params != 0)
+
+
+def test_get_and_set_state_restore_parameters_and_running_statistics():
+    net = small_net()
+    state = net.get_state()
+    X = np.random.default_rng(0).standard_normal((10, 3))
+    reference = net.forward(X, training=False).copy()
+    net.forward(X * 5 + 2, training=True)  # moves the running statistics
+    net.flat_params += 1
+    net.set_state(state)
+    np.testing.assert_array_equal(net.forward(X, training=False), reference)
+
+
+def test_activations_lists_the_output_of_every_layer():
+    net = small_net()
+    X = np.ones((4, 3))
+    outputs = net.activations(X)
+    assert [o.shape for o in outputs] == [(4, 5), (4, 5), (4, 5), (4, 2)]
+    np.testing.assert_array_equal(outputs[-1], net.forward(X))
+
+
+def test_train_epoch_learns_xor_of_signs(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((400, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    net = Sequential([Dense(2, 32, rng=rng), Tanh(), Dense(32, 2, rng=rng)])
+    optimizer = make_optimizer("adam", [net.flat_params], learning_rate=0.02)
+    losses = [
+        train_epoch(net, SoftmaxCrossEntropy(), optimizer, X, y, batch_size=32, rng=rng)
+        for _ in range(60)
+    ]
+    assert losses[-1] < 0.5 * losses[0]
+    assert (net.forward(X).argmax(axis=1) == y).mean() > 0.95
+
+
+def test_a_diverging_run_raises_a_clear_error_instead_of_nan():
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(4, 8, rng=rng), ReLU(), Dense(8, 1, rng=rng)], dtype=np.float32)
+    X = rng.standard_normal((64, 4)) * 1e3
+    y = rng.standard_normal((64, 1)) * 1e6
+    optimizer = make_optimizer("sgd", [net.flat_params], learning_rate=10.0)
+    with pytest.raises(TrainingDivergedError, match=r"learning rate.*clip_norm"):
+        for _ in range(50):
+            train_epoch(net, MeanSquaredError(), optimizer, X, y, batch_size=16)
+
+
+def test_a_last_batch_of_one_sample_joins_the_previous_one():
+    assert batch_bounds(10, 3) == [(0, 3), (3, 6), (6, 10)]
+    assert batch_bounds(9, 3) == [(0, 3), (3, 6), (6, 9)]
+    assert batch_bounds(1, 3) == [(0, 1)]
+
+
+def test_dropout_draws_a_new_mask_at_every_training_pass_only():
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(3, 50, rng=rng), Dropout(0.5, rng=rng)])
+    X = np.ones((2, 3))
+    assert not np.array_equal(net.forward(X, training=True), net.forward(X, training=True))
+    np.testing.assert_array_equal(net.forward(X), net.forward(X))
+
+
+def test_sequential_rejects_what_is_not_a_layer():
+    with pytest.raises(ValueError, match="at least one layer"):
+        Sequential([])
+    with pytest.raises(TypeError, match="lacks forward"):
+        Sequential([np.eye(2)])
