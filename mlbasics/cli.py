@@ -64,6 +64,8 @@ COMPARE_ENTRIES = (
     Entry("mlbasics LR sgd", lambda C: LogisticRegression(C=C, solver="sgd")),
     Entry("sklearn LR lbfgs", lambda C: sk_linear_model.LogisticRegression(C=C)),
     Entry("mlbasics SVC smo", lambda C: SVC(C=C)),
+    # the cvxpy dual: an independent reference, on small data only (it factors the kernel matrix)
+    Entry("mlbasics SVC qp", lambda C: SVC(C=C, solver="qp"), max_samples=1000),
     Entry("sklearn SVC rbf", lambda C: sk_svm.SVC(C=C)),
     Entry("mlbasics MLP", lambda C: MLPClassifier(max_epochs=1000)),
     Entry("sklearn MLP", lambda C: sk_neural_network.MLPClassifier(max_iter=1000)),
