@@ -1,7 +1,5 @@
 """MLPClassifier and MLPRegressor: scikit-learn conformance, digits, stopping rules, bad input."""
 
-import time
-
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -41,13 +39,11 @@ def digits_split():
     return train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
 
 
-def test_mlp_reaches_97_percent_on_digits_within_a_minute(digits_split, seed):
+def test_mlp_reaches_97_percent_on_digits(digits_split, seed):
+    # (about a second here: the closing note of issue 7 quotes the measurement; no timed asserts)
     X_train, X_test, y_train, y_test = digits_split
-    start = time.perf_counter()
     model = make_pipeline(StandardScaler(), MLPClassifier(random_state=seed)).fit(X_train, y_train)
-    elapsed = time.perf_counter() - start
     assert model.score(X_test, y_test) >= 0.97
-    assert elapsed < 60  # a ceiling, not a benchmark: about one second here
 
 
 @pytest.mark.slow
