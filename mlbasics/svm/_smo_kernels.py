@@ -44,6 +44,10 @@ TAU = 1e-12
 #: which assumes no infinities).
 BIG = 1e300
 
+#: Fast-math flags of the selection loops: no reassociation, so that a value recomputed in a later
+#: pass (to find the index of a maximum) is bit-identical to the one the reduction saw.
+SELECT_MATH = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
+
 LOWER, UPPER, FREE = 0, 1, 2
 
 # Solver return codes.
@@ -294,14 +298,28 @@ def _permute_prefix(order, n_active, data, cache, state, status):
             cached_len[s] = valid
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=SELECT_MATH)
 def _max_violation(active, F, pen_up):
-    """``max -F_t`` over I_up: the value (``-BIG`` if I_up is empty)."""
-    best = -BIG
-    for t in range(active):
+    """``max -F_t`` over I_up: the value (``-BIG`` if I_up is empty).
+
+    Four running maxima: numba's max reductions do not vectorise, and one accumulator makes every
+    step wait for the previous one; four independent chains run about four times faster.
+    """
+    b0 = b1 = b2 = b3 = -BIG
+    stop4 = active - active % 4
+    for t in range(0, stop4, 4):
+        v0 = pen_up[t] - F[t]
+        v1 = pen_up[t + 1] - F[t + 1]
+        v2 = pen_up[t + 2] - F[t + 2]
+        v3 = pen_up[t + 3] - F[t + 3]
+        b0 = v0 if v0 > b0 else b0
+        b1 = v1 if v1 > b1 else b1
+        b2 = v2 if v2 > b2 else b2
+        b3 = v3 if v3 > b3 else b3
+    for t in range(stop4, active):
         v = pen_up[t] - F[t]
-        best = v if v > best else best
-    return best
+        b0 = v if v > b0 else b0
+    return max(max(b0, b1), max(b2, b3))
 
 
 @njit(cache=True)
@@ -313,27 +331,44 @@ def _last_index_of(active, F, pen_up, value):
     return -1
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=SELECT_MATH)
 def _pair_scores(active, g_max, qd_i, h_i, krow, F, QD, hess, pen_low, score):
     """``score_t = -b_t^2 / a_t`` for t in I_low with ``b_t = g_max + F_t > 0``, else ``BIG``;
     returns ``max F`` over I_low (for the gap ``m - M``) and the smallest score.
 
     ``a_t = K_ii + K_tt - 2 K_it`` (plus the diagonal terms of the squared hinge inside ``QD`` and
-    the entropy's curvature ``hess`` for the logistic dual), ``TAU`` when not positive.
+    the entropy's curvature ``hess`` for the logistic dual), ``TAU`` when not positive. The scores
+    are computed in one vectorised pass without reductions (numba's min/max reductions do not
+    vectorise), the two reductions in a second pass with four independent chains each.
     """
-    low_max = -BIG
-    best = BIG
     for t in range(active):
-        f = F[t]
-        v = f + pen_low[t]
-        low_max = v if v > low_max else low_max
-        b = g_max + f
+        b = g_max + F[t]
         a = qd_i + QD[t] + h_i + hess[t] - 2.0 * krow[t]
         a = a if a > 0.0 else TAU
-        value = -(b * b) / a if (b > 0.0) & (pen_low[t] == 0.0) else BIG
-        score[t] = value
-        best = value if value < best else best
-    return low_max, best
+        candidate = -(b * b) / a  # for every t: a select below, not an unpredictable branch
+        score[t] = candidate if (b > 0.0) & (pen_low[t] == 0.0) else BIG
+    low0 = low1 = low2 = low3 = -BIG
+    best0 = best1 = best2 = best3 = BIG
+    stop4 = active - active % 4
+    for t in range(0, stop4, 4):
+        f0 = F[t] + pen_low[t]
+        f1 = F[t + 1] + pen_low[t + 1]
+        f2 = F[t + 2] + pen_low[t + 2]
+        f3 = F[t + 3] + pen_low[t + 3]
+        low0 = f0 if f0 > low0 else low0
+        low1 = f1 if f1 > low1 else low1
+        low2 = f2 if f2 > low2 else low2
+        low3 = f3 if f3 > low3 else low3
+        s0, s1, s2, s3 = score[t], score[t + 1], score[t + 2], score[t + 3]
+        best0 = s0 if s0 < best0 else best0
+        best1 = s1 if s1 < best1 else best1
+        best2 = s2 if s2 < best2 else best2
+        best3 = s3 if s3 < best3 else best3
+    for t in range(stop4, active):
+        f0 = F[t] + pen_low[t]
+        low0 = f0 if f0 > low0 else low0
+        best0 = score[t] if score[t] < best0 else best0
+    return max(max(low0, low1), max(low2, low3)), min(min(best0, best1), min(best2, best3))
 
 
 @njit(cache=True)
@@ -450,16 +485,12 @@ def _shrink(n, data, kern, cache, state, status, istate, tol):
     istate[I_ACTIVE] = keep
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=SELECT_MATH)
 def _update_gradient(active, F, pen_up, krow_i, krow_j, c_i, c_j):
-    """``F += c_i K_i + c_j K_j`` and, in the same pass, ``max -F`` over I_up for the next i."""
-    best = -BIG
+    """``F += c_i K_i + c_j K_j`` (one vectorised pass), then ``max -F`` over I_up for the next i."""
     for k in range(active):
-        f = F[k] + c_i * krow_i[k] + c_j * krow_j[k]
-        F[k] = f
-        v = pen_up[k] - f
-        best = v if v > best else best
-    return best
+        F[k] = F[k] + c_i * krow_i[k] + c_j * krow_j[k]
+    return _max_violation(active, F, pen_up)
 
 
 @njit(cache=True)
