@@ -300,41 +300,47 @@ def _permute_prefix(order, n_active, data, cache, state, status):
 
 @njit(cache=True, fastmath=SELECT_MATH)
 def _max_violation(active, F, pen_up):
-    """``max -F_t`` over I_up: the value (``-BIG`` if I_up is empty).
+    """``max -F_t`` over I_up and the last index where it is reached (``(-BIG, -1)`` if empty).
 
-    Four running maxima: numba's max reductions do not vectorise, and one accumulator makes every
-    step wait for the previous one; four independent chains run about four times faster.
+    Four interleaved chains, each keeping its running maximum and index: numba's max reductions
+    do not vectorise, and with one chain every step waits for the previous one. Within a chain
+    ``>=`` keeps the last index; across chains ties go to the larger index, so the result is the
+    last maximiser, as in libsvm.
     """
     b0 = b1 = b2 = b3 = -BIG
+    i0 = i1 = i2 = i3 = -1
     stop4 = active - active % 4
     for t in range(0, stop4, 4):
         v0 = pen_up[t] - F[t]
         v1 = pen_up[t + 1] - F[t + 1]
         v2 = pen_up[t + 2] - F[t + 2]
         v3 = pen_up[t + 3] - F[t + 3]
-        b0 = v0 if v0 > b0 else b0
-        b1 = v1 if v1 > b1 else b1
-        b2 = v2 if v2 > b2 else b2
-        b3 = v3 if v3 > b3 else b3
+        if v0 >= b0:
+            b0, i0 = v0, t
+        if v1 >= b1:
+            b1, i1 = v1, t + 1
+        if v2 >= b2:
+            b2, i2 = v2, t + 2
+        if v3 >= b3:
+            b3, i3 = v3, t + 3
     for t in range(stop4, active):
         v = pen_up[t] - F[t]
-        b0 = v if v > b0 else b0
-    return max(max(b0, b1), max(b2, b3))
-
-
-@njit(cache=True)
-def _last_index_of(active, F, pen_up, value):
-    """The last t with ``pen_up[t] - F[t] == value`` (libsvm keeps the last of equal candidates)."""
-    for t in range(active - 1, -1, -1):
-        if pen_up[t] - F[t] == value:
-            return t
-    return -1
+        if v >= b0:
+            b0, i0 = v, t
+    best, index = b0, i0
+    for b, i in ((b1, i1), (b2, i2), (b3, i3)):
+        if b > best or (b == best and i > index):
+            best, index = b, i
+    if best <= -BIG:
+        return -BIG, -1
+    return best, index
 
 
 @njit(cache=True, fastmath=SELECT_MATH)
 def _pair_scores(active, g_max, qd_i, h_i, krow, F, QD, hess, pen_low, score):
     """``score_t = -b_t^2 / a_t`` for t in I_low with ``b_t = g_max + F_t > 0``, else ``BIG``;
-    returns ``max F`` over I_low (for the gap ``m - M``) and the smallest score.
+    returns ``max F`` over I_low (for the gap ``m - M``), the smallest score and the last index
+    where it is reached (-1 if no t qualifies).
 
     ``a_t = K_ii + K_tt - 2 K_it`` (plus the diagonal terms of the squared hinge inside ``QD`` and
     the entropy's curvature ``hess`` for the logistic dual), ``TAU`` when not positive. The scores
@@ -349,6 +355,7 @@ def _pair_scores(active, g_max, qd_i, h_i, krow, F, QD, hess, pen_low, score):
         score[t] = candidate if (b > 0.0) & (pen_low[t] == 0.0) else BIG
     low0 = low1 = low2 = low3 = -BIG
     best0 = best1 = best2 = best3 = BIG
+    j0 = j1 = j2 = j3 = -1
     stop4 = active - active % 4
     for t in range(0, stop4, 4):
         f0 = F[t] + pen_low[t]
@@ -359,16 +366,26 @@ def _pair_scores(active, g_max, qd_i, h_i, krow, F, QD, hess, pen_low, score):
         low1 = f1 if f1 > low1 else low1
         low2 = f2 if f2 > low2 else low2
         low3 = f3 if f3 > low3 else low3
-        s0, s1, s2, s3 = score[t], score[t + 1], score[t + 2], score[t + 3]
-        best0 = s0 if s0 < best0 else best0
-        best1 = s1 if s1 < best1 else best1
-        best2 = s2 if s2 < best2 else best2
-        best3 = s3 if s3 < best3 else best3
+        if score[t] <= best0:
+            best0, j0 = score[t], t
+        if score[t + 1] <= best1:
+            best1, j1 = score[t + 1], t + 1
+        if score[t + 2] <= best2:
+            best2, j2 = score[t + 2], t + 2
+        if score[t + 3] <= best3:
+            best3, j3 = score[t + 3], t + 3
     for t in range(stop4, active):
         f0 = F[t] + pen_low[t]
         low0 = f0 if f0 > low0 else low0
-        best0 = score[t] if score[t] < best0 else best0
-    return max(max(low0, low1), max(low2, low3)), min(min(best0, best1), min(best2, best3))
+        if score[t] <= best0:
+            best0, j0 = score[t], t
+    best, j = best0, j0
+    for b, k in ((best1, j1), (best2, j2), (best3, j3)):
+        if b < best or (b == best and k > j):
+            best, j = b, k
+    if best >= BIG:
+        j = -1
+    return max(max(low0, low1), max(low2, low3)), best, j
 
 
 @njit(cache=True)
@@ -381,27 +398,23 @@ def _select_j(i, g_max, active, data, kern, cache, state, tol, fstate):
     F, QD, pen_low, hess, score = state[1], state[5], state[8], state[9], state[10]
     rows = cache[0]
     s_i = get_row(i, active, data, kern, cache)
-    low_max, best = _pair_scores(
+    low_max, _, j = _pair_scores(
         active, g_max, QD[i], hess[i], rows[s_i], F, QD, hess, pen_low, score
     )
     fstate[F_GAP] = g_max + low_max
-    if g_max + low_max < tol or best >= BIG:
+    if g_max + low_max < tol:
         return -1
-    for t in range(active - 1, -1, -1):
-        if score[t] == best:
-            return t
-    return -1
+    return j
 
 
 @njit(cache=True)
 def _select_pair(active, data, kern, cache, state, tol, fstate):
     """The maximal violating pair from scratch: ``i`` maximises ``-F`` over I_up, then j."""
     F, pen_up = state[1], state[7]
-    g_max = _max_violation(active, F, pen_up)
-    if g_max <= -BIG:
+    g_max, i = _max_violation(active, F, pen_up)
+    if i < 0:
         fstate[F_GAP] = 0.0
         return -1, -1, g_max
-    i = _last_index_of(active, F, pen_up, g_max)
     return i, _select_j(i, g_max, active, data, kern, cache, state, tol, fstate), g_max
 
 
@@ -487,7 +500,8 @@ def _shrink(n, data, kern, cache, state, status, istate, tol):
 
 @njit(cache=True, fastmath=SELECT_MATH)
 def _update_gradient(active, F, pen_up, krow_i, krow_j, c_i, c_j):
-    """``F += c_i K_i + c_j K_j`` (one vectorised pass), then ``max -F`` over I_up for the next i."""
+    """``F += c_i K_i + c_j K_j`` (one vectorised pass), then the next i: ``max -F`` over I_up and
+    where (:func:`_max_violation`)."""
     for k in range(active):
         F[k] = F[k] + c_i * krow_i[k] + c_j * krow_j[k]
     return _max_violation(active, F, pen_up)
@@ -614,8 +628,9 @@ def smo_dual(data, kern, cache, state, status, istate, fstate, tol, shrinking, s
                     F_bar[k] += c_t * rows[s_t, k]
         F[i] += y_i * extra[i] * d_i
         F[j] += y_j * extra[j] * d_j
-        g_next = _update_gradient(active, F, pen_up, rows[s_i], rows[s_j], y_i * d_i, y_j * d_j)
-        i_next = _last_index_of(active, F, pen_up, g_next) if g_next > -BIG else -1
+        g_next, i_next = _update_gradient(
+            active, F, pen_up, rows[s_i], rows[s_j], y_i * d_i, y_j * d_j
+        )
     return RUNNING
 
 
