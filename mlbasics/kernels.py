@@ -24,7 +24,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics.pairwise import pairwise_kernels
 
-__all__ = ["NAMED_KERNELS", "KernelSpec", "resolve_gamma"]
+__all__ = ["NAMED_KERNELS", "KernelSpec", "resolve_gamma", "row_blocks", "squared_norms"]
 
 #: Kernel names and the integer codes the compiled SMO kernels dispatch on.
 NAMED_KERNELS = {"linear": 0, "poly": 1, "rbf": 2, "sigmoid": 3}
@@ -32,6 +32,20 @@ PRECOMPUTED_CODE = 4
 
 #: Bytes of the kernel blocks formed at prediction time (rows of test points x support vectors).
 PREDICT_BLOCK_BYTES = 64 * 2**20
+
+
+def squared_norms(X) -> np.ndarray:
+    """``||x_i||^2`` of every row of a dense array or sparse matrix."""
+    if sparse.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", X, X)
+
+
+def row_blocks(n_rows: int, n_cols: int, max_bytes: int = PREDICT_BLOCK_BYTES):
+    """Slices of ``range(n_rows)`` such that a float64 block of ``n_cols`` columns fits ``max_bytes``."""
+    step = max(1, int(max_bytes // (8 * max(n_cols, 1))))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(n_rows, start + step))
 
 
 def resolve_gamma(gamma, X) -> float:
@@ -125,10 +139,7 @@ class KernelSpec:
 
     def diagonal(self, X) -> np.ndarray:
         """``k(x_i, x_i)`` for every row of ``X`` (named kernels), computed without the full matrix."""
-        if sparse.issparse(X):
-            sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-        else:
-            sq = np.einsum("ij,ij->i", X, X)
+        sq = squared_norms(X)
         if self.kernel == "linear":
             return sq
         if self.kernel == "poly":
@@ -145,8 +156,5 @@ class KernelSpec:
         Used at prediction time so that ``decision_function`` on a large ``X`` never forms the whole
         ``n_test x n_support`` matrix.
         """
-        n = X.shape[0]
-        step = max(1, int(max_bytes // (8 * max(Z.shape[0], 1))))
-        for start in range(0, n, step):
-            rows = slice(start, min(n, start + step))
+        for rows in row_blocks(X.shape[0], Z.shape[0], max_bytes):
             yield rows, self.matrix(X[rows], Z)

@@ -18,6 +18,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._validation import classes_and_weights
 from ..optimality import duality_gaps
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
@@ -308,22 +309,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self._validate_params()
         penalty = self._penalty()
         X, y = self._validate_training_data(X, y, reset=True)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
-        n_classes = len(self.classes_)
-        if n_classes < 2:
-            raise ValueError(
-                "LogisticRegression needs samples of at least 2 classes in the data, but the data "
-                f"contain only one class: {str(self.classes_[0])!r}."
-            )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        self.classes_, y_index, given_weight, sample_weight = classes_and_weights(
+            self, X, y, sample_weight
         )
-        given_weight = sample_weight
-        if self.class_weight is not None:
-            per_class = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y, sample_weight=sample_weight
-            )
-            sample_weight = sample_weight * per_class[y_index]
+        n_classes = len(self.classes_)
         C = 1.0 if penalty.is_zero else float(self.C)
         weights = C * sample_weight
         Y = target_matrix(y_index, n_classes)

@@ -14,6 +14,7 @@ from scipy import sparse
 from sklearn.utils.class_weight import compute_class_weight
 
 from .. import losses
+from .._ovo import pair_coefficients
 from ..kernels import KernelSpec, resolve_gamma
 from ._report import KKTReport, worst_indices
 
@@ -34,20 +35,6 @@ _LOSSES = ("hinge", "squared_hinge", "logistic")
 
 def _dense(a):
     return a.toarray() if sparse.issparse(a) else np.asarray(a)
-
-
-def _pair_coefficients(dual_coef, n_support, n_classes):
-    """``W`` (n_SV, n_pairs) with ``decision = K(X, SV) @ W + intercept_`` (libsvm layout)."""
-    if n_classes == 2:
-        return dual_coef[:1].T.copy()
-    bounds = np.concatenate([[0], np.cumsum(n_support)])
-    pairs = list(combinations(range(n_classes), 2))
-    W = np.zeros((dual_coef.shape[1], len(pairs)))
-    for p, (a, b) in enumerate(pairs):
-        ga, gb = slice(bounds[a], bounds[a + 1]), slice(bounds[b], bounds[b + 1])
-        W[ga, p] = dual_coef[b - 1, ga]
-        W[gb, p] = dual_coef[a, gb]
-    return W
 
 
 def _kernel_products(model, X, W):
@@ -188,7 +175,7 @@ def svm_report(model, X, y_index, sample_weight, tol) -> KKTReport:
     upper_all = _bounds(model, y_index, sample_weight)
     dual_coef = _dense(model.dual_coef_).astype(float)
     support = np.asarray(model.support_)
-    W = _pair_coefficients(dual_coef, np.asarray(model.n_support_), n_classes)
+    W = pair_coefficients(dual_coef, np.asarray(model.n_support_))
     products = _kernel_products(model, X, W)  # K(X, SV) W; its support rows are K(SV, SV) W
     quadratic = np.einsum("sp,sp->p", W, products[support])
     decision = products + np.asarray(model.intercept_, dtype=float)

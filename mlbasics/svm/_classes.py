@@ -7,18 +7,18 @@ from itertools import combinations
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..kernels import PREDICT_BLOCK_BYTES, KernelSpec, resolve_gamma
+from .._ovo import pair_coefficients
+from .._validation import classes_and_weights
+from ..kernels import KernelSpec, resolve_gamma, row_blocks, squared_norms
 from ._smo import LOSSES, default_max_iter, dual_value, solve_dual
 from ._smo_kernels import gram_from_dots
 
@@ -42,12 +42,6 @@ def ovr_from_ovo(decision: np.ndarray, n_classes: int) -> np.ndarray:
         confidence[:, a] += decision[:, p]
         confidence[:, b] -= decision[:, p]
     return votes + confidence / (3 * (np.abs(confidence) + 1))
-
-
-def _squared_norms(X) -> np.ndarray:
-    if sparse.issparse(X):
-        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
-    return np.einsum("ij,ij->i", X, X)
 
 
 def _is_logistic(estimator) -> bool:
@@ -303,22 +297,8 @@ class SVC(ClassifierMixin, BaseEstimator):
                 f"(n_samples, n_samples); got X of shape {X.shape}."
             )
         check_classification_targets(y)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
-        n_classes = len(self.classes_)
-        if n_classes < 2:
-            raise ValueError(
-                "SVC needs samples of at least 2 classes in the data, but the data contain only "
-                f"one class: {str(self.classes_[0])!r}."
-            )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        if self.class_weight is not None:
-            per_class = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y, sample_weight=sample_weight
-            )
-            sample_weight = sample_weight * per_class[y_index]
-        upper = float(self.C) * sample_weight
+        self.classes_, y_index, _, weight = classes_and_weights(self, X, y, sample_weight)
+        upper = float(self.C) * weight
 
         gamma = 1.0 if precomputed or callable(self.kernel) else resolve_gamma(self.gamma, X)
         self._kernel_spec = KernelSpec(self.kernel, gamma, float(self.coef0), int(self.degree))
@@ -445,34 +425,14 @@ class SVC(ClassifierMixin, BaseEstimator):
             yield from spec.blocks(X, self.support_vectors_)
             return
         support = self.support_vectors_
-        sq_support = _squared_norms(support)
+        sq_support = squared_norms(support)
         kern = (np.int64(spec.code), spec.gamma, spec.coef0, np.int64(spec.degree))
         bits = np.empty(support.shape[0], dtype=np.int64)
-        step = max(1, PREDICT_BLOCK_BYTES // (8 * max(support.shape[0], 1)))
-        for start in range(0, X.shape[0], step):
-            rows = slice(start, min(X.shape[0], start + step))
+        for rows in row_blocks(X.shape[0], support.shape[0]):
             block = X[rows]
             gram = np.ascontiguousarray(safe_sparse_dot(block, support.T, dense_output=True))
-            gram_from_dots(gram, _squared_norms(block), sq_support, kern, bits)
+            gram_from_dots(gram, squared_norms(block), sq_support, kern, bits)
             yield rows, gram
-
-    def _pair_coefficients(self) -> np.ndarray:
-        """``W`` of shape (n_SV, n_pairs) with ``decision = K(X, SV) @ W + intercept_``.
-
-        Column p holds the ``y_i alpha_i`` of the pair's two classes (libsvm's layout of
-        ``dual_coef_`` unpacked) and zeros for the support vectors of other classes.
-        """
-        n_classes = len(self.classes_)
-        if n_classes == 2:
-            return self.dual_coef_.T
-        bounds = np.concatenate([[0], np.cumsum(self.n_support_)])
-        pairs = list(combinations(range(n_classes), 2))
-        W = np.zeros((len(self.support_), len(pairs)))
-        for p, (a, b) in enumerate(pairs):
-            ga, gb = slice(bounds[a], bounds[a + 1]), slice(bounds[b], bounds[b + 1])
-            W[ga, p] = self.dual_coef_[b - 1, ga]
-            W[gb, p] = self.dual_coef_[a, gb]
-        return W
 
     def _ovo_decision(self, X) -> np.ndarray:
         """Decision values of every binary problem, shape (n_samples, n_pairs)."""
@@ -485,7 +445,7 @@ class SVC(ClassifierMixin, BaseEstimator):
             dtype=np.float64,
             reset=False,
         )
-        W = self._pair_coefficients()
+        W = pair_coefficients(self.dual_coef_, self.n_support_)
         out = np.empty((X.shape[0], W.shape[1]))
         for rows, gram in self._kernel_blocks(X):
             out[rows] = gram @ W

@@ -26,7 +26,7 @@ from scipy import sparse
 
 from .. import losses
 from .._result import Trace, TraceRecorder
-from ..kernels import KernelSpec
+from ..kernels import KernelSpec, squared_norms
 from . import _smo_kernels as K
 
 __all__ = [
@@ -167,7 +167,7 @@ def _data(X, y, spec: KernelSpec):
         X = sparse.csr_matrix(X, dtype=np.float64)
         X.sum_duplicates()
         X.sort_indices()
-        sqn = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        sqn = squared_norms(X)
         indices = X.indices.astype(np.int32, copy=False)
         indptr = X.indptr.astype(np.int64, copy=False)
         scratch = np.zeros(X.shape[1])
