@@ -2,6 +2,14 @@
 
 A solver knows nothing of scikit-learn. It returns a :class:`SolverResult`; the estimator turns it into
 ``coef_``, ``n_iter_``, ``objective_`` and ``convergence_``.
+
+Solvers also accept a *hook*, their only window to the outside while they run. It is called as
+``hook(iteration, objective, optimality, coef)`` at the starting point (``iteration == 0``) and after
+every iteration (an epoch for SGD, a chunk of pair updates for SMO), where ``coef`` is the current
+iterate in the solver's own layout, or None when the solver has none to offer cheaply. A true return
+value asks the solver to stop there: it returns its current iterate, with ``converged=False`` and
+``stopped=True``. The estimators connect hooks to verbose printing and to scikit-learn's callbacks
+(:mod:`mlbasics._callbacks`).
 """
 
 from __future__ import annotations
@@ -37,22 +45,34 @@ class Trace:
         return len(self.objective)
 
 
+#: The message of a solver stopped by its hook.
+STOPPED_BY_HOOK = "stopped by the hook (a callback asked to stop)"
+
+
 @dataclass
 class TraceRecorder:
-    """Collects (objective, optimality) pairs with timestamps, and calls an optional hook."""
+    """Collects (objective, optimality) pairs with timestamps, and calls an optional hook.
+
+    :meth:`record` returns True once the hook has asked to stop; ``stopped`` remembers it.
+    """
 
     hook: object = None
+    stopped: bool = False
     _objective: list = field(default_factory=list)
     _optimality: list = field(default_factory=list)
     _time: list = field(default_factory=list)
     _start: float = field(default_factory=time.perf_counter)
 
-    def record(self, objective: float, optimality: float) -> None:
+    def record(self, objective: float, optimality: float, coef=None) -> bool:
+        """Append one record and call the hook; True when the solver should stop here."""
         self._objective.append(float(objective))
         self._optimality.append(float(optimality))
         self._time.append(time.perf_counter() - self._start)
         if self.hook is not None:
-            self.hook(len(self._objective) - 1, float(objective), float(optimality))
+            iteration = len(self._objective) - 1
+            if self.hook(iteration, float(objective), float(optimality), coef):
+                self.stopped = True
+        return self.stopped
 
     def freeze(self) -> Trace:
         return Trace(
@@ -82,6 +102,8 @@ class SolverResult:
         Per-iteration record.
     message : str
         Why the solver stopped, in words.
+    stopped : bool
+        Whether the hook asked the solver to stop (``converged`` is then False).
     """
 
     coef: np.ndarray
@@ -91,3 +113,4 @@ class SolverResult:
     optimality: float
     trace: Trace
     message: str
+    stopped: bool = False

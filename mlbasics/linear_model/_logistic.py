@@ -9,6 +9,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.callback import with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -18,6 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._callbacks import CallbackSupport
 from .._validation import classes_and_weights
 from ..optimality import duality_gaps
 from ._newton import lbfgs, newton_smooth, prox_newton
@@ -37,7 +39,7 @@ def _cholesky_is_cheaper(n_samples, n_coef) -> bool:
     return n * m * m / 2 + m**3 / 3 <= CG_PRODUCTS_PER_STEP * 2 * n * m
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     """Logistic regression fitted by Newton-type or stochastic gradient solvers, with a certificate.
 
     Minimises, over the coefficients ``W`` and the intercepts ``b``,
@@ -178,6 +180,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     so a sparse sample costs O(nnz)), ``b <- b - eta s_i (p_i - y_i)``; the L1 part by Tsuruoka's
     cumulative penalty (exact zeros). See :mod:`mlbasics.linear_model._sgd`.
 
+    Callbacks (``set_callbacks``, :mod:`sklearn.callback`): each Newton, L-BFGS or proximal Newton
+    iteration, or SGD epoch, is one subtask of the fit; a monitor can score the model at the end of
+    each (``coef_`` and ``intercept_`` of that iterate), and a callback returning True ends the fit
+    there with a usable model, ``n_iter_`` iterations and ``converged_ = False``.
+    ``partial_fit`` reports nothing.
+
     References
     ----------
     .. [1] G.-X. Yuan, C.-H. Ho, C.-J. Lin. An improved GLMNET for L1-regularized logistic
@@ -290,6 +298,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return tags
 
     # -- fitting -------------------------------------------------------------------------------
+    @with_callbacks
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
@@ -316,9 +325,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         C = 1.0 if penalty.is_zero else float(self.C)
         weights = C * sample_weight
         Y = target_matrix(y_index, n_classes)
+        task = self._open_fit_task(X, y, given_weight, max_subtasks=self.max_iter)
         if self.solver == "sgd":
-            self._fit_sgd(X, Y, y_index, sample_weight, C, penalty)
-            return self._certify(X, y, given_weight)
+            self._fit_sgd(X, Y, y_index, sample_weight, C, penalty, task)
+            self._certify(X, y, given_weight)
+            task.end({})
+            return self
         self.__dict__.pop("_sgd_run", None)  # partial_fit must not continue a stale SGD run
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
@@ -334,10 +346,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             objective.to_internal(self._initial_coef(objective)),
             tol=self.tol,
             max_iter=self.max_iter,
-            hook=self._hook(),
+            hook=task.hook(
+                f"{self.solver_} iteration",
+                reconstruct=lambda coef: self._coef_attributes(objective.to_original(coef)),
+                echo=self._hook(),
+            ),
         )
         self._store_result(objective.to_original(result.coef), result)
-        if not result.converged and self.max_iter > 0:
+        if not (result.converged or result.stopped) and self.max_iter > 0:
             advice = (
                 "Increase max_iter, loosen tol,"
                 if result.n_iter >= self.max_iter
@@ -349,23 +365,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"{result.optimality / objective.scale:.2e} > tol={self.tol:g}). {advice} "
                 "or standardise the features (StandardScaler in a Pipeline).",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         if penalty.is_zero:
             self._warn_if_separated(objective)
-        return self._certify(X, y, given_weight)
+        self._certify(X, y, given_weight)
+        task.end({})
+        return self
 
     def _certify(self, X, y, sample_weight):
         """Store ``duality_gap_``: primal minus the dual bound of :mod:`mlbasics.optimality`."""
         self.duality_gap_ = float(duality_gaps(self, X, y, sample_weight=sample_weight)[0])
         return self
 
+    def _coef_attributes(self, coef):
+        """``{"coef_": ..., "intercept_": ...}`` from the coefficients of the original features."""
+        if self.fit_intercept:
+            return {"coef_": coef[:, :-1].copy(), "intercept_": coef[:, -1].copy()}
+        return {"coef_": coef.copy(), "intercept_": np.zeros(coef.shape[0])}
+
     def _store_result(self, coef, result):
         """``coef_``, ``intercept_`` and the certificate from a solver's result."""
-        if self.fit_intercept:
-            self.coef_, self.intercept_ = coef[:, :-1].copy(), coef[:, -1].copy()
-        else:
-            self.coef_, self.intercept_ = coef.copy(), np.zeros(coef.shape[0])
+        for name, value in self._coef_attributes(coef).items():
+            setattr(self, name, value)
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.objective_ = result.objective
         self.convergence_ = result.trace
@@ -388,7 +410,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         return np.random.default_rng(seed)
 
-    def _fit_sgd(self, X, Y, y_index, sample_weight, C, penalty):
+    def _fit_sgd(self, X, Y, y_index, sample_weight, C, penalty, task):
         self.solver_ = "sgd"
         if self.tol is None and self.early_stopping:
             raise ValueError("early_stopping=True needs a tol (a number), not tol=None.")
@@ -423,18 +445,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             rng=rng,
             validation_score=validation_score,
-            hook=self._hook(),
+            hook=task.hook("sgd epoch", reconstruct=self._coef_attributes, echo=self._hook()),
         )
         self._sgd_run, self._sgd_rng = run, rng
         self._store_result(result.coef, result)
-        if not result.converged and self.tol is not None and self.max_iter > 0:
+        if not (result.converged or result.stopped) and self.tol is not None and self.max_iter > 0:
             warnings.warn(
                 f"LogisticRegression(solver='sgd') ran max_iter={self.max_iter} epochs without "
                 f"its stopping rule firing (no improvement above tol={self.tol:g} for "
                 f"n_iter_no_change={self.n_iter_no_change} epochs). Increase max_iter, loosen "
                 "tol, or standardise the features (StandardScaler in a Pipeline).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         if penalty.is_zero:
             self._warn_if_separated(objective)
@@ -595,7 +617,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return None
         name = self.solver_
 
-        def hook(iteration, objective, optimality):
+        def hook(iteration, objective, optimality, coef=None):
             print(f"[{name}] iter {iteration:4d}  objective {objective:.12g}  "
                   f"optimality {optimality:.3e}")  # fmt: skip
 
@@ -618,7 +640,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "optimum lies at infinity and coef_ grows without bound with more iterations. "
                 "Use penalty='l2' (or 'l1') with a finite C.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     # -- prediction ----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import scipy.linalg
 import scipy.optimize
 from scipy import sparse
 
-from .._result import SolverResult, TraceRecorder
+from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from ._cd_kernels import cd_binary_csc_centered, cd_model_csc, cd_model_dense, cd_model_gram
 from ._objective import LogisticObjective
 
@@ -182,7 +182,7 @@ def newton_smooth(
     P = obj.probabilities(Z)
     G = obj.smooth_gradient(coef, P)
     opt = obj.optimality(coef, G)
-    rec.record(F, opt)
+    rec.record(F, opt, coef)
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
     guard = _StallGuard()
     while n_iter < max_iter:
@@ -208,14 +208,17 @@ def newton_smooth(
         P = obj.probabilities(Z)
         G = obj.smooth_gradient(coef, P)
         opt = obj.optimality(coef, G)
-        rec.record(F, opt)
+        stop = rec.record(F, opt, coef)
         if opt <= tol_abs and small_decrement:
             converged, message = True, "gradient and Newton decrement below tol"
+            break
+        if stop:
+            message = STOPPED_BY_HOOK
             break
         if guard.stalled(in_noise, opt):
             message = ROUNDING_FLOOR
             break
-    return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message)
+    return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message, rec.stopped)
 
 
 def lbfgs(
@@ -246,7 +249,9 @@ def lbfgs(
     def record(x):
         if "x" not in last or not np.array_equal(last["x"], x):
             fun(x)
-        rec.record(last["F"], obj.optimality(x.reshape(shape), last["G"]))
+        coef = x.reshape(shape)
+        if rec.record(last["F"], obj.optimality(coef, last["G"]), coef):
+            raise StopIteration  # scipy ends the run and returns this iterate
 
     x0 = obj.remove_class_mean(np.array(coef0, dtype=float)).ravel()
     if not continuing:
@@ -274,7 +279,8 @@ def lbfgs(
     F, G = fun(res.x)
     opt = obj.optimality(coef, G.reshape(shape))
     converged = opt <= tol * obj.scale
-    return SolverResult(coef, int(res.nit), converged, F, opt, rec.freeze(), str(res.message))
+    message = STOPPED_BY_HOOK if rec.stopped else str(res.message)
+    return SolverResult(coef, int(res.nit), converged, F, opt, rec.freeze(), message, rec.stopped)
 
 
 def _gram_is_cheaper(n_active, previous_passes):
@@ -350,7 +356,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     P = obj.probabilities(Z)
     G = obj.smooth_gradient(coef, P)
     opt = obj.optimality(coef, G)
-    rec.record(F, opt)
+    rec.record(F, opt, coef)
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
     previous_opt, passes = np.inf, 0
     guard = _StallGuard()
@@ -405,14 +411,17 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         P = obj.probabilities(Z)
         G = obj.smooth_gradient(coef, P)
         opt = obj.optimality(coef, G)
-        rec.record(F, opt)
+        if rec.record(F, opt, coef):
+            converged = opt <= tol_abs
+            message = "subgradient optimality below tol" if converged else STOPPED_BY_HOOK
+            break
         if guard.stalled(in_noise, opt):
             message = ROUNDING_FLOOR
             break
     else:
         if opt <= tol_abs:
             converged, message = True, "subgradient optimality below tol"
-    return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message)
+    return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message, rec.stopped)
 
 
 class _ColumnAccess:

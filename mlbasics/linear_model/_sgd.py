@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .._result import SolverResult, TraceRecorder
+from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from ..losses import multinomial_probabilities, sigmoid
 from ..optim import Optimizer, Schedule, make_optimizer, make_schedule
 from ._objective import LogisticObjective
@@ -390,7 +390,8 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
         ``coef -> float``, higher is better (early stopping on held-out data); the training
         objective ``F / (C sum_i s_i)`` is monitored otherwise.
     hook : callable, default=None
-        ``hook(epoch, objective, optimality)`` after every epoch (and once at the start).
+        ``hook(epoch, objective, optimality, coef)`` after every epoch (and once at the start);
+        a true return value stops the run after that epoch (see :mod:`mlbasics._result`).
 
     Returns
     -------
@@ -418,7 +419,7 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
     recorder = TraceRecorder(hook=hook)
     coef = run.coef(averaged=True)
     F, optimality = _certificate(objective, coef)
-    recorder.record(F, optimality)
+    recorder.record(F, optimality, coef)
     n = problem.n_samples
     best, stale, converged, epochs, message = -np.inf, 0, False, 0, "max_iter epochs reached"
     for epoch in range(1, max_iter + 1):
@@ -430,7 +431,9 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
         if not np.isfinite(F):
             raise _diverged(settings, float(epoch_rates(schedule, max(run.t - 1, 0), 1)[0]),
                             "the objective")  # fmt: skip
-        recorder.record(F, optimality)
+        if recorder.record(F, optimality, coef):
+            message = STOPPED_BY_HOOK
+            break
         monitored = validation_score(coef) if validation_score else -F / objective.scale
         if settings.learning_rate == "adaptive":
             if not schedule.end_epoch(-monitored):
@@ -454,4 +457,5 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
         optimality=float(optimality),
         trace=recorder.freeze(),
         message=message,
+        stopped=recorder.stopped,
     )

@@ -8,11 +8,13 @@ train it epoch by epoch with :func:`~mlbasics.nn.train_epoch` and an update rule
 
 from __future__ import annotations
 
+import copy
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.callback import with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
@@ -21,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._callbacks import CallbackSupport
 from ..optim import Optimizer, make_optimizer
 from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh, sigmoid
 from ._init import ALIASES, INITIALIZERS
@@ -64,7 +67,7 @@ def _check_hidden_layer_sizes(sizes):
     return tuple(int(s) for s in sizes)
 
 
-class _BaseMLP(BaseEstimator):
+class _BaseMLP(CallbackSupport, BaseEstimator):
     """Shared parameters, network construction, training loop and stopping rules."""
 
     _parameter_constraints: dict = {
@@ -211,6 +214,7 @@ class _BaseMLP(BaseEstimator):
         )
 
     # -- fitting -------------------------------------------------------------------------------
+    @with_callbacks
     def fit(self, X, y):
         """Train a new network on ``(X, y)``.
 
@@ -241,6 +245,7 @@ class _BaseMLP(BaseEstimator):
         _check_hidden_layer_sizes(self.hidden_layer_sizes)
         X, y = self._validate_X_y(X, y, reset=True)
         target, stratify = self._prepare_targets(y, first=True)
+        task = self._open_fit_task(X, y, max_subtasks=self.max_epochs)
         rng = self._generator()
         X = X.astype(self.dtype, copy=False)
         self._start(X.shape[1], rng)
@@ -251,8 +256,9 @@ class _BaseMLP(BaseEstimator):
         else:
             self.validation_scores_ = None
             self.best_loss_ = np.inf
-        stalled, converged = 0, False
+        stalled, converged, stopped = 0, False, False
         for _ in range(self.max_epochs):
+            epoch = task.subtask("epoch") if task.watched else None
             loss = self._epoch(X, target)
             if self.early_stopping:
                 score = self._validation_score(X_val, target_val)
@@ -269,20 +275,28 @@ class _BaseMLP(BaseEstimator):
                 print(f"epoch {self.n_epochs_:4d}  loss {loss:.6f}{message}")
             if stalled >= self.n_iter_no_change:
                 converged = True
+            if epoch is not None and epoch.end(self._snapshot):
+                stopped = True
+            if converged or stopped:
                 break
         if self.early_stopping:
             self.network_.set_state(best_state)
             self.best_validation_score_ = best_score
-        if not converged:
+        if not (converged or stopped):
             watched = "validation score" if self.early_stopping else "training loss"
             warnings.warn(
                 f"{type(self).__name__} ran max_epochs={self.max_epochs} epochs and the "
                 f"{watched} was still improving by more than tol={self.tol:g}. Increase "
                 "max_epochs or learning_rate, or loosen tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
+        task.end({})
         return self
+
+    def _snapshot(self):
+        """The fitted attributes that change during training, copied (for callbacks' models)."""
+        return {"network_": copy.deepcopy(self.network_)}
 
     def _split(self, X, target, stratify, rng):
         seed = int(rng.integers(np.iinfo(np.int32).max))
@@ -438,6 +452,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     The theory page "Neural networks" explains initialisation, BatchNorm, dropout and weight
     decay, each tied to the code that computes it.
 
+    Callbacks (``set_callbacks``, :mod:`sklearn.callback`): each epoch of ``fit`` is one subtask;
+    a monitor can score the network at the end of every epoch, and a callback returning True ends
+    training there (``n_iter_`` epochs, no ConvergenceWarning; with ``early_stopping`` the best
+    epoch's weights are still restored). ``partial_fit`` reports nothing.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -588,6 +607,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     Notes
     -----
     The validation score of ``early_stopping`` is the coefficient of determination R².
+
+    Callbacks (``set_callbacks``, :mod:`sklearn.callback`): each epoch of ``fit`` is one subtask;
+    a monitor can score the network at the end of every epoch, and a callback returning True ends
+    training there (``n_iter_`` epochs, no ConvergenceWarning; with ``early_stopping`` the best
+    epoch's weights are still restored). ``partial_fit`` reports nothing.
 
     Examples
     --------

@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.callback import with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
@@ -16,6 +17,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
 from .._validation import classes_and_weights
 from ..kernels import KernelSpec, resolve_gamma, row_blocks, squared_norms
@@ -48,7 +50,7 @@ def _is_logistic(estimator) -> bool:
     return estimator.loss == "logistic"
 
 
-class SVC(ClassifierMixin, BaseEstimator):
+class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     """Kernel support vector classifier, trained in the dual by SMO.
 
     For labels ``y_i`` in {-1, +1} (the pair of classes of one binary problem) the model is
@@ -168,6 +170,14 @@ class SVC(ClassifierMixin, BaseEstimator):
     Probabilities for the hinge losses: use
     ``sklearn.calibration.CalibratedClassifierCV(SVC(), ensemble=False)``.
 
+    Callbacks (``set_callbacks``, :mod:`sklearn.callback`): with more than two classes each
+    one-vs-one problem is a subtask of the fit; SMO reports every chunk of 2000 pair updates as a
+    subtask below it (its count is not known in advance), the objective and gap m - M in the
+    trace. A callback returning True at the end of a chunk ends that problem's SMO there: the
+    solution is feasible and its bias and certificate are computed as after a converged run;
+    the next problems still run (each has its own chunks to stop). Callbacks get no model
+    mid-fit: it would take the whole gradient and the bias, not cheap to rebuild.
+
     References
     ----------
     R.-E. Fan, P.-H. Chen and C.-J. Lin (2005). Working set selection using second order
@@ -259,6 +269,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         return tags
 
     # -- fitting -------------------------------------------------------------------------------
+    @with_callbacks
     def fit(self, X, y, sample_weight=None):
         """Fit the one-vs-one binary problems by SMO.
 
@@ -299,6 +310,11 @@ class SVC(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         self.classes_, y_index, _, weight = classes_and_weights(self, X, y, sample_weight)
         upper = float(self.C) * weight
+        n_pairs = len(self.classes_) * (len(self.classes_) - 1) // 2
+        per_problem = 0 if self.solver == "qp" else None  # SMO chunks: as many as it takes
+        task = self._open_fit_task(
+            X, y, sample_weight, max_subtasks=n_pairs if n_pairs > 1 else per_problem
+        )
 
         gamma = 1.0 if precomputed or callable(self.kernel) else resolve_gamma(self.gamma, X)
         self._kernel_spec = KernelSpec(self.kernel, gamma, float(self.coef0), int(self.degree))
@@ -307,12 +323,13 @@ class SVC(ClassifierMixin, BaseEstimator):
         solver_spec = KernelSpec("precomputed") if callable(self.kernel) else self._kernel_spec
 
         self._fit_one_vs_one(
-            train, X, y_index, upper, solver_spec, precomputed or callable(self.kernel)
+            train, X, y_index, upper, solver_spec, precomputed or callable(self.kernel), task
         )
         self.shape_fit_ = X.shape
+        task.end({})
         return self
 
-    def _fit_one_vs_one(self, train, X, y_index, upper, spec, is_gram):
+    def _fit_one_vs_one(self, train, X, y_index, upper, spec, is_gram, task):
         n_classes = len(self.classes_)
         max_iter = self.max_iter
         alphas, rhos, n_iter, objectives, traces, converged, gaps = [], [], [], [], [], [], []
@@ -327,6 +344,10 @@ class SVC(ClassifierMixin, BaseEstimator):
                         "class needs one (check sample_weight and class_weight)."
                     )
             part = train[np.ix_(rows, rows)] if is_gram else train[rows]
+            problem = task
+            if len(pairs) > 1:
+                name = f"{self.classes_[a]} vs {self.classes_[b]}"
+                problem = task.subtask(name, max_subtasks=0 if self.solver == "qp" else None)
             if self.verbose:
                 print(f"[SVC] binary problem {self.classes_[a]!r} vs {self.classes_[b]!r}")
             if self.solver == "qp":
@@ -352,8 +373,11 @@ class SVC(ClassifierMixin, BaseEstimator):
                     max_iter=None if max_iter is None else int(max_iter),
                     shrinking=bool(self.shrinking),
                     cache_size=float(self.cache_size),
+                    hook=problem.hook("smo chunk"),
                     verbose=self.verbose,
                 )
+            if problem is not task:
+                problem.end()  # the remaining problems run whatever a callback says here
             full = np.zeros(len(y_index))
             full[rows] = solution.alpha * labels
             alphas.append(full)
@@ -363,7 +387,7 @@ class SVC(ClassifierMixin, BaseEstimator):
             gaps.append(solution.primal - dual_value(self.loss, solution.objective, upper[rows]))
             traces.append(solution.trace)
             converged.append(solution.converged)
-            if not solution.converged:
+            if not (solution.converged or solution.stopped):
                 cap = default_max_iter(len(rows)) if max_iter is None else max_iter
                 warnings.warn(
                     f"SMO stopped at max_iter={cap} on the problem {self.classes_[a]!r} vs "
@@ -371,7 +395,7 @@ class SVC(ClassifierMixin, BaseEstimator):
                     "Increase max_iter, loosen tol, or standardise the features (an ill-scaled "
                     "kernel slows SMO down).",
                     ConvergenceWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
 
         # Support vectors: samples with alpha > 0 in some problem, grouped by class (libsvm layout).

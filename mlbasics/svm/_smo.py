@@ -101,6 +101,8 @@ class DualSolution:
         Primal objective ``1/2 ||f||^2 + sum_i C_i loss(y_i f(x_i))`` of the solution's ``f``
         (:func:`primal_objective`); ``primal - dual`` is the duality gap, with the dual value from
         :func:`dual_value`.
+    stopped : bool
+        Whether the hook asked the solver to stop (``converged`` is then False).
     """
 
     alpha: np.ndarray
@@ -111,6 +113,7 @@ class DualSolution:
     converged: bool
     trace: Trace
     primal: float = np.nan
+    stopped: bool = False
 
 
 def _cache(n: int, cache_size_mb: float):
@@ -248,7 +251,9 @@ def solve_dual(
     cache_size : float
         Kernel-row cache budget in megabytes.
     hook : callable, optional
-        Called as ``hook(iteration, objective, gap)`` after every chunk of iterations.
+        Called as ``hook(chunk, objective, gap, None)`` at the start and after every chunk of
+        ``CHUNK`` pair updates; a true return value stops the solver there (the returned solution
+        is feasible, with its bias and certificate computed from the full gradient).
     verbose : int
         Print the gap as it falls when positive.
     """
@@ -311,13 +316,13 @@ def solve_dual(
         stop = min(istate[K.I_ITER] + CHUNK, max_iter)
         code = run(stop)
         converged = code == K.CONVERGED
-        recorder.record(fstate[K.F_OBJECTIVE], fstate[K.F_GAP])
         if verbose:
             print(
                 f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {fstate[K.F_GAP]:.3e}  "
                 f"dual objective {fstate[K.F_OBJECTIVE]:.8e}"
             )
-        if code != K.RUNNING or istate[K.I_ITER] >= max_iter:
+        stop = recorder.record(fstate[K.F_OBJECTIVE], fstate[K.F_GAP])
+        if code != K.RUNNING or istate[K.I_ITER] >= max_iter or stop:
             break
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
@@ -349,6 +354,7 @@ def solve_dual(
         converged=converged,
         trace=recorder.freeze(),
         primal=primal,
+        stopped=recorder.stopped and not converged,
     )
 
 
