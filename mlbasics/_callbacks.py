@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from sklearn.callback import CallbackSupportMixin
 
+from ._result import TraceRecorder
+
 __all__ = ["CallbackSupport", "FitTask"]
 
 
@@ -87,8 +89,10 @@ class FitTask:
         name : str
             Name of the iteration subtasks (``"newton iteration"``, ``"sgd epoch"``...).
         reconstruct : callable, optional
-            ``coef -> dict`` of fitted attributes, from the iterate the solver hands its hook;
-            without it callbacks get no model mid-fit.
+            ``(coef, trace) -> dict`` of fitted attributes, from the iterate the solver hands
+            its hook and the :class:`~mlbasics._result.Trace` of the run so far (objective and
+            optimality at the start and after every iteration); without it callbacks get no
+            model mid-fit.
         echo : callable, optional
             Another hook (the ``verbose`` printer), called first with the same arguments.
 
@@ -99,15 +103,17 @@ class FitTask:
         """
         if not self.watched:
             return echo
+        so_far = TraceRecorder()
 
         def hook(iteration, objective, optimality, coef=None):
             if echo is not None:
                 echo(iteration, objective, optimality, coef)
+            so_far.record(objective, optimality)
             if iteration == 0:  # the starting point, not an iteration
                 return False
             attributes = None
             if reconstruct is not None and coef is not None:
-                attributes = lambda: reconstruct(coef)  # noqa: E731 (evaluated on demand)
+                attributes = lambda: reconstruct(coef, so_far.freeze())  # noqa: E731 (on demand)
             return self.subtask(name).end(attributes)
 
         return hook

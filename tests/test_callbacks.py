@@ -198,7 +198,7 @@ def test_binary_svc_reports_its_smo_chunks():
     assert rec.count("begin", "smo chunk") == rec.count("end", "smo chunk")
     assert rec.count("end", "smo chunk") == _chunks(model.n_iter_[0])
     assert rec.count("end") == 1 + _chunks(model.n_iter_[0])
-    assert all(m is None for m in rec.models)  # no model mid-fit: documented
+    assert all(m is not None for m in rec.models)
 
 
 def test_binary_svc_stopped_after_k_chunks():
@@ -214,6 +214,36 @@ def test_binary_svc_stopped_after_k_chunks():
     assert model.duality_gap_[0] > 0  # a certificate of a non-optimal, feasible point
     libsvm_objective = -model.objective_[0]
     assert np.isfinite(libsvm_objective)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_binary_svc_models_seen_mid_fit_are_those_of_shorter_fits():
+    """Without shrinking every variable is active, so the bias mid-fit is the final rule's too."""
+    X, y = make_classification(3000, 20, n_informative=10, flip_y=0.1, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    rec = Recorder(leaf_name="smo chunk")
+    SVC(C=10, shrinking=False).set_callbacks(rec).fit(X, y)
+    for k in (1, 2):
+        seen = rec.models[k - 1]
+        short = SVC(C=10, shrinking=False, max_iter=k * CHUNK).fit(X, y)
+        assert seen.n_iter_[0] == short.n_iter_[0] == k * CHUNK
+        np.testing.assert_array_equal(seen.support_, short.support_)
+        np.testing.assert_array_equal(seen.dual_coef_, short.dual_coef_)
+        np.testing.assert_allclose(seen.intercept_, short.intercept_, rtol=1e-12)
+        np.testing.assert_array_equal(seen.decision_function(X), short.decision_function(X))
+        np.testing.assert_array_equal(
+            seen.convergence_[0].optimality, short.convergence_[0].optimality
+        )
+
+
+def test_scoring_monitor_on_a_binary_svc_ends_with_the_final_score():
+    X, y = make_classification(3000, 20, n_informative=10, flip_y=0.1, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    monitor = ScoringMonitor(scoring="accuracy")
+    model = SVC(C=10).set_callbacks(monitor).fit(X, y)
+    chunks = [r for r in monitor.get_logs().data if r["task_name"] == "smo chunk"]
+    assert len(chunks) == _chunks(model.n_iter_[0])
+    assert chunks[-1]["accuracy"] == pytest.approx(model.score(X, y), abs=1 / len(y))
 
 
 def test_multiclass_svc_has_one_task_per_pair_and_stops_each_pair(iris):

@@ -348,7 +348,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             max_iter=self.max_iter,
             hook=task.hook(
                 f"{self.solver_} iteration",
-                reconstruct=lambda coef: self._coef_attributes(objective.to_original(coef)),
+                reconstruct=lambda coef, trace: self._coef_attributes(
+                    objective.to_original(coef), trace
+                ),
                 echo=self._hook(),
             ),
         )
@@ -378,11 +380,23 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self.duality_gap_ = float(duality_gaps(self, X, y, sample_weight=sample_weight)[0])
         return self
 
-    def _coef_attributes(self, coef):
-        """``{"coef_": ..., "intercept_": ...}`` from the coefficients of the original features."""
+    def _coef_attributes(self, coef, trace=None):
+        """``coef_`` and ``intercept_`` from the coefficients of the original features.
+
+        With the ``trace`` of a run so far (a model handed to callbacks mid-fit), also
+        ``n_iter_``, ``objective_`` and ``convergence_`` as they stand.
+        """
         if self.fit_intercept:
-            return {"coef_": coef[:, :-1].copy(), "intercept_": coef[:, -1].copy()}
-        return {"coef_": coef.copy(), "intercept_": np.zeros(coef.shape[0])}
+            attributes = {"coef_": coef[:, :-1].copy(), "intercept_": coef[:, -1].copy()}
+        else:
+            attributes = {"coef_": coef.copy(), "intercept_": np.zeros(coef.shape[0])}
+        if trace is not None:
+            attributes.update(
+                n_iter_=np.array([len(trace) - 1], dtype=np.int32),
+                objective_=float(trace.objective[-1]),
+                convergence_=trace,
+            )
+        return attributes
 
     def _store_result(self, coef, result):
         """``coef_``, ``intercept_`` and the certificate from a solver's result."""

@@ -296,7 +296,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
 
     def _snapshot(self):
         """The fitted attributes that change during training, copied (for callbacks' models)."""
-        return {"network_": copy.deepcopy(self.network_)}
+        return {"network_": copy.deepcopy(self.network_), "loss_curve_": list(self.loss_curve_)}
 
     def _split(self, X, target, stratify, rng):
         seed = int(rng.integers(np.iinfo(np.int32).max))

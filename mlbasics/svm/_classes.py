@@ -175,8 +175,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     subtask below it (its count is not known in advance), the objective and gap m - M in the
     trace. A callback returning True at the end of a chunk ends that problem's SMO there: the
     solution is feasible and its bias and certificate are computed as after a converged run;
-    the next problems still run (each has its own chunks to stop). Callbacks get no model
-    mid-fit: it would take the whole gradient and the bias, not cheap to rebuild.
+    the next problems still run (each has its own chunks to stop). With two classes the callbacks
+    get the model as it stands after each chunk (the current alpha, the bias of the variables still
+    active, ``n_iter_``, ``objective_`` and ``convergence_`` so far, whose last optimality entry is
+    the gap m - M); with more, no model mid-fit (the problems not yet solved have none).
 
     References
     ----------
@@ -344,10 +346,24 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                         "class needs one (check sample_weight and class_weight)."
                     )
             part = train[np.ix_(rows, rows)] if is_gram else train[rows]
-            problem = task
+            problem, reconstruct = task, None
             if len(pairs) > 1:
                 name = f"{self.classes_[a]} vs {self.classes_[b]}"
                 problem = task.subtask(name, max_subtasks=0 if self.solver == "qp" else None)
+            else:  # one problem: the model as it stands after each chunk is cheap to build
+
+                def reconstruct(iterate, trace, rows=rows, labels=labels):
+                    alpha, rho, iterations = iterate
+                    full = np.zeros(len(y_index))
+                    full[rows] = alpha * labels
+                    attributes = self._model_attributes([full], [rho], y_index, X, is_gram)
+                    attributes.update(
+                        n_iter_=np.array([iterations], dtype=np.int32),
+                        objective_=np.array([trace.objective[-1]]),
+                        convergence_=(trace,),
+                    )
+                    return attributes
+
             if self.verbose:
                 print(f"[SVC] binary problem {self.classes_[a]!r} vs {self.classes_[b]!r}")
             if self.solver == "qp":
@@ -373,7 +389,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                     max_iter=None if max_iter is None else int(max_iter),
                     shrinking=bool(self.shrinking),
                     cache_size=float(self.cache_size),
-                    hook=problem.hook("smo chunk"),
+                    hook=problem.hook("smo chunk", reconstruct=reconstruct),
                     verbose=self.verbose,
                 )
             if problem is not task:
@@ -398,16 +414,29 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                     stacklevel=4,
                 )
 
-        # Support vectors: samples with alpha > 0 in some problem, grouped by class (libsvm layout).
+        for name, value in self._model_attributes(alphas, rhos, y_index, X, is_gram).items():
+            setattr(self, name, value)
+        self.n_iter_ = np.array(n_iter, dtype=np.int32)
+        self.objective_ = np.array(objectives)
+        self.duality_gap_ = np.array(gaps)
+        self.convergence_ = tuple(traces)
+        self.converged_ = bool(all(converged))
+        self.fit_status_ = 0 if self.converged_ else 1
+
+    def _model_attributes(self, alphas, rhos, y_index, X, is_gram):
+        """The fitted attributes that predict, from ``y_i alpha_i`` and ``rho`` of every problem.
+
+        Support vectors are the samples with alpha > 0 in some problem, grouped by class (libsvm's
+        layout, read back by :func:`~mlbasics._ovo.pair_coefficients`).
+        """
+        n_classes = len(self.classes_)
         coef = np.array(alphas)  # (n_pairs, n_samples): y_i alpha_i, 0 outside the pair
         is_support = np.any(coef != 0, axis=0)
         order = np.lexsort((np.arange(len(y_index)), y_index))
         support = order[is_support[order]]
-        self.support_ = support.astype(np.int32)
-        self.n_support_ = np.bincount(y_index[support], minlength=n_classes).astype(np.int32)
         dual_coef = np.zeros((n_classes - 1, len(support)))
         support_class = y_index[support]
-        for p, (a, b) in enumerate(pairs):
+        for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
             in_a = support_class == a
             in_b = support_class == b
             dual_coef[b - 1, in_a] = coef[p, support[in_a]]
@@ -416,18 +445,14 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         if n_classes == 2:  # positive decision values mean classes_[1], as in scikit-learn
             dual_coef = -dual_coef
             intercept = -intercept
-        self.dual_coef_ = dual_coef
-        self.intercept_ = intercept
-        if is_gram and self.kernel == "precomputed":
-            self.support_vectors_ = np.empty((0, 0))
-        else:
-            self.support_vectors_ = X[support]
-        self.n_iter_ = np.array(n_iter, dtype=np.int32)
-        self.objective_ = np.array(objectives)
-        self.duality_gap_ = np.array(gaps)
-        self.convergence_ = tuple(traces)
-        self.converged_ = bool(all(converged))
-        self.fit_status_ = 0 if self.converged_ else 1
+        precomputed = is_gram and self.kernel == "precomputed"
+        return {
+            "support_": support.astype(np.int32),
+            "n_support_": np.bincount(support_class, minlength=n_classes).astype(np.int32),
+            "dual_coef_": dual_coef,
+            "intercept_": intercept,
+            "support_vectors_": np.empty((0, 0)) if precomputed else X[support],
+        }
 
     # -- prediction ----------------------------------------------------------------------------
     def _kernel_blocks(self, X):

@@ -251,9 +251,12 @@ def solve_dual(
     cache_size : float
         Kernel-row cache budget in megabytes.
     hook : callable, optional
-        Called as ``hook(chunk, objective, gap, None)`` at the start and after every chunk of
-        ``CHUNK`` pair updates; a true return value stops the solver there (the returned solution
-        is feasible, with its bias and certificate computed from the full gradient).
+        Called as ``hook(chunk, objective, gap, iterate)`` at the start and after every chunk of
+        ``CHUNK`` pair updates, with ``iterate = (alpha, rho, n_iter)``: the current (feasible)
+        ``alpha`` in the order of the input rows and the bias of the variables still active
+        (:func:`current_iterate`). A true return value stops the solver there; the returned
+        solution's bias and certificate are then computed from the full gradient, as after a
+        converged run.
     verbose : int
         Print the gap as it falls when positive.
     """
@@ -321,7 +324,8 @@ def solve_dual(
                 f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {fstate[K.F_GAP]:.3e}  "
                 f"dual objective {fstate[K.F_OBJECTIVE]:.8e}"
             )
-        stop = recorder.record(fstate[K.F_OBJECTIVE], fstate[K.F_GAP])
+        iterate = None if hook is None else current_iterate(data, state, status, istate)
+        stop = recorder.record(fstate[K.F_OBJECTIVE], fstate[K.F_GAP], iterate)
         if code != K.RUNNING or istate[K.I_ITER] >= max_iter or stop:
             break
 
@@ -356,6 +360,21 @@ def solve_dual(
         primal=primal,
         stopped=recorder.stopped and not converged,
     )
+
+
+def current_iterate(data, state, status, istate):
+    """``(alpha, rho, n_iter)`` of a run between two chunks, ``alpha`` in the input's row order.
+
+    The bias is libsvm's rule on the variables still active: with shrinking, the gradient of the
+    others is stale until it is reconstructed at the end (which costs kernel rows). Cheap: O(n).
+    """
+    alpha, F = state[0], state[1]
+    y, perm = data[2], data[3]
+    active = int(istate[K.I_ACTIVE])
+    rho = float(K.rho_from_gradient(F[:active], status[:active], y[:active]))
+    alpha_out = np.empty_like(alpha)
+    alpha_out[perm] = alpha
+    return alpha_out, rho, int(istate[K.I_ITER])
 
 
 def _logistic_objective(alpha, G, upper) -> float:
