@@ -4,7 +4,9 @@
 counterparts on the same folds (:func:`mlbasics.model_selection.compare_estimators`), prints mean
 score, fit time and rank, the matrix of p-values of the paired tests, and the significant
 differences. ``mlbasics bias-variance`` decomposes the expected test loss of one estimator into
-bias and variance over a range of a complexity parameter.
+bias and variance over a range of a complexity parameter. Both draw scikit-learn's progress bars
+(:class:`sklearn.callback.ProgressBar`, needs rich) with ``--progress``, on by default in a
+terminal when rich is installed.
 """
 
 from __future__ import annotations
@@ -182,6 +184,36 @@ def _check_classes(parser, y, n_folds=None):
         )
 
 
+def _rich_installed() -> bool:
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def progress_callbacks(choice, stream=None) -> list:
+    """The ``callbacks`` of ``--progress`` / ``--no-progress``: ``[ProgressBar()]`` or ``[]``.
+
+    ``choice`` None (neither flag) means on when rich is installed and ``stream`` (stdout) is a
+    terminal; ``--progress`` without rich ends the command with the line to install it.
+    """
+    if choice is None:
+        stream = sys.stdout if stream is None else stream
+        isatty = getattr(stream, "isatty", None)
+        choice = _rich_installed() and isatty is not None and isatty()
+    if not choice:
+        return []
+    if not _rich_installed():
+        raise SystemExit(
+            "error: --progress draws its bars with rich, which is not installed: "
+            "pip install rich (or pass --no-progress)"
+        )
+    from sklearn.callback import ProgressBar
+
+    return [ProgressBar()]
+
+
 def _save_figure(display, path):
     display.figure_.savefig(path, dpi=110, bbox_inches="tight")
     print(f"saved {path}")
@@ -234,6 +266,7 @@ def run_compare(args, parser) -> None:
         n_jobs=args.n_jobs,
         random_state=args.random_state,
         verbose=args.verbose,
+        callbacks=args.callbacks,
     )
     print()
     print(result.table(alpha=args.alpha))
@@ -322,6 +355,7 @@ def run_bias_variance(args, parser) -> None:
             random_state=args.random_state,
             n_jobs=args.n_jobs,
             verbose=args.verbose,
+            callbacks=args.callbacks,
         )
     print()
     print(curve.table(label=param))
@@ -345,6 +379,16 @@ def _add_data_options(sub, *, datasets_=tuple(DATASETS)):
     sub.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
     sub.add_argument("--verbose", type=int, default=0, help="1: a progress bar (needs tqdm)")
     sub.add_argument("--plot", metavar="FILE.png", help="save the figure (needs matplotlib)")
+
+
+def _add_progress_option(sub):
+    sub.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars of the run and of every fit (needs rich; default: on in a "
+        "terminal when rich is installed)",
+    )
 
 
 # The models of `mlbasics kkt`: one line each.
@@ -396,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--scoring", default=None, help="a scikit-learn scorer (default accuracy)")
     cmp.add_argument("--test", choices=list(TESTS), default="corrected_t", help="paired test")
     cmp.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    _add_progress_option(cmp)
 
     bv = sub.add_parser(
         "bias-variance", help="bias, variance and expected loss over a complexity parameter"
@@ -408,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument("--rounds", type=int, default=50, help="training sets per value")
     bv.add_argument("--sampling", choices=["bootstrap", "disjoint"], default="bootstrap")
     bv.add_argument("--test-size", type=float, default=0.5, help="held-out fraction")
+    _add_progress_option(bv)
 
     kkt = sub.add_parser("kkt", help="fit a model and print its KKT conditions and duality gap")
     _add_data_options(kkt)
@@ -451,6 +497,8 @@ def main(argv=None) -> int:
         command = run_bias_variance
     if args.plot:
         _plotting()  # fail before the fits, not after them, when matplotlib is missing
+    if args.command in ("compare", "bias-variance"):
+        args.callbacks = progress_callbacks(args.progress)  # rich missing: fail before the fits
     try:
         status = command(args, parser)
     except ImportError as exc:  # an optional package (tqdm for --verbose, pandas for --csv)

@@ -180,3 +180,68 @@ def test_kkt_command_fails_when_the_solver_stops_early(capsys):
     status = main(["kkt", "--model", "svc", "--solver-tol", "10", "--tol", "1e-6"])
     assert status == 1
     assert "FAIL" in capsys.readouterr().out.upper()
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def test_progress_flags_parse_for_both_long_commands():
+    parser = cli.build_parser()
+    for command in ("compare", "bias-variance"):
+        assert parser.parse_args([command]).progress is None
+        assert parser.parse_args([command, "--progress"]).progress is True
+        assert parser.parse_args([command, "--no-progress"]).progress is False
+
+
+def test_progress_is_on_by_default_only_in_a_terminal_with_rich_installed(monkeypatch):
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar
+
+    [bar] = cli.progress_callbacks(None, stream=_Stream(tty=True))
+    assert isinstance(bar, ProgressBar)
+    assert cli.progress_callbacks(None, stream=_Stream(tty=False)) == []
+    assert cli.progress_callbacks(False, stream=_Stream(tty=True)) == []
+    monkeypatch.setitem(sys.modules, "rich", None)  # as if rich were not installed
+    assert cli.progress_callbacks(None, stream=_Stream(tty=True)) == []
+
+
+def test_compare_with_progress_draws_the_bars_of_the_run_and_of_each_fit(two_entries, capsys):
+    pytest.importorskip("rich")
+    assert main(["compare", "--cv", "2", "--repeats", "1", "--progress"]) == 0
+    out = capsys.readouterr().out
+    assert "CompareEstimators - 2 estimators x 2 splits" in out
+    assert "majority vote" in out and "logistic" in out
+    assert "split | Pipeline - fit" in out  # every entry is a StandardScaler pipeline
+    assert "significant differences" in out or "no significant differences" in out
+
+
+def test_compare_with_no_progress_draws_no_bar(two_entries, capsys):
+    assert main(["compare", "--cv", "2", "--repeats", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "CompareEstimators" not in out and "2 splits (2-fold x 1 repeats" in out
+
+
+def test_bias_variance_with_and_without_progress(capsys):
+    pytest.importorskip("rich")
+    argv = ["bias-variance", "--estimator", "tree", "--range", "1:3:2", "--rounds", "2"]
+    assert main([*argv, "--progress"]) == 0
+    shown = capsys.readouterr().out
+    assert "BiasVarianceSweep - DecisionTreeClassifier over max_depth" in shown
+    assert main([*argv, "--no-progress"]) == 0
+    hidden = capsys.readouterr().out
+    assert "BiasVarianceSweep" not in hidden
+    table = [line for line in shown.splitlines() if line.split()[:1] in (["1"], ["3"])]
+    assert table == [line for line in hidden.splitlines() if line.split()[:1] in (["1"], ["3"])]
+
+
+def test_progress_without_rich_is_refused_with_the_install_line(monkeypatch, two_entries, capsys):
+    monkeypatch.setitem(sys.modules, "rich", None)  # as if rich were not installed
+    with pytest.raises(SystemExit, match=r"--progress draws its bars with rich.*pip install rich"):
+        main(["compare", "--cv", "2", "--repeats", "1", "--progress"])
+    assert capsys.readouterr().out == ""  # refused before any fit
+    assert main(["compare", "--cv", "2", "--repeats", "1", "--no-progress"]) == 0

@@ -2,7 +2,8 @@
 
 Floor 2: imports scikit-learn, scipy, joblib and floor-1 modules only, never an mlbasics estimator,
 so it judges scikit-learn's models exactly as it judges ours. Every loop runs through joblib, so
-``joblib.parallel_config(backend="dask")`` spreads it over a Dask cluster.
+``joblib.parallel_config(backend="dask")`` spreads it over a Dask cluster, and reports its folds or
+rounds to scikit-learn's callbacks (``callbacks=``, :mod:`sklearn.callback`) when asked to.
 """
 
 from ._bias_variance import (

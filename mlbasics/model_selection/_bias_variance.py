@@ -18,7 +18,15 @@ from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_consistent_length
 
-from ._parallel import parallel_map, seeds_for, with_seeded_random_states
+from ._callbacks import (
+    BiasVarianceDecomposition,
+    BiasVarianceSweep,
+    check_callbacks,
+    check_no_own_auto_callbacks,
+    leaf_task,
+    map_with_callbacks,
+)
+from ._parallel import seeds_for, with_seeded_random_states
 
 LOSSES = ("mse", "0-1")
 SAMPLINGS = ("bootstrap", "disjoint")
@@ -256,20 +264,22 @@ def _training_sets(n_train, n_rounds, sampling, rng):
     return [order[r * size : (r + 1) * size] for r in range(n_rounds)]
 
 
-def _round_task(estimator, params, X_train, y_train, rows, X_test, seed):
+def _round_task(estimator, params, X_train, y_train, rows, X_test, seed, ctx=None, run=None):
     model = clone(estimator)
     if params:
         model.set_params(**params)
     with_seeded_random_states(model, seed)
     try:
-        model.fit(_safe_indexing(X_train, rows), y_train[rows])
+        X_round, y_round = _safe_indexing(X_train, rows), y_train[rows]
+        with leaf_task(ctx, run, model, (X_round, y_round)):
+            model.fit(X_round, y_round)
         return np.asarray(model.predict(X_test)), None
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
 
 
 def _run_rounds(estimator, param_sets, X_train, y_train, X_test, *, n_rounds, sampling, rng,
-                n_jobs, verbose):  # fmt: skip
+                n_jobs, verbose, callbacks, run_class, task_name, groups=None):  # fmt: skip
     """Predictions of shape (n_rounds, n_test) for each parameter set (same samples for all)."""
     rows = _training_sets(len(y_train), n_rounds, sampling, rng)
     seeds = seeds_for(rng, n_rounds)
@@ -278,7 +288,20 @@ def _run_rounds(estimator, param_sets, X_train, y_train, X_test, *, n_rounds, sa
         for params in param_sets
         for r in range(n_rounds)
     ]
-    outputs = parallel_map(_round_task, tasks, n_jobs=n_jobs, verbose=verbose, description="rounds")
+    outputs = map_with_callbacks(
+        _round_task,
+        tasks,
+        callbacks=callbacks,
+        run_class=run_class,
+        task_name=task_name,
+        leaf_name="round",
+        groups=groups,
+        X=X_train,
+        y=y_train,
+        n_jobs=n_jobs,
+        verbose=verbose,
+        description="rounds",
+    )
     predictions = []
     for p, params in enumerate(param_sets):
         block = outputs[p * n_rounds : (p + 1) * n_rounds]
@@ -315,6 +338,7 @@ _COMMON_CONSTRAINTS = {
     "random_state": ["random_state"],
     "n_jobs": [Integral, None],
     "verbose": ["verbose"],
+    "callbacks": "no_validation",  # checked by check_callbacks: a clearer TypeError
 }
 
 
@@ -332,6 +356,7 @@ def bias_variance_decomposition(
     random_state=None,
     n_jobs=None,
     verbose=0,
+    callbacks=None,
 ):
     """Decompose the expected test loss of an estimator into bias and variance.
 
@@ -365,6 +390,14 @@ def bias_variance_decomposition(
         Rounds fitted in parallel through joblib.
     verbose : int, default=0
         A progress bar over the rounds when positive (needs tqdm).
+    callbacks : callback or list of callbacks, default=None
+        scikit-learn callbacks (:mod:`sklearn.callback`, such as
+        :class:`~sklearn.callback.ProgressBar`). The run is one task
+        (``BiasVarianceDecomposition``) with one subtask per round; auto-propagated callbacks
+        reach the estimator of each round when it supports callbacks (it has
+        ``set_callbacks``). An estimator without callback support is fitted as it is, the round
+        being a leaf task, without a warning. Independent of ``verbose``; the result does not
+        change. See :ref:`theory-model-selection-callbacks`.
 
     Returns
     -------
@@ -397,11 +430,16 @@ def bias_variance_decomposition(
     >>> bool(res.bias_squared > 5 * res.variance)  # a line fitted to a parabola: biased
     True
     """
+    callbacks = check_callbacks(callbacks)
+    if callbacks:
+        check_no_own_auto_callbacks([estimator])
     X_train, y_train, X_test, y_test = _check_sets(X_train, y_train, X_test, y_test, loss)
     rng = check_random_state(random_state)
     [predictions] = _run_rounds(
         estimator, [{}], X_train, y_train, X_test,
         n_rounds=n_rounds, sampling=sampling, rng=rng, n_jobs=n_jobs, verbose=verbose,
+        callbacks=callbacks, run_class=BiasVarianceDecomposition,
+        task_name=f"{type(estimator).__name__}, {n_rounds} rounds",
     )  # fmt: skip
     return _decompose(predictions, y_train, y_test, loss)
 
@@ -505,6 +543,7 @@ def bias_variance_curve(
     random_state=None,
     n_jobs=None,
     verbose=0,
+    callbacks=None,
 ):
     """Bias-variance decomposition for every value of a complexity parameter.
 
@@ -526,6 +565,9 @@ def bias_variance_curve(
     X_train, y_train, X_test, y_test, loss, n_rounds, sampling, random_state, n_jobs, verbose
         As in :func:`bias_variance_decomposition`; the ``n_values x n_rounds`` fits run in one
         joblib call.
+    callbacks : callback or list of callbacks, default=None
+        As in :func:`bias_variance_decomposition`, with one more level: the run
+        (``BiasVarianceSweep``) has one task per parameter value, with its rounds under it.
 
     Returns
     -------
@@ -547,6 +589,9 @@ def bias_variance_curve(
     >>> bool(curve.variance[0] < curve.variance[-1])  # ...more variance
     True
     """
+    callbacks = check_callbacks(callbacks)
+    if callbacks:
+        check_no_own_auto_callbacks([estimator])
     X_train, y_train, X_test, y_test = _check_sets(X_train, y_train, X_test, y_test, loss)
     values = list(param_range)
     if not values:
@@ -559,6 +604,9 @@ def bias_variance_curve(
     all_predictions = _run_rounds(
         estimator, [{param_name: v} for v in values], X_train, y_train, X_test,
         n_rounds=n_rounds, sampling=sampling, rng=rng, n_jobs=n_jobs, verbose=verbose,
+        callbacks=callbacks, run_class=BiasVarianceSweep,
+        task_name=f"{type(estimator).__name__} over {param_name}",
+        groups=[(f"{param_name}={format_value(v)}", n_rounds) for v in values],
     )  # fmt: skip
     results = [_decompose(P, y_train, y_test, loss) for P in all_predictions]
     return BiasVarianceCurve(param_name=param_name, param_range=values, results=results, loss=loss)

@@ -13,6 +13,12 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._callbacks import (
+    CompareEstimators,
+    check_callbacks,
+    check_no_own_auto_callbacks,
+    map_with_callbacks,
+)
 from ._folds import (
     check_data,
     fit_and_score,
@@ -22,7 +28,7 @@ from ._folds import (
     report_failures,
     smallest_class_size,
 )
-from ._parallel import parallel_map, seeds_for
+from ._parallel import seeds_for
 from ._stats import (
     TESTS,
     combined_ftest_5x2cv,
@@ -319,7 +325,8 @@ def _pair_test(test, a, b, *, n_train, n_test, correct_a=None, correct_b=None):
     return combined_ftest_5x2cv(a, b)
 
 
-def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, correct, keep):
+def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, correct, keep,
+                  ctx=None, run=None):  # fmt: skip
     return fit_and_score(
         estimator,
         X,
@@ -331,6 +338,8 @@ def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, corr
         return_estimator=keep,
         return_correct=correct,
         error_score=error_score,
+        callback_ctx=ctx,
+        caller=run,
     )
 
 
@@ -349,6 +358,7 @@ def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, corr
         "verbose": ["verbose"],
         "error_score": [StrOptions({"raise"}), Real],
         "return_estimators": ["boolean"],
+        "callbacks": "no_validation",  # checked by check_callbacks: a clearer TypeError
     },
     prefer_skip_nested_validation=True,
 )
@@ -367,6 +377,7 @@ def compare_estimators(
     verbose=0,
     error_score=np.nan,
     return_estimators=False,
+    callbacks=None,
 ):
     """Cross-validate several estimators on the same splits and test their pairwise differences.
 
@@ -411,6 +422,15 @@ def compare_estimators(
         re-raises. An estimator whose every fit fails raises a ``ValueError``.
     return_estimators : bool, default=False
         Keep the fitted estimators in the result.
+    callbacks : callback or list of callbacks, default=None
+        scikit-learn callbacks (:mod:`sklearn.callback`, such as
+        :class:`~sklearn.callback.ProgressBar`). The run is one task (``CompareEstimators``) with
+        one subtask per estimator and one per split under each; auto-propagated callbacks reach
+        every fitted estimator that supports callbacks (it has ``set_callbacks``), so its own
+        iterations show under its split. An estimator without callback support is fitted as it
+        is, its splits being leaf tasks, without a warning. Works with ``n_jobs`` (the events
+        come back from the worker processes) and independently of ``verbose``; the scores do
+        not change. See :ref:`theory-model-selection-callbacks`.
 
     Returns
     -------
@@ -449,6 +469,9 @@ def compare_estimators(
     ('logistic', 'majority')
     """
     names, models = _check_estimators(estimators)
+    callbacks = check_callbacks(callbacks)
+    if callbacks:
+        check_no_own_auto_callbacks(models, names)
     X, y, n_samples = check_data(X, y)
     classifier = all(is_classifier(m) for m in models)
     if test == "mcnemar" and not classifier:
@@ -483,7 +506,19 @@ def compare_estimators(
         for i, model in enumerate(models)
         for s, (train, test_rows) in enumerate(splits)
     ]
-    outcomes = parallel_map(_compare_task, tasks, n_jobs=n_jobs, verbose=verbose)
+    outcomes = map_with_callbacks(
+        _compare_task,
+        tasks,
+        callbacks=callbacks,
+        run_class=CompareEstimators,
+        task_name=f"{n_est} estimators x {n_splits} splits",
+        leaf_name="split",
+        groups=[(name, n_splits) for name in names],
+        X=X,
+        y=y,
+        n_jobs=n_jobs,
+        verbose=verbose,
+    )
     outcomes = [outcomes[i * n_splits : (i + 1) * n_splits] for i in range(n_est)]
     labels = [f"split {s + 1} of {n_splits}" for s in range(n_splits)]
     for name, row in zip(names, outcomes, strict=True):

@@ -8,13 +8,15 @@ recorded with the fold it happened on instead of stopping the whole run.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Number
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import (
     KFold,
     RepeatedKFold,
@@ -23,9 +25,10 @@ from sklearn.model_selection import (
     check_cv,
     cross_validate,
 )
-from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils import _safe_indexing, get_tags, indexable
 from sklearn.utils.multiclass import type_of_target
 
+from ._callbacks import leaf_task
 from ._parallel import with_seeded_random_states
 
 # Scorers whose "error" is 1 - score, and the prefix of those whose error is -score.
@@ -125,6 +128,8 @@ def fit_and_score(
     return_estimator=False,
     return_correct=False,
     error_score=np.nan,
+    callback_ctx=None,
+    caller=None,
 ):
     """Fit a clone of ``estimator`` on ``train`` and score it on ``test`` (one split).
 
@@ -133,10 +138,30 @@ def fit_and_score(
     the scores equal to ``error_score`` (or propagates when ``error_score="raise"``).
     ``return_correct`` adds, per test sample, whether ``predict`` was right (McNemar's test).
     ``seed`` (if not None) fills the estimator's unset ``random_state`` parameters.
+
+    With a callback context (the leaf task of this split, see :mod:`._callbacks`) the clone is
+    fitted here rather than inside ``cross_validate``, which would clone it again and lose the
+    context: the same split of the rows, the same ``fit`` call and the same scorer, so the
+    scores are those of the path without callbacks.
     """
     estimator = clone(estimator)
     if seed is not None:
         with_seeded_random_states(estimator, seed)
+    if callback_ctx is not None:
+        return _fit_and_score_in_task(
+            estimator,
+            X,
+            y,
+            train,
+            test,
+            scoring=scoring,
+            return_train_score=return_train_score,
+            return_estimator=return_estimator,
+            return_correct=return_correct,
+            error_score=error_score,
+            callback_ctx=callback_ctx,
+            caller=caller,
+        )
     try:
         result = cross_validate(
             estimator,
@@ -171,6 +196,72 @@ def fit_and_score(
         estimator=fitted if return_estimator else None,
         correct=correct,
     )
+
+
+def _rows(estimator, X, y, rows, columns=None):
+    """``X`` and ``y`` restricted to ``rows``, as ``cross_validate`` splits them.
+
+    A pairwise estimator (a precomputed kernel) takes the square block ``X[rows][:, rows]`` for
+    training and ``X[rows][:, columns]`` (``columns`` the training rows) for scoring.
+    """
+    if get_tags(estimator).input_tags.pairwise:
+        if not hasattr(X, "shape"):
+            raise ValueError("a precomputed kernel or affinity matrix must be an array")
+        if X.shape[0] != X.shape[1]:
+            raise ValueError("X should be a square kernel matrix")
+        X_part = X[np.ix_(rows, rows if columns is None else columns)]
+    else:
+        X_part = _safe_indexing(X, rows)
+    return X_part, _safe_indexing(y, rows)
+
+
+def _fit_and_score_in_task(estimator, X, y, train, test, *, scoring, return_train_score,
+                           return_estimator, return_correct, error_score, callback_ctx,
+                           caller):  # fmt: skip
+    """:func:`fit_and_score` for a fit that is a leaf task of a callback tree."""
+    X_train, y_train = _rows(estimator, X, y, train)
+    X_test, y_test = _rows(estimator, X, y, test, train)
+    try:
+        start = time.time()
+        with leaf_task(callback_ctx, caller, estimator, (X_train, y_train)):
+            estimator.fit(X_train, y_train)
+        fit_time = time.time() - start
+        scorer = check_scoring(estimator, scoring=scoring)
+        test_score = _checked_score(scorer(estimator, X_test, y_test))
+        score_time = time.time() - start - fit_time
+        train_score = (
+            _checked_score(scorer(estimator, X_train, y_train)) if return_train_score else np.nan
+        )
+        correct = None
+        if return_correct:
+            correct = np.asarray(estimator.predict(X_test)) == np.asarray(y_test)
+    except Exception as exc:
+        if error_score == "raise":
+            raise
+        return FoldOutcome(
+            test_score=float(error_score),
+            train_score=float(error_score),
+            fit_time=np.nan,
+            score_time=np.nan,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    return FoldOutcome(
+        test_score=test_score,
+        train_score=train_score,
+        fit_time=fit_time,
+        score_time=score_time,
+        estimator=estimator if return_estimator else None,
+        correct=correct,
+    )
+
+
+def _checked_score(value):
+    """A scorer's value as a float; anything but a number is an error, as in cross_validate."""
+    if hasattr(value, "item") and getattr(value, "size", 1) == 1:
+        value = value.item()
+    if not isinstance(value, Number):
+        raise ValueError(f"scoring must return a number, got {value!r} ({type(value).__name__})")
+    return float(value)
 
 
 def report_failures(name, outcomes, fold_labels):

@@ -11,6 +11,12 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
+from ._callbacks import (
+    KFoldErrors,
+    check_callbacks,
+    check_no_own_auto_callbacks,
+    map_with_callbacks,
+)
 from ._folds import (
     check_data,
     default_scoring,
@@ -20,7 +26,7 @@ from ._folds import (
     materialise_splits,
     report_failures,
 )
-from ._parallel import parallel_map, seeds_for
+from ._parallel import seeds_for
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
@@ -133,6 +139,7 @@ def _std(values) -> float:
         "random_state": ["random_state"],
         "error_score": [StrOptions({"raise"}), Real],
         "verbose": ["verbose"],
+        "callbacks": "no_validation",  # checked by check_callbacks: a clearer TypeError
     },
     prefer_skip_nested_validation=True,
 )
@@ -148,6 +155,7 @@ def kfold_errors(
     random_state=None,
     error_score=np.nan,
     verbose=0,
+    callbacks=None,
 ):
     """Training and validation errors (or scores) of an estimator on each fold of K-fold CV.
 
@@ -184,6 +192,14 @@ def kfold_errors(
         ``ValueError`` is raised.
     verbose : int, default=0
         A progress bar over the folds when positive (needs tqdm).
+    callbacks : callback or list of callbacks, default=None
+        scikit-learn callbacks (:mod:`sklearn.callback`, such as
+        :class:`~sklearn.callback.ProgressBar`). The run is one task (``KFoldErrors``) with one
+        subtask per fold; auto-propagated callbacks reach the estimator of each fold when it
+        supports callbacks (it has ``set_callbacks``), so its own iterations show under the
+        fold. An estimator without callback support is fitted as it is, the fold being a leaf
+        task, without a warning. Independent of ``verbose``; the scores do not change. See
+        :ref:`theory-model-selection-callbacks`.
 
     Returns
     -------
@@ -208,6 +224,9 @@ def kfold_errors(
     >>> bool(res.test_errors.mean() > 0)  # ...but not the held-out ones
     True
     """
+    callbacks = check_callbacks(callbacks)
+    if callbacks:
+        check_no_own_auto_callbacks([estimator])
     X, y, n_samples = check_data(X, y)
     rng = check_random_state(random_state)
     splitter = make_splitter(
@@ -221,7 +240,19 @@ def kfold_errors(
         (estimator, X, y, train, test, scoring, seed, error_score)
         for (train, test), seed in zip(splits, seeds, strict=True)
     ]
-    outcomes = parallel_map(_fold_task, tasks, n_jobs=n_jobs, verbose=verbose, description="folds")
+    outcomes = map_with_callbacks(
+        _fold_task,
+        tasks,
+        callbacks=callbacks,
+        run_class=KFoldErrors,
+        task_name=f"{type(estimator).__name__}, {len(splits)} folds",
+        leaf_name="fold",
+        X=X,
+        y=y,
+        n_jobs=n_jobs,
+        verbose=verbose,
+        description="folds",
+    )
     report_failures(
         type(estimator).__name__,
         outcomes,
@@ -239,7 +270,7 @@ def kfold_errors(
     )
 
 
-def _fold_task(estimator, X, y, train, test, scoring, seed, error_score):
+def _fold_task(estimator, X, y, train, test, scoring, seed, error_score, ctx=None, run=None):
     return fit_and_score(
         estimator,
         X,
@@ -250,4 +281,6 @@ def _fold_task(estimator, X, y, train, test, scoring, seed, error_score):
         seed=seed,
         return_train_score=True,
         error_score=error_score,
+        callback_ctx=ctx,
+        caller=run,
     )

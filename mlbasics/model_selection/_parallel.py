@@ -32,7 +32,7 @@ def _indexed(function, index, args):
     return index, function(*args)
 
 
-def parallel_map(function, tasks, *, n_jobs=None, verbose=0, description="fits"):
+def parallel_map(function, tasks, *, n_jobs=None, verbose=0, description="fits", on_result=None):
     """Return ``[function(*task) for task in tasks]``, computed through joblib.
 
     Parameters
@@ -48,6 +48,9 @@ def parallel_map(function, tasks, *, n_jobs=None, verbose=0, description="fits")
         A progress bar (tqdm) over the tasks when positive.
     description : str
         Label of the progress bar.
+    on_result : callable or None
+        Called as ``on_result(index, value)`` in the calling process as each result arrives (in
+        order of completion); the callback support ends a group of tasks with it.
 
     Returns
     -------
@@ -69,6 +72,8 @@ def parallel_map(function, tasks, *, n_jobs=None, verbose=0, description="fits")
     try:
         for index, value in outputs:
             results[index] = value
+            if on_result is not None:
+                on_result(index, value)
             if bar is not None:
                 bar.update()
     finally:
