@@ -125,6 +125,7 @@ def test_models_seen_mid_fit_are_those_of_shorter_fits(cancer, params, leaf):
         seen = rec.models[k - 1]
         np.testing.assert_allclose(seen.coef_, short.coef_, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(seen.intercept_, short.intercept_, rtol=1e-10, atol=1e-12)
+        assert seen.n_iter_[0] == k and not seen.converged_ and np.isnan(seen.duality_gap_)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

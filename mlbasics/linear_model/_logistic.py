@@ -384,7 +384,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         """``coef_`` and ``intercept_`` from the coefficients of the original features.
 
         With the ``trace`` of a run so far (a model handed to callbacks mid-fit), also
-        ``n_iter_``, ``objective_`` and ``convergence_`` as they stand.
+        ``n_iter_``, ``objective_`` and ``convergence_`` as they stand, ``converged_`` False and
+        ``duality_gap_`` NaN (not computed mid-fit; a previous fit's values must not show through).
         """
         if self.fit_intercept:
             attributes = {"coef_": coef[:, :-1].copy(), "intercept_": coef[:, -1].copy()}
@@ -395,6 +396,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 n_iter_=np.array([len(trace) - 1], dtype=np.int32),
                 objective_=float(trace.objective[-1]),
                 convergence_=trace,
+                converged_=False,
+                duality_gap_=np.nan,
             )
         return attributes
 

@@ -361,6 +361,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                         n_iter_=np.array([iterations], dtype=np.int32),
                         objective_=np.array([trace.objective[-1]]),
                         convergence_=(trace,),
+                        converged_=False,
+                        fit_status_=1,
+                        duality_gap_=np.array([np.nan]),  # needs K(y alpha) everywhere: not mid-fit
                     )
                     return attributes
 
