@@ -1,9 +1,10 @@
 """Folds: building the splitter, fitting one estimator on one split, reporting failed fits.
 
-One split is fitted and scored by :func:`sklearn.model_selection.cross_validate` itself (with that
-single split as its ``cv``), so the numbers are scikit-learn's: the same cloning, timing, scorer
-and parameter routing. What this module adds is the bookkeeping around it: a fit that raises is
-recorded with the fold it happened on instead of stopping the whole run.
+One split is fitted and scored as :func:`sklearn.model_selection.cross_validate` does it (a clone,
+the rows of the split, the scorer of ``scoring``; ``tests/model_selection/test_kfold.py`` checks
+the numbers against it), but here, so that the fit can run as a task of a callback tree. What this
+module adds is the bookkeeping around it: a fit that raises is recorded with the fold it happened
+on instead of stopping the whole run.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from sklearn.model_selection import (
     RepeatedStratifiedKFold,
     StratifiedKFold,
     check_cv,
-    cross_validate,
 )
 from sklearn.utils import _safe_indexing, get_tags, indexable
 from sklearn.utils.multiclass import type_of_target
@@ -133,92 +133,20 @@ def fit_and_score(
 ):
     """Fit a clone of ``estimator`` on ``train`` and score it on ``test`` (one split).
 
-    Calls :func:`sklearn.model_selection.cross_validate` with ``cv=[(train, test)]`` and
-    ``error_score="raise"``; an exception becomes a :class:`FoldOutcome` with ``error`` set and
-    the scores equal to ``error_score`` (or propagates when ``error_score="raise"``).
+    The rows are split as :func:`sklearn.model_selection.cross_validate` splits them (the square
+    block of a precomputed kernel for a pairwise estimator), the clone is fitted, and the scorer
+    of ``scoring`` applied. An exception becomes a :class:`FoldOutcome` with ``error`` set and the
+    scores equal to ``error_score`` (or propagates when ``error_score="raise"``).
     ``return_correct`` adds, per test sample, whether ``predict`` was right (McNemar's test).
     ``seed`` (if not None) fills the estimator's unset ``random_state`` parameters.
 
-    With a callback context (the leaf task of this split, see :mod:`._callbacks`) the clone is
-    fitted here rather than inside ``cross_validate``, which would clone it again and lose the
-    context: the same split of the rows, the same ``fit`` call and the same scorer, so the
-    scores are those of the path without callbacks.
+    With a callback context (the leaf task of this split, see :mod:`._callbacks`) the fit runs
+    as that task, and the context is propagated to the clone. (``cross_validate`` itself is not
+    used: it would clone the estimator again and lose the context.)
     """
     estimator = clone(estimator)
     if seed is not None:
         with_seeded_random_states(estimator, seed)
-    if callback_ctx is not None:
-        return _fit_and_score_in_task(
-            estimator,
-            X,
-            y,
-            train,
-            test,
-            scoring=scoring,
-            return_train_score=return_train_score,
-            return_estimator=return_estimator,
-            return_correct=return_correct,
-            error_score=error_score,
-            callback_ctx=callback_ctx,
-            caller=caller,
-        )
-    try:
-        result = cross_validate(
-            estimator,
-            X,
-            y,
-            cv=[(train, test)],
-            scoring=scoring,
-            return_train_score=return_train_score,
-            return_estimator=return_estimator or return_correct,
-            error_score="raise",
-        )
-        correct = None
-        fitted = result["estimator"][0] if (return_estimator or return_correct) else None
-        if return_correct:
-            predicted = fitted.predict(_safe_indexing(X, test))
-            correct = np.asarray(predicted) == np.asarray(_safe_indexing(y, test))
-    except Exception as exc:
-        if error_score == "raise":
-            raise
-        return FoldOutcome(
-            test_score=float(error_score),
-            train_score=float(error_score),
-            fit_time=np.nan,
-            score_time=np.nan,
-            error=f"{type(exc).__name__}: {exc}",
-        )
-    return FoldOutcome(
-        test_score=float(result["test_score"][0]),
-        train_score=float(result["train_score"][0]) if return_train_score else np.nan,
-        fit_time=float(result["fit_time"][0]),
-        score_time=float(result["score_time"][0]),
-        estimator=fitted if return_estimator else None,
-        correct=correct,
-    )
-
-
-def _rows(estimator, X, y, rows, columns=None):
-    """``X`` and ``y`` restricted to ``rows``, as ``cross_validate`` splits them.
-
-    A pairwise estimator (a precomputed kernel) takes the square block ``X[rows][:, rows]`` for
-    training and ``X[rows][:, columns]`` (``columns`` the training rows) for scoring.
-    """
-    if get_tags(estimator).input_tags.pairwise:
-        if not hasattr(X, "shape"):
-            raise ValueError("a precomputed kernel or affinity matrix must be an array")
-        if X.shape[0] != X.shape[1]:
-            raise ValueError("X should be a square kernel matrix")
-        X_part = X[np.ix_(rows, rows if columns is None else columns)]
-    else:
-        X_part = _safe_indexing(X, rows)
-    return X_part, _safe_indexing(y, rows)
-
-
-def _fit_and_score_in_task(estimator, X, y, train, test, *, scoring, return_train_score,
-                           return_estimator, return_correct, error_score, callback_ctx,
-                           caller):  # fmt: skip
-    """:func:`fit_and_score` for a fit that is a leaf task of a callback tree."""
     X_train, y_train = _rows(estimator, X, y, train)
     X_test, y_test = _rows(estimator, X, y, test, train)
     try:
@@ -253,6 +181,23 @@ def _fit_and_score_in_task(estimator, X, y, train, test, *, scoring, return_trai
         estimator=estimator if return_estimator else None,
         correct=correct,
     )
+
+
+def _rows(estimator, X, y, rows, columns=None):
+    """``X`` and ``y`` restricted to ``rows``, as ``cross_validate`` splits them.
+
+    A pairwise estimator (a precomputed kernel) takes the square block ``X[rows][:, rows]`` for
+    training and ``X[rows][:, columns]`` (``columns`` the training rows) for scoring.
+    """
+    if get_tags(estimator).input_tags.pairwise:
+        if not hasattr(X, "shape"):
+            raise ValueError("a precomputed kernel or affinity matrix must be an array")
+        if X.shape[0] != X.shape[1]:
+            raise ValueError("X should be a square kernel matrix")
+        X_part = X[np.ix_(rows, rows if columns is None else columns)]
+    else:
+        X_part = _safe_indexing(X, rows)
+    return X_part, _safe_indexing(y, rows)
 
 
 def _checked_score(value):

@@ -163,7 +163,7 @@ def kfold_errors(
     parts: the training error says how well the model fits what it saw, the validation error
     estimates the generalisation error (see :ref:`theory-model-selection`). The numbers are those
     of :func:`sklearn.model_selection.cross_validate` with ``return_train_score=True`` on the same
-    splitter, which fits and scores each fold here.
+    splitter.
 
     Parameters
     ----------
@@ -210,7 +210,7 @@ def kfold_errors(
     See Also
     --------
     compare_estimators : Several estimators on the same folds, with paired tests.
-    sklearn.model_selection.cross_validate : What fits and scores each fold.
+    sklearn.model_selection.cross_validate : The same fold scores, as scores rather than errors.
 
     Examples
     --------
