@@ -262,6 +262,22 @@ def test_multiclass_svc_has_one_task_per_pair_and_stops_each_pair(iris):
     assert np.all(model.n_iter_ <= CHUNK) and model.score(X, y) > 0.9
 
 
+def test_multiclass_svc_models_mid_fit_hold_the_problems_solved_so_far(iris):
+    X, y = iris
+    rec = Recorder(leaf_name="smo chunk")
+    final = SVC(tol=1e-6, shrinking=False).set_callbacks(rec).fit(X, y)
+    first, last = rec.models[0], rec.models[-1]
+    assert np.all(first.n_iter_[1:] == 0) and np.all(np.isnan(first.objective_[1:]))
+    assert len(first.convergence_) == 1 and len(last.convergence_) == 3
+    # after the last chunk of the last problem, every alpha is final (no shrinking: same bias)
+    np.testing.assert_array_equal(last.support_, final.support_)
+    np.testing.assert_array_equal(last.dual_coef_, final.dual_coef_)
+    np.testing.assert_allclose(last.intercept_, final.intercept_, rtol=1e-12)
+    np.testing.assert_array_equal(last.n_iter_, final.n_iter_)
+    np.testing.assert_array_equal(last.predict(X), final.predict(X))
+    assert not last.converged_ and np.all(np.isnan(last.duality_gap_))
+
+
 def test_qp_svc_reports_one_leaf_per_pair(iris):
     pytest.importorskip("cvxpy")
     X, y = iris

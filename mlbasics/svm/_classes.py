@@ -175,10 +175,11 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     subtask below it (its count is not known in advance), the objective and gap m - M in the
     trace. A callback returning True at the end of a chunk ends that problem's SMO there: the
     solution is feasible and its bias and certificate are computed as after a converged run;
-    the next problems still run (each has its own chunks to stop). With two classes the callbacks
-    get the model as it stands after each chunk (the current alpha, the bias of the variables still
-    active, ``n_iter_``, ``objective_`` and ``convergence_`` so far, whose last optimality entry is
-    the gap m - M); with more, no model mid-fit (the problems not yet solved have none).
+    the next problems still run (each has its own chunks to stop). The callbacks get the model as it
+    stands after each chunk: the current alpha, the bias of the variables still active,
+    ``n_iter_``, ``objective_`` and ``convergence_`` so far (the last optimality entry of the last
+    trace is the current gap m - M); with more than two classes, the problems not yet started
+    count with alpha = 0 and bias 0.
 
     References
     ----------
@@ -346,26 +347,18 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                         "class needs one (check sample_weight and class_weight)."
                     )
             part = train[np.ix_(rows, rows)] if is_gram else train[rows]
-            problem, reconstruct = task, None
+            problem = task
             if len(pairs) > 1:
                 name = f"{self.classes_[a]} vs {self.classes_[b]}"
                 problem = task.subtask(name, max_subtasks=0 if self.solver == "qp" else None)
-            else:  # one problem: the model as it stands after each chunk is cheap to build
 
-                def reconstruct(iterate, trace, rows=rows, labels=labels):
-                    alpha, rho, iterations = iterate
-                    full = np.zeros(len(y_index))
-                    full[rows] = alpha * labels
-                    attributes = self._model_attributes([full], [rho], y_index, X, is_gram)
-                    attributes.update(
-                        n_iter_=np.array([iterations], dtype=np.int32),
-                        objective_=np.array([trace.objective[-1]]),
-                        convergence_=(trace,),
-                        converged_=False,
-                        fit_status_=1,
-                        duality_gap_=np.array([np.nan]),  # needs K(y alpha) everywhere: not mid-fit
-                    )
-                    return attributes
+            def reconstruct(iterate, trace, rows=rows, labels=labels):
+                alpha, rho, iterations = iterate
+                full = np.zeros(len(y_index))
+                full[rows] = alpha * labels
+                done = (alphas, rhos, n_iter, objectives, traces)
+                current = (full, rho, iterations, trace.objective[-1], trace)
+                return self._attributes_mid_fit(done, current, len(pairs), y_index, X, is_gram)
 
             if self.verbose:
                 print(f"[SVC] binary problem {self.classes_[a]!r} vs {self.classes_[b]!r}")
@@ -425,6 +418,31 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         self.convergence_ = tuple(traces)
         self.converged_ = bool(all(converged))
         self.fit_status_ = 0 if self.converged_ else 1
+
+    def _attributes_mid_fit(self, done, current, n_pairs, y_index, X, is_gram):
+        """The model as it stands after an SMO chunk, for callbacks (a dict of attributes).
+
+        ``done`` holds the lists of the problems already solved, ``current`` the iterate and trace
+        of the one being solved; the problems not started count with alpha = 0 and rho = 0 (their
+        decision value is 0; ``objective_`` NaN, ``n_iter_`` 0). ``convergence_`` holds the
+        traces of the problems started, the last one the current run's so far.
+        """
+        alphas, rhos, n_iter, objectives, traces = (list(part) for part in done)
+        for part, value in zip((alphas, rhos, n_iter, objectives, traces), current, strict=True):
+            part.append(value)
+        left = n_pairs - len(alphas)
+        attributes = self._model_attributes(
+            alphas + [np.zeros(len(y_index))] * left, rhos + [0.0] * left, y_index, X, is_gram
+        )
+        attributes.update(
+            n_iter_=np.array(n_iter + [0] * left, dtype=np.int32),
+            objective_=np.array(objectives + [np.nan] * left),
+            convergence_=tuple(traces),
+            converged_=False,
+            fit_status_=1,
+            duality_gap_=np.full(n_pairs, np.nan),  # needs K(y alpha) on every sample: not mid-fit
+        )
+        return attributes
 
     def _model_attributes(self, alphas, rhos, y_index, X, is_gram):
         """The fitted attributes that predict, from ``y_i alpha_i`` and ``rho`` of every problem.
