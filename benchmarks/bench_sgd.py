@@ -22,7 +22,8 @@ The procedure, per case and averaging setting:
    :func:`mlbasics.linear_model.logistic_objective`, so the columns compare digit for digit.
 
 The mlbasics time includes what its fit does beyond the epochs: it evaluates the full objective and
-its optimality measure after every epoch (for ``convergence_``), one pass of the data each.
+its optimality measure after every epoch (for ``convergence_``; with ``tol=None`` on a second
+thread while the next epoch runs), and the duality gap at the end.
 
 Usage::
 

@@ -35,19 +35,34 @@ a warm start or ``partial_fit`` continues from):
 solvers (``setup -> (epoch -> record -> stopping rule)* -> result``) and returns a
 :class:`~mlbasics._result.SolverResult` whose trace holds the full objective ``F`` (not divided by
 ``C n``) and the optimality measure of the Newton solvers, once per epoch.
+
+That *certificate* costs a pass over the data, a third to a half of an epoch of plain SGD. It is
+computed by compiled passes (``_certificate_kernels.py``: scores, losses and gradient together,
+no temporary arrays) and, on large data, by a second thread: when nothing reads it before the
+next epoch (``tol=None``, no hook, no validation score) while the next epoch runs, otherwise by
+sharing the rows with the calling thread. The loops release the GIL; the values are the same
+whichever thread computes them.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
-from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
+from .._result import STOPPED_BY_HOOK, SolverResult, Trace, TraceRecorder
 from ..losses import multinomial_probabilities, sigmoid
 from ..optim import Optimizer, Schedule, make_optimizer, make_schedule
+from ._certificate_kernels import (
+    certificate_rows_csr,
+    certificate_rows_dense,
+    finish_certificate,
+)
 from ._objective import LogisticObjective
 from ._sgd_kernels import (
     DIVERGED,
@@ -104,7 +119,9 @@ class Problem:
     """The arrays the loops read, derived once per call from a :class:`LogisticObjective`.
 
     ``X`` is C-ordered dense or CSR (a CSC input is converted), ``sw = c / data_weight`` are the
-    per-sample gradient weights ``s_i`` and ``alpha1``, ``alpha2`` the per-sample penalty strengths.
+    per-sample gradient weights ``s_i`` and ``alpha1``, ``alpha2`` the per-sample penalty strengths;
+    ``c``, ``l1`` and ``l2`` are the objective's weights and penalty strengths, for
+    :meth:`certificate`.
     """
 
     X: object
@@ -113,6 +130,9 @@ class Problem:
     alpha1: float
     alpha2: float
     fit_intercept: bool
+    c: np.ndarray
+    l1: float
+    l2: float
 
     @classmethod
     def from_objective(cls, objective: LogisticObjective, data_weight: float) -> Problem:
@@ -128,18 +148,60 @@ class Problem:
             X = np.ascontiguousarray(X, dtype=np.float64)
         n = objective.n_samples
         per_sample = data_weight * n
+        c = np.ascontiguousarray(objective.weights, dtype=np.float64)
         return cls(
             X=X,
             Y=np.ascontiguousarray(objective.Y, dtype=np.float64),
-            sw=np.ascontiguousarray(objective.weights / data_weight, dtype=np.float64),
+            sw=c / data_weight,
             alpha1=objective.penalty.l1 / per_sample,
             alpha2=objective.penalty.l2 / per_sample,
             fit_intercept=objective.fit_intercept,
+            c=c,
+            l1=float(objective.penalty.l1),
+            l2=float(objective.penalty.l2),
         )
 
     @property
     def n_samples(self) -> int:
         return self.X.shape[0]
+
+    @property
+    def size(self) -> int:
+        """Number of stored entries of ``X`` (``nnz`` when sparse): the cost of one pass."""
+        return self.X.nnz if sparse.issparse(self.X) else self.X.size
+
+    def certificate(self, coef, worker=None) -> tuple[float, float]:
+        """``(F(coef), optimality)`` as the Newton solvers record them; ``(inf, inf)`` when a
+        score is not finite.
+
+        The values of :meth:`LogisticObjective.value` and :meth:`LogisticObjective.optimality`
+        (of :meth:`LogisticObjective.smooth_gradient`), computed by compiled passes over the two
+        halves of the rows (``_certificate_kernels.py``): the second half on ``worker`` (an
+        executor) when one is given, at the same time as the first. The values do not depend on
+        ``worker``.
+        """
+        coef = np.ascontiguousarray(coef, dtype=np.float64)
+        n = self.n_samples
+        G = np.empty((2, *coef.shape))
+        halves = [(0, n // 2, G[0]), (n // 2, n, G[1])]
+        if worker is None:
+            losses = [self._certificate_rows(coef, *half) for half in halves]
+        else:
+            second = worker.submit(self._certificate_rows, coef, *halves[1])
+            losses = [self._certificate_rows(coef, *halves[0]), second.result()]
+        if np.isinf(losses[0]) or np.isinf(losses[1]):
+            return np.inf, np.inf
+        G[0] += G[1]
+        loss = losses[0] + losses[1]
+        F, optimality = finish_certificate(coef, G[0], self.fit_intercept, loss, self.l1, self.l2)
+        return float(F), float(optimality)
+
+    def _certificate_rows(self, coef, start, stop, G):
+        args = (self.Y, self.c, coef, self.fit_intercept, start, stop, G)
+        if sparse.issparse(self.X):
+            X = self.X
+            return certificate_rows_csr(X.data, X.indices, X.indptr, *args)
+        return certificate_rows_dense(self.X, *args)
 
 
 def epoch_rates(schedule, t_start: int, count: int) -> np.ndarray:
@@ -354,19 +416,24 @@ def build_schedule(settings: SGDSettings, problem: Problem, *, n_iter_no_change,
     )
 
 
-def _certificate(objective: LogisticObjective, coef):
-    """``(F(coef), optimality)`` as the Newton solvers record them; NaN-free or divergence."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        Z = objective.scores(coef)
-    if not np.all(np.isfinite(Z)):
-        return np.inf, np.inf
-    F = objective.value(coef, Z)
-    G = objective.smooth_gradient(coef, objective.probabilities(Z))
-    return F, objective.optimality(coef, G)
+#: Below this many stored entries of ``X`` (about a millisecond of work per pass) the certificate
+#: is computed on the calling thread alone: handing work to a second one costs more than it saves.
+OVERLAP_MIN_SIZE = 200_000
+
+
+def _second_thread_allowed() -> bool:
+    """Whether this process may keep two cores busy.
+
+    The first entry of ``OMP_NUM_THREADS`` when set (joblib's process workers set it to their
+    share of the cores, 1 for ``n_jobs=2`` on two cores), else the number of CPUs.
+    """
+    setting = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    threads = int(setting) if setting.isdigit() else (os.cpu_count() or 1)
+    return threads >= 2
 
 
 def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter_no_change=5,
-        rng=None, validation_score=None, hook=None) -> SolverResult:  # fmt: skip
+        rng=None, validation_score=None, hook=None, overlap=None) -> SolverResult:  # fmt: skip
     """Run up to ``max_iter`` epochs of ``run`` on ``objective``.
 
     Parameters
@@ -392,6 +459,14 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
     hook : callable, default=None
         ``hook(epoch, objective, optimality, coef)`` after every epoch (and once at the start);
         a true return value stops the run after that epoch (see :mod:`mlbasics._result`).
+    overlap : bool, default=None
+        Compute the certificate of each epoch on a second thread while the next epoch runs.
+        Only possible when nothing needs it before the next epoch (``tol=None``, no
+        ``validation_score``, no ``hook``, a schedule other than ``"adaptive"``); ``None`` uses
+        it then if ``X`` has at least ``OVERLAP_MIN_SIZE`` stored entries and the process may use
+        two cores (``OMP_NUM_THREADS``, which joblib's workers set to their share of the cores).
+        Otherwise, under the same conditions, each certificate is shared between two threads. The iterates and the trace's
+        values are the same either way.
 
     Returns
     -------
@@ -407,18 +482,56 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
     converged. With ``learning_rate="adaptive"`` the schedule applies that rule itself: it divides
     the rate by 5 instead, and the run stops once the rate falls below 1e-6.
 
+    The certificate ``(F, optimality)`` of an epoch costs a third to a half of an epoch of plain
+    SGD. When the run goes on regardless of its value (above), it is computed on a second thread
+    while the next epoch runs (both loops are compiled and release the GIL), and the trace's times
+    are those at which the epochs ended; otherwise they include the certificates, each computed
+    by two threads on large data.
+
     Raises
     ------
     ValueError
-        When the iterates diverge; the message names the learning rate.
+        When the iterates diverge; the message names the learning rate; the same error with or
+        without ``overlap``.
     """
     settings = run.settings
     problem = Problem.from_objective(objective, data_weight)
     schedule = build_schedule(settings, problem, n_iter_no_change=n_iter_no_change, tol=tol)
     rng = np.random.default_rng() if rng is None else rng
+    free = (
+        tol is None
+        and validation_score is None
+        and hook is None
+        and settings.learning_rate != "adaptive"
+    )
+    two_threads = problem.size >= OVERLAP_MIN_SIZE and _second_thread_allowed()
+    if overlap is None:
+        overlap = free and two_threads
+    elif overlap and not free:
+        raise ValueError(
+            "overlap=True needs tol=None, no validation_score, no hook and a learning_rate "
+            "other than 'adaptive': the stopping rule and the hook read each epoch's objective."
+        )
+    if overlap:
+        return _sgd_overlapped(problem, run, schedule, rng, max_iter=max_iter)
+    if not two_threads:
+        return _sgd_loop(problem, run, schedule, rng, None, max_iter=max_iter, tol=tol,
+                         n_iter_no_change=n_iter_no_change, validation_score=validation_score,
+                         hook=hook, scale=objective.scale)  # fmt: skip
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sgd-certificate") as worker:
+        return _sgd_loop(problem, run, schedule, rng, worker, max_iter=max_iter, tol=tol,
+                         n_iter_no_change=n_iter_no_change, validation_score=validation_score,
+                         hook=hook, scale=objective.scale)  # fmt: skip
+
+
+def _sgd_loop(problem: Problem, run, schedule, rng, worker, *, max_iter, tol, n_iter_no_change,
+              validation_score, hook, scale) -> SolverResult:  # fmt: skip
+    """:func:`sgd` one epoch after the other, each certificate read before the next epoch
+    (shared with ``worker`` when one is given)."""
+    settings = run.settings
     recorder = TraceRecorder(hook=hook)
     coef = run.coef(averaged=True)
-    F, optimality = _certificate(objective, coef)
+    F, optimality = problem.certificate(coef, worker)
     recorder.record(F, optimality, coef)
     n = problem.n_samples
     best, stale, converged, epochs, message = -np.inf, 0, False, 0, "max_iter epochs reached"
@@ -427,14 +540,13 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
         run.epoch(problem, order, schedule)
         epochs = epoch
         coef = run.coef(averaged=True)
-        F, optimality = _certificate(objective, coef)
+        F, optimality = problem.certificate(coef, worker)
         if not np.isfinite(F):
-            raise _diverged(settings, float(epoch_rates(schedule, max(run.t - 1, 0), 1)[0]),
-                            "the objective")  # fmt: skip
+            raise _diverged_objective(settings, schedule, run.t)
         if recorder.record(F, optimality, coef):
             message = STOPPED_BY_HOOK
             break
-        monitored = validation_score(coef) if validation_score else -F / objective.scale
+        monitored = validation_score(coef) if validation_score else -F / scale
         if settings.learning_rate == "adaptive":
             if not schedule.end_epoch(-monitored):
                 converged, message = True, "the adaptive learning rate fell below 1e-6"
@@ -458,4 +570,71 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
         trace=recorder.freeze(),
         message=message,
         stopped=recorder.stopped,
+    )
+
+
+def _diverged_objective(settings, schedule, t) -> SGDDivergedError:
+    """The error for an objective that is not finite after ``t`` updates."""
+    return _diverged(settings, float(epoch_rates(schedule, max(t - 1, 0), 1)[0]), "the objective")
+
+
+def _sgd_overlapped(problem: Problem, run, schedule, rng, *, max_iter) -> SolverResult:
+    """:func:`sgd` for ``tol=None`` with no hook nor validation: ``max_iter`` epochs, each one's
+    certificate computed on a second thread while the next epoch runs.
+
+    The second thread also draws the order of the samples of the epoch after next, so that the
+    generator makes the same draws in the same order as :func:`sgd` on one thread. The checks
+    are those of :func:`sgd`, in the same order: when the objective of epoch ``k`` is not finite,
+    that error is raised even if epoch ``k + 1`` (already under way) failed too. The last
+    certificate has no epoch to hide behind: the two threads share it.
+    """
+    settings = run.settings
+    n = problem.n_samples
+    objectives, optimalities, times = [], [], []
+
+    def draw():
+        return rng.permutation(n) if settings.shuffle else np.arange(n)
+
+    def certify(coef, epoch):
+        """The certificate of ``coef``, and the order of epoch ``epoch + 2`` when there is one."""
+        return problem.certificate(coef), (draw() if epoch + 2 <= max_iter else None)
+
+    def record(certificate, epoch, t):
+        """Append the certificate of ``epoch`` (made after ``t`` updates) to the trace."""
+        F, optimality = certificate
+        if epoch >= 1 and not np.isfinite(F):
+            raise _diverged_objective(settings, schedule, t)
+        objectives.append(F)
+        optimalities.append(optimality)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sgd-certificate") as worker:
+        order = draw() if max_iter >= 1 else None
+        coef = run.coef(averaged=True)
+        times.append(time.perf_counter() - start)
+        for epoch in range(1, max_iter + 1):
+            pending, pending_t = worker.submit(certify, coef, epoch - 1), run.t
+            try:
+                run.epoch(problem, order, schedule)
+            except SGDDivergedError:
+                record(pending.result()[0], epoch - 1, pending_t)  # raises if that one diverged
+                raise
+            times.append(time.perf_counter() - start)
+            certificate, order = pending.result()  # order: that of epoch + 1
+            record(certificate, epoch - 1, pending_t)
+            coef = run.coef(averaged=True)
+        record(problem.certificate(coef, worker), max_iter, run.t)
+    trace = Trace(
+        objective=np.asarray(objectives),
+        optimality=np.asarray(optimalities),
+        time=np.asarray(times),
+    )
+    return SolverResult(
+        coef=coef,
+        n_iter=max_iter,
+        converged=False,
+        objective=objectives[-1],
+        optimality=optimalities[-1],
+        trace=trace,
+        message="max_iter epochs reached",
     )

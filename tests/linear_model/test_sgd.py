@@ -2,16 +2,24 @@
 
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from scipy import sparse
+from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import train_test_split
 
 from mlbasics import LogisticRegression
-from mlbasics.linear_model._objective import LogisticObjective, Penalty, logistic_objective
+from mlbasics.linear_model import _sgd as sgd_module
+from mlbasics.linear_model._objective import (
+    LogisticObjective,
+    Penalty,
+    logistic_objective,
+    target_matrix,
+)
 from mlbasics.linear_model._sgd import (
     OPTIMIZERS,
     CompiledRun,
@@ -20,6 +28,8 @@ from mlbasics.linear_model._sgd import (
     SGDSettings,
     build_schedule,
     epoch_rates,
+    make_run,
+    sgd,
 )
 from mlbasics.optim import make_schedule
 
@@ -436,3 +446,174 @@ def test_sparse_input_is_not_densified_nor_modified(sparse_binary):
     copy = X.copy()
     LogisticRegression(**SGD, max_iter=2, tol=None, random_state=0).fit(X, y)
     assert sparse.issparse(X) and (X != copy).nnz == 0
+
+
+# -- the per-epoch certificate: one compiled pass, and overlapped with the next epoch -------------
+
+
+def _objective_for(X, y_index, n_classes, penalty, fit_intercept, rng):
+    """An uncentred objective with random positive weights ``c_i`` (sample weights times C)."""
+    Y = target_matrix(y_index, n_classes)
+    c = rng.uniform(0.1, 3.0, size=len(y_index))
+    return LogisticObjective(X, Y, c, penalty, fit_intercept=fit_intercept)
+
+
+def _newton_certificate(objective, coef):
+    """``(F, optimality)`` from the objective's own methods (numpy and scipy products)."""
+    P = objective.probabilities(objective.scores(coef))
+    return objective.value(coef), objective.optimality(coef, objective.smooth_gradient(coef, P))
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize(
+    "penalty",
+    [Penalty(0.0, 1.0), Penalty(1.0, 0.0), Penalty(0.3, 0.7), Penalty(0.0, 0.0)],
+    ids=["l2", "l1", "elasticnet", "none"],
+)
+def test_fused_certificate_equals_the_objective_methods(fmt, n_classes, fit_intercept, penalty):
+    rng = np.random.default_rng(n_classes + 10 * fit_intercept)
+    X = rng.standard_normal((150, 12)) * 2.0
+    X[rng.random(X.shape) < 0.6] = 0.0
+    X = {"dense": X, "csr": sparse.csr_array(X), "csc": sparse.csc_array(X)}[fmt]
+    objective = _objective_for(X, rng.integers(0, n_classes, 150), n_classes, penalty,
+                               fit_intercept, rng)  # fmt: skip
+    coef = rng.standard_normal(objective.shape)
+    coef[:, :4] = 0.0  # exact zeros: the L1 optimality takes the minimum-norm subgradient there
+    F, optimality = Problem.from_objective(objective, data_weight=2.0).certificate(coef)
+    F_ref, optimality_ref = _newton_certificate(objective, coef)
+    assert F == pytest.approx(F_ref, rel=1e-12)
+    assert optimality == pytest.approx(optimality_ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fused_certificate_is_stable_for_huge_scores(n_classes):
+    # Scores of +-1e4: exp would overflow in a naive loss; no warning (they are errors here), and
+    # the losses are scipy's log-sum-exp (numpy's logaddexp for one output) minus the true score.
+    rng = np.random.default_rng(0)
+    X = rng.choice([-1.0, 1.0], size=(40, 3))
+    y_index = rng.integers(0, n_classes, 40)
+    objective = _objective_for(X, y_index, n_classes, Penalty(0.0, 0.0), False, rng)
+    coef = 1e4 * rng.choice([-1.0, 1.0], size=objective.shape)
+    F, optimality = Problem.from_objective(objective, 1.0).certificate(coef)
+    Z = X @ coef.T
+    if n_classes == 2:
+        per_sample = np.logaddexp(0.0, Z[:, 0]) - y_index * Z[:, 0]
+    else:
+        per_sample = logsumexp(Z, axis=1) - Z[np.arange(40), y_index]
+    assert np.isfinite(F) and np.isfinite(optimality)
+    assert F == pytest.approx(objective.weights @ per_sample, rel=1e-12)
+    assert (F, optimality) == pytest.approx(_newton_certificate(objective, coef), rel=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_certificate_shared_by_two_threads_is_the_same(sparse_multiclass, fmt):
+    X, y = sparse_multiclass
+    X = X.toarray() if fmt == "dense" else X
+    rng = np.random.default_rng(0)
+    objective = _objective_for(X, y, 4, Penalty(0.5, 0.5), True, rng)
+    problem = Problem.from_objective(objective, 1.0)
+    coef = rng.standard_normal(objective.shape)
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        assert problem.certificate(coef, worker) == problem.certificate(coef)
+
+
+def test_fused_certificate_reports_overflowing_scores_as_infinite(small_binary):
+    X, y = small_binary
+    objective = _objective_for(X * 1e10, y, 2, Penalty(0.0, 1.0), True, np.random.default_rng(0))
+    coef = np.full(objective.shape, 1e300)  # scores ~1e310 overflow
+    assert Problem.from_objective(objective, 1.0).certificate(coef) == (np.inf, np.inf)
+
+
+def _run_twice(objective, settings, *, overlap, max_iter, seed=0):
+    """Two calls of :func:`sgd` on one run (the second continues the first, as partial_fit)."""
+    run = make_run(np.zeros(objective.shape), settings, fit_intercept=objective.fit_intercept)
+    rng = np.random.default_rng(seed)
+    first = sgd(objective, run, data_weight=1.0, max_iter=max_iter, tol=None, rng=rng,
+                overlap=overlap)  # fmt: skip
+    second = sgd(objective, run, data_weight=1.0, max_iter=1, tol=None, rng=rng, overlap=overlap)
+    return first, second
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize(
+    "settings, penalty, n_classes",
+    [
+        (SGDSettings(), Penalty(0.0, 1.0), 2),
+        (SGDSettings(average=True), Penalty(1.0, 0.0), 2),
+        (SGDSettings(average=50), Penalty(0.5, 0.5), 4),
+        (SGDSettings(shuffle=False, learning_rate="invscaling", eta0=0.1), Penalty(0.0, 1.0), 2),
+        (SGDSettings(optimizer="adam", batch_size=8, learning_rate="constant"),
+         Penalty(0.0, 1.0), 3),
+    ],
+    ids=["plain", "averaged-l1", "multinomial-elasticnet", "no-shuffle", "adam-minibatch"],
+)  # fmt: skip
+def test_overlapped_certificates_leave_iterates_and_trace_unchanged(fmt, settings, penalty,
+                                                                    n_classes):  # fmt: skip
+    rng = np.random.default_rng(n_classes)
+    X = rng.standard_normal((120, 10))
+    X[rng.random(X.shape) < 0.5] = 0.0
+    X = sparse.csr_array(X) if fmt == "csr" else X
+    objective = _objective_for(X, rng.integers(0, n_classes, 120), n_classes, penalty, True, rng)
+    runs = {overlap: _run_twice(objective, settings, overlap=overlap, max_iter=4)
+            for overlap in (False, True)}  # fmt: skip
+    for sequential, overlapped in zip(runs[False], runs[True], strict=True):
+        # Bit for bit: the same updates, the same draws of the generator (the second call
+        # continues from the generator's state), the same certificate kernel.
+        np.testing.assert_array_equal(overlapped.coef, sequential.coef)
+        np.testing.assert_array_equal(overlapped.trace.objective, sequential.trace.objective)
+        np.testing.assert_array_equal(overlapped.trace.optimality, sequential.trace.optimality)
+        assert overlapped.n_iter == sequential.n_iter
+        assert overlapped.objective == sequential.objective
+        assert (overlapped.converged, overlapped.message) == (sequential.converged,
+                                                              sequential.message)  # fmt: skip
+        assert len(overlapped.trace.time) == len(sequential.trace) == sequential.n_iter + 1
+        assert np.all(np.diff(overlapped.trace.time) >= 0.0)
+
+
+@pytest.mark.parametrize("tol", [None, 1e-2])
+def test_estimator_fits_the_same_with_and_without_a_second_thread(sparse_binary, monkeypatch,
+                                                                  tol):  # fmt: skip
+    # Large inputs overlap the certificates with the next epoch (tol=None) or share each one
+    # between two threads (a stopping rule): forcing either on a small input must not show.
+    X, y = sparse_binary
+    fits = {}
+    for threshold in (np.inf, 0):
+        monkeypatch.setattr(sgd_module, "OVERLAP_MIN_SIZE", threshold)
+        model = LogisticRegression(**SGD, average=True, max_iter=8, tol=tol, n_iter_no_change=2,
+                                   random_state=0)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y).partial_fit(X[:100], y[:100])
+        fits[threshold] = model
+    before, after = fits[np.inf], fits[0]
+    np.testing.assert_array_equal(after.coef_, before.coef_)
+    np.testing.assert_array_equal(after.intercept_, before.intercept_)
+    np.testing.assert_array_equal(after.convergence_.objective, before.convergence_.objective)
+    assert after.n_iter_ == before.n_iter_
+
+
+def test_overlap_is_refused_when_the_run_reads_the_objective(small_binary):
+    X, y = small_binary
+    objective = _objective_for(X, y, 2, Penalty(0.0, 1.0), True, np.random.default_rng(0))
+    for kwargs in [{"tol": 1e-3}, {"tol": None, "hook": lambda *args: False},
+                   {"tol": None, "validation_score": lambda coef: 0.0}]:  # fmt: skip
+        run = make_run(np.zeros(objective.shape), SGDSettings(), fit_intercept=True)
+        with pytest.raises(ValueError, match="overlap=True needs tol=None"):
+            sgd(objective, run, data_weight=1.0, max_iter=2, overlap=True, **kwargs)
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_divergence_seen_by_the_objective_is_reported_with_or_without_overlap(overlap):
+    # One sample per epoch: the first update leaves finite coefficients (5e159) whose score on
+    # the sample overflows. The certificate of epoch 1 sees it; with overlap, epoch 2 (already
+    # under way) fails on its scores too, and the first failure is the one reported.
+    X = np.array([[1e160, -1e160]])
+    objective = LogisticObjective(X, np.ones((1, 1)), np.ones(1), Penalty(0.0, 0.0),
+                                  fit_intercept=True)  # fmt: skip
+    settings = SGDSettings(learning_rate="constant", eta0=1.0)
+    run = make_run(np.zeros(objective.shape), settings, fit_intercept=True)
+    with pytest.raises(ValueError, match=r"diverged: the objective became infinite.*eta0=1"):
+        sgd(objective, run, data_weight=1.0, max_iter=3, tol=None,
+            rng=np.random.default_rng(0), overlap=overlap)  # fmt: skip
