@@ -323,21 +323,25 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         )
         n_classes = len(self.classes_)
         C = 1.0 if penalty.is_zero else float(self.C)
-        weights = C * sample_weight
         Y = target_matrix(y_index, n_classes)
         task = self._open_fit_task(X, y, given_weight, max_subtasks=self.max_iter)
+        X = X.astype(np.float64) if X.dtype != np.float64 else X
         if self.solver == "sgd":
             self._fit_sgd(X, Y, y_index, sample_weight, C, penalty, task)
-            self._certify(X, y, given_weight)
-            task.end({})
-            return self
+        else:
+            self._fit_newton(X, Y, C * sample_weight, penalty, task)
+        self._certify(X, y, given_weight)
+        task.end({})
+        return self
+
+    def _fit_newton(self, X, Y, weights, penalty, task):
+        """The second-order solvers (and L-BFGS) on the whole objective."""
         self.__dict__.pop("_sgd_run", None)  # partial_fit must not continue a stale SGD run
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
         # Columns are centred (implicitly), except for coordinate descent on sparse X with the
         # multinomial loss, which needs the explicit columns and must not densify them.
         center = not (sparse.issparse(X) and self.solver_ == "prox-newton" and Y.shape[1] > 1)
-        X = X.astype(np.float64) if X.dtype != np.float64 else X
         objective = LogisticObjective.from_data(
             X, Y, weights, penalty, fit_intercept=self.fit_intercept, center=center
         )
@@ -367,13 +371,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 f"{result.optimality / objective.scale:.2e} > tol={self.tol:g}). {advice} "
                 "or standardise the features (StandardScaler in a Pipeline).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         if penalty.is_zero:
             self._warn_if_separated(objective)
-        self._certify(X, y, given_weight)
-        task.end({})
-        return self
 
     def _certify(self, X, y, sample_weight):
         """Store ``duality_gap_``: primal minus the dual bound of :mod:`mlbasics.optimality`."""
@@ -431,7 +432,6 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self.solver_ = "sgd"
         if self.tol is None and self.early_stopping:
             raise ValueError("early_stopping=True needs a tol (a number), not tol=None.")
-        X = X.astype(np.float64) if X.dtype != np.float64 else X
         rng = self._generator()
         validation_score = None
         if self.early_stopping:
@@ -657,7 +657,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 "optimum lies at infinity and coef_ grows without bound with more iterations. "
                 "Use penalty='l2' (or 'l1') with a finite C.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     # -- prediction ----------------------------------------------------------------------------

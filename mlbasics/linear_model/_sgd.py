@@ -46,6 +46,7 @@ whichever thread computes them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -514,14 +515,16 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
         )
     if overlap:
         return _sgd_overlapped(problem, run, schedule, rng, max_iter=max_iter)
-    if not two_threads:
-        return _sgd_loop(problem, run, schedule, rng, None, max_iter=max_iter, tol=tol,
-                         n_iter_no_change=n_iter_no_change, validation_score=validation_score,
-                         hook=hook, scale=objective.scale)  # fmt: skip
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sgd-certificate") as worker:
+    helper = _certificate_thread() if two_threads else contextlib.nullcontext()
+    with helper as worker:  # worker None: every certificate on this thread
         return _sgd_loop(problem, run, schedule, rng, worker, max_iter=max_iter, tol=tol,
                          n_iter_no_change=n_iter_no_change, validation_score=validation_score,
                          hook=hook, scale=objective.scale)  # fmt: skip
+
+
+def _certificate_thread() -> ThreadPoolExecutor:
+    """The second thread that computes certificates (and draws orders) beside the epochs."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sgd-certificate")
 
 
 def _sgd_loop(problem: Problem, run, schedule, rng, worker, *, max_iter, tol, n_iter_no_change,
@@ -608,7 +611,7 @@ def _sgd_overlapped(problem: Problem, run, schedule, rng, *, max_iter) -> Solver
         optimalities.append(optimality)
 
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sgd-certificate") as worker:
+    with _certificate_thread() as worker:
         order = draw() if max_iter >= 1 else None
         coef = run.coef(averaged=True)
         times.append(time.perf_counter() - start)

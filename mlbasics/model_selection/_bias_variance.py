@@ -22,7 +22,6 @@ from ._callbacks import (
     BiasVarianceDecomposition,
     BiasVarianceSweep,
     check_callbacks,
-    check_no_own_auto_callbacks,
     leaf_task,
     map_with_callbacks,
 )
@@ -430,9 +429,7 @@ def bias_variance_decomposition(
     >>> bool(res.bias_squared > 5 * res.variance)  # a line fitted to a parabola: biased
     True
     """
-    callbacks = check_callbacks(callbacks)
-    if callbacks:
-        check_no_own_auto_callbacks([estimator])
+    callbacks = check_callbacks(callbacks, [estimator])
     X_train, y_train, X_test, y_test = _check_sets(X_train, y_train, X_test, y_test, loss)
     rng = check_random_state(random_state)
     [predictions] = _run_rounds(
@@ -589,9 +586,7 @@ def bias_variance_curve(
     >>> bool(curve.variance[0] < curve.variance[-1])  # ...more variance
     True
     """
-    callbacks = check_callbacks(callbacks)
-    if callbacks:
-        check_no_own_auto_callbacks([estimator])
+    callbacks = check_callbacks(callbacks, [estimator])
     X_train, y_train, X_test, y_test = _check_sets(X_train, y_train, X_test, y_test, loss)
     values = list(param_range)
     if not values:

@@ -38,12 +38,14 @@ from sklearn.callback import with_callbacks as _with_callbacks
 from ._parallel import parallel_map
 
 
-def check_callbacks(callbacks) -> list:
+def check_callbacks(callbacks, estimators, names=None) -> list:
     """``callbacks`` (None, one callback, or a list or tuple of them) as a list, checked.
 
     Raises a ``TypeError`` naming the culprit when an item does not follow scikit-learn's
     ``FitCallback`` protocol (``setup``, ``on_fit_task_begin``, ``on_fit_task_end``,
-    ``teardown``), or is a class rather than an instance.
+    ``teardown``), or is a class rather than an instance; and, when there are callbacks, when one
+    of the ``estimators`` (labelled by ``names``) carries auto-propagated callbacks of its own
+    (:func:`_check_no_own_auto_callbacks`).
     """
     if callbacks is None:
         return []
@@ -56,10 +58,12 @@ def check_callbacks(callbacks) -> list:
                 "scikit-learn's FitCallback protocol (methods setup, on_fit_task_begin, "
                 f"on_fit_task_end and teardown; sklearn.callback.ProgressBar() is one); got {what}"
             )
+    if items:
+        _check_no_own_auto_callbacks(estimators, names)
     return items
 
 
-def check_no_own_auto_callbacks(estimators, names=None) -> None:
+def _check_no_own_auto_callbacks(estimators, names=None) -> None:
     """A ``TypeError`` if an estimator carries auto-propagated callbacks of its own.
 
     scikit-learn refuses to propagate a parent's context into an estimator that already holds

@@ -16,7 +16,6 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from ._callbacks import (
     CompareEstimators,
     check_callbacks,
-    check_no_own_auto_callbacks,
     map_with_callbacks,
 )
 from ._folds import (
@@ -469,9 +468,7 @@ def compare_estimators(
     ('logistic', 'majority')
     """
     names, models = _check_estimators(estimators)
-    callbacks = check_callbacks(callbacks)
-    if callbacks:
-        check_no_own_auto_callbacks(models, names)
+    callbacks = check_callbacks(callbacks, models, names)
     X, y, n_samples = check_data(X, y)
     classifier = all(is_classifier(m) for m in models)
     if test == "mcnemar" and not classifier:

@@ -14,7 +14,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 from ._callbacks import (
     KFoldErrors,
     check_callbacks,
-    check_no_own_auto_callbacks,
     map_with_callbacks,
 )
 from ._folds import (
@@ -224,9 +223,7 @@ def kfold_errors(
     >>> bool(res.test_errors.mean() > 0)  # ...but not the held-out ones
     True
     """
-    callbacks = check_callbacks(callbacks)
-    if callbacks:
-        check_no_own_auto_callbacks([estimator])
+    callbacks = check_callbacks(callbacks, [estimator])
     X, y, n_samples = check_data(X, y)
     rng = check_random_state(random_state)
     splitter = make_splitter(

@@ -8,11 +8,7 @@ back, so the counts hold for ``n_jobs=2`` as for ``n_jobs=1``.
 """
 
 import pickle
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 import warnings
 
 import joblib
@@ -38,6 +34,7 @@ from mlbasics.model_selection import (
 from mlbasics.model_selection._callbacks import CompareEstimators, _ShippedContext
 
 from ._estimators import FailsWithoutRow, Interrupted, PropagatedRecorder, Recorder, Steps
+from ._interrupt import interrupt_when_ready
 
 N_JOBS = [pytest.param(1, id="n_jobs=1"), pytest.param(2, id="n_jobs=2")]
 
@@ -448,25 +445,8 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.slow
 def test_ctrl_c_in_a_parallel_run_still_tears_the_callbacks_down(tmp_path):
-    script, journal = tmp_path / "child.py", tmp_path / "journal"
-    script.write_text(CHILD)
-    journal.write_text("")
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(journal)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while journal.read_text().count("fit") < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert journal.read_text().count("fit") == 2, "the two workers never started fitting"
-        child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 130 and "interrupted" in out
-    lines = journal.read_text().split()
+    # ready once the two workers have started fitting
+    _, _, returncode, out = interrupt_when_ready(tmp_path, CHILD, lambda j: j.count("fit") == 2)
+    assert returncode == 130 and "interrupted" in out
+    lines = (tmp_path / "journal").read_text().split()
     assert lines[0] == "setup" and lines[-1] == "teardown" and lines.count("teardown") == 1

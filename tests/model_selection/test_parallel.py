@@ -1,8 +1,6 @@
 """Parallel runs: the same numbers for any n_jobs or backend, a progress bar, clean Ctrl-C."""
 
 import os
-import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -15,6 +13,8 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 
 from mlbasics.model_selection import bias_variance_decomposition, compare_estimators
+
+from ._interrupt import interrupt_when_ready
 
 
 def _randomised_estimators():
@@ -132,29 +132,16 @@ def _alive(pid):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_run_and_leaves_no_worker_processes(tmp_path):
-    script, pid_file = tmp_path / "child.py", tmp_path / "pids"
-    script.write_text(CHILD)
-    pid_file.write_text("")
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(pid_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    def pids(journal):
+        return {int(p) for p in journal.split()}
+
+    # ready once two worker processes have written their pid
+    state, child_pid, returncode, out = interrupt_when_ready(
+        tmp_path, CHILD, lambda j: len(pids(j)) == 2
     )
-    try:
-        deadline = time.monotonic() + 60
-        workers = set()
-        while len(workers) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-            workers = {int(p) for p in pid_file.read_text().split()}
-        assert len(workers) == 2, "the two workers never started fitting"
-        assert child.pid not in workers  # the fits run in worker processes
-        child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 130 and "interrupted" in out
+    workers = pids(state)
+    assert child_pid not in workers  # the fits run in worker processes
+    assert returncode == 130 and "interrupted" in out
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
