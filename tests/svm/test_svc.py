@@ -317,6 +317,45 @@ def test_kernel_spec_diagonal_matches_matrix(wine):
         np.testing.assert_allclose(spec.diagonal(X), np.diag(spec.matrix(X, X)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("start", [0, 3])
+def test_compiled_rbf_exponentials_match_numpy(start):
+    """The vectorised exponentials of the SMO rows (float32) and of prediction (float64), over the
+    whole range of exponents: 0 (a point against itself), the clipping points (-87 and -700), and
+    distances that would be negative by rounding."""
+    from mlbasics.svm._smo_kernels import _rbf_inplace, _rbf_row32
+
+    rng = np.random.default_rng(0)
+    n, gamma, sq_i = 4000, 0.7, 2.0
+    exponent = np.concatenate([[0.0, 1e-9, 50.0, 87.0, 90.0, 700.0, 800.0], rng.uniform(0, 120, n)])
+    sqn = rng.uniform(0.0, 4.0, exponent.size)
+    dots = 0.5 * (sq_i + sqn - exponent / gamma)
+    dots[1] += 1e-6  # a squared distance below 0 by rounding: clipped to exp(0) = 1
+    expected = np.exp(-gamma * np.maximum(sq_i + sqn - 2.0 * dots, 0.0))
+    stop = exponent.size
+    bits = np.empty(stop, dtype=np.int64)
+
+    row = np.full(stop, -1.0, dtype=np.float32)
+    _rbf_row32(row, dots[start:].astype(np.float32), start, stop, sqn, sq_i, gamma, bits)
+    assert np.all(row[:start] == -1.0)  # untouched outside [start, stop)
+    exponent32 = gamma * np.maximum(sq_i + sqn - 2.0 * dots.astype(np.float32), 0.0)
+    exact32 = np.exp(-exponent32)
+    # The exponent v is rounded to float32 (absolute error |v| 6e-8), so the relative error grows
+    # with |v| while the absolute error stays below float32's resolution at 1.
+    v = np.minimum(exponent32[start:], 87.0)
+    big = exact32[start:] > np.exp(-87.0)
+    error = np.abs(row[start:] - exact32[start:])
+    assert np.all(error[big] <= exact32[start:][big] * 1.2e-7 * (1.0 + v[big]))
+    assert error.max() <= 1.2e-7
+    assert np.all(row[start:][~big] <= np.float32(np.exp(-87.0)) * 1.000001)
+
+    values = dots.copy()
+    _rbf_inplace(values, start, stop, sqn, sq_i, gamma, bits)
+    np.testing.assert_array_equal(values[:start], dots[:start])
+    fine = expected[start:] > np.exp(-700.0)
+    np.testing.assert_allclose(values[start:][fine], expected[start:][fine], rtol=1e-13)
+    assert np.all(values[start:][~fine] <= np.exp(-700.0) * (1 + 1e-13))
+
+
 def test_sigmoid_kernel_is_not_psd_and_smo_still_terminates():
     X, y = make_classification(300, 5, random_state=0)
     model = SVC(kernel="sigmoid", gamma=2.0, coef0=1.0, C=10.0, max_iter=200_000)
