@@ -147,6 +147,7 @@ def _data(X, y, spec: KernelSpec):
     bits = np.empty(n, dtype=np.int64)
     perm = np.arange(n, dtype=np.int64)
     y = np.array(y, dtype=np.float64)
+    no_index = (empty_f, empty_i, empty_ptr, empty_ptr)  # the CSC index of sparse X (below)
     if spec.code == 4:  # precomputed (or a callable, computed once)
         gram = X if spec.kernel == "precomputed" else spec.matrix(X, X)
         gram = np.ascontiguousarray(gram, dtype=np.float64)
@@ -163,6 +164,7 @@ def _data(X, y, spec: KernelSpec):
             gram,
             work,
             bits,
+            *no_index,
         )
         return data, diag
     diag = spec.diagonal(X)
@@ -173,9 +175,19 @@ def _data(X, y, spec: KernelSpec):
         sqn = squared_norms(X)
         indices = X.indices.astype(np.int32, copy=False)
         indptr = X.indptr.astype(np.int64, copy=False)
-        scratch = np.zeros(X.shape[1])
+        scratch = np.zeros(max(X.shape[1], n))
+        columns = X.tocsc()  # the inverted index: which samples use each feature
+        columns.sort_indices()
+        frequency = np.diff(columns.indptr).astype(np.float64)
+        postings = np.asarray(X.astype(bool) @ frequency, dtype=np.int64).ravel()
+        index = (
+            columns.data,
+            columns.indices.astype(np.int32, copy=False),
+            columns.indptr.astype(np.int64, copy=False),
+            postings,
+        )
         data = (empty2_32, sqn, y, perm, X.data, indices, indptr, scratch, empty2, work, bits)
-        return data, diag
+        return (*data, *index), diag
     # A float32 copy (the solver permutes its rows): the row products run twice as fast, and the
     # cache keeps float32 rows anyway. The RBF kernel only sees differences of rows, so the data are
     # centred first, which keeps the float32 norms small and the distances accurate.
@@ -184,7 +196,7 @@ def _data(X, y, spec: KernelSpec):
     Xp = np.array(X, dtype=np.float32, order="C")
     sqn = np.einsum("ij,ij->i", Xp.astype(np.float64), Xp.astype(np.float64))
     data = (Xp, sqn, y, perm, empty_f, empty_i, empty_ptr, empty_f, empty2, work, bits)
-    return data, diag
+    return (*data, *no_index), diag
 
 
 def _kern(spec: KernelSpec):

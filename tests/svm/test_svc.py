@@ -356,6 +356,29 @@ def test_compiled_rbf_exponentials_match_numpy(start):
     assert np.all(values[start:][~fine] <= np.exp(-700.0) * (1 + 1e-13))
 
 
+@pytest.mark.parametrize("route", ["inverted index", "direct"])
+def test_sparse_kernel_rows_by_either_route_equal_the_dense_products(route):
+    """Sparse rows come through the inverted index (CSC) or row-by-row dot products, whichever
+    is cheaper; both give the inner products of the dense matrix, in the solver's order."""
+    from mlbasics.svm._smo import _data
+    from mlbasics.svm._smo_kernels import _sparse_dots
+
+    rng = np.random.default_rng(1)
+    X = sparse.random(300, 500, density=0.02, format="csr", random_state=1)
+    y = np.where(rng.random(300) < 0.5, -1.0, 1.0)
+    data, _ = _data(X, y, KernelSpec("rbf", gamma=1.0))
+    perm = data[3]
+    rng.shuffle(perm)  # the solver's positions after some shrinking steps
+    postings = data[14]
+    postings[:] = 0 if route == "inverted index" else 10**12
+    dense = X.toarray()
+    for i, (start, stop) in [(0, (0, 300)), (17, (5, 120)), (299, (0, 1))]:
+        _sparse_dots(i, start, stop, data)
+        expected = dense[perm[start:stop]] @ dense[perm[i]]
+        np.testing.assert_allclose(data[9][start:stop], expected, rtol=1e-12, atol=1e-15)
+        assert not data[7].any()  # the scratch buffer is left zeroed
+
+
 def test_sigmoid_kernel_is_not_psd_and_smo_still_terminates():
     X, y = make_classification(300, 5, random_state=0)
     model = SVC(kernel="sigmoid", gamma=2.0, coef0=1.0, C=10.0, max_iter=200_000)
