@@ -181,7 +181,7 @@ def _rbf_row32(out, dots, start, stop, sqn, sq_i, gamma, bits):
 @njit(cache=True)
 def _kernel_values64(i, start, stop, data, kern):
     """``work[start:stop] = K(x_i, x_k)`` in float64 for positions k in [start, stop)."""
-    Xp, sqn, _y, perm, sp_data, sp_indices, sp_indptr, scratch, K, work, bits = data[:11]
+    Xp, sqn, perm, K, work, bits = data[0], data[1], data[3], data[8], data[9], data[10]
     code, gamma, coef0, degree = kern
     if code == 4:
         row = perm[i]
@@ -213,9 +213,8 @@ def _sparse_dots(i, start, stop, data):
     [start, stop). On text-like data the first is one to two orders of magnitude cheaper; the second
     wins when few positions are active (shrinking) or features are dense.
     """
-    perm, sp_data, sp_indices, sp_indptr, scratch, work = (
-        data[3], data[4], data[5], data[6], data[7], data[9]
-    )
+    perm, sp_data, sp_indices, sp_indptr = data[3], data[4], data[5], data[6]
+    scratch, work = data[7], data[9]
     col_data, col_rows, col_ptr, postings = data[11], data[12], data[13], data[14]
     n = perm.shape[0]
     row = perm[i]

@@ -280,6 +280,36 @@ def test_logistic_dual_optimum_equals_primal_optimum(breast_cancer):
     np.testing.assert_allclose(report.dual_objective, problem.value, rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "offset, spread, fraction",
+    [(0.0, 1.0, 0.5), (3.0, 0.1, 0.5), (-40.0, 5.0, 0.01), (0.0, 30.0, 0.999), (25.0, 1e-3, 1e-6)],
+)
+def test_binary_balancing_shift_is_the_root_scipy_finds(offset, spread, fraction):
+    """The intercept shift that balances the dual point (Newton in a bracket) against brentq."""
+    from scipy.optimize import brentq
+    from scipy.special import expit
+
+    from mlbasics.optimality._logistic import _balancing_shift
+
+    rng = np.random.default_rng(0)
+    z = offset + spread * rng.standard_normal(500)
+    c = rng.uniform(0.5, 2.0, 500)
+    target = fraction * c.sum()
+
+    def f(d):
+        return float(c @ expit(z + d)) - target
+
+    lo, hi = -1.0, 1.0
+    while f(lo) > 0:
+        lo *= 2.0
+    while f(hi) < 0:
+        hi *= 2.0
+    expected = brentq(f, lo, hi, xtol=1e-15, rtol=1e-15)
+    d = _balancing_shift(z, c, target)
+    assert d == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert abs(f(d)) <= abs(f(np.nextafter(d, np.inf))) + abs(f(np.nextafter(d, -np.inf)))
+
+
 def test_multinomial_gap_is_small_and_nonnegative(wine):
     X, y = wine
     for model in (LogisticRegression(C=0.5, tol=1e-10), sk_linear.LogisticRegression(C=0.5)):
