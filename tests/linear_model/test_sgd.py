@@ -169,6 +169,20 @@ def test_l1_on_breast_cancer_is_close_in_objective(breast_cancer):
     assert 0.0 <= _relative_gap(model, newton) <= 1e-2
 
 
+def test_l1_on_breast_cancer_overlaps_newtons_support(breast_cancer, seed):
+    # The case (C = 1). The decaying 'optimal' rates shrink the steps before the
+    # cumulative penalty has sorted the collinear features out; a constant rate keeps moving:
+    # Jaccard 0.89 to 0.94 over ten seeds at 100 epochs (0.67 at 30 epochs).
+    X, y = breast_cancer
+    newton = LogisticRegression("l1", C=1.0, tol=1e-10).fit(X, y)
+    model = LogisticRegression("l1", **SGD, C=1.0, learning_rate="constant", eta0=0.05,
+                               max_iter=100, tol=None, random_state=seed).fit(X, y)  # fmt: skip
+    zeros = model.coef_[0] == 0.0
+    assert 0 < zeros.sum() < zeros.size
+    ours, theirs = set(np.flatnonzero(~zeros)), set(np.flatnonzero(newton.coef_[0]))
+    assert len(ours & theirs) / len(ours | theirs) >= 0.8
+
+
 def test_elasticnet_on_sparse_input(sparse_binary):
     X, y = sparse_binary
     newton = LogisticRegression("elasticnet", l1_ratio=0.5, tol=1e-10).fit(X, y)
