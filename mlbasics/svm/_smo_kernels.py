@@ -3,9 +3,9 @@
 Only arrays and scalars cross this boundary; :mod:`mlbasics.svm._smo` builds them and reads the
 result. The state is grouped in three tuples so the signatures stay short:
 
-``data = (Xp, sqn, y, perm, sp_data, sp_indices, sp_indptr, scratch, K, work, bits, col_data,
-col_rows, col_ptr, postings)``
-    ``Xp`` the dense training rows *in the solver's order* (empty when sparse or precomputed), ``sqn``
+``data``
+    ``(Xp, sqn, y, perm, sp_data, sp_indices, sp_indptr, scratch, K, work, bits, col_data,
+    col_rows, col_ptr, postings)``: ``Xp`` the dense training rows *in the solver's order* (empty when sparse or precomputed), ``sqn``
     their squared norms, ``y`` the labels in {-1, +1}, ``perm[p]`` the original index of position ``p``,
     the CSR arrays of X in the *original* order (empty when dense), ``scratch`` a buffer of
     ``max(n_features, n)`` zeros, ``K`` the full precomputed kernel in the original order (empty
