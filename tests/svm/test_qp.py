@@ -247,3 +247,81 @@ def test_working_sets_reach_the_full_qp_optimum(breast_cancer, monkeypatch, loss
     np.testing.assert_allclose(parts.objective, whole.objective, rtol=1e-8)
     np.testing.assert_allclose(parts.rho, whole.rho, atol=1e-6)
     np.testing.assert_allclose(parts.alpha, whole.alpha, atol=1e-5 * 2.0)
+
+
+def test_dense_and_factored_hinge_forms_reach_the_same_optimum(breast_cancer, monkeypatch):
+    """quad_form(psd_wrap(G G')) on our factor and sum_squares(G' a) are the same QP."""
+    X, y = breast_cancer
+    X, labels = X[:300], binary(X, y[:300])
+    spec, upper = KernelSpec("rbf", 0.05), np.full(300, 1.5)
+    F, _ = kernel_factor(X, spec)
+    assert F.shape[1] > _qp.DENSE_RANK_FRACTION * 300  # full rank: the dense form by default
+    assert _qp._dense_quadratic(F, "hinge")
+    assert not _qp._dense_quadratic(F, "squared_hinge")
+    assert not _qp._dense_quadratic(F, "logistic")
+    dense = solve_dual_qp(X, labels, upper, spec)
+    monkeypatch.setattr(_qp, "DENSE_RANK_FRACTION", 1.0)  # rank can never exceed n: factored
+    assert not _qp._dense_quadratic(F, "hinge")
+    factored = solve_dual_qp(X, labels, upper, spec)
+    np.testing.assert_allclose(dense.objective, factored.objective, rtol=1e-9)
+    np.testing.assert_allclose(dense.rho, factored.rho, atol=1e-7)
+    np.testing.assert_allclose(dense.alpha, factored.alpha, atol=1e-6 * 1.5)
+
+
+def test_low_rank_factor_keeps_the_factored_form():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3))
+    F, _ = kernel_factor(X, KernelSpec("poly", 1.0, 1.0, 2))  # rank 10 of 200
+    assert not _qp._dense_quadratic(F, "hinge")
+
+
+def test_working_sets_with_loose_rounds_end_certified_at_the_smo_optimum(capsys):
+    """The benchmark's problem family at n = 700: working sets (loose rounds, then tight ones),
+    checked against SMO at tol 1e-7 and by the KKT certificate of every sample."""
+    X, y = make_classification(700, 20, n_informative=10, flip_y=0.05, random_state=5)
+    X = StandardScaler().fit_transform(X)
+    assert len(y) >= _qp.WORKING_SET_MIN
+    labels, spec = binary(X, y), spec_for("rbf", X)
+    qp = solve_dual_qp(X, labels, np.ones(700), spec, verbose=1)
+    rounds = [line for line in capsys.readouterr().out.splitlines() if "violators" in line]
+    assert any("(loose)" in line for line in rounds)  # some rounds only moved the working set
+    assert "(loose)" not in rounds[-1] and rounds[-1].endswith(" 0 violators outside")
+    smo = solve_dual(X, labels, np.ones(700), spec, tol=1e-7)
+    np.testing.assert_allclose(qp.objective, smo.objective, rtol=1e-4)
+    np.testing.assert_allclose(qp.rho, smo.rho, atol=1e-3)
+    assert len(qp.trace) >= 4  # start, at least two working sets, end
+    assert qp.gap < 1e-6  # SMO's maximal violating pair, recomputed with the full kernel
+    model = SVC(solver="qp", C=1.0).fit(X, y)
+    report = check_kkt(model, X, y, tol=1e-6)
+    assert report.ok, str(report)
+    assert abs(report.duality_gap) <= 1e-6 * abs(report.primal_objective)
+
+
+def test_working_sets_converge_on_a_kernel_scaled_by_1000():
+    """Loose rounds put near-bound variables on the bound only as far as it moves their margin by
+    LOOSE_SNAP_MARGIN: with a kernel of entries up to 1 000 a snap of 1e-3 C moved margins by 1
+    and the rounds undid each other without end."""
+    X, y = make_classification(500, 20, n_informative=10, flip_y=0.05, random_state=7)
+    X = StandardScaler().fit_transform(X)
+    gram = 1e3 * pairwise_kernels(X, metric="rbf", gamma=0.05)
+    upper = np.random.default_rng(0).uniform(0.5, 2.0, size=500)
+    assert 500 >= _qp.WORKING_SET_MIN
+    assert_qp_matches_smo(gram, binary(X, y), upper, KernelSpec("precomputed"), "hinge")
+
+
+def test_placement_at_the_upper_bound_keeps_the_balance_within_reach():
+    """Ten deep samples of the positive class, none of the negative one: with a working set of
+    total bound 20 and PLACE_IMBALANCE 0.1 the excess may be 2, so the two deepest are placed."""
+    n = 30
+    y = np.where(np.arange(n) < 20, 1.0, -1.0)
+    upper = np.ones(n)
+    in_set = np.zeros(n, dtype=bool)
+    in_set[10:30] = True  # 10 positives and 10 negatives: total bound 20
+    margins = np.full(n, 1.0)
+    margins[:10] = np.linspace(-1.0, 0.0, 10)  # outside, all below PLACE_AT_UPPER_BELOW
+    alpha = np.zeros(n)
+    placed = _qp._place_at_upper(alpha, in_set, margins, y, upper)
+    assert _qp.PLACE_IMBALANCE == 0.1
+    np.testing.assert_array_equal(np.flatnonzero(placed), [0, 1])  # margins -1 and -8/9
+    np.testing.assert_array_equal(alpha[:2], [1.0, 1.0])
+    assert not alpha[2:].any()
