@@ -1,5 +1,10 @@
 """Experiment: batched ("thunder") working sets for the SVC hinge dual, against SMO and libsvm.
 
+The method now lives in the package (:mod:`mlbasics.svm._batched`, used by ``solve_dual`` from
+``BATCHED_MIN`` samples); this script keeps the experiment that chose it (no cache against a cache,
+q, local stops, the gradient update, BLAS threads), with its own driver, and takes the gather of
+the working set's block and the gradient update from :mod:`mlbasics.svm._batched_kernels`.
+
 Measured conclusion (commit cbabc01, 2-core machine shared with other jobs, BLAS held to one
 thread; two runs of ``--repeats 5``, medians of alternating runs; ratios of CPU time, which the
 load disturbs least, the wall-clock ratios being close):
@@ -102,6 +107,8 @@ from threadpoolctl import threadpool_limits
 import mlbasics
 from mlbasics.kernels import resolve_gamma
 from mlbasics.svm import _smo
+from mlbasics.svm._batched_kernels import add_rows as _update_gradient64
+from mlbasics.svm._batched_kernels import gather_block as _gather_kbb
 from mlbasics.svm._smo_kernels import TAU, _pair_step, _rbf_row32
 
 BIG = 1e300
@@ -205,31 +212,6 @@ def _local_smo(KBB, yB, FB, aB, C, eps, max_iter):
             FB[t] += c_i * row_i[t] + c_j * row_j[t]
         it += 1
     return it, first, gap
-
-
-@njit(cache=True)
-def _gather_kbb(store, slots, ws, KBB):
-    """``KBB[a, b] = K[ws[a], ws[b]]`` in float64 from the rows ``store[slots[a]]``; one triangle
-    is read (scattered reads, one cache line per entry) and mirrored."""
-    q = ws.shape[0]
-    for a in range(q):
-        row = store[slots[a]]
-        for b in range(a, q):
-            v = row[ws[b]]
-            KBB[a, b] = v
-            KBB[b, a] = v
-
-
-@njit(cache=True, fastmath=True)
-def _update_gradient64(F, store, slots, coef):
-    """``F += sum_a coef[a] store[slots[a]]`` over non-zero coefficients, accumulated in float64."""
-    n = F.shape[0]
-    for a in range(slots.shape[0]):
-        c = coef[a]
-        if c != 0.0:
-            row = store[slots[a]]
-            for k in range(n):
-                F[k] += c * row[k]
 
 
 @njit(cache=True)

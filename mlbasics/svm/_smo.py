@@ -242,6 +242,11 @@ def solve_dual(
 ) -> DualSolution:
     """Solve one binary SVM dual by SMO.
 
+    Dense problems of at least :data:`~mlbasics.svm._batched.BATCHED_MIN` samples with a named
+    kernel and the hinge or squared-hinge loss go to the batched-working-set solver
+    :func:`~mlbasics.svm._batched.solve_batched` instead (same arguments and result; it does not
+    shrink), when its rows fit ``cache_size`` (:func:`~mlbasics.svm._batched.batched_applies`).
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), CSR matrix, or ndarray of shape (n, n)
@@ -275,6 +280,21 @@ def solve_dual(
     n = y.shape[0]
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
+    from . import _batched  # not at the top: _batched imports this module
+
+    if _batched.batched_applies(X, spec, loss, cache_size):
+        return _batched.solve_batched(
+            X,
+            y,
+            upper,
+            spec,
+            loss=loss,
+            tol=tol,
+            max_iter=max_iter,
+            cache_size=cache_size,
+            hook=hook,
+            verbose=verbose,
+        )
     max_iter = default_max_iter(n) if max_iter is None else int(max_iter)
     upper = np.asarray(upper, dtype=np.float64)
     data, diag = _data(X, y, spec)

@@ -1,0 +1,403 @@
+"""Batched working sets for the SVC duals ("thunder" SMO), in plain Python around compiled kernels.
+
+The pair SMO of :mod:`mlbasics.svm._smo` moves two variables per iteration and needs the two kernel
+rows ``K[i, :]``, ``K[j, :]`` of that pair: one matrix-vector product each, a few thousand times. The
+method of ThunderSVM (Wen, Shi, Li, He and Chen 2018), which Intel's oneDAL calls "thunder", moves
+``q`` variables per *round* instead, and so gets its rows ``q / 2`` at a time from one matrix
+product: 1.4 ns per kernel value, product and exponential, for 64 or 128 rows per product at
+n = 10 000 and 20 000, against 4.5 to 7.7 ns for the pair SMO's matrix-vector product per row
+(one BLAS thread). The problem is the hinge dual of the module docstring of
+:mod:`mlbasics.svm._smo`,
+
+    ``min 1/2 a'Qa - e'a``,  ``0 <= a_i <= C_i``,  ``y'a = 0``,  ``Q_ij = y_i y_j K_ij``,
+
+(or the squared-hinge dual: ``Q + diag(1 / (2 C_i))``, no upper bound), in the variables of the
+SMO kernels: ``F = y * G`` with ``G = (Q + diag(extra)) a - e``, so ``F = (K + diag(extra)) c - y``
+for ``c = y * a``; I_up and I_low as in libsvm, kept in the masks ``pen_up`` / ``pen_low``
+(0 inside, ``-BIG`` outside). A round of :func:`solve_batched` is:
+
+1. *Violation and stopping rule.* ``m(a) - M(a) = max_{I_up} -F + max_{I_low} F``
+   (:func:`_violations`); stop when it is below ``tol``, the rule of libsvm and of the pair SMO.
+2. *Selection* (:func:`_pick`, first order). The first round takes ``q`` variables, alternately
+   those of I_up with the largest ``-F`` and those of I_low with the largest ``F``, most violating
+   first. Every later round keeps the ``q / 2`` variables that joined last (the newest half stays:
+   ThunderSVM's rule, which lets a variable that is still moving keep its place for a second
+   round) and fills the other ``q / 2`` places the same way from all other variables, the oldest
+   half included (a variable chosen again keeps its cached row). The maximal violating pair of
+   step 1 is therefore always in ``B`` (kept, or the best candidate of its side), the local gap of
+   step 4 starts at the global one, and every round makes progress. (Excluding the whole old
+   ``B`` instead, as a literal reading of the rule would, can drop that pair: on an indefinite
+   sigmoid kernel this stalled a round with no pair to update.)
+3. *Kernel rows*: ``B``'s rows come from a row cache (the pair SMO's LRU layout,
+   :func:`mlbasics.svm._smo._cache`, within ``cache_size``). The slots are claimed in one pass
+   (:func:`~mlbasics.svm._batched_kernels.claim_slots`; the kept half is claimed first, so it
+   is never evicted by the new half) and the missing rows come from *one* float32 matrix product
+   ``X[missing] @ X.T`` turned into kernel values in place
+   (:func:`~mlbasics.svm._batched_kernels.fill_rows`, the SMO's vectorised exponential for rbf).
+4. *Local SMO*: the ``q``-variable sub-problem, with every variable outside ``B`` held fixed, is
+   the same kind of dual with the block ``K_BB``
+   (:func:`~mlbasics.svm._batched_kernels.gather_block`) as a precomputed kernel and the current
+   ``F_B`` as its gradient. It is solved by the pair SMO's own compiled iterations
+   (:func:`~mlbasics.svm._smo_kernels.smo_dual`, second-order pair choice, libsvm's clipped step,
+   no shrinking) until its gap is below ``max(LOCAL_FLOOR tol, LOCAL_FRACTION (m - M))`` or after
+   ``LOCAL_CAP q`` pair updates. A loose local stop is enough: the next round brings fresh
+   violators anyway.
+5. *One gradient update*: ``F += K[B, :]' dc_B + extra_B dc_B`` with ``dc_B = y_B (a_B(new) -
+   a_B(old))`` over all ``n`` entries, one float64 pass per moved row
+   (:func:`~mlbasics.svm._batched_kernels.add_rows`).
+
+``n_iter`` counts the pair updates of the local SMOs, as the pair SMO counts its own; the objective
+follows the exact change of each of them. After the last round, the bias, objective and primal
+certificate are formed from ``F`` exactly as the pair SMO forms them
+(:func:`~mlbasics.svm._smo_kernels.rho_from_gradient`: the mean of ``F`` over the free variables,
+the midpoint of the feasible interval when there are none).
+
+Why the cache across rounds matters (measured by ``benchmarks/experiment_batched_smo.py`` at
+n = 10 000, rbf, ``make_classification`` d = 20, C = 1, ``q = 256``): ThunderSVM as published keeps
+only ``B``'s rows, and a variable that leaves ``B`` and comes back pays its row again: 10 112 rows
+for 3 716 distinct samples, 101 M kernel values against the pair SMO's 32.6 M, which eats most of
+the gain of the matrix product (0.75-0.87 of the pair SMO's time). Kept in an LRU cache of the pair
+SMO's 200 MB budget the count falls to 37.5 M here (3 750 rows). The method takes about four times
+more pair updates than the pair SMO (24 000 against 6 510), but they run on a ``q x q`` block, in
+78 rounds that each pay one O(n) selection and one ``O(q n)`` update. Where the time goes then
+(n = 10 000, 0.24 s in all): rows 0.10 s (product 0.03, exponential 0.055, slots 0.012), local
+SMO 0.08 s (the gather of ``K_BB`` 0.028 of it), gradient update 0.04 s, selection 0.013 s. The
+solve takes 0.77 of the pair SMO's CPU time at n = 10 000 and 0.66 at 20 000 (see
+:data:`BATCHED_MIN`).
+
+Progress is reported as the pair SMO reports it: a round's local SMO stops at the next multiple
+of :data:`~mlbasics.svm._smo.CHUNK` pair updates, where the trace is recorded and the hook called,
+so a run capped by ``max_iter = k CHUNK`` ends at the iterate the hook saw after ``k`` chunks.
+
+BLAS runs on one thread around the solve (``threadpoolctl``): on a machine shared with other work,
+OpenBLAS's threaded products cost 10 to 90 ns per value against 0.7 to 0.9 ns on one thread, and
+the pair SMO and libsvm are single-threaded anyway.
+
+Not covered (the pair SMO stays in charge, :func:`batched_applies`): sparse input, precomputed and
+callable kernels, the logistic loss, and problems below :data:`BATCHED_MIN` samples. There is no
+shrinking: the rounds already spend their kernel rows on the violators.
+"""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+
+import numpy as np
+from scipy import sparse
+from threadpoolctl import ThreadpoolController
+
+from .._result import TraceRecorder
+from ..kernels import KernelSpec
+from . import _smo_kernels as K
+from ._batched_kernels import add_rows, claim_slots, fill_rows, gather_block
+from ._smo import (
+    _ENTRY_BYTES,
+    CHUNK,
+    DualSolution,
+    _cache,
+    _data,
+    _kern,
+    current_iterate,
+    default_max_iter,
+    primal_objective,
+)
+
+__all__ = ["BATCHED_LOSSES", "BATCHED_MIN", "WORKING_SET", "batched_applies", "solve_batched"]
+
+#: The duals the batched solver handles (dense input, a named kernel); the logistic dual stays on
+#: the pair SMO.
+BATCHED_LOSSES = ("hinge", "squared_hinge")
+
+#: Samples from which :func:`mlbasics.svm._smo.solve_dual` hands a problem to the batched solver.
+#: Measured: CPU time of :func:`solve_batched` over the pair SMO's (rbf, ``make_classification``
+#: d = 20, C = 1, gamma="scale", tol = 1e-3; thread time, medians of 7 alternating runs in one
+#: process) 1.03 at n = 4 000, 1.06 at 5 000, 0.94 at 6 000, 0.86 at 7 000, 0.78 at 8 000, 0.77 at
+#: 10 000, 0.67 at 14 000, 0.66 at 20 000. The crossover moves little with the dimension (d = 5:
+#: 0.97 at 6 000; d = 100: 0.68), and at n = 8 000 every kernel and loss gains (linear 0.45 hinge /
+#: 0.20 squared hinge, poly 0.60 / 0.41, sigmoid (gamma = 0.002) 0.78, rbf 0.79 / 0.42).
+BATCHED_MIN = 6_000
+
+#: Working-set size ``q``. Measured by ``benchmarks/experiment_batched_smo.py`` (n = 10 000 and
+#: 20 000, with the row cache, times relative to the pair SMO of then): q = 256 0.53-0.58, q = 128
+#: 0.55-0.63, q = 512 0.60-0.78 (a long local SMO and rows for variables that never move); q = 64
+#: pays too many O(n) rounds (0.95-1.08 without a cache).
+WORKING_SET = 256
+
+#: The local SMO stops at a gap of ``max(LOCAL_FLOOR tol, LOCAL_FRACTION (m - M))``. ThunderSVM's
+#: fraction 0.1 and 0.01 were within noise of each other; 0.5 took 1.6-3 times more rounds and was
+#: slower (``benchmarks/experiment_batched_smo.py --sweep``, n = 10 000).
+LOCAL_FRACTION = 0.01
+
+#: The floor of the local stop, in units of ``tol``: near the end, when the outer gap is close to
+#: ``tol``, the sub-problem stops at ``tol / 10`` rather than being solved to rounding error.
+LOCAL_FLOOR = 0.1
+
+#: At most ``LOCAL_CAP q`` pair updates per round, a guard that does not bind: with the local stop
+#: above an rbf round takes about ``1.2 q`` pairs (n = 10 000: 24 000 in 78 rounds), and a round
+#: also ends at the next multiple of ``CHUNK`` (which shortens the long rounds of the linear
+#: kernel). Caps of q / 2 or q / 4 added rounds and saved nothing (with ThunderSVM's fraction 0.1).
+LOCAL_CAP = 100
+
+_PRECOMPUTED = KernelSpec("precomputed")
+_BLAS = []  # the ThreadpoolController, made at the first solve (finding the libraries takes ~1.5 ms)
+_LOCAL_KERN = _kern(_PRECOMPUTED)
+
+
+def batched_applies(X, spec: KernelSpec, loss: str, cache_size: float) -> bool:
+    """Whether :func:`mlbasics.svm._smo.solve_dual` should hand this problem to :func:`solve_batched`.
+
+    Dense ``X``, a named kernel (computed from inner products), the hinge or squared-hinge dual, at
+    least :data:`BATCHED_MIN` samples, and :data:`WORKING_SET` float32 rows within ``cache_size``
+    megabytes. The constants are read at every call, so a test can set them.
+    """
+    n = X.shape[0]
+    return (
+        loss in BATCHED_LOSSES
+        and spec.is_named
+        and not sparse.issparse(X)
+        and n >= BATCHED_MIN
+        and WORKING_SET * n * _ENTRY_BYTES <= cache_size * 2**20
+    )
+
+
+def _violations(F, pen_up, pen_low):
+    """``(m - M, s_up, s_low)``: the gap and the selection scores ``s_up = -F`` on I_up,
+    ``s_low = F`` on I_low (about ``-BIG`` outside)."""
+    s_up = pen_up - F
+    s_low = F + pen_low
+    return float(s_up.max() + s_low.max()), s_up, s_low
+
+
+def _pick(s_up, s_low, k):
+    """At most ``k`` distinct indices, alternately the next best of ``s_up`` and of ``s_low``.
+
+    Scores at ``-BIG`` (outside the set, or kept in the working set) are never chosen.
+    """
+    sides = []
+    for score in (s_up, s_low):
+        m = min(k, score.shape[0])
+        top = np.argpartition(-score, m - 1)[:m]
+        top = top[np.argsort(-score[top], kind="stable")]
+        sides.append(top[score[top] > -0.5 * K.BIG].tolist())
+    chosen = []
+    seen = set()
+    for pair in zip_longest(*sides):
+        for t in pair:
+            if t is not None and t not in seen and len(chosen) < k:
+                seen.add(t)
+                chosen.append(t)
+    return np.array(chosen, dtype=np.int64)
+
+
+def _masks(y, status):
+    """``pen_up``, ``pen_low`` of every variable, the vectorised form of
+    :func:`~mlbasics.svm._smo_kernels._set_masks`."""
+    up = np.where(y > 0, status != K.UPPER, status != K.LOWER)
+    low = np.where(y > 0, status != K.LOWER, status != K.UPPER)
+    return np.where(up, 0.0, -K.BIG), np.where(low, 0.0, -K.BIG)
+
+
+def solve_batched(
+    X,
+    y,
+    upper,
+    spec: KernelSpec,
+    *,
+    loss: str = "hinge",
+    tol: float = 1e-3,
+    max_iter: int | None = None,
+    cache_size: float = 200.0,
+    hook=None,
+    verbose: int = 0,
+    q: int | None = None,
+) -> DualSolution:
+    """Solve one binary hinge or squared-hinge dual by batched working sets of ``q`` variables.
+
+    The arguments and the result are those of :func:`mlbasics.svm._smo.solve_dual` (no
+    ``shrinking``: the method does not shrink), with ``X`` dense and ``spec`` a named kernel.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Training rows.
+    y : ndarray of shape (n_samples,)
+        Labels in {-1, +1}.
+    upper : ndarray of shape (n_samples,)
+        ``C_i``, all positive.
+    spec : KernelSpec
+        A named kernel ("linear", "poly", "rbf", "sigmoid").
+    loss : {"hinge", "squared_hinge"}
+        Which dual.
+    tol : float
+        Stop when ``m(alpha) - M(alpha) < tol``.
+    max_iter : int or None
+        Cap on pair updates (of the local SMOs); None means
+        :func:`~mlbasics.svm._smo.default_max_iter`.
+    cache_size : float
+        Kernel-row cache budget in megabytes; at least ``q`` rows are kept whatever the budget.
+    hook : callable, optional
+        ``hook(record, objective, gap, iterate)`` at the start, after every
+        :data:`~mlbasics.svm._smo.CHUNK` pair updates (a round's local SMO stops at the multiple
+        of ``CHUNK``, so the records fall where the pair SMO's do) and at the end, with
+        ``iterate = (alpha, rho, n_iter)``; a true return value stops the solver there.
+    verbose : int
+        Print the gap after every round when positive.
+    q : int or None
+        Working-set size, at least 4 so that the ``q / 2`` new places hold the maximal violating
+        pair (at most ``n_samples`` are used); None means :data:`WORKING_SET`.
+
+    Returns
+    -------
+    DualSolution
+    """
+    if loss not in BATCHED_LOSSES:
+        raise ValueError(f"the batched solver handles the losses {BATCHED_LOSSES}; got {loss!r}.")
+    if sparse.issparse(X) or not spec.is_named:
+        raise ValueError("the batched solver needs dense X and a named kernel.")
+    q = WORKING_SET if q is None else int(q)
+    if q < 4:
+        raise ValueError(f"q must be at least 4; got q={q}.")
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    with _BLAS[0].limit(limits=1, user_api="blas"):
+        return _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
+
+
+def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q):
+    n = y.shape[0]
+    q = min(q, n)
+    max_iter = default_max_iter(n) if max_iter is None else int(max_iter)
+    upper = np.asarray(upper, dtype=np.float64)
+    data, diag = _data(X, y, spec)
+    kern = _kern(spec)
+    Xp, y = data[0], data[2]
+    cache = _cache(n, max(cache_size, q * n * _ENTRY_BYTES / 2**20))
+    rows = cache[0]
+    if loss == "squared_hinge":
+        C, extra, upper = upper, 0.5 / upper, np.full(n, np.inf)
+    else:
+        C, extra = upper, np.zeros(n)
+    QD = diag + extra
+    alpha = np.zeros(n)
+    F = -y  # alpha = 0: G = -e, F = y G
+    status = np.full(n, K.LOWER, dtype=np.int8)
+    pen_up, pen_low = _masks(y, status)
+    # The products: float32 for rbf (centred data, small norms: the exponent's error is below the
+    # float32 rounding of the row), float64 from the same float32 rows for the other kernels, whose
+    # values are products themselves: OpenBLAS's sgemm is off by 1.3e-6 rms on the linear kernel
+    # of standardised breast cancer (its sgemv by 7e-7, float64 products by 2e-7), which left
+    # complementary slackness at 2.6e-5 after a fit at tol=1e-6.
+    Xprod = Xp if spec.kernel == "rbf" else Xp.astype(np.float64)
+    dots = np.empty((q, n), dtype=Xprod.dtype)
+    local = (_cache(q, q * q * _ENTRY_BYTES / 2**20), np.empty((q, q)))  # the sub-problem's block
+    ws = np.empty(0, dtype=np.int64)  # the working set, oldest first
+
+    recorder = TraceRecorder(hook=hook)
+    recorder.record(0.0, np.inf)
+    objective = 0.0
+    n_iter = rounds = 0
+    next_record = CHUNK
+    converged = False
+    gap, s_up, s_low = _violations(F, pen_up, pen_low)
+    while not recorder.stopped:
+        if gap < tol:
+            converged = True
+            break
+        if n_iter >= max_iter:
+            break
+        # 2. selection: the newest q - q/2 stay, q/2 violators (q in the first round) join them
+        kept = ws[max(0, ws.shape[0] - (q - q // 2)) :]
+        s_up[kept] = -K.BIG
+        s_low[kept] = -K.BIG
+        ws = np.concatenate([kept, _pick(s_up, s_low, q - kept.shape[0])])
+        # 3. kernel rows: the missing ones by one matrix product
+        slots = np.empty(ws.shape[0], dtype=np.int64)
+        if claim_slots(ws, data, kern, cache, slots):
+            miss = np.flatnonzero(cache[3][slots] < n)
+            block = np.matmul(Xprod[ws[miss]], Xprod.T, out=dots[: miss.shape[0]])
+            fill_rows(cache, slots[miss], block, ws[miss], data, kern)
+        # 4. local SMO on the q x q sub-problem
+        pairs, objective, a_B, status_B, up_B, low_B = _local_smo(
+            local, rows, slots, ws, y, alpha, F, upper, extra, QD, status, pen_up, pen_low, objective,
+            eps=max(LOCAL_FLOOR * tol, LOCAL_FRACTION * gap),
+            cap=min(LOCAL_CAP * q, max_iter - n_iter, next_record - n_iter),
+        )  # fmt: skip
+        # 5. one gradient update over the rows of the variables that moved
+        coef = y[ws] * (a_B - alpha[ws])
+        add_rows(F, rows, slots, coef)
+        F[ws] += extra[ws] * coef
+        alpha[ws], status[ws], pen_up[ws], pen_low[ws] = a_B, status_B, up_B, low_B
+        n_iter += pairs
+        rounds += 1
+        gap, s_up, s_low = _violations(F, pen_up, pen_low)
+        if verbose:
+            print(
+                f"[batched SMO] round {rounds:>6d}  iter {n_iter:>8d}  gap {gap:.3e}  "
+                f"dual objective {objective:.8e}"
+            )
+        last = gap < tol or n_iter >= max_iter or pairs == 0
+        if n_iter == next_record or last:
+            next_record += CHUNK
+            istate = np.array([n_iter, n, 0, 0], dtype=np.int64)
+            iterate = None if hook is None else current_iterate(data, (alpha, F), status, istate)
+            recorder.record(objective, gap, iterate)
+        if pairs == 0:  # no progress possible (numerically stuck): stop unconverged
+            break
+    if verbose:
+        print(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {cache[6][0]} kernel rows")
+
+    objective = 0.5 * float(alpha @ (y * F - 1.0))  # 1/2 a'(Q + D)a - e'a = 1/2 a'(G - e)
+    rho = float(K.rho_from_gradient(F, status, y))
+    k_alpha_y = F - y * extra * alpha + y  # K (y alpha), from the gradient
+    return DualSolution(
+        alpha=alpha,
+        rho=rho,
+        objective=objective,
+        gap=gap,
+        n_iter=n_iter,
+        converged=converged,
+        trace=recorder.freeze(),
+        primal=primal_objective(loss, alpha, y, C, k_alpha_y, rho),
+        stopped=recorder.stopped and not converged,
+    )
+
+
+def _local_smo(
+    local, rows, slots, ws, y, alpha, F, upper, extra, QD, status, pen_up, pen_low, objective,
+    *, eps, cap,
+):  # fmt: skip
+    """Run :func:`~mlbasics.svm._smo_kernels.smo_dual` on the working set's sub-problem.
+
+    ``K_BB`` is gathered from the cached rows (``rows[slots]``) straight into a row cache of the
+    sub-problem, every row present, so the local SMO never computes one; the same block in
+    float64 is its precomputed kernel (read by nothing while every row is cached). ``local`` holds
+    that cache and block for ``q`` variables, reused by every round that has ``q`` (allocating
+    them each round maps fresh memory). The
+    sub-problem's variables start from ``alpha_B`` with the gradient ``F_B`` (the variables outside
+    ``B`` are constant: they only shift the linear term, which ``F_B`` already holds). Returns the
+    pair updates, the objective after them (the global one: each step changes it by what it
+    changes the sub-problem's), and the new ``alpha_B``, status and masks.
+    """
+    size = ws.shape[0]
+    cache, block = local
+    if size != cache[1].shape[0]:
+        cache = _cache(size, size * size * _ENTRY_BYTES / 2**20)  # one slot per variable of B
+        block = np.empty((size, size))
+    gather_block(rows, slots, ws, cache[0])
+    cache[1][:] = cache[2][:] = np.arange(size)  # slot_of, owner: variable a in slot a
+    cache[3][:] = size  # every row complete
+    block[:] = cache[0]
+    data, _ = _data(block, y[ws], _PRECOMPUTED)
+    y_B = data[2]
+    a_B = alpha[ws]
+    state = (
+        a_B, F[ws], np.zeros(size), upper[ws], extra[ws], QD[ws], -y_B,
+        pen_up[ws], pen_low[ws], np.zeros(size), np.empty(size),
+    )  # fmt: skip
+    status_B = status[ws]
+    istate = np.zeros(4, dtype=np.int64)
+    istate[K.I_ACTIVE] = size
+    istate[K.I_COUNTER] = size + 1
+    fstate = np.array([objective, np.inf])
+    K.smo_dual(data, _LOCAL_KERN, cache, state, status_B, istate, fstate, eps, False, cap)
+    return int(istate[K.I_ITER]), float(fstate[K.F_OBJECTIVE]), a_B, status_B, state[7], state[8]
