@@ -317,7 +317,7 @@ def main(argv=None):
         )
 
     if args.memory:
-        n, max_iter = (5_000, 2_000) if args.quick else (100_000, 200_000)
+        n, max_iter = (5_000, 2_000) if args.quick else (100_000, None)
         mem = measure_memory(n, max_iter)
         print(
             f"\nmemory, dense n={n}, d=20, cache_size=200 MB, {mem['n_iter']} SMO iterations in "

@@ -32,7 +32,8 @@ for ``c = y * a``; I_up and I_low as in libsvm, kept in the masks ``pen_up`` / `
    :func:`mlbasics.svm._smo._cache`, within ``cache_size``). The slots are claimed in one pass
    (:func:`~mlbasics.svm._batched_kernels.claim_slots`; the kept half is claimed first, so it
    is never evicted by the new half) and the missing rows come from *one* float32 matrix product
-   ``X[missing] @ X.T`` turned into kernel values in place
+   ``X[missing] @ X.T`` (in pieces of at most :data:`PRODUCT_BYTES` on large data) turned into
+   kernel values in place
    (:func:`~mlbasics.svm._batched_kernels.fill_rows`, the SMO's vectorised exponential for rbf).
 4. *Local SMO*: the ``q``-variable sub-problem, with every variable outside ``B`` held fixed, is
    the same kind of dual with the block ``K_BB``
@@ -137,6 +138,14 @@ LOCAL_FLOOR = 0.1
 #: also ends at the next multiple of ``CHUNK`` (which shortens the long rounds of the linear
 #: kernel). Caps of q / 2 or q / 4 added rounds and saved nothing (with ThunderSVM's fraction 0.1).
 LOCAL_CAP = 100
+
+#: Largest block of one matrix product of kernel rows, in bytes (the rows of a round come in
+#: pieces of at most this). The whole ``q x n`` block at once added 102 MB (float32; 205 MB for
+#: the float64 products) beside the 200 MB cache at n = 100 000: peak 637 MB against 293 MB
+#: before the fit. 16 MB still holds all ``q / 2`` new rows of a round up to n = 32 000 (float32),
+#: and a product of 40 rows costs little more per value than one of 128 (1.77 ns for 32 rows,
+#: 1.4 ns for 64 or 128, ``benchmarks/experiment_batched_smo.py``).
+PRODUCT_BYTES = 16 * 2**20
 
 _PRECOMPUTED = KernelSpec("precomputed")
 _BLAS = []  # the ThreadpoolController, made at the first solve (finding the libraries takes ~1.5 ms)
@@ -288,7 +297,8 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     # of standardised breast cancer (its sgemv by 7e-7, float64 products by 2e-7), which left
     # complementary slackness at 2.6e-5 after a fit at tol=1e-6.
     Xprod = Xp if spec.kernel == "rbf" else Xp.astype(np.float64)
-    dots = np.empty((q, n), dtype=Xprod.dtype)
+    chunk = max(1, min(q, PRODUCT_BYTES // (n * Xprod.itemsize)))  # rows per matrix product
+    dots = np.empty((chunk, n), dtype=Xprod.dtype)
     local = (_cache(q, q * q * _ENTRY_BYTES / 2**20), np.empty((q, q)))  # the sub-problem's block
     ws = np.empty(0, dtype=np.int64)  # the working set, oldest first
 
@@ -310,12 +320,13 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
         s_up[kept] = -K.BIG
         s_low[kept] = -K.BIG
         ws = np.concatenate([kept, _pick(s_up, s_low, q - kept.shape[0])])
-        # 3. kernel rows: the missing ones by one matrix product
+        # 3. kernel rows: the missing ones by one matrix product (or a few, on large data)
         slots = np.empty(ws.shape[0], dtype=np.int64)
         if claim_slots(ws, data, kern, cache, slots):
             miss = np.flatnonzero(cache[3][slots] < n)
-            block = np.matmul(Xprod[ws[miss]], Xprod.T, out=dots[: miss.shape[0]])
-            fill_rows(cache, slots[miss], block, ws[miss], data, kern)
+            for part in np.array_split(miss, max(1, -(-miss.shape[0] // chunk))):
+                block = np.matmul(Xprod[ws[part]], Xprod.T, out=dots[: part.shape[0]])
+                fill_rows(cache, slots[part], block, ws[part], data, kern)
         # 4. local SMO on the q x q sub-problem
         pairs, objective, a_B, status_B, up_B, low_B = _local_smo(
             local, rows, slots, ws, y, alpha, F, upper, extra, QD, status, pen_up, pen_low, objective,
