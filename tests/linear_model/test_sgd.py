@@ -66,8 +66,16 @@ def test_averaged_sgd_reaches_newton_objective_in_30_epochs(breast_cancer, newto
     assert 0.0 <= _relative_gap(model, newton_l2) <= 1e-2
 
 
-@pytest.mark.xfail(strict=True, reason="averaged SGD stays ~4e-3 above the optimum in 30 epochs "
-                   "on this ill-conditioned problem (scikit-learn's SGDClassifier likewise)")  # fmt: skip
+# The issue asks for 1e-3; no setting found reaches it in 30 epochs on this ill-conditioned problem
+# (worst of 3 seeds, 2026-12-04): plain SGD with a constant rate and the average over the last
+# 15 epochs 3.7e-3; AdaGrad, rate 0.3, average over the last 10 epochs 1.8e-3; the 'adaptive'
+# schedule 2.1e-3; mini-batches of 16 and 64, 'invscaling' (power 0.5 to 1), 'optimal', momentum,
+# Nesterov, RMSProp and Adam with averaging all higher; polynomial-decay averaging (Shamir and
+# Zhang 2013) of a numpy prototype 3.7e-3. scikit-learn's SGDClassifier (alpha = 1 / n; constant,
+# 'optimal' or 'invscaling' rates 0.01 to 0.3; average from the start or over the last 25, 20 or
+# 10 epochs): 3.2e-3 at best.
+@pytest.mark.xfail(strict=True, reason="averaged SGD stays 2e-3 to 4e-3 above the optimum in 30 "
+                   "epochs on this ill-conditioned problem (scikit-learn's SGDClassifier likewise)")  # fmt: skip
 def test_averaged_sgd_within_1e_3_in_30_epochs(breast_cancer, newton_l2):
     X, y = breast_cancer
     model = LogisticRegression(**SGD, learning_rate="constant", eta0=0.05, average=10 * len(y),
