@@ -70,9 +70,9 @@ Progress is reported as the pair SMO reports it: a round's local SMO stops at th
 of :data:`~mlbasics.svm._smo.CHUNK` pair updates, where the trace is recorded and the hook called,
 so a run capped by ``max_iter = k CHUNK`` ends at the iterate the hook saw after ``k`` chunks.
 
-BLAS runs on one thread around the solve (``threadpoolctl``): on a machine shared with other work,
-OpenBLAS's threaded products cost 10 to 90 ns per value against 0.7 to 0.9 ns on one thread, and
-the pair SMO and libsvm are single-threaded anyway.
+BLAS runs on one thread around the solve (:func:`mlbasics._threads.one_blas_thread`): on a
+machine shared with other work, OpenBLAS's threaded products cost 10 to 90 ns per value against
+0.7 to 0.9 ns on one thread, and the pair SMO and libsvm are single-threaded anyway.
 
 Not covered (the pair SMO stays in charge, :func:`batched_applies`): sparse input, precomputed and
 callable kernels, the logistic loss, and problems below :data:`BATCHED_MIN` samples. There is no
@@ -85,9 +85,9 @@ from itertools import zip_longest
 
 import numpy as np
 from scipy import sparse
-from threadpoolctl import ThreadpoolController
 
 from .._result import TraceRecorder
+from .._threads import one_blas_thread
 from ..kernels import KernelSpec
 from . import _smo_kernels as K
 from ._batched_kernels import add_rows, claim_slots, fill_rows, gather_block
@@ -148,7 +148,6 @@ LOCAL_CAP = 100
 PRODUCT_BYTES = 16 * 2**20
 
 _PRECOMPUTED = KernelSpec("precomputed")
-_BLAS = []  # the ThreadpoolController, made at the first solve (finding the libraries takes ~1.5 ms)
 _LOCAL_KERN = _kern(_PRECOMPUTED)
 
 
@@ -266,9 +265,7 @@ def solve_batched(
     q = WORKING_SET if q is None else int(q)
     if q < 4:
         raise ValueError(f"q must be at least 4; got q={q}.")
-    if not _BLAS:
-        _BLAS.append(ThreadpoolController())
-    with _BLAS[0].limit(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
 
 
@@ -303,13 +300,16 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     ws = np.empty(0, dtype=np.int64)  # the working set, oldest first
 
     recorder = TraceRecorder(hook=hook)
+    # as in the pair SMO, a stop asked at the start takes effect at the first record (after the
+    # first chunk of pair updates): the model then has something to show
     recorder.record(0.0, np.inf)
+    stop = False
     objective = 0.0
     n_iter = rounds = 0
     next_record = CHUNK
     converged = False
     gap, s_up, s_low = _violations(F, pen_up, pen_low)
-    while not recorder.stopped:
+    while not stop:
         if gap < tol:
             converged = True
             break
@@ -351,7 +351,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
             next_record += CHUNK
             istate = np.array([n_iter, n, 0, 0], dtype=np.int64)
             iterate = None if hook is None else current_iterate(data, (alpha, F), status, istate)
-            recorder.record(objective, gap, iterate)
+            stop = recorder.record(objective, gap, iterate)
         if pairs == 0:  # no progress possible (numerically stuck): stop unconverged
             break
     if verbose:

@@ -99,8 +99,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         Kernel-row cache in megabytes.
     shrinking : bool, default=True
         Use the shrinking heuristic (hinge and squared hinge; the logistic dual has no bounds to
-        shrink at). Binary problems of dense data with at least ``BATCHED_MIN`` (6 000) samples
-        are solved by batched working sets, which do not shrink (see the SVM theory page).
+        shrink at). Binary problems of dense data with at least ``BATCHED_MIN`` (6 000) samples,
+        a named kernel, the hinge or squared-hinge loss and ``cache_size`` room for 256 kernel rows
+        are solved by batched working sets, which do not shrink: ``shrinking`` has no effect
+        there (see the SVM theory page).
     max_iter : int or None, default=None
         Cap on SMO pair updates per binary problem. None means ``max(10**7, 100 n)``: always finite,
         and a :class:`~sklearn.exceptions.ConvergenceWarning` says when it was reached.

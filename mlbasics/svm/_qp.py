@@ -61,9 +61,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from scipy.linalg import eigvalsh, lapack
-from threadpoolctl import threadpool_limits
 
 from .._result import Trace
+from .._threads import one_blas_thread
 from ..kernels import KernelSpec
 from ._smo import LOSSES, DualSolution, primal_objective
 from ._smo_kernels import LOGISTIC_EPS
@@ -193,9 +193,10 @@ LOOSE_SNAP_MARGIN = 1e-3
 #: kernel entries lie in (0, 1]); and no iterative refinement of the KKT solves (0.35 s to
 #: 0.28 s CPU at n = 1 000 for the same objective to ten digits: the sub-problems' KKT systems,
 #: a dense PSD block plus the box, are well conditioned enough that refinement only re-does
-#: work). A round that does not end "optimal" is retried with Clarabel's defaults. The whole
-#: problems (the logistic dual among them) keep the defaults: the summation order changes the
-#: rounding, and the rbf logistic dual at n = 1 000 ends "almost solved" on one thread.
+#: work). A round that does not end "optimal" with them, or makes Clarabel raise, is solved again
+#: with Clarabel's defaults (:func:`_solve`). The whole problems (the logistic dual among them)
+#: keep the defaults: the summation order changes the rounding, and the rbf logistic dual at
+#: n = 1 000 ends "almost solved" on one thread.
 _CLARABEL_SMALL = {
     "max_threads": 1,
     "equilibrate_enable": False,
@@ -368,29 +369,39 @@ def _solve(problem, cp, solver_name, qp_solver, verbose, what, *, loose=False, s
     Clarabel first runs at the tight tolerances of :data:`_SOLVER_OPTIONS` (or, with ``loose``,
     those of :data:`_LOOSE_OPTIONS`); when it ends "almost solved" there (the entropy's
     exponential cone can stall below 1e-10), it is re-run at :data:`_CLARABEL_FALLBACK`
-    tolerances before the status counts as a failure. ``small`` runs Clarabel's first attempt
-    with :data:`_CLARABEL_SMALL` (one thread, no equilibration or refinement); the fallbacks run with
-    Clarabel's defaults for both.
+    tolerances before the status counts as a failure. ``small`` first tries the same tolerances
+    with :data:`_CLARABEL_SMALL` (one thread, no equilibration or refinement); if that attempt
+    ends anything but "optimal", or the solver raises, the sequence above runs with Clarabel's
+    defaults.
     """
-    first = _LOOSE_OPTIONS.get(qp_solver, _SOLVER_OPTIONS[qp_solver]) if loose else None
-    attempts = [first or _SOLVER_OPTIONS[qp_solver]]
+    first = _SOLVER_OPTIONS[qp_solver]
+    if loose:
+        first = _LOOSE_OPTIONS.get(qp_solver, first)
+    attempts = [first]
     if qp_solver == "clarabel":
         attempts += _CLARABEL_FALLBACK
-    if small and qp_solver == "clarabel":
-        attempts[0] = {**attempts[0], **_clarabel_small()}
-    for options in attempts:
+        if small:
+            attempts.insert(0, {**first, **_clarabel_small()})
+    for k, options in enumerate(attempts):
+        trial = small and qp_solver == "clarabel" and k == 0  # failures fall back to the defaults
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                problem.solve(solver=solver_name, verbose=bool(verbose), **options)
+                # warm_start=False: a retry gets a new solver with exactly these settings (cvxpy
+                # would otherwise update the previous one, whose settings persist)
+                problem.solve(
+                    solver=solver_name, verbose=bool(verbose), warm_start=False, **options
+                )
         except cp.error.SolverError as exc:
+            if trial:
+                continue
             raise RuntimeError(
                 f"the {solver_name} solver failed on the {what}: {exc}. Try another qp_solver "
                 "or solver='smo'."
             ) from exc
         if problem.status == cp.OPTIMAL:
             return
-        if problem.status != cp.OPTIMAL_INACCURATE:
+        if not trial and problem.status != cp.OPTIMAL_INACCURATE:
             break
     advice = "another qp_solver ('clarabel' is an interior-point method)"
     raise RuntimeError(
@@ -525,7 +536,7 @@ def solve_dual_qp(
     what = f"{loss} dual ({n} samples)"
     # one BLAS thread: the products and factorisations here are of a few hundred rows, where
     # OpenBLAS's threads cost more than they save (and spin against any other busy core)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         if low_rank_linear or loss == "logistic" or n < WORKING_SET_MIN:
             F, description = kernel_factor(X, spec)
             if verbose:

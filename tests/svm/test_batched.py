@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from mlbasics import SVC
 from mlbasics.kernels import KernelSpec, resolve_gamma
@@ -359,20 +362,131 @@ def test_sparse_or_precomputed_input_is_rejected(breast_cancer):
         _batched.solve_batched(X @ X.T, y_pm, np.ones(len(y)), KernelSpec("precomputed"))
 
 
-def test_blas_runs_on_one_thread_during_the_solve(breast_cancer, monkeypatch):
-    from threadpoolctl import threadpool_info
+def _blas_threads():
+    """The thread count of each BLAS library loaded (SCS brings a single-threaded OpenBLAS)."""
+    found = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    return tuple(info["num_threads"] for info in sorted(found, key=lambda info: info["filepath"]))
 
+
+def test_blas_runs_on_one_thread_during_the_solve_and_is_restored(breast_cancer, monkeypatch):
     X, y = breast_cancer
     y_pm = np.where(y == 1, 1.0, -1.0)
     seen = []
     original = _batched._solve
 
     def spying(*args):
-        seen.extend(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        seen.append(_blas_threads())
         return original(*args)
 
     monkeypatch.setattr(_batched, "_solve", spying)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        _batched.solve_batched(X, y_pm, np.ones(len(y)), spec_of("rbf", X), q=64)
-    assert seen and set(seen) == {1}
+    with threadpool_limits(limits=2, user_api="blas"):  # a baseline the limit must change
+        baseline = _blas_threads()
+        assert max(baseline) == 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _batched.solve_batched(X, y_pm, np.ones(len(y)), spec_of("rbf", X), q=64)
+        assert seen == [(1,) * len(baseline)]
+        assert _blas_threads() == baseline
+
+
+def test_overlapping_solves_in_threads_leave_the_blas_setting_alone(breast_cancer, monkeypatch):
+    """OpenBLAS's thread count is process-wide: two solves in worker threads, the first to start
+    ending last, left the process on one thread for good when each saved and restored it. Only
+    the main thread limits it now; worker threads leave it as it is."""
+    X, y = breast_cancer
+    y_pm = np.where(y == 1, 1.0, -1.0)
+    first_inside, second_done = threading.Event(), threading.Event()
+    original = _batched._solve
+    seen = {}
+
+    def solve_in_order(*args):
+        if not first_inside.is_set():  # the first solve waits for the second to end
+            first_inside.set()
+            assert second_done.wait(timeout=60)
+        seen[threading.current_thread().name] = _blas_threads()
+        return original(*args)
+
+    monkeypatch.setattr(_batched, "_solve", solve_in_order)
+    args = (X, y_pm, np.ones(len(y)), spec_of("rbf", X))
+    with threadpool_limits(limits=2, user_api="blas"):
+        baseline = _blas_threads()
+        assert max(baseline) == 2
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            slow = pool.submit(_batched.solve_batched, *args, q=64)
+            assert first_inside.wait(timeout=60)
+            fast = pool.submit(_batched.solve_batched, *args, q=64)
+            fast.result()
+            second_done.set()
+            slow.result()
+        assert list(seen.values()) == [baseline, baseline]
+        assert _blas_threads() == baseline
+        # the main thread's solve limits it, and a worker's solve meanwhile changes nothing
+        main_inside, worker_done = threading.Event(), threading.Event()
+        first_inside.set()
+
+        def main_solve(*args):
+            seen["main"] = _blas_threads()
+            main_inside.set()
+            assert worker_done.wait(timeout=60)
+            return original(*args)
+
+        monkeypatch.setattr(_batched, "_solve", main_solve)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+
+            def worker():
+                assert main_inside.wait(timeout=60)
+                monkeypatch.setattr(_batched, "_solve", original)
+                result = _batched.solve_batched(*args, q=64)
+                worker_done.set()
+                return result
+
+            other = pool.submit(worker)
+            mine = _batched.solve_batched(*args, q=64)
+            other.result()
+        assert seen["main"] == (1,) * len(baseline)
+        assert _blas_threads() == baseline
+    assert fast.result().objective == pytest.approx(slow.result().objective, rel=1e-12)
+    assert mine.objective == pytest.approx(other.result().objective, rel=1e-12)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+def test_rows_in_several_matrix_products_give_the_same_solution(kernel, binary_1500, monkeypatch):
+    """PRODUCT_BYTES splits the rows of a round into pieces only above n = 32 000 (float32);
+    here it is made small enough to split every round into 3-row products."""
+    X, y = binary_1500
+    y_pm = np.where(y == 1, 1.0, -1.0)
+    args = (X, y_pm, np.ones(len(y)), spec_of(kernel, X))
+    whole = _batched.solve_batched(*args, q=64)
+    itemsize = 4 if kernel == "rbf" else 8
+    monkeypatch.setattr(_batched, "PRODUCT_BYTES", 3 * len(y) * itemsize)
+    pieces = _batched.solve_batched(*args, q=64)
+    assert whole.converged and pieces.converged
+    # float32 rbf rows: a 3-row product rounds differently from a 64-row one (sgemm blocking)
+    np.testing.assert_allclose(pieces.objective, whole.objective, rtol=1e-5)
+    np.testing.assert_allclose(pieces.rho, whole.rho, atol=1e-3)
+
+
+def test_default_working_set_agrees_with_pair_smo_and_libsvm(binary_1500, force_batched, calls,
+                                                             monkeypatch):  # fmt: skip
+    monkeypatch.setattr(_batched, "WORKING_SET", 256)  # the default, undoing force_batched's 64
+    X, y = binary_1500
+    ours = SVC().fit(X, y)
+    assert calls == [len(y)]
+    ref = svm.SVC().fit(X, y)
+    np.testing.assert_allclose(binary_objective(ours, X), binary_objective(ref, X), rtol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-3)
+    assert np.mean(ours.predict(X) == ref.predict(X)) >= 0.995
+
+
+def test_a_stop_asked_at_the_start_takes_effect_after_the_first_chunk_as_in_the_pair_smo(
+    binary_1500,
+):
+    X, y = binary_1500
+    y_pm = np.where(y == 1, 1.0, -1.0)
+    args = (X, y_pm, np.ones(len(y)), spec_of("rbf", X))
+    pair = _smo.solve_dual(*args, tol=1e-6, shrinking=False, hook=lambda *a: True)
+    monkeypatch_free = _batched.solve_batched(*args, tol=1e-6, q=32, hook=lambda *a: True)
+    for solution in (pair, monkeypatch_free):
+        assert solution.stopped and not solution.converged
+        assert solution.n_iter == _smo.CHUNK and len(solution.trace) == 2
+        assert solution.objective < 0.0  # it moved: not the alpha = 0 of the start

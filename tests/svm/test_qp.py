@@ -201,6 +201,35 @@ def test_a_solver_that_stops_early_is_an_error_naming_solver_and_status(iris, mo
         SVC(solver="qp", qp_solver="osqp").fit(X, y)
 
 
+@pytest.mark.parametrize("failure", ["status", "raises"])
+def test_a_working_set_round_that_fails_with_the_small_settings_is_solved_with_the_defaults(
+    failure, monkeypatch
+):
+    """The rounds first run Clarabel on one thread without equilibration or refinement; a round
+    that does not end "optimal" that way (here forced: two iterations, or an error) is solved
+    again with Clarabel's defaults instead of failing the fit."""
+    X, y = make_classification(500, 20, n_informative=10, flip_y=0.05, random_state=7)
+    X = StandardScaler().fit_transform(X)
+    labels, spec = binary(X, y), spec_for("rbf", X)
+    assert len(y) >= _qp.WORKING_SET_MIN
+    if failure == "status":
+        monkeypatch.setattr(_qp, "_CLARABEL_SMALL", {**_qp._CLARABEL_SMALL, "max_iter": 2})
+    else:  # as Clarabel's "insufficient progress" or "numerical error" reach us through cvxpy
+        solve = cp.Problem.solve
+
+        def raising(problem, *args, **kwargs):
+            if kwargs.get("equilibrate_enable") is False:
+                raise cp.error.SolverError("Solver 'CLARABEL' failed (forced).")
+            return solve(problem, *args, **kwargs)
+
+        monkeypatch.setattr(cp.Problem, "solve", raising)
+    _qp._clarabel_small.cache_clear()
+    try:
+        assert_qp_matches_smo(X, labels, np.ones(len(y)), spec, "hinge")
+    finally:
+        _qp._clarabel_small.cache_clear()
+
+
 def test_bad_labels_and_bounds_are_refused(iris):
     X = iris[0][:20]
     spec = KernelSpec("rbf", 1.0)
