@@ -267,8 +267,10 @@ class CompiledRun:
     def updates_per_epoch(self, n_samples):
         return n_samples
 
-    def epoch(self, problem: Problem, order, schedule):
-        rates = epoch_rates(schedule, self.t, len(order))
+    def epoch(self, problem: Problem, order, schedule, rates=None):
+        """One pass over the samples in ``order``; ``rates`` (one per update, from
+        :func:`epoch_rates`) when they were computed ahead, on the second thread."""
+        rates = epoch_rates(schedule, self.t, len(order)) if rates is None else rates
         args = (problem.Y, problem.sw, order, rates, problem.alpha2, problem.alpha1,
                 problem.fit_intercept, self.settings.average_start, self.V, self.b, self.scal,
                 self.q, self.asum, self.bsum, self.last)  # fmt: skip
@@ -337,12 +339,12 @@ class MiniBatchRun:
     def updates_per_epoch(self, n_samples):
         return math.ceil(n_samples / self.settings.batch_size)
 
-    def epoch(self, problem: Problem, order, schedule):
+    def epoch(self, problem: Problem, order, schedule, rates=None):
         bs = self.settings.batch_size
         X, Y, sw = problem.X, problem.Y, problem.sw
         p = X.shape[1]
         n_updates = self.updates_per_epoch(len(order))
-        rates = epoch_rates(schedule, self.t, n_updates)
+        rates = epoch_rates(schedule, self.t, n_updates) if rates is None else rates
         penalized = slice(0, p)
         start = self.settings.average_start
         for u in range(n_updates):
@@ -585,8 +587,9 @@ def _sgd_overlapped(problem: Problem, run, schedule, rng, *, max_iter) -> Solver
     """:func:`sgd` for ``tol=None`` with no hook nor validation: ``max_iter`` epochs, each one's
     certificate computed on a second thread while the next epoch runs.
 
-    The second thread also draws the order of the samples of the epoch after next, so that the
-    generator makes the same draws in the same order as :func:`sgd` on one thread. The checks
+    The second thread also draws the order of the samples of the epoch after next (so that the
+    generator makes the same draws in the same order as :func:`sgd` on one thread) and computes
+    its learning rates (a few arrays of ``n`` entries, off the critical path). The checks
     are those of :func:`sgd`, in the same order: when the objective of epoch ``k`` is not finite,
     that error is raised even if epoch ``k + 1`` (already under way) failed too. The last
     certificate has no epoch to hide behind: the two threads share it.
@@ -594,13 +597,16 @@ def _sgd_overlapped(problem: Problem, run, schedule, rng, *, max_iter) -> Solver
     settings = run.settings
     n = problem.n_samples
     objectives, optimalities, times = [], [], []
+    t_first, per_epoch = run.t, run.updates_per_epoch(n)
 
-    def draw():
-        return rng.permutation(n) if settings.shuffle else np.arange(n)
+    def draw(epoch):
+        """The order of the samples in ``epoch`` (1-based) and the rates of its updates."""
+        order = rng.permutation(n) if settings.shuffle else np.arange(n)
+        return order, epoch_rates(schedule, t_first + (epoch - 1) * per_epoch, per_epoch)
 
     def certify(coef, epoch):
-        """The certificate of ``coef``, and the order of epoch ``epoch + 2`` when there is one."""
-        return problem.certificate(coef), (draw() if epoch + 2 <= max_iter else None)
+        """The certificate of ``coef``, and the draw of epoch ``epoch + 2`` when there is one."""
+        return problem.certificate(coef), (draw(epoch + 2) if epoch + 2 <= max_iter else None)
 
     def record(certificate, epoch, t):
         """Append the certificate of ``epoch`` (made after ``t`` updates) to the trace."""
@@ -612,18 +618,19 @@ def _sgd_overlapped(problem: Problem, run, schedule, rng, *, max_iter) -> Solver
 
     start = time.perf_counter()
     with _certificate_thread() as worker:
-        order = draw() if max_iter >= 1 else None
+        order, rates = draw(1) if max_iter >= 1 else (None, None)
         coef = run.coef(averaged=True)
         times.append(time.perf_counter() - start)
         for epoch in range(1, max_iter + 1):
             pending, pending_t = worker.submit(certify, coef, epoch - 1), run.t
             try:
-                run.epoch(problem, order, schedule)
+                run.epoch(problem, order, schedule, rates=rates)
             except SGDDivergedError:
                 record(pending.result()[0], epoch - 1, pending_t)  # raises if that one diverged
                 raise
             times.append(time.perf_counter() - start)
-            certificate, order = pending.result()  # order: that of epoch + 1
+            certificate, following = pending.result()  # the draw of epoch + 1
+            order, rates = following or (None, None)
             record(certificate, epoch - 1, pending_t)
             coef = run.coef(averaged=True)
         record(problem.certificate(coef, worker), max_iter, run.t)

@@ -106,5 +106,12 @@ def worst_indices(residual: np.ndarray, index: np.ndarray) -> np.ndarray:
     positive = np.flatnonzero(residual > 0)
     if positive.size == 0:
         return np.empty(0, dtype=np.intp)
-    order = positive[np.argsort(-residual[positive], kind="stable")][:N_WORST]
+    values = residual[positive]
+    if values.size > N_WORST:  # keep the N_WORST largest (ties: the first ones) before sorting
+        kth = np.partition(values, values.size - N_WORST)[values.size - N_WORST]
+        above = values > kth
+        tied = values == kth
+        keep = above | (tied & (np.cumsum(tied) <= N_WORST - np.count_nonzero(above)))
+        positive, values = positive[keep], values[keep]
+    order = positive[np.argsort(-values, kind="stable")]
     return np.asarray(index[order], dtype=np.intp)

@@ -18,6 +18,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from mlbasics import SVC, LogisticRegression
 from mlbasics.optimality import CONDITIONS, KKTReport, assert_kkt, check_kkt, duality_gaps
+from mlbasics.optimality._report import N_WORST, worst_indices
 
 SVCS = {"mlbasics": SVC, "sklearn": sk_svm.SVC}
 
@@ -366,3 +367,19 @@ def test_report_fields_and_string(breast_cancer):
     np.testing.assert_allclose(
         report.duality_gap, report.primal_objective - report.dual_objective, rtol=1e-12
     )
+
+
+def test_worst_indices_are_the_largest_positive_residuals_in_stable_order():
+    """The partial selection before the sort keeps what a full stable sort would: the N_WORST
+    largest positive residuals, worst first, ties in the order of the index."""
+    rng = np.random.default_rng(0)
+    for trial in range(500):
+        n = int(rng.integers(1, 40))
+        if trial % 2:  # many ties
+            residual = rng.integers(-3, 4, size=n).astype(float)
+        else:
+            residual = rng.standard_normal(n)
+        index = rng.permutation(n) + 100
+        positive = [i for i in range(n) if residual[i] > 0]
+        expected = sorted(positive, key=lambda i: (-residual[i], i))[:N_WORST]
+        np.testing.assert_array_equal(worst_indices(residual, index), index[expected])
