@@ -278,7 +278,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     kern = _kern(spec)
     Xp, y = data[0], data[2]
     cache = _cache(n, max(cache_size, q * n * _ENTRY_BYTES / 2**20))
-    rows = cache[0]
+    rows, length, stats = cache[0], cache[3], cache[6]  # see the cache layout of _smo_kernels
     if loss == "squared_hinge":
         C, extra, upper = upper, 0.5 / upper, np.full(n, np.inf)
     else:
@@ -323,7 +323,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
         # 3. kernel rows: the missing ones by one matrix product (or a few, on large data)
         slots = np.empty(ws.shape[0], dtype=np.int64)
         if claim_slots(ws, data, kern, cache, slots):
-            miss = np.flatnonzero(cache[3][slots] < n)
+            miss = np.flatnonzero(length[slots] < n)
             for part in np.array_split(miss, max(1, -(-miss.shape[0] // chunk))):
                 block = np.matmul(Xprod[ws[part]], Xprod.T, out=dots[: part.shape[0]])
                 fill_rows(cache, slots[part], block, ws[part], data, kern)
@@ -355,7 +355,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
         if pairs == 0:  # no progress possible (numerically stuck): stop unconverged
             break
     if verbose:
-        print(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {cache[6][0]} kernel rows")
+        print(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {stats[0]} kernel rows")
 
     objective = 0.5 * float(alpha @ (y * F - 1.0))  # 1/2 a'(Q + D)a - e'a = 1/2 a'(G - e)
     rho = float(K.rho_from_gradient(F, status, y))
@@ -391,13 +391,15 @@ def _local_smo(
     """
     size = ws.shape[0]
     cache, block = local
-    if size != cache[1].shape[0]:
+    if size != cache[1].shape[0]:  # slot_of: one entry per variable of the sub-problem
         cache = _cache(size, size * size * _ENTRY_BYTES / 2**20)  # one slot per variable of B
         block = np.empty((size, size))
-    gather_block(rows, slots, ws, cache[0])
-    cache[1][:] = cache[2][:] = np.arange(size)  # slot_of, owner: variable a in slot a
-    cache[3][:] = size  # every row complete
-    block[:] = cache[0]
+    # the cache layout of _smo_kernels: (rows, slot_of, owner, length, last_used, clock, stats)
+    local_rows, slot_of, owner, length = cache[:4]
+    gather_block(rows, slots, ws, local_rows)
+    slot_of[:] = owner[:] = np.arange(size)  # variable a of B in slot a
+    length[:] = size  # every row complete
+    block[:] = local_rows
     data, _ = _data(block, y[ws], _PRECOMPUTED)
     y_B = data[2]
     a_B = alpha[ws]
@@ -411,4 +413,5 @@ def _local_smo(
     istate[K.I_COUNTER] = size + 1
     fstate = np.array([objective, np.inf])
     K.smo_dual(data, _LOCAL_KERN, cache, state, status_B, istate, fstate, eps, False, cap)
-    return int(istate[K.I_ITER]), float(fstate[K.F_OBJECTIVE]), a_B, status_B, state[7], state[8]
+    up_B, low_B = state[7], state[8]  # the masks pen_up, pen_low of B, updated by smo_dual
+    return int(istate[K.I_ITER]), float(fstate[K.F_OBJECTIVE]), a_B, status_B, up_B, low_B
