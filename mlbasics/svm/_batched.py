@@ -100,7 +100,8 @@ from ._smo import (
     _kern,
     current_iterate,
     default_max_iter,
-    primal_objective,
+    hinge_finish,
+    hinge_start,
 )
 
 __all__ = ["BATCHED_LOSSES", "BATCHED_MIN", "WORKING_SET", "batched_applies", "solve_batched"]
@@ -197,14 +198,6 @@ def _pick(s_up, s_low, k):
     return np.array(chosen, dtype=np.int64)
 
 
-def _masks(y, status):
-    """``pen_up``, ``pen_low`` of every variable, the vectorised form of
-    :func:`~mlbasics.svm._smo_kernels._set_masks`."""
-    up = np.where(y > 0, status != K.UPPER, status != K.LOWER)
-    low = np.where(y > 0, status != K.LOWER, status != K.UPPER)
-    return np.where(up, 0.0, -K.BIG), np.where(low, 0.0, -K.BIG)
-
-
 def solve_batched(
     X,
     y,
@@ -279,15 +272,12 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     Xp, y = data[0], data[2]
     cache = _cache(n, max(cache_size, q * n * _ENTRY_BYTES / 2**20))
     rows, length, stats = cache[0], cache[3], cache[6]  # see the cache layout of _smo_kernels
-    if loss == "squared_hinge":
-        C, extra, upper = upper, 0.5 / upper, np.full(n, np.inf)
-    else:
-        C, extra = upper, np.zeros(n)
-    QD = diag + extra
+    C = upper  # the C_i (the squared hinge's upper bound becomes inf)
+    upper, extra, QD, F, status = hinge_start(loss, upper, diag, y)
     alpha = np.zeros(n)
-    F = -y  # alpha = 0: G = -e, F = y G
-    status = np.full(n, K.LOWER, dtype=np.int8)
-    pen_up, pen_low = _masks(y, status)
+    pen_up, pen_low = np.empty(n), np.empty(n)
+    for t in range(n):
+        K._set_masks(t, y, status, pen_up, pen_low)
     # The products: float32 for rbf (centred data, small norms: the exponent's error is below the
     # float32 rounding of the row), float64 from the same float32 rows for the other kernels, whose
     # values are products themselves: OpenBLAS's sgemm is off by 1.3e-6 rms on the linear kernel
@@ -357,9 +347,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     if verbose:
         print(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {stats[0]} kernel rows")
 
-    objective = 0.5 * float(alpha @ (y * F - 1.0))  # 1/2 a'(Q + D)a - e'a = 1/2 a'(G - e)
-    rho = float(K.rho_from_gradient(F, status, y))
-    k_alpha_y = F - y * extra * alpha + y  # K (y alpha), from the gradient
+    objective, rho, primal = hinge_finish(loss, alpha, F, y, status, C, extra)
     return DualSolution(
         alpha=alpha,
         rho=rho,
@@ -368,7 +356,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
         n_iter=n_iter,
         converged=converged,
         trace=recorder.freeze(),
-        primal=primal_objective(loss, alpha, y, C, k_alpha_y, rho),
+        primal=primal,
         stopped=recorder.stopped and not converged,
     )
 

@@ -307,26 +307,16 @@ def solve_dual(
     y_float = data[2]
     recorder = TraceRecorder(hook=hook)
 
-    alpha = np.zeros(n)
-    F = np.empty(n)  # y * gradient
-    zeros = np.zeros(n)
     if loss == "logistic":
         alpha, G = _logistic_start(y_float, upper, spec, X)
-        F = y_float * G
+        F = y_float * G  # y * gradient
         QD = diag.astype(np.float64)
-        extra = zeros
+        extra = np.zeros(n)
         fstate[K.F_OBJECTIVE] = _logistic_objective(alpha, G, upper)
         status = np.full(n, K.FREE, dtype=np.int8)
     else:
-        if loss == "squared_hinge":
-            extra = 0.5 / upper
-            upper = np.full(n, np.inf)
-        else:
-            extra = zeros
-            upper = upper.copy()
-        F[:] = -y_float  # alpha = 0: G = p = -1
-        QD = diag + extra
-        status = np.full(n, K.LOWER, dtype=np.int8)
+        alpha = np.zeros(n)
+        upper, extra, QD, F, status = hinge_start(loss, upper, diag, y_float)
     yp = -y_float  # y * p, with p = -1 (hinge losses; unused by the logistic dual)
     pen_up = np.zeros(n)
     pen_low = np.zeros(n)
@@ -367,17 +357,14 @@ def solve_dual(
         # Free: strictly inside the saturation box of the logistic dual (almost every variable).
         status[alpha <= K.LOGISTIC_EPS * upper] = K.LOWER
         status[alpha >= (1 - K.LOGISTIC_EPS) * upper] = K.UPPER
+        rho = float(K.rho_from_gradient(F, status, y_float))
+        # K (y alpha) on the training points, from the final gradient (no kernel evaluation)
+        k_alpha_y = F - y_float * (np.log(alpha) - np.log(upper - alpha))
+        primal = primal_objective(loss, alpha, y_float, C, k_alpha_y, rho)
     else:
         K.reconstruct_gradient(n, data, kern, cache, state, status, istate)
         istate[K.I_ACTIVE] = n
-        objective = 0.5 * float(alpha @ (y_float * F + yp * y_float))
-    rho = float(K.rho_from_gradient(F, status, y_float))
-    # K (y alpha) on the training points, from the final gradient (no kernel evaluation)
-    if loss == "logistic":
-        k_alpha_y = F - y_float * (np.log(alpha) - np.log(upper - alpha))
-    else:
-        k_alpha_y = F - y_float * extra * alpha + y_float
-    primal = primal_objective(loss, alpha, y_float, C, k_alpha_y, rho)
+        objective, rho, primal = hinge_finish(loss, alpha, F, y_float, status, C, extra)
     perm = data[3]
     alpha_out = np.empty(n)
     alpha_out[perm] = alpha
@@ -392,6 +379,34 @@ def solve_dual(
         primal=primal,
         stopped=recorder.stopped and not converged,
     )
+
+
+def hinge_start(loss, upper, diag, y):
+    """``(upper, extra, QD, F, status)`` of the hinge or squared-hinge dual at ``alpha = 0``.
+
+    The squared hinge moves ``1 / (2 C_i)`` to the diagonal (``extra``) and has no upper bound;
+    at ``alpha = 0`` the gradient is ``G = -e``, so ``F = y G = -y``, and every variable is at
+    its lower bound.
+    """
+    n = y.shape[0]
+    if loss == "squared_hinge":
+        extra, upper = 0.5 / upper, np.full(n, np.inf)
+    else:
+        extra, upper = np.zeros(n), upper.copy()
+    return upper, extra, diag + extra, -y, np.full(n, K.LOWER, dtype=np.int8)
+
+
+def hinge_finish(loss, alpha, F, y, status, C, extra):
+    """``(objective, rho, primal)`` of a hinge or squared-hinge dual from its final ``F = y G``.
+
+    No kernel evaluation: ``1/2 a'(Q + D)a - e'a = 1/2 a'(G - e)``, the bias by libsvm's rule
+    (:func:`~mlbasics.svm._smo_kernels.rho_from_gradient`), and ``K (y a) = F - y D a + y`` on
+    the training points for the primal value.
+    """
+    objective = 0.5 * float(alpha @ (y * F - 1.0))
+    rho = float(K.rho_from_gradient(F, status, y))
+    k_alpha_y = F - y * extra * alpha + y
+    return objective, rho, primal_objective(loss, alpha, y, C, k_alpha_y, rho)
 
 
 def current_iterate(data, state, status, istate):
