@@ -250,9 +250,8 @@ class CompiledRun:
         self.b = np.array(coef0[:, p], dtype=np.float64) if fit_intercept else np.zeros(K)
         self.scal = np.array([1.0, 0.0, 0.0, 0.0, 0.0])
         self.q = np.zeros((K, p))
-        self.asum = np.zeros((K, p))
+        self.acorr = np.zeros((K, p))
         self.bsum = np.zeros(K)
-        self.last = np.zeros(p)
 
     @property
     def t(self) -> int:
@@ -273,7 +272,7 @@ class CompiledRun:
         rates = epoch_rates(schedule, self.t, len(order)) if rates is None else rates
         args = (problem.Y, problem.sw, order, rates, problem.alpha2, problem.alpha1,
                 problem.fit_intercept, self.settings.average_start, self.V, self.b, self.scal,
-                self.q, self.asum, self.bsum, self.last)  # fmt: skip
+                self.q, self.acorr, self.bsum)  # fmt: skip
         if sparse.issparse(problem.X):
             X = problem.X
             status = sgd_epoch_csr(X.data, X.indices, X.indptr, *args)
@@ -282,7 +281,7 @@ class CompiledRun:
         if status == DIVERGED:
             raise _diverged(self.settings, float(rates[0]), "the scores")
         if problem.alpha1 > 0.0:
-            l1_catch_up(self.V, self.q, self.scal, self.asum, self.last, self.averaging)
+            l1_catch_up(self.V, self.q, self.scal, self.acorr, self.averaging)
         if not (np.all(np.isfinite(self.V)) and np.isfinite(self.scal[WSCALE])):
             raise _diverged(self.settings, float(rates[-1]), "the coefficients")
 
@@ -290,7 +289,7 @@ class CompiledRun:
         """The current iterate, or the average of the iterates since ``average_start``."""
         if averaged and self.averaging:
             n_avg = self.scal[N_AVG]
-            W = (self.asum + self.V * (self.scal[SSUM] - self.last)) / n_avg
+            W = (self.acorr + self.scal[SSUM] * self.V) / n_avg
             b = self.bsum / n_avg
         else:
             W = self.scal[WSCALE] * self.V

@@ -18,10 +18,14 @@ intercepts ``b`` (shape ``(K,)``, never scaled nor penalised). One update with r
    far: a weight that would cross zero stops at exactly zero, and a feature absent from many
    samples receives its whole pending penalty at its next appearance (lazy).
 
-Averaged SGD (``sum_t W_t`` from the update ``avg_start`` on) is kept lazily too: ``asum[:, j]``
-holds the sum up to the last time feature ``j`` was touched and ``last[j]`` the value, then, of
-``ssum = sum_t wscale_t``; since ``V[:, j]`` is constant between touches,
-``sum_t W_t[:, j] = asum[:, j] + V[:, j] * (ssum - last[j])``. Cost ``O(nnz(x_i) K)`` per update.
+Averaged SGD (``S = sum_t W_t`` from the update ``avg_start`` on) is kept lazily too, as in Xu
+(2011): ``S = acorr + ssum * V`` with ``ssum = sum_t wscale_t``. A step that changes ``V[k, j]`` by
+``d`` adds ``-ssum * d`` to ``acorr[k, j]``, so that the iterates already summed keep their old
+value; that is one more multiply-add per touched coefficient, in the loop of the step itself:
+``O(nnz(x_i) K)`` per update. While averaging, ``wscale`` is folded into ``V`` as soon as it falls
+below ``AVERAGE_FOLD`` and ``S`` is written into ``acorr`` (``ssum = 0``): since ``wscale`` only
+decreases between folds, ``ssum |V| <= (number of iterates) |W| / AVERAGE_FOLD``, and the
+cancellation in ``acorr + ssum * V`` costs at most four digits.
 
 The scalar state lives in ``scal = [wscale, u, ssum, n_avg, t]`` (``t`` = number of updates made).
 
@@ -47,6 +51,9 @@ FASTMATH = {"reassoc", "contract", "arcp"}
 # Below this, wscale is folded into V (V *= wscale, wscale = 1) so that V does not overflow
 # (scikit-learn's threshold).
 WSCALE_THRESHOLD = 1e-9
+#: The fold threshold of the scale while averaging: it bounds the cancellation in
+#: ``acorr + ssum * V`` to four digits (see the module).
+AVERAGE_FOLD = 1e-4
 
 WSCALE, CUM_L1, SSUM, N_AVG, T = 0, 1, 2, 3, 4
 
@@ -105,29 +112,21 @@ def _prefetch_dense_row(row):
 
 
 @njit(cache=True)
-def _flush_average(V, asum, last, ssum, j):
-    """Add the iterates since feature ``j`` was last touched to its running sum."""
-    gap = ssum - last[j]
-    if gap != 0.0:
-        for k in range(V.shape[0]):
-            asum[k, j] += V[k, j] * gap
-    last[j] = ssum
-
-
-@njit(cache=True)
-def _fold_scale(V, scal, asum, last, averaging):
-    """``V *= wscale; wscale = 1`` (the averaging sums restart in the new units of V)."""
+def _fold_scale(V, scal, acorr, averaging):
+    """``V *= wscale; wscale = 1``; while averaging, the sum so far moves into ``acorr``."""
     if averaging:
-        for j in range(V.shape[1]):
-            _flush_average(V, asum, last, scal[SSUM], j)
-            last[j] = 0.0
+        ssum = scal[SSUM]
+        if ssum != 0.0:
+            for k in range(V.shape[0]):
+                for j in range(V.shape[1]):
+                    acorr[k, j] += ssum * V[k, j]
         scal[SSUM] = 0.0
     V *= scal[WSCALE]
     scal[WSCALE] = 1.0
 
 
 @njit(cache=True)
-def _clip_l1(V, q, scal, k, j):
+def _clip_l1(V, q, scal, acorr, averaging, k, j):
     """Tsuruoka's step for coefficient ``(k, j)``: collect the pending L1 penalty, stop at zero."""
     wscale = scal[WSCALE]
     u = scal[CUM_L1]
@@ -139,14 +138,15 @@ def _clip_l1(V, q, scal, k, j):
     else:
         return
     q[k, j] += new - w
+    if averaging:
+        acorr[k, j] -= scal[SSUM] * (new / wscale - V[k, j])
     V[k, j] = new / wscale
 
 
 @njit(cache=True)
-def _start_average(asum, bsum, last, scal):
-    asum[:] = 0.0
+def _start_average(acorr, bsum, scal):
+    acorr[:] = 0.0
     bsum[:] = 0.0
-    last[:] = 0.0
     scal[SSUM] = 0.0
     scal[N_AVG] = 0.0
 
@@ -176,22 +176,22 @@ def _loss_derivative(g, y, sw):
 
 
 @njit(cache=True, inline="always")
-def _begin(scal, avg_start, asum, bsum, last):
+def _begin(scal, avg_start, acorr, bsum):
     """Start the averages at update ``avg_start``; return whether this update is averaged."""
     t = scal[T]
     averaging = avg_start >= 0 and t >= avg_start
     if averaging and t == avg_start:
-        _start_average(asum, bsum, last, scal)
+        _start_average(acorr, bsum, scal)
     return averaging
 
 
 @njit(cache=True, inline="always")
-def _decay(scal, eta, alpha2, V, asum, last, averaging):
+def _decay(scal, eta, alpha2, V, acorr, averaging):
     """L2 decay through the scale (one multiplication); fold it into V when it gets small."""
     if alpha2 > 0.0:
         scal[WSCALE] *= max(0.0, 1.0 - eta * alpha2)
-        if scal[WSCALE] < WSCALE_THRESHOLD:
-            _fold_scale(V, scal, asum, last, averaging)
+        if scal[WSCALE] < (AVERAGE_FOLD if averaging else WSCALE_THRESHOLD):
+            _fold_scale(V, scal, acorr, averaging)
 
 
 @njit(cache=True, inline="always")
@@ -206,14 +206,11 @@ def _finish(scal, b, bsum, averaging):
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
-                 V, b, scal, q, asum, bsum, last, g):  # fmt: skip
+                 V, b, scal, q, acorr, bsum, g):  # fmt: skip
     """One SGD update on one sample ``(ind, val)``; returns False when the scores are not finite."""
     K = V.shape[0]
     nnz = ind.shape[0]
-    averaging = _begin(scal, avg_start, asum, bsum, last)
-    if averaging:
-        for jj in range(nnz):
-            _flush_average(V, asum, last, scal[SSUM], ind[jj])
+    averaging = _begin(scal, avg_start, acorr, bsum)
     # 1. derivative of the loss with respect to the scores
     wscale = scal[WSCALE]
     for k in range(K):
@@ -225,14 +222,20 @@ def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
             return False
     _loss_derivative(g, y, sw)
     # 2. L2 decay through the scale
-    _decay(scal, eta, alpha2, V, asum, last, averaging)
+    _decay(scal, eta, alpha2, V, acorr, averaging)
     # 3. loss step on the features of the sample, and on the intercept
     step = eta / scal[WSCALE]
     for k in range(K):
         gk = g[k] * step
         if gk != 0.0:
-            for jj in range(nnz):
-                V[k, ind[jj]] -= gk * val[jj]
+            if averaging:  # the iterates already summed keep their value
+                gs = gk * scal[SSUM]
+                for jj in range(nnz):
+                    V[k, ind[jj]] -= gk * val[jj]
+                    acorr[k, ind[jj]] += gs * val[jj]
+            else:
+                for jj in range(nnz):
+                    V[k, ind[jj]] -= gk * val[jj]
         if fit_intercept:
             b[k] -= eta * g[k]
     # 4. cumulative L1 penalty, lazily on the features of the sample
@@ -240,14 +243,14 @@ def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
         scal[CUM_L1] += eta * alpha1
         for jj in range(nnz):
             for k in range(K):
-                _clip_l1(V, q, scal, k, ind[jj])
+                _clip_l1(V, q, scal, acorr, averaging, k, ind[jj])
     _finish(scal, b, bsum, averaging)
     return True
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
-                   V, b, scal, q, asum, bsum, last, g):  # fmt: skip
+                   V, b, scal, q, acorr, bsum, g):  # fmt: skip
     """:func:`_sample_step` for a dense row with no zero entry (every feature is touched).
 
     The same arithmetic with direct indexing, so that the loops vectorise; used by the dense
@@ -255,10 +258,7 @@ def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
     """
     K = V.shape[0]
     p = x.shape[0]
-    averaging = _begin(scal, avg_start, asum, bsum, last)
-    if averaging:
-        for j in range(p):
-            _flush_average(V, asum, last, scal[SSUM], j)
+    averaging = _begin(scal, avg_start, acorr, bsum)
     wscale = scal[WSCALE]
     for k in range(K):
         acc = 0.0
@@ -268,27 +268,31 @@ def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
         if not np.isfinite(g[k]):
             return False
     _loss_derivative(g, y, sw)
-    _decay(scal, eta, alpha2, V, asum, last, averaging)
+    _decay(scal, eta, alpha2, V, acorr, averaging)
     step = eta / scal[WSCALE]
     for k in range(K):
         gk = g[k] * step
         if gk != 0.0:
             for j in range(p):
                 V[k, j] -= gk * x[j]
+            if averaging:
+                gs = gk * scal[SSUM]
+                for j in range(p):
+                    acorr[k, j] += gs * x[j]
         if fit_intercept:
             b[k] -= eta * g[k]
     if alpha1 > 0.0:
         scal[CUM_L1] += eta * alpha1
         for j in range(p):
             for k in range(K):
-                _clip_l1(V, q, scal, k, j)
+                _clip_l1(V, q, scal, acorr, averaging, k, j)
     _finish(scal, b, bsum, averaging)
     return True
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def sgd_epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_start,
-                    V, b, scal, q, asum, bsum, last):  # fmt: skip
+                    V, b, scal, q, acorr, bsum):  # fmt: skip
     """One pass of plain SGD over the rows ``order`` of a dense C-ordered ``X``.
 
     ``rates[s]`` is the learning rate of the ``s``-th update. Returns the number of updates made,
@@ -297,17 +301,20 @@ def sgd_epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_s
     # The loop is inlined with constants for the common cases (see the module): same arithmetic.
     if avg_start < 0 and alpha1 == 0.0:
         return _epoch_dense(X, Y, sw, order, rates, alpha2, 0.0, fit_intercept, -1,
-                            V, b, scal, q, asum, bsum, last)  # fmt: skip
+                            V, b, scal, q, acorr, bsum)  # fmt: skip
     if avg_start < 0:
         return _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, -1,
-                            V, b, scal, q, asum, bsum, last)  # fmt: skip
+                            V, b, scal, q, acorr, bsum)  # fmt: skip
+    if alpha1 == 0.0:
+        return _epoch_dense(X, Y, sw, order, rates, alpha2, 0.0, fit_intercept, avg_start,
+                            V, b, scal, q, acorr, bsum)  # fmt: skip
     return _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_start,
-                        V, b, scal, q, asum, bsum, last)  # fmt: skip
+                        V, b, scal, q, acorr, bsum)  # fmt: skip
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_start,
-                 V, b, scal, q, asum, bsum, last):  # fmt: skip
+                 V, b, scal, q, acorr, bsum):  # fmt: skip
     p = X.shape[1]
     ind = np.empty(p, dtype=np.int64)
     val = np.empty(p)
@@ -325,7 +332,7 @@ def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_star
             zeros += x[j] == 0.0
         if zeros == 0:
             ok = _full_row_step(x, Y[i], sw[i], rates[s], alpha2, alpha1, fit_intercept,
-                                avg_start, V, b, scal, q, asum, bsum, last, g)  # fmt: skip
+                                avg_start, V, b, scal, q, acorr, bsum, g)  # fmt: skip
         else:
             nnz = 0
             for j in range(p):
@@ -334,7 +341,7 @@ def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_star
                     val[nnz] = x[j]
                     nnz += 1
             ok = _sample_step(ind[:nnz], val[:nnz], Y[i], sw[i], rates[s], alpha2, alpha1,
-                              fit_intercept, avg_start, V, b, scal, q, asum, bsum, last, g)  # fmt: skip
+                              fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g)  # fmt: skip
         if not ok:
             return DIVERGED
     return order.shape[0]
@@ -342,22 +349,25 @@ def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_star
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def sgd_epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_intercept,
-                  avg_start, V, b, scal, q, asum, bsum, last):  # fmt: skip
+                  avg_start, V, b, scal, q, acorr, bsum):  # fmt: skip
     """One pass of plain SGD over the rows ``order`` of a CSR matrix: ``O(nnz)`` per update."""
     # As in sgd_epoch_dense: constants for the common cases, the same arithmetic.
     if avg_start < 0 and alpha1 == 0.0:
         return _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, 0.0,
-                          fit_intercept, -1, V, b, scal, q, asum, bsum, last)  # fmt: skip
+                          fit_intercept, -1, V, b, scal, q, acorr, bsum)  # fmt: skip
     if avg_start < 0:
         return _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1,
-                          fit_intercept, -1, V, b, scal, q, asum, bsum, last)  # fmt: skip
+                          fit_intercept, -1, V, b, scal, q, acorr, bsum)  # fmt: skip
+    if alpha1 == 0.0:
+        return _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, 0.0,
+                          fit_intercept, avg_start, V, b, scal, q, acorr, bsum)  # fmt: skip
     return _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_intercept,
-                      avg_start, V, b, scal, q, asum, bsum, last)  # fmt: skip
+                      avg_start, V, b, scal, q, acorr, bsum)  # fmt: skip
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_intercept,
-               avg_start, V, b, scal, q, asum, bsum, last):  # fmt: skip
+               avg_start, V, b, scal, q, acorr, bsum):  # fmt: skip
     g = np.empty(V.shape[0])
     m = order.shape[0]
     for s in range(m):
@@ -366,21 +376,19 @@ def _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_i
         i = order[s]
         lo, hi = indptr[i], indptr[i + 1]
         ok = _sample_step(indices[lo:hi], data[lo:hi], Y[i], sw[i], rates[s], alpha2, alpha1,
-                          fit_intercept, avg_start, V, b, scal, q, asum, bsum, last, g)  # fmt: skip
+                          fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g)  # fmt: skip
         if not ok:
             return DIVERGED
     return order.shape[0]
 
 
 @njit(cache=True, nogil=True)
-def l1_catch_up(V, q, scal, asum, last, averaging):
+def l1_catch_up(V, q, scal, acorr, averaging):
     """Give every coefficient its pending cumulative L1 penalty (at the end of an epoch).
 
     Features absent from the last samples have not yet received their share; after this every
     coefficient is what it would be had all features been touched at the last update.
     """
     for j in range(V.shape[1]):
-        if averaging:
-            _flush_average(V, asum, last, scal[SSUM], j)
         for k in range(V.shape[0]):
-            _clip_l1(V, q, scal, k, j)
+            _clip_l1(V, q, scal, acorr, averaging, k, j)

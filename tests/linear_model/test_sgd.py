@@ -66,14 +66,14 @@ def test_averaged_sgd_reaches_newton_objective_in_30_epochs(breast_cancer, newto
     assert 0.0 <= _relative_gap(model, newton_l2) <= 1e-2
 
 
-# The issue asks for 1e-3; no setting found reaches it in 30 epochs on this ill-conditioned problem
-# (worst of 3 seeds, 2026-12-04): plain SGD with a constant rate and the average over the last
-# 15 epochs 3.7e-3; AdaGrad, rate 0.3, average over the last 10 epochs 1.8e-3; the 'adaptive'
-# schedule 2.1e-3; mini-batches of 16 and 64, 'invscaling' (power 0.5 to 1), 'optimal', momentum,
-# Nesterov, RMSProp and Adam with averaging all higher; polynomial-decay averaging (Shamir and
-# Zhang 2013) of a numpy prototype 3.7e-3. scikit-learn's SGDClassifier (alpha = 1 / n; constant,
-# 'optimal' or 'invscaling' rates 0.01 to 0.3; average from the start or over the last 25, 20 or
-# 10 epochs): 3.2e-3 at best.
+# The issue asks for 1e-3; no setting found reaches it for every seed in 30 epochs on this
+# ill-conditioned problem. benchmarks/experiment_averaged_sgd.py holds the evidence: for SGD with
+# independent draws, Polyak and Juditsky's asymptotic floor of the averaged iterate,
+# tr(H^-1 S) / (2T) at T = 30 n, is 2.9e-3 here; only reshuffling goes below it. Worst of 10 seeds
+# (2026-12-04): constant rate 0.05 averaged over the last 20 epochs, and AdaGrad (rate 0.3, last
+# 10 epochs) and scikit-learn's SGDClassifier, all above 1e-3; a rate decaying linearly to zero
+# over the 30 epochs, 1.28e-3 (median 0.88e-3), and no averaging helps it; step decays, 1/k,
+# cosine, mini-batches, momentum, Adam, polynomial-decay averaging: no better.
 @pytest.mark.xfail(strict=True, reason="averaged SGD stays 2e-3 to 4e-3 above the optimum in 30 "
                    "epochs on this ill-conditioned problem (scikit-learn's SGDClassifier likewise)")  # fmt: skip
 def test_averaged_sgd_within_1e_3_in_30_epochs(breast_cancer, newton_l2):
@@ -230,17 +230,28 @@ def test_compiled_loop_equals_python_loop(small_binary, average, penalty):
                                rtol=1e-7, atol=1e-12)  # fmt: skip
 
 
-def test_lazy_average_equals_the_mean_of_iterates(small_binary):
+@pytest.mark.parametrize(
+    "penalty, C, folds",
+    [(Penalty(0.0, 1.0), 0.05, False), (Penalty(0.0, 1.0), 0.001, True),
+     (Penalty(0.5, 0.5), 0.001, True)],
+)  # fmt: skip
+def test_lazy_average_equals_the_mean_of_iterates(small_binary, penalty, C, folds):
+    # A small C makes the scale fall below its threshold while averaging: the sum moves into
+    # the correction term, and the average must not lose digits there.
     X, y = small_binary
-    obj, problem = _problem(X, y, Penalty(0.0, 1.0), C=0.05)
+    X = np.where(np.abs(X) < 0.3, 0.0, X)  # untouched features: the lazy terms must catch up
+    obj, problem = _problem(X, y, penalty, C=C)
     settings = SGDSettings(learning_rate="invscaling", eta0=0.3, average=5)
     schedule = build_schedule(settings, problem, n_iter_no_change=5, tol=None)
     run = CompiledRun(np.zeros(obj.shape), settings, True)
-    iterates = []
+    iterates, scales = [], []
     for i in np.random.default_rng(1).permutation(len(y)):
         run.epoch(problem, np.array([i]), schedule)
         iterates.append(run.coef(averaged=False))
-    np.testing.assert_allclose(run.coef(averaged=True), np.mean(iterates[4:], axis=0), rtol=1e-10)
+        scales.append(run.scal[0])
+    assert bool(np.any(np.diff(scales[4:]) > 0)) == folds  # a fold resets the scale to 1
+    np.testing.assert_allclose(run.coef(averaged=True), np.mean(iterates[4:], axis=0),
+                               rtol=1e-10, atol=1e-14)  # fmt: skip
 
 
 @pytest.mark.parametrize("penalty", ["l2", "l1"])
