@@ -60,9 +60,11 @@ WSCALE, CUM_L1, SSUM, N_AVG, T = 0, 1, 2, 3, 4
 #: The epoch loops ask the CPU to start loading the row of the update this many updates ahead.
 #: Rows are visited in a shuffled order, so each one sits at an address the hardware prefetcher
 #: cannot guess; without the hint every update begins with a wait on main memory (about a third
-#: of an update on the CSR benchmark of ``benchmarks/bench_sgd.py``). Distances 4 to 8 measured
-#: alike; the hint changes no result.
-PREFETCH_AHEAD = 4
+#: of an update on the CSR benchmark of ``benchmarks/bench_sgd.py``). One CSR epoch there, alone
+#: on a core: 35 to 37 ms at distance 4, 30 to 31 ms at 8 and 12 (19.5 ms for rows in storage
+#: order); whole fits 0.81 to 0.85 of scikit-learn's time at 8, 12 and 16, 1.02 to 1.06 at 4. The
+#: hint changes no result.
+PREFETCH_AHEAD = 8
 DIVERGED = -1
 
 
