@@ -22,10 +22,13 @@ Averaged SGD (``S = sum_t W_t`` from the update ``avg_start`` on) is kept lazily
 (2011): ``S = acorr + ssum * V`` with ``ssum = sum_t wscale_t``. A step that changes ``V[k, j]`` by
 ``d`` adds ``-ssum * d`` to ``acorr[k, j]``, so that the iterates already summed keep their old
 value; that is one more multiply-add per touched coefficient, in the loop of the step itself:
-``O(nnz(x_i) K)`` per update. While averaging, ``wscale`` is folded into ``V`` as soon as it falls
-below ``AVERAGE_FOLD`` and ``S`` is written into ``acorr`` (``ssum = 0``): since ``wscale`` only
-decreases between folds, ``ssum |V| <= (number of iterates) |W| / AVERAGE_FOLD``, and the
-cancellation in ``acorr + ssum * V`` costs at most four digits.
+``O(nnz(x_i) K)`` per update. With an L1 term the correction is taken once, after the clip, from
+the net change of ``V`` (:func:`_save_for_correction`), so that a weight that stays at zero adds
+exactly nothing and averages to an exact zero. While averaging, ``wscale`` is folded into ``V``
+as soon as it falls below ``AVERAGE_FOLD`` and ``S`` is written into ``acorr`` (``ssum = 0``):
+since ``wscale`` only decreases between folds, from at most 1, ``ssum |V[:, j]|`` is at most
+``m |W_t[:, j]| / AVERAGE_FOLD`` for the ``m`` iterates summed since the last fold, and the
+cancellation in ``acorr + ssum * V`` costs at most four digits relative to ``m |W_t|``.
 
 The scalar state lives in ``scal = [wscale, u, ssum, n_avg, t]`` (``t`` = number of updates made).
 
@@ -49,7 +52,7 @@ from numba.extending import intrinsic
 FASTMATH = {"reassoc", "contract", "arcp"}
 
 # Below this, wscale is folded into V (V *= wscale, wscale = 1) so that V does not overflow
-# (scikit-learn's threshold).
+# (scikit-learn's threshold); while averaging, below AVERAGE_FOLD instead.
 WSCALE_THRESHOLD = 1e-9
 #: The fold threshold of the scale while averaging: it bounds the cancellation in
 #: ``acorr + ssum * V`` to four digits (see the module).
@@ -62,8 +65,8 @@ WSCALE, CUM_L1, SSUM, N_AVG, T = 0, 1, 2, 3, 4
 #: cannot guess; without the hint every update begins with a wait on main memory (about a third
 #: of an update on the CSR benchmark of ``benchmarks/bench_sgd.py``). One CSR epoch there, alone
 #: on a core: 35 to 37 ms at distance 4, 30 to 31 ms at 8 and 12 (19.5 ms for rows in storage
-#: order); whole fits 0.81 to 0.85 of scikit-learn's time at 8, 12 and 16, 1.02 to 1.06 at 4. The
-#: hint changes no result.
+#: order); whole fits 0.81 to 0.88 of scikit-learn's time at 8 (six runs), 0.87 at 12, 0.86 at 16,
+#: 1.02 to 1.06 at 4. The hint changes no result.
 PREFETCH_AHEAD = 8
 DIVERGED = -1
 
@@ -206,9 +209,33 @@ def _finish(scal, b, bsum, averaging):
     scal[T] += 1.0
 
 
+@njit(cache=True, inline="always")
+def _save_for_correction(averaging, alpha1, V, ind, old):
+    """With averaging and an L1 term, keep ``V[:, ind]`` in ``old`` and return True: the
+    correction of the averages is then taken once, after the clip, from the net change
+    (:func:`_correct_after_clip`). Taken in the loss step and again in the clip, the two
+    roundings of the same change would not cancel, and a coefficient that stays at zero would
+    average to 1e-17 instead of an exact zero."""
+    if not (averaging and alpha1 > 0.0):
+        return False
+    for k in range(V.shape[0]):
+        for jj in range(ind.shape[0]):
+            old[k, jj] = V[k, ind[jj]]
+    return True
+
+
+@njit(cache=True, inline="always")
+def _correct_after_clip(V, acorr, ssum, ind, old):
+    """``acorr[:, ind] -= ssum * (V[:, ind] - old)``: nothing for a coefficient that did not move."""
+    for k in range(V.shape[0]):
+        for jj in range(ind.shape[0]):
+            j = ind[jj]
+            acorr[k, j] -= ssum * (V[k, j] - old[k, jj])
+
+
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
-                 V, b, scal, q, acorr, bsum, g):  # fmt: skip
+                 V, b, scal, q, acorr, bsum, g, old):  # fmt: skip
     """One SGD update on one sample ``(ind, val)``; returns False when the scores are not finite."""
     K = V.shape[0]
     nnz = ind.shape[0]
@@ -225,12 +252,14 @@ def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
     _loss_derivative(g, y, sw)
     # 2. L2 decay through the scale
     _decay(scal, eta, alpha2, V, acorr, averaging)
-    # 3. loss step on the features of the sample, and on the intercept
+    # 3. loss step on the features of the sample, and on the intercept; while averaging, the
+    # correction -ssum * (change of V) that keeps the iterates already summed (see the module)
     step = eta / scal[WSCALE]
+    after_clip = _save_for_correction(averaging, alpha1, V, ind, old)
     for k in range(K):
         gk = g[k] * step
         if gk != 0.0:
-            if averaging:  # the iterates already summed keep their value
+            if averaging and not after_clip:
                 gs = gk * scal[SSUM]
                 for jj in range(nnz):
                     V[k, ind[jj]] -= gk * val[jj]
@@ -245,14 +274,16 @@ def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
         scal[CUM_L1] += eta * alpha1
         for jj in range(nnz):
             for k in range(K):
-                _clip_l1(V, q, scal, acorr, averaging, k, ind[jj])
+                _clip_l1(V, q, scal, acorr, False, k, ind[jj])
+        if after_clip:
+            _correct_after_clip(V, acorr, scal[SSUM], ind, old)
     _finish(scal, b, bsum, averaging)
     return True
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
-                   V, b, scal, q, acorr, bsum, g):  # fmt: skip
+                   V, b, scal, q, acorr, bsum, g, every, old):  # fmt: skip
     """:func:`_sample_step` for a dense row with no zero entry (every feature is touched).
 
     The same arithmetic with direct indexing, so that the loops vectorise; used by the dense
@@ -272,22 +303,27 @@ def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
     _loss_derivative(g, y, sw)
     _decay(scal, eta, alpha2, V, acorr, averaging)
     step = eta / scal[WSCALE]
+    after_clip = _save_for_correction(averaging, alpha1, V, every, old)
     for k in range(K):
         gk = g[k] * step
         if gk != 0.0:
-            for j in range(p):
-                V[k, j] -= gk * x[j]
-            if averaging:
+            if averaging and not after_clip:
                 gs = gk * scal[SSUM]
                 for j in range(p):
+                    V[k, j] -= gk * x[j]
                     acorr[k, j] += gs * x[j]
+            else:
+                for j in range(p):
+                    V[k, j] -= gk * x[j]
         if fit_intercept:
             b[k] -= eta * g[k]
     if alpha1 > 0.0:
         scal[CUM_L1] += eta * alpha1
         for j in range(p):
             for k in range(K):
-                _clip_l1(V, q, scal, acorr, averaging, k, j)
+                _clip_l1(V, q, scal, acorr, False, k, j)
+        if after_clip:
+            _correct_after_clip(V, acorr, scal[SSUM], every, old)
     _finish(scal, b, bsum, averaging)
     return True
 
@@ -321,6 +357,10 @@ def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_star
     ind = np.empty(p, dtype=np.int64)
     val = np.empty(p)
     g = np.empty(V.shape[0])
+    # the indices of a full row, and V before the step (both for averaging with L1 only)
+    lazy_l1 = avg_start >= 0 and alpha1 > 0.0
+    every = np.arange(p if lazy_l1 else 0)
+    old = np.empty((V.shape[0], p if lazy_l1 else 0))
     m = order.shape[0]
     for s in range(m):
         if s + PREFETCH_AHEAD < m:
@@ -334,7 +374,7 @@ def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_star
             zeros += x[j] == 0.0
         if zeros == 0:
             ok = _full_row_step(x, Y[i], sw[i], rates[s], alpha2, alpha1, fit_intercept,
-                                avg_start, V, b, scal, q, acorr, bsum, g)  # fmt: skip
+                                avg_start, V, b, scal, q, acorr, bsum, g, every, old)  # fmt: skip
         else:
             nnz = 0
             for j in range(p):
@@ -343,7 +383,7 @@ def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_star
                     val[nnz] = x[j]
                     nnz += 1
             ok = _sample_step(ind[:nnz], val[:nnz], Y[i], sw[i], rates[s], alpha2, alpha1,
-                              fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g)  # fmt: skip
+                              fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g, old)  # fmt: skip
         if not ok:
             return DIVERGED
     return order.shape[0]
@@ -371,6 +411,8 @@ def sgd_epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fi
 def _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_intercept,
                avg_start, V, b, scal, q, acorr, bsum):  # fmt: skip
     g = np.empty(V.shape[0])
+    # V before the step (averaging with L1 only); a row has at most p entries
+    old = np.empty((V.shape[0], V.shape[1] if avg_start >= 0 and alpha1 > 0.0 else 0))
     m = order.shape[0]
     for s in range(m):
         if s + PREFETCH_AHEAD < m:
@@ -378,7 +420,7 @@ def _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_i
         i = order[s]
         lo, hi = indptr[i], indptr[i + 1]
         ok = _sample_step(indices[lo:hi], data[lo:hi], Y[i], sw[i], rates[s], alpha2, alpha1,
-                          fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g)  # fmt: skip
+                          fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g, old)  # fmt: skip
         if not ok:
             return DIVERGED
     return order.shape[0]

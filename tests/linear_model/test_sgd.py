@@ -31,6 +31,7 @@ from mlbasics.linear_model._sgd import (
     make_run,
     sgd,
 )
+from mlbasics.linear_model._sgd_kernels import l1_catch_up, sgd_epoch_csr, sgd_epoch_dense
 from mlbasics.optim import make_schedule
 
 SGD = {"solver": "sgd"}
@@ -163,13 +164,15 @@ def sparse_truth():
     return X, y
 
 
+@pytest.mark.parametrize("average", [False, 25 * 500], ids=["last", "averaged"])
 @pytest.mark.parametrize("batch_size", [1, 16])
 @pytest.mark.parametrize("C", [0.05, 0.3])
-def test_l1_gives_exact_zeros_on_newtons_support(sparse_truth, batch_size, C):
+def test_l1_gives_exact_zeros_on_newtons_support(sparse_truth, batch_size, C, average):
+    # Averaged over the last 25 epochs too: a weight at zero in all of them averages to 0.0.
     X, y = sparse_truth
     newton = LogisticRegression("l1", C=C, tol=1e-10).fit(X, y)
-    model = LogisticRegression("l1", **SGD, C=C, batch_size=batch_size, max_iter=50, tol=None,
-                               random_state=0).fit(X, y)  # fmt: skip
+    model = LogisticRegression("l1", **SGD, C=C, batch_size=batch_size, average=average,
+                               max_iter=50, tol=None, random_state=0).fit(X, y)  # fmt: skip
     zeros = model.coef_ == 0.0
     assert 0 < zeros.sum() < zeros.size
     ours, theirs = set(np.flatnonzero(~zeros)), set(np.flatnonzero(newton.coef_))
@@ -241,28 +244,62 @@ def test_compiled_loop_equals_python_loop(small_binary, average, penalty):
                                rtol=1e-7, atol=1e-12)  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "penalty, C, folds",
-    [(Penalty(0.0, 1.0), 0.05, False), (Penalty(0.0, 1.0), 0.001, True),
-     (Penalty(0.5, 0.5), 0.001, True)],
-)  # fmt: skip
-def test_lazy_average_equals_the_mean_of_iterates(small_binary, penalty, C, folds):
-    # A small C makes the scale fall below its threshold while averaging: the sum moves into
-    # the correction term, and the average must not lose digits there.
-    X, y = small_binary
-    X = np.where(np.abs(X) < 0.3, 0.0, X)  # untouched features: the lazy terms must catch up
-    obj, problem = _problem(X, y, penalty, C=C)
-    settings = SGDSettings(learning_rate="invscaling", eta0=0.3, average=5)
+def _iterates_one_call_per_sample(problem, shape, settings, schedule, orders):
+    """Run the compiled kernel one sample per call, the lazy L1 penalties caught up at the end
+    of each epoch only (as ``CompiledRun.epoch`` does): the run, and the exact mean (long
+    double) of the iterates made from update ``average_start`` on."""
+    run = CompiledRun(np.zeros(shape), settings, True)
+    X, iterates = problem.X, []
+    for order in orders:
+        for i in order:
+            args = (problem.Y, problem.sw, np.array([i]), epoch_rates(schedule, run.t, 1),
+                    problem.alpha2, problem.alpha1, problem.fit_intercept,
+                    settings.average_start, run.V, run.b, run.scal, run.q, run.acorr, run.bsum)  # fmt: skip
+            if sparse.issparse(X):
+                sgd_epoch_csr(X.data, X.indices, X.indptr, *args)
+            else:
+                sgd_epoch_dense(X, *args)
+            if run.t - 1 >= settings.average_start:  # the update just made is averaged
+                iterates.append(run.coef(averaged=False).astype(np.longdouble))
+        if problem.alpha1 > 0.0:
+            l1_catch_up(run.V, run.q, run.scal, run.acorr, run.averaging)
+    return run, np.mean(iterates, axis=0)
+
+
+@pytest.mark.parametrize("penalty", [Penalty(0.0, 1.0), Penalty(1.0, 0.0), Penalty(0.5, 0.5)],
+                         ids=["l2", "l1", "elasticnet"])  # fmt: skip
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("form", ["dense", "csr"])
+@pytest.mark.parametrize("C", [0.2, 0.001])
+def test_lazy_average_equals_the_mean_of_iterates(penalty, n_classes, form, C):
+    # C = 0.001 makes the scale fall below its threshold while averaging (the sum moves into the
+    # correction term, which must not lose digits); C = 0.2 keeps L1 coefficients alive, some of
+    # them at exactly zero throughout: their average must be an exact zero too.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 10))
+    X[rng.random(X.shape) < 0.4] = 0.0  # untouched features: the lazy terms must catch up
+    X[:5, :] = rng.standard_normal((5, 10))  # a few full rows (the dense kernel's other step)
+    scores = X[:, :3] @ rng.standard_normal((3, n_classes)) * 3.0  # three informative features
+    y = np.argmax(scores + rng.gumbel(size=scores.shape), axis=1)
+    X = sparse.csr_matrix(X) if form == "csr" else X
+    obj = LogisticObjective(X, target_matrix(y, n_classes), np.full(120, C), penalty,
+                            fit_intercept=True)  # fmt: skip
+    problem = Problem.from_objective(obj, C)
+    settings = SGDSettings(learning_rate="invscaling", eta0=0.3, average=150)
     schedule = build_schedule(settings, problem, n_iter_no_change=5, tol=None)
+    orders = [rng.permutation(120) for _ in range(3)]
+    reference, mean = _iterates_one_call_per_sample(problem, obj.shape, settings, schedule, orders)
     run = CompiledRun(np.zeros(obj.shape), settings, True)
-    iterates, scales = [], []
-    for i in np.random.default_rng(1).permutation(len(y)):
-        run.epoch(problem, np.array([i]), schedule)
-        iterates.append(run.coef(averaged=False))
+    scales = []
+    for order in orders:
+        run.epoch(problem, order, schedule)
         scales.append(run.scal[0])
-    assert bool(np.any(np.diff(scales[4:]) > 0)) == folds  # a fold resets the scale to 1
-    np.testing.assert_allclose(run.coef(averaged=True), np.mean(iterates[4:], axis=0),
-                               rtol=1e-10, atol=1e-14)  # fmt: skip
+    np.testing.assert_array_equal(run.V, reference.V)  # the same iterates
+    averaged = run.coef(averaged=True)
+    np.testing.assert_allclose(averaged, mean.astype(float), rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(averaged[mean == 0.0], 0.0)
+    if penalty.l1 > 0.0 and C == 0.2:
+        assert np.any(mean[:, :-1] == 0.0) and np.any(mean[:, :-1] != 0.0)
 
 
 @pytest.mark.parametrize("penalty", ["l2", "l1"])
