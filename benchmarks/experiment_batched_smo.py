@@ -109,7 +109,7 @@ from mlbasics.kernels import resolve_gamma
 from mlbasics.svm import _smo
 from mlbasics.svm._batched_kernels import add_rows as _update_gradient64
 from mlbasics.svm._batched_kernels import gather_block as _gather_kbb
-from mlbasics.svm._smo_kernels import TAU, _pair_step, _rbf_row32
+from mlbasics.svm._smo_kernels import TAU, _pair_step, _rbf_row32, evict_for
 
 BIG = 1e300
 
@@ -224,16 +224,7 @@ def _assign_slots(new, slot_of, owner, last_used, clock, out_slot, miss):
         i = new[a]
         s = slot_of[i]
         if s < 0:
-            s = 0
-            oldest = last_used[0]
-            for t in range(1, last_used.shape[0]):
-                if last_used[t] < oldest:
-                    oldest = last_used[t]
-                    s = t
-            if owner[s] >= 0:
-                slot_of[owner[s]] = -1
-            owner[s] = i
-            slot_of[i] = s
+            s = evict_for(i, slot_of, owner, last_used)
             miss[n_miss] = a
             n_miss += 1
         last_used[s] = clock

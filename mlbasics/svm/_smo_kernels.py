@@ -243,6 +243,22 @@ def _sparse_dots(i, start, stop, data):
         scratch[sp_indices[idx]] = 0.0
 
 
+@njit(cache=True, inline="always")
+def evict_for(i, slot_of, owner, last_used):
+    """Give row ``i`` the least recently used slot (its former row leaves the cache); return it."""
+    s = 0
+    oldest = last_used[0]
+    for t in range(1, last_used.shape[0]):
+        if last_used[t] < oldest:
+            oldest = last_used[t]
+            s = t
+    if owner[s] >= 0:
+        slot_of[owner[s]] = -1
+    owner[s] = i
+    slot_of[i] = s
+    return s
+
+
 @njit(cache=True)
 def get_row(i, length, data, kern, cache):
     """Slot of the cache holding ``K[i, :length]``, computing the missing entries if needed."""
@@ -252,16 +268,7 @@ def get_row(i, length, data, kern, cache):
     if s >= 0:
         start = cached_len[s]
     else:
-        s = 0
-        oldest = last_used[0]
-        for t in range(1, rows.shape[0]):
-            if last_used[t] < oldest:
-                oldest = last_used[t]
-                s = t
-        if owner[s] >= 0:
-            slot_of[owner[s]] = -1
-        owner[s] = i
-        slot_of[i] = s
+        s = evict_for(i, slot_of, owner, last_used)
         cached_len[s] = 0
     if start < length:
         stats[0] += 1
