@@ -119,7 +119,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         (full-batch) gradient descent.
     average : bool or int, default=False
         Averaged SGD: return the mean of the iterates from the first update (``True``) or from
-        the ``average``-th update on (an int > 1), as scikit-learn.
+        the ``average``-th update on (an int > 1), as scikit-learn. Updates are counted over
+        the whole run, one per mini-batch: with ``batch_size=1`` that is scikit-learn's count
+        of samples seen, with larger batches it is ``batch_size`` times fewer.
     shuffle : bool, default=True
         Visit the samples in a new random order at every epoch (else in their order).
     early_stopping : bool, default=False

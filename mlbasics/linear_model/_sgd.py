@@ -102,7 +102,8 @@ class SGDSettings:
         """Update count (from 0) of the first averaged iterate; -1 for no averaging.
 
         ``average=True`` (or 1) averages from the first update; an integer ``k > 1`` from the
-        ``k``-th, as scikit-learn's ``average``.
+        ``k``-th, as scikit-learn's ``average`` (which counts samples: the same for
+        ``batch_size=1``; one update per mini-batch otherwise).
         """
         if self.average is False or self.average is None:
             return -1

@@ -302,6 +302,29 @@ def test_lazy_average_equals_the_mean_of_iterates(penalty, n_classes, form, C):
         assert np.any(mean[:, :-1] == 0.0) and np.any(mean[:, :-1] != 0.0)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_mini_batch_average_counts_updates(small_binary, optimizer):
+    # With batch_size = 4, ``average = 10`` starts the mean at the 10th update (mini-batch), not
+    # at the 10th sample: the reference steps one batch per call and averages by hand.
+    X, y = small_binary
+    obj, problem = _problem(X, y, Penalty(0.0, 1.0))
+    settings = SGDSettings(optimizer=optimizer, learning_rate="invscaling", eta0=0.1,
+                           batch_size=4, average=10)  # fmt: skip
+    schedule = build_schedule(settings, problem, n_iter_no_change=5, tol=None)
+    order = np.random.default_rng(1).permutation(len(y))
+    run, stepped = MiniBatchRun(np.zeros(obj.shape), settings, True), []
+    for _ in range(2):
+        run.epoch(problem, order, schedule)
+    reference = MiniBatchRun(np.zeros(obj.shape), settings, True)
+    for _ in range(2):
+        for u in range(run.updates_per_epoch(len(y))):
+            reference.epoch(problem, order[4 * u : 4 * u + 4], schedule)
+            stepped.append(reference.coef(averaged=False))
+    np.testing.assert_array_equal(run.coef(averaged=False), stepped[-1])
+    np.testing.assert_allclose(run.coef(averaged=True), np.mean(stepped[9:], axis=0),
+                               rtol=1e-12, atol=1e-15)  # fmt: skip
+
+
 @pytest.mark.parametrize("penalty", ["l2", "l1"])
 @pytest.mark.parametrize("average", [False, True])
 def test_dense_and_csr_give_the_same_result(sparse_binary, penalty, average):
