@@ -59,6 +59,19 @@ def test_identical_scores_give_t_zero_and_p_one():
     assert (res.statistic, res.pvalue) == (0.0, 1.0)
 
 
+def test_differences_equal_up_to_rounding_take_the_zero_variance_limit():
+    # 0.9 - 0.8, 0.8 - 0.7, ... are 0.1 only up to rounding: a spread of ~1e-16 is no evidence.
+    a = np.array([0.9, 0.8, 0.7, 0.6, 0.9, 0.8, 0.7, 0.6, 0.9, 0.8])
+    b = np.array([0.8, 0.7, 0.6, 0.5, 0.8, 0.7, 0.6, 0.5, 0.8, 0.7])
+    assert np.ptp(a - b) > 0.0  # the rounding this test is about
+    for res in (corrected_resampled_ttest(a, b, n_train=90, n_test=10),
+                paired_ttest_5x2cv(a, b), combined_ftest_5x2cv(a, b)):  # fmt: skip
+        assert res.statistic == np.inf and res.pvalue == 0.0
+    # a real spread, however small against the scores, is still a spread
+    res = corrected_resampled_ttest(a, b + np.linspace(0.0, 1e-6, 10), n_train=90, n_test=10)
+    assert np.isfinite(res.statistic) and res.pvalue > 0.0
+
+
 def test_five_by_two_statistics_match_the_formulas_by_hand():
     d = (SCORES_A - SCORES_B).reshape(5, 2)
     s2 = [(row[0] - row.mean()) ** 2 + (row[1] - row.mean()) ** 2 for row in d]
