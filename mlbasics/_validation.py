@@ -11,8 +11,9 @@ def classes_and_weights(estimator, X, y, sample_weight):
     """``(classes, y_index, sample_weight, weight)`` for a classifier's ``fit``.
 
     ``sample_weight`` is the checked, non-negative user weight (ones when None); ``weight`` is it
-    times ``estimator.class_weight`` per class. Data with a single class raise a ``ValueError``
-    naming the estimator and the class.
+    times ``estimator.class_weight`` per class. Data with a single class, a class weight that is
+    negative or not finite, or a class whose samples all weigh zero raise a ``ValueError`` naming
+    the estimator or the class.
     """
     classes, y_index = np.unique(y, return_inverse=True)
     if len(classes) < 2:
@@ -28,5 +29,33 @@ def classes_and_weights(estimator, X, y, sample_weight):
         per_class = compute_class_weight(
             estimator.class_weight, classes=classes, y=y, sample_weight=sample_weight
         )
+        check_class_weights(per_class, classes)
         weight = sample_weight * per_class[y_index]
+    totals = np.bincount(y_index, weights=weight, minlength=len(classes))
+    if not np.all(totals > 0.0):
+        empty = _label(classes, np.flatnonzero(~(totals > 0.0))[0])
+        raise ValueError(
+            f"class {empty!r} has no sample with positive weight; every class needs one (check "
+            "sample_weight and class_weight)."
+        )
     return classes, y_index, sample_weight, weight
+
+
+def check_class_weights(per_class, classes):
+    """Raise a ``ValueError`` unless every class weight is finite and non-negative.
+
+    A negative weight turns the loss of a class into a gain (the objective has no minimum); a
+    NaN or infinite one makes every number of the fit meaningless.
+    """
+    bad = ~(np.isfinite(per_class) & (per_class >= 0.0))
+    if np.any(bad):
+        k = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"class_weight must be finite and non-negative for every class; got "
+            f"{float(per_class[k])!r} for class {_label(classes, k)!r}."
+        )
+
+
+def _label(classes, k):
+    """Class ``k`` as a Python object (``1``, ``'cat'``), for messages: not ``np.int64(1)``."""
+    return np.asarray(classes)[k : k + 1].tolist()[0]

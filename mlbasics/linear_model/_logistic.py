@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
-from .._validation import classes_and_weights
+from .._validation import check_class_weights, classes_and_weights
 from ..optimality import duality_gaps
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
@@ -511,13 +511,18 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self : LogisticRegression
         """
         first = not hasattr(self, "_sgd_run")
-        if first:
-            self._validate_params()
+        self._validate_params()  # every call, as parameters may have been set in between
         penalty = self._penalty()
+        settings = self._sgd_settings()
+        if not first:
+            self._continue_run_with(settings)
         X, y = self._validate_training_data(X, y, reset=first)
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
+            classes = np.asarray(classes)
+            if classes.dtype.kind in "fc" and not np.all(np.isfinite(classes)):
+                raise ValueError(f"classes must not contain NaN or infinity; got {classes!r}.")
             self.classes_ = np.unique(classes)
             if len(self.classes_) < 2:
                 raise ValueError(
@@ -542,6 +547,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             )
         if self.class_weight is not None:
             per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            check_class_weights(per_class, self.classes_)
             sample_weight = sample_weight * per_class[y_index]
         C = 1.0 if penalty.is_zero else float(self.C)
         Y = target_matrix(y_index, len(self.classes_))
@@ -552,7 +558,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self.solver_ = "sgd"
         if first:
             self._sgd_run = make_run(
-                np.zeros(objective.shape), self._sgd_settings(), fit_intercept=self.fit_intercept
+                np.zeros(objective.shape), settings, fit_intercept=self.fit_intercept
             )
             self._sgd_rng = self._generator()
         result = sgd(
@@ -566,6 +572,25 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         )
         self._store_result(result.coef, result)
         return self
+
+    def _continue_run_with(self, settings):
+        """Let a later ``partial_fit`` call use parameters set since the last one.
+
+        The learning-rate parameters and ``shuffle`` apply from this call on (the update count
+        of the schedule goes on); the optimizer, ``batch_size``, ``average`` and
+        ``fit_intercept`` shape the state of the run and cannot change in the middle of it.
+        """
+        run = self._sgd_run
+        fixed = ("optimizer", "batch_size", "average")
+        changed = [name for name in fixed if getattr(settings, name) != getattr(run.settings, name)]
+        if run.fit_intercept != self.fit_intercept:
+            changed.append("fit_intercept")
+        if changed:
+            raise ValueError(
+                f"{', '.join(changed)} changed since the first call to partial_fit; they shape "
+                "the state of the run. Call fit, or start a new estimator, to use the new value."
+            )
+        run.settings = settings
 
     def _validate_training_data(self, X, y, *, reset):
         """Checked X (dense or CSR/CSC, float, canonical if sparse) and classification y."""

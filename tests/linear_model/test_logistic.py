@@ -97,6 +97,25 @@ def test_negative_sample_weight_is_rejected(small_binary):
         LogisticRegression().fit(X, y, sample_weight=-np.ones(len(y)))
 
 
+@pytest.mark.parametrize("solver", ["newton", "sgd"])
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_negative_or_non_finite_class_weight_is_rejected(small_binary, solver, bad):
+    # a negative weight makes the loss of class 0 a gain: the objective has no minimum
+    X, y = small_binary
+    with pytest.raises(ValueError, match=r"class_weight must be finite and non-negative.*class 0"):
+        LogisticRegression(solver=solver, class_weight={0: bad, 1: 1.0}).fit(X, y)
+
+
+@pytest.mark.parametrize("weights", ["class_weight", "sample_weight"])
+def test_class_without_positive_weight_is_rejected(small_binary, weights):
+    # with the intercept unpenalised, the objective of the other class alone has no minimum
+    X, y = small_binary
+    params = {"class_weight": {0: 1.0, 1: 0.0}} if weights == "class_weight" else {}
+    fit_params = {"sample_weight": np.where(y == 1, 0.0, 1.0)} if weights == "sample_weight" else {}
+    with pytest.raises(ValueError, match="class 1 has no sample with positive weight"):
+        LogisticRegression(**params).fit(X, y, **fit_params)
+
+
 def test_l1_ratio_without_elasticnet_warns(small_binary):
     X, y = small_binary
     with pytest.warns(UserWarning, match="only used with penalty='elasticnet'"):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 from scipy.special import logsumexp
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import train_test_split
@@ -445,6 +446,31 @@ def test_partial_fit_needs_classes_and_sgd(small_binary):
         model.partial_fit(X, y + 5)
     assert not hasattr(LogisticRegression(), "partial_fit")
     assert hasattr(LogisticRegression(**SGD), "partial_fit")
+
+
+def test_partial_fit_rejects_bad_classes_and_class_weights(small_binary):
+    X, y = small_binary
+    with pytest.raises(ValueError, match="classes must not contain NaN"):
+        LogisticRegression(**SGD).partial_fit(X, y, classes=[0.0, 1.0, np.nan])
+    with pytest.raises(ValueError, match="class_weight must be finite and non-negative"):
+        LogisticRegression(**SGD, class_weight={0: -1.0, 1: 1.0}).partial_fit(X, y, classes=[0, 1])
+
+
+def test_partial_fit_validates_parameters_set_between_calls(small_binary):
+    X, y = small_binary
+    model = LogisticRegression(**SGD, learning_rate="constant", eta0=0.1, random_state=0)
+    model.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="'C' parameter"):
+        model.set_params(C=-5.0).partial_fit(X, y)
+    with pytest.raises(ValueError, match="batch_size changed since the first call"):
+        model.set_params(C=1.0, batch_size=4).partial_fit(X, y)
+    # a new rate takes effect in the next call, as in scikit-learn's SGDClassifier
+    slow = clone(model).set_params(batch_size=1).partial_fit(X, y, classes=[0, 1])
+    fast = clone(model).set_params(batch_size=1).partial_fit(X, y, classes=[0, 1])
+    slow.set_params(eta0=1e-6).partial_fit(X, y)
+    fast.partial_fit(X, y)
+    first = clone(model).set_params(batch_size=1).partial_fit(X, y, classes=[0, 1])
+    assert np.abs(slow.coef_ - first.coef_).max() < 1e-3 < np.abs(fast.coef_ - first.coef_).max()
 
 
 def test_partial_fit_continues_to_the_optimum(breast_cancer, newton_l2):
