@@ -325,6 +325,15 @@ def test_objective_derivatives_agree_with_each_other(data, request):
     H = obj.hessian(P)
     np.testing.assert_allclose(obj.hessp(P, V).ravel(), H @ V.ravel(), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(obj.hessian_diagonal(Z).ravel(), np.diag(H), rtol=1e-8)
-    approx = obj.approximate_hessian_diagonal(Z).ravel()
-    assert np.all(approx > 0)
-    np.testing.assert_allclose(approx, np.diag(H), rtol=1.0)  # the right scale, not exact
+    # The approximation replaces the per-sample curvature g_i = P_ik (1 - P_ik) of each column's
+    # weighted sum by its weighted mean gbar_k: so approx / exact lies in [gbar / max g,
+    # gbar / min g] per class (the L2 term, added to both, keeps it there), and the intercept
+    # entry, whose column is all ones, is exact.
+    approx = obj.approximate_hessian_diagonal(Z)
+    exact = np.diag(H).reshape(obj.shape)
+    g = P * (1.0 - P)
+    gbar = (weights[:, None] * g).sum(axis=0) / weights.sum()
+    ratio = approx / exact
+    assert np.all(ratio >= (gbar / g.max(axis=0))[:, None] * (1 - 1e-12))
+    assert np.all(ratio <= (gbar / g.min(axis=0))[:, None] * (1 + 1e-12))
+    np.testing.assert_allclose(approx[:, -1], exact[:, -1], rtol=1e-12)

@@ -33,7 +33,7 @@ from mlbasics.linear_model._sgd import (
     sgd,
 )
 from mlbasics.linear_model._sgd_kernels import l1_catch_up, sgd_epoch_csr, sgd_epoch_dense
-from mlbasics.optim import make_schedule
+from mlbasics.optim import make_optimizer, make_schedule
 
 SGD = {"solver": "sgd"}
 
@@ -135,6 +135,41 @@ def test_every_optimizer_generalises(breast_cancer, optimizer, eta0):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(Xtr, ytr)
     assert model.score(Xte, yte) >= 0.95
+
+
+def _full_batch_steps(X, y, rule_name, C, eta, n_steps):
+    """``n_steps`` of mlbasics.optim's rule from zero on the gradient of ``F / (C n)``, written
+    here from the formula (binary, L2, the intercept last and unpenalised)."""
+    n, d = X.shape
+    A = np.hstack([X, np.ones((n, 1))])
+    theta = np.zeros((1, d + 1))
+    rule = make_optimizer(rule_name, [theta], learning_rate=eta)
+    for _ in range(n_steps):
+        p = 1.0 / (1.0 + np.exp(-(A @ theta[0])))
+        grad = A.T @ (p - y) / n + np.r_[theta[0, :d], 0.0] / (C * n)
+        rule.step([grad[None, :]])
+    return theta
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_estimator_steps_by_the_named_rule(breast_cancer, optimizer):
+    # Full batch, in order, two updates (so that momentum and moment estimates carry over): the
+    # estimator must make the steps of the rule it names, and not those of any other rule.
+    X, y = breast_cancer
+    n = len(y)
+    C, eta = 0.5, 0.05
+    model = LogisticRegression(**SGD, C=C, optimizer=optimizer, learning_rate="constant",
+                               eta0=eta, batch_size=n, max_iter=2, tol=None, shuffle=False)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    fitted = np.hstack([model.coef_, model.intercept_[:, None]])
+    for name in OPTIMIZERS:
+        reference = _full_batch_steps(X, y, name, C, eta, n_steps=2)
+        if name == optimizer:
+            np.testing.assert_allclose(fitted, reference, rtol=1e-9, atol=1e-12)
+        else:
+            assert np.abs(fitted - reference).max() > 1e-6, name
 
 
 def test_all_optimizers_are_tested():
@@ -707,7 +742,19 @@ def test_estimator_fits_the_same_with_and_without_a_second_thread(sparse_binary,
                                                                   tol):  # fmt: skip
     # Large inputs overlap the certificates with the next epoch (tol=None) or share each one
     # between two threads (a stopping rule): forcing either on a small input must not show.
+    # The second thread is forced even where the machine has one core or OMP_NUM_THREADS=1 (else
+    # both fits would take the same path), and the spies check that it ran.
     X, y = sparse_binary
+    monkeypatch.setattr(sgd_module, "_second_thread_allowed", lambda: True)
+    calls = {"overlapped": 0, "thread": 0}
+    for name, key in (("_sgd_overlapped", "overlapped"), ("_certificate_thread", "thread")):
+        original = getattr(sgd_module, name)
+
+        def spy(*args, _original=original, _key=key, **kwargs):
+            calls[_key] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(sgd_module, name, spy)
     fits = {}
     for threshold in (np.inf, 0):
         monkeypatch.setattr(sgd_module, "OVERLAP_MIN_SIZE", threshold)
@@ -717,6 +764,12 @@ def test_estimator_fits_the_same_with_and_without_a_second_thread(sparse_binary,
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X, y).partial_fit(X[:100], y[:100])
         fits[threshold] = model
+        if threshold == np.inf:
+            assert calls == {"overlapped": 0, "thread": 0}
+    # fit overlaps epochs and certificates (tol=None) or shares the certificates with a thread
+    # (tol); partial_fit (one epoch, tol=None) overlaps; every overlapped run opens its thread
+    assert calls["overlapped"] == (2 if tol is None else 1)
+    assert calls["thread"] == 2
     before, after = fits[np.inf], fits[0]
     np.testing.assert_array_equal(after.coef_, before.coef_)
     np.testing.assert_array_equal(after.intercept_, before.intercept_)
