@@ -333,7 +333,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     Armijo search on the composite objective with the decrease predicted by
     ``<G, D> + l1 (||W + D||_1 - ||W||_1)`` (Tseng and Yun 2009). For the multinomial loss each
     step ends with the penalty-minimising shift of every column across classes
-    (:meth:`LogisticObjective.best_class_shift`). If the model gives no descent (curvature lost to
+    (:meth:`.LogisticObjective.best_class_shift`). If the model gives no descent (curvature lost to
     rounding, or a failed line search), a proximal-gradient step of length ``1 / L`` is taken
     instead, which always decreases the objective.
 
@@ -453,7 +453,7 @@ class _ColumnAccess:
 def _proximal_gradient_step(obj: LogisticObjective, coef, Z, G, F):
     """``W+ = prox_{l1 / L}(W - G / L)``: a step that always decreases the objective.
 
-    With ``L`` the bound of :meth:`LogisticObjective.lipschitz_bound`, the quadratic upper bound
+    With ``L`` the bound of :meth:`.LogisticObjective.lipschitz_bound`, the quadratic upper bound
     of the smooth part makes the step a descent step (Beck and Teboulle 2009). Slow, but it is
     only the rescue when the Newton model gives nothing. Returns the line-search tuple or None.
     """

@@ -118,7 +118,7 @@ class SGDDivergedError(ValueError):
 
 @dataclass
 class Problem:
-    """The arrays the loops read, derived once per call from a :class:`LogisticObjective`.
+    """The arrays the loops read, derived once per call from a :class:`.LogisticObjective`.
 
     ``X`` is C-ordered dense or CSR (a CSC input is converted), ``sw = c / data_weight`` are the
     per-sample gradient weights ``s_i`` and ``alpha1``, ``alpha2`` the per-sample penalty strengths;
@@ -176,8 +176,8 @@ class Problem:
         """``(F(coef), optimality)`` as the Newton solvers record them; ``(inf, inf)`` when a
         score is not finite.
 
-        The values of :meth:`LogisticObjective.value` and :meth:`LogisticObjective.optimality`
-        (of :meth:`LogisticObjective.smooth_gradient`), computed by compiled passes over the two
+        The values of :meth:`.LogisticObjective.value` and :meth:`.LogisticObjective.optimality`
+        (of :meth:`.LogisticObjective.smooth_gradient`), computed by compiled passes over the two
         halves of the rows (``_certificate_kernels.py``): the second half on ``worker`` (an
         executor) when one is given, at the same time as the first. The values do not depend on
         ``worker``.
