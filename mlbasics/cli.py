@@ -12,6 +12,9 @@ terminal when rich is installed.
 from __future__ import annotations
 
 import argparse
+import dis
+import math
+import os
 import sys
 import time
 import warnings
@@ -29,6 +32,7 @@ from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 from . import __version__
 from .linear_model import LogisticRegression
@@ -166,12 +170,41 @@ def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
             )
         if numeric.shape[1] == 0:
             raise SystemExit(f"error: {args.csv} has no numeric feature columns")
-        return numeric.to_numpy(dtype=float), y.to_numpy(), str(args.csv)
+        X = numeric.to_numpy(dtype=float)
+        out_of_range = [
+            c for c, ok in zip(numeric.columns, _standardisable(X), strict=True) if not ok
+        ]
+        if out_of_range:
+            raise SystemExit(
+                "error: columns too large or too small to standardise in double precision: "
+                f"{', '.join(map(str, out_of_range))} (largest magnitude "
+                f"{np.abs(numeric[out_of_range].to_numpy(float)).max():.3g}; rescale them "
+                "first)"
+            )
+        return X, y.to_numpy(), str(args.csv)
     if args.dataset == "sine":
         X, y = sine_data(random_state=args.random_state)
         return X, y, "sine (y = sin x + noise)"
     X, y = DATASETS[args.dataset](return_X_y=True)
     return X, y, args.dataset
+
+
+def _standardisable(X) -> np.ndarray:
+    """Per column: can :class:`StandardScaler` compute its variance in double precision?
+
+    Every command standardises the features (``kkt`` and most entries of ``compare`` and
+    ``bias-variance``). Beyond about 1e154 the sum of squares overflows (the variance is inf or
+    NaN: the scaler leaves the column unscaled or makes it NaN, and the models then fail on NaN
+    that the data do not contain); below about 1e-160 it underflows to 0 (a column that varies
+    is taken for a constant). Constant columns, and those the scaler itself takes for constant
+    (a spread at the rounding level of their mean), are fine.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        scaler = StandardScaler().fit(X)
+        transformed = np.isfinite(scaler.transform(X)).all(axis=0)
+    underflow = (scaler.var_ == 0) & (np.ptp(X, axis=0) > 0)
+    return np.isfinite(scaler.var_) & ~underflow & transformed
 
 
 def _check_classes(parser, y, n_folds=None):
@@ -334,6 +367,12 @@ def run_bias_variance(args, parser) -> None:
         random_state=args.random_state,
         stratify=None if entry.regression else y,
     )
+    if args.sampling == "disjoint" and args.rounds > len(y_train) // 2:
+        parser.error(
+            f"--sampling disjoint cuts the {len(y_train)} training samples into --rounds "
+            f"{args.rounds} parts of fewer than 2; use --rounds {len(y_train) // 2} or fewer, "
+            "or --sampling bootstrap"
+        )
     loss = "mse" if entry.regression else "0-1"
     print(f"mlbasics {__version__}: {loss} bias-variance of {args.estimator} over {param} on "
           f"{name} ({len(y_train)} training, {len(y_test)} test samples), {args.rounds} "
@@ -369,6 +408,21 @@ def run_bias_variance(args, parser) -> None:
         display.ax_.set_xlabel(f"{param} ({args.estimator})")
         _save_figure(display, args.plot)
     print(f"total {time.perf_counter() - start:.1f} s")
+
+
+def _finite_float(text: str) -> float:
+    """An argparse type: a finite number.
+
+    ``nan`` and ``inf`` parse as floats, but mean nothing as a C, a tolerance or a fraction, pass
+    the range checks of :func:`main` (``nan <= 0`` is False) and would fail deep inside a fit.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def _add_data_options(sub, *, datasets_=tuple(DATASETS)):
@@ -436,10 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(cmp)
     cmp.add_argument("--cv", type=int, default=10, help="folds per repeat (default 10)")
     cmp.add_argument("--repeats", type=int, default=3, help="repeats of the K-fold (default 3)")
-    cmp.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
+    cmp.add_argument("--C", type=_finite_float, default=1.0, help="inverse regularisation strength")
     cmp.add_argument("--scoring", default=None, help="a scikit-learn scorer (default accuracy)")
     cmp.add_argument("--test", choices=list(TESTS), default="corrected_t", help="paired test")
-    cmp.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    cmp.add_argument("--alpha", type=_finite_float, default=0.05, help="significance level")
     _add_progress_option(cmp)
 
     bv = sub.add_parser(
@@ -452,16 +506,48 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument("--scale", choices=["auto", "log", "linear"], default="auto")
     bv.add_argument("--rounds", type=int, default=50, help="training sets per value")
     bv.add_argument("--sampling", choices=["bootstrap", "disjoint"], default="bootstrap")
-    bv.add_argument("--test-size", type=float, default=0.5, help="held-out fraction")
+    bv.add_argument("--test-size", type=_finite_float, default=0.5, help="held-out fraction")
     _add_progress_option(bv)
 
     kkt = sub.add_parser("kkt", help="fit a model and print its KKT conditions and duality gap")
     _add_data_options(kkt)
     kkt.add_argument("--model", choices=sorted(KKT_MODELS), default="svc")
-    kkt.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
-    kkt.add_argument("--tol", type=float, default=1e-3, help="tolerance of the KKT verdict")
-    kkt.add_argument("--solver-tol", type=float, default=1e-3, help="the solver's own tol")
+    kkt.add_argument("--C", type=_finite_float, default=1.0, help="inverse regularisation strength")
+    kkt.add_argument("--tol", type=_finite_float, default=1e-3, help="tolerance of the KKT verdict")
+    kkt.add_argument("--solver-tol", type=_finite_float, default=1e-3, help="the solver's own tol")
     return parser
+
+
+#: Modules whose ``raise`` statements are messages about the user's input: the checks of the
+#: mlbasics functions and estimators, and scikit-learn's input validation.
+INPUT_CHECKING_MODULES = (
+    "mlbasics",
+    "sklearn.utils.validation",
+    "sklearn.utils.multiclass",
+    "sklearn.model_selection._split",
+)
+
+
+def _raised_by_input_checks(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a ``raise`` statement of :data:`INPUT_CHECKING_MODULES`.
+
+    Such an error ("cuts the 75 training samples into 500 parts", "Input X contains NaN") is
+    shown as a usage error, without a traceback. One raised anywhere else, or by an operation
+    rather than a ``raise`` in those modules (numpy's "operands could not be broadcast"), is a
+    bug and keeps its traceback.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:  # the frame where it was raised
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    if not any(module == m or module.startswith(m + ".") for m in INPUT_CHECKING_MODULES):
+        return False
+    instruction = next(
+        (i for i in dis.get_instructions(tb.tb_frame.f_code) if i.offset == tb.tb_lasti), None
+    )
+    return instruction is not None and instruction.opname == "RAISE_VARARGS"
 
 
 def main(argv=None) -> int:
@@ -471,6 +557,12 @@ def main(argv=None) -> int:
         parser.error("--csv and --target go together")
     if args.n_jobs is not None and args.n_jobs == 0:
         parser.error("--n-jobs must not be 0")
+    if not 0 <= args.random_state < 2**32:
+        parser.error("--random-state must be between 0 and 2**32 - 1")
+    if args.verbose < 0:
+        parser.error("--verbose must not be negative")
+    if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
+        parser.error(f"--plot {args.plot}: the directory does not exist")
     if args.command == "compare":
         if args.cv < 2:
             parser.error("--cv must be at least 2")
@@ -503,5 +595,11 @@ def main(argv=None) -> int:
         status = command(args, parser)
     except ImportError as exc:  # an optional package (tqdm for --verbose, pandas for --csv)
         raise SystemExit(f"error: {exc}") from None
+    except InvalidParameterError as exc:  # a parameter check: always about the input
+        parser.error(str(exc))
+    except ValueError as exc:
+        if not _raised_by_input_checks(exc):
+            raise  # a bug, with its traceback
+        parser.error(str(exc))
     sys.stdout.flush()
     return status or 0

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from sklearn.exceptions import FitFailedWarning
 
 from mlbasics import cli
 from mlbasics.cli import COMPARE_ENTRIES, CURVE_ENTRIES, main, parse_range
@@ -245,3 +246,74 @@ def test_progress_without_rich_is_refused_with_the_install_line(monkeypatch, two
         main(["compare", "--cv", "2", "--repeats", "1", "--progress"])
     assert capsys.readouterr().out == ""  # refused before any fit
     assert main(["compare", "--cv", "2", "--repeats", "1", "--no-progress"]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compare", "--C", "nan"], "argument --C: expected a finite number, got 'nan'"),
+        (["compare", "--alpha", "nan"], "argument --alpha: expected a finite number"),
+        (["kkt", "--C", "inf"], "argument --C: expected a finite number, got 'inf'"),
+        (["kkt", "--tol", "nan"], "argument --tol: expected a finite number"),
+        (["bias-variance", "--test-size", "nan"], "argument --test-size: expected a finite"),
+        (["compare", "--C", "abc"], "argument --C: expected a number, got 'abc'"),
+        (["compare", "--random-state", "-1"], "--random-state must be between 0 and 2**32 - 1"),
+        (["kkt", "--verbose", "-1"], "--verbose must not be negative"),
+        (["compare", "--plot", "/no/such/dir/x.png"], "the directory does not exist"),
+        (["bias-variance", "--dataset", "iris", "--sampling", "disjoint", "--rounds", "500"],
+         "--sampling disjoint cuts the 75 training samples into --rounds 500 parts"),
+    ],
+)  # fmt: skip
+def test_bad_values_are_usage_errors_with_exit_code_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["compare", "kkt"])
+def test_csv_columns_too_large_to_standardise_are_named(command, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    lines = ["a,b,label"] + [f"{a},{b * 1e300},{int(a > 0)}" for a, b in X]
+    path = tmp_path / "huge.csv"
+    path.write_text("\n".join(lines))
+    # no NaN in the file, but a standardised column b would be all NaN (the variance overflows)
+    with pytest.raises(SystemExit, match=r"too large or too small to standardise.*: b \("):
+        main([command, "--csv", str(path), "--target", "label"])
+
+
+def test_an_input_error_raised_by_the_library_is_a_usage_error(two_entries, capsys):
+    # roc_auc on three classes fails in every fold: compare_estimators raises a ValueError
+    argv = ["compare", "--dataset", "iris", "--cv", "2", "--repeats", "1", "--scoring", "roc_auc"]
+    with pytest.warns(FitFailedWarning), pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "majority vote: all 2 fits failed" in capsys.readouterr().err
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch, two_entries):
+    def broken(*args, **kwargs):
+        return np.ones(2) + np.ones(3)  # a ValueError that is no message about the input
+
+    monkeypatch.setattr(cli, "compare_estimators", broken)
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        main(["compare", "--dataset", "iris", "--cv", "2", "--repeats", "1"])
+
+
+def test_only_columns_whose_variance_overflows_or_underflows_are_refused():
+    x = np.random.default_rng(0).standard_normal(40)
+    columns = {
+        "plain": (x, True),
+        "1e150": (x * 1e150, True),
+        "1e-150": (x * 1e-150, True),
+        "constant": (np.ones(40), True),
+        "constant up to rounding": (1.0 + np.r_[2.2e-16, np.zeros(39)], True),
+        "1e154": (x * 1e154, False),  # the sum of squares overflows
+        "1e300": (x * 1e300, False),
+        "1e-300": (x * 1e-300, False),  # the variance underflows to 0
+    }
+    X = np.column_stack([column for column, _ in columns.values()])
+    expected = [ok for _, ok in columns.values()]
+    assert cli._standardisable(X).tolist() == expected

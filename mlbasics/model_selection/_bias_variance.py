@@ -15,8 +15,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing, check_random_state, indexable
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
-from sklearn.utils.validation import check_consistent_length
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_array, check_consistent_length
 
 from ._callbacks import (
     BiasVarianceDecomposition,
@@ -26,6 +26,7 @@ from ._callbacks import (
     map_with_callbacks,
 )
 from ._parallel import seeds_for, with_seeded_random_states
+from ._params import validate_params
 
 LOSSES = ("mse", "0-1")
 SAMPLINGS = ("bootstrap", "disjoint")
@@ -105,6 +106,28 @@ class BiasVarianceResult:
         return "\n".join([head] + [f"  {name:<18}{value:.6f}" for name, value in parts])
 
 
+def _check_predictions(predictions, y_test):
+    """``predictions`` of shape (n_rounds, n_test), both at least 1, and ``y_test`` of (n_test,)."""
+    P = np.asarray(predictions)
+    y = np.asarray(y_test)
+    if P.ndim != 2:
+        raise ValueError(
+            "predictions must be two-dimensional, one row of test predictions per round "
+            f"(n_rounds, n_test), got shape {P.shape}"
+        )
+    if 0 in P.shape:
+        raise ValueError(
+            f"predictions is empty (shape {P.shape}): the decomposition needs at least one round "
+            "and one test point"
+        )
+    if y.ndim != 1 or y.shape[0] != P.shape[1]:
+        raise ValueError(
+            f"y_test must hold one target per column of predictions ({P.shape[1]} test points), "
+            f"got shape {y.shape}"
+        )
+    return P, y
+
+
 def mse_decomposition(predictions, y_test):
     """Squared-error decomposition from the predictions of every round.
 
@@ -119,15 +142,18 @@ def mse_decomposition(predictions, y_test):
 
     Parameters
     ----------
-    predictions : ndarray of shape (n_rounds, n_test)
-    y_test : ndarray of shape (n_test,)
+    predictions : array-like of shape (n_rounds, n_test)
+        Finite numbers; at least one round and one test point.
+    y_test : array-like of shape (n_test,)
+        Finite numbers.
 
     Returns
     -------
     BiasVarianceResult
     """
-    F = np.asarray(predictions, dtype=float)
-    y = np.asarray(y_test, dtype=float)
+    F, y = _check_predictions(predictions, y_test)
+    F = check_array(F, dtype="numeric", input_name="predictions").astype(float, copy=False)
+    y = check_array(y, dtype="numeric", ensure_2d=False, input_name="y_test").astype(float)
     mean = F.mean(axis=0)
     point_loss = ((F - y) ** 2).mean(axis=0)
     point_bias2 = (mean - y) ** 2
@@ -178,13 +204,19 @@ def zero_one_decomposition(predictions, y_test, classes=None):
     .. [1] P. Domingos. A unified bias-variance decomposition for zero-one and squared loss.
        AAAI 2000.
     """
-    P = np.asarray(predictions)
-    y = np.asarray(y_test)
+    P, y = _check_predictions(predictions, y_test)
+    for name, labels in (("predictions", P), ("y_test", y)):
+        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+            raise ValueError(f"{name} contains NaN or infinite labels")
     if classes is None:
         classes = np.unique(np.concatenate([P.ravel(), y]))
     classes = np.asarray(classes)
-    P_codes = np.searchsorted(classes, P)
-    y_codes = np.searchsorted(classes, y)
+    if classes.ndim != 1 or classes.size == 0:
+        raise ValueError(f"classes must be a non-empty list of labels, got shape {classes.shape}")
+    if classes.size > 1 and not (classes[1:] > classes[:-1]).all():
+        raise ValueError("classes must be sorted and without duplicates (as np.unique returns)")
+    P_codes = _codes(classes, P, "predictions")
+    y_codes = _codes(classes, y, "y_test")
     counts = np.stack([(P_codes == k).sum(axis=0) for k in range(len(classes))])
     main_codes = counts.argmax(axis=0)  # the first class among ties
     point_loss = (P_codes != y_codes).mean(axis=0)
@@ -212,6 +244,20 @@ def zero_one_decomposition(predictions, y_test, classes=None):
         main_prediction=classes[main_codes],
         predictions=P,
     )
+
+
+def _codes(classes, labels, name):
+    """Position of every label in the sorted ``classes``; a label not in it is an error."""
+    codes = np.searchsorted(classes, labels)
+    found = codes < len(classes)
+    found[found] = classes[codes[found]] == labels[found]
+    if not found.all():
+        missing = np.unique(labels[~found])
+        raise ValueError(
+            f"{name} has labels that are not in classes: {missing.tolist()[:5]}; classes is "
+            f"{classes.tolist()[:10]}"
+        )
+    return codes
 
 
 def _check_sets(X_train, y_train, X_test, y_test, loss):
@@ -341,7 +387,7 @@ _COMMON_CONSTRAINTS = {
 }
 
 
-@validate_params(_COMMON_CONSTRAINTS, prefer_skip_nested_validation=True)
+@validate_params(_COMMON_CONSTRAINTS)
 def bias_variance_decomposition(
     estimator,
     X_train,
@@ -521,10 +567,7 @@ def format_value(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-@validate_params(
-    {**_COMMON_CONSTRAINTS, "param_name": [str], "param_range": ["array-like"]},
-    prefer_skip_nested_validation=True,
-)
+@validate_params({**_COMMON_CONSTRAINTS, "param_name": [str], "param_range": ["array-like"]})
 def bias_variance_curve(
     estimator,
     param_name,

@@ -9,9 +9,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import is_classifier, is_regressor
-from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._callbacks import (
     CompareEstimators,
@@ -20,6 +19,7 @@ from ._callbacks import (
 )
 from ._folds import (
     check_data,
+    check_scoring_once,
     fit_and_score,
     make_splitter,
     materialise_splits,
@@ -28,6 +28,7 @@ from ._folds import (
     smallest_class_size,
 )
 from ._parallel import seeds_for
+from ._params import validate_params
 from ._stats import (
     TESTS,
     combined_ftest_5x2cv,
@@ -358,8 +359,7 @@ def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, corr
         "error_score": [StrOptions({"raise"}), Real],
         "return_estimators": ["boolean"],
         "callbacks": "no_validation",  # checked by check_callbacks: a clearer TypeError
-    },
-    prefer_skip_nested_validation=True,
+    }
 )
 def compare_estimators(
     estimators,
@@ -484,7 +484,7 @@ def compare_estimators(
     _check_splits_for_test(test, splits)
     if scoring is None:
         scoring = "accuracy" if classifier else ("r2" if all(map(is_regressor, models)) else None)
-    check_scoring(models[0], scoring=scoring)  # an unknown scorer name fails here, not per fold
+    check_scoring_once(models[0], scoring)
     n_est, n_splits = len(models), len(splits)
     seeds = seeds_for(rng, n_est * n_splits).reshape(n_est, n_splits)
     tasks = [

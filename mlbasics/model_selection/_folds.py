@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Number
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import FitFailedWarning
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import (
     KFold,
     RepeatedKFold,
@@ -56,6 +57,20 @@ def default_scoring(estimator):
     if is_regressor(estimator):
         return "neg_mean_squared_error"
     return None
+
+
+def check_scoring_once(estimator, scoring):
+    """Fail on a bad ``scoring`` before any fit, not once per fold.
+
+    An unknown name is refused here with a short message: scikit-learn's own check would list
+    all of its scorer names under the name of its internal ``check_scoring``.
+    """
+    if isinstance(scoring, str) and scoring not in get_scorer_names():
+        raise ValueError(
+            f"scoring={scoring!r} is not a scikit-learn scorer name; "
+            "sklearn.metrics.get_scorer_names() lists them"
+        )
+    check_scoring(estimator, scoring=scoring)
 
 
 def error_form(scoring):
@@ -98,7 +113,20 @@ def make_splitter(cv, y, *, classifier, random_state, n_samples):
         stratify = classifier and type_of_target(y) in ("binary", "multiclass")
         splitter_class = StratifiedKFold if stratify else KFold
         return splitter_class(cv, shuffle=True, random_state=random_state)
+    if not hasattr(cv, "split") and isinstance(cv, Iterable) and not isinstance(cv, str):
+        cv = list(cv)  # the splits themselves: check that they are pairs before anything else
+        for k, split in enumerate(cv):
+            if not (isinstance(split, Sequence | np.ndarray) and len(split) == 2):
+                raise ValueError(
+                    f"cv must yield (train, test) pairs of index arrays; split {k + 1} of "
+                    f"{len(cv)} is {type(split).__name__} {_short(split)}"
+                )
     return check_cv(cv, y, classifier=classifier)
+
+
+def _short(value, width=60):
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def repeated_splitter(n_splits, n_repeats, y, *, classifier, random_state):
@@ -108,11 +136,51 @@ def repeated_splitter(n_splits, n_repeats, y, *, classifier, random_state):
 
 
 def materialise_splits(splitter, X, y, groups=None):
-    """The list of (train, test) index arrays; the same list is handed to every estimator."""
+    """The list of (train, test) index arrays; the same list is handed to every estimator.
+
+    Every split is checked (a splitter of one's own, or a list of index pairs, may be wrong):
+    integer indices of rows of ``X`` (boolean masks of ``n_samples`` entries become indices),
+    no empty training or test part.
+    """
+    n_samples = len(y)
     splits = [(np.asarray(train), np.asarray(test)) for train, test in splitter.split(X, y, groups)]
     if not splits:
         raise ValueError("the cross-validation splitter produced no splits")
-    return splits
+    return [
+        tuple(
+            _checked_rows(rows, part, f"split {k + 1} of {len(splits)}", n_samples)
+            for part, rows in (("training", train), ("test", test))
+        )
+        for k, (train, test) in enumerate(splits)
+    ]
+
+
+def _checked_rows(rows, part, where, n_samples):
+    """The row indices of one part of one split, or a ValueError naming the split."""
+    if rows.ndim != 1:
+        raise ValueError(
+            f"{where}: the {part} indices must be a one-dimensional array, got shape {rows.shape}"
+        )
+    if rows.dtype.kind == "b":
+        if rows.size != n_samples:
+            raise ValueError(
+                f"{where}: the {part} mask has {rows.size} entries for {n_samples} samples"
+            )
+        rows = np.flatnonzero(rows)
+    elif rows.size and rows.dtype.kind not in "iu":
+        raise ValueError(
+            f"{where}: the {part} indices must be integers (row numbers of X), got dtype "
+            f"{rows.dtype}"
+        )
+    if rows.size == 0:
+        raise ValueError(f"{where}: the {part} set is empty")
+    low, high = int(rows.min()), int(rows.max())
+    if low < 0 or high >= n_samples:
+        raise ValueError(
+            f"{where}: the {part} indices must lie in [0, {n_samples - 1}] (X has {n_samples} "
+            f"rows), got indices from {low} to {high}"
+        )
+    return rows
 
 
 def fit_and_score(

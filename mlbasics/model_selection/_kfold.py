@@ -7,9 +7,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._callbacks import (
     KFoldErrors,
@@ -18,6 +17,7 @@ from ._callbacks import (
 )
 from ._folds import (
     check_data,
+    check_scoring_once,
     default_scoring,
     error_form,
     fit_and_score,
@@ -26,6 +26,7 @@ from ._folds import (
     report_failures,
 )
 from ._parallel import seeds_for
+from ._params import validate_params
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
@@ -139,8 +140,7 @@ def _std(values) -> float:
         "error_score": [StrOptions({"raise"}), Real],
         "verbose": ["verbose"],
         "callbacks": "no_validation",  # checked by check_callbacks: a clearer TypeError
-    },
-    prefer_skip_nested_validation=True,
+    }
 )
 def kfold_errors(
     estimator,
@@ -231,7 +231,7 @@ def kfold_errors(
     )
     splits = materialise_splits(splitter, X, y, groups)
     scoring = default_scoring(estimator) if scoring is None else scoring
-    check_scoring(estimator, scoring=scoring)  # an unknown scorer name fails here, not per fold
+    check_scoring_once(estimator, scoring)
     seeds = seeds_for(rng, len(splits))
     tasks = [
         (estimator, X, y, train, test, scoring, seed, error_score)

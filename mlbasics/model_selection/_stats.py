@@ -39,6 +39,14 @@ SAME_DIFFERENCE = 1e-12
 
 
 def _paired_differences(scores_a, scores_b, *, name_a="scores_a", name_b="scores_b"):
+    """The differences ``a - b``, in units of a power of two (every test is scale-invariant).
+
+    The scores are divided by the power of two just above their largest magnitude before they
+    are subtracted. That is exact (it only shifts the exponents), so the differences are those
+    of the scores to the last bit, times that power of two; and the differences of scores near
+    the overflow threshold (1e200, 1e308), and their squares, stay finite instead of overflowing
+    to inf, as those of tiny ones (1e-300) no longer underflow to 0.
+    """
     a = np.asarray(scores_a, dtype=float).ravel()
     b = np.asarray(scores_b, dtype=float).ravel()
     if a.shape != b.shape:
@@ -47,6 +55,10 @@ def _paired_differences(scores_a, scores_b, *, name_a="scores_a", name_b="scores
         )
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError("the scores contain NaN or infinite values (failed folds?)")
+    largest = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
+    if largest > 0:
+        exponent = int(np.frexp(largest)[1])  # 2**exponent > largest
+        a, b = np.ldexp(a, -exponent), np.ldexp(b, -exponent)  # |a|, |b| < 1
     d = a - b
     if d.size and np.ptp(d) <= SAME_DIFFERENCE * np.abs(d).max():
         # equal up to the rounding of the subtractions (0.9 - 0.8 != 0.8 - 0.7): equal, so that
@@ -198,6 +210,33 @@ def combined_ftest_5x2cv(scores_a, scores_b):
     return TestResult(float(f), float(stats.f.sf(f, 10, 5)))
 
 
+def _as_correctness(values, name):
+    """A 1-D boolean array from booleans or 0/1 numbers; anything else is an error.
+
+    ``np.asarray(x, dtype=bool)`` would take every non-zero number, NaN included, for True, so
+    that scores or probabilities passed by mistake would give a p-value of the wrong thing.
+    """
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(
+            f"{name} must be one-dimensional (one entry per test sample), got shape {array.shape}"
+        )
+    if array.dtype.kind == "b":
+        return array
+    if array.dtype.kind in "iuf":
+        bad = array[~np.isin(array, (0, 1))]
+        if bad.size:
+            raise ValueError(
+                f"{name} must say whether each test sample was predicted correctly: booleans "
+                f"or 0/1, got {bad[0].item()!r} among its values (pass predictions == y_test)"
+            )
+        return array.astype(bool)
+    raise ValueError(
+        f"{name} must be booleans or 0/1 (whether each test sample was predicted correctly), "
+        f"got an array of dtype {array.dtype}"
+    )
+
+
 def mcnemar_test(correct_a, correct_b, *, exact=True):
     """McNemar's test of two classifiers on one hold-out set.
 
@@ -207,8 +246,9 @@ def mcnemar_test(correct_a, correct_b, *, exact=True):
 
     Parameters
     ----------
-    correct_a, correct_b : array-like of bool, shape (n_test,)
-        Whether each estimator predicted each test sample correctly.
+    correct_a, correct_b : array-like of bool or of 0/1, shape (n_test,)
+        Whether each estimator predicted each test sample correctly (any other value, NaN
+        included, is an error).
     exact : bool, default=True
         ``True``: the exact two-sided binomial test of ``b`` out of ``b + c`` (valid for any
         counts); the statistic is ``min(b, c)``. ``False``: the chi-square approximation with
@@ -226,13 +266,15 @@ def mcnemar_test(correct_a, correct_b, *, exact=True):
     .. [2] T. G. Dietterich. Approximate statistical tests for comparing supervised
        classification learning algorithms. Neural Computation 10(7), 1998.
     """
-    a = np.asarray(correct_a, dtype=bool).ravel()
-    b_ = np.asarray(correct_b, dtype=bool).ravel()
+    a = _as_correctness(correct_a, "correct_a")
+    b_ = _as_correctness(correct_b, "correct_b")
     if a.shape != b_.shape:
         raise ValueError(
             f"correct_a and correct_b must have one entry per test sample, got {a.size} and "
             f"{b_.size}"
         )
+    if a.size == 0:
+        raise ValueError("correct_a and correct_b are empty: McNemar's test needs test samples")
     b = int(np.sum(a & ~b_))
     c = int(np.sum(~a & b_))
     if b + c == 0:
@@ -255,6 +297,8 @@ def holm_correction(pvalues):
     Parameters
     ----------
     pvalues : array-like of shape (m,)
+        Values in [0, 1] or NaN; anything else (a negative number, 1.5, infinity) is a
+        ``ValueError``.
 
     Returns
     -------
@@ -271,7 +315,15 @@ def holm_correction(pvalues):
     >>> holm_correction([0.01, 0.04, 0.03]).tolist()
     [0.03, 0.06, 0.06]
     """
-    p = np.asarray(pvalues, dtype=float).ravel()
+    p = np.asarray(pvalues, dtype=float)
+    if p.ndim != 1:
+        raise ValueError(f"pvalues must be one-dimensional, got shape {p.shape}")
+    outside = p[~np.isnan(p) & ~((p >= 0) & (p <= 1))]
+    if outside.size:
+        raise ValueError(
+            f"p-values lie in [0, 1]; pvalues holds {outside.size} outside it, such as "
+            f"{outside[0].item()!r} (NaN marks a pair that was not tested)"
+        )
     adjusted = np.full_like(p, np.nan)
     valid = np.flatnonzero(~np.isnan(p))
     m = valid.size

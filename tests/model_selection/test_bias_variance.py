@@ -11,6 +11,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from mlbasics.model_selection import (
     bias_variance_curve,
     bias_variance_decomposition,
+    mse_decomposition,
     zero_one_decomposition,
 )
 
@@ -288,3 +289,45 @@ def test_a_round_that_cannot_fit_is_reported_with_its_number():
         bias_variance_decomposition(
             LogisticRegression(), X, y, X, y, loss="0-1", n_rounds=10, random_state=0
         )
+
+
+@pytest.mark.parametrize(
+    "predictions, y_test, message",
+    [
+        (np.zeros((5, 10, 1)), np.zeros(10), r"two-dimensional.*got shape \(5, 10, 1\)"),
+        (np.zeros(10), np.zeros(10), r"two-dimensional.*got shape \(10,\)"),
+        (np.zeros((0, 10)), np.zeros(10), r"predictions is empty \(shape \(0, 10\)\)"),
+        (np.zeros((5, 0)), np.zeros(0), r"predictions is empty \(shape \(5, 0\)\)"),
+        (np.zeros((5, 10)), np.zeros(9), r"one target per column .* got shape \(9,\)"),
+        (np.full((5, 10), np.nan), np.zeros(10), "predictions contains NaN"),
+        (np.zeros((5, 10)), np.full(10, np.inf), "y_test contains infinity"),
+        (np.zeros((5, 10)).astype(str), np.zeros(10), "dtype='numeric' is not compatible"),
+    ],
+)
+def test_mse_decomposition_checks_shapes_emptiness_and_values(predictions, y_test, message):
+    with pytest.raises(ValueError, match=message):
+        mse_decomposition(predictions, y_test)
+
+
+@pytest.mark.parametrize(
+    "predictions, classes, message",
+    [
+        (np.zeros((0, 4), int), None, "predictions is empty"),
+        (np.array([[0, 1, 2, 1]] * 3), [0, 1], r"labels that are not in classes: \[2\]"),
+        (np.array([[0, 1, 1, 0]] * 3), [1, 0], "classes must be sorted"),
+        (np.array([[0.0, np.nan, 1.0, 0.0]] * 3), None, "predictions contains NaN"),
+    ],
+)
+def test_zero_one_decomposition_checks_its_input(predictions, classes, message):
+    with pytest.raises(ValueError, match=message):
+        zero_one_decomposition(predictions, np.array([0, 1, 1, 0]), classes=classes)
+
+
+def test_a_bad_parameter_value_of_the_curve_is_not_fitted_silently(regression):
+    # the estimator's own parameter validation runs: max_depth=-1 is an error, not a tree
+    X_train, y_train, X_test, y_test, _ = regression
+    with pytest.raises(ValueError, match="'max_depth' parameter of DecisionTreeRegressor"):
+        bias_variance_curve(
+            DecisionTreeRegressor(), "max_depth", [-1], X_train, y_train, X_test, y_test,
+            n_rounds=2,
+        )  # fmt: skip

@@ -191,3 +191,15 @@ def test_5x2cv_splits_that_do_not_swap_halves_are_rejected(rows_dataset):
     with pytest.raises(ValueError, match="must swap the two halves"):
         compare_estimators({"a": DummyClassifier(), "b": GaussianNB()}, X, y, cv=splits,
                            test="5x2cv_t")  # fmt: skip
+
+
+def test_error_score_raise_names_the_estimator_and_bad_splits_name_the_split(rows_dataset):
+    X, y = rows_dataset
+    with pytest.raises(ValueError, match="The 'C' parameter of LogisticRegression must be"):
+        compare_estimators(
+            {"a": DummyClassifier(), "b": LogisticRegression(C=-1)}, X, y, cv=3,
+            error_score="raise",
+        )  # fmt: skip
+    splits = [(np.arange(60), np.arange(60, 120)), (np.arange(60, 120), np.arange(60, 130))]
+    with pytest.raises(ValueError, match=r"split 2 of 2: the test indices .* from 60 to 129"):
+        compare_estimators({"a": DummyClassifier(), "b": GaussianNB()}, X, y, cv=splits)

@@ -114,6 +114,7 @@ def test_nan_features_for_an_estimator_that_rejects_them_raise_a_clear_error():
         (dict(cv=10), "cv=10 folds need at least 10 samples, got 6"),
         (dict(cv=1), "cv"),
         (dict(cv=3, n_jobs="two"), "n_jobs"),
+        (dict(cv=3, scoring="accurasy"), "scoring='accurasy' is not a scikit-learn scorer name"),
     ],
 )
 def test_bad_arguments_are_clear_value_errors(kwargs, message):
@@ -139,3 +140,46 @@ def test_groups_reach_a_group_aware_splitter():
     )
     for train, test in zip(res.train_indices, res.test_indices, strict=True):
         assert not set(groups[train]) & set(groups[test])
+
+
+def test_error_score_raise_names_the_estimator_whose_parameter_is_bad():
+    # scikit-learn's validate_params would rename it "The 'C' parameter of kfold_errors"
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="The 'C' parameter of LogisticRegression must be"):
+        kfold_errors(LogisticRegression(C=-1), X, y, cv=3, error_score="raise")
+
+
+def test_the_parameters_of_the_estimator_are_validated_not_skipped():
+    # a nested validation skipped would fit max_depth=-1 as if it meant something
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="'max_depth' parameter of DecisionTreeClassifier"):
+        kfold_errors(DecisionTreeClassifier(max_depth=-1), X, y, cv=3, error_score="raise")
+
+
+@pytest.mark.parametrize(
+    "cv, message",
+    [
+        ([(np.arange(10), np.arange(100, 110))], r"split 1 of 1: the test indices must lie in "
+         r"\[0, 59\] \(X has 60 rows\), got indices from 100 to 109"),
+        ([(np.arange(30), np.arange(30, 60)), (np.arange(-5, 30), np.arange(30, 60))],
+         r"split 2 of 2: the training indices must lie in \[0, 59\].*from -5 to 29"),
+        ([(np.arange(60), np.arange(0))], "split 1 of 1: the test set is empty"),
+        ([(np.arange(30.0), np.arange(30, 60))], "training indices must be integers"),
+        ([(np.ones(5, bool), np.arange(30, 60))], "training mask has 5 entries for 60 samples"),
+        ([(np.arange(30),)], r"cv must yield \(train, test\) pairs"),
+    ],
+)  # fmt: skip
+def test_bad_splits_given_as_index_pairs_are_clear_value_errors(cv, message):
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=message):
+        kfold_errors(DecisionTreeClassifier(), X, y, cv=cv)
+
+
+def test_boolean_masks_as_splits_become_indices():
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    mask = np.arange(60) < 40
+    res = kfold_errors(DecisionTreeClassifier(random_state=0), X, y, cv=[(mask, ~mask)])
+    np.testing.assert_array_equal(res.train_indices[0], np.arange(40))
+    np.testing.assert_array_equal(res.test_indices[0], np.arange(40, 60))

@@ -176,3 +176,74 @@ def test_holm_keeps_nan_and_does_not_count_it():
 def test_bad_scores_are_rejected_clearly(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "pvalues, message",
+    [
+        (
+            [-0.1, 0.5, 1.5, np.nan],
+            r"p-values lie in \[0, 1\]; pvalues holds 2 outside it, such as -0.1",
+        ),
+        ([0.01, 1.5], r"outside it, such as 1.5"),
+        ([0.01, np.inf], r"outside it, such as inf"),
+        ([[0.01, 0.2], [0.3, 0.4]], r"one-dimensional, got shape \(2, 2\)"),
+    ],
+)
+def test_holm_rejects_values_that_are_not_p_values(pvalues, message):
+    with pytest.raises(ValueError, match=message):
+        holm_correction(pvalues)
+
+
+@pytest.mark.parametrize(
+    "correct_a, message",
+    [
+        (np.array([0.5, 1.5, 0.5, 1.5]), "booleans or 0/1, got 0.5"),
+        (np.array([np.nan, 0.0, 1.0, 1.0]), "booleans or 0/1, got nan"),
+        (np.array([3, 0, 3, 0]), "booleans or 0/1, got 3"),
+        (np.array(["yes", "no", "yes", "no"]), "booleans or 0/1 .* dtype <U3"),
+        (np.ones((2, 2), bool), r"one-dimensional .* shape \(2, 2\)"),
+    ],
+)
+def test_mcnemar_takes_only_booleans_or_zeros_and_ones(correct_a, message):
+    correct_b = np.array([True, False, False, True])
+    with pytest.raises(ValueError, match=rf"correct_a must .*{message}"):
+        mcnemar_test(correct_a, correct_b)
+
+
+def test_mcnemar_of_zeros_and_ones_is_mcnemar_of_booleans_and_empty_input_is_refused():
+    rng = np.random.default_rng(0)
+    correct_a, correct_b = rng.random(30) > 0.3, rng.random(30) > 0.5
+    expected = mcnemar_test(correct_a, correct_b)
+    assert mcnemar_test(correct_a.astype(int), correct_b.astype(float)) == expected
+    with pytest.raises(ValueError, match="empty"):
+        mcnemar_test(correct_a[:0], correct_b[:0])
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e300, 1e-300])
+def test_the_tests_are_scale_invariant_without_overflow_or_warnings(scale, recwarn):
+    expected = [
+        paired_ttest_5x2cv(SCORES_A, SCORES_B),
+        combined_ftest_5x2cv(SCORES_A, SCORES_B),
+        corrected_resampled_ttest(SCORES_A, SCORES_B, n_train=90, n_test=10),
+    ]
+    a, b = SCORES_A * scale, SCORES_B * scale
+    got = [
+        paired_ttest_5x2cv(a, b),
+        combined_ftest_5x2cv(a, b),
+        corrected_resampled_ttest(a, b, n_train=90, n_test=10),
+    ]
+    for mine, reference in zip(got, expected, strict=True):
+        assert mine.statistic == pytest.approx(reference.statistic, rel=1e-12)
+        assert mine.pvalue == pytest.approx(reference.pvalue, rel=1e-12)
+    assert not recwarn.list  # no "overflow encountered in square"
+
+
+def test_scores_whose_difference_exceeds_the_largest_float_are_still_tested(recwarn):
+    a = np.full(10, 1.5e308) * np.array([1, -1, 1, 1, -1, 1, 1, -1, 1, 1])
+    b = -a / 2  # a - b = 1.5 a: beyond 1.8e308, but its units are fine
+    reference = paired_ttest_5x2cv(a / 1e300, b / 1e300)
+    res = paired_ttest_5x2cv(a, b)
+    assert res.statistic == pytest.approx(reference.statistic, rel=1e-12)
+    assert res.pvalue == pytest.approx(reference.pvalue, rel=1e-12)
+    assert not recwarn.list
