@@ -40,11 +40,15 @@ True
 Numerical safety: every denominator carries an ``eps > 0`` or a factor bounded away from zero, so no
 division by zero can occur. A non-finite gradient, or an update that overflows (the iterates are
 diverging), raises a ``FloatingPointError`` that names the learning rate instead of filling the
-parameters with ``inf`` and ``nan`` while printing warnings.
+parameters with ``inf`` and ``nan`` while printing warnings. A gradient so large that its square
+overflows (the rules that average squared gradients: AdaGrad, RMSProp, AdaDelta, Adam, Nadam) raises
+one that says so and suggests clipping or rescaling, since a smaller learning rate would not help.
 """
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
@@ -106,6 +110,18 @@ def _check_momentum(name, value):
 def _check_decay(name, value):
     """A decay rate of a running average of squares: 0 < value < 1."""
     return _check_number(name, value, low=0.0, high=1.0)
+
+
+class _GradientOverflowError(FloatingPointError):
+    """The squares of a gradient overflow: a smaller learning rate would not help (clip instead)."""
+
+
+class _SquareOverflow(Exception):
+    """Raised inside ``step`` when the squares of ``grads[index]`` (or their sum) overflow."""
+
+    def __init__(self, index):
+        super().__init__(index)
+        self.index = index
 
 
 # -- update rules ----------------------------------------------------------------------------------
@@ -206,10 +222,12 @@ class Optimizer:
         ------
         FloatingPointError
             If a gradient is not finite, or the update overflows: the iterates are diverging, and
-            the message says so and gives the learning rate. The parameters may then be partly
-            updated.
+            the message says so and gives the learning rate. If the square of a gradient overflows
+            (the adaptive rules), or a gradient exceeds the largest number of its parameter's
+            dtype, the message says that instead and suggests clipping or rescaling the gradients.
+            The parameters may then be partly updated.
         """
-        grads = list(grads)
+        grads = [np.asarray(grad) for grad in grads]
         if len(grads) != len(self.params):
             raise ValueError(
                 f"Got {len(grads)} gradient arrays for {len(self.params)} parameter arrays."
@@ -220,17 +238,33 @@ class Optimizer:
                     f"grads[{i}] has shape {np.shape(grad)}, but params[{i}] has shape "
                     f"{param.shape}."
                 )
+            if grad.dtype.kind not in "biuf":
+                raise TypeError(f"grads[{i}] must hold real numbers, got dtype {grad.dtype}.")
             if not np.all(np.isfinite(grad)):
                 raise FloatingPointError(
                     f"{type(self).__name__}: grads[{i}] contains NaN or infinity at step "
                     f"{self.n_steps + 1}; the iterates have probably diverged. Try a smaller "
                     f"learning_rate (now {self.learning_rate:g}) or clip the gradients."
                 )
+            wider = grad.dtype.itemsize > param.dtype.itemsize
+            if wider and np.max(np.abs(grad), initial=0.0) > float(np.finfo(param.dtype).max):
+                raise _GradientOverflowError(
+                    f"{type(self).__name__}: grads[{i}] has values up to "
+                    f"{float(np.max(np.abs(grad))):.3g}, beyond the largest {param.dtype} "
+                    f"({float(np.finfo(param.dtype).max):.3g}) of params[{i}], so no update in "
+                    f"{param.dtype} can use it and a smaller learning_rate does not help. Scale "
+                    "the objective or the features, clip the gradients (clip_grad_norm), or use "
+                    "float64 parameters."
+                )
         self.n_steps += 1
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise"):
                 for i, (param, grad) in enumerate(zip(self.params, grads, strict=True)):
                     self._update(i, param, grad)
+        except _SquareOverflow as error:
+            raise _GradientOverflowError(
+                self._square_overflow_message(error.index, grads)
+            ) from None
         except FloatingPointError as error:
             raise FloatingPointError(
                 f"{type(self).__name__}: the update of step {self.n_steps} overflowed ({error}); "
@@ -241,6 +275,26 @@ class Optimizer:
     def _update(self, i, param, grad):
         """Apply the rule to ``param`` (the i-th parameter) in place."""
         raise NotImplementedError
+
+    def _square_overflow_message(self, i, grads):
+        """The message for gradients whose squares (or their running sum) overflow."""
+        dtype = self.params[i].dtype
+        largest = float(np.max(np.abs(grads[i]))) if np.size(grads[i]) else 0.0
+        limit = float(np.sqrt(np.finfo(dtype).max))
+        message = (
+            f"{type(self).__name__}: at step {self.n_steps} the squared gradient overflowed "
+            f"{dtype} (largest |grads[{i}]| is {largest:.3g}; squares overflow beyond about "
+            f"{limit:.3g}, and a running sum of squares sooner). {type(self).__name__} divides by "
+            "the root of the averaged squared gradients, so a smaller learning_rate does not help "
+            "here: clip the gradients (clip_grad_norm, or clip_norm in the estimators), or scale "
+            "the objective or the features so that the gradients are smaller"
+        )
+        if self.n_steps > 1:
+            message += (
+                f"; if they grew over the previous steps, the iterates are diverging and a smaller "
+                f"learning_rate (now {self.learning_rate:g}) may help too"
+            )
+        return message + "."
 
     def __repr__(self):
         hyper = ", ".join(
@@ -472,7 +526,10 @@ class AdaGrad(Optimizer):
 
     def _update(self, i, param, grad):
         sum_squares = self.sum_squares[i]
-        sum_squares += grad * grad
+        try:
+            sum_squares += grad * grad
+        except FloatingPointError:
+            raise _SquareOverflow(i) from None
         param -= self.learning_rate * grad / (np.sqrt(sum_squares) + self.eps)
 
 
@@ -527,7 +584,10 @@ class RMSProp(Optimizer):
     def _update(self, i, param, grad):
         mean_square = self.mean_square[i]
         mean_square *= self.decay
-        mean_square += (1.0 - self.decay) * grad * grad
+        try:
+            mean_square += (1.0 - self.decay) * grad * grad
+        except FloatingPointError:
+            raise _SquareOverflow(i) from None
         param -= self.learning_rate * grad / (np.sqrt(mean_square) + self.eps)
 
 
@@ -587,7 +647,10 @@ class AdaDelta(Optimizer):
     def _update(self, i, param, grad):
         mean_square, mean_square_delta = self.mean_square[i], self.mean_square_delta[i]
         mean_square *= self.rho
-        mean_square += (1.0 - self.rho) * grad * grad
+        try:
+            mean_square += (1.0 - self.rho) * grad * grad
+        except FloatingPointError:
+            raise _SquareOverflow(i) from None
         delta = np.sqrt(mean_square_delta + self.eps) / np.sqrt(mean_square + self.eps) * grad
         mean_square_delta *= self.rho
         mean_square_delta += (1.0 - self.rho) * delta * delta
@@ -659,7 +722,10 @@ class Adam(Optimizer):
         m *= self.beta1
         m += (1.0 - self.beta1) * grad
         v *= self.beta2
-        v += (1.0 - self.beta2) * grad * grad
+        try:
+            v += (1.0 - self.beta2) * grad * grad
+        except FloatingPointError:
+            raise _SquareOverflow(i) from None
         return m, v
 
     def _update(self, i, param, grad):
@@ -776,8 +842,20 @@ def make_optimizer(name, params, **kwargs):
 
 
 def _check_count(t):
-    if t < 0:
-        raise ValueError(f"t counts the updates already made and must be >= 0, got {t}.")
+    """``t`` as a float if it is a finite real number >= 0, else a ValueError naming it."""
+    if isinstance(t, Integral) and not isinstance(t, bool):
+        valid = t >= 0
+    else:
+        valid = isinstance(t, Real) and not isinstance(t, bool) and math.isfinite(t) and t >= 0
+    if not valid:
+        raise ValueError(
+            "t counts the updates already made and must be a finite number >= 0 (an integer), "
+            f"got {t!r}."
+        )
+    try:
+        return float(t)
+    except OverflowError:  # an integer beyond the floats: the rates' limit as t grows
+        return math.inf
 
 
 class Schedule:
@@ -840,7 +918,8 @@ class InvScalingSchedule(Schedule):
     Counting updates from 1 instead (:math:`t' = t + 1`, scikit-learn's convention) this is
     :math:`\\eta_0 / t'^{\\,p}`, and the sequence of rates is the same as scikit-learn's
     ``learning_rate="invscaling"``. With :math:`p = 1/2` the rates decay like :math:`1/\\sqrt{t}`, the
-    classical choice for convex problems that are not strongly convex.
+    classical choice for convex problems that are not strongly convex. A rate below the smallest
+    float (a huge ``power_t``) is returned as 0.0.
     """
 
     name = "invscaling"
@@ -850,8 +929,11 @@ class InvScalingSchedule(Schedule):
         self.power_t = _check_number("power_t", power_t, low=0.0, high=np.inf, low_closed=True)
 
     def rate(self, t):
-        _check_count(t)
-        return self.eta0 / (t + 1.0) ** self.power_t
+        t = _check_count(t)
+        try:
+            return self.eta0 / (t + 1.0) ** self.power_t
+        except OverflowError:  # (t + 1) ** power_t beyond the largest float: the rate is below it
+            return 0.0
 
 
 class OptimalSchedule(Schedule):
@@ -909,7 +991,7 @@ class OptimalSchedule(Schedule):
         self.t0 = 1.0 / (self.alpha * eta_start)
 
     def rate(self, t):
-        _check_count(t)
+        t = _check_count(t)
         return 1.0 / (self.alpha * (self.t0 + t))
 
 
@@ -970,6 +1052,8 @@ class AdaptiveSchedule(Schedule):
 
     def end_epoch(self, objective):
         """Record the epoch's objective; return ``False`` once the rate has fallen below 1e-6."""
+        if isinstance(objective, bool) or not isinstance(objective, Real):
+            raise ValueError(f"objective must be a real number, got {objective!r}.")
         if self._gave_up:
             return False
         if self.tol is None:

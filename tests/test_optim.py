@@ -401,6 +401,64 @@ def test_divergence_raises_an_error_not_warnings(quadratic, name):
                 optimizer.step([grad])
 
 
+ADAPTIVE = ["adagrad", "rmsprop", "adadelta", "adam", "nadam"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ADAPTIVE)
+def test_a_gradient_whose_square_overflows_says_so_not_lower_the_rate(name, dtype):
+    """The rules that average g * g cannot take a gradient beyond sqrt(max float): the message
+    names the overflowing square and says to clip or rescale; a smaller rate would not help."""
+    huge = 1e160 if dtype == np.float64 else 1e25
+    optimizer = make_optimizer(name, [np.zeros(3, dtype=dtype)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FloatingPointError, match="squared gradient overflowed") as info:
+            optimizer.step([np.full(3, huge, dtype=dtype)])
+    message = str(info.value)
+    assert np.dtype(dtype).name in message
+    assert "clip" in message and "does not help" in message
+    assert "diverging" not in message  # at step 1 nothing has diverged
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_float64_gradient_beyond_float32_parameters_is_named(name):
+    w = np.zeros(3, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            FloatingPointError,
+            match=r"grads\[0\] has values up to 1e\+300, beyond "
+            r"the largest float32",
+        ) as info:
+            make_optimizer(name, [w]).step([np.full(3, 1e300)])
+    assert "does not help" in str(info.value)
+    np.testing.assert_array_equal(w, 0.0)  # checked before anything moved
+
+
+def test_step_takes_array_likes_and_rejects_gradients_that_are_not_numbers():
+    w = np.zeros(3)
+    optimizer = SGD([w], learning_rate=0.5)
+    optimizer.step([[1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(w, [-0.5, -1.0, -1.5])
+    with pytest.raises(TypeError, match=r"grads\[0\] must hold real numbers"):
+        optimizer.step([np.array(["a", "b", "c"])])
+
+
+def test_adaptive_schedule_rejects_an_objective_that_is_not_a_number():
+    schedule = make_schedule("adaptive", eta0=0.1)
+    with pytest.raises(ValueError, match="objective must be a real number"):
+        schedule.end_epoch("a")
+    assert schedule.end_epoch(np.nan) is True  # NaN is a number: no improvement
+
+
+@pytest.mark.parametrize("name", ADAPTIVE)
+def test_gradients_just_below_the_square_overflow_still_work(name):
+    w = np.zeros(3)
+    make_optimizer(name, [w]).step([np.full(3, 1e150)])
+    assert np.all(np.isfinite(w)) and np.all(w < 0)
+
+
 # -- learning-rate schedules -----------------------------------------------------------------------
 
 
@@ -508,6 +566,29 @@ def test_schedule_rejects_bad_parameters_by_name(name, params, parameter):
 def test_schedule_rejects_a_negative_update_count():
     with pytest.raises(ValueError, match="t counts the updates"):
         make_schedule("constant", eta0=0.1).rate(-1)
+
+
+@pytest.mark.parametrize("name", ["constant", "invscaling", "optimal", "adaptive"])
+@pytest.mark.parametrize("t", [np.nan, np.inf, -0.5, "a", None, True])
+def test_schedule_rejects_an_update_count_that_is_not_a_finite_number(name, t):
+    schedule = make_schedule(name, eta0=0.1, alpha=0.01)
+    with pytest.raises(ValueError, match=r"t counts the updates.*finite number >= 0"):
+        schedule.rate(t)
+
+
+def test_invscaling_with_a_huge_power_underflows_to_zero_instead_of_overflowing():
+    schedule = make_schedule("invscaling", eta0=0.1, power_t=1e6)
+    assert schedule.rate(0) == 0.1
+    assert schedule.rate(5) == 0.0
+    assert schedule.rate(np.int64(10**9)) == 0.0
+
+
+def test_schedules_take_an_update_count_beyond_the_floats():
+    huge = 10**400  # a Python int that no float holds: the rates take their limit
+    assert make_schedule("invscaling", eta0=0.1).rate(huge) == 0.0
+    assert make_schedule("invscaling", eta0=0.1, power_t=0.0).rate(huge) == 0.1
+    assert make_schedule("optimal", eta0=0.1, alpha=0.01).rate(huge) == 0.0
+    assert make_schedule("constant", eta0=0.1).rate(huge) == 0.1
 
 
 # -- gradient clipping -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh, sigmoid
 from ._init import ALIASES, INITIALIZERS
 from ._layers import BatchNorm, Dense, Dropout
 from ._losses import BinaryCrossEntropy, Huber, L1Loss, MeanSquaredError, SoftmaxCrossEntropy
-from ._network import Sequential, train_epoch
+from ._network import Sequential, cast_input, train_epoch
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -45,6 +45,28 @@ ACTIVATIONS = {
 MAXOUT_PIECES = 2
 # Rows per forward pass at prediction time (bounds the memory of the activations).
 PREDICT_CHUNK = 8192
+# The parameters that shape the network (or seed it): partial_fit cannot change them once it is
+# built. The others (learning_rate, optimizer, alpha, batch_size, clip_norm, loss, ...) only act
+# on training and take effect at the next call.
+NETWORK_PARAMS = (
+    "hidden_layer_sizes",
+    "activation",
+    "batch_norm",
+    "dropout",
+    "init",
+    "dtype",
+    "random_state",
+)
+
+
+def _same(a, b):
+    """Whether two parameter values are the same (equal numbers, strings, tuples; same object)."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def _check_hidden_layer_sizes(sizes):
@@ -173,9 +195,16 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         layers.append(Dense(width, n_out, init=self.init, rng=rng, dtype=dtype))
         return Sequential(layers, dtype=dtype)
 
+    def _network_params(self):
+        """The values of NETWORK_PARAMS, hidden_layer_sizes as a tuple."""
+        values = {name: getattr(self, name) for name in NETWORK_PARAMS}
+        values["hidden_layer_sizes"] = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        return values
+
     def _start(self, n_features, rng):
         """A new network, optimizer and training record."""
         self._rng = rng
+        self._built_with = self._network_params()
         self.network_ = self._build_network(n_features, self._n_network_outputs(), rng)
         self._optimizer = make_optimizer(
             self.optimizer, [self.network_.flat_params], learning_rate=self.learning_rate
@@ -184,7 +213,25 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         self.t_ = 0
         self.n_epochs_ = 0
 
+    def _continue(self):
+        """Before a later partial_fit: reject changed network parameters, apply training ones."""
+        current = self._network_params()
+        for name, value in getattr(self, "_built_with", {}).items():
+            if not _same(current[name], value):
+                raise ValueError(
+                    f"{name} was changed from {value!r} to {current[name]!r} after the network "
+                    "was built; partial_fit can only continue training the same network. Call fit "
+                    "(or partial_fit on a clone) to train a new network with it."
+                )
+        if self._optimizer.name != self.optimizer:  # a new rule, from a fresh state
+            self._optimizer = make_optimizer(
+                self.optimizer, [self.network_.flat_params], learning_rate=self.learning_rate
+            )
+        else:
+            self._optimizer.learning_rate = self.learning_rate
+
     def _epoch(self, X, target):
+        steps = self._optimizer.n_steps
         loss = train_epoch(
             self.network_,
             self._loss,
@@ -197,7 +244,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             clip_norm=self.clip_norm,
         )
         self.loss_curve_.append(loss)
-        self.t_ = self._optimizer.n_steps
+        self.t_ += self._optimizer.n_steps - steps
         self.n_epochs_ += 1
         self.n_iter_ = self.n_epochs_
         return loss
@@ -237,6 +284,9 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
 
         Raises
         ------
+        ValueError
+            For bad parameters or data, including values too large for ``dtype`` (float32: beyond
+            about 3.4e38), which would become infinite.
         TrainingDivergedError
             If the loss becomes NaN or infinite (the message suggests a smaller learning rate or
             ``clip_norm``).
@@ -247,7 +297,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         target, stratify = self._prepare_targets(y, first=True)
         task = self._open_fit_task(X, y, max_subtasks=self.max_epochs)
         rng = self._generator()
-        X = X.astype(self.dtype, copy=False)
+        X = self._cast_X(X)
         self._start(X.shape[1], rng)
         if self.early_stopping:
             X, X_val, target, target_val = self._split(X, target, stratify, rng)
@@ -316,17 +366,28 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
                 X, target, test_size=self.validation_fraction, random_state=seed
             )
 
+    def _cast_X(self, X):
+        """``X`` in the network's dtype; a ValueError if its values do not fit in it."""
+        return cast_input(
+            X,
+            np.dtype(self.dtype),
+            name="X",
+            hint="use dtype='float64' or scale the features (e.g. StandardScaler)",
+        )
+
     def _partial_fit(self, X, y, classes=None):
         first = not hasattr(self, "network_")
-        if first:
-            self._validate_params()
-            _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        self._validate_params()  # on every call: set_params may have changed them since
+        _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        if not first:
+            self._continue()
         X, y = self._validate_X_y(X, y, reset=first)
         target, _ = self._prepare_targets(y, first=first, classes=classes)
+        X = self._cast_X(X)
         if first:
             self._start(X.shape[1], self._generator())
             self.validation_scores_ = None
-        loss = self._epoch(X.astype(self.dtype, copy=False), target)
+        loss = self._epoch(X, target)
         if self.verbose:
             print(f"epoch {self.n_epochs_:4d}  loss {loss:.6f}")
         return self
@@ -481,6 +542,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _prepare_targets(self, y, *, first, classes=None):
         check_classification_targets(y)
+        if classes is not None:
+            classes = np.asarray(classes)
+            if np.issubdtype(classes.dtype, np.inexact) and not np.all(np.isfinite(classes)):
+                raise ValueError(f"classes contains NaN or infinity: {classes!r}.")
         if first:
             labels = np.unique(y) if classes is None else np.unique(classes)
             if classes is not None:
@@ -516,6 +581,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over ``(X, y)`` from the current weights (the first call builds the network).
+
+        The parameters are checked on every call. Those that only act on training
+        (``learning_rate``, ``optimizer``, ``alpha``, ``batch_size``, ``clip_norm``, ``verbose``,
+        and the regressor's ``loss``) may be changed with ``set_params`` between calls and are used
+        from the next call on; a new ``optimizer`` starts from a fresh state (no momentum, no
+        running averages). Changing one that shapes the network (``hidden_layer_sizes``,
+        ``activation``, ``batch_norm``, ``dropout``, ``init``, ``dtype``, ``random_state``) raises
+        a ValueError: ``fit`` trains a new network.
 
         Parameters
         ----------
@@ -693,12 +766,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if first:
             self.n_outputs_ = Y.shape[1]
             self._y_1d = y.ndim == 1
-            self._loss = REGRESSION_LOSSES[self.loss]()
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {Y.shape[1]} targets, but the network was built for {self.n_outputs_}."
             )
-        return Y.astype(self.dtype), None
+        self._loss = REGRESSION_LOSSES[self.loss]()  # (partial_fit: the loss may have changed)
+        target = cast_input(
+            Y,
+            np.dtype(self.dtype),
+            name="y",
+            hint="use dtype='float64' or scale the targets (e.g. TransformedTargetRegressor with "
+            "a StandardScaler)",
+        )
+        return (target.copy() if target is Y else target), None
 
     def _validation_score(self, X, target):
         prediction = self.network_.forward(X, training=False).astype(np.float64)
@@ -706,6 +786,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def partial_fit(self, X, y):
         """One epoch over ``(X, y)`` from the current weights (the first call builds the network).
+
+        The parameters are checked on every call. Those that only act on training
+        (``learning_rate``, ``optimizer``, ``alpha``, ``batch_size``, ``clip_norm``, ``verbose``,
+        and the regressor's ``loss``) may be changed with ``set_params`` between calls and are used
+        from the next call on; a new ``optimizer`` starts from a fresh state (no momentum, no
+        running averages). Changing one that shapes the network (``hidden_layer_sizes``,
+        ``activation``, ``batch_norm``, ``dropout``, ``init``, ``dtype``, ``random_state``) raises
+        a ValueError: ``fit`` trains a new network.
 
         Parameters
         ----------

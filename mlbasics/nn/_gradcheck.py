@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
+from sklearn.utils import assert_all_finite, check_array
 
 from ._losses import MeanSquaredError, SoftmaxCrossEntropy
+from ._network import _check_alpha, check_batch
 
 __all__ = ["GradientCheck", "check_gradients"]
 
@@ -76,7 +79,7 @@ def check_gradients(
     alpha : float, default=0.0
         Weight-decay strength included in the objective.
     eps : float, default=1e-6
-        The finite-difference step.
+        The finite-difference step, a finite number > 0.
     check_input : bool, default=True
         Also check the gradient with respect to ``X``.
 
@@ -89,6 +92,13 @@ def check_gradients(
         entry) counts as exact: a bias followed by BatchNorm has a gradient of exactly zero, which
         the differences only see as rounding noise.
 
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a non-empty 2-D array of finite numbers of the width the network takes,
+        ``y`` has another number of rows or contains NaN or infinity, ``eps`` is not a finite
+        number > 0 or ``alpha`` not a finite number >= 0.
+
     Examples
     --------
     >>> import numpy as np
@@ -99,9 +109,17 @@ def check_gradients(
     >>> result.passed(1e-6)
     True
     """
+    if isinstance(eps, bool) or not isinstance(eps, Real) or not (np.isfinite(eps) and eps > 0):
+        raise ValueError(
+            f"eps, the finite-difference step, must be a finite number > 0, got {eps!r}."
+        )
+    alpha = _check_alpha(alpha)
+    # A float64 copy: the input check moves its entries, and the caller's X must not change.
+    X = check_array(X, dtype=np.float64, copy=True, input_name="X")
+    X, y = check_batch(network, X, y, target_name="y")
+    if np.issubdtype(y.dtype, np.inexact):
+        assert_all_finite(y, input_name="y")
     net = network.astype(np.float64)
-    X = np.array(X, dtype=np.float64)
-    y = np.asarray(y)
     if loss is None:
         integer = y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
         loss = SoftmaxCrossEntropy() if integer else MeanSquaredError()

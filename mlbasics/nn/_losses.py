@@ -45,6 +45,28 @@ def _check_batch(z):
     return z
 
 
+def _check_class_indices(target, k):
+    """Raise a ValueError unless ``target`` holds integers in ``0..k-1`` (the columns of z)."""
+    if not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(
+            f"target must be integer class indices in 0..{k - 1} (or an (n, {k}) matrix of "
+            f"probabilities), got an array of dtype {target.dtype}."
+        )
+    low, high = target.min(), target.max()
+    if low < 0 or high >= k:
+        bad = low if low < 0 else high
+        raise ValueError(
+            f"target contains the class index {bad}, outside 0..{k - 1}: z has {k} columns, one "
+            "per class."
+        )
+
+
+def _describe(target):
+    if target.dtype.kind not in "biuf":
+        return f"an array of dtype {target.dtype}"
+    return f"values from {target.min()} to {target.max()}"
+
+
 class Loss:
     """Base class: ``forward(z, target)`` returns the mean loss, ``backward()`` its gradient in z."""
 
@@ -64,8 +86,9 @@ class Loss:
 class SoftmaxCrossEntropy(Loss):
     """Softmax followed by the cross-entropy, fused: the multinomial negative log-likelihood.
 
-    ``target`` is either a vector of class indices in ``0..k-1`` or an ``(n, k)`` matrix of target
-    probabilities (one-hot rows for hard labels).
+    ``target`` is either a vector of integer class indices in ``0..k-1`` or an ``(n, k)`` matrix of
+    target probabilities (one-hot rows for hard labels). An index outside ``0..k-1`` (or a vector
+    that is not of integers) raises a ValueError.
 
     Notes
     -----
@@ -98,6 +121,7 @@ class SoftmaxCrossEntropy(Loss):
         if target.ndim == 1:
             if target.shape[0] != n:
                 raise ValueError(f"target has {target.shape[0]} labels for {n} rows of z.")
+            _check_class_indices(target, z.shape[1])
             rows = np.arange(n)
             picked = shifted[rows, target]
             exp[rows, target] -= 1.0
@@ -126,6 +150,8 @@ class SoftmaxCrossEntropy(Loss):
 class BinaryCrossEntropy(Loss):
     """Binary cross-entropy with logits: ``z`` of shape ``(n, 1)``, targets in [0, 1].
 
+    A target outside [0, 1] (or NaN) raises a ValueError.
+
     Notes
     -----
     :math:`-y\\log\\sigma(z) - (1-y)\\log(1-\\sigma(z)) = \\log(1 + e^z) - y z`, computed as
@@ -143,7 +169,15 @@ class BinaryCrossEntropy(Loss):
 
     def forward(self, z, target):
         z = _check_batch(z)
-        target = np.asarray(target, dtype=z.dtype).reshape(z.shape[0], -1)
+        target = np.asarray(target)
+        if target.size != z.size:
+            raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
+        if target.dtype.kind not in "biuf" or not (target.min() >= 0 and target.max() <= 1):
+            raise ValueError(  # (the comparisons are also false for NaN)
+                "target must hold numbers in [0, 1] (0/1 labels or probabilities of the positive "
+                f"class), got {_describe(target)}."
+            )
+        target = target.astype(z.dtype, copy=False).reshape(z.shape[0], -1)
         if target.shape != z.shape:
             raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
         per_entry = np.maximum(z, 0) - target * z + np.log1p(np.exp(-np.abs(z)))

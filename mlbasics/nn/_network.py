@@ -15,17 +15,47 @@ in ``flat_params`` and no optimizer touches them.
 from __future__ import annotations
 
 import copy
+from numbers import Integral, Real
 
 import numpy as np
 
-from ..optim import clip_grad_norm
-from ._layers import _check_dtype
+from ..optim import _GradientOverflowError, clip_grad_norm
+from ._activations import ELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ._layers import BatchNorm, Dense, Dropout, _check_dtype
 
 __all__ = ["Sequential", "TrainingDivergedError", "train_epoch"]
 
 
 class TrainingDivergedError(FloatingPointError):
     """The loss or a gradient became NaN or infinite during training."""
+
+
+# Layers whose output has the width of their input: the width a network expects is that of the
+# first Dense or BatchNorm layer if only these come before it.
+_SAME_WIDTH = (ELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, Dropout)
+
+
+def cast_input(x, dtype, *, name="X", hint=None):
+    """``x`` in ``dtype``, or a ValueError if some of its values are too large for ``dtype``.
+
+    Casting float64 values beyond the largest float32 (about 3.4e38) makes them infinite, and the
+    infinities would later surface as a "diverged" training run. The cast itself detects the
+    overflow (no extra pass over ``x``); ``hint`` is the remedy the message suggests.
+    """
+    if x.dtype == dtype:
+        return x
+    try:
+        with np.errstate(over="raise", under="ignore"):
+            return x.astype(dtype)
+    except FloatingPointError:
+        largest = float(np.nanmax(np.abs(x)))
+        if hint is None:
+            hint = "use a float64 network (dtype=np.float64) or scale the data"
+        raise ValueError(
+            f"{name} has values up to {largest:.3g} in absolute value, which do not fit in "
+            f"{np.dtype(dtype).name} (largest {float(np.finfo(dtype).max):.3g}): casting them "
+            f"would give infinities. Either {hint}."
+        ) from None
 
 
 class Sequential:
@@ -183,11 +213,23 @@ class Sequential:
         return Sequential(layers, dtype=dtype)
 
     # -- passes ----------------------------------------------------------------------------------
+    def _input_width(self):
+        """Width of the input the network expects, or None if its first layers do not fix it."""
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                return layer.n_in
+            if isinstance(layer, BatchNorm):
+                return layer.n_features
+            if not isinstance(layer, _SAME_WIDTH):
+                return None
+        return None
+
     def forward(self, x, *, training=False):
-        """Output of the network for the batch ``x`` (cast to the network's dtype)."""
-        x = np.asarray(x)
-        if x.dtype != self.dtype:
-            x = x.astype(self.dtype)
+        """Output of the network for the batch ``x`` (cast to the network's dtype).
+
+        Raises a ValueError if ``x`` has values too large for the network's dtype.
+        """
+        x = cast_input(np.asarray(x), self.dtype, name="x")
         for layer in self.layers:
             x = layer.forward(x, training=training)
         return x
@@ -198,9 +240,7 @@ class Sequential:
         For looking inside the network: the spread of the activations layer by layer shows
         whether an initialisation preserves the signal (see ``examples/plot_init_and_batchnorm.py``).
         """
-        x = np.asarray(x)
-        if x.dtype != self.dtype:
-            x = x.astype(self.dtype)
+        x = cast_input(np.asarray(x), self.dtype, name="x")
         outputs = []
         for layer in self.layers:
             x = layer.forward(x, training=training)
@@ -253,6 +293,46 @@ def batch_bounds(n_samples, batch_size):
     return bounds
 
 
+def _check_alpha(alpha):
+    if (
+        isinstance(alpha, bool)
+        or not isinstance(alpha, Real)
+        or not (np.isfinite(alpha) and alpha >= 0)
+    ):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
+    return float(alpha)
+
+
+def check_batch(network, X, target, *, target_name):
+    """``X`` and ``target`` as arrays, after checking their shapes against each other and the network.
+
+    ``X`` must be a non-empty 2-D array of real numbers whose width is the network's input width
+    (when its first layers fix it), ``target`` must have one row per row of ``X``. Neither is
+    copied nor scanned for NaN (the callers do that where it is cheap or needed).
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(
+            f"X must be a non-empty 2-D array of shape (n_samples, n_features), got shape "
+            f"{X.shape}."
+        )
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"X must contain real numbers, got an array of dtype {X.dtype}.")
+    width = network._input_width()
+    if width is not None and X.shape[1] != width:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but the network's first layer takes {width}."
+        )
+    target = np.asarray(target)
+    if target.ndim == 0 or target.shape[0] != X.shape[0]:
+        got = "a scalar" if target.ndim == 0 else f"{target.shape[0]} rows"
+        raise ValueError(
+            f"{target_name} must have one row per sample: X has {X.shape[0]} rows, "
+            f"{target_name} has {got}."
+        )
+    return X, target
+
+
 def train_epoch(
     network, loss, optimizer, X, target, *, batch_size, rng=None, alpha=0.0, clip_norm=None
 ):
@@ -291,9 +371,43 @@ def train_epoch(
 
     Raises
     ------
+    ValueError
+        For arguments that cannot work: an empty or non-2-D ``X``, a number of features the
+        network does not take, a target with another number of rows, values of ``X`` too large for
+        the network's dtype, ``batch_size < 1``, a negative ``alpha``, ``clip_norm <= 0``, an
+        optimizer that is not built on the network's parameters, or (found when training fails)
+        NaN or infinity in ``X`` or ``target``.
     TrainingDivergedError
         If the loss or a gradient becomes NaN or infinite; the message says what to change.
     """
+    X, target = check_batch(network, X, target, target_name="target")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
+    alpha = _check_alpha(alpha)
+    if alpha > float(np.finfo(network.dtype).max):
+        raise ValueError(
+            f"alpha={alpha:g} does not fit in the network's {network.dtype} (largest "
+            f"{float(np.finfo(network.dtype).max):.3g}); use a far smaller alpha."
+        )
+    if clip_norm is not None and not (
+        isinstance(clip_norm, Real) and np.isfinite(clip_norm) and clip_norm > 0
+    ):
+        raise ValueError(f"clip_norm must be None or a finite number > 0, got {clip_norm!r}.")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}.")
+    params = getattr(optimizer, "params", None)
+    if isinstance(params, list) and not any(
+        isinstance(p, np.ndarray) and np.may_share_memory(p, network.flat_params) for p in params
+    ):
+        raise ValueError(
+            "optimizer does not update this network: build it on [network.flat_params]."
+        )
+    X = cast_input(
+        X,
+        network.dtype,
+        name="X",
+        hint="scale the features or use a float64 network (Sequential(..., dtype=np.float64))",
+    )
     n = X.shape[0]
     if rng is not None:
         order = rng.permutation(n)
@@ -319,6 +433,22 @@ def train_epoch(
                 optimizer.step([flat_grads])
                 total += value * (stop - start)
     except FloatingPointError as error:
+        for name, array in (("X", X), ("target", target)):
+            if np.issubdtype(array.dtype, np.inexact) and not np.all(np.isfinite(array)):
+                raise ValueError(
+                    f"{name} contains NaN or infinity; remove or impute those values."
+                ) from None
+        if isinstance(error, _GradientOverflowError):
+            raise TrainingDivergedError(f"Training failed: {error}") from None
+        if optimizer.n_steps == 0:  # not a divergence: the loss overflows at the start
+            raise TrainingDivergedError(
+                f"Training failed before the first update: at the starting weights the loss or a "
+                f"gradient is already NaN or infinite ({error}), so a smaller learning rate "
+                f"cannot help. The data are too large for a {network.dtype} network"
+                + (f" (or alpha={alpha:g} is too large)" if alpha > 0 else "")
+                + ": standardise the inputs (StandardScaler), scale the targets, or use float64 "
+                "(dtype='float64' in the estimators)."
+            ) from None
         raise TrainingDivergedError(
             f"Training diverged: the loss or a gradient became NaN or infinite ({error}). Lower "
             f"the learning rate (now {optimizer.learning_rate:g}), set clip_norm, or standardise "

@@ -1,5 +1,7 @@
 """MLPClassifier and MLPRegressor: scikit-learn conformance, digits, stopping rules, bad input."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -255,3 +257,110 @@ def test_early_stopping_on_too_little_data_is_rejected():
     X = np.arange(6.0).reshape(3, 2)
     with pytest.raises(ValueError, match="early_stopping needs"):
         MLPClassifier(early_stopping=True, validation_fraction=0.5).fit(X, [0, 1, 0])
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_values_too_large_for_float32_are_rejected_naming_the_dtype(method, wine):
+    X, y = wine
+    clf = MLPClassifier((5,), max_epochs=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no "overflow encountered in cast"
+        with pytest.raises(
+            ValueError,
+            match=r"X has values up to .*do not fit in float32.*"
+            r"dtype='float64' or scale the features",
+        ):
+            getattr(clf, method)(
+                X * 1e150, y, **({"classes": np.unique(y)} if method == "partial_fit" else {})
+            )
+    with pytest.warns(ConvergenceWarning):  # the same data fit in float64
+        clf.set_params(dtype="float64").fit(X * 1e150, y)
+
+
+def test_targets_too_large_for_float32_are_rejected_naming_y(wine):
+    X, _ = wine
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match=r"y has values up to .*do not fit in float32"):
+            MLPRegressor((5,), max_epochs=3, random_state=0).fit(X, X[:, 0] * 1e150)
+
+
+def test_partial_fit_validates_the_parameters_on_every_call(wine):
+    X, y = wine
+    clf = MLPClassifier((5,), random_state=0).partial_fit(X, y, classes=np.unique(y))
+    clf.set_params(learning_rate=-5.0)
+    with pytest.raises(ValueError, match="'learning_rate' parameter of MLPClassifier"):
+        clf.partial_fit(X, y)
+    clf.set_params(learning_rate=1e-3, batch_size=0)
+    with pytest.raises(ValueError, match="'batch_size' parameter"):
+        clf.partial_fit(X, y)
+
+
+def test_partial_fit_uses_a_learning_rate_changed_between_calls(wine):
+    X, y = wine
+    clf = MLPClassifier((5,), random_state=0).partial_fit(X, y, classes=np.unique(y))
+    before = clf.network_.flat_params.copy()
+    # Adam moves each weight by about the rate: 1e-12 is below float32's resolution here.
+    clf.set_params(learning_rate=1e-12).partial_fit(X, y)
+    np.testing.assert_allclose(clf.network_.flat_params, before, rtol=1e-6, atol=1e-9)
+    clf.set_params(learning_rate=0.1).partial_fit(X, y)
+    assert np.max(np.abs(clf.network_.flat_params - before)) > 1e-2
+
+
+def test_partial_fit_switches_to_an_optimizer_changed_between_calls(wine):
+    X, y = wine
+    clf = MLPClassifier((5,), batch_size=32, random_state=0)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    clf.set_params(optimizer="sgd").partial_fit(X, y)
+    assert clf._optimizer.name == "sgd"
+    assert clf.t_ == 2 * 6  # the count of updates goes on across the change (6 batches an epoch)
+
+
+def test_partial_fit_uses_a_regression_loss_changed_between_calls(wine):
+    X, _ = wine
+    y = X[:, 0] + 10.0
+    reg = MLPRegressor((5,), random_state=0).partial_fit(X, y)
+    reg.set_params(loss="absolute_error").partial_fit(X, y)
+    # The epoch's objective is now the absolute error (about 10 here), not half its square (~50).
+    assert reg.loss_curve_[0] > 30 and reg.loss_curve_[1] < 15
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("hidden_layer_sizes", (7,)),
+        ("activation", "tanh"),
+        ("batch_norm", True),
+        ("dropout", 0.5),
+        ("init", "xavier"),
+        ("dtype", "float64"),
+        ("random_state", 1),
+    ],
+)
+@pytest.mark.parametrize("first", ["fit", "partial_fit"])
+def test_partial_fit_rejects_a_changed_network_parameter(name, value, first, wine):
+    X, y = wine
+    clf = MLPClassifier((5,), max_epochs=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y) if first == "fit" else clf.partial_fit(X, y, classes=np.unique(y))
+    clf.set_params(**{name: value})
+    with pytest.raises(ValueError, match=rf"{name} was changed from .* Call fit"):
+        clf.partial_fit(X, y)
+    clf.set_params(**{name: MLPClassifier((5,), random_state=0).get_params()[name]})
+    clf.partial_fit(X, y)  # set back: training goes on
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_partial_fit_rejects_non_finite_classes(bad, wine):
+    X, y = wine
+    with pytest.raises(ValueError, match="classes contains NaN or infinity"):
+        MLPClassifier((5,)).partial_fit(X, y, classes=[0.0, 1.0, 2.0, bad])
+
+
+def test_an_alpha_too_large_for_float32_is_named(wine):
+    X, y = wine
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match=r"alpha=1e\+300 does not fit .* float32"):
+            MLPClassifier((5,), alpha=1e300, random_state=0).fit(X, y)

@@ -228,3 +228,45 @@ def test_check_gradients_works_on_a_float32_network_without_changing_it():
         np.testing.assert_array_equal(old, new)
     for old, (_, new) in zip(before[1], net.buffers(), strict=True):
         np.testing.assert_array_equal(old, new)
+
+
+@pytest.mark.parametrize("eps", [0.0, -1e-6, np.nan, np.inf, "small"])
+def test_check_gradients_rejects_a_step_that_is_not_positive(eps):
+    rng, X, y = data(0)
+    net = Sequential([Dense(D, K, rng=rng)], dtype=np.float64)
+    with pytest.raises(ValueError, match="eps, the finite-difference step, must be a finite"):
+        check_gradients(net, X, y, eps=eps)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_check_gradients_rejects_non_finite_inputs_and_targets(bad):
+    rng, X, y = data(0, classes=False)
+    net = Sequential([Dense(D, K, rng=rng)], dtype=np.float64)
+    X_bad = X.copy()
+    X_bad[2, 1] = bad
+    with pytest.raises(ValueError, match=r"X contains (NaN|infinity)"):
+        check_gradients(net, X_bad, y)
+    y_bad = y.copy()
+    y_bad[0, 0] = bad
+    with pytest.raises(ValueError, match=r"y contains (NaN|infinity)"):
+        check_gradients(net, X, y_bad)
+
+
+def test_check_gradients_rejects_inputs_of_the_wrong_shape():
+    rng, X, y = data(0)
+    net = Sequential([Dense(D, K, rng=rng)], dtype=np.float64)
+    with pytest.raises(ValueError, match=f"X has {D + 1} features, but the network's first layer "):
+        check_gradients(net, np.ones((N, D + 1)), y)
+    with pytest.raises(ValueError, match=f"y must have one row per sample: X has {N} rows"):
+        check_gradients(net, X, y[:-1])
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        check_gradients(net, X, y, alpha=-1.0)
+
+
+def test_check_gradients_does_not_modify_its_inputs():
+    rng, X, y = data(0)
+    net = Sequential([Dense(D, K, rng=rng)], dtype=np.float64)
+    X_copy, y_copy = X.copy(), y.copy()
+    check_gradients(net, X, y)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)

@@ -99,3 +99,23 @@ def test_losses_reject_mismatched_shapes():
         BinaryCrossEntropy().forward(np.zeros(3), np.zeros(3))
     with pytest.raises(ValueError, match="delta"):
         Huber(0.0)
+
+
+@pytest.mark.parametrize("label", [-1, 2, 5])
+def test_softmax_cross_entropy_rejects_class_indices_outside_the_columns(label):
+    z = np.array([[1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=rf"class index {label}, outside 0\.\.1"):
+        SoftmaxCrossEntropy().forward(z, np.array([0, label]))
+
+
+def test_softmax_cross_entropy_rejects_labels_that_are_not_integers():
+    with pytest.raises(ValueError, match=r"integer class indices.*dtype float64"):
+        SoftmaxCrossEntropy().forward(np.zeros((2, 2)), np.array([0.0, 0.5]))
+
+
+@pytest.mark.parametrize("target", [[0.0, 2.0], [-1.0, 1.0], [np.nan, 1.0], ["a", "b"]])
+def test_binary_cross_entropy_rejects_targets_outside_zero_one(target):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"target must hold numbers in \[0, 1\]"):
+            BinaryCrossEntropy().forward(np.zeros((2, 1), dtype=np.float32), np.array(target))

@@ -1,6 +1,7 @@
 """Sequential: the flat parameter layout, weight decay, clipping, pickling, the training epoch."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -180,3 +181,115 @@ def test_sequential_rejects_what_is_not_a_layer():
         Sequential([])
     with pytest.raises(TypeError, match="lacks forward"):
         Sequential([np.eye(2)])
+
+
+def _epoch_args(net):
+    return MeanSquaredError(), make_optimizer("sgd", [net.flat_params])
+
+
+def test_train_epoch_rejects_empty_data_and_a_bad_batch_size():
+    net = Sequential([Dense(2, 1, rng=np.random.default_rng(0))], dtype=np.float64)
+    with pytest.raises(ValueError, match=r"X must be a non-empty 2-D array.*\(0, 2\)"):
+        train_epoch(net, *_epoch_args(net), np.ones((0, 2)), np.ones((0, 1)), batch_size=2)
+    for batch_size in (0, -3, 2.5, None):
+        with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+            train_epoch(
+                net, *_epoch_args(net), np.ones((4, 2)), np.ones((4, 1)), batch_size=batch_size
+            )
+
+
+def test_train_epoch_rejects_inputs_and_targets_of_the_wrong_shape():
+    net = Sequential([Dense(2, 1, rng=np.random.default_rng(0))], dtype=np.float64)
+    with pytest.raises(ValueError, match="X has 3 features, but the network's first layer takes 2"):
+        train_epoch(net, *_epoch_args(net), np.ones((4, 3)), np.ones((4, 1)), batch_size=2)
+    with pytest.raises(ValueError, match="target must have one row per sample: X has 4 rows"):
+        train_epoch(net, *_epoch_args(net), np.ones((4, 2)), np.ones((3, 1)), batch_size=2)
+    # The width is found through layers that keep it (here BatchNorm is first).
+    bn_first = Sequential([BatchNorm(3), Dense(3, 1, rng=np.random.default_rng(0))])
+    with pytest.raises(ValueError, match="X has 2 features, but the network's first layer takes 3"):
+        train_epoch(bn_first, *_epoch_args(bn_first), np.ones((4, 2)), np.ones(4), batch_size=2)
+
+
+def test_train_epoch_rejects_bad_settings_by_name():
+    net = Sequential([Dense(2, 1, rng=np.random.default_rng(0))], dtype=np.float64)
+    X, y = np.ones((4, 2)), np.ones((4, 1))
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        train_epoch(net, *_epoch_args(net), X, y, batch_size=2, alpha=-1.0)
+    with pytest.raises(ValueError, match="clip_norm must be None or a finite number > 0"):
+        train_epoch(net, *_epoch_args(net), X, y, batch_size=2, clip_norm=0.0)
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator"):
+        train_epoch(net, *_epoch_args(net), X, y, batch_size=2, rng=0)
+    with pytest.raises(ValueError, match=r"alpha=1e\+300 does not fit in the network's float32"):
+        net32 = small_net()
+        train_epoch(net32, *_epoch_args(net32), np.ones((4, 3)), y, batch_size=2, alpha=1e300)
+    other = make_optimizer("sgd", [np.zeros(net.n_params)])
+    with pytest.raises(ValueError, match="optimizer does not update this network"):
+        train_epoch(net, MeanSquaredError(), other, X, y, batch_size=2)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_train_epoch_names_non_finite_data_instead_of_blaming_the_learning_rate(bad):
+    net = Sequential([Dense(2, 1, rng=np.random.default_rng(0))], dtype=np.float64)
+    X = np.ones((4, 2))
+    X[1, 0] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="X contains NaN or infinity"):
+            train_epoch(net, *_epoch_args(net), X, np.ones((4, 1)), batch_size=2)
+
+
+def test_values_too_large_for_a_float32_network_are_named_without_a_warning():
+    net = small_net(dtype=np.float32)
+    X = np.ones((4, 3))
+    X[0, 0] = 1e150
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"X has values up to 1e\+150.*do not fit in float32"):
+            train_epoch(
+                net,
+                SoftmaxCrossEntropy(),
+                make_optimizer("sgd", [net.flat_params]),
+                X,
+                np.array([0, 1, 0, 1]),
+                batch_size=2,
+            )
+        with pytest.raises(ValueError, match=r"x has values up to 1e\+150.*float64 network"):
+            net.forward(X)
+
+
+def test_a_gradient_too_large_for_adam_is_not_blamed_on_the_learning_rate():
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(3, 2, rng=rng)], dtype=np.float32)
+    X = rng.standard_normal((8, 3)) * 1e25  # fits in float32; the squared gradient does not
+    y = 1 - net.forward(X).argmax(axis=1)  # every prediction wrong: a large gradient
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TrainingDivergedError, match="squared gradient overflowed") as info:
+            train_epoch(
+                net,
+                SoftmaxCrossEntropy(),
+                make_optimizer("adam", [net.flat_params]),
+                X,
+                y,
+                batch_size=4,
+            )
+    assert "Lower the learning rate" not in str(info.value)
+
+
+def test_an_overflow_at_the_initial_weights_is_not_blamed_on_the_learning_rate():
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(3, 1, rng=rng)], dtype=np.float32)
+    X = rng.standard_normal((8, 3)) * 1e25  # the gradient X^T (z - y) / n overflows float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TrainingDivergedError, match="before the first update") as info:
+            train_epoch(
+                net,
+                MeanSquaredError(),
+                make_optimizer("sgd", [net.flat_params]),
+                X,
+                np.zeros((8, 1)),
+                batch_size=4,
+            )
+    assert "smaller learning rate cannot help" in str(info.value)
+    assert "float32 network" in str(info.value)
