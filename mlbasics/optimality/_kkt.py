@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight
@@ -36,6 +38,41 @@ def _kind(model) -> str:
     )
 
 
+def _check_tol(tol) -> float:
+    """``tol`` as a float: any real number (numpy's included) that is positive and finite."""
+    if (
+        isinstance(tol, (bool, np.bool_))
+        or not isinstance(tol, numbers.Real)
+        or not (np.isfinite(tol) and tol > 0)  # also rejects NaN
+    ):
+        raise ValueError(f"tol must be a positive finite number; got {tol!r}.")
+    return float(tol)
+
+
+def _expected_features(model, kind):
+    """The number of columns of the training X, from the fitted model (None when unknown)."""
+    n_features = getattr(model, "n_features_in_", None)
+    if n_features is not None:
+        return int(n_features)
+    if kind == "logistic":
+        return None  # coef_ tells, and logistic_report checks it against X
+    SV = getattr(model, "support_vectors_", None)
+    if SV is not None and len(SV.shape) == 2 and SV.shape[0] > 0:
+        return int(SV.shape[1])
+    return None
+
+
+def _check_features(model, kind, X):
+    if kind == "svm" and isinstance(model.kernel, str) and model.kernel == "precomputed":
+        return  # X is the kernel matrix; its shape is checked against shape_fit_ by svm_report
+    expected = _expected_features(model, kind)
+    if expected is not None and X.shape[1] != expected:
+        raise ValueError(
+            f"X has {X.shape[1]} features but {type(model).__name__} was fitted on {expected} "
+            "features: the KKT conditions are about the training data; pass X as given to fit."
+        )
+
+
 def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     """Residuals of the KKT conditions of a fitted model on its training data, and its duality gap.
 
@@ -60,7 +97,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     y : array-like of shape (n_samples,)
         The training labels.
     tol : float, default=1e-3
-        Largest residual accepted by the verdict ``ok``.
+        Largest residual accepted by the verdict ``ok``: a positive finite real number (Python's
+        or numpy's; not a bool).
     sample_weight : array-like of shape (n_samples,), default=None
         The weights given to ``fit``; they set the per-sample bounds ``C_i`` and weights ``c_i``.
 
@@ -75,7 +113,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
         When the model is of a kind this function cannot judge (the message names the missing
         attributes).
     ValueError
-        When ``X``, ``y`` or ``sample_weight`` are not valid or not the training data.
+        When ``X``, ``y`` or ``sample_weight`` are not valid or not the training data (other rows,
+        another number of features), or ``tol`` is not a positive finite number.
 
     Notes
     -----
@@ -114,7 +153,15 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     with ``t = min(1, lambda_1 / ||X' theta||_inf)`` for a pure L1 penalty, and
     ``D = sum_i c_i H(q_i) - R*(X' theta)`` with ``H`` the entropy of ``q_i = y_i - theta_i /
     c_i``; it is exact at the optimum. ``duality gap`` is ``|P - D| / sum_i c_i``. Without a
-    penalty there is no finite dual to evaluate and only stationarity is checked.
+    penalty there is no finite dual to evaluate and only stationarity is checked. When a number
+    leaves the float range (``C`` or weights near 1e300) the same quantities are computed per unit
+    of a power of two near ``max c_i``: the residuals and the gap per unit of ``c`` come out
+    finite when they are representable, and ``P``, ``D``, ``P - D`` that are not are ``+-inf``.
+
+    scikit-learn's :class:`~sklearn.svm.SVC` with a callable kernel is judged with the kernel
+    evaluated on ``X``. When some sample weights are 0, its ``support_`` indexes the samples of
+    positive weight only (libsvm drops the others before training); the checker reads it that
+    way when that is what fits ``X``, ``y`` and ``support_vectors_``.
 
     Examples
     --------
@@ -130,14 +177,14 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     >>> bool(0 <= report.relative_gap < 1e-3)
     True
     """
-    if not (isinstance(tol, (int, float)) and tol > 0):
-        raise ValueError(f"tol must be a positive number; got {tol!r}.")
+    tol = _check_tol(tol)
     if hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline
         if len(model.steps) > 1:
             X = model[:-1].transform(X)
         model = model[-1]
     kind = _kind(model)
     X = check_array(X, accept_sparse="csr", dtype=np.float64)
+    _check_features(model, kind, X)
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise ValueError(

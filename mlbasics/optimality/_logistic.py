@@ -134,6 +134,84 @@ def _balancing_shift(z, c, target, max_iter=200) -> float:
     return d
 
 
+def _power_sum(a, factor, power) -> float:
+    """``sum((factor * |a|) ** power)`` (power 1 or 2) without overflow in the terms: inf only
+    when the sum itself is out of range (numpy arithmetic, under the caller's ``errstate``)."""
+    a = np.abs(np.asarray(a, dtype=float)).ravel()
+    top = np.float64(a.max(initial=0.0))
+    if top == 0.0:
+        return 0.0
+    if not np.isfinite(top):
+        return float(np.sum((factor * a) ** power))
+    head = np.float64(factor) * top
+    return float(head**power * np.sum((a / top) ** power))
+
+
+def _certificate(X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robust=False):
+    """``(P, D, stationarity, distance, sum c)`` of the model ``(coef, intercept)``.
+
+    ``distance`` is the distance of ``-grad`` to the subdifferential of the penalty, per
+    coefficient; ``D`` is NaN without a penalty. ``penalty`` is the name of the model's penalty
+    ("none", "l2", "l1" or "elasticnet"): in the scaled call ``l1`` or ``l2`` may have
+    underflowed to 0 while the model has them. ``P``, ``D``, ``distance`` and ``sum c`` are
+    homogeneous of degree 1 in ``(c, l1, l2)``; ``stationarity`` does not depend on their scale.
+    ``robust`` evaluates the norms without overflow in their terms (for the scaled call, where
+    ``l2`` may be tiny and the norms huge); the plain form is kept otherwise, so that ordinary
+    inputs keep their numbers to the last bit.
+    """
+    n_outputs = coef.shape[0]
+    Z = np.asarray(X @ coef.T) + intercept
+
+    # primal and the (sub)gradient; the residuals of the dual point ride along in the same
+    # product with X' (one pass over X for both)
+    data = float(c @ _losses(Z, Y))
+    if robust:
+        primal = data + _power_sum(coef, l1, 1) + 0.5 * _power_sum(coef, np.sqrt(l2), 2)
+    else:
+        primal = data + l1 * np.abs(coef).sum() + 0.5 * l2 * float((coef**2).sum())
+    R = c[:, None] * (_probabilities(Z) - Y)
+    with_dual = penalty != "none"
+    if with_dual:
+        # the dual point: residuals at the exactly balancing intercept, scaled into the L1 ball
+        Zd = Z
+        if free_intercept:
+            Zd = Z + _intercept_shift(Z, Y, c)
+        Pd = _probabilities(Zd)
+        both = np.asarray(X.T @ np.hstack([R, c[:, None] * (Pd - Y)])).T
+        G, V = both[:n_outputs] + l2 * coef, -both[n_outputs:]  # V = Theta' X, Theta = c (Y - P)
+    else:
+        G = np.asarray(X.T @ R).T + l2 * coef
+    if l1 > 0:
+        distance = np.where(
+            coef != 0.0, np.abs(G + l1 * np.sign(coef)), np.maximum(np.abs(G) - l1, 0.0)
+        )
+    else:
+        distance = np.abs(G)
+    scale = max(float(c.sum()), np.finfo(float).tiny)
+    stationarity = float(distance.max(initial=0.0))
+    if free_intercept:
+        stationarity = max(stationarity, float(np.abs(R.sum(axis=0)).max()))
+    stationarity /= scale
+
+    if not with_dual:
+        return primal, np.nan, stationarity, distance, scale
+    t = 1.0
+    if penalty == "l1":
+        top = float(np.abs(V).max(initial=0.0))
+        t = min(1.0, l1 / top) if top > 0 else 1.0
+    Q = Y - t * (Y - Pd)
+    excess = np.maximum(np.abs(t * V) - l1, 0.0)
+    if penalty == "l1":
+        conjugate = 0.0
+    elif robust:
+        # ||excess||^2 / (2 l2), inf when l2 underflowed (a penalty 1e-600 times the data's)
+        conjugate = 0.5 * _power_sum(excess, 1.0 / np.sqrt(l2) if l2 else np.inf, 2)
+    else:
+        conjugate = float((excess**2).sum()) / (2.0 * l2)
+    dual = float(c @ _entropy(Q)) - conjugate
+    return primal, dual, stationarity, distance, scale
+
+
 def logistic_report(model, X, y_index, sample_weight, tol) -> KKTReport:
     """The :class:`KKTReport` of a fitted logistic regression on its training data."""
     classes = model.classes_
@@ -156,7 +234,6 @@ def logistic_report(model, X, y_index, sample_weight, tol) -> KKTReport:
             class_weight, classes=classes, y=classes[y_index], sample_weight=sample_weight
         )
     )
-    c = C * sample_weight * per_class[y_index]
     if n_outputs == 1:
         Y = y_index.reshape(-1, 1).astype(float)
     else:
@@ -172,54 +249,44 @@ def logistic_report(model, X, y_index, sample_weight, tol) -> KKTReport:
         X = sparse.hstack([X, ones], format="csr") if sparse.issparse(X) else np.hstack([X, ones])
         coef = np.hstack([coef, intercept[:, None] / s])
         intercept = np.zeros(n_outputs)
-    Z = np.asarray(X @ coef.T) + intercept
-
-    # primal and the (sub)gradient; the residuals of the dual point ride along in the same
-    # product with X' (one pass over X for both)
-    primal = float(c @ _losses(Z, Y)) + l1 * np.abs(coef).sum() + 0.5 * l2 * float((coef**2).sum())
-    R = c[:, None] * (_probabilities(Z) - Y)
-    with_dual = not (l1 == 0.0 and l2 == 0.0)
-    if with_dual:
-        # the dual point: residuals at the exactly balancing intercept, scaled into the L1 ball
-        Zd = Z
-        if fit_intercept and not penalised_intercept:
-            Zd = Z + _intercept_shift(Z, Y, c)
-        Pd = _probabilities(Zd)
-        both = np.asarray(X.T @ np.hstack([R, c[:, None] * (Pd - Y)])).T
-        G, V = both[:n_outputs] + l2 * coef, -both[n_outputs:]  # V = Theta' X, Theta = c (Y - P)
-    else:
-        G = np.asarray(X.T @ R).T + l2 * coef
-    if l1 > 0:
-        distance = np.where(
-            coef != 0.0, np.abs(G + l1 * np.sign(coef)), np.maximum(np.abs(G) - l1, 0.0)
-        )
-    else:
-        distance = np.abs(G)
-    scale = max(float(c.sum()), np.finfo(float).tiny)
-    stationarity = float(distance.max(initial=0.0))
-    if fit_intercept and not penalised_intercept:
-        stationarity = max(stationarity, float(np.abs(R.sum(axis=0)).max()))
-    stationarity /= scale
-
-    if not with_dual:
-        dual = np.nan
-    else:
-        t = 1.0
-        if l2 == 0.0:
-            top = float(np.abs(V).max(initial=0.0))
-            t = min(1.0, l1 / top) if top > 0 else 1.0
-        Q = Y - t * (Y - Pd)
-        conjugate = (
-            float(((np.maximum(np.abs(t * V) - l1, 0.0)) ** 2).sum()) / (2.0 * l2) if l2 else 0.0
-        )
-        dual = float(c @ _entropy(Q)) - conjugate
-    gap = primal - dual
-    relative = gap / scale  # per unit of c, the unit of the stationarity residual
-
-    per_feature = distance.max(axis=0)
     name_penalty = (
         "none" if l1 == l2 == 0 else ("l2" if l1 == 0 else ("l1" if l2 == 0 else "elasticnet"))
     )
+    problem = (X, Y, coef, intercept, fit_intercept and not penalised_intercept, name_penalty)
+
+    exponent = 0
+    try:  # underflow (of exp(-margin) and the like) is benign here: it never warns
+        with np.errstate(over="raise", under="ignore"):
+            c = C * sample_weight * per_class[y_index]
+            primal, dual, stationarity, distance, scale = _certificate(*problem, c, l1, l2)
+        plain = bool(np.isfinite([primal, stationarity, scale]).all()) and not np.isinf(dual)
+    except FloatingPointError:
+        plain = False
+    if not plain:
+        # Some number left the float range (e.g. C=1e300: ||X' theta||^2 with theta ~ c). The
+        # same computation per unit 2**exponent of c: c and the penalty strengths scaled by that
+        # power of two, exactly; the residuals and the gap per unit of c come out finite whenever
+        # they are representable, and P, D, P - D are scaled back at the end (+-inf beyond range).
+        factors = (C, sample_weight, per_class[y_index])
+        exponents = [int(np.frexp(float(np.max(f, initial=0.0)))[1]) for f in factors]
+        exponent = sum(exponents)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            c = np.ones(len(y_index))
+            for factor, e in zip(factors, exponents, strict=True):
+                c = c * np.ldexp(factor, -e)
+            l1_unit, l2_unit = (float(np.ldexp(v, -exponent)) for v in (l1, l2))
+            primal, dual, stationarity, distance, scale = _certificate(
+                *problem, c, l1_unit, l2_unit, robust=True
+            )
+    with np.errstate(over="ignore", invalid="ignore"):
+        gap = primal - dual
+        relative = gap / scale  # per unit of c, the unit of the stationarity residual
+        if exponent:
+            primal, dual, gap = (float(np.ldexp(v, exponent)) for v in (primal, dual, gap))
+    if np.isnan(relative) and not np.isnan(dual):  # inf - inf: beyond the float range
+        gap = relative = np.inf
+
+    per_feature = distance.max(axis=0)
     violations = {"stationarity": stationarity}
     if not np.isnan(dual):
         violations["duality gap"] = float(abs(relative))

@@ -42,7 +42,11 @@ class KKTReport:
         ``P`` at the fitted model, ``D`` at the dual point read from (or built from) it, and
         ``P - D`` (summed over the binary problems of a one-vs-one SVM). ``D`` is ``-inf`` and the
         gap ``inf`` when the dual point is infeasible; both are NaN when the model has no dual
-        with a finite objective to evaluate (logistic regression without a penalty).
+        with a finite objective to evaluate (logistic regression without a penalty). A value
+        beyond the float range (e.g. a logistic regression with ``C=1e300``, whose ``D`` is of
+        order ``C^2``) is ``inf`` or ``-inf``: the residuals and the ``"duality gap"`` entry of
+        :attr:`violations` are computed per unit of ``c`` and stay finite as long as they
+        themselves are representable (else ``inf``, a failure).
     problem_gaps : ndarray
         ``P - D`` of every binary problem (one-vs-one SVMs), else one entry.
     tol : float

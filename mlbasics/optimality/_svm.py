@@ -37,20 +37,18 @@ def _dense(a):
     return a.toarray() if sparse.issparse(a) else np.asarray(a)
 
 
-def _kernel_products(model, X, W):
-    """``K(X, SV) @ W``, by blocks of rows of bounded memory (never the whole ``n x n_SV``)."""
+def _kernel_products(model, X, W, rows):
+    """``K(X, SV) @ W``, by blocks of rows of bounded memory (never the whole ``n x n_SV``).
+
+    ``rows`` are the rows of ``X`` that are the support vectors (see :func:`_support_rows`).
+    """
     kernel = model.kernel
-    support = np.asarray(model.support_)
     if isinstance(kernel, str) and kernel == "precomputed":
-        n_fit = getattr(model, "shape_fit_", (X.shape[0],))[0]
-        if X.shape != (n_fit, n_fit):
-            raise ValueError(
-                f"kernel='precomputed': X must be the training kernel matrix of shape "
-                f"({n_fit}, {n_fit}); got {X.shape}."
-            )
-        return _dense(X[:, support]) @ W
+        return _dense(X[:, rows]) @ W
     SV = model.support_vectors_
     if callable(kernel):
+        if SV.shape[0] != len(rows):  # scikit-learn keeps no support vectors for a callable
+            SV = X[rows]
         spec = KernelSpec(kernel)
     else:
         gamma = resolve_gamma(model.gamma, X) if kernel in ("rbf", "poly", "sigmoid") else 1.0
@@ -62,6 +60,8 @@ def _kernel_products(model, X, W):
 
 
 def _check_training_data(model, X):
+    """What can be checked of ``X`` as a whole: its number of rows, its shape for a precomputed
+    kernel, and for scikit-learn's callable kernels the training X it keeps."""
     shape = getattr(model, "shape_fit_", None)
     if shape is not None and X.shape[0] != shape[0]:
         raise ValueError(
@@ -69,13 +69,89 @@ def _check_training_data(model, X):
             "are about the training data; pass X (and y, sample_weight) as given to fit."
         )
     if isinstance(model.kernel, str) and model.kernel == "precomputed":
+        n_fit = X.shape[0] if shape is None else shape[0]
+        if X.shape != (n_fit, n_fit):
+            raise ValueError(
+                f"kernel='precomputed': X must be the training kernel matrix of shape "
+                f"({n_fit}, {n_fit}); got {X.shape}."
+            )
         return
-    SV = _dense(model.support_vectors_)
-    if SV.shape[0] and not np.allclose(_dense(X[np.asarray(model.support_)]), SV, atol=1e-12):
+    # scikit-learn's SVC with a callable kernel stores no support vectors but keeps the X it was
+    # fitted on (a private attribute, read if it is there and numeric)
+    fitted_X = getattr(model, "_BaseLibSVM__Xfit", None) if callable(model.kernel) else None
+    if fitted_X is None:
+        return
+    try:
+        fitted_X = np.asarray(_dense(fitted_X), dtype=np.float64)
+    except (TypeError, ValueError):
+        return
+    if fitted_X.ndim == 2 and fitted_X.shape[1] != X.shape[1]:
         raise ValueError(
-            "X[support_] differs from support_vectors_: X is not the training data of this model "
-            "(in the same row order)."
+            f"X has {X.shape[1]} features but {type(model).__name__} was fitted on "
+            f"{fitted_X.shape[1]} features: the KKT conditions are about the training data; pass "
+            "X as given to fit."
         )
+    if fitted_X.shape != X.shape or not np.allclose(_dense(X), fitted_X, atol=1e-12):
+        raise ValueError(
+            "X differs from the data the model was fitted on: X is not the training data of this "
+            "model (in the same row order)."
+        )
+
+
+def _reading_problem(model, X, y_index, rows):
+    """Why ``rows`` cannot be the rows of the support vectors in ``X``, or None when they can."""
+    if rows.size and (rows.min() < 0 or rows.max() >= X.shape[0]):
+        return f"support_ points outside the {X.shape[0]} rows of X"
+    precomputed = isinstance(model.kernel, str) and model.kernel == "precomputed"
+    if not precomputed:
+        SV = _dense(model.support_vectors_)
+        if SV.shape[0] and (
+            SV.shape != (len(rows), X.shape[1]) or not np.allclose(_dense(X[rows]), SV, atol=1e-12)
+        ):
+            return "X[support_] differs from support_vectors_"
+    n_support = np.asarray(model.n_support_)
+    n_classes = len(model.classes_)
+    if len(n_support) == n_classes and int(n_support.sum()) == len(rows):
+        # support vectors come grouped by class, n_support_[k] of class k
+        if not np.array_equal(y_index[rows], np.repeat(np.arange(n_classes), n_support)):
+            return "the labels y[support_] are not the classes n_support_ groups them in"
+    return None
+
+
+def _support_rows(model, X, y_index, sample_weight) -> list[np.ndarray]:
+    """The rows of ``X`` that ``support_`` designates: every reading of it that fits the data.
+
+    mlbasics' ``support_`` indexes the rows of ``X``. scikit-learn's libsvm drops the samples of
+    weight 0 before it trains and its ``support_`` indexes the samples left (as of scikit-learn
+    1.9; its pull request 27763 would change that), so when some weights are 0 that reading is
+    tried too. A reading fits when its rows hold ``support_vectors_`` (when the model keeps them)
+    and carry the labels of the class blocks of ``n_support_``. Readings whose rows all have a
+    positive weight come first and the others are dropped; more than one is left only when the
+    data cannot tell them apart (e.g. a precomputed kernel), and the caller judges each.
+
+    Raises ``ValueError`` naming the mismatch when no reading fits.
+    """
+    support = np.asarray(model.support_, dtype=np.intp)
+    readings = [support]
+    kept = np.flatnonzero(sample_weight > 0)
+    if len(kept) < X.shape[0] and support.size and 0 <= support.min() <= support.max() < len(kept):
+        dropped = kept[support]  # libsvm's reading: indices among the samples of positive weight
+        if not np.array_equal(dropped, support):
+            readings.append(dropped)
+    fitting, problems = [], []
+    for rows in readings:
+        problem = _reading_problem(model, X, y_index, rows)
+        if problem is None:
+            fitting.append(rows)
+        else:
+            problems.append(problem)
+    if not fitting:
+        raise ValueError(
+            f"{problems[0]}: X is not the training data of this model (in the same row order), "
+            "or y, sample_weight are not the labels and weights given to fit."
+        )
+    positive = [rows for rows in fitting if np.all(sample_weight[rows] > 0)]
+    return positive or fitting
 
 
 def _bounds(model, y_index, sample_weight):
@@ -169,14 +245,24 @@ def svm_report(model, X, y_index, sample_weight, tol) -> KKTReport:
         raise TypeError(
             f"check_kkt judges kernel SVMs with loss in {_LOSSES}; this model has loss={loss!r}."
         )
-    classes = model.classes_
-    n_classes = len(classes)
     _check_training_data(model, X)
     upper_all = _bounds(model, y_index, sample_weight)
+    reports = [
+        _report_at(model, X, y_index, upper_all, rows, loss, tol)
+        for rows in _support_rows(model, X, y_index, sample_weight)
+    ]
+    # several readings of support_ fit the data only when it cannot tell them apart: the model
+    # is the one under which it is optimal
+    return min(reports, key=lambda r: (not r.ok, max(r.violations.values())))
+
+
+def _report_at(model, X, y_index, upper_all, support, loss, tol) -> KKTReport:
+    """The report with the support vectors at the rows ``support`` of ``X``."""
+    classes = model.classes_
+    n_classes = len(classes)
     dual_coef = _dense(model.dual_coef_).astype(float)
-    support = np.asarray(model.support_)
     W = pair_coefficients(dual_coef, np.asarray(model.n_support_))
-    products = _kernel_products(model, X, W)  # K(X, SV) W; its support rows are K(SV, SV) W
+    products = _kernel_products(model, X, W, support)  # K(X, SV) W; its support rows: K(SV, SV) W
     quadratic = np.einsum("sp,sp->p", W, products[support])
     decision = products + np.asarray(model.intercept_, dtype=float)
 

@@ -12,6 +12,7 @@ from scipy import sparse
 from sklearn import linear_model as sk_linear
 from sklearn import svm as sk_svm
 from sklearn.cluster import KMeans
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
@@ -383,3 +384,181 @@ def test_worst_indices_are_the_largest_positive_residuals_in_stable_order():
         positive = [i for i in range(n) if residual[i] > 0]
         expected = sorted(positive, key=lambda i: (-residual[i], i))[:N_WORST]
         np.testing.assert_array_equal(worst_indices(residual, index), index[expected])
+
+
+# -- fuzz review: callable kernels, zero weights, feature counts, tol, extreme C -----------------
+
+
+def fuzz_data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+def rbf_callable(A, B):
+    return rbf_kernel(A, B, gamma=0.5)
+
+
+def hand_hinge_objectives(model, K_sv, X, y, bounds):
+    """P and D of a binary hinge SVM from libsvm's own decision values, by the textbook formulas."""
+    a = np.asarray(model.dual_coef_)[0]  # y_i alpha_i of the support vectors
+    quadratic = a @ K_sv @ a
+    margins = np.where(y == model.classes_[1], 1.0, -1.0) * model.decision_function(X)
+    primal = 0.5 * quadratic + bounds @ np.maximum(0.0, 1.0 - margins)
+    return primal, np.abs(a).sum() - 0.5 * quadratic
+
+
+def test_sklearn_svc_with_a_callable_kernel_is_judged_on_the_kernel_of_x():
+    X, y = fuzz_data()
+    model = sk_svm.SVC(kernel=rbf_callable, C=2.0, tol=1e-6).fit(X, y)
+    report = check_kkt(model, X, y)
+    assert report.ok, str(report)
+    sv = X[model.support_]
+    primal, dual = hand_hinge_objectives(
+        model, rbf_kernel(sv, sv, gamma=0.5), X, y, np.full(40, 2.0)
+    )
+    np.testing.assert_allclose(report.primal_objective, primal, rtol=1e-10)
+    np.testing.assert_allclose(report.dual_objective, dual, rtol=1e-10)
+    # the same numbers as the named kernel it computes
+    named = check_kkt(sk_svm.SVC(kernel="rbf", gamma=0.5, C=2.0, tol=1e-6).fit(X, y), X, y)
+    np.testing.assert_allclose(report.primal_objective, named.primal_objective, rtol=1e-10)
+    # wrong data is still told apart
+    with pytest.raises(ValueError, match="not the training data"):
+        check_kkt(model, X[::-1], y[::-1])
+    with pytest.raises(ValueError, match="X has 2 features but SVC was fitted on 3"):
+        check_kkt(model, X[:, :2], y)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "sparse", "precomputed", "callable"])
+def test_sklearn_svc_with_zero_sample_weights_is_read_as_libsvm_reads_it(wine, kernel):
+    """libsvm drops the samples of weight 0 and indexes support_ among the others: the report is
+    the one of the model fitted without them, and P matches libsvm's own decision values."""
+    X, y = wine
+    rng = np.random.default_rng(3)
+    weights = rng.uniform(0.5, 2.0, len(y))
+    weights[rng.choice(len(y), 30, replace=False)] = 0.0
+    keep = weights > 0
+
+    def data(rows):
+        if kernel == "precomputed":
+            return (X @ X.T)[np.ix_(rows, rows)]
+        return sparse.csr_matrix(X[rows]) if kernel == "sparse" else X[rows]
+
+    params = {"precomputed": {"kernel": "precomputed"}, "callable": {"kernel": rbf_callable}}
+    params = params.get(kernel, {"kernel": "rbf", "gamma": 0.5})
+    everything = np.ones(len(y), dtype=bool)
+    model = sk_svm.SVC(**params, tol=1e-6).fit(data(everything), y, sample_weight=weights)
+    assert not np.array_equal(model.support_, np.flatnonzero(keep)[model.support_])
+    report = check_kkt(model, data(everything), y, sample_weight=weights)
+    assert report.ok, str(report)
+    reduced = sk_svm.SVC(**params, tol=1e-6).fit(data(keep), y[keep], sample_weight=weights[keep])
+    expected = check_kkt(reduced, data(keep), y[keep], sample_weight=weights[keep])
+    np.testing.assert_allclose(report.problem_gaps, expected.problem_gaps, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(report.primal_objective, expected.primal_objective, rtol=1e-12)
+    # without the weights the support vectors are not where support_ says
+    with pytest.raises(ValueError, match="sample_weight are not the labels and weights"):
+        check_kkt(model, data(everything), y)
+
+
+def test_zero_weights_binary_primal_against_libsvm_decision_values(breast_cancer):
+    X, y = breast_cancer
+    weights = np.ones(len(y))
+    weights[::7] = 0.0
+    model = sk_svm.SVC(kernel="rbf", gamma=0.05, C=0.7, tol=1e-6).fit(X, y, sample_weight=weights)
+    report = check_kkt(model, X, y, sample_weight=weights)
+    sv = model.support_vectors_
+    primal, dual = hand_hinge_objectives(model, rbf_kernel(sv, sv, gamma=0.05), X, y, 0.7 * weights)
+    np.testing.assert_allclose(report.primal_objective, primal, rtol=1e-10)
+    np.testing.assert_allclose(report.dual_objective, dual, rtol=1e-10)
+    assert report.ok, str(report)
+
+
+def test_precomputed_zero_weights_when_both_readings_of_support_fit():
+    """Sorted by class, a zero weight among class 1 leaves both readings of support_ with the
+    right labels and positive weights; the checker keeps the one the model is optimal under."""
+    X, y = fuzz_data()
+    order = np.argsort(y, kind="stable")
+    X, y = X[order], y[order]
+    gram = X @ X.T
+    weights = np.ones(len(y))
+    weights[25] = 0.0
+    model = sk_svm.SVC(kernel="precomputed", tol=1e-6).fit(gram, y, sample_weight=weights)
+    keep = weights > 0
+    report = check_kkt(model, gram, y, sample_weight=weights)
+    reduced = sk_svm.SVC(kernel="precomputed", tol=1e-6).fit(gram[np.ix_(keep, keep)], y[keep])
+    expected = check_kkt(reduced, gram[np.ix_(keep, keep)], y[keep])
+    assert report.ok, str(report)
+    np.testing.assert_allclose(report.primal_objective, expected.primal_objective, rtol=1e-12)
+    np.testing.assert_allclose(report.dual_objective, expected.dual_objective, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [SVC, sk_svm.SVC, LogisticRegression, sk_linear.LogisticRegression],
+    ids=["ours-svc", "sk-svc", "ours-logistic", "sk-logistic"],
+)
+def test_other_number_of_features_is_a_value_error_naming_it(make):
+    X, y = fuzz_data()
+    model = make().fit(X, y)
+    with pytest.raises(ValueError, match=r"X has 2 features but \w+ was fitted on 3 features"):
+        check_kkt(model, X[:, :2], y)
+    with pytest.raises(ValueError, match=r"X has 4 features but \w+ was fitted on 3 features"):
+        check_kkt(model, np.hstack([X, X[:, :1]]), y)
+
+
+def test_tol_is_any_positive_finite_real():
+    X, y = fuzz_data()
+    model = SVC().fit(X, y)
+    for tol in (np.float32(1e-3), np.float64(1e-3), 1e-3, 1, np.int64(1)):
+        report = check_kkt(model, X, y, tol=tol)
+        assert type(report.tol) is float and report.tol == float(tol)
+    assert assert_kkt(model, X, y, tol=np.float32(0.5)).ok
+    for tol in (True, np.bool_(True), np.nan, np.inf, np.float32(np.inf), 0, -1e-3, "1e-3", None):
+        with pytest.raises(ValueError, match="tol must be a positive finite number"):
+            check_kkt(model, X, y, tol=tol)
+
+
+def longdouble_l2_logistic_certificate(X, y, w, b, c):
+    """P, D and (P - D) / sum c of a binary L2 logistic regression (lambda_2 = 1), from the
+    textbook formulas in long double (exponent range to 1e4932: nothing overflows)."""
+    from scipy.optimize import brentq
+    from scipy.special import expit
+
+    z = X @ w + b
+    # the intercept shift balancing sum theta_i = 0 (c uniform here, so it cancels)
+    d = brentq(lambda d: expit(z + d).sum() - y.sum(), -50, 50, xtol=1e-15)
+    L = np.longdouble
+    cl, wl = c.astype(L), w.astype(L)
+    zl = X.astype(L) @ wl + L(b)
+    signs = np.where(y == 1, 1, -1).astype(L)
+    primal = (cl * np.log1p(np.exp(-signs * zl))).sum() + wl @ wl / 2
+    u = zl + L(d)
+    p, q = 1 / (1 + np.exp(-u)), 1 / (1 + np.exp(u))
+    V = X.astype(L).T @ (cl * np.where(y == 1, q, -p))  # X' theta, theta_i = c_i (y_i - p_i)
+    entropy = p * np.log1p(np.exp(-u)) + q * np.log1p(np.exp(u))
+    dual = (cl * entropy).sum() - V @ V / 2
+    return primal, dual, (primal - dual) / cl.sum()
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).maxexp <= 1024, reason="long double is a double here")
+@pytest.mark.parametrize("make", [LogisticRegression, sk_linear.LogisticRegression])
+@pytest.mark.parametrize("how", ["C", "sample_weight"])
+def test_logistic_certificate_with_c_near_1e300_is_computed_without_overflow(make, how):
+    X, y = fuzz_data()
+    C, weights = (1e300, None) if how == "C" else (1.0, np.full(len(y), 1e300))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fit's own convergence chatter
+        model = make(C=C, max_iter=1000).fit(X, y, sample_weight=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning
+        report = check_kkt(model, X, y, sample_weight=weights)
+    primal, dual, relative = longdouble_l2_logistic_certificate(
+        X, y, model.coef_[0], model.intercept_[0], np.full(len(y), 1e300)
+    )
+    # D ~ -1e592 is beyond the float range, the gap per unit of c is not
+    assert dual < -np.finfo(float).max and 1e250 < relative < 1e300
+    np.testing.assert_allclose(report.violations["duality gap"], float(relative), rtol=1e-9)
+    np.testing.assert_allclose(report.primal_objective, float(primal), rtol=1e-12)
+    assert report.dual_objective == -np.inf and report.duality_gap == np.inf
+    assert report.problem_gaps.tolist() == [np.inf]
+    assert np.isfinite(report.violations["stationarity"]) and "duality gap" in report.failed
