@@ -144,15 +144,29 @@ def test_early_stopping_restores_the_weights_of_the_best_validation_epoch(wine):
     np.testing.assert_array_equal(clf.network_.flat_params, replay.network_.flat_params)
 
 
-def test_without_early_stopping_training_stops_when_the_loss_stalls(wine):
+# a smooth curve (its last loss is its lowest) and a noisy one (lowest at epoch 4 of 7)
+@pytest.mark.parametrize("rate, batch_size", [(0.05, 200), (0.5, 8)])
+def test_without_early_stopping_training_stops_when_the_loss_stalls(wine, rate, batch_size):
     X, y = wine
-    clf = MLPClassifier((16,), learning_rate=0.05, tol=1e-3, n_iter_no_change=3, random_state=0)
+    clf = MLPClassifier((16,), learning_rate=rate, batch_size=batch_size, tol=1e-3,
+                        n_iter_no_change=3, random_state=0)  # fmt: skip
     clf.fit(X, y)
     assert clf.validation_scores_ is None
     assert clf.n_epochs_ < clf.max_epochs
-    curve = np.array(clf.loss_curve_)
-    assert np.all(curve[-3:] > clf.best_loss_ - 1e-3)
-    assert clf.t_ == clf.n_epochs_ * int(np.ceil(len(y) / 178))  # one batch of 178 per epoch
+    # The documented rule, replayed on the recorded losses: stop once n_iter_no_change = 3
+    # consecutive epochs have not beaten the best loss so far by tol.
+    best, stalled, stop = np.inf, 0, None
+    for epoch, loss in enumerate(clf.loss_curve_, start=1):
+        stalled = 0 if loss < best - 1e-3 else stalled + 1
+        best = min(best, loss)
+        if stalled == 3:
+            stop = epoch
+            break
+    assert clf.n_epochs_ == stop
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    if rate == 0.5:
+        assert clf.best_loss_ < clf.loss_curve_[-1]  # the case where the two differ
+    assert clf.t_ == clf.n_epochs_ * int(np.ceil(len(y) / min(batch_size, len(y))))  # updates
 
 
 def test_running_out_of_epochs_warns_with_advice(wine):
