@@ -425,7 +425,7 @@ _PARAMETERS_DOC = """
         Drop probability of the (inverted) :class:`~mlbasics.nn.Dropout` after each hidden
         activation; 0 inserts none. Dropout is active in training only.
     init : str, default="he"
-        Initialiser of the weight matrices (:mod:`mlbasics.nn.init`): ``"he"`` (He normal, for
+        Initialiser of the weight matrices (:mod:`mlbasics.nn.init <mlbasics.nn._init>`): ``"he"`` (He normal, for
         ReLU-like units), ``"he_uniform"``, ``"xavier"`` (uniform), ``"xavier_normal"``,
         ``"orthogonal"``, ``"truncated_normal"``, ``"normal"`` and ``"uniform"`` (unit scale:
         these two are there to show what goes wrong). Biases start at 0.
@@ -444,7 +444,7 @@ _PARAMETERS_DOC = """
     max_epochs : int, default=200
         Maximum number of passes over the training data.
     tol : float, default=1e-4
-        Improvement that resets the patience counter (see :meth:`fit`).
+        Improvement that resets the patience counter (see ``fit``).
     n_iter_no_change : int, default=10
         Patience: epochs without an improvement of ``tol`` before training stops.
     early_stopping : bool, default=False
@@ -475,7 +475,7 @@ _ATTRIBUTES_DOC = """
     best_loss_ : float
         Smallest training objective seen (without ``early_stopping``).
     n_epochs_ : int
-        Number of epochs run (by :meth:`fit`, plus one per :meth:`partial_fit`).
+        Number of epochs run (by ``fit``, plus one per ``partial_fit``).
     n_iter_ : int
         Same as ``n_epochs_`` (scikit-learn's name).
     t_ : int

@@ -115,7 +115,7 @@ class Dense(Layer):
     n_in, n_out : int
         Input and output widths.
     init : str or callable, default="he_normal"
-        Initialiser of ``W`` (see :mod:`mlbasics.nn.init`); the bias starts at zero.
+        Initialiser of ``W`` (see :mod:`mlbasics.nn.init <mlbasics.nn._init>`); the bias starts at zero.
     bias : bool, default=True
         Whether to add ``b``. A layer followed by :class:`BatchNorm` does not need one (the mean
         subtraction removes it and BatchNorm's shift ``beta`` replaces it).
@@ -131,7 +131,7 @@ class Dense(Layer):
     b : ndarray of shape (n_out,)
         Bias, if ``bias``.
     dW, db : ndarray
-        Their gradients after :meth:`backward`.
+        Their gradients after ``backward``.
 
     Notes
     -----

@@ -45,7 +45,7 @@ class KKTReport:
         with a finite objective to evaluate (logistic regression without a penalty). A value
         beyond the float range (e.g. a logistic regression with ``C=1e300``, whose ``D`` is of
         order ``C^2``) is ``inf`` or ``-inf``: the residuals and the ``"duality gap"`` entry of
-        :attr:`violations` are computed per unit of ``c`` and stay finite as long as they
+        ``violations`` are computed per unit of ``c`` and stay finite as long as they
         themselves are representable (else ``inf``, a failure).
     problem_gaps : ndarray
         ``P - D`` of every binary problem (one-vs-one SVMs), else one entry.
