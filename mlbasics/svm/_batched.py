@@ -81,6 +81,7 @@ shrinking: the rounds already spend their kernel rows on the violators.
 
 from __future__ import annotations
 
+import math
 from itertools import zip_longest
 
 import numpy as np
@@ -102,6 +103,7 @@ from ._smo import (
     default_max_iter,
     hinge_finish,
     hinge_start,
+    unbounded_error,
 )
 
 __all__ = ["BATCHED_LOSSES", "BATCHED_MIN", "WORKING_SET", "batched_applies", "solve_batched"]
@@ -258,7 +260,8 @@ def solve_batched(
     q = WORKING_SET if q is None else int(q)
     if q < 4:
         raise ValueError(f"q must be at least 4; got q={q}.")
-    with one_blas_thread():
+    # as in the pair SMO: overflow shows in the result (and ends the run), not as RuntimeWarnings
+    with one_blas_thread(), np.errstate(all="ignore"):
         return _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
 
 
@@ -267,8 +270,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     q = min(q, n)
     max_iter = default_max_iter(n) if max_iter is None else int(max_iter)
     upper = np.asarray(upper, dtype=np.float64)
-    data, diag = _data(X, y, spec)
-    kern = _kern(spec)
+    data, diag, kern = _data(X, y, spec)
     Xp, y = data[0], data[2]
     cache = _cache(n, max(cache_size, q * n * _ENTRY_BYTES / 2**20))
     rows, length, stats = cache[0], cache[3], cache[6]  # see the cache layout of _smo_kernels
@@ -318,11 +320,13 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
                 block = np.matmul(Xprod[ws[part]], Xprod.T, out=dots[: part.shape[0]])
                 fill_rows(cache, slots[part], block, ws[part], data, kern)
         # 4. local SMO on the q x q sub-problem
-        pairs, objective, a_B, status_B, up_B, low_B = _local_smo(
+        code, pairs, objective, a_B, status_B, up_B, low_B = _local_smo(
             local, rows, slots, ws, y, alpha, F, upper, extra, QD, status, pen_up, pen_low, objective,
             eps=max(LOCAL_FLOOR * tol, LOCAL_FRACTION * gap),
             cap=min(LOCAL_CAP * q, max_iter - n_iter, next_record - n_iter),
         )  # fmt: skip
+        if code == K.UNBOUNDED:
+            raise unbounded_error()
         # 5. one gradient update over the rows of the variables that moved
         coef = y[ws] * (a_B - alpha[ws])
         add_rows(F, rows, slots, coef)
@@ -336,13 +340,14 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
                 f"[batched SMO] round {rounds:>6d}  iter {n_iter:>8d}  gap {gap:.3e}  "
                 f"dual objective {objective:.8e}"
             )
-        last = gap < tol or n_iter >= max_iter or pairs == 0
+        finite = math.isfinite(objective) and math.isfinite(gap)
+        last = gap < tol or n_iter >= max_iter or pairs == 0 or not finite
         if n_iter == next_record or last:
             next_record += CHUNK
             istate = np.array([n_iter, n, 0, 0], dtype=np.int64)
             iterate = None if hook is None else current_iterate(data, (alpha, F), status, istate)
             stop = recorder.record(objective, gap, iterate)
-        if pairs == 0:  # no progress possible (numerically stuck): stop unconverged
+        if pairs == 0 or not finite:  # numerically stuck, or overflowed: stop unconverged
             break
     if verbose:
         print(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {stats[0]} kernel rows")
@@ -373,9 +378,10 @@ def _local_smo(
     that cache and block for ``q`` variables, reused by every round that has ``q`` (allocating
     them each round maps fresh memory). The
     sub-problem's variables start from ``alpha_B`` with the gradient ``F_B`` (the variables outside
-    ``B`` are constant: they only shift the linear term, which ``F_B`` already holds). Returns the
-    pair updates, the objective after them (the global one: each step changes it by what it
-    changes the sub-problem's), and the new ``alpha_B``, status and masks.
+    ``B`` are constant: they only shift the linear term, which ``F_B`` already holds). Returns
+    :func:`~mlbasics.svm._smo_kernels.smo_dual`'s return code (UNBOUNDED: the squared-hinge
+    dual has no minimum), the pair updates, the objective after them (the global one: each step
+    changes it by what it changes the sub-problem's), and the new ``alpha_B``, status and masks.
     """
     size = ws.shape[0]
     cache, block = local
@@ -388,7 +394,7 @@ def _local_smo(
     slot_of[:] = owner[:] = np.arange(size)  # variable a of B in slot a
     length[:] = size  # every row complete
     block[:] = local_rows
-    data, _ = _data(block, y[ws], _PRECOMPUTED)
+    data, _, _ = _data(block, y[ws], _PRECOMPUTED)
     y_B = data[2]
     a_B = alpha[ws]
     state = (
@@ -400,6 +406,7 @@ def _local_smo(
     istate[K.I_ACTIVE] = size
     istate[K.I_COUNTER] = size + 1
     fstate = np.array([objective, np.inf])
-    K.smo_dual(data, _LOCAL_KERN, cache, state, status_B, istate, fstate, eps, False, cap)
+    code = K.smo_dual(data, _LOCAL_KERN, cache, state, status_B, istate, fstate, eps, False, cap)
     up_B, low_B = state[7], state[8]  # the masks pen_up, pen_low of B, updated by smo_dual
-    return int(istate[K.I_ITER]), float(fstate[K.F_OBJECTIVE]), a_B, status_B, up_B, low_B
+    iterations, objective = int(istate[K.I_ITER]), float(fstate[K.F_OBJECTIVE])
+    return code, iterations, objective, a_B, status_B, up_B, low_B

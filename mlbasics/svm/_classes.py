@@ -7,6 +7,7 @@ from itertools import combinations
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.callback import with_callbacks
@@ -21,6 +22,15 @@ from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
 from .._validation import classes_and_weights
 from ..kernels import KernelSpec, resolve_gamma, row_blocks, squared_norms
+from ._checks import (
+    MAX_SQUARED_NORM,
+    check_bounds,
+    check_feature_scale,
+    check_kernel_range,
+    check_solution,
+    exact_kernel_block,
+    kernel_bounds,
+)
 from ._smo import LOSSES, default_max_iter, dual_value, solve_dual
 from ._smo_kernels import gram_from_dots
 
@@ -48,6 +58,17 @@ def ovr_from_ovo(decision: np.ndarray, n_classes: int) -> np.ndarray:
 
 def _is_logistic(estimator) -> bool:
     return estimator.loss == "logistic"
+
+
+def _overflow_at_predict(X) -> ValueError:
+    """The error of decision values that overflow (NaN or infinite: never returned)."""
+    values = X.data if sparse.issparse(X) else X
+    largest = float(np.abs(values).max(initial=0.0))
+    return ValueError(
+        "the decision values on X are not finite: its kernel values against the support vectors "
+        f"overflow (X has entries up to {largest:.3g} in absolute value). Transform X as the "
+        "training data were (e.g. with the same fitted StandardScaler)."
+    )
 
 
 class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
@@ -94,7 +115,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         The cvxpy solver used when ``solver="qp"``.
     tol : float, default=1e-3
         Stop when the maximal violating pair's gap ``m(alpha) - M(alpha)`` is below ``tol``
-        (libsvm's criterion and default).
+        (libsvm's criterion and default). With ``solver="qp"``, the gap the QP solver's solution
+        is checked against (``converged_``).
     cache_size : float, default=200
         Kernel-row cache in megabytes.
     shrinking : bool, default=True
@@ -147,7 +169,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     convergence_ : tuple of Trace
         Objective and gap ``m(alpha) - M(alpha)`` during each binary problem's run.
     converged_ : bool
-        Whether every binary problem met ``tol``.
+        Whether every binary problem met ``tol``. With ``solver="qp"``: whether the gap
+        ``m(alpha) - M(alpha)`` of every solution the QP solver returned is below ``tol`` (a
+        :class:`~sklearn.exceptions.ConvergenceWarning` says when not).
     fit_status_ : int
         0 when every problem converged, 1 otherwise (scikit-learn's convention).
     shape_fit_ : tuple of int
@@ -292,6 +316,18 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : SVC
+
+        Raises
+        ------
+        ValueError
+            Besides invalid parameters and data: when the problem does not fit floating point
+            (:mod:`mlbasics.svm._checks`), i.e. samples whose squared norms overflow or underflow
+            float64 (named kernels), kernel values beyond float32's 3.4e38 (the kernel cache;
+            e.g. the linear kernel on features of 1e20, ``degree=200``), ``C_i`` below 1e-100
+            with ``loss="logistic"``, a solution that is not finite, and
+            ``loss="squared_hinge"`` with a kernel matrix found not positive semidefinite (its
+            dual is then unbounded below). The RBF, polynomial and sigmoid kernels with
+            ``gamma="scale"`` give the same model whatever the scale of ``X``, as libsvm.
         """
         self._validate_params()
         if self.break_ties and self.decision_function_shape == "ovo":
@@ -300,14 +336,16 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 "one-vs-rest scores."
             )
         precomputed = self.kernel == "precomputed"
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=False if precomputed else "csr",
-            dtype=np.float64,
-            accept_large_sparse=False,
-        )
+        # (its check for NaN sums X first, which overflows on entries near the float64 maximum)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=False if precomputed else "csr",
+                dtype=np.float64,
+                accept_large_sparse=False,
+            )
         if precomputed and X.shape[0] != X.shape[1]:
             raise ValueError(
                 f"kernel='precomputed' needs the square training kernel matrix of shape "
@@ -315,7 +353,12 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             )
         check_classification_targets(y)
         self.classes_, y_index, _, weight = classes_and_weights(self, X, y, sample_weight)
-        upper = float(self.C) * weight
+        with np.errstate(over="ignore"):
+            upper = float(self.C) * weight
+        check_bounds(upper, self.loss)
+        named = not (precomputed or callable(self.kernel))
+        # before gamma="scale" is computed from X's variance, which overflows with it
+        top_squared_norm = check_feature_scale(X) if named else 0.0
         n_pairs = len(self.classes_) * (len(self.classes_) - 1) // 2
         per_problem = 0 if self.solver == "qp" else None  # SMO chunks: as many as it takes
         task = self._open_fit_task(
@@ -327,6 +370,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         # A callable kernel is evaluated once, into the matrix the solver works on.
         train = self._kernel_spec.matrix(X, X) if callable(self.kernel) else X
         solver_spec = KernelSpec("precomputed") if callable(self.kernel) else self._kernel_spec
+        check_kernel_range(self._kernel_spec, top_squared_norm, gram=None if named else train)
 
         self._fit_one_vs_one(
             train, X, y_index, upper, solver_spec, precomputed or callable(self.kernel), task
@@ -375,6 +419,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                     spec,
                     loss=self.loss,
                     qp_solver=self.qp_solver,
+                    tol=float(self.tol),
                     verbose=self.verbose,
                 )
             else:
@@ -393,6 +438,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 )
             if problem is not task:
                 problem.end()  # the remaining problems run whatever a callback says here
+            check_solution(solution, f"{self.classes_[a]!r} vs {self.classes_[b]!r}")
             full = np.zeros(len(y_index))
             full[rows] = solution.alpha * labels
             alphas.append(full)
@@ -402,7 +448,18 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             gaps.append(solution.primal - dual_value(self.loss, solution.objective, upper[rows]))
             traces.append(solution.trace)
             converged.append(solution.converged)
-            if not (solution.converged or solution.stopped):
+            if not (solution.converged or solution.stopped) and self.solver == "qp":
+                warnings.warn(
+                    f"solver='qp': the {self.qp_solver} solver ended 'optimal' by its own "
+                    f"tolerances, but on the problem {self.classes_[a]!r} vs "
+                    f"{self.classes_[b]!r} its solution's gap m - M = {solution.gap:.3g} is above "
+                    f"tol={self.tol}: it is not the optimum. The QP solvers lose accuracy on badly "
+                    f"scaled problems: lower C (C_i up to {upper[rows].max():.3g} here) or scale "
+                    "the features, or use solver='smo'.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+            elif not (solution.converged or solution.stopped):
                 cap = default_max_iter(len(rows)) if max_iter is None else max_iter
                 warnings.warn(
                     f"SMO stopped at max_iter={cap} on the problem {self.classes_[a]!r} vs "
@@ -483,7 +540,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         """``(rows, K(X[rows], support vectors))`` in memory-bounded blocks.
 
         Named kernels: one BLAS product ``X[rows] @ SV'`` per block, turned into kernel values in
-        place by the compiled :func:`~mlbasics.svm._smo_kernels.gram_from_dots`.
+        place by the compiled :func:`~mlbasics.svm._smo_kernels.gram_from_dots`; a block whose
+        kernel arguments or values may overflow float64 (:func:`~mlbasics.svm._checks.kernel_bounds`,
+        rows far beyond the training data's scale) by :func:`~mlbasics.svm._checks.exact_kernel_block`.
         """
         if self.kernel == "precomputed":
             if X.shape[1] != self.shape_fit_[0]:
@@ -499,30 +558,42 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             return
         support = self.support_vectors_
         sq_support = squared_norms(support)
+        top_support = float(sq_support.max(initial=0.0))
         kern = (np.int64(spec.code), spec.gamma, spec.coef0, np.int64(spec.degree))
         bits = np.empty(support.shape[0], dtype=np.int64)
         for rows in row_blocks(X.shape[0], support.shape[0]):
             block = X[rows]
+            sq_block = squared_norms(block)
+            top = float(sq_block.max(initial=0.0))
+            argument, value = kernel_bounds(spec, top, top_support)
+            if not max(top, argument, value) <= MAX_SQUARED_NORM:
+                # rows far beyond the training data's scale: IEEE infinities, exact RBF zeros
+                yield rows, exact_kernel_block(spec, block, support)
+                continue
             gram = np.ascontiguousarray(safe_sparse_dot(block, support.T, dense_output=True))
-            gram_from_dots(gram, squared_norms(block), sq_support, kern, bits)
+            gram_from_dots(gram, sq_block, sq_support, kern, bits)
             yield rows, gram
 
     def _ovo_decision(self, X) -> np.ndarray:
         """Decision values of every binary problem, shape (n_samples, n_pairs)."""
         check_is_fitted(self)
         precomputed = self.kernel == "precomputed"
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=False if precomputed else "csr",
-            dtype=np.float64,
-            reset=False,
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # as in fit
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=False if precomputed else "csr",
+                dtype=np.float64,
+                reset=False,
+            )
         W = pair_coefficients(self.dual_coef_, self.n_support_)
         out = np.empty((X.shape[0], W.shape[1]))
-        for rows, gram in self._kernel_blocks(X):
-            out[rows] = gram @ W
-        out += self.intercept_
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            for rows, gram in self._kernel_blocks(X):
+                out[rows] = gram @ W
+            out += self.intercept_
+        if not np.all(np.isfinite(out)):
+            raise _overflow_at_predict(X)
         return out
 
     def decision_function(self, X):

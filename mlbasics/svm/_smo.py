@@ -19,6 +19,7 @@ each chunk, and returns a :class:`DualSolution`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,7 +137,11 @@ def _cache(n: int, cache_size_mb: float):
 
 
 def _data(X, y, spec: KernelSpec):
-    """The ``data`` tuple of the compiled kernels and the kernel diagonal, for the input's form."""
+    """The ``data`` tuple of the compiled kernels, the kernel diagonal and the ``kern`` tuple.
+
+    ``kern`` is :func:`_kern` of ``spec``, with ``gamma`` adjusted to the scaling of the float32
+    copy of dense data (see below).
+    """
     n = y.shape[0]
     empty2 = np.empty((0, 0))
     empty2_32 = np.empty((0, 0), dtype=np.float32)
@@ -148,6 +153,7 @@ def _data(X, y, spec: KernelSpec):
     perm = np.arange(n, dtype=np.int64)
     y = np.array(y, dtype=np.float64)
     no_index = (empty_f, empty_i, empty_ptr, empty_ptr)  # the CSC index of sparse X (below)
+    kern = _kern(spec)
     if spec.code == 4:  # precomputed (or a callable, computed once)
         gram = X if spec.kernel == "precomputed" else spec.matrix(X, X)
         gram = np.ascontiguousarray(gram, dtype=np.float64)
@@ -166,7 +172,7 @@ def _data(X, y, spec: KernelSpec):
             bits,
             *no_index,
         )
-        return data, diag
+        return data, diag, kern
     diag = spec.diagonal(X)
     if sparse.issparse(X):
         X = sparse.csr_matrix(X, dtype=np.float64)
@@ -187,16 +193,31 @@ def _data(X, y, spec: KernelSpec):
             postings,
         )
         data = (empty2_32, sqn, y, perm, X.data, indices, indptr, scratch, empty2, work, bits)
-        return (*data, *index), diag
+        return (*data, *index), diag, kern
     # A float32 copy (the solver permutes its rows): the row products run twice as fast, and the
     # cache keeps float32 rows anyway. The RBF kernel only sees differences of rows, so the data are
     # centred first, which keeps the float32 norms small and the distances accurate.
     if spec.kernel == "rbf":
         X = X - X.mean(axis=0)
-    Xp = np.array(X, dtype=np.float32, order="C")
+    # Scaled by a power of two 2**-e that brings the largest row norm into [1/2, 1), with gamma
+    # multiplied by 2**(2e): the products gamma x'z (poly, sigmoid) and gamma ||x - z||^2 (rbf) are
+    # then those of the unscaled copy to the last bit (a power of two changes no rounding), and
+    # data of any scale fit float32: unscaled, rows of norm above ~1e19 overflowed its products
+    # and rows below ~1e-19 underflowed them, and the fit gave a wrong model without an error.
+    # The linear kernel's values are the products themselves: its copy is not scaled (its values
+    # must fit float32 anyway, :func:`~mlbasics.svm._checks.check_kernel_range`).
+    scale = 1.0
+    if spec.kernel != "linear":
+        top = float(squared_norms(X).max(initial=0.0))
+        if 0.0 < top < math.inf:
+            exponent = math.frexp(math.sqrt(top))[1]
+            scale = math.ldexp(1.0, -exponent)
+            kern = (kern[0], math.ldexp(kern[1], 2 * exponent), kern[2], kern[3])
+    Xp = np.empty(X.shape, dtype=np.float32)
+    np.multiply(X, scale, out=Xp, casting="unsafe")
     sqn = np.einsum("ij,ij->i", Xp.astype(np.float64), Xp.astype(np.float64))
     data = (Xp, sqn, y, perm, empty_f, empty_i, empty_ptr, empty_f, empty2, work, bits)
-    return (*data, *no_index), diag
+    return (*data, *no_index), diag, kern
 
 
 def _kern(spec: KernelSpec):
@@ -276,8 +297,14 @@ def solve_dual(
         converged run.
     verbose : int
         Print the gap as it falls when positive.
+
+    Raises
+    ------
+    ValueError
+        When the squared-hinge dual is found unbounded below (a kernel that is not positive
+        semidefinite, :func:`unbounded_error`). Other overflow is left in the result: a NaN or
+        infinite objective ends the run at the end of its chunk, and the caller checks.
     """
-    n = y.shape[0]
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
     from . import _batched  # not at the top: _batched imports this module
@@ -295,10 +322,32 @@ def solve_dual(
             hook=hook,
             verbose=verbose,
         )
+    # Overflow shows in the result (a NaN or infinite objective ends the run early), which
+    # :class:`~mlbasics.SVC` turns into an error naming it: no RuntimeWarning on the way.
+    with np.errstate(all="ignore"):
+        return _solve_pairs(
+            X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, hook, verbose
+        )
+
+
+def unbounded_error() -> ValueError:
+    """The error of a squared-hinge dual found unbounded below (``UNBOUNDED`` of the kernels)."""
+    return ValueError(
+        "loss='squared_hinge' needs a positive semidefinite kernel, and this kernel matrix is "
+        "not one: two samples i, j of different classes have K_ii + K_jj - 2 K_ij + 1/(2 C_i) + "
+        "1/(2 C_j) <= 0, and along that pair the squared-hinge dual (whose variables have no "
+        "upper bound) decreases without limit. Use loss='hinge' or 'logistic', which SMO solves "
+        "on indefinite kernels as libsvm does, or a positive semidefinite kernel (e.g. clip the "
+        "matrix's negative eigenvalues)."
+    )
+
+
+def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, hook, verbose):
+    """The pair SMO of :func:`solve_dual` (same arguments)."""
+    n = y.shape[0]
     max_iter = default_max_iter(n) if max_iter is None else int(max_iter)
     upper = np.asarray(upper, dtype=np.float64)
-    data, diag = _data(X, y, spec)
-    kern = _kern(spec)
+    data, diag, kern = _data(X, y, spec)
     cache = _cache(n, cache_size)
     istate = np.zeros(4, dtype=np.int64)
     istate[K.I_ACTIVE] = n
@@ -350,6 +399,10 @@ def solve_dual(
         stop = recorder.record(fstate[K.F_OBJECTIVE], fstate[K.F_GAP], iterate)
         if code != K.RUNNING or istate[K.I_ITER] >= max_iter or stop:
             break
+        if not math.isfinite(fstate[K.F_OBJECTIVE]):
+            break  # overflowed: no later iteration repairs it (the caller reports it)
+    if code == K.UNBOUNDED:
+        raise unbounded_error()
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
     if loss == "logistic":

@@ -53,8 +53,10 @@ SELECT_MATH = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
 LOWER, UPPER, FREE = 0, 1, 2
 
-# Solver return codes.
-RUNNING, CONVERGED, STALLED = 0, 1, 2
+# Solver return codes. UNBOUNDED: a pair step with no bound to stop it along a direction of
+# non-positive curvature (the squared-hinge dual, whose variables have no upper bound, on a kernel
+# that is not positive semidefinite): the dual has no minimum.
+RUNNING, CONVERGED, STALLED, UNBOUNDED = 0, 1, 2, 3
 
 # istate slots (int64) of the hinge / squared-hinge solver.
 I_ITER, I_ACTIVE, I_UNSHRUNK, I_COUNTER = 0, 1, 2, 3
@@ -568,10 +570,18 @@ def _update_gradient(active, F, pen_up, krow_i, krow_j, c_i, c_j):
 
 @njit(cache=True)
 def _pair_step(y_i, y_j, G_i, G_j, qd_i, qd_j, q_ij, a_i, a_j, c_i, c_j):
-    """libsvm's exact step on the pair, clipped to the box; returns the new (alpha_i, alpha_j)."""
+    """libsvm's exact step on the pair, clipped to the box; returns the new (alpha_i, alpha_j).
+
+    Returns ``(inf, inf)`` when the step is unbounded: labels that differ, both upper bounds
+    infinite (the squared hinge), a curvature ``quad <= 0`` and a descent direction in which both
+    variables grow. The objective then decreases without limit along the pair, and the caller
+    reports :data:`UNBOUNDED` (``TAU`` would only give a step of ``1e12`` times the gradient).
+    """
     if y_i != y_j:
         quad = qd_i + qd_j + 2.0 * q_ij
         if quad <= 0.0:
+            if c_i == math.inf and c_j == math.inf and G_i + G_j < 0.0:
+                return math.inf, math.inf
             quad = TAU
         delta = (-G_i - G_j) / quad
         diff = a_i - a_j
@@ -619,7 +629,9 @@ def _pair_step(y_i, y_j, G_i, G_j, qd_i, qd_j, q_ij, a_i, a_j, c_i, c_j):
 @njit(cache=True)
 def smo_dual(data, kern, cache, state, status, istate, fstate, tol, shrinking, stop_iter):
     """Run SMO on ``min 1/2 a'(Q + diag(extra))a + p'a, y'a = 0, 0 <= a <= upper`` until convergence
-    or until the iteration counter reaches ``stop_iter``. Returns CONVERGED or RUNNING.
+    or until the iteration counter reaches ``stop_iter``. Returns CONVERGED or RUNNING, or
+    UNBOUNDED (the state left as it was before that pair) when :func:`_pair_step` finds the dual
+    unbounded below.
 
     ``F = y * ((Q + diag(extra)) alpha + p)`` is kept up to date on the active positions. The step
     on a pair is libsvm's: the exact minimiser along the feasible direction, clipped to the box.
@@ -667,6 +679,9 @@ def smo_dual(data, kern, cache, state, status, istate, fstate, tol, shrinking, s
         a_i, a_j = _pair_step(
             y_i, y_j, G_i, G_j, QD[i], QD[j], q_ij, old_i, old_j, upper[i], upper[j]
         )
+        if a_i == math.inf:
+            istate[I_ITER] -= 1
+            return UNBOUNDED
         d_i = a_i - old_i
         d_j = a_j - old_j
         fstate[F_OBJECTIVE] += (

@@ -366,7 +366,7 @@ def test_sparse_kernel_rows_by_either_route_equal_the_dense_products(route):
     rng = np.random.default_rng(1)
     X = sparse.random(300, 500, density=0.02, format="csr", random_state=1)
     y = np.where(rng.random(300) < 0.5, -1.0, 1.0)
-    data, _ = _data(X, y, KernelSpec("rbf", gamma=1.0))
+    data, _, _ = _data(X, y, KernelSpec("rbf", gamma=1.0))
     perm = data[3]
     rng.shuffle(perm)  # the solver's positions after some shrinking steps
     postings = data[14]

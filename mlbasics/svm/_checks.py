@@ -1,0 +1,235 @@
+"""The ranges an SVC problem must fit in floating point, and the checks that say when it does not.
+
+The SMO solver keeps kernel rows in float32 (:mod:`mlbasics.svm._smo_kernels`) and everything else
+in float64; the QP reference forms the kernel matrix in float64. Inputs beyond these ranges used
+to give NaN models marked converged, or one-class models with at most a RuntimeWarning
+("overflow encountered in cast"). :class:`~mlbasics.SVC` calls these checks before solving and on
+each solution, so that such inputs get a ``ValueError`` naming the problem instead:
+
+* :func:`check_feature_scale`: the squared norms of the samples (named kernels) within float64,
+  before ``gamma="scale"`` is computed from them;
+* :func:`check_kernel_range`: the kernel values within float32, from a bound per kernel (or the
+  matrix itself, for a precomputed or callable kernel);
+* :func:`check_bounds`: finite ``C_i``, and for the logistic loss above :data:`LOGISTIC_MIN_C`;
+* :func:`check_solution`: a finite ``alpha``, offset and objective after solving (what the
+  checks above do not foresee, e.g. the logistic dual with ``C = 1e200``).
+
+At prediction, a block of rows whose kernel arguments may overflow (:func:`kernel_bounds`: rows
+far beyond the training data's scale) is computed by :func:`exact_kernel_block` in numpy's IEEE
+arithmetic, which gives libsvm's answers (an RBF kernel of 0, a sigmoid of +-1); decision values
+that still are not finite are a ``ValueError``, never NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils.extmath import safe_sparse_dot
+
+from ..kernels import KernelSpec, squared_norms
+
+__all__ = [
+    "FLOAT32_MAX",
+    "LOGISTIC_MIN_C",
+    "MAX_SQUARED_NORM",
+    "MIN_SQUARED_NORM",
+    "check_bounds",
+    "check_feature_scale",
+    "check_kernel_range",
+    "check_solution",
+    "exact_kernel_block",
+    "kernel_bounds",
+]
+
+#: The largest kernel value the solvers accept: float32's largest number. SMO caches kernel rows in
+#: float32, where anything larger is infinite (and the dual then NaN).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: The largest squared norm of a sample accepted with a named kernel (about 1.1e307): the squared
+#: distances ``||x||^2 + ||z||^2 - 2 x'z`` (up to four times this) stay finite in float64.
+MAX_SQUARED_NORM = float(np.finfo(np.float64).max) / 16
+
+#: The smallest largest-squared-norm accepted when ``X`` is not all zeros (about 1e-292): below
+#: it the squares of the entries are subnormal or zero in float64, and ``gamma="scale"`` (one over
+#: their variance) and every kernel value lose their digits.
+MIN_SQUARED_NORM = float(np.finfo(np.float64).tiny / np.finfo(np.float64).eps)
+
+#: The smallest ``C_i`` the logistic loss accepts. Its dual keeps ``alpha_i`` within
+#: ``[EPS C_i, (1 - EPS) C_i]`` (``EPS = 1e-12``, :data:`~mlbasics.svm._smo_kernels.LOGISTIC_EPS`)
+#: and divides by ``alpha_i (C_i - alpha_i) >= EPS C_i^2``, which underflows to 0 for ``C_i``
+#: below about 1.5e-148 (``C = 1e-300`` raised a bare ZeroDivisionError); 1e-100 leaves room.
+LOGISTIC_MIN_C = 1e-100
+
+_SCALE_ADVICE = "Scale the features, e.g. with sklearn.preprocessing.StandardScaler"
+
+
+def _largest_entry(X) -> float:
+    data = X.data if sparse.issparse(X) else X
+    return max(float(data.max(initial=0.0)), -float(data.min(initial=0.0)))
+
+
+def check_feature_scale(X) -> float:
+    """The largest squared norm of a sample of ``X`` (dense or CSR), checked against float64.
+
+    Raises a ``ValueError`` when it exceeds :data:`MAX_SQUARED_NORM` (the kernel computations and
+    ``gamma="scale"`` would overflow) or, for an ``X`` that is not all zeros, falls below
+    :data:`MIN_SQUARED_NORM` (they would underflow).
+    """
+    with np.errstate(over="ignore", under="ignore"):
+        top = float(squared_norms(X).max(initial=0.0))
+    if not top <= MAX_SQUARED_NORM:
+        raise ValueError(
+            f"X has entries up to {_largest_entry(X):.3g} in absolute value: the squared norms "
+            f"of its samples (up to {top:.3g}) overflow the kernel computations, which need them "
+            f"below {MAX_SQUARED_NORM:.3g}. {_SCALE_ADVICE}."
+        )
+    if top < MIN_SQUARED_NORM and _largest_entry(X) > 0.0:
+        raise ValueError(
+            f"X has entries of at most {_largest_entry(X):.3g} in absolute value: the squared "
+            f"norms of its samples (at most {top:.3g}) underflow the kernel computations, which "
+            f"need the largest above {MIN_SQUARED_NORM:.3g}. {_SCALE_ADVICE}."
+        )
+    return top
+
+
+def kernel_bounds(spec: KernelSpec, top_a: float, top_b: float) -> tuple[float, float]:
+    """Upper bounds ``(argument, value)`` of a named kernel between rows of squared norms at most
+    ``top_a`` and ``top_b`` (infinite when they overflow).
+
+    By Cauchy-Schwarz ``|x'z| <= sqrt(top_a top_b)`` and ``||x - z||^2 <= (sqrt(top_a) +
+    sqrt(top_b))^2``. ``argument`` bounds ``gamma x'z + |coef0|`` (poly, sigmoid) or
+    ``gamma ||x - z||^2`` (rbf), 0 for the linear kernel; ``value`` bounds ``|K(x, z)|``:
+    ``sqrt(top_a top_b)`` (linear, attained on the diagonal), ``argument^degree`` (poly, attained
+    there when ``coef0 >= 0``), 1 (rbf, sigmoid).
+    """
+    kernel, gamma, coef0 = spec.kernel, spec.gamma, spec.coef0
+    root_a, root_b = math.sqrt(top_a), math.sqrt(top_b)
+    product = root_a * root_b  # Python floats overflow to inf, silently
+    if kernel == "linear":
+        return 0.0, product
+    if kernel == "rbf":
+        return gamma * (root_a + root_b) ** 2, 1.0
+    argument = gamma * product + abs(coef0)
+    if kernel == "sigmoid":
+        return argument, 1.0
+    with np.errstate(over="ignore"):
+        return argument, float(np.power(np.float64(argument), spec.degree))
+
+
+def check_kernel_range(spec: KernelSpec, top_squared_norm: float = 0.0, gram=None) -> None:
+    """Raise a ``ValueError`` when the kernel's values can exceed :data:`FLOAT32_MAX`.
+
+    ``gram`` is the kernel matrix of a precomputed or callable kernel (its largest entry is
+    checked); for a named kernel the bounds of :func:`kernel_bounds` between the samples, from
+    ``top_squared_norm``, the largest ``||x||^2`` (:func:`check_feature_scale`): the value must fit
+    float32, and the argument of the RBF, polynomial and sigmoid kernels float64 (at most
+    :data:`MAX_SQUARED_NORM`).
+    """
+    if gram is not None:
+        top = max(float(gram.max(initial=0.0)), -float(gram.min(initial=0.0)))  # no n x n copy
+        if top > FLOAT32_MAX:
+            raise ValueError(
+                f"the kernel matrix has entries up to {top:.3g} in absolute value, beyond "
+                f"{FLOAT32_MAX:.3g}: SVC keeps kernel values in float32. Divide the kernel "
+                "matrices (of fit and of predict) by a constant s and multiply C by s: the "
+                "decisions are the same (dual_coef_ is multiplied by s)."
+            )
+        return
+    kernel, gamma, degree = spec.kernel, spec.gamma, spec.degree
+    argument, bound = kernel_bounds(spec, top_squared_norm, top_squared_norm)
+    if not argument <= MAX_SQUARED_NORM:
+        what = "gamma ||x - z||^2" if kernel == "rbf" else "gamma x'z + coef0"
+        raise ValueError(
+            f"the {kernel} kernel's argument {what} reaches {argument:.3g} (gamma={gamma:.3g}, "
+            f"largest squared norm of a sample {top_squared_norm:.3g}), which overflows float64. "
+            f"Use a smaller gamma{' or coef0' if kernel != 'rbf' else ''}, or scale the features."
+        )
+    if not bound <= FLOAT32_MAX:
+        if kernel == "linear":
+            cause = f"its values x'z reach {bound:.3g} (the largest squared norm of a sample)"
+            advice = _SCALE_ADVICE
+        else:
+            cause = (
+                f"its values (gamma x'z + coef0)^degree can reach ({argument:.3g})^{degree} = "
+                f"{bound:.3g} (gamma={gamma:.3g}, largest squared norm of a sample "
+                f"{top_squared_norm:.3g})"
+            )
+            advice = "Use a smaller degree, gamma or coef0, or scale the features"
+        raise ValueError(
+            f"the {kernel} kernel is out of range: {cause}, beyond {FLOAT32_MAX:.3g}, the "
+            f"largest value SVC keeps (its kernel cache is float32). {advice}."
+        )
+
+
+def exact_kernel_block(spec: KernelSpec, A, B) -> np.ndarray:
+    """``K(A, B)`` of a named kernel in plain numpy, for rows too large for the compiled path.
+
+    Prediction on rows whose kernel arguments may overflow (:func:`kernel_bounds`): numpy's
+    infinities are IEEE's (``tanh(inf) = 1``, ``exp(-inf) = 0``), where the compiled kernels
+    assume finite numbers. The RBF distances are formed on copies scaled by a power of two
+    ``2**-e`` (exact) and scaled back in the exponent, to infinity when it overflows: a row of
+    norm ``1e300`` is at kernel value 0 from every support vector, libsvm's answer too. The other
+    kernels keep what overflows (and :class:`~mlbasics.SVC` refuses a decision value that is not
+    finite).
+    """
+    if spec.kernel == "rbf":
+        exponent = math.frexp(max(_largest_entry(A), _largest_entry(B)))[1]
+        scale = math.ldexp(1.0, -exponent)
+        A, B = A * scale, B * scale
+        with np.errstate(over="ignore", under="ignore"):
+            d2 = squared_norms(A)[:, None] + squared_norms(B)[None, :]
+            d2 -= 2.0 * safe_sparse_dot(A, B.T, dense_output=True)
+            return np.exp(-np.ldexp(spec.gamma * np.maximum(d2, 0.0), 2 * exponent))
+    with np.errstate(over="ignore", invalid="ignore"):
+        dots = safe_sparse_dot(A, B.T, dense_output=True)
+        if spec.kernel == "linear":
+            return dots
+        if spec.kernel == "poly":
+            return (spec.gamma * dots + spec.coef0) ** spec.degree
+        return np.tanh(spec.gamma * dots + spec.coef0)
+
+
+def check_bounds(upper, loss: str) -> None:
+    """Raise a ``ValueError`` when a ``C_i`` is infinite, or (``loss="logistic"``) when a positive
+    one is below :data:`LOGISTIC_MIN_C`."""
+    if not np.all(np.isfinite(upper)):
+        raise ValueError(
+            f"C x sample_weight x class_weight overflows float64 (C_i up to {upper.max():.3g}): "
+            "use a smaller C or smaller weights."
+        )
+    if loss != "logistic":
+        return
+    smallest = float(upper[upper > 0].min(initial=math.inf))
+    if smallest < LOGISTIC_MIN_C:
+        raise ValueError(
+            f"loss='logistic' needs every C_i = C x sample_weight x class_weight of at least "
+            f"{LOGISTIC_MIN_C:g}; the smallest is {smallest:.3g}, for which the entropy terms of "
+            "its dual underflow. Use a larger C or larger weights, or give such samples weight 0 "
+            "(they are then left out)."
+        )
+
+
+def check_solution(solution, problem: str) -> None:
+    """Raise a ``ValueError`` when the solution of a binary problem is not finite.
+
+    ``problem`` names it in the message ("0 vs 1"). What is checked: ``alpha``, the offset
+    ``rho`` and the dual objective; a model with any of them NaN or infinite predicts nothing
+    meaningful (scikit-learn's SVC raises the same way).
+    """
+    bad = [
+        name
+        for name, value in (
+            ("dual coefficients", solution.alpha),
+            ("intercept", solution.rho),
+            ("dual objective", solution.objective),
+        )
+        if not np.all(np.isfinite(value))
+    ]
+    if bad:
+        raise ValueError(
+            f"the solution of the binary problem {problem} is not finite ({', '.join(bad)}): "
+            "its arithmetic overflowed. Scale the features (e.g. with "
+            "sklearn.preprocessing.StandardScaler), or use a smaller C, gamma or degree."
+        )

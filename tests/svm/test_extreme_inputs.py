@@ -1,0 +1,317 @@
+"""SVC on inputs at the edges of floating point: a right answer, or an error that names the problem.
+
+From a fuzz review: features scaled by 1e150 gave NaN models marked converged, an indefinite kernel
+with the squared hinge an infinite one, ``C = 1e30`` with ``solver="qp"`` a model without support
+vectors, and a tiny ``C`` with the logistic loss a bare ZeroDivisionError. Every fit and predict
+here runs with warnings turned into errors: no RuntimeWarning may leak on the way.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn import svm
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics.pairwise import rbf_kernel
+
+from mlbasics import SVC
+from mlbasics.svm import _batched, _checks
+
+
+@pytest.fixture(scope="module")
+def small():
+    """40 x 3, the labels the sign of the first feature (separable)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+@pytest.fixture(autouse=True)
+def no_warnings():
+    """Any warning (an overflow's RuntimeWarning above all) fails the test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+# -- features whose scale the solvers cannot hold -------------------------------------------------
+
+
+@pytest.mark.parametrize("kernel", ["linear", "poly", "rbf", "sigmoid"])
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+def test_features_beyond_float64_are_an_error_before_anything_overflows(small, kernel, solver):
+    """1e300: the squared norms overflow float64 (and gamma="scale", one over their variance,
+    was 0: the RBF model predicted one class)."""
+    X, y = small
+    with pytest.raises(ValueError, match=r"entries up to 2\.33e\+300.*overflow.*Scale the feat"):
+        SVC(kernel=kernel, solver=solver).fit(X * 1e300, y)
+
+
+def test_features_at_the_float64_maximum_are_an_error_at_fit(small):
+    """scikit-learn's NaN check sums X first: with entries of 1.7e308 that sum overflowed with a
+    RuntimeWarning before the fit's own error."""
+    X, y = small
+    extreme = np.where(X > 0, 1.7e308, -1.7e308)
+    with pytest.raises(ValueError, match=r"entries up to 1\.7e\+308.*Scale the features"):
+        SVC().fit(extreme, y)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_features_whose_squares_underflow_are_an_error(small, kernel):
+    X, y = small
+    with pytest.raises(ValueError, match=r"at most 2\.33e-160.*underflow"):
+        SVC(kernel=kernel).fit(X * 1e-160, y)
+
+
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+@pytest.mark.parametrize(
+    ("params", "scale", "match"),
+    [
+        # the linear kernel's values are the products: 7e300 and 7e40 do not fit float32
+        ({"kernel": "linear"}, 1e150, r"linear kernel is out of range: .* reach 7\.01e\+300"),
+        ({"kernel": "linear"}, 1e20, r"linear kernel .* reach 7\.01e\+40 .* beyond 3\.4e\+38"),
+        ({"kernel": "poly", "degree": 200}, 1.0, r"poly kernel .* \(2\.56\)\^200 = 4\.8e\+81"),
+        ({"kernel": "poly", "gamma": 1e100}, 1.0, r"poly kernel is out of range.*smaller degree"),
+        ({"kernel": "sigmoid", "gamma": 1e307}, 1.0, r"sigmoid kernel's argument .* overflows"),
+        ({"kernel": "rbf", "gamma": 1e307}, 1.0, r"rbf kernel's argument .* smaller gamma"),
+    ],
+)
+def test_kernel_values_beyond_float32_are_an_error(small, solver, params, scale, match):
+    """SMO caches kernel rows in float32: beyond 3.4e38 they were inf, and the model NaN."""
+    X, y = small
+    with pytest.raises(ValueError, match=match):
+        SVC(solver=solver, **params).fit(X * scale, y)
+
+
+@pytest.mark.parametrize("kind", ["precomputed", "callable"])
+def test_a_kernel_matrix_beyond_float32_is_an_error_with_the_exact_rescaling(small, kind):
+    """Precomputed K * 1e300 gave a NaN intercept marked converged. The message's advice holds:
+    K / s with C * s gives the same decisions."""
+    X, y = small
+    gram = rbf_kernel(X, gamma=0.5)
+    if kind == "precomputed":
+        model, data = SVC(kernel="precomputed"), gram * 1e300
+    else:
+        model, data = SVC(kernel=lambda A, B: rbf_kernel(A, B, gamma=0.5) * 1e300), X
+    with pytest.raises(ValueError, match=r"entries up to 1e\+300.*multiply C by s"):
+        model.fit(data, y)
+    plain = SVC(kernel="precomputed").fit(gram, y)
+    rescaled = SVC(kernel="precomputed", C=1e3).fit(gram / 1e3, y)
+    np.testing.assert_allclose(
+        rescaled.decision_function(gram / 1e3), plain.decision_function(gram), atol=1e-6
+    )
+    np.testing.assert_allclose(rescaled.dual_coef_, 1e3 * plain.dual_coef_, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "poly", "sigmoid"])
+def test_scale_invariant_kernels_give_the_same_model_at_any_power_of_two_scale(small, kernel):
+    """With gamma="scale" these kernels do not see the scale of X. Scaled by a power of two the
+    arithmetic is exact and the model is the same to the last bit; the float32 copy of X used to
+    overflow above ~1e19 (2**70: other support vectors, no warning) and underflow below ~1e-19."""
+    X, y = small
+    reference = SVC(kernel=kernel).fit(X, y)
+    for scale in [2.0**-300, 2.0**-100, 2.0**70, 2.0**500]:
+        model = SVC(kernel=kernel).fit(X * scale, y)
+        np.testing.assert_array_equal(model.support_, reference.support_)
+        np.testing.assert_array_equal(model.dual_coef_, reference.dual_coef_)
+        np.testing.assert_array_equal(model.intercept_, reference.intercept_)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "poly", "sigmoid"])
+@pytest.mark.parametrize("scale", [1e-100, 1e-30, 1e20, 1e150])
+def test_scale_invariant_kernels_match_the_unscaled_fit_and_libsvm(small, kernel, scale):
+    """At 1e20 the fit had 4 support vectors instead of 22 and 77 % training accuracy (libsvm:
+    100 %). Other scales round X differently: equal to the tolerance of the fits."""
+    X, y = small
+    Xs = X * scale
+    Xs_copy = Xs.copy()
+    reference = SVC(kernel=kernel, tol=1e-8).fit(X, y)
+    model = SVC(kernel=kernel, tol=1e-8).fit(Xs, y)
+    np.testing.assert_array_equal(Xs, Xs_copy)  # the input is not modified
+    np.testing.assert_array_equal(model.support_, reference.support_)
+    np.testing.assert_allclose(model.dual_coef_, reference.dual_coef_, atol=1e-5)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, atol=1e-6)
+    libsvm = svm.SVC(kernel=kernel).fit(Xs, y)
+    np.testing.assert_array_equal(model.predict(Xs), libsvm.predict(Xs))
+
+
+def test_batched_working_sets_are_scale_invariant_too(small, monkeypatch):
+    """The batched solver (n >= 6 000) shares the scaled float32 copy; at 1e150 its products gave
+    "invalid value encountered in matmul"."""
+    monkeypatch.setattr(_batched, "BATCHED_MIN", 0)
+    monkeypatch.setattr(_batched, "WORKING_SET", 16)
+    X, y = small
+    for kernel in ["rbf", "poly"]:
+        reference = SVC(kernel=kernel).fit(X, y)
+        np.testing.assert_array_equal(
+            SVC(kernel=kernel).fit(X * 2.0**500, y).dual_coef_, reference.dual_coef_
+        )
+        model = SVC(kernel=kernel, tol=1e-8).fit(X * 1e150, y)
+        np.testing.assert_array_equal(model.support_, reference.support_)
+        tight = SVC(kernel=kernel, tol=1e-8).fit(X, y)
+        np.testing.assert_allclose(model.dual_coef_, tight.dual_coef_, atol=1e-5)
+    with pytest.raises(ValueError, match="linear kernel is out of range"):
+        SVC(kernel="linear").fit(X * 1e150, y)
+
+
+# -- prediction -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_decision_values_that_overflow_are_an_error_not_nan(small, fmt):
+    """Where libsvm returns NaN: (gamma x'z + coef0)^3 beyond float64, x'w of 1.7e308 entries."""
+    X, y = small
+    as_input = sparse.csr_matrix if fmt == "csr" else np.asarray
+    poly = SVC(kernel="poly").fit(X, y)
+    with pytest.raises(ValueError, match=r"not finite.*entries up to 2\.33e\+160.*as the training"):
+        poly.decision_function(as_input(X * 1e160))
+    with pytest.raises(ValueError, match="not finite"):
+        poly.predict(as_input(X * 1e160))
+    linear = SVC(kernel="linear").fit(X, y)
+    with pytest.raises(ValueError, match=r"not finite.*entries up to 1\.7e\+308"):
+        linear.decision_function(as_input(np.where(X > 0, 1.7e308, -1.7e308)))
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_far_points_get_the_exact_decision_values_as_in_libsvm(small, fmt):
+    """Rows far beyond the training data's scale, whose squared norms or kernel arguments overflow,
+    go through numpy's IEEE arithmetic: the RBF kernel is 0 there (the decision value is the
+    intercept), the sigmoid kernel +-1 as for rows 1e10 away, the linear one s x'w. Only values
+    that do not exist in float64 are refused (above)."""
+    X, y = small
+    as_input = sparse.csr_matrix if fmt == "csr" else np.asarray
+    rbf = SVC().fit(X, y)
+    libsvm = svm.SVC().fit(X, y)
+    for far in [X[:5] * 1e100, X[:5] * 1e200, np.where(X[:5] > 0, 1.7e308, -1.7e308)]:
+        np.testing.assert_array_equal(rbf.decision_function(as_input(far)), rbf.intercept_[0])
+        np.testing.assert_allclose(libsvm.decision_function(far), rbf.intercept_[0], atol=1e-6)
+    sigmoid = SVC(kernel="sigmoid").fit(X, y)
+    saturated = sigmoid.decision_function(X[:5] * 1e10)
+    np.testing.assert_array_equal(sigmoid.decision_function(as_input(X[:5] * 1e300)), saturated)
+    linear = SVC(kernel="linear").fit(X, y)
+    slope = linear.decision_function(X[:5]) - linear.intercept_[0]
+    np.testing.assert_allclose(linear.decision_function(as_input(X[:5] * 1e300)), slope * 1e300)
+
+
+# -- the squared hinge on an indefinite kernel ------------------------------------------------------
+
+
+def test_squared_hinge_on_an_indefinite_kernel_is_an_error_like_the_qp(small):
+    """-K: every pair of opposite labels has negative curvature and no upper bound, and the dual
+    decreases without limit (it gave dual_coef_ = [-inf, -1.4e303, ...] marked converged)."""
+    X, y = small
+    negative = -rbf_kernel(X, gamma=0.5)
+    with pytest.raises(ValueError, match="loss='squared_hinge' needs a positive semidefinite"):
+        SVC(kernel="precomputed", loss="squared_hinge").fit(negative, y)
+    with pytest.raises(ValueError, match="not positive semidefinite"):
+        SVC(kernel="precomputed", loss="squared_hinge", solver="qp").fit(negative, y)
+    # the hinge and logistic duals are bounded (box, entropy): SMO answers at a stationary point
+    for loss in ["hinge", "logistic"]:
+        model = SVC(kernel="precomputed", loss=loss).fit(negative, y)
+        assert np.all(np.isfinite(model.dual_coef_)) and np.isfinite(model.intercept_).all()
+
+
+@pytest.mark.parametrize("path", ["pair SMO", "batched"])
+def test_squared_hinge_unbounded_on_a_named_kernel_is_the_same_error(monkeypatch, path):
+    """A sigmoid kernel on pairs (u, 2u) of opposite labels, |u| = 1, gamma = 1, coef0 = -1:
+    K_ii + K_jj - 2 K_ij = tanh(0) + tanh(3) - 2 tanh(1) = -0.53, below -1/C."""
+    if path == "batched":
+        monkeypatch.setattr(_batched, "BATCHED_MIN", 0)
+        monkeypatch.setattr(_batched, "WORKING_SET", 16)
+    U = np.random.default_rng(0).standard_normal((40, 3))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    X, y = np.vstack([U, 2 * U]), np.repeat([1, 0], 40)
+    params = {"kernel": "sigmoid", "gamma": 1.0, "coef0": -1.0, "C": 10.0}
+    with pytest.raises(ValueError, match="loss='squared_hinge' needs a positive semidefinite"):
+        SVC(loss="squared_hinge", **params).fit(X, y)
+    for loss in ["hinge", "logistic"]:
+        model = SVC(loss=loss, **params).fit(X, y)
+        assert model.converged_ and np.all(np.isfinite(model.dual_coef_))
+
+
+# -- C and the sample weights ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["C", "sample_weight", "class_weight"])
+def test_logistic_loss_with_a_vanishing_C_i_is_an_error(small, where):
+    """C_i = 1e-300: alpha (C - alpha) underflowed to 0, a bare ZeroDivisionError in numba."""
+    X, y = small
+    kwargs, fit_kwargs = {}, {}
+    if where == "C":
+        kwargs["C"] = 1e-300
+    elif where == "sample_weight":
+        fit_kwargs["sample_weight"] = np.full(len(y), 1e-300)
+    else:
+        kwargs["class_weight"] = {0: 1e-300, 1: 1.0}
+    for solver in ["smo", "qp"]:
+        with pytest.raises(
+            ValueError, match=r"C x sample_weight x class_weight of at least 1e-100"
+        ):
+            SVC(loss="logistic", solver=solver, **kwargs).fit(X, y, **fit_kwargs)
+
+
+def test_logistic_loss_at_the_smallest_accepted_C_matches_a_moderate_one(small):
+    """Below C ~ 1e-8 the logistic model no longer depends on C (alpha_i ~ C/2, K alpha ~ 0): the
+    smallest accepted C gives the intercept of C = 1e-8."""
+    X, y = small
+    tiny = SVC(loss="logistic", C=_checks.LOGISTIC_MIN_C).fit(X, y)
+    moderate = SVC(loss="logistic", C=1e-8).fit(X, y)
+    assert tiny.converged_
+    np.testing.assert_allclose(tiny.intercept_, moderate.intercept_, rtol=1e-6)
+
+
+def test_C_times_weights_that_overflow_are_an_error(small):
+    X, y = small
+    with pytest.raises(ValueError, match="overflows float64"):
+        SVC(C=1e300, class_weight={0: 1e10, 1: 1.0}).fit(X, y)
+
+
+def test_a_solution_that_overflows_is_an_error_not_a_nan_model(small):
+    """The logistic dual at C = 1e200: its objective overflows at the start (NaN before, with
+    overflow RuntimeWarnings and ten million iterations); the run now stops at the first chunk."""
+    X, y = small
+    with pytest.raises(ValueError, match=r"not finite \(dual objective\).*smaller C"):
+        SVC(loss="logistic", C=1e200).fit(X, y)
+
+
+# -- the QP reference with a very large C ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("C", [1e8, 1e20, 1e30])
+def test_qp_with_a_huge_C_finds_the_hard_margin_solution(small, C):
+    """The QP's clean-up put every alpha below 1e-7 C on 0: at C = 1e30 the model had no support
+    vector and predicted one class, marked converged. On separable data any C this large gives
+    the hard-margin solution: libsvm's and SMO's at a tight tol."""
+    X, y = small
+    model = SVC(solver="qp", C=C).fit(X, y)
+    smo = SVC(C=C, tol=1e-9).fit(X, y)
+    libsvm = svm.SVC(C=C, tol=1e-9).fit(X, y)
+    assert model.converged_
+    for reference in (smo, libsvm):
+        np.testing.assert_array_equal(model.support_, reference.support_)
+        np.testing.assert_allclose(model.dual_coef_, reference.dual_coef_, atol=1e-5)
+        np.testing.assert_allclose(model.intercept_, reference.intercept_, atol=1e-6)
+
+
+def test_qp_solution_that_misses_tol_warns_and_is_not_converged(small):
+    """Clarabel ends "optimal" by its own tolerances on this badly scaled problem (C = 1e10, the
+    squared hinge on a linear kernel, labels with noise), yet its gap m - M is 1.6."""
+    X, _ = small
+    y = (X[:, 0] + np.random.default_rng(0).standard_normal(len(X)) > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match=r"solver='qp'.*gap m - M = .* lower C"):
+        model = SVC(solver="qp", kernel="linear", loss="squared_hinge", C=1e10).fit(X, y)
+    assert not model.converged_ and model.fit_status_ == 1
+
+
+# -- the checks themselves --------------------------------------------------------------------------
+
+
+def test_check_solution_names_what_is_not_finite():
+    from mlbasics.svm._smo import DualSolution
+
+    solution = DualSolution(np.array([1.0, np.inf]), np.nan, -1.0, 0.0, 1, True, None)
+    with pytest.raises(ValueError, match=r"problem 0 vs 1 is not finite \(dual coefficients, int"):
+        _checks.check_solution(solution, "0 vs 1")
