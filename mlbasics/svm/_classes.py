@@ -385,12 +385,13 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         alphas, rhos, n_iter, objectives, traces, converged, gaps = [], [], [], [], [], [], []
         pairs = list(combinations(range(n_classes), 2))
         for a, b in pairs:
+            label_a, label_b = self.classes_[[a, b]].tolist()  # for messages: 1, not np.int64(1)
             rows = np.flatnonzero(((y_index == a) | (y_index == b)) & (upper > 0))
             labels = np.where(y_index[rows] == a, 1.0, -1.0)
             for cls, sign in ((a, 1.0), (b, -1.0)):
                 if not np.any(labels == sign):
                     raise ValueError(
-                        f"class {self.classes_[cls]!r} has no sample with positive weight; every "
+                        f"class {self.classes_[cls].tolist()!r} has no sample with positive weight; every "
                         "class needs one (check sample_weight and class_weight)."
                     )
             part = train[np.ix_(rows, rows)] if is_gram else train[rows]
@@ -408,7 +409,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 return self._attributes_mid_fit(done, current, len(pairs), y_index, X, is_gram)
 
             if self.verbose:
-                print(f"[SVC] binary problem {self.classes_[a]!r} vs {self.classes_[b]!r}")
+                print(f"[SVC] binary problem {label_a!r} vs {label_b!r}")
             if self.solver == "qp":
                 from ._qp import solve_dual_qp  # cvxpy is only imported when asked for
 
@@ -438,7 +439,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 )
             if problem is not task:
                 problem.end()  # the remaining problems run whatever a callback says here
-            check_solution(solution, f"{self.classes_[a]!r} vs {self.classes_[b]!r}")
+            check_solution(solution, f"{label_a!r} vs {label_b!r}")
             full = np.zeros(len(y_index))
             full[rows] = solution.alpha * labels
             alphas.append(full)
@@ -451,8 +452,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             if not (solution.converged or solution.stopped) and self.solver == "qp":
                 warnings.warn(
                     f"solver='qp': the {self.qp_solver} solver ended 'optimal' by its own "
-                    f"tolerances, but on the problem {self.classes_[a]!r} vs "
-                    f"{self.classes_[b]!r} its solution's gap m - M = {solution.gap:.3g} is above "
+                    f"tolerances, but on the problem {label_a!r} vs "
+                    f"{label_b!r} its solution's gap m - M = {solution.gap:.3g} is above "
                     f"tol={self.tol}: it is not the optimum. The QP solvers lose accuracy on badly "
                     f"scaled problems: lower C (C_i up to {upper[rows].max():.3g} here) or scale "
                     "the features, or use solver='smo'.",
@@ -462,8 +463,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             elif not (solution.converged or solution.stopped):
                 cap = default_max_iter(len(rows)) if max_iter is None else max_iter
                 warnings.warn(
-                    f"SMO stopped at max_iter={cap} on the problem {self.classes_[a]!r} vs "
-                    f"{self.classes_[b]!r} with gap m - M = {solution.gap:.3g} > tol={self.tol}. "
+                    f"SMO stopped at max_iter={cap} on the problem {label_a!r} vs "
+                    f"{label_b!r} with gap m - M = {solution.gap:.3g} > tol={self.tol}. "
                     "Increase max_iter, loosen tol, or standardise the features (an ill-scaled "
                     "kernel slows SMO down).",
                     ConvergenceWarning,
