@@ -787,13 +787,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def partial_fit(self, X, y):
         """One epoch over ``(X, y)`` from the current weights (the first call builds the network).
 
-        The parameters are checked on every call. Those that only act on training
-        (``learning_rate``, ``optimizer``, ``alpha``, ``batch_size``, ``clip_norm``, ``verbose``,
-        and the regressor's ``loss``) may be changed with ``set_params`` between calls and are used
-        from the next call on; a new ``optimizer`` starts from a fresh state (no momentum, no
-        running averages). Changing one that shapes the network (``hidden_layer_sizes``,
-        ``activation``, ``batch_norm``, ``dropout``, ``init``, ``dtype``, ``random_state``) raises
-        a ValueError: ``fit`` trains a new network.
+        The parameters are checked on every call; which of them may change between calls is
+        said in :meth:`MLPClassifier.partial_fit <mlbasics.nn.MLPClassifier.partial_fit>` (the
+        same rules, with ``loss`` among those that may).
 
         Parameters
         ----------
