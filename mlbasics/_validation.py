@@ -41,6 +41,18 @@ def classes_and_weights(estimator, X, y, sample_weight):
     return classes, y_index, sample_weight, weight
 
 
+def check_classes_finite(classes):
+    """``classes`` (``partial_fit``'s list of every class) as an array; a ``ValueError`` if its
+    labels are numbers and some are NaN or infinite."""
+    classes = np.asarray(classes)
+    if classes.dtype.kind in "fc" and not np.all(np.isfinite(classes)):
+        raise ValueError(
+            f"classes contains NaN or infinity: {classes!r}; the classes must not contain NaN or "
+            "infinity, as they are labels."
+        )
+    return classes
+
+
 def check_class_weights(per_class, classes):
     """Raise a ``ValueError`` unless every class weight is finite and non-negative.
 

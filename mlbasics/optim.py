@@ -124,6 +124,15 @@ class _SquareOverflow(Exception):
         self.index = index
 
 
+def _add_squares(accumulator, grad, weight, i):
+    """``accumulator += weight * grad * grad`` in place (``grad * grad`` when ``weight`` is None),
+    under ``step``'s ``errstate``: an overflow raises :class:`_SquareOverflow` for ``grads[i]``."""
+    try:
+        accumulator += grad * grad if weight is None else weight * grad * grad
+    except FloatingPointError:
+        raise _SquareOverflow(i) from None
+
+
 # -- update rules ----------------------------------------------------------------------------------
 
 
@@ -526,10 +535,7 @@ class AdaGrad(Optimizer):
 
     def _update(self, i, param, grad):
         sum_squares = self.sum_squares[i]
-        try:
-            sum_squares += grad * grad
-        except FloatingPointError:
-            raise _SquareOverflow(i) from None
+        _add_squares(sum_squares, grad, None, i)
         param -= self.learning_rate * grad / (np.sqrt(sum_squares) + self.eps)
 
 
@@ -584,10 +590,7 @@ class RMSProp(Optimizer):
     def _update(self, i, param, grad):
         mean_square = self.mean_square[i]
         mean_square *= self.decay
-        try:
-            mean_square += (1.0 - self.decay) * grad * grad
-        except FloatingPointError:
-            raise _SquareOverflow(i) from None
+        _add_squares(mean_square, grad, 1.0 - self.decay, i)
         param -= self.learning_rate * grad / (np.sqrt(mean_square) + self.eps)
 
 
@@ -647,10 +650,7 @@ class AdaDelta(Optimizer):
     def _update(self, i, param, grad):
         mean_square, mean_square_delta = self.mean_square[i], self.mean_square_delta[i]
         mean_square *= self.rho
-        try:
-            mean_square += (1.0 - self.rho) * grad * grad
-        except FloatingPointError:
-            raise _SquareOverflow(i) from None
+        _add_squares(mean_square, grad, 1.0 - self.rho, i)
         delta = np.sqrt(mean_square_delta + self.eps) / np.sqrt(mean_square + self.eps) * grad
         mean_square_delta *= self.rho
         mean_square_delta += (1.0 - self.rho) * delta * delta
@@ -722,10 +722,7 @@ class Adam(Optimizer):
         m *= self.beta1
         m += (1.0 - self.beta1) * grad
         v *= self.beta2
-        try:
-            v += (1.0 - self.beta2) * grad * grad
-        except FloatingPointError:
-            raise _SquareOverflow(i) from None
+        _add_squares(v, grad, 1.0 - self.beta2, i)
         return m, v
 
     def _update(self, i, param, grad):

@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
-from .._validation import check_class_weights, classes_and_weights
+from .._validation import check_class_weights, check_classes_finite, classes_and_weights
 from ..optimality import duality_gaps
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
@@ -520,10 +520,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            classes = np.asarray(classes)
-            if classes.dtype.kind in "fc" and not np.all(np.isfinite(classes)):
-                raise ValueError(f"classes must not contain NaN or infinity; got {classes!r}.")
-            self.classes_ = np.unique(classes)
+            self.classes_ = np.unique(check_classes_finite(classes))
             if len(self.classes_) < 2:
                 raise ValueError(
                     f"partial_fit needs at least 2 classes; got classes={self.classes_!r}."

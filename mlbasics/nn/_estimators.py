@@ -24,6 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
+from .._validation import check_classes_finite
 from ..optim import Optimizer, make_optimizer
 from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh, sigmoid
 from ._init import ALIASES, INITIALIZERS
@@ -543,9 +544,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _prepare_targets(self, y, *, first, classes=None):
         check_classification_targets(y)
         if classes is not None:
-            classes = np.asarray(classes)
-            if np.issubdtype(classes.dtype, np.inexact) and not np.all(np.isfinite(classes)):
-                raise ValueError(f"classes contains NaN or infinity: {classes!r}.")
+            classes = check_classes_finite(classes)
         if first:
             labels = np.unique(y) if classes is None else np.unique(classes)
             if classes is not None:

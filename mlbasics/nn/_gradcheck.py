@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 from sklearn.utils import assert_all_finite, check_array
 
 from ._losses import MeanSquaredError, SoftmaxCrossEntropy
-from ._network import _check_alpha, check_batch
+from ._network import _check_number, check_batch
 
 __all__ = ["GradientCheck", "check_gradients"]
 
@@ -109,11 +108,8 @@ def check_gradients(
     >>> result.passed(1e-6)
     True
     """
-    if isinstance(eps, bool) or not isinstance(eps, Real) or not (np.isfinite(eps) and eps > 0):
-        raise ValueError(
-            f"eps, the finite-difference step, must be a finite number > 0, got {eps!r}."
-        )
-    alpha = _check_alpha(alpha)
+    eps = _check_number(eps, "eps, the finite-difference step,", positive=True)
+    alpha = _check_number(alpha, "alpha", positive=False)
     # A float64 copy: the input check moves its entries, and the caller's X must not change.
     X = check_array(X, dtype=np.float64, copy=True, input_name="X")
     X, y = check_batch(network, X, y, target_name="y")

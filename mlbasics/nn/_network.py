@@ -293,14 +293,19 @@ def batch_bounds(n_samples, batch_size):
     return bounds
 
 
-def _check_alpha(alpha):
+def _check_number(value, name, *, positive, allow_none=False):
+    """``value`` as a float if it is a finite real number (not a bool), > 0 if ``positive`` else
+    >= 0 (or None if ``allow_none``); else a ValueError naming ``name``."""
+    if value is None and allow_none:
+        return None
     if (
-        isinstance(alpha, bool)
-        or not isinstance(alpha, Real)
-        or not (np.isfinite(alpha) and alpha >= 0)
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not (np.isfinite(value) and (value > 0 if positive else value >= 0))
     ):
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
-    return float(alpha)
+        allowed = f"{'None or ' if allow_none else ''}a finite number {'>' if positive else '>='} 0"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}.")
+    return float(value)
 
 
 def check_batch(network, X, target, *, target_name):
@@ -383,16 +388,13 @@ def train_epoch(
     X, target = check_batch(network, X, target, target_name="target")
     if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
-    alpha = _check_alpha(alpha)
+    alpha = _check_number(alpha, "alpha", positive=False)
     if alpha > float(np.finfo(network.dtype).max):
         raise ValueError(
             f"alpha={alpha:g} does not fit in the network's {network.dtype} (largest "
             f"{float(np.finfo(network.dtype).max):.3g}); use a far smaller alpha."
         )
-    if clip_norm is not None and not (
-        isinstance(clip_norm, Real) and np.isfinite(clip_norm) and clip_norm > 0
-    ):
-        raise ValueError(f"clip_norm must be None or a finite number > 0, got {clip_norm!r}.")
+    _check_number(clip_norm, "clip_norm", positive=True, allow_none=True)
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}.")
     params = getattr(optimizer, "params", None)
