@@ -159,7 +159,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         Objective, optimality measure and time at every iteration (entry 0 is the start); for
         SGD once per epoch, so Newton and SGD draw on one convergence plot.
     converged_ : bool
-        Whether the stopping rule was met.
+        Whether the stopping rule was met. For SGD, also False when the run ended above the
+        objective of all-zero coefficients, ``sum_i c_i log K`` (steps too long for the scale
+        of the features; a ``ConvergenceWarning`` says so).
     solver_ : str
         The method that ran: ``"newton-cholesky"``, ``"newton-cg"``, ``"prox-newton"``,
         ``"lbfgs"`` or ``"sgd"`` (``solver="newton"`` picks one of the first three).
@@ -468,6 +470,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         )
         self._sgd_run, self._sgd_rng = run, rng
         self._store_result(result.coef, result)
+        if not result.stopped and self.max_iter > 0:
+            self._check_beats_zero_model(objective, X)
         if not (result.converged or result.stopped) and self.tol is not None and self.max_iter > 0:
             warnings.warn(
                 f"LogisticRegression(solver='sgd') ran max_iter={self.max_iter} epochs without "
@@ -480,6 +484,36 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         if penalty.is_zero:
             self._warn_if_separated(objective)
         return self
+
+    def _check_beats_zero_model(self, objective, X):
+        """Warn, and set ``converged_`` False, when SGD ends above the all-zero model.
+
+        ``F(0) = sum_i c_i log K`` is what no fit at all achieves; an SGD run that stops above it
+        met its stopping rule on a noise floor set by steps far too long for the scale of the
+        features (unscaled data: the floor grows with the squared sample norms). A finite
+        objective, so :func:`~mlbasics.linear_model._sgd.sgd` raised no divergence error, but
+        no answer either.
+        """
+        zero_model = objective.value(np.zeros(objective.shape))
+        if self.objective_ <= zero_model:
+            return
+        self.converged_ = False
+        squared_norms = np.asarray(X.multiply(X).sum(axis=1) if sparse.issparse(X) else
+                                   np.einsum("ij,ij->i", X, X))  # fmt: skip
+        steps = (
+            "a smaller eta0"
+            if self.learning_rate != "optimal"
+            else "learning_rate='constant' with a small eta0 (the 'optimal' rates follow alpha)"
+        )
+        warnings.warn(
+            f"LogisticRegression(solver='sgd') ended at objective {self.objective_:.4g}, above "
+            f"{zero_model:.4g}, the objective of all-zero coefficients: its steps are too long "
+            f"for features of this scale (largest squared sample norm "
+            f"{float(squared_norms.max()):.3g}). Standardise the features (StandardScaler in a "
+            f"Pipeline) or take shorter steps: {steps}.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
 
     def _uses_sgd(self):
         return self.solver == "sgd"

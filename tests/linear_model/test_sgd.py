@@ -606,6 +606,28 @@ def test_divergence_names_the_learning_rate(small_binary, params):
         model.fit(X, y)
 
 
+@pytest.mark.parametrize(
+    "params, advice",
+    [({}, "learning_rate='constant'"),
+     ({"learning_rate": "constant", "eta0": 0.01}, "smaller eta0"),
+     ({"optimizer": "adam", "learning_rate": "constant", "eta0": 0.01}, "smaller eta0")],
+)  # fmt: skip
+def test_sgd_ending_above_the_zero_model_is_not_converged(breast_cancer, params, advice):
+    # Features x100: every run stops on its stopping rule (or max_iter) at a finite objective
+    # far above F(0) = n log 2, the value of fitting nothing.
+    X, y = breast_cancer
+    zero_model = len(y) * np.log(2.0)
+    with pytest.warns(ConvergenceWarning, match=rf"above {zero_model:.4g}, the objective of "
+                      rf"all-zero.*Standardise the features.*{re.escape(advice)}"):  # fmt: skip
+        model = LogisticRegression(**SGD, **params, random_state=0).fit(100.0 * X, y)
+    assert model.objective_ > zero_model
+    assert not model.converged_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        standardised = LogisticRegression(**SGD, **params, random_state=0).fit(X, y)
+    assert standardised.converged_ and standardised.objective_ < 0.2 * zero_model
+
+
 def test_sparse_input_is_not_densified_nor_modified(sparse_binary):
     X, y = sparse_binary
     copy = X.copy()
