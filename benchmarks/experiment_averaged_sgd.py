@@ -28,6 +28,20 @@ epoch ends from epoch 15 to 29, over 20 seeds: best worst case 1.15e-3. An impli
 variant (the loss step solved exactly per sample) and AdaGrad with the same decays did worse
 (1.6e-3 and 1.7e-3 at best).
 
+A second prototype (2026-12-04, not kept either) tried Richardson-Romberg extrapolation of
+constant-rate averages (Dieuleveut, Durmus and Bach, 2017): ``2 avg(gamma) - avg(2 gamma)`` removes
+most of the bias of a constant rate (from 2.5e-3 to 3e-5 at gamma = 0.02 on long runs), but two
+runs of 15 epochs each cannot shed their start-up transient: the smallest ten or so Hessian
+eigenvalues are within 1.2 alpha, and ``alpha n = 1`` here, so those directions shrink by only
+about gamma per epoch. Best two-run result: 9.2e-3 worst (20 + 10 epochs); 3.4e-3 at 30 + 30.
+The only setting under 1e-3 on 20 seeds was contrived for this problem: each epoch's
+permutation followed by its reverse, a rate of 0.08 for 5 epochs and then linear to 0 at epoch
+30, and the estimate 1.6 mean(epochs 28-29) - 0.6 mean(epochs 18-27). It was chosen on seeds
+0-19 (worst 7.9e-4) and held on seeds 20-39 (7.9e-4), but over 1000 fresh seeds its worst is
+1.36e-3 and 0.9% of runs miss 1e-3; a first rate of 0.07 or 0.1 instead of 0.08, or plain
+averaging (weights 1 and 0), puts its worst above 1e-3 on seeds 20-139 (1.05e-3, 1.04e-3,
+1.25e-3). It was not made an estimator option.
+
 Usage::
 
     python benchmarks/experiment_averaged_sgd.py              # 10 seeds (about a minute)
