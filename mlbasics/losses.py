@@ -1,11 +1,14 @@
 """Losses of the margin ``z = y * f(x)`` (``y`` in {-1, +1}) and of the softmax, in one place.
 
-Every loss gives its value and its derivative with respect to the margin; the convex conjugate used by
-the dual problems and the duality gaps lives beside it. The multinomial (softmax) loss is not a function
-of a single margin, so it is written on the matrix of scores instead.
+Every loss gives its value; the logistic loss also its derivative with respect to the margin, and the
+losses of the dual problems and the duality gaps (logistic, hinge, squared hinge) their convex
+conjugates. The multinomial (softmax) loss is not a function of a single margin, so it is written on the
+matrix of scores instead.
 
-All functions are numerically stable for any finite input: no ``exp`` of a large positive number is ever
-formed.
+All functions are numerically stable for any finite input: ``exp`` is only taken of numbers that are
+not positive (scipy's ``expit`` and numpy's ``logaddexp`` do the same inside), except in
+:func:`exponential`, whose value ``exp(-z)`` is itself larger than the largest float for
+``z < -709.78``: it returns ``inf`` there, the correctly rounded result, without a warning.
 """
 
 from __future__ import annotations
@@ -101,7 +104,19 @@ def squared_hinge_conjugate(u):
 
 
 def exponential(z):
-    """Exponential loss ``exp(-z)`` (AdaBoost's), computed without overflow warnings for very negative z."""
+    """Exponential loss ``exp(-z)`` (AdaBoost's).
+
+    For ``z < -709.78`` the loss exceeds the largest float (about ``1.8e308``) and is returned as
+    ``inf``, the correctly rounded value, without numpy's overflow warning: an infinite loss there
+    is the right answer, not an error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlbasics.losses import exponential
+    >>> exponential(np.array([0.0, -709.0, -710.0]))
+    array([1.00000000e+000, 8.21840746e+307,             inf])
+    """
     z = np.asarray(z, dtype=float)
     with np.errstate(over="ignore"):
         return np.exp(-z)
