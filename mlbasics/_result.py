@@ -29,10 +29,13 @@ class Trace:
     objective : ndarray of shape (n_records,)
         Objective value after each iteration (entry 0 is the starting point).
     optimality : ndarray of shape (n_records,)
-        The solver's optimality measure at that point: the largest gradient entry for a smooth
-        objective, the largest distance of the negative gradient to the subdifferential for an
-        L1-penalised one. The stopping rule compares it with ``tol`` times the objective's
-        scale (``C`` times the sum of the sample weights).
+        The solver's optimality measure at that point. For :class:`~mlbasics.LogisticRegression`:
+        the largest gradient entry for a smooth objective, the largest distance of the negative
+        gradient to the subdifferential for an L1-penalised one; every solver but SGD stops when
+        it is below ``tol`` times the objective's scale (``C`` times the sum of the sample
+        weights), SGD records it but stops on the objective's improvement. For
+        :class:`~mlbasics.SVC`: the maximal violating pair's gap ``m(alpha) - M(alpha)``, compared
+        with ``tol`` itself (unscaled); ``inf`` at the starting point.
     time : ndarray of shape (n_records,)
         Seconds since the solver started.
     """
@@ -97,7 +100,8 @@ class SolverResult:
     objective : float
         Objective value at ``coef``.
     optimality : float
-        Final value of the stopping criterion (same units as ``tol`` times the objective's scale).
+        Final optimality measure (see :attr:`Trace.optimality`), in the units of ``tol`` times the
+        objective's scale.
     trace : Trace
         Per-iteration record.
     message : str
