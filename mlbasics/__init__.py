@@ -1,7 +1,9 @@
 """mlbasics: classical machine-learning solvers with a scikit-learn API and optimality certificates.
 
-Floors (lower never import upper): ``losses``, ``kernels``, ``optim`` and the objectives (floor 1);
-``linear_model`` and ``svm`` (floor 2); ``cli`` (floor 3).
+Floors (lower never import upper): ``losses``, ``kernels``, ``optim``, the objectives and
+``optimality`` (certificates read from any fitted model, floor 1); the estimators of
+``linear_model``, ``svm`` and ``nn``, and ``model_selection`` (floor 2); ``plotting`` and ``cli``
+(floor 3).
 """
 
 from ._result import SolverResult, Trace
