@@ -36,9 +36,12 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from . import __version__
 from .linear_model import LogisticRegression
-from .model_selection import bias_variance_curve, compare_estimators
-from .model_selection._bias_variance import format_value
-from .model_selection._stats import TESTS
+from .model_selection import (
+    PAIRED_TESTS,
+    bias_variance_curve,
+    compare_estimators,
+    format_param_value,
+)
 from .nn import MLPClassifier
 from .svm import SVC
 
@@ -278,7 +281,7 @@ def run_compare(args, parser) -> None:
         plan = f"{args.cv}-fold x {args.repeats} repeats"
     else:  # the test fixes its own resampling (5 x 2-fold, or one hold-out)
         cv, plan = None, "the resampling of the test"
-    print(f"mlbasics {__version__}: {TESTS[args.test]} on {name} "
+    print(f"mlbasics {__version__}: {PAIRED_TESTS[args.test]} on {name} "
           f"({X.shape[0]} samples, {X.shape[1]} features, {len(np.unique(y))} classes), {plan}")  # fmt: skip
     for entry in left_out:
         print(f"note: {entry.name} left out (more than {entry.max_samples} samples)")
@@ -401,7 +404,7 @@ def run_bias_variance(args, parser) -> None:
     best = curve.best_index
     print(
         f"\nlowest expected loss {curve.expected_loss[best]:.4f} at {param} = "
-        f"{format_value(values[best])}"
+        f"{format_param_value(values[best])}"
     )
     if args.plot:
         display = _plotting().BiasVarianceDisplay.from_result(curve)
@@ -492,7 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--repeats", type=int, default=3, help="repeats of the K-fold (default 3)")
     cmp.add_argument("--C", type=_finite_float, default=1.0, help="inverse regularisation strength")
     cmp.add_argument("--scoring", default=None, help="a scikit-learn scorer (default accuracy)")
-    cmp.add_argument("--test", choices=list(TESTS), default="corrected_t", help="paired test")
+    cmp.add_argument(
+        "--test", choices=list(PAIRED_TESTS), default="corrected_t", help="paired test"
+    )
     cmp.add_argument("--alpha", type=_finite_float, default=0.05, help="significance level")
     _add_progress_option(cmp)
 

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model_selection import bias_variance_curve, compare_estimators
-from .model_selection._bias_variance import format_value
+from .model_selection import (
+    PAIRED_TESTS,
+    bias_variance_curve,
+    compare_estimators,
+    format_param_value,
+)
 
 
 def _pyplot(what: str):
@@ -107,15 +111,13 @@ class ComparisonDisplay:
     @classmethod
     def from_result(cls, result, *, ax=None, kind="box", alpha=0.05):
         """Draw a :class:`~mlbasics.model_selection.ComparisonResult`."""
-        from .model_selection._stats import TESTS
-
         adjusted = " (Holm)" if result.correction == "holm" else ""
         display = cls(
             names=result.names,
             scores=result.scores,
             pvalues=result.pvalues,
             scoring=result.scoring,
-            test_name=TESTS[result.test] + adjusted,
+            test_name=PAIRED_TESTS[result.test] + adjusted,
         )
         return display.plot(ax=ax, kind=kind, alpha=alpha)
 
@@ -355,7 +357,7 @@ class BiasVarianceDisplay:
         ax.set_xlabel(self.param_name)
         ax.set_ylabel("0-1 loss" if self.loss == "0-1" else "squared error")
         ax.set_title(
-            f"bias-variance trade-off (lowest loss at {format_value(self.param_range[best])})"
+            f"bias-variance trade-off (lowest loss at {format_param_value(self.param_range[best])})"
         )
         ax.legend()
         ax.grid(True, alpha=0.3)

@@ -11,12 +11,14 @@ from ._bias_variance import (
     BiasVarianceResult,
     bias_variance_curve,
     bias_variance_decomposition,
+    format_param_value,
     mse_decomposition,
     zero_one_decomposition,
 )
 from ._compare import ComparisonResult, compare_estimators
 from ._kfold import KFoldResult, kfold_errors
 from ._stats import (
+    PAIRED_TESTS,
     TestResult,
     combined_ftest_5x2cv,
     corrected_resampled_ttest,
@@ -26,6 +28,7 @@ from ._stats import (
 )
 
 __all__ = [
+    "PAIRED_TESTS",
     "BiasVarianceCurve",
     "BiasVarianceResult",
     "ComparisonResult",
@@ -36,6 +39,7 @@ __all__ = [
     "combined_ftest_5x2cv",
     "compare_estimators",
     "corrected_resampled_ttest",
+    "format_param_value",
     "holm_correction",
     "kfold_errors",
     "mcnemar_test",

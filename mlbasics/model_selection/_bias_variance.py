@@ -553,7 +553,7 @@ class BiasVarianceCurve:
         for k, value in enumerate(self.param_range):
             mark = "  <- smallest loss" if k == self.best_index else ""
             lines.append(
-                f"{format_value(value):>{width}}{self.expected_loss[k]:>16.5f}{bias[k]:>12.5f}"
+                f"{format_param_value(value):>{width}}{self.expected_loss[k]:>16.5f}{bias[k]:>12.5f}"
                 f"{variance[k]:>14.5f}{mark}"
             )
         return "\n".join(lines)
@@ -562,8 +562,18 @@ class BiasVarianceCurve:
         return self.table()
 
 
-def format_value(value) -> str:
-    """A parameter value for tables and titles: floats to 4 significant digits."""
+def format_param_value(value) -> str:
+    """A parameter value as tables and titles print it: floats to 4 significant digits.
+
+    :class:`BiasVarianceCurve`, :class:`mlbasics.plotting.BiasVarianceDisplay` and
+    ``mlbasics bias-variance`` print the values of ``param_range`` with it.
+
+    Examples
+    --------
+    >>> from mlbasics.model_selection import format_param_value
+    >>> format_param_value(0.1234567), format_param_value(1e-5), format_param_value(3)
+    ('0.1235', '1e-05', '3')
+    """
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -644,7 +654,7 @@ def bias_variance_curve(
         n_rounds=n_rounds, sampling=sampling, rng=rng, n_jobs=n_jobs, verbose=verbose,
         callbacks=callbacks, run_class=BiasVarianceSweep,
         task_name=f"{type(estimator).__name__} over {param_name}",
-        groups=[(f"{param_name}={format_value(v)}", n_rounds) for v in values],
+        groups=[(f"{param_name}={format_param_value(v)}", n_rounds) for v in values],
     )  # fmt: skip
     results = [_decompose(P, y_train, y_test, loss) for P in all_predictions]
     return BiasVarianceCurve(param_name=param_name, param_range=values, results=results, loss=loss)

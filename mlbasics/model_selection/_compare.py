@@ -30,7 +30,7 @@ from ._folds import (
 from ._parallel import seeds_for
 from ._params import validate_params
 from ._stats import (
-    TESTS,
+    PAIRED_TESTS,
     combined_ftest_5x2cv,
     corrected_resampled_ttest,
     holm_correction,
@@ -163,7 +163,7 @@ class ComparisonResult:
                 row += f"{self.n_failed[i]:>8d}"
             lines.append(row)
         adjusted = ", Holm-adjusted" if self.correction == "holm" else ""
-        lines += ["", f"p-values ({TESTS[self.test]}{adjusted}; * below {alpha:g}):"]
+        lines += ["", f"p-values ({PAIRED_TESTS[self.test]}{adjusted}; * below {alpha:g}):"]
         labels = [f"[{i + 1}]" for i in range(len(self.names))]
         lines.append(" " * (width + 4) + "".join(f"{label:>10}" for label in labels))
         for i, name in enumerate(self.names):
@@ -351,7 +351,7 @@ def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, corr
         "groups": ["array-like", None],
         "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
         "scoring": [str, callable, None],
-        "test": [StrOptions(set(TESTS))],
+        "test": [StrOptions(set(PAIRED_TESTS))],
         "correction": [StrOptions({"holm"}), None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],

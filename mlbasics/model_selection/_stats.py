@@ -335,7 +335,9 @@ def holm_correction(pvalues):
     return adjusted
 
 
-TESTS = {
+#: The paired tests of :func:`compare_estimators`: each value of its ``test`` parameter and the
+#: test's name in words (as printed by :class:`ComparisonResult` and ``mlbasics compare``).
+PAIRED_TESTS = {
     "corrected_t": "Nadeau-Bengio corrected resampled t-test",
     "5x2cv_t": "Dietterich's 5x2cv paired t-test",
     "5x2cv_f": "Alpaydin's combined 5x2cv F-test",
