@@ -13,6 +13,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.callback import with_callbacks
 from sklearn.exceptions import ConvergenceWarning
@@ -26,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._callbacks import CallbackSupport
 from .._validation import check_classes_finite
 from ..optim import Optimizer, make_optimizer
-from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh, sigmoid
+from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh
 from ._init import ALIASES, INITIALIZERS
 from ._layers import BatchNorm, Dense, Dropout
 from ._losses import BinaryCrossEntropy, Huber, L1Loss, MeanSquaredError, SoftmaxCrossEntropy
@@ -626,23 +627,23 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self.classes_[index]
 
     def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_``."""
+        """Class probabilities, columns in the order of ``classes_``.
+
+        The softmax of the logits; for two classes ``sigmoid(-s)`` and ``sigmoid(s)`` of the one
+        logit ``s``, so that a small probability keeps its relative accuracy (``1 - sigmoid(s)``
+        would round to 0 from ``s = 37`` on).
+        """
         scores = self.decision_function(X)
         if scores.ndim == 1:
-            p = sigmoid(scores)
-            return np.column_stack([1.0 - p, p])
-        scores = scores - scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
+            return np.column_stack([expit(-scores), expit(scores)])
+        return softmax(scores, axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed without ``log(0)``."""
         scores = self.decision_function(X)
         if scores.ndim == 1:
-            scores = np.column_stack([np.zeros_like(scores), scores])
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return log_softmax(scores, axis=1)
 
 
 REGRESSION_LOSSES = {

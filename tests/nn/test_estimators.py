@@ -103,6 +103,26 @@ def test_binary_problem_uses_one_logit_and_its_probabilities_sum_to_one(breast_c
     assert clf.score(X, y) > 0.97
 
 
+def test_binary_probabilities_keep_their_relative_accuracy_at_large_logits():
+    # A confident network: logits up to |s| = 700. P(first class) = sigmoid(-s) is tiny but
+    # representable there; 1 - sigmoid(s) rounded it to 0 from s = 37 on.
+    X = np.linspace(-1.0, 1.0, 41).reshape(-1, 1)
+    y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((4,), random_state=0).fit(X, y)
+    last = clf.network_.layers[-1]
+    scale = 700.0 / np.abs(clf.decision_function(X)).max()
+    last.W *= scale
+    last.b *= scale
+    scores = clf.decision_function(X)
+    assert scores.min() < -400 and scores.max() > 400
+    proba = clf.predict_proba(X)
+    assert proba.min() > 0.0
+    np.testing.assert_allclose(proba, np.exp(clf.predict_log_proba(X)), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-15)
+
+
 # -- modes at inference ------------------------------------------------------------------------------
 
 
