@@ -142,7 +142,11 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     counts as on it. Each term of ``P - D = sum_i [C_i l(m_i) + C_i l*(-alpha_i / C_i) +
     alpha_i m_i] - b sum_i alpha_i y_i`` is at most ``C_i`` times the residual of sample ``i``, so
     the gap per unit of ``C`` is within ``tol`` whenever the other conditions are; a negative gap
-    (beyond rounding) means the dual point is infeasible.
+    (beyond rounding) means the dual point is infeasible. ``D`` is evaluated at a feasible point:
+    ``-inf`` for an ``alpha`` outside the box; for one in the box whose ``sum_i alpha_i y_i`` is
+    not 0, at ``alpha`` with the ``alpha_i`` of the class of the larger sum scaled down to
+    balance the other's (they stay in the box), so that ``P - D`` bounds ``P - P*``; the
+    residuals are those of the model's ``alpha``.
 
     Logistic regression: ``stationarity`` is the largest distance of ``-grad`` to the
     subdifferential of the penalty (``|g_j|`` for a smooth one; with an L1 term
@@ -152,7 +156,12 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     ``theta_i = t c_i (y_i - p_i)`` at the intercept that balances ``sum_i theta_i = 0`` exactly,
     with ``t = min(1, lambda_1 / ||X' theta||_inf)`` for a pure L1 penalty, and
     ``D = sum_i c_i H(q_i) - R*(X' theta)`` with ``H`` the entropy of ``q_i = y_i - theta_i /
-    c_i``; it is exact at the optimum. ``duality gap`` is ``|P - D| / sum_i c_i``. Without a
+    c_i``; it is exact at the optimum. ``duality gap`` is ``|P - D| / sum_i c_i``, and for a
+    pure L1 penalty ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` (``W`` with liblinear's
+    intercept column): the rescaled point's gap per unit of ``c`` is linear in the stationarity
+    residual ``eps``, at most ``2 eps ||W||_1`` to first order, so divided by that scale it is in
+    the units of ``eps``, and a model that met ``eps <= tol`` passes ``tol``. ``duality_gap``
+    itself, ``P - D``, is unscaled and bounds ``P - P*`` for every penalty. Without a
     penalty there is no finite dual to evaluate and only stationarity is checked. When a number
     leaves the float range (``C`` or weights near 1e300) the same quantities are computed per unit
     of a power of two near ``max c_i``: the residuals and the gap per unit of ``c`` come out

@@ -212,6 +212,25 @@ def _certificate(X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robu
     return primal, dual, stationarity, distance, scale
 
 
+def gap_unit(penalty, coef) -> float:
+    """What the gap per unit of ``c`` is divided by before it is compared with ``tol``.
+
+    ``max(1, 2 ||W||_1)`` for a pure L1 penalty, 1 otherwise. The L1 dual point is the residual
+    vector shrunk by ``t = lambda_1 / ||X' theta||_inf``; to first order its gap is
+    ``sum_j (e - s_j) |w_j|`` with ``s_j = |(X' theta)_j| - lambda_1`` and ``e = max_j s_j``,
+    each of which is at most the stationarity residual ``eps`` (per unit of ``c``) times
+    ``sum c``: the gap per unit of ``c`` is at most ``2 eps ||W||_1``, linear in ``eps`` with the
+    coefficients' size as its unit, where the smooth penalties' gap is quadratic in ``eps``.
+    Divided by ``max(1, 2 ||W||_1)`` it is in the units of the stationarity residual, and a model
+    that met a stopping rule ``eps <= tol`` passes ``tol`` (the ``1`` keeps small models judged
+    as before). ``coef`` includes liblinear's intercept column. See :doc:`/theory/duality`.
+    """
+    if penalty != "l1":
+        return 1.0
+    with np.errstate(over="ignore"):
+        return max(1.0, 2.0 * float(np.abs(coef).sum()))
+
+
 def logistic_report(model, X, y_index, sample_weight, tol) -> KKTReport:
     """The :class:`KKTReport` of a fitted logistic regression on its training data."""
     classes = model.classes_
@@ -289,7 +308,7 @@ def logistic_report(model, X, y_index, sample_weight, tol) -> KKTReport:
     per_feature = distance.max(axis=0)
     violations = {"stationarity": stationarity}
     if not np.isnan(dual):
-        violations["duality gap"] = float(abs(relative))
+        violations["duality gap"] = float(abs(relative)) / gap_unit(name_penalty, coef)
     return KKTReport(
         violations=violations,
         worst={"stationarity": worst_indices(per_feature, np.arange(len(per_feature)))},

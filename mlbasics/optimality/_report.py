@@ -34,14 +34,20 @@ class KKTReport:
         the definitions and units). ``"duality gap"`` holds ``|P - D| / sum_i C_i`` (largest
         over the binary problems of an SVM): the gap per unit of the data term's weight, which
         is at most the largest margin residual when the other conditions hold (see
-        :attr:`relative_gap` for ``(P - D) / P``).
+        :attr:`relative_gap` for ``(P - D) / P``). For a logistic regression it is ``|P - D| /
+        sum_i c_i``, further divided by ``max(1, 2 ||W||_1)`` for a pure L1 penalty (the units
+        of the stationarity residual, see :func:`check_kkt`).
     worst : dict of str to ndarray of int
         For each per-sample condition, the indices (rows of ``X``) of up to five samples with the
         largest positive residuals, worst first.
     primal_objective, dual_objective, duality_gap : float
         ``P`` at the fitted model, ``D`` at the dual point read from (or built from) it, and
         ``P - D`` (summed over the binary problems of a one-vs-one SVM). ``D`` is ``-inf`` and the
-        gap ``inf`` when the dual point is infeasible; both are NaN when the model has no dual
+        gap ``inf`` when the dual point is outside its box (an SVM's ``alpha_i`` out of ``[0,
+        C_i]``); an SVM's ``alpha`` in the box with ``sum_i alpha_i y_i != 0`` has ``D``
+        evaluated at the feasible point with the class of the excess scaled down (the imbalance
+        is the ``"stationarity"`` residual), so that ``P - D`` bounds ``P - P*``; both are NaN
+        when the model has no dual
         with a finite objective to evaluate (logistic regression without a penalty). A value
         beyond the float range (e.g. a logistic regression with ``C=1e300``, whose ``D`` is of
         order ``C^2``) is ``inf`` or ``-inf``: the residuals and the ``"duality gap"`` entry of

@@ -32,19 +32,30 @@ LOGISTIC_SATURATION = 1e-12
 
 _LOSSES = ("hinge", "squared_hinge", "logistic")
 
+#: Where scikit-learn's SVC with a callable kernel keeps its training X (private, as of 1.9; there
+#: is no public equivalent). Optional: used to tell wrong data apart, never needed to judge.
+SKLEARN_FITTED_X = "_BaseLibSVM__Xfit"
+
+_CONJUGATES = {
+    "hinge": losses.hinge_conjugate,
+    "squared_hinge": losses.squared_hinge_conjugate,
+    "logistic": losses.logistic_conjugate,
+}
+
 
 def _dense(a):
     return a.toarray() if sparse.issparse(a) else np.asarray(a)
 
 
-def _kernel_products(model, X, W, rows):
+def _kernel_products(model, X, W, rows, left=None):
     """``K(X, SV) @ W``, by blocks of rows of bounded memory (never the whole ``n x n_SV``).
 
-    ``rows`` are the rows of ``X`` that are the support vectors (see :func:`_support_rows`).
+    ``rows`` are the rows of ``X`` that are the support vectors (see :func:`_support_rows`);
+    ``left``, when given, the rows of ``X`` to compute the products for (default: all).
     """
     kernel = model.kernel
     if isinstance(kernel, str) and kernel == "precomputed":
-        return _dense(X[:, rows]) @ W
+        return _dense((X if left is None else X[left])[:, rows]) @ W
     SV = model.support_vectors_
     if callable(kernel):
         if SV.shape[0] != len(rows):  # scikit-learn keeps no support vectors for a callable
@@ -53,10 +64,31 @@ def _kernel_products(model, X, W, rows):
     else:
         gamma = resolve_gamma(model.gamma, X) if kernel in ("rbf", "poly", "sigmoid") else 1.0
         spec = KernelSpec(kernel, gamma, float(model.coef0), int(model.degree))
-    out = np.empty((X.shape[0], W.shape[1]))
-    for block, values in spec.blocks(X, SV):
+    X_left = X if left is None else X[left]
+    out = np.empty((X_left.shape[0], W.shape[1]))
+    for block, values in spec.blocks(X_left, SV):
         out[block] = values @ W
     return out
+
+
+def _balanced(y, alpha):
+    """``alpha`` with ``sum_i alpha_i y_i = 0`` restored: the class with the excess scaled down.
+
+    Returns ``(alpha', kappa, excess_class)``: the ``alpha_i`` of the class (``+1`` or ``-1``)
+    whose sum is the larger are multiplied by ``kappa = (other sum) / (larger sum)`` in
+    ``[0, 1)``, which keeps them in ``[0, C_i]``; ``kappa = 1`` (nothing to do) when the sums are
+    equal or an ``alpha_i`` is negative (the point is then infeasible anyway: the box decides).
+    """
+    if np.any(alpha < 0):
+        return alpha, 1.0, 0.0
+    positive = y > 0
+    sums = float(alpha[positive].sum()), float(alpha[~positive].sum())
+    if sums[0] == sums[1]:
+        return alpha, 1.0, 0.0
+    excess_class = 1.0 if sums[0] > sums[1] else -1.0
+    kappa = min(sums) / max(sums)
+    scaled = np.where(y == excess_class, kappa * alpha, alpha)
+    return scaled, kappa, excess_class
 
 
 def _check_training_data(model, X):
@@ -76,9 +108,10 @@ def _check_training_data(model, X):
                 f"({n_fit}, {n_fit}); got {X.shape}."
             )
         return
-    # scikit-learn's SVC with a callable kernel stores no support vectors but keeps the X it was
-    # fitted on (a private attribute, read if it is there and numeric)
-    fitted_X = getattr(model, "_BaseLibSVM__Xfit", None) if callable(model.kernel) else None
+    # scikit-learn's SVC with a callable kernel stores no support vectors (support_vectors_ is
+    # empty) and no public attribute holds its training X; it keeps it in a private one, read
+    # only if it is there and numeric. Without it only the number of rows is checked.
+    fitted_X = getattr(model, SKLEARN_FITTED_X, None) if callable(model.kernel) else None
     if fitted_X is None:
         return
     try:
@@ -170,11 +203,13 @@ def _bounds(model, y_index, sample_weight):
     return float(model.C) * sample_weight * np.asarray(per_class, dtype=float)[y_index]
 
 
-def _problem(loss, y, alpha, margins, upper, quadratic, index):
+def _problem(loss, y, alpha, margins, upper, quadratic, index, dual_point=None):
     """Residuals, objectives and worst samples of one binary problem.
 
     ``y`` labels in {-1, +1}, ``alpha`` dual variables, ``margins`` ``y_i f(x_i)``, ``upper``
     ``C_i``, ``quadratic`` ``v'Kv`` with ``v = y * alpha``, ``index`` the rows of X.
+    ``dual_point``, when given, is ``(alpha', v'Kv')`` of the point ``D`` is evaluated at (``alpha``
+    balanced by :func:`_balanced`); the residuals are always those of ``alpha``.
     """
     res: dict[str, np.ndarray | float] = {}
     scale = float(upper.max())
@@ -214,14 +249,14 @@ def _problem(loss, y, alpha, margins, upper, quadratic, index):
         res["_stationarity_samples"] = per_sample
         loss_values, conjugate = losses.logistic(margins), losses.logistic_conjugate(-u)
     primal = 0.5 * quadratic + float(upper @ loss_values)
+    if dual_point is not None:  # D at alpha balanced: y'alpha = 0, the dual's equality
+        u = dual_point[0] / upper
+        quadratic = dual_point[1]
+        conjugate = _CONJUGATES[loss](-u)
     if float(np.max(res["dual feasibility"], initial=0.0)) <= BOUND_RTOL:
         # bounds C_i rounded differently by the solver: evaluate the conjugate on the box
         hi = np.inf if loss == "squared_hinge" else 1.0
-        conjugate = {
-            "hinge": losses.hinge_conjugate,
-            "squared_hinge": losses.squared_hinge_conjugate,
-            "logistic": losses.logistic_conjugate,
-        }[loss](-np.clip(u, 0.0, hi))
+        conjugate = _CONJUGATES[loss](-np.clip(u, 0.0, hi))
     with np.errstate(invalid="ignore"):
         dual = -0.5 * quadratic - float(upper @ conjugate)
     if not np.isfinite(dual):
@@ -283,8 +318,26 @@ def _report_at(model, X, y_index, upper_all, support, loss, tol) -> KKTReport:
         stray = float(np.abs(coef[outside]).max(initial=0.0)) / float(upper_all.max())
         alpha = y * coef[rows]
         margins = y * decision[rows, p]
+        dual_point = None
+        balanced, kappa, excess_class = _balanced(y, alpha)
+        if kappa != 1.0:
+            # D is evaluated where the dual's equality y'alpha = 0 holds: v' = v - (1 - kappa)
+            # v_e (v_e the part of v = y alpha of the class with the excess), so v'Kv' needs
+            # K v_e on the support rows as well as the K v already there
+            in_excess = np.zeros(len(y_index), dtype=bool)
+            in_excess[rows[y == excess_class]] = True
+            v_excess = np.where(in_excess[support], W[:, p], 0.0)
+            Kv = products[support, p]
+            Kv_excess = _kernel_products(model, X, v_excess[:, None], support, left=support)[:, 0]
+            shrink = 1.0 - kappa
+            balanced_quadratic = (
+                float(quadratic[p])
+                - 2.0 * shrink * float(v_excess @ Kv)
+                + shrink**2 * float(v_excess @ Kv_excess)
+            )
+            dual_point = (balanced, balanced_quadratic)
         violations, worst, primal, dual = _problem(
-            loss, y, alpha, margins, upper_all[rows], float(quadratic[p]), rows
+            loss, y, alpha, margins, upper_all[rows], float(quadratic[p]), rows, dual_point
         )
         violations["dual feasibility"] = max(violations["dual feasibility"], stray)
         gap = primal - dual

@@ -265,6 +265,71 @@ def test_logistic_gap_matches_the_cvxpy_primal_dual_difference(breast_cancer, pe
     assert rough.duality_gap >= rough.primal_objective - p_star
 
 
+def l1_optimum(X, y, C, penalised_intercept=False):
+    """p* of the L1 logistic regression (intercept free, or liblinear's penalised one), by cvxpy."""
+    s = np.where(y == 1, 1.0, -1.0)
+    w, b = cp.Variable(X.shape[1]), cp.Variable()
+    objective = C * cp.sum(cp.logistic(-cp.multiply(s, X @ w + b))) + cp.norm1(w)
+    if penalised_intercept:
+        objective = objective + cp.abs(b)
+    problem = cp.Problem(cp.Minimize(objective))
+    problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    return problem.value
+
+
+L1_CASES = {
+    "ours-1e-4": (lambda: LogisticRegression(penalty="l1", C=1.0, tol=1e-4), 1e-4),
+    "ours-1e-6": (lambda: LogisticRegression(penalty="l1", C=1.0, tol=1e-6), 1e-6),
+    "sk-liblinear": (
+        lambda: sk_linear.LogisticRegression(
+            solver="liblinear", l1_ratio=1.0, C=1.0, tol=1e-10, max_iter=10_000
+        ),
+        1e-6,
+    ),
+    "sk-saga": (
+        lambda: sk_linear.LogisticRegression(
+            solver="saga", l1_ratio=1.0, C=1.0, tol=1e-10, max_iter=100_000
+        ),
+        1e-6,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(L1_CASES))
+def test_l1_gap_is_judged_per_unit_of_the_coefficients_size(breast_cancer, case):
+    """An L1 model that met its stopping rule at tol passes check_kkt(tol); its coefficients
+    perturbed by 1e-3 (relative) fail at 1e-6, on the gap too; P - D bounds P - p* either way.
+
+    The rescaled L1 dual point has a gap of about eps ||w||_1 per unit of c (eps the stationarity
+    residual): on these 200 rows with ||w||_1 = 11, the model stopped at tol=1e-4 (stationarity
+    3.1e-5) has a gap of 2.2e-4 per unit of c, which failed tol=1e-4 before the gap was divided
+    by max(1, 2 ||w||_1).
+    """
+    X, y = breast_cancer
+    X, y = X[:200], y[:200]
+    make, tol = L1_CASES[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the penalty's deprecation chatter
+        model = make().fit(X, y)
+    liblinear = case == "sk-liblinear"
+    p_star = l1_optimum(X, y, 1.0, penalised_intercept=liblinear)
+    report = check_kkt(model, X, y, tol=tol)
+    if case.startswith("ours"):
+        assert model.converged_
+    assert report.violations["stationarity"] <= tol  # the stopping rule was met
+    assert report.ok, str(report)
+    assert report.duality_gap >= report.primal_objective - p_star - 1e-9
+    coef = np.hstack([model.coef_[0], model.intercept_ if liblinear else []])
+    unit = len(y) * max(1.0, 2.0 * np.abs(coef).sum())
+    assert report.violations["duality gap"] == pytest.approx(abs(report.duality_gap) / unit)
+
+    signs = np.random.default_rng(0).choice([-1.0, 1.0], model.coef_.shape)
+    bad = mutate(model, coef_=lambda w: w * (1.0 + 1e-3 * signs))
+    rough = check_kkt(bad, X, y, tol=1e-6)
+    assert {"stationarity", "duality gap"} <= set(rough.failed)
+    assert rough.duality_gap >= rough.primal_objective - p_star > 1e-6
+
+
 def test_logistic_dual_optimum_equals_primal_optimum(breast_cancer):
     """The dual of the docs (entropy, intercept constraint, L2 conjugate) has d* = p*."""
     X, y = breast_cancer
@@ -408,6 +473,65 @@ def hand_hinge_objectives(model, K_sv, X, y, bounds):
     return primal, np.abs(a).sum() - 0.5 * quadratic
 
 
+def hinge_dual_optimum(K, signs, C):
+    """d* = p* of the binary hinge SVM with kernel matrix K, by cvxpy (K factored, PSD)."""
+    eigenvalues, vectors = np.linalg.eigh(K)
+    keep = eigenvalues > 1e-13 * eigenvalues.max()
+    F = vectors[:, keep] * np.sqrt(eigenvalues[keep])
+    a = cp.Variable(len(signs))
+    objective = cp.sum(a) - 0.5 * cp.sum_squares(F.T @ cp.multiply(signs, a))
+    problem = cp.Problem(cp.Maximize(objective), [signs @ a == 0, a >= 0, a <= C])
+    problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    return problem.value
+
+
+def test_unbalanced_alpha_dual_is_evaluated_where_y_alpha_is_zero():
+    """A libsvm model with one dual coefficient moved by 1e-3 (sum_i alpha_i y_i = +-1e-3): P - D
+    must still bound P - p*. D evaluated at the unbalanced alpha gave, for dual_coef_[0, 2] +=
+    1e-3, a gap of 3.219e-3 below the true P - p* = 3.474e-3; at alpha with the class of the
+    excess scaled down it is 3.827e-3."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=40,
+        n_features=3,
+        n_informative=3,
+        n_redundant=0,
+        flip_y=0.1,
+        class_sep=0.8,
+        random_state=3,
+    )
+    X = (X - X.mean(0)) / X.std(0)
+    signs = np.where(y == 1, 1.0, -1.0)
+    K = rbf_kernel(X, X, gamma=0.5)
+    p_star = hinge_dual_optimum(K, signs, 2.0)
+    model = sk_svm.SVC(C=2.0, kernel="rbf", gamma=0.5, tol=1e-10).fit(X, y)
+    exact = check_kkt(model, X, y, tol=1e-6)
+    assert exact.ok and exact.violations["stationarity"] <= 1e-14
+    checked = 0
+    for k in range(len(model.support_)):
+        for delta in (-2e-3, -1e-3, 1e-3, 2e-3):
+            coef = model.dual_coef_.copy()
+            coef[0, k] += delta
+            if not 0.0 <= signs[model.support_[k]] * coef[0, k] <= 2.0:
+                continue
+            bad = copy.deepcopy(model)
+            bad.dual_coef_ = bad._dual_coef_ = coef
+            report = check_kkt(bad, X, y, tol=1e-4)
+            a = np.zeros(40)
+            a[model.support_] = coef[0]
+            hinge = np.maximum(0.0, 1.0 - signs * (K @ a + bad.intercept_))
+            primal = 0.5 * a @ K @ a + 2.0 * hinge.sum()
+            assert report.primal_objective == pytest.approx(primal, rel=1e-12)
+            assert report.duality_gap >= report.primal_objective - p_star
+            assert report.dual_objective <= p_star
+            # |sum_i alpha_i y_i| / max C_i = |delta| / 2 exceeds tol=1e-4
+            assert "stationarity" in report.failed
+            assert report.violations["stationarity"] == pytest.approx(abs(delta) / 2.0)
+            checked += 1
+    assert checked > 50
+
+
 def test_sklearn_svc_with_a_callable_kernel_is_judged_on_the_kernel_of_x():
     X, y = fuzz_data()
     model = sk_svm.SVC(kernel=rbf_callable, C=2.0, tol=1e-6).fit(X, y)
@@ -427,6 +551,27 @@ def test_sklearn_svc_with_a_callable_kernel_is_judged_on_the_kernel_of_x():
         check_kkt(model, X[::-1], y[::-1])
     with pytest.raises(ValueError, match="X has 2 features but SVC was fitted on 3"):
         check_kkt(model, X[:, :2], y)
+
+
+def test_sklearn_svc_with_a_callable_kernel_is_judged_without_its_private_training_x():
+    """scikit-learn keeps the training X of a callable kernel only in the private
+    ``_BaseLibSVM__Xfit``: a version without it gets the same report, with no AttributeError
+    (only the check that X is the training data is lost)."""
+    from mlbasics.optimality._svm import SKLEARN_FITTED_X
+
+    X, y = fuzz_data()
+    model = sk_svm.SVC(kernel=rbf_callable, C=2.0, tol=1e-6).fit(X, y)
+    assert hasattr(model, SKLEARN_FITTED_X)  # the name is still scikit-learn's
+    with_x = check_kkt(model, X, y)
+    bare = copy.deepcopy(model)
+    delattr(bare, SKLEARN_FITTED_X)
+    without_x = check_kkt(bare, X, y)
+    assert without_x.ok, str(without_x)
+    assert without_x.violations == with_x.violations
+    assert without_x.duality_gap == with_x.duality_gap
+    # something else under that name (not an array) is ignored the same way
+    setattr(bare, SKLEARN_FITTED_X, object())
+    assert check_kkt(bare, X, y).violations == with_x.violations
 
 
 @pytest.mark.parametrize("kernel", ["rbf", "sparse", "precomputed", "callable"])
