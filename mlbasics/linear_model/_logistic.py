@@ -21,6 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .._callbacks import CallbackSupport
 from .._validation import check_class_weights, check_classes_finite, classes_and_weights
+from ..kernels import squared_norms
 from ..optimality import duality_gaps
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
@@ -498,8 +499,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         if self.objective_ <= zero_model:
             return
         self.converged_ = False
-        squared_norms = np.asarray(X.multiply(X).sum(axis=1) if sparse.issparse(X) else
-                                   np.einsum("ij,ij->i", X, X))  # fmt: skip
+        largest_norm = float(squared_norms(X).max(initial=0.0))
         steps = (
             "a smaller eta0"
             if self.learning_rate != "optimal"
@@ -509,7 +509,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             f"LogisticRegression(solver='sgd') ended at objective {self.objective_:.4g}, above "
             f"{zero_model:.4g}, the objective of all-zero coefficients: its steps are too long "
             f"for features of this scale (largest squared sample norm "
-            f"{float(squared_norms.max()):.3g}). Standardise the features (StandardScaler in a "
+            f"{largest_norm:.3g}). Standardise the features (StandardScaler in a "
             f"Pipeline) or take shorter steps: {steps}.",
             ConvergenceWarning,
             stacklevel=5,
@@ -736,8 +736,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         """Class probabilities, columns in the order of ``classes_``."""
         scores = self.decision_function(X)
         if scores.ndim == 1:
-            p = expit(scores)
-            return np.column_stack([1.0 - p, p])
+            # expit(-s), not 1 - expit(s): P(class 0) keeps its relative accuracy at large s
+            # (at s = 40 it is 4.2e-18, where 1 - expit(s) rounds to 0).
+            return np.column_stack([expit(-scores), expit(scores)])
         return softmax(scores, axis=1)
 
     def predict_log_proba(self, X):

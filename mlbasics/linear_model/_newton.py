@@ -99,9 +99,9 @@ class _StallGuard:
 ROUNDING_FLOOR = "reached the rounding floor: the objective no longer changes in float64"
 
 
-def _newton_direction_cholesky(obj: LogisticObjective, P, G):
+def _newton_direction_cholesky(obj: LogisticObjective, Z, P, G):
     """Solve ``H D = -G`` with the full Hessian (Cholesky; eigen-decomposition if it fails)."""
-    H = obj.hessian(P)
+    H = obj.hessian(P, obj.curvature(Z))
     if obj.multinomial:
         # Lift the flat directions of the softmax (see LogisticObjective.remove_class_mean) so
         # that H is positive definite; the gradient is orthogonal to them: same solution.
@@ -131,6 +131,7 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
     (Eisenstat and Walker 1996) while keeping early steps cheap.
     """
     M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.approximate_hessian_diagonal(Z)
+    h = obj.curvature(Z)
     gnorm = np.linalg.norm(G)
     target = min(0.5, np.sqrt(gnorm / scale)) * gnorm
     D = np.zeros_like(G)
@@ -139,7 +140,7 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
     Pdir = Zp.copy()
     rz = np.vdot(R, Zp)
     for _ in range(min(MAX_CG_ITER, G.size)):
-        Hp = obj.hessp(P, Pdir)
+        Hp = obj.hessp(P, h, Pdir)
         curvature = np.vdot(Pdir, Hp)
         if curvature <= 0.0:
             break
@@ -187,7 +188,7 @@ def newton_smooth(
     guard = _StallGuard()
     while n_iter < max_iter:
         if inner == "cholesky":
-            D = _newton_direction_cholesky(obj, P, G)
+            D = _newton_direction_cholesky(obj, Z, P, G)
         else:
             D = _newton_direction_cg(obj, Z, P, G, obj.scale)
         D = obj.remove_class_mean(D)

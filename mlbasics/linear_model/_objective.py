@@ -31,7 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from ..kernels import row_blocks
 from ..losses import logistic, multinomial, multinomial_probabilities, sigmoid
+
+# Memory of one row block of X when squares of centred columns are summed (dense X).
+SQUARE_BLOCK_BYTES = 8 * 2**20
 
 
 @dataclass(frozen=True)
@@ -270,31 +274,67 @@ class LogisticObjective:
         P[rows, top] = top_p
         return self.weights[:, None] * P * complement
 
-    def hessp(self, P, V):
-        """Hessian-vector product ``H V`` of the smooth part, with ``V`` of the coefficient shape."""
+    def hessp(self, P, h, V):
+        """Hessian-vector product ``H V`` of the smooth part, with ``V`` of the coefficient shape.
+
+        ``P`` are the probabilities and ``h`` the curvature weights :meth:`curvature` at the same
+        scores (computed once per point, not once per product). One output:
+        ``H V = A^T (h * (A V^T))``, the curvature of :meth:`hessian` and :meth:`hessian_diagonal`
+        (``c P (1 - P)`` would round to 0 for scores beyond about 37). Multinomial:
+        ``A^T (c P * (Zv - <P, Zv>))`` with ``Zv = A V^T``.
+        """
         Zv = self.scores(V)
         if self.multinomial:
-            U = P * (Zv - np.einsum("ij,ij->i", P, Zv)[:, None])
+            U = self.weights[:, None] * P * (Zv - np.einsum("ij,ij->i", P, Zv)[:, None])
         else:
-            U = P * (1.0 - P) * Zv
-        HV = self.rmatvec(self.weights[:, None] * U)
+            U = h * Zv
+        HV = self.rmatvec(U)
         if self.penalty.l2 != 0.0:
             HV[:, self.penalized] += self.penalty.l2 * V[:, self.penalized]
         return HV
 
-    @functools.cached_property
-    def _X_squared(self):
-        return self.X.multiply(self.X).tocsr() if sparse.issparse(self.X) else self.X * self.X
+    def centred_square_sums(self, H):
+        """``sum_i H_ik (x_ij - mu_j)^2`` for every output ``k`` and feature ``j``, shape (K, p).
+
+        ``H`` has shape (n_samples, K) (weights or curvatures). The centred values are formed
+        entry by entry, never expanded as ``sum H x^2 - 2 mu sum H x + mu^2 sum H``: for a feature
+        with a large mean and a small spread (``1e8 + 0.01 * noise``) the three terms agree to
+        more digits than float64 holds and the expansion returns rounding noise, thousands of
+        times the true value or negative. Dense ``X``: ``H^T (X - mu)^2`` in row blocks of
+        bounded memory. Sparse ``X`` (never densified): the stored entries give
+        ``sum_stored H_ik (x_ij - mu_j)^2`` and the implicit zeros ``mu_j^2`` times their weight,
+        ``sum_i H_ik - sum_stored H_ik`` (exactly 0 for a column without implicit zeros; otherwise
+        its rounding, a few ulps of ``sum_i H_ik``, matters only if the implicit zeros carry less
+        than about ``1e-13`` of the weight).
+        """
+        H = np.asarray(H, dtype=np.float64)
+        mu = self.mu
+        n, p = self.X.shape
+        if not sparse.issparse(self.X):
+            out = np.zeros((H.shape[1], p))
+            for rows in row_blocks(n, p, SQUARE_BLOCK_BYTES):
+                block = np.subtract(self.X[rows], 0.0 if mu is None else mu, dtype=np.float64)
+                out += H[rows].T @ np.square(block, out=block)
+            return out
+        A = sparse.csc_array(self.X, dtype=np.float64, copy=True)  # never touch the caller's X
+        A.sum_duplicates()
+        counts = np.diff(A.indptr)
+        if mu is not None:
+            A.data -= np.repeat(mu, counts)
+        A.data **= 2
+        out = np.asarray(A.T @ H).T
+        if mu is not None:
+            A.data[:] = 1.0
+            stored = np.asarray(A.T @ H).T
+            zeros_weight = np.maximum(H.sum(axis=0)[:, None] - stored, 0.0)
+            zeros_weight[:, counts == n] = 0.0
+            out += zeros_weight * mu**2
+        return out
 
     @functools.cached_property
     def _column_spread(self):
         """``sum_i c_i (x_ij - mu_j)^2`` per feature (one pass over X, computed once)."""
-        c = self.weights
-        spread = np.asarray(c @ self._X_squared).ravel()
-        if self.mu is not None:
-            cX = np.asarray(c @ self.X).ravel()
-            spread += self.mu * (float(c.sum()) * self.mu - 2.0 * cX)
-        return np.maximum(spread, 0.0)
+        return self.centred_square_sums(self.weights[:, None])[0]
 
     def approximate_hessian_diagonal(self, Z):
         """The Hessian diagonal with the curvature averaged over samples: cheap, for preconditioning.
@@ -302,7 +342,7 @@ class LogisticObjective:
         Entry ``(k, j)`` is ``hbar_k sum_i c_i (x_ij - mu_j)^2 (+ l2)`` with
         ``hbar_k = sum_i h_ik / sum_i c_i``: it keeps what matters most to a Jacobi
         preconditioner, the scale of each column, and costs no pass over ``X`` per iteration
-        (the exact :meth:`hessian_diagonal` costs two). The intercept entry is exact.
+        (the exact :meth:`hessian_diagonal` costs one). The intercept entry is exact.
         """
         h = self.curvature(Z)
         h_sums = h.sum(axis=0)
@@ -317,22 +357,17 @@ class LogisticObjective:
     def hessian_diagonal(self, Z):
         """Diagonal of the Hessian of the smooth part, of the coefficient shape.
 
-        Entry ``(k, j)`` is ``sum_i h_ik (x_ij - mu_j)^2 (+ l2)``, expanded as
-        ``(X*X)^T h - 2 mu (X^T h) + mu^2 sum(h)`` so that no centred copy is formed (the
-        squares of ``X`` are computed once). For the multinomial loss it is the diagonal of the
-        full Hessian too: entry ``(k, j), (k, j)`` only involves ``P_k (1 - P_k)``.
+        Entry ``(k, j)`` is ``sum_i h_ik (x_ij - mu_j)^2 (+ l2)``
+        (:meth:`centred_square_sums`: no centred copy of ``X`` is kept). For the multinomial
+        loss it is the diagonal of the full Hessian too: entry ``(k, j), (k, j)`` only involves
+        ``P_k (1 - P_k)``.
         """
         h = self.curvature(Z)
         p = self.n_features
         D = np.empty(self.shape)
-        D[:, :p] = np.asarray(self._X_squared.T @ h).T
+        D[:, :p] = self.centred_square_sums(h)
         if self.fit_intercept:
-            h_sums = h.sum(axis=0)
-            D[:, p] = h_sums
-            if self.mu is not None:
-                Xh = np.asarray(self.X.T @ h).T
-                D[:, :p] += np.outer(h_sums, self.mu**2) - 2.0 * Xh * self.mu
-                np.maximum(D[:, :p], 0.0, out=D[:, :p])  # rounding of the expansion
+            D[:, p] = h.sum(axis=0)
         D[:, self.penalized] += self.penalty.l2
         return D
 
@@ -340,9 +375,11 @@ class LogisticObjective:
     def _dense_design(self):
         return self.design()
 
-    def hessian(self, P):
+    def hessian(self, P, h):
         """The full Hessian of the smooth part, shape ``(n_outputs * n_dof, n_outputs * n_dof)``.
 
+        ``P`` are the probabilities and ``h`` the curvature weights :meth:`curvature` at the same
+        scores: diagonal blocks ``A^T diag(h_k) A``, off-diagonal ones ``-A^T diag(c P_k P_l) A``.
         Rows and columns follow ``coef.ravel()`` (output-major). Dense ``X`` only: it forms the
         design (:meth:`design`, once) and costs ``n_samples * (n_outputs * n_dof)^2 / 2``
         operations, so it is meant for a small number of coefficients.
@@ -352,11 +389,8 @@ class LogisticObjective:
         c = self.weights
         for k in range(K):
             for l in range(k, K):
-                if k == l:
-                    h = c * P[:, k] * (1.0 - P[:, k])
-                else:
-                    h = -c * P[:, k] * P[:, l]
-                block = A.T @ (h[:, None] * A)
+                w = h[:, k] if k == l else -c * P[:, k] * P[:, l]
+                block = A.T @ (w[:, None] * A)
                 H[k * d : (k + 1) * d, l * d : (l + 1) * d] = block
                 if l != k:
                     H[l * d : (l + 1) * d, k * d : (k + 1) * d] = block.T
@@ -390,13 +424,9 @@ class LogisticObjective:
         a gradient step of length ``1 / L`` always decreases the objective.
         """
         q = 0.5 if self.multinomial else 0.25
-        c = self.weights
-        total = float(np.asarray(c @ self._X_squared).sum())
-        if self.mu is not None:
-            cX = np.asarray(c @ self.X).ravel()
-            total += -2.0 * float(cX @ self.mu) + float(c.sum()) * float(self.mu @ self.mu)
+        total = float(self._column_spread.sum())  # sum_i c_i ||x_i - mu||^2, centred entrywise
         if self.fit_intercept:
-            total += float(c.sum())
+            total += float(self.weights.sum())
         return q * total + self.penalty.l2
 
     # -- the multinomial's flat directions ------------------------------------------------------
