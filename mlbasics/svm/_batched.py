@@ -31,7 +31,7 @@ for ``c = y * a``; I_up and I_low as in libsvm, kept in the masks ``pen_up`` / `
 3. *Kernel rows*: ``B``'s rows come from a row cache (the pair SMO's LRU layout,
    :func:`mlbasics.svm._smo._cache`, within ``cache_size``). The slots are claimed in one pass
    (:func:`~mlbasics.svm._batched_kernels.claim_slots`; the kept half is claimed first, so it
-   is never evicted by the new half) and the missing rows come from *one* float32 matrix product
+   is never evicted by the new half) and the missing rows come from *one* float64 matrix product
    ``X[missing] @ X.T`` (in pieces of at most :data:`PRODUCT_BYTES` on large data) turned into
    kernel values in place
    (:func:`~mlbasics.svm._batched_kernels.fill_rows`, the SMO's vectorised exponential for rbf).
@@ -95,14 +95,19 @@ from ._batched_kernels import add_rows, claim_slots, fill_rows, gather_block
 from ._smo import (
     _ENTRY_BYTES,
     CHUNK,
+    MAX_REFINEMENTS,
+    PRECISION,
     DualSolution,
     _cache,
     _data,
     _kern,
     current_iterate,
     default_max_iter,
+    float64_gradient,
     hinge_finish,
     hinge_start,
+    needs_float64_check,
+    stop_message,
     unbounded_error,
 )
 
@@ -145,9 +150,10 @@ LOCAL_CAP = 100
 #: Largest block of one matrix product of kernel rows, in bytes (the rows of a round come in
 #: pieces of at most this). The whole ``q x n`` block at once added 102 MB (float32; 205 MB for
 #: the float64 products) beside the 200 MB cache at n = 100 000: peak 637 MB against 293 MB
-#: before the fit. 16 MB still holds all ``q / 2`` new rows of a round up to n = 32 000 (float32),
-#: and a product of 40 rows costs little more per value than one of 128 (1.77 ns for 32 rows,
-#: 1.4 ns for 64 or 128, ``benchmarks/experiment_batched_smo.py``).
+#: before the fit. 16 MB still holds all ``q / 2`` new rows of a round up to n = 16 000 (float64
+#: products; 32 000 when they were float32), and a product of 40 rows costs little more per value
+#: than one of 128 (1.77 ns for 32 rows, 1.4 ns for 64 or 128, float32,
+#: ``benchmarks/experiment_batched_smo.py``).
 PRODUCT_BYTES = 16 * 2**20
 
 _PRECOMPUTED = KernelSpec("precomputed")
@@ -280,14 +286,13 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     pen_up, pen_low = np.empty(n), np.empty(n)
     for t in range(n):
         K._set_masks(t, y, status, pen_up, pen_low)
-    # The products: float32 for rbf (centred data, small norms: the exponent's error is below the
-    # float32 rounding of the row), float64 from the same float32 rows for the other kernels, whose
-    # values are products themselves: OpenBLAS's sgemm is off by 1.3e-6 rms on the linear kernel
-    # of standardised breast cancer (its sgemv by 7e-7, float64 products by 2e-7), which left
-    # complementary slackness at 2.6e-5 after a fit at tol=1e-6.
-    Xprod = Xp if spec.kernel == "rbf" else Xp.astype(np.float64)
-    chunk = max(1, min(q, PRODUCT_BYTES // (n * Xprod.itemsize)))  # rows per matrix product
-    dots = np.empty((chunk, n), dtype=Xprod.dtype)
+    # The products in float64, from the float64 copy of X (:func:`~mlbasics.svm._smo._data`),
+    # for every kernel; only the kernel values are rounded to float32, in the cache. OpenBLAS's
+    # sgemm was off by 1.3e-6 rms on the linear kernel of standardised breast cancer, which left
+    # complementary slackness at 2.6e-5 after a fit at tol=1e-6; on rbf rows (n = 400, p = 50,
+    # gamma = 1) float32 products were off by 1.9e-6 and left it at 1.2e-5 (libsvm: 7e-7).
+    chunk = max(1, min(q, PRODUCT_BYTES // (n * Xp.itemsize)))  # rows per matrix product
+    dots = np.empty((chunk, n))
     local = (_cache(q, q * q * _ENTRY_BYTES / 2**20), np.empty((q, q)))  # the sub-problem's block
     ws = np.empty(0, dtype=np.int64)  # the working set, oldest first
 
@@ -299,12 +304,35 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     objective = 0.0
     n_iter = rounds = 0
     next_record = CHUNK
-    converged = False
+    refinements = 0
+    outcome = K.RUNNING  # why the rounds stopped, for the message
     gap, s_up, s_low = _violations(F, pen_up, pen_low)
     while not stop:
-        if gap < tol:
-            converged = True
+        if gap < tol and not needs_float64_check(tol, alpha, X, spec, data):
+            outcome = K.CONVERGED
             break
+        if gap < tol:
+            # the float32 cache's rounding may matter at this tol: the float64 gradient decides,
+            # and the rounds go on from it when its gap is not below tol (as in the pair SMO)
+            F[:] = float64_gradient(X, spec, data, alpha, loss, extra, upper)
+            gap, s_up, s_low = _violations(F, pen_up, pen_low)
+            if verbose:
+                print(
+                    f"[batched SMO] round {rounds:>6d}  iter {n_iter:>8d}  gap {gap:.3e}  "
+                    f"dual objective {objective:.8e}  (float64 gradient)"
+                )
+            istate = np.array([n_iter, n, 0, 0], dtype=np.int64)
+            iterate = None if hook is None else current_iterate(data, (alpha, F), status, istate)
+            stop = recorder.record(objective, gap, iterate)
+            if gap < tol:
+                outcome = K.CONVERGED
+                break
+            if stop:
+                break
+            if refinements == MAX_REFINEMENTS:
+                outcome = PRECISION
+                break
+            refinements += 1
         if n_iter >= max_iter:
             break
         # 2. selection: the newest q - q/2 stay, q/2 violators (q in the first round) join them
@@ -317,7 +345,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
         if claim_slots(ws, data, kern, cache, slots):
             miss = np.flatnonzero(length[slots] < n)
             for part in np.array_split(miss, max(1, -(-miss.shape[0] // chunk))):
-                block = np.matmul(Xprod[ws[part]], Xprod.T, out=dots[: part.shape[0]])
+                block = np.matmul(Xp[ws[part]], Xp.T, out=dots[: part.shape[0]])
                 fill_rows(cache, slots[part], block, ws[part], data, kern)
         # 4. local SMO on the q x q sub-problem
         code, pairs, objective, a_B, status_B, up_B, low_B = _local_smo(
@@ -348,11 +376,13 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
             iterate = None if hook is None else current_iterate(data, (alpha, F), status, istate)
             stop = recorder.record(objective, gap, iterate)
         if pairs == 0 or not finite:  # numerically stuck, or overflowed: stop unconverged
+            outcome = K.STALLED if finite else outcome
             break
     if verbose:
         print(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {stats[0]} kernel rows")
 
     objective, rho, primal = hinge_finish(loss, alpha, F, y, status, C, extra)
+    converged = outcome == K.CONVERGED
     return DualSolution(
         alpha=alpha,
         rho=rho,
@@ -363,6 +393,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
         trace=recorder.freeze(),
         primal=primal,
         stopped=recorder.stopped and not converged,
+        message=stop_message(outcome, recorder.stopped, gap, tol, max_iter),
     )
 
 

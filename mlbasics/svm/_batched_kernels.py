@@ -40,10 +40,10 @@ def claim_slots(idx, data, kern, cache, slots):
 def fill_rows(cache, slots, dots, idx, data, kern):
     """Cache row ``slots[r]`` := ``K(x_idx[r], X)`` (float32) from the products ``dots[r] = X x_idx[r]``.
 
-    RBF: the SMO's vectorised float32 exponential (:func:`~mlbasics.svm._smo_kernels._rbf_row32`)
-    straight from float32 products. The other kernels: float64 products (``dots`` overwritten)
-    through the kernel function of :func:`~mlbasics.svm._smo_kernels.gram_from_dots`, then
-    float32. The slots are marked complete and the cache's counters (rows and values computed)
+    The products are float64. RBF: the SMO's vectorised float32 exponential
+    (:func:`~mlbasics.svm._smo_kernels._rbf_row32`) straight from them. The other kernels: the
+    kernel function of :func:`~mlbasics.svm._smo_kernels.gram_from_dots` (``dots`` overwritten),
+    then float32. The slots are marked complete and the cache's counters (rows and values computed)
     advance as in :func:`~mlbasics.svm._smo_kernels.get_row`.
     """
     rows, length, stats = cache[0], cache[3], cache[6]

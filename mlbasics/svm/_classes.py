@@ -31,7 +31,7 @@ from ._checks import (
     exact_kernel_block,
     kernel_bounds,
 )
-from ._smo import LOSSES, default_max_iter, dual_value, solve_dual
+from ._smo import LOSSES, dual_value, solve_dual
 from ._smo_kernels import gram_from_dots
 
 __all__ = ["SVC"]
@@ -461,12 +461,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                     stacklevel=4,
                 )
             elif not (solution.converged or solution.stopped):
-                cap = default_max_iter(len(rows)) if max_iter is None else max_iter
                 warnings.warn(
-                    f"SMO stopped at max_iter={cap} on the problem {label_a!r} vs "
-                    f"{label_b!r} with gap m - M = {solution.gap:.3g} > tol={self.tol}. "
-                    "Increase max_iter, loosen tol, or standardise the features (an ill-scaled "
-                    "kernel slows SMO down).",
+                    f"on the problem {label_a!r} vs {label_b!r}: {solution.message}",
                     ConvergenceWarning,
                     stacklevel=4,
                 )

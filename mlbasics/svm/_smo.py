@@ -26,8 +26,8 @@ import numpy as np
 from scipy import sparse
 
 from .. import losses
-from .._result import Trace, TraceRecorder
-from ..kernels import KernelSpec, squared_norms
+from .._result import STOPPED_BY_HOOK, Trace, TraceRecorder
+from ..kernels import PRECOMPUTED_CODE, KernelSpec, squared_norms
 from . import _smo_kernels as K
 
 __all__ = [
@@ -46,6 +46,19 @@ CHUNK = 2000
 
 #: Bytes of one float32 cache entry.
 _ENTRY_BYTES = 4
+
+#: Relative error of one cached kernel value, as the estimate of :func:`rounding_estimate` takes
+#: it: ``2**-24`` (6e-8) for a float64 value rounded to float32, and at most ``1.2e-7 (1 + |v|)``
+#: for the float32 exponential of the rbf rows (:func:`~mlbasics.svm._smo_kernels._rbf_row32`),
+#: ``K |v| <= 1/e``; the products behind them are float64.
+CACHE_ROUNDING = 2.5e-7
+
+#: The final gradient is recomputed in float64 when ``tol < CHECK_FACTOR * rounding_estimate``.
+CHECK_FACTOR = 20.0
+
+#: Restarts of SMO from the float64 gradient before a run is declared unconverged (the float32
+#: cache cannot resolve ``tol``).
+MAX_REFINEMENTS = 3
 
 
 def primal_objective(loss, alpha, y, upper, k_alpha_y, rho) -> float:
@@ -104,6 +117,9 @@ class DualSolution:
         :func:`dual_value`.
     stopped : bool
         Whether the hook asked the solver to stop (``converged`` is then False).
+    message : str
+        Why the solver stopped, in words; when it did not converge, with advice that fits the
+        reason (:class:`~mlbasics.SVC` puts it in its ConvergenceWarning).
     """
 
     alpha: np.ndarray
@@ -115,6 +131,7 @@ class DualSolution:
     trace: Trace
     primal: float = np.nan
     stopped: bool = False
+    message: str = ""
 
 
 def _cache(n: int, cache_size_mb: float):
@@ -139,12 +156,11 @@ def _cache(n: int, cache_size_mb: float):
 def _data(X, y, spec: KernelSpec):
     """The ``data`` tuple of the compiled kernels, the kernel diagonal and the ``kern`` tuple.
 
-    ``kern`` is :func:`_kern` of ``spec``, with ``gamma`` adjusted to the scaling of the float32
+    ``kern`` is :func:`_kern` of ``spec``, with ``gamma`` adjusted to the scaling of the float64
     copy of dense data (see below).
     """
     n = y.shape[0]
     empty2 = np.empty((0, 0))
-    empty2_32 = np.empty((0, 0), dtype=np.float32)
     empty_f = np.empty(0)
     empty_i = np.empty(0, dtype=np.int32)
     empty_ptr = np.empty(0, dtype=np.int64)
@@ -154,12 +170,12 @@ def _data(X, y, spec: KernelSpec):
     y = np.array(y, dtype=np.float64)
     no_index = (empty_f, empty_i, empty_ptr, empty_ptr)  # the CSC index of sparse X (below)
     kern = _kern(spec)
-    if spec.code == 4:  # precomputed (or a callable, computed once)
+    if spec.code == PRECOMPUTED_CODE:  # precomputed (or a callable, computed once)
         gram = X if spec.kernel == "precomputed" else spec.matrix(X, X)
         gram = np.ascontiguousarray(gram, dtype=np.float64)
         diag = np.diag(gram).copy()
         data = (
-            empty2_32,
+            empty2,
             np.zeros(n),
             y,
             perm,
@@ -192,30 +208,34 @@ def _data(X, y, spec: KernelSpec):
             columns.indptr.astype(np.int64, copy=False),
             postings,
         )
-        data = (empty2_32, sqn, y, perm, X.data, indices, indptr, scratch, empty2, work, bits)
+        data = (empty2, sqn, y, perm, X.data, indices, indptr, scratch, empty2, work, bits)
         return (*data, *index), diag, kern
-    # A float32 copy (the solver permutes its rows): the row products run twice as fast, and the
-    # cache keeps float32 rows anyway. The RBF kernel only sees differences of rows, so the data are
-    # centred first, which keeps the float32 norms small and the distances accurate.
+    # A float64 copy, C-contiguous (the solver permutes its rows). The row products accumulate in
+    # float64 and only the kernel values are rounded to float32, when stored in the cache: libsvm's
+    # arithmetic. The products of a float32 copy (the solver's until then) were twice as fast but
+    # off by 1.9e-6 in the rbf rows of n = 400, p = 50, gamma = 1 (float64 products: 1e-14), and a
+    # fit at tol=1e-6 reported converged with complementary slackness at 1.2e-5 (libsvm: 7e-7).
+    # The RBF kernel only sees differences of rows, so the data are centred first, which keeps the
+    # norms small and the distances accurate.
+    Xp = np.empty(X.shape)
     if spec.kernel == "rbf":
-        X = X - X.mean(axis=0)
+        np.subtract(X, X.mean(axis=0), out=Xp)
+    else:
+        Xp[...] = X
     # Scaled by a power of two 2**-e that brings the largest row norm into [1/2, 1), with gamma
     # multiplied by 2**(2e): the products gamma x'z (poly, sigmoid) and gamma ||x - z||^2 (rbf) are
     # then those of the unscaled copy to the last bit (a power of two changes no rounding), and
-    # data of any scale fit float32: unscaled, rows of norm above ~1e19 overflowed its products
-    # and rows below ~1e-19 underflowed them, and the fit gave a wrong model without an error.
-    # The linear kernel's values are the products themselves: its copy is not scaled (its values
-    # must fit float32 anyway, :func:`~mlbasics.svm._checks.check_kernel_range`).
-    scale = 1.0
+    # data of any scale give finite products (the float32 copy of before overflowed above row
+    # norms of ~1e19 and underflowed below ~1e-19, and the fit gave a wrong model without an
+    # error). The linear kernel's values are the products themselves: its copy is not scaled (its
+    # values must fit the float32 cache anyway, :func:`~mlbasics.svm._checks.check_kernel_range`).
     if spec.kernel != "linear":
-        top = float(squared_norms(X).max(initial=0.0))
+        top = float(squared_norms(Xp).max(initial=0.0))
         if 0.0 < top < math.inf:
             exponent = math.frexp(math.sqrt(top))[1]
-            scale = math.ldexp(1.0, -exponent)
+            Xp *= math.ldexp(1.0, -exponent)
             kern = (kern[0], math.ldexp(kern[1], 2 * exponent), kern[2], kern[3])
-    Xp = np.empty(X.shape, dtype=np.float32)
-    np.multiply(X, scale, out=Xp, casting="unsafe")
-    sqn = np.einsum("ij,ij->i", Xp.astype(np.float64), Xp.astype(np.float64))
+    sqn = np.einsum("ij,ij->i", Xp, Xp)
     data = (Xp, sqn, y, perm, empty_f, empty_i, empty_ptr, empty_f, empty2, work, bits)
     return (*data, *no_index), diag, kern
 
@@ -236,7 +256,7 @@ def _logistic_start(y, upper, spec, X):
     target = 0.5 * min(total_pos, total_neg)
     alpha = np.where(pos, target / total_pos, target / total_neg) * upper
     v = y * alpha
-    if spec.code == 4:
+    if spec.code == PRECOMPUTED_CODE:
         gram = X if spec.kernel == "precomputed" else spec.matrix(X, X)
         kv = np.asarray(gram) @ v
     else:
@@ -297,6 +317,16 @@ def solve_dual(
         converged run.
     verbose : int
         Print the gap as it falls when positive.
+
+    Returns
+    -------
+    DualSolution
+        ``converged`` only when the gap is below ``tol``. Kernel rows are cached in float32 (from
+        float64 products, as libsvm does), which leaves an error in the float64 gradient: where
+        it may matter (:func:`needs_float64_check`, e.g. ``tol=1e-6``), the gradient of a
+        converged run is recomputed with float64 kernel values, its gap decides, and SMO goes on
+        from it (up to :data:`MAX_REFINEMENTS` times) while that gap is not below ``tol``.
+        ``message`` says why the run stopped (:func:`stop_message`).
 
     Raises
     ------
@@ -371,6 +401,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
     pen_low = np.zeros(n)
     hess = np.zeros(n)
     state = (alpha, F, np.zeros(n), upper, extra, QD, yp, pen_up, pen_low, hess, np.empty(n))
+    shrink = shrinking
     if loss == "logistic":
         for t in range(n):
             K._logistic_masks(t, y_float, alpha, upper, pen_up, pen_low, hess)
@@ -381,28 +412,44 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         for t in range(n):
             K._set_masks(t, y_float, status, pen_up, pen_low)
         run = lambda stop: K.smo_dual(  # noqa: E731
-            data, kern, cache, state, status, istate, fstate, tol, shrinking, stop
+            data, kern, cache, state, status, istate, fstate, tol, shrink, stop
         )
 
     recorder.record(fstate[K.F_OBJECTIVE], np.inf)
-    converged = False
+    refinements = 0
     while True:
-        stop = min(istate[K.I_ITER] + CHUNK, max_iter)
-        code = run(stop)
-        converged = code == K.CONVERGED
+        code = _run_chunks(run, istate, fstate, max_iter, verbose, recorder, data, state, status)
+        if code == K.UNBOUNDED:
+            raise unbounded_error()
+        if loss != "logistic":
+            K.reconstruct_gradient(n, data, kern, cache, state, status, istate)
+            istate[K.I_ACTIVE] = n
+        if code != K.CONVERGED or not needs_float64_check(tol, alpha, X, spec, data):
+            break
+        # The float32 cache's rounding may matter at this tol: the gap of the float64 gradient
+        # decides, and SMO goes on from that gradient when it is not below tol.
+        F_exact = float64_gradient(X, spec, data, alpha, loss, extra, upper)
+        gap = float(np.max(pen_up - F_exact) + np.max(F_exact + pen_low))
+        fstate[K.F_GAP] = gap
+        F[:] = F_exact  # the bias, objective and primal value below come from it too
         if verbose:
             print(
-                f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {fstate[K.F_GAP]:.3e}  "
-                f"dual objective {fstate[K.F_OBJECTIVE]:.8e}"
+                f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {gap:.3e}  "
+                f"dual objective {fstate[K.F_OBJECTIVE]:.8e}  (float64 gradient)"
             )
         iterate = None if hook is None else current_iterate(data, state, status, istate)
-        stop = recorder.record(fstate[K.F_OBJECTIVE], fstate[K.F_GAP], iterate)
-        if code != K.RUNNING or istate[K.I_ITER] >= max_iter or stop:
+        stop = recorder.record(fstate[K.F_OBJECTIVE], gap, iterate)
+        if gap < tol:
             break
-        if not math.isfinite(fstate[K.F_OBJECTIVE]):
-            break  # overflowed: no later iteration repairs it (the caller reports it)
-    if code == K.UNBOUNDED:
-        raise unbounded_error()
+        if stop:
+            code = K.RUNNING
+            break
+        if refinements == MAX_REFINEMENTS:
+            code = PRECISION
+            break
+        refinements += 1
+        shrink = False  # the shrunk gradient would be rebuilt from F_bar, in float32 precision
+    converged = code == K.CONVERGED
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
     if loss == "logistic":
@@ -415,8 +462,6 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         k_alpha_y = F - y_float * (np.log(alpha) - np.log(upper - alpha))
         primal = primal_objective(loss, alpha, y_float, C, k_alpha_y, rho)
     else:
-        K.reconstruct_gradient(n, data, kern, cache, state, status, istate)
-        istate[K.I_ACTIVE] = n
         objective, rho, primal = hinge_finish(loss, alpha, F, y_float, status, C, extra)
     perm = data[3]
     alpha_out = np.empty(n)
@@ -431,6 +476,123 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         trace=recorder.freeze(),
         primal=primal,
         stopped=recorder.stopped and not converged,
+        message=stop_message(code, recorder.stopped, fstate[K.F_GAP], tol, max_iter),
+    )
+
+
+#: Return code of a run whose float64 gradient kept a gap above ``tol`` after
+#: :data:`MAX_REFINEMENTS` restarts (beside the codes of :mod:`~mlbasics.svm._smo_kernels`).
+PRECISION = 4
+assert PRECISION not in (K.RUNNING, K.CONVERGED, K.STALLED, K.UNBOUNDED)
+
+
+def _run_chunks(run, istate, fstate, max_iter, verbose, recorder, data, state, status):
+    """Run the compiled iterations ``run(stop)`` by chunks of :data:`CHUNK` until they return
+    something other than RUNNING, ``max_iter`` is reached, the hook asks to stop or the objective
+    overflows; record the trace and print after each chunk. Returns the last code."""
+    while True:
+        stop = min(istate[K.I_ITER] + CHUNK, max_iter)
+        code = run(stop)
+        if verbose:
+            print(
+                f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {fstate[K.F_GAP]:.3e}  "
+                f"dual objective {fstate[K.F_OBJECTIVE]:.8e}"
+            )
+        iterate = None if recorder.hook is None else current_iterate(data, state, status, istate)
+        stop = recorder.record(fstate[K.F_OBJECTIVE], fstate[K.F_GAP], iterate)
+        if code != K.RUNNING or istate[K.I_ITER] >= max_iter or stop:
+            return code
+        if not math.isfinite(fstate[K.F_OBJECTIVE]):
+            return code  # overflowed: no later iteration repairs it (the caller reports it)
+
+
+def rounding_estimate(alpha, kernel_bound: float) -> float:
+    """An estimate of the error the float32 cache leaves in the gradient ``F``.
+
+    ``F = K (y alpha) + ...`` is accumulated in float64 from cached rows whose entries are off by
+    at most :data:`CACHE_ROUNDING` times ``|K_tj| <= kernel_bound``; errors of independent signs
+    add up to about ``CACHE_ROUNDING kernel_bound ||alpha||_2`` (the sum ``||alpha||_1`` is the
+    worst case, 50 times larger on the benchmark's n = 10 000: too pessimistic to act on).
+    Measured there (rbf, C = 1, ``||alpha||_2 = 48.7``): the estimate 1.2e-5, the gap of the
+    float64 gradient 1.4e-6 to 2.8e-6 above the solver's.
+    """
+    return CACHE_ROUNDING * kernel_bound * float(np.sqrt(alpha @ alpha))
+
+
+def kernel_bound(X, spec: KernelSpec, data) -> float:
+    """A bound on ``|K(x, z)|`` over the training rows (``data`` of :func:`_data`: the Gram
+    matrix of a precomputed or callable kernel is its entry 8)."""
+    if spec.code == PRECOMPUTED_CODE:
+        return float(np.abs(data[8]).max(initial=0.0))
+    if spec.kernel in ("rbf", "sigmoid"):
+        return 1.0
+    top = float(squared_norms(X).max(initial=0.0))
+    if spec.kernel == "linear":
+        return top
+    return (spec.gamma * top + abs(spec.coef0)) ** spec.degree
+
+
+def needs_float64_check(tol, alpha, X, spec, data) -> bool:
+    """Whether a converged run's gap is checked on the float64 gradient: when ``tol`` is within
+    :data:`CHECK_FACTOR` of :func:`rounding_estimate` (e.g. ``tol=1e-6``; not at the default
+    ``tol=1e-3`` of the benchmark's rbf problems, where the estimate is below ``tol / 40``).
+    The check costs one pass of float64 kernel values over the support vectors, as a
+    prediction on the training set does."""
+    return tol < CHECK_FACTOR * rounding_estimate(alpha, kernel_bound(X, spec, data))
+
+
+def float64_gradient(X, spec: KernelSpec, data, alpha, loss, extra, upper) -> np.ndarray:
+    """The gradient ``F = y G`` of the dual at ``alpha``, with float64 kernel values.
+
+    ``alpha``, ``extra``, ``upper`` and the result are in the solver's order (``data[3]`` maps it
+    to the rows of ``X``); ``F = K (y alpha) + y extra alpha - y`` for the hinge and squared-hinge
+    duals, ``K (y alpha) + y log(alpha / (C - alpha))`` for the logistic one. The kernel values
+    are those of :meth:`~mlbasics.kernels.KernelSpec.matrix`, by blocks over the support vectors.
+    """
+    y, perm = data[2], data[3]
+    v = np.zeros(len(alpha))
+    v[perm] = y * alpha  # in the order of the rows of X
+    support = np.flatnonzero(v)
+    kv = np.zeros(len(alpha))
+    if spec.code == PRECOMPUTED_CODE:
+        kv = data[8][:, support] @ v[support]
+    elif support.size:
+        Z = X[support]
+        for rows, block in spec.blocks(X, Z):
+            kv[rows] = block @ v[support]
+    kv = kv[perm]  # back to the solver's order
+    if loss == "logistic":
+        return kv + y * (np.log(alpha) - np.log(upper - alpha))
+    return kv + y * extra * alpha - y
+
+
+def stop_message(code, stopped, gap, tol, max_iter) -> str:
+    """Why SMO stopped (``code`` from the compiled kernels or :data:`PRECISION`), with advice when
+    it did not converge: :attr:`DualSolution.message`."""
+    if code == K.CONVERGED:
+        return f"converged: gap m - M = {gap:.3g} < tol={tol}"
+    if stopped:
+        return STOPPED_BY_HOOK
+    if code == K.STALLED:
+        return (
+            f"SMO stalled with gap m - M = {gap:.3g} > tol={tol}: no pair of variables can move "
+            "any more (their steps round to nothing in float64), so a larger max_iter would not "
+            "help. Loosen tol: a stall at a gap near 1e-12 is the float64 rounding of the "
+            "gradient; at a larger gap, variables are pinned at the ends of their range (lower C "
+            "or standardise the features)."
+        )
+    if code == PRECISION:
+        return (
+            f"the gap m - M of the float64 gradient stayed at {gap:.3g} > tol={tol} after "
+            f"{MAX_REFINEMENTS} restarts of SMO from it: tol is below what SMO resolves on this "
+            "problem (float32 kernel rows, float64 arithmetic), so a larger max_iter would not "
+            "help. Loosen tol, or lower C (the rounding grows with the dual variables)."
+        )
+    if not math.isfinite(gap):
+        return "SMO stopped: the dual objective or its gradient overflowed"
+    return (
+        f"SMO stopped at max_iter={max_iter} with gap m - M = {gap:.3g} > tol={tol}. Increase "
+        "max_iter, loosen tol, or standardise the features (an ill-scaled kernel slows SMO down)."
     )
 
 

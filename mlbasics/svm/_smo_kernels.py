@@ -5,7 +5,8 @@ result. The state is grouped in three tuples so the signatures stay short:
 
 ``data``
     ``(Xp, sqn, y, perm, sp_data, sp_indices, sp_indptr, scratch, K, work, bits, col_data,
-    col_rows, col_ptr, postings)``: ``Xp`` the dense training rows *in the solver's order* (empty when sparse or precomputed), ``sqn``
+    col_rows, col_ptr, postings)``: ``Xp`` the dense training rows *in the solver's order*, in
+    float64 (empty when sparse or precomputed), ``sqn``
     their squared norms, ``y`` the labels in {-1, +1}, ``perm[p]`` the original index of position ``p``,
     the CSR arrays of X in the *original* order (empty when dense), ``scratch`` a buffer of
     ``max(n_features, n)`` zeros, ``K`` the full precomputed kernel in the original order (empty
@@ -13,7 +14,8 @@ result. The state is grouped in three tuples so the signatures stay short:
     CSC arrays (the inverted index: which samples use each feature) and ``postings[r]``, the number
     of CSC entries a row computed through that index visits (empty when dense).
 ``kern = (code, gamma, coef0, degree)``
-    The kernel, with the codes of :data:`mlbasics.kernels.NAMED_KERNELS` and 4 for precomputed.
+    The kernel, with the codes of :data:`mlbasics.kernels.NAMED_KERNELS` and
+    :data:`~mlbasics.kernels.PRECOMPUTED_CODE` for precomputed.
 ``cache = (rows, slot_of, owner, length, last_used, clock, stats)``
     The kernel-row cache: ``rows[s, :length[s]]`` holds ``K[owner[s], :length[s]]`` in float32;
     ``slot_of[p]`` is the slot of position ``p`` or -1; the least recently used slot is evicted;
@@ -39,6 +41,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from ..kernels import PRECOMPUTED_CODE
 
 #: Curvature used when a pair's second derivative is not positive (non-PSD kernels), as in libsvm.
 TAU = 1e-12
@@ -136,8 +140,8 @@ def _kernel_values(i, start, stop, data, kern, out):
     """``out[start:stop] = K(x_i, x_k)`` (float32) for positions k in [start, stop)."""
     Xp, sqn, work, bits = data[0], data[1], data[9], data[10]
     code, gamma = kern[0], kern[1]
-    if code == 2 and Xp.shape[0] > 0:  # dense rbf, the common case: one fused float32 pass
-        dots = np.dot(Xp[start:stop], Xp[i])
+    if code == 2 and Xp.shape[0] > 0:  # dense rbf, the common case: float64 products, then
+        dots = np.dot(Xp[start:stop], Xp[i])  # one vectorised float32 pass into the cache
         _rbf_row32(out, dots, start, stop, sqn, sqn[i], gamma, bits)
         return
     _kernel_values64(i, start, stop, data, kern)
@@ -148,11 +152,14 @@ def _kernel_values(i, start, stop, data, kern, out):
 def _rbf_row32(out, dots, start, stop, sqn, sq_i, gamma, bits):
     """``out[start + t] = exp(-gamma (sq_i + sqn - 2 dots[t]))`` in float32, vectorised.
 
-    The exponent is formed in float64 (the norms are float64), the exponential in float32: range
-    reduction ``v = k ln2 + r``, a degree-6 Taylor polynomial and ``2**k`` written into the float32
-    exponent bits. Rounding ``v`` to float32 makes the relative error about ``1e-7 (1 + |v|)``, an
-    absolute error below 1e-7: the precision of the float32 cache. Split in
-    loops as :func:`_rbf_inplace` is, for the same reason (a fused loop stays scalar).
+    The exponent is formed in float64 from the float64 products ``dots`` and norms, the
+    exponential in float32: range reduction ``v = k ln2 + r``, a degree-6 Taylor polynomial and
+    ``2**k`` written into the float32 exponent bits. Given an exact exponent, rounding ``v`` to
+    float32 makes the relative error at most ``1.2e-7 (1 + |v|)`` (two float32 units at 1: about
+    the rounding of the float32 cache), hence an absolute error below 1.2e-7. The error of the
+    products comes on top: ``2 gamma`` times the error of ``dots``, which is why they are float64
+    (float32 products were off by up to 1.9e-6 in these values). Split in loops as
+    :func:`_rbf_inplace` is, for the same reason (a fused loop stays scalar).
     """
     m = stop - start
     row, sqn = out[start:stop], sqn[start:stop]  # indices from 0: no wraparound checks
@@ -185,7 +192,7 @@ def _kernel_values64(i, start, stop, data, kern):
     """``work[start:stop] = K(x_i, x_k)`` in float64 for positions k in [start, stop)."""
     Xp, sqn, perm, K, work, bits = data[0], data[1], data[3], data[8], data[9], data[10]
     code, gamma, coef0, degree = kern
-    if code == 4:
+    if code == PRECOMPUTED_CODE:
         row = perm[i]
         for k in range(start, stop):
             work[k] = K[row, perm[k]]
