@@ -3,34 +3,18 @@
 Each is a :class:`~mlbasics.nn.Layer` without parameters: ``forward(x, *, training)`` keeps what the
 derivative needs (the input or the output) and ``backward(grad_out)`` multiplies by the derivative
 (it may overwrite ``grad_out``). Every formula is written so that no intermediate overflows: the
-sigmoid never evaluates ``exp`` of a positive number, ELU takes ``expm1`` of the negative part only.
+sigmoid is scipy's ``expit``, which never evaluates ``exp`` of a positive number, ELU takes
+``expm1`` of the negative part only.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from ._layers import Layer
 
-__all__ = ["ELU", "LeakyReLU", "Maxout", "ReLU", "Sigmoid", "Softmax", "Tanh", "sigmoid"]
-
-
-def sigmoid(z):
-    """The logistic function :math:`1/(1+e^{-z})`, without overflow for any finite ``z``.
-
-    Uses :math:`e^{-|z|} \\in (0, 1]`: :math:`\\sigma(z) = 1/(1+e^{-|z|})` for :math:`z \\ge 0` and
-    :math:`e^{-|z|}/(1+e^{-|z|})` otherwise.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mlbasics.nn._activations import sigmoid
-    >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
-    array([0. , 0.5, 1. ])
-    """
-    e = np.exp(-np.abs(z))
-    out = 1.0 / (1.0 + e)
-    return np.where(z >= 0, out, e * out)
+__all__ = ["ELU", "LeakyReLU", "Maxout", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
 
 class Sigmoid(Layer):
@@ -41,7 +25,7 @@ class Sigmoid(Layer):
     """
 
     def forward(self, x, *, training):
-        self._out = sigmoid(x)
+        self._out = expit(x)
         return self._out
 
     def backward(self, grad_out):

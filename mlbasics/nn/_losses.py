@@ -24,8 +24,7 @@ with :math:`r = z - y` and :math:`h_\\delta(r) = \\frac12 r^2` for :math:`|r| \\
 from __future__ import annotations
 
 import numpy as np
-
-from ._activations import sigmoid
+from scipy.special import expit
 
 __all__ = [
     "BinaryCrossEntropy",
@@ -181,7 +180,7 @@ class BinaryCrossEntropy(Loss):
         if target.shape != z.shape:
             raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
         per_entry = np.maximum(z, 0) - target * z + np.log1p(np.exp(-np.abs(z)))
-        self._grad = (sigmoid(z) - target) * (1.0 / z.shape[0])
+        self._grad = (expit(z) - target) * (1.0 / z.shape[0])
         return float(np.sum(per_entry, dtype=np.float64)) / z.shape[0]
 
     def backward(self):
