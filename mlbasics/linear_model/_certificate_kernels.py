@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._sgd_kernels import residuals_in_place
+
 # Sums may be reassociated so that the row products vectorise (no NaN/inf assumptions: the
 # finiteness test of the scores must stay).
 FASTMATH = {"reassoc", "contract", "arcp"}
@@ -35,30 +37,18 @@ FASTMATH = {"reassoc", "contract", "arcp"}
 
 @njit(cache=True, nogil=True, inline="always")
 def _loss_and_residuals(z, y, c):
-    """Loss of one sample from its scores ``z``; turns ``z`` into the residuals ``c (p - y)``."""
+    """Loss of one sample from its scores ``z``; turns ``z`` into the residuals ``c (p - y)``
+    (:func:`~mlbasics.linear_model._sgd_kernels.residuals_in_place`, the SGD step's)."""
     K = z.shape[0]
     if K == 1:
-        zi = z[0]
-        m = zi if y[0] > 0.5 else -zi
+        m = z[0] if y[0] > 0.5 else -z[0]
         loss = max(-m, 0.0) + np.log1p(np.exp(-abs(m)))
-        if zi >= 0.0:
-            prob = 1.0 / (1.0 + np.exp(-zi))
-        else:
-            e = np.exp(zi)
-            prob = e / (1.0 + e)
-        z[0] = c * (prob - y[0])
+        residuals_in_place(z, y, c)
         return loss
-    top = z[0]
-    for k in range(1, K):
-        top = max(top, z[k])
-    norm = 0.0
     picked = 0.0
     for k in range(K):
         picked += y[k] * z[k]
-        z[k] = np.exp(z[k] - top)
-        norm += z[k]
-    for k in range(K):
-        z[k] = c * (z[k] / norm - y[k])
+    top, norm = residuals_in_place(z, y, c)
     return top + np.log(norm) - picked
 
 

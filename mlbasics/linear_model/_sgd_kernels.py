@@ -156,28 +156,37 @@ def _start_average(acorr, bsum, scal):
     scal[N_AVG] = 0.0
 
 
-@njit(cache=True, inline="always")
-def _loss_derivative(g, y, sw):
-    """Turn the scores in ``g`` into ``s_i (p(z) - y)`` in place (stable sigmoid or softmax)."""
-    K = g.shape[0]
+@njit(cache=True, nogil=True, inline="always")
+def residuals_in_place(z, y, c):
+    """Turn the scores ``z`` of one sample into its residuals ``c (p(z) - y)`` in place.
+
+    ``p`` is the stable sigmoid (``K = 1``) or the softmax with the largest score taken out before
+    the exponentials. Returns ``(top, norm)``, the largest score and ``sum_k exp(z_k - top)`` of the
+    softmax (``(0, 1)`` for one output), so that a caller can form the log-partition
+    ``top + log(norm)`` without a second pass; the SGD step ignores them. Shared by the SGD step and
+    the certificate of ``_certificate_kernels.py``. (numba's cache does not see changes of a
+    function defined in another file: after editing this one, clear the ``__pycache__`` of both.)
+    """
+    K = z.shape[0]
     if K == 1:
-        z = g[0]
-        if z >= 0.0:
-            prob = 1.0 / (1.0 + np.exp(-z))
+        zi = z[0]
+        if zi >= 0.0:
+            prob = 1.0 / (1.0 + np.exp(-zi))
         else:
-            e = np.exp(z)
+            e = np.exp(zi)
             prob = e / (1.0 + e)
-        g[0] = sw * (prob - y[0])
-    else:
-        top = g[0]
-        for k in range(1, K):
-            top = max(top, g[k])
-        norm = 0.0
-        for k in range(K):
-            g[k] = np.exp(g[k] - top)
-            norm += g[k]
-        for k in range(K):
-            g[k] = sw * (g[k] / norm - y[k])
+        z[0] = c * (prob - y[0])
+        return 0.0, 1.0
+    top = z[0]
+    for k in range(1, K):
+        top = max(top, z[k])
+    norm = 0.0
+    for k in range(K):
+        z[k] = np.exp(z[k] - top)
+        norm += z[k]
+    for k in range(K):
+        z[k] = c * (z[k] / norm - y[k])
+    return top, norm
 
 
 @njit(cache=True, inline="always")
@@ -249,7 +258,7 @@ def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
         g[k] = wscale * acc + b[k]
         if not np.isfinite(g[k]):
             return False
-    _loss_derivative(g, y, sw)
+    residuals_in_place(g, y, sw)
     # 2. L2 decay through the scale
     _decay(scal, eta, alpha2, V, acorr, averaging)
     # 3. loss step on the features of the sample, and on the intercept; while averaging, the
@@ -300,7 +309,7 @@ def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
         g[k] = wscale * acc + b[k]
         if not np.isfinite(g[k]):
             return False
-    _loss_derivative(g, y, sw)
+    residuals_in_place(g, y, sw)
     _decay(scal, eta, alpha2, V, acorr, averaging)
     step = eta / scal[WSCALE]
     after_clip = _save_for_correction(averaging, alpha1, V, every, old)
