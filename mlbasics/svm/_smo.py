@@ -437,6 +437,9 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
                 f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {gap:.3e}  "
                 f"dual objective {fstate[K.F_OBJECTIVE]:.8e}  (float64 gradient)"
             )
+        if recorder.stopped:  # the hook asked to stop at the chunk that converged: no new record
+            code = K.CONVERGED if gap < tol else K.RUNNING
+            break
         iterate = None if hook is None else current_iterate(data, state, status, istate)
         stop = recorder.record(fstate[K.F_OBJECTIVE], gap, iterate)
         if gap < tol:
