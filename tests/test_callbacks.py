@@ -260,7 +260,9 @@ def test_multiclass_svc_has_one_task_per_pair_and_stops_each_pair(iris):
     # One leaf per record of each pair's trace after its start: the chunks, and at tol=1e-6 also
     # the check of the float64 gradient and the chunks SMO resumes from it (svm._smo).
     assert rec.count("end", "smo chunk") == sum(len(t) - 1 for t in model.convergence_)
-    assert all(len(t) - 1 > _chunks(n) for t, n in zip(model.convergence_, model.n_iter_, strict=True))
+    assert all(
+        len(t) - 1 > _chunks(n) for t, n in zip(model.convergence_, model.n_iter_, strict=True)
+    )
 
     stopper = Recorder(stop_at=0, leaf_name="smo chunk")  # every chunk asks to stop
     model = SVC(tol=1e-6).set_callbacks(stopper).fit(X, y)
