@@ -130,8 +130,8 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
     ``eta = min(0.5, sqrt(||G|| / scale))``, which gives superlinear convergence of the outer loop
     (Eisenstat and Walker 1996) while keeping early steps cheap.
     """
-    M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.approximate_hessian_diagonal(Z)
-    h = obj.curvature(Z)
+    h = obj.curvature(Z)  # once per step: the preconditioner and (one output) the products
+    M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.approximate_hessian_diagonal(Z, h)
     gnorm = np.linalg.norm(G)
     target = min(0.5, np.sqrt(gnorm / scale)) * gnorm
     D = np.zeros_like(G)

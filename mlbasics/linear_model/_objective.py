@@ -316,18 +316,24 @@ class LogisticObjective:
                 block = np.subtract(self.X[rows], 0.0 if mu is None else mu, dtype=np.float64)
                 out += H[rows].T @ np.square(block, out=block)
             return out
-        A = sparse.csc_array(self.X, dtype=np.float64, copy=True)  # never touch the caller's X
-        A.sum_duplicates()
-        counts = np.diff(A.indptr)
+        # New arrays on X's own structure (CSR or CSC, no format conversion; the caller's X is
+        # never touched). Duplicate entries are summed first: (a + b - mu)^2 is not
+        # (a - mu)^2 + (b - mu)^2.
+        X = self.X
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        A = X.__class__((X.data.astype(np.float64), X.indices, X.indptr), shape=X.shape)
+        column = A.indices if A.format == "csr" else np.repeat(np.arange(p), np.diff(A.indptr))
         if mu is not None:
-            A.data -= np.repeat(mu, counts)
-        A.data **= 2
+            A.data -= mu[column]
+        np.square(A.data, out=A.data)
         out = np.asarray(A.T @ H).T
         if mu is not None:
             A.data[:] = 1.0
             stored = np.asarray(A.T @ H).T
             zeros_weight = np.maximum(H.sum(axis=0)[:, None] - stored, 0.0)
-            zeros_weight[:, counts == n] = 0.0
+            zeros_weight[:, np.bincount(column, minlength=p) == n] = 0.0
             out += zeros_weight * mu**2
         return out
 
@@ -336,15 +342,17 @@ class LogisticObjective:
         """``sum_i c_i (x_ij - mu_j)^2`` per feature (one pass over X, computed once)."""
         return self.centred_square_sums(self.weights[:, None])[0]
 
-    def approximate_hessian_diagonal(self, Z):
+    def approximate_hessian_diagonal(self, Z, h=None):
         """The Hessian diagonal with the curvature averaged over samples: cheap, for preconditioning.
 
         Entry ``(k, j)`` is ``hbar_k sum_i c_i (x_ij - mu_j)^2 (+ l2)`` with
         ``hbar_k = sum_i h_ik / sum_i c_i``: it keeps what matters most to a Jacobi
         preconditioner, the scale of each column, and costs no pass over ``X`` per iteration
-        (the exact :meth:`hessian_diagonal` costs one). The intercept entry is exact.
+        (the exact :meth:`hessian_diagonal` costs one). The intercept entry is exact. ``h``:
+        :meth:`curvature` at ``Z`` when the caller has it already.
         """
-        h = self.curvature(Z)
+        if h is None:
+            h = self.curvature(Z)
         h_sums = h.sum(axis=0)
         p = self.n_features
         D = np.empty(self.shape)

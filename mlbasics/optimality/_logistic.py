@@ -72,33 +72,36 @@ def _entropy(Q):
     return -xlogy(Q, Q).sum(axis=1)
 
 
-def _intercept_shift(Z, Y, c):
+def _intercept_shift(Z, Y, c, P=None):
     """``delta`` with ``sum_i c_i (P(Z_i + delta) - Y_i) = 0``: the exact intercept for fixed W.
 
     Makes the dual point built from the residuals satisfy the intercept's constraint
     ``sum_i theta_i = 0`` exactly. One output: the root of an increasing function of one variable
     (:func:`_balancing_shift`). Several: Newton's method on the convex
-    ``sum_i c_i lse(Z_i + delta) - delta' Y'c``.
+    ``sum_i c_i lse(Z_i + delta) - delta' Y'c``, started from ``delta = 0`` (``P``: the
+    probabilities there, when the caller has them). Returns ``(delta, P(Z + delta))``, the
+    probabilities None when the last ones were not computed at the returned ``delta``.
     """
     target = Y.T @ c
     if Z.shape[1] == 1:
         total = float(c.sum())
         if not 0.0 < target[0] < total:
-            return np.zeros(1)  # one class only: no finite intercept balances it
-        return np.array([_balancing_shift(Z[:, 0], c, float(target[0]))])
-    if np.any(target <= 0):
-        return np.zeros(Z.shape[1])
+            return np.zeros(1), P  # one class only: no finite intercept balances it
+        return np.array([_balancing_shift(Z[:, 0], c, float(target[0]))]), None
     delta = np.zeros(Z.shape[1])
+    if np.any(target <= 0):
+        return delta, P
     for _ in range(50):
-        P = softmax(Z + delta, axis=1)
+        P = softmax(Z + delta, axis=1) if P is None else P
         g = P.T @ c - target
         if np.abs(g).max() <= 1e-13 * float(c.sum()):
-            break
+            return delta, P
         H = (P * c[:, None]).T @ P
         H = np.diag(P.T @ c) - H
         step = np.linalg.lstsq(H, g, rcond=None)[0]
         delta -= step - step.mean()
-    return delta
+        P = None
+    return delta, None
 
 
 def _balancing_shift(z, c, target, max_iter=200) -> float:
@@ -169,14 +172,16 @@ def _certificate(X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robu
         primal = data + _power_sum(coef, l1, 1) + 0.5 * _power_sum(coef, np.sqrt(l2), 2)
     else:
         primal = data + l1 * np.abs(coef).sum() + 0.5 * l2 * float((coef**2).sum())
-    R = c[:, None] * (_probabilities(Z) - Y)
+    P = _probabilities(Z)
+    R = c[:, None] * (P - Y)
     with_dual = penalty != "none"
     if with_dual:
         # the dual point: residuals at the exactly balancing intercept, scaled into the L1 ball
-        Zd = Z
+        Pd = P
         if free_intercept:
-            Zd = Z + _intercept_shift(Z, Y, c)
-        Pd = _probabilities(Zd)
+            delta, Pd = _intercept_shift(Z, Y, c, P)
+            if Pd is None:
+                Pd = _probabilities(Z + delta)
         both = np.asarray(X.T @ np.hstack([R, c[:, None] * (Pd - Y)])).T
         G, V = both[:n_outputs] + l2 * coef, -both[n_outputs:]  # V = Theta' X, Theta = c (Y - P)
     else:
