@@ -101,7 +101,7 @@ ROUNDING_FLOOR = "reached the rounding floor: the objective no longer changes in
 
 def _newton_direction_cholesky(obj: LogisticObjective, Z, P, G):
     """Solve ``H D = -G`` with the full Hessian (Cholesky; eigen-decomposition if it fails)."""
-    H = obj.hessian(P, obj.curvature(Z))
+    H = obj.hessian(P, obj.curvature(Z, P))
     if obj.multinomial:
         # Lift the flat directions of the softmax (see LogisticObjective.remove_class_mean) so
         # that H is positive definite; the gradient is orthogonal to them: same solution.
@@ -130,7 +130,7 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
     ``eta = min(0.5, sqrt(||G|| / scale))``, which gives superlinear convergence of the outer loop
     (Eisenstat and Walker 1996) while keeping early steps cheap.
     """
-    h = obj.curvature(Z)  # once per step: the preconditioner and (one output) the products
+    h = obj.curvature(Z, P)  # once per step: the preconditioner and (one output) the products
     M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.approximate_hessian_diagonal(Z, h)
     gnorm = np.linalg.norm(G)
     target = min(0.5, np.sqrt(gnorm / scale)) * gnorm
@@ -371,7 +371,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             threshold = l1 - previous_opt / obj.n_samples
         active = (coef != 0.0) | ~penalized | (np.abs(G) >= threshold)
         active_k, active_j = np.nonzero(active)
-        curv = obj.curvature(Z)
+        curv = obj.curvature(Z, P)
         D = np.zeros(obj.shape)
         inner_tol = INNER_TOL_FACTOR * opt
         if implicit_centring:

@@ -254,17 +254,18 @@ class LogisticObjective:
         return float(V.max(initial=0.0))
 
     # -- second order --------------------------------------------------------------------------
-    def curvature(self, Z):
+    def curvature(self, Z, P=None):
         """``c_i P_ik (1 - P_ik)``: the diagonal curvature weights, shape (n_samples, n_outputs).
 
         Computed from the scores so that it stays positive when a probability rounds to 0 or 1:
         ``sigmoid(z) sigmoid(-z)`` for one output; for the softmax, ``1 - P_ik`` is the sum of the
         other probabilities, summed directly for the largest one (where ``1 - P`` would cancel).
         A zero curvature would stall coordinate descent on a coordinate that is not optimal.
+        ``P``: :meth:`probabilities` at ``Z`` when the caller has them (saves a softmax).
         """
         if not self.multinomial:
             return self.weights[:, None] * sigmoid(Z) * sigmoid(-Z)
-        P = self.probabilities(Z)
+        P = self.probabilities(Z) if P is None else P.copy()
         complement = 1.0 - P
         rows = np.arange(self.n_samples)
         top = P.argmax(axis=1)
