@@ -17,7 +17,8 @@ for ``c = y * a``; I_up and I_low as in libsvm, kept in the masks ``pen_up`` / `
 (0 inside, ``-BIG`` outside). A round of :func:`solve_batched` is:
 
 1. *Violation and stopping rule.* ``m(a) - M(a) = max_{I_up} -F + max_{I_low} F``
-   (:func:`_violations`); stop when it is below ``tol``, the rule of libsvm and of the pair SMO.
+   (:func:`~mlbasics.svm._smo.violations`); stop when it is below ``tol``, the rule of libsvm
+   and of the pair SMO.
 2. *Selection* (:func:`_pick`, first order). The first round takes ``q`` variables, alternately
    those of I_up with the largest ``-F`` and those of I_low with the largest ``F``, most violating
    first. Every later round keeps the ``q / 2`` variables that joined last (the newest half stays:
@@ -109,6 +110,7 @@ from ._smo import (
     needs_float64_check,
     stop_message,
     unbounded_error,
+    violations,
 )
 
 __all__ = ["BATCHED_LOSSES", "BATCHED_MIN", "WORKING_SET", "batched_applies", "solve_batched"]
@@ -175,14 +177,6 @@ def batched_applies(X, spec: KernelSpec, loss: str, cache_size: float) -> bool:
         and n >= BATCHED_MIN
         and WORKING_SET * n * _ENTRY_BYTES <= cache_size * 2**20
     )
-
-
-def _violations(F, pen_up, pen_low):
-    """``(m - M, s_up, s_low)``: the gap and the selection scores ``s_up = -F`` on I_up,
-    ``s_low = F`` on I_low (about ``-BIG`` outside)."""
-    s_up = pen_up - F
-    s_low = F + pen_low
-    return float(s_up.max() + s_low.max()), s_up, s_low
 
 
 def _pick(s_up, s_low, k):
@@ -306,7 +300,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     next_record = CHUNK
     refinements = 0
     outcome = K.RUNNING  # why the rounds stopped, for the message
-    gap, s_up, s_low = _violations(F, pen_up, pen_low)
+    gap, s_up, s_low = violations(F, pen_up, pen_low)
     while not stop:
         if gap < tol and not needs_float64_check(tol, alpha, X, spec, data):
             outcome = K.CONVERGED
@@ -315,7 +309,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
             # the float32 cache's rounding may matter at this tol: the float64 gradient decides,
             # and the rounds go on from it when its gap is not below tol (as in the pair SMO)
             F[:] = float64_gradient(X, spec, data, alpha, loss, extra, upper)
-            gap, s_up, s_low = _violations(F, pen_up, pen_low)
+            gap, s_up, s_low = violations(F, pen_up, pen_low)
             if verbose:
                 print(
                     f"[batched SMO] round {rounds:>6d}  iter {n_iter:>8d}  gap {gap:.3e}  "
@@ -362,7 +356,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
         alpha[ws], status[ws], pen_up[ws], pen_low[ws] = a_B, status_B, up_B, low_B
         n_iter += pairs
         rounds += 1
-        gap, s_up, s_low = _violations(F, pen_up, pen_low)
+        gap, s_up, s_low = violations(F, pen_up, pen_low)
         if verbose:
             print(
                 f"[batched SMO] round {rounds:>6d}  iter {n_iter:>8d}  gap {gap:.3e}  "

@@ -429,7 +429,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         # The float32 cache's rounding may matter at this tol: the gap of the float64 gradient
         # decides, and SMO goes on from that gradient when it is not below tol.
         F_exact = float64_gradient(X, spec, data, alpha, loss, extra, upper)
-        gap = float(np.max(pen_up - F_exact) + np.max(F_exact + pen_low))
+        gap = violations(F_exact, pen_up, pen_low)[0]
         fstate[K.F_GAP] = gap
         F[:] = F_exact  # the bias, objective and primal value below come from it too
         if verbose:
@@ -567,6 +567,15 @@ def float64_gradient(X, spec: KernelSpec, data, alpha, loss, extra, upper) -> np
     if loss == "logistic":
         return kv + y * (np.log(alpha) - np.log(upper - alpha))
     return kv + y * extra * alpha - y
+
+
+def violations(F, pen_up, pen_low):
+    """``(m - M, s_up, s_low)``: the gap and the selection scores ``s_up = -F`` on I_up,
+    ``s_low = F`` on I_low (about ``-BIG`` outside), from a gradient ``F`` held in Python (the
+    compiled loops keep their own)."""
+    s_up = pen_up - F
+    s_low = F + pen_low
+    return float(s_up.max() + s_low.max()), s_up, s_low
 
 
 def stop_message(code, stopped, gap, tol, max_iter) -> str:
