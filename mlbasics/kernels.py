@@ -150,11 +150,17 @@ class KernelSpec:
             return np.tanh(self.gamma * sq + self.coef0)
         raise ValueError(f"diagonal() needs a named kernel, not {self.kernel!r}")
 
-    def blocks(self, X, Z, max_bytes: int = PREDICT_BLOCK_BYTES):
+    def blocks(self, X, Z, max_bytes: int = PREDICT_BLOCK_BYTES, *, block=None):
         """Yield ``(rows, K[rows])`` for row slices of ``X``, each block under ``max_bytes``.
 
         Used at prediction time so that ``decision_function`` on a large ``X`` never forms the whole
-        ``n_test x n_support`` matrix.
+        ``n_test x n_support`` matrix, and wherever a solver or a certificate needs ``K v``.
+
+        ``block(A, Z)`` computes one block, ``K(A, Z)`` for ``A = X[rows]``; by default
+        :meth:`matrix` (scikit-learn's arithmetic). :class:`~mlbasics.SVC` predicts with its own
+        for the named kernels (one BLAS product per block, finished by compiled code,
+        :func:`mlbasics.svm._classes.kernel_block`), through the same blocks.
         """
+        block = self.matrix if block is None else block
         for rows in row_blocks(X.shape[0], Z.shape[0], max_bytes):
-            yield rows, self.matrix(X[rows], Z)
+            yield rows, block(X[rows], Z)

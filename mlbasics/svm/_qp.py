@@ -65,7 +65,8 @@ from scipy.linalg import eigvalsh, lapack
 from .._result import Trace
 from .._threads import one_blas_thread
 from ..kernels import KernelSpec
-from ._smo import LOSSES, DualSolution, primal_objective
+from ._dual import DualSolution, primal_objective
+from ._smo import LOSSES
 from ._smo_kernels import LOGISTIC_EPS
 
 __all__ = [
@@ -381,6 +382,8 @@ def _clarabel_small() -> dict:
 def _solve(problem, cp, solver_name, qp_solver, verbose, what, *, loose=False, small=False):
     """Solve, or raise a RuntimeError naming the solver and its status.
 
+    ``verbose`` (a bool) turns on the solver's own log, which cvxpy and the solver write themselves.
+
     Clarabel first runs at the tight tolerances of :data:`_SOLVER_OPTIONS` (or, with ``loose``,
     those of :data:`_LOOSE_OPTIONS`); when it ends "almost solved" there (the entropy's
     exponential cone can stall below 1e-10), it is re-run at :data:`_CLARABEL_FALLBACK`
@@ -482,7 +485,8 @@ def solve_dual_qp(
     loss: str = "hinge",
     qp_solver: str = "clarabel",
     tol: float = 1e-3,
-    verbose: int = 0,
+    log=None,
+    solver_verbose: int = 0,
 ) -> DualSolution:
     """Solve one binary SVM dual with cvxpy (see the module docstring for the formulation).
 
@@ -503,8 +507,15 @@ def solve_dual_qp(
     tol : float
         The solution counts as converged when SMO's gap ``m(alpha) - M(alpha)``, recomputed at
         it, is at most ``tol`` (SMO's stopping rule, checked after the fact).
-    verbose : int
-        Print what was built and the solver's log when positive.
+    log : callable, optional
+        Called with each line of progress (``log(line)``, a str without newline): the factor
+        and solver of a problem solved whole, or the size, objective and violators of every
+        working set. None (the default) is silent; :class:`~mlbasics.SVC` passes ``print`` when
+        ``verbose``.
+    solver_verbose : int
+        The log of the cvxpy solver itself, which cvxpy and the solver write themselves (not
+        through ``log``): 1 for a problem solved whole, 2 also for every working set's
+        sub-problem; 0 (the default) none. :class:`~mlbasics.SVC` passes its ``verbose``.
 
     Returns
     -------
@@ -566,10 +577,10 @@ def solve_dual_qp(
     with one_blas_thread():
         if low_rank_linear or loss == "logistic" or n < WORKING_SET_MIN:
             F, description = kernel_factor(X, spec)
-            if verbose:
-                print(f"[QP] {what}, factor: {description}; solver {solver_name}")
+            if log is not None:
+                log(f"[QP] {what}, factor: {description}; solver {solver_name}")
             problem, a, balance = _dual_problem(cp, F, y, upper, loss)
-            _solve(problem, cp, solver_name, qp_solver, verbose, what)
+            _solve(problem, cp, solver_name, qp_solver, solver_verbose, what)
             alpha, b = _clean(a.value, upper, loss), float(balance.dual_value)
             n_iter = int(problem.solver_stats.num_iters or 0)
             Kv = _kernel_times(X, spec, F, y * alpha)
@@ -577,7 +588,7 @@ def solve_dual_qp(
         else:
             K = _gram(X, spec)
             alpha, b, n_iter, records = _working_sets(
-                K, y, upper, loss, cp, solver_name, qp_solver, verbose, what
+                K, y, upper, loss, cp, solver_name, qp_solver, what, log, solver_verbose
             )
             Kv = K @ (y * alpha)
     objective = _dual_objective(alpha, upper, 0.5 * float((y * alpha) @ Kv), loss)
@@ -673,7 +684,7 @@ def _clean(value, upper, loss, rtol=BOUND_RTOL) -> np.ndarray:
     return np.maximum(alpha, 0.0)
 
 
-def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, verbose, what):
+def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, what, log, solver_verbose):
     """Solve the hinge or squared-hinge dual by a sequence of exact QPs on working sets.
 
     The decomposition of Osuna, Freund and Girosi (1997), with cvxpy for the sub-problems: the
@@ -722,7 +733,9 @@ def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, verbose, what):
             cp, F, y[B], upper[B], loss, linear=linear, balance_rhs=-float(y[N] @ alpha[N])
         )
         sub = f"{what}, working set of {B.size}"
-        _solve(problem, cp, solver_name, qp_solver, verbose > 1, sub, loose=loose, small=True)
+        _solve(
+            problem, cp, solver_name, qp_solver, solver_verbose > 1, sub, loose=loose, small=True
+        )
         n_iter += int(problem.solver_stats.num_iters or 0)
         alpha[B] = _clean(a.value, upper[B], loss, snap[B] if loose else BOUND_RTOL)
         b = float(balance.dual_value)
@@ -741,15 +754,15 @@ def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, verbose, what):
             in_set |= outside & (np.abs(margins - 1.0) <= MARGIN_BAND)
             if loss == "hinge":
                 _place_at_upper(alpha, in_set, margins, y, upper)
-            if verbose:
-                print(f"[QP] working set {B.size} -> {int(in_set.sum())} after placing by margin")
+            if log is not None:
+                log(f"[QP] working set {B.size} -> {int(in_set.sum())} after placing by margin")
             continue
         low = outside & (alpha == 0.0) & (margins < 1.0 - WORKING_SET_TOL)
         high = outside & (alpha == upper) & (margins > 1.0 + WORKING_SET_TOL)
         violators = low if loss == "squared_hinge" else low | high
         count = int(violators.sum())
-        if verbose:
-            print(
+        if log is not None:
+            log(
                 f"[QP] working set {B.size}{' (loose)' if loose else ''}: objective "
                 f"{records[-1][0]:.10g}, {count} violators outside"
             )

@@ -13,235 +13,45 @@ logistic        ``1/2 a'Qa + sum a log a + (C - a) log(C - a)``              ``0
 
 and ``y'a = 0`` in every case. :func:`solve_dual` sets up the arrays, runs the compiled iterations
 (:func:`~mlbasics.svm._smo_kernels.smo_dual` or :func:`~mlbasics.svm._smo_kernels.smo_logistic`) in
-chunks of :data:`CHUNK` iterations, records the objective and the gap ``m(alpha) - M(alpha)`` after
-each chunk, and returns a :class:`DualSolution`.
+chunks of :data:`~mlbasics.svm._dual.CHUNK` iterations, records the objective and the gap
+``m(alpha) - M(alpha)`` after each chunk, and returns a :class:`~mlbasics.svm._dual.DualSolution`.
+Large dense problems go to the batched working sets of :mod:`mlbasics.svm._batched` instead; what
+both solvers share (the result, the arrays of the compiled kernels, the start and end of the hinge
+duals, the float64 check) is in :mod:`mlbasics.svm._dual`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
-from .. import losses
-from .._result import STOPPED_BY_HOOK, Trace, TraceRecorder
-from ..kernels import PRECOMPUTED_CODE, KernelSpec, squared_norms
+from .._result import TraceRecorder
+from ..kernels import PRECOMPUTED_CODE, KernelSpec
+from . import _batched
 from . import _smo_kernels as K
+from ._dual import (
+    CHUNK,
+    MAX_REFINEMENTS,
+    PRECISION,
+    DualSolution,
+    _cache,
+    _data,
+    current_iterate,
+    default_max_iter,
+    float64_gradient,
+    hinge_finish,
+    hinge_start,
+    needs_float64_check,
+    primal_objective,
+    stop_message,
+    unbounded_error,
+    violations,
+)
 
-__all__ = [
-    "LOSSES",
-    "DualSolution",
-    "default_max_iter",
-    "dual_value",
-    "primal_objective",
-    "solve_dual",
-]
+__all__ = ["LOSSES", "solve_dual"]
 
 LOSSES = ("hinge", "squared_hinge", "logistic")
-
-#: Iterations between two returns to Python (trace, verbose output, hook).
-CHUNK = 2000
-
-#: Bytes of one float32 cache entry.
-_ENTRY_BYTES = 4
-
-#: Relative error of one cached kernel value, as the estimate of :func:`rounding_estimate` takes
-#: it: ``2**-24`` (6e-8) for a float64 value rounded to float32, and at most ``1.2e-7 (1 + |v|)``
-#: for the float32 exponential of the rbf rows (:func:`~mlbasics.svm._smo_kernels._rbf_row32`),
-#: ``K |v| <= 1/e``; the products behind them are float64.
-CACHE_ROUNDING = 2.5e-7
-
-#: The final gradient is recomputed in float64 when ``tol < CHECK_FACTOR * rounding_estimate``.
-CHECK_FACTOR = 20.0
-
-#: Restarts of SMO from the float64 gradient before a run is declared unconverged (the float32
-#: cache cannot resolve ``tol``).
-MAX_REFINEMENTS = 3
-
-
-def primal_objective(loss, alpha, y, upper, k_alpha_y, rho) -> float:
-    """``1/2 ||f||^2 + sum_i C_i loss(m_i)`` for ``f = sum_j y_j alpha_j K(x_j, .) - rho``.
-
-    ``k_alpha_y = K (y * alpha)`` on the training points, so ``||f||^2 = (y alpha)' K (y alpha)`` and
-    the margins are ``m_i = y_i (k_alpha_y_i - rho)``; ``upper`` holds the ``C_i``.
-    """
-    margins = y * (k_alpha_y - rho)
-    data_term = {"hinge": losses.hinge, "squared_hinge": losses.squared_hinge}.get(
-        loss, losses.logistic
-    )(margins)
-    return float(0.5 * (y * alpha) @ k_alpha_y + upper @ data_term)
-
-
-def dual_value(loss, objective, upper) -> float:
-    """The dual function's value from the minimised objective the solvers report.
-
-    ``-objective``, plus ``sum_i C_i log C_i`` for the logistic loss (the entropy form of its
-    dual drops that constant). Weak duality: ``primal >= dual_value``; equality at the optimum.
-    """
-    value = -float(objective)
-    if loss == "logistic":
-        value += float(upper @ np.log(upper))
-    return value
-
-
-def default_max_iter(n_samples: int) -> int:
-    """The iteration cap used when ``max_iter=None``: ``max(10**7, 100 n)``, libsvm's own bound."""
-    return max(10_000_000, 100 * n_samples)
-
-
-@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
-class DualSolution:
-    """The solution of one binary dual.
-
-    Attributes
-    ----------
-    alpha : ndarray of shape (n_samples,)
-        Dual variables, in the order of the input rows.
-    rho : float
-        Offset: ``f(x) = sum_i y_i alpha_i K(x_i, x) - rho``.
-    objective : float
-        Dual objective (the minimised form of the table above) at ``alpha``.
-    gap : float
-        Final ``m(alpha) - M(alpha)``, the maximal violating pair's gap; below ``tol`` when converged.
-    n_iter : int
-        Number of pair updates.
-    converged : bool
-        Whether the gap fell below ``tol`` before ``max_iter``.
-    trace : Trace
-        Objective and gap after every chunk of iterations.
-    primal : float
-        Primal objective ``1/2 ||f||^2 + sum_i C_i loss(y_i f(x_i))`` of the solution's ``f``
-        (:func:`primal_objective`); ``primal - dual`` is the duality gap, with the dual value from
-        :func:`dual_value`.
-    stopped : bool
-        Whether the hook asked the solver to stop (``converged`` is then False).
-    message : str
-        Why the solver stopped, in words; when it did not converge, with advice that fits the
-        reason (:class:`~mlbasics.SVC` puts it in its ConvergenceWarning).
-    """
-
-    alpha: np.ndarray
-    rho: float
-    objective: float
-    gap: float
-    n_iter: int
-    converged: bool
-    trace: Trace
-    primal: float = np.nan
-    stopped: bool = False
-    message: str = ""
-
-
-def _cache(n: int, cache_size_mb: float):
-    """Empty LRU cache of float32 rows within ``cache_size_mb`` (at least two rows).
-
-    ``np.empty`` does not touch the memory: pages are mapped as rows are first written, so a large
-    budget costs nothing until it is used.
-    """
-    n_slots = int(cache_size_mb * 2**20 // (_ENTRY_BYTES * n))
-    n_slots = max(2, min(n, n_slots))
-    return (
-        np.empty((n_slots, n), dtype=np.float32),
-        np.full(n, -1, dtype=np.int64),
-        np.full(n_slots, -1, dtype=np.int64),
-        np.zeros(n_slots, dtype=np.int64),
-        np.full(n_slots, -1, dtype=np.int64),
-        np.zeros(1, dtype=np.int64),
-        np.zeros(2, dtype=np.int64),
-    )
-
-
-def _data(X, y, spec: KernelSpec):
-    """The ``data`` tuple of the compiled kernels, the kernel diagonal and the ``kern`` tuple.
-
-    ``kern`` is :func:`_kern` of ``spec``, with ``gamma`` adjusted to the scaling of the float64
-    copy of dense data (see below).
-    """
-    n = y.shape[0]
-    empty2 = np.empty((0, 0))
-    empty_f = np.empty(0)
-    empty_i = np.empty(0, dtype=np.int32)
-    empty_ptr = np.empty(0, dtype=np.int64)
-    work = np.empty(n)
-    bits = np.empty(n, dtype=np.int64)
-    perm = np.arange(n, dtype=np.int64)
-    y = np.array(y, dtype=np.float64)
-    no_index = (empty_f, empty_i, empty_ptr, empty_ptr)  # the CSC index of sparse X (below)
-    kern = _kern(spec)
-    if spec.code == PRECOMPUTED_CODE:  # precomputed (or a callable, computed once)
-        gram = X if spec.kernel == "precomputed" else spec.matrix(X, X)
-        gram = np.ascontiguousarray(gram, dtype=np.float64)
-        diag = np.diag(gram).copy()
-        data = (
-            empty2,
-            np.zeros(n),
-            y,
-            perm,
-            empty_f,
-            empty_i,
-            empty_ptr,
-            empty_f,
-            gram,
-            work,
-            bits,
-            *no_index,
-        )
-        return data, diag, kern
-    diag = spec.diagonal(X)
-    if sparse.issparse(X):
-        X = sparse.csr_matrix(X, dtype=np.float64)
-        X.sum_duplicates()
-        X.sort_indices()
-        sqn = squared_norms(X)
-        indices = X.indices.astype(np.int32, copy=False)
-        indptr = X.indptr.astype(np.int64, copy=False)
-        scratch = np.zeros(max(X.shape[1], n))
-        columns = X.tocsc()  # the inverted index: which samples use each feature
-        columns.sort_indices()
-        frequency = np.diff(columns.indptr).astype(np.float64)
-        postings = np.asarray(X.astype(bool) @ frequency, dtype=np.int64).ravel()
-        index = (
-            columns.data,
-            columns.indices.astype(np.int32, copy=False),
-            columns.indptr.astype(np.int64, copy=False),
-            postings,
-        )
-        data = (empty2, sqn, y, perm, X.data, indices, indptr, scratch, empty2, work, bits)
-        return (*data, *index), diag, kern
-    # A float64 copy, C-contiguous (the solver permutes its rows). The row products accumulate in
-    # float64 and only the kernel values are rounded to float32, when stored in the cache: libsvm's
-    # arithmetic. The products of a float32 copy (the solver's until then) were twice as fast but
-    # off by 1.9e-6 in the rbf rows of n = 400, p = 50, gamma = 1 (float64 products: 1e-14), and a
-    # fit at tol=1e-6 reported converged with complementary slackness at 1.2e-5 (libsvm: 7e-7).
-    # The RBF kernel only sees differences of rows, so the data are centred first, which keeps the
-    # norms small and the distances accurate.
-    Xp = np.empty(X.shape)
-    if spec.kernel == "rbf":
-        np.subtract(X, X.mean(axis=0), out=Xp)
-    else:
-        Xp[...] = X
-    # Scaled by a power of two 2**-e that brings the largest row norm into [1/2, 1), with gamma
-    # multiplied by 2**(2e): the products gamma x'z (poly, sigmoid) and gamma ||x - z||^2 (rbf) are
-    # then those of the unscaled copy to the last bit (a power of two changes no rounding), and
-    # data of any scale give finite products (the float32 copy of before overflowed above row
-    # norms of ~1e19 and underflowed below ~1e-19, and the fit gave a wrong model without an
-    # error). The linear kernel's values are the products themselves: its copy is not scaled (its
-    # values must fit the float32 cache anyway, :func:`~mlbasics.svm._checks.check_kernel_range`).
-    if spec.kernel != "linear":
-        top = float(squared_norms(Xp).max(initial=0.0))
-        if 0.0 < top < math.inf:
-            exponent = math.frexp(math.sqrt(top))[1]
-            Xp *= math.ldexp(1.0, -exponent)
-            kern = (kern[0], math.ldexp(kern[1], 2 * exponent), kern[2], kern[3])
-    sqn = np.einsum("ij,ij->i", Xp, Xp)
-    data = (Xp, sqn, y, perm, empty_f, empty_i, empty_ptr, empty_f, empty2, work, bits)
-    return (*data, *no_index), diag, kern
-
-
-def _kern(spec: KernelSpec):
-    return (np.int64(spec.code), float(spec.gamma), float(spec.coef0), np.int64(spec.degree))
 
 
 def _logistic_start(y, upper, spec, X):
@@ -279,7 +89,7 @@ def solve_dual(
     shrinking: bool = True,
     cache_size: float = 200.0,
     hook=None,
-    verbose: int = 0,
+    log=None,
 ) -> DualSolution:
     """Solve one binary SVM dual by SMO.
 
@@ -303,7 +113,7 @@ def solve_dual(
     tol : float
         Stop when ``m(alpha) - M(alpha) < tol``.
     max_iter : int or None
-        Cap on pair updates; None means :func:`default_max_iter`.
+        Cap on pair updates; None means :func:`~mlbasics.svm._dual.default_max_iter`.
     shrinking : bool
         Use libsvm's shrinking heuristic (hinge and squared hinge).
     cache_size : float
@@ -312,33 +122,36 @@ def solve_dual(
         Called as ``hook(chunk, objective, gap, iterate)`` at the start and after every chunk of
         ``CHUNK`` pair updates, with ``iterate = (alpha, rho, n_iter)``: the current (feasible)
         ``alpha`` in the order of the input rows and the bias of the variables still active
-        (:func:`current_iterate`). A true return value stops the solver there; the returned
-        solution's bias and certificate are then computed from the full gradient, as after a
-        converged run.
-    verbose : int
-        Print the gap as it falls when positive.
+        (:func:`~mlbasics.svm._dual.current_iterate`). A true return value stops the solver
+        there; the returned solution's bias and certificate are then computed from the full
+        gradient, as after a converged run.
+    log : callable, optional
+        Called with each line of progress (``log(line)``, a str without newline): the gap and the
+        objective after every chunk (the batched solver: after every round, and a summary at the
+        end), and after each check of the float64 gradient. None (the default) is silent;
+        :class:`~mlbasics.SVC` passes ``print`` when ``verbose``.
 
     Returns
     -------
     DualSolution
         ``converged`` only when the gap is below ``tol``. Kernel rows are cached in float32 (from
         float64 products, as libsvm does), which leaves an error in the float64 gradient: where
-        it may matter (:func:`needs_float64_check`, e.g. ``tol=1e-6``), the gradient of a
-        converged run is recomputed with float64 kernel values, its gap decides, and SMO goes on
-        from it (up to :data:`MAX_REFINEMENTS` times) while that gap is not below ``tol``.
-        ``message`` says why the run stopped (:func:`stop_message`).
+        it may matter (:func:`~mlbasics.svm._dual.needs_float64_check`, e.g. ``tol=1e-6``), the
+        gradient of a converged run is recomputed with float64 kernel values, its gap decides, and
+        SMO goes on from it (up to :data:`~mlbasics.svm._dual.MAX_REFINEMENTS` times) while that
+        gap is not below ``tol``. ``message`` says why the run stopped
+        (:func:`~mlbasics.svm._dual.stop_message`).
 
     Raises
     ------
     ValueError
         When the squared-hinge dual is found unbounded below (a kernel that is not positive
-        semidefinite, :func:`unbounded_error`). Other overflow is left in the result: a NaN or
-        infinite objective ends the run at the end of its chunk, and the caller checks.
+        semidefinite, :func:`~mlbasics.svm._dual.unbounded_error`). Other overflow is left in the
+        result: a NaN or infinite objective ends the run at the end of its chunk, and the caller
+        checks.
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
-    from . import _batched  # not at the top: _batched imports this module
-
     if _batched.batched_applies(X, spec, loss, cache_size):
         return _batched.solve_batched(
             X,
@@ -350,29 +163,17 @@ def solve_dual(
             max_iter=max_iter,
             cache_size=cache_size,
             hook=hook,
-            verbose=verbose,
+            log=log,
         )
     # Overflow shows in the result (a NaN or infinite objective ends the run early), which
     # :class:`~mlbasics.SVC` turns into an error naming it: no RuntimeWarning on the way.
     with np.errstate(all="ignore"):
         return _solve_pairs(
-            X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, hook, verbose
+            X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, hook, log
         )
 
 
-def unbounded_error() -> ValueError:
-    """The error of a squared-hinge dual found unbounded below (``UNBOUNDED`` of the kernels)."""
-    return ValueError(
-        "loss='squared_hinge' needs a positive semidefinite kernel, and this kernel matrix is "
-        "not one: two samples i, j of different classes have K_ii + K_jj - 2 K_ij + 1/(2 C_i) + "
-        "1/(2 C_j) <= 0, and along that pair the squared-hinge dual (whose variables have no "
-        "upper bound) decreases without limit. Use loss='hinge' or 'logistic', which SMO solves "
-        "on indefinite kernels as libsvm does, or a positive semidefinite kernel (e.g. clip the "
-        "matrix's negative eigenvalues)."
-    )
-
-
-def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, hook, verbose):
+def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, hook, log):
     """The pair SMO of :func:`solve_dual` (same arguments)."""
     n = y.shape[0]
     max_iter = default_max_iter(n) if max_iter is None else int(max_iter)
@@ -418,7 +219,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
     recorder.record(fstate[K.F_OBJECTIVE], np.inf)
     refinements = 0
     while True:
-        code = _run_chunks(run, istate, fstate, max_iter, verbose, recorder, data, state, status)
+        code = _run_chunks(run, istate, fstate, max_iter, log, recorder, data, state, status)
         if code == K.UNBOUNDED:
             raise unbounded_error()
         if loss != "logistic":
@@ -432,8 +233,8 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         gap = violations(F_exact, pen_up, pen_low)[0]
         fstate[K.F_GAP] = gap
         F[:] = F_exact  # the bias, objective and primal value below come from it too
-        if verbose:
-            print(
+        if log is not None:
+            log(
                 f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {gap:.3e}  "
                 f"dual objective {fstate[K.F_OBJECTIVE]:.8e}  (float64 gradient)"
             )
@@ -483,21 +284,16 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
     )
 
 
-#: Return code of a run whose float64 gradient kept a gap above ``tol`` after
-#: :data:`MAX_REFINEMENTS` restarts (beside the codes of :mod:`~mlbasics.svm._smo_kernels`).
-PRECISION = 4
-assert PRECISION not in (K.RUNNING, K.CONVERGED, K.STALLED, K.UNBOUNDED)
-
-
-def _run_chunks(run, istate, fstate, max_iter, verbose, recorder, data, state, status):
-    """Run the compiled iterations ``run(stop)`` by chunks of :data:`CHUNK` until they return
-    something other than RUNNING, ``max_iter`` is reached, the hook asks to stop or the objective
-    overflows; record the trace and print after each chunk. Returns the last code."""
+def _run_chunks(run, istate, fstate, max_iter, log, recorder, data, state, status):
+    """Run the compiled iterations ``run(stop)`` by chunks of :data:`~mlbasics.svm._dual.CHUNK`
+    until they return something other than RUNNING, ``max_iter`` is reached, the hook asks to stop
+    or the objective overflows; record the trace and ``log`` a line after each chunk. Returns the
+    last code."""
     while True:
         stop = min(istate[K.I_ITER] + CHUNK, max_iter)
         code = run(stop)
-        if verbose:
-            print(
+        if log is not None:
+            log(
                 f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {fstate[K.F_GAP]:.3e}  "
                 f"dual objective {fstate[K.F_OBJECTIVE]:.8e}"
             )
@@ -507,148 +303,6 @@ def _run_chunks(run, istate, fstate, max_iter, verbose, recorder, data, state, s
             return code
         if not math.isfinite(fstate[K.F_OBJECTIVE]):
             return code  # overflowed: no later iteration repairs it (the caller reports it)
-
-
-def rounding_estimate(alpha, kernel_bound: float) -> float:
-    """An estimate of the error the float32 cache leaves in the gradient ``F``.
-
-    ``F = K (y alpha) + ...`` is accumulated in float64 from cached rows whose entries are off by
-    at most :data:`CACHE_ROUNDING` times ``|K_tj| <= kernel_bound``; errors of independent signs
-    add up to about ``CACHE_ROUNDING kernel_bound ||alpha||_2`` (the sum ``||alpha||_1`` is the
-    worst case, 50 times larger on the benchmark's n = 10 000: too pessimistic to act on).
-    Measured there (rbf, C = 1, ``||alpha||_2 = 48.7``): the estimate 1.2e-5, the gap of the
-    float64 gradient 1.4e-6 to 2.8e-6 above the solver's.
-    """
-    return CACHE_ROUNDING * kernel_bound * float(np.sqrt(alpha @ alpha))
-
-
-def kernel_bound(X, spec: KernelSpec, data) -> float:
-    """A bound on ``|K(x, z)|`` over the training rows (``data`` of :func:`_data`: the Gram
-    matrix of a precomputed or callable kernel is its entry 8)."""
-    if spec.code == PRECOMPUTED_CODE:
-        return float(np.abs(data[8]).max(initial=0.0))
-    if spec.kernel in ("rbf", "sigmoid"):
-        return 1.0
-    top = float(squared_norms(X).max(initial=0.0))
-    if spec.kernel == "linear":
-        return top
-    return (spec.gamma * top + abs(spec.coef0)) ** spec.degree
-
-
-def needs_float64_check(tol, alpha, X, spec, data) -> bool:
-    """Whether a converged run's gap is checked on the float64 gradient: when ``tol`` is within
-    :data:`CHECK_FACTOR` of :func:`rounding_estimate` (e.g. ``tol=1e-6``; not at the default
-    ``tol=1e-3`` of the benchmark's rbf problems, where the estimate is below ``tol / 40``).
-    The check costs one pass of float64 kernel values over the support vectors, as a
-    prediction on the training set does."""
-    return tol < CHECK_FACTOR * rounding_estimate(alpha, kernel_bound(X, spec, data))
-
-
-def float64_gradient(X, spec: KernelSpec, data, alpha, loss, extra, upper) -> np.ndarray:
-    """The gradient ``F = y G`` of the dual at ``alpha``, with float64 kernel values.
-
-    ``alpha``, ``extra``, ``upper`` and the result are in the solver's order (``data[3]`` maps it
-    to the rows of ``X``); ``F = K (y alpha) + y extra alpha - y`` for the hinge and squared-hinge
-    duals, ``K (y alpha) + y log(alpha / (C - alpha))`` for the logistic one. The kernel values
-    are those of :meth:`~mlbasics.kernels.KernelSpec.matrix`, by blocks over the support vectors.
-    """
-    y, perm = data[2], data[3]
-    v = np.zeros(len(alpha))
-    v[perm] = y * alpha  # in the order of the rows of X
-    support = np.flatnonzero(v)
-    kv = np.zeros(len(alpha))
-    if spec.code == PRECOMPUTED_CODE:
-        kv = data[8][:, support] @ v[support]
-    elif support.size:
-        Z = X[support]
-        for rows, block in spec.blocks(X, Z):
-            kv[rows] = block @ v[support]
-    kv = kv[perm]  # back to the solver's order
-    if loss == "logistic":
-        return kv + y * (np.log(alpha) - np.log(upper - alpha))
-    return kv + y * extra * alpha - y
-
-
-def violations(F, pen_up, pen_low):
-    """``(m - M, s_up, s_low)``: the gap and the selection scores ``s_up = -F`` on I_up,
-    ``s_low = F`` on I_low (about ``-BIG`` outside), from a gradient ``F`` held in Python (the
-    compiled loops keep their own)."""
-    s_up = pen_up - F
-    s_low = F + pen_low
-    return float(s_up.max() + s_low.max()), s_up, s_low
-
-
-def stop_message(code, stopped, gap, tol, max_iter) -> str:
-    """Why SMO stopped (``code`` from the compiled kernels or :data:`PRECISION`), with advice when
-    it did not converge: :attr:`DualSolution.message`."""
-    if code == K.CONVERGED:
-        return f"converged: gap m - M = {gap:.3g} < tol={tol}"
-    if stopped:
-        return STOPPED_BY_HOOK
-    if code == K.STALLED:
-        return (
-            f"SMO stalled with gap m - M = {gap:.3g} > tol={tol}: no pair of variables can move "
-            "any more (their steps round to nothing in float64), so a larger max_iter would not "
-            "help. Loosen tol: a stall at a gap near 1e-12 is the float64 rounding of the "
-            "gradient; at a larger gap, variables are pinned at the ends of their range (lower C "
-            "or standardise the features)."
-        )
-    if code == PRECISION:
-        return (
-            f"the gap m - M of the float64 gradient stayed at {gap:.3g} > tol={tol} after "
-            f"{MAX_REFINEMENTS} restarts of SMO from it: tol is below what SMO resolves on this "
-            "problem (float32 kernel rows, float64 arithmetic), so a larger max_iter would not "
-            "help. Loosen tol, or lower C (the rounding grows with the dual variables)."
-        )
-    if not math.isfinite(gap):
-        return "SMO stopped: the dual objective or its gradient overflowed"
-    return (
-        f"SMO stopped at max_iter={max_iter} with gap m - M = {gap:.3g} > tol={tol}. Increase "
-        "max_iter, loosen tol, or standardise the features (an ill-scaled kernel slows SMO down)."
-    )
-
-
-def hinge_start(loss, upper, diag, y):
-    """``(upper, extra, QD, F, status)`` of the hinge or squared-hinge dual at ``alpha = 0``.
-
-    The squared hinge moves ``1 / (2 C_i)`` to the diagonal (``extra``) and has no upper bound;
-    at ``alpha = 0`` the gradient is ``G = -e``, so ``F = y G = -y``, and every variable is at
-    its lower bound.
-    """
-    n = y.shape[0]
-    if loss == "squared_hinge":
-        extra, upper = 0.5 / upper, np.full(n, np.inf)
-    else:
-        extra, upper = np.zeros(n), upper.copy()
-    return upper, extra, diag + extra, -y, np.full(n, K.LOWER, dtype=np.int8)
-
-
-def hinge_finish(loss, alpha, F, y, status, C, extra):
-    """``(objective, rho, primal)`` of a hinge or squared-hinge dual from its final ``F = y G``.
-
-    No kernel evaluation: ``1/2 a'(Q + D)a - e'a = 1/2 a'(G - e)``, the bias by libsvm's rule
-    (:func:`~mlbasics.svm._smo_kernels.rho_from_gradient`), and ``K (y a) = F - y D a + y`` on
-    the training points for the primal value.
-    """
-    objective = 0.5 * float(alpha @ (y * F - 1.0))
-    rho = float(K.rho_from_gradient(F, status, y))
-    k_alpha_y = F - y * extra * alpha + y
-    return objective, rho, primal_objective(loss, alpha, y, C, k_alpha_y, rho)
-
-
-def current_iterate(data, state, status, istate):
-    """``(alpha, rho, n_iter)`` of a run between two chunks, ``alpha`` in the input's row order.
-
-    The bias is libsvm's rule on the variables still active: with shrinking, the gradient of the
-    others is stale until it is reconstructed at the end (which costs kernel rows). Cheap: O(n).
-    """
-    alpha, F = state[0], state[1]
-    y, perm = data[2], data[3]
-    active = int(istate[K.I_ACTIVE])
-    rho = float(K.rho_from_gradient(F[:active], status[:active], y[:active]))
-    alpha_out = np.empty_like(alpha)
-    alpha_out[perm] = alpha
-    return alpha_out, rho, int(istate[K.I_ITER])
 
 
 def _logistic_objective(alpha, G, upper) -> float:

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from mlbasics import SVC
 from mlbasics.kernels import KernelSpec, resolve_gamma
 from mlbasics.optimality import check_kkt
-from mlbasics.svm import _batched, _smo
+from mlbasics.svm import _batched, _dual, _smo
 
 #: The four kernels and their parameters. The sigmoid kernel is indefinite; with gamma="scale" on
 #: breast cancer (smallest eigenvalue about -4 at gamma=0.01) the dual is not convex and the two
@@ -267,13 +267,13 @@ def test_hook_stops_the_batched_solver_with_a_feasible_iterate(binary_1500):
     assert seen[0][3] is None and np.isinf(seen[0][2])  # the start: no iterate yet
     alpha, rho, n_iter = seen[1][3]
     np.testing.assert_array_equal(alpha, solution.alpha)
-    assert n_iter == solution.n_iter == _smo.CHUNK  # the records fall where the pair SMO's do
+    assert n_iter == solution.n_iter == _dual.CHUNK  # the records fall where the pair SMO's do
     assert np.isfinite(rho)
     assert np.all(alpha >= 0) and np.all(alpha <= upper) and abs(y_pm @ alpha) < 1e-9
     assert len(solution.trace) == 2
     # the iterate seen by the hook is that of a run capped at the same number of pair updates
     capped = _batched.solve_batched(
-        X, y_pm, upper, spec_of("rbf", X), tol=1e-6, q=32, max_iter=_smo.CHUNK
+        X, y_pm, upper, spec_of("rbf", X), tol=1e-6, q=32, max_iter=_dual.CHUNK
     )  # fmt: skip
     np.testing.assert_array_equal(capped.alpha, alpha)
     assert capped.rho == pytest.approx(rho, rel=1e-12)
@@ -293,13 +293,15 @@ def test_small_max_iter_stops_unconverged_and_svc_warns(breast_cancer, force_bat
     assert model.predict(X).shape == y.shape
 
 
-def test_verbose_prints_the_gap_of_every_round(breast_cancer, capsys):
+def test_log_gets_the_gap_of_every_round_and_nothing_is_printed(breast_cancer, capsys):
     X, y = breast_cancer
     y_pm = np.where(y == 1, 1.0, -1.0)
+    logged = []
     solution = _batched.solve_batched(
-        X, y_pm, np.ones(len(y)), spec_of("rbf", X), q=32, verbose=1
+        X, y_pm, np.ones(len(y)), spec_of("rbf", X), q=32, log=logged.append
     )  # fmt: skip
-    lines = [line for line in capsys.readouterr().out.splitlines() if " round " in line]
+    assert capsys.readouterr().out == ""  # the solver reports through log only
+    lines = [line for line in logged if " round " in line]
     gaps = [float(line.split("gap")[1].split()[0]) for line in lines]
     assert len(lines) >= 2 and gaps[-1] < 1e-3 <= gaps[0]
     assert gaps[-1] == pytest.approx(solution.gap, rel=1e-3)
@@ -488,5 +490,5 @@ def test_a_stop_asked_at_the_start_takes_effect_after_the_first_chunk_as_in_the_
     monkeypatch_free = _batched.solve_batched(*args, tol=1e-6, q=32, hook=lambda *a: True)
     for solution in (pair, monkeypatch_free):
         assert solution.stopped and not solution.converged
-        assert solution.n_iter == _smo.CHUNK and len(solution.trace) == 2
+        assert solution.n_iter == _dual.CHUNK and len(solution.trace) == 2
         assert solution.objective < 0.0  # it moved: not the alpha = 0 of the start

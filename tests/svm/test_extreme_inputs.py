@@ -310,7 +310,7 @@ def test_qp_solution_that_misses_tol_warns_and_is_not_converged(small):
 
 
 def test_check_solution_names_what_is_not_finite():
-    from mlbasics.svm._smo import DualSolution
+    from mlbasics.svm._dual import DualSolution
 
     solution = DualSolution(np.array([1.0, np.inf]), np.nan, -1.0, 0.0, 1, True, None)
     with pytest.raises(ValueError, match=r"problem 0 vs 1 is not finite \(dual coefficients, int"):

@@ -7,7 +7,7 @@ slackness 1.2e-5 with the pair SMO, 3e-5 with the batched one, where libsvm reac
 float32 rounding of the cached values themselves, which leaves the float64 gap above ``tol`` even
 for libsvm (4.1e-6 on breast cancer with the linear kernel). The products are now float64, and a
 converged run at a ``tol`` near that rounding is checked on the float64 gradient and resumed
-from it (:func:`mlbasics.svm._smo.needs_float64_check`).
+from it (:func:`mlbasics.svm._dual.needs_float64_check`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from mlbasics import SVC
 from mlbasics.kernels import KernelSpec
 from mlbasics.optimality import check_kkt
-from mlbasics.svm import _batched, _smo
+from mlbasics.svm import _batched, _dual, _smo
 from mlbasics.svm import _smo_kernels as K
 
 TOL = 1e-6
@@ -64,8 +64,8 @@ def test_cached_rbf_rows_are_float64_products_rounded_to_float32():
     X, y = reviewer_problem()
     spec = KernelSpec("rbf", gamma=1.0)
     y_pm = np.where(y == 1, 1.0, -1.0)
-    data, _, kern = _smo._data(X, y_pm, spec)
-    cache = _smo._cache(len(y), 10.0)
+    data, _, kern = _dual._data(X, y_pm, spec)
+    cache = _dual._cache(len(y), 10.0)
     exact = spec.matrix(X, X)
     error = 0.0
     for i in range(0, len(y), 7):
@@ -160,15 +160,15 @@ def test_a_stalled_logistic_smo_is_reported_as_a_stall():
 
 def test_stop_message_names_the_reason():
     gap, tol, cap = 2e-3, 1e-3, 500
-    assert _smo.stop_message(K.CONVERGED, False, 5e-4, tol, cap).startswith("converged")
-    assert "stopped by the hook" in _smo.stop_message(K.RUNNING, True, gap, tol, cap)
-    max_iter = _smo.stop_message(K.RUNNING, False, gap, tol, cap)
+    assert _dual.stop_message(K.CONVERGED, False, 5e-4, tol, cap).startswith("converged")
+    assert "stopped by the hook" in _dual.stop_message(K.RUNNING, True, gap, tol, cap)
+    max_iter = _dual.stop_message(K.RUNNING, False, gap, tol, cap)
     assert "max_iter=500" in max_iter and "Increase max_iter" in max_iter
-    stalled = _smo.stop_message(K.STALLED, False, gap, tol, cap)
+    stalled = _dual.stop_message(K.STALLED, False, gap, tol, cap)
     assert "stalled" in stalled and "Increase max_iter" not in stalled
-    precision = _smo.stop_message(_smo.PRECISION, False, gap, tol, cap)
+    precision = _dual.stop_message(_dual.PRECISION, False, gap, tol, cap)
     assert "float64 gradient" in precision and "Increase max_iter" not in precision
-    assert "overflowed" in _smo.stop_message(K.RUNNING, False, np.inf, tol, cap)
+    assert "overflowed" in _dual.stop_message(K.RUNNING, False, np.inf, tol, cap)
 
 
 def test_solution_message_of_a_capped_run():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from functools import partial
 from itertools import combinations
 
 import cvxpy as cp
@@ -20,6 +21,8 @@ from sklearn.preprocessing import StandardScaler
 
 from mlbasics import SVC, losses
 from mlbasics.kernels import KernelSpec, resolve_gamma
+from mlbasics.svm._classes import kernel_block
+from mlbasics.svm._smo import solve_dual
 
 KERNELS = ["linear", "poly", "rbf", "sigmoid"]
 
@@ -318,6 +321,25 @@ def test_kernel_spec_diagonal_matches_matrix(wine):
         np.testing.assert_allclose(spec.diagonal(X), np.diag(spec.matrix(X, X)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_prediction_blocks_are_scikit_learns_kernel_values_in_the_same_blocks(wine, kernel, fmt):
+    """SVC predicts with its own arithmetic for the named kernels (kernel_block: one BLAS product
+    finished by compiled code), through the blocks of KernelSpec.blocks; the values are those of
+    scikit-learn's pairwise kernels up to rounding."""
+    X = wine[0]
+    if fmt == "csr":
+        X = sparse.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    spec = KernelSpec(kernel, gamma=0.1, coef0=0.5, degree=2)
+    Z = X[::3]
+    budget = 8 * Z.shape[0] * 40  # blocks of 40 rows: 40, 40, 40, 40, 18
+    ours = list(spec.blocks(X, Z, budget, block=partial(kernel_block, spec)))
+    reference = list(spec.blocks(X, Z, budget))
+    assert [rows for rows, _ in ours] == [rows for rows, _ in reference] and len(ours) == 5
+    for (_, mine), (_, theirs) in zip(ours, reference, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("start", [0, 3])
 def test_compiled_rbf_exponentials_match_numpy(start):
     """The vectorised exponentials of the SMO rows (float32) and of prediction (float64), over the
@@ -361,7 +383,7 @@ def test_compiled_rbf_exponentials_match_numpy(start):
 def test_sparse_kernel_rows_by_either_route_equal_the_dense_products(route):
     """Sparse rows come through the inverted index (CSC) or row-by-row dot products, whichever
     is cheaper; both give the inner products of the dense matrix, in the solver's order."""
-    from mlbasics.svm._smo import _data
+    from mlbasics.svm._dual import _data
     from mlbasics.svm._smo_kernels import _sparse_dots
 
     rng = np.random.default_rng(1)
@@ -410,12 +432,29 @@ def test_verbose_prints_the_falling_gap(capsys):
     gaps = [float(line.split("gap")[1].split()[0]) for line in lines]
     objectives = [float(line.split("dual objective")[1].split()[0]) for line in lines]
     assert len(lines) >= 3 and iterations[-1] == model.n_iter_[0]
-    # at tol=1e-6 the last line is the check of the float64 gradient (_smo.needs_float64_check)
+    # at tol=1e-6 the last line is the check of the float64 gradient (_dual.needs_float64_check)
     assert lines[-1].endswith("(float64 gradient)")
     assert gaps[-1] <= 1e-6 < gaps[0]
     assert gaps[-1] == pytest.approx(model.convergence_[0].optimality[-1], rel=1e-3)
     assert objectives[-1] == pytest.approx(model.objective_[0], rel=1e-6)  # as the trace
     assert np.all(np.diff(objectives) <= 0)  # SMO decreases the dual (minimised form)
+
+
+def test_verbose_prints_what_the_solver_logs_and_the_solver_prints_nothing(breast_cancer, capsys):
+    """The estimator decides where the progress lines go (print, with verbose); the solver only
+    hands them to the log it is given."""
+    X, y = breast_cancer
+    SVC(C=10, tol=1e-6, verbose=1).fit(X, y)
+    printed = capsys.readouterr().out.splitlines()
+    logged = []
+    labels = np.where(y == 0, 1.0, -1.0)  # +1 for classes_[0], as SVC sets its binary problem up
+    spec = KernelSpec("rbf", resolve_gamma("scale", X))
+    solve_dual(X, labels, np.full(len(y), 10.0), spec, tol=1e-6, log=logged.append)
+    assert capsys.readouterr().out == ""
+    assert logged[-1].endswith("(float64 gradient)")
+    assert printed == ["[SVC] binary problem 0 vs 1", *logged]
+    SVC(C=10, tol=1e-6).fit(X, y)
+    assert capsys.readouterr().out == ""
 
 
 def test_convergence_trace_records_a_falling_objective(breast_cancer):
