@@ -77,17 +77,12 @@ def cd_model_dense(
     K = P.shape[1]
     s = np.zeros(n)
     n_active = active_k.shape[0]
-    # Diagonal of the model's Hessian on the active coordinates.
+    # Diagonal of the model's Hessian on the active coordinates, summed during the first pass
+    # in the same loop as the model gradient: one read of each column instead of two.
     hdiag = np.empty(n_active)
-    for t in range(n_active):
-        k = active_k[t]
-        j = active_j[t]
-        acc = 0.0
-        for i in range(n):
-            acc += A[i, j] * A[i, j] * curv[i, k]
-        hdiag[t] = acc + (l2 if penalized[j] else 0.0)
     passes = 0
     for _ in range(max_passes):
+        first = passes == 0
         passes += 1
         max_viol = 0.0
         for t in range(n_active):
@@ -95,7 +90,19 @@ def cd_model_dense(
             j = active_j[t]
             # Model gradient in (k, j).
             acc = 0.0
-            if K == 1:
+            if first:
+                sq = 0.0
+                if K == 1:
+                    for i in range(n):
+                        a_curv = A[i, j] * curv[i, 0]
+                        acc += a_curv * Zd[i, 0]
+                        sq += a_curv * A[i, j]
+                else:
+                    for i in range(n):
+                        acc += A[i, j] * c[i] * P[i, k] * (Zd[i, k] - s[i])
+                        sq += A[i, j] * A[i, j] * curv[i, k]
+                hdiag[t] = sq + (l2 if penalized[j] else 0.0)
+            elif K == 1:
                 for i in range(n):
                     acc += A[i, j] * curv[i, 0] * Zd[i, 0]
             else:
@@ -133,23 +140,22 @@ def cd_model_csc(
     K = P.shape[1]
     s = np.zeros(n)
     n_active = active_k.shape[0]
-    hdiag = np.empty(n_active)
-    for t in range(n_active):
-        k = active_k[t]
-        j = active_j[t]
-        acc = 0.0
-        for p in range(indptr[j], indptr[j + 1]):
-            i = indices[p]
-            acc += data[p] * data[p] * curv[i, k]
-        hdiag[t] = acc + (l2 if penalized[j] else 0.0)
+    hdiag = np.empty(n_active)  # summed in the first pass, as in the dense kernel
     passes = 0
     for _ in range(max_passes):
+        first = passes == 0
         passes += 1
         max_viol = 0.0
         for t in range(n_active):
             k = active_k[t]
             j = active_j[t]
             acc = 0.0
+            if first:
+                sq = 0.0
+                for p in range(indptr[j], indptr[j + 1]):
+                    i = indices[p]
+                    sq += data[p] * data[p] * curv[i, k]
+                hdiag[t] = sq + (l2 if penalized[j] else 0.0)
             if K == 1:
                 for p in range(indptr[j], indptr[j + 1]):
                     i = indices[p]
@@ -289,3 +295,29 @@ def cd_binary_csc_centered(
     for i in range(n):
         Zd[i, 0] = z_sparse[i] + off
     return passes
+
+
+# Side of the square tiles of the transposing copy below: 64 x 64 doubles (32 KB) per tile, a
+# tile of X and one of the copy together in the L1/L2 cache. Measured at 20 000 x 500 on the
+# two-core test machine: 16, 32, 64 and 128 all within 20% of each other.
+COPY_TILE = 64
+
+
+@njit(cache=True)
+def centred_copy_column_major(X, mu, out):
+    """``out[:, :p] = X - mu`` with ``X`` row-major (C order) and ``out`` column-major.
+
+    The copy transposes the memory layout; done tile by tile, each cache line read from ``X``
+    and written to ``out`` is used whole while it is in the cache. numpy's elementwise
+    ``subtract`` into the column-major ``out`` walks one of the two with a long stride and took
+    about 1.8 times as long (0.059 s against 0.033 s at 20 000 x 500).
+    """
+    n, p = X.shape
+    for i0 in range(0, n, COPY_TILE):
+        i1 = min(i0 + COPY_TILE, n)
+        for j0 in range(0, p, COPY_TILE):
+            j1 = min(j0 + COPY_TILE, p)
+            for j in range(j0, j1):
+                m = mu[j]
+                for i in range(i0, i1):
+                    out[i, j] = X[i, j] - m

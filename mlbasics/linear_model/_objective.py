@@ -33,6 +33,7 @@ from scipy import sparse
 
 from ..kernels import row_blocks
 from ..losses import logistic, multinomial, multinomial_probabilities, sigmoid
+from ._cd_kernels import centred_copy_column_major
 
 # Memory of one row block of X when squares of centred columns are summed (dense X).
 SQUARE_BLOCK_BYTES = 8 * 2**20
@@ -160,7 +161,10 @@ class LogisticObjective:
             return A
         A = np.empty((self.n_samples, self.n_dof), order="F" if column_major else "C")
         p = self.n_features
-        if self.mu is None:
+        if column_major and self.X.flags.c_contiguous:  # the layout changes: copy by tiles
+            mu = self.mu if self.mu is not None else np.zeros(p)
+            centred_copy_column_major(self.X, mu, A)
+        elif self.mu is None:
             A[:, :p] = self.X
         else:
             np.subtract(self.X, self.mu, out=A[:, :p])

@@ -98,6 +98,24 @@ def test_square_sums_without_centring(fmt):
     assert obj.lipschitz_bound() == pytest.approx(0.25 * weights @ (X * X).sum(axis=1) + 1.0)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("column_major", [True, False])
+def test_design_is_the_centred_matrix_with_ones(order, center, column_major):
+    # 150 x 70: tiles of the column-major copy that do not fill the last rows and columns.
+    rng = np.random.default_rng(3)
+    X = np.asarray(5.0 + rng.standard_normal((150, 70)), order=order)
+    Y = target_matrix(rng.integers(0, 2, 150), 2)
+    before = X.copy()
+    obj = LogisticObjective.from_data(X, Y, np.ones(150), Penalty.from_params("l1"),
+                                      fit_intercept=True, center=center)  # fmt: skip
+    A = obj.design(column_major=column_major)
+    expected = np.hstack([X - obj.mu if center else X, np.ones((150, 1))])
+    assert np.array_equal(A, expected)
+    assert A.flags.f_contiguous if column_major else A.flags.c_contiguous
+    assert np.array_equal(X, before)
+
+
 def test_binary_hessian_keeps_its_curvature_at_large_scores():
     """``hessian``, ``hessp`` and ``hessian_diagonal`` share one binary curvature,
     ``c sigmoid(z) sigmoid(-z)``: at scores beyond 37, ``c P (1 - P)`` is exactly 0 (it was in
