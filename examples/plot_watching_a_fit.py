@@ -40,8 +40,9 @@ is close enough to the rounding of the float32 cache that the solver recomputes 
 converged run with float64 kernel values (a second record at the same iteration count, printed with
 "float64 check"), which costs about as much as a prediction on the training set. The two runs
 follow the same path iteration for iteration, but their seconds differ: the stopped run, the second
-fit in the process, finds the cache's memory already mapped (and timings on a shared machine are
-noisy; the iterations are exact). The model stopped at the gap target predicts the held-out samples
+fit in the process, usually reaches a given chunk sooner, the first chunks of a process's first large
+fit being the slow ones (compiled code loaded, memory written for the first time; timings on a
+shared machine are noisy, the iterations are exact). The model stopped at the gap target predicts the held-out samples
 almost exactly as the converged one, in half of the iterations.
 See the documentation page "Watching a fit" (``docs/theory/watching_a_fit.rst``).
 

@@ -24,7 +24,7 @@ from mlbasics import SVC, LogisticRegression
 from mlbasics.linear_model._newton import lbfgs, newton_smooth, prox_newton
 from mlbasics.linear_model._objective import LogisticObjective, Penalty, target_matrix
 from mlbasics.nn import MLPClassifier, MLPRegressor
-from mlbasics.svm._smo import CHUNK
+from mlbasics.svm._dual import CHUNK
 
 pytest.importorskip("rich")  # ProgressBar draws with rich (in the test extra)
 

@@ -161,7 +161,8 @@ class LogisticObjective:
             return A
         A = np.empty((self.n_samples, self.n_dof), order="F" if column_major else "C")
         p = self.n_features
-        if column_major and self.X.flags.c_contiguous:  # the layout changes: copy by tiles
+        if column_major and self.X.flags.c_contiguous and self.X.dtype == np.float64:
+            # the layout changes: copy by tiles (the compiled copy takes native float64 only)
             mu = self.mu if self.mu is not None else np.zeros(p)
             centred_copy_column_major(self.X, mu, A)
         elif self.mu is None:

@@ -3,8 +3,8 @@
 The dual (labels in {-1, +1}, bounds ``C_i``, the three losses) is the table of
 :mod:`mlbasics.svm._smo`. Its pair SMO (:func:`~mlbasics.svm._smo.solve_dual`) hands large problems
 to the batched working sets of :mod:`mlbasics.svm._batched`, and both build on this module, which
-imports neither of them (nor does the cvxpy reference :mod:`mlbasics.svm._qp`, which returns the
-same :class:`DualSolution`). Here:
+imports neither of them. The cvxpy reference :mod:`mlbasics.svm._qp` returns the same
+:class:`DualSolution`. Here:
 
 * the result and its certificate: :class:`DualSolution`, :func:`primal_objective`,
   :func:`dual_value`; why a run stopped (:func:`stop_message`, :func:`unbounded_error`); the
@@ -110,7 +110,7 @@ class DualSolution:
     rho : float
         Offset: ``f(x) = sum_i y_i alpha_i K(x_i, x) - rho``.
     objective : float
-        Dual objective (the minimised form of the table above) at ``alpha``.
+        Dual objective (the minimised form of the table of :mod:`mlbasics.svm._smo`) at ``alpha``.
     gap : float
         Final ``m(alpha) - M(alpha)``, the maximal violating pair's gap; below ``tol`` when converged.
     n_iter : int
