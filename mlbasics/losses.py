@@ -122,6 +122,32 @@ def exponential(z):
         return np.exp(-z)
 
 
+# Up to this many columns a row maximum is faster taken column by column (K elementwise maxima over
+# contiguous-enough strided columns) than by numpy's reduction along the rows, whose inner loop
+# has only K elements: 0.13 against 0.73 ms at 20 000 x 10, 1.2 against 1.0 ms at 20 000 x 50.
+ROW_MAX_COLUMN_LOOP = 16
+
+
+def row_max(S):
+    """The maximum of each row of the 2-D array ``S`` (the same values as ``S.max(axis=1)``)."""
+    if S.shape[1] > ROW_MAX_COLUMN_LOOP or S.shape[1] == 0:
+        return S.max(axis=1)
+    top = S[:, 0].copy()
+    for k in range(1, S.shape[1]):
+        np.maximum(top, S[:, k], out=top)
+    return top
+
+
+def row_sums(S):
+    """The sum of each row of the 2-D array ``S``, as one matrix-vector product.
+
+    numpy's ``S.sum(axis=1)`` reduces each short row on its own (0.38 ms at 20 000 x 10); the
+    product with a vector of ones is one BLAS call (0.06 ms). Rounding differs only in the order
+    of the additions.
+    """
+    return S @ np.ones(S.shape[1])
+
+
 def multinomial(scores, y_onehot):
     """Softmax cross-entropy ``logsumexp(scores_i) - scores_i[y_i]`` per sample.
 
@@ -135,13 +161,13 @@ def multinomial(scores, y_onehot):
     -------
     ndarray of shape (n_samples,)
     """
-    top = scores.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(scores - top).sum(axis=1)) + top[:, 0]
+    top = row_max(scores)
+    log_norm = np.log(row_sums(np.exp(scores - top[:, None]))) + top
     return log_norm - np.einsum("ij,ij->i", scores, y_onehot)
 
 
 def multinomial_probabilities(scores):
     """Softmax of each row of ``scores`` (stable: the row maximum is subtracted first)."""
-    E = np.exp(scores - scores.max(axis=1, keepdims=True))
-    E /= E.sum(axis=1, keepdims=True)
+    E = np.exp(scores - row_max(scores)[:, None])
+    E /= row_sums(E)[:, None]
     return E

@@ -32,7 +32,7 @@ import numpy as np
 from scipy import sparse
 
 from ..kernels import row_blocks
-from ..losses import logistic, multinomial, multinomial_probabilities, sigmoid
+from ..losses import logistic, multinomial, multinomial_probabilities, row_sums, sigmoid
 from ._cd_kernels import centred_copy_column_major
 
 # Memory of one row block of X when squares of centred columns are summed (dense X).
@@ -229,7 +229,8 @@ class LogisticObjective:
         out = np.empty(self.shape)
         out[:, :p] = np.asarray(self.X.T @ R).T
         if self.fit_intercept:
-            column_sums = R.sum(axis=0)
+            # several columns: one BLAS call, several times faster than numpy's reduction
+            column_sums = R.sum(axis=0) if R.shape[1] == 1 else np.ones(R.shape[0]) @ R
             out[:, p] = column_sums
             if self.mu is not None:
                 out[:, :p] -= np.outer(column_sums, self.mu)
@@ -276,7 +277,7 @@ class LogisticObjective:
         top = P.argmax(axis=1)
         top_p = P[rows, top]
         P[rows, top] = 0.0
-        complement[rows, top] = P.sum(axis=1)
+        complement[rows, top] = row_sums(P)
         P[rows, top] = top_p
         return self.weights[:, None] * P * complement
 

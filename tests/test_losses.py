@@ -1,0 +1,45 @@
+"""The softmax functions of mlbasics.losses and their row reductions, against scipy."""
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp, softmax
+
+from mlbasics.losses import (
+    ROW_MAX_COLUMN_LOOP,
+    multinomial,
+    multinomial_probabilities,
+    row_max,
+    row_sums,
+)
+
+
+@pytest.mark.parametrize("n_columns", [1, 2, 10, ROW_MAX_COLUMN_LOOP, ROW_MAX_COLUMN_LOOP + 1, 50])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_row_reductions_are_numpys(n_columns, order):
+    rng = np.random.default_rng(n_columns)
+    S = np.asarray(rng.standard_normal((300, n_columns)) * 1e3, order=order)
+    S[::7, -1] = S[::7].max(axis=1) + 1.0  # maxima in the last column too
+    before = S.copy()
+    assert np.array_equal(row_max(S), S.max(axis=1))
+    np.testing.assert_allclose(row_sums(S), S.sum(axis=1), rtol=1e-12, atol=1e-9)
+    assert np.array_equal(S, before)
+
+
+def test_row_reductions_of_no_rows():
+    S = np.empty((0, 4))
+    assert row_max(S).shape == (0,) and row_sums(S).shape == (0,)
+
+
+@pytest.mark.parametrize("n_classes", [3, 10, 40])
+def test_softmax_functions_match_scipy_at_extreme_scores(n_classes):
+    rng = np.random.default_rng(0)
+    scale = np.repeat([1.0, 50.0, 800.0, 1e5], 50)[:, None]  # up to scores of several 1e5
+    Z = rng.standard_normal((200, n_classes)) * scale
+    Y = np.eye(n_classes)[rng.integers(0, n_classes, 200)]
+    # underflow of exp to 0 is the right answer for a probability below 1e-308
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        P = multinomial_probabilities(Z)
+        losses = multinomial(Z, Y)
+    np.testing.assert_allclose(P, softmax(Z, axis=1), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(losses, logsumexp(Z, axis=1) - (Z * Y).sum(axis=1), rtol=1e-12,
+                               atol=1e-12)  # fmt: skip
