@@ -72,22 +72,22 @@ def _entropy(Q):
     return -xlogy(Q, Q).sum(axis=1)
 
 
-def _intercept_shift(Z, Y, c, P=None):
+def _intercept_shift(Z, Y, c, P):
     """``delta`` with ``sum_i c_i (P(Z_i + delta) - Y_i) = 0``: the exact intercept for fixed W.
 
     Makes the dual point built from the residuals satisfy the intercept's constraint
     ``sum_i theta_i = 0`` exactly. One output: the root of an increasing function of one variable
     (:func:`_balancing_shift`). Several: Newton's method on the convex
-    ``sum_i c_i lse(Z_i + delta) - delta' Y'c``, started from ``delta = 0`` (``P``: the
-    probabilities there, when the caller has them). Returns ``(delta, P(Z + delta))``, the
-    probabilities None when the last ones were not computed at the returned ``delta``.
+    ``sum_i c_i lse(Z_i + delta) - delta' Y'c``, started from ``delta = 0``. ``P`` are the
+    probabilities at ``Z``; returns ``(delta, P(Z + delta))``.
     """
     target = Y.T @ c
     if Z.shape[1] == 1:
         total = float(c.sum())
         if not 0.0 < target[0] < total:
             return np.zeros(1), P  # one class only: no finite intercept balances it
-        return np.array([_balancing_shift(Z[:, 0], c, float(target[0]))]), None
+        delta = np.array([_balancing_shift(Z[:, 0], c, float(target[0]))])
+        return delta, _probabilities(Z + delta)
     delta = np.zeros(Z.shape[1])
     if np.any(target <= 0):
         return delta, P
@@ -101,7 +101,7 @@ def _intercept_shift(Z, Y, c, P=None):
         step = np.linalg.lstsq(H, g, rcond=None)[0]
         delta -= step - step.mean()
         P = None
-    return delta, None
+    return delta, _probabilities(Z + delta)
 
 
 def _balancing_shift(z, c, target, max_iter=200) -> float:
@@ -179,9 +179,7 @@ def _certificate(X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robu
         # the dual point: residuals at the exactly balancing intercept, scaled into the L1 ball
         Pd = P
         if free_intercept:
-            delta, Pd = _intercept_shift(Z, Y, c, P)
-            if Pd is None:
-                Pd = _probabilities(Z + delta)
+            _, Pd = _intercept_shift(Z, Y, c, P)
         both = np.asarray(X.T @ np.hstack([R, c[:, None] * (Pd - Y)])).T
         G, V = both[:n_outputs] + l2 * coef, -both[n_outputs:]  # V = Theta' X, Theta = c (Y - P)
     else:

@@ -58,7 +58,7 @@ def ovr_from_ovo(decision: np.ndarray, n_classes: int) -> np.ndarray:
     return votes + confidence / (3 * (np.abs(confidence) + 1))
 
 
-def kernel_block(spec: KernelSpec, A, B) -> np.ndarray:
+def kernel_block(spec: KernelSpec, A, B, sq_b=None) -> np.ndarray:
     """``K(A, B)`` of a named kernel as prediction computes it, block after block.
 
     One BLAS product ``A @ B'``, turned into kernel values in place by the compiled
@@ -68,9 +68,11 @@ def kernel_block(spec: KernelSpec, A, B) -> np.ndarray:
     against 0.19 s for 10 000 x 3 000 kernel values of 20 features). A block whose kernel
     arguments or values may overflow float64 (:func:`~mlbasics.svm._checks.kernel_bounds`: rows
     far beyond the training data's scale) is computed by
-    :func:`~mlbasics.svm._checks.exact_kernel_block` instead.
+    :func:`~mlbasics.svm._checks.exact_kernel_block` instead. ``sq_b``: the squared norms of
+    ``B``'s rows when the caller has them (the support vectors', the same for every block).
     """
-    sq_a, sq_b = squared_norms(A), squared_norms(B)
+    sq_a = squared_norms(A)
+    sq_b = squared_norms(B) if sq_b is None else sq_b
     top_a, top_b = float(sq_a.max(initial=0.0)), float(sq_b.max(initial=0.0))
     argument, value = kernel_bounds(spec, top_a, top_b)
     if not max(top_a, argument, value) <= MAX_SQUARED_NORM:
@@ -583,8 +585,11 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             yield slice(0, X.shape[0]), X[:, self.support_]
             return
         spec = self._kernel_spec
-        block = functools.partial(kernel_block, spec) if spec.is_named else None
-        yield from spec.blocks(X, self.support_vectors_, block=block)
+        support = self.support_vectors_
+        block = None
+        if spec.is_named:
+            block = functools.partial(kernel_block, spec, sq_b=squared_norms(support))
+        yield from spec.blocks(X, support, block=block)
 
     def _ovo_decision(self, X) -> np.ndarray:
         """Decision values of every binary problem, shape (n_samples, n_pairs)."""
