@@ -35,6 +35,28 @@ from ._sgd import OPTIMIZERS, SCHEDULES, SGDSettings, make_run, sgd
 CG_PRODUCTS_PER_STEP = 10
 
 
+def _check_feature_scale(X):
+    """Raise a ``ValueError`` when the squares of ``X``'s entries, summed over samples, overflow.
+
+    Every solver squares the entries of X (the Hessian X^T D X, the curvature bounds, the squared
+    sample norms of SGD's steps) and sums them over the n samples: entries above
+    ``sqrt(float max / n)`` (about 1e153 for n = 100) make these sums overflow. Such X is refused
+    here instead of ending in an all-zero model under a flood of overflow warnings.
+    """
+    data = X.data if sparse.issparse(X) else X
+    if not data.size:
+        return
+    largest = max(float(data.max()), -float(data.min()))
+    limit = np.sqrt(np.finfo(np.float64).max / X.shape[0])
+    if largest > limit:
+        raise ValueError(
+            f"X has entries up to {largest:.3g} in absolute value: the solvers sum their squares "
+            f"over the {X.shape[0]} samples (the Hessian X^T D X), which overflows float64 for "
+            f"entries above {limit:.3g}. Scale the features, e.g. with "
+            "sklearn.preprocessing.StandardScaler in a Pipeline."
+        )
+
+
 def _cholesky_is_cheaper(n_samples, n_coef) -> bool:
     n, m = n_samples, n_coef
     return n * m * m / 2 + m**3 / 3 <= CG_PRODUCTS_PER_STEP * 2 * n * m
@@ -637,6 +659,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         if sparse.issparse(X) and not X.has_canonical_format:
             X = X.copy()  # repeated entries would break the squared-column sums
             X.sum_duplicates()
+        _check_feature_scale(X)
         check_classification_targets(y)
         return X, y
 

@@ -129,18 +129,25 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
     CG stops when the residual falls below ``eta * ||G||`` with the forcing term
     ``eta = min(0.5, sqrt(||G|| / scale))``, which gives superlinear convergence of the outer loop
     (Eisenstat and Walker 1996) while keeping early steps cheap.
+
+    CG runs on ``H / scale`` and ``G / scale``, which have the same solution, with the
+    preconditioner ``M / scale`` (which gives the same iterates as ``M``): its inner products
+    square the residuals, which overflowed for ``C`` near 1e200 and underflowed to 0 (an empty
+    direction) for ``C`` near 1e-300 on ``G`` itself.
     """
     h = obj.curvature(Z, P)  # once per step: the preconditioner and (one output) the products
     M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.approximate_hessian_diagonal(Z, h)
+    M /= scale
+    G = G / scale
     gnorm = np.linalg.norm(G)
-    target = min(0.5, np.sqrt(gnorm / scale)) * gnorm
+    target = min(0.5, np.sqrt(gnorm)) * gnorm
     D = np.zeros_like(G)
     R = -G
     Zp = R / M
     Pdir = Zp.copy()
     rz = np.vdot(R, Zp)
     for _ in range(min(MAX_CG_ITER, G.size)):
-        Hp = obj.hessp(P, h, Pdir)
+        Hp = obj.hessp(P, h, Pdir) / scale
         curvature = np.vdot(Pdir, Hp)
         if curvature <= 0.0:
             break
@@ -155,7 +162,7 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
         rz = rz_new
     if not np.any(D):
         D = -G / M
-    return D
+    return D  # the same direction for H and G: its length is scale-free
 
 
 def newton_smooth(
@@ -227,9 +234,12 @@ def lbfgs(
 ) -> SolverResult:
     """L-BFGS-B from :mod:`scipy.optimize` on the smooth objective (not hand-written).
 
-    ``gtol`` is ``tol * scale`` on the largest gradient entry (the same measure as the Newton
-    solvers); ``ftol`` is a few machine epsilons so that the gradient rule decides, and the run
-    counts as converged only if that rule holds at the end. ``recorder`` continues an existing
+    scipy minimises ``F / scale`` (``scale = sum_i c_i``), so ``gtol`` is ``tol`` on its largest
+    gradient entry: the same measure as the Newton solvers' ``tol * scale`` on ``F``. The division
+    keeps the values near 1 whatever ``C`` and the weights are: on ``F`` itself, ``C = 1e200``
+    made the first step overflow, and ``C = 1e-8`` stopped L-BFGS-B early, since its ``ftol`` rule
+    compares decreases with ``max(|F|, 1)``. ``ftol`` is a few machine epsilons so that the
+    gradient rule decides, and the run counts as converged only if that rule holds at the end. ``recorder`` continues an existing
     trace (whose last record is ``coef0``), as when Newton falls back to L-BFGS.
     """
     if obj.penalty.l1 != 0.0:
@@ -245,7 +255,7 @@ def lbfgs(
         G = obj.smooth_gradient(coef, obj.probabilities(Z))
         F = obj.value(coef, Z)
         last.update(x=x.copy(), F=F, G=G)
-        return F, G.ravel()
+        return F / obj.scale, G.ravel() / obj.scale
 
     def record(x):
         if "x" not in last or not np.array_equal(last["x"], x):
@@ -258,8 +268,9 @@ def lbfgs(
     if not continuing:
         record(x0)
     if max_iter == 0:
-        F, G = fun(x0)
-        opt = obj.optimality(x0.reshape(shape), G.reshape(shape))
+        fun(x0)
+        F, G = last["F"], last["G"]
+        opt = obj.optimality(x0.reshape(shape), G)
         return SolverResult(
             x0.reshape(shape), 0, opt <= tol * obj.scale, F, opt, rec.freeze(), "max_iter=0"
         )
@@ -272,13 +283,14 @@ def lbfgs(
         options={
             "maxiter": max_iter,
             "maxls": 50,
-            "gtol": tol * obj.scale,
+            "gtol": tol,
             "ftol": 64 * np.finfo(float).eps,
         },
     )
     coef = res.x.reshape(shape)
-    F, G = fun(res.x)
-    opt = obj.optimality(coef, G.reshape(shape))
+    fun(res.x)
+    F, G = last["F"], last["G"]
+    opt = obj.optimality(coef, G)
     converged = opt <= tol * obj.scale
     message = STOPPED_BY_HOOK if rec.stopped else str(res.message)
     return SolverResult(coef, int(res.nit), converged, F, opt, rec.freeze(), message, rec.stopped)

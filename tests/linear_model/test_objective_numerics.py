@@ -14,7 +14,6 @@ from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
 from mlbasics import LogisticRegression
-from mlbasics.kernels import squared_norms
 from mlbasics.linear_model import _objective
 from mlbasics.linear_model._objective import LogisticObjective, Penalty, target_matrix
 
@@ -182,5 +181,55 @@ def test_sgd_zero_model_warning_names_the_largest_squared_norm(breast_cancer, fm
         warnings.simplefilter("always")
         model.fit(X, y)
     messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
-    expected = f"largest squared sample norm {float(squared_norms(X).max()):.3g})"
+    largest = X.multiply(X).sum(axis=1).max() if sparse.issparse(X) else (X * X).sum(axis=1).max()
+    expected = f"largest squared sample norm {float(largest):.3g})"
     assert any(re.search(re.escape(expected), m) for m in messages), messages
+
+
+# ---- extreme scales of X, C and the weights ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def overlapping():
+    """Two overlapping Gaussian classes (not separable: the optimum stays finite as C grows)."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((200, 3))
+    y = (X[:, 0] + 0.8 * rng.standard_normal(200) > 0.3).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("solver", ["newton-cholesky", "newton-cg", "lbfgs", "sgd"])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_entries_whose_squares_overflow_are_refused_by_name(overlapping, solver, fmt):
+    if solver == "newton-cholesky" and fmt == "csr":
+        pytest.skip("the Cholesky solver needs dense X")
+    X, y = overlapping
+    with pytest.raises(ValueError, match=r"X has entries up to 3\.2\de\+155 .*StandardScaler"):
+        LogisticRegression(solver=solver).fit(FORMATS[fmt](X * 1e155), y)
+
+
+@pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
+@pytest.mark.parametrize("C, weight", [(1e200, 1.0), (1.0, 1e200), (1e-8, 1.0), (1e-12, 1.0)])
+def test_extreme_c_or_weights_give_the_cholesky_answer_without_warnings(
+    overlapping, solver, C, weight
+):
+    # F / C is the same problem for every C once C is huge (the penalty vanishes) and tends to
+    # the intercept-only model as C -> 0, whose intercept is logit(mean y): the reference for
+    # the smallest C is that closed form, for the others the Cholesky solver.
+    # (At C <= 1e-8 the default tol: the penalty's curvature is 1 / (C n) times the loss's, and
+    # L-BFGS's decrease of F stalls in rounding near a scaled optimality of 5e-5.)
+    X, y = overlapping
+    w = np.full(len(y), weight)
+    tol = 1e-4 if C < 1e-6 else 1e-8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(solver=solver, C=C, tol=tol).fit(X, y, sample_weight=w)
+        ref = LogisticRegression(solver="newton-cholesky", C=C, tol=tol).fit(X, y, sample_weight=w)
+    assert model.converged_
+    if C < 1e-6:
+        logit = np.log(y.mean() / (1.0 - y.mean()))
+        np.testing.assert_allclose(model.intercept_, [logit], rtol=2e-4)
+        np.testing.assert_allclose(model.coef_, 0.0, atol=1e-5)
+    else:
+        np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-5)
+        np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-5, atol=1e-7)
