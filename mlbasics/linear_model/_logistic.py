@@ -522,17 +522,23 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             return
         self.converged_ = False
         largest_norm = float(squared_norms(X).max(initial=0.0))
-        steps = (
-            "a smaller eta0"
-            if self.learning_rate != "optimal"
-            else "learning_rate='constant' with a small eta0 (the 'optimal' rates follow alpha)"
-        )
+        if self.learning_rate == "optimal":
+            steps = "learning_rate='constant' with a small eta0 (the 'optimal' rates follow alpha)"
+            penalty = objective.penalty
+            alpha = (penalty.l1 + penalty.l2) / (float(self.C) * objective.n_samples)
+            if alpha >= 1.0:  # C n <= 1: the rates 1 / (alpha (t0 + t)) are far too short
+                steps = (
+                    f"the 'optimal' rates 1 / (alpha (t0 + t)) are tiny with alpha = 1 / (C n) = "
+                    f"{alpha:.3g}: a larger C, or learning_rate='constant' with eta0 near 0.01"
+                )
+        else:
+            steps = "a smaller eta0"
         warnings.warn(
             f"LogisticRegression(solver='sgd') ended at objective {self.objective_:.4g}, above "
-            f"{zero_model:.4g}, the objective of all-zero coefficients: its steps are too long "
-            f"for features of this scale (largest squared sample norm "
-            f"{largest_norm:.3g}). Standardise the features (StandardScaler in a "
-            f"Pipeline) or take shorter steps: {steps}.",
+            f"{zero_model:.4g}, the objective of all-zero coefficients: its steps do not suit "
+            f"features of this scale (largest squared sample norm {largest_norm:.3g}). "
+            f"Standardise the features (StandardScaler in a Pipeline) or change the steps: "
+            f"{steps}.",
             ConvergenceWarning,
             stacklevel=5,
         )

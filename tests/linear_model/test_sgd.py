@@ -630,6 +630,22 @@ def test_sgd_ending_above_the_zero_model_is_not_converged(breast_cancer, params,
     assert standardised.converged_ and standardised.objective_ < 0.2 * zero_model
 
 
+def test_a_tiny_c_is_named_as_the_cause_of_steps_too_short(breast_cancer):
+    # C = 1e-8 on standardised data: alpha = 1 / (C n) makes the 'optimal' rates so short that
+    # the intercept (optimum 0.52, from the Newton solver) moves by about 0.02 in all; with this
+    # seed it ends on the wrong side of 0, above the zero model, so the warning fires (with 6 of
+    # seeds 0-7 it ends at +0.02, below the zero model, and no warning fires: see the SGD docs).
+    # The advice must be a larger C, not shorter steps.
+    X, y = breast_cancer
+    alpha = 1.0 / (1e-8 * len(y))
+    with pytest.warns(
+        ConvergenceWarning, match=re.escape(f"tiny with alpha = 1 / (C n) = {alpha:.3g}")
+    ):
+        model = LogisticRegression(**SGD, C=1e-8, random_state=2).fit(X, y)
+    assert not model.converged_
+    assert abs(model.intercept_[0]) < 0.1 < LogisticRegression(C=1e-8).fit(X, y).intercept_[0]
+
+
 def test_sparse_input_is_not_densified_nor_modified(sparse_binary):
     X, y = sparse_binary
     copy = X.copy()
