@@ -150,25 +150,46 @@ def mse_decomposition(predictions, y_test):
     Returns
     -------
     BiasVarianceResult
+
+    Raises
+    ------
+    ValueError
+        Also when a per-point loss, bias or variance exceeds the largest float64 (targets and
+        predictions beyond about 1e154): rescale the target. Results that fit are computed
+        without overflow, however large the values that produce them.
     """
     F, y = _check_predictions(predictions, y_test)
     F = check_array(F, dtype="numeric", input_name="predictions").astype(float, copy=False)
     y = check_array(y, dtype="numeric", ensure_2d=False, input_name="y_test").astype(float)
-    mean = F.mean(axis=0)
-    point_loss = ((F - y) ** 2).mean(axis=0)
-    point_bias2 = (mean - y) ** 2
-    point_variance = ((F - mean) ** 2).mean(axis=0)
+    # Computed on F and y divided by the power of two 2**e just above their largest magnitude,
+    # which is exact: the sums and squares of values near 1e154 to 1e308 stay finite. The
+    # results are then multiplied back by 2**e (the mean) or 2**(2e) (the squares), if they fit.
+    largest = max(np.abs(F).max(), np.abs(y).max())
+    e = int(np.frexp(largest)[1]) if largest > 0 else 0
+    F_e, y_e = np.ldexp(F, -e), np.ldexp(y, -e)
+    mean = F_e.mean(axis=0)
+    pointwise = {
+        "expected_loss": ((F_e - y_e) ** 2).mean(axis=0),
+        "bias_squared": (mean - y_e) ** 2,
+        "variance": ((F_e - mean) ** 2).mean(axis=0),
+    }
+    # the largest value is m * 2**k with 0.5 <= m < 1: times 2**(2e), finite while k + 2e <= 1024
+    top = max(values.max() for values in pointwise.values())
+    if top > 0 and int(np.frexp(top)[1]) + 2 * e > 1024:
+        raise ValueError(
+            "the squared errors overflow float64: predictions and y_test reach "
+            f"{largest:.3g}, and their mean squared errors exceed the largest float, "
+            f"{np.finfo(float).max:.3g}; rescale the target (divide y by its standard "
+            "deviation, say) and decompose again"
+        )
+    means = {name: float(np.ldexp(values.mean(), 2 * e)) for name, values in pointwise.items()}
     return BiasVarianceResult(
         loss="mse",
-        expected_loss=float(point_loss.mean()),
-        variance=float(point_variance.mean()),
-        bias_squared=float(point_bias2.mean()),
-        pointwise={
-            "expected_loss": point_loss,
-            "bias_squared": point_bias2,
-            "variance": point_variance,
-        },
-        main_prediction=mean,
+        expected_loss=means["expected_loss"],
+        variance=means["variance"],
+        bias_squared=means["bias_squared"],
+        pointwise={name: np.ldexp(values, 2 * e) for name, values in pointwise.items()},
+        main_prediction=np.ldexp(mean, e),
         predictions=F,
     )
 

@@ -11,9 +11,13 @@ that ``a`` scored higher.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from scipy import stats
+from sklearn.utils._param_validation import Interval
+
+from ._params import validate_params
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,26 @@ class TestResult:
 SAME_DIFFERENCE = 1e-12
 
 
-def _paired_differences(scores_a, scores_b, *, name_a="scores_a", name_b="scores_b"):
+def _as_floats(values, name):
+    """``values`` as a float array; strings, complex numbers and objects are errors naming it.
+
+    ``np.asarray(values, dtype=float)`` would drop the imaginary part of complex numbers (with a
+    ``ComplexWarning``) and parse numeric strings.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        kind = "complex numbers" if array.dtype.kind == "c" else f"dtype {array.dtype}"
+        raise ValueError(f"{name} must hold real numbers, got {kind}")
+    return array.astype(float)
+
+
+def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     """The differences ``a - b``, in units of a power of two (every test is scale-invariant).
+
+    The scores must have the same shape, one for which ``allowed(shape)`` is true
+    (``shapes_doc`` says which in words), and are paired entry by entry: arrays of the same size
+    and different shapes, ``(2, 3)`` and ``(3, 2)``, would pair scores of different splits once
+    ravelled.
 
     The scores are divided by the power of two just above their largest magnitude before they
     are subtracted. That is exact (it only shifts the exponents), so the differences are those
@@ -47,12 +69,16 @@ def _paired_differences(scores_a, scores_b, *, name_a="scores_a", name_b="scores
     the overflow threshold (1e200, 1e308), and their squares, stay finite instead of overflowing
     to inf, as those of tiny ones (1e-300) no longer underflow to 0.
     """
-    a = np.asarray(scores_a, dtype=float).ravel()
-    b = np.asarray(scores_b, dtype=float).ravel()
+    a = _as_floats(scores_a, "scores_a")
+    b = _as_floats(scores_b, "scores_b")
     if a.shape != b.shape:
         raise ValueError(
-            f"{name_a} and {name_b} must hold one score per split each, got {a.size} and {b.size}"
+            "scores_a and scores_b must hold one score per split each, in the same shape; got "
+            f"{a.shape} and {b.shape}"
         )
+    if not allowed(a.shape):
+        raise ValueError(f"scores_a and scores_b must {shapes_doc}; got shape {a.shape}")
+    a, b = a.ravel(), b.ravel()
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError("the scores contain NaN or infinite values (failed folds?)")
     largest = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
@@ -78,6 +104,12 @@ def _t_from_mean_and_scale(mean, scale, dof):
     return TestResult(float(t), float(2.0 * stats.t.sf(abs(t), dof)))
 
 
+@validate_params(
+    {
+        "n_train": [Interval(Real, 0, None, closed="neither")],
+        "n_test": [Interval(Real, 0, None, closed="neither")],
+    }
+)
 def corrected_resampled_ttest(scores_a, scores_b, *, n_train, n_test):
     """Nadeau and Bengio's corrected resampled t-test of two estimators on the same splits.
 
@@ -96,8 +128,9 @@ def corrected_resampled_ttest(scores_a, scores_b, *, n_train, n_test):
     ----------
     scores_a, scores_b : array-like of shape (n_splits,)
         Scores of the two estimators, split by split (the same splits, in the same order).
-    n_train, n_test : float
-        Number of training and test samples in a split (the mean over splits if they vary).
+    n_train, n_test : float > 0
+        Number of training and test samples in a split (the mean over splits if they vary);
+        finite.
 
     Returns
     -------
@@ -122,25 +155,31 @@ def corrected_resampled_ttest(scores_a, scores_b, *, n_train, n_test):
     >>> round(res.pvalue, 4)  # Student's t with 4 degrees of freedom
     0.0217
     """
-    d = _paired_differences(scores_a, scores_b)
+    d = _paired_differences(
+        scores_a,
+        scores_b,
+        allowed=lambda shape: len(shape) == 1,
+        shapes_doc="be one-dimensional, one score per split",
+    )
     J = d.size
     if J < 2:
         raise ValueError(f"the corrected t-test needs at least 2 splits, got {J}")
-    if not (n_train > 0 and n_test > 0):
-        raise ValueError(f"n_train and n_test must be positive, got {n_train} and {n_test}")
     variance = np.var(d, ddof=1)
     scale = np.sqrt((1.0 / J + n_test / n_train) * variance)
     return _t_from_mean_and_scale(d.mean(), scale, J - 1)
 
 
 def _five_by_two(scores_a, scores_b):
-    d = _paired_differences(scores_a, scores_b)
-    if d.size != 10:
-        raise ValueError(
-            "the 5x2cv tests need 5 repetitions of 2-fold cross-validation (10 scores per "
-            f"estimator, ordered repetition by repetition), got {d.size} scores"
-        )
-    d = d.reshape(5, 2)
+    d = _paired_differences(
+        scores_a,
+        scores_b,
+        allowed=lambda shape: shape in ((10,), (5, 2)),
+        shapes_doc=(
+            "hold the scores of 5 repetitions of 2-fold cross-validation, 10 scores per "
+            "estimator: shape (10,) ordered repetition by repetition or (5, 2) with one row per "
+            "repetition"
+        ),
+    ).reshape(5, 2)
     variances = ((d - d.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)  # s_i^2, i = 1..5
     return d, variances
 
@@ -237,6 +276,7 @@ def _as_correctness(values, name):
     )
 
 
+@validate_params({"exact": ["boolean"]})
 def mcnemar_test(correct_a, correct_b, *, exact=True):
     """McNemar's test of two classifiers on one hold-out set.
 
@@ -315,7 +355,7 @@ def holm_correction(pvalues):
     >>> holm_correction([0.01, 0.04, 0.03]).tolist()
     [0.03, 0.06, 0.06]
     """
-    p = np.asarray(pvalues, dtype=float)
+    p = _as_floats(pvalues, "pvalues")
     if p.ndim != 1:
         raise ValueError(f"pvalues must be one-dimensional, got shape {p.shape}")
     outside = p[~np.isnan(p) & ~((p >= 0) & (p <= 1))]

@@ -331,3 +331,41 @@ def test_a_bad_parameter_value_of_the_curve_is_not_fitted_silently(regression):
             DecisionTreeRegressor(), "max_depth", [-1], X_train, y_train, X_test, y_test,
             n_rounds=2,
         )  # fmt: skip
+
+
+def test_mse_decomposition_of_huge_values_is_exact_when_the_result_is_finite(recwarn):
+    # the naive sums overflow (mean of 1e308 over rounds, sum over rounds of squares near
+    # 2^1020) although every result fits in float64
+    same = mse_decomposition(np.full((5, 4), 1e308), np.full(4, 1e308))
+    assert (same.expected_loss, same.bias_squared, same.variance) == (0.0, 0.0, 0.0)
+    np.testing.assert_array_equal(same.main_prediction, np.full(4, 1e308))
+
+    rng = np.random.default_rng(0)
+    F, y = rng.uniform(-1, 1, (50, 6)), rng.uniform(-1, 1, 6)
+    F_in, y_in = np.ldexp(F, 510), np.ldexp(y, 510)
+    F_copy, y_copy = F_in.copy(), y_in.copy()
+    reference = mse_decomposition(F, y)
+    huge = mse_decomposition(F_in, y_in)
+    for name in ("expected_loss", "bias_squared", "variance"):
+        assert getattr(huge, name) == pytest.approx(np.ldexp(getattr(reference, name), 1020))
+        np.testing.assert_allclose(
+            huge.pointwise[name], np.ldexp(reference.pointwise[name], 1020), rtol=1e-14
+        )
+    np.testing.assert_allclose(huge.main_prediction, np.ldexp(reference.main_prediction, 510))
+    assert huge.expected_loss == pytest.approx(huge.bias_squared + huge.variance, rel=1e-12)
+    np.testing.assert_array_equal(F_in, F_copy)
+    np.testing.assert_array_equal(y_in, y_copy)
+    assert not recwarn.list
+
+
+def test_squared_errors_beyond_the_largest_float_are_a_clear_error(regression, recwarn):
+    F = np.full((5, 4), 1e200) * np.arange(1, 6)[:, None]
+    with pytest.raises(ValueError, match=r"squared errors overflow float64.*rescale"):
+        mse_decomposition(F, np.ones(4))
+    X_train, y_train, X_test, y_test, _ = regression
+    with pytest.raises(ValueError, match=r"squared errors overflow float64.*rescale"):
+        bias_variance_decomposition(
+            DecisionTreeRegressor(max_depth=2), X_train, y_train * 1e200, X_test,
+            y_test * 1e200, n_rounds=3, random_state=0,
+        )  # fmt: skip
+    assert not recwarn.list

@@ -168,7 +168,7 @@ def test_holm_keeps_nan_and_does_not_count_it():
         (lambda: corrected_resampled_ttest([0.9, 0.8], [0.9], n_train=9, n_test=1), "one score"),
         (lambda: corrected_resampled_ttest([0.9], [0.8], n_train=9, n_test=1), "at least 2"),
         (lambda: corrected_resampled_ttest([np.nan, 1], [1, 1], n_train=9, n_test=1), "NaN"),
-        (lambda: corrected_resampled_ttest([1, 1], [1, 1], n_train=0, n_test=1), "positive"),
+        (lambda: corrected_resampled_ttest([1, 1], [1, 1], n_train=0, n_test=1), "n_train"),
         (lambda: paired_ttest_5x2cv(np.ones(8), np.ones(8)), "10 scores"),
         (lambda: mcnemar_test([True, False], [True]), "one entry per test sample"),
     ],
@@ -247,3 +247,72 @@ def test_scores_whose_difference_exceeds_the_largest_float_are_still_tested(recw
     assert res.statistic == pytest.approx(reference.statistic, rel=1e-12)
     assert res.pvalue == pytest.approx(reference.pvalue, rel=1e-12)
     assert not recwarn.list
+
+
+@pytest.mark.parametrize(
+    "scores_a, scores_b, message",
+    [
+        (np.ones((2, 3)), np.zeros((3, 2)), r"same shape.*got \(2, 3\) and \(3, 2\)"),
+        (np.ones((2, 3)), np.zeros((2, 3)), r"one-dimensional.*got shape \(2, 3\)"),
+        (np.ones(6), np.zeros((6, 1)), r"same shape.*got \(6,\) and \(6, 1\)"),
+        (np.ones(5), np.array([0.1, 0.2, 0.3, 0.4, 0.5j]), "scores_b .*complex"),
+        (np.array(["0.9", "0.8"]), np.zeros(2), "scores_a .*numbers"),
+    ],
+)
+def test_corrected_t_pairs_only_one_dimensional_scores_of_the_same_shape(
+    scores_a, scores_b, message
+):
+    # ravelling (2, 3) and (3, 2) pairs a score with one of another split: a wrong answer
+    with pytest.raises(ValueError, match=message):
+        corrected_resampled_ttest(scores_a, scores_b, n_train=90, n_test=10)
+
+
+@pytest.mark.parametrize("test", [paired_ttest_5x2cv, combined_ftest_5x2cv])
+def test_five_by_two_tests_take_only_the_documented_shapes(test):
+    a, b = SCORES_A.reshape(5, 2), SCORES_B.reshape(5, 2)
+    assert test(a, b) == test(SCORES_A, SCORES_B)  # one row per repetition: the same scores
+    # (2, 5) would be read as rows of a 5 x 2 matrix after ravelling: repetitions mixed up
+    with pytest.raises(ValueError, match=r"shape \(10,\) .* or \(5, 2\).*got shape \(2, 5\)"):
+        test(a.reshape(2, 5), b.reshape(2, 5))
+    with pytest.raises(ValueError, match=r"shape \(10,\) .* or \(5, 2\).*got shape \(10, 1\)"):
+        test(a.reshape(10, 1), b.reshape(10, 1))
+    with pytest.raises(ValueError, match=r"same shape.*got \(5, 2\) and \(10,\)"):
+        test(a, SCORES_B)
+
+
+@pytest.mark.parametrize("exact", ["no", "False", 0, 1, None])
+def test_mcnemar_exact_must_be_a_boolean(exact):
+    # any non-empty string is truthy: exact="no" used to run the exact test
+    correct_a = np.array([True, False, True, True, False, True])
+    correct_b = np.array([False, False, True, False, True, True])
+    with pytest.raises((TypeError, ValueError), match="'exact' parameter of mcnemar_test"):
+        mcnemar_test(correct_a, correct_b, exact=exact)
+    assert mcnemar_test(correct_a, correct_b, exact=np.bool_(False)) == mcnemar_test(
+        correct_a, correct_b, exact=False
+    )
+
+
+@pytest.mark.parametrize("name", ["n_train", "n_test"])
+@pytest.mark.parametrize("value", ["80", None, [80], np.inf])
+def test_corrected_t_sample_sizes_must_be_positive_finite_numbers(name, value):
+    sizes = {"n_train": 90, "n_test": 10, name: value}
+    with pytest.raises((TypeError, ValueError), match=f"'{name}' parameter of corrected_re"):
+        corrected_resampled_ttest(SCORES_A, SCORES_B, **sizes)
+
+
+def test_corrected_t_takes_sample_sizes_as_numpy_numbers_and_means():
+    expected = corrected_resampled_ttest(SCORES_A, SCORES_B, n_train=90, n_test=10)
+    assert (
+        corrected_resampled_ttest(SCORES_A, SCORES_B, n_train=np.int64(90), n_test=np.float64(10.0))
+        == expected
+    )
+    # compare_estimators passes the mean sizes over the splits, which need not be integers
+    res = corrected_resampled_ttest(SCORES_A, SCORES_B, n_train=89.5, n_test=10.5)
+    assert np.isfinite(res.statistic)
+
+
+def test_holm_names_pvalues_when_they_are_not_numbers():
+    with pytest.raises(ValueError, match=r"pvalues .*numbers"):
+        holm_correction(np.array(["0.01", "0.2"]))
+    with pytest.raises(ValueError, match=r"pvalues .*complex"):
+        holm_correction(np.array([0.01, 0.2j]))
