@@ -15,7 +15,7 @@ Learning-rate schedules
     :func:`~mlbasics.optim.make_schedule` returns an object with ``rate(t)``, the learning rate of
     the update made after ``t`` updates (``t`` starts at **0**), and ``end_epoch(objective)``,
     called once per pass over the data, which returns ``False`` when the ``"adaptive"`` schedule has
-    given up. A training loop copies the rate into the optimizer's ``learning_rate`` attribute
+    given up; ``rates(t_start, count)`` gives the rates of ``count`` consecutive updates at once. A training loop copies the rate into the optimizer's ``learning_rate`` attribute
     before each step.
 
 Gradient clipping
@@ -83,11 +83,14 @@ MIN_ADAPTIVE_RATE = 1e-6
 
 
 def _check_number(name, value, *, low, high, low_closed=False, high_closed=False):
-    """Return ``value`` as a float if it lies in the interval, else raise a ValueError naming it."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}.") from None
+    """Return ``value`` as a float if it lies in the interval, else raise a ValueError naming it.
+
+    A value that is not a real number (a string such as ``"0.1"``, a bool, None, an array) raises a
+    TypeError naming it instead of being converted.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+    number = float(value)
     above = number >= low if low_closed else number > low
     below = number <= high if high_closed else number < high
     if not (above and below and np.isfinite(number)):
@@ -839,11 +842,22 @@ def make_optimizer(name, params, **kwargs):
 
 
 def _check_count(t):
-    """``t`` as a float if it is a finite real number >= 0, else a ValueError naming it."""
+    """``t`` as a float if it is a whole number >= 0, else a ValueError naming it.
+
+    ``t`` counts updates, so it is an integer; a float holding one (``3.0``, from a float counter)
+    is accepted too, but not ``1.5``: a rate "between two updates" has no meaning, and accepting it
+    would hide a caller that computes ``t`` wrongly.
+    """
     if isinstance(t, Integral) and not isinstance(t, bool):
         valid = t >= 0
     else:
-        valid = isinstance(t, Real) and not isinstance(t, bool) and math.isfinite(t) and t >= 0
+        valid = (
+            isinstance(t, Real)
+            and not isinstance(t, bool)
+            and math.isfinite(t)
+            and t >= 0
+            and float(t).is_integer()
+        )
     if not valid:
         raise ValueError(
             "t counts the updates already made and must be a finite number >= 0 (an integer), "
@@ -853,6 +867,14 @@ def _check_count(t):
         return float(t)
     except OverflowError:  # an integer beyond the floats: the rates' limit as t grows
         return math.inf
+
+
+def _check_span(t_start, count):
+    """The update counts ``t_start, ..., t_start + count - 1`` as a float64 array."""
+    start = _check_count(t_start)
+    if isinstance(count, bool) or not isinstance(count, Integral) or count < 0:
+        raise ValueError(f"count must be an integer >= 0, got {count!r}.")
+    return start + np.arange(int(count), dtype=np.float64)
 
 
 class Schedule:
@@ -875,6 +897,17 @@ class Schedule:
     def rate(self, t):
         """Learning rate of the update made after ``t >= 0`` updates."""
         raise NotImplementedError
+
+    def rates(self, t_start, count):
+        """The rates of ``count`` consecutive updates: ``rate(t)`` for ``t`` from ``t_start`` on.
+
+        Returns a float64 array. The schedules with a closed formula evaluate it on the whole
+        range at once, with the same values as :meth:`rate` and without overflow warnings (the
+        SGD solvers ask for the rates of an epoch in one call); this default calls :meth:`rate`.
+        """
+        _check_span(t_start, count)
+        start = int(t_start)
+        return np.array([self.rate(t) for t in range(start, start + count)], dtype=np.float64)
 
     def end_epoch(self, objective):
         """Record the objective at the end of an epoch; ``True`` means go on."""
@@ -899,6 +932,9 @@ class ConstantSchedule(Schedule):
         _check_count(t)
         return self.eta0
 
+    def rates(self, t_start, count):
+        return np.full(_check_span(t_start, count).size, self.eta0)
+
 
 class InvScalingSchedule(Schedule):
     """Inverse scaling: ``rate(t) = eta0 / (t + 1) ** power_t``.
@@ -915,8 +951,9 @@ class InvScalingSchedule(Schedule):
     Counting updates from 1 instead (:math:`t' = t + 1`, scikit-learn's convention) this is
     :math:`\\eta_0 / t'^{\\,p}`, and the sequence of rates is the same as scikit-learn's
     ``learning_rate="invscaling"``. With :math:`p = 1/2` the rates decay like :math:`1/\\sqrt{t}`, the
-    classical choice for convex problems that are not strongly convex. A rate below the smallest
-    float (a huge ``power_t``) is returned as 0.0.
+    classical choice for convex problems that are not strongly convex. When :math:`(t + 1)^p`
+    overflows (a huge ``power_t``) the rate is computed in logarithms,
+    :math:`\\eta_0 \\exp(-p \\log(t + 1))`, which is 0.0 once it falls below the smallest float.
     """
 
     name = "invscaling"
@@ -929,8 +966,19 @@ class InvScalingSchedule(Schedule):
         t = _check_count(t)
         try:
             return self.eta0 / (t + 1.0) ** self.power_t
-        except OverflowError:  # (t + 1) ** power_t beyond the largest float: the rate is below it
-            return 0.0
+        except OverflowError:  # (t + 1) ** power_t beyond the largest float: use logarithms
+            return math.exp(math.log(self.eta0) - self.power_t * math.log1p(t))
+
+    def rates(self, t_start, count):
+        ts = _check_span(t_start, count)
+        with np.errstate(over="ignore"):
+            powers = (ts + 1.0) ** self.power_t
+        rates = self.eta0 / powers
+        huge = np.isinf(powers)
+        if huge.any():  # as in rate: in logarithms (exp underflows to 0 for the tiniest rates)
+            with np.errstate(under="ignore"):
+                rates[huge] = np.exp(math.log(self.eta0) - self.power_t * np.log1p(ts[huge]))
+        return rates
 
 
 class OptimalSchedule(Schedule):
@@ -991,6 +1039,11 @@ class OptimalSchedule(Schedule):
         t = _check_count(t)
         return 1.0 / (self.alpha * (self.t0 + t))
 
+    def rates(self, t_start, count):
+        ts = _check_span(t_start, count)
+        with np.errstate(over="ignore"):  # alpha * (t0 + t) beyond the floats: a rate of 0.0
+            return 1.0 / (self.alpha * (self.t0 + ts))
+
 
 class AdaptiveSchedule(Schedule):
     """Keep ``eta0`` while the objective improves; divide by 5 after a plateau; give up below 1e-6.
@@ -1046,6 +1099,9 @@ class AdaptiveSchedule(Schedule):
     def rate(self, t):
         _check_count(t)
         return self.current_rate
+
+    def rates(self, t_start, count):
+        return np.full(_check_span(t_start, count).size, self.current_rate)
 
     def end_epoch(self, objective):
         """Record the epoch's objective; return ``False`` once the rate has fallen below 1e-6."""

@@ -337,7 +337,6 @@ def test_unknown_optimizer_lists_the_valid_names():
         ("adam", {"learning_rate": -1e-3}, "learning_rate"),
         ("sgd", {"learning_rate": np.nan}, "learning_rate"),
         ("sgd", {"learning_rate": np.inf}, "learning_rate"),
-        ("sgd", {"learning_rate": "fast"}, "learning_rate"),
         ("momentum", {"momentum": 1.0}, "momentum"),
         ("nesterov", {"momentum": -0.1}, "momentum"),
         ("adam", {"beta1": 1.0}, "beta1"),
@@ -352,6 +351,18 @@ def test_unknown_optimizer_lists_the_valid_names():
 def test_bad_hyper_parameters_are_rejected_by_name(name, params, parameter):
     with pytest.raises(ValueError, match=f"^{parameter} must"):
         make_optimizer(name, [np.zeros(2)], **params)
+
+
+@pytest.mark.parametrize("value", ["0.1", "fast", True, np.True_, None, np.array(0.1)])
+def test_a_hyper_parameter_that_is_not_a_real_number_is_a_type_error_naming_it(value):
+    with pytest.raises(TypeError, match=r"^learning_rate must be a real number, got"):
+        make_optimizer("sgd", [np.zeros(2)], learning_rate=value)
+    with pytest.raises(TypeError, match=r"^momentum must be a real number"):
+        make_optimizer("momentum", [np.zeros(2)], momentum=value)
+    with pytest.raises(TypeError, match=r"^eta0 must be a real number"):
+        make_schedule("constant", eta0=value)
+    with pytest.raises(TypeError, match=r"^max_norm must be a real number"):
+        clip_grad_norm([np.ones(2)], max_norm=value)
 
 
 def test_a_learning_rate_set_between_steps_is_checked():
@@ -574,6 +585,38 @@ def test_schedule_rejects_an_update_count_that_is_not_a_finite_number(name, t):
     schedule = make_schedule(name, eta0=0.1, alpha=0.01)
     with pytest.raises(ValueError, match=r"t counts the updates.*finite number >= 0"):
         schedule.rate(t)
+
+
+@pytest.mark.parametrize("name", ["constant", "invscaling", "optimal", "adaptive"])
+def test_schedule_rejects_an_update_count_between_two_integers(name):
+    schedule = make_schedule(name, eta0=0.1, alpha=0.01)
+    with pytest.raises(ValueError, match=r"t counts the updates.*\(an integer\), got 1\.5"):
+        schedule.rate(1.5)
+    assert schedule.rate(3.0) == schedule.rate(3)  # a float counter holding an integer is fine
+
+
+@pytest.mark.parametrize("name", ["constant", "invscaling", "optimal", "adaptive"])
+@pytest.mark.parametrize("power_t", [0.7, 150.0, 1e6])
+def test_schedule_rates_are_the_rates_of_consecutive_updates_without_warnings(name, power_t):
+    schedule = make_schedule(name, eta0=1e10, power_t=power_t, alpha=1e-3)
+    for start in (0, 190, 10**9):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (t + 1) ** 150 overflows from t = 113 on
+            rates = schedule.rates(start, 20)
+        expected = [schedule.rate(t) for t in range(start, start + 20)]
+        np.testing.assert_allclose(rates, expected, rtol=1e-14, atol=0)
+    assert schedule.rates(5, 0).shape == (0,)
+    with pytest.raises(ValueError, match="count must be an integer >= 0"):
+        schedule.rates(0, -1)
+
+
+def test_invscaling_rate_beyond_the_overflow_of_the_power_is_computed_in_logarithms():
+    schedule = make_schedule("invscaling", eta0=1e10, power_t=140.0)
+    # 201 ** 140 = e^742.6 overflows, but 1e10 / 201 ** 140 = e^-719.6 is a (subnormal) float.
+    expected = math.exp(math.log(1e10) - 140.0 * math.log(201.0))
+    assert expected > 0.0
+    assert schedule.rate(200) == pytest.approx(expected, rel=1e-9)
+    assert schedule.rates(200, 1)[0] == pytest.approx(expected, rel=1e-9)
 
 
 def test_invscaling_with_a_huge_power_underflows_to_zero_instead_of_overflowing():

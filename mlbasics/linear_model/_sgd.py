@@ -207,16 +207,9 @@ class Problem:
 
 
 def epoch_rates(schedule, t_start: int, count: int) -> np.ndarray:
-    """``[schedule.rate(t) for t in range(t_start, t_start + count)]``, vectorised when the formula
-    is one of :mod:`mlbasics.optim`'s (a test checks the two agree), by calls otherwise."""
-    t = np.arange(t_start, t_start + count, dtype=np.float64)
-    if schedule.name == "invscaling":
-        return schedule.eta0 / (t + 1.0) ** schedule.power_t
-    if schedule.name == "optimal":
-        return 1.0 / (schedule.alpha * (schedule.t0 + t))
-    if schedule.name in ("constant", "adaptive"):  # constant within an epoch
-        return np.full(count, schedule.rate(t_start))
-    return np.array([schedule.rate(int(s)) for s in range(t_start, t_start + count)])
+    """``[schedule.rate(t) for t in range(t_start, t_start + count)]``, from
+    :meth:`mlbasics.optim.Schedule.rates` (one vectorised call, without overflow warnings)."""
+    return schedule.rates(t_start, count)
 
 
 def _diverged(settings: SGDSettings, rate: float, where: str) -> SGDDivergedError:

@@ -157,6 +157,10 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         self.verbose = verbose
 
     # -- hooks of the subclasses ---------------------------------------------------------------
+    # Fewest validation samples that the validation score is defined on (see _split).
+    _min_validation_samples = 1
+    _validation_score_name = "accuracy"
+
     def _prepare_targets(self, y, *, first, classes=None):
         """Set the target attributes (first call) and return (targets for the loss, stratify)."""
         raise NotImplementedError
@@ -353,11 +357,19 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
     def _split(self, X, target, stratify, rng):
         seed = int(rng.integers(np.iinfo(np.int32).max))
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
-        if n_val < 1 or X.shape[0] - n_val < 2:
+        least = self._min_validation_samples
+        if n_val < least or X.shape[0] - n_val < 2:
+            why = (
+                f" (the validation score, {self._validation_score_name}, is undefined on fewer)"
+                if least > 1
+                else ""
+            )
             raise ValueError(
-                f"early_stopping needs at least 2 training samples and 1 validation sample; with "
-                f"{X.shape[0]} samples and validation_fraction={self.validation_fraction} there "
-                "are too few. Use more data or early_stopping=False."
+                f"early_stopping needs at least 2 training samples and {least} validation "
+                f"sample{'s' if least > 1 else ''}{why}; with {X.shape[0]} samples and "
+                f"validation_fraction={self.validation_fraction} the split gives "
+                f"{X.shape[0] - n_val} and {n_val}. Use more data, another validation_fraction, "
+                "or early_stopping=False."
             )
         try:
             return train_test_split(
@@ -701,6 +713,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _multi_output_targets = True
     _y_numeric = True
+    # R^2 compares the errors with the spread of the targets, which one sample does not have.
+    _min_validation_samples = 2
+    _validation_score_name = "R²"
 
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,

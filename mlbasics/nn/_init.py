@@ -73,6 +73,27 @@ def _check_scale(name, value):
     return value
 
 
+def _scaled(values, scale, dtype, name, value):
+    """``values * scale`` in ``dtype``; a ValueError naming ``name=value`` if that overflows.
+
+    A huge scale (``std=1e300``, or a float32 result beyond 3.4e38) would otherwise give infinite
+    weights with no more than a RuntimeWarning.
+    """
+    try:
+        with np.errstate(over="raise"):
+            return (values * scale).astype(dtype, copy=False)
+    except FloatingPointError:
+        raise ValueError(_too_large(name, value, dtype)) from None
+
+
+def _too_large(name, value, dtype):
+    return (
+        f"{name}={value:.3g} makes the initial weights overflow {np.dtype(dtype).name} (they would "
+        f"be infinite); use a far smaller {name}: weights of order 1/sqrt(fan_in) keep the "
+        "activations' scale."
+    )
+
+
 def normal(shape, rng, *, dtype=np.float32, std=1.0):
     """Entries drawn from :math:`N(0, \\mathrm{std}^2)`.
 
@@ -103,7 +124,7 @@ def normal(shape, rng, *, dtype=np.float32, std=1.0):
     shape, _, _ = _fans(shape)
     _check_rng(rng)
     std = _check_scale("std", std)
-    return (rng.standard_normal(shape) * std).astype(dtype, copy=False)
+    return _scaled(rng.standard_normal(shape), std, dtype, "std", std)
 
 
 def uniform(shape, rng, *, dtype=np.float32, limit=1.0):
@@ -127,7 +148,11 @@ def uniform(shape, rng, *, dtype=np.float32, limit=1.0):
     shape, _, _ = _fans(shape)
     _check_rng(rng)
     limit = _check_scale("limit", limit)
-    return rng.uniform(-limit, limit, size=shape).astype(dtype, copy=False)
+    try:
+        values = rng.uniform(-limit, limit, size=shape)
+    except OverflowError:  # the width 2 * limit overflows float64
+        raise ValueError(_too_large("limit", limit, np.float64)) from None
+    return _scaled(values, 1.0, dtype, "limit", limit)
 
 
 def xavier_normal(shape, rng, *, dtype=np.float32, gain=1.0):
@@ -299,7 +324,7 @@ def orthogonal(shape, rng, *, dtype=np.float32, gain=1.0):
     q *= np.where(np.diag(r) < 0, -1.0, 1.0)
     if fan_in < fan_out:
         q = q.T
-    return (gain * q).reshape(shape).astype(dtype, copy=False)
+    return _scaled(q, gain, dtype, "gain", gain).reshape(shape)
 
 
 def truncated_normal(shape, rng, *, dtype=np.float32, std=1.0):
@@ -339,7 +364,7 @@ def truncated_normal(shape, rng, *, dtype=np.float32, std=1.0):
     while outside.any():  # each round keeps 95 % of what it redraws
         values[outside] = rng.standard_normal(int(outside.sum()))
         outside = np.abs(values) > TRUNCATION
-    return (values * std).astype(dtype, copy=False)
+    return _scaled(values, std, dtype, "std", std)
 
 
 def zeros(shape, rng=None, *, dtype=np.float32):

@@ -28,6 +28,7 @@ optimizer updates all parameters of a network in a single call.
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
@@ -41,6 +42,13 @@ def _check_width(name, value):
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
     return int(value)
+
+
+def _check_real(name, value):
+    """``value`` as a float if it is a real number (not a bool, not a string), else a TypeError."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+    return float(value)
 
 
 def _check_dtype(dtype):
@@ -168,6 +176,11 @@ class Dense(Layer):
         self._x = None
 
     def forward(self, x, *, training):
+        if np.ndim(x) != 2 or np.shape(x)[1] != self.n_in:
+            raise ValueError(
+                f"{self!r} takes a 2-D input of shape (n_samples, {self.n_in}), got shape "
+                f"{np.shape(x)}."
+            )
         self._x = x
         out = np.matmul(x, self.W)
         if "b" in self.param_names:
@@ -175,11 +188,13 @@ class Dense(Layer):
         return out
 
     def backward(self, grad_out):
-        self.param_backward(grad_out)
+        self.param_backward(grad_out)  # (raises if forward has not run)
         return np.matmul(grad_out, self.W.T)
 
     def param_backward(self, grad_out):
         """The parameter gradients only: for a first layer, whose input gradient nobody needs."""
+        if self._x is None:
+            raise RuntimeError(f"{self!r}: backward called before forward (no input to use).")
         np.matmul(self._x.T, grad_out, out=self.dW)
         if "b" in self.param_names:
             np.sum(grad_out, axis=0, out=self.db)
@@ -259,10 +274,10 @@ class BatchNorm(Layer):
 
     def __init__(self, n_features, *, momentum=0.1, eps=1e-5, dtype=np.float32):
         self.n_features = _check_width("n_features", n_features)
-        momentum = float(momentum)
+        momentum = _check_real("momentum", momentum)
         if not 0.0 < momentum <= 1.0:
             raise ValueError(f"momentum must be in (0, 1], got {momentum!r}.")
-        eps = float(eps)
+        eps = _check_real("eps", eps)
         if not (np.isfinite(eps) and eps > 0):
             raise ValueError(f"eps must be a finite number > 0, got {eps!r}.")
         self.momentum, self.eps = momentum, eps
@@ -303,6 +318,8 @@ class BatchNorm(Layer):
         return x_hat * self.gamma + self.beta
 
     def backward(self, grad_out):
+        if self._cache is None:
+            raise RuntimeError(f"{self!r}: backward called before forward (no batch to use).")
         training, x_hat, inv_std = self._cache
         np.sum(grad_out, axis=0, out=self.dbeta)
         np.einsum("ij,ij->j", grad_out, x_hat, out=self.dgamma)
@@ -361,7 +378,7 @@ class Dropout(Layer):
     """
 
     def __init__(self, p, *, rng):
-        p = float(p)
+        p = _check_real("The dropout probability p", p)
         if not 0.0 <= p < 1.0:
             raise ValueError(f"The dropout probability p must be in [0, 1), got {p!r}.")
         if not isinstance(rng, np.random.Generator):

@@ -19,9 +19,16 @@ loss                           per-sample value                        gradient 
 
 with :math:`r = z - y` and :math:`h_\\delta(r) = \\frac12 r^2` for :math:`|r| \\le \\delta`,
 :math:`\\delta(|r| - \\frac12\\delta)` beyond, summed over the outputs.
+
+Errors: a NaN or infinite ``z`` raises a ``FloatingPointError`` (a diverged network's output), NaN or
+infinity in ``target`` a ``ValueError``, a loss that overflows float64 a ``FloatingPointError`` that
+says so, and ``backward()`` before any ``forward`` a ``RuntimeError``.
 """
 
 from __future__ import annotations
+
+import math
+from numbers import Real
 
 import numpy as np
 from scipy.special import expit
@@ -38,10 +45,30 @@ __all__ = [
 
 
 def _check_batch(z):
+    """``z`` as an array: non-empty, 2-D, real and finite.
+
+    A NaN or infinite output is what a diverging network produces, so it raises a
+    FloatingPointError, which :func:`~mlbasics.nn.train_epoch` reports as a divergence.
+    """
     z = np.asarray(z)
     if z.ndim != 2 or z.shape[0] == 0:
         raise ValueError(f"z must be a non-empty 2-D array of shape (n, k), got shape {z.shape}.")
+    if z.dtype.kind not in "biuf":
+        raise ValueError(f"z must hold real numbers, got an array of dtype {z.dtype}.")
+    if not np.all(np.isfinite(z)):
+        raise FloatingPointError(
+            "z contains NaN or infinity: the outputs are not finite (a network that produces them "
+            "has diverged)."
+        )
     return z
+
+
+def _check_finite_target(target):
+    """Raise a ValueError unless ``target`` holds real, finite numbers."""
+    if target.dtype.kind not in "biuf":
+        raise ValueError(f"target must hold real numbers, got an array of dtype {target.dtype}.")
+    if not np.all(np.isfinite(target)):
+        raise ValueError("target contains NaN or infinity; remove or impute those values.")
 
 
 def _check_class_indices(target, k):
@@ -69,11 +96,19 @@ def _describe(target):
 class Loss:
     """Base class: ``forward(z, target)`` returns the mean loss, ``backward()`` its gradient in z."""
 
+    _grad = None
+
     def forward(self, z, target):
         raise NotImplementedError
 
     def backward(self):
-        raise NotImplementedError
+        """The gradient of the mean loss of the last :meth:`forward` with respect to ``z``."""
+        if self._grad is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward called before forward: there is no loss to "
+                "differentiate yet."
+            )
+        return self._grad
 
     def __call__(self, z, target):
         return self.forward(z, target)
@@ -128,6 +163,7 @@ class SoftmaxCrossEntropy(Loss):
         else:
             if target.shape != z.shape:
                 raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
+            _check_finite_target(target)
             mass = target.sum(axis=1, keepdims=True)
             value = (
                 float(
@@ -141,9 +177,6 @@ class SoftmaxCrossEntropy(Loss):
         exp *= 1.0 / n
         self._grad = exp
         return value
-
-    def backward(self):
-        return self._grad
 
 
 class BinaryCrossEntropy(Loss):
@@ -183,12 +216,14 @@ class BinaryCrossEntropy(Loss):
         self._grad = (expit(z) - target) * (1.0 / z.shape[0])
         return float(np.sum(per_entry, dtype=np.float64)) / z.shape[0]
 
-    def backward(self):
-        return self._grad
-
 
 class _RegressionLoss(Loss):
-    """Shared shape handling: ``target`` of shape (n,) is matched to ``z`` of shape (n, 1)."""
+    """Shared shape handling: ``target`` of shape (n,) is matched to ``z`` of shape (n, 1).
+
+    A target with NaN or infinity raises a ValueError. The loss is summed in float64; if the
+    residuals ``z - target`` or the loss overflow all the same, a FloatingPointError says so (no
+    ``inf`` is returned and no warning printed).
+    """
 
     def forward(self, z, target):
         z = _check_batch(z)
@@ -197,13 +232,22 @@ class _RegressionLoss(Loss):
             target = target.reshape(-1, 1)
         if target.shape != z.shape:
             raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
-        residual = z - target
-        value, grad = self._value_and_grad(residual)
+        _check_finite_target(target)
+        try:
+            with np.errstate(over="raise", invalid="raise"):
+                residual = z - target
+                value, grad = self._value_and_grad(residual)
+                value = float(value)
+            if not math.isfinite(value):
+                raise FloatingPointError
+        except FloatingPointError:
+            raise FloatingPointError(
+                f"{type(self).__name__}: the residuals z - target or the loss overflow (the largest "
+                f"|z| is {float(np.max(np.abs(z))):.3g}, the largest |target| "
+                f"{float(np.max(np.abs(target))):.3g}): values this large must be scaled down."
+            ) from None
         self._grad = grad / z.shape[0]
-        return float(value) / z.shape[0]
-
-    def backward(self):
-        return self._grad
+        return value / z.shape[0]
 
 
 class MeanSquaredError(_RegressionLoss):
@@ -218,7 +262,8 @@ class MeanSquaredError(_RegressionLoss):
     """
 
     def _value_and_grad(self, r):
-        return 0.5 * np.sum(r * r, dtype=np.float64), r
+        r64 = r.astype(np.float64, copy=False)  # squares of float32 residuals overflow from 2e19
+        return 0.5 * np.sum(r64 * r64), r
 
 
 class L1Loss(_RegressionLoss):
@@ -260,16 +305,19 @@ class Huber(_RegressionLoss):
     """
 
     def __init__(self, delta=1.0):
+        if isinstance(delta, bool) or not isinstance(delta, Real):
+            raise TypeError(f"delta must be a real number, got {type(delta).__name__} {delta!r}.")
         delta = float(delta)
         if not (np.isfinite(delta) and delta > 0):
             raise ValueError(f"delta must be a finite number > 0, got {delta!r}.")
         self.delta = delta
 
     def _value_and_grad(self, r):
-        a = np.abs(r)
+        a = np.abs(r, dtype=np.float64)
         d = self.delta
-        value = np.where(a <= d, 0.5 * r * r, d * a - 0.5 * d * d)
-        return np.sum(value, dtype=np.float64), np.clip(r, -d, d)
+        inner = np.minimum(a, d)  # squares only of |r| <= delta: a large r does not overflow
+        value = np.where(a <= d, 0.5 * inner * inner, d * (a - 0.5 * d))
+        return np.sum(value), np.clip(r, -d, d)
 
     def __repr__(self):
         return f"Huber(delta={self.delta:g})"

@@ -20,7 +20,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from ..optim import _GradientOverflowError, clip_grad_norm
-from ._activations import ELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Softmax, Tanh
 from ._layers import BatchNorm, Dense, Dropout, _check_dtype
 
 __all__ = ["Sequential", "TrainingDivergedError", "train_epoch"]
@@ -114,6 +114,7 @@ class Sequential:
         if dtype is None:
             with_params = [layer.params() for layer in layers if layer.params()]
             dtype = with_params[0][0].dtype if with_params else np.float32
+        _check_widths(layers)
         self.dtype = _check_dtype(dtype)
         self.layers = layers
         for layer in layers:
@@ -274,6 +275,42 @@ class Sequential:
         return f"Sequential([{inner}], dtype={self.dtype}, n_params={self.n_params})"
 
 
+def _check_widths(layers):
+    """Raise a ValueError if a layer takes another width than the layers before it give it.
+
+    The width is followed through the layers that fix it (Dense, BatchNorm), keep it (activations,
+    Dropout) or divide it (Maxout); after any other layer it is unknown and not checked.
+    """
+    width, source = None, None  # the width flowing out of layers[source]
+    for index, layer in enumerate(layers):
+        takes = (
+            layer.n_in
+            if isinstance(layer, Dense)
+            else layer.n_features
+            if isinstance(layer, BatchNorm)
+            else None
+        )
+        if takes is not None and width is not None and takes != width:
+            raise ValueError(
+                f"layers[{index}] {layer!r} takes inputs of width {takes}, but layers[{source}] "
+                f"{layers[source]!r} before it gives outputs of width {width}."
+            )
+        if isinstance(layer, Maxout) and width is not None:
+            if width % layer.pool_size:
+                raise ValueError(
+                    f"layers[{index}] {layer!r} needs an input width divisible by "
+                    f"{layer.pool_size}, but layers[{source}] {layers[source]!r} before it gives "
+                    f"outputs of width {width}."
+                )
+            width, source = width // layer.pool_size, index
+        elif isinstance(layer, Dense):
+            width, source = layer.n_out, index
+        elif isinstance(layer, BatchNorm):
+            width, source = layer.n_features, index
+        elif not isinstance(layer, _SAME_WIDTH):
+            width, source = None, None
+
+
 def _decays(layer):
     if hasattr(layer, "decays"):
         return layer.decays()
@@ -376,6 +413,9 @@ def train_epoch(
 
     Raises
     ------
+    TypeError
+        If ``network`` is not a Sequential, ``loss`` not a loss object (a name such as ``"mse"``
+        is not accepted) or ``optimizer`` not an update rule.
     ValueError
         For arguments that cannot work: an empty or non-2-D ``X``, a number of features the
         network does not take, a target with another number of rows, values of ``X`` too large for
@@ -385,6 +425,18 @@ def train_epoch(
     TrainingDivergedError
         If the loss or a gradient becomes NaN or infinite; the message says what to change.
     """
+    if not isinstance(network, Sequential):
+        raise TypeError(f"network must be a Sequential, got {type(network).__name__}.")
+    if not (callable(getattr(loss, "forward", None)) and callable(getattr(loss, "backward", None))):
+        raise TypeError(
+            "loss must be a loss object with forward(z, target) and backward(), such as "
+            f"MeanSquaredError() or SoftmaxCrossEntropy(), got {type(loss).__name__} {loss!r}."
+        )
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(
+            "optimizer must be an update rule of mlbasics.optim built on [network.flat_params] "
+            f"(make_optimizer(name, [network.flat_params])), got {type(optimizer).__name__}."
+        )
     X, target = check_batch(network, X, target, target_name="target")
     if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
@@ -443,13 +495,18 @@ def train_epoch(
         if isinstance(error, _GradientOverflowError):
             raise TrainingDivergedError(f"Training failed: {error}") from None
         if optimizer.n_steps == 0:  # not a divergence: the loss overflows at the start
+            remedies = "standardise the inputs (StandardScaler) or scale the targets"
+            if network.dtype != np.float64:  # (a float64 network has no wider type to move to)
+                remedies = (
+                    "standardise the inputs (StandardScaler), scale the targets, or use float64 "
+                    "(dtype='float64' in the estimators)"
+                )
             raise TrainingDivergedError(
                 f"Training failed before the first update: at the starting weights the loss or a "
                 f"gradient is already NaN or infinite ({error}), so a smaller learning rate "
                 f"cannot help. The data are too large for a {network.dtype} network"
                 + (f" (or alpha={alpha:g} is too large)" if alpha > 0 else "")
-                + ": standardise the inputs (StandardScaler), scale the targets, or use float64 "
-                "(dtype='float64' in the estimators)."
+                + f": {remedies}."
             ) from None
         raise TrainingDivergedError(
             f"Training diverged: the loss or a gradient became NaN or infinite ({error}). Lower "

@@ -398,3 +398,34 @@ def test_an_alpha_too_large_for_float32_is_named(wine):
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(ValueError, match=r"alpha=1e\+300 does not fit .* float32"):
             MLPClassifier((5,), alpha=1e300, random_state=0).fit(X, y)
+
+
+def test_early_stopping_of_the_regressor_needs_two_validation_samples():
+    # R^2 of one sample is undefined: scikit-learn warns and returns NaN at every epoch.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 2))
+    y = X[:, 0]
+    with pytest.raises(ValueError, match=r"2 validation samples \(the validation score, R²"):
+        MLPRegressor((4,), early_stopping=True).fit(X, y)  # 10 % of 10 samples: 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = MLPRegressor(
+            (4,), early_stopping=True, validation_fraction=0.2, max_epochs=5, random_state=0
+        ).fit(X, y)  # 2 validation samples
+    assert np.all(np.isfinite(reg.validation_scores_))
+    # Accuracy is defined on one sample: the classifier still takes 10 samples.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier((4,), early_stopping=True, max_epochs=2).fit(X, (y > 0).astype(int))
+
+
+def test_targets_overflowing_a_float64_network_are_not_told_to_use_float64():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TrainingDivergedError, match="float64 network") as info:
+            MLPRegressor((4,), dtype="float64", random_state=0).fit(X, X[:, 0] * 1e300)
+    assert "scale the targets" in str(info.value)
+    assert "dtype='float64'" not in str(info.value)

@@ -1,6 +1,7 @@
 """Initialisers: the variances of their formulas, and the 20-layer ReLU experiment of the notes."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -165,3 +166,25 @@ def test_xavier_halves_the_scale_of_relu_activations_at_every_layer(seed):
     halving = ratios * 2.0 ** np.arange(1, DEPTH + 1)  # 1 if each layer exactly halves
     assert np.all((halving > 0.5) & (halving < 2.0)), halving
     assert ratios[-1] < 1e-5
+
+
+@pytest.mark.parametrize(
+    "initializer, options, dtype, name",
+    [
+        (init.normal, {"std": 1e300}, np.float32, "std"),  # fits float64, not float32
+        (init.normal, {"std": 1e308}, np.float64, "std"),
+        (init.uniform, {"limit": 1e300}, np.float32, "limit"),
+        (init.uniform, {"limit": 1e308}, np.float64, "limit"),
+        (init.truncated_normal, {"std": 1e300}, np.float32, "std"),
+        (init.orthogonal, {"gain": 1e300}, np.float32, "gain"),
+    ],
+)
+def test_a_scale_that_overflows_the_dtype_is_named_instead_of_giving_infinite_weights(
+    initializer, options, dtype, name
+):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            ValueError, match=rf"^{name}=1e\+30\d makes the initial weights overflow"
+        ):
+            initializer((20, 30), np.random.default_rng(0), dtype=dtype, **options)

@@ -206,3 +206,35 @@ def test_sigmoid_derivative_is_at_most_a_quarter_the_vanishing_gradient():
     derivative = layer.backward(np.ones_like(x))
     assert derivative.max() == pytest.approx(0.25)
     assert derivative[0, 0] < 1e-4  # saturated
+
+
+# -- misuse: wrong inputs, wrong order of calls ----------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(3,), (4, 2), (4, 3, 1)])
+def test_dense_rejects_an_input_that_is_not_a_batch_of_its_width(shape):
+    layer = Dense(3, 2, rng=np.random.default_rng(0))
+    with pytest.raises(
+        ValueError, match=r"Dense\(3, 2\) takes a 2-D input of shape \(n_samples, 3\)"
+    ):
+        layer.forward(np.ones(shape), training=False)
+
+
+@pytest.mark.parametrize(
+    "layer", [Dense(3, 2, rng=np.random.default_rng(0)), BatchNorm(2)], ids=repr
+)
+def test_backward_before_forward_says_so(layer):
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        layer.backward(np.ones((4, 2)))
+
+
+@pytest.mark.parametrize("p", ["0.5", True, None])
+def test_dropout_probability_must_be_a_real_number(p):
+    with pytest.raises(TypeError, match="dropout probability p must be a real number"):
+        Dropout(p, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name, value", [("momentum", "0.1"), ("eps", True)])
+def test_batchnorm_hyper_parameters_must_be_real_numbers(name, value):
+    with pytest.raises(TypeError, match=f"{name} must be a real number"):
+        BatchNorm(3, **{name: value})

@@ -119,3 +119,94 @@ def test_binary_cross_entropy_rejects_targets_outside_zero_one(target):
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match=r"target must hold numbers in \[0, 1\]"):
             BinaryCrossEntropy().forward(np.zeros((2, 1), dtype=np.float32), np.array(target))
+
+
+ALL_LOSSES = [SoftmaxCrossEntropy, BinaryCrossEntropy, MeanSquaredError, L1Loss, Huber, SmoothL1]
+
+
+def _targets_for(loss_class, n, k):
+    if loss_class is SoftmaxCrossEntropy:
+        return np.arange(n) % k
+    if loss_class is BinaryCrossEntropy:
+        return np.arange(n) % 2
+    return np.ones((n, k))
+
+
+@pytest.mark.parametrize("loss_class", ALL_LOSSES)
+def test_backward_before_forward_says_so(loss_class):
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        loss_class().backward()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("loss_class", ALL_LOSSES)
+def test_non_finite_outputs_raise_a_floating_point_error_not_a_nan_loss(loss_class, bad):
+    k = 1 if loss_class is BinaryCrossEntropy else 3
+    z = np.zeros((4, k))
+    z[1, 0] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FloatingPointError, match="z contains NaN or infinity"):
+            loss_class().forward(z, _targets_for(loss_class, 4, k))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("loss_class", [MeanSquaredError, L1Loss, Huber, SmoothL1])
+def test_regression_losses_reject_non_finite_targets(loss_class, bad):
+    target = np.ones((4, 2))
+    target[2, 1] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="target contains NaN or infinity"):
+            loss_class().forward(np.zeros((4, 2)), target)
+
+
+def test_softmax_cross_entropy_rejects_a_probability_target_with_nan():
+    target = np.full((2, 3), 1.0 / 3.0)
+    target[0, 0] = np.nan
+    with pytest.raises(ValueError, match="target contains NaN or infinity"):
+        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), target)
+
+
+@pytest.mark.parametrize("loss_class", [Huber, SmoothL1])
+def test_huber_losses_of_huge_residuals_are_finite_and_exact_without_warnings(loss_class):
+    # Only the linear part applies to |r| = 1e300; its square, never used, must not overflow.
+    z, y = np.full((4, 3), 1e300), np.zeros((4, 3))
+    loss = loss_class(2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = loss.forward(z, y)
+    per_entry = 2.0 * (1e300 - 1.0) / (2.0 if loss_class is SmoothL1 else 1.0)
+    assert value == pytest.approx(3 * per_entry, rel=1e-12)
+    expected_grad = 2.0 / 4 / (2.0 if loss_class is SmoothL1 else 1.0)
+    np.testing.assert_allclose(loss.backward(), expected_grad)
+
+
+def test_squared_error_of_float32_residuals_is_summed_without_overflowing_float32():
+    # 1e20 squared is beyond float32 (3.4e38), but the loss is a Python float (float64 sums).
+    z = np.full((2, 1), 1e20, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = MeanSquaredError().forward(z, np.zeros((2, 1), dtype=np.float32))
+    assert value == pytest.approx(0.5 * float(np.float32(1e20)) ** 2, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "loss_class, z, target",
+    [
+        (MeanSquaredError, 1e300, 0.0),  # the square overflows
+        (L1Loss, 1e308, -1e308),  # the residual itself overflows
+        (Huber, 1e308, -1e308),
+    ],
+)
+def test_a_regression_loss_that_overflows_raises_a_clear_error(loss_class, z, target):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FloatingPointError, match=r"overflow.*largest \|z\| is 1e\+3"):
+            loss_class().forward(np.full((3, 1), z), np.full(3, target))
+
+
+@pytest.mark.parametrize("delta", ["1.0", True, None])
+def test_huber_delta_must_be_a_real_number(delta):
+    with pytest.raises(TypeError, match="delta must be a real number"):
+        Huber(delta)

@@ -10,6 +10,7 @@ from mlbasics.nn import (
     BatchNorm,
     Dense,
     Dropout,
+    Maxout,
     MeanSquaredError,
     ReLU,
     Sequential,
@@ -293,3 +294,82 @@ def test_an_overflow_at_the_initial_weights_is_not_blamed_on_the_learning_rate()
             )
     assert "smaller learning rate cannot help" in str(info.value)
     assert "float32 network" in str(info.value)
+    assert "use float64 (dtype='float64'" in str(info.value)  # a float32 network can move up
+
+
+def _dense(n_in, n_out):
+    return Dense(n_in, n_out, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    "layers, message",
+    [
+        (
+            lambda: [_dense(3, 4), _dense(5, 2)],
+            r"layers\[1\] Dense\(5, 2\) takes inputs of width 5, but layers\[0\] Dense\(3, 4\) "
+            r"before it gives outputs of width 4",
+        ),
+        (  # through layers that keep the width
+            lambda: [
+                _dense(3, 4),
+                ReLU(),
+                Dropout(0.5, rng=np.random.default_rng(0)),
+                _dense(3, 2),
+            ],
+            r"layers\[3\] Dense\(3, 2\) takes inputs of width 3, but layers\[0\] Dense\(3, 4\)",
+        ),
+        (
+            lambda: [_dense(3, 4), BatchNorm(5)],
+            r"layers\[1\] BatchNorm\(5.*takes inputs of width 5, but layers\[0\] Dense\(3, 4\)",
+        ),
+        (  # Maxout halves the width: 8 -> 4
+            lambda: [_dense(3, 8), Maxout(2), _dense(8, 2)],
+            r"layers\[2\] Dense\(8, 2\) takes inputs of width 8, but layers\[1\] Maxout\(pool_size=2\)"
+            r" before it gives outputs of width 4",
+        ),
+        (
+            lambda: [_dense(3, 5), Maxout(2)],
+            r"layers\[1\] Maxout\(pool_size=2\) needs an input width divisible by 2, but "
+            r"layers\[0\] Dense\(3, 5\)",
+        ),
+    ],
+)
+def test_consecutive_layers_of_different_widths_are_rejected_at_construction(layers, message):
+    with pytest.raises(ValueError, match=message):
+        Sequential(layers())
+
+
+def test_layers_of_matching_widths_build_a_network():
+    net = Sequential([_dense(3, 8), Maxout(2), BatchNorm(4), Tanh(), _dense(4, 2)])
+    assert net.forward(np.ones((5, 3))).shape == (5, 2)
+
+
+def test_train_epoch_rejects_a_loss_name_or_a_missing_optimizer_with_a_type_error():
+    net = Sequential([Dense(2, 1, rng=np.random.default_rng(0))], dtype=np.float64)
+    X, y = np.ones((4, 2)), np.ones((4, 1))
+    optimizer = make_optimizer("sgd", [net.flat_params])
+    with pytest.raises(TypeError, match=r"loss must be a loss object.*got str 'mse'"):
+        train_epoch(net, "mse", optimizer, X, y, batch_size=2)
+    with pytest.raises(TypeError, match="optimizer must be an update rule"):
+        train_epoch(net, MeanSquaredError(), None, X, y, batch_size=2)
+    with pytest.raises(TypeError, match="network must be a Sequential"):
+        train_epoch([net], MeanSquaredError(), optimizer, X, y, batch_size=2)
+
+
+def test_an_overflow_in_a_float64_network_does_not_suggest_float64():
+    net = Sequential([Dense(3, 1, rng=np.random.default_rng(0))], dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TrainingDivergedError, match="before the first update") as info:
+            train_epoch(
+                net,
+                MeanSquaredError(),
+                make_optimizer("sgd", [net.flat_params]),
+                np.ones((8, 3)),
+                np.full((8, 1), 1e300),  # the squared error overflows float64
+                batch_size=4,
+            )
+    message = str(info.value)
+    assert "float64 network" in message
+    assert "scale the targets" in message
+    assert "use float64" not in message and "dtype='float64'" not in message
