@@ -24,6 +24,8 @@ from mlbasics.nn import (
     check_gradients,
 )
 from mlbasics.nn._layers import Layer
+from mlbasics.nn._network import train_epoch
+from mlbasics.optim import make_optimizer
 
 TOL = 1e-6
 N, D, H, K = 7, 4, 6, 3
@@ -161,6 +163,37 @@ def test_weight_decay_gradient_matches_finite_differences(seed):
     net = Sequential([Dense(D, H, bias=False, rng=rng), BatchNorm(H), ELU(), Dense(H, K, rng=rng)])
     result = check_gradients(net, X, y, alpha=0.3)
     assert result.max_error < TOL, result.errors
+
+
+def test_the_step_of_training_with_decay_is_the_finite_difference_gradient(seed):
+    # check_gradients builds its own decay gradient, so the test above cannot see the one that
+    # training adds. Here one full-batch step of plain SGD with rate 1 (train_epoch, the code
+    # that trains) must move the parameters by minus the finite-difference gradient of the
+    # objective written out here: mean loss + alpha / 2 * (sum of the squared Dense weights).
+    rng, X, y = data(seed)
+    alpha = 0.3
+    net = Sequential(
+        [Dense(D, H, bias=False, rng=rng), BatchNorm(H), ELU(), Dense(H, K, rng=rng)],
+        dtype=np.float64,
+    )
+    dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+
+    def objective():
+        z = net.forward(X, training=True)
+        data_loss = SoftmaxCrossEntropy().forward(z, y)
+        return data_loss + 0.5 * alpha * sum(float(np.sum(layer.W**2)) for layer in dense)
+
+    theta = net.flat_params.copy()
+    expected = np.empty_like(theta)
+    for i in range(theta.size):
+        for sign in (1.0, -1.0):
+            net.flat_params[:] = theta
+            net.flat_params[i] += sign * 1e-6
+            expected[i] = objective() if sign > 0 else (expected[i] - objective()) / 2e-6
+    net.flat_params[:] = theta
+    optimizer = make_optimizer("sgd", [net.flat_params], learning_rate=1.0)
+    train_epoch(net, SoftmaxCrossEntropy(), optimizer, X, y, batch_size=N, alpha=alpha)
+    np.testing.assert_allclose(theta - net.flat_params, expected, rtol=1e-5, atol=1e-7)
 
 
 def test_a_deep_network_with_every_block_passes(seed):
