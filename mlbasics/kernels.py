@@ -41,6 +41,18 @@ def squared_norms(X) -> np.ndarray:
     return np.einsum("ij,ij->i", X, X)
 
 
+def _read_only(A):
+    """A view of ``A`` (dense, or CSR/CSC: its three arrays) that cannot be written through."""
+    if sparse.issparse(A) and A.format in ("csr", "csc"):
+        arrays = [_read_only(a) for a in (A.data, A.indices, A.indptr)]
+        return type(A)(tuple(arrays), shape=A.shape, copy=False)
+    if sparse.issparse(A):
+        return _read_only(A.tocsr())
+    view = np.asarray(A).view()
+    view.flags.writeable = False
+    return view
+
+
 def row_blocks(n_rows: int, n_cols: int, max_bytes: int = PREDICT_BLOCK_BYTES):
     """Slices of ``range(n_rows)`` such that a float64 block of ``n_cols`` columns fits ``max_bytes``."""
     step = max(1, int(max_bytes // (8 * max(n_cols, 1))))
@@ -112,8 +124,10 @@ class KernelSpec:
     def matrix(self, X, Z) -> np.ndarray:
         """The kernel matrix ``K[a, b] = k(X[a], Z[b])`` as a float64 array.
 
-        A callable kernel is checked: it must return a finite array of shape
-        ``(X.shape[0], Z.shape[0])``; anything else is a ``ValueError`` saying what came back.
+        A callable kernel is checked: it must return a finite real array of shape
+        ``(X.shape[0], Z.shape[0])``; anything else is a ``ValueError`` saying what came back. It
+        gets read-only views of ``X`` and ``Z`` (often the caller's own arrays): a kernel that
+        writes into its arguments fails with numpy's "read-only" error instead of changing them.
         """
         if self.kernel == "precomputed":
             raise ValueError(
@@ -123,9 +137,15 @@ class KernelSpec:
             return np.zeros((X.shape[0], Z.shape[0]))
         if self.is_named:
             return pairwise_kernels(X, Z, metric=self.kernel, **self._pairwise_params())
-        K = self.kernel(X, Z)
+        K = self.kernel(_read_only(X), _read_only(Z))
         if sparse.issparse(K):
             K = K.toarray()
+        K = np.asarray(K)
+        if np.iscomplexobj(K):  # a cast to float64 would drop the imaginary parts (ComplexWarning)
+            raise ValueError(
+                f"the kernel callable returned complex values (dtype {K.dtype}); a kernel matrix "
+                "is real."
+            )
         K = np.asarray(K, dtype=np.float64)
         expected = (X.shape[0], Z.shape[0])
         if K.shape != expected:

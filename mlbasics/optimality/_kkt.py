@@ -19,9 +19,26 @@ def _missing(model, names) -> list[str]:
     return [name for name in names if not hasattr(model, name)]
 
 
+def _parameters(model) -> dict:
+    """The model's parameters (``get_params``), or an empty dict when it has none."""
+    get_params = getattr(model, "get_params", None)
+    try:
+        return dict(get_params(deep=False)) if callable(get_params) else {}
+    except (TypeError, AttributeError, ValueError):  # a get_params that is not scikit-learn's
+        return {}
+
+
 def _kind(model) -> str:
     """ "svm" or "logistic" from the attributes the model has, or a TypeError naming the gaps."""
     svm_missing = _missing(model, SVM_ATTRIBUTES)
+    if not svm_missing and "nu" in _parameters(model):
+        # scikit-learn's NuSVC has every attribute of a C-SVM, with C = 0.0 (unused); its SVC has
+        # an attribute nu = 0.0 too, but no parameter nu
+        raise TypeError(
+            f"check_kkt cannot judge {type(model).__name__}: it is a nu-SVC (nu={model.nu!r}), "
+            "whose problem bounds the dual variables through nu, not C; nu-SVC is not a "
+            "supported kind (check_kkt judges C-SVMs and logistic regressions)."
+        )
     if not svm_missing:
         return "svm"
     logistic_missing = _missing(model, LOGISTIC_ATTRIBUTES)
@@ -47,6 +64,20 @@ def _check_tol(tol) -> float:
     ):
         raise ValueError(f"tol must be a positive finite number; got {tol!r}.")
     return float(tol)
+
+
+def _check_C(model, kind) -> None:
+    """The model's ``C``: a real number (not a bool), positive; finite for an SVM (a logistic
+    regression reads ``C = inf`` as no penalty, scikit-learn's convention)."""
+    C = model.C
+    if isinstance(C, (bool, np.bool_)) or not isinstance(C, numbers.Real):
+        raise TypeError(
+            f"{type(model).__name__}.C must be a real number; got {C!r} of type {type(C).__name__}."
+        )
+    finite = bool(np.isfinite(C)) or kind == "logistic"
+    if not (C > 0 and finite):  # also rejects NaN
+        what = "positive and finite" if kind == "svm" else "positive"
+        raise ValueError(f"{type(model).__name__}.C must be {what}; got C={C!r}.")
 
 
 def _expected_features(model, kind):
@@ -111,10 +142,14 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     ------
     TypeError
         When the model is of a kind this function cannot judge (the message names the missing
-        attributes).
+        attributes; scikit-learn's NuSVC, SVR and OneClassSVM among them), or its ``C`` is not
+        a real number.
     ValueError
         When ``X``, ``y`` or ``sample_weight`` are not valid or not the training data (other rows,
-        another number of features), or ``tol`` is not a positive finite number.
+        another number of features), ``tol`` is not a positive finite number, or the model's
+        attributes are not those of a fitted model: ``C`` not positive (not finite, for an SVM),
+        coefficients or intercepts that are not finite or not of the shapes their classes and
+        support vectors imply.
 
     Notes
     -----
@@ -192,6 +227,7 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
             X = model[:-1].transform(X)
         model = model[-1]
     kind = _kind(model)
+    _check_C(model, kind)
     X = check_array(X, accept_sparse="csr", dtype=np.float64)
     _check_features(model, kind, X)
     y = np.asarray(y)

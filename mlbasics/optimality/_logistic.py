@@ -247,6 +247,17 @@ def logistic_report(model, X, y_index, sample_weight, tol) -> KKTReport:
             f"check_kkt expects ({n_outputs}, {X.shape[1]}) (binary: one row; more: one row per "
             "class, the multinomial loss)."
         )
+    if intercept.ndim != 1 or intercept.shape[0] not in (1, n_outputs):
+        raise ValueError(
+            f"intercept_ has shape {np.shape(model.intercept_)}; with {n_classes} classes "
+            f"check_kkt expects ({n_outputs},)."
+        )
+    for name, value in (("coef_", coef), ("intercept_", intercept)):
+        if not np.all(np.isfinite(value)):
+            raise ValueError(
+                f"{type(model).__name__}.{name} holds NaN or infinite values: not a fitted model "
+                "whose optimality can be judged."
+            )
     C, l1, l2 = penalty_strengths(model)
     class_weight = getattr(model, "class_weight", None)
     per_class = (

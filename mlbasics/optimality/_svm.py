@@ -273,6 +273,44 @@ def _problem(loss, y, alpha, margins, upper, quadratic, index, dual_point=None):
     return violations, worst, primal, dual
 
 
+def _check_attributes(model) -> None:
+    """Raise a ``ValueError`` when the fitted attributes do not fit together (libsvm's layout):
+    ``n_support_`` one count per class, ``support_`` as many indices as they add up to,
+    ``dual_coef_`` of shape ``(n_classes - 1, n_SV)`` and ``intercept_`` one offset per pair of
+    classes, both finite."""
+    n_classes = len(model.classes_)
+    n_pairs = n_classes * (n_classes - 1) // 2
+    n_support = np.asarray(model.n_support_)
+    support = np.asarray(model.support_)
+    dual_coef = _dense(model.dual_coef_)
+    intercept = np.asarray(model.intercept_)
+    name = type(model).__name__
+    if n_support.shape != (n_classes,) or support.ndim != 1:
+        problem = f"n_support_ of shape {n_support.shape}, support_ of shape {support.shape}"
+        expected = f"({n_classes},) for {n_classes} classes and one dimension"
+    elif int(n_support.sum()) != support.shape[0]:
+        problem = f"n_support_ adds up to {int(n_support.sum())}, support_ has {len(support)}"
+        expected = "the same number of support vectors"
+    elif dual_coef.shape != (n_classes - 1, len(support)):
+        problem = f"dual_coef_ of shape {dual_coef.shape}"
+        expected = f"(n_classes - 1, n_SV) = ({n_classes - 1}, {len(support)})"
+    elif intercept.shape != (n_pairs,):
+        problem = f"intercept_ of shape {intercept.shape}"
+        expected = f"one offset per pair of classes, ({n_pairs},)"
+    else:
+        for attribute, value in (("dual_coef_", dual_coef), ("intercept_", intercept)):
+            if not np.all(np.isfinite(value.astype(float))):
+                raise ValueError(
+                    f"{name}.{attribute} holds NaN or infinite values: not a fitted model whose "
+                    "optimality can be judged."
+                )
+        return
+    raise ValueError(
+        f"{name}'s fitted attributes do not fit together: {problem}; expected {expected} "
+        "(libsvm's one-vs-one layout)."
+    )
+
+
 def svm_report(model, X, y_index, sample_weight, tol) -> KKTReport:
     """The :class:`KKTReport` of a fitted kernel SVM on its training data."""
     loss = getattr(model, "loss", "hinge")
@@ -280,6 +318,7 @@ def svm_report(model, X, y_index, sample_weight, tol) -> KKTReport:
         raise TypeError(
             f"check_kkt judges kernel SVMs with loss in {_LOSSES}; this model has loss={loss!r}."
         )
+    _check_attributes(model)
     _check_training_data(model, X)
     upper_all = _bounds(model, y_index, sample_weight)
     reports = [

@@ -32,6 +32,7 @@ from ..kernels import KernelSpec, squared_norms
 
 __all__ = [
     "FLOAT32_MAX",
+    "FLOAT64_MAX",
     "LOGISTIC_MIN_C",
     "MAX_SQUARED_NORM",
     "MIN_SQUARED_NORM",
@@ -42,6 +43,9 @@ __all__ = [
     "exact_kernel_block",
     "kernel_bounds",
 ]
+
+#: The largest float64 number.
+FLOAT64_MAX = float(np.finfo(np.float64).max)
 
 #: The largest kernel value the solvers accept: float32's largest number. SMO caches kernel rows in
 #: float32, where anything larger is infinite (and the dual then NaN).
@@ -211,12 +215,18 @@ def check_bounds(upper, loss: str) -> None:
         )
 
 
-def check_solution(solution, problem: str) -> None:
+def check_solution(solution, problem: str, upper=None, kernel_top: float | None = None) -> None:
     """Raise a ``ValueError`` when the solution of a binary problem is not finite.
 
     ``problem`` names it in the message ("0 vs 1"). What is checked: ``alpha``, the offset
     ``rho`` and the dual objective; a model with any of them NaN or infinite predicts nothing
-    meaningful (scikit-learn's SVC raises the same way).
+    meaningful (scikit-learn's SVC raises the same way). With the bounds ``upper`` (the ``C_i``)
+    and ``kernel_top`` (a bound on ``|K(x, z)|``), the message says whether the ``C_i`` alone
+    explain the overflow: the dual variables are of the order of the ``C_i``, and the quadratic
+    term of the dual up to ``1/2 (sum C_i)^2 max |K|``, which reaches it whenever the kernel is
+    indefinite (the sigmoid's: the minimum is then at a corner of the box) or the data not
+    separable. When that bound overflows float64 (e.g. ``sample_weight=1e300``) the advice is a
+    smaller C; otherwise it is the scale of the features and the kernel's parameters.
     """
     bad = [
         name
@@ -227,9 +237,23 @@ def check_solution(solution, problem: str) -> None:
         )
         if not np.all(np.isfinite(value))
     ]
-    if bad:
+    if not bad:
+        return
+    reach = 0.0
+    if upper is not None and kernel_top is not None:
+        with np.errstate(over="ignore"):
+            reach = float(0.5 * np.float64(np.sum(upper)) ** 2 * kernel_top)
+    if not reach <= FLOAT64_MAX:
         raise ValueError(
             f"the solution of the binary problem {problem} is not finite ({', '.join(bad)}): "
-            "its arithmetic overflowed. Scale the features (e.g. with "
-            "sklearn.preprocessing.StandardScaler), or use a smaller C, gamma or degree."
+            "its arithmetic overflowed. Its dual variables are of the order of the C_i = C x "
+            f"sample_weight x class_weight (up to {float(np.max(upper)):.3g}), and its dual "
+            f"objective can reach 1/2 (sum C_i)^2 max |K| (kernel values up to {kernel_top:.3g}), "
+            f"beyond float64's {FLOAT64_MAX:.3g} (an indefinite kernel, as the sigmoid kernel "
+            "generally is, puts the minimum there). Use a smaller C or smaller weights."
         )
+    raise ValueError(
+        f"the solution of the binary problem {problem} is not finite ({', '.join(bad)}): "
+        "its arithmetic overflowed. Scale the features (e.g. with "
+        "sklearn.preprocessing.StandardScaler), or use a smaller C, gamma or degree."
+    )

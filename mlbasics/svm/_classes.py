@@ -122,7 +122,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     kernel : {"linear", "poly", "rbf", "sigmoid", "precomputed"} or callable, default="rbf"
         The kernel (see :mod:`mlbasics.kernels`). With "precomputed", ``X`` is the kernel matrix
         (``fit``: square, training x training; ``predict``: test x training). A callable
-        ``kernel(X, Z)`` returns the matrix; it is checked for shape and finiteness.
+        ``kernel(X, Z)`` returns the matrix; it is checked for shape and finite real values, and
+        gets read-only views of ``X`` and ``Z``.
     degree : int, default=3
         Degree of the polynomial kernel.
     gamma : {"scale", "auto"} or float, default="scale"
@@ -399,15 +400,18 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         train = self._kernel_spec.matrix(X, X) if callable(self.kernel) else X
         solver_spec = KernelSpec("precomputed") if callable(self.kernel) else self._kernel_spec
         check_kernel_range(self._kernel_spec, top_squared_norm, gram=None if named else train)
+        if named:
+            kernel_top = kernel_bounds(self._kernel_spec, top_squared_norm, top_squared_norm)[1]
+        else:
+            kernel_top = max(float(train.max(initial=0.0)), -float(train.min(initial=0.0)))
 
-        self._fit_one_vs_one(
-            train, X, y_index, upper, solver_spec, precomputed or callable(self.kernel), task
-        )
+        is_gram = precomputed or callable(self.kernel)
+        self._fit_one_vs_one(train, X, y_index, upper, solver_spec, is_gram, task, kernel_top)
         self.shape_fit_ = X.shape
         task.end({})
         return self
 
-    def _fit_one_vs_one(self, train, X, y_index, upper, spec, is_gram, task):
+    def _fit_one_vs_one(self, train, X, y_index, upper, spec, is_gram, task, kernel_top):
         n_classes = len(self.classes_)
         max_iter = self.max_iter
         log = self._log()
@@ -469,7 +473,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 )
             if problem is not task:
                 problem.end()  # the remaining problems run whatever a callback says here
-            check_solution(solution, f"{label_a!r} vs {label_b!r}")
+            check_solution(solution, f"{label_a!r} vs {label_b!r}", upper[rows], kernel_top)
             full = np.zeros(len(y_index))
             full[rows] = solution.alpha * labels
             alphas.append(full)

@@ -7,8 +7,9 @@ imports neither of them. The cvxpy reference :mod:`mlbasics.svm._qp` returns the
 :class:`DualSolution`. Here:
 
 * the result and its certificate: :class:`DualSolution`, :func:`primal_objective`,
-  :func:`dual_value`; why a run stopped (:func:`stop_message`, :func:`unbounded_error`); the
-  iteration cap (:func:`default_max_iter`) and the reporting period (:data:`CHUNK`);
+  :func:`dual_value`; why a run stopped (:func:`stop_message`, :func:`unbounded_error`,
+  :func:`negative_curvature`); the iteration cap (:func:`default_max_iter`) and the reporting
+  period (:data:`CHUNK`);
 * the arrays of the compiled kernels (:mod:`mlbasics.svm._smo_kernels`): the row cache
   (:func:`_cache`), the ``data`` and ``kern`` tuples (:func:`_data`, :func:`_kern`);
 * the hinge and squared-hinge duals in the kernels' variables ``F = y G``: :func:`hinge_start`,
@@ -43,6 +44,7 @@ __all__ = [
     "hinge_finish",
     "hinge_start",
     "needs_float64_check",
+    "negative_curvature",
     "primal_objective",
     "stop_message",
     "unbounded_error",
@@ -252,16 +254,49 @@ def _kern(spec: KernelSpec):
     return (np.int64(spec.code), float(spec.gamma), float(spec.coef0), np.int64(spec.degree))
 
 
-def unbounded_error() -> ValueError:
-    """The error of a squared-hinge dual found unbounded below (``UNBOUNDED`` of the kernels)."""
+def unbounded_error(direction: bool = False) -> ValueError:
+    """The error of a squared-hinge dual found unbounded below: ``UNBOUNDED`` of the kernels (a
+    pair of negative curvature), or with ``direction`` a run that overflowed along a direction of
+    negative curvature (:func:`negative_curvature`)."""
+    if direction:
+        evidence = (
+            "the dual variables grew until the dual objective overflowed, along a direction d >= 0 "
+            "with y'd = 0 and d'(Q + diag(1/(2 C)))d < 0 (Q_ij = y_i y_j K_ij)"
+        )
+    else:
+        evidence = (
+            "two samples i, j of different classes have K_ii + K_jj - 2 K_ij + 1/(2 C_i) + "
+            "1/(2 C_j) <= 0"
+        )
     return ValueError(
         "loss='squared_hinge' needs a positive semidefinite kernel, and this kernel matrix is "
-        "not one: two samples i, j of different classes have K_ii + K_jj - 2 K_ij + 1/(2 C_i) + "
-        "1/(2 C_j) <= 0, and along that pair the squared-hinge dual (whose variables have no "
-        "upper bound) decreases without limit. Use loss='hinge' or 'logistic', which SMO solves "
-        "on indefinite kernels as libsvm does, or a positive semidefinite kernel (e.g. clip the "
-        "matrix's negative eigenvalues)."
+        f"not one: {evidence}, and along that direction the squared-hinge dual (whose variables "
+        "have no upper bound) decreases without limit. Use loss='hinge' or 'logistic', which SMO "
+        "solves on indefinite kernels as libsvm does, or a positive semidefinite kernel (e.g. "
+        "clip the matrix's negative eigenvalues)."
     )
+
+
+def negative_curvature(X, spec: KernelSpec, data, alpha, extra) -> bool:
+    """Whether the squared-hinge dual decreases without limit along ``alpha``'s direction.
+
+    SMO's pair test (:func:`~mlbasics.svm._smo_kernels._pair_step`) only sees a pair of negative
+    curvature. An indefinite kernel whose pairs all have positive curvature (a sigmoid kernel on
+    standardised data: the smallest eigenvalue of ``Q + D`` -7.8) still makes ``alpha`` grow
+    geometrically, pair after pair, until the objective overflows. Then ``d = alpha / max(alpha)``
+    is feasible (``d >= 0``, ``y'd = 0``) and, computed with float64 kernel values,
+    ``d'(Q + diag(extra))d`` is negative beyond its rounding (``1e-12 (sum d)^2 max |K|``): the
+    dual is unbounded along ``d``. ``alpha`` and ``extra`` are in the solver's order.
+    """
+    top = float(np.max(alpha, initial=0.0))
+    if not (0.0 < top < math.inf and np.all(np.isfinite(alpha))):
+        return False
+    d = alpha / top
+    # F = K (y d) + y extra d - y (the gradient at d), so y F + 1 = (Q + diag(extra)) d
+    F = float64_gradient(X, spec, data, d, "squared_hinge", extra, None)
+    curvature = float(d @ (data[2] * F + 1.0))
+    rounding = 1e-12 * float(d.sum()) ** 2 * kernel_bound(X, spec, data)
+    return curvature < -rounding
 
 
 #: Return code of a run whose float64 gradient kept a gap above ``tol`` after

@@ -64,12 +64,13 @@ from scipy.linalg import eigvalsh, lapack
 
 from .._result import Trace
 from .._threads import one_blas_thread
-from ..kernels import KernelSpec
+from ..kernels import KernelSpec, squared_norms
 from ._dual import DualSolution, primal_objective
 from ._smo import LOSSES
 from ._smo_kernels import LOGISTIC_EPS
 
 __all__ = [
+    "BADLY_SCALED",
     "FACTOR_RTOL",
     "INDEFINITE_RTOL",
     "MEMORY_FRACTION",
@@ -159,12 +160,19 @@ BOUND_RTOL = 1e-7
 LOGISTIC_RESOLVED_RTOL = 1e-10
 
 _SOLVER_NAMES = {"clarabel": "CLARABEL", "osqp": "OSQP", "scs": "SCS"}
-#: Said with every solver failure: at ``C = 1e9`` on 40 standardised samples Clarabel ends the
-#: hinge dual (bounded by its box) with the status "unbounded", and the logistic dual fails.
-_SCALING_HINT = (
-    "Badly scaled problems make these solvers fail: a C far above the kernel's values (C = 1e9 "
-    "with standardised features), or features that are not standardised."
-)
+#: A solver failure on a problem whose ``max_i C_i * max_i K_ii`` exceeds this is put down to its
+#: scale (a ``ValueError`` saying so); below it, to the solver (a ``RuntimeError``). Measured on
+#: 40 standardised samples (``K_ii`` about 3 for the linear kernel, 1 for rbf): Clarabel ends the
+#: hinge dual (bounded by its box) with the status "unbounded" from ``C = 1e8`` (linear) and
+#: ``C = 1e10`` (rbf), the logistic dual fails or reads "infeasible" from ``C = 1e8``, and OSQP and
+#: SCS fail on the linear kernel from ``C = 1e8`` as well; every solver answered at ``C = 1e6``.
+BADLY_SCALED = 1e7
+
+
+class _SolverFailure(RuntimeError):
+    """A cvxpy solver that failed or ended with a status other than "optimal" (:func:`_solve`)."""
+
+
 #: Solvers that accept the exponential cone of ``entr`` (the logistic dual); OSQP is a QP solver.
 _EXP_CONE = {"clarabel", "scs"}
 #: Accuracy asked of each solver (the defaults of OSQP and SCS are ~1e-4, too loose for a
@@ -380,14 +388,15 @@ def _clarabel_small() -> dict:
 
 
 def _solve(problem, cp, solver_name, qp_solver, verbose, what, *, loose=False, small=False):
-    """Solve, or raise a RuntimeError naming the solver and its status.
+    """Solve, or raise a :class:`_SolverFailure` naming the solver and its status.
 
     ``verbose`` (a bool) turns on the solver's own log, which cvxpy and the solver write themselves.
 
     Clarabel first runs at the tight tolerances of :data:`_SOLVER_OPTIONS` (or, with ``loose``,
     those of :data:`_LOOSE_OPTIONS`); when it ends "almost solved" there (the entropy's
     exponential cone can stall below 1e-10), it is re-run at :data:`_CLARABEL_FALLBACK`
-    tolerances before the status counts as a failure. ``small`` first tries the same tolerances
+    tolerances before the status counts as a failure; so is an attempt at which the solver
+    raises (Clarabel's "insufficient progress"). ``small`` first tries the same tolerances
     with :data:`_CLARABEL_SMALL` (one thread, no equilibration or refinement); if that attempt
     ends anything but "optimal", or the solver raises, the sequence above runs with Clarabel's
     defaults.
@@ -400,6 +409,7 @@ def _solve(problem, cp, solver_name, qp_solver, verbose, what, *, loose=False, s
         attempts += _CLARABEL_FALLBACK
         if small:
             attempts.insert(0, {**first, **_clarabel_small()})
+    failure = None
     for k, options in enumerate(attempts):
         trial = small and qp_solver == "clarabel" and k == 0  # failures fall back to the defaults
         try:
@@ -411,21 +421,43 @@ def _solve(problem, cp, solver_name, qp_solver, verbose, what, *, loose=False, s
                     solver=solver_name, verbose=bool(verbose), warm_start=False, **options
                 )
         except cp.error.SolverError as exc:
-            if trial:
-                continue
-            raise RuntimeError(
-                f"the {solver_name} solver failed on the {what}: {exc}. Try another qp_solver "
-                f"or solver='smo'. {_SCALING_HINT}"
-            ) from exc
+            # Clarabel raises on "insufficient progress": at tol_feas = 1e-12 it stopped on the
+            # squared-hinge dual of a rank-10 poly kernel on 20 samples (its primal residual
+            # rose to 2.6e-10 at the last steps), which the next, looser attempt solves; the
+            # solution's gap m - M judges the result either way (``converged_``)
+            failure = exc
+            continue
+        failure = None
         if problem.status == cp.OPTIMAL:
             return
         if not trial and problem.status != cp.OPTIMAL_INACCURATE:
             break
-    advice = "another qp_solver ('clarabel' is an interior-point method)"
-    raise RuntimeError(
+    if failure is not None:
+        raise _SolverFailure(
+            f"the {solver_name} solver failed on the {what}: {failure}"
+        ) from failure
+    raise _SolverFailure(
         f"the {solver_name} solver stopped with status {problem.status!r} on the {what}, not "
-        f"'optimal': the solution cannot be trusted. Try {advice}, or solver='smo'. "
-        f"{_SCALING_HINT}"
+        "'optimal': the solution cannot be trusted"
+    )
+
+
+def _failure_error(exc: _SolverFailure, qp_solver: str, upper, kernel_top: float) -> Exception:
+    """The error :func:`solve_dual_qp` raises for a solver failure: a ``ValueError`` when the
+    problem is badly scaled (``max C_i * max K_ii`` above :data:`BADLY_SCALED`), with advice
+    about C, else a ``RuntimeError`` suggesting another solver."""
+    top = float(upper.max())
+    scale = top * kernel_top
+    others = sorted(set(_SOLVER_NAMES) - {qp_solver})
+    if scale > BADLY_SCALED:
+        return ValueError(
+            f"{exc}. The problem is badly scaled for the QP solvers: C_i up to {top:.3g} against "
+            f"kernel values K_ii up to {kernel_top:.3g} (product {scale:.3g}, above "
+            f"{BADLY_SCALED:g}), so the dual variables range over many orders of magnitude. Use "
+            f"a smaller C (or smaller sample and class weights), or solver='smo'."
+        )
+    return RuntimeError(
+        f"{exc}. Try another qp_solver ({' or '.join(repr(o) for o in others)}), or solver='smo'."
     )
 
 
@@ -538,9 +570,13 @@ def solve_dual_qp(
         PSD (within :data:`INDEFINITE_RTOL`).
     MemoryError
         When :func:`memory_estimate` exceeds :data:`MEMORY_FRACTION` of the available memory.
+    ValueError
+        Also when the solver fails on a badly scaled problem (``max C_i * max K_ii`` above
+        :data:`BADLY_SCALED`, e.g. ``C = 1e10`` on standardised data): the message says so.
     RuntimeError
         When the solver fails or stops with a status other than "optimal" (infeasible,
-        unbounded, inaccurate): the message names the solver and the status.
+        unbounded, inaccurate) on a problem of ordinary scale: the message names the solver and
+        the status.
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
@@ -580,16 +616,23 @@ def solve_dual_qp(
             if log is not None:
                 log(f"[QP] {what}, factor: {description}; solver {solver_name}")
             problem, a, balance = _dual_problem(cp, F, y, upper, loss)
-            _solve(problem, cp, solver_name, qp_solver, solver_verbose, what)
+            try:
+                _solve(problem, cp, solver_name, qp_solver, solver_verbose, what)
+            except _SolverFailure as exc:
+                kernel_top = float(squared_norms(F).max(initial=0.0))  # max K_ii = max ||F_i||^2
+                raise _failure_error(exc, qp_solver, upper, kernel_top) from exc
             alpha, b = _clean(a.value, upper, loss), float(balance.dual_value)
             n_iter = int(problem.solver_stats.num_iters or 0)
             Kv = _kernel_times(X, spec, F, y * alpha)
             records = []
         else:
             K = _gram(X, spec)
-            alpha, b, n_iter, records = _working_sets(
-                K, y, upper, loss, cp, solver_name, qp_solver, what, log, solver_verbose
-            )
+            try:
+                alpha, b, n_iter, records = _working_sets(
+                    K, y, upper, loss, cp, solver_name, qp_solver, what, log, solver_verbose
+                )
+            except _SolverFailure as exc:
+                raise _failure_error(exc, qp_solver, upper, float(np.diag(K).max())) from exc
             Kv = K @ (y * alpha)
     objective = _dual_objective(alpha, upper, 0.5 * float((y * alpha) @ Kv), loss)
     gap = _mvp_gap(alpha, y, Kv, upper, loss)
@@ -883,7 +926,11 @@ def primal_linear_qp(X, y, upper, *, loss="hinge", qp_solver="clarabel") -> Prim
         else:
             objective = 0.5 * cp.sum_squares(w) + cp.sum(cp.multiply(upper, cp.square(xi)))
     problem = cp.Problem(cp.Minimize(objective), constraints)
-    _solve(problem, cp, solver_name, qp_solver, 0, f"{loss} primal ({n} samples)")
+    try:
+        _solve(problem, cp, solver_name, qp_solver, 0, f"{loss} primal ({n} samples)")
+    except _SolverFailure as exc:
+        top = float(squared_norms(X).max(initial=0.0))  # the linear kernel's largest K_ii
+        raise _failure_error(exc, qp_solver, upper, top) from exc
     return PrimalSolution(
         w=np.asarray(w.value, dtype=np.float64),
         b=float(b.value),

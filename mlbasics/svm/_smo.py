@@ -43,6 +43,7 @@ from ._dual import (
     hinge_finish,
     hinge_start,
     needs_float64_check,
+    negative_curvature,
     primal_objective,
     stop_message,
     unbounded_error,
@@ -146,7 +147,9 @@ def solve_dual(
     ------
     ValueError
         When the squared-hinge dual is found unbounded below (a kernel that is not positive
-        semidefinite, :func:`~mlbasics.svm._dual.unbounded_error`). Other overflow is left in the
+        semidefinite, :func:`~mlbasics.svm._dual.unbounded_error`): a pair of negative curvature,
+        or a run that overflowed along a direction of negative curvature
+        (:func:`~mlbasics.svm._dual.negative_curvature`). Other overflow is left in the
         result: a NaN or infinite objective ends the run at the end of its chunk, and the caller
         checks.
     """
@@ -254,6 +257,12 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         refinements += 1
         shrink = False  # the shrunk gradient would be rebuilt from F_bar, in float32 precision
     converged = code == K.CONVERGED
+    if (
+        loss == "squared_hinge"
+        and not math.isfinite(fstate[K.F_OBJECTIVE])
+        and negative_curvature(X, spec, data, alpha, extra)
+    ):
+        raise unbounded_error(direction=True)
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
     if loss == "logistic":

@@ -402,6 +402,64 @@ def test_unsupported_models_get_a_type_error_naming_what_is_missing(breast_cance
         check_kkt(SVC(), X, y)  # not fitted
 
 
+def test_nu_svc_is_a_type_error_not_a_division_by_zero(breast_cancer):
+    """NuSVC has every attribute of a C-SVM, with C = 0.0: it was judged as one and divided by C."""
+    X, y = breast_cancer
+    with pytest.raises(TypeError, match=r"nu-SVC .*not a supported kind"):
+        check_kkt(sk_svm.NuSVC().fit(X, y), X, y)
+
+
+@pytest.mark.parametrize("kind", ["svm", "logistic"])
+@pytest.mark.parametrize(
+    "C, error", [(-1.0, ValueError), (0.0, ValueError), (np.nan, ValueError), ("1", TypeError)]
+)
+def test_a_tampered_C_is_a_clear_error(breast_cancer, kind, C, error):
+    X, y = breast_cancer
+    model = (sk_svm.SVC() if kind == "svm" else sk_linear.LogisticRegression()).fit(X, y)
+    model.C = C
+    with pytest.raises(error, match=r"\.C must be"):
+        check_kkt(model, X, y)
+    if kind == "svm":
+        model.C = np.inf  # the box [0, C_i] needs a finite C (logistic: no penalty)
+        with pytest.raises(ValueError, match="positive and finite"):
+            check_kkt(model, X, y)
+
+
+@pytest.mark.parametrize(
+    "attribute, value, message",
+    [
+        ("dual_coef_", lambda v: v[:, :-1], r"dual_coef_ of shape \(1, \d+\); expected"),
+        ("dual_coef_", lambda v: np.full_like(v, np.nan), "dual_coef_ holds NaN"),
+        ("intercept_", lambda v: np.r_[v, v], r"intercept_ of shape \(2,\)"),
+        ("intercept_", lambda v: v * np.inf, "intercept_ holds NaN or infinite"),
+        ("n_support_", lambda v: v[:1], r"n_support_ of shape \(1,\)"),
+        ("support_", lambda v: v[:-1], "n_support_ adds up to"),
+    ],
+)
+def test_tampered_svm_attributes_are_a_clear_error(breast_cancer, attribute, value, message):
+    """A wrong shape was a raw matmul error; NaN coefficients a report or a RuntimeWarning."""
+    X, y = breast_cancer
+    model = SVC(kernel="linear").fit(X, y)  # (scikit-learn's n_support_ is a read-only property)
+    setattr(model, attribute, value(getattr(model, attribute)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=message):
+            check_kkt(model, X, y)
+
+
+@pytest.mark.parametrize("attribute", ["coef_", "intercept_"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_logistic_coefficients_are_a_clear_error(breast_cancer, attribute, value):
+    """coef_ = NaN leaked numpy's "invalid value encountered in logaddexp" RuntimeWarning."""
+    X, y = breast_cancer
+    model = sk_linear.LogisticRegression().fit(X, y)
+    setattr(model, attribute, np.full_like(getattr(model, attribute), value))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=f"{attribute} holds NaN or infinite"):
+            check_kkt(model, X, y)
+
+
 def test_wrong_data_is_a_value_error(breast_cancer, wine):
     X, y = breast_cancer
     model = sk_svm.SVC().fit(X, y)

@@ -13,9 +13,12 @@ import warnings
 import numpy as np
 import pytest
 from scipy import sparse
+from scipy.linalg import eigvalsh
 from sklearn import svm
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.metrics.pairwise import rbf_kernel, sigmoid_kernel
+from sklearn.preprocessing import StandardScaler
 
 from mlbasics import SVC
 from mlbasics.svm import _batched, _checks
@@ -232,6 +235,28 @@ def test_squared_hinge_unbounded_on_a_named_kernel_is_the_same_error(monkeypatch
         assert model.converged_ and np.all(np.isfinite(model.dual_coef_))
 
 
+@pytest.mark.parametrize("path", ["pair SMO", "batched"])
+def test_squared_hinge_on_a_sigmoid_kernel_whose_pairs_all_curve_upwards(monkeypatch, path):
+    """Standardised data, gamma="scale": every pair of opposite labels has positive curvature, so
+    the pair test never fires, yet Q + diag(1/(2C)) has eigenvalues down to -7.8 and the alphas
+    grew until the objective overflowed ("not finite ... Scale the features", the wrong advice).
+    The direction the alphas took is a certificate of the unbounded dual."""
+    if path == "batched":
+        monkeypatch.setattr(_batched, "BATCHED_MIN", 0)
+        monkeypatch.setattr(_batched, "WORKING_SET", 16)
+    X, y = make_classification(100, 4, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    K = sigmoid_kernel(X, gamma=1.0 / (X.shape[1] * X.var()))
+    labels = np.where(y == 1, 1.0, -1.0)
+    Q = np.outer(labels, labels) * K + np.eye(len(y)) / 2.0  # C = 1
+    assert eigvalsh(Q)[0] < -1.0
+    opposite = np.not_equal.outer(labels, labels)
+    curvature = np.add.outer(np.diag(K), np.diag(K)) - 2.0 * K + 1.0
+    assert curvature[opposite].min() > 0.0
+    with pytest.raises(ValueError, match="loss='squared_hinge' needs a positive semidefinite"):
+        SVC(kernel="sigmoid", loss="squared_hinge").fit(X, y)
+
+
 # -- C and the sample weights ------------------------------------------------------------------------
 
 
@@ -267,6 +292,17 @@ def test_C_times_weights_that_overflow_are_an_error(small):
     X, y = small
     with pytest.raises(ValueError, match="overflows float64"):
         SVC(C=1e300, class_weight={0: 1e10, 1: 1.0}).fit(X, y)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "logistic"])
+def test_weights_whose_dual_overflows_are_an_error_that_names_C(small, loss):
+    """sample_weight=1e300 on an indefinite sigmoid kernel: the box's corner, where the hinge dual's
+    minimum lies, has objective of order -(sum C_i)^2. The cause is C_i, not the features (the
+    sigmoid kernel is bounded by 1), and the message says so."""
+    X, y = small
+    with pytest.raises(ValueError, match=r"not finite.*up to 1e\+300.*smaller C") as error:
+        SVC(kernel="sigmoid", loss=loss).fit(X, y, sample_weight=np.full(len(y), 1e300))
+    assert "Scale the features" not in str(error.value)
 
 
 def test_a_solution_that_overflows_is_an_error_not_a_nan_model(small):

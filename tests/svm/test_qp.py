@@ -197,8 +197,44 @@ def test_asymmetric_or_nonfinite_precomputed_kernel_is_refused(iris):
 def test_a_solver_that_stops_early_is_an_error_naming_solver_and_status(iris, monkeypatch):
     monkeypatch.setitem(_qp._SOLVER_OPTIONS, "osqp", {"max_iter": 2, "polishing": False})
     X, y = iris
-    with pytest.raises(RuntimeError, match=r"OSQP solver stopped with status '.*'"):
+    with pytest.raises(RuntimeError, match=r"OSQP solver stopped with status '.*'") as error:
         SVC(solver="qp", qp_solver="osqp").fit(X, y)
+    # C = 1 on standardised data: nothing to blame on the scale
+    assert "another qp_solver" in str(error.value) and "scaled" not in str(error.value)
+
+
+def test_clarabel_stuck_at_the_tight_tolerances_is_solved_at_looser_ones():
+    """A poly kernel of rank 10 on 20 samples (the problems 0 vs 3, a class of one sample, and 1 vs
+    2): Clarabel raised "insufficient progress" at tol_feas = 1e-12 (its primal residual rose to
+    2.6e-10 at the last steps), a RuntimeError that blamed C and the features' scale. The looser
+    attempt it now falls back to solves it: the same model as OSQP's and SMO's."""
+    X, _ = make_classification(40, 3, n_informative=2, n_redundant=0, random_state=0)
+    y = np.digitize(X[:, 0], [-0.4, 0.4])
+    y[0] = 3
+    params = {"kernel": "poly", "loss": "squared_hinge"}
+    model = SVC(solver="qp", **params).fit(X, y)
+    assert model.converged_
+    for reference in (
+        SVC(solver="qp", qp_solver="osqp", **params).fit(X, y),
+        SVC(tol=1e-10, **params).fit(X, y),
+    ):
+        np.testing.assert_allclose(model.objective_, reference.objective_, rtol=1e-8)
+        np.testing.assert_allclose(
+            model.decision_function(X), reference.decision_function(X), atol=1e-7
+        )
+
+
+@pytest.mark.parametrize("loss", ["hinge", "logistic"])
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_qp_on_a_C_far_above_the_kernel_is_a_value_error_naming_C(kernel, loss):
+    """C = 1e12 on standardised noisy data: Clarabel ends the hinge dual (bounded by its box) with
+    the status "unbounded" and the logistic one with "infeasible" or a failure. The dual variables
+    then span twelve orders of magnitude; the error says so, and to lower C."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(40) > 0).astype(int)
+    with pytest.raises(ValueError, match=r"badly scaled.*C_i up to 1e\+12.*smaller C"):
+        SVC(solver="qp", kernel=kernel, loss=loss, C=1e12).fit(X, y)
 
 
 @pytest.mark.parametrize("failure", ["status", "raises"])

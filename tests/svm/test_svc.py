@@ -11,6 +11,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 from scipy import sparse
+from scipy.special import softmax
 from sklearn import svm
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification
@@ -256,6 +257,24 @@ def test_logistic_loss_gives_probabilities_consistent_with_predict(wine, breast_
     np.testing.assert_allclose(binary.predict_proba(breast_cancer[0])[:, 1], 1 / (1 + np.exp(-f)))
 
 
+def test_multiclass_logistic_probabilities_are_the_softmax_of_least_squares_log_odds(wine):
+    """The class scores u fit the pairwise log-odds f_ab in least squares, u_a - u_b ~ f_ab
+    (docs/theory/svm.rst), and predict_proba is softmax(u). Here u comes from numpy's lstsq on the
+    one-vs-one decision values, not from a closed form: its minimum-norm solution has sum u = 0,
+    and softmax does not see the constant anyway."""
+    X, y = wine
+    model = SVC(loss="logistic", decision_function_shape="ovo").fit(X, y)
+    f = model.decision_function(X)  # (n, n_pairs), positive for the first class of each pair
+    k = len(model.classes_)
+    D = np.zeros((f.shape[1], k))  # (u_a - u_b) for every pair (a, b), libsvm's order
+    for p, (a, b) in enumerate(combinations(range(k), 2)):
+        D[p, a], D[p, b] = 1.0, -1.0
+    u = np.linalg.lstsq(D, f.T, rcond=None)[0].T
+    np.testing.assert_allclose(model.predict_proba(X), softmax(u, axis=1), rtol=1e-9, atol=1e-15)
+    ovr = SVC(loss="logistic").fit(X, y)  # decision_function "ovr" is u itself
+    np.testing.assert_allclose(ovr.decision_function(X), u, rtol=1e-9, atol=1e-12)
+
+
 def test_hinge_has_no_predict_proba_but_calibrates(breast_cancer):
     X, y = breast_cancer
     assert not hasattr(SVC(), "predict_proba")
@@ -265,19 +284,40 @@ def test_hinge_has_no_predict_proba_but_calibrates(breast_cancer):
     assert calibrated.score(X, y) > 0.95
 
 
-def test_sample_weight_equals_repetition_at_tight_tolerance(wine):
-    X, y = wine
-    weights = np.ones(len(y))
-    weights[:10] = 2.0
-    weights[10:15] = 0.0
-    repeated = np.concatenate([np.arange(len(y)), np.arange(10)])
-    keep = np.setdiff1d(repeated, np.arange(10, 15))
-    # a numeric gamma: "scale" would see a different X.var() in the two data sets
-    weighted = SVC(gamma=0.1, tol=1e-10).fit(X, y, sample_weight=weights)
-    copies = SVC(gamma=0.1, tol=1e-10).fit(X[keep], y[keep])
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge", "logistic"])
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_sample_weight_equals_repetition(iris, kernel, loss, solver):
+    """Integer weights (0 included) against the rows repeated that many times, at a tight tol:
+    the same primal problem, so the same decision function and dual optimum. The rbf kernel has
+    a numeric gamma: "scale" would see a different X.var() in the two data sets (the reason
+    scikit-learn's check fails with the defaults, tests/test_sklearn_compat.py). The logistic
+    dual's reported objective leaves out sum_i C_i log C_i, which differs between one sample of
+    weight 2 (2 C log 2C) and two copies (2 C log C): the dual values are compared."""
+    X, y = iris
+    X, y = X[::2], y[::2]  # 75 samples, three classes: three binary problems
+    weights = np.random.default_rng(0).integers(0, 4, size=len(y))  # 0 to 3
+    repeated = np.repeat(np.arange(len(y)), weights)
+    # (the QP solves to 1e-12 whatever tol, which only judges its solution: 1e-6 for that)
+    tol = 1e-10 if solver == "smo" else 1e-6
+    params = {"kernel": kernel, "loss": loss, "solver": solver, "tol": tol, "C": 2.0}
+    if kernel == "rbf":
+        params["gamma"] = 0.2
+    weighted = SVC(**params).fit(X, y, sample_weight=weights)
+    copies = SVC(**params).fit(X[repeated], y[repeated])
     np.testing.assert_allclose(
-        weighted.decision_function(X), copies.decision_function(X), rtol=1e-6, atol=1e-7
+        weighted.decision_function(X), copies.decision_function(X), rtol=1e-6, atol=1e-6
     )
+    values = []
+    for model, C in ((weighted, 2.0 * weights), (copies, np.full(len(repeated), 2.0))):
+        labels = y if model is weighted else y[repeated]
+        value = -model.objective_
+        if loss == "logistic":
+            for p, (a, b) in enumerate(combinations(range(3), 2)):
+                c = C[((labels == a) | (labels == b)) & (C > 0)]
+                value[p] += c @ np.log(c)
+        values.append(value)
+    np.testing.assert_allclose(values[0], values[1], rtol=1e-7)
 
 
 @pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
@@ -530,6 +570,50 @@ def test_callable_kernel_returning_wrong_shape_or_nan_is_rejected(wine):
         SVC(kernel=lambda A, B: A @ B[:-1].T).fit(X, y)
     with pytest.raises(ValueError, match="NaN"):
         SVC(kernel=lambda A, B: np.full((len(A), len(B)), np.nan)).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+def test_callable_kernel_cannot_write_into_the_callers_data(small_binary, solver):
+    """The kernel gets read-only views: writing into them is numpy's "read-only" error, and the
+    caller's X (which fit hands on without a copy when it is float64) and the model's support
+    vectors stay as they were."""
+    X, y = small_binary
+    X = X[:60].copy()  # float64 and C-contiguous: fit uses it without a copy
+    y = y[:60]
+    before = X.copy()
+
+    def scaling_in_place(A, B):
+        A *= 2.0  # a kernel "normalising" its argument
+        return A @ B.T
+
+    with pytest.raises(ValueError, match="read-only"):
+        SVC(kernel=scaling_in_place, solver=solver).fit(X, y)
+    np.testing.assert_array_equal(X, before)
+    calls = {"n": 0}
+
+    def writes_after_fit(A, B):
+        calls["n"] += 1
+        if calls["n"] > 1:  # the first call is fit's
+            B[:] = 0.0
+        return A @ B.T
+
+    model = SVC(kernel=writes_after_fit, solver=solver).fit(X, y)
+    support = model.support_vectors_.copy()
+    with pytest.raises(ValueError, match="read-only"):
+        model.decision_function(X)
+    np.testing.assert_array_equal(model.support_vectors_, support)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_callable_kernel_returning_complex_values_is_rejected(wine):
+    """numpy's cast to float64 would drop the imaginary parts with a ComplexWarning."""
+    X, y = wine
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="complex"):
+            SVC(kernel=lambda A, B: (A @ B.T) * (1 + 1j)).fit(X, y)
+        with pytest.raises(ValueError, match="complex"):  # even with a zero imaginary part
+            SVC(kernel=lambda A, B: (A @ B.T).astype(complex)).fit(X, y)
 
 
 def test_precomputed_kernel_must_be_square_and_match_at_predict(wine):
