@@ -41,16 +41,12 @@ def squared_norms(X) -> np.ndarray:
     return np.einsum("ij,ij->i", X, X)
 
 
-def _read_only(A):
-    """A view of ``A`` (dense, or CSR/CSC: its three arrays) that cannot be written through."""
-    if sparse.issparse(A) and A.format in ("csr", "csc"):
-        arrays = [_read_only(a) for a in (A.data, A.indices, A.indptr)]
-        return type(A)(tuple(arrays), shape=A.shape, copy=False)
-    if sparse.issparse(A):
-        return _read_only(A.tocsr())
-    view = np.asarray(A).view()
-    view.flags.writeable = False
-    return view
+def _private_copy(A):
+    """A copy of ``A`` (dense or sparse) for a callable kernel: whatever it does to its
+    arguments stays away from the caller's data. (Read-only views were tried first, but compiled
+    kernels such as scikit-learn's ``chi2_kernel`` refuse read-only buffers even though they
+    never write.) The copy costs ``O(n p)`` against the kernel's ``O(n m p)``."""
+    return A.copy() if sparse.issparse(A) else np.array(A, copy=True)
 
 
 def row_blocks(n_rows: int, n_cols: int, max_bytes: int = PREDICT_BLOCK_BYTES):
@@ -126,8 +122,8 @@ class KernelSpec:
 
         A callable kernel is checked: it must return a finite real array of shape
         ``(X.shape[0], Z.shape[0])``; anything else is a ``ValueError`` saying what came back. It
-        gets read-only views of ``X`` and ``Z`` (often the caller's own arrays): a kernel that
-        writes into its arguments fails with numpy's "read-only" error instead of changing them.
+        gets copies of ``X`` and ``Z`` (often the caller's own arrays), so a kernel that writes
+        into its arguments cannot change them.
         """
         if self.kernel == "precomputed":
             raise ValueError(
@@ -137,7 +133,7 @@ class KernelSpec:
             return np.zeros((X.shape[0], Z.shape[0]))
         if self.is_named:
             return pairwise_kernels(X, Z, metric=self.kernel, **self._pairwise_params())
-        K = self.kernel(_read_only(X), _read_only(Z))
+        K = self.kernel(_private_copy(X), _private_copy(Z))
         if sparse.issparse(K):
             K = K.toarray()
         K = np.asarray(K)

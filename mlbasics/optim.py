@@ -823,6 +823,8 @@ def make_optimizer(name, params, **kwargs):
     ------
     ValueError
         For an unknown name (the message lists the valid ones) or a hyper-parameter out of range.
+    TypeError
+        For a hyper-parameter that is not a real number (a string, a bool).
 
     Examples
     --------
@@ -1159,6 +1161,8 @@ def make_schedule(name, *, eta0, power_t=0.5, alpha=None, n_iter_no_change=5, to
     ValueError
         For an unknown name (the message lists the valid ones) or a parameter out of range (the
         message names it).
+    TypeError
+        For a parameter that is not a real number (a string, a bool).
 
     Examples
     --------

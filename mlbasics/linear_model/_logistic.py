@@ -38,21 +38,23 @@ CG_PRODUCTS_PER_STEP = 10
 def _check_feature_scale(X):
     """Raise a ``ValueError`` when the squares of ``X``'s entries, summed over samples, overflow.
 
-    Every solver squares the entries of X (the Hessian X^T D X, the curvature bounds, the squared
-    sample norms of SGD's steps) and sums them over the n samples: entries above
-    ``sqrt(float max / n)`` (about 1e153 for n = 100) make these sums overflow. Such X is refused
-    here instead of ending in an all-zero model under a flood of overflow warnings.
+    Every solver squares the entries of X and sums them, over the n samples (the Hessian
+    X^T D X, the curvature bounds) or over the p features (the squared sample norms of SGD's
+    steps): entries above ``sqrt(float max / max(n, p))`` (about 1e153 for 100 samples of 10
+    features) can make these sums overflow. Such X is refused here instead of ending in an
+    all-zero model under a flood of overflow warnings.
     """
     data = X.data if sparse.issparse(X) else X
     if not data.size:
         return
     largest = max(float(data.max()), -float(data.min()))
-    limit = np.sqrt(np.finfo(np.float64).max / X.shape[0])
+    limit = np.sqrt(np.finfo(np.float64).max / max(X.shape))
     if largest > limit:
         raise ValueError(
             f"X has entries up to {largest:.3g} in absolute value: the solvers sum their squares "
-            f"over the {X.shape[0]} samples (the Hessian X^T D X), which overflows float64 for "
-            f"entries above {limit:.3g}. Scale the features, e.g. with "
+            f"over the {X.shape[0]} samples and the {X.shape[1]} features (the Hessian X^T D X, "
+            f"the squared sample norms), which overflows float64 for entries above "
+            f"{limit:.3g}. Scale the features, e.g. with "
             "sklearn.preprocessing.StandardScaler in a Pipeline."
         )
 

@@ -132,8 +132,8 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
 
     CG runs on ``H / scale`` and ``G / scale``, which have the same solution, with the
     preconditioner ``M / scale`` (which gives the same iterates as ``M``): its inner products
-    square the residuals, which overflowed for ``C`` near 1e200 and underflowed to 0 (an empty
-    direction) for ``C`` near 1e-300 on ``G`` itself.
+    square the residuals, which overflowed for ``C`` near 1e200 on ``G`` itself. (At ``C`` near
+    1e-300 the Hessian products underflow before the division, and the run still fails.)
     """
     h = obj.curvature(Z, P)  # once per step: the preconditioner and (one output) the products
     M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.approximate_hessian_diagonal(Z, h)

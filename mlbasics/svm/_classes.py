@@ -123,7 +123,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         The kernel (see :mod:`mlbasics.kernels`). With "precomputed", ``X`` is the kernel matrix
         (``fit``: square, training x training; ``predict``: test x training). A callable
         ``kernel(X, Z)`` returns the matrix; it is checked for shape and finite real values, and
-        gets read-only views of ``X`` and ``Z``.
+        gets copies of ``X`` and ``Z`` (so it cannot change the caller's data).
     degree : int, default=3
         Degree of the polynomial kernel.
     gamma : {"scale", "auto"} or float, default="scale"

@@ -442,23 +442,28 @@ def _solve(problem, cp, solver_name, qp_solver, verbose, what, *, loose=False, s
     )
 
 
-def _failure_error(exc: _SolverFailure, qp_solver: str, upper, kernel_top: float) -> Exception:
+def _failure_error(
+    exc: _SolverFailure, qp_solver: str, upper, kernel_top: float, loss: str
+) -> Exception:
     """The error :func:`solve_dual_qp` raises for a solver failure: a ``ValueError`` when the
     problem is badly scaled (``max C_i * max K_ii`` above :data:`BADLY_SCALED`), with advice
     about C, else a ``RuntimeError`` suggesting another solver."""
     top = float(upper.max())
     scale = top * kernel_top
-    others = sorted(set(_SOLVER_NAMES) - {qp_solver})
+    usable = _EXP_CONE if loss == "logistic" else set(_SOLVER_NAMES)
+    others = sorted(usable - {qp_solver})
     if scale > BADLY_SCALED:
+        features = (
+            "standardise the features (StandardScaler) or " if kernel_top > np.sqrt(scale) else ""
+        )
         return ValueError(
             f"{exc}. The problem is badly scaled for the QP solvers: C_i up to {top:.3g} against "
             f"kernel values K_ii up to {kernel_top:.3g} (product {scale:.3g}, above "
-            f"{BADLY_SCALED:g}), so the dual variables range over many orders of magnitude. Use "
-            f"a smaller C (or smaller sample and class weights), or solver='smo'."
+            f"{BADLY_SCALED:g}), so the dual variables range over many orders of magnitude: "
+            f"{features}use a smaller C (or smaller sample and class weights), or solver='smo'."
         )
-    return RuntimeError(
-        f"{exc}. Try another qp_solver ({' or '.join(repr(o) for o in others)}), or solver='smo'."
-    )
+    choices = f"another qp_solver ({' or '.join(repr(o) for o in others)}), or " if others else ""
+    return RuntimeError(f"{exc}. Try {choices}solver='smo'.")
 
 
 def _mvp_gap(alpha, y, Kv, upper, loss) -> float:
@@ -620,7 +625,7 @@ def solve_dual_qp(
                 _solve(problem, cp, solver_name, qp_solver, solver_verbose, what)
             except _SolverFailure as exc:
                 kernel_top = float(squared_norms(F).max(initial=0.0))  # max K_ii = max ||F_i||^2
-                raise _failure_error(exc, qp_solver, upper, kernel_top) from exc
+                raise _failure_error(exc, qp_solver, upper, kernel_top, loss) from exc
             alpha, b = _clean(a.value, upper, loss), float(balance.dual_value)
             n_iter = int(problem.solver_stats.num_iters or 0)
             Kv = _kernel_times(X, spec, F, y * alpha)
@@ -632,7 +637,7 @@ def solve_dual_qp(
                     K, y, upper, loss, cp, solver_name, qp_solver, what, log, solver_verbose
                 )
             except _SolverFailure as exc:
-                raise _failure_error(exc, qp_solver, upper, float(np.diag(K).max())) from exc
+                raise _failure_error(exc, qp_solver, upper, float(np.diag(K).max()), loss) from exc
             Kv = K @ (y * alpha)
     objective = _dual_objective(alpha, upper, 0.5 * float((y * alpha) @ Kv), loss)
     gap = _mvp_gap(alpha, y, Kv, upper, loss)
@@ -930,7 +935,7 @@ def primal_linear_qp(X, y, upper, *, loss="hinge", qp_solver="clarabel") -> Prim
         _solve(problem, cp, solver_name, qp_solver, 0, f"{loss} primal ({n} samples)")
     except _SolverFailure as exc:
         top = float(squared_norms(X).max(initial=0.0))  # the linear kernel's largest K_ii
-        raise _failure_error(exc, qp_solver, upper, top) from exc
+        raise _failure_error(exc, qp_solver, upper, top, loss) from exc
     return PrimalSolution(
         w=np.asarray(w.value, dtype=np.float64),
         b=float(b.value),

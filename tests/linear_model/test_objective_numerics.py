@@ -233,3 +233,14 @@ def test_extreme_c_or_weights_give_the_cholesky_answer_without_warnings(
     else:
         np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-5)
         np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-5, atol=1e-7)
+
+
+def test_the_limit_on_entries_counts_features_too():
+    # 6 samples of 1000 features at 5e152: each sample's squared norm (SGD's steps) overflows
+    # although a sum over 6 samples would not.
+    X = np.full((6, 1000), 5e152) * np.r_[1.0, -1.0, 1.0, -1.0, 1.0, -1.0][:, None]
+    y = np.array([0, 1, 0, 1, 0, 1])
+    assert np.isfinite(6 * 5e152**2) and not np.isfinite(1000 * 5e152**2)
+    for solver in ("lbfgs", "sgd"):
+        with pytest.raises(ValueError, match="the 1000 features"):
+            LogisticRegression(solver=solver).fit(X, y)
