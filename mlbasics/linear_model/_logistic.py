@@ -36,7 +36,7 @@ CG_PRODUCTS_PER_STEP = 10
 
 
 def _check_feature_scale(X):
-    """Raise a ``ValueError`` when the squares of ``X``'s entries, summed over samples, overflow.
+    """Raise a ``ValueError`` when sums of squares of ``X``'s entries can overflow float64.
 
     Every solver squares the entries of X and sums them, over the n samples (the Hessian
     X^T D X, the curvature bounds) or over the p features (the squared sample norms of SGD's

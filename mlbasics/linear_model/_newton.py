@@ -239,8 +239,9 @@ def lbfgs(
     keeps the values near 1 whatever ``C`` and the weights are: on ``F`` itself, ``C = 1e200``
     made the first step overflow, and ``C = 1e-8`` stopped L-BFGS-B early, since its ``ftol`` rule
     compares decreases with ``max(|F|, 1)``. ``ftol`` is a few machine epsilons so that the
-    gradient rule decides, and the run counts as converged only if that rule holds at the end. ``recorder`` continues an existing
-    trace (whose last record is ``coef0``), as when Newton falls back to L-BFGS.
+    gradient rule decides, and the run counts as converged only if that rule holds at the end.
+    ``recorder`` continues an existing trace (whose last record is ``coef0``), as when Newton
+    falls back to L-BFGS.
     """
     if obj.penalty.l1 != 0.0:
         raise ValueError("L-BFGS needs a smooth objective; use prox_newton for L1 terms.")
