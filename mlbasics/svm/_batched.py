@@ -102,13 +102,13 @@ from ._dual import (
     _cache,
     _data,
     _kern,
+    check_unbounded_direction,
     current_iterate,
     default_max_iter,
     float64_gradient,
     hinge_finish,
     hinge_start,
     needs_float64_check,
-    negative_curvature,
     stop_message,
     unbounded_error,
     violations,
@@ -378,12 +378,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
     if log is not None:
         log(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {stats[0]} kernel rows")
 
-    if (
-        loss == "squared_hinge"
-        and not math.isfinite(objective)
-        and negative_curvature(X, spec, data, alpha, extra)
-    ):
-        raise unbounded_error(direction=True)  # as in the pair SMO
+    check_unbounded_direction(loss, objective, X, spec, data, alpha, extra)
     objective, rho, primal = hinge_finish(loss, alpha, F, y, status, C, extra)
     converged = outcome == K.CONVERGED
     return DualSolution(

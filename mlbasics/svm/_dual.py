@@ -299,6 +299,17 @@ def negative_curvature(X, spec: KernelSpec, data, alpha, extra) -> bool:
     return curvature < -rounding
 
 
+def check_unbounded_direction(loss, objective, X, spec: KernelSpec, data, alpha, extra) -> None:
+    """Raise :func:`unbounded_error` when a squared-hinge run overflowed along a direction of
+    negative curvature (:func:`negative_curvature`); both SMO solvers call it at the end."""
+    if (
+        loss == "squared_hinge"
+        and not math.isfinite(objective)
+        and negative_curvature(X, spec, data, alpha, extra)
+    ):
+        raise unbounded_error(direction=True)
+
+
 #: Return code of a run whose float64 gradient kept a gap above ``tol`` after
 #: :data:`MAX_REFINEMENTS` restarts (beside the codes of :mod:`~mlbasics.svm._smo_kernels`).
 PRECISION = 4

@@ -37,13 +37,13 @@ from ._dual import (
     DualSolution,
     _cache,
     _data,
+    check_unbounded_direction,
     current_iterate,
     default_max_iter,
     float64_gradient,
     hinge_finish,
     hinge_start,
     needs_float64_check,
-    negative_curvature,
     primal_objective,
     stop_message,
     unbounded_error,
@@ -257,12 +257,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         refinements += 1
         shrink = False  # the shrunk gradient would be rebuilt from F_bar, in float32 precision
     converged = code == K.CONVERGED
-    if (
-        loss == "squared_hinge"
-        and not math.isfinite(fstate[K.F_OBJECTIVE])
-        and negative_curvature(X, spec, data, alpha, extra)
-    ):
-        raise unbounded_error(direction=True)
+    check_unbounded_direction(loss, fstate[K.F_OBJECTIVE], X, spec, data, alpha, extra)
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
     if loss == "logistic":
