@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._callbacks import CallbackSupport
 from .._validation import check_class_weights, check_classes_finite, classes_and_weights
 from ..kernels import squared_norms
-from ..optimality import duality_gaps
+from ..optimality._logistic import logistic_report
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
 from ._separation import separating_direction_exists
@@ -364,7 +364,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             self._fit_sgd(X, Y, y_index, sample_weight, C, penalty, task)
         else:
             self._fit_newton(X, Y, C * sample_weight, penalty, task)
-        self._certify(X, y, given_weight)
+        self._certify(X, y_index, given_weight)
         task.end({})
         return self
 
@@ -410,9 +410,15 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         if penalty.is_zero:
             self._warn_if_separated(objective)
 
-    def _certify(self, X, y, sample_weight):
-        """Store ``duality_gap_``: primal minus the dual bound of :mod:`mlbasics.optimality`."""
-        self.duality_gap_ = float(duality_gaps(self, X, y, sample_weight=sample_weight)[0])
+    def _certify(self, X, y_index, sample_weight):
+        """Store ``duality_gap_``: primal minus the dual bound of :mod:`mlbasics.optimality`.
+
+        The report :func:`~mlbasics.optimality.duality_gaps` makes, built from the arrays ``fit``
+        has already checked: ``check_kkt`` would check ``X`` again, a pass over the data (5 ms of
+        a 0.15 s fit on 100 000 x 100 dense features).
+        """
+        report = logistic_report(self, X, y_index, sample_weight, tol=self.tol or 1e-3)
+        self.duality_gap_ = float(report.duality_gap)
         return self
 
     def _coef_attributes(self, coef, trace=None):

@@ -30,6 +30,7 @@ import scipy.optimize
 from scipy import sparse
 
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
+from .._threads import scipy_blas_on_one_thread
 from ._cd_kernels import cd_binary_csc_centered, cd_model_csc, cd_model_dense, cd_model_gram
 from ._objective import LogisticObjective
 
@@ -113,11 +114,13 @@ def _newton_direction_cholesky(obj: LogisticObjective, Z, P, G):
             H[np.ix_(idx, idx)] += lift / K
     g = G.ravel()
     try:
-        factor = scipy.linalg.cho_factor(H, check_finite=False)
-        step = scipy.linalg.cho_solve(factor, -g, check_finite=False)
+        with scipy_blas_on_one_thread():
+            factor = scipy.linalg.cho_factor(H, check_finite=False)
+            step = scipy.linalg.cho_solve(factor, -g, check_finite=False)
     except np.linalg.LinAlgError:
         # Singular curvature (e.g. unpenalised and separable): least-norm step on the positive part.
-        evals, evecs = scipy.linalg.eigh(H, check_finite=False)
+        with scipy_blas_on_one_thread():
+            evals, evecs = scipy.linalg.eigh(H, check_finite=False)
         floor = np.finfo(float).eps * max(evals.max(), 1.0) * H.shape[0]
         step = -evecs @ ((evecs.T @ g) / np.maximum(evals, floor))
     return step.reshape(obj.shape)
@@ -251,16 +254,17 @@ def lbfgs(
     last = {}
 
     def fun(x):
-        coef = x.reshape(shape)
-        Z = obj.scores(coef)
-        G = obj.smooth_gradient(coef, obj.probabilities(Z))
-        F = obj.value(coef, Z)
-        last.update(x=x.copy(), F=F, G=G)
-        return F / obj.scale, G.ravel() / obj.scale
+        # The point just evaluated comes back twice per run (the start, recorded before scipy
+        # evaluates it, and the end): two passes over X saved out of about 12.
+        if "x" not in last or not np.array_equal(last["x"], x):
+            coef = x.reshape(shape)
+            Z = obj.scores(coef)
+            G = obj.smooth_gradient(coef, obj.probabilities(Z))
+            last.update(x=x.copy(), F=obj.value(coef, Z), G=G)
+        return last["F"] / obj.scale, last["G"].ravel() / obj.scale
 
     def record(x):
-        if "x" not in last or not np.array_equal(last["x"], x):
-            fun(x)
+        fun(x)
         coef = x.reshape(shape)
         if rec.record(last["F"], obj.optimality(coef, last["G"]), coef):
             raise StopIteration  # scipy ends the run and returns this iterate
@@ -275,19 +279,20 @@ def lbfgs(
         return SolverResult(
             x0.reshape(shape), 0, opt <= tol * obj.scale, F, opt, rec.freeze(), "max_iter=0"
         )
-    res = scipy.optimize.minimize(
-        fun,
-        x0,
-        jac=True,
-        method="L-BFGS-B",
-        callback=lambda intermediate_result: record(intermediate_result.x),
-        options={
-            "maxiter": max_iter,
-            "maxls": 50,
-            "gtol": tol,
-            "ftol": 64 * np.finfo(float).eps,
-        },
-    )
+    with scipy_blas_on_one_thread():  # its threads would compete with the products in fun
+        res = scipy.optimize.minimize(
+            fun,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            callback=lambda intermediate_result: record(intermediate_result.x),
+            options={
+                "maxiter": max_iter,
+                "maxls": 50,
+                "gtol": tol,
+                "ftol": 64 * np.finfo(float).eps,
+            },
+        )
     coef = res.x.reshape(shape)
     fun(res.x)
     F, G = last["F"], last["G"]

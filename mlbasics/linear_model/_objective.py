@@ -35,8 +35,10 @@ from ..kernels import row_blocks
 from ..losses import logistic, multinomial, multinomial_probabilities, row_sums, sigmoid
 from ._cd_kernels import centred_copy_column_major
 
-# Memory of one row block of X when squares of centred columns are summed (dense X).
-SQUARE_BLOCK_BYTES = 8 * 2**20
+# Memory of the row block of X whose centred squares are summed at a time (dense X): one buffer,
+# reused for every block and small enough to stay in cache (8 MB blocks, each a fresh array,
+# took 30 ms of a 0.18 s fit on 100 000 x 100; 256 KB in one buffer, 12 ms).
+SQUARE_BLOCK_BYTES = 256 * 2**10
 
 
 @dataclass(frozen=True)
@@ -319,8 +321,10 @@ class LogisticObjective:
         n, p = self.X.shape
         if not sparse.issparse(self.X):
             out = np.zeros((H.shape[1], p))
+            buffer = np.empty(min(n * p, max(p, SQUARE_BLOCK_BYTES // 8)))
             for rows in row_blocks(n, p, SQUARE_BLOCK_BYTES):
-                block = np.subtract(self.X[rows], 0.0 if mu is None else mu, dtype=np.float64)
+                block = buffer[: (rows.stop - rows.start) * p].reshape(-1, p)
+                np.subtract(self.X[rows], 0.0 if mu is None else mu, out=block)
                 out += H[rows].T @ np.square(block, out=block)
             return out
         # New arrays on X's own structure (CSR or CSC, no format conversion; the caller's X is

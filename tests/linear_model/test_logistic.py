@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mlbasics import LogisticRegression, Trace
+from mlbasics.optimality import duality_gaps
 
 # -- bad input: a clear ValueError naming the problem --------------------------------------------
 
@@ -340,3 +341,28 @@ def test_duality_gap_certifies_the_newton_solution(breast_cancer, wine):
     with pytest.warns(ConvergenceWarning):
         unpenalised = LogisticRegression(penalty=None, max_iter=5).fit(*wine)
     assert np.isnan(unpenalised.duality_gap_)
+
+
+@pytest.mark.parametrize("container", [np.asarray, sparse.csr_array, sparse.csc_array])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(penalty="l1", C=0.3),
+        dict(penalty="elasticnet", l1_ratio=0.5, class_weight="balanced"),
+        dict(solver="sgd", max_iter=3, tol=None, random_state=0),
+        dict(fit_intercept=False, C=100.0),
+    ],
+    ids=["l2", "l1", "elasticnet-balanced", "sgd", "no-intercept"],
+)
+def test_stored_duality_gap_is_the_public_checkers(wine, container, params):
+    # fit certifies itself from the arrays it has already checked (no second validation pass);
+    # the number must be the one check_kkt computes from the raw input, for every input kind.
+    X, y = wine
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(**params).fit(container(X), y, sample_weight=weights)
+    expected = duality_gaps(model, X, y, sample_weight=weights)[0]
+    assert np.isfinite(model.duality_gap_)
+    assert model.duality_gap_ == pytest.approx(expected, rel=1e-9, abs=1e-9 * model.objective_)

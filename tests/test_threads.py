@@ -1,0 +1,83 @@
+"""BLAS thread limits around solves (mlbasics/_threads.py)."""
+
+import os
+import threading
+
+import numpy as np
+import pytest
+import scipy
+import scipy.optimize
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from mlbasics import LogisticRegression
+from mlbasics._threads import _scipy_own_blas
+
+SCIPY_ROOT = os.path.realpath(os.path.dirname(scipy.__file__))
+
+
+def _threads_by_owner():
+    """``{"scipy": [...], "other": [...]}``: thread counts of the BLAS libraries loaded."""
+    counts = {"scipy": [], "other": []}
+    for info in threadpool_info():
+        if info["user_api"] == "blas":
+            owner = (
+                "scipy" if os.path.realpath(info["filepath"]).startswith(SCIPY_ROOT) else "other"
+            )
+            counts[owner].append(info["num_threads"])
+    return counts
+
+
+needs_own_copy = pytest.mark.skipif(
+    _scipy_own_blas() is None, reason="scipy uses numpy's BLAS here (no copy of its own to limit)"
+)
+
+
+@needs_own_copy
+def test_lbfgs_holds_scipys_blas_to_one_thread_and_leaves_numpys(small_binary, monkeypatch):
+    # scipy's L-BFGS-B calls its own OpenBLAS; left on two threads they spin against numpy's
+    # threads, which compute the objective's products (module docstring of _threads).
+    X, y = small_binary
+    seen = []
+    original = scipy.optimize.minimize
+
+    def spying(*args, **kwargs):
+        seen.append(_threads_by_owner())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", spying)
+    with threadpool_limits(limits=2, user_api="blas"):  # a baseline the limit must change
+        baseline = _threads_by_owner()
+        assert baseline["scipy"] and max(baseline["scipy"]) == 2
+        LogisticRegression(solver="lbfgs").fit(X, y)
+        assert seen == [{"scipy": [1] * len(baseline["scipy"]), "other": baseline["other"]}]
+        assert _threads_by_owner() == baseline
+
+
+@needs_own_copy
+def test_lbfgs_in_a_worker_thread_changes_no_setting(small_binary, monkeypatch):
+    # The thread counts are process-wide: only the main thread changes them (as one_blas_thread).
+    X, y = small_binary
+    seen = []
+    original = scipy.optimize.minimize
+
+    def spying(*args, **kwargs):
+        seen.append(_threads_by_owner())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", spying)
+    with threadpool_limits(limits=2, user_api="blas"):
+        baseline = _threads_by_owner()
+        worker = threading.Thread(target=LogisticRegression(solver="lbfgs").fit, args=(X, y))
+        worker.start()
+        worker.join(timeout=60)
+        assert seen == [baseline]
+
+
+def test_scipys_own_blas_lies_in_scipys_install():
+    own = _scipy_own_blas()
+    if own is None:
+        assert not _threads_by_owner()["scipy"]
+        return
+    paths = [info["filepath"] for info in own.info()]
+    assert paths and all(os.path.realpath(p).startswith(SCIPY_ROOT) for p in paths)
+    assert np.all([info["user_api"] == "blas" for info in own.info()])
