@@ -348,7 +348,8 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     plus L1 term by cyclic coordinate descent (compiled, ``_cd_kernels.py``): every coordinate step
     is a soft-threshold, so coefficients become exactly zero. Only an active set is visited: a zero
     coefficient whose gradient is well inside ``[-l1, l1]`` (``|G_j| < l1 - M / n`` with ``M`` the
-    previous outer optimality, as in newGLMNET) is skipped. The direction is then damped by an
+    previous outer optimality, as in newGLMNET; in the first iteration, by the strong rule of
+    Tibshirani et al. 2012, ``|G_j| < 2 l1 - max |G|``) is skipped. The direction is then damped by an
     Armijo search on the composite objective with the decrease predicted by
     ``<G, D> + l1 (||W + D||_1 - ||W||_1)`` (Tseng and Yun 2009). For the multinomial loss each
     step ends with the penalty-minimising shift of every column across classes
