@@ -32,11 +32,9 @@ needs_own_copy = pytest.mark.skipif(
 )
 
 
-@needs_own_copy
-def test_lbfgs_holds_scipys_blas_to_one_thread_and_leaves_numpys(small_binary, monkeypatch):
-    # scipy's L-BFGS-B calls its own OpenBLAS; left on two threads they spin against numpy's
-    # threads, which compute the objective's products (module docstring of _threads).
-    X, y = small_binary
+@pytest.fixture
+def threads_seen_by_minimize(monkeypatch):
+    """The thread counts at every call of scipy.optimize.minimize during the test."""
     seen = []
     original = scipy.optimize.minimize
 
@@ -45,6 +43,17 @@ def test_lbfgs_holds_scipys_blas_to_one_thread_and_leaves_numpys(small_binary, m
         return original(*args, **kwargs)
 
     monkeypatch.setattr(scipy.optimize, "minimize", spying)
+    return seen
+
+
+@needs_own_copy
+def test_lbfgs_holds_scipys_blas_to_one_thread_and_leaves_numpys(
+    small_binary, threads_seen_by_minimize
+):
+    # scipy's L-BFGS-B calls its own OpenBLAS; left on two threads they spin against numpy's
+    # threads, which compute the objective's products (module docstring of _threads).
+    X, y = small_binary
+    seen = threads_seen_by_minimize
     with threadpool_limits(limits=2, user_api="blas"):  # a baseline the limit must change
         baseline = _threads_by_owner()
         assert baseline["scipy"] and max(baseline["scipy"]) == 2
@@ -54,17 +63,10 @@ def test_lbfgs_holds_scipys_blas_to_one_thread_and_leaves_numpys(small_binary, m
 
 
 @needs_own_copy
-def test_lbfgs_in_a_worker_thread_changes_no_setting(small_binary, monkeypatch):
+def test_lbfgs_in_a_worker_thread_changes_no_setting(small_binary, threads_seen_by_minimize):
     # The thread counts are process-wide: only the main thread changes them (as one_blas_thread).
     X, y = small_binary
-    seen = []
-    original = scipy.optimize.minimize
-
-    def spying(*args, **kwargs):
-        seen.append(_threads_by_owner())
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(scipy.optimize, "minimize", spying)
+    seen = threads_seen_by_minimize
     with threadpool_limits(limits=2, user_api="blas"):
         baseline = _threads_by_owner()
         worker = threading.Thread(target=LogisticRegression(solver="lbfgs").fit, args=(X, y))
