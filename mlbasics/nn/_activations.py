@@ -29,7 +29,8 @@ class Sigmoid(Layer):
         return self._out
 
     def backward(self, grad_out):
-        grad_out *= self._out * (1.0 - self._out)
+        out = self.saved("_out")
+        grad_out *= out * (1.0 - out)
         return grad_out
 
 
@@ -44,7 +45,8 @@ class Tanh(Layer):
         return self._out
 
     def backward(self, grad_out):
-        grad_out *= 1.0 - self._out * self._out
+        out = self.saved("_out")
+        grad_out *= 1.0 - out * out
         return grad_out
 
 
@@ -60,7 +62,7 @@ class ReLU(Layer):
         return self._out
 
     def backward(self, grad_out):
-        grad_out *= self._out > 0
+        grad_out *= self.saved("_out") > 0
         return grad_out
 
 
@@ -84,7 +86,7 @@ class LeakyReLU(Layer):
         return np.where(self._positive, x, self.negative_slope * x)
 
     def backward(self, grad_out):
-        return np.where(self._positive, grad_out, self.negative_slope * grad_out)
+        return np.where(self.saved("_positive"), grad_out, self.negative_slope * grad_out)
 
     def __repr__(self):
         return f"LeakyReLU(negative_slope={self.negative_slope:g})"
@@ -121,7 +123,8 @@ class ELU(Layer):
         return self._out
 
     def backward(self, grad_out):
-        return np.where(self._positive, grad_out, grad_out * (self._out + self.alpha))
+        positive, out = self.saved("_positive"), self.saved("_out")
+        return np.where(positive, grad_out, grad_out * (out + self.alpha))
 
     def __repr__(self):
         return f"ELU(alpha={self.alpha:g})"
@@ -174,9 +177,9 @@ class Maxout(Layer):
         return np.take_along_axis(grouped, self._argmax[..., None], axis=2)[..., 0]
 
     def backward(self, grad_out):
-        n, width = self._shape
+        n, width = self.saved("_shape")
         grad_in = np.zeros((n, width // self.pool_size, self.pool_size), dtype=grad_out.dtype)
-        np.put_along_axis(grad_in, self._argmax[..., None], grad_out[..., None], axis=2)
+        np.put_along_axis(grad_in, self.saved("_argmax")[..., None], grad_out[..., None], axis=2)
         return grad_in.reshape(n, width)
 
     def __repr__(self):
@@ -200,6 +203,6 @@ class Softmax(Layer):
         return shifted
 
     def backward(self, grad_out):
-        s = self._out
+        s = self.saved("_out")
         inner = np.einsum("ij,ij->i", grad_out, s)[:, None]
         return s * (grad_out - inner)

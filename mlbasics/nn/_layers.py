@@ -111,6 +111,15 @@ class Layer:
             self.dtype = dtype
         return self
 
+    def saved(self, name):
+        """What ``forward`` kept for ``backward`` under ``name``; a RuntimeError before any forward."""
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise RuntimeError(
+                f"{self!r}: backward called before forward (nothing kept to use)."
+            ) from None
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 

@@ -281,6 +281,16 @@ class L1Loss(_RegressionLoss):
         return np.sum(np.abs(r), dtype=np.float64), np.sign(r)
 
 
+def _positive_width(value, name):
+    """``value`` as a float if it is a finite real number > 0 (not a bool); the errors name it."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+    value = float(value)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
+    return value
+
+
 class Huber(_RegressionLoss):
     """Huber loss: quadratic for residuals up to ``delta``, linear beyond.
 
@@ -305,12 +315,7 @@ class Huber(_RegressionLoss):
     """
 
     def __init__(self, delta=1.0):
-        if isinstance(delta, bool) or not isinstance(delta, Real):
-            raise TypeError(f"delta must be a real number, got {type(delta).__name__} {delta!r}.")
-        delta = float(delta)
-        if not (np.isfinite(delta) and delta > 0):
-            raise ValueError(f"delta must be a finite number > 0, got {delta!r}.")
-        self.delta = delta
+        self.delta = _positive_width(delta, "delta")
 
     def _value_and_grad(self, r):
         a = np.abs(r, dtype=np.float64)
@@ -346,8 +351,7 @@ class SmoothL1(Huber):
     """
 
     def __init__(self, beta=1.0):
-        super().__init__(delta=beta)
-        self.beta = self.delta
+        self.beta = self.delta = _positive_width(beta, "beta")
 
     def _value_and_grad(self, r):
         value, grad = super()._value_and_grad(r)

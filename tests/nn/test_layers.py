@@ -221,7 +221,19 @@ def test_dense_rejects_an_input_that_is_not_a_batch_of_its_width(shape):
 
 
 @pytest.mark.parametrize(
-    "layer", [Dense(3, 2, rng=np.random.default_rng(0)), BatchNorm(2)], ids=repr
+    "layer",
+    [
+        Dense(3, 2, rng=np.random.default_rng(0)),
+        BatchNorm(2),
+        Sigmoid(),
+        Tanh(),
+        ReLU(),
+        LeakyReLU(),
+        ELU(),
+        Maxout(2),
+        Softmax(),
+    ],
+    ids=repr,
 )
 def test_backward_before_forward_says_so(layer):
     with pytest.raises(RuntimeError, match="backward called before forward"):

@@ -206,7 +206,15 @@ def test_a_regression_loss_that_overflows_raises_a_clear_error(loss_class, z, ta
             loss_class().forward(np.full((3, 1), z), np.full(3, target))
 
 
-@pytest.mark.parametrize("delta", ["1.0", True, None])
-def test_huber_delta_must_be_a_real_number(delta):
-    with pytest.raises(TypeError, match="delta must be a real number"):
-        Huber(delta)
+@pytest.mark.parametrize("width", ["1.0", True, None])
+@pytest.mark.parametrize("loss_class, name", [(Huber, "delta"), (SmoothL1, "beta")])
+def test_huber_widths_must_be_real_numbers_named_as_the_parameter(loss_class, name, width):
+    with pytest.raises(TypeError, match=f"{name} must be a real number"):
+        loss_class(width)
+
+
+@pytest.mark.parametrize("width", [0.0, -1.0, np.inf, np.nan])
+@pytest.mark.parametrize("loss_class, name", [(Huber, "delta"), (SmoothL1, "beta")])
+def test_huber_widths_must_be_positive_and_finite(loss_class, name, width):
+    with pytest.raises(ValueError, match=f"{name} must be a finite number > 0"):
+        loss_class(width)
