@@ -108,7 +108,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         Whether to fit the unpenalised intercept ``b``.
     tol : float or None, default=1e-4
         Stop when the largest entry of the (sub)gradient, divided by ``C * sum_i s_i``, is below
-        ``tol`` (and, for Newton, half the squared Newton decrement divided likewise). For
+        ``tol`` (and, for Newton, half the squared Newton decrement divided likewise): the
+        stationarity residual of :func:`~mlbasics.optimality.check_kkt`. For
         ``solver="sgd"``: stop after ``n_iter_no_change`` epochs in which the objective divided by
         ``C * sum_i s_i`` (or, with ``early_stopping``, the validation accuracy) did not improve
         by more than ``tol``, as scikit-learn's SGD; ``None`` (SGD only) runs exactly

@@ -376,6 +376,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     P = obj.probabilities(Z)
     G = obj.smooth_gradient(coef, P)
     opt = obj.optimality(coef, G)
+    opt_moved = obj.optimality(coef, G, original=False)
     rec.record(F, opt, coef)
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
     previous_opt, passes = np.inf, 0
@@ -392,7 +393,9 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         active_k, active_j = np.nonzero(active)
         curv = obj.curvature(Z, P)
         D = np.zeros(obj.shape)
-        inner_tol = INNER_TOL_FACTOR * opt
+        # The inner tolerance and the active set follow the measure in the variables that move
+        # (centred columns); the original problem's measure decides when to stop.
+        inner_tol = INNER_TOL_FACTOR * opt_moved
         if implicit_centring:
             Zd = np.zeros((obj.n_samples, 1))
             passes = cd_binary_csc_centered(
@@ -427,10 +430,11 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             Z = Z - obj.scores(shift[None, :])
             F = obj.value(coef, Z)
         n_iter += 1
-        previous_opt = opt
+        previous_opt = opt_moved
         P = obj.probabilities(Z)
         G = obj.smooth_gradient(coef, P)
         opt = obj.optimality(coef, G)
+        opt_moved = obj.optimality(coef, G, original=False)
         if rec.record(F, opt, coef):
             converged = opt <= tol_abs
             message = "subgradient optimality below tol" if converged else STOPPED_BY_HOOK

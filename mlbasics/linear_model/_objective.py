@@ -245,12 +245,19 @@ class LogisticObjective:
             G[:, self.penalized] += self.penalty.l2 * coef[:, self.penalized]
         return G
 
-    def optimality(self, coef, G):
-        """Largest distance of ``-G`` to the subdifferential of the L1 term, entry by entry.
+    def optimality(self, coef, G, *, original=True):
+        """Largest distance of ``-G`` to the subdifferential of the L1 term, entry by entry, in the
+        coordinates of the original (uncentred) problem.
 
         With no L1 term this is ``max |G|``. For a penalised entry ``w``: ``|G + l1 sign(w)|`` when
-        ``w != 0`` and ``max(|G| - l1, 0)`` when ``w == 0`` (the minimum-norm subgradient).
+        ``w != 0`` and ``max(|G| - l1, 0)`` when ``w == 0`` (the minimum-norm subgradient). ``G``
+        is the gradient of this (centred) objective; the measure is taken on
+        :meth:`original_gradient`, the one :func:`mlbasics.optimality.check_kkt` computes from the
+        fitted model, so that a run stopped at ``tol`` passes ``check_kkt`` at ``tol``.
+        ``original=False`` measures ``G`` itself, the gradient in the variables the solvers move.
         """
+        if original:
+            G = self.original_gradient(G)
         l1 = self.penalty.l1
         if l1 == 0.0:
             return float(np.abs(G).max(initial=0.0))
@@ -260,6 +267,22 @@ class LogisticObjective:
             Wp != 0.0, np.abs(Gp + l1 * np.sign(Wp)), np.maximum(np.abs(Gp) - l1, 0.0)
         )
         return float(V.max(initial=0.0))
+
+    def original_gradient(self, G):
+        """``G`` (the gradient in the centred variables ``(w, b')``) -> the gradient in ``(w, b)``.
+
+        With ``b = b' - w mu`` the scores are the same, and by the chain rule the derivative in
+        ``w`` of the original problem is ``G_w + G_b mu`` (the intercept's is unchanged). The two
+        vanish together, but while the derivative in the intercept is not yet 0 a feature with a
+        large mean multiplies it: at ``mu = 1e4`` a centred measure of ``1e-9`` was ``1e-5`` in
+        the original coordinates.
+        """
+        if self.mu is None:
+            return G
+        p = self.n_features
+        out = np.array(G, dtype=float)
+        out[:, :p] += np.outer(out[:, p], self.mu)
+        return out
 
     # -- second order --------------------------------------------------------------------------
     def curvature(self, Z, P=None):
