@@ -240,8 +240,11 @@ def _problem(loss, y, alpha, margins, upper, quadratic, index, dual_point=None):
         safe = np.clip(u, LOGISTIC_SATURATION, 1.0 - LOGISTIC_SATURATION)
         link = np.log1p(-safe) - np.log(safe)  # alpha_i = C_i sigmoid(-m_i): m_i = log((1-u)/u)
         per_sample = np.abs(margins - link)
-        low = u <= LOGISTIC_SATURATION
-        high = u >= 1.0 - LOGISTIC_SATURATION
+        # the solver stores alpha_i = LOGISTIC_SATURATION * C_i with its own rounding of C_i:
+        # u can land an ulp above the floor, which read as interior compared m_i with log(1e12)
+        edge = LOGISTIC_SATURATION * (1.0 + BOUND_RTOL)
+        low = u <= edge
+        high = u >= 1.0 - edge
         per_sample = np.where(low, np.maximum(link - margins, 0.0), per_sample)
         per_sample = np.where(high, np.maximum(margins - link, 0.0), per_sample)
         per_sample = np.where(inside | low | high, per_sample, 0.0)

@@ -765,3 +765,17 @@ def test_logistic_certificate_with_c_near_1e300_is_computed_without_overflow(mak
     assert report.dual_objective == -np.inf and report.duality_gap == np.inf
     assert report.problem_gaps.tolist() == [np.inf]
     assert np.isfinite(report.violations["stationarity"]) and "duality gap" in report.failed
+
+
+def test_logistic_svc_saturated_at_its_floor_is_not_read_as_interior():
+    # Far samples saturate at alpha_i = 1e-12 C_i; with weights, the solver's C_i and the
+    # checker's differ in the last bit, and u = alpha_i / C_i landed an ulp above 1e-12. Read as
+    # interior, the margin (about 190) was compared with log(1e12): 17 of 100 such fits "failed".
+    X = np.array([[-1.0], [-2.0], [1.0], [2.0], [-60.0], [60.0]])
+    y = np.array([0, 0, 1, 1, 0, 1])
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        weights = rng.uniform(0.5, 2.0, 6)
+        model = SVC(kernel="linear", loss="logistic", C=30.0, class_weight={0: 0.4, 1: 1.3})
+        model.fit(X, y, sample_weight=weights)
+        assert_kkt(model, X, y, sample_weight=weights)
