@@ -12,6 +12,7 @@ from scipy import sparse
 from sklearn import linear_model as sk_linear
 from sklearn import svm as sk_svm
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -779,3 +780,25 @@ def test_logistic_svc_saturated_at_its_floor_is_not_read_as_interior():
         model = SVC(kernel="linear", loss="logistic", C=30.0, class_weight={0: 0.4, 1: 1.3})
         model.fit(X, y, sample_weight=weights)
         assert_kkt(model, X, y, sample_weight=weights)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+def test_logistic_gap_stays_a_bound_with_large_feature_means_and_wide_weights(seed, penalty):
+    # The dual point's column sums are 0 only to rounding (about 1e-13 of sum c), and X' theta
+    # multiplied the rest by the column means: at means of 1e4 and weights spread over 12 decades
+    # the gap came out negative, down to -2e-4 on F = 1135 (the found case is seed 6 of this
+    # construction, with a Cholesky solve). Weak duality allows only rounding below 0.
+    rng = np.random.default_rng(seed)
+    n, d = 46, 5
+    y = np.arange(n) % 3
+    rng.shuffle(y)
+    X = 1e4 + rng.normal(size=(n, d)) * 10 ** rng.uniform(-1, 0.5, d) + 0.5 * y[:, None]
+    weights = 10 ** rng.uniform(-6, 6, n)
+    l1_ratio = 0.5 if penalty == "elasticnet" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(penalty, l1_ratio=l1_ratio, C=10.0, tol=1e-8, max_iter=300)
+        model.fit(X, y, sample_weight=weights)
+    assert model.duality_gap_ >= -1e-9 * model.objective_
+    assert check_kkt(model, X, y, sample_weight=weights).duality_gap >= -1e-9 * model.objective_
