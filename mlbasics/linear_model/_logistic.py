@@ -192,7 +192,11 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     converged_ : bool
         Whether the stopping rule was met. For SGD, also False when the run ended above the
         objective of all-zero coefficients, ``sum_i c_i log K`` (steps too long for the scale
-        of the features; a ``ConvergenceWarning`` says so).
+        of the features; a ``ConvergenceWarning`` says so). The rule is in units of
+        ``C * sum_i s_i``, not of the objective: with weights spread over many decades a
+        converged model can be further from the optimum, relative to ``objective_``, than
+        ``tol`` suggests (7e-6 with ``tol=1e-8`` and weights from 1e-6 to 1e6).
+        ``duality_gap_ / objective_`` bounds that relative distance.
     solver_ : str
         The method that ran: ``"newton-cholesky"``, ``"newton-cg"``, ``"prox-newton"``,
         ``"lbfgs"`` or ``"sgd"`` (``solver="newton"`` picks one of the first three).
