@@ -52,7 +52,9 @@ for ``c = y * a``; I_up and I_low as in libsvm, kept in the masks ``pen_up`` / `
 follows the exact change of each of them. After the last round, the bias, objective and primal
 certificate are formed from ``F`` exactly as the pair SMO forms them
 (:func:`~mlbasics.svm._smo_kernels.rho_from_gradient`: the mean of ``F`` over the free variables,
-the midpoint of the feasible interval when there are none).
+the midpoint of the feasible interval when there are none); the objective, gap and primal value
+of a run that did not converge come from the float64 gradient at its ``alpha``
+(:func:`~mlbasics.svm._dual.unconverged_gradient`).
 
 Why the cache across rounds matters (measured by ``benchmarks/experiment_batched_smo.py`` at
 n = 10 000, rbf, ``make_classification`` d = 20, C = 1, ``q = 256``): ThunderSVM as published keeps
@@ -111,6 +113,7 @@ from ._dual import (
     needs_float64_check,
     stop_message,
     unbounded_error,
+    unconverged_gradient,
     violations,
 )
 
@@ -303,6 +306,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
     next_record = CHUNK
     refinements = 0
     outcome = K.RUNNING  # why the rounds stopped, for the message
+    exact = False  # whether F is the float64 gradient at the current alpha
     gap, s_up, s_low = violations(F, pen_up, pen_low)
     while not stop:
         if gap < tol and not needs_float64_check(tol, alpha, X, spec, data):
@@ -312,6 +316,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
             # the float32 cache's rounding may matter at this tol: the float64 gradient decides,
             # and the rounds go on from it when its gap is not below tol (as in the pair SMO)
             F[:] = float64_gradient(X, spec, data, alpha, loss, extra, upper)
+            exact = True
             gap, s_up, s_low = violations(F, pen_up, pen_low)
             if log is not None:
                 log(
@@ -356,6 +361,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
         coef = y[ws] * (a_B - alpha[ws])
         add_rows(F, rows, slots, coef)
         F[ws] += extra[ws] * coef
+        exact = False
         alpha[ws], status[ws], pen_up[ws], pen_low[ws] = a_B, status_B, up_B, low_B
         n_iter += pairs
         rounds += 1
@@ -379,7 +385,16 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
         log(f"[batched SMO] {rounds} rounds, {n_iter} pair updates, {stats[0]} kernel rows")
 
     check_unbounded_direction(loss, objective, X, spec, data, alpha, extra)
-    objective, rho, primal = hinge_finish(loss, alpha, F, y, status, C, extra)
+    F_exact = F
+    if outcome != K.CONVERGED and not exact and math.isfinite(objective):
+        # as in the pair SMO: an unconverged run's objective, gap and primal value come from the
+        # float64 gradient at its alpha (_dual.unconverged_gradient); the bias stays F's
+        F_exact, gap = unconverged_gradient(
+            X, spec, data, alpha, loss, extra, upper, pen_up, pen_low
+        )
+        if gap < tol:
+            outcome = K.CONVERGED
+    objective, rho, primal = hinge_finish(loss, alpha, F, y, status, C, extra, exact=F_exact)
     converged = outcome == K.CONVERGED
     return DualSolution(
         alpha=alpha,

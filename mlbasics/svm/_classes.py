@@ -190,13 +190,18 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     n_iter_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
         SMO iterations of every binary problem.
     objective_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
-        Dual objective of every binary problem, in minimised form (libsvm's ``obj``).
+        Dual objective of every binary problem at its ``dual_coef_``, in minimised form (libsvm's
+        ``obj``).
     duality_gap_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
         Primal minus dual objective of every binary problem: ``P(f) - D(alpha) >= 0``, zero at the
         optimum. ``P`` is evaluated at the fitted ``f`` with the solver's final gradient (no extra
-        kernel evaluation); :func:`mlbasics.optimality.check_kkt` recomputes it independently.
+        kernel evaluation; for a problem that did not converge, and for one checked in float64
+        (small ``tol``), that gradient is recomputed with float64 kernel values over the support
+        vectors); :func:`mlbasics.optimality.check_kkt` recomputes it independently.
     convergence_ : tuple of Trace
-        Objective and gap ``m(alpha) - M(alpha)`` during each binary problem's run.
+        Objective and gap ``m(alpha) - M(alpha)`` during each binary problem's run, as the solver
+        kept them (from float32 kernel rows): the last entry of a problem that did not converge
+        can differ from ``objective_``, which is recomputed in float64.
     converged_ : bool
         Whether every binary problem met ``tol``. With ``solver="qp"``: whether the gap
         ``m(alpha) - M(alpha)`` of every solution the QP solver returned is below ``tol`` (a

@@ -16,7 +16,9 @@ imports neither of them. The cvxpy reference :mod:`mlbasics.svm._qp` returns the
   :func:`hinge_finish`, the gap ``m - M`` (:func:`violations`) and the iterate between two
   chunks (:func:`current_iterate`);
 * the float64 check of a converged run (:func:`needs_float64_check`, :func:`float64_gradient`),
-  which gives up after :data:`MAX_REFINEMENTS` restarts with the code :data:`PRECISION`.
+  which gives up after :data:`MAX_REFINEMENTS` restarts with the code :data:`PRECISION`, and the
+  float64 gradient of a run that did not converge (:func:`unconverged_gradient`), which its
+  objective, gap and primal value come from.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ __all__ = [
     "primal_objective",
     "stop_message",
     "unbounded_error",
+    "unconverged_gradient",
     "violations",
 ]
 
@@ -120,7 +123,9 @@ class DualSolution:
     converged : bool
         Whether the gap fell below ``tol`` before ``max_iter``.
     trace : Trace
-        Objective and gap after every chunk of iterations.
+        Objective and gap after every chunk of iterations, as the solver kept them (the last
+        entry of a run that did not converge may differ from ``objective`` and ``gap``, which
+        come from the float64 gradient, :func:`unconverged_gradient`).
     primal : float
         Primal objective ``1/2 ||f||^2 + sum_i C_i loss(y_i f(x_i))`` of the solution's ``f``
         (:func:`primal_objective`); ``primal - dual`` is the duality gap, with the dual value from
@@ -376,6 +381,25 @@ def float64_gradient(X, spec: KernelSpec, data, alpha, loss, extra, upper) -> np
     return kv + y * extra * alpha - y
 
 
+def unconverged_gradient(X, spec: KernelSpec, data, alpha, loss, extra, upper, pen_up, pen_low):
+    """``(F, gap)``: the float64 gradient (:func:`float64_gradient`) at the final ``alpha`` of a run
+    that did not converge (``max_iter``, a stall, the hook), and its gap ``m - M``
+    (:func:`violations`), from which that run's objective, gap and primal value are reported.
+
+    The gradient the solvers keep is built from float32 kernel rows (:data:`CACHE_ROUNDING`) and
+    updated pair after pair: a converged run is checked in float64 where that may matter
+    (:func:`needs_float64_check`), but one that stopped early is not, and after many updates its
+    gradient describes another ``alpha``. Measured (linear kernel, squared hinge, n = 60, features
+    of scales 30 to 0.1, sample weights 1e-2 to 1e2, ``C = 10``, ``tol=1e-5``, stopped at
+    ``max_iter=10**7``): objective -2034.34 from the kept gradient, below the dual optimum
+    -2028.91 (impossible at a feasible point), and a duality gap of 3e-6, where at the returned
+    ``alpha`` the objective was -2028.83 and the gap 0.145. The cost is one pass of float64 kernel
+    values over the support vectors, once per fit, and only for a run that did not converge.
+    """
+    F = float64_gradient(X, spec, data, alpha, loss, extra, upper)
+    return F, violations(F, pen_up, pen_low)[0]
+
+
 def violations(F, pen_up, pen_low):
     """``(m - M, s_up, s_low)``: the gap and the selection scores ``s_up = -F`` on I_up,
     ``s_low = F`` on I_low (about ``-BIG`` outside), from a gradient ``F`` held in Python (the
@@ -430,16 +454,21 @@ def hinge_start(loss, upper, diag, y):
     return upper, extra, diag + extra, -y, np.full(n, K.LOWER, dtype=np.int8)
 
 
-def hinge_finish(loss, alpha, F, y, status, C, extra):
+def hinge_finish(loss, alpha, F, y, status, C, extra, exact=None):
     """``(objective, rho, primal)`` of a hinge or squared-hinge dual from its final ``F = y G``.
 
     No kernel evaluation: ``1/2 a'(Q + D)a - e'a = 1/2 a'(G - e)``, the bias by libsvm's rule
     (:func:`~mlbasics.svm._smo_kernels.rho_from_gradient`), and ``K (y a) = F - y D a + y`` on
-    the training points for the primal value.
+    the training points for the primal value. ``exact``, the float64 gradient of a run that did
+    not converge (:func:`unconverged_gradient`), gives the objective and the primal value instead
+    of ``F``; the bias stays the rule's on the solver's ``F``, so that a run capped at ``max_iter``
+    returns the model a hook was shown at that point (:func:`current_iterate`), and the
+    certificate is that of this model.
     """
-    objective = 0.5 * float(alpha @ (y * F - 1.0))
+    exact = F if exact is None else exact
+    objective = 0.5 * float(alpha @ (y * exact - 1.0))
     rho = float(K.rho_from_gradient(F, status, y))
-    k_alpha_y = F - y * extra * alpha + y
+    k_alpha_y = exact - y * extra * alpha + y
     return objective, rho, primal_objective(loss, alpha, y, C, k_alpha_y, rho)
 
 

@@ -47,6 +47,7 @@ from ._dual import (
     primal_objective,
     stop_message,
     unbounded_error,
+    unconverged_gradient,
     violations,
 )
 
@@ -140,7 +141,10 @@ def solve_dual(
         it may matter (:func:`~mlbasics.svm._dual.needs_float64_check`, e.g. ``tol=1e-6``), the
         gradient of a converged run is recomputed with float64 kernel values, its gap decides, and
         SMO goes on from it (up to :data:`~mlbasics.svm._dual.MAX_REFINEMENTS` times) while that
-        gap is not below ``tol``. ``message`` says why the run stopped
+        gap is not below ``tol``. A run that did not converge (``max_iter``, a stall, the hook)
+        takes its objective, gap and primal value from the float64 gradient at its ``alpha``
+        (:func:`~mlbasics.svm._dual.unconverged_gradient`), and counts as converged if that gap
+        is below ``tol``. ``message`` says why the run stopped
         (:func:`~mlbasics.svm._dual.stop_message`).
 
     Raises
@@ -228,6 +232,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         if loss != "logistic":
             K.reconstruct_gradient(n, data, kern, cache, state, status, istate)
             istate[K.I_ACTIVE] = n
+        exact = False  # whether F is the float64 gradient at the final alpha
         if code != K.CONVERGED or not needs_float64_check(tol, alpha, X, spec, data):
             break
         # The float32 cache's rounding may matter at this tol: the gap of the float64 gradient
@@ -236,6 +241,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         gap = violations(F_exact, pen_up, pen_low)[0]
         fstate[K.F_GAP] = gap
         F[:] = F_exact  # the bias, objective and primal value below come from it too
+        exact = True
         if log is not None:
             log(
                 f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {gap:.3e}  "
@@ -256,21 +262,34 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
             break
         refinements += 1
         shrink = False  # the shrunk gradient would be rebuilt from F_bar, in float32 precision
-    converged = code == K.CONVERGED
     check_unbounded_direction(loss, fstate[K.F_OBJECTIVE], X, spec, data, alpha, extra)
+    F_exact = F
+    if code != K.CONVERGED and not exact and math.isfinite(fstate[K.F_OBJECTIVE]):
+        # An unconverged run's objective, gap and primal value come from the float64 gradient at
+        # its alpha, not from the kept one (_dual.unconverged_gradient); the bias stays F's.
+        F_exact, gap = unconverged_gradient(
+            X, spec, data, alpha, loss, extra, upper, pen_up, pen_low
+        )
+        fstate[K.F_GAP] = gap
+        if gap < tol:  # the kept gradient's gap was not, but this one is the true gap at alpha
+            code = K.CONVERGED
+    converged = code == K.CONVERGED
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
     if loss == "logistic":
-        objective = _logistic_objective(alpha, y_float * F, upper)
+        objective = _logistic_objective(alpha, y_float * F_exact, upper)
         # Free: strictly inside the saturation box of the logistic dual (almost every variable).
         status[alpha <= K.LOGISTIC_EPS * upper] = K.LOWER
         status[alpha >= (1 - K.LOGISTIC_EPS) * upper] = K.UPPER
         rho = float(K.rho_from_gradient(F, status, y_float))
-        # K (y alpha) on the training points, from the final gradient (no kernel evaluation)
-        k_alpha_y = F - y_float * (np.log(alpha) - np.log(upper - alpha))
+        # K (y alpha) on the training points, from the final gradient (no kernel evaluation
+        # beyond the float64 pass of an unconverged run)
+        k_alpha_y = F_exact - y_float * (np.log(alpha) - np.log(upper - alpha))
         primal = primal_objective(loss, alpha, y_float, C, k_alpha_y, rho)
     else:
-        objective, rho, primal = hinge_finish(loss, alpha, F, y_float, status, C, extra)
+        objective, rho, primal = hinge_finish(
+            loss, alpha, F, y_float, status, C, extra, exact=F_exact
+        )
     perm = data[3]
     alpha_out = np.empty(n)
     alpha_out[perm] = alpha
