@@ -27,7 +27,6 @@ uses numpy's BLAS, as in conda, it does nothing): the products stay at 3 ms.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import threading
 
@@ -45,18 +44,24 @@ def one_blas_thread():
         yield
 
 
-@functools.cache
-def _scipy_own_blas():
-    """The BLAS libraries loaded from scipy's own install (the wheels' ``scipy.libs``), or None.
+_SCIPY_OWN_BLAS = []  # the selection once found: scanning the loaded libraries takes a ms
 
-    Computed once: scanning the loaded libraries costs about a millisecond.
-    """
-    root = os.path.realpath(os.path.dirname(scipy.__file__))
+
+def _scipy_own_blas():
+    """The BLAS libraries loaded from scipy's own install (the wheels' ``scipy.libs``, or inside
+    the package), or None; not remembered while None, since scipy may load its BLAS later."""
+    if _SCIPY_OWN_BLAS:
+        return _SCIPY_OWN_BLAS[0]
+    package = os.path.realpath(os.path.dirname(scipy.__file__))
+    homes = (package + os.sep, package + ".libs" + os.sep)  # not .../scipy_openblas64/, numpy's
     blas = ThreadpoolController().select(user_api="blas")
     own = [
-        c.filepath for c in blas.lib_controllers if os.path.realpath(c.filepath).startswith(root)
+        c.filepath for c in blas.lib_controllers if os.path.realpath(c.filepath).startswith(homes)
     ]
-    return blas.select(filepath=own) if own else None
+    if not own:
+        return None
+    _SCIPY_OWN_BLAS.append(blas.select(filepath=own))
+    return _SCIPY_OWN_BLAS[0]
 
 
 @contextlib.contextmanager

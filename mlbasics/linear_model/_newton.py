@@ -238,7 +238,11 @@ def lbfgs(
     """L-BFGS-B from :mod:`scipy.optimize` on the smooth objective (not hand-written).
 
     scipy minimises ``F / scale`` (``scale = sum_i c_i``), so ``gtol`` is ``tol`` on its largest
-    gradient entry: the same measure as the Newton solvers' ``tol * scale`` on ``F``. The division
+    gradient entry: the same measure as the Newton solvers' ``tol * scale`` on ``F``. That is the
+    gradient in the centred variables; the stopping rule is on the original problem's (see
+    :meth:`.LogisticObjective.optimality`), at most ``1 + max |mu|`` times larger, so ``gtol`` is
+    divided by that (a fit on features of mean 1e4 used to stop at 2e-2 on the original measure
+    with ``tol=1e-4``, and warn). The division
     keeps the values near 1 whatever ``C`` and the weights are: on ``F`` itself, ``C = 1e200``
     made the first step overflow, and ``C = 1e-8`` stopped L-BFGS-B early, since its ``ftol`` rule
     compares decreases with ``max(|F|, 1)``. ``ftol`` is a few machine epsilons so that the
@@ -269,6 +273,9 @@ def lbfgs(
         if rec.record(last["F"], obj.optimality(coef, last["G"]), coef):
             raise StopIteration  # scipy ends the run and returns this iterate
 
+    # scipy tests the gradient it is given, the centred one; the stopping rule is on the original
+    # problem's, G_w + mu G_b, at most (1 + max |mu|) times larger (LogisticObjective.optimality)
+    gtol = tol / (1.0 + (float(np.abs(obj.mu).max(initial=0.0)) if obj.mu is not None else 0.0))
     x0 = obj.remove_class_mean(np.array(coef0, dtype=float)).ravel()
     if not continuing:
         record(x0)
@@ -289,7 +296,7 @@ def lbfgs(
             options={
                 "maxiter": max_iter,
                 "maxls": 50,
-                "gtol": tol,
+                "gtol": gtol,
                 "ftol": 64 * np.finfo(float).eps,
             },
         )

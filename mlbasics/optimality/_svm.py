@@ -30,6 +30,11 @@ BOUND_RTOL = 1e-8
 #: The logistic dual saturates within this fraction of its bounds (as the SMO solver does).
 LOGISTIC_SATURATION = 1e-12
 
+#: Relative slack on :data:`LOGISTIC_SATURATION` when reading a variable as saturated: the solver
+#: stores ``alpha_i = 1e-12 C_i`` or ``(1 - 1e-12) C_i`` with its own rounding of ``C_i``, and
+#: ``u = alpha_i / C_i`` lands a few ulps either side (near 1 an ulp is 1e-4 of 1e-12).
+SATURATION_RTOL = 1e-3
+
 _LOSSES = ("hinge", "squared_hinge", "logistic")
 
 #: Where scikit-learn's SVC with a callable kernel keeps its training X (private, as of 1.9; there
@@ -240,9 +245,8 @@ def _problem(loss, y, alpha, margins, upper, quadratic, index, dual_point=None):
         safe = np.clip(u, LOGISTIC_SATURATION, 1.0 - LOGISTIC_SATURATION)
         link = np.log1p(-safe) - np.log(safe)  # alpha_i = C_i sigmoid(-m_i): m_i = log((1-u)/u)
         per_sample = np.abs(margins - link)
-        # the solver stores alpha_i = LOGISTIC_SATURATION * C_i with its own rounding of C_i:
-        # u can land an ulp above the floor, which read as interior compared m_i with log(1e12)
-        edge = LOGISTIC_SATURATION * (1.0 + BOUND_RTOL)
+        # read as interior, a saturated u an ulp inside its bound compared m_i with log(1e12)
+        edge = LOGISTIC_SATURATION * (1.0 + SATURATION_RTOL)
         low = u <= edge
         high = u >= 1.0 - edge
         per_sample = np.where(low, np.maximum(link - margins, 0.0), per_sample)

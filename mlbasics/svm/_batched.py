@@ -392,8 +392,9 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
         F_exact, gap = unconverged_gradient(
             X, spec, data, alpha, loss, extra, upper, pen_up, pen_low
         )
-        if gap < tol:
+        if gap < tol and not recorder.stopped:  # converged after all: the bias from it too
             outcome = K.CONVERGED
+            F[:] = F_exact
     objective, rho, primal = hinge_finish(loss, alpha, F, y, status, C, extra, exact=F_exact)
     converged = outcome == K.CONVERGED
     return DualSolution(

@@ -143,8 +143,10 @@ def solve_dual(
         SMO goes on from it (up to :data:`~mlbasics.svm._dual.MAX_REFINEMENTS` times) while that
         gap is not below ``tol``. A run that did not converge (``max_iter``, a stall, the hook)
         takes its objective, gap and primal value from the float64 gradient at its ``alpha``
-        (:func:`~mlbasics.svm._dual.unconverged_gradient`), and counts as converged if that gap
-        is below ``tol``. ``message`` says why the run stopped
+        (:func:`~mlbasics.svm._dual.unconverged_gradient`). If that gap is below ``tol`` (and no
+        hook stopped the run), it counts as converged and its bias too comes from that gradient;
+        otherwise the bias is the kept gradient's, that of the model a hook was shown at that
+        point. ``message`` says why the run stopped
         (:func:`~mlbasics.svm._dual.stop_message`).
 
     Raises
@@ -266,13 +268,17 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
     F_exact = F
     if code != K.CONVERGED and not exact and math.isfinite(fstate[K.F_OBJECTIVE]):
         # An unconverged run's objective, gap and primal value come from the float64 gradient at
-        # its alpha, not from the kept one (_dual.unconverged_gradient); the bias stays F's.
+        # its alpha, not from the kept one (_dual.unconverged_gradient); its bias stays F's (the
+        # model a hook was shown at that point).
         F_exact, gap = unconverged_gradient(
             X, spec, data, alpha, loss, extra, upper, pen_up, pen_low
         )
         fstate[K.F_GAP] = gap
-        if gap < tol:  # the kept gradient's gap was not, but this one is the true gap at alpha
+        if gap < tol and not recorder.stopped:
+            # the kept gradient's gap was not below tol, but this one, the true gap at alpha, is:
+            # converged, and the bias too comes from it, as after the float64 check above
             code = K.CONVERGED
+            F[:] = F_exact
     converged = code == K.CONVERGED
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)

@@ -250,7 +250,13 @@ def test_the_limit_on_entries_counts_features_too():
 @pytest.mark.parametrize("tol", [1e-4, 1e-6])
 @pytest.mark.parametrize(
     "penalty, solver",
-    [("l2", "newton-cholesky"), ("l2", "newton-cg"), ("l1", "newton"), ("elasticnet", "newton")],
+    [
+        ("l2", "newton-cholesky"),
+        ("l2", "newton-cg"),
+        ("l2", "lbfgs"),
+        ("l1", "newton"),
+        ("elasticnet", "newton"),
+    ],
 )
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_a_run_converged_at_tol_passes_check_kkt_at_tol_with_large_feature_means(
@@ -264,10 +270,16 @@ def test_a_run_converged_at_tol_passes_check_kkt_at_tol_with_large_feature_means
     y = rng.integers(0, n_classes, 200)
     X = 1e4 + rng.standard_normal((200, 4)) + 0.7 * y[:, None]
     l1_ratio = 0.5 if penalty == "elasticnet" else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model = LogisticRegression(penalty, l1_ratio=l1_ratio, solver=solver, tol=tol).fit(X, y)
-    assert model.converged_
+    if solver == "lbfgs" and n_classes == 3:
+        # L-BFGS-B's line search compares values of F, and the last factor 1e4 of the intercept's
+        # derivative changes F by less than its rounding: it stops short, and must say so.
+        assert not model.converged_
+        assert [w.category for w in caught] == [ConvergenceWarning]
+        return
+    assert model.converged_ and not caught
     report = check_kkt(model, X, y, tol=tol)
     assert report.violations["stationarity"] <= 1.05 * tol
     # The trace records that measure too. The two agree up to the rounding of b = b' - w mu

@@ -802,3 +802,25 @@ def test_logistic_gap_stays_a_bound_with_large_feature_means_and_wide_weights(se
         model.fit(X, y, sample_weight=weights)
     assert model.duality_gap_ >= -1e-9 * model.objective_
     assert check_kkt(model, X, y, sample_weight=weights).duality_gap >= -1e-9 * model.objective_
+
+
+def test_logistic_svc_saturated_at_its_ceiling_is_not_read_as_interior():
+    # The mirror image: outliers of class 0 deep on the other side saturate at (1 - 1e-12) C_i,
+    # and u landed up to 3 ulps below it; 33 of 40 such fits "failed" with stationarity 140
+    # (both of the two here).
+    n_far = 8
+    xs = np.r_[-np.arange(1, 21) * 0.5, np.arange(1, 21) * 0.5, 60.0 + np.arange(n_far)]
+    X = xs[:, None]
+    y = np.r_[np.zeros(20, int), np.ones(20, int), np.zeros(n_far, int)]
+    rng = np.random.default_rng(0)
+    for _ in range(2):  # 1.5 s a fit
+        weights = rng.uniform(0.5, 2.0, len(y))
+        weights[-n_far:] *= 1e-3 * rng.uniform(0.5, 2.0, n_far)
+        model = SVC(kernel="linear", loss="logistic", C=1000.0, class_weight={0: 0.37, 1: 1.3})
+        model.fit(X, y, sample_weight=weights)
+        u = (
+            np.abs(model.dual_coef_[0])
+            / (1000.0 * weights * np.where(y == 1, 1.3, 0.37))[model.support_]
+        )
+        assert np.any(u > 0.5)  # some variables sit at the ceiling
+        assert_kkt(model, X, y, sample_weight=weights)

@@ -21,7 +21,7 @@ from sklearn.metrics.pairwise import pairwise_kernels
 from mlbasics import SVC
 from mlbasics.kernels import KernelSpec
 from mlbasics.optimality import check_kkt
-from mlbasics.svm import _batched
+from mlbasics.svm import _batched, _smo
 from mlbasics.svm._dual import CHUNK
 from mlbasics.svm._smo import solve_dual
 from mlbasics.svm._smo_kernels import LOGISTIC_EPS
@@ -159,3 +159,44 @@ def test_a_run_stopped_by_the_hook_reports_the_certificate_of_its_alpha(ill_scal
     low = np.where(labels > 0, above, below)
     gap = (-F[up]).max() + F[low].max()
     np.testing.assert_allclose(solution.gap, gap, rtol=1e-6)
+
+
+@pytest.mark.parametrize("stop_by_hook", [False, True])
+def test_a_run_whose_true_gap_is_below_tol_is_converged_with_that_gradients_bias(
+    ill_scaled, monkeypatch, stop_by_hook
+):
+    """When the float64 gradient at the returned ``alpha`` has its gap below ``tol`` (the kept one
+    did not), the run is converged and its bias comes from that gradient, as after the float64
+    check of a converged run; a run a hook stopped stays stopped, with the kept gradient's bias.
+    The float64 gap is forced to 0 here (it happens by itself only on rare problems)."""
+    X, y, weights = ill_scaled
+    labels = np.where(y == 1, 1.0, -1.0)
+    seen = []
+    original = _smo.unconverged_gradient
+
+    def gap_below_tol(X, spec, data, alpha, loss, extra, upper, pen_up, pen_low):
+        F, _ = original(X, spec, data, alpha, loss, extra, upper, pen_up, pen_low)
+        seen.append((F, alpha.copy(), upper.copy()))  # in the solver's order of the samples
+        return F, 0.0
+
+    def solve(max_iter):
+        return solve_dual(
+            X, labels, C * weights, KernelSpec("linear"), loss="hinge", tol=1e-5,
+            max_iter=max_iter, hook=(lambda *_: True) if stop_by_hook else None,
+        )  # fmt: skip
+
+    kept = solve(MAX_ITER)
+    monkeypatch.setattr(_smo, "unconverged_gradient", gap_below_tol)
+    solution = solve(MAX_ITER)
+    assert len(seen) == 1
+    if stop_by_hook:
+        assert solution.stopped and not solution.converged
+        assert solution.rho == kept.rho
+        return
+    assert solution.converged and not solution.stopped
+    # the bias by libsvm's rule, the mean of F = y G over the free variables, on that gradient
+    F, alpha, upper = seen[0]
+    free = (alpha > 0) & (alpha < upper)
+    assert np.any(free)
+    np.testing.assert_allclose(solution.rho, np.mean(F[free]), rtol=1e-12)
+    assert abs(solution.rho - kept.rho) > 1e-9
