@@ -104,7 +104,7 @@ def _check_features(model, kind, X):
         )
 
 
-def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
+def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine=0) -> KKTReport:
     """Residuals of the KKT conditions of a fitted model on its training data, and its duality gap.
 
     The model is read through its fitted attributes only (duck typing), so scikit-learn's
@@ -132,6 +132,13 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
         or numpy's; not a bool).
     sample_weight : array-like of shape (n_samples,), default=None
         The weights given to ``fit``; they set the per-sample bounds ``C_i`` and weights ``c_i``.
+    refine : int, default=0
+        Logistic regressions with an L2 penalty: also build the dual point from the residuals of
+        the point ``refine`` conjugate-gradient steps of Newton's method away from the model
+        (two passes over ``X`` each), and keep the better bound. The plain dual point overstates
+        ``P - P*`` by about the ratio of the Hessian's curvature to the penalty, which grows with
+        the number of samples: on 100 000 samples a model 2.5e-7 (relative) from the optimum
+        fails ``tol=1e-4`` on its gap, and passes with ``refine=3``. Ignored for other models.
 
     Returns
     -------
@@ -222,6 +229,12 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     True
     """
     tol = _check_tol(tol)
+    if (
+        isinstance(refine, (bool, np.bool_))
+        or not isinstance(refine, numbers.Integral)
+        or refine < 0
+    ):
+        raise ValueError(f"refine must be a non-negative integer (CG steps); got {refine!r}.")
     if hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline
         if len(model.steps) > 1:
             X = model[:-1].transform(X)
@@ -249,10 +262,10 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     )
     if kind == "svm":
         return svm_report(model, X, y_index, sample_weight, tol)
-    return logistic_report(model, X, y_index, sample_weight, tol)
+    return logistic_report(model, X, y_index, sample_weight, tol, refine=int(refine))
 
 
-def assert_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
+def assert_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine=0) -> KKTReport:
     """:func:`check_kkt`, raising ``AssertionError`` with the report when a condition fails.
 
     For tests: ``assert_kkt(model, X, y, tol=1e-4)``. Returns the report when it passes.
@@ -264,12 +277,14 @@ def assert_kkt(model, X, y, *, tol=1e-3, sample_weight=None) -> KKTReport:
     y : array-like of shape (n_samples,)
     tol : float, default=1e-3
     sample_weight : array-like of shape (n_samples,), default=None
+    refine : int, default=0
+        As in :func:`check_kkt`.
 
     Returns
     -------
     KKTReport
     """
-    report = check_kkt(model, X, y, tol=tol, sample_weight=sample_weight)
+    report = check_kkt(model, X, y, tol=tol, sample_weight=sample_weight, refine=refine)
     if not report.ok:
         raise AssertionError(str(report))
     return report
