@@ -410,8 +410,15 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
 
     per_feature = distance.max(axis=0)
     violations = {"stationarity": stationarity}
+    advice = ""
     if not np.isnan(dual):
         violations["duality gap"] = float(abs(relative)) / gap_unit(name_penalty, coef)
+        if name_penalty == "l2" and stationarity <= tol < violations["duality gap"]:
+            advice = (
+                "the gap fails while stationarity passes: on many samples the dual point built\n"
+                "  from the model's residuals overstates P - P*; check_kkt(..., refine=3) builds "
+                "a tighter one" + (f" (this report used refine={refine})." if refine else ".")
+            )
     return KKTReport(
         violations=violations,
         worst={"stationarity": worst_indices(per_feature, np.arange(len(per_feature)))},
@@ -421,4 +428,5 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         problem_gaps=np.array([gap]),
         tol=float(tol),
         model=f"{type(model).__name__} (logistic, {name_penalty} penalty, {n_classes} classes)",
+        advice=advice,
     )

@@ -59,6 +59,9 @@ class KKTReport:
         The tolerance of the verdict.
     model : str
         What was judged, e.g. ``"SVC (hinge, rbf kernel, 3 classes)"``.
+    advice : str
+        A line for the printed report when the checker knows a likely reason for a failure,
+        else empty.
     """
 
     violations: dict
@@ -69,6 +72,7 @@ class KKTReport:
     problem_gaps: np.ndarray
     tol: float
     model: str
+    advice: str = ""
     ok: bool = field(init=False)
 
     def __post_init__(self):
@@ -105,6 +109,8 @@ class KKTReport:
             f"  primal {self.primal_objective:.10g}  dual {self.dual_objective:.10g}  "
             f"gap {self.duality_gap:.3e} (relative {self.relative_gap:.3e})"
         )
+        if self.advice and not self.ok:
+            lines.append(f"  {self.advice}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

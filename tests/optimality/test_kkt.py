@@ -851,6 +851,7 @@ def test_refine_certifies_a_large_l2_problem_the_plain_dual_point_cannot():
     plain = check_kkt(model, X, y, tol=1e-4)
     refined = check_kkt(model, X, y, tol=1e-4, refine=3)
     assert plain.violations["stationarity"] <= 1e-4 < plain.violations["duality gap"]
+    assert "refine=3" in str(plain)  # the failed report says what to try
     assert refined.ok
     assert suboptimality <= refined.duality_gap <= 0.1 * plain.duality_gap
     assert refined.primal_objective == plain.primal_objective
