@@ -181,11 +181,7 @@ def _certificate(X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robu
         Pd = P
         if free_intercept:
             _, Pd = _intercept_shift(Z, Y, c, P)
-            # Theta's column sums are 0 only to rounding (1e-13 of sum c), and X' Theta multiplies
-            # what is left by the column means: at means of 1e4 the gap came out negative (-0.3
-            # on a problem whose true suboptimality was 0.003). Theta is projected onto its
-            # constraint along c, Theta - c r' / sum c (r its column sums), which takes
-            # (X' c / sum c) r' off X' Theta: the c-weighted means, from the same product.
+        # the gradient and the dual point's product with X in one pass (projected: _products)
         XR, V = _products(X, R, c[:, None] * (Pd - Y), c, free_intercept)
         G = XR + l2 * coef
     else:
