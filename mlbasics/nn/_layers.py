@@ -112,13 +112,12 @@ class Layer:
         return self
 
     def saved(self, name):
-        """What ``forward`` kept for ``backward`` under ``name``; a RuntimeError before any forward."""
-        try:
-            return self.__dict__[name]
-        except KeyError:
-            raise RuntimeError(
-                f"{self!r}: backward called before forward (nothing kept to use)."
-            ) from None
+        """What ``forward`` kept for ``backward`` under ``name``; a RuntimeError before any forward
+        (the attribute absent, or still the None a constructor set)."""
+        value = self.__dict__.get(name)
+        if value is None:
+            raise RuntimeError(f"{self!r}: backward called before forward (nothing kept to use).")
+        return value
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -202,9 +201,7 @@ class Dense(Layer):
 
     def param_backward(self, grad_out):
         """The parameter gradients only: for a first layer, whose input gradient nobody needs."""
-        if self._x is None:
-            raise RuntimeError(f"{self!r}: backward called before forward (no input to use).")
-        np.matmul(self._x.T, grad_out, out=self.dW)
+        np.matmul(self.saved("_x").T, grad_out, out=self.dW)
         if "b" in self.param_names:
             np.sum(grad_out, axis=0, out=self.db)
 
@@ -327,9 +324,7 @@ class BatchNorm(Layer):
         return x_hat * self.gamma + self.beta
 
     def backward(self, grad_out):
-        if self._cache is None:
-            raise RuntimeError(f"{self!r}: backward called before forward (no batch to use).")
-        training, x_hat, inv_std = self._cache
+        training, x_hat, inv_std = self.saved("_cache")
         np.sum(grad_out, axis=0, out=self.dbeta)
         np.einsum("ij,ij->j", grad_out, x_hat, out=self.dgamma)
         if not training:  # a fixed affine map

@@ -28,10 +28,11 @@ says so, and ``backward()`` before any ``forward`` a ``RuntimeError``.
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 import numpy as np
 from scipy.special import expit
+
+from ._layers import _check_real
 
 __all__ = [
     "BinaryCrossEntropy",
@@ -283,9 +284,7 @@ class L1Loss(_RegressionLoss):
 
 def _positive_width(value, name):
     """``value`` as a float if it is a finite real number > 0 (not a bool); the errors name it."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
-    value = float(value)
+    value = _check_real(name, value)
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
     return value

@@ -207,13 +207,14 @@ def _certificate(X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robu
         Pp = _probabilities(Zp)
         if free_intercept:
             _, Pp = _intercept_shift(Zp, Y, c, Pp)
-        _, Vp = _products(X, R[:, :0], c[:, None] * (Pp - Y), c, free_intercept)
+        _, Vp = _products(X, None, c[:, None] * (Pp - Y), c, free_intercept)
         dual = max(dual, _dual_value(Vp, Pp, Y, c, l1, l2, penalty, robust))
     return primal, dual, stationarity, distance, scale
 
 
 def _products(X, R, Theta, c, free_intercept):
-    """``(R' X, -Theta' X)`` in one pass over ``X``, ``Theta = c (P - Y)`` minus the dual point.
+    """``(R' X, -Theta' X)`` in one pass over ``X``, ``Theta = c (P - Y)`` minus the dual point
+    (``R' X`` None when ``R`` is).
 
     With a free intercept, Theta's column sums are 0 only to rounding (1e-13 of sum c), and
     ``X' Theta`` multiplies what is left by the column means: at means of 1e4 the gap came out
@@ -224,10 +225,11 @@ def _products(X, R, Theta, c, free_intercept):
     the entropy term keeps ``Theta`` itself: the difference, about ``|r|`` times the largest
     logit, is far below the rounding of ``P``.
     """
-    k = R.shape[1]
+    first = [] if R is None else [R]
     extra = [c[:, None]] if free_intercept else []
-    both = np.asarray(X.T @ np.hstack([R, Theta, *extra])).T
-    XR, XT = both[:k], both[k : k + Theta.shape[1]]
+    both = np.asarray(X.T @ np.hstack([*first, Theta, *extra])).T
+    k = 0 if R is None else R.shape[1]
+    XR, XT = (None if R is None else both[:k]), both[k : k + Theta.shape[1]]
     if free_intercept:
         residual = Theta.sum(axis=0)
         total = max(float(c.sum()), np.finfo(float).tiny)
