@@ -39,7 +39,8 @@ class KKTReport:
         of the stationarity residual, see :func:`check_kkt`).
     worst : dict of str to ndarray of int
         For each per-sample condition, the indices (rows of ``X``) of up to five samples with the
-        largest positive residuals, worst first.
+        largest positive residuals, worst first. For a logistic regression, whose stationarity
+        residual is one per coefficient, the columns of ``X`` (``worst_of="features"``).
     primal_objective, dual_objective, duality_gap : float
         ``P`` at the fitted model, ``D`` at the dual point read from (or built from) it, and
         ``P - D`` (summed over the binary problems of a one-vs-one SVM). ``D`` is ``-inf`` and the
@@ -62,6 +63,8 @@ class KKTReport:
     advice : str
         A line for the printed report when the checker knows a likely reason for a failure,
         else empty.
+    worst_of : str
+        What the indices of ``worst`` count: ``"samples"`` (rows) or ``"features"`` (columns).
     """
 
     violations: dict
@@ -73,6 +76,7 @@ class KKTReport:
     tol: float
     model: str
     advice: str = ""
+    worst_of: str = "samples"
     ok: bool = field(init=False)
 
     def __post_init__(self):
@@ -103,7 +107,7 @@ class KKTReport:
             worst = self.worst.get(name)
             where = ""
             if worst is not None and len(worst) and not value <= self.tol:
-                where = "  worst samples: " + ", ".join(str(int(i)) for i in worst)
+                where = f"  worst {self.worst_of}: " + ", ".join(str(int(i)) for i in worst)
             lines.append(f"  {name:<24s} {value:10.3e}  {mark}{where}")
         lines.append(
             f"  primal {self.primal_objective:.10g}  dual {self.dual_objective:.10g}  "

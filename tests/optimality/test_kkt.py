@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from mlbasics import SVC, LogisticRegression
+from mlbasics.linear_model import logistic_objective
 from mlbasics.optimality import CONDITIONS, KKTReport, assert_kkt, check_kkt, duality_gaps
 from mlbasics.optimality._report import N_WORST, worst_indices
 
@@ -848,7 +849,7 @@ def test_refine_certifies_a_large_l2_problem_the_plain_dual_point_cannot():
     X, y = _correlated_logistic(30_000, 40, 2)
     model = LogisticRegression(solver="lbfgs", tol=1e-4).fit(X, y)
     suboptimality = model.objective_ - LogisticRegression(tol=1e-12).fit(X, y).objective_
-    plain = check_kkt(model, X, y, tol=1e-4)
+    plain = check_kkt(model, X, y, tol=1e-4, refine=0)
     refined = check_kkt(model, X, y, tol=1e-4, refine=3)
     assert plain.violations["stationarity"] <= 1e-4 < plain.violations["duality gap"]
     assert "refine=3" in str(plain)  # the failed report says what to try
@@ -856,6 +857,60 @@ def test_refine_certifies_a_large_l2_problem_the_plain_dual_point_cannot():
     assert suboptimality <= refined.duality_gap <= 0.1 * plain.duality_gap
     assert refined.primal_objective == plain.primal_objective
     assert refined.violations["stationarity"] == plain.violations["stationarity"]
+    # the default, refine="auto", refines here because the verdict depends on it
+    auto = check_kkt(model, X, y, tol=1e-4)
+    assert auto.ok and auto.duality_gap == refined.duality_gap
+    assert "refined by 3 Newton-CG steps" in auto.model
+
+
+def _flat_direction_problem():
+    """A fit at tol=1e-12 on features whose first and last columns nearly coincide (C = 100,
+    n = 1000): moving along their difference changes P slowly, and the gradient more slowly
+    still, the case where a small stationarity residual hides a large suboptimality."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 4))
+    X = np.hstack([X, X[:, :1] + 1e-3 * rng.standard_normal((1000, 1))])
+    y = (rng.random(1000) < 1.0 / (1.0 + np.exp(-X[:, 0] - X[:, 1]))).astype(int)
+    best = LogisticRegression(C=100.0, tol=1e-12).fit(X, y)
+    return X, y, best, np.array([1.0, 0.0, 0.0, 0.0, -1.0]) / np.sqrt(2.0)
+
+
+@pytest.mark.parametrize("step", [3.0, 10.0])
+def test_auto_refine_passes_a_model_only_when_it_is_within_tol(step):
+    # The model is moved a distance ``step`` from the optimum along the flat direction; P - P*
+    # is computed from the objective. At 3 it is 4.5e-5 per unit of c: the plain gap (1.4e-4)
+    # fails tol=1e-4, the refined one passes. At 10 it is 5.0e-4 while stationarity is 1.3e-4:
+    # with tol=2.5e-4 stationarity passes, and no refinement may pass the model (its gap stays
+    # an upper bound on P - P*).
+    X, y, best, flat = _flat_direction_problem()
+    model = copy.deepcopy(best)
+    model.coef_ = best.coef_ + step * flat
+    scale = 100.0 * len(y)  # sum of c
+    excess = logistic_objective(X, y, model.coef_, model.intercept_, C=100.0) - best.objective_
+    tol = 1e-4 if step == 3.0 else 2.5e-4
+    plain = check_kkt(model, X, y, tol=tol, refine=0)
+    auto = check_kkt(model, X, y, tol=tol)
+    assert plain.violations["stationarity"] <= tol < plain.violations["duality gap"]
+    assert excess * (1.0 - 1e-9) <= auto.duality_gap <= plain.duality_gap
+    assert auto.ok == (excess / scale <= tol)
+    assert "refined by 10 Newton-CG steps" in auto.model  # 3 steps did not settle the verdict
+    if not auto.ok:
+        assert "also with the dual point refined by 10" in str(auto)
+
+
+def test_auto_refine_leaves_a_settled_verdict_alone(breast_cancer):
+    # A gap that passes, or a stationarity that fails, settles the verdict: no extra passes,
+    # and the report is that of refine=0.
+    X, y = breast_cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for model in (LogisticRegression().fit(X, y), LogisticRegression(max_iter=2).fit(X, y)):
+            auto, plain = (
+                check_kkt(model, X, y, tol=1e-4),
+                check_kkt(model, X, y, tol=1e-4, refine=0),
+            )
+            assert auto.duality_gap == plain.duality_gap and auto.model == plain.model
+            assert "refined" not in auto.model
 
 
 @pytest.mark.parametrize("container", [np.asarray, sparse.csr_array])
@@ -880,9 +935,18 @@ def test_refined_gap_stays_an_upper_bound(container, n_classes):
 
 def test_refine_is_checked_and_ignored_where_it_does_not_apply(breast_cancer):
     X, y = breast_cancer
-    for bad in (-1, 1.5, True, "3"):
-        with pytest.raises(ValueError, match="refine must be a non-negative integer"):
+    for bad in (-1, 1.5, True, "3", "Auto"):
+        with pytest.raises(ValueError, match="refine must be 'auto' or a non-negative integer"):
             check_kkt(LogisticRegression().fit(X, y), X, y, refine=bad)
     for model in (LogisticRegression("l1", C=0.5).fit(X, y), SVC().fit(X, y)):
         plain, refined = check_kkt(model, X, y), check_kkt(model, X, y, refine=3)
         assert refined.duality_gap == plain.duality_gap
+
+
+def test_duality_gaps_is_the_plain_gap_the_estimator_stores():
+    # On many samples check_kkt's default refines the dual point; duality_gaps, like fit's
+    # duality_gap_, keeps the plain one.
+    X, y = _correlated_logistic(30_000, 40, 2)
+    model = LogisticRegression(solver="lbfgs", tol=1e-4).fit(X, y)
+    np.testing.assert_allclose(duality_gaps(model, X, y), [model.duality_gap_], rtol=1e-12)
+    assert check_kkt(model, X, y, tol=1e-4).duality_gap < 0.1 * model.duality_gap_
