@@ -224,6 +224,7 @@ def test_l1_zero_coefficient_set_to_epsilon_fails(breast_cancer):
     report = check_kkt(bad, X, y, tol=1e-4)
     assert report.failed[0] == "stationarity"
     assert report.worst["stationarity"][0] == zeros[0]
+    assert f"worst features: {zeros[0]}" in str(report)  # columns of X, not samples
 
 
 def cvxpy_primal(X, y, C, l1, l2, weights=None):
