@@ -22,6 +22,15 @@ products of the objective in between, compete with them for the two cores. Measu
 took 3 ms before the third L-BFGS iteration and 6 to 8 ms after it, slower than on one thread
 (4 ms). :func:`scipy_blas_on_one_thread` holds scipy's copy alone to one thread (where scipy
 uses numpy's BLAS, as in conda, it does nothing): the products stay at 3 ms.
+
+Long vector products are a third case. OpenBLAS splits a ``ddot`` over its threads from 10 000
+elements on (a thin ``gemv`` such as ``ones @ R`` too), and a worker thread that has gone idle
+takes a scheduler tick to wake: on this machine a product of two vectors of 20 000 doubles
+took 8 ms instead of 3 us, every call, once the process had paused for half a second, while the
+same sum by numpy's own loops (``einsum``) takes 7 us. The solvers and the certificates make a
+few such products per iteration (the weighted loss, the intercept's balance, conjugate
+gradients on 50 000 coefficients), so they use :func:`serial_dot` and
+:func:`serial_column_sums`, which never call BLAS.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import contextlib
 import os
 import threading
 
+import numpy as np
 import scipy
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
@@ -76,3 +86,16 @@ def scipy_blas_on_one_thread():
         return
     with own.limit(limits=1):
         yield
+
+
+def serial_dot(a, b) -> float:
+    """``sum(a * b)`` over two arrays of the same shape, by numpy's loops, not BLAS (see the
+    module: a threaded ``ddot`` can wait 8 ms for an idle thread)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.einsum("i,i->", a.ravel(), b.ravel()))
+
+
+def serial_column_sums(R):
+    """The column sums of a 2-D array, by numpy's loops, not BLAS (``ones @ R`` is a threaded
+    ``gemv``; ``R.sum(axis=0)`` on a C-ordered ``R`` is five times slower than this)."""
+    return np.einsum("ij->j", R)

@@ -30,7 +30,7 @@ import scipy.optimize
 from scipy import sparse
 
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
-from .._threads import scipy_blas_on_one_thread
+from .._threads import scipy_blas_on_one_thread, serial_dot
 from ._cd_kernels import cd_binary_csc_centered, cd_model_csc, cd_model_dense, cd_model_gram
 from ._objective import LogisticObjective
 
@@ -142,25 +142,25 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale):
     M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * obj.approximate_hessian_diagonal(Z, h)
     M /= scale
     G = G / scale
-    gnorm = np.linalg.norm(G)
+    gnorm = np.sqrt(serial_dot(G, G))
     target = min(0.5, np.sqrt(gnorm)) * gnorm
     D = np.zeros_like(G)
     R = -G
     Zp = R / M
     Pdir = Zp.copy()
-    rz = np.vdot(R, Zp)
+    rz = serial_dot(R, Zp)
     for _ in range(min(MAX_CG_ITER, G.size)):
         Hp = obj.hessp(P, h, Pdir) / scale
-        curvature = np.vdot(Pdir, Hp)
+        curvature = serial_dot(Pdir, Hp)
         if curvature <= 0.0:
             break
         step = rz / curvature
         D += step * Pdir
         R -= step * Hp
-        if np.linalg.norm(R) <= target:
+        if np.sqrt(serial_dot(R, R)) <= target:
             break
         Zp = R / M
-        rz_new = np.vdot(R, Zp)
+        rz_new = serial_dot(R, Zp)
         Pdir = Zp + (rz_new / rz) * Pdir
         rz = rz_new
     if not np.any(D):
@@ -202,9 +202,9 @@ def newton_smooth(
         else:
             D = _newton_direction_cg(obj, Z, P, G, obj.scale)
         D = obj.remove_class_mean(D)
-        slope = float(np.vdot(G, D))
+        slope = serial_dot(G, D)
         if slope >= 0.0:  # rounding has destroyed the direction: use steepest descent
-            D, slope = -G, -float(np.vdot(G, G))
+            D, slope = -G, -serial_dot(G, G)
         small_decrement = -0.5 * slope <= tol_abs
         step = _line_search(obj, coef, Z, D, obj.scores(D), F, slope)
         if step is None:  # continue with L-BFGS from here, recording into the same trace
@@ -421,7 +421,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             )  # fmt: skip
         # Predicted decrease, the L1 change taken entry by entry so untouched entries add 0.
         l1_change = np.abs(coef + D)[:, penalized] - np.abs(coef)[:, penalized]
-        slope = float(np.vdot(G, D)) + l1 * float(l1_change.sum())
+        slope = serial_dot(G, D) + l1 * float(l1_change.sum())
         # Near the optimum the predicted decrease can fall below rounding noise (and even come
         # out positive); the line search then accepts the step if F does not rise above noise.
         step = _line_search(obj, coef, Z, D, Zd, F, min(slope, 0.0))

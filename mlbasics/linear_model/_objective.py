@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from .._threads import serial_column_sums, serial_dot
 from ..kernels import row_blocks
 from ..losses import logistic, multinomial, multinomial_probabilities, row_sums, sigmoid
 from ._cd_kernels import centred_copy_column_major
@@ -186,7 +187,7 @@ class LogisticObjective:
         W = coef[:, :p]
         Z = np.asarray(self.X @ W.T)
         if self.fit_intercept:
-            offset = coef[:, p] - (W @ self.mu if self.mu is not None else 0.0)
+            offset = coef[:, p] - (np.einsum("kj,j->k", W, self.mu) if self.mu is not None else 0.0)
             Z += offset
         return Z
 
@@ -201,7 +202,7 @@ class LogisticObjective:
             per_sample = multinomial(Z, self.Y)
         else:
             per_sample = logistic(self._sign * Z[:, 0])
-        return float(self.weights @ per_sample)
+        return serial_dot(self.weights, per_sample)
 
     def l2_value(self, coef) -> float:
         if self.penalty.l2 == 0.0:
@@ -231,8 +232,7 @@ class LogisticObjective:
         out = np.empty(self.shape)
         out[:, :p] = np.asarray(self.X.T @ R).T
         if self.fit_intercept:
-            # several columns: one BLAS call, several times faster than numpy's reduction
-            column_sums = R.sum(axis=0) if R.shape[1] == 1 else np.ones(R.shape[0]) @ R
+            column_sums = serial_column_sums(R)
             out[:, p] = column_sums
             if self.mu is not None:
                 out[:, :p] -= np.outer(column_sums, self.mu)

