@@ -236,6 +236,25 @@ def test_extreme_c_or_weights_give_the_cholesky_answer_without_warnings(
         np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-5, atol=1e-7)
 
 
+def test_lbfgs_runs_on_when_the_objective_is_far_below_the_weight_sum():
+    # scipy's ftol rule divides decreases by max(|f|, 1) with f = F / sum(c): absolute once the
+    # model fits nearly perfectly. On this problem (found by a differential test against
+    # Newton) F / sum(c) is 1e-8 and L-BFGS stopped at 1.8 times the optimal F, blaming
+    # floating point; run on with F as the unit it reaches Newton's optimum.
+    rng = np.random.default_rng(18)
+    y = np.arange(12) % 2
+    X = (rng.normal(size=(12, 10)) + 3 * rng.normal(size=(2, 10))[y]) * 10 ** rng.uniform(-3, 3, 10)
+    X[:, :3] += 1e4
+    ref = LogisticRegression(C=1000.0, solver="newton-cholesky", tol=1e-10).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(C=1000.0, solver="lbfgs", tol=1e-8, max_iter=1000).fit(X, y)
+    assert model.converged_
+    assert model.objective_ / (1000.0 * 12) < 1e-7  # the regime of the ftol rule's floor
+    assert model.objective_ == pytest.approx(ref.objective_, rel=1e-6)
+    assert check_kkt(model, X, y, tol=1e-8).ok
+
+
 def test_the_limit_on_entries_counts_features_too():
     # 6 samples of 1000 features at 5e152: each sample's squared norm (SGD's steps) overflows
     # although a sum over 6 samples would not.
