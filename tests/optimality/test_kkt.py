@@ -806,6 +806,23 @@ def test_logistic_gap_stays_a_bound_with_large_feature_means_and_wide_weights(se
     assert check_kkt(model, X, y, sample_weight=weights).duality_gap >= -1e-9 * model.objective_
 
 
+def test_multinomial_gap_stays_a_bound_when_the_fit_is_nearly_perfect():
+    # The entropy term of D is evaluated at the balanced probabilities; the intercept shift's
+    # Newton run stopped at a residual of 1e-13 sum c, which D multiplies by up to the largest
+    # score. Here sum c = 1.8e4 and P = 4e-3 (found by a differential test): 3e-10 was left, and
+    # the gap was -1.1e-9 where the rounding of P is 3e-12 (measured in long double).
+    rng = np.random.default_rng(56)
+    y = np.arange(60) % 3
+    X = (rng.normal(size=(60, 10)) + 3.0 * rng.normal(size=(3, 10))[y]) * 10 ** rng.uniform(
+        -2, 2, 10
+    )
+    C = 10.0 ** rng.uniform(0, 3)
+    model = LogisticRegression(C=C, tol=1e-8).fit(X, y)
+    assert model.converged_ and model.objective_ < 1e-2 and C * len(y) > 1e4
+    assert model.duality_gap_ >= -1e-11
+    assert check_kkt(model, X, y).duality_gap >= -1e-11
+
+
 def test_logistic_svc_saturated_at_its_ceiling_is_not_read_as_interior():
     # The mirror image: outliers of class 0 deep on the other side saturate at (1 - 1e-12) C_i,
     # and u landed up to 3 ulps below it; 33 of 40 such fits "failed" with stationarity 140
