@@ -25,12 +25,20 @@ def classes_and_weights(estimator, X, y, sample_weight):
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
     weight = sample_weight
+    _check_every_class_weighs(classes, y_index, sample_weight)
     if estimator.class_weight is not None:
         per_class = compute_class_weight(
             estimator.class_weight, classes=classes, y=y, sample_weight=sample_weight
         )
         check_class_weights(per_class, classes)
         weight = sample_weight * per_class[y_index]
+        _check_every_class_weighs(classes, y_index, weight)  # a class weight of 0
+    return classes, y_index, sample_weight, weight
+
+
+def _check_every_class_weighs(classes, y_index, weight):
+    """A ``ValueError`` naming the first class whose samples all weigh zero. Checked on the
+    sample weights before ``class_weight`` too: "balanced" divides by each class's total."""
     totals = np.bincount(y_index, weights=weight, minlength=len(classes))
     if not np.all(totals > 0.0):
         empty = _label(classes, np.flatnonzero(~(totals > 0.0))[0])
@@ -38,7 +46,6 @@ def classes_and_weights(estimator, X, y, sample_weight):
             f"class {empty!r} has no sample with positive weight; every class needs one (check "
             "sample_weight and class_weight)."
         )
-    return classes, y_index, sample_weight, weight
 
 
 def check_classes_finite(classes):

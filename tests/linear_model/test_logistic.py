@@ -107,14 +107,20 @@ def test_negative_or_non_finite_class_weight_is_rejected(small_binary, solver, b
         LogisticRegression(solver=solver, class_weight={0: bad, 1: 1.0}).fit(X, y)
 
 
-@pytest.mark.parametrize("weights", ["class_weight", "sample_weight"])
+@pytest.mark.parametrize("weights", ["class_weight", "sample_weight", "balanced"])
 def test_class_without_positive_weight_is_rejected(small_binary, weights):
-    # with the intercept unpenalised, the objective of the other class alone has no minimum
+    # with the intercept unpenalised, the objective of the other class alone has no minimum.
+    # "balanced" divides by each class's total weight: the check comes first, so neither
+    # scikit-learn's divide-by-zero warning nor an "inf" class weight reaches the user.
     X, y = small_binary
     params = {"class_weight": {0: 1.0, 1: 0.0}} if weights == "class_weight" else {}
-    fit_params = {"sample_weight": np.where(y == 1, 0.0, 1.0)} if weights == "sample_weight" else {}
-    with pytest.raises(ValueError, match="class 1 has no sample with positive weight"):
-        LogisticRegression(**params).fit(X, y, **fit_params)
+    if weights == "balanced":
+        params = {"class_weight": "balanced"}
+    fit_params = {"sample_weight": np.where(y == 1, 0.0, 1.0)} if weights != "class_weight" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="class 1 has no sample with positive weight"):
+            LogisticRegression(**params).fit(X, y, **fit_params)
 
 
 def test_l1_ratio_without_elasticnet_warns(small_binary):
