@@ -830,7 +830,8 @@ def _pair_newton(b, a_k, a_i, c_i, s_i, a_t, c_t, s_t):
 #: The logistic dual's second-order choice of j prefers variables of moderate ``alpha``: the
 #: entropy's curvature ``C / (a (C - a))`` makes a pair with a tiny ``alpha_j`` look unpromising even
 #: when that variable is the worst violator, and the gap ``m - M`` then stalls on it. When the chosen
-#: j's violation is below this fraction of the gap, the maximal violating pair is taken instead.
+#: j's violation is below this fraction of the gap, the maximal violating pair is tried too, and
+#: the pair whose exact step ``d`` gives the larger ``b d`` (violation times step) is taken.
 MVP_FRACTION = 0.5
 
 
@@ -866,14 +867,24 @@ def smo_logistic(data, kern, cache, state, istate, fstate, tol, stop_iter):
         i, j, g_max = _select_pair(n, data, kern, cache, state, tol, fstate)
         if j == -1:
             return CONVERGED
-        if g_max + F[j] < MVP_FRACTION * fstate[F_GAP]:
-            j = _most_violating_low(n, F, pen_low)
         istate[I_ITER] += 1
         s_i = get_row(i, n, data, kern, cache)
-        s_j = get_row(j, n, data, kern, cache)
         b = g_max + F[j]
         a_k = QD[i] + QD[j] - 2.0 * rows[s_i, j]
         d = _pair_newton(b, a_k, alpha[i], upper[i], y[i], alpha[j], upper[j], -y[j])
+        if b < MVP_FRACTION * fstate[F_GAP]:
+            # The worst violator may be a tiny alpha that can barely move: always pairing with it
+            # shuttled it between two levels of F while the variables that set the gap stayed
+            # put (1.2 million steps on breast cancer, linear kernel). Take the pair that moves
+            # further in the objective: b d bounds its decrease (phi' rises from -b to 0 on [0, d]).
+            m = _most_violating_low(n, F, pen_low)
+            if m != j:
+                b_m = g_max + F[m]
+                a_m = QD[i] + QD[m] - 2.0 * rows[s_i, m]
+                d_m = _pair_newton(b_m, a_m, alpha[i], upper[i], y[i], alpha[m], upper[m], -y[m])
+                if b_m * d_m > b * d:
+                    j, b, a_k, d = m, b_m, a_m, d_m
+        s_j = get_row(j, n, data, kern, cache)
         old_i, old_j = alpha[i], alpha[j]
         lo_i, hi_i = LOGISTIC_EPS * upper[i], (1 - LOGISTIC_EPS) * upper[i]
         lo_j, hi_j = LOGISTIC_EPS * upper[j], (1 - LOGISTIC_EPS) * upper[j]
