@@ -24,11 +24,11 @@ took 3 ms before the third L-BFGS iteration and 6 to 8 ms after it, slower than 
 uses numpy's BLAS, as in conda, it does nothing): the products stay at 3 ms.
 
 Long vector products are a third case. OpenBLAS splits a ``ddot`` over its threads from 10 000
-elements on (a thin ``gemv`` such as ``ones @ R`` too), and a worker thread that has gone idle
-takes a scheduler tick to wake: on this machine a product of two vectors of 20 000 doubles
-took 8 ms instead of 3 us, every call, once the process had paused for half a second, while the
-same sum by numpy's own loops (``einsum``) takes 7 us. The solvers and the certificates make a
-few such products per iteration (the weighted loss, the intercept's balance, conjugate
+elements on (a thin ``gemv`` such as ``ones @ R`` too), and when the other core is busy with
+another process the worker waits for a turn on it: on this machine a product of two vectors of
+20 000 doubles then took 8 ms, every call, instead of 3 us on a quiet machine, while the same
+sum by numpy's own loops (``einsum``) takes 7 us either way. The solvers and the certificates
+make a few such products per iteration (the weighted loss, the intercept's balance, conjugate
 gradients on 50 000 coefficients), so they use :func:`serial_dot` and
 :func:`serial_column_sums`, which never call BLAS.
 """
@@ -90,7 +90,8 @@ def scipy_blas_on_one_thread():
 
 def serial_dot(a, b) -> float:
     """``sum(a * b)`` over two arrays of the same shape, by numpy's loops, not BLAS (see the
-    module: a threaded ``ddot`` can wait 8 ms for an idle thread)."""
+    module: a threaded ``ddot`` waited 8 ms for its worker while another process held the other
+    core)."""
     a, b = np.asarray(a), np.asarray(b)
     return float(np.einsum("i,i->", a.ravel(), b.ravel()))
 

@@ -251,7 +251,7 @@ def lbfgs(
     samples with ``C = 1000`` and badly scaled features (``F / scale = 1.6e-8``) it stopped at
     1.8 times the optimal ``F``. So a run that the ``ftol`` rule ended, short of the gradient rule,
     with ``F < scale / 2``, goes on from where it stopped with ``F`` itself as the unit (and
-    ``gtol`` scaled to match); that run converged in 47 iterations in all.
+    ``gtol`` scaled to match); that run converged in 41 iterations in all.
     ``recorder`` continues an existing trace (whose last record is ``coef0``), as when Newton
     falls back to L-BFGS.
     """
