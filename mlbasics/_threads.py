@@ -91,8 +91,11 @@ def scipy_blas_on_one_thread():
 def serial_dot(a, b) -> float:
     """``sum(a * b)`` over two arrays of the same shape, by numpy's loops, not BLAS (see the
     module: a threaded ``ddot`` waited 8 ms for its worker while another process held the other
-    core)."""
+    core). Unlike ``@`` it does not raise under ``np.errstate(over="raise")``: an overflow gives
+    ``inf`` (the certificate tests its values for it)."""
     a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:  # einsum would broadcast a single element
+        raise ValueError(f"serial_dot of arrays of shapes {a.shape} and {b.shape}")
     return float(np.einsum("i,i->", a.ravel(), b.ravel()))
 
 

@@ -134,16 +134,17 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         The weights given to ``fit``; they set the per-sample bounds ``C_i`` and weights ``c_i``.
     refine : int or "auto", default="auto"
         Logistic regressions with an L2 penalty: also build the dual point from the residuals of
-        the point ``refine`` conjugate-gradient steps of Newton's method away from the model
-        (two passes over ``X`` each), and keep the better bound. The plain dual point overstates
-        ``P - P*`` by about the ratio of the Hessian's curvature to the penalty, which grows with
-        the number of samples: on 100 000 samples a model 2.5e-7 (relative) from the optimum
-        fails ``tol=1e-4`` on its gap, and passes with ``refine=3``. ``"auto"`` refines only
-        when that can change the verdict, stationarity passing ``tol`` and the plain gap not:
-        3 steps, then 10 if the gap still fails (the report's ``model`` line says how many were
-        used). ``0`` keeps the plain point, the one of the estimators' ``duality_gap_``. Any
-        feasible dual point bounds ``P*`` from below, so a refined gap is as valid as the plain
-        one. Ignored for other models.
+        the point ``refine`` steps of Newton's method away from the model (conjugate residuals,
+        two passes over ``X`` a step), and keep the better bound. The plain dual point
+        overstates ``P - P*`` by about the ratio of the Hessian's curvature to the penalty,
+        which grows with the number of samples: on 100 000 samples a model 2.5e-7 (relative)
+        from the optimum fails ``tol=1e-4`` on its gap, and passes with ``refine=3``. ``"auto"``
+        refines only when that can change the verdict, stationarity passing ``tol`` and the
+        plain gap not: it evaluates the dual after 1, 3 and 10 steps, stops once the verdict is
+        settled and keeps the best point (the report's ``model`` line says which). ``0`` keeps
+        the plain point, the one of the estimators' ``duality_gap_``. Any feasible dual point
+        bounds ``P*`` from below, so a refined gap is as valid as the plain one. Ignored for
+        other models.
 
     Returns
     -------
