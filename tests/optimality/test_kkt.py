@@ -915,7 +915,7 @@ def test_auto_refine_passes_a_model_only_when_it_is_within_tol(step):
     if auto.ok:
         assert "dual point from" in auto.model  # the plain point failed: a refined one passed
     else:
-        assert "refined by up to 10" in str(auto)
+        assert "refined by up to 100\n" in str(auto)
 
 
 def test_refined_gaps_shrink_with_more_steps_on_an_ill_conditioned_problem():
@@ -934,8 +934,12 @@ def test_refined_gaps_shrink_with_more_steps_on_an_ill_conditioned_problem():
     assert all(later < earlier for earlier, later in itertools.pairwise(gaps)), gaps
     assert gaps[-1] < 0.3 * gaps[0]
     assert min(gaps) >= excess - 1e-9 * abs(model.objective_)
+    # 2.4e-5 per unit of c from the optimum: within tol, which the checkpoints after 30 or 100
+    # steps (about the problem's dimension, 51) show
+    assert excess / len(y) < 1e-4
     auto = check_kkt(model, X, y, tol=1e-4)
-    assert auto.duality_gap == min(gaps[1:]) or auto.ok
+    assert auto.ok, str(auto)
+    assert excess - 1e-9 * abs(model.objective_) <= auto.duality_gap <= gaps[-1]
 
 
 def test_auto_refine_leaves_a_settled_verdict_alone(breast_cancer):
