@@ -243,7 +243,7 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         or refine < 0
     ):
         raise ValueError(
-            f"refine must be 'auto' or a non-negative integer (CG steps); got {refine!r}."
+            f"refine must be 'auto' or a non-negative integer (Newton steps); got {refine!r}."
         )
     if hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline
         if len(model.steps) > 1:

@@ -118,6 +118,9 @@ def _intercept_shift(Z, Y, c, P):
         step -= step.mean()
         t = 1.0
         while t >= 2.0**-20:  # backtracking on the residual, for which Newton's step descends
+            if t < 1.0 and size <= floor:
+                t = 0.0  # at the rounding floor a shorter step gains nothing: stop
+                break
             trial = delta - t * step
             P_t = softmax(Z + trial, axis=1)
             mass_t = np.einsum("ik,i->k", P_t, c)
@@ -125,7 +128,7 @@ def _intercept_shift(Z, Y, c, P):
             if size_t < size:
                 break
             t *= 0.5
-        else:
+        if not t >= 2.0**-20:
             break  # no decrease along Newton's direction: the rounding floor
         settled = t == 1.0 and size <= floor and not size_t < 0.5 * size
         delta, P, mass, size = trial, P_t, mass_t, size_t
@@ -196,9 +199,10 @@ def _certificate(
 
     ``steps`` (L2 penalty only): also evaluate the dual at the residuals of the points that many
     steps of Newton's method, solved by conjugate residuals (:func:`_newton_points`), away from
-    the model, in increasing order, and keep the largest ``D``; ``used`` is the number of steps
-    of the point that gave it (0: the model's own). ``settled(P, D, stationarity, sum c)`` ends
-    the refinement early (and skips it when the plain point already settles it).
+    the model, in increasing order, and keep the largest ``D``; ``used`` is ``(k, reached)``,
+    the steps of the point that gave it (0: the model's own) and of the last point evaluated.
+    ``settled(P, D, stationarity, sum c)`` ends the refinement early (and skips it when the
+    plain point already settles it).
     """
     Z = np.asarray(X @ coef.T) + intercept
 
@@ -235,9 +239,9 @@ def _certificate(
     stationarity /= scale
 
     if not with_dual:
-        return primal, np.nan, stationarity, distance, scale, 0
+        return primal, np.nan, stationarity, distance, scale, (0, 0)
     dual = _dual_value(V, Pd, Y, c, l1, l2, penalty, robust)
-    used = 0
+    used = reached = 0
 
     def done():
         return dual >= primal or (
@@ -251,26 +255,30 @@ def _certificate(
         try:  # a refined point is optional: one that leaves the float range is dropped
             for k, Zp in enumerate(points, start=1):
                 if k in steps:
-                    value = _dual_at(X, Y, Zp, c, l1, l2, penalty, free_intercept)
+                    value, reached = _dual_at(X, Y, Zp, c, l1, l2, penalty, free_intercept), k
                     if np.isfinite(value) and value > dual:
                         dual, used = value, k
                     Zp = None  # evaluated
                     if k >= max(steps) or done():
                         break
             if Zp is not None:  # the steps ended early (no curvature left): their last point
-                value = _dual_at(X, Y, Zp, c, l1, l2, penalty, free_intercept)
+                value, reached = _dual_at(X, Y, Zp, c, l1, l2, penalty, free_intercept), k
                 if np.isfinite(value) and value > dual:
                     dual, used = value, k
         except FloatingPointError:
             pass
-    return primal, dual, stationarity, distance, scale, used
+    return primal, dual, stationarity, distance, scale, (used, reached)
 
 
 def _dual_at(X, Y, Z, c, l1, l2, penalty, free_intercept):
-    """``D`` at the dual point built from the residuals of the scores ``Z`` (as for the model)."""
+    """``D`` at the dual point built from the residuals of the scores ``Z`` (as for the model);
+    ``-inf`` when the intercept shift could not balance it (then it is not a feasible point)."""
     P = _probabilities(Z)
     if free_intercept:
         _, P = _intercept_shift(Z, Y, c, P)
+        residual = np.abs(np.einsum("ik,i->k", P, c) - np.einsum("ik,i->k", Y, c)).max()
+        if not residual <= 1e-8 * float(c.sum()):
+            return -np.inf
     _, V = _products(X, None, c[:, None] * (P - Y), c, free_intercept)
     return _dual_value(V, P, Y, c, l1, l2, penalty, False)
 
@@ -460,7 +468,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     try:  # underflow (of exp(-margin) and the like) is benign here: it never warns
         with np.errstate(over="raise", under="ignore"):
             c = C * sample_weight * per_class[y_index]
-            primal, dual, stationarity, distance, scale, used = _certificate(
+            primal, dual, stationarity, distance, scale, (used, reached) = _certificate(
                 *problem, c, l1, l2, steps=steps, settled=settled
             )
         plain = bool(np.isfinite([primal, stationarity, scale]).all()) and not np.isinf(dual)
@@ -479,10 +487,9 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
             for factor, e in zip(factors, exponents, strict=True):
                 c = c * np.ldexp(factor, -e)
             l1_unit, l2_unit = (float(np.ldexp(v, -exponent)) for v in (l1, l2))
-            primal, dual, stationarity, distance, scale, used = _certificate(
+            primal, dual, stationarity, distance, scale, (used, reached) = _certificate(
                 *problem, c, l1_unit, l2_unit, robust=True
             )
-        steps = ()  # not refined
     with np.errstate(over="ignore", invalid="ignore"):
         gap = primal - dual
         relative = gap / scale  # per unit of c, the unit of the stationarity residual
@@ -498,10 +505,10 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         violations["duality gap"] = float(abs(relative)) / gap_unit(name_penalty, coef)
         if name_penalty == "l2" and stationarity <= tol < violations["duality gap"]:
             advice = "the gap fails while stationarity passes: " + (
-                f"also with dual points refined by up to {max(steps)}\n  Newton steps. Either "
+                f"also with dual points refined by up to {reached}\n  Newton steps. Either "
                 "the model is further from the optimum than its gradient suggests (along\n  a "
                 "flat direction), or more steps (check_kkt(..., refine=k)) tighten the bound."
-                if steps
+                if reached
                 else "on many samples the dual point built from the\n  model's residuals "
                 "overstates P - P*; check_kkt(..., refine=3) builds a tighter one."
             )

@@ -254,7 +254,7 @@ def test_lbfgs_claims_convergence_only_when_check_kkt_agrees_with_large_feature_
         if model.converged_:
             converged += 1
             assert not caught
-            assert check_kkt(model, X, y, tol=tol).violations["stationarity"] <= 1.05 * tol
+            assert check_kkt(model, X, y, tol=tol).ok
         else:
             assert [w.category for w in caught] == [ConvergenceWarning]
     assert converged >= at_least
