@@ -240,6 +240,8 @@ def _certificate(
 
     if not with_dual:
         return primal, np.nan, stationarity, distance, scale, (0, 0)
+    if free_intercept and not _balanced(Pd, Y, c):
+        return primal, np.nan, stationarity, distance, scale, (0, 0)  # no feasible dual point
     dual = _dual_value(V, Pd, Y, c, l1, l2, penalty, robust)
     used = reached = 0
 
@@ -270,14 +272,21 @@ def _certificate(
     return primal, dual, stationarity, distance, scale, (used, reached)
 
 
+def _balanced(P, Y, c) -> bool:
+    """Whether the residuals ``c (P - Y)`` sum to 0 in every class, up to the ``1e-8 sum c`` that
+    :func:`_products` projects away: only then are they a feasible dual point (with a free
+    intercept), whose ``D`` bounds ``P*``."""
+    residual = np.abs(np.einsum("ik,i->k", P, c) - np.einsum("ik,i->k", Y, c)).max(initial=0.0)
+    return bool(residual <= 1e-8 * float(c.sum()))
+
+
 def _dual_at(X, Y, Z, c, l1, l2, penalty, free_intercept):
     """``D`` at the dual point built from the residuals of the scores ``Z`` (as for the model);
     ``-inf`` when the intercept shift could not balance it (then it is not a feasible point)."""
     P = _probabilities(Z)
     if free_intercept:
         _, P = _intercept_shift(Z, Y, c, P)
-        residual = np.abs(np.einsum("ik,i->k", P, c) - np.einsum("ik,i->k", Y, c)).max()
-        if not residual <= 1e-8 * float(c.sum()):
+        if not _balanced(P, Y, c):
             return -np.inf
     _, V = _products(X, None, c[:, None] * (P - Y), c, free_intercept)
     return _dual_value(V, P, Y, c, l1, l2, penalty, False)
@@ -512,6 +521,12 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
                 else "on many samples the dual point built from the\n  model's residuals "
                 "overstates P - P*; check_kkt(..., refine=3) builds a tighter one."
             )
+    elif name_penalty != "none":  # a penalty, but no feasible dual point to bound P* with
+        violations["duality gap"] = np.inf
+        advice = (
+            "no dual bound: the intercepts could not balance the classes' residuals (a model\n"
+            "  far from its optimum, with saturated probabilities)."
+        )
     described = f"{type(model).__name__} (logistic, {name_penalty} penalty, {n_classes} classes"
     if used:
         described += f"; dual point from {used} Newton steps"

@@ -49,7 +49,9 @@ class KKTReport:
         evaluated at the feasible point with the class of the excess scaled down (the imbalance
         is the ``"stationarity"`` residual), so that ``P - D`` bounds ``P - P*``; both are NaN
         when the model has no dual
-        with a finite objective to evaluate (logistic regression without a penalty). A value
+        with a finite objective to evaluate (logistic regression without a penalty), or when no
+        feasible dual point could be built (a logistic regression whose intercepts cannot balance
+        the classes' residuals: its ``"duality gap"`` violation is then ``inf``, a failure). A value
         beyond the float range (e.g. a logistic regression with ``C=1e300``, whose ``D`` is of
         order ``C^2``) is ``inf`` or ``-inf``: the residuals and the ``"duality gap"`` entry of
         ``violations`` are computed per unit of ``c`` and stay finite as long as they

@@ -824,6 +824,20 @@ def test_multinomial_gap_stays_a_bound_when_the_fit_is_nearly_perfect():
     assert check_kkt(model, X, y).duality_gap >= -1e-11
 
 
+def test_a_dual_point_the_intercepts_cannot_balance_gives_no_bound(iris):
+    # Intercepts 1000 off saturate every probability: the shift that balances the residuals
+    # (the intercept's constraint of the dual) finds no curvature and stops 100 off balance. D at
+    # such a point is not a lower bound (it was -10 837 here, reported as a finite gap); now
+    # there is no D and the gap counts as failed.
+    X, y = iris
+    model = copy.deepcopy(LogisticRegression().fit(X, y))
+    model.intercept_ = model.intercept_ + np.array([1000.0, 0.0, 0.0])
+    report = check_kkt(model, X, y)
+    assert np.isnan(report.dual_objective) and np.isnan(report.duality_gap)
+    assert report.violations["duality gap"] == np.inf and not report.ok
+    assert "could not balance" in str(report)
+
+
 def test_logistic_svc_saturated_at_its_ceiling_is_not_read_as_interior():
     # The mirror image: outliers of class 0 deep on the other side saturate at (1 - 1e-12) C_i,
     # and u landed up to 3 ulps below it; 33 of 40 such fits "failed" with stationarity 140
