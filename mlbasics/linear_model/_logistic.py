@@ -185,7 +185,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         Objective minus the value of a feasible point of the dual problem built from the fitted
         coefficients (:func:`mlbasics.optimality.duality_gaps`): an upper bound on the distance
         to the optimum, computed on the data passed to ``fit``. NaN without a penalty (the dual
-        bound needs one); not updated by :meth:`partial_fit`.
+        bound needs one), and when the intercepts are so far from balancing the classes that no
+        feasible dual point can be built (a run cut short with saturated probabilities); not
+        updated by :meth:`partial_fit`.
     convergence_ : mlbasics.Trace
         Objective, optimality measure and time at every iteration (entry 0 is the start); for
         SGD once per epoch, so Newton and SGD draw on one convergence plot.
