@@ -142,10 +142,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         refines only when that can change the verdict, stationarity passing ``tol`` and the
         plain gap not: it evaluates the dual after 1, 3, 10, 30 and 100 steps, stops once the
         verdict is settled and keeps the best point (the report's ``model`` line says which).
-        ``0`` keeps
-        the plain point, the one of the estimators' ``duality_gap_``. Any feasible dual point
-        bounds ``P*`` from below, so a refined gap is as valid as the plain one. Ignored for
-        other models.
+        ``0`` keeps the plain point, the one of the estimators' ``duality_gap_``. Any feasible
+        dual point bounds ``P*`` from below, so a refined gap is as valid as the plain one.
+        Ignored for other models.
 
     Returns
     -------

@@ -30,6 +30,11 @@ __all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
 #: Fitted attributes (and parameters) a logistic regression must have to be judged.
 LOGISTIC_ATTRIBUTES = ("coef_", "intercept_", "classes_", "C")
 
+#: With a free intercept the residuals are a feasible dual point only when they sum to 0 in
+#: every class; column sums up to this fraction of ``sum c`` are rounding, which
+#: :func:`_products` projects away (:func:`_balanced`).
+BALANCE_RTOL = 1e-8
+
 #: The Newton steps (conjugate residuals, :func:`_newton_points`) at which ``refine="auto"``
 #: evaluates the dual, while an L2 model's stationarity passes ``tol`` and its gap does not. The
 #: last is beyond the dimension of most dense problems, where conjugate residuals reach Newton's
@@ -273,11 +278,11 @@ def _certificate(
 
 
 def _balanced(P, Y, c) -> bool:
-    """Whether the residuals ``c (P - Y)`` sum to 0 in every class, up to the ``1e-8 sum c`` that
-    :func:`_products` projects away: only then are they a feasible dual point (with a free
-    intercept), whose ``D`` bounds ``P*``."""
+    """Whether the residuals ``c (P - Y)`` sum to 0 in every class, up to the
+    :data:`BALANCE_RTOL` that :func:`_products` projects away: only then are they a feasible
+    dual point (with a free intercept), whose ``D`` bounds ``P*``."""
     residual = np.abs(np.einsum("ik,i->k", P, c) - np.einsum("ik,i->k", Y, c)).max(initial=0.0)
-    return bool(residual <= 1e-8 * float(c.sum()))
+    return bool(residual <= BALANCE_RTOL * float(c.sum()))
 
 
 def _dual_at(X, Y, Z, c, l1, l2, penalty, free_intercept):
@@ -301,9 +306,9 @@ def _products(X, R, Theta, c, free_intercept):
     negative (-0.3 on a problem whose true suboptimality was 0.003). Theta is projected onto its
     constraint along c, ``Theta - c r' / sum c`` (r its column sums), which takes
     ``(X' c / sum c) r'`` off ``X' Theta``: the c-weighted means, from the same product. Only a
-    rounding residual is removed (the intercept shift gives up on a class of zero total weight);
-    the entropy term keeps ``Theta`` itself: the difference, about ``|r|`` times the largest
-    logit, is far below the rounding of ``P``.
+    rounding residual is removed: a point whose column sums exceed :data:`BALANCE_RTOL` of
+    ``sum c`` gives no ``D`` (:func:`_balanced`). The entropy term keeps ``Theta`` itself: the
+    difference, about ``|r|`` times the largest logit, is far below the rounding of ``P``.
     """
     first = [] if R is None else [R]
     extra = [c[:, None]] if free_intercept else []
@@ -311,10 +316,8 @@ def _products(X, R, Theta, c, free_intercept):
     k = 0 if R is None else R.shape[1]
     XR, XT = (None if R is None else both[:k]), both[k : k + Theta.shape[1]]
     if free_intercept:
-        residual = Theta.sum(axis=0)
         total = max(float(c.sum()), np.finfo(float).tiny)
-        if np.abs(residual).max(initial=0.0) <= 1e-8 * total:
-            XT = XT - np.outer(residual, both[-1] / total)
+        XT = XT - np.outer(Theta.sum(axis=0), both[-1] / total)
     return XR, -XT
 
 
@@ -365,9 +368,11 @@ def _newton_points(X, coef, Z, P, c, l2, G, gb):
             U = c[:, None] * P * (Zv - np.einsum("ik,ik->i", P, Zv)[:, None])
         return Zv, np.asarray(X.T @ U).T + l2 * Vw, (U.sum(axis=0) if free else 0.0 * Vb)
 
+    # only the scores of the points are needed: of each direction p, its scores and A p are
+    # carried, not p itself (nor d)
     rw, rb = -np.array(G, dtype=float), (-np.array(gb, dtype=float) if free else np.zeros(K))
     Zr, Arw, Arb = product(rw, rb)
-    pw, pb, Zp, Apw, Apb = rw.copy(), rb.copy(), Zr, Arw, Arb
+    Zp, Apw, Apb = Zr, Arw, Arb
     rAr = serial_dot(rw, Arw) + serial_dot(rb, Arb)
     Zd = np.zeros_like(Z)
     while True:
@@ -381,8 +386,7 @@ def _newton_points(X, coef, Z, P, c, l2, G, gb):
         Zr, Arw, Arb = product(rw, rb)
         rAr_next = serial_dot(rw, Arw) + serial_dot(rb, Arb)
         beta = rAr_next / rAr
-        pw, pb, Zp = rw + beta * pw, rb + beta * pb, Zr + beta * Zp
-        Apw, Apb = Arw + beta * Apw, Arb + beta * Apb
+        Zp, Apw, Apb = Zr + beta * Zp, Arw + beta * Apw, Arb + beta * Apb
         rAr = rAr_next
 
 

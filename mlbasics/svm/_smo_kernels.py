@@ -827,6 +827,15 @@ def _pair_newton(b, a_k, a_i, c_i, s_i, a_t, c_t, s_t):
     return d
 
 
+@njit(cache=True, inline="always")
+def _logistic_pair(i, t, g_max, F, QD, row_i, alpha, upper, y):
+    """``(b, d)``: the violation of the logistic pair ``(i, t)`` and its exact step
+    (:func:`_pair_newton`); ``row_i`` is kernel row ``i``."""
+    b = g_max + F[t]
+    a = QD[i] + QD[t] - 2.0 * row_i[t]
+    return b, _pair_newton(b, a, alpha[i], upper[i], y[i], alpha[t], upper[t], -y[t])
+
+
 #: The logistic dual's second-order choice of j prefers variables of moderate ``alpha``: the
 #: entropy's curvature ``C / (a (C - a))`` makes a pair with a tiny ``alpha_j`` look unpromising even
 #: when that variable is the worst violator, and the gap ``m - M`` then stalls on it. When the chosen
@@ -869,9 +878,7 @@ def smo_logistic(data, kern, cache, state, istate, fstate, tol, stop_iter):
             return CONVERGED
         istate[I_ITER] += 1
         s_i = get_row(i, n, data, kern, cache)
-        b = g_max + F[j]
-        a_k = QD[i] + QD[j] - 2.0 * rows[s_i, j]
-        d = _pair_newton(b, a_k, alpha[i], upper[i], y[i], alpha[j], upper[j], -y[j])
+        b, d = _logistic_pair(i, j, g_max, F, QD, rows[s_i], alpha, upper, y)
         if b < MVP_FRACTION * fstate[F_GAP]:
             # The worst violator may be a tiny alpha that can barely move: always pairing with it
             # shuttled it between two levels of F while the variables that set the gap stayed
@@ -879,11 +886,9 @@ def smo_logistic(data, kern, cache, state, istate, fstate, tol, stop_iter):
             # further in the objective: b d bounds its decrease (phi' rises from -b to 0 on [0, d]).
             m = _most_violating_low(n, F, pen_low)
             if m != j:
-                b_m = g_max + F[m]
-                a_m = QD[i] + QD[m] - 2.0 * rows[s_i, m]
-                d_m = _pair_newton(b_m, a_m, alpha[i], upper[i], y[i], alpha[m], upper[m], -y[m])
+                b_m, d_m = _logistic_pair(i, m, g_max, F, QD, rows[s_i], alpha, upper, y)
                 if b_m * d_m > b * d:
-                    j, b, a_k, d = m, b_m, a_m, d_m
+                    j, d = m, d_m
         s_j = get_row(j, n, data, kern, cache)
         old_i, old_j = alpha[i], alpha[j]
         lo_i, hi_i = LOGISTIC_EPS * upper[i], (1 - LOGISTIC_EPS) * upper[i]
