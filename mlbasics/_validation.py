@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight
 
 
@@ -48,16 +49,20 @@ def _check_every_class_weighs(classes, y_index, weight):
         )
 
 
-def check_classes_finite(classes):
-    """``classes`` (``partial_fit``'s list of every class) as an array; a ``ValueError`` if its
-    labels are numbers and some are NaN or infinite."""
-    classes = np.asarray(classes)
-    if classes.dtype.kind in "fc" and not np.all(np.isfinite(classes)):
+def check_partial_fit_classes(classes):
+    """``partial_fit``'s list of every class as sorted unique labels; a ``ValueError`` if some
+    are NaN or infinite, or if strings and numbers are mixed (``np.asarray`` would silently turn
+    the numbers into strings, which no label in ``y`` then matches)."""
+    values = np.asarray(classes)
+    if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
         raise ValueError(
-            f"classes contains NaN or infinity: {classes!r}; the classes must not contain NaN or "
+            f"classes contains NaN or infinity: {values!r}; the classes must not contain NaN or "
             "infinity, as they are labels."
         )
-    return classes
+    try:
+        return unique_labels(classes)
+    except TypeError as error:  # an object array of strings and numbers cannot be sorted
+        raise ValueError(f"classes mixes label types (strings and numbers): {values!r}.") from error
 
 
 def check_class_weights(per_class, classes):
@@ -78,3 +83,30 @@ def check_class_weights(per_class, classes):
 def _label(classes, k):
     """Class ``k`` as a Python object (``1``, ``'cat'``), for messages: not ``np.int64(1)``."""
     return np.asarray(classes)[k : k + 1].tolist()[0]
+
+
+def canonical_sparse(X):
+    """A CSR or CSC ``X`` as the compiled solvers read it: 32-bit indices, sorted, no repeated
+    entries and no stored zeros. A copy when ``X`` is not already so; ``X`` is never modified.
+
+    Stored zeros would change an answer: SGD's lazy L1 penalty visits the stored entries of a row
+    (a dense row's zeros are skipped), so a stored zero would clip its coefficient. scipy gives
+    64-bit indices to matrices built from large parts; they are narrowed when they fit.
+    """
+    limit = np.iinfo(np.int32).max
+    if X.nnz > limit or max(X.shape) > limit:
+        raise ValueError(
+            f"X has {X.nnz} stored entries and shape {X.shape}; the solvers index sparse matrices "
+            f"with 32-bit integers (at most {limit} entries, rows and columns)."
+        )
+    narrow = X.indices.dtype != np.int32 or X.indptr.dtype != np.int32
+    zeros = bool(np.any(X.data == 0))
+    if not (narrow or zeros or not X.has_canonical_format):
+        return X
+    X = X.copy()
+    if narrow:
+        X.indices = X.indices.astype(np.int32)
+        X.indptr = X.indptr.astype(np.int32)
+    X.sum_duplicates()  # sorts the indices too
+    X.eliminate_zeros()
+    return X

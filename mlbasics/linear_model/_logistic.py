@@ -20,7 +20,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
-from .._validation import check_class_weights, check_classes_finite, classes_and_weights
+from .._validation import (
+    canonical_sparse,
+    check_class_weights,
+    check_partial_fit_classes,
+    classes_and_weights,
+)
 from ..kernels import squared_norms
 from ..optimality._logistic import logistic_report
 from ._newton import lbfgs, newton_smooth, prox_newton
@@ -602,7 +607,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            self.classes_ = np.unique(check_classes_finite(classes))
+            self.classes_ = check_partial_fit_classes(classes)
             if len(self.classes_) < 2:
                 raise ValueError(
                     f"partial_fit needs at least 2 classes; got classes={self.classes_!r}."
@@ -672,19 +677,17 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         run.settings = settings
 
     def _validate_training_data(self, X, y, *, reset):
-        """Checked X (dense or CSR/CSC, float, canonical if sparse) and classification y."""
+        """Checked X (dense, or CSR/CSC made canonical by ``canonical_sparse``) and classification y."""
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],
-            accept_large_sparse=False,
             reset=reset,
         )
-        if sparse.issparse(X) and not X.has_canonical_format:
-            X = X.copy()  # repeated entries would break the squared-column sums
-            X.sum_duplicates()
+        if sparse.issparse(X):
+            X = canonical_sparse(X)
         _check_feature_scale(X)
         check_classification_targets(y)
         return X, y

@@ -393,6 +393,8 @@ def compare_estimators(
     y : array-like of shape (n_samples,)
     groups : array-like of shape (n_samples,), default=None
         Group labels for a group-aware splitter (:class:`~sklearn.model_selection.GroupKFold`).
+        The splitter an int ``cv`` builds ignores them (scikit-learn warns that it does): to keep
+        each group in one fold, pass a group-aware splitter as ``cv``.
     cv : int, cross-validation splitter, iterable of splits or None, default=None
         None picks the resampling the test is built for: for ``"corrected_t"``, 10 x 10 repeated
         K-fold (stratified for classifiers) as Bouckaert and Frank recommend, with 3 repeats above

@@ -172,6 +172,8 @@ def kfold_errors(
     y : array-like of shape (n_samples,)
     groups : array-like of shape (n_samples,), default=None
         Group labels for a group-aware splitter (:class:`~sklearn.model_selection.GroupKFold`).
+        The splitter an int ``cv`` builds ignores them (scikit-learn warns that it does): to keep
+        each group in one fold, pass a group-aware splitter as ``cv``.
     cv : int or cross-validation splitter, default=5
         An int ``K`` is a shuffled K-fold seeded by ``random_state``, stratified for classifiers;
         a splitter (or an iterable of ``(train, test)`` index pairs) is used as given.

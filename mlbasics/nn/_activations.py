@@ -196,7 +196,8 @@ class Softmax(Layer):
     """
 
     def forward(self, x, *, training):
-        shifted = x - x.max(axis=1, keepdims=True)
+        with np.errstate(over="ignore"):  # a span beyond the type's range: -inf, probability 0
+            shifted = x - x.max(axis=1, keepdims=True)
         np.exp(shifted, out=shifted)
         shifted /= shifted.sum(axis=1, keepdims=True)
         self._out = shifted

@@ -25,7 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
-from .._validation import check_classes_finite
+from .._validation import check_partial_fit_classes
 from ..optim import Optimizer, make_optimizer
 from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh
 from ._init import ALIASES, INITIALIZERS
@@ -207,6 +207,24 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         values["hidden_layer_sizes"] = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         return values
 
+    def _check_params(self):
+        self._validate_params()
+        _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        if self.batch_norm and self.batch_size < 2:
+            raise ValueError(
+                f"batch_norm=True needs batch_size >= 2, got batch_size={self.batch_size}: "
+                "BatchNorm normalises by the variance of each batch, which one sample does not have."
+            )
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    def _discard(self):
+        """Forget a network whose training failed: the estimator is then not fitted."""
+        trained = ("loss_curve_", "t_", "n_epochs_", "n_iter_", "best_loss_", "validation_scores_")
+        for name in ("network_", *trained, "best_validation_score_"):
+            self.__dict__.pop(name, None)
+
     def _start(self, n_features, rng):
         """A new network, optimizer and training record."""
         self._rng = rng
@@ -297,14 +315,23 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             If the loss becomes NaN or infinite (the message suggests a smaller learning rate or
             ``clip_norm``).
         """
-        self._validate_params()
-        _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        self._check_params()
         X, y = self._validate_X_y(X, y, reset=True)
         target, stratify = self._prepare_targets(y, first=True)
         task = self._open_fit_task(X, y, max_subtasks=self.max_epochs)
         rng = self._generator()
         X = self._cast_X(X)
         self._start(X.shape[1], rng)
+        try:
+            self._train(X, target, stratify, rng, task)
+        except BaseException:
+            self._discard()
+            raise
+        task.end({})
+        return self
+
+    def _train(self, X, target, stratify, rng, task):
+        """fit's epochs, on the network that :meth:`_start` built."""
         if self.early_stopping:
             X, X_val, target, target_val = self._split(X, target, stratify, rng)
             self.validation_scores_ = []
@@ -345,10 +372,8 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
                 f"{watched} was still improving by more than tol={self.tol:g}. Increase "
                 "max_epochs or learning_rate, or loosen tol.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        task.end({})
-        return self
 
     def _snapshot(self):
         """The fitted attributes that change during training, copied (for callbacks' models)."""
@@ -391,8 +416,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
 
     def _partial_fit(self, X, y, classes=None):
         first = not hasattr(self, "network_")
-        self._validate_params()  # on every call: set_params may have changed them since
-        _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        self._check_params()  # on every call: set_params may have changed them since
         if not first:
             self._continue()
         X, y = self._validate_X_y(X, y, reset=first)
@@ -401,7 +425,12 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         if first:
             self._start(X.shape[1], self._generator())
             self.validation_scores_ = None
-        loss = self._epoch(X, target)
+        try:
+            loss = self._epoch(X, target)
+        except BaseException:
+            if first:  # (a later call's failure keeps the network trained so far)
+                self._discard()
+            raise
         if self.verbose:
             print(f"epoch {self.n_epochs_:4d}  loss {loss:.6f}")
         return self
@@ -454,13 +483,17 @@ _PARAMETERS_DOC = """
         ``MLPClassifier`` divides its ``alpha`` by the batch size; ``alpha=a`` there is
         ``alpha=a / batch_size`` here.
     batch_size : int, default=200
-        Samples per update (capped at the number of samples).
+        Samples per update (capped at the number of samples). A last batch of one sample joins
+        the one before (BatchNorm cannot normalise a single sample), so ``n_samples=201`` makes
+        one update per epoch where scikit-learn's MLP makes two. ``batch_norm=True`` needs at
+        least 2.
     max_epochs : int, default=200
         Maximum number of passes over the training data.
     tol : float, default=1e-4
         Improvement that resets the patience counter (see ``fit``).
     n_iter_no_change : int, default=10
-        Patience: epochs without an improvement of ``tol`` before training stops.
+        Patience: epochs without an improvement of ``tol`` before training stops (scikit-learn's
+        MLP waits one epoch more, so its ``n_iter_`` is one larger on the same run).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for classification),
         watch the validation score (accuracy or R²) and restore the weights of its best epoch.
@@ -481,7 +514,9 @@ _ATTRIBUTES_DOC = """
     network_ : mlbasics.nn.Sequential
         The trained network.
     loss_curve_ : list of float
-        Mean training objective (loss plus weight-decay penalty) of each epoch.
+        Mean training objective (loss plus weight-decay penalty) of each epoch. For several
+        regression outputs the loss is summed over them (scikit-learn's ``loss_curve_`` averages
+        them; the gradients are the same).
     validation_scores_ : list of float or None
         Validation score after each epoch with ``early_stopping``, else None.
     best_validation_score_ : float
@@ -557,7 +592,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _prepare_targets(self, y, *, first, classes=None):
         check_classification_targets(y)
         if classes is not None:
-            classes = check_classes_finite(classes)
+            classes = check_partial_fit_classes(classes)
         if first:
             labels = np.unique(y) if classes is None else np.unique(classes)
             if classes is not None:

@@ -88,6 +88,37 @@ def _check_class_indices(target, k):
         )
 
 
+def _shifted_logits(z):
+    """``z - max_k z_k`` per row, in float64 when ``z``'s own type cannot hold the differences.
+
+    Only a row whose logits span more than the type's range overflows; its entries that become
+    ``-inf`` have probability exactly 0 in that type, which ``exp(-inf) = 0`` gives.
+    """
+    with np.errstate(over="ignore"):
+        shifted = z - z.max(axis=1, keepdims=True)
+    if z.dtype != np.float64 and not np.all(np.isfinite(shifted)):
+        with np.errstate(over="ignore"):
+            shifted = z.astype(np.float64) - z.max(axis=1, keepdims=True)
+    return shifted
+
+
+def _mean_loss(loss, per_sample, z):
+    """The mean of the per-sample losses, summed in float64; the module's FloatingPointError when
+    it overflows float64. (A sum that overflows while the mean does not is summed again, divided
+    first.)"""
+    n = z.shape[0]
+    with np.errstate(over="ignore"):
+        value = float(np.sum(per_sample, dtype=np.float64)) / n
+        if math.isinf(value) and np.all(np.isfinite(per_sample)):
+            value = float(np.sum(np.asarray(per_sample, dtype=np.float64) / n))
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"{type(loss).__name__}: the loss overflows float64 (the largest |z| is "
+            f"{float(np.max(np.abs(z))):.3g}): logits this large must be scaled down."
+        )
+    return value
+
+
 def _describe(target):
     if target.dtype.kind not in "biuf":
         return f"an array of dtype {target.dtype}"
@@ -148,7 +179,7 @@ class SoftmaxCrossEntropy(Loss):
         z = _check_batch(z)
         n = z.shape[0]
         target = np.asarray(target)
-        shifted = z - z.max(axis=1, keepdims=True)
+        shifted = _shifted_logits(z)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
         log_partition = np.log(total)
@@ -160,24 +191,21 @@ class SoftmaxCrossEntropy(Loss):
             rows = np.arange(n)
             picked = shifted[rows, target]
             exp[rows, target] -= 1.0
-            value = float(np.sum(log_partition[:, 0] - picked, dtype=np.float64)) / n
+            per_sample = log_partition[:, 0] - picked
         else:
             if target.shape != z.shape:
                 raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
             _check_finite_target(target)
             mass = target.sum(axis=1, keepdims=True)
-            value = (
-                float(
-                    np.sum(log_partition * mass, dtype=np.float64)
-                    - np.sum(target * shifted, dtype=np.float64)
-                )
-                / n
-            )
+            # a zero target weighs nothing, even at a logit whose shift overflowed to -inf
+            with np.errstate(invalid="ignore"):
+                weighted = np.where(target != 0, target * shifted, 0.0)
+            per_sample = log_partition[:, 0] * mass[:, 0] - weighted.sum(axis=1)
             exp *= mass
             exp -= target
         exp *= 1.0 / n
-        self._grad = exp
-        return value
+        self._grad = exp.astype(z.dtype, copy=False)
+        return _mean_loss(self, per_sample, z)
 
 
 class BinaryCrossEntropy(Loss):
@@ -213,9 +241,10 @@ class BinaryCrossEntropy(Loss):
         target = target.astype(z.dtype, copy=False).reshape(z.shape[0], -1)
         if target.shape != z.shape:
             raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
-        per_entry = np.maximum(z, 0) - target * z + np.log1p(np.exp(-np.abs(z)))
+        with np.errstate(over="ignore"):  # |z| near the largest float: refused by _mean_loss
+            per_entry = np.maximum(z, 0) - target * z + np.log1p(np.exp(-np.abs(z)))
         self._grad = (expit(z) - target) * (1.0 / z.shape[0])
-        return float(np.sum(per_entry, dtype=np.float64)) / z.shape[0]
+        return _mean_loss(self, per_entry, z)
 
 
 class _RegressionLoss(Loss):

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
-from .._validation import classes_and_weights
+from .._validation import canonical_sparse, classes_and_weights
 from ..kernels import KernelSpec, resolve_gamma, squared_norms
 from ._checks import (
     MAX_SQUARED_NORM,
@@ -378,8 +378,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 y,
                 accept_sparse=False if precomputed else "csr",
                 dtype=np.float64,
-                accept_large_sparse=False,
             )
+        if sparse.issparse(X):
+            X = canonical_sparse(X)
         if precomputed and X.shape[0] != X.shape[1]:
             raise ValueError(
                 f"kernel='precomputed' needs the square training kernel matrix of shape "

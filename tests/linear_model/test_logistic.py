@@ -303,6 +303,21 @@ def test_separable_multiclass_unpenalised_data_warn(iris):
         LogisticRegression(None).fit(X[keep] * 10, y[keep])
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_with_64_bit_indices_is_fitted(sparse_binary, fmt):
+    # scipy gives int64 indices to matrices built from large parts; they used to be refused with
+    # scikit-learn's message asking for a report on its tracker.
+    X, y = sparse_binary
+    X = X.asformat(fmt)
+    wide = X.copy()
+    wide.indices, wide.indptr = wide.indices.astype(np.int64), wide.indptr.astype(np.int64)
+    for params in ({}, {"penalty": "l1"}, {"solver": "sgd", "max_iter": 3, "tol": None}):
+        model = LogisticRegression(**params, random_state=0).fit(wide, y)
+        reference = LogisticRegression(**params, random_state=0).fit(X, y)
+        np.testing.assert_array_equal(model.coef_, reference.coef_)
+    assert wide.indices.dtype == np.int64  # not modified
+
+
 def test_unsorted_csc_input_is_not_modified(sparse_binary):
     X, y = sparse_binary
     csc = X.tocsc()

@@ -493,6 +493,35 @@ def test_partial_fit_rejects_bad_classes_and_class_weights(small_binary):
         LogisticRegression(**SGD, class_weight={0: -1.0, 1: 1.0}).partial_fit(X, y, classes=[0, 1])
 
 
+@pytest.mark.parametrize("classes", [[0, "a", 1], np.array([0, "a", 1], dtype=object)])
+def test_partial_fit_rejects_classes_mixing_strings_and_numbers(small_binary, classes):
+    # np.asarray turns [0, "a", 1] into strings: the error used to say y's 0 and 1 were unknown.
+    X, y = small_binary
+    with pytest.raises(ValueError, match=r"(?i)mix.*label.*types"):
+        LogisticRegression(**SGD).partial_fit(X, y, classes=classes)
+
+
+@pytest.mark.parametrize("params", [{"penalty": "l1"}, {"penalty": "l1", "average": True},
+                                    {"penalty": "elasticnet", "l1_ratio": 0.5}])  # fmt: skip
+def test_stored_zeros_of_a_sparse_X_do_not_change_the_model(sparse_binary, params):
+    # The lazy L1 penalty visits the stored entries of a row: a stored zero used to clip its
+    # coefficient, which a dense row (or the same matrix without it) does not.
+    X, y = sparse_binary
+    stored = sparse.csr_matrix(X, copy=True)
+    stored.data[::3] = 0.0
+    clean = stored.copy()
+    clean.eliminate_zeros()
+    params = dict(**SGD, **params, max_iter=5, tol=None, random_state=0)
+    with_zeros = LogisticRegression(**params).fit(stored, y)
+    np.testing.assert_array_equal(
+        with_zeros.coef_, LogisticRegression(**params).fit(clean, y).coef_
+    )
+    streamed = LogisticRegression(**params).partial_fit(stored, y, classes=[0, 1])
+    reference = LogisticRegression(**params).partial_fit(clean, y, classes=[0, 1])
+    np.testing.assert_array_equal(streamed.coef_, reference.coef_)
+    assert np.count_nonzero(stored.data == 0) > 0  # the input keeps its stored zeros
+
+
 def test_partial_fit_validates_parameters_set_between_calls(small_binary):
     X, y = small_binary
     model = LogisticRegression(**SGD, learning_rate="constant", eta0=0.1, random_state=0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
@@ -390,6 +390,37 @@ def test_partial_fit_rejects_non_finite_classes(bad, wine):
     X, y = wine
     with pytest.raises(ValueError, match="classes contains NaN or infinity"):
         MLPClassifier((5,)).partial_fit(X, y, classes=[0.0, 1.0, 2.0, bad])
+
+
+def test_partial_fit_rejects_classes_mixing_strings_and_numbers(wine):
+    X, y = wine
+    with pytest.raises(ValueError, match=r"(?i)mix.*label.*types"):
+        MLPClassifier((5,)).partial_fit(X, y, classes=[0, "a", 1, 2])
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_batch_norm_with_batches_of_one_sample_is_refused_before_training(wine, method):
+    X, y = wine
+    model = MLPClassifier((5,), batch_norm=True, batch_size=1)
+    with pytest.raises(ValueError, match=r"batch_norm=True needs batch_size >= 2"):
+        getattr(model, method)(X, y, **({"classes": [0, 1, 2]} if method == "partial_fit" else {}))
+    assert not hasattr(model, "network_")
+
+
+def test_a_fit_that_fails_leaves_the_estimator_unfitted(wine):
+    # The network was built before training; a fit that raised used to leave it in place, so that
+    # predict answered with untrained weights and partial_fit carried on from them.
+    X, _ = wine
+    model = MLPRegressor((4,), optimizer="sgd", learning_rate=1e3, random_state=0)
+    with pytest.raises(TrainingDivergedError):
+        model.fit(X, 1e3 * X[:, 0])
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    first = MLPRegressor((4,), optimizer="sgd", learning_rate=1e3, random_state=0)
+    with pytest.raises(TrainingDivergedError):
+        for _ in range(20):
+            first.partial_fit(X, 1e3 * X[:, 0])
+    first.predict(X)  # a later call's failure keeps what the earlier ones trained
 
 
 def test_an_alpha_too_large_for_float32_is_named(wine):

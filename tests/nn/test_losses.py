@@ -13,6 +13,7 @@ from mlbasics.nn import (
     L1Loss,
     MeanSquaredError,
     SmoothL1,
+    Softmax,
     SoftmaxCrossEntropy,
 )
 
@@ -204,6 +205,46 @@ def test_a_regression_loss_that_overflows_raises_a_clear_error(loss_class, z, ta
         warnings.simplefilter("error")
         with pytest.raises(FloatingPointError, match=r"overflow.*largest \|z\| is 1e\+3"):
             loss_class().forward(np.full((3, 1), z), np.full(3, target))
+
+
+@pytest.mark.parametrize(
+    "loss_class, z, target",
+    [
+        (SoftmaxCrossEntropy, [[1e308, -1e308, 0.0]], [1]),  # the loss is 2e308
+        (SoftmaxCrossEntropy, [[1e308, -1e308, 0.0]], [[0.5, 0.5, 0.0]]),
+    ],
+)
+def test_a_classification_loss_that_overflows_raises_a_clear_error(loss_class, z, target):
+    # The module's contract; the shift z - max z used to overflow with a warning and return inf.
+    # (The binary loss cannot overflow: each sample's is at most |z|, and its mean is taken even
+    # when the sum overflows, below.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            FloatingPointError, match=r"overflows float64.*largest \|z\| is 1e\+308"
+        ):
+            loss_class().forward(np.array(z), np.array(target))
+
+
+def test_classification_losses_of_logits_spanning_more_than_the_dtype_are_exact():
+    # Differences beyond the type's range: the smaller logits have probability exactly 0, and the
+    # loss is taken in float64 where float32 cannot hold the span.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = SoftmaxCrossEntropy()
+        assert loss.forward(np.array([[1e308, -1e308, 0.0]]), np.array([0])) == 0.0
+        np.testing.assert_array_equal(loss.backward(), [[0.0, 0.0, 0.0]])
+        soft = loss.forward(np.array([[1e308, -1e308, 0.0]]), np.array([[0.5, 0.0, 0.5]]))
+        assert soft == pytest.approx(0.5e308, rel=1e-15)
+        z32 = np.array([[3e38, -3e38]], dtype=np.float32)
+        assert loss.forward(z32, np.array([1])) == pytest.approx(2 * float(z32[0, 0]), rel=1e-15)
+        assert loss.backward().dtype == np.float32
+        np.testing.assert_array_equal(loss.backward(), [[1.0, -1.0]])
+        # the sum of the per-sample losses overflows, their mean does not
+        mean = BinaryCrossEntropy().forward(np.array([[1e308], [-1e308], [0.0]]), [0.0, 1.0, 0.0])
+        assert mean == pytest.approx(1e308 / 3 * 2, rel=1e-12)
+        np.testing.assert_array_equal(Softmax().forward(np.array([[1e308, -1e308]]), training=False),
+                                      [[1.0, 0.0]])  # fmt: skip
 
 
 @pytest.mark.parametrize("width", ["1.0", True, None])

@@ -100,6 +100,18 @@ def test_smo_matches_libsvm_on_sparse_text_like_data(sparse_multiclass):
     assert_matches_libsvm(X, y, kernel="rbf", C=5.0)
 
 
+def test_sparse_input_with_64_bit_indices_gives_the_same_model(sparse_multiclass):
+    # libsvm refuses them; the solvers here narrow them to 32 bits on a copy.
+    X, y = sparse_multiclass
+    wide = X.copy()
+    wide.indices, wide.indptr = wide.indices.astype(np.int64), wide.indptr.astype(np.int64)
+    model = SVC(kernel="rbf", C=5.0).fit(wide, y)
+    reference = SVC(kernel="rbf", C=5.0).fit(X, y)
+    np.testing.assert_array_equal(model.dual_coef_, reference.dual_coef_)
+    np.testing.assert_array_equal(model.decision_function(wide), reference.decision_function(X))
+    assert wide.indices.dtype == np.int64  # not modified
+
+
 @pytest.mark.parametrize("dataset", ["breast_cancer", "wine"])
 def test_smo_matches_libsvm_with_precomputed_kernel(dataset, request):
     X, y = request.getfixturevalue(dataset)
