@@ -114,10 +114,13 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     tol : float or None, default=1e-4
         Stop when the largest entry of the (sub)gradient, divided by ``C * sum_i s_i``, is below
         ``tol`` (and, for Newton, half the squared Newton decrement divided likewise): the
-        stationarity residual of :func:`~mlbasics.optimality.check_kkt`. For
+        stationarity residual of :func:`~mlbasics.optimality.check_kkt`. With an L1 term the
+        threshold ``tol * C * sum_i s_i`` is also capped at ``0.1`` times the L1 strength
+        (``l1_ratio``, 1 for ``"l1"``; ``_newton.L1_TOL_CAP``), since a looser one would accept
+        any zero coefficient. For
         ``solver="sgd"``: stop after ``n_iter_no_change`` epochs in which the objective divided by
         ``C * sum_i s_i`` (or, with ``early_stopping``, the validation accuracy) did not improve
-        by more than ``tol``, as scikit-learn's SGD; ``None`` (SGD only) runs exactly
+        by at least ``tol``, as scikit-learn's SGD; ``None`` (SGD only) runs exactly
         ``max_iter`` epochs.
     max_iter : int, default=100
         Maximum number of outer (Newton or quasi-Newton) iterations; of epochs (passes over the
@@ -222,8 +225,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     ``(1/n) sum_i s_i l_i + R(W) / (C n)``, whose gradient on one sample,
     ``s_i grad l_i + grad R / (C n)``, is unbiased: scikit-learn's ``SGDClassifier`` with
     ``alpha = 1 / (C n)``. Plain SGD on sample ``i`` at rate ``eta``:
-    ``W <- (1 - eta alpha_2) W - eta s_i (p_i - y_i) x_i^T`` (the decay kept as a scalar factor,
-    so a sparse sample costs O(nnz)), ``b <- b - eta s_i (p_i - y_i)``; the L1 part by Tsuruoka's
+    ``W <- max(0, 1 - eta alpha_2) W - eta s_i (p_i - y_i) x_i^T`` (the decay kept as a scalar
+    factor, so a sparse sample costs O(nnz)), ``b <- b - eta s_i (p_i - y_i)``; the L1 part by Tsuruoka's
     cumulative penalty (exact zeros). See :mod:`mlbasics.linear_model._sgd`.
 
     Callbacks (``set_callbacks``, :mod:`sklearn.callback`): each Newton, L-BFGS or proximal Newton

@@ -11,7 +11,8 @@ by ``C n`` (``n`` samples) gives the per-sample form that stochastic gradients e
 
 the gradient on one sample drawn uniformly, ``s_i grad l_i + alpha_2 W``, has the gradient of
 ``F / (C n)`` as its mean. This is scikit-learn's ``SGDClassifier(loss="log_loss", alpha=1 / (C n))``
-for unit weights, so the two libraries take the same steps with the same learning rates. The
+for unit weights, so on dense data with the L2 penalty the two libraries take the same steps with
+the same learning rates (see the theory page for where they part). The
 ``"optimal"`` schedule uses ``alpha = alpha_1 + alpha_2 = 1 / (C n)`` (as scikit-learn uses its
 ``alpha`` whatever the penalty).
 
@@ -66,11 +67,11 @@ from ._certificate_kernels import (
 )
 from ._objective import LogisticObjective
 from ._sgd_kernels import (
-    DIVERGED,
     N_AVG,
     SSUM,
     WSCALE,
     T,
+    diverged_at,
     l1_catch_up,
     sgd_epoch_csr,
     sgd_epoch_dense,
@@ -272,8 +273,9 @@ class CompiledRun:
             status = sgd_epoch_csr(X.data, X.indices, X.indptr, *args)
         else:
             status = sgd_epoch_dense(problem.X, *args)
-        if status == DIVERGED:
-            raise _diverged(self.settings, float(rates[0]), "the scores")
+        failed = diverged_at(status)
+        if failed is not None:
+            raise _diverged(self.settings, float(rates[failed]), "the scores")
         if problem.alpha1 > 0.0:
             l1_catch_up(self.V, self.q, self.scal, self.acorr, self.averaging)
         if not (np.all(np.isfinite(self.V)) and np.isfinite(self.scal[WSCALE])):
@@ -292,7 +294,7 @@ class CompiledRun:
 
 
 class MiniBatchRun:
-    """Any update rule of :mod:`mlbasics.optim` on mini-batches; L1 by a proximal step.
+    """Any rule of :mod:`mlbasics.optim` on mini-batches; L1 by Tsuruoka's cumulative penalty.
 
     One update on the batch ``B`` (rows of ``A = [X, 1]``, 0/1 targets ``Y``):
 
@@ -356,9 +358,9 @@ class MiniBatchRun:
             G[:, :p] = np.asarray(Xb.T @ R).T
             if self.fit_intercept:
                 G[:, p] = R.sum(axis=0)
-            if problem.alpha2 > 0.0:
-                G[:, penalized] += problem.alpha2 * W[:, penalized]
             eta = float(rates[u])
+            if problem.alpha2 > 0.0:
+                G[:, penalized] += self.decay(problem.alpha2, eta) * W[:, penalized]
             self.optimizer.learning_rate = eta
             try:
                 self.optimizer.step([G])
@@ -380,6 +382,15 @@ class MiniBatchRun:
             self.t += 1
         if problem.alpha1 > 0.0:
             self._clip_l1(penalized)
+
+    def decay(self, alpha2, eta):
+        """The weight decay in ``G``: ``alpha_2``, except that plain SGD never shrinks ``W`` past
+        zero: at ``eta alpha_2 > 1`` the factor ``1 - eta alpha_2`` of its step is taken as 0 (as in
+        the compiled loop, and in scikit-learn), i.e. a decay of ``1 / eta``. The other rules
+        rescale the gradient themselves and keep ``alpha_2``."""
+        if self.settings.optimizer == "sgd":
+            return min(alpha2, 1.0 / eta)
+        return alpha2
 
     def coef(self, *, averaged: bool) -> np.ndarray:
         if averaged and self.averaging:
@@ -552,7 +563,7 @@ def _sgd_loop(problem: Problem, run, schedule, rng, worker, *, max_iter, tol, n_
             continue
         if tol is None:
             continue
-        stale = stale + 1 if monitored <= best + tol else 0
+        stale = stale + 1 if monitored < best + tol else 0  # a gain of tol counts, as in sklearn
         best = max(best, monitored)
         if stale >= n_iter_no_change:
             what = "validation score" if validation_score else "objective"

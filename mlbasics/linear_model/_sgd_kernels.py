@@ -68,7 +68,12 @@ WSCALE, CUM_L1, SSUM, N_AVG, T = 0, 1, 2, 3, 4
 #: order); whole fits 0.81 to 0.88 of scikit-learn's time at 8 (six runs), 0.87 at 12, 0.86 at 16,
 #: 1.02 to 1.06 at 4. The hint changes no result.
 PREFETCH_AHEAD = 8
-DIVERGED = -1
+
+
+def diverged_at(status):
+    """The index in the epoch of the update whose score stopped being finite, from an epoch
+    loop's return value ``-1 - s``; None when the epoch went through (the number of updates)."""
+    return -1 - status if status < 0 else None
 
 
 @intrinsic
@@ -203,7 +208,7 @@ def _begin(scal, avg_start, acorr, bsum):
 def _decay(scal, eta, alpha2, V, acorr, averaging):
     """L2 decay through the scale (one multiplication); fold it into V when it gets small."""
     if alpha2 > 0.0:
-        scal[WSCALE] *= max(0.0, 1.0 - eta * alpha2)
+        scal[WSCALE] *= max(0.0, 1.0 - eta * alpha2)  # (MiniBatchRun.decay: the same clamp)
         if scal[WSCALE] < (AVERAGE_FOLD if averaging else WSCALE_THRESHOLD):
             _fold_scale(V, scal, acorr, averaging)
 
@@ -343,7 +348,7 @@ def sgd_epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_s
     """One pass of plain SGD over the rows ``order`` of a dense C-ordered ``X``.
 
     ``rates[s]`` is the learning rate of the ``s``-th update. Returns the number of updates made,
-    or ``DIVERGED`` when a score stopped being finite.
+    or ``-1 - s`` when the score of the ``s``-th update stopped being finite (:func:`diverged_at`).
     """
     # The loop is inlined with constants for the common cases (see the module): same arithmetic.
     if avg_start < 0 and alpha1 == 0.0:
@@ -394,7 +399,7 @@ def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_star
             ok = _sample_step(ind[:nnz], val[:nnz], Y[i], sw[i], rates[s], alpha2, alpha1,
                               fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g, old)  # fmt: skip
         if not ok:
-            return DIVERGED
+            return -1 - s
     return order.shape[0]
 
 
@@ -431,7 +436,7 @@ def _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_i
         ok = _sample_step(indices[lo:hi], data[lo:hi], Y[i], sw[i], rates[s], alpha2, alpha1,
                           fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g, old)  # fmt: skip
         if not ok:
-            return DIVERGED
+            return -1 - s
     return order.shape[0]
 
 

@@ -62,8 +62,8 @@ only ``B``'s rows, and a variable that leaves ``B`` and comes back pays its row 
 for 3 716 distinct samples, 101 M kernel values against the pair SMO's 32.6 M, which eats most of
 the gain of the matrix product (0.75-0.87 of the pair SMO's time). Kept in an LRU cache of the pair
 SMO's 200 MB budget the count falls to 37.5 M here (3 750 rows). The method takes about four times
-more pair updates than the pair SMO (24 000 against 6 510), but they run on a ``q x q`` block, in
-78 rounds that each pay one O(n) selection and one ``O(q n)`` update. Where the time goes then
+more pair updates than the pair SMO (25 219 against 6 597), but they run on a ``q x q`` block, in
+82 rounds that each pay one O(n) selection and one ``O(q n)`` update. Where the time goes then
 (n = 10 000, 0.24 s in all): rows 0.10 s (product 0.03, exponential 0.055, slots 0.012), local
 SMO 0.08 s (the gather of ``K_BB`` 0.028 of it), gradient update 0.04 s, selection 0.013 s. The
 solve takes 0.77 of the pair SMO's CPU time at n = 10 000 and 0.66 at 20 000 (see
@@ -148,7 +148,7 @@ LOCAL_FRACTION = 0.01
 LOCAL_FLOOR = 0.1
 
 #: At most ``LOCAL_CAP q`` pair updates per round, a guard that does not bind: with the local stop
-#: above an rbf round takes about ``1.2 q`` pairs (n = 10 000: 24 000 in 78 rounds), and a round
+#: above an rbf round takes about ``1.2 q`` pairs (n = 10 000: 25 219 in 82 rounds), and a round
 #: also ends at the next multiple of ``CHUNK`` (which shortens the long rounds of the linear
 #: kernel). Caps of q / 2 or q / 4 added rounds and saved nothing (with ThunderSVM's fraction 0.1).
 LOCAL_CAP = 100

@@ -26,6 +26,7 @@ from mlbasics.linear_model._sgd import (
     CompiledRun,
     MiniBatchRun,
     Problem,
+    SGDDivergedError,
     SGDSettings,
     build_schedule,
     epoch_rates,
@@ -106,6 +107,26 @@ def test_objective_and_trace_are_newtons(breast_cancer):
     assert len(model.convergence_) == 6  # the start and five epochs
     assert model.convergence_.objective[-1] == model.objective_
     assert model.convergence_.objective[0] == pytest.approx(len(y) * np.log(2.0))
+
+
+@pytest.mark.parametrize("average", [False, True, 30])
+@pytest.mark.parametrize("learning_rate", ["optimal", "invscaling", "constant"])
+def test_plain_sgd_makes_scikit_learns_steps(breast_cancer, learning_rate, average):
+    # Dense, L2, samples in order: the same problem (alpha = 1 / (C n)) and the same schedule
+    # give the same iterates, to rounding, with sample and class weights too.
+    X, y = breast_cancer
+    X, y = X[:200], y[:200]
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    C = 0.5
+    common = dict(learning_rate=learning_rate, eta0=0.01, power_t=0.5, average=average,
+                  shuffle=False, max_iter=3, tol=None, class_weight={0: 2.0, 1: 1.0})  # fmt: skip
+    ours = LogisticRegression(**SGD, C=C, **common).fit(X, y, sample_weight=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = SGDClassifier(loss="log_loss", alpha=1.0 / (C * len(y)), **common)
+        ref.fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-10, atol=1e-13)
 
 
 def test_sgd_matches_sklearn_sgdclassifier_statistically(breast_cancer, newton_l2):
@@ -263,13 +284,16 @@ def _problem(X, y, penalty, C=1.0):
 
 @pytest.mark.parametrize("penalty", [Penalty(0.0, 1.0), Penalty(1.0, 0.0), Penalty(0.5, 0.5)])
 @pytest.mark.parametrize("average", [False, 7])
-def test_compiled_loop_equals_python_loop(small_binary, average, penalty):
+@pytest.mark.parametrize("eta0", [0.5, 5.0])
+def test_compiled_loop_equals_python_loop(small_binary, average, penalty, eta0):
     # With one sample per update and plain SGD the two loops make the same updates; a small C
     # and a large rate make the scalar scale fall below its threshold and be folded (renormalised).
+    # At eta0 = 5 an L2 step has eta alpha_2 = 2.5 > 1, where both loops stop the decay at zero
+    # (the Python loop used to take the factor 1 - eta alpha_2 = -1.5 and grow |W| to 1e76).
     X, y = small_binary
     X = np.where(np.abs(X) < 0.5, 0.0, X)  # zeros: the lazy L1 steps skip them
     obj, problem = _problem(X, y, penalty, C=0.01)
-    settings = SGDSettings(learning_rate="constant", eta0=0.5, average=average)
+    settings = SGDSettings(learning_rate="constant", eta0=eta0, average=average)
     schedule = build_schedule(settings, problem, n_iter_no_change=5, tol=None)
     assert settings.eta0 * (problem.alpha1 + problem.alpha2) > 0.1  # strong penalty
     order = np.random.default_rng(0).permutation(len(y))
@@ -635,6 +659,48 @@ def test_divergence_names_the_learning_rate(small_binary, params):
                                random_state=0)  # fmt: skip
     with pytest.raises(ValueError, match=r"diverged.*eta0=1e\+150.*smaller eta0"):
         model.fit(X, y)
+
+
+@pytest.mark.parametrize("params", [{}, {"optimizer": "momentum", "batch_size": 1}])
+@pytest.mark.parametrize("to_sparse", [np.asarray, sparse.csr_matrix])
+def test_divergence_names_the_rate_of_the_update_that_failed(small_binary, params, to_sparse):
+    # Rates 1e6 / (t + 1), in order. The last two rows are 1e152 * (1, ..., 1), and the label of
+    # the first of them disagrees with its score: update 198 moves every coefficient by about
+    # 5e3 * 1e152 the same way, so the score of update 199 (1e152 * 8 * 5e155) overflows. The
+    # compiled loop used to name the epoch's first rate, 1e6.
+    X, y = small_binary
+    X, y = X.copy(), y.copy()
+    params = dict(**SGD, **params, learning_rate="invscaling", eta0=1e6, power_t=1.0,
+                  shuffle=False, max_iter=1, tol=None)  # fmt: skip
+    with warnings.catch_warnings():  # (these rates end far above the all-zero model)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        before = LogisticRegression(None, **params).fit(X[:198], y[:198])  # its first 198 updates
+    X[198:] = 1e152
+    y[198] = 0 if 1e152 * before.coef_.sum() + before.intercept_[0] > 0 else 1
+    with pytest.raises(SGDDivergedError, match=r"scores") as error:
+        LogisticRegression(None, **params).fit(to_sparse(X), y)
+    rate = float(re.search(r"rate ([0-9.e+-]+) at this update", str(error.value)).group(1))
+    assert rate == pytest.approx(1e6 / 200, rel=1e-3)
+
+
+def test_stopping_counts_a_tie_as_an_improvement_as_the_adaptive_rate_does(small_binary):
+    # With tol = 0 and rates too small to move W, every epoch ties the first: scikit-learn's rule
+    # (and the adaptive schedule's) counts a tie as an improvement, so neither stops early; the
+    # stopping rule used to count ties as stale and stop after n_iter_no_change epochs.
+    X, y = small_binary
+    runs = {}
+    for rate in ("constant", "adaptive"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            runs[rate] = LogisticRegression(**SGD, learning_rate=rate, eta0=1e-300, tol=0.0,
+                                            n_iter_no_change=2, max_iter=8).fit(X, y)  # fmt: skip
+        assert len(set(runs[rate].convergence_.objective[1:])) == 1  # the epochs tie
+    assert runs["constant"].n_iter_[0] == runs["adaptive"].n_iter_[0] == 8
+    reference = SGDClassifier(loss="log_loss", learning_rate="constant", eta0=1e-300, tol=0.0,
+                              n_iter_no_change=2, max_iter=8)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert reference.fit(X, y).n_iter_ == 8
 
 
 @pytest.mark.parametrize(
