@@ -9,10 +9,12 @@ from sklearn.utils.validation import _check_sample_weight
 
 
 def classes_and_weights(estimator, X, y, sample_weight):
-    """``(classes, y_index, sample_weight, weight)`` for a classifier's ``fit``.
+    """``(classes, y_index, sample_weight, weight, per_class)`` for a classifier's ``fit``.
 
-    ``sample_weight`` is the checked, non-negative user weight (ones when None); ``weight`` is it
-    times ``estimator.class_weight`` per class. Data with a single class, a class weight that is
+    ``sample_weight`` is the checked, non-negative user weight (ones when None); ``per_class`` the
+    weight of each class from ``estimator.class_weight`` (ones when None; "balanced" counts each
+    class by its sample weight, as scikit-learn's ``LogisticRegression`` does), and ``weight`` the
+    product, per sample. Data with a single class, a class weight that is
     negative or not finite, or a class whose samples all weigh zero raise a ``ValueError`` naming
     the estimator or the class.
     """
@@ -26,6 +28,7 @@ def classes_and_weights(estimator, X, y, sample_weight):
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
     weight = sample_weight
+    per_class = np.ones(len(classes))
     _check_every_class_weighs(classes, y_index, sample_weight)
     if estimator.class_weight is not None:
         per_class = compute_class_weight(
@@ -34,7 +37,7 @@ def classes_and_weights(estimator, X, y, sample_weight):
         check_class_weights(per_class, classes)
         weight = sample_weight * per_class[y_index]
         _check_every_class_weighs(classes, y_index, weight)  # a class weight of 0
-    return classes, y_index, sample_weight, weight
+    return classes, y_index, sample_weight, weight, per_class
 
 
 def _check_every_class_weighs(classes, y_index, weight):

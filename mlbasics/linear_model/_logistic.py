@@ -367,7 +367,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self._validate_params()
         penalty = self._penalty()
         X, y = self._validate_training_data(X, y, reset=True)
-        self.classes_, y_index, given_weight, sample_weight = classes_and_weights(
+        self.classes_, y_index, given_weight, sample_weight, _ = classes_and_weights(
             self, X, y, sample_weight
         )
         n_classes = len(self.classes_)

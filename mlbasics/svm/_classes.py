@@ -13,7 +13,7 @@ from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.callback import with_callbacks
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -88,6 +88,22 @@ def _is_logistic(estimator) -> bool:
     return estimator.loss == "logistic"
 
 
+def _qp_short_of_tol(model, gap, top_C):
+    """The warning's text for a QP solution whose gap ``m - M`` is above ``tol``."""
+    why = (
+        "The interior-point solvers end near their own tolerances (gaps of about 1e-8 at best): "
+        "use solver='smo' for a tol this small."
+        if model.tol < 1e-6
+        else "The QP solvers lose accuracy on badly scaled problems: lower C (C_i up to "
+        f"{top_C:.3g} here) or scale the features, or use solver='smo'."
+    )
+    return (
+        f"solver='qp': the {model.qp_solver} solver ended 'optimal' by its own tolerances, but "
+        f"its solution's gap m - M = {gap:.3g} is above tol={model.tol}: it is not the optimum "
+        f"to that tolerance. {why}"
+    )
+
+
 def _overflow_at_predict(X) -> ValueError:
     """The error of decision values that overflow (NaN or infinite: never returned)."""
     values = X.data if sparse.issparse(X) else X
@@ -155,10 +171,14 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         are solved by batched working sets, which do not shrink: ``shrinking`` has no effect
         there (see the SVM theory page).
     max_iter : int or None, default=None
-        Cap on SMO pair updates per binary problem. None means ``max(10**7, 100 n)``: always finite,
-        and a :class:`~sklearn.exceptions.ConvergenceWarning` says when it was reached.
+        Cap on SMO pair updates per binary problem. None (or -1, scikit-learn's spelling of "no
+        limit") means ``max(10**7, 100 n)``: always finite, and a
+        :class:`~sklearn.exceptions.ConvergenceWarning` says when it was reached.
     class_weight : dict, "balanced" or None, default=None
-        Multiplies ``C`` per class.
+        Multiplies ``C`` per class. "balanced" weighs class ``k`` by ``n / (n_classes n_k)`` with
+        ``n_k`` the class's total sample weight (the convention of scikit-learn's
+        ``LogisticRegression``: integer weights act as repeated rows); scikit-learn's ``SVC``
+        counts the samples instead, so with ``sample_weight`` the two differ.
     decision_function_shape : {"ovr", "ovo"}, default="ovr"
         Shape of :meth:`decision_function` with three or more classes: per class (votes plus a
         confidence in (-1/3, 1/3)) or per pair of classes.
@@ -187,6 +207,12 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         classes the sign is such that positive decisions mean ``classes_[1]``.
     intercept_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
         The offsets ``b`` of the binary problems.
+    coef_ : ndarray of shape (n_classes * (n_classes - 1) / 2, n_features)
+        Linear kernel only: the primal weights ``w`` of the binary problems, rows in the order of
+        ``intercept_`` (one row for two classes), so that the decision values are
+        ``X @ coef_.T + intercept_``. A dense array, computed from ``dual_coef_`` on access.
+    class_weight_ : ndarray of shape (n_classes,)
+        The weight of each class (ones without ``class_weight``).
     n_iter_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
         SMO iterations of every binary problem.
     objective_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
@@ -279,7 +305,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="neither")],
         "cache_size": [Interval(Real, 0, None, closed="neither")],
         "shrinking": ["boolean"],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None, Options(Integral, {-1})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "decision_function_shape": [StrOptions({"ovr", "ovo"})],
         "break_ties": ["boolean"],
@@ -387,7 +413,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 f"(n_samples, n_samples); got X of shape {X.shape}."
             )
         check_classification_targets(y)
-        self.classes_, y_index, _, weight = classes_and_weights(self, X, y, sample_weight)
+        self.classes_, y_index, _, weight, self.class_weight_ = classes_and_weights(
+            self, X, y, sample_weight
+        )
         with np.errstate(over="ignore"):
             upper = float(self.C) * weight
         check_bounds(upper, self.loss)
@@ -419,9 +447,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
 
     def _fit_one_vs_one(self, train, X, y_index, upper, spec, is_gram, task, kernel_top):
         n_classes = len(self.classes_)
-        max_iter = self.max_iter
+        max_iter = None if self.max_iter in (None, -1) else self.max_iter
         log = self._log()
         alphas, rhos, n_iter, objectives, traces, converged, gaps = [], [], [], [], [], [], []
+        short = []  # (pair, message) of the problems that stopped short of tol
         pairs = list(combinations(range(n_classes), 2))
         for a, b in pairs:
             label_a, label_b = self.classes_[[a, b]].tolist()  # for messages: 1, not np.int64(1)
@@ -489,24 +518,20 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             gaps.append(solution.primal - dual_value(self.loss, solution.objective, upper[rows]))
             traces.append(solution.trace)
             converged.append(solution.converged)
+            pair = f"{label_a!r} vs {label_b!r}"
             if not (solution.converged or solution.stopped) and self.solver == "qp":
-                warnings.warn(
-                    f"solver='qp': the {self.qp_solver} solver ended 'optimal' by its own "
-                    f"tolerances, but on the problem {label_a!r} vs "
-                    f"{label_b!r} its solution's gap m - M = {solution.gap:.3g} is above "
-                    f"tol={self.tol}: it is not the optimum. The QP solvers lose accuracy on badly "
-                    f"scaled problems: lower C (C_i up to {upper[rows].max():.3g} here) or scale "
-                    "the features, or use solver='smo'.",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
+                short.append((pair, _qp_short_of_tol(self, solution.gap, upper[rows].max())))
             elif not (solution.converged or solution.stopped):
-                warnings.warn(
-                    f"on the problem {label_a!r} vs {label_b!r}: {solution.message}",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
+                short.append((pair, solution.message))
 
+        if short:  # one warning for the fit, however many of its problems stopped short
+            first, message = short[0]
+            count = ""
+            if len(pairs) > 1:
+                names = ", ".join(pair for pair, _ in short)
+                count = f"{len(short)} of {len(pairs)} binary problems stopped short ({names}); "
+            text = f"{count}on the problem {first}: {message}"
+            warnings.warn(text, ConvergenceWarning, stacklevel=4)
         for name, value in self._model_attributes(alphas, rhos, y_index, X, is_gram).items():
             setattr(self, name, value)
         self.n_iter_ = np.array(n_iter, dtype=np.int32)
@@ -622,6 +647,19 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         if not np.all(np.isfinite(out)):
             raise _overflow_at_predict(X)
         return out
+
+    @property
+    def coef_(self):
+        """Primal weights ``w`` of the binary problems (linear kernel only): ``dual_coef_`` in pair
+        layout times ``support_vectors_``, so that ``decision = X @ coef_.T + intercept_``."""
+        if self.kernel != "linear":
+            raise AttributeError(
+                f"coef_ is only available with kernel='linear' (got kernel={self.kernel!r}): other "
+                "kernels have no weight vector in the input space."
+            )
+        check_is_fitted(self)
+        W = pair_coefficients(self.dual_coef_, self.n_support_)
+        return np.asarray(safe_sparse_dot(W.T, self.support_vectors_, dense_output=True))
 
     def decision_function(self, X):
         """Decision values.

@@ -16,6 +16,7 @@ from sklearn import svm
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_selection import RFE
 from sklearn.metrics.pairwise import chi2_kernel, pairwise_kernels
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -465,6 +466,67 @@ def test_sigmoid_kernel_is_not_psd_and_smo_still_terminates():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
     assert np.all(np.isfinite(model.decision_function(X)))
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("to_input", [np.asarray, sparse.csr_matrix])
+def test_linear_kernel_exposes_scikit_learns_coef(iris, classes, to_input):
+    # coef_ (one row per pair, in intercept_'s order) is what RFE and SelectFromModel read.
+    X, y = iris
+    y = y if classes == 3 else (y == 2).astype(int)
+    model = SVC(kernel="linear", tol=1e-10).fit(to_input(X), y)
+    reference = svm.SVC(kernel="linear", tol=1e-10).fit(X, y)
+    assert isinstance(model.coef_, np.ndarray)
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-4)
+    ovo = SVC(kernel="linear", decision_function_shape="ovo").fit(X, y)
+    np.testing.assert_allclose(X @ ovo.coef_.T + ovo.intercept_,
+                               ovo.decision_function(X).reshape(len(X), -1), atol=1e-10)  # fmt: skip
+    selector = RFE(SVC(kernel="linear"), n_features_to_select=2).fit(X, y)
+    reference_selector = RFE(svm.SVC(kernel="linear"), n_features_to_select=2).fit(X, y)
+    np.testing.assert_array_equal(selector.support_, reference_selector.support_)
+
+
+def test_coef_is_for_the_linear_kernel_only(iris):
+    X, y = iris
+    assert not hasattr(SVC(kernel="linear"), "coef_")  # not fitted
+    model = SVC().fit(X, y)
+    assert not hasattr(model, "coef_")
+    with pytest.raises(AttributeError, match="only available with kernel='linear'"):
+        _ = model.coef_
+
+
+def test_class_weight_is_stored_as_scikit_learns_svc_stores_it(iris):
+    X, y = iris[0][20:], iris[1][20:]  # unequal classes
+    for class_weight in (None, "balanced", {0: 2.0, 2: 0.5}):
+        ours = SVC(class_weight=class_weight).fit(X, y)
+        reference = svm.SVC(class_weight=class_weight).fit(X, y)
+        np.testing.assert_allclose(ours.class_weight_, reference.class_weight_, rtol=1e-12)
+
+
+def test_max_iter_minus_one_is_scikit_learns_no_limit(iris):
+    X, y = iris
+    model = SVC(max_iter=-1).fit(X, y)
+    np.testing.assert_array_equal(model.dual_coef_, SVC().fit(X, y).dual_coef_)
+    with pytest.raises(ValueError, match="max_iter"):
+        SVC(max_iter=-2).fit(X, y)
+
+
+def test_a_fit_warns_once_for_all_its_unconverged_problems(iris):
+    X, y = iris
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SVC(max_iter=3).fit(X, y)
+    messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert len(messages) == 1
+    assert "3 of 3 binary problems stopped short (0 vs 1, 0 vs 2, 1 vs 2)" in messages[0]
+
+
+def test_qp_asked_for_a_tol_below_its_reach_is_told_to_use_smo(wine):
+    X, y = wine
+    X, y = X[y < 2], y[y < 2]
+    with pytest.warns(ConvergenceWarning, match=r"gaps of about 1e-8 at best.*solver='smo'"):
+        model = SVC(solver="qp", tol=1e-12).fit(X, y)
+    assert not model.converged_
 
 
 def test_max_iter_warns_and_leaves_a_usable_model(breast_cancer):
