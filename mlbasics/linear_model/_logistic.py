@@ -27,7 +27,7 @@ from .._validation import (
     classes_and_weights,
 )
 from ..kernels import squared_norms
-from ..optimality._logistic import logistic_report
+from ..optimality._logistic import l1_capped_tol, logistic_report
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
 from ._separation import separating_direction_exists
@@ -116,8 +116,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         ``tol`` (and, for Newton, half the squared Newton decrement divided likewise): the
         stationarity residual of :func:`~mlbasics.optimality.check_kkt`. With an L1 term the
         threshold ``tol * C * sum_i s_i`` is also capped at ``0.1`` times the L1 strength
-        (``l1_ratio``, 1 for ``"l1"``; ``_newton.L1_TOL_CAP``), since a looser one would accept
-        any zero coefficient. For
+        (``l1_ratio``, 1 for ``"l1"``; ``optimality._logistic.L1_TOL_CAP``), since a looser one
+        would accept any zero coefficient; :func:`~mlbasics.optimality.check_kkt` applies the
+        same cap. For
         ``solver="sgd"``: stop after ``n_iter_no_change`` epochs in which the objective divided by
         ``C * sum_i s_i`` (or, with ``early_stopping``, the validation accuracy) did not improve
         by at least ``tol``, as scikit-learn's SGD; ``None`` (SGD only) runs exactly
@@ -414,10 +415,12 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 if result.n_iter >= self.max_iter
                 else "The objective no longer decreases in floating point: loosen tol,"
             )
+            threshold = l1_capped_tol(self.tol, objective.penalty.l1, objective.scale)
+            capped = f" (tol={self.tol:g} capped at 0.1 l1 / sum c)" if threshold < self.tol else ""
             warnings.warn(
                 f"LogisticRegression(solver={self.solver!r}) stopped before the optimality "
                 f"criterion was met ({result.message}; scaled optimality "
-                f"{result.optimality / objective.scale:.2e} > tol={self.tol:g}). {advice} "
+                f"{result.optimality / objective.scale:.2e} > {threshold:.3g}{capped}). {advice} "
                 "or standardise the features (StandardScaler in a Pipeline).",
                 ConvergenceWarning,
                 stacklevel=4,

@@ -31,6 +31,7 @@ from scipy import sparse
 
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from .._threads import scipy_blas_on_one_thread, serial_dot
+from ..optimality._logistic import l1_capped_tol
 from ._cd_kernels import cd_binary_csc_centered, cd_model_csc, cd_model_dense, cd_model_gram
 from ._objective import LogisticObjective
 
@@ -52,9 +53,6 @@ MAX_INNER_PASSES = 100
 GRAM_MAX_ACTIVE = 2000
 GRAM_SPEEDUP = 10.0
 FIRST_GUESS_PASSES = 5
-# With an L1 term the stopping tolerance tol * scale is capped at L1_TOL_CAP * l1: beyond l1 the
-# subgradient test would accept any zero coefficient, which certifies nothing (large C).
-L1_TOL_CAP = 0.1
 # A run stops after STALL_LIMIT steps that change the objective only within rounding noise.
 STALL_LIMIT = 3
 
@@ -381,11 +379,12 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     instead, which always decreases the objective.
 
     Stops when the largest distance of ``-G`` to the subdifferential is below
-    ``min(tol * scale, L1_TOL_CAP * l1)``.
+    ``min(tol * scale, L1_TOL_CAP * l1)``
+    (:func:`~mlbasics.optimality._logistic.l1_capped_tol`, which the certificate applies too).
     """
     rec = TraceRecorder(hook)
     l1, l2 = obj.penalty.l1, obj.penalty.l2
-    tol_abs = min(tol * obj.scale, L1_TOL_CAP * l1) if l1 > 0 else tol * obj.scale
+    tol_abs = l1_capped_tol(tol, l1, obj.scale) * obj.scale  # the certificate's threshold
     penalized = obj.penalized
     K = obj.n_outputs
     is_sparse = sparse.issparse(obj.X)

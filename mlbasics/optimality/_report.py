@@ -59,7 +59,8 @@ class KKTReport:
     problem_gaps : ndarray
         ``P - D`` of every binary problem (one-vs-one SVMs), else one entry.
     tol : float
-        The tolerance of the verdict.
+        The tolerance of the verdict (for a logistic regression with an L1 term, ``tol`` capped at
+        ``0.1 l1 / sum_i c_i``: see :func:`check_kkt`).
     model : str
         What was judged, e.g. ``"SVC (hinge, rbf kernel, 3 classes)"``.
     advice : str

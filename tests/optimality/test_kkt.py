@@ -299,6 +299,27 @@ L1_CASES = {
 }
 
 
+def test_l1_tolerance_is_capped_at_a_tenth_of_the_penalty_per_unit_of_c(breast_cancer):
+    # C = 1e4: tol = 1e-3 per unit of c is 57 000 times the L1 strength per unit of c. The fit
+    # stops at max_iter short of its own (capped) rule, 95% of its objective duality gap; the
+    # uncapped verdict passed it, the capped one fails it as the estimator's warning does.
+    X, y = breast_cancer
+    C = 1e4
+    with pytest.warns(ConvergenceWarning, match=r"> 1.76e-08 \(tol=0.0001 capped at 0.1 l1"):
+        model = LogisticRegression(penalty="l1", C=C).fit(X, y)
+    report = check_kkt(model, X, y, tol=1e-3)
+    assert report.tol == pytest.approx(0.1 / (C * len(y)), rel=1e-12)
+    assert "tol capped at 0.1 l1 / sum c" in report.model
+    assert not report.ok
+    assert report.duality_gap > 0.5 * report.primal_objective  # far from its optimum
+    # The elastic net's L1 part caps it too; a tol already below the cap is left as it is.
+    assert check_kkt(model, X, y, tol=1e-9).tol == 1e-9
+    net = LogisticRegression(penalty="elasticnet", l1_ratio=0.5, C=1.0, tol=1e-8).fit(X, y)
+    capped = check_kkt(net, X, y, tol=1e-3)
+    assert capped.tol == pytest.approx(0.1 * 0.5 / len(y), rel=1e-12) and capped.ok
+    assert check_kkt(LogisticRegression(C=C).fit(X, y), X, y).tol == 1e-3  # no L1 term
+
+
 @pytest.mark.parametrize("case", sorted(L1_CASES))
 def test_l1_gap_is_judged_per_unit_of_the_coefficients_size(breast_cancer, case):
     """An L1 model that met its stopping rule at tol passes check_kkt(tol); its coefficients
