@@ -4,7 +4,9 @@
 counterparts on the same folds (:func:`mlbasics.model_selection.compare_estimators`), prints mean
 score, fit time and rank, the matrix of p-values of the paired tests, and the significant
 differences. ``mlbasics bias-variance`` decomposes the expected test loss of one estimator into
-bias and variance over a range of a complexity parameter. Both draw scikit-learn's progress bars
+bias and variance over a range of a complexity parameter. ``mlbasics kkt`` fits one model and
+prints its KKT report (:func:`mlbasics.optimality.check_kkt`); its exit code is 1 when the report
+fails. ``compare`` and ``bias-variance`` draw scikit-learn's progress bars
 (:class:`sklearn.callback.ProgressBar`, needs rich) with ``--progress``, on by default in a
 terminal when rich is installed.
 """
@@ -15,6 +17,7 @@ import argparse
 import dis
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -33,6 +36,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.multiclass import type_of_target
 
 from . import __version__
 from .linear_model import LogisticRegression
@@ -158,6 +162,8 @@ def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
             raise SystemExit(f"error: cannot read {args.csv}: {exc}") from None
         if args.target not in frame.columns:
             raise SystemExit(f"error: --target {args.target!r} is not a column of {args.csv}")
+        if len(frame) == 0:
+            raise SystemExit(f"error: {args.csv} has a header but no data rows")
         y = frame.pop(args.target)
         if y.isna().any():
             raise SystemExit(f"error: the target column {args.target!r} has missing values")
@@ -211,6 +217,12 @@ def _standardisable(X) -> np.ndarray:
 
 
 def _check_classes(parser, y, n_folds=None):
+    kind = type_of_target(y)
+    if kind not in ("binary", "multiclass"):
+        parser.error(
+            f"the target holds {kind} values ({y[:3].tolist()}, ...): this command needs class "
+            "labels (for a regression curve: bias-variance --estimator poly)"
+        )
     _, counts = np.unique(y, return_counts=True)
     if len(counts) < 2:
         parser.error("the target has a single class; nothing to classify")
@@ -269,6 +281,22 @@ def _plotting():
     return plotting
 
 
+def _summarise_warnings(caught):
+    """One line per kind of warning the fits raised (the first message and how many times),
+    instead of one per fold. The features are standardised already, whatever a message says."""
+    kinds = {}
+    for w in caught:
+        key = (w.category.__name__, re.sub(r"[0-9.e+-]+", "#", str(w.message)))  # any numbers
+        kinds.setdefault(key, [0, str(w.message)])[0] += 1
+    for (category, _), (count, message) in kinds.items():
+        print(f"note: {_count(count, 'fit')} warned ({category}): {message}")
+
+
+def _count(n, noun):
+    """``"1 feature"``, ``"2 features"``, ``"3 classes"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('s') else 's'}"
+
+
 def run_compare(args, parser) -> None:
     X, y, name = load_data(args)
     _check_classes(parser, y, n_folds=args.cv if args.test == "corrected_t" else None)
@@ -278,11 +306,12 @@ def run_compare(args, parser) -> None:
         cv = RepeatedStratifiedKFold(
             n_splits=args.cv, n_repeats=args.repeats, random_state=args.random_state
         )
-        plan = f"{args.cv}-fold x {args.repeats} repeats"
+        plan = f"{args.cv}-fold x {_count(args.repeats, 'repeat')}"
     else:  # the test fixes its own resampling (5 x 2-fold, or one hold-out)
         cv, plan = None, "the resampling of the test"
     print(f"mlbasics {__version__}: {PAIRED_TESTS[args.test]} on {name} "
-          f"({X.shape[0]} samples, {X.shape[1]} features, {len(np.unique(y))} classes), {plan}")  # fmt: skip
+          f"({_count(X.shape[0], 'sample')}, {_count(X.shape[1], 'feature')}, "
+          f"{_count(len(np.unique(y)), 'class')}), {plan}")  # fmt: skip
     for entry in left_out:
         print(f"note: {entry.name} left out (more than {entry.max_samples} samples)")
     start = time.perf_counter()
@@ -292,20 +321,33 @@ def run_compare(args, parser) -> None:
         warnings.simplefilter("ignore")
         for estimator in estimators.values():
             clone(estimator).fit(X, y)
-    result = compare_estimators(
-        estimators,
-        X,
-        y,
-        cv=cv,
-        scoring=args.scoring,
-        test=args.test,
-        n_jobs=args.n_jobs,
-        random_state=args.random_state,
-        verbose=args.verbose,
-        callbacks=args.callbacks,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = compare_estimators(
+                estimators,
+                X,
+                y,
+                cv=cv,
+                scoring=args.scoring,
+                test=args.test,
+                n_jobs=args.n_jobs,
+                random_state=args.random_state,
+                verbose=args.verbose,
+                callbacks=args.callbacks,
+            )
+        except ValueError:
+            _summarise_warnings(caught)  # the fits' warnings often say why the run failed
+            raise
     print()
     print(result.table(alpha=args.alpha))
+    _summarise_warnings(caught)
+    if args.test == "corrected_t" and result.n_splits < 10:
+        print(
+            f"note: the t-test's variance rests on {result.n_splits} differences; with so few, "
+            "nearly equal differences (one sample more right in every fold) give small p-values. "
+            "Bouckaert and Frank recommend 10 x 10 (--cv 10 --repeats 10)."
+        )
     print()
     found = result.significant_differences(alpha=args.alpha)
     adjusted = "Holm-adjusted " if result.correction == "holm" else ""
@@ -328,6 +370,8 @@ def parse_range(text, convert, scale):
         start, stop, num = float(start), float(stop), int(num)
     except ValueError:
         raise ValueError(f"--range must be start:stop:num, like 0.01:100:9, got {text!r}") from None
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        raise ValueError(f"--range needs finite start and stop, got {text!r}")
     if num < 2 or not start < stop:
         raise ValueError(f"--range needs start < stop and num >= 2, got {text!r}")
     if scale == "auto":
@@ -358,6 +402,8 @@ def run_bias_variance(args, parser) -> None:
         parser.error(str(exc))
     if entry.regression and args.csv is None:
         args.dataset = "sine"
+    elif args.dataset is None:
+        args.dataset = "breast_cancer"
     if args.dataset == "sine" and not entry.regression:
         parser.error(f"the sine data are a regression problem; {args.estimator} is a classifier")
     X, y, name = load_data(args)
@@ -428,10 +474,18 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _add_data_options(sub, *, datasets_=tuple(DATASETS)):
-    sub.add_argument("--dataset", choices=sorted(datasets_), default="breast_cancer")
+def _add_data_options(sub, *, datasets_=tuple(DATASETS), default="breast_cancer"):
+    sub.add_argument(
+        "--dataset",
+        choices=sorted(datasets_),
+        default=default,
+        help=f"(default {default or 'breast_cancer, or sine for a regression curve'})",
+    )
     sub.add_argument("--csv", help="a CSV file of your own (numeric features)")
     sub.add_argument("--target", help="the label column of --csv")
+
+
+def _add_run_options(sub):
     sub.add_argument("--random-state", type=int, default=0, help="seed of the resampling")
     sub.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
     sub.add_argument("--verbose", type=int, default=0, help="1: a progress bar (needs tqdm)")
@@ -451,7 +505,7 @@ def _add_progress_option(sub):
 # The models of `mlbasics kkt`: one line each.
 KKT_MODELS = {
     "svc": lambda C, tol: SVC(C=C, tol=tol),
-    "svc-qp": lambda C, tol: SVC(C=C, solver="qp"),
+    "svc-qp": lambda C, tol: SVC(C=C, solver="qp", tol=tol),
     "logistic": lambda C, tol: LogisticRegression(C=C, tol=tol),
     "logistic-l1": lambda C, tol: LogisticRegression(penalty="l1", C=C, tol=tol),
     "sklearn-svc": lambda C, tol: sk_svm.SVC(C=C, tol=tol),
@@ -491,8 +545,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="paired comparison of mlbasics estimators with scikit-learn's on the same folds",
     )
     _add_data_options(cmp)
-    cmp.add_argument("--cv", type=int, default=10, help="folds per repeat (default 10)")
-    cmp.add_argument("--repeats", type=int, default=3, help="repeats of the K-fold (default 3)")
+    _add_run_options(cmp)
+    cmp.add_argument(
+        "--cv", type=int, default=None, help="folds per repeat (default 10; corrected_t only)"
+    )
+    cmp.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="repeats of the K-fold (default 3; corrected_t only)",
+    )
     cmp.add_argument("--C", type=_finite_float, default=1.0, help="inverse regularisation strength")
     cmp.add_argument("--scoring", default=None, help="a scikit-learn scorer (default accuracy)")
     cmp.add_argument(
@@ -500,11 +562,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--alpha", type=_finite_float, default=0.05, help="significance level")
     _add_progress_option(cmp)
+    cmp.set_defaults(command_parser=cmp)
 
     bv = sub.add_parser(
         "bias-variance", help="bias, variance and expected loss over a complexity parameter"
     )
-    _add_data_options(bv, datasets_=(*DATASETS, "sine"))
+    _add_data_options(bv, datasets_=(*DATASETS, "sine"), default=None)
+    _add_run_options(bv)
     bv.add_argument("--estimator", choices=sorted(CURVE_ENTRIES), default="svc")
     bv.add_argument("--param", help="the complexity parameter (default: the estimator's first)")
     bv.add_argument("--range", help="start:stop:num, e.g. 0.01:100:9")
@@ -513,6 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument("--sampling", choices=["bootstrap", "disjoint"], default="bootstrap")
     bv.add_argument("--test-size", type=_finite_float, default=0.5, help="held-out fraction")
     _add_progress_option(bv)
+    bv.set_defaults(command_parser=bv)
 
     kkt = sub.add_parser("kkt", help="fit a model and print its KKT conditions and duality gap")
     _add_data_options(kkt)
@@ -520,6 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
     kkt.add_argument("--C", type=_finite_float, default=1.0, help="inverse regularisation strength")
     kkt.add_argument("--tol", type=_finite_float, default=1e-3, help="tolerance of the KKT verdict")
     kkt.add_argument("--solver-tol", type=_finite_float, default=1e-3, help="the solver's own tol")
+    kkt.set_defaults(command_parser=kkt)
     return parser
 
 
@@ -556,19 +622,27 @@ def _raised_by_input_checks(exc: BaseException) -> bool:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    parser = args.command_parser  # errors after parsing show the subcommand's usage
     if (args.csv is None) != (args.target is None):
         parser.error("--csv and --target go together")
-    if args.n_jobs is not None and args.n_jobs == 0:
-        parser.error("--n-jobs must not be 0")
-    if not 0 <= args.random_state < 2**32:
-        parser.error("--random-state must be between 0 and 2**32 - 1")
-    if args.verbose < 0:
-        parser.error("--verbose must not be negative")
-    if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
-        parser.error(f"--plot {args.plot}: the directory does not exist")
+    if args.command != "kkt":  # the options of a run of many fits
+        if args.n_jobs is not None and args.n_jobs == 0:
+            parser.error("--n-jobs must not be 0")
+        if not 0 <= args.random_state < 2**32:
+            parser.error("--random-state must be between 0 and 2**32 - 1")
+        if args.verbose < 0:
+            parser.error("--verbose must not be negative")
+        if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
+            parser.error(f"--plot {args.plot}: the directory does not exist")
     if args.command == "compare":
+        if args.test != "corrected_t" and (args.cv is not None or args.repeats is not None):
+            parser.error(
+                f"--cv and --repeats set the K-fold of --test corrected_t; --test {args.test} "
+                "draws its own splits"
+            )
+        args.cv = 10 if args.cv is None else args.cv
+        args.repeats = 3 if args.repeats is None else args.repeats
         if args.cv < 2:
             parser.error("--cv must be at least 2")
         if args.repeats < 1:
@@ -589,15 +663,24 @@ def main(argv=None) -> int:
     else:
         if args.rounds < 2:
             parser.error("--rounds must be at least 2")
+        if CURVE_ENTRIES[args.estimator].regression and args.dataset not in (None, "sine"):
+            parser.error(
+                f"--estimator {args.estimator} is a regression curve: it runs on the sine data "
+                f"(or --csv), not on --dataset {args.dataset}"
+            )
         if not 0 < args.test_size < 1:
             parser.error("--test-size must be between 0 and 1")
         command = run_bias_variance
-    if args.plot:
+    if getattr(args, "plot", None):
         _plotting()  # fail before the fits, not after them, when matplotlib is missing
     if args.command in ("compare", "bias-variance"):
         args.callbacks = progress_callbacks(args.progress)  # rich missing: fail before the fits
     try:
         status = command(args, parser)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader (head, less) closed the pipe: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except ImportError as exc:  # an optional package (tqdm for --verbose, pandas for --csv)
         raise SystemExit(f"error: {exc}") from None
     except InvalidParameterError as exc:  # a parameter check: always about the input
@@ -606,5 +689,4 @@ def main(argv=None) -> int:
         if not _raised_by_input_checks(exc):
             raise  # a bug, with its traceback
         parser.error(str(exc))
-    sys.stdout.flush()
     return status or 0

@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import pytest
-from sklearn.exceptions import FitFailedWarning
 
 from mlbasics import cli
 from mlbasics.cli import COMPARE_ENTRIES, CURVE_ENTRIES, main, parse_range
@@ -19,7 +18,7 @@ def test_compare_prints_a_row_per_estimator_and_the_p_value_matrix(capsys):
     assert len(rows) == len(COMPARE_ENTRIES)  # the table; the p-value rows start with [k]
     accuracies = [float(r.split("±")[0].split()[-1]) for r in rows]
     assert min(accuracies) > 0.85
-    assert "3 splits (3-fold x 1 repeats" in out
+    assert "3 splits (3-fold x 1 repeat, RepeatedStratifiedKFold)" in out
     assert "p-values (Nadeau-Bengio corrected resampled t-test, Holm-adjusted" in out
     p_rows = [line for line in out.splitlines() if line.startswith("[")]
     assert len(p_rows) == len(COMPARE_ENTRIES)  # one row of p-values per estimator
@@ -224,7 +223,7 @@ def test_compare_with_progress_draws_the_bars_of_the_run_and_of_each_fit(two_ent
 def test_compare_with_no_progress_draws_no_bar(two_entries, capsys):
     assert main(["compare", "--cv", "2", "--repeats", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "CompareEstimators" not in out and "2 splits (2-fold x 1 repeats" in out
+    assert "CompareEstimators" not in out and "2 splits (2-fold x 1 repeat," in out
 
 
 def test_bias_variance_with_and_without_progress(capsys):
@@ -258,7 +257,7 @@ def test_progress_without_rich_is_refused_with_the_install_line(monkeypatch, two
         (["bias-variance", "--test-size", "nan"], "argument --test-size: expected a finite"),
         (["compare", "--C", "abc"], "argument --C: expected a number, got 'abc'"),
         (["compare", "--random-state", "-1"], "--random-state must be between 0 and 2**32 - 1"),
-        (["kkt", "--verbose", "-1"], "--verbose must not be negative"),
+        (["bias-variance", "--verbose", "-1"], "--verbose must not be negative"),
         (["compare", "--plot", "/no/such/dir/x.png"], "the directory does not exist"),
         (["bias-variance", "--dataset", "iris", "--sampling", "disjoint", "--rounds", "500"],
          "--sampling disjoint cuts the 75 training samples into --rounds 500 parts"),
@@ -287,10 +286,12 @@ def test_csv_columns_too_large_to_standardise_are_named(command, tmp_path):
 def test_an_input_error_raised_by_the_library_is_a_usage_error(two_entries, capsys):
     # roc_auc on three classes fails in every fold: compare_estimators raises a ValueError
     argv = ["compare", "--dataset", "iris", "--cv", "2", "--repeats", "1", "--scoring", "roc_auc"]
-    with pytest.warns(FitFailedWarning), pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    assert "majority vote: all 2 fits failed" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "majority vote: all 2 fits failed" in captured.err
+    assert "note: 2 fits warned (FitFailedWarning)" in captured.out  # one line for both folds
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch, two_entries):
@@ -317,3 +318,75 @@ def test_only_columns_whose_variance_overflows_or_underflows_are_refused():
     X = np.column_stack([column for column, _ in columns.values()])
     expected = [ok for _, ok in columns.values()]
     assert cli._standardisable(X).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["kkt", "--plot", "x.png"], "unrecognized arguments: --plot"),  # kkt draws no figure
+        (["kkt", "--n-jobs", "2"], "unrecognized arguments: --n-jobs"),
+        (["compare", "--test", "mcnemar", "--cv", "3"], "--test mcnemar draws its own splits"),
+        (["bias-variance", "--estimator", "poly", "--dataset", "digits"],
+         "--estimator poly is a regression curve"),
+        (["bias-variance", "--range", "0.1:inf:3"], "--range needs finite start and stop"),
+    ],
+)  # fmt: skip
+def test_options_a_command_would_ignore_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_errors_after_parsing_show_the_subcommand_usage(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--cv", "1"])
+    err = capsys.readouterr().err
+    assert "usage: mlbasics compare" in err and "mlbasics compare: error: --cv" in err
+
+
+@pytest.mark.parametrize("command", ["compare", "kkt", "bias-variance"])
+def test_a_continuous_target_is_named_as_such(command, tmp_path, capsys):
+    path = tmp_path / "real.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{b:.3f},{a + b:.5f}" for a, b in rng.standard_normal((30, 2))]
+    path.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(SystemExit):
+        main([command, "--csv", str(path), "--target", "label"])
+    assert "the target holds continuous values" in capsys.readouterr().err
+
+
+def test_a_csv_without_rows_is_named_as_such(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("a,b,label\n")
+    with pytest.raises(SystemExit, match="has a header but no data rows"):
+        main(["kkt", "--csv", str(path), "--target", "label"])
+
+
+def test_kkt_svc_qp_uses_the_solver_tol():
+    assert cli.KKT_MODELS["svc-qp"](1.0, 0.25).tol == 0.25
+
+
+def test_compare_on_few_splits_says_the_p_values_rest_on_few_differences(two_entries, capsys):
+    assert main(["compare", "--cv", "3", "--repeats", "1", "--no-progress"]) == 0
+    assert "the t-test's variance rests on 3 differences" in capsys.readouterr().out
+    assert main(["compare", "--cv", "5", "--repeats", "2", "--no-progress"]) == 0
+    assert "rests on" not in capsys.readouterr().out
+
+
+def test_one_hold_out_has_no_spread(two_entries, capsys):
+    assert main(["compare", "--dataset", "wine", "--test", "mcnemar", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "± -" in out and "nan" not in out
+
+
+def test_output_cut_short_by_the_reader_ends_quietly():
+    # `mlbasics ... | head -1`: the pipe closes before the table is written.
+    command = [sys.executable, "-m", "mlbasics", "bias-variance", "--estimator", "tree",
+               "--range", "1:3:2", "--rounds", "2", "--no-progress"]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.readline()
+        process.stdout.close()
+        err = process.stderr.read().decode()
+        process.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipeError" not in err

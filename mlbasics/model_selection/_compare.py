@@ -157,7 +157,8 @@ class ComparisonResult:
         plural = "s" if self.n_splits != 1 else ""
         lines = [f"{self.n_splits} split{plural} ({self.splitter})", header, "-" * len(header)]
         for i, name in enumerate(self.names):
-            score = f"{self.mean_scores[i]:.4f} ± {self.std_scores[i]:.4f}"
+            spread = self.std_scores[i]  # undefined for a single split
+            score = f"{self.mean_scores[i]:.4f} ± " + ("-" if np.isnan(spread) else f"{spread:.4f}")
             row = f"{name:<{width}}{score:>26}{self.mean_fit_times[i]:>14.4f}{self.ranks[i]:>7g}"
             if show_failed:
                 row += f"{self.n_failed[i]:>8d}"
@@ -284,7 +285,8 @@ def _default_splitter(test, y, n_samples, *, classifier, random_state):
 def _describe(splitter, splits):
     n_repeats = getattr(splitter, "n_repeats", None)
     if n_repeats is not None:
-        return f"{len(splits) // n_repeats}-fold x {n_repeats} repeats, {type(splitter).__name__}"
+        repeats = f"{n_repeats} repeat{'s' if n_repeats != 1 else ''}"
+        return f"{len(splits) // n_repeats}-fold x {repeats}, {type(splitter).__name__}"
     name = type(splitter).__name__
     return "the given splits" if name.startswith("_") else name
 
