@@ -281,15 +281,21 @@ def _plotting():
     return plotting
 
 
+#: A number in a warning's text (an iteration count, a gap): messages that differ only in their
+#: numbers are one kind of warning for :func:`_summarise_warnings`.
+NUMBER = re.compile(r"[-+]?\d+(\.\d*)?([eE][-+]?\d+)?")
+
+
 def _summarise_warnings(caught):
-    """One line per kind of warning the fits raised (the first message and how many times),
-    instead of one per fold. The features are standardised already, whatever a message says."""
+    """One line per kind of warning the fits raised (how many, and the first one's text),
+    instead of one per fold. Fits run by ``--n-jobs`` workers warn in their own processes, on
+    stderr as they come. (The features are standardised already, whatever a message says.)"""
     kinds = {}
     for w in caught:
-        key = (w.category.__name__, re.sub(r"[0-9.e+-]+", "#", str(w.message)))  # any numbers
+        key = (w.category.__name__, NUMBER.sub("#", str(w.message)))
         kinds.setdefault(key, [0, str(w.message)])[0] += 1
     for (category, _), (count, message) in kinds.items():
-        print(f"note: {_count(count, 'fit')} warned ({category}): {message}")
+        print(f"note: {_count(count, 'fit')} warned ({category}), the first: {message}")
 
 
 def _count(n, noun):
@@ -663,7 +669,8 @@ def main(argv=None) -> int:
     else:
         if args.rounds < 2:
             parser.error("--rounds must be at least 2")
-        if CURVE_ENTRIES[args.estimator].regression and args.dataset not in (None, "sine"):
+        regression = CURVE_ENTRIES[args.estimator].regression
+        if regression and args.csv is None and args.dataset not in (None, "sine"):
             parser.error(
                 f"--estimator {args.estimator} is a regression curve: it runs on the sine data "
                 f"(or --csv), not on --dataset {args.dataset}"

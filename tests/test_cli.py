@@ -390,3 +390,14 @@ def test_output_cut_short_by_the_reader_ends_quietly():
         err = process.stderr.read().decode()
         process.wait(timeout=120)
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_a_regression_curve_on_a_csv_ignores_the_dataset_as_classifier_curves_do(tmp_path, capsys):
+    path = tmp_path / "real.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{np.sin(a) + 0.1 * b:.5f}" for a, b in rng.standard_normal((40, 2))]
+    path.write_text("x,t\n" + "\n".join(rows) + "\n")
+    argv = ["bias-variance", "--estimator", "poly", "--csv", str(path), "--target", "t",
+            "--dataset", "iris", "--range", "1:2:2", "--rounds", "2", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    assert f"on {path}" in capsys.readouterr().out

@@ -388,7 +388,7 @@ class MiniBatchRun:
         zero: at ``eta alpha_2 > 1`` the factor ``1 - eta alpha_2`` of its step is taken as 0 (as in
         the compiled loop, and in scikit-learn), i.e. a decay of ``1 / eta``. The other rules
         rescale the gradient themselves and keep ``alpha_2``."""
-        if self.settings.optimizer == "sgd":
+        if self.settings.optimizer == "sgd" and eta > 0.0:  # (a rate of 0 is the rule's error)
             return min(alpha2, 1.0 / eta)
         return alpha2
 

@@ -316,15 +316,15 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             ``clip_norm``).
         """
         self._check_params()
-        X, y = self._validate_X_y(X, y, reset=True)
-        target, stratify = self._prepare_targets(y, first=True)
-        task = self._open_fit_task(X, y, max_subtasks=self.max_epochs)
-        rng = self._generator()
-        X = self._cast_X(X)
-        self._start(X.shape[1], rng)
-        try:
+        try:  # a fit that fails leaves no model (an earlier one included): not half a new one
+            X, y = self._validate_X_y(X, y, reset=True)
+            target, stratify = self._prepare_targets(y, first=True)
+            task = self._open_fit_task(X, y, max_subtasks=self.max_epochs)
+            rng = self._generator()
+            X = self._cast_X(X)
+            self._start(X.shape[1], rng)
             self._train(X, target, stratify, rng, task)
-        except BaseException:
+        except Exception:  # (an interrupt keeps the network trained so far)
             self._discard()
             raise
         task.end({})
@@ -427,7 +427,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             self.validation_scores_ = None
         try:
             loss = self._epoch(X, target)
-        except BaseException:
+        except Exception:
             if first:  # (a later call's failure keeps the network trained so far)
                 self._discard()
             raise

@@ -129,9 +129,11 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         The training labels.
     tol : float, default=1e-3
         Largest residual accepted by the verdict ``ok``: a positive finite real number (Python's
-        or numpy's; not a bool). For a logistic regression with an L1 term it is capped at a
-        tenth of the L1 strength per unit of ``c``, ``0.1 l1 / sum_i c_i``, the threshold of the
-        solvers' stopping rule (the report's ``tol`` and model line show the cap).
+        or numpy's; not a bool). For a logistic regression with an L1 term the stationarity
+        residual is judged at ``tol`` capped at a tenth of the L1 strength per unit of ``c``,
+        ``0.1 l1 / sum_i c_i``, the threshold of the proximal Newton solver's stopping rule
+        (``KKTReport.thresholds``; the report's model line says so): a larger ``tol`` does not
+        loosen that condition.
     sample_weight : array-like of shape (n_samples,), default=None
         The weights given to ``fit``; they set the per-sample bounds ``C_i`` and weights ``c_i``.
     refine : int or "auto", default="auto"

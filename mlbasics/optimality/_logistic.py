@@ -25,12 +25,13 @@ from .. import losses
 from .._threads import serial_dot
 from ._report import KKTReport, worst_indices
 
-#: With an L1 term the tolerance per unit of ``c`` is capped at ``L1_TOL_CAP l1 / sum c`` (a
-#: tenth of the L1 strength), by this checker and by the proximal Newton solver's stopping rule
-#: alike. Beyond ``l1`` the subgradient test accepts any coefficient at zero whose gradient is
-#: within twice the threshold (it certifies nothing about which coefficients are zero), which a
-#: large ``C`` makes the default ``tol`` do: at ``C = 1e4`` on breast cancer ``tol = 1e-3`` is
-#: 57 000 times ``l1 / sum c``, and a model 95% of whose objective was duality gap passed.
+#: With an L1 term the stationarity residual (per unit of ``c``) is judged at ``tol`` capped at
+#: ``L1_TOL_CAP l1 / sum c`` (a tenth of the L1 strength), by this checker and by the proximal
+#: Newton solver's stopping rule alike. Beyond ``l1`` the subgradient test accepts at zero any
+#: coefficient whose gradient is within twice the threshold (it certifies nothing about which
+#: coefficients are zero), which a large ``C`` makes the default ``tol`` do: at ``C = 1e4`` on
+#: breast cancer ``tol = 1e-3`` is 57 000 times ``l1 / sum c``, and a model 95% of whose
+#: objective was duality gap passed.
 L1_TOL_CAP = 0.1
 
 
@@ -517,7 +518,8 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
             primal, dual, stationarity, distance, scale, (used, reached) = _certificate(
                 *problem, c, l1_unit, l2_unit, robust=True
             )
-    scale_of_c = float(np.ldexp(scale, exponent)) if exponent else scale
+    # the stationarity threshold, from l1 and scale in the same units (per 2**exponent of c)
+    stationarity_tol = l1_capped_tol(tol, l1_unit if exponent else l1, scale)
     with np.errstate(over="ignore", invalid="ignore"):
         gap = primal - dual
         relative = gap / scale  # per unit of c, the unit of the stationarity residual
@@ -526,8 +528,6 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     if np.isnan(relative) and not np.isnan(dual):  # inf - inf: beyond the float range
         gap = relative = np.inf
 
-    capped = l1_capped_tol(tol, l1, scale_of_c) < tol
-    tol = l1_capped_tol(tol, l1, scale_of_c)
     per_feature = distance.max(axis=0)
     violations = {"stationarity": stationarity}
     advice = ""
@@ -551,8 +551,10 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     described = f"{type(model).__name__} (logistic, {name_penalty} penalty, {n_classes} classes"
     if used:
         described += f"; dual point from {used} Newton steps"
-    if capped:
-        described += f"; tol capped at 0.1 l1 / sum c = {tol:.3g}"
+    thresholds = {}
+    if stationarity_tol < tol:
+        thresholds["stationarity"] = stationarity_tol
+        described += f"; stationarity judged at 0.1 l1 / sum c = {stationarity_tol:.3g}"
     return KKTReport(
         violations=violations,
         worst={"stationarity": worst_indices(per_feature, np.arange(len(per_feature)))},
@@ -561,6 +563,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         duality_gap=gap,
         problem_gaps=np.array([gap]),
         tol=float(tol),
+        thresholds=thresholds,
         model=described + ")",
         advice=advice,
         worst_of="features",

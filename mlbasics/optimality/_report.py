@@ -28,7 +28,8 @@ class KKTReport:
     Attributes
     ----------
     ok : bool
-        Every residual is at most ``tol`` (``bool(report)`` is the same).
+        Every residual is at most its threshold, ``tol`` unless ``thresholds`` says otherwise
+        (``bool(report)`` is the same).
     violations : dict of str to float
         Largest residual of each condition that applies to the model (see :func:`check_kkt` for
         the definitions and units). ``"duality gap"`` holds ``|P - D| / sum_i C_i`` (largest
@@ -59,8 +60,11 @@ class KKTReport:
     problem_gaps : ndarray
         ``P - D`` of every binary problem (one-vs-one SVMs), else one entry.
     tol : float
-        The tolerance of the verdict (for a logistic regression with an L1 term, ``tol`` capped at
-        ``0.1 l1 / sum_i c_i``: see :func:`check_kkt`).
+        The tolerance of the verdict.
+    thresholds : dict of str to float
+        The conditions judged at a threshold other than ``tol``: a logistic regression with an L1
+        term has its stationarity residual judged at ``min(tol, 0.1 l1 / sum_i c_i)`` (see
+        :func:`check_kkt`). Empty otherwise.
     model : str
         What was judged, e.g. ``"SVC (hinge, rbf kernel, 3 classes)"``.
     advice : str
@@ -80,6 +84,7 @@ class KKTReport:
     model: str
     advice: str = ""
     worst_of: str = "samples"
+    thresholds: dict = field(default_factory=dict)
     ok: bool = field(init=False)
 
     def __post_init__(self):
@@ -87,8 +92,15 @@ class KKTReport:
 
     @property
     def failed(self) -> list[str]:
-        """Names of the conditions whose residual exceeds ``tol`` (NaN counts as a failure)."""
-        return [name for name, value in self.violations.items() if not value <= self.tol]
+        """Names of the conditions whose residual exceeds its threshold (NaN counts as a
+        failure)."""
+        return [
+            name for name, value in self.violations.items() if not value <= self.threshold(name)
+        ]
+
+    def threshold(self, name) -> float:
+        """The largest residual of condition ``name`` that passes."""
+        return self.thresholds.get(name, self.tol)
 
     @property
     def relative_gap(self) -> float:
@@ -106,10 +118,13 @@ class KKTReport:
             if name not in self.violations:
                 continue
             value = self.violations[name]
-            mark = "ok" if value <= self.tol else "VIOLATED"
+            passes = value <= self.threshold(name)
+            mark = "ok" if passes else "VIOLATED"
+            if name in self.thresholds:
+                mark += f" (at {self.thresholds[name]:.3g})"
             worst = self.worst.get(name)
             where = ""
-            if worst is not None and len(worst) and not value <= self.tol:
+            if worst is not None and len(worst) and not passes:
                 where = f"  worst {self.worst_of}: " + ", ".join(str(int(i)) for i in worst)
             lines.append(f"  {name:<24s} {value:10.3e}  {mark}{where}")
         lines.append(

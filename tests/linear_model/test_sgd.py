@@ -683,6 +683,16 @@ def test_divergence_names_the_rate_of_the_update_that_failed(small_binary, param
     assert rate == pytest.approx(1e6 / 200, rel=1e-3)
 
 
+def test_a_rate_that_underflows_to_zero_is_a_clear_error_in_either_loop(small_binary):
+    # 1 / (t + 1)^400 is 0 from the second update on: the mini-batch loop's clamp of the decay
+    # divided by it (ZeroDivisionError); the rule's own check names the rate.
+    X, y = small_binary
+    model = LogisticRegression(**SGD, batch_size=2, learning_rate="invscaling", power_t=400.0,
+                               max_iter=2, tol=None)  # fmt: skip
+    with pytest.raises(ValueError, match=r"learning_rate must be in \(0, inf\), got 0.0"):
+        model.fit(X, y)
+
+
 def test_stopping_counts_a_tie_as_an_improvement_as_the_adaptive_rate_does(small_binary):
     # With tol = 0 and rates too small to move W, every epoch ties the first: scikit-learn's rule
     # (and the adaptive schedule's) counts a tie as an improvement, so neither stops early; the

@@ -410,7 +410,7 @@ def test_batch_norm_with_batches_of_one_sample_is_refused_before_training(wine, 
 def test_a_fit_that_fails_leaves_the_estimator_unfitted(wine):
     # The network was built before training; a fit that raised used to leave it in place, so that
     # predict answered with untrained weights and partial_fit carried on from them.
-    X, _ = wine
+    X, y = wine
     model = MLPRegressor((4,), optimizer="sgd", learning_rate=1e3, random_state=0)
     with pytest.raises(TrainingDivergedError):
         model.fit(X, 1e3 * X[:, 0])
@@ -421,6 +421,18 @@ def test_a_fit_that_fails_leaves_the_estimator_unfitted(wine):
         for _ in range(20):
             first.partial_fit(X, 1e3 * X[:, 0])
     first.predict(X)  # a later call's failure keeps what the earlier ones trained
+    # A refit that fails before training (a value beyond float32) leaves no model either, rather
+    # than the old network under the new labels.
+    refit = MLPClassifier((4,), dtype="float32", max_epochs=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        refit.fit(X, y)
+    bad = X.copy()
+    bad[0, 0] = 1e39
+    with pytest.raises(ValueError, match="float32"):
+        refit.fit(bad, np.array(["p", "q", "r"])[y])
+    with pytest.raises(NotFittedError):
+        refit.predict(X)
 
 
 def test_an_alpha_too_large_for_float32_is_named(wine):

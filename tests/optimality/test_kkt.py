@@ -308,16 +308,38 @@ def test_l1_tolerance_is_capped_at_a_tenth_of_the_penalty_per_unit_of_c(breast_c
     with pytest.warns(ConvergenceWarning, match=r"> 1.76e-08 \(tol=0.0001 capped at 0.1 l1"):
         model = LogisticRegression(penalty="l1", C=C).fit(X, y)
     report = check_kkt(model, X, y, tol=1e-3)
-    assert report.tol == pytest.approx(0.1 / (C * len(y)), rel=1e-12)
-    assert "tol capped at 0.1 l1 / sum c" in report.model
-    assert not report.ok
+    cap = 0.1 / (C * len(y))
+    assert report.tol == 1e-3 and report.threshold("stationarity") == pytest.approx(cap, rel=1e-12)
+    assert report.threshold("duality gap") == 1e-3  # the cap is on the subgradient test
+    assert "stationarity judged at 0.1 l1 / sum c = 1.76e-08" in report.model
+    assert report.failed == ["stationarity"] and "VIOLATED (at 1.76e-08)" in str(report)
     assert report.duality_gap > 0.5 * report.primal_objective  # far from its optimum
-    # The elastic net's L1 part caps it too; a tol already below the cap is left as it is.
-    assert check_kkt(model, X, y, tol=1e-9).tol == 1e-9
-    net = LogisticRegression(penalty="elasticnet", l1_ratio=0.5, C=1.0, tol=1e-8).fit(X, y)
-    capped = check_kkt(net, X, y, tol=1e-3)
-    assert capped.tol == pytest.approx(0.1 * 0.5 / len(y), rel=1e-12) and capped.ok
-    assert check_kkt(LogisticRegression(C=C).fit(X, y), X, y).tol == 1e-3  # no L1 term
+    assert check_kkt(model, X, y, tol=1e-9).thresholds == {}  # a tol below the cap stays
+    assert check_kkt(LogisticRegression(C=C).fit(X, y), X, y).thresholds == {}  # no L1 term
+
+
+@pytest.mark.parametrize("C", [1.0, 10.0, 100.0])
+@pytest.mark.parametrize("l1_ratio", [0.5, 0.99])
+def test_converged_elastic_net_passes_its_capped_check(breast_cancer, C, l1_ratio):
+    # The elastic net's L1 part caps its stationarity threshold too; its gap, not divided by the
+    # coefficients' size, stays judged at tol (capped, it failed default fits at any tol).
+    X, y = breast_cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = LogisticRegression(penalty="elasticnet", l1_ratio=l1_ratio, C=C).fit(X, y)
+    report = check_kkt(model, X, y, tol=1e-3)
+    cap = 0.1 * l1_ratio / (C * len(y))
+    assert report.threshold("stationarity") == pytest.approx(cap, rel=1e-12)
+    assert report.ok, str(report)
+
+
+def test_the_cap_is_computed_without_overflow_at_extreme_c(breast_cancer):
+    X, y = breast_cancer
+    model = sk_linear.LogisticRegression(l1_ratio=1.0, solver="liblinear", C=1e306).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = check_kkt(model, X, y)
+    assert 0.0 < report.threshold("stationarity") < 1e-300
 
 
 @pytest.mark.parametrize("case", sorted(L1_CASES))
