@@ -31,7 +31,7 @@ from scipy import sparse
 
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from .._threads import scipy_blas_on_one_thread, serial_dot
-from ..optimality._logistic import l1_capped_tol
+from ..optimality._logistic import gap_within_tol, l1_capped_tol
 from ._cd_kernels import cd_binary_csc_centered, cd_model_csc, cd_model_dense, cd_model_gram
 from ._objective import LogisticObjective
 
@@ -380,7 +380,10 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
 
     Stops when the largest distance of ``-G`` to the subdifferential is below
     ``min(tol * scale, L1_TOL_CAP * l1)``
-    (:func:`~mlbasics.optimality._logistic.l1_capped_tol`, which the certificate applies too).
+    (:func:`~mlbasics.optimality._logistic.l1_capped_tol`, which the certificate applies too) and
+    the certificate's duality gap passes ``tol``
+    (:func:`~mlbasics.optimality._logistic.gap_within_tol`): a converged fit passes
+    :func:`~mlbasics.optimality.check_kkt` at its own ``tol``.
     """
     rec = TraceRecorder(hook)
     l1, l2 = obj.penalty.l1, obj.penalty.l2
@@ -404,8 +407,8 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     previous_opt, passes = np.inf, 0
     guard = _StallGuard()
     while n_iter < max_iter:
-        if opt <= tol_abs:
-            converged, message = True, "subgradient optimality below tol"
+        if opt <= tol_abs and _gap_within_tol(obj, coef, tol):
+            converged, message = True, "subgradient optimality and duality gap below tol"
             break
         if n_iter == 0:  # strong rule (Tibshirani et al. 2012) at the start, newGLMNET after
             threshold = 2.0 * l1 - np.abs(G[:, penalized]).max(initial=0.0)
@@ -465,9 +468,22 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             message = ROUNDING_FLOOR
             break
     else:
-        if opt <= tol_abs:
-            converged, message = True, "subgradient optimality below tol"
+        if opt <= tol_abs and _gap_within_tol(obj, coef, tol):
+            converged, message = True, "subgradient optimality and duality gap below tol"
+        elif opt <= tol_abs:
+            message = f"reached max_iter={max_iter} with the duality gap above tol"
     return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message, rec.stopped)
+
+
+def _gap_within_tol(obj: LogisticObjective, coef, tol) -> bool:
+    """:func:`~mlbasics.optimality._logistic.gap_within_tol` at ``coef`` (internal layout): the
+    certificate's gap test, on the original (uncentred) problem. True without an L1 term."""
+    if obj.penalty.l1 == 0:
+        return True
+    full = obj.to_original(coef)
+    W, b = (full[:, :-1], full[:, -1]) if obj.fit_intercept else (full, np.zeros(obj.n_outputs))
+    pen = obj.penalty
+    return gap_within_tol(obj.X, obj.Y, obj.weights, W, b, obj.fit_intercept, pen.l1, pen.l2, tol)
 
 
 class _ColumnAccess:

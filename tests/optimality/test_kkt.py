@@ -318,6 +318,30 @@ def test_l1_tolerance_is_capped_at_a_tenth_of_the_penalty_per_unit_of_c(breast_c
     assert check_kkt(LogisticRegression(C=C).fit(X, y), X, y).thresholds == {}  # no L1 term
 
 
+@pytest.mark.parametrize("tol", [1e-4, 1e-8])
+def test_a_converged_l1_fit_passes_check_kkt_at_its_own_tol(tol):
+    # At a large C the L1 dual point's gap has a term quadratic in 1 - t (t the factor that
+    # scales the residuals into the L1 ball) that grows with sum c: at the capped stationarity
+    # threshold converged fits failed their own tol on the gap (14 of these 24 at tol=1e-8, 1 at
+    # 1e-4), each a Newton step or two short. The solver now stops when the gap passes too.
+    failed = []
+    for seed in range(24):
+        rng = np.random.default_rng(seed)
+        n, d, K = int(rng.integers(100, 600)), int(rng.integers(2, 20)), int(rng.choice([2, 3, 4]))
+        X = rng.standard_normal((n, d))
+        W = rng.standard_normal((d, K)) * (rng.random((d, K)) < 0.5)
+        y = np.argmax(X @ W * rng.uniform(0.5, 4) + rng.gumbel(size=(n, K)), axis=1)
+        if len(np.unique(y)) < 2:
+            continue
+        C = 10 ** rng.uniform(2, 5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = LogisticRegression(penalty="l1", C=C, tol=tol).fit(X, y)
+        if model.converged_ and not check_kkt(model, X, y, tol=tol).ok:
+            failed.append(seed)
+    assert failed == []
+
+
 @pytest.mark.parametrize("C", [1.0, 10.0, 100.0])
 @pytest.mark.parametrize("l1_ratio", [0.5, 0.99])
 def test_converged_elastic_net_passes_its_capped_check(breast_cancer, C, l1_ratio):
