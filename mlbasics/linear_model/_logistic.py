@@ -417,10 +417,15 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             )
             threshold = l1_capped_tol(self.tol, objective.penalty.l1, objective.scale)
             capped = f" (tol={self.tol:g} capped at 0.1 l1 / sum c)" if threshold < self.tol else ""
+            scaled = result.optimality / objective.scale
+            where = (
+                f"scaled optimality {scaled:.2e} > {threshold:.3g}{capped}"
+                if not scaled <= threshold
+                else f"scaled optimality {scaled:.2e} <= {threshold:.3g}{capped}"
+            )
             warnings.warn(
                 f"LogisticRegression(solver={self.solver!r}) stopped before the optimality "
-                f"criterion was met ({result.message}; scaled optimality "
-                f"{result.optimality / objective.scale:.2e} > {threshold:.3g}{capped}). {advice} "
+                f"criterion was met ({result.message}; {where}). {advice} "
                 "or standardise the features (StandardScaler in a Pipeline).",
                 ConvergenceWarning,
                 stacklevel=4,

@@ -461,7 +461,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         opt = obj.optimality(coef, G)
         opt_moved = obj.optimality(coef, G, original=False)
         if rec.record(F, opt, coef):
-            converged = opt <= tol_abs
+            converged = opt <= tol_abs and _gap_within_tol(obj, coef, tol)
             message = "subgradient optimality below tol" if converged else STOPPED_BY_HOOK
             break
         if guard.stalled(in_noise, opt):

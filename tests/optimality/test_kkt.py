@@ -342,6 +342,24 @@ def test_a_converged_l1_fit_passes_check_kkt_at_its_own_tol(tol):
     assert failed == []
 
 
+def test_an_l1_fit_stopped_with_only_stationarity_met_says_the_gap_is_above_tol():
+    # One of the problems above (seed 0): stopped one iteration before its gap passes, the
+    # warning must not claim that the stationarity test failed.
+    rng = np.random.default_rng(0)
+    n, d, K = int(rng.integers(100, 600)), int(rng.integers(2, 20)), int(rng.choice([2, 3, 4]))
+    X = rng.standard_normal((n, d))
+    W = rng.standard_normal((d, K)) * (rng.random((d, K)) < 0.5)
+    y = np.argmax(X @ W * rng.uniform(0.5, 4) + rng.gumbel(size=(n, K)), axis=1)
+    C = 10 ** rng.uniform(2, 5)
+    full = LogisticRegression(penalty="l1", C=C, tol=1e-8).fit(X, y)
+    assert full.converged_ and check_kkt(full, X, y, tol=1e-8).ok
+    with pytest.warns(ConvergenceWarning, match=r"duality gap above tol; scaled optimality .* <= "):
+        short = LogisticRegression(penalty="l1", C=C, tol=1e-8, max_iter=full.n_iter_[0] - 1)
+        short.fit(X, y)
+    report = check_kkt(short, X, y, tol=1e-8)
+    assert not short.converged_ and report.failed == ["duality gap"]
+
+
 @pytest.mark.parametrize("C", [1.0, 10.0, 100.0])
 @pytest.mark.parametrize("l1_ratio", [0.5, 0.99])
 def test_converged_elastic_net_passes_its_capped_check(breast_cancer, C, l1_ratio):
