@@ -25,6 +25,8 @@ from .. import losses
 from .._threads import serial_dot
 from ._report import KKTReport, worst_indices
 
+__all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
+
 #: With an L1 term the stationarity residual (per unit of ``c``) is judged at ``tol`` capped at
 #: ``L1_TOL_CAP l1 / sum c`` (a tenth of the L1 strength), by this checker and by the proximal
 #: Newton solver's stopping rule alike. Beyond ``l1`` the subgradient test accepts at zero any
@@ -57,8 +59,6 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> boo
         )
         return bool(abs(primal - dual) / scale / gap_unit(penalty, coef) <= tol)
 
-
-__all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
 
 #: Fitted attributes (and parameters) a logistic regression must have to be judged.
 LOGISTIC_ATTRIBUTES = ("coef_", "intercept_", "classes_", "C")
