@@ -53,6 +53,8 @@ MAX_INNER_PASSES = 100
 GRAM_MAX_ACTIVE = 2000
 GRAM_SPEEDUP = 10.0
 FIRST_GUESS_PASSES = 5
+# The message of a proximal Newton run that met both tests of its stopping rule.
+CONVERGED_L1 = "subgradient optimality and duality gap below tol"
 # A run stops after STALL_LIMIT steps that change the objective only within rounding noise.
 STALL_LIMIT = 3
 
@@ -408,7 +410,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     guard = _StallGuard()
     while n_iter < max_iter:
         if opt <= tol_abs and _gap_within_tol(obj, coef, tol):
-            converged, message = True, "subgradient optimality and duality gap below tol"
+            converged, message = True, CONVERGED_L1
             break
         if n_iter == 0:  # strong rule (Tibshirani et al. 2012) at the start, newGLMNET after
             threshold = 2.0 * l1 - np.abs(G[:, penalized]).max(initial=0.0)
@@ -462,14 +464,14 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         opt_moved = obj.optimality(coef, G, original=False)
         if rec.record(F, opt, coef):
             converged = opt <= tol_abs and _gap_within_tol(obj, coef, tol)
-            message = "subgradient optimality below tol" if converged else STOPPED_BY_HOOK
+            message = CONVERGED_L1 if converged else STOPPED_BY_HOOK
             break
         if guard.stalled(in_noise, opt):
             message = ROUNDING_FLOOR
             break
     else:
         if opt <= tol_abs and _gap_within_tol(obj, coef, tol):
-            converged, message = True, "subgradient optimality and duality gap below tol"
+            converged, message = True, CONVERGED_L1
         elif opt <= tol_abs:
             message = f"reached max_iter={max_iter} with the duality gap above tol"
     return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message, rec.stopped)
