@@ -52,12 +52,19 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> boo
     ``1 - t`` can be 0.1, and a converged fit at large ``C`` failed ``check_kkt`` on its gap
     (22 of 279 pure-L1 fits in a random sweep, each one Newton step from passing).
     """
-    penalty = "l1" if l2 == 0 else "elasticnet"
+    penalty = penalty_name(l1, l2)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         primal, dual, _, _, scale, _ = _certificate(
             X, Y, coef, intercept, free_intercept, penalty, c, l1, l2
         )
-        return bool(abs(primal - dual) / scale / gap_unit(penalty, coef) <= tol)
+        return judged_gap((primal - dual) / scale, penalty, coef) <= tol
+
+
+def penalty_name(l1, l2) -> str:
+    """``"none"``, ``"l2"``, ``"l1"`` or ``"elasticnet"`` from the two strengths."""
+    if l1 == 0:
+        return "none" if l2 == 0 else "l2"
+    return "l1" if l2 == 0 else "elasticnet"
 
 
 #: Fitted attributes (and parameters) a logistic regression must have to be judged.
@@ -423,6 +430,12 @@ def _newton_points(X, coef, Z, P, c, l2, G, gb):
         rAr = rAr_next
 
 
+def judged_gap(relative, penalty, coef) -> float:
+    """The gap per unit of ``c``, ``relative``, in the units :func:`check_kkt` compares with
+    ``tol`` (divided by :func:`gap_unit`)."""
+    return float(abs(relative)) / gap_unit(penalty, coef)
+
+
 def gap_unit(penalty, coef) -> float:
     """What the gap per unit of ``c`` is divided by before it is compared with ``tol``.
 
@@ -495,9 +508,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         X = sparse.hstack([X, ones], format="csr") if sparse.issparse(X) else np.hstack([X, ones])
         coef = np.hstack([coef, intercept[:, None] / s])
         intercept = np.zeros(n_outputs)
-    name_penalty = (
-        "none" if l1 == l2 == 0 else ("l2" if l1 == 0 else ("l1" if l2 == 0 else "elasticnet"))
-    )
+    name_penalty = penalty_name(l1, l2)
     problem = (X, Y, coef, intercept, fit_intercept and not penalised_intercept, name_penalty)
 
     exponent = 0
@@ -550,7 +561,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     violations = {"stationarity": stationarity}
     advice = ""
     if not np.isnan(dual):
-        violations["duality gap"] = float(abs(relative)) / gap_unit(name_penalty, coef)
+        violations["duality gap"] = judged_gap(relative, name_penalty, coef)
         if name_penalty == "l2" and stationarity <= tol < violations["duality gap"]:
             advice = "the gap fails while stationarity passes: " + (
                 f"also with dual points refined by up to {reached}\n  Newton steps. Either "

@@ -454,6 +454,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         pairs = list(combinations(range(n_classes), 2))
         for a, b in pairs:
             label_a, label_b = self.classes_[[a, b]].tolist()  # for messages: 1, not np.int64(1)
+            pair = f"{label_a!r} vs {label_b!r}"
             rows = np.flatnonzero(((y_index == a) | (y_index == b)) & (upper > 0))
             labels = np.where(y_index[rows] == a, 1.0, -1.0)
             for cls, sign in ((a, 1.0), (b, -1.0)):
@@ -477,7 +478,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 return self._attributes_mid_fit(done, current, len(pairs), y_index, X, is_gram)
 
             if log is not None:
-                log(f"[SVC] binary problem {label_a!r} vs {label_b!r}")
+                log(f"[SVC] binary problem {pair}")
             if self.solver == "qp":
                 from ._qp import solve_dual_qp  # cvxpy is only imported when asked for
 
@@ -508,7 +509,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 )
             if problem is not task:
                 problem.end()  # the remaining problems run whatever a callback says here
-            check_solution(solution, f"{label_a!r} vs {label_b!r}", upper[rows], kernel_top)
+            check_solution(solution, pair, upper[rows], kernel_top)
             full = np.zeros(len(y_index))
             full[rows] = solution.alpha * labels
             alphas.append(full)
@@ -518,7 +519,6 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             gaps.append(solution.primal - dual_value(self.loss, solution.objective, upper[rows]))
             traces.append(solution.trace)
             converged.append(solution.converged)
-            pair = f"{label_a!r} vs {label_b!r}"
             if not (solution.converged or solution.stopped) and self.solver == "qp":
                 short.append((pair, _qp_short_of_tol(self, solution.gap, upper[rows].max())))
             elif not (solution.converged or solution.stopped):
