@@ -193,8 +193,21 @@ class Optimizer:
                     f"params[{i}] must be a numpy array with a floating-point dtype (it is updated "
                     f"in place), got {type(param).__name__} of dtype {getattr(param, 'dtype', '?')}."
                 )
+            if param.dtype.itemsize < 4:
+                raise TypeError(
+                    f"params[{i}] has dtype {param.dtype}; use float32 or float64 (in float16 the "
+                    "eps of the adaptive rules rounds to 0 and small squared gradients vanish)."
+                )
             if not param.flags.writeable:
                 raise ValueError(f"params[{i}] is read-only; it must be updated in place.")
+            for j in range(i):
+                if np.may_share_memory(param, self.params[j]) and np.shares_memory(
+                    param, self.params[j]
+                ):
+                    raise ValueError(
+                        f"params[{j}] and params[{i}] share memory; every step would move the "
+                        "shared entries twice. Give each array once."
+                    )
         self.learning_rate = learning_rate
         self.reset()
 
@@ -252,6 +265,8 @@ class Optimizer:
                 )
             if grad.dtype.kind not in "biuf":
                 raise TypeError(f"grads[{i}] must hold real numbers, got dtype {grad.dtype}.")
+            if grad.dtype.kind != "f":  # integer squares would wrap around silently
+                grads[i] = grad = grad.astype(param.dtype)
             if not np.all(np.isfinite(grad)):
                 raise FloatingPointError(
                     f"{type(self).__name__}: grads[{i}] contains NaN or infinity at step "
@@ -732,8 +747,12 @@ class Adam(Optimizer):
         m, v = self._moments(i, grad)
         t = self.n_steps
         m_hat = m / (1.0 - self.beta1**t)
-        v_hat = v / (1.0 - self.beta2**t)
-        param -= self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)
+        param -= self.learning_rate * m_hat / (self._root_v_hat(v, t) + self.eps)
+
+    def _root_v_hat(self, v, t):
+        """``sqrt(v_hat) = sqrt(v) / sqrt(1 - beta2^t)``: the root first, so that ``v_hat`` itself
+        (up to 1000 times ``v`` at ``t = 1``) cannot overflow for a ``v`` that did not."""
+        return np.sqrt(v) * (1.0 / math.sqrt(1.0 - self.beta2**t))
 
 
 class Nadam(Adam):
@@ -797,8 +816,7 @@ class Nadam(Adam):
         m_bar = (self.beta1 / (1.0 - self.beta1 ** (t + 1))) * m + (
             (1.0 - self.beta1) / (1.0 - self.beta1**t)
         ) * grad
-        v_hat = v / (1.0 - self.beta2**t)
-        param -= self.learning_rate * m_bar / (np.sqrt(v_hat) + self.eps)
+        param -= self.learning_rate * m_bar / (self._root_v_hat(v, t) + self.eps)
 
 
 def make_optimizer(name, params, **kwargs):
@@ -1201,8 +1219,10 @@ def clip_grad_norm(grads, max_norm):
     Returns
     -------
     float
-        The norm *before* clipping (useful to monitor exploding gradients). If it is not finite the
-        gradients are left unchanged, and the caller can test the returned value.
+        The norm *before* clipping (useful to monitor exploding gradients). A gradient holding NaN
+        or infinity gives NaN or inf and leaves the gradients unchanged, for the caller to test.
+        Finite gradients whose norm exceeds the largest float are clipped all the same (the
+        returned norm is then inf).
 
     Notes
     -----
@@ -1242,9 +1262,10 @@ def clip_grad_norm(grads, max_norm):
         return scale if np.isnan(scale) else float(np.inf)
     if scale == 0.0:
         return 0.0
-    norm = scale * float(np.sqrt(sum(np.sum(np.square(grad / scale)) for grad in grads)))
+    root = float(np.sqrt(sum(np.sum(np.square(grad / scale)) for grad in grads)))
+    norm = scale * root  # inf if the norm of finite gradients exceeds the largest float
     if norm > max_norm:
-        factor = max_norm / norm
+        factor = (max_norm / scale) / root
         for grad in grads:
             grad *= factor
     return norm

@@ -386,6 +386,37 @@ def test_bad_parameters_and_gradients_are_rejected():
         optimizer.step([np.zeros((2, 3)), np.zeros(2)])
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_float16_parameters_are_refused_by_name(name):
+    """In float16 Adam's eps = 1e-8 rounds to 0: a zero gradient would give 0 / 0 and a message
+    blaming the learning rate."""
+    with pytest.raises(TypeError, match=r"params\[0\] has dtype float16; use float32 or float64"):
+        make_optimizer(name, [np.ones(2, dtype=np.float16)])
+
+
+def test_parameters_that_share_memory_are_refused():
+    w = np.zeros((3, 4))
+    with pytest.raises(ValueError, match=r"params\[0\] and params\[1\] share memory"):
+        SGD([w, w])
+    with pytest.raises(ValueError, match=r"params\[1\] and params\[2\] share memory"):
+        Adam([np.zeros(2), w[:2], w[1:]])  # overlapping views
+    SGD([w[:, ::2], w[:, 1::2]])  # interleaved views without a common entry are two parameters
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.bool_])
+def test_integer_gradients_step_as_their_float_values(name, dtype):
+    """AdaGrad squared integer gradients in integer arithmetic: 2**32 squared wrapped to 0 in
+    int64 and the step divided by eps alone (w = -4.3e17)."""
+    big = 1 if dtype == np.bool_ else 70_000 if dtype == np.int32 else 2**32
+    grad = np.array([big, 1, 0], dtype=dtype)
+    w_int, w_float = np.zeros(3), np.zeros(3)
+    make_optimizer(name, [w_int]).step([grad])
+    make_optimizer(name, [w_float]).step([grad.astype(np.float64)])
+    np.testing.assert_array_equal(w_int, w_float)
+    assert grad[0] == big  # the caller's gradient is untouched
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_a_non_finite_gradient_raises_and_names_the_learning_rate(bad):
     w = np.ones(3)
@@ -462,6 +493,20 @@ def test_adaptive_schedule_rejects_an_objective_that_is_not_a_number():
     with pytest.raises(ValueError, match="objective must be a real number"):
         schedule.end_epoch("a")
     assert schedule.end_epoch(np.nan) is True  # NaN is a number: no improvement
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["adam", "nadam"])
+def test_adam_steps_with_a_gradient_whose_bias_corrected_square_would_overflow(name, dtype):
+    """(1 - beta2) g^2 fits, but v / (1 - beta2) at t = 1 would not: the root of v is taken
+    first, and the step is the usual one (it was an error blaming the learning rate)."""
+    g = 1e155 if dtype == np.float64 else 1e20
+    w = np.zeros(2, dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_optimizer(name, [w], learning_rate=0.1).step([np.array([g, -g], dtype=dtype)])
+    first_step = 1.0 if name == "adam" else 1.0 + 0.9 / 1.9  # see Nadam's notes
+    np.testing.assert_allclose(w, [-0.1 * first_step, 0.1 * first_step], rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ADAPTIVE)
@@ -667,6 +712,9 @@ def test_clip_grad_norm_is_safe_for_huge_zero_and_non_finite_gradients():
         assert clip_grad_norm(huge, max_norm=1.0) == pytest.approx(5e200, rel=1e-14)
     np.testing.assert_allclose(huge[0], [0.6, -0.8], rtol=1e-14)
     assert clip_grad_norm([np.zeros(3)], max_norm=1.0) == 0.0
+    beyond = [np.array([1.5e308, 1.5e308])]  # finite, but the joint norm is not
+    assert clip_grad_norm(beyond, max_norm=1.0) == np.inf
+    np.testing.assert_allclose(beyond[0], [0.5**0.5, 0.5**0.5], rtol=1e-14)  # not zeroed
     broken = [np.array([1.0, np.inf])]
     assert clip_grad_norm(broken, max_norm=1.0) == np.inf
     np.testing.assert_array_equal(broken[0], [1.0, np.inf])  # left for the caller to handle

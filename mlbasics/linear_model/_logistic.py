@@ -151,7 +151,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     eta0 : float, default=0.01
         Initial rate of the ``"constant"``, ``"invscaling"`` and ``"adaptive"`` schedules; > 0.
         0.01 is scikit-learn's default and a sensible step for Adam, RMSProp and momentum on
-        standardised data.
+        standardised data. AdaDelta's rate is a factor on Zeiler's step: ``eta0=1.0`` with
+        ``"constant"`` is his method.
     power_t : float, default=0.5
         Exponent of ``"invscaling"``, >= 0.
     batch_size : int, default=1

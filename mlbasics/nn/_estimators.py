@@ -9,6 +9,7 @@ train it epoch by epoch with :func:`~mlbasics.nn.train_epoch` and an update rule
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -101,7 +102,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "init": [StrOptions(set(INITIALIZERS) - {"zeros"} | set(ALIASES))],
         "optimizer": [StrOptions(set(Optimizer.registry))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -124,7 +125,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         dropout=0.0,
         init="he",
         optimizer="adam",
-        learning_rate=1e-3,
+        learning_rate=None,
         alpha=1e-4,
         batch_size=200,
         max_epochs=200,
@@ -231,7 +232,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         self._built_with = self._network_params()
         self.network_ = self._build_network(n_features, self._n_network_outputs(), rng)
         self._optimizer = make_optimizer(
-            self.optimizer, [self.network_.flat_params], learning_rate=self.learning_rate
+            self.optimizer, [self.network_.flat_params], learning_rate=self._rule_learning_rate()
         )
         self.loss_curve_ = []
         self.t_ = 0
@@ -249,10 +250,20 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
                 )
         if self._optimizer.name != self.optimizer:  # a new rule, from a fresh state
             self._optimizer = make_optimizer(
-                self.optimizer, [self.network_.flat_params], learning_rate=self.learning_rate
+                self.optimizer,
+                [self.network_.flat_params],
+                learning_rate=self._rule_learning_rate(),
             )
         else:
-            self._optimizer.learning_rate = self.learning_rate
+            self._optimizer.learning_rate = self._rule_learning_rate()
+
+    def _rule_learning_rate(self):
+        """``learning_rate``, or for None the update rule's own default (Adam's 1e-3, AdaDelta's
+        1.0, ...)."""
+        if self.learning_rate is not None:
+            return self.learning_rate
+        rule = Optimizer.registry[self.optimizer]
+        return inspect.signature(rule).parameters["learning_rate"].default
 
     def _epoch(self, X, target):
         steps = self._optimizer.n_steps
@@ -475,8 +486,12 @@ _PARAMETERS_DOC = """
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", \
 "nadam"}, default="adam"
         Update rule from :mod:`mlbasics.optim`, with its default hyper-parameters.
-    learning_rate : float, default=1e-3
-        Step size of the update rule, > 0.
+    learning_rate : float or None, default=None
+        Learning rate of the update rule, > 0. None takes the rule's own default: 1e-3 for
+        ``"adam"`` and ``"rmsprop"`` (scikit-learn's ``learning_rate_init``), 0.002 for
+        ``"nadam"``, 0.01 for ``"sgd"``, ``"momentum"``, ``"nesterov"`` and ``"adagrad"``, and
+        1.0 for ``"adadelta"``, whose rate is a factor on Zeiler's step rather than a step size
+        (1.0 is his method; 1e-3 would make it a thousand times slower).
     alpha : float, default=1e-4
         L2 weight decay on the weight matrices (not on biases, nor on BatchNorm's scale and shift):
         each batch's objective is its mean loss plus ``alpha / 2 * sum ||W||^2``. scikit-learn's
@@ -766,7 +781,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         dropout=0.0,
         init="he",
         optimizer="adam",
-        learning_rate=1e-3,
+        learning_rate=None,
         alpha=1e-4,
         batch_size=200,
         max_epochs=200,
