@@ -186,19 +186,25 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
                            hinge), divided by ``C_i``
     complementary          hinge, ``0 < alpha_i < C_i``: ``|m_i - 1|``; ``alpha_i = C_i``:
     slackness              ``max(0, m_i - 1)``
-    duality gap            ``|P - D| / sum_i C_i``, largest over the binary problems
+    duality gap            ``|P - D| / sum_i C_i``, largest over the binary problems; for the
+                           logistic loss ``|P - D| / min(sum_i C_i, P)``
     ====================== ================================================================
 
     with ``P = 1/2 ||f||^2 + sum_i C_i l(m_i)`` and ``D = -1/2 ||f||^2 - sum_i C_i l*(-alpha_i /
-    C_i)`` (the conjugates of :mod:`mlbasics.losses`). A variable within 1e-8 ``C_i`` of a bound
-    counts as on it. Each term of ``P - D = sum_i [C_i l(m_i) + C_i l*(-alpha_i / C_i) +
+    C_i)`` (the conjugates of :mod:`mlbasics.losses`). A variable within 1e-8 ``C_i`` of ``C_i``
+    counts as on it, within 1e-8 ``min(C_i, max_j alpha_j)`` of 0 as 0. Each term of ``P - D = sum_i [C_i l(m_i) + C_i l*(-alpha_i / C_i) +
     alpha_i m_i] - b sum_i alpha_i y_i`` is at most ``C_i`` times the residual of sample ``i``, so
     the gap per unit of ``C`` is within ``tol`` whenever the other conditions are; a negative gap
     (beyond rounding) means the dual point is infeasible. ``D`` is evaluated at a feasible point:
     ``-inf`` for an ``alpha`` outside the box; for one in the box whose ``sum_i alpha_i y_i`` is
     not 0, at ``alpha`` with the ``alpha_i`` of the class of the larger sum scaled down to
     balance the other's (they stay in the box), so that ``P - D`` bounds ``P - P*``; the
-    residuals are those of the model's ``alpha``.
+    residuals are those of the model's ``alpha``. The logistic loss is smooth (a converged
+    model's gap is of order ``tol^2 P``), and its gap is judged relative to ``P`` too: that catches
+    a ``C`` so large that the dual variables sit at the solvers' floor ``1e-12 C_i``, which the
+    margin conditions exempt. All of this assumes a positive semi-definite kernel matrix; for an
+    indefinite one (the sigmoid kernel, some callables) the primal is not convex and can be
+    unbounded below, so a passing report certifies a KKT point, not a minimum.
 
     Logistic regression: ``stationarity`` is the largest distance of ``-grad`` to the
     subdifferential of the penalty (``|g_j|`` for a smooth one; with an L1 term
@@ -270,9 +276,13 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
             f"y holds labels the model was not fitted on: {np.unique(y[unknown])[:5]!r} "
             f"(classes_: {classes!r})."
         )
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    if np.any(sample_weight < 0):
+        raise ValueError(
+            "sample_weight has negative values, which no problem judged here allows. "
+            "scikit-learn's SVC accepts them and leaves those samples out (libsvm drops the "
+            "samples of weight <= 0): to judge such a model pass np.clip(sample_weight, 0, None)."
+        )
     if kind == "svm":
         return svm_report(model, X, y_index, sample_weight, tol)
     return logistic_report(

@@ -18,13 +18,18 @@ from .._ovo import pair_coefficients
 from ..kernels import KernelSpec, resolve_gamma
 from ._report import KKTReport, worst_indices
 
-__all__ = ["BOUND_RTOL", "SVM_ATTRIBUTES", "svm_report"]
+__all__ = ["BOUND_RTOL", "SVM_ATTRIBUTES", "gap_scale", "svm_report"]
 
 #: Fitted attributes (and parameters) a kernel SVM must have to be judged.
 SVM_ATTRIBUTES = ("dual_coef_", "support_", "n_support_", "intercept_", "classes_", "C", "kernel")
 
-#: ``alpha_i`` within ``BOUND_RTOL * C_i`` of 0 or ``C_i`` counts as at that bound (solvers store
-#: bounded variables exactly, up to the rounding of ``C_i`` computed in another order).
+#: ``alpha_i`` within ``BOUND_RTOL * C_i`` of ``C_i`` counts as at that bound (solvers store
+#: bounded variables exactly, up to the rounding of ``C_i`` computed in another order); within
+#: ``BOUND_RTOL * min(C_i, max_j alpha_j)`` of 0, as at 0. The lower bound has no scale of its own:
+#: relative to ``C_i`` alone, a ``C`` far above the solution's scale (the hard-margin limit) read
+#: every support vector as 0 and exempted it from complementary slackness (features of order
+#: 1000, ``C = 1000``: every ``alpha_i`` was ``2e-9 C_i``, and a model with ``dual_coef_`` doubled,
+#: four times the optimal objective, passed). The QP solver snaps to 0 by the same rule.
 BOUND_RTOL = 1e-8
 
 #: The logistic dual saturates within this fraction of its bounds (as the SMO solver does).
@@ -192,6 +197,25 @@ def _support_rows(model, X, y_index, sample_weight) -> list[np.ndarray]:
     return positive or fitting
 
 
+def gap_scale(loss, upper, primal) -> float:
+    """What the duality gap ``P - D`` of one binary problem is divided by to be judged at ``tol``.
+
+    ``sum C_i``: for the hinge losses a solver whose margins are within ``tol`` of their KKT
+    conditions leaves a gap of up to ``tol sum C_i`` (a sample at ``alpha_i = 0`` whose margin
+    is ``1 - tol`` adds ``C_i tol`` to ``P``). The logistic loss is smooth: each sample's
+    Fenchel-Young bracket is about ``alpha_i r_i^2 / 2`` for a margin residual ``r_i``, and
+    ``sum alpha_i <= P``, so a converged model's gap is below ``tol^2 P / 2`` and the gap is
+    judged relative to ``P`` too (``min(sum C_i, P)``). That is what catches the saturation of
+    the logistic dual at ``1e-12 C_i``, whose residuals are exempt: with ``C`` far above the
+    solution's scale every ``alpha_i`` sat at the floor, each 1 at ``C = 1e12``, and the model's
+    ``P`` was 13 times the optimum while ``P - D`` was 1e-10 of ``sum C_i``.
+    """
+    total = float(np.sum(upper))
+    if loss == "logistic" and primal > 0.0:
+        return min(total, float(primal))
+    return total
+
+
 def _bounds(model, y_index, sample_weight):
     """``C_i``: ``C`` times the sample weight times the class weight."""
     classes = model.classes_
@@ -220,9 +244,10 @@ def _problem(loss, y, alpha, margins, upper, quadratic, index, dual_point=None):
     scale = float(upper.max())
     balance = abs(float(y @ alpha)) / scale
     u = alpha / upper
+    # at 0: within BOUND_RTOL of it relative to C_i or to the largest alpha, whichever is smaller
+    lower = alpha <= BOUND_RTOL * np.minimum(upper, alpha.max(initial=0.0))
     if loss == "hinge":
         res["dual feasibility"] = np.maximum(np.maximum(-u, u - 1.0), 0.0)
-        lower = u <= BOUND_RTOL
         at_upper = u >= 1.0 - BOUND_RTOL
         free = ~(lower | at_upper)
         res["primal feasibility"] = np.where(lower, np.maximum(1.0 - margins, 0.0), 0.0)
@@ -234,8 +259,7 @@ def _problem(loss, y, alpha, margins, upper, quadratic, index, dual_point=None):
     elif loss == "squared_hinge":
         res["dual feasibility"] = np.maximum(-u, 0.0)
         target = 1.0 - alpha / (2.0 * upper)  # alpha_i = 2 C_i (1 - m_i)_+
-        per_sample = np.where(u <= BOUND_RTOL, np.maximum(1.0 - margins, 0.0), 0.0)
-        per_sample = np.where(u > BOUND_RTOL, np.abs(margins - target), per_sample)
+        per_sample = np.where(lower, np.maximum(1.0 - margins, 0.0), np.abs(margins - target))
         res["stationarity"] = np.maximum(per_sample, balance)
         res["_stationarity_samples"] = per_sample
         loss_values, conjugate = losses.squared_hinge(margins), losses.squared_hinge_conjugate(-u)
@@ -388,8 +412,7 @@ def _report_at(model, X, y_index, upper_all, support, loss, tol) -> KKTReport:
         violations["dual feasibility"] = max(violations["dual feasibility"], stray)
         gap = primal - dual
         gaps.append(gap)
-        # per unit of C: a solver whose margins are within tol leaves at most tol * sum C_i
-        relative.append(gap / float(upper_all[rows].sum()))
+        relative.append(gap / gap_scale(loss, upper_all[rows], primal))
         primal_total += primal
         dual_total += dual
         for name, value in violations.items():

@@ -165,6 +165,51 @@ def test_shifted_intercept_fails_complementary_slackness(binary_svc):
     np.testing.assert_allclose(report.violations["complementary slackness"], 0.05, rtol=0.05)
 
 
+@pytest.mark.parametrize(
+    ("kind", "loss"), [("mlbasics", "hinge"), ("mlbasics", "squared_hinge"), ("sklearn", "hinge")]
+)
+def test_support_vectors_far_below_c_are_not_read_as_zero(kind, loss):
+    """Features of order 1000 and C = 1000: every alpha_i is about 2e-9 C_i, below BOUND_RTOL C_i.
+    Read as 0 relative to C_i, the support vectors were exempt from complementary slackness, and
+    a model with dual_coef_ doubled (P = 4 P*, margins near 2) passed."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal([-2.0, 0.0], 0.6, (50, 2)), rng.normal([2.0, 0.0], 0.6, (50, 2))])
+    X = 1000.0 * StandardScaler().fit_transform(X)
+    y = np.repeat([0, 1], 50)
+    params = {"loss": loss} if kind == "mlbasics" else {}
+    model = fitted(kind, X, y, kernel="linear", C=1000.0, tol=1e-8, **params)
+    upper = 1000.0
+    assert np.abs(model.dual_coef_).max() < 1e-8 * upper  # the case: all far below BOUND_RTOL C
+    assert check_kkt(model, X, y, tol=1e-3).ok
+    report = check_kkt(mutate(model, dual_coef_=lambda c: 2.0 * c), X, y, tol=1e-3)
+    failed = "complementary slackness" if loss == "hinge" else "stationarity"
+    assert failed in report.failed
+    assert report.violations[failed] > 0.5  # margins near 2 instead of 1
+
+
+def test_logistic_dual_saturated_by_a_huge_c_fails_and_the_fit_says_so():
+    """The logistic dual keeps alpha_i >= 1e-12 C_i. At C = 1e12 on separable data every alpha_i
+    sat at that floor (alpha_i = 1), whose residuals are exempt: the model's P was 13 times the
+    optimum, P - D 1.6 P, and both the fit (converged_) and check_kkt said optimal, since the gap
+    was 1e-10 of sum C_i. The gap of the logistic loss is judged relative to P as well."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(-2.0, 1.0, (30, 4)), rng.normal(2.0, 1.0, (30, 4))])
+    X = StandardScaler().fit_transform(X)
+    y = np.repeat([0, 1], 30)
+    with pytest.warns(ConvergenceWarning, match=r"logistic dual keeps every alpha_i in \[1e-12 "
+                      r"C_i.*of its objective, above tol=0.001. Lower C"):  # fmt: skip
+        model = SVC(C=1e12, loss="logistic", kernel="linear").fit(X, y)
+    assert not model.converged_
+    report = check_kkt(model, X, y, tol=1e-3)
+    assert report.failed == ["duality gap"]
+    assert report.relative_gap > 0.1
+    # at a C the floor does not reach, the same data fit and pass without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = SVC(C=1.0, loss="logistic", kernel="linear", tol=1e-8).fit(X, y)
+    assert model.converged_ and check_kkt(model, X, y, tol=1e-8).ok
+
+
 @pytest.mark.parametrize("kind", ["mlbasics", "sklearn"])
 def test_multiclass_mutations_fail(wine, kind):
     X, y = wine
@@ -1093,3 +1138,16 @@ def test_duality_gaps_is_the_plain_gap_the_estimator_stores():
     model = LogisticRegression(solver="lbfgs", tol=1e-4).fit(X, y)
     np.testing.assert_allclose(duality_gaps(model, X, y), [model.duality_gap_], rtol=1e-12)
     assert check_kkt(model, X, y, tol=1e-4).duality_gap < 0.1 * model.duality_gap_
+
+
+def test_negative_sample_weights_are_refused_with_the_way_to_judge_sklearns_svc(breast_cancer):
+    """scikit-learn's SVC fits with negative weights and leaves those samples out; check_kkt
+    refused them with scikit-learn's bare message. The message now says what to pass, and
+    that judges the model."""
+    X, y = breast_cancer
+    weights = np.ones(len(y))
+    weights[::7] = -1.0
+    model = sk_svm.SVC(C=1.0, tol=1e-8).fit(X, y, sample_weight=weights)
+    with pytest.raises(ValueError, match=r"negative values.*np\.clip\(sample_weight, 0, None\)"):
+        check_kkt(model, X, y, sample_weight=weights)
+    assert check_kkt(model, X, y, sample_weight=np.clip(weights, 0, None), tol=1e-4).ok
