@@ -15,6 +15,8 @@ import numpy as np
 
 from .model_selection import (
     PAIRED_TESTS,
+    BiasVarianceCurve,
+    ComparisonResult,
     bias_variance_curve,
     compare_estimators,
     format_param_value,
@@ -36,7 +38,20 @@ def _axes(ax, what):
     plt = _pyplot(what)
     if ax is None:
         _, ax = plt.subplots()
+    elif not isinstance(ax, plt.Axes):
+        several = isinstance(ax, np.ndarray)
+        hint = " (plt.subplots with several panels returns an array: pass one)" if several else ""
+        raise TypeError(f"ax must be one matplotlib Axes, got {type(ax).__name__}{hint}")
     return ax
+
+
+def _check_result(result, expected, what):
+    if not isinstance(result, expected):
+        raise TypeError(
+            f"{what} takes a {expected.__name__} (from "
+            f"{'compare_estimators' if expected is ComparisonResult else 'bias_variance_curve'}), "
+            f"got {type(result).__name__}."
+        )
 
 
 def _horizontal() -> dict:
@@ -111,6 +126,7 @@ class ComparisonDisplay:
     @classmethod
     def from_result(cls, result, *, ax=None, kind="box", alpha=0.05):
         """Draw a :class:`~mlbasics.model_selection.ComparisonResult`."""
+        _check_result(result, ComparisonResult, "ComparisonDisplay.from_result")
         adjusted = " (Holm)" if result.correction == "holm" else ""
         display = cls(
             names=result.names,
@@ -147,8 +163,20 @@ class ComparisonDisplay:
         """
         if kind not in ("box", "strip"):
             raise ValueError(f"kind must be 'box' or 'strip', got {kind!r}")
-        ax = _axes(ax, "ComparisonDisplay.plot")
         n = len(self.names)
+        if n == 0:
+            raise ValueError("names is empty: there is nothing to draw.")
+        if self.scores.ndim != 2 or self.scores.shape[0] != n:
+            raise ValueError(
+                f"scores must have shape (n_estimators, n_splits) with one row per name ({n}); "
+                f"got shape {self.scores.shape}."
+            )
+        if self.pvalues.shape != (n, n):
+            raise ValueError(
+                f"pvalues must have shape (n_estimators, n_estimators) = ({n}, {n}); got shape "
+                f"{self.pvalues.shape}."
+            )
+        ax = _axes(ax, "ComparisonDisplay.plot")
         positions = np.arange(n)[::-1]  # first estimator on top
         rows = [row[~np.isnan(row)] for row in self.scores]
         if kind == "box":
@@ -172,12 +200,12 @@ class ComparisonDisplay:
             ax.scatter(means, positions, marker="|", s=400, color="black", zorder=3)
         ax.set_yticks(positions, self.names)
         means = np.array([row.mean() if row.size else -np.inf for row in rows])
-        best = int(np.argmax(means))
+        best = int(np.argmax(means)) if np.any(np.isfinite(means)) else None  # None: all NaN
         texts = []
         for i, pos in enumerate(positions):
             if i == best:
                 label = "best"
-            elif np.isnan(self.pvalues[i, best]):
+            elif best is None or np.isnan(self.pvalues[i, best]):
                 label = "p = n/a"
             else:
                 p = self.pvalues[i, best]
@@ -194,7 +222,7 @@ class ComparisonDisplay:
                 )
             )
         ax.set_xlabel(f"{self.scoring} per split")
-        title = f"p-values against {self.names[best]}"
+        title = "no finite scores" if best is None else f"p-values against {self.names[best]}"
         if self.test_name:
             title = f"{self.test_name}\n{title}"
         ax.set_title(title, fontsize="medium")
@@ -271,6 +299,7 @@ class BiasVarianceDisplay:
     @classmethod
     def from_result(cls, curve, *, ax=None, xscale="auto"):
         """Draw a :class:`~mlbasics.model_selection.BiasVarianceCurve`."""
+        _check_result(curve, BiasVarianceCurve, "BiasVarianceDisplay.from_result")
         if curve.loss == "mse":
             parts = dict(bias=curve.bias_squared, variance=curve.variance)
         else:
@@ -318,7 +347,8 @@ class BiasVarianceDisplay:
         ax : matplotlib Axes, default=None
         xscale : {"auto", "log", "linear"}, default="auto"
             ``"auto"`` is logarithmic for positive numeric values spanning two decades or more.
-            Non-numeric values (tuples of hidden-layer sizes, say) are placed at 0, 1, 2, ...
+            Other values (tuples of hidden-layer sizes, a range holding ``None``) are placed at
+            0, 1, 2, ..., labelled with their values.
 
         Returns
         -------
@@ -326,10 +356,23 @@ class BiasVarianceDisplay:
         """
         if xscale not in ("auto", "log", "linear"):
             raise ValueError(f"xscale must be 'auto', 'log' or 'linear', got {xscale!r}")
+        n = len(self.param_range)
+        if n == 0:
+            raise ValueError("param_range is empty: there is nothing to draw.")
+        for name in ("expected_loss", "bias", "variance", "total_variance"):
+            values = getattr(self, name)
+            if values is not None and np.shape(values) != (n,):
+                raise ValueError(
+                    f"{name} must hold one value per entry of param_range ({n}); got shape "
+                    f"{np.shape(values)}."
+                )
+        if self.loss not in ("mse", "0-1"):
+            raise ValueError(f"loss must be 'mse' or '0-1', got {self.loss!r}")
         ax = _axes(ax, "BiasVarianceDisplay.plot")
         try:
             x = np.asarray(self.param_range, dtype=float)
-            numeric = x.ndim == 1
+            # None becomes NaN without an error: such a range is placed at 0, 1, 2, ... too
+            numeric = x.ndim == 1 and bool(np.all(np.isfinite(x)))
         except (TypeError, ValueError):
             numeric = False
         if not numeric:
@@ -349,16 +392,23 @@ class BiasVarianceDisplay:
             ]
         for label, line in lines.items():
             line.set_label(label)
-        best = int(np.argmin(self.expected_loss))
-        ax.axvline(x[best], color="gray", ls=":", lw=1)
+        finite = np.isfinite(self.expected_loss)
+        best = (
+            int(np.argmin(np.where(finite, self.expected_loss, np.inf))) if finite.any() else None
+        )
+        if best is not None:
+            ax.axvline(x[best], color="gray", ls=":", lw=1)
         ax.set_xscale(xscale)  # resets the ticks: label categorical values after it
         if not numeric:
             ax.set_xticks(x, [str(v) for v in self.param_range])
         ax.set_xlabel(self.param_name)
         ax.set_ylabel("0-1 loss" if self.loss == "0-1" else "squared error")
-        ax.set_title(
-            f"bias-variance trade-off (lowest loss at {format_param_value(self.param_range[best])})"
+        lowest = (
+            "no finite loss"
+            if best is None
+            else (f"lowest loss at {format_param_value(self.param_range[best])}")
         )
+        ax.set_title(f"bias-variance trade-off ({lowest})")
         ax.legend()
         ax.grid(True, alpha=0.3)
         self.ax_, self.figure_, self.lines_ = ax, ax.figure, lines

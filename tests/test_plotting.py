@@ -108,3 +108,68 @@ def test_a_missing_matplotlib_is_a_clear_import_error(monkeypatch, comparison):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"needs matplotlib.*mlbasics\[plot\]"):
         ComparisonDisplay.from_result(comparison)
+
+
+def _bias_variance(param_range, expected_loss, **kwargs):
+    n = len(param_range)
+    return BiasVarianceDisplay(
+        param_name="p", param_range=param_range, expected_loss=expected_loss,
+        bias=np.full(n, 0.1), variance=np.full(n, 0.1), **kwargs,
+    )  # fmt: skip
+
+
+def test_a_range_holding_none_is_placed_in_order_and_can_be_the_best():
+    # np.asarray([1, 2, None], dtype=float) is [1, 2, nan]: the None point and the line marking
+    # the lowest loss were drawn at NaN, invisibly.
+    disp = _bias_variance([1, 4, None], [0.3, 0.2, 0.1]).plot()
+    np.testing.assert_array_equal(disp.lines_["expected loss"].get_xdata(), [0.0, 1.0, 2.0])
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["1", "4", "None"]
+    assert "lowest loss at None" in disp.ax_.get_title()
+    marker = disp.ax_.lines[-1]  # the vertical line, drawn last
+    np.testing.assert_array_equal(marker.get_xdata(), [2.0, 2.0])
+
+
+def test_the_lowest_loss_skips_nan_and_an_all_nan_curve_marks_nothing():
+    disp = _bias_variance([1, 2, 3], [np.nan, 0.2, 0.1]).plot()
+    assert "lowest loss at 3" in disp.ax_.get_title()
+    plt.close("all")
+    disp = _bias_variance([1, 2], [np.nan, np.nan]).plot()
+    assert "no finite loss" in disp.ax_.get_title()
+    assert len(disp.ax_.lines) == 3  # the three curves, no marker
+
+
+def test_bias_variance_display_names_inconsistent_inputs():
+    with pytest.raises(ValueError, match="param_range is empty"):
+        _bias_variance([], []).plot()
+    with pytest.raises(ValueError, match=r"expected_loss must hold one value per entry of "
+                       r"param_range \(3\); got shape \(2,\)"):  # fmt: skip
+        _bias_variance([1, 2, 3], [0.1, 0.2]).plot()
+    with pytest.raises(ValueError, match="loss must be 'mse' or '0-1'"):
+        _bias_variance([1, 2], [0.1, 0.2], loss="hinge").plot()
+    with pytest.raises(TypeError, match="takes a BiasVarianceCurve"):
+        BiasVarianceDisplay.from_result({"bias": [1]})
+
+
+def test_comparison_display_names_inconsistent_inputs(comparison):
+    names, scores, pvalues = comparison.names, comparison.scores, comparison.pvalues
+    with pytest.raises(ValueError, match=r"scores must have shape \(n_estimators, n_splits\) "
+                       r"with one row per name \(2\)"):  # fmt: skip
+        ComparisonDisplay(names=names[:2], scores=scores, pvalues=pvalues[:2, :2]).plot()
+    with pytest.raises(ValueError, match=r"pvalues must have shape .* = \(3, 3\)"):
+        ComparisonDisplay(names=names, scores=scores, pvalues=pvalues[:2]).plot()
+    with pytest.raises(ValueError, match="names is empty"):
+        ComparisonDisplay(names=[], scores=np.empty((0, 5)), pvalues=np.empty((0, 0))).plot()
+    with pytest.raises(TypeError, match=r"takes a ComparisonResult \(from compare_estimators"):
+        ComparisonDisplay.from_result(DummyClassifier())
+    _, axes = plt.subplots(1, 2)
+    with pytest.raises(TypeError, match="ax must be one matplotlib Axes, got ndarray"):
+        ComparisonDisplay.from_result(comparison, ax=axes)
+
+
+def test_comparison_display_with_no_finite_score_names_no_best(comparison):
+    n = len(comparison.names)
+    disp = ComparisonDisplay(
+        names=comparison.names, scores=np.full((n, 4), np.nan), pvalues=np.full((n, n), np.nan)
+    ).plot()
+    assert [t.get_text() for t in disp.texts_] == ["p = n/a"] * n
+    assert disp.ax_.get_title() == "no finite scores"
