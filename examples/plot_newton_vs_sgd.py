@@ -22,8 +22,9 @@ the start costs two passes (scores ``X W_0`` and the gradient ``X^T R``), and ev
 the Hessian ``X^T D X``, the scores of the direction ``X d`` (the line search then moves the scores
 along ``X d`` without touching ``X``) and the gradient at the new point. The Hessian pass costs about
 ``d / 2`` times the flops of a gradient pass, which is why the time axis is drawn too. Neither count
-includes the evaluation of ``F`` that SGD makes after every epoch only for this plot (it is in the
-times, for both methods: the recorded times are those of the fit).
+includes the evaluation of ``F`` and of the optimality measure that every fit records after each
+iteration or epoch (``convergence_``; SGD's stopping rule reads it): it is in the times, for both
+methods, since the recorded times are those of the fit.
 
 What to look for: Newton's suboptimality falls slowly for a step or two and then squares at every
 iteration (quadratic convergence), reaching the rounding floor in under ten iterations and a few
