@@ -101,9 +101,9 @@ class KernelSpec:
     @property
     def code(self) -> int:
         """Integer code of the compiled row routines; precomputed and callable kernels share one."""
-        return (
-            NAMED_KERNELS.get(self.kernel, PRECOMPUTED_CODE) if isinstance(self.kernel, str) else 4
-        )
+        if isinstance(self.kernel, str):
+            return NAMED_KERNELS.get(self.kernel, PRECOMPUTED_CODE)
+        return PRECOMPUTED_CODE
 
     @property
     def is_named(self) -> bool:

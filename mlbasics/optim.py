@@ -265,7 +265,9 @@ class Optimizer:
                 )
             if grad.dtype.kind not in "biuf":
                 raise TypeError(f"grads[{i}] must hold real numbers, got dtype {grad.dtype}.")
-            if grad.dtype.kind != "f":  # integer squares would wrap around silently
+            if grad.dtype.kind != "f" or grad.dtype.itemsize < param.dtype.itemsize:
+                # integer squares would wrap around silently, and a narrower float's overflow
+                # before the parameter's would be reported as the parameter's
                 grads[i] = grad = grad.astype(param.dtype)
             if not np.all(np.isfinite(grad)):
                 raise FloatingPointError(

@@ -747,3 +747,21 @@ def test_clip_grad_norm_on_any_scale_matches_math_hypot(seed, exponent, ratio):
 def test_clip_grad_norm_rejects_bad_max_norm(max_norm):
     with pytest.raises(ValueError, match=r"^max_norm must"):
         clip_grad_norm([np.ones(2)], max_norm=max_norm)
+
+
+@pytest.mark.parametrize("name", ADAPTIVE)
+@pytest.mark.parametrize(("param_dtype", "grad_dtype", "g"),
+                         [(np.float32, np.float16, 300.0), (np.float64, np.float32, 1e20)])  # fmt: skip
+def test_a_narrower_float_gradient_is_squared_in_the_parameters_dtype(
+    name, param_dtype, grad_dtype, g
+):
+    """A float32 gradient of 1e20 squared in float32 overflowed and was reported as an overflow
+    of the float64 parameter's squares (which hold 1e40 easily); the step now equals the one
+    taken from the same gradient given in the parameter's dtype."""
+    grad = np.array([g, 1.0], dtype=grad_dtype)
+    w_narrow, w_wide = np.zeros(2, param_dtype), np.zeros(2, param_dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_optimizer(name, [w_narrow]).step([grad])
+    make_optimizer(name, [w_wide]).step([grad.astype(param_dtype)])
+    np.testing.assert_array_equal(w_narrow, w_wide)

@@ -18,7 +18,7 @@ from .._ovo import pair_coefficients
 from ..kernels import KernelSpec, resolve_gamma
 from ._report import KKTReport, worst_indices
 
-__all__ = ["BOUND_RTOL", "SVM_ATTRIBUTES", "gap_scale", "svm_report"]
+__all__ = ["BOUND_RTOL", "SVM_ATTRIBUTES", "svm_report"]
 
 #: Fitted attributes (and parameters) a kernel SVM must have to be judged.
 SVM_ATTRIBUTES = ("dual_coef_", "support_", "n_support_", "intercept_", "classes_", "C", "kernel")
@@ -29,7 +29,8 @@ SVM_ATTRIBUTES = ("dual_coef_", "support_", "n_support_", "intercept_", "classes
 #: relative to ``C_i`` alone, a ``C`` far above the solution's scale (the hard-margin limit) read
 #: every support vector as 0 and exempted it from complementary slackness (features of order
 #: 1000, ``C = 1000``: every ``alpha_i`` was ``2e-9 C_i``, and a model with ``dual_coef_`` doubled,
-#: four times the optimal objective, passed). The QP solver snaps to 0 by the same rule.
+#: four times the optimal objective, passed). The QP solver snaps to 0 by a rule of the same form
+#: (``svm._qp._clean``, with its own, larger tolerance): what it snaps is exactly 0 here.
 BOUND_RTOL = 1e-8
 
 #: The logistic dual saturates within this fraction of its bounds (as the SMO solver does).
@@ -195,25 +196,6 @@ def _support_rows(model, X, y_index, sample_weight) -> list[np.ndarray]:
         )
     positive = [rows for rows in fitting if np.all(sample_weight[rows] > 0)]
     return positive or fitting
-
-
-def gap_scale(loss, upper, primal) -> float:
-    """What the duality gap ``P - D`` of one binary problem is divided by to be judged at ``tol``.
-
-    ``sum C_i``: for the hinge losses a solver whose margins are within ``tol`` of their KKT
-    conditions leaves a gap of up to ``tol sum C_i`` (a sample at ``alpha_i = 0`` whose margin
-    is ``1 - tol`` adds ``C_i tol`` to ``P``). The logistic loss is smooth: each sample's
-    Fenchel-Young bracket is about ``alpha_i r_i^2 / 2`` for a margin residual ``r_i``, and
-    ``sum alpha_i <= P``, so a converged model's gap is below ``tol^2 P / 2`` and the gap is
-    judged relative to ``P`` too (``min(sum C_i, P)``). That is what catches the saturation of
-    the logistic dual at ``1e-12 C_i``, whose residuals are exempt: with ``C`` far above the
-    solution's scale every ``alpha_i`` sat at the floor, each 1 at ``C = 1e12``, and the model's
-    ``P`` was 13 times the optimum while ``P - D`` was 1e-10 of ``sum C_i``.
-    """
-    total = float(np.sum(upper))
-    if loss == "logistic" and primal > 0.0:
-        return min(total, float(primal))
-    return total
 
 
 def _bounds(model, y_index, sample_weight):
@@ -412,7 +394,8 @@ def _report_at(model, X, y_index, upper_all, support, loss, tol) -> KKTReport:
         violations["dual feasibility"] = max(violations["dual feasibility"], stray)
         gap = primal - dual
         gaps.append(gap)
-        relative.append(gap / gap_scale(loss, upper_all[rows], primal))
+        # per unit of C: a solver whose margins are within tol leaves at most tol * sum C_i
+        relative.append(gap / float(upper_all[rows].sum()))
         primal_total += primal
         dual_total += dual
         for name, value in violations.items():

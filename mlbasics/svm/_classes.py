@@ -23,7 +23,6 @@ from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
 from .._validation import canonical_sparse, classes_and_weights
 from ..kernels import KernelSpec, resolve_gamma, squared_norms
-from ..optimality._svm import gap_scale
 from ._checks import (
     MAX_SQUARED_NORM,
     check_bounds,
@@ -35,7 +34,7 @@ from ._checks import (
 )
 from ._dual import dual_value
 from ._smo import LOSSES, solve_dual
-from ._smo_kernels import LOGISTIC_EPS, gram_from_dots
+from ._smo_kernels import gram_from_dots
 
 __all__ = ["SVC"]
 
@@ -102,17 +101,6 @@ def _qp_short_of_tol(model, gap, top_C):
         f"solver='qp': the {model.qp_solver} solver ended 'optimal' by its own tolerances, but "
         f"its solution's gap m - M = {gap:.3g} is above tol={model.tol}: it is not the optimum "
         f"to that tolerance. {why}"
-    )
-
-
-def _logistic_floor_binds(model, relative_gap, top_C):
-    """The warning's text for a logistic fit whose dual saturated at ``LOGISTIC_EPS C_i``."""
-    return (
-        f"the logistic dual keeps every alpha_i in [{LOGISTIC_EPS:g} C_i, (1 - {LOGISTIC_EPS:g}) "
-        "C_i], where float64 still resolves the margins, and with C far above the solution's "
-        f"scale (C_i up to {top_C:.3g}) those bounds change the model: its duality gap P - D is "
-        f"{relative_gap:.3g} of its objective, above tol={model.tol}. Lower C: the optimal "
-        f"alpha_i / C_i must stay well above {LOGISTIC_EPS:g}."
     )
 
 
@@ -528,18 +516,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             rhos.append(solution.rho)
             n_iter.append(solution.n_iter)
             objectives.append(solution.objective)
-            gap = solution.primal - dual_value(self.loss, solution.objective, upper[rows])
-            gaps.append(gap)
+            gaps.append(solution.primal - dual_value(self.loss, solution.objective, upper[rows]))
             traces.append(solution.trace)
-            # the solvers' m - M leaves out the saturated logistic variables; check_kkt's gap does
-            # not (optimality._svm.gap_scale): a saturation that moves the optimum is a failure
-            scale = gap_scale(self.loss, upper[rows], solution.primal)
-            floor_binds = self.loss == "logistic" and solution.converged and gap > self.tol * scale
-            converged.append(solution.converged and not floor_binds)
-            if floor_binds:
-                relative = gap / solution.primal
-                short.append((pair, _logistic_floor_binds(self, relative, upper[rows].max())))
-            elif not (solution.converged or solution.stopped) and self.solver == "qp":
+            converged.append(solution.converged)
+            if not (solution.converged or solution.stopped) and self.solver == "qp":
                 short.append((pair, _qp_short_of_tol(self, solution.gap, upper[rows].max())))
             elif not (solution.converged or solution.stopped):
                 short.append((pair, solution.message))

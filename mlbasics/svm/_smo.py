@@ -239,7 +239,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         # (every update adds a float32 row times the step), not with the final alpha that
         # needs_float64_check reads. With every variable free and no reconstruction at the end,
         # wine at C = 1000 (linear kernel) stopped at a gap m - M below tol=1e-3 whose float64
-        # value left margin residuals of 2.2e-3.
+        # value left margin residuals of 2.1e-3.
         check = loss == "logistic" or needs_float64_check(tol, alpha, X, spec, data)
         if code != K.CONVERGED or not check:
             break
