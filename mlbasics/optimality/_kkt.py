@@ -186,7 +186,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
                            hinge), divided by ``C_i``
     complementary          hinge, ``0 < alpha_i < C_i``: ``|m_i - 1|``; ``alpha_i = C_i``:
     slackness              ``max(0, m_i - 1)``
-    duality gap            ``|P - D| / sum_i C_i``, largest over the binary problems
+    duality gap            ``|P - D| / sum_i C_i``, largest over the binary problems; for the
+                           logistic loss ``|P - D| / min(sum_i C_i, P)``
     ====================== ================================================================
 
     with ``P = 1/2 ||f||^2 + sum_i C_i l(m_i)`` and ``D = -1/2 ||f||^2 - sum_i C_i l*(-alpha_i /
@@ -198,11 +199,11 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     ``-inf`` for an ``alpha`` outside the box; for one in the box whose ``sum_i alpha_i y_i`` is
     not 0, at ``alpha`` with the ``alpha_i`` of the class of the larger sum scaled down to
     balance the other's (they stay in the box), so that ``P - D`` bounds ``P - P*``; the
-    residuals are those of the model's ``alpha``. The logistic loss is judged with the solvers'
-    saturation box ``[1e-12 C_i, (1 - 1e-12) C_i]``: a saturated variable only needs its margin
-    beyond ``log(1e12)``. With ``C`` far above the solution's scale that box changes the problem
-    and the report can pass a model far from the optimum (a known limit: separable data at
-    ``C = 1e12``); the relative gap ``(P - D) / P`` it prints shows it. All of this assumes a
+    residuals are those of the model's ``alpha``. The logistic solvers keep ``alpha_i`` in
+    ``[1e-12 C_i, (1 - 1e-12) C_i]``, and a variable held there only needs its margin beyond
+    ``log(1e12)``; ``D`` is also evaluated with those variables released to ``C_i sigmoid(-m_i)``
+    (the larger ``D`` is kept), and the gap is judged relative to ``P`` too: that catches a ``C``
+    so large that the box changes the model. All of this assumes a
     positive semi-definite kernel matrix; for an indefinite one (the sigmoid kernel, some
     callables) the primal is not convex and can be unbounded below, so a passing report certifies
     a KKT point, not a minimum.

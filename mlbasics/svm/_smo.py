@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import expit
 
 from .._result import TraceRecorder
 from ..kernels import PRECOMPUTED_CODE, KernelSpec
@@ -43,6 +44,7 @@ from ._dual import (
     float64_gradient,
     hinge_finish,
     hinge_start,
+    kernel_bound,
     needs_float64_check,
     primal_objective,
     stop_message,
@@ -286,6 +288,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
             code = K.CONVERGED
             F[:] = F_exact
     converged = code == K.CONVERGED
+    message = None
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
     if loss == "logistic":
@@ -298,6 +301,14 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         # beyond the float64 pass of an unconverged run)
         k_alpha_y = F_exact - y_float * (np.log(alpha) - np.log(upper - alpha))
         primal = primal_objective(loss, alpha, y_float, C, k_alpha_y, rho)
+        if converged:
+            excess = _saturation_excess(alpha, upper, y_float * (k_alpha_y - rho))
+            # (sum |delta|)^2 max|K| / 2 bounds ||f - f_released||^2 / 2, what the box costs
+            effect = 0.5 * excess**2 * kernel_bound(X, spec, data)
+            scale = min(float(upper.sum()), primal)
+            if effect > tol * scale:
+                converged = False
+                message = _saturation_message(excess, effect / primal, tol, float(upper.max()))
     else:
         objective, rho, primal = hinge_finish(
             loss, alpha, F, y_float, status, C, extra, exact=F_exact
@@ -315,7 +326,33 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         trace=recorder.freeze(),
         primal=primal,
         stopped=recorder.stopped and not converged,
-        message=stop_message(code, recorder.stopped, fstate[K.F_GAP], tol, max_iter),
+        message=message or stop_message(code, recorder.stopped, fstate[K.F_GAP], tol, max_iter),
+    )
+
+
+def _saturation_excess(alpha, upper, margins) -> float:
+    """``sum |alpha_i - C_i sigmoid(-m_i)|`` over the logistic variables the saturation box holds
+    away from their optimum given their margin (at ``EPS C_i`` with ``m_i > log(1 / EPS)``, or at
+    ``(1 - EPS) C_i`` with ``m_i < -log(1 / EPS)``); 0 when the box holds none."""
+    u = alpha / upper
+    link = np.log1p(-u) - np.log(u)
+    low = (u <= K.LOGISTIC_EPS * (1.0 + 1e-3)) & (margins > link)
+    high = (u >= 1.0 - K.LOGISTIC_EPS * (1.0 + 1e-3)) & (margins < link)
+    binds = low | high
+    if not binds.any():
+        return 0.0
+    released = upper[binds] * expit(-margins[binds])
+    return float(np.abs(alpha[binds] - released).sum())
+
+
+def _saturation_message(excess, relative, tol, top_C) -> str:
+    return (
+        f"the logistic dual keeps every alpha_i in [{K.LOGISTIC_EPS:g} C_i, "
+        f"(1 - {K.LOGISTIC_EPS:g}) C_i], where float64 still resolves the margins, and with C far "
+        f"above the solution's scale (C_i up to {top_C:.3g}) those bounds may change the model: "
+        f"the variables held there are {excess:.3g} (in sum) from their optimum given their "
+        f"margins, which may move the objective by {relative:.3g} of it, above tol={tol}. Lower "
+        f"C: the optimal alpha_i / C_i must stay well above {K.LOGISTIC_EPS:g}."
     )
 
 
