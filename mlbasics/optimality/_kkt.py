@@ -262,7 +262,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         model = model[-1]
     kind = _kind(model)
     _check_C(model, kind)
-    X = check_array(X, accept_sparse="csr", dtype=np.float64)
+    # a callable kernel alone reads X (integer indices, strings): kept as given, as in fit
+    as_given = kind == "svm" and callable(model.kernel)
+    X = check_array(X, accept_sparse="csr", dtype=None if as_given else np.float64)
     _check_features(model, kind, X)
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:

@@ -139,7 +139,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         The kernel (see :mod:`mlbasics.kernels`). With "precomputed", ``X`` is the kernel matrix
         (``fit``: square, training x training; ``predict``: test x training). A callable
         ``kernel(X, Z)`` returns the matrix; it is checked for shape and finite real values, and
-        gets copies of ``X`` and ``Z`` (so it cannot change the caller's data).
+        gets copies of ``X`` and ``Z`` (so it cannot change the caller's data). As in
+        scikit-learn, only the callable reads ``X``, which keeps its dtype: integer indices into a
+        table stay integers, strings (for a string kernel) stay strings.
     degree : int, default=3
         Degree of the polynomial kernel.
     gamma : {"scale", "auto"} or float, default="scale"
@@ -403,7 +405,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 X,
                 y,
                 accept_sparse=False if precomputed else "csr",
-                dtype=np.float64,
+                dtype=self._input_dtype(),
             )
         if sparse.issparse(X):
             X = canonical_sparse(X)
@@ -444,6 +446,12 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         self.shape_fit_ = X.shape
         task.end({})
         return self
+
+    def _input_dtype(self):
+        """float64, or for a callable kernel the input's own (None): the kernel alone reads X,
+        as in scikit-learn, so integer indices into a table stay integers and strings (a
+        string kernel) stay strings."""
+        return None if callable(self.kernel) else np.float64
 
     def _fit_one_vs_one(self, train, X, y_index, upper, spec, is_gram, task, kernel_top):
         n_classes = len(self.classes_)
@@ -635,7 +643,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 self,
                 X,
                 accept_sparse=False if precomputed else "csr",
-                dtype=np.float64,
+                dtype=self._input_dtype(),
                 reset=False,
             )
         W = pair_coefficients(self.dual_coef_, self.n_support_)

@@ -360,6 +360,52 @@ def test_callable_kernel_equals_named_kernel(wine):
     np.testing.assert_array_equal(custom.support_, named.support_)
 
 
+def _letter_counts(A, B):
+    """A string kernel: the inner product of the letter counts of two words."""
+    count = lambda words: np.array([[w.count(c) for c in "abc"] for w in np.ravel(words)], float)  # noqa: E731
+    return count(A) @ count(B).T
+
+
+WORDS = np.array([["aab"], ["abb"], ["bbb"], ["aaa"], ["aba"], ["bab"], ["bba"], ["baa"],
+                  ["abc"], ["cab"], ["bca"], ["ccc"]], dtype=object)  # fmt: skip
+WORD_LABELS = np.array([1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0])
+
+
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+def test_a_string_kernel_reads_strings_as_scikit_learn_does(solver):
+    """Only the callable reads X: strings were converted to float64 in fit and raised."""
+    ours = SVC(kernel=_letter_counts, C=1.0, tol=1e-10, solver=solver).fit(WORDS, WORD_LABELS)
+    theirs = svm.SVC(kernel=_letter_counts, C=1.0, tol=1e-10).fit(WORDS, WORD_LABELS)
+    new = np.array([["aaab"], ["bbbc"], ["cc"]], dtype=object)
+    np.testing.assert_allclose(
+        ours.decision_function(new), theirs.decision_function(new), atol=1e-6
+    )
+    assert ours.support_vectors_.dtype == object
+    assert check_kkt(ours, WORDS, WORD_LABELS, tol=1e-6).ok
+    assert check_kkt(theirs, WORDS, WORD_LABELS, tol=1e-6).ok
+
+
+def test_an_index_kernel_gets_integer_indices(wine):
+    """X holding row indices into a precomputed table: the indices were converted to float64 and
+    the kernel's indexing raised. The model equals the one fitted on the table itself."""
+    X, y = wine
+    table = pairwise_kernels(X, metric="rbf", gamma=0.07)
+    seen = []
+
+    def index_kernel(A, B):
+        seen.append((A.dtype, B.dtype))
+        return table[np.ravel(A)][:, np.ravel(B)]
+
+    rows = np.arange(len(y)).reshape(-1, 1)
+    by_index = SVC(kernel=index_kernel, tol=1e-10).fit(rows, y)
+    by_table = SVC(kernel="precomputed", tol=1e-10).fit(table, y)
+    np.testing.assert_allclose(
+        by_index.decision_function(rows[:20]), by_table.decision_function(table[:20]), atol=1e-8
+    )
+    assert all(np.issubdtype(a, np.integer) and np.issubdtype(b, np.integer) for a, b in seen)
+    assert check_kkt(by_index, rows, y, tol=1e-6).ok
+
+
 @pytest.mark.parametrize("gamma", ["scale", "auto", 0.3])
 def test_gamma_is_resolved_as_in_scikit_learn(wine, gamma):
     X, y = wine
