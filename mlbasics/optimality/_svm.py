@@ -19,7 +19,7 @@ from .._ovo import pair_coefficients
 from ..kernels import KernelSpec, resolve_gamma
 from ._report import KKTReport, worst_indices
 
-__all__ = ["BOUND_RTOL", "SVM_ATTRIBUTES", "gap_scale", "svm_report"]
+__all__ = ["BOUND_RTOL", "SVM_ATTRIBUTES", "gap_scale", "released_logistic", "svm_report"]
 
 #: Fitted attributes (and parameters) a kernel SVM must have to be judged.
 SVM_ATTRIBUTES = ("dual_coef_", "support_", "n_support_", "intercept_", "classes_", "C", "kernel")
@@ -222,6 +222,24 @@ def gap_scale(loss, upper, primal) -> float:
     return total
 
 
+def released_logistic(alpha, upper, margins):
+    """``(released, held)``: the logistic dual variables with those the saturation box holds away
+    from their optimum given their margin set to it, ``C_i sigmoid(-m_i)``, and the mask of those.
+
+    Held: at the floor ``1e-12 C_i`` with a margin beyond ``log(1e12)``, or at the ceiling with
+    one below ``-log(1e12)``. :func:`_released_dual` evaluates ``D`` at the released point; the SMO
+    solver bounds what the box costs from the same variables.
+    """
+    u = alpha / upper
+    edge = LOGISTIC_SATURATION * (1.0 + SATURATION_RTOL)
+    with np.errstate(divide="ignore"):
+        link = np.log1p(-np.clip(u, 0.0, 1.0)) - np.log(np.clip(u, 0.0, 1.0))
+    held = ((u <= edge) & (margins > link)) | ((u >= 1.0 - edge) & (margins < link))
+    released = alpha.copy()
+    released[held] = upper[held] * expit(-margins[held])
+    return released, held
+
+
 def _released_dual(model, X, support, rows, y, alpha, margins, upper) -> float:
     """The logistic dual at ``alpha`` with the saturated variables released: ``-inf`` if none.
 
@@ -233,17 +251,13 @@ def _released_dual(model, X, support, rows, y, alpha, margins, upper) -> float:
     part, ``||f - f_released||^2 / 2``, and its ``D`` is as valid a lower bound. Costs one kernel
     product over the support vectors.
     """
-    u = alpha / upper
-    edge = LOGISTIC_SATURATION * (1.0 + SATURATION_RTOL)
-    with np.errstate(divide="ignore"):
-        link = np.log1p(-np.clip(u, 0.0, 1.0)) - np.log(np.clip(u, 0.0, 1.0))
-    binds = ((u <= edge) & (margins > link)) | ((u >= 1.0 - edge) & (margins < link))
     position = np.full(X.shape[0], -1)  # where each row of X sits among the support vectors
     position[support] = np.arange(len(support))
-    if not binds.any() or np.any(position[rows] < 0) or np.any(alpha < 0):
+    if np.any(position[rows] < 0) or np.any(alpha < 0):
         return -np.inf
-    released = alpha.copy()
-    released[binds] = upper[binds] * expit(-margins[binds])
+    released, held = released_logistic(alpha, upper, margins)
+    if not held.any():
+        return -np.inf
     released, _, _ = _balanced(y, released)
     v = np.zeros(len(support))
     v[position[rows]] = y * released

@@ -25,10 +25,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import expit
 
 from .._result import TraceRecorder
 from ..kernels import PRECOMPUTED_CODE, KernelSpec
+from ..optimality._svm import gap_scale, released_logistic
 from . import _batched
 from . import _smo_kernels as K
 from ._dual import (
@@ -302,11 +302,11 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         k_alpha_y = F_exact - y_float * (np.log(alpha) - np.log(upper - alpha))
         primal = primal_objective(loss, alpha, y_float, C, k_alpha_y, rho)
         if converged:
-            excess = _saturation_excess(alpha, upper, y_float * (k_alpha_y - rho))
+            released, _ = released_logistic(alpha, upper, y_float * (k_alpha_y - rho))
+            excess = float(np.abs(alpha - released).sum())
             # (sum |delta|)^2 max|K| / 2 bounds ||f - f_released||^2 / 2, what the box costs
             effect = 0.5 * excess**2 * kernel_bound(X, spec, data)
-            scale = min(float(upper.sum()), primal)
-            if effect > tol * scale:
+            if effect > tol * gap_scale(loss, upper, primal):
                 converged = False
                 message = _saturation_message(excess, effect / primal, tol, float(upper.max()))
     else:
@@ -328,21 +328,6 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         stopped=recorder.stopped and not converged,
         message=message or stop_message(code, recorder.stopped, fstate[K.F_GAP], tol, max_iter),
     )
-
-
-def _saturation_excess(alpha, upper, margins) -> float:
-    """``sum |alpha_i - C_i sigmoid(-m_i)|`` over the logistic variables the saturation box holds
-    away from their optimum given their margin (at ``EPS C_i`` with ``m_i > log(1 / EPS)``, or at
-    ``(1 - EPS) C_i`` with ``m_i < -log(1 / EPS)``); 0 when the box holds none."""
-    u = alpha / upper
-    link = np.log1p(-u) - np.log(u)
-    low = (u <= K.LOGISTIC_EPS * (1.0 + 1e-3)) & (margins > link)
-    high = (u >= 1.0 - K.LOGISTIC_EPS * (1.0 + 1e-3)) & (margins < link)
-    binds = low | high
-    if not binds.any():
-        return 0.0
-    released = upper[binds] * expit(-margins[binds])
-    return float(np.abs(alpha[binds] - released).sum())
 
 
 def _saturation_message(excess, relative, tol, top_C) -> str:
