@@ -19,7 +19,14 @@ from .._ovo import pair_coefficients
 from ..kernels import KernelSpec, resolve_gamma
 from ._report import KKTReport, worst_indices
 
-__all__ = ["BOUND_RTOL", "SVM_ATTRIBUTES", "gap_scale", "released_logistic", "svm_report"]
+__all__ = [
+    "BOUND_RTOL",
+    "SVM_ATTRIBUTES",
+    "gap_scale",
+    "logistic_dual_at",
+    "released_logistic",
+    "svm_report",
+]
 
 #: Fitted attributes (and parameters) a kernel SVM must have to be judged.
 SVM_ATTRIBUTES = ("dual_coef_", "support_", "n_support_", "intercept_", "classes_", "C", "kernel")
@@ -222,13 +229,14 @@ def gap_scale(loss, upper, primal) -> float:
     return total
 
 
-def released_logistic(alpha, upper, margins):
+def released_logistic(y, alpha, upper, margins):
     """``(released, held)``: the logistic dual variables with those the saturation box holds away
-    from their optimum given their margin set to it, ``C_i sigmoid(-m_i)``, and the mask of those.
+    from their optimum given their margin set to it, ``C_i sigmoid(-m_i)``, then balanced
+    (:func:`_balanced`), and the mask of the held ones.
 
     Held: at the floor ``1e-12 C_i`` with a margin beyond ``log(1e12)``, or at the ceiling with
-    one below ``-log(1e12)``. :func:`_released_dual` evaluates ``D`` at the released point; the SMO
-    solver bounds what the box costs from the same variables.
+    one below ``-log(1e12)``. :func:`_released_dual` evaluates ``D`` at the released point, and the
+    SMO solver does the same when it stops (:func:`logistic_dual_at`).
     """
     u = alpha / upper
     edge = LOGISTIC_SATURATION * (1.0 + SATURATION_RTOL)
@@ -237,7 +245,17 @@ def released_logistic(alpha, upper, margins):
     held = ((u <= edge) & (margins > link)) | ((u >= 1.0 - edge) & (margins < link))
     released = alpha.copy()
     released[held] = upper[held] * expit(-margins[held])
+    if held.any():
+        released, _, _ = _balanced(y, released)
     return released, held
+
+
+def logistic_dual_at(alpha, upper, quadratic) -> float:
+    """``D = -1/2 v'Kv - sum_i C_i l*(-alpha_i / C_i)`` of the logistic loss, given ``v'Kv``
+    (``-inf`` where it is not finite)."""
+    with np.errstate(invalid="ignore"):
+        dual = -0.5 * quadratic - float(upper @ losses.logistic_conjugate(-alpha / upper))
+    return dual if np.isfinite(dual) else -np.inf
 
 
 def _released_dual(model, X, support, rows, y, alpha, margins, upper) -> float:
@@ -255,16 +273,13 @@ def _released_dual(model, X, support, rows, y, alpha, margins, upper) -> float:
     position[support] = np.arange(len(support))
     if np.any(position[rows] < 0) or np.any(alpha < 0):
         return -np.inf
-    released, held = released_logistic(alpha, upper, margins)
+    released, held = released_logistic(y, alpha, upper, margins)
     if not held.any():
         return -np.inf
-    released, _, _ = _balanced(y, released)
     v = np.zeros(len(support))
     v[position[rows]] = y * released
     quadratic = float(v @ _kernel_products(model, X, v[:, None], support, left=support)[:, 0])
-    with np.errstate(invalid="ignore"):
-        dual = -0.5 * quadratic - float(upper @ losses.logistic_conjugate(-released / upper))
-    return dual if np.isfinite(dual) else -np.inf
+    return logistic_dual_at(released, upper, quadratic)
 
 
 def _bounds(model, y_index, sample_weight):

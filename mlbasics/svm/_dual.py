@@ -356,14 +356,9 @@ def needs_float64_check(tol, alpha, X, spec, data) -> bool:
     return tol < CHECK_FACTOR * rounding_estimate(alpha, kernel_bound(X, spec, data))
 
 
-def float64_gradient(X, spec: KernelSpec, data, alpha, loss, extra, upper) -> np.ndarray:
-    """The gradient ``F = y G`` of the dual at ``alpha``, with float64 kernel values.
-
-    ``alpha``, ``extra``, ``upper`` and the result are in the solver's order (``data[3]`` maps it
-    to the rows of ``X``); ``F = K (y alpha) + y extra alpha - y`` for the hinge and squared-hinge
-    duals, ``K (y alpha) + y log(alpha / (C - alpha))`` for the logistic one. The kernel values
-    are those of :meth:`~mlbasics.kernels.KernelSpec.matrix`, by blocks over the support vectors.
-    """
+def kernel_times(X, spec: KernelSpec, data, alpha) -> np.ndarray:
+    """``K (y alpha)`` with float64 kernel values, by blocks over the support vectors; ``alpha``
+    and the result in the solver's order (``data[3]`` maps it to the rows of ``X``)."""
     y, perm = data[2], data[3]
     v = np.zeros(len(alpha))
     v[perm] = y * alpha  # in the order of the rows of X
@@ -375,7 +370,19 @@ def float64_gradient(X, spec: KernelSpec, data, alpha, loss, extra, upper) -> np
         Z = X[support]
         for rows, block in spec.blocks(X, Z):
             kv[rows] = block @ v[support]
-    kv = kv[perm]  # back to the solver's order
+    return kv[perm]  # back to the solver's order
+
+
+def float64_gradient(X, spec: KernelSpec, data, alpha, loss, extra, upper) -> np.ndarray:
+    """The gradient ``F = y G`` of the dual at ``alpha``, with float64 kernel values.
+
+    ``alpha``, ``extra``, ``upper`` and the result are in the solver's order (``data[3]`` maps it
+    to the rows of ``X``); ``F = K (y alpha) + y extra alpha - y`` for the hinge and squared-hinge
+    duals, ``K (y alpha) + y log(alpha / (C - alpha))`` for the logistic one. The kernel values
+    are those of :meth:`~mlbasics.kernels.KernelSpec.matrix`, by blocks over the support vectors.
+    """
+    y = data[2]
+    kv = kernel_times(X, spec, data, alpha)
     if loss == "logistic":
         return kv + y * (np.log(alpha) - np.log(upper - alpha))
     return kv + y * extra * alpha - y

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._result import TraceRecorder
 from ..kernels import PRECOMPUTED_CODE, KernelSpec
-from ..optimality._svm import gap_scale, released_logistic
+from ..optimality._svm import gap_scale, logistic_dual_at, released_logistic
 from . import _batched
 from . import _smo_kernels as K
 from ._dual import (
@@ -41,10 +41,12 @@ from ._dual import (
     check_unbounded_direction,
     current_iterate,
     default_max_iter,
+    dual_value,
     float64_gradient,
     hinge_finish,
     hinge_start,
     kernel_bound,
+    kernel_times,
     needs_float64_check,
     primal_objective,
     stop_message,
@@ -302,13 +304,9 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         k_alpha_y = F_exact - y_float * (np.log(alpha) - np.log(upper - alpha))
         primal = primal_objective(loss, alpha, y_float, C, k_alpha_y, rho)
         if converged:
-            released, _ = released_logistic(alpha, upper, y_float * (k_alpha_y - rho))
-            excess = float(np.abs(alpha - released).sum())
-            # (sum |delta|)^2 max|K| / 2 bounds ||f - f_released||^2 / 2, what the box costs
-            effect = 0.5 * excess**2 * kernel_bound(X, spec, data)
-            if effect > tol * gap_scale(loss, upper, primal):
-                converged = False
-                message = _saturation_message(excess, effect / primal, tol, float(upper.max()))
+            converged, message = _check_saturation(
+                X, spec, data, alpha, upper, y_float, k_alpha_y, rho, primal, objective, tol
+            )
     else:
         objective, rho, primal = hinge_finish(
             loss, alpha, F, y_float, status, C, extra, exact=F_exact
@@ -330,14 +328,33 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
     )
 
 
-def _saturation_message(excess, relative, tol, top_C) -> str:
-    return (
+def _check_saturation(X, spec, data, alpha, upper, y, k_alpha_y, rho, primal, objective, tol):
+    """``(converged, message)`` of a converged logistic run, judged as
+    :func:`~mlbasics.optimality.check_kkt` judges its gap: at the better of ``alpha`` and the
+    point where the variables the saturation box holds are released
+    (:func:`~mlbasics.optimality._svm.released_logistic`), relative to
+    :func:`~mlbasics.optimality._svm.gap_scale`. Releasing moves ``alpha`` by ``excess`` in sum
+    and balancing by as much again, so ``||f - f_released||^2 / 2 <= 2 excess^2 max|K|``: below
+    ``tol`` times the scale the box cannot matter and the kernel pass is skipped."""
+    released, _ = released_logistic(y, alpha, upper, y * (k_alpha_y - rho))
+    excess = float(np.abs(alpha - released).sum())
+    scale = gap_scale("logistic", upper, primal)
+    if 2.0 * excess * excess * kernel_bound(X, spec, data) <= tol * scale:
+        return True, None
+    quadratic = float((y * released) @ kernel_times(X, spec, data, released))
+    dual = max(
+        dual_value("logistic", objective, upper), logistic_dual_at(released, upper, quadratic)
+    )
+    gap = primal - dual
+    if gap <= tol * scale:
+        return True, None
+    return False, (
         f"the logistic dual keeps every alpha_i in [{K.LOGISTIC_EPS:g} C_i, "
         f"(1 - {K.LOGISTIC_EPS:g}) C_i], where float64 still resolves the margins, and with C far "
-        f"above the solution's scale (C_i up to {top_C:.3g}) those bounds may change the model: "
-        f"the variables held there are {excess:.3g} (in sum) from their optimum given their "
-        f"margins, which may move the objective by {relative:.3g} of it, above tol={tol}. Lower "
-        f"C: the optimal alpha_i / C_i must stay well above {K.LOGISTIC_EPS:g}."
+        f"above the solution's scale (C_i up to {float(upper.max()):.3g}) those bounds change the "
+        f"model: the duality gap, with the variables held there released, is {gap / primal:.3g} "
+        f"of the objective, above tol={tol}. Lower C: the optimal alpha_i / C_i must stay well "
+        f"above {K.LOGISTIC_EPS:g}."
     )
 
 
