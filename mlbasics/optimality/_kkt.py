@@ -192,21 +192,21 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
 
     with ``P = 1/2 ||f||^2 + sum_i C_i l(m_i)`` and ``D = -1/2 ||f||^2 - sum_i C_i l*(-alpha_i /
     C_i)`` (the conjugates of :mod:`mlbasics.losses`). A variable within 1e-8 ``C_i`` of ``C_i``
-    counts as on it, within 1e-8 ``min(C_i, max_j alpha_j)`` of 0 as 0. Each term of ``P - D = sum_i [C_i l(m_i) + C_i l*(-alpha_i / C_i) +
-    alpha_i m_i] - b sum_i alpha_i y_i`` is at most ``C_i`` times the residual of sample ``i``, so
-    the gap per unit of ``C`` is within ``tol`` whenever the other conditions are; a negative gap
-    (beyond rounding) means the dual point is infeasible. ``D`` is evaluated at a feasible point:
-    ``-inf`` for an ``alpha`` outside the box; for one in the box whose ``sum_i alpha_i y_i`` is
-    not 0, at ``alpha`` with the ``alpha_i`` of the class of the larger sum scaled down to
-    balance the other's (they stay in the box), so that ``P - D`` bounds ``P - P*``; the
-    residuals are those of the model's ``alpha``. The logistic solvers keep ``alpha_i`` in
-    ``[1e-12 C_i, (1 - 1e-12) C_i]``, and a variable held there only needs its margin beyond
-    ``log(1e12)``; ``D`` is also evaluated with those variables released to ``C_i sigmoid(-m_i)``
-    (the larger ``D`` is kept), and the gap is judged relative to ``P`` too: that catches a ``C``
-    so large that the box changes the model. All of this assumes a
-    positive semi-definite kernel matrix; for an indefinite one (the sigmoid kernel, some
-    callables) the primal is not convex and can be unbounded below, so a passing report certifies
-    a KKT point, not a minimum.
+    counts as on it, within 1e-8 ``min(C_i, max_j alpha_j)`` of 0 as 0. Each term of ``P - D = sum_i
+    [C_i l(m_i) + C_i l*(-alpha_i / C_i) + alpha_i m_i] - b sum_i alpha_i y_i`` is at most ``C_i``
+    times the residual of sample ``i``, so the gap per unit of ``C`` is within ``tol`` whenever the
+    other conditions are; a negative gap (beyond rounding) means the dual point is infeasible. ``D``
+    is evaluated at a feasible point: ``-inf`` for an ``alpha`` outside the box; for one in the box
+    whose ``sum_i alpha_i y_i`` is not 0, at ``alpha`` with the ``alpha_i`` of the class of the
+    larger sum scaled down to balance the other's (they stay in the box), so that ``P - D`` bounds
+    ``P - P*``; the residuals are those of the model's ``alpha``. The logistic solvers keep
+    ``alpha_i`` in ``[1e-12 C_i, (1 - 1e-12) C_i]``, and a variable held there only needs its margin
+    beyond ``log(1e12)``; ``D`` is also evaluated with those variables released to ``C_i
+    sigmoid(-m_i)`` (the larger ``D`` is kept), and the gap is judged relative to ``P`` too: that
+    catches a ``C`` so large that the box changes the model. All of this assumes a positive
+    semi-definite kernel matrix; for an indefinite one (the sigmoid kernel, some callables) the
+    primal is not convex and can be unbounded below, so a passing report certifies a KKT point, not
+    a minimum.
 
     Logistic regression: ``stationarity`` is the largest distance of ``-grad`` to the
     subdifferential of the penalty (``|g_j|`` for a smooth one; with an L1 term

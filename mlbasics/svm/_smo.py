@@ -141,17 +141,17 @@ def solve_dual(
     -------
     DualSolution
         ``converged`` only when the gap is below ``tol``. Kernel rows are cached in float32 (from
-        float64 products, as libsvm does), which leaves an error in the float64 gradient: where
-        it may matter (:func:`~mlbasics.svm._dual.needs_float64_check`, e.g. ``tol=1e-6``), the
-        gradient of a converged run (of the logistic dual: always) is recomputed with float64
-        kernel values, its gap decides, and SMO goes on from it (up to :data:`~mlbasics.svm._dual.MAX_REFINEMENTS` times) while that
-        gap is not below ``tol``. A run that did not converge (``max_iter``, a stall, the hook)
-        takes its objective, gap and primal value from the float64 gradient at its ``alpha``
+        float64 products, as libsvm does), which leaves an error in the float64 gradient: where it
+        may matter (:func:`~mlbasics.svm._dual.needs_float64_check`, e.g. ``tol=1e-6``), the
+        gradient of a converged run (of the logistic dual: always) is recomputed with float64 kernel
+        values, its gap decides, and SMO goes on from it (up to
+        :data:`~mlbasics.svm._dual.MAX_REFINEMENTS` times) while that gap is not below ``tol``. A
+        run that did not converge (``max_iter``, a stall, the hook) takes its objective, gap and
+        primal value from the float64 gradient at its ``alpha``
         (:func:`~mlbasics.svm._dual.unconverged_gradient`). If that gap is below ``tol`` (and no
         hook stopped the run), it counts as converged and its bias too comes from that gradient;
-        otherwise the bias is the kept gradient's, that of the model a hook was shown at that
-        point. ``message`` says why the run stopped
-        (:func:`~mlbasics.svm._dual.stop_message`).
+        otherwise the bias is the kept gradient's, that of the model a hook was shown at that point.
+        ``message`` says why the run stopped (:func:`~mlbasics.svm._dual.stop_message`).
 
     Raises
     ------
