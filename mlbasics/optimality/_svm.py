@@ -229,6 +229,14 @@ def gap_scale(loss, upper, primal) -> float:
     return total
 
 
+def _saturated(u):
+    """``(low, high)``: the logistic variables ``u = alpha / C`` at the floor or the ceiling of the
+    solvers' box; read as interior, a saturated ``u`` an ulp inside its bound would compare
+    ``m_i`` with ``log(1e12)``."""
+    edge = LOGISTIC_SATURATION * (1.0 + SATURATION_RTOL)
+    return u <= edge, u >= 1.0 - edge
+
+
 def released_logistic(y, alpha, upper, margins):
     """``(released, held)``: the logistic dual variables with those the saturation box holds away
     from their optimum given their margin set to it, ``C_i sigmoid(-m_i)``, then balanced
@@ -239,10 +247,10 @@ def released_logistic(y, alpha, upper, margins):
     SMO solver does the same when it stops (:func:`logistic_dual_at`).
     """
     u = alpha / upper
-    edge = LOGISTIC_SATURATION * (1.0 + SATURATION_RTOL)
     with np.errstate(divide="ignore"):
         link = np.log1p(-np.clip(u, 0.0, 1.0)) - np.log(np.clip(u, 0.0, 1.0))
-    held = ((u <= edge) & (margins > link)) | ((u >= 1.0 - edge) & (margins < link))
+    low, high = _saturated(u)
+    held = (low & (margins > link)) | (high & (margins < link))
     released = alpha.copy()
     released[held] = upper[held] * expit(-margins[held])
     if held.any():
@@ -269,12 +277,14 @@ def _released_dual(model, X, support, rows, y, alpha, margins, upper) -> float:
     part, ``||f - f_released||^2 / 2``, and its ``D`` is as valid a lower bound. Costs one kernel
     product over the support vectors.
     """
-    position = np.full(X.shape[0], -1)  # where each row of X sits among the support vectors
-    position[support] = np.arange(len(support))
-    if np.any(position[rows] < 0) or np.any(alpha < 0):
+    if np.any(alpha < 0):
         return -np.inf
     released, held = released_logistic(y, alpha, upper, margins)
     if not held.any():
+        return -np.inf
+    position = np.full(X.shape[0], -1)  # where each row of X sits among the support vectors
+    position[support] = np.arange(len(support))
+    if np.any(position[rows] < 0):
         return -np.inf
     v = np.zeros(len(support))
     v[position[rows]] = y * released
@@ -335,10 +345,7 @@ def _problem(loss, y, alpha, margins, upper, quadratic, index, dual_point=None):
         safe = np.clip(u, LOGISTIC_SATURATION, 1.0 - LOGISTIC_SATURATION)
         link = np.log1p(-safe) - np.log(safe)  # alpha_i = C_i sigmoid(-m_i): m_i = log((1-u)/u)
         per_sample = np.abs(margins - link)
-        # read as interior, a saturated u an ulp inside its bound compared m_i with log(1e12)
-        edge = LOGISTIC_SATURATION * (1.0 + SATURATION_RTOL)
-        low = u <= edge
-        high = u >= 1.0 - edge
+        low, high = _saturated(u)
         per_sample = np.where(low, np.maximum(link - margins, 0.0), per_sample)
         per_sample = np.where(high, np.maximum(margins - link, 0.0), per_sample)
         per_sample = np.where(inside | low | high, per_sample, 0.0)
