@@ -120,7 +120,8 @@ class ComparisonResult:
 
     @property
     def n_failed(self) -> np.ndarray:
-        """Number of failed fits of each estimator."""
+        """Number of splits without a score, for each estimator: the fit failed (it raised and
+        ``error_score`` stood in), or the scorer returned NaN on that test fold."""
         return np.isnan(self.scores).sum(axis=1)
 
     @property
@@ -275,6 +276,14 @@ def _default_splitter(test, y, n_samples, *, classifier, random_state):
                 "the smallest class has 1 sample: stratified K-fold needs at least 2 per class"
             )
         n_splits = min(n_splits, smallest)
+    else:
+        # every test fold keeps at least 2 samples: R², the default score, is undefined on one
+        n_splits = min(n_splits, n_samples // 2)
+        if n_splits < 2:
+            raise ValueError(
+                f"the default K-fold of a regressor needs at least 4 samples (2 folds of 2, as "
+                f"R² is undefined on one sample), got {n_samples}"
+            )
     n_splits = min(n_splits, n_samples)
     n_repeats = next(r for limit, r in DEFAULT_REPEATS if n_samples <= limit)
     return repeated_splitter(
@@ -401,7 +410,8 @@ def compare_estimators(
         None picks the resampling the test is built for: for ``"corrected_t"``, 10 x 10 repeated
         K-fold (stratified for classifiers) as Bouckaert and Frank recommend, with 3 repeats above
         2,000 samples and 1 above 20,000, and fewer folds if the smallest class has fewer than 10
-        samples; for the 5x2cv tests, 5 repeats of 2-fold; for ``"mcnemar"``, one stratified
+        samples (for a regressor, if there are fewer than 20 samples: every test fold keeps 2,
+        since R² is undefined on one); for the 5x2cv tests, 5 repeats of 2-fold; for ``"mcnemar"``, one stratified
         hold-out of 25%. An int ``K`` is one shuffled K-fold.
     scoring : str, callable or None, default=None
         A scikit-learn scorer; None is accuracy for classifiers and R² for regressors.

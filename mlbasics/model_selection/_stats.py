@@ -10,6 +10,7 @@ that ``a`` scored higher.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from numbers import Real
 
@@ -93,6 +94,17 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     return d
 
 
+def _warn_degenerate(statistic):
+    warnings.warn(
+        f"every paired difference is the same non-zero number, so the variance the {statistic} "
+        f"statistic divides by is 0: {statistic} = inf and p = 0 are the test's limit, not "
+        "evidence that the difference is real (scores this coarse, such as accuracies on small "
+        "test folds, say little); use more data, more repeats or another test",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def _t_from_mean_and_scale(mean, scale, dof):
     """t = mean / scale with two-sided p on ``dof`` degrees of freedom; scale 0 is a limit."""
     if scale > 0:
@@ -100,6 +112,7 @@ def _t_from_mean_and_scale(mean, scale, dof):
     elif mean == 0:
         return TestResult(0.0, 1.0)
     else:  # every difference is the same non-zero number: the limit of t is infinite
+        _warn_degenerate("t")
         t = np.copysign(np.inf, mean)
     return TestResult(float(t), float(2.0 * stats.t.sf(abs(t), dof)))
 
@@ -245,6 +258,7 @@ def combined_ftest_5x2cv(scores_a, scores_b):
     elif numerator == 0:
         return TestResult(0.0, 1.0)
     else:
+        _warn_degenerate("F")
         f = np.inf
     return TestResult(float(f), float(stats.f.sf(f, 10, 5)))
 
@@ -292,7 +306,9 @@ def mcnemar_test(correct_a, correct_b, *, exact=True):
     exact : bool, default=True
         ``True``: the exact two-sided binomial test of ``b`` out of ``b + c`` (valid for any
         counts); the statistic is ``min(b, c)``. ``False``: the chi-square approximation with
-        Edwards' continuity correction, ``(|b - c| - 1)^2 / (b + c)`` on 1 degree of freedom.
+        Edwards' continuity correction, ``max(|b - c| - 1, 0)^2 / (b + c)`` on 1 degree of
+        freedom (the correction moves ``|b - c|`` towards 0 and stops there: ``b = c`` gives 0
+        and p-value 1, never a smaller p-value than the uncorrected statistic's).
 
     Returns
     -------
@@ -321,7 +337,7 @@ def mcnemar_test(correct_a, correct_b, *, exact=True):
         return TestResult(0.0, 1.0)
     if exact:
         return TestResult(float(min(b, c)), float(stats.binomtest(b, b + c, 0.5).pvalue))
-    chi2 = (abs(b - c) - 1.0) ** 2 / (b + c)
+    chi2 = max(abs(b - c) - 1.0, 0.0) ** 2 / (b + c)
     return TestResult(float(chi2), float(stats.chi2.sf(chi2, 1)))
 
 

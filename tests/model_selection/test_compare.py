@@ -5,7 +5,7 @@ import pytest
 from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import FitFailedWarning
-from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, SGDClassifier
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
@@ -50,6 +50,27 @@ def test_default_resampling_has_fewer_repeats_for_larger_data():
     X, y = make_classification(n_samples=3000, n_features=4, random_state=0)
     res = compare_estimators({"a": DummyClassifier(), "b": GaussianNB()}, X, y, random_state=0)
     assert res.scores.shape == (2, 30)
+
+
+@pytest.mark.parametrize("n_samples, folds", [(15, 7), (19, 9), (20, 10), (4, 2)])
+def test_default_resampling_of_regressors_keeps_two_samples_per_test_fold(n_samples, folds):
+    # R², the default score of regressors, is NaN on a one-sample fold: K-fold with K = n would
+    # leave half of the splits unscored and every p-value NaN
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_samples, 2))
+    y = X @ [1.0, -2.0] + rng.normal(size=n_samples)
+    res = compare_estimators({"ols": LinearRegression(), "ridge": Ridge(alpha=10.0)}, X, y,
+                             random_state=0)  # fmt: skip
+    assert f"{folds}-fold x 10 repeats" in res.splitter
+    assert min(len(rows) for rows in res.test_indices) >= 2
+    assert not np.isnan(res.scores).any()
+    assert not np.isnan(res.raw_pvalues).any()
+
+
+def test_default_resampling_of_a_regressor_refuses_three_samples():
+    X, y = np.arange(3.0).reshape(-1, 1), np.array([0.0, 1.0, 3.0])
+    with pytest.raises(ValueError, match="at least 4 samples"):
+        compare_estimators({"ols": LinearRegression(), "ridge": Ridge()}, X, y)
 
 
 def test_a_majority_vote_loses_to_logistic_regression_on_breast_cancer(breast_cancer):

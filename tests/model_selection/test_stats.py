@@ -1,5 +1,7 @@
 """The paired tests against hand computations, scipy and mlxtend."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -64,8 +66,10 @@ def test_differences_equal_up_to_rounding_take_the_zero_variance_limit():
     a = np.array([0.9, 0.8, 0.7, 0.6, 0.9, 0.8, 0.7, 0.6, 0.9, 0.8])
     b = np.array([0.8, 0.7, 0.6, 0.5, 0.8, 0.7, 0.6, 0.5, 0.8, 0.7])
     assert np.ptp(a - b) > 0.0  # the rounding this test is about
-    for res in (corrected_resampled_ttest(a, b, n_train=90, n_test=10),
-                paired_ttest_5x2cv(a, b), combined_ftest_5x2cv(a, b)):  # fmt: skip
+    for test in (partial(corrected_resampled_ttest, n_train=90, n_test=10),
+                 paired_ttest_5x2cv, combined_ftest_5x2cv):  # fmt: skip
+        with pytest.warns(UserWarning, match="same non-zero number.* not evidence"):
+            res = test(a, b)
         assert res.statistic == np.inf and res.pvalue == 0.0
     # a real spread, however small against the scores, is still a spread
     res = corrected_resampled_ttest(a, b + np.linspace(0.0, 1e-6, 10), n_train=90, n_test=10)
@@ -140,6 +144,20 @@ def test_mcnemar_exact_p_is_the_binomial_tail_by_hand():
     assert res.statistic == 1
     assert res.pvalue == pytest.approx(18 / 256, rel=1e-12)
     assert mcnemar_test(correct_a, correct_a).pvalue == 1.0
+
+
+@pytest.mark.parametrize("b, c", [(1, 1), (5, 5), (20, 20), (3, 2)])
+def test_mcnemar_continuity_correction_never_lowers_the_p_value(b, c):
+    # Edwards' correction shrinks |b - c| by 1 towards 0 and stops at 0: b = c (or |b - c| = 1)
+    # gives chi2 = 0 and p = 1, as the exact test does, not (0 - 1)^2 / (b + c) > 0
+    correct_a = np.array([True] * b + [False] * c)
+    correct_b = ~correct_a
+    corrected = mcnemar_test(correct_a, correct_b, exact=False)
+    uncorrected_chi2 = (b - c) ** 2 / (b + c)
+    assert corrected.statistic == 0.0
+    assert corrected.pvalue == 1.0
+    assert corrected.pvalue >= stats.chi2.sf(uncorrected_chi2, 1)
+    assert mcnemar_test(correct_a, correct_b).pvalue == 1.0
 
 
 def test_holm_adjusts_p_values_step_down_as_by_hand():
