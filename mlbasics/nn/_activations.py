@@ -24,6 +24,8 @@ class Sigmoid(Layer):
     shrinks a gradient by 4 per layer. Its output is not centred at zero.
     """
 
+    saved_names = ("_out",)
+
     def forward(self, x, *, training):
         self._out = expit(x)
         return self._out
@@ -39,6 +41,8 @@ class Tanh(Layer):
 
     Centred at zero (faster than the sigmoid with zero-mean inputs) but saturates like it.
     """
+
+    saved_names = ("_out",)
 
     def forward(self, x, *, training):
         self._out = np.tanh(x)
@@ -57,6 +61,8 @@ class ReLU(Layer):
     input stays negative receives no gradient ("dead ReLU").
     """
 
+    saved_names = ("_out",)
+
     def forward(self, x, *, training):
         self._out = np.maximum(x, 0)
         return self._out
@@ -74,6 +80,8 @@ class LeakyReLU(Layer):
     negative_slope : float, default=0.01
         The slope :math:`a` in [0, 1) of the negative side.
     """
+
+    saved_names = ("_positive",)
 
     def __init__(self, negative_slope=0.01):
         negative_slope = float(negative_slope)
@@ -109,6 +117,8 @@ class ELU(Layer):
     .. [1] D.-A. Clevert, T. Unterthiner and S. Hochreiter. Fast and accurate deep network learning
        by exponential linear units (ELUs). *ICLR*, 2016.
     """
+
+    saved_names = ("_positive", "_out")
 
     def __init__(self, alpha=1.0):
         alpha = float(alpha)
@@ -157,6 +167,8 @@ class Maxout(Layer):
     array([[ 3., -2.]])
     """
 
+    saved_names = ("_argmax", "_shape")
+
     def __init__(self, pool_size=2):
         if isinstance(pool_size, bool) or not isinstance(pool_size, int | np.integer):
             raise ValueError(f"pool_size must be an integer >= 2, got {pool_size!r}.")
@@ -194,6 +206,8 @@ class Softmax(Layer):
     :class:`~mlbasics.nn.SoftmaxCrossEntropy` on the logits instead: the fused gradient
     :math:`s - y` is cheaper and never divides by a probability that underflowed.
     """
+
+    saved_names = ("_out",)
 
     def forward(self, x, *, training):
         with np.errstate(over="ignore"):  # a span beyond the type's range: -inf, probability 0

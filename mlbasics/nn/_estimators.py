@@ -227,7 +227,8 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             self.__dict__.pop(name, None)
 
     def _start(self, n_features, rng):
-        """A new network, optimizer and training record."""
+        """A new network, optimizer and training record (nothing left from an earlier fit)."""
+        self._discard()
         self._rng = rng
         self._built_with = self._network_params()
         self.network_ = self._build_network(n_features, self._n_network_outputs(), rng)
@@ -338,6 +339,9 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         except Exception:  # (an interrupt keeps the network trained so far)
             self._discard()
             raise
+        finally:
+            if hasattr(self, "network_"):
+                self.network_.forget()
         task.end({})
         return self
 
@@ -442,6 +446,9 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             if first:  # (a later call's failure keeps the network trained so far)
                 self._discard()
             raise
+        finally:
+            if hasattr(self, "network_"):
+                self.network_.forget()
         if self.verbose:
             print(f"epoch {self.n_epochs_:4d}  loss {loss:.6f}")
         return self

@@ -69,6 +69,9 @@ class Layer:
     param_names: ClassVar[tuple[str, ...]] = ()
     decayed: ClassVar[tuple[str, ...]] = ()
     buffer_names: ClassVar[tuple[str, ...]] = ()
+    #: What ``forward`` keeps for ``backward`` (read through :meth:`saved`, dropped by
+    #: :meth:`forget`).
+    saved_names: ClassVar[tuple[str, ...]] = ()
 
     def forward(self, x, *, training):
         return x
@@ -118,6 +121,13 @@ class Layer:
         if value is None:
             raise RuntimeError(f"{self!r}: backward called before forward (nothing kept to use).")
         return value
+
+    def forget(self):
+        """Drop what the last ``forward`` kept for ``backward`` (a batch of inputs or
+        activations): a trained network then holds its parameters and buffers only, not a copy of
+        the last batch it saw."""
+        for name in self.saved_names:
+            setattr(self, name, None)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -169,6 +179,7 @@ class Dense(Layer):
     """
 
     decayed = ("W",)
+    saved_names = ("_x",)
 
     def __init__(self, n_in, n_out, *, init="he_normal", bias=True, rng, dtype=np.float32):
         self.n_in = _check_width("n_in", n_in)
@@ -277,6 +288,7 @@ class BatchNorm(Layer):
 
     param_names = ("gamma", "beta")
     buffer_names = ("running_mean", "running_var")
+    saved_names = ("_cache",)
 
     def __init__(self, n_features, *, momentum=0.1, eps=1e-5, dtype=np.float32):
         self.n_features = _check_width("n_features", n_features)
@@ -355,7 +367,7 @@ class Dropout(Layer):
     ----------
     mask : ndarray or None
         The mask of the last training forward pass: 0 for a dropped unit, :math:`1/(1-p)` for a
-        kept one.
+        kept one (None before the first, or after :meth:`forget`).
 
     Notes
     -----
@@ -380,6 +392,8 @@ class Dropout(Layer):
     >>> bool((layer.forward(x, training=False) == x).all())
     True
     """
+
+    saved_names = ("mask",)
 
     def __init__(self, p, *, rng):
         p = _check_real("The dropout probability p", p)
@@ -406,7 +420,7 @@ class Dropout(Layer):
     def backward(self, grad_out):
         if not self._training:
             return grad_out
-        grad_out *= self.mask
+        grad_out *= self.saved("mask")
         return grad_out
 
     def __repr__(self):

@@ -204,6 +204,14 @@ class Sequential:
         for (_, array), saved in zip(self.buffers(), buffers, strict=True):
             array[...] = saved
 
+    def forget(self):
+        """Drop what every layer's last ``forward`` kept for ``backward`` (:meth:`Layer.forget
+        <mlbasics.nn.Layer.forget>`); the estimators call it when training ends, so a fitted
+        model does not carry (or pickle) a batch of its training or validation data."""
+        for layer in self.layers:
+            if hasattr(layer, "forget"):
+                layer.forget()
+
     def astype(self, dtype):
         """A deep copy of the network in another floating-point type (e.g. float64 for checks)."""
         dtype = _check_dtype(dtype)

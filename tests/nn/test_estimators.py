@@ -164,6 +164,51 @@ def test_early_stopping_restores_the_weights_of_the_best_validation_epoch(wine):
     np.testing.assert_array_equal(clf.network_.flat_params, replay.network_.flat_params)
 
 
+def _kept_for_backward(network):
+    return {
+        f"{index}.{name}": type(getattr(layer, name)).__name__
+        for index, layer in enumerate(network.layers)
+        for name in layer.saved_names
+        if getattr(layer, name, None) is not None
+    }
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "early_stopping"])
+def test_a_trained_network_keeps_no_batch_of_the_data(wine, method):
+    # forward keeps its inputs for backward; once training ends they are only a copy of the last
+    # batch (with early stopping: of the whole validation set) that predict would deep-copy and
+    # pickle would store
+    X, y = wine
+    clf = MLPClassifier((16,), batch_norm=True, dropout=0.2, max_epochs=3, random_state=0,
+                        early_stopping=method == "early_stopping")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if method == "partial_fit":
+            clf.partial_fit(X, y, classes=np.unique(y))
+        else:
+            clf.fit(X, y)
+    assert {type(layer).__name__ for layer in clf.network_.layers} >= {"Dense", "BatchNorm",
+                                                                        "ReLU", "Dropout"}  # fmt: skip
+    assert _kept_for_backward(clf.network_) == {}
+    first = clf.predict_proba(X)
+    assert _kept_for_backward(clf.network_) == {}
+    clf.partial_fit(X, y)  # training goes on from the forgotten state
+    assert clf.predict_proba(X).shape == first.shape
+
+
+def test_refitting_with_and_without_early_stopping_leaves_no_stale_attribute(wine):
+    X, y = wine
+    clf = MLPClassifier((8,), max_epochs=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        assert hasattr(clf, "best_loss_") and not hasattr(clf, "best_validation_score_")
+        clf.set_params(early_stopping=True).fit(X, y)
+        assert hasattr(clf, "best_validation_score_") and not hasattr(clf, "best_loss_")
+        clf.set_params(early_stopping=False).fit(X, y)
+        assert hasattr(clf, "best_loss_") and not hasattr(clf, "best_validation_score_")
+
+
 # a smooth curve (its last loss is its lowest) and a noisy one (lowest at epoch 4 of 7)
 @pytest.mark.parametrize("rate, batch_size", [(0.05, 200), (0.5, 8)])
 def test_without_early_stopping_training_stops_when_the_loss_stalls(wine, rate, batch_size):
