@@ -9,6 +9,7 @@ from scipy import sparse
 from sklearn.datasets import make_classification
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC as LibSVC
 
 from mlbasics import SVC
 from mlbasics.kernels import KernelSpec, resolve_gamma
@@ -46,6 +47,27 @@ def test_qp_matches_smo_dual_objective_and_intercept(breast_cancer, kernel, loss
     X, y = X[:350], y[:350]
     upper = np.full(len(y), 0.8)
     assert_qp_matches_smo(X, binary(X, y), upper, spec_for(kernel, X), loss)
+
+
+@pytest.mark.parametrize("working_sets", [False, True])
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+def test_a_small_C_takes_libsvms_intercept_not_an_arbitrary_optimal_one(
+    loss, working_sets, monkeypatch
+):
+    # At C = 1e-5 every alpha_i is at a bound (hinge) or the margins leave b a whole interval of
+    # optimal values: the multiplier of y'alpha = 0 is one of them, and one of size 1e-3 beside
+    # kernel terms of 1e-5 made every prediction the same class. libsvm takes the midpoint.
+    X, y = make_classification(60, 4, random_state=1, flip_y=0.1)
+    X = StandardScaler().fit_transform(X)
+    if working_sets:
+        monkeypatch.setattr(_qp, "WORKING_SET_MIN", 20)
+        monkeypatch.setattr(_qp, "FIRST_WORKING_SET", 30)
+    qp = SVC(C=1e-5, loss=loss, solver="qp").fit(X, y)
+    smo = SVC(C=1e-5, loss=loss, tol=1e-8).fit(X, y)
+    assert qp.intercept_[0] == pytest.approx(smo.intercept_[0], abs=1e-9)
+    assert qp.score(X, y) == smo.score(X, y) > 0.9
+    if loss == "hinge":
+        assert qp.intercept_[0] == pytest.approx(LibSVC(C=1e-5).fit(X, y).intercept_[0], abs=1e-9)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
