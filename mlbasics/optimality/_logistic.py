@@ -44,7 +44,13 @@ def l1_capped_tol(tol, l1, scale):
 
 def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> bool:
     """Whether the duality gap of ``(coef, intercept)``, in :func:`check_kkt`'s units, is at most
-    ``tol``: the second half of the proximal Newton solver's stopping rule for an L1 term.
+    ``tol``: the last part of the solvers' stopping rules with a penalty.
+
+    With the L2 penalty the dual point is refined by up to :data:`SOLVER_REFINE_STEPS` Newton
+    steps when the model's own residuals do not settle it (as ``check_kkt(refine="auto")`` does,
+    with fewer steps: one more iteration of the solver costs less than many), and a gap that
+    leaves the float range (``C = 1e200``: ``||X' theta||^2`` overflows) cannot be judged here:
+    True, the gradient rule alone decides, as before the gap was tested.
 
     With an L1 term the dual point is the residual vector scaled into the L1 ball by
     ``t = l1 / ||X' theta||_inf``, and the gap has a term quadratic in ``1 - t`` that grows with
@@ -53,11 +59,43 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> boo
     (22 of 279 pure-L1 fits in a random sweep, each one Newton step from passing).
     """
     penalty = penalty_name(l1, l2)
+    steps, settled = (), None
+    if penalty == "l2":
+        steps = SOLVER_REFINE_STEPS
+
+        def settled(primal, dual, stationarity, scale):
+            return primal - dual <= tol * gap_scale(scale, primal, penalty, tol)
+
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         primal, dual, _, _, scale, _ = _certificate(
-            X, Y, coef, intercept, free_intercept, penalty, c, l1, l2
+            X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, steps=steps, settled=settled
         )
-        return judged_gap((primal - dual) / scale, penalty, coef) <= tol
+        gap = primal - dual
+        if penalty == "l2" and not np.isfinite(gap):
+            return True
+        return judged_gap(gap / gap_scale(scale, primal, penalty, tol), penalty, coef) <= tol
+
+
+def gap_scale(scale, primal, penalty, tol) -> float:
+    """What the duality gap is divided by (before :func:`gap_unit`) to be compared with ``tol``.
+
+    ``sum c`` (the unit of the stationarity residual, and the objective of ``W = 0`` up to a
+    factor ``log K``), except for the L2 penalty: ``min(sum c, P)``. With L2 at a large ``C`` on
+    nearly separable data the optimum ``P*`` is far below ``sum c`` (40 samples, ``C = 1e8``:
+    ``P* = 8.6e3`` beside ``sum c = 4e9``), and a gap of ``tol sum c`` would pass a model whose
+    objective is many times the optimum (a Newton fit stopped at 27 times it, ``converged_``
+    True); judged against ``P`` the gap bounds the relative suboptimality ``(P - P*) / P``. A pure
+    L1 penalty keeps ``sum c``: its gap is linear in the stationarity residual, with the
+    coefficients' size as unit (:func:`gap_unit`).
+
+    ``P`` and ``D`` are sums of terms of up to ``sum c`` in size, so their difference is known
+    only to about :data:`GAP_ROUNDING` ``sum c``: the unit is never so small that ``tol`` of it
+    falls below that (12 samples with ``C = 1000`` fitted to ``P = 1e-4 = 1e-8 sum c``: gaps of
+    +-3e-12 from rounding, which at ``tol = 1e-8`` of ``P`` read as failures of optimal models).
+    """
+    if penalty == "l2" and 0.0 < primal < scale:
+        return max(float(primal), GAP_ROUNDING * float(scale) / tol)
+    return float(scale)
 
 
 def penalty_name(l1, l2) -> str:
@@ -81,6 +119,10 @@ BALANCE_RTOL = 1e-8
 #: point: on 100 000 x 50 correlated features the gap was 25 after 10 steps, 12 after 30 and
 #: 0.90 after 60 or 100, for a model 0.81 above the optimum.
 AUTO_REFINE_STEPS = (1, 3, 10, 30, 100)
+#: The rounding of a duality gap per unit of ``sum c`` (:func:`gap_scale`): 64 machine epsilons.
+GAP_ROUNDING = 64 * np.finfo(float).eps
+#: The refinements the solvers' gap test tries (:func:`gap_within_tol`).
+SOLVER_REFINE_STEPS = (1, 3, 10)
 
 
 def penalty_strengths(model) -> tuple[float, float, float]:
@@ -519,7 +561,8 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         steps = AUTO_REFINE_STEPS
 
         def settled(primal, dual, stationarity, scale):  # the verdict no longer depends on D
-            return not stationarity <= tol < abs(primal - dual) / scale
+            unit = gap_scale(scale, primal, "l2", tol)
+            return not stationarity <= tol < abs(primal - dual) / unit
     else:
         steps = (refine,)
     try:  # underflow (of exp(-margin) and the like) is benign here: it never warns
@@ -551,7 +594,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     stationarity_tol = l1_capped_tol(tol, l1_unit if exponent else l1, scale)
     with np.errstate(over="ignore", invalid="ignore"):
         gap = primal - dual
-        relative = gap / scale  # per unit of c, the unit of the stationarity residual
+        relative = gap / gap_scale(scale, primal, name_penalty, tol)  # per unit of c or of P
         if exponent:
             primal, dual, gap = (float(np.ldexp(v, exponent)) for v in (primal, dual, gap))
     if np.isnan(relative) and not np.isnan(dual):  # inf - inf: beyond the float range

@@ -12,9 +12,10 @@ import pytest
 from scipy import sparse
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from mlbasics import LogisticRegression
-from mlbasics.linear_model import _objective
+from mlbasics.linear_model import _objective, logistic_objective
 from mlbasics.linear_model._objective import LogisticObjective, Penalty, target_matrix
 from mlbasics.optimality import check_kkt
 
@@ -277,6 +278,32 @@ def test_lbfgs_runs_on_when_the_objective_is_far_below_the_weight_sum():
     assert model.objective_ / (1000.0 * 12) < 1e-7  # the regime of the ftol rule's floor
     assert model.objective_ == pytest.approx(ref.objective_, rel=1e-6)
     assert check_kkt(model, X, y, tol=1e-8).ok
+
+
+@pytest.mark.parametrize("solver", ["newton-cholesky", "newton-cg", "lbfgs"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_large_C_on_separable_data_is_solved_to_the_optimum_not_to_tol_times_sum_c(
+    solver, n_classes
+):
+    # At C = 1e8 on 40 separable samples the optimum is 8.6e3 beside sum c = 4e9: a gradient
+    # and a Newton decrement below tol * sum c passed points at 27 to 54 times the optimal
+    # objective, with converged_ True and no warning. The reference is scikit-learn's L-BFGS
+    # run to tol=1e-12.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
+    if n_classes == 3:
+        y = np.digitize(X[:, 0], [-0.5, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = SkLogisticRegression(C=1e8, tol=1e-12, max_iter=100_000).fit(X, y)
+    best = logistic_objective(X, y, ref.coef_, ref.intercept_, C=1e8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(C=1e8, solver=solver).fit(X, y)
+    assert model.converged_
+    assert model.objective_ <= best * (1 + 1e-4)
+    assert check_kkt(model, X, y, tol=1e-4).ok
 
 
 def test_the_limit_on_entries_counts_features_too():
