@@ -108,12 +108,17 @@ def _newton_direction_cholesky(obj: LogisticObjective, Z, P, G):
     if obj.multinomial:
         # Lift the flat directions of the softmax (see LogisticObjective.remove_class_mean) so
         # that H is positive definite; the gradient is orthogonal to them: same solution.
+        # Each column is lifted by its own curvature: one lift for all (the mean of diag H) was
+        # 2e11 beside a column scaled by 1e-6 (curvature 4e-12), whose Newton direction it
+        # erased, and the decrement then passed the stopping rule 1% above the optimum.
         K, n_dof = obj.shape
         flat = ~obj.penalized if obj.penalty.l2 > 0.0 else np.ones(n_dof, dtype=bool)
-        lift = np.mean(np.diag(H))
+        diagonal = np.diag(H).copy()
+        fallback = max(float(np.mean(diagonal)), np.finfo(float).tiny)
         for j in np.flatnonzero(flat):
             idx = np.arange(K) * n_dof + j
-            H[np.ix_(idx, idx)] += lift / K
+            own = float(np.mean(diagonal[idx]))
+            H[np.ix_(idx, idx)] += (own if own > 0.0 else fallback) / K
     g = G.ravel()
     try:
         with scipy_blas_on_one_thread():

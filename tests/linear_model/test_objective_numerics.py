@@ -306,6 +306,24 @@ def test_a_large_C_on_separable_data_is_solved_to_the_optimum_not_to_tol_times_s
     assert check_kkt(model, X, y, tol=1e-4).ok
 
 
+@pytest.mark.parametrize("tol", [1e-4, 1e-8])
+def test_multinomial_cholesky_keeps_the_direction_of_a_tiny_column_beside_a_huge_one(tol):
+    # Without a penalty the objective does not change when a column is rescaled (its weights
+    # scale back): the columns scaled by 1e6 and 1e-6 must reach the optimum of the unscaled
+    # problem. One lift of the softmax's flat directions for every column (the mean of diag H,
+    # 2e11) erased the small column's curvature (4e-12): 1% above the optimum, converged_ True.
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60, 4))
+    y = np.digitize(X[:, 0] + X[:, 2] + rng.normal(size=60), [-0.5, 0.5])
+    ref = LogisticRegression(penalty=None, solver="newton-cholesky", tol=1e-10).fit(X, y)
+    scaled = X * [1e6, 1e-6, 1.0, 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(penalty=None, solver="newton-cholesky", tol=tol).fit(scaled, y)
+    assert model.converged_
+    assert model.objective_ == pytest.approx(ref.objective_, rel=1e-7)
+
+
 def test_the_limit_on_entries_counts_features_too():
     # 6 samples of 1000 features at 5e152: each sample's squared norm (SGD's steps) overflows
     # although a sum over 6 samples would not.
