@@ -390,11 +390,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self.__dict__.pop("_sgd_run", None)  # partial_fit must not continue a stale SGD run
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
-        # Columns are centred (implicitly), except for coordinate descent on sparse X with the
-        # multinomial loss, which needs the explicit columns and must not densify them.
-        center = not (sparse.issparse(X) and self.solver_ == "prox-newton" and Y.shape[1] > 1)
+        # Columns are centred (implicitly: sparse X is never densified)
         objective = LogisticObjective.from_data(
-            X, Y, weights, penalty, fit_intercept=self.fit_intercept, center=center
+            X, Y, weights, penalty, fit_intercept=self.fit_intercept, center=True
         )
         result = SOLVERS[self.solver_](
             objective,

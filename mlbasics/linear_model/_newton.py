@@ -32,7 +32,13 @@ from scipy import sparse
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from .._threads import scipy_blas_on_one_thread, serial_dot
 from ..optimality._logistic import gap_within_tol, l1_capped_tol
-from ._cd_kernels import cd_binary_csc_centered, cd_model_csc, cd_model_dense, cd_model_gram
+from ._cd_kernels import (
+    cd_binary_csc_centered,
+    cd_model_csc,
+    cd_model_dense,
+    cd_model_gram,
+    cd_multinomial_csc_centered,
+)
 from ._objective import LogisticObjective
 
 # Armijo's sufficient-decrease constant and the number of step halvings before giving up.
@@ -426,8 +432,6 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     K = obj.n_outputs
     is_sparse = sparse.issparse(obj.X)
     implicit_centring = is_sparse and obj.mu is not None
-    if implicit_centring and K != 1:
-        raise ValueError("Implicitly centred sparse columns are implemented for one output.")
     columns = _ColumnAccess(obj, implicit_centring)
     coef = np.array(coef0, dtype=float)
     Z = obj.scores(coef)
@@ -455,11 +459,18 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         # The inner tolerance and the active set follow the measure in the variables that move
         # (centred columns); the original problem's measure decides when to stop.
         inner_tol = INNER_TOL_FACTOR * opt_moved
-        if implicit_centring:
+        if implicit_centring and K == 1:
             Zd = np.zeros((obj.n_samples, 1))
             passes = cd_binary_csc_centered(
                 *columns.csc(), obj.mu, curv[:, 0], G, coef, active_j.astype(np.int64),
                 penalized, l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
+            )  # fmt: skip
+        elif implicit_centring:
+            Zd = np.zeros((obj.n_samples, K))
+            passes = cd_multinomial_csc_centered(
+                *columns.csc(), obj.mu, obj.weights, P, curv, G, coef,
+                active_k.astype(np.int64), active_j.astype(np.int64), penalized,
+                l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
             )  # fmt: skip
         elif K == 1 and not is_sparse and _gram_is_cheaper(len(active_j), passes):
             Zd, passes = _cd_with_gram(obj, curv[:, 0], G, coef, active_j, inner_tol, D)
