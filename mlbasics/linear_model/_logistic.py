@@ -452,6 +452,11 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         """
         if self.fit_intercept:
             attributes = {"coef_": coef[:, :-1].copy(), "intercept_": coef[:, -1].copy()}
+            if coef.shape[0] > 1:
+                # the softmax ignores a shift common to every class's intercept: the one that
+                # sums to zero, whatever the solver (with L1 the columns of coef_ do not, and the
+                # intercepts of dense and sparse fits differed by a constant)
+                attributes["intercept_"] -= attributes["intercept_"].mean()
         else:
             attributes = {"coef_": coef.copy(), "intercept_": np.zeros(coef.shape[0])}
         if trace is not None:
