@@ -35,11 +35,16 @@ __all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
 #: breast cancer ``tol = 1e-3`` is 57 000 times ``l1 / sum c``, and a model 95% of whose
 #: objective was duality gap passed.
 L1_TOL_CAP = 0.1
+#: ... but the cap never goes below what float64 resolves in a residual per unit of ``c``:
+#: an elastic net with ``l1_ratio=1e-12`` put it at 5e-18, and every fit ran to ``max_iter`` at
+#: the optimum (scaled optimality 1.4e-17), with advice to loosen a ``tol`` that was not in play.
+L1_TOL_FLOOR = 1e3 * np.finfo(float).eps
 
 
 def l1_capped_tol(tol, l1, scale):
-    """``tol`` per unit of ``c``, capped at ``L1_TOL_CAP l1 / scale`` when there is an L1 term."""
-    return min(tol, L1_TOL_CAP * l1 / scale) if l1 > 0 else tol
+    """``tol`` per unit of ``c``, capped at ``L1_TOL_CAP l1 / scale`` when there is an L1 term
+    (the cap not below :data:`L1_TOL_FLOOR`)."""
+    return min(tol, max(L1_TOL_CAP * l1 / scale, L1_TOL_FLOOR)) if l1 > 0 else tol
 
 
 def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> bool:

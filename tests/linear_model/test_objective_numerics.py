@@ -367,6 +367,23 @@ def test_multinomial_intercepts_sum_to_zero_on_dense_and_sparse_data(penalty):
     np.testing.assert_allclose(fits[0].predict_proba(X), fits[1].predict_proba(X), atol=1e-9)
 
 
+def test_an_elastic_net_with_a_vanishing_l1_part_converges():
+    # The L1 part's stationarity cap (a tenth of l1 / sum c) fell to 5e-18 at l1_ratio=1e-12,
+    # below float64's resolution: every fit ran to max_iter at the optimum and warned.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 10))
+    y = (X[:, 0] + X[:, 1] + rng.normal(size=2000) > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(penalty="elasticnet", l1_ratio=1e-12, C=10.0).fit(X, y)
+    ridge = LogisticRegression(C=10.0, tol=1e-10).fit(X, y)
+    at_ridge = logistic_objective(X, y, ridge.coef_, ridge.intercept_, C=10.0,
+                                  penalty="elasticnet", l1_ratio=1e-12)  # fmt: skip
+    assert model.converged_ and model.n_iter_[0] < 100
+    assert model.objective_ <= at_ridge * (1 + 1e-12)
+    assert check_kkt(model, X, y, tol=1e-4).ok
+
+
 def test_the_limit_on_entries_counts_features_too():
     # 6 samples of 1000 features at 5e152: each sample's squared norm (SGD's steps) overflows
     # although a sum over 6 samples would not.
