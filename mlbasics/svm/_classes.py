@@ -88,15 +88,40 @@ def _is_logistic(estimator) -> bool:
     return estimator.loss == "logistic"
 
 
-def _qp_short_of_tol(model, gap, top_C):
-    """The warning's text for a QP solution whose gap ``m - M`` is above ``tol``."""
-    why = (
-        "The interior-point solvers end near their own tolerances (gaps of about 1e-8 at best): "
-        "use solver='smo' for a tol this small."
-        if model.tol < 1e-6
-        else "The QP solvers lose accuracy on badly scaled problems: lower C (C_i up to "
-        f"{top_C:.3g} here) or scale the features, or use solver='smo'."
-    )
+def _qp_short_of_tol(model, gap, bounds, kernel_top):
+    """The warning's text for a QP solution whose gap ``m - M`` is above ``tol``.
+
+    The advice follows the evidence: the interior-point solvers resolve ``alpha`` to an absolute
+    accuracy, so bounds ``C_i`` far below 1 (a small ``C``, tiny sample weights) leave variables
+    neither at a bound nor free, and ``C_i K_ii`` far above 1 makes the margins sensitive to that
+    accuracy. Said only where it applies ("lower C" used to be said for an optimal model at
+    ``C = 10`` and for weights of 1e-9 alike).
+    """
+    smallest, largest = float(bounds.min()), float(bounds.max())
+    causes = []
+    if smallest < 1e-6:
+        causes.append(
+            f"bounds C_i down to {smallest:.3g} are within the solvers' absolute accuracy on "
+            "alpha: raise C, or drop samples of near-zero weight"
+        )
+    if largest * kernel_top > 1e4:
+        causes.append(
+            f"C_i K_ii up to {largest * kernel_top:.3g} makes the margins sensitive to that "
+            "accuracy: lower C or scale the features"
+        )
+    if model.tol < 1e-6:
+        why = (
+            "The interior-point solvers end near their own tolerances (gaps of about 1e-8 at "
+            "best): use solver='smo' for a tol this small."
+        )
+    elif causes:
+        why = "The QP solvers' accuracy on alpha is absolute: " + "; ".join(causes) + "; or use "
+        why += "solver='smo'."
+    else:
+        why = (
+            "The problem is well scaled: the interior point stopped near, not at, a bound; "
+            "solver='smo' reaches this tol."
+        )
     return (
         f"solver='qp': the {model.qp_solver} solver ended 'optimal' by its own tolerances, but "
         f"its solution's gap m - M = {gap:.3g} is above tol={model.tol}: it is not the optimum "
@@ -528,7 +553,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             traces.append(solution.trace)
             converged.append(solution.converged)
             if not (solution.converged or solution.stopped) and self.solver == "qp":
-                short.append((pair, _qp_short_of_tol(self, solution.gap, upper[rows].max())))
+                message = _qp_short_of_tol(self, solution.gap, upper[rows], kernel_top)
+                short.append((pair, message))
             elif not (solution.converged or solution.stopped):
                 short.append((pair, solution.message))
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import cvxpy as cp
 import numpy as np
 import pytest
 from scipy import sparse
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC as LibSVC
@@ -15,6 +18,7 @@ from mlbasics import SVC
 from mlbasics.kernels import KernelSpec, resolve_gamma
 from mlbasics.optimality import check_kkt
 from mlbasics.svm import _qp
+from mlbasics.svm._classes import _qp_short_of_tol
 from mlbasics.svm._qp import kernel_factor, primal_linear_qp, solve_dual_qp
 from mlbasics.svm._smo import solve_dual
 
@@ -68,6 +72,58 @@ def test_a_small_C_takes_libsvms_intercept_not_an_arbitrary_optimal_one(
     assert qp.score(X, y) == smo.score(X, y) > 0.9
     if loss == "hinge":
         assert qp.intercept_[0] == pytest.approx(LibSVC(C=1e-5).fit(X, y).intercept_[0], abs=1e-9)
+
+
+@pytest.mark.parametrize("working_sets", [False, True])
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("case", ["C=1e-8", "C=1e-30", "five weights 1e-9"])
+def test_bounds_far_below_one_are_resolved(case, loss, working_sets, monkeypatch):
+    # The interior point resolves alpha to about 1e-12 absolutely: at C = 1e-8 every variable
+    # came back neither at a bound nor free (gap m - M of 2, converged_ False, "lower C" as
+    # advice), at C = 1e-30 the objective was 10 times SMO's. Solved in alpha / max C_i, and
+    # with the variables of tiny bounds beside large ones settled by their margins, the QP
+    # model is SMO's.
+    if working_sets and loss == "logistic":
+        pytest.skip("the logistic dual is always solved whole")
+    if case == "C=1e-30" and loss == "logistic":
+        pytest.skip("the logistic intercept balances sums of C_i / 2 to their rounding, 1e-16 of b, "
+                    "far above kernel terms of 1e-30")  # fmt: skip
+    X, y = make_classification(60, 4, random_state=1, flip_y=0.1)
+    X = StandardScaler().fit_transform(X)
+    weights = np.ones(len(y))
+    C = {"C=1e-8": 1e-8, "C=1e-30": 1e-30, "five weights 1e-9": 3.0}[case]
+    if case == "five weights 1e-9":
+        weights[:5] = 1e-9
+        if loss == "logistic":
+            pytest.skip("the logistic dual refuses C_i below 1e-100 only; 3e-9 is solved whole")
+    if working_sets:
+        monkeypatch.setattr(_qp, "WORKING_SET_MIN", 20)
+        monkeypatch.setattr(_qp, "FIRST_WORKING_SET", 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        qp = SVC(C=C, loss=loss, solver="qp").fit(X, y, sample_weight=weights)
+    smo = SVC(C=C, loss=loss, tol=1e-10).fit(X, y, sample_weight=weights)
+    assert qp.converged_
+    np.testing.assert_allclose(qp.objective_, smo.objective_, rtol=1e-6)
+    scale = np.abs(smo.decision_function(X)).max()
+    np.testing.assert_allclose(qp.decision_function(X), smo.decision_function(X),
+                               atol=2e-3 * scale)  # fmt: skip
+    assert check_kkt(qp, X, y, sample_weight=weights).ok
+
+
+def test_a_variable_left_just_off_its_bound_is_put_on_it_by_its_margin():
+    # 100 duplicated rows with flipped labels, 600 samples (working sets): one variable came
+    # back at 1.5e-7 C with margin 1.0015 (its place is 0), above the bound snap of 1e-7 C;
+    # the gap m - M of 1.5e-3 failed tol=1e-3 with advice to lower C, for an optimal model.
+    X, y = make_classification(500, 5, random_state=4, flip_y=0.1)
+    X = StandardScaler().fit_transform(X)
+    X, y = np.vstack([X, X[:100]]), np.r_[y, 1 - y[:100]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        qp = SVC(C=10.0, solver="qp").fit(X, y)
+    ref = LibSVC(C=10.0, tol=1e-8).fit(X, y)
+    assert qp.converged_ and check_kkt(qp, X, y).ok
+    np.testing.assert_allclose(qp.decision_function(X), ref.decision_function(X), atol=1e-4)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -430,3 +486,18 @@ def test_placement_at_the_upper_bound_keeps_the_balance_within_reach():
     np.testing.assert_array_equal(np.flatnonzero(placed), [0, 1])  # margins -1 and -8/9
     np.testing.assert_array_equal(alpha[:2], [1.0, 1.0])
     assert not alpha[2:].any()
+
+
+@pytest.mark.parametrize(
+    "bounds, kernel_top, says, not_says",
+    [
+        (np.full(5, 1e-8), 1.0, "raise C", "lower C"),
+        (np.r_[np.full(4, 3.0), 3e-9], 1.0, "drop samples of near-zero weight", "lower C"),
+        (np.full(5, 1e8), 1.0, "lower C or scale the features", "raise C"),
+        (np.full(5, 10.0), 1.0, "well scaled", "C"),
+    ],
+)
+def test_the_qp_warning_advises_what_the_bounds_call_for(bounds, kernel_top, says, not_says):
+    text = _qp_short_of_tol(SVC(solver="qp"), 0.002, bounds, kernel_top)
+    advice = text.split("to that tolerance. ")[1]
+    assert says in advice and not_says not in advice.replace("solver='smo'", "")
