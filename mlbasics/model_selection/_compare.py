@@ -258,8 +258,9 @@ def _check_estimators(estimators):
     return names, models
 
 
-def _default_splitter(test, y, n_samples, *, classifier, random_state):
-    """The resampling each test is built for (see :func:`compare_estimators`)."""
+def _default_splitter(test, y, n_samples, *, classifier, random_state, r2=False):
+    """The resampling each test is built for (see :func:`compare_estimators`); ``r2``: the
+    scores are R² (undefined on one test sample)."""
     if test == "mcnemar":
         from sklearn.model_selection import StratifiedShuffleSplit
 
@@ -276,8 +277,8 @@ def _default_splitter(test, y, n_samples, *, classifier, random_state):
                 "the smallest class has 1 sample: stratified K-fold needs at least 2 per class"
             )
         n_splits = min(n_splits, smallest)
-    else:
-        # every test fold keeps at least 2 samples: R², the default score, is undefined on one
+    elif r2:
+        # every test fold keeps at least 2 samples: R² is undefined on one
         n_splits = min(n_splits, n_samples // 2)
         if n_splits < 2:
             raise ValueError(
@@ -410,9 +411,10 @@ def compare_estimators(
         None picks the resampling the test is built for: for ``"corrected_t"``, 10 x 10 repeated
         K-fold (stratified for classifiers) as Bouckaert and Frank recommend, with 3 repeats above
         2,000 samples and 1 above 20,000, and fewer folds if the smallest class has fewer than 10
-        samples (for a regressor, if there are fewer than 20 samples: every test fold keeps 2,
-        since R² is undefined on one); for the 5x2cv tests, 5 repeats of 2-fold; for ``"mcnemar"``, one stratified
-        hold-out of 25%. An int ``K`` is one shuffled K-fold.
+        samples (with R² as the score, the default for regressors, if there are fewer than 20
+        samples: every test fold keeps 2, since R² is undefined on one); for the 5x2cv tests,
+        5 repeats of 2-fold; for ``"mcnemar"``, one stratified hold-out of 25%. An int ``K`` is
+        one shuffled K-fold.
     scoring : str, callable or None, default=None
         A scikit-learn scorer; None is accuracy for classifiers and R² for regressors.
     test : {"corrected_t", "5x2cv_t", "5x2cv_f", "mcnemar"}, default="corrected_t"
@@ -489,7 +491,10 @@ def compare_estimators(
         raise ValueError("McNemar's test compares classifiers; use test='corrected_t'")
     rng = check_random_state(random_state)
     if cv is None:
-        splitter = _default_splitter(test, y, n_samples, classifier=classifier, random_state=rng)
+        r2 = scoring == "r2" or (scoring is None and not classifier)
+        splitter = _default_splitter(
+            test, y, n_samples, classifier=classifier, random_state=rng, r2=r2
+        )
     else:
         splitter = make_splitter(
             cv, y, classifier=classifier, random_state=rng, n_samples=n_samples

@@ -384,6 +384,29 @@ def test_an_elastic_net_with_a_vanishing_l1_part_converges():
     assert check_kkt(model, X, y, tol=1e-4).ok
 
 
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize("C", [1e6, 1e8])
+def test_newton_far_below_sum_c_stops_only_on_a_passing_gap(fmt, C):
+    # Sparse non-negative features, two classes at C = 1e6: with F far below sum c the
+    # decrement test alone stopped Newton at 1.8e-4 above the optimum at tol=1e-4 (converged_
+    # True, check_kkt failing); the duality gap now confirms it.
+    rng = np.random.default_rng(1)
+    X = sparse.random(200, 60, density=0.1, random_state=1, format="csr")
+    X.data = rng.exponential(3.0, X.data.size)
+    y = np.argmax(X @ rng.normal(size=(60, 3)) + rng.gumbel(size=(200, 3)), axis=1) == 0
+    X = X.toarray() if fmt == "dense" else X
+    best = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-13, max_iter=1000).fit(
+        sparse.csr_array(X).toarray(), y
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(C=C).fit(X, y)
+    assert model.objective_ < 0.1 * C * len(y)  # the regime of the gap test
+    assert model.converged_
+    assert model.objective_ <= best.objective_ * (1 + 1e-4)
+    assert check_kkt(model, X, y, tol=model.tol).ok
+
+
 def test_the_limit_on_entries_counts_features_too():
     # 6 samples of 1000 features at 5e152: each sample's squared norm (SGD's steps) overflows
     # although a sum over 6 samples would not.

@@ -67,10 +67,14 @@ def test_default_resampling_of_regressors_keeps_two_samples_per_test_fold(n_samp
     assert not np.isnan(res.raw_pvalues).any()
 
 
-def test_default_resampling_of_a_regressor_refuses_three_samples():
+def test_default_resampling_of_a_regressor_refuses_three_samples_for_r2_only():
     X, y = np.arange(3.0).reshape(-1, 1), np.array([0.0, 1.0, 3.0])
+    models = {"ols": LinearRegression(), "ridge": Ridge()}
     with pytest.raises(ValueError, match="at least 4 samples"):
-        compare_estimators({"ols": LinearRegression(), "ridge": Ridge()}, X, y)
+        compare_estimators(models, X, y)
+    # the mean absolute error is defined on one sample: K = n as before
+    res = compare_estimators(models, X, y, scoring="neg_mean_absolute_error", random_state=0)
+    assert "3-fold x 10 repeats" in res.splitter and not np.isnan(res.scores).any()
 
 
 def test_a_majority_vote_loses_to_logistic_regression_on_breast_cancer(breast_cancer):

@@ -111,6 +111,24 @@ def test_bounds_far_below_one_are_resolved(case, loss, working_sets, monkeypatch
     assert check_kkt(qp, X, y, sample_weight=weights).ok
 
 
+@pytest.mark.parametrize("working_sets", [False, True])
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+def test_weights_over_twelve_decades_give_smos_intercept(kernel, working_sets, monkeypatch):
+    # C = 1e-7 with weights 10**U(-6, 6): variables of C_i near 1e-8 came back at 0.998 C_i,
+    # neither snapped nor settled, and libsvm's mean over "free" variables took them in: b =
+    # -0.68 where the two free ones (and SMO) say -0.956, complementary slackness 0.27.
+    X, y = make_classification(80, 5, n_informative=3, random_state=0, flip_y=0.1)
+    X = StandardScaler().fit_transform(X)
+    weights = 10 ** np.random.default_rng(3).uniform(-6, 6, len(y))
+    if working_sets:
+        monkeypatch.setattr(_qp, "WORKING_SET_MIN", 20)
+        monkeypatch.setattr(_qp, "FIRST_WORKING_SET", 30)
+    qp = SVC(C=1e-7, kernel=kernel, solver="qp").fit(X, y, sample_weight=weights)
+    smo = SVC(C=1e-7, kernel=kernel, tol=1e-10).fit(X, y, sample_weight=weights)
+    assert qp.intercept_[0] == pytest.approx(smo.intercept_[0], abs=1e-6)
+    assert qp.converged_ and check_kkt(qp, X, y, sample_weight=weights).ok
+
+
 def test_a_variable_left_just_off_its_bound_is_put_on_it_by_its_margin():
     # 100 duplicated rows with flipped labels, 600 samples (working sets): one variable came
     # back at 1.5e-7 C with margin 1.0015 (its place is 0), above the bound snap of 1e-7 C;
