@@ -164,6 +164,8 @@ LOGISTIC_RESOLVED_RTOL = 1e-10
 #: times the largest are beyond the interior point's accuracy (about 1e-12 of the largest
 #: ``alpha``): after the solve each is set to its optimum given its margin (:func:`_settle_small`).
 UNRESOLVED_BOUND_RTOL = 1e-6
+#: ... on problems whose ``max C_i K_ii`` is at most this (:func:`_settle_small`).
+SETTLE_SCALE_LIMIT = 1e10
 
 #: The intercept by libsvm's rule leaves out the variables within ``OFFSET_RELIABLE_RTOL`` of a
 #: bound (relative to ``min(C_i, max alpha)``) but not on it (:func:`_libsvm_offset`).
@@ -578,13 +580,17 @@ def _settle_small(alpha, y, Kv, upper, loss, kernel_times, kernel_top):
     The interior point resolves them to its absolute accuracy only: five samples of weight 1e-9
     beside C = 3 came back at ``alpha_i / C_i`` of a few 1e-5 each way, and the gap ``m - M``
     was 1.3. Their optimum, given the margin ``m_i`` the others make: ``0`` for ``m_i > 1`` and
-    ``C_i`` below (hinge), ``2 C_i max(0, 1 - m_i)`` (squared hinge). Only those whose
-    ``C_i K_ii`` is at most 1e-6 (their effect on any margin) are settled: beside bounds of 1e12
-    a bound of 1e5 is "small" but moves margins by 1e5. The margins use the intercept of the
-    other variables.
+    ``C_i`` below (hinge), ``2 C_i max(0, 1 - m_i)`` (squared hinge). Each moves the margins by
+    less than ``C_i K_ii``. Not where ``max C_i K_ii`` exceeds :data:`SETTLE_SCALE_LIMIT`:
+    beside bounds of 1e12 a bound of 1e4 is "small" but moves margins by 1e4, and with the others
+    unresolved too the margins that would settle it are not known (weights over 12 decades at
+    C = 1e6: the settled model's decision values were off by 6.7e3). The margins use the
+    intercept of the other variables.
     """
-    # tiny beside the largest bound, and moving no margin by more than 1e-6 (C_i K_ii)
-    small = (upper < UNRESOLVED_BOUND_RTOL * upper.max()) & (upper * kernel_top <= 1e-6)
+    # tiny beside the largest bound, on a problem whose other variables the solver resolves
+    if upper.max() * kernel_top > SETTLE_SCALE_LIMIT:
+        return alpha, Kv
+    small = upper < UNRESOLVED_BOUND_RTOL * upper.max()
     if not small.any():
         return alpha, Kv
     rest = ~small
