@@ -158,6 +158,24 @@ def _probabilities(Z):
     return expit(Z) if Z.shape[1] == 1 else softmax(Z, axis=1)
 
 
+def _stationarity_rounding(X, coef, intercept, c) -> float:
+    """An estimate of what the rounding of the scores alone puts into the stationarity residual
+    (per unit of ``c``, like the residual).
+
+    Each score ``x_i w + b`` carries about ``eps (|x_i| |w| + |b|)``; the gradient multiplies that
+    by ``c_i p_i (1 - p_i) |x_ij|`` and sums over samples. Features with large values or means
+    (raw timestamps of 1.7e9) make it large: a model whose duality gap was 1e-8 failed
+    stationarity by 4 per unit of ``c`` in the original coordinates, where its solver, working on
+    centred ones, had met ``tol``.
+    """
+    absolute = abs(X) if sparse.issparse(X) else np.abs(X)
+    P = _probabilities(np.asarray(X @ coef.T) + intercept)
+    h = c[:, None] * P * (1.0 - P)
+    score_error = np.finfo(float).eps * (np.asarray(absolute @ np.abs(coef).T) + np.abs(intercept))
+    gradient_error = np.asarray(absolute.T @ (h * score_error))
+    return float(gradient_error.max(initial=0.0)) / max(float(c.sum()), np.finfo(float).tiny)
+
+
 def _losses(Z, Y):
     if Z.shape[1] == 1:
         return losses.logistic((2.0 * Y[:, 0] - 1.0) * Z[:, 0])
@@ -625,6 +643,15 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
             "no dual bound: the intercepts could not balance the classes' residuals (a model\n"
             "  far from its optimum, with saturated probabilities)."
         )
+    if stationarity > stationarity_tol and not exponent and np.isfinite(stationarity):
+        floor = _stationarity_rounding(X, coef, intercept, c)
+        if stationarity <= 10.0 * floor:
+            advice = (advice + "\n  " if advice else "") + (
+                "the stationarity residual is within the rounding of the original coordinates: "
+                f"the\n  scores' rounding alone puts up to about {floor:.2g} per unit of c into "
+                "the gradient (features with\n  large values or means amplify it). Standardise "
+                "the features (StandardScaler in a Pipeline)\n  to check the model."
+            )
     described = f"{type(model).__name__} (logistic, {name_penalty} penalty, {n_classes} classes"
     if used:
         described += f"; dual point from {used} Newton steps"
