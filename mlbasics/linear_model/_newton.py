@@ -63,7 +63,7 @@ FIRST_GUESS_PASSES = 5
 CONVERGED_L1 = "subgradient optimality and duality gap below tol"
 # A run stops after STALL_LIMIT steps that change the objective only within rounding noise.
 STALL_LIMIT = 3
-# L-BFGS with L2 confirms its gradient rule by the duality gap when F < GAP_TEST_BELOW * scale.
+# Newton and L-BFGS with L2 confirm their stop by the duality gap when F < GAP_TEST_BELOW * scale.
 GAP_TEST_BELOW = 0.1
 
 
@@ -243,11 +243,7 @@ def newton_smooth(
         G = obj.smooth_gradient(coef, P)
         opt = obj.optimality(coef, G)
         stop = rec.record(F, opt, coef)
-        if (
-            opt <= tol_abs
-            and small_decrement
-            and (F >= GAP_TEST_BELOW * obj.scale or _gap_within_tol(obj, coef, tol))
-        ):
+        if opt <= tol_abs and small_decrement and _gap_confirms(obj, coef, F, tol):
             converged, message = True, "gradient and Newton decrement below tol"
             break
         if stop:
@@ -348,7 +344,7 @@ def lbfgs(
         F, G = last["F"], last["G"]
         opt = obj.optimality(coef, G)
         converged = opt <= tol * obj.scale
-        if converged and F < GAP_TEST_BELOW * obj.scale and not _gap_within_tol(obj, coef, tol):
+        if converged and not _gap_confirms(obj, coef, F, tol):
             # the gradient rule holds but the gap does not (L2 at a large C: see gap_scale):
             # run on with a gradient tolerance ten times tighter
             converged, tighter, gap_failed = False, tighter / 10.0, True
@@ -527,6 +523,13 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         elif opt <= tol_abs:
             message = f"reached max_iter={max_iter} with the duality gap above tol"
     return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message, rec.stopped)
+
+
+def _gap_confirms(obj: LogisticObjective, coef, F, tol) -> bool:
+    """The smooth solvers' last stopping test: the duality gap passes ``tol``, tested only where
+    ``F`` is below :data:`GAP_TEST_BELOW` ``scale`` (above, ``tol * scale`` is at most ten times
+    ``tol * F`` and the gap's refinement is not worth its cost)."""
+    return F >= GAP_TEST_BELOW * obj.scale or _gap_within_tol(obj, coef, tol)
 
 
 def _gap_within_tol(obj: LogisticObjective, coef, tol) -> bool:

@@ -511,6 +511,16 @@ def _mvp_gap(alpha, y, Kv, upper, loss) -> float:
     return float(score[can_up].max() - score[can_down].min())
 
 
+def _finish_margins(alpha, y, Kv, upper, loss, b_solver, kernel_times, kernel_top):
+    """Hinge and squared hinge, after the solve: the variables of tiny bound settled
+    (:func:`_settle_small`), those just off a bound snapped (:func:`_snap_by_margin`), and the
+    intercept chosen (:func:`_intercept`); returns ``(alpha, K (y alpha), b)``.
+    ``kernel_times(v)`` is ``K v``, ``kernel_top`` is ``max K_ii``."""
+    alpha, Kv = _settle_small(alpha, y, Kv, upper, loss, kernel_times, kernel_top)
+    alpha, Kv = _snap_by_margin(alpha, y, Kv, upper, loss, kernel_times)
+    return alpha, Kv, _intercept(alpha, y, Kv, upper, loss, b_solver)
+
+
 def _snap_by_margin(alpha, y, Kv, upper, loss, kernel_times):
     """Hinge loss: a variable within :data:`MARGIN_SNAP_RTOL` ``C_i`` of a bound, whose margin
     says it belongs there, put on it; returns ``(alpha, Kv)``.
@@ -806,12 +816,10 @@ def solve_dual_qp(
                 alpha = _settle_unresolved(alpha, y * (Kv + b), upper)
                 Kv = _kernel_times(X, spec, F, y * alpha)
             else:
-                kernel_top = float(squared_norms(F).max(initial=0.0))
-                alpha, Kv = _settle_small(alpha, y, Kv, upper, loss,
-                                          lambda v: _kernel_times(X, spec, F, v), kernel_top)  # fmt: skip
-                alpha, Kv = _snap_by_margin(alpha, y, Kv, upper, loss,
-                                            lambda v: _kernel_times(X, spec, F, v))  # fmt: skip
-                b = _intercept(alpha, y, Kv, upper, loss, b)
+                alpha, Kv, b = _finish_margins(
+                    alpha, y, Kv, upper, loss, b, lambda v: _kernel_times(X, spec, F, v),
+                    float(squared_norms(F).max(initial=0.0)),  # max K_ii = max ||F_i||^2
+                )  # fmt: skip
             records = []
         else:
             K = _gram(X, spec)
@@ -826,11 +834,9 @@ def solve_dual_qp(
             records = [(unit * value, gap, seconds) for value, gap, seconds in records]
             Kv = K @ (y * alpha)
             if loss != "logistic":
-                alpha, Kv = _settle_small(
-                    alpha, y, Kv, upper, loss, lambda v: K @ v, float(np.diag(K).max())
+                alpha, Kv, b = _finish_margins(
+                    alpha, y, Kv, upper, loss, b, lambda v: K @ v, float(np.diag(K).max())
                 )
-                alpha, Kv = _snap_by_margin(alpha, y, Kv, upper, loss, lambda v: K @ v)
-                b = _intercept(alpha, y, Kv, upper, loss, b)
     objective = _dual_objective(alpha, upper, 0.5 * float((y * alpha) @ Kv), loss)
     gap = _mvp_gap(alpha, y, Kv, upper, loss)
     elapsed = time.perf_counter() - start
