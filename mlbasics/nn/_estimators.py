@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
 from .._validation import check_partial_fit_classes
@@ -70,6 +70,30 @@ def _same(a, b):
         return bool(a == b)
     except (TypeError, ValueError):
         return False
+
+
+def _weighted_samples(sample_weight, X, target, stratify):
+    """``(X, target, stratify, weight)``: the samples of positive weight, and their weights divided
+    by their mean (None when the weights are all equal, or not given).
+
+    The loss of a batch is the mean of its weighted per-sample losses (:mod:`mlbasics.nn._losses`);
+    with weights of mean 1 that is an unbiased estimate of the weighted mean loss
+    :math:`\\sum_i w_i\\ell_i / \\sum_i w_i`, and scaling every weight by one factor changes
+    nothing (equal weights train exactly as none). A sample of weight 0 is left out: it would add
+    nothing to the loss, but it would still count in BatchNorm's batch statistics, take a place in
+    the mini-batches and could be drawn for ``early_stopping``'s validation part.
+    """
+    if sample_weight is None:
+        return X, target, stratify, None
+    # (scikit-learn's check refuses negative weights and weights that are all zero)
+    weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    keep = weight > 0
+    if not np.all(keep):
+        X, target, weight = X[keep], target[keep], weight[keep]
+        stratify = None if stratify is None else stratify[keep]
+    if np.all(weight == weight[0]):
+        return X, target, stratify, None
+    return X, target, stratify, weight / np.mean(weight)
 
 
 def _check_hidden_layer_sizes(sizes):
@@ -166,7 +190,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         """Set the target attributes (first call) and return (targets for the loss, stratify)."""
         raise NotImplementedError
 
-    def _validation_score(self, X, target):
+    def _validation_score(self, X, target, weight):
         raise NotImplementedError
 
     # -- construction --------------------------------------------------------------------------
@@ -266,7 +290,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         rule = Optimizer.registry[self.optimizer]
         return inspect.signature(rule).parameters["learning_rate"].default
 
-    def _epoch(self, X, target):
+    def _epoch(self, X, target, weight=None):
         steps = self._optimizer.n_steps
         loss = train_epoch(
             self.network_,
@@ -278,6 +302,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             rng=self._rng,
             alpha=self.alpha,
             clip_norm=self.clip_norm,
+            sample_weight=weight,
         )
         self.loss_curve_.append(loss)
         self.t_ += self._optimizer.n_steps - steps
@@ -298,7 +323,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
 
     # -- fitting -------------------------------------------------------------------------------
     @with_callbacks
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train a new network on ``(X, y)``.
 
         Without early stopping, training stops when the training loss has not decreased by at least
@@ -312,6 +337,15 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: class labels for the classifier, real values for the regressor.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights ``>= 0`` of the samples (None: all 1). The objective becomes the weighted mean
+            loss :math:`\\sum_i w_i\\ell_i / \\sum_i w_i` plus the weight decay: each batch's
+            loss is :math:`\\frac1{n_b}\\sum_{i\\in b} w_i \\ell_i` with the weights divided by
+            their mean, an unbiased estimate of it (scikit-learn's MLP divides by the batch's
+            total weight instead, a biased ratio that is undefined on a batch of zero weights).
+            Only relative weights matter; samples of weight 0 are left out. With
+            ``early_stopping`` the validation score is weighted too. BatchNorm's batch statistics
+            are not weighted (a weight of 2 is not two copies of the sample there).
 
         Returns
         -------
@@ -331,11 +365,12 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         try:  # a fit that fails leaves no model (an earlier one included): not half a new one
             X, y = self._validate_X_y(X, y, reset=True)
             target, stratify = self._prepare_targets(y, first=True)
+            X, target, stratify, weight = _weighted_samples(sample_weight, X, target, stratify)
             task = self._open_fit_task(X, y, max_subtasks=self.max_epochs)
             rng = self._generator()
             X = self._cast_X(X)
             self._start(X.shape[1], rng)
-            self._train(X, target, stratify, rng, task)
+            self._train(X, target, stratify, rng, task, weight)
         except Exception:  # (an interrupt keeps the network trained so far)
             self._discard()
             raise
@@ -345,10 +380,12 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         task.end({})
         return self
 
-    def _train(self, X, target, stratify, rng, task):
+    def _train(self, X, target, stratify, rng, task, weight):
         """fit's epochs, on the network that :meth:`_start` built."""
         if self.early_stopping:
-            X, X_val, target, target_val = self._split(X, target, stratify, rng)
+            X, X_val, target, target_val, weight, weight_val = self._split(
+                X, target, stratify, rng, weight
+            )
             self.validation_scores_ = []
             best_score, best_state = -np.inf, None
         else:
@@ -357,9 +394,9 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         stalled, converged, stopped = 0, False, False
         for _ in range(self.max_epochs):
             epoch = task.subtask("epoch") if task.watched else None
-            loss = self._epoch(X, target)
+            loss = self._epoch(X, target, weight)
             if self.early_stopping:
-                score = self._validation_score(X_val, target_val)
+                score = self._validation_score(X_val, target_val, weight_val)
                 self.validation_scores_.append(score)
                 stalled = 0 if score > best_score + self.tol else stalled + 1
                 if best_state is None or score > best_score:
@@ -394,7 +431,9 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         """The fitted attributes that change during training, copied (for callbacks' models)."""
         return {"network_": copy.deepcopy(self.network_), "loss_curve_": list(self.loss_curve_)}
 
-    def _split(self, X, target, stratify, rng):
+    def _split(self, X, target, stratify, rng, weight):
+        """``(X, X_val, target, target_val, weight, weight_val)``: the held-out part of
+        ``early_stopping``; the training part's weights again of mean 1 (None if unweighted)."""
         seed = int(rng.integers(np.iinfo(np.int32).max))
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
         least = self._min_validation_samples
@@ -411,14 +450,17 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
                 f"{X.shape[0] - n_val} and {n_val}. Use more data, another validation_fraction, "
                 "or early_stopping=False."
             )
+        arrays = (X, target) if weight is None else (X, target, weight)
         try:
-            return train_test_split(
-                X, target, test_size=self.validation_fraction, stratify=stratify, random_state=seed
+            parts = train_test_split(
+                *arrays, test_size=self.validation_fraction, stratify=stratify, random_state=seed
             )
         except ValueError:  # a class too rare to appear in both parts: split at random
-            return train_test_split(
-                X, target, test_size=self.validation_fraction, random_state=seed
-            )
+            parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed)
+        if weight is None:
+            return (*parts, None, None)
+        X, X_val, target, target_val, weight, weight_val = parts
+        return X, X_val, target, target_val, weight / np.mean(weight), weight_val
 
     def _cast_X(self, X):
         """``X`` in the network's dtype; a ValueError if its values do not fit in it."""
@@ -429,19 +471,20 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             hint="use dtype='float64' or scale the features (e.g. StandardScaler)",
         )
 
-    def _partial_fit(self, X, y, classes=None):
+    def _partial_fit(self, X, y, classes=None, sample_weight=None):
         first = not hasattr(self, "network_")
         self._check_params()  # on every call: set_params may have changed them since
         if not first:
             self._continue()
         X, y = self._validate_X_y(X, y, reset=first)
         target, _ = self._prepare_targets(y, first=first, classes=classes)
+        X, target, _, weight = _weighted_samples(sample_weight, X, target, None)
         X = self._cast_X(X)
         if first:
             self._start(X.shape[1], self._generator())
             self.validation_scores_ = None
         try:
-            loss = self._epoch(X, target)
+            loss = self._epoch(X, target, weight)
         except Exception:
             if first:  # (a later call's failure keeps the network trained so far)
                 self._discard()
@@ -644,11 +687,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return index.astype(self.dtype).reshape(-1, 1), index
         return index, index
 
-    def _validation_score(self, X, target):
+    def _validation_score(self, X, target, weight):
         index = target.ravel().astype(np.intp)
-        return float(np.mean(self._predict_index(X) == index))
+        return float(np.average(self._predict_index(X) == index, weights=weight))
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)`` from the current weights (the first call builds the network).
 
         The parameters are checked on every call. Those that only act on training
@@ -668,6 +711,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         classes : array-like of shape (n_classes,), default=None
             Every class of the stream: required on the first call, and if given later it must be
             the same.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights ``>= 0`` of this call's samples, divided by their mean over the call (as in
+            ``fit``): only relative weights within a call matter.
 
         Returns
         -------
@@ -675,7 +721,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._partial_fit(X, y, classes=classes)
+        return self._partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     def _predict_index(self, X_validated):
         outputs = self.network_.forward(X_validated, training=False)
@@ -852,11 +898,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         )
         return (target.copy() if target is Y else target), None
 
-    def _validation_score(self, X, target):
+    def _validation_score(self, X, target, weight):
         prediction = self.network_.forward(X, training=False).astype(np.float64)
-        return float(r2_score(target, prediction))
+        return float(r2_score(target, prediction, sample_weight=weight))
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)`` from the current weights (the first call builds the network).
 
         The parameters are checked on every call; which of them may change between calls is
@@ -869,12 +915,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights ``>= 0`` of this call's samples, divided by their mean over the call (as in
+            ``fit``): only relative weights within a call matter.
 
         Returns
         -------
         self : MLPRegressor
         """
-        return self._partial_fit(X, y)
+        return self._partial_fit(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predicted targets: shape (n_samples,) if ``y`` was 1-D in fit, else (n_samples, n_outputs)."""

@@ -1,8 +1,14 @@
 """Losses of a network's output: each averages a per-sample loss over the batch.
 
-A loss object has ``forward(z, target) -> float``, the mean over the ``n`` rows of ``z`` of the
-per-sample loss, and ``backward() -> ndarray``, the gradient of that mean with respect to ``z``
-(hence the factor ``1/n`` in every gradient below). The classification losses take *logits*
+A loss object has ``forward(z, target, sample_weight=None) -> float``, the mean over the ``n``
+rows of ``z`` of the per-sample loss, and ``backward() -> ndarray``, the gradient of that mean with
+respect to ``z`` (hence the factor ``1/n`` in every gradient below). With ``sample_weight`` the
+mean is of the weighted losses, :math:`\\frac1n\\sum_i w_i \\ell_i`, and row ``i`` of the gradient
+is multiplied by :math:`w_i`. It is divided by ``n``, not by :math:`\\sum_i w_i`: with weights of
+mean 1 over the training set (what the estimators pass), a mini-batch's weighted loss and its
+gradient are then unbiased estimates of the whole weighted objective
+:math:`\\sum_i w_i \\ell_i / \\sum_i w_i`, where the ratio of two batch sums would not be (and
+would be 0/0 on a batch of zero weights). The classification losses take *logits*
 (unnormalised scores) and fuse the link function into the loss, which is both cheaper and stable:
 no probability is ever computed only to have its logarithm taken.
 
@@ -102,12 +108,47 @@ def _shifted_logits(z):
     return shifted
 
 
-def _mean_loss(loss, per_sample, z):
-    """The mean of the per-sample losses, summed in float64; the module's FloatingPointError when
-    it overflows float64. (A sum that overflows while the mean does not is summed again, divided
-    first.)"""
+def _check_weight(sample_weight, n):
+    """``sample_weight`` as a float64 vector of ``n`` finite numbers >= 0, or None."""
+    if sample_weight is None:
+        return None
+    weight = np.asarray(sample_weight)
+    if weight.ndim != 1 or weight.shape[0] != n:
+        raise ValueError(
+            f"sample_weight must be a vector of one weight per sample ({n}), got shape "
+            f"{weight.shape}."
+        )
+    if weight.dtype.kind not in "biuf":
+        raise ValueError(f"sample_weight must hold real numbers, got dtype {weight.dtype}.")
+    weight = weight.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(weight)) or np.any(weight < 0):
+        raise ValueError("sample_weight must hold finite numbers >= 0.")
+    return weight
+
+
+def _weigh_rows(values, weight):
+    """``values`` (one row per sample, 1-D or 2-D) with row ``i`` multiplied by ``weight[i]``, in
+    float64; ``values`` itself if ``weight`` is None."""
+    if weight is None:
+        return values
+    shape = (-1,) + (1,) * (np.ndim(values) - 1)
+    return np.asarray(values, dtype=np.float64) * weight.reshape(shape)
+
+
+def _weigh_grad(grad, weight):
+    """The gradient rows multiplied by the weights, in the gradient's own dtype."""
+    if weight is None:
+        return grad
+    return grad * weight.astype(grad.dtype, copy=False).reshape(-1, 1)
+
+
+def _mean_loss(loss, per_sample, z, weight=None):
+    """The mean of the (weighted) per-sample losses, summed in float64; the module's
+    FloatingPointError when it overflows float64. (A sum that overflows while the mean does not is
+    summed again, divided first.)"""
     n = z.shape[0]
     with np.errstate(over="ignore"):
+        per_sample = _weigh_rows(per_sample, weight)
         value = float(np.sum(per_sample, dtype=np.float64)) / n
         if math.isinf(value) and np.all(np.isfinite(per_sample)):
             value = float(np.sum(np.asarray(per_sample, dtype=np.float64) / n))
@@ -126,11 +167,13 @@ def _describe(target):
 
 
 class Loss:
-    """Base class: ``forward(z, target)`` returns the mean loss, ``backward()`` its gradient in z."""
+    """Base class: ``forward(z, target, sample_weight=None)`` returns the mean loss (of the
+    weighted per-sample losses, divided by the number of rows, when weights are given),
+    ``backward()`` its gradient in z."""
 
     _grad = None
 
-    def forward(self, z, target):
+    def forward(self, z, target, sample_weight=None):
         raise NotImplementedError
 
     def backward(self):
@@ -142,8 +185,8 @@ class Loss:
             )
         return self._grad
 
-    def __call__(self, z, target):
-        return self.forward(z, target)
+    def __call__(self, z, target, sample_weight=None):
+        return self.forward(z, target, sample_weight)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -175,9 +218,10 @@ class SoftmaxCrossEntropy(Loss):
            [-0.25,  0.25]])
     """
 
-    def forward(self, z, target):
+    def forward(self, z, target, sample_weight=None):
         z = _check_batch(z)
         n = z.shape[0]
+        weight = _check_weight(sample_weight, n)
         target = np.asarray(target)
         shifted = _shifted_logits(z)
         exp = np.exp(shifted)
@@ -204,8 +248,8 @@ class SoftmaxCrossEntropy(Loss):
             exp *= mass
             exp -= target
         exp *= 1.0 / n
-        self._grad = exp.astype(z.dtype, copy=False)
-        return _mean_loss(self, per_sample, z)
+        self._grad = _weigh_grad(exp.astype(z.dtype, copy=False), weight)
+        return _mean_loss(self, per_sample, z, weight)
 
 
 class BinaryCrossEntropy(Loss):
@@ -228,8 +272,9 @@ class BinaryCrossEntropy(Loss):
     800.0
     """
 
-    def forward(self, z, target):
+    def forward(self, z, target, sample_weight=None):
         z = _check_batch(z)
+        weight = _check_weight(sample_weight, z.shape[0])
         target = np.asarray(target)
         if target.size != z.size:
             raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
@@ -243,8 +288,8 @@ class BinaryCrossEntropy(Loss):
             raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
         with np.errstate(over="ignore"):  # |z| near the largest float: refused by _mean_loss
             per_entry = np.maximum(z, 0) - target * z + np.log1p(np.exp(-np.abs(z)))
-        self._grad = (expit(z) - target) * (1.0 / z.shape[0])
-        return _mean_loss(self, per_entry, z)
+        self._grad = _weigh_grad((expit(z) - target) * (1.0 / z.shape[0]), weight)
+        return _mean_loss(self, per_entry, z, weight)
 
 
 class _RegressionLoss(Loss):
@@ -255,8 +300,9 @@ class _RegressionLoss(Loss):
     ``inf`` is returned and no warning printed).
     """
 
-    def forward(self, z, target):
+    def forward(self, z, target, sample_weight=None):
         z = _check_batch(z)
+        weight = _check_weight(sample_weight, z.shape[0])
         target = np.asarray(target)
         if target.ndim == 1:
             target = target.reshape(-1, 1)
@@ -266,8 +312,8 @@ class _RegressionLoss(Loss):
         try:
             with np.errstate(over="raise", invalid="raise"):
                 residual = z - target
-                value, grad = self._value_and_grad(residual)
-                value = float(value)
+                per_entry, grad = self._value_and_grad(residual)
+                value = float(np.sum(_weigh_rows(per_entry, weight), dtype=np.float64))
             if not math.isfinite(value):
                 raise FloatingPointError
         except FloatingPointError:
@@ -276,7 +322,7 @@ class _RegressionLoss(Loss):
                 f"|z| is {float(np.max(np.abs(z))):.3g}, the largest |target| "
                 f"{float(np.max(np.abs(target))):.3g}): values this large must be scaled down."
             ) from None
-        self._grad = grad / z.shape[0]
+        self._grad = _weigh_grad(grad / z.shape[0], weight)
         return value / z.shape[0]
 
 
@@ -293,7 +339,7 @@ class MeanSquaredError(_RegressionLoss):
 
     def _value_and_grad(self, r):
         r64 = r.astype(np.float64, copy=False)  # squares of float32 residuals overflow from 2e19
-        return 0.5 * np.sum(r64 * r64), r
+        return 0.5 * (r64 * r64), r
 
 
 class L1Loss(_RegressionLoss):
@@ -308,7 +354,7 @@ class L1Loss(_RegressionLoss):
     """
 
     def _value_and_grad(self, r):
-        return np.sum(np.abs(r), dtype=np.float64), np.sign(r)
+        return np.abs(r, dtype=np.float64), np.sign(r)
 
 
 def _positive_width(value, name):
@@ -350,7 +396,7 @@ class Huber(_RegressionLoss):
         d = self.delta
         inner = np.minimum(a, d)  # squares only of |r| <= delta: a large r does not overflow
         value = np.where(a <= d, 0.5 * inner * inner, d * (a - 0.5 * d))
-        return np.sum(value), np.clip(r, -d, d)
+        return value, np.clip(r, -d, d)
 
     def __repr__(self):
         return f"Huber(delta={self.delta:g})"

@@ -22,6 +22,7 @@ import numpy as np
 from ..optim import _GradientOverflowError, clip_grad_norm
 from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Softmax, Tanh
 from ._layers import BatchNorm, Dense, Dropout, _check_dtype
+from ._losses import _check_weight
 
 __all__ = ["Sequential", "TrainingDivergedError", "train_epoch"]
 
@@ -384,7 +385,17 @@ def check_batch(network, X, target, *, target_name):
 
 
 def train_epoch(
-    network, loss, optimizer, X, target, *, batch_size, rng=None, alpha=0.0, clip_norm=None
+    network,
+    loss,
+    optimizer,
+    X,
+    target,
+    *,
+    batch_size,
+    rng=None,
+    alpha=0.0,
+    clip_norm=None,
+    sample_weight=None,
 ):
     """One pass over the data in mini-batches: forward, loss, backward, decay, clip, step.
 
@@ -412,6 +423,12 @@ def train_epoch(
     clip_norm : float or None, default=None
         If given, the joint norm of all gradients is clipped to it
         (:func:`mlbasics.optim.clip_grad_norm`).
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Weights ``>= 0`` of the samples, passed batch by batch to ``loss.forward``: a batch's loss
+        is then :math:`\\frac1{n_b}\\sum_{i\\in b} w_i\\ell_i` (see :mod:`mlbasics.nn._losses`).
+        Give them a mean of 1 over ``X`` (the estimators do) for the epoch's loss to be the
+        weighted mean :math:`\\sum_i w_i\\ell_i / \\sum_i w_i`. BatchNorm's batch statistics stay
+        unweighted.
 
     Returns
     -------
@@ -446,6 +463,7 @@ def train_epoch(
             f"(make_optimizer(name, [network.flat_params])), got {type(optimizer).__name__}."
         )
     X, target = check_batch(network, X, target, target_name="target")
+    weight = _check_weight(sample_weight, X.shape[0])
     if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
     alpha = _check_number(alpha, "alpha", positive=False)
@@ -474,6 +492,7 @@ def train_epoch(
     if rng is not None:
         order = rng.permutation(n)
         X, target = X[order], target[order]
+        weight = None if weight is None else weight[order]
     flat, flat_grads = network.flat_params, network.flat_grads
     decay = network.decay_mask * network.dtype.type(alpha) if alpha > 0 else None
     scratch = np.empty_like(flat)
@@ -482,7 +501,10 @@ def train_epoch(
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             for start, stop in batch_bounds(n, batch_size):
                 output = network.forward(X[start:stop], training=True)
-                value = loss.forward(output, target[start:stop])
+                if weight is None:  # (a loss of the user's own may not take weights)
+                    value = loss.forward(output, target[start:stop])
+                else:
+                    value = loss.forward(output, target[start:stop], weight[start:stop])
                 network.backward(loss.backward(), input_grad=False)
                 if decay is not None:
                     np.multiply(decay, flat, out=scratch)

@@ -259,3 +259,68 @@ def test_huber_widths_must_be_real_numbers_named_as_the_parameter(loss_class, na
 def test_huber_widths_must_be_positive_and_finite(loss_class, name, width):
     with pytest.raises(ValueError, match=f"{name} must be a finite number > 0"):
         loss_class(width)
+
+
+# -- sample weights --------------------------------------------------------------------------------
+
+
+WEIGHTED_CASES = [
+    (SoftmaxCrossEntropy, lambda rng, n: rng.integers(0, 3, n), 3),
+    (SoftmaxCrossEntropy, lambda rng, n: softmax(rng.standard_normal((n, 3)), axis=1), 3),
+    (BinaryCrossEntropy, lambda rng, n: rng.integers(0, 2, n).astype(float), 1),
+    (MeanSquaredError, lambda rng, n: rng.standard_normal((n, 2)), 2),
+    (L1Loss, lambda rng, n: rng.standard_normal(n), 1),
+    (Huber, lambda rng, n: 3 * rng.standard_normal((n, 2)), 2),
+    (SmoothL1, lambda rng, n: 3 * rng.standard_normal(n), 1),
+]
+
+
+@pytest.mark.parametrize(("loss_class", "make_target", "k"), WEIGHTED_CASES)
+def test_weighted_loss_is_the_mean_of_weighted_per_row_losses(loss_class, make_target, k):
+    # Reference: each row's loss and gradient on its own (a batch of one), weighted by hand.
+    rng = np.random.default_rng(0)
+    n = 7
+    z, target = 2 * rng.standard_normal((n, k)), make_target(rng, n)
+    weight = np.array([0.0, 1.0, 2.5, 0.3, 4.0, 1.0, 0.7])
+    rows = [loss_class().forward(z[i : i + 1], target[i : i + 1]) for i in range(n)]
+    row_grads = []
+    for i in range(n):
+        one = loss_class()
+        one.forward(z[i : i + 1], target[i : i + 1])
+        row_grads.append(one.backward()[0])
+    loss = loss_class()
+    value = loss.forward(z, target, sample_weight=weight)
+    np.testing.assert_allclose(value, np.dot(weight, rows) / n, rtol=1e-12)
+    np.testing.assert_allclose(
+        loss.backward(), weight[:, None] * np.array(row_grads) / n, rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(("loss_class", "make_target", "k"), WEIGHTED_CASES)
+def test_integer_weights_are_repeated_rows_and_unit_weights_are_none(loss_class, make_target, k):
+    rng = np.random.default_rng(1)
+    n = 6
+    z, target = rng.standard_normal((n, k)), make_target(rng, n)
+    counts = np.array([2, 0, 1, 3, 1, 1])
+    repeated = loss_class().forward(np.repeat(z, counts, axis=0), np.repeat(target, counts, axis=0))
+    weighted = loss_class().forward(z, target, sample_weight=counts)
+    np.testing.assert_allclose(weighted * n / counts.sum(), repeated, rtol=1e-12)
+    assert loss_class().forward(z, target, sample_weight=np.ones(n)) == loss_class().forward(
+        z, target
+    )
+
+
+@pytest.mark.parametrize(
+    ("weight", "match"),
+    [
+        (np.ones(3), "one weight per sample"),
+        (np.array([1.0, -1.0, 1.0, 1.0]), "finite numbers >= 0"),
+        (np.array([1.0, np.nan, 1.0, 1.0]), "finite numbers >= 0"),
+        (np.array(["a", "b", "c", "d"]), "real numbers"),
+    ],
+)
+def test_losses_reject_bad_sample_weights(weight, match):
+    z, target = np.zeros((4, 1)), np.zeros(4)
+    for loss in (MeanSquaredError(), BinaryCrossEntropy()):
+        with pytest.raises(ValueError, match=match):
+            loss.forward(z, target, sample_weight=weight)
