@@ -305,6 +305,18 @@ class Optimizer:
         """Apply the rule to ``param`` (the i-th parameter) in place."""
         raise NotImplementedError
 
+    def step_scale(self, i):
+        """The rule's step per unit gradient on ``params[i]``, in its current state.
+
+        A float, or an array of the shape of ``params[i]`` for the rules that scale each
+        coordinate: the factor :math:`d` such that a gradient :math:`g` held constant from now on
+        moves the parameter by :math:`-d\\,g` per step (once the rule's averages have settled).
+        A penalty handled outside the gradient must shrink by the same factor to keep the
+        minimiser: this is the metric of the proximal L1 step of
+        :class:`mlbasics.LogisticRegression`'s SGD solver.
+        """
+        raise NotImplementedError
+
     def _square_overflow_message(self, i, grads):
         """The message for gradients whose squares (or their running sum) overflow."""
         dtype = self.params[i].dtype
@@ -380,6 +392,10 @@ class SGD(Optimizer):
     def _update(self, i, param, grad):
         param -= self.learning_rate * grad
 
+    def step_scale(self, i):
+        """:math:`\\eta`."""
+        return self.learning_rate
+
 
 class Momentum(Optimizer):
     """Gradient descent with momentum (Polyak's heavy ball).
@@ -437,6 +453,11 @@ class Momentum(Optimizer):
         velocity *= self.momentum
         velocity -= self.learning_rate * grad
         param += velocity
+
+    def step_scale(self, i):
+        """:math:`\\eta / (1 - \\mu)`: the velocity of a constant gradient settles at
+        :math:`-\\eta g / (1 - \\mu)` (the same for Nesterov's look-ahead)."""
+        return self.learning_rate / (1.0 - self.momentum)
 
 
 class Nesterov(Momentum):
@@ -558,6 +579,10 @@ class AdaGrad(Optimizer):
         _add_squares(sum_squares, grad, None, i)
         param -= self.learning_rate * grad / (np.sqrt(sum_squares) + self.eps)
 
+    def step_scale(self, i):
+        """:math:`\\eta / (\\sqrt{s_t} + \\epsilon)` per coordinate."""
+        return self.learning_rate / (np.sqrt(self.sum_squares[i]) + self.eps)
+
 
 class RMSProp(Optimizer):
     """RMSProp: AdaGrad with a running *average* of squared gradients, so the rate can recover.
@@ -612,6 +637,10 @@ class RMSProp(Optimizer):
         mean_square *= self.decay
         _add_squares(mean_square, grad, 1.0 - self.decay, i)
         param -= self.learning_rate * grad / (np.sqrt(mean_square) + self.eps)
+
+    def step_scale(self, i):
+        """:math:`\\eta / (\\sqrt{s_t} + \\epsilon)` per coordinate."""
+        return self.learning_rate / (np.sqrt(self.mean_square[i]) + self.eps)
 
 
 class AdaDelta(Optimizer):
@@ -675,6 +704,12 @@ class AdaDelta(Optimizer):
         mean_square_delta *= self.rho
         mean_square_delta += (1.0 - self.rho) * delta * delta
         param -= self.learning_rate * delta
+
+    def step_scale(self, i):
+        """:math:`\\eta \\sqrt{E[\\Delta^2] + \\epsilon} / \\sqrt{E[g^2] + \\epsilon}` per
+        coordinate."""
+        root_delta = np.sqrt(self.mean_square_delta[i] + self.eps)
+        return self.learning_rate * root_delta / np.sqrt(self.mean_square[i] + self.eps)
 
 
 class Adam(Optimizer):
@@ -750,6 +785,12 @@ class Adam(Optimizer):
         t = self.n_steps
         m_hat = m / (1.0 - self.beta1**t)
         param -= self.learning_rate * m_hat / (self._root_v_hat(v, t) + self.eps)
+
+    def step_scale(self, i):
+        """:math:`\\eta / (\\sqrt{\\hat v_t} + \\epsilon)` per coordinate (the corrected first
+        moment of a constant gradient is that gradient; for Nadam too)."""
+        t = max(self.n_steps, 1)
+        return self.learning_rate / (self._root_v_hat(self.second_moment[i], t) + self.eps)
 
     def _root_v_hat(self, v, t):
         """``sqrt(v_hat) = sqrt(v) / sqrt(1 - beta2^t)``: the root first, so that ``v_hat`` itself

@@ -765,3 +765,20 @@ def test_a_narrower_float_gradient_is_squared_in_the_parameters_dtype(
         make_optimizer(name, [w_narrow]).step([grad])
     make_optimizer(name, [w_wide]).step([grad.astype(param_dtype)])
     np.testing.assert_array_equal(w_narrow, w_wide)
+
+
+@pytest.mark.parametrize("name", sorted(Optimizer.registry))
+def test_step_scale_is_the_settled_step_per_unit_gradient(name):
+    # A constant gradient, coordinates of very different sizes: after the rule's averages have
+    # settled, one step moves each coordinate by -step_scale * g.
+    g = np.array([3.0, -0.5, 1e-3, 20.0])
+    w = np.zeros(4)
+    rule = make_optimizer(name, [w], learning_rate=0.01)
+    for _ in range(400):
+        before = w.copy()
+        rule.step([g])
+    moved = w - before
+    # AdaDelta's E[dx^2] grows with every step, so its step keeps growing (by 6e-4 relative over
+    # the last 400 steps' scale, 2e-5 after 20,000): it settles only slowly.
+    rtol = 1e-3 if name == "adadelta" else 1e-6
+    np.testing.assert_allclose(moved, -rule.step_scale(0) * g, rtol=rtol)

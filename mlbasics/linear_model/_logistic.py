@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -140,7 +141,11 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             "nadam"}, default="sgd"
         Update rule of ``solver="sgd"``, from :mod:`mlbasics.optim` with its default
         hyper-parameters. Plain ``"sgd"`` with ``batch_size=1`` runs in a compiled loop (numba);
-        the others, and mini-batches, in a Python loop over BLAS batch gradients.
+        the others, and mini-batches, in a Python loop over BLAS batch gradients. Every rule
+        applies an L1 term in its own step size (``step_scale``), so that its fixed point is the
+        L1 optimum: the cumulative penalty for ``"sgd"``, ``"momentum"`` and ``"nesterov"``, a
+        proximal step in the per-coordinate metric for the adaptive rules (which, under gradient
+        noise, leaves fewer coefficients exactly zero).
     learning_rate : {"optimal", "constant", "invscaling", "adaptive"}, default="optimal"
         Schedule of the rate ``eta_t`` (``t`` = updates made): ``"optimal"`` is Bottou's
         ``1 / (alpha (t0 + t))`` with ``alpha = 1 / (C n)``, ``t0 = alpha ** -0.75`` (needs a
@@ -660,16 +665,31 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 np.zeros(objective.shape), settings, fit_intercept=self.fit_intercept
             )
             self._sgd_rng = self._generator()
-        result = sgd(
-            objective,
-            self._sgd_run,
-            data_weight=C,
-            max_iter=1,
-            tol=None,
-            rng=self._sgd_rng,
-            hook=self._hook(),
-        )
+            before = None
+        else:  # the epoch updates the run in place: a failed one must not leave it half-done
+            before = copy.deepcopy((self._sgd_run, self._sgd_rng))
+        try:
+            result = sgd(
+                objective,
+                self._sgd_run,
+                data_weight=C,
+                max_iter=1,
+                tol=None,
+                rng=self._sgd_rng,
+                hook=self._hook(),
+            )
+        except Exception:
+            # A diverged epoch leaves inf/NaN in the run, which every later call would continue
+            # from (and blame on its own, sane, learning rate): keep the run of the last good call
+            # (none after a failed first call).
+            if before is None:
+                del self._sgd_run, self._sgd_rng
+            else:
+                self._sgd_run, self._sgd_rng = before
+            raise
         self._store_result(result.coef, result)
+        if not result.stopped:
+            self._check_beats_zero_model(objective, X)
         return self
 
     def _continue_run_with(self, settings):

@@ -24,13 +24,15 @@ a warm start or ``partial_fit`` continues from):
   ``O(nnz(x_i))`` per update on CSR input.
 * :class:`MiniBatchRun` -- any update rule of :mod:`mlbasics.optim` (``"sgd"``, ``"momentum"``,
   ..., ``"nadam"``) on mini-batches (or single samples) in Python, the batch gradient by BLAS
-  (a sparse product on CSR input). L2 enters the gradient; L1 is the same cumulative penalty as in
-  the compiled loop, applied after the rule's step with the scheduled rate ``eta`` to the features
-  present in the batch (and to all at the end of an epoch): exact zeros. (A proximal step,
-  soft-thresholding by ``eta alpha_1`` after each update, was tried first: its thresholds are too
-  small against the gradient noise and it left most coefficients nonzero. For the adaptive rules --
-  AdaGrad, RMSProp, AdaDelta, Adam, Nadam -- clipping by the *scheduled* rate is a heuristic, not
-  the proximal step in their metric.) Averaging, when asked, is the running mean of the iterates.
+  (a sparse product on CSR input). L2 enters the gradient; L1 shrinks after the rule's step by
+  ``alpha_1`` times the rule's own step per unit gradient
+  (:meth:`~mlbasics.optim.Optimizer.step_scale`), so that every rule has the penalised minimiser
+  as its fixed point: for SGD, momentum and Nesterov by the cumulative penalty of the compiled loop
+  (on the features present in the batch, and on all at the end of an epoch), for the adaptive rules
+  by the proximal step in their per-coordinate metric. Both give exact zeros. (For plain SGD a
+  proximal step, soft-thresholding by ``eta alpha_1`` after each update, was tried first: its
+  thresholds are too small against the gradient noise and it left most coefficients nonzero.)
+  Averaging, when asked, is the running mean of the iterates.
 
 :func:`sgd` runs epochs of a run and applies the stopping rule; it follows the template of the Newton
 solvers (``setup -> (epoch -> record -> stopping rule)* -> result``) and returns a
@@ -78,6 +80,9 @@ from ._sgd_kernels import (
 )
 
 OPTIMIZERS = tuple(Optimizer.registry)
+# The rules whose step is one number times the gradient for every coordinate (their step_scale is
+# a float): L1 by the cumulative penalty. The adaptive rules take a proximal step instead.
+UNIFORM_STEP_RULES = ("sgd", "momentum", "nesterov")
 SCHEDULES = tuple(Schedule.registry)
 
 
@@ -294,16 +299,27 @@ class CompiledRun:
 
 
 class MiniBatchRun:
-    """Any rule of :mod:`mlbasics.optim` on mini-batches; L1 by Tsuruoka's cumulative penalty.
+    """Any rule of :mod:`mlbasics.optim` on mini-batches; L1 in the rule's own step size.
 
     One update on the batch ``B`` (rows of ``A = [X, 1]``, 0/1 targets ``Y``):
 
     ``G = (1/|B|) sum_{i in B} s_i a_i (p(z_i) - y_i)^T + alpha_2 W_pen``, then the rule's step
-    with the scheduled rate ``eta`` (``optimizer.step([G])``), then, with an L1 term, Tsuruoka's
-    cumulative penalty: ``u += eta alpha_1`` and, for the features ``j`` present in the batch,
-    ``w <- max(0, w - (u + q_j))`` if ``w > 0``, ``w <- min(0, w + (u - q_j))`` if ``w < 0``, with
-    ``q_j`` the penalty received so far. With ``optimizer="sgd"`` and one sample per batch this is
-    the update of the compiled loop, step for step.
+    with the scheduled rate ``eta`` (``optimizer.step([G])``), then the L1 term, shrinking by
+    ``alpha_1 d`` where ``d`` is the rule's step per unit gradient (``step_scale``: ``eta`` for
+    SGD, ``eta / (1 - mu)`` for momentum and Nesterov, ``eta / (sqrt(v) + eps)`` per coordinate
+    for Adam, ...). Shrinking by ``eta alpha_1`` whatever the rule would move the fixed point:
+    momentum's steps are ``1 / (1 - mu)`` = 10 times longer, so L1 acted 10 times too weakly, and
+    AdaGrad's shrink to 0 while the penalty did not, so every weight went to 0.
+
+    * SGD, momentum, Nesterov (one ``d`` for every coordinate): Tsuruoka's cumulative penalty,
+      ``u += alpha_1 d`` and, for the features ``j`` present in the batch,
+      ``w <- max(0, w - (u + q_j))`` if ``w > 0``, ``w <- min(0, w + (u - q_j))`` if ``w < 0``,
+      with ``q_j`` the penalty received so far. With ``optimizer="sgd"`` and one sample per batch
+      this is the update of the compiled loop, step for step.
+    * The adaptive rules (``d`` per coordinate): the proximal step in their metric,
+      ``w_j <- sign(w_j) max(|w_j| - alpha_1 d_j, 0)``, on every coefficient. (A cumulative
+      penalty in units of ``d_j`` would bank the huge ``d_j`` of a coordinate whose first
+      gradients are tiny and hold it at zero long after.)
     """
 
     def __init__(self, coef0, settings: SGDSettings, fit_intercept: bool):
@@ -359,20 +375,16 @@ class MiniBatchRun:
             if self.fit_intercept:
                 G[:, p] = R.sum(axis=0)
             eta = float(rates[u])
-            if problem.alpha2 > 0.0:
-                G[:, penalized] += self.decay(problem.alpha2, eta) * W[:, penalized]
-            self.optimizer.learning_rate = eta
-            try:
-                self.optimizer.step([G])
-            except FloatingPointError:
-                raise _diverged(self.settings, eta, "the update") from None
-            if problem.alpha1 > 0.0:
-                self.u += eta * problem.alpha1
-                if sparse.issparse(Xb):
-                    present = np.unique(Xb.indices)
-                else:
-                    present = np.flatnonzero(np.any(Xb != 0.0, axis=0))
-                self._clip_l1(present)
+            if eta > 0.0:  # (a rate that underflowed to 0, invscaling's late ones, moves nothing)
+                if problem.alpha2 > 0.0:
+                    G[:, penalized] += self.decay(problem.alpha2, eta) * W[:, penalized]
+                self.optimizer.learning_rate = eta
+                try:
+                    self.optimizer.step([G])
+                except FloatingPointError:
+                    raise _diverged(self.settings, eta, "the update") from None
+                if problem.alpha1 > 0.0:
+                    self._penalize_l1(problem.alpha1, Xb, p)
             if start >= 0 and self.t >= start:
                 if self.t == start:
                     self.avg[:] = 0.0
@@ -380,8 +392,31 @@ class MiniBatchRun:
                 self.n_avg += 1
                 self.avg += (W - self.avg) / self.n_avg
             self.t += 1
-        if problem.alpha1 > 0.0:
+        if problem.alpha1 > 0.0 and self.cumulative_l1:
             self._clip_l1(penalized)
+
+    @property
+    def cumulative_l1(self) -> bool:
+        """Whether L1 is Tsuruoka's cumulative penalty (a rule whose step scales every coordinate
+        alike) rather than a proximal step in the rule's per-coordinate metric."""
+        return self.settings.optimizer in UNIFORM_STEP_RULES
+
+    def _penalize_l1(self, alpha1, Xb, p):
+        """The L1 term after a step of the rule, shrinking by ``alpha_1`` times the rule's step per
+        unit gradient (:meth:`~mlbasics.optim.Optimizer.step_scale`), so that the fixed point is
+        the minimiser of the penalised objective whatever the rule."""
+        scale = self.optimizer.step_scale(0)
+        if self.cumulative_l1:
+            self.u += alpha1 * scale
+            if sparse.issparse(Xb):
+                present = np.unique(Xb.indices)
+            else:
+                present = np.flatnonzero(np.any(Xb != 0.0, axis=0))
+            self._clip_l1(present)
+            return
+        W = self.W[:, :p]
+        threshold = alpha1 * np.asarray(scale)[:, :p]
+        np.copyto(W, np.where(np.abs(W) > threshold, W - np.sign(W) * threshold, 0.0))
 
     def decay(self, alpha2, eta):
         """The weight decay in ``G``: ``alpha_2``, except that plain SGD never shrinks ``W`` past

@@ -19,6 +19,7 @@ from ._callbacks import (
 )
 from ._folds import (
     check_data,
+    check_fit_params,
     check_scoring_once,
     fit_and_score,
     make_splitter,
@@ -338,7 +339,7 @@ def _pair_test(test, a, b, *, n_train, n_test, correct_a=None, correct_b=None):
 
 
 def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, correct, keep,
-                  ctx=None, run=None):  # fmt: skip
+                  params, ctx=None, run=None):  # fmt: skip
     return fit_and_score(
         estimator,
         X,
@@ -350,6 +351,7 @@ def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, corr
         return_estimator=keep,
         return_correct=correct,
         error_score=error_score,
+        fit_params=params,
         callback_ctx=ctx,
         caller=run,
     )
@@ -371,6 +373,7 @@ def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, corr
         "error_score": [StrOptions({"raise"}), Real],
         "return_estimators": ["boolean"],
         "callbacks": "no_validation",  # checked by check_callbacks: a clearer TypeError
+        "params": [dict, None],
     }
 )
 def compare_estimators(
@@ -389,6 +392,7 @@ def compare_estimators(
     error_score=np.nan,
     return_estimators=False,
     callbacks=None,
+    params=None,
 ):
     """Cross-validate several estimators on the same splits and test their pairwise differences.
 
@@ -446,6 +450,11 @@ def compare_estimators(
         is, its splits being leaf tasks, without a warning. Works with ``n_jobs`` (the events
         come back from the worker processes) and independently of ``verbose``; the scores do
         not change. See :ref:`theory-model-selection-callbacks`.
+    params : dict or None, default=None
+        Keyword arguments of every estimator's ``fit`` (each must accept them), as
+        ``cross_validate``'s ``params``: one with a value per sample (``sample_weight``) is
+        restricted to each split's training rows, others are passed whole. The scores, and the
+        paired tests on them, are unweighted.
 
     Returns
     -------
@@ -486,6 +495,7 @@ def compare_estimators(
     names, models = _check_estimators(estimators)
     callbacks = check_callbacks(callbacks, models, names)
     X, y, n_samples = check_data(X, y)
+    params = check_fit_params(params, n_samples)
     classifier = all(is_classifier(m) for m in models)
     if test == "mcnemar" and not classifier:
         raise ValueError("McNemar's test compares classifiers; use test='corrected_t'")
@@ -518,6 +528,7 @@ def compare_estimators(
             error_score,
             test == "mcnemar",
             return_estimators,
+            params,
         )
         for i, model in enumerate(models)
         for s, (train, test_rows) in enumerate(splits)

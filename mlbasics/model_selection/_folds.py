@@ -28,6 +28,7 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import _safe_indexing, get_tags, indexable
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import _check_method_params
 
 from ._callbacks import leaf_task
 from ._parallel import with_seeded_random_states
@@ -196,6 +197,7 @@ def fit_and_score(
     return_estimator=False,
     return_correct=False,
     error_score=np.nan,
+    fit_params=None,
     callback_ctx=None,
     caller=None,
 ):
@@ -207,6 +209,8 @@ def fit_and_score(
     scores equal to ``error_score`` (or propagates when ``error_score="raise"``).
     ``return_correct`` adds, per test sample, whether ``predict`` was right (McNemar's test).
     ``seed`` (if not None) fills the estimator's unset ``random_state`` parameters.
+    ``fit_params`` go to ``fit``, those of one value per sample restricted to ``train`` (see
+    :func:`check_fit_params`).
 
     With a callback context (the leaf task of this split, see :mod:`._callbacks`) the fit runs
     as that task, and the context is propagated to the clone. (``cross_validate`` itself is not
@@ -217,10 +221,11 @@ def fit_and_score(
         with_seeded_random_states(estimator, seed)
     X_train, y_train = _rows(estimator, X, y, train)
     X_test, y_test = _rows(estimator, X, y, test, train)
+    fit_params = _check_method_params(X, params=fit_params or {}, indices=train)
     try:
         start = time.time()
         with leaf_task(callback_ctx, caller, estimator, (X_train, y_train)):
-            estimator.fit(X_train, y_train)
+            estimator.fit(X_train, y_train, **fit_params)
         fit_time = time.time() - start
         scorer = check_scoring(estimator, scoring=scoring)
         test_score = _checked_score(scorer(estimator, X_test, y_test))
@@ -249,6 +254,31 @@ def fit_and_score(
         estimator=estimator if return_estimator else None,
         correct=correct,
     )
+
+
+def check_fit_params(params, n_samples):
+    """``params`` (the keyword arguments of every ``fit``) as a dict, checked up front.
+
+    As in :func:`sklearn.model_selection.cross_validate`: a value with one entry per sample (an
+    array-like of length ``n_samples``, such as ``sample_weight``) is restricted to each split's
+    training rows, any other value is passed whole. The scorers get none of them: a score is
+    unweighted, as ``cross_validate``'s without metadata routing. A ``sample_weight`` whose
+    length is not ``n_samples`` would be passed whole and fail in every fit, so it is refused
+    here.
+    """
+    if params is None:
+        return {}
+    if not isinstance(params, dict) or not all(isinstance(key, str) for key in params):
+        raise ValueError(
+            f"params must be a dict of fit's keyword arguments, e.g. {{'sample_weight': w}}; "
+            f"got {params!r}."
+        )
+    weight = params.get("sample_weight")
+    if weight is not None and len(weight) != n_samples:
+        raise ValueError(
+            f"params['sample_weight'] has {len(weight)} values for {n_samples} samples."
+        )
+    return dict(params)
 
 
 def _rows(estimator, X, y, rows, columns=None):

@@ -17,6 +17,7 @@ from ._callbacks import (
 )
 from ._folds import (
     check_data,
+    check_fit_params,
     check_scoring_once,
     default_scoring,
     error_form,
@@ -140,6 +141,7 @@ def _std(values) -> float:
         "error_score": [StrOptions({"raise"}), Real],
         "verbose": ["verbose"],
         "callbacks": "no_validation",  # checked by check_callbacks: a clearer TypeError
+        "params": [dict, None],
     }
 )
 def kfold_errors(
@@ -155,6 +157,7 @@ def kfold_errors(
     error_score=np.nan,
     verbose=0,
     callbacks=None,
+    params=None,
 ):
     """Training and validation errors (or scores) of an estimator on each fold of K-fold CV.
 
@@ -201,6 +204,10 @@ def kfold_errors(
         fold. An estimator without callback support is fitted as it is, the fold being a leaf
         task, without a warning. Independent of ``verbose``; the scores do not change. See
         :ref:`theory-model-selection-callbacks`.
+    params : dict or None, default=None
+        Keyword arguments of the estimator's ``fit``, as ``cross_validate``'s ``params``: one
+        with a value per sample (``sample_weight``) is restricted to each fold's training rows,
+        others are passed whole. The scores are unweighted.
 
     Returns
     -------
@@ -227,6 +234,7 @@ def kfold_errors(
     """
     callbacks = check_callbacks(callbacks, [estimator])
     X, y, n_samples = check_data(X, y)
+    params = check_fit_params(params, n_samples)
     rng = check_random_state(random_state)
     splitter = make_splitter(
         cv, y, classifier=is_classifier(estimator), random_state=rng, n_samples=n_samples
@@ -236,7 +244,7 @@ def kfold_errors(
     check_scoring_once(estimator, scoring)
     seeds = seeds_for(rng, len(splits))
     tasks = [
-        (estimator, X, y, train, test, scoring, seed, error_score)
+        (estimator, X, y, train, test, scoring, seed, error_score, params)
         for (train, test), seed in zip(splits, seeds, strict=True)
     ]
     outcomes = map_with_callbacks(
@@ -269,7 +277,8 @@ def kfold_errors(
     )
 
 
-def _fold_task(estimator, X, y, train, test, scoring, seed, error_score, ctx=None, run=None):
+def _fold_task(estimator, X, y, train, test, scoring, seed, error_score, params, ctx=None,
+               run=None):  # fmt: skip
     return fit_and_score(
         estimator,
         X,
@@ -280,6 +289,7 @@ def _fold_task(estimator, X, y, train, test, scoring, seed, error_score, ctx=Non
         seed=seed,
         return_train_score=True,
         error_score=error_score,
+        fit_params=params,
         callback_ctx=ctx,
         caller=run,
     )

@@ -683,14 +683,23 @@ def test_divergence_names_the_rate_of_the_update_that_failed(small_binary, param
     assert rate == pytest.approx(1e6 / 200, rel=1e-3)
 
 
-def test_a_rate_that_underflows_to_zero_is_a_clear_error_in_either_loop(small_binary):
-    # 1 / (t + 1)^400 is 0 from the second update on: the mini-batch loop's clamp of the decay
-    # divided by it (ZeroDivisionError); the rule's own check names the rate.
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_a_rate_that_underflows_to_zero_moves_nothing_in_either_loop(small_binary, batch_size):
+    # 1 / (t + 1)^400 is 0 from the second update on: those updates move nothing, as a rate of 0
+    # says (and as in scikit-learn); the mini-batch loop used to fail inside the update rule
+    # ("learning_rate must be in (0, inf), got 0.0") while the compiled loop went on.
     X, y = small_binary
-    model = LogisticRegression(**SGD, batch_size=2, learning_rate="invscaling", power_t=400.0,
-                               max_iter=2, tol=None)  # fmt: skip
-    with pytest.raises(ValueError, match=r"learning_rate must be in \(0, inf\), got 0.0"):
-        model.fit(X, y)
+    fits = []
+    for epochs in (2, 5):
+        model = LogisticRegression(**SGD, batch_size=batch_size, learning_rate="invscaling",
+                                   power_t=400.0, max_iter=epochs, tol=None,
+                                   random_state=0)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(model.fit(X, y))
+    assert np.all(np.isfinite(fits[0].coef_))
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
 
 
 def test_stopping_counts_a_tie_as_an_improvement_as_the_adaptive_rate_does(small_binary):
@@ -945,3 +954,100 @@ def test_divergence_seen_by_the_objective_is_reported_with_or_without_overlap(ov
     with pytest.raises(ValueError, match=r"diverged: the objective became infinite.*eta0=1"):
         sgd(objective, run, data_weight=1.0, max_iter=3, tol=None,
             rng=np.random.default_rng(0), overlap=overlap)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def three_of_five():
+    """200 x 5; the L1 optimum at C = 0.1 keeps the first three features and zeroes the others."""
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(200, 5))
+    X[:, 3:] *= 0.1
+    y = (X[:, :3] @ [2.0, -1.0, 0.5] + rng.normal(size=200) > 0).astype(int)
+    return X, y
+
+
+FULL_BATCH_RATES = {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.1,
+                    "rmsprop": 0.01, "adadelta": 1.0, "adam": 0.01, "nadam": 0.01}  # fmt: skip
+
+
+@pytest.mark.parametrize(("penalty", "optimizer"),
+                         [("l1", name) for name in FULL_BATCH_RATES]
+                         + [("elasticnet", "momentum"), ("elasticnet", "adam")])  # fmt: skip
+def test_every_rule_has_the_l1_optimum_as_its_fixed_point(three_of_five, penalty, optimizer):
+    # Full batches: no gradient noise, so the iterates settle at the rule's fixed point. Shrinking
+    # by eta * alpha_1 whatever the rule made momentum's 10 times weaker (32% above the optimum)
+    # and AdaGrad's zero every weight (+56%); the shrinkage now follows the rule's own step.
+    X, y = three_of_five
+    extra = {"l1_ratio": 0.7} if penalty == "elasticnet" else {}
+    newton = LogisticRegression(penalty, C=0.1, tol=1e-12, max_iter=500, **extra).fit(X, y)
+    model = LogisticRegression(penalty, C=0.1, **SGD, optimizer=optimizer, learning_rate="constant",
+                               eta0=FULL_BATCH_RATES[optimizer], batch_size=len(y),
+                               max_iter=1500, tol=None, random_state=0, **extra)  # fmt: skip
+    model.fit(X, y)
+    assert (model.objective_ - newton.objective_) / newton.objective_ < 1e-4
+    np.testing.assert_array_equal(model.coef_ != 0, newton.coef_ != 0)
+
+
+@pytest.mark.parametrize("optimizer", ["adagrad", "rmsprop", "adam"])
+def test_adaptive_rules_find_a_feature_that_appears_late_in_sparse_data(optimizer):
+    # The adaptive rules shrink by a proximal step in their per-coordinate metric, not by a
+    # cumulative penalty in it: a feature absent from the first half of the rows has no squared
+    # gradients yet, a step scale of eta / eps, and a cumulative penalty would bank 1e10 times
+    # the usual amount and hold its coefficient at 0 for good (measured: 0.0 where Newton has 14).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 4))
+    X[:200, 3] = 0.0
+    y = (X[:, 0] + 3.0 * X[:, 3] + 0.3 * rng.normal(size=400) > 0).astype(int)
+    newton = LogisticRegression("l1", C=1.0, tol=1e-12, max_iter=500).fit(X, y)
+    model = LogisticRegression("l1", C=1.0, **SGD, optimizer=optimizer, batch_size=10,
+                               shuffle=False, max_iter=30, tol=None, random_state=0)  # fmt: skip
+    model.fit(sparse.csr_matrix(X), y)
+    assert newton.coef_[0, 3] > 10
+    assert model.coef_[0, 3] > 0.8 * newton.coef_[0, 3]
+    assert (model.objective_ - newton.objective_) / newton.objective_ < 0.1
+
+
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_a_diverged_partial_fit_keeps_the_run_of_the_last_good_call(batch_size):
+    # The epoch updates the run in place; a diverged one used to leave inf/NaN there, and every
+    # later call failed too, blaming its own sane eta0.
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = LogisticRegression(**SGD, learning_rate="constant", eta0=0.01, batch_size=batch_size,
+                               random_state=0)  # fmt: skip
+    model.partial_fit(X, y, classes=[0, 1])
+    good = model.coef_.copy()
+    model.set_params(eta0=1e300)
+    with pytest.raises(SGDDivergedError, match="eta0"):
+        model.partial_fit(X, y)
+    model.set_params(eta0=0.01)
+    model.partial_fit(X, y)
+    twice = LogisticRegression(**SGD, learning_rate="constant", eta0=0.01, batch_size=batch_size,
+                               random_state=0)  # fmt: skip
+    twice.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
+    assert np.all(np.isfinite(model.coef_)) and not np.array_equal(model.coef_, good)
+    np.testing.assert_array_equal(model.coef_, twice.coef_)  # as if the failed call never ran
+
+
+def test_a_diverged_first_partial_fit_leaves_nothing_to_continue():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = LogisticRegression(**SGD, learning_rate="constant", eta0=1e300, batch_size=5,
+                               random_state=0)  # fmt: skip
+    with pytest.raises(SGDDivergedError):
+        model.partial_fit(X, y, classes=[0, 1])
+    model.set_params(eta0=0.01).partial_fit(X, y, classes=[0, 1])
+    assert np.all(np.isfinite(model.coef_))
+
+
+def test_partial_fit_warns_when_it_ends_above_the_all_zero_model():
+    # fit warned, five partial_fit calls reaching the same objective (470 times F(0)) did not
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 4)) * 100
+    y = (X[:, 0] + 30 * rng.normal(size=100) > 0).astype(int)
+    model = LogisticRegression(**SGD, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="above .*all-zero coefficients"):
+        model.partial_fit(X, y, classes=[0, 1])
+    assert model.converged_ is False

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_regression
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, SGDClassifier
-from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.model_selection import KFold, RepeatedStratifiedKFold, cross_validate
 from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 
@@ -228,3 +228,14 @@ def test_error_score_raise_names_the_estimator_and_bad_splits_name_the_split(row
     splits = [(np.arange(60), np.arange(60, 120)), (np.arange(60, 120), np.arange(60, 130))]
     with pytest.raises(ValueError, match=r"split 2 of 2: the test indices .* from 60 to 129"):
         compare_estimators({"a": DummyClassifier(), "b": GaussianNB()}, X, y, cv=splits)
+
+
+def test_sample_weights_in_params_reach_every_estimator_on_the_same_splits():
+    X, y = make_regression(90, 4, noise=20.0, random_state=1)
+    weight = np.random.default_rng(1).uniform(0, 3, 90)
+    cv = KFold(5, shuffle=True, random_state=0)
+    models = {"ridge-1": Ridge(alpha=1.0), "ridge-100": Ridge(alpha=100.0)}
+    result = compare_estimators(models, X, y, cv=cv, params={"sample_weight": weight})
+    for row, model in enumerate(models.values()):
+        reference = cross_validate(model, X, y, cv=cv, params={"sample_weight": weight})
+        np.testing.assert_allclose(result.scores[row], reference["test_score"], rtol=1e-12)

@@ -9,6 +9,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_va
 from sklearn.tree import DecisionTreeClassifier
 
 from mlbasics.model_selection import kfold_errors
+from mlbasics.model_selection._folds import fit_and_score
 
 from ._estimators import FailsWithoutRow
 
@@ -183,3 +184,65 @@ def test_boolean_masks_as_splits_become_indices():
     res = kfold_errors(DecisionTreeClassifier(random_state=0), X, y, cv=[(mask, ~mask)])
     np.testing.assert_array_equal(res.train_indices[0], np.arange(40))
     np.testing.assert_array_equal(res.test_indices[0], np.arange(40, 60))
+
+
+# -- fit parameters --------------------------------------------------------------------------------
+
+
+class _RecordsFitParams(Ridge):
+    def fit(self, X, y, sample_weight=None, tag=None):
+        self.tag_ = tag
+        self.n_weights_ = None if sample_weight is None else len(sample_weight)
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_sample_weights_in_params_give_cross_validates_scores():
+    X, y = make_regression(80, 4, noise=20.0, random_state=0)
+    weight = np.random.default_rng(0).uniform(0, 3, 80)
+    cv = KFold(4, shuffle=True, random_state=0)
+    ours = kfold_errors(Ridge(alpha=30.0), X, y, cv=cv, params={"sample_weight": weight})
+    theirs = cross_validate(
+        Ridge(alpha=30.0),
+        X,
+        y,
+        cv=cv,
+        params={"sample_weight": weight},
+        scoring="neg_mean_squared_error",
+        return_train_score=True,
+    )
+    np.testing.assert_allclose(ours.test_scores, theirs["test_score"], rtol=1e-12)
+    np.testing.assert_allclose(ours.train_scores, theirs["train_score"], rtol=1e-12)
+    unweighted = kfold_errors(Ridge(alpha=30.0), X, y, cv=cv)
+    assert not np.allclose(unweighted.test_scores, ours.test_scores)  # the weights did act
+
+
+def test_per_sample_params_are_split_and_others_passed_whole():
+    X, y = make_regression(30, 2, random_state=0)
+    cv = KFold(3)
+    params = {"sample_weight": np.ones(30), "tag": "x"}
+    kfold_errors(_RecordsFitParams(), X, y, cv=cv, params=params, error_score="raise")
+    outcome = fit_and_score(
+        _RecordsFitParams(),
+        X,
+        y,
+        np.arange(20),
+        np.arange(20, 30),
+        scoring="r2",
+        return_estimator=True,
+        fit_params=params,
+    )
+    assert outcome.estimator.n_weights_ == 20
+    assert outcome.estimator.tag_ == "x"
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"sample_weight": np.ones(29)}, "29 values for 30 samples"),
+        ([("sample_weight", np.ones(30))], "params"),
+    ],
+)
+def test_bad_params_are_refused_before_any_fit(params, match):
+    X, y = make_regression(30, 2, random_state=0)
+    with pytest.raises((ValueError, TypeError), match=match):
+        kfold_errors(Ridge(), X, y, cv=3, params=params)
