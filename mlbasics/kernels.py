@@ -60,7 +60,10 @@ def resolve_gamma(gamma, X) -> float:
     """The numeric ``gamma``: ``"scale"`` is ``1 / (n_features * X.var())``, ``"auto"`` is ``1 / n_features``.
 
     ``X.var()`` is the variance of all entries of ``X`` (sparse matrices included, zeros counted), as
-    in scikit-learn. A constant ``X`` (variance 0) gives ``gamma = 1``, scikit-learn's choice.
+    in scikit-learn. A constant ``X`` (variance 0) gives ``gamma = 1``, scikit-learn's choice; so
+    does a variance within the rounding of its computation (``X`` full of 0.1, which float64 does
+    not hold exactly, has a computed variance of 1.9e-34, and its ``gamma`` of 5e33 made the
+    polynomial kernel overflow, in scikit-learn too).
     """
     n_features = X.shape[1]
     if isinstance(gamma, str):
@@ -68,11 +71,15 @@ def resolve_gamma(gamma, X) -> float:
             return 1.0 / n_features
         if gamma != "scale":
             raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}.")
-        if sparse.issparse(X):
-            variance = X.multiply(X).mean() - X.mean() ** 2
-        else:
+        eps = np.finfo(np.float64).eps
+        if sparse.issparse(X):  # E[x^2] - E[x]^2: rounding of the order of eps E[x^2]
+            second_moment = X.multiply(X).mean()
+            variance = second_moment - X.mean() ** 2
+            rounding = 8 * eps * second_moment
+        else:  # two passes: each deviation is off by about eps |mean|
             variance = X.var()
-        return 1.0 / (n_features * variance) if variance > 0 else 1.0
+            rounding = (8 * eps * float(np.abs(X).max(initial=0.0))) ** 2
+        return 1.0 / (n_features * variance) if variance > rounding else 1.0
     gamma = float(gamma)
     if not gamma > 0:  # also rejects NaN
         raise ValueError(f"gamma must be positive; got gamma={gamma!r}.")

@@ -365,3 +365,64 @@ def test_callbacks_survive_clone_and_pickle(iris):
     restored.fit(X, y)
     assert copy.count("end", "lbfgs iteration") - before == restored.n_iter_[0]
     np.testing.assert_array_equal(restored.coef_, model.coef_)
+
+
+# -- the data and weights handed to callbacks --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [LogisticRegression(), LogisticRegression(solver="sgd", random_state=0), SVC()],
+    ids=["newton", "sgd", "svc"],
+)
+def test_a_fit_without_weights_hands_callbacks_no_weights(estimator):
+    # LogisticRegression handed its internal ones: a scorer that takes no sample_weight failed,
+    # and with metadata routing on so did ScoringMonitor("accuracy") (weights nobody requested).
+    import sklearn
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    monitor = ScoringMonitor(scoring=lambda model, X, y: {"acc": model.score(X, y)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clone(estimator).set_callbacks(monitor).fit(X, y)
+        with sklearn.config_context(enable_metadata_routing=True):
+            clone(estimator).set_callbacks(ScoringMonitor(scoring="accuracy")).fit(X, y)
+    assert len(monitor.get_logs().data) > 0
+
+
+@pytest.mark.parametrize("estimator_class", [MLPClassifier, MLPRegressor])
+def test_mlp_callbacks_see_the_data_and_weights_fit_was_given(estimator_class):
+    # The MLP leaves zero-weight samples out of training; callbacks used to get the shortened X
+    # with the full y (a ValueError on the first score, e.g. in BaggingClassifier's bootstrap).
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    weight = np.ones(len(y))
+    weight[::3] = 0.0
+
+    class SeesTheData:
+        seen = None
+
+        def setup(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context, *, X=None, y=None, metadata=None):
+            if context.parent is None:
+                self.seen = (X.shape, np.shape(y), metadata)
+
+        def on_fit_task_end(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+    callback = SeesTheData()
+    model = estimator_class((8,), max_epochs=3, random_state=0).set_callbacks(callback)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y, sample_weight=weight)
+        scoring = "accuracy" if estimator_class is MLPClassifier else "r2"
+        clone(model).set_callbacks(ScoringMonitor(scoring=scoring)).fit(X, y, sample_weight=weight)
+    X_shape, y_shape, metadata = callback.seen
+    assert (X_shape, y_shape) == (X.shape, y.shape)
+    np.testing.assert_array_equal(metadata["sample_weight"], weight)

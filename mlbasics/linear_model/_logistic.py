@@ -114,8 +114,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         Whether to fit the unpenalised intercept ``b``.
     tol : float or None, default=1e-4
         Stop when the largest entry of the (sub)gradient, divided by ``C * sum_i s_i``, is below
-        ``tol`` (and, for Newton, half the squared Newton decrement divided likewise): the
-        stationarity residual of :func:`~mlbasics.optimality.check_kkt`. With an L1 term the
+        ``tol`` (and, for Newton, half the squared Newton decrement divided likewise, or by the
+        objective ``F`` when that is smaller and the penalty is L2; with L2 and
+        ``F < 0.1 C sum_i s_i`` Newton and L-BFGS also confirm the stop by the duality gap
+        relative to ``F``): the stationarity residual of :func:`~mlbasics.optimality.check_kkt`. With an L1 term the
         threshold ``tol * C * sum_i s_i`` is also capped at ``0.1`` times the L1 strength
         (``l1_ratio``, 1 for ``"l1"``; ``optimality._logistic.L1_TOL_CAP``), since a looser one
         would accept any zero coefficient; :func:`~mlbasics.optimality.check_kkt` applies the
@@ -374,13 +376,17 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self._validate_params()
         penalty = self._penalty()
         X, y = self._validate_training_data(X, y, reset=True)
+        weighted = sample_weight is not None
         self.classes_, y_index, given_weight, sample_weight, _ = classes_and_weights(
             self, X, y, sample_weight
         )
         n_classes = len(self.classes_)
         C = 1.0 if penalty.is_zero else float(self.C)
         Y = target_matrix(y_index, n_classes)
-        task = self._open_fit_task(X, y, given_weight, max_subtasks=self.max_iter)
+        # (callbacks get the weights only if fit did: a scorer that takes none must still work)
+        task = self._open_fit_task(
+            X, y, given_weight if weighted else None, max_subtasks=self.max_iter
+        )
         X = X.astype(np.float64) if X.dtype != np.float64 else X
         if self.solver == "sgd":
             self._fit_sgd(X, Y, y_index, sample_weight, C, penalty, task)

@@ -365,8 +365,13 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         try:  # a fit that fails leaves no model (an earlier one included): not half a new one
             X, y = self._validate_X_y(X, y, reset=True)
             target, stratify = self._prepare_targets(y, first=True)
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                )
+            # callbacks see the data and weights fit was given (zero weights included)
+            task = self._open_fit_task(X, y, sample_weight, max_subtasks=self.max_epochs)
             X, target, stratify, weight = _weighted_samples(sample_weight, X, target, stratify)
-            task = self._open_fit_task(X, y, max_subtasks=self.max_epochs)
             rng = self._generator()
             X = self._cast_X(X)
             self._start(X.shape[1], rng)

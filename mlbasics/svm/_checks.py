@@ -50,6 +50,11 @@ FLOAT64_MAX = float(np.finfo(np.float64).max)
 #: The largest kernel value the solvers accept: float32's largest number. SMO caches kernel rows in
 #: float32, where anything larger is infinite (and the dual then NaN).
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: The smallest normal float32 (about 1.2e-38). Below it the float32 cache keeps fewer digits; the
+#: entries of a kernel whose largest value is at least this keep an absolute rounding below
+#: float32's relative precision of that value, so SMO resolves the problem as well as at any
+#: other scale. A kernel whose every value is smaller is refused.
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 #: The largest squared norm of a sample accepted with a named kernel (about 1.1e307): the squared
 #: distances ``||x||^2 + ||z||^2 - 2 x'z`` (up to four times this) stay finite in float64.
@@ -140,6 +145,14 @@ def check_kernel_range(spec: KernelSpec, top_squared_norm: float = 0.0, gram=Non
                 "matrices (of fit and of predict) by a constant s and multiply C by s: the "
                 "decisions are the same (dual_coef_ is multiplied by s)."
             )
+        if 0.0 < top < FLOAT32_TINY:
+            raise ValueError(
+                f"the kernel matrix has entries only up to {top:.3g} in absolute value, below "
+                f"{FLOAT32_TINY:.3g}, the smallest normal float32: SVC keeps kernel values in "
+                "float32 and would lose their digits. Multiply the kernel matrices (of fit and "
+                "of predict) by a constant s and divide C by s: the decisions are the same "
+                "(dual_coef_ is divided by s)."
+            )
         return
     kernel, gamma, degree = spec.kernel, spec.gamma, spec.degree
     argument, bound = kernel_bounds(spec, top_squared_norm, top_squared_norm)
@@ -164,6 +177,22 @@ def check_kernel_range(spec: KernelSpec, top_squared_norm: float = 0.0, gram=Non
         raise ValueError(
             f"the {kernel} kernel is out of range: {cause}, beyond {FLOAT32_MAX:.3g}, the "
             f"largest value SVC keeps (its kernel cache is float32). {advice}."
+        )
+    # The largest value, bounded above: the diagonal's for the linear and polynomial kernels,
+    # tanh of the argument's bound for the sigmoid (the RBF's diagonal is 1).
+    largest = bound if kernel in ("linear", "poly") else argument if kernel == "sigmoid" else 1.0
+    if 0.0 < top_squared_norm and largest < FLOAT32_TINY:
+        advice = (
+            _SCALE_ADVICE
+            if kernel == "linear"
+            else "Use a larger gamma or coef0, or scale the features"
+        )
+        raise ValueError(
+            f"the {kernel} kernel's values are at most {largest:.3g} (largest squared norm of a "
+            f"sample {top_squared_norm:.3g}), below {FLOAT32_TINY:.3g}, the smallest normal "
+            "float32: SVC keeps kernel values in float32 (as libsvm does) and would lose their "
+            f"digits. {advice} (the same problem at another scale: multiplying the features by s "
+            "divides the linear kernel's C by s^2)."
         )
 
 

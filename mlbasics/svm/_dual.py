@@ -436,7 +436,10 @@ def stop_message(code, stopped, gap, tol, max_iter) -> str:
             f"the gap m - M of the float64 gradient stayed at {gap:.3g} > tol={tol} after "
             f"{MAX_REFINEMENTS} restarts of SMO from it: tol is below what SMO resolves on this "
             "problem (float32 kernel rows, float64 arithmetic), so a larger max_iter would not "
-            "help. Loosen tol, or lower C (the rounding grows with the dual variables)."
+            "help. Loosen tol, lower C (the rounding grows with the dual variables), or "
+            "standardise the features: a kernel whose values are large beside their differences "
+            "(features far from 0 with the linear or polynomial kernel) loses those differences "
+            "in float32."
         )
     if not math.isfinite(gap):
         return "SMO stopped: the dual objective or its gradient overflowed"

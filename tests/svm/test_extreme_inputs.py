@@ -351,3 +351,42 @@ def test_check_solution_names_what_is_not_finite():
     solution = DualSolution(np.array([1.0, np.inf]), np.nan, -1.0, 0.0, 1, True, None)
     with pytest.raises(ValueError, match=r"problem 0 vs 1 is not finite \(dual coefficients, int"):
         _checks.check_solution(solution, "0 vs 1")
+
+
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+def test_kernels_below_float32s_normal_range_are_refused_by_name(small, solver):
+    # Features at 1e-22 with C = 1e44 are the problem (X, C=1) rescaled; the float32 cache kept its
+    # kernel values (1e-44, subnormal) with few digits, and SMO returned converged_=True models
+    # that failed check_kkt and were off by 0.9 in their decision values.
+    X, y = small
+    with pytest.raises(ValueError, match=r"linear kernel's values are at most .* smallest normal"):
+        SVC(kernel="linear", C=1e44, solver=solver).fit(X * 1e-22, y)
+    with pytest.raises(ValueError, match=r"kernel matrix has entries only up to .* divide C by s"):
+        SVC(kernel="precomputed", C=1e44, solver=solver).fit((X @ X.T) * 1e-44, y)
+    with pytest.raises(ValueError, match=r"poly kernel's values are at most"):
+        SVC(kernel="poly", degree=3, gamma=1e-14, coef0=0.0, solver=solver).fit(X, y)
+
+
+def test_kernels_just_above_float32s_normal_range_give_the_rescaled_answer(small):
+    X, y = small
+    reference = SVC(kernel="linear", C=1.0, tol=1e-6).fit(X, y)
+    scaled = SVC(kernel="linear", C=1e36, tol=1e-6).fit(X * 1e-18, y)
+    np.testing.assert_allclose(
+        scaled.decision_function(X * 1e-18), reference.decision_function(X), atol=1e-4
+    )
+
+
+def test_gamma_scale_of_constant_data_that_float64_does_not_hold_exactly_is_one():
+    # X full of 0.1: the computed variance is 1.9e-34 (rounding), gamma = 5e33 made the
+    # polynomial kernel "out of range" (scikit-learn fails the same way); a constant X gives 1.
+    from mlbasics.kernels import resolve_gamma
+
+    X = np.full((20, 3), 0.1)
+    assert X.var() > 0  # (1.7e-33 here)
+    assert resolve_gamma("scale", X) == 1.0
+    assert resolve_gamma("scale", sparse.csr_matrix(X)) == 1.0
+    y = np.arange(20) % 2
+    model = SVC(kernel="poly").fit(X, y)  # every sample alike: one class predicted, no error
+    assert model.predict(X).shape == (20,)
+    spread = np.random.default_rng(0).normal(size=(30, 3))
+    assert resolve_gamma("scale", spread) == pytest.approx(1.0 / (3 * spread.var()), rel=1e-15)
