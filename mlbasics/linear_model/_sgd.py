@@ -83,6 +83,42 @@ OPTIMIZERS = tuple(Optimizer.registry)
 # The rules whose step is one number times the gradient for every coordinate (their step_scale is
 # a float): L1 by the cumulative penalty. The adaptive rules take a proximal step instead.
 UNIFORM_STEP_RULES = ("sgd", "momentum", "nesterov")
+#: The intercept's step is damped to the density of X (the fraction of its entries that are
+#: nonzero), but never below this floor; see :func:`intercept_rate`.
+INTERCEPT_RATE_FLOOR = 0.01
+
+
+def intercept_rate(X, fit_intercept: bool) -> float:
+    """The factor on the intercept's step: ``max(density of X, INTERCEPT_RATE_FLOOR)``, 0 without
+    an intercept.
+
+    The intercept is a feature present in every sample, so every update moves it, while a feature
+    of sparse data moves only in the rare samples that contain it. At the same rate the intercept
+    then takes the noisiest steps of all, and its noise sets the objective SGD reaches: on CSR
+    data of density 2.5e-3 (20 000 x 20 000), 10 epochs ended 30 to 300 above the optimum with the
+    full step, 1.4 to 2.1 with the step damped (scikit-learn's SGDClassifier damps it by 0.01 on
+    sparse input, ``SPARSE_INTERCEPT_DECAY``, and ended at 1.4 to 1.5). Damping by the density
+    makes the intercept move as often, per epoch, as an average feature. The floor keeps it from
+    freezing: at density 2e-4 the full density left the intercept at half its optimum after 30
+    epochs (0.01: within 2%). The rate depends on the values of X, not on its format: dense and CSR
+    forms of one matrix still give the same iterates, and a dense X without zeros keeps the full
+    step (scikit-learn's steps exactly). A constant diagonal rescaling of the steps leaves the
+    optimum where it is.
+
+    A run keeps the rate of the data it started on: ``partial_fit``'s later chunks use the first
+    chunk's. Chunks sparser than the floor, or dense without zeros, all give the rate of the whole
+    data, so that partial_fit over them equals an epoch of ``fit`` exactly; in between, the first
+    chunk's density estimates the whole's.
+    """
+    if not fit_intercept:
+        return 0.0
+    size = X.shape[0] * X.shape[1]
+    if size == 0:
+        return 1.0
+    nonzero = X.count_nonzero() if sparse.issparse(X) else np.count_nonzero(X)
+    return max(nonzero / size, INTERCEPT_RATE_FLOOR)
+
+
 SCHEDULES = tuple(Schedule.registry)
 
 
@@ -245,6 +281,7 @@ class CompiledRun:
         K, n_dof = coef0.shape
         p = n_dof - int(fit_intercept)
         self.settings = settings
+        self.intercept_rate = None  # set by the first epoch's data (see intercept_rate)
         self.fit_intercept = fit_intercept
         self.V = np.array(coef0[:, :p], dtype=np.float64, order="C")
         self.b = np.array(coef0[:, p], dtype=np.float64) if fit_intercept else np.zeros(K)
@@ -270,8 +307,10 @@ class CompiledRun:
         """One pass over the samples in ``order``; ``rates`` (one per update, from
         :func:`epoch_rates`) when they were computed ahead, on the second thread."""
         rates = epoch_rates(schedule, self.t, len(order)) if rates is None else rates
+        if self.intercept_rate is None:  # the data the run starts on; partial_fit keeps it
+            self.intercept_rate = intercept_rate(problem.X, problem.fit_intercept)
         args = (problem.Y, problem.sw, order, rates, problem.alpha2, problem.alpha1,
-                problem.fit_intercept, self.settings.average_start, self.V, self.b, self.scal,
+                self.intercept_rate, self.settings.average_start, self.V, self.b, self.scal,
                 self.q, self.acorr, self.bsum)  # fmt: skip
         if sparse.issparse(problem.X):
             X = problem.X
@@ -325,6 +364,7 @@ class MiniBatchRun:
     def __init__(self, coef0, settings: SGDSettings, fit_intercept: bool):
         self.settings = settings
         self.fit_intercept = fit_intercept
+        self.intercept_rate = None  # set by the first epoch's data (see intercept_rate)
         self.W = np.array(coef0, dtype=np.float64)
         # The rate is set by the schedule before every step; this one only builds the rule.
         self.optimizer = make_optimizer(settings.optimizer, [self.W], learning_rate=1.0)
@@ -356,6 +396,8 @@ class MiniBatchRun:
         p = X.shape[1]
         n_updates = self.updates_per_epoch(len(order))
         rates = epoch_rates(schedule, self.t, n_updates) if rates is None else rates
+        if self.intercept_rate is None:  # the data the run starts on; partial_fit keeps it
+            self.intercept_rate = intercept_rate(problem.X, problem.fit_intercept)
         penalized = slice(0, p)
         start = self.settings.average_start
         for u in range(n_updates):
@@ -373,7 +415,7 @@ class MiniBatchRun:
             G = np.empty_like(W)
             G[:, :p] = np.asarray(Xb.T @ R).T
             if self.fit_intercept:
-                G[:, p] = R.sum(axis=0)
+                G[:, p] = R.sum(axis=0) * self.intercept_rate
             eta = float(rates[u])
             if eta > 0.0:  # (a rate that underflowed to 0, invscaling's late ones, moves nothing)
                 if problem.alpha2 > 0.0:

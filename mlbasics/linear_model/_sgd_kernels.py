@@ -11,7 +11,8 @@ intercepts ``b`` (shape ``(K,)``, never scaled nor penalised). One update with r
 
 1. ``g = s_i (p(z_i) - y_i)`` with ``p`` the sigmoid (``K = 1``) or the softmax (``K > 1``);
 2. L2 decay, one multiplication: ``wscale *= 1 - eta * alpha2`` (``W <- (1 - eta alpha2) W``);
-3. loss step, ``O(nnz(x_i) K)``: ``V[:, j] -= eta g x_ij / wscale`` and ``b -= eta g``;
+3. loss step, ``O(nnz(x_i) K)``: ``V[:, j] -= eta g x_ij / wscale`` and ``b -= eta r g``, with
+   ``r`` the ``intercept_rate`` (0 without an intercept; see ``_sgd.intercept_rate``);
 4. L1 by the cumulative penalty of Tsuruoka, Tsujii and Ananiadou (2009): ``u += eta * alpha1``
    and, for the features ``j`` of the sample only, ``w <- max(0, w - (u + q_j))`` when ``w > 0``,
    ``w <- min(0, w + (u - q_j))`` when ``w < 0``, with ``q_j`` the penalty ``w_j`` has received so
@@ -248,7 +249,7 @@ def _correct_after_clip(V, acorr, ssum, ind, old):
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
-def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
+def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, intercept_rate, avg_start,
                  V, b, scal, q, acorr, bsum, g, old):  # fmt: skip
     """One SGD update on one sample ``(ind, val)``; returns False when the scores are not finite."""
     K = V.shape[0]
@@ -281,8 +282,8 @@ def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
             else:
                 for jj in range(nnz):
                     V[k, ind[jj]] -= gk * val[jj]
-        if fit_intercept:
-            b[k] -= eta * g[k]
+        if intercept_rate > 0.0:
+            b[k] -= eta * intercept_rate * g[k]
     # 4. cumulative L1 penalty, lazily on the features of the sample
     if alpha1 > 0.0:
         scal[CUM_L1] += eta * alpha1
@@ -296,7 +297,7 @@ def _sample_step(ind, val, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
-def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
+def _full_row_step(x, y, sw, eta, alpha2, alpha1, intercept_rate, avg_start,
                    V, b, scal, q, acorr, bsum, g, every, old):  # fmt: skip
     """:func:`_sample_step` for a dense row with no zero entry (every feature is touched).
 
@@ -329,8 +330,8 @@ def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
             else:
                 for j in range(p):
                     V[k, j] -= gk * x[j]
-        if fit_intercept:
-            b[k] -= eta * g[k]
+        if intercept_rate > 0.0:
+            b[k] -= eta * intercept_rate * g[k]
     if alpha1 > 0.0:
         scal[CUM_L1] += eta * alpha1
         for j in range(p):
@@ -343,7 +344,7 @@ def _full_row_step(x, y, sw, eta, alpha2, alpha1, fit_intercept, avg_start,
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def sgd_epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_start,
+def sgd_epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, intercept_rate, avg_start,
                     V, b, scal, q, acorr, bsum):  # fmt: skip
     """One pass of plain SGD over the rows ``order`` of a dense C-ordered ``X``.
 
@@ -352,20 +353,20 @@ def sgd_epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_s
     """
     # The loop is inlined with constants for the common cases (see the module): same arithmetic.
     if avg_start < 0 and alpha1 == 0.0:
-        return _epoch_dense(X, Y, sw, order, rates, alpha2, 0.0, fit_intercept, -1,
+        return _epoch_dense(X, Y, sw, order, rates, alpha2, 0.0, intercept_rate, -1,
                             V, b, scal, q, acorr, bsum)  # fmt: skip
     if avg_start < 0:
-        return _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, -1,
+        return _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, intercept_rate, -1,
                             V, b, scal, q, acorr, bsum)  # fmt: skip
     if alpha1 == 0.0:
-        return _epoch_dense(X, Y, sw, order, rates, alpha2, 0.0, fit_intercept, avg_start,
+        return _epoch_dense(X, Y, sw, order, rates, alpha2, 0.0, intercept_rate, avg_start,
                             V, b, scal, q, acorr, bsum)  # fmt: skip
-    return _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_start,
+    return _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, intercept_rate, avg_start,
                         V, b, scal, q, acorr, bsum)  # fmt: skip
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
-def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_start,
+def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, intercept_rate, avg_start,
                  V, b, scal, q, acorr, bsum):  # fmt: skip
     p = X.shape[1]
     ind = np.empty(p, dtype=np.int64)
@@ -387,7 +388,7 @@ def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_star
         for j in range(p):
             zeros += x[j] == 0.0
         if zeros == 0:
-            ok = _full_row_step(x, Y[i], sw[i], rates[s], alpha2, alpha1, fit_intercept,
+            ok = _full_row_step(x, Y[i], sw[i], rates[s], alpha2, alpha1, intercept_rate,
                                 avg_start, V, b, scal, q, acorr, bsum, g, every, old)  # fmt: skip
         else:
             nnz = 0
@@ -397,32 +398,32 @@ def _epoch_dense(X, Y, sw, order, rates, alpha2, alpha1, fit_intercept, avg_star
                     val[nnz] = x[j]
                     nnz += 1
             ok = _sample_step(ind[:nnz], val[:nnz], Y[i], sw[i], rates[s], alpha2, alpha1,
-                              fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g, old)  # fmt: skip
+                              intercept_rate, avg_start, V, b, scal, q, acorr, bsum, g, old)  # fmt: skip
         if not ok:
             return -1 - s
     return order.shape[0]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def sgd_epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_intercept,
+def sgd_epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, intercept_rate,
                   avg_start, V, b, scal, q, acorr, bsum):  # fmt: skip
     """One pass of plain SGD over the rows ``order`` of a CSR matrix: ``O(nnz)`` per update."""
     # As in sgd_epoch_dense: constants for the common cases, the same arithmetic.
     if avg_start < 0 and alpha1 == 0.0:
         return _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, 0.0,
-                          fit_intercept, -1, V, b, scal, q, acorr, bsum)  # fmt: skip
+                          intercept_rate, -1, V, b, scal, q, acorr, bsum)  # fmt: skip
     if avg_start < 0:
         return _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1,
-                          fit_intercept, -1, V, b, scal, q, acorr, bsum)  # fmt: skip
+                          intercept_rate, -1, V, b, scal, q, acorr, bsum)  # fmt: skip
     if alpha1 == 0.0:
         return _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, 0.0,
-                          fit_intercept, avg_start, V, b, scal, q, acorr, bsum)  # fmt: skip
-    return _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_intercept,
+                          intercept_rate, avg_start, V, b, scal, q, acorr, bsum)  # fmt: skip
+    return _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, intercept_rate,
                       avg_start, V, b, scal, q, acorr, bsum)  # fmt: skip
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
-def _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_intercept,
+def _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, intercept_rate,
                avg_start, V, b, scal, q, acorr, bsum):  # fmt: skip
     g = np.empty(V.shape[0])
     # V before the step (averaging with L1 only); a row has at most p entries
@@ -434,7 +435,7 @@ def _epoch_csr(data, indices, indptr, Y, sw, order, rates, alpha2, alpha1, fit_i
         i = order[s]
         lo, hi = indptr[i], indptr[i + 1]
         ok = _sample_step(indices[lo:hi], data[lo:hi], Y[i], sw[i], rates[s], alpha2, alpha1,
-                          fit_intercept, avg_start, V, b, scal, q, acorr, bsum, g, old)  # fmt: skip
+                          intercept_rate, avg_start, V, b, scal, q, acorr, bsum, g, old)  # fmt: skip
         if not ok:
             return -1 - s
     return order.shape[0]
