@@ -19,7 +19,13 @@ The procedure, per case and averaging setting:
    the two alternating from round to round; the table shows the median time of each and the ratio
    of the medians (mlbasics / scikit-learn; below 1 means mlbasics is faster).
 3. *Objective*: the final coefficients of each library are evaluated by the same function,
-   :func:`mlbasics.linear_model.logistic_objective`, so the columns compare digit for digit.
+   :func:`mlbasics.linear_model.logistic_objective`, so the columns compare digit for digit, and
+   set beside the optimum ``F*`` (mlbasics' Newton solver at ``tol=1e-10``): the columns
+   ``F - F*`` show how far each got in the same epochs. The target counts as met only when the
+   time ratio is at most ``TARGET_RATIO`` *and* mlbasics' ``F - F*`` is at most ``GAP_FACTOR``
+   times scikit-learn's (the same objective up to SGD's seed-to-seed spread): equal epochs that
+   end further from the optimum are not the same work. The issue's targets are for plain SGD;
+   the ``average=True`` rows are shown without one.
 
 The mlbasics time includes what its fit does beyond the epochs: it evaluates the full objective and
 its optimality measure after every epoch (for ``convergence_``; with ``tol=None`` on a second
@@ -54,6 +60,9 @@ C = 1.0
 EPOCHS = 10
 # The issue's target: mlbasics at most as slow as scikit-learn.
 TARGET_RATIO = 1.0
+# "Equal final objective" for SGD after a fixed number of epochs: F - F* within this factor of
+# scikit-learn's (seeds move it by up to about 2 either way on these problems).
+GAP_FACTOR = 2.0
 
 # name: (title, generator, full sizes, quick sizes)
 CASES = {
@@ -107,11 +116,19 @@ def objective(estimator, X, y):
     return logistic_objective(X, y, estimator.coef_, estimator.intercept_, C=C, penalty="l2")
 
 
+def optimum(X, y):
+    """``F*``: the objective at mlbasics' Newton solution at tol=1e-10 (certified by its gap)."""
+    reference = mlbasics.LogisticRegression(C=C, tol=1e-10, max_iter=1000).fit(X, y)
+    return objective(reference, X, y)
+
+
 def run_case(name, *, quick, repeats):
     title, make_data, full, small = CASES[name]
     X, y = make_data(**(small if quick else full))
     kind = f"CSR, nnz={X.nnz}" if sparse.issparse(X) else "dense"
     print(f"\n== {name}: {title}{' [quick sizes]' if quick else ''}: X {X.shape} {kind}")
+    F_star = optimum(X, y)
+    print(f"   F* = {F_star:.10g} (Newton, tol=1e-10)")
     rows = []
     for average in (False, True):
         libraries = {"mlbasics": ours, "sklearn": theirs}
@@ -127,13 +144,25 @@ def run_case(name, *, quick, repeats):
         med = {library: float(np.median(t)) for library, t in times.items()}
         F = {library: objective(est, X, y) for library, est in fitted.items()}
         ratio = med["mlbasics"] / med["sklearn"]
-        status = "met" if ratio <= TARGET_RATIO else "MISSED"
+        gap = {library: F[library] - F_star for library in libraries}
+        same_objective = gap["mlbasics"] <= GAP_FACTOR * max(gap["sklearn"], 0.0)
+        if average:
+            target, status = "-", "(no target)"
+        else:
+            target = f"<= {TARGET_RATIO:g}"
+            status = (
+                "met"
+                if ratio <= TARGET_RATIO and same_objective
+                else "MISSED"
+                if same_objective
+                else "MISSED (F - F* above)"
+            )
         for library in libraries:
             runs = " ".join(f"{t:.3f}" for t in times[library])
             print(f"   average={average!s:5}  {library:8s} runs (s): {runs}")
         rows.append([name, str(average), f"{med['sklearn']:.3f}", f"{F['sklearn']:.10g}",
-                     f"{med['mlbasics']:.3f}", f"{F['mlbasics']:.10g}", f"{ratio:.2f}",
-                     f"<= {TARGET_RATIO:g}", status])  # fmt: skip
+                     f"{gap['sklearn']:.4g}", f"{med['mlbasics']:.3f}", f"{F['mlbasics']:.10g}",
+                     f"{gap['mlbasics']:.4g}", f"{ratio:.2f}", target, status])  # fmt: skip
     return rows
 
 
@@ -156,8 +185,8 @@ def main(argv=None):
     if args.quick:
         print("(quick sizes: a smoke test; these times say nothing about the targets)")
     print(format_table(
-        ["case", "average", "sklearn s", "sklearn objective", "mlbasics s", "mlbasics objective",
-         "ratio", "target", "status"],
+        ["case", "average", "sklearn s", "sklearn objective", "sklearn F-F*", "mlbasics s",
+         "mlbasics objective", "mlbasics F-F*", "ratio", "target", "status"],
         rows,
     ))  # fmt: skip
 

@@ -71,14 +71,17 @@ def resolve_gamma(gamma, X) -> float:
             return 1.0 / n_features
         if gamma != "scale":
             raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}.")
-        eps = np.finfo(np.float64).eps
-        if sparse.issparse(X):  # E[x^2] - E[x]^2: rounding of the order of eps E[x^2]
-            second_moment = X.multiply(X).mean()
-            variance = second_moment - X.mean() ** 2
-            rounding = 8 * eps * second_moment
-        else:  # two passes: each deviation is off by about eps |mean|
+        if sparse.issparse(X):  # two passes over the stored entries; the zeros in closed form
+            size = X.shape[0] * X.shape[1]
+            data = X.tocsr().data
+            mean = float(data.sum()) / size
+            variance = (float(np.sum((data - mean) ** 2)) + (size - data.size) * mean**2) / size
+            largest = float(np.abs(data).max(initial=0.0))
+        else:
             variance = X.var()
-            rounding = (8 * eps * float(np.abs(X).max(initial=0.0))) ** 2
+            largest = float(np.abs(X).max(initial=0.0))
+        # each deviation from the mean is off by about eps |mean| <= eps max |x|
+        rounding = (8 * np.finfo(np.float64).eps * largest) ** 2
         return 1.0 / (n_features * variance) if variance > rounding else 1.0
     gamma = float(gamma)
     if not gamma > 0:  # also rejects NaN

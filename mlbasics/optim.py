@@ -707,7 +707,8 @@ class AdaDelta(Optimizer):
 
     def step_scale(self, i):
         """:math:`\\eta \\sqrt{E[\\Delta^2] + \\epsilon} / \\sqrt{E[g^2] + \\epsilon}` per
-        coordinate."""
+        coordinate, with the current :math:`E[\\Delta^2]`: the factor of the next step, which the
+        step just taken (made with the previous one) approaches as the averages settle."""
         root_delta = np.sqrt(self.mean_square_delta[i] + self.eps)
         return self.learning_rate * root_delta / np.sqrt(self.mean_square[i] + self.eps)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -568,7 +569,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         objective, so :func:`~mlbasics.linear_model._sgd.sgd` raised no divergence error, but
         no answer either.
         """
-        zero_model = objective.value(np.zeros(objective.shape))
+        # F(0): every class at probability 1/K (1/2 for one output), no penalty
+        n_classes = max(objective.shape[0], 2)
+        zero_model = float(np.sum(objective.weights)) * math.log(n_classes)
         if self.objective_ <= zero_model:
             return
         self.converged_ = False

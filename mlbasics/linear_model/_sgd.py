@@ -457,8 +457,11 @@ class MiniBatchRun:
             self._clip_l1(present)
             return
         W = self.W[:, :p]
-        threshold = alpha1 * np.asarray(scale)[:, :p]
-        np.copyto(W, np.where(np.abs(W) > threshold, W - np.sign(W) * threshold, 0.0))
+        shrunk = np.abs(W)
+        shrunk -= alpha1 * np.asarray(scale)[:, :p]
+        np.maximum(shrunk, 0.0, out=shrunk)
+        np.copysign(shrunk, W, out=W)
+        W += 0.0  # (-0.0 + 0.0 is +0.0: the exact zeros print as 0, not -0)
 
     def decay(self, alpha2, eta):
         """The weight decay in ``G``: ``alpha_2``, except that plain SGD never shrinks ``W`` past

@@ -274,7 +274,7 @@ def check_fit_params(params, n_samples):
             f"got {params!r}."
         )
     weight = params.get("sample_weight")
-    if weight is not None and len(weight) != n_samples:
+    if weight is not None and np.ndim(weight) > 0 and len(weight) != n_samples:
         raise ValueError(
             f"params['sample_weight'] has {len(weight)} values for {n_samples} samples."
         )

@@ -179,7 +179,7 @@ def check_kernel_range(spec: KernelSpec, top_squared_norm: float = 0.0, gram=Non
             f"largest value SVC keeps (its kernel cache is float32). {advice}."
         )
     # The largest value, bounded above: the diagonal's for the linear and polynomial kernels,
-    # tanh of the argument's bound for the sigmoid (the RBF's diagonal is 1).
+    # the argument's bound for the sigmoid (|tanh(t)| <= |t|; the RBF's diagonal is 1).
     largest = bound if kernel in ("linear", "poly") else argument if kernel == "sigmoid" else 1.0
     if 0.0 < top_squared_norm and largest < FLOAT32_TINY:
         advice = (

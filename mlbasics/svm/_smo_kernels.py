@@ -633,31 +633,6 @@ def _pair_step(y_i, y_j, G_i, G_j, qd_i, qd_j, q_ij, a_i, a_j, c_i, c_j):
     return a_i, a_j
 
 
-#: The second-order choice of j can pass over the worst violator for good when its curvature is
-#: huge: the logistic dual's entropy ``C / (a (C - a))`` at a tiny ``alpha_j``, the squared hinge's
-#: ``1 / (2 C_j)`` at a tiny weight. The gap ``m - M`` then stalls on it. When the chosen j's
-#: violation is below this fraction of the gap, the maximal violating j is used instead (squared
-#: hinge), or tried too, the pair whose exact step ``d`` gives the larger ``b d`` (violation times
-#: step) being taken (logistic).
-MVP_FRACTION = 0.5
-#: The squared hinge falls back to the maximal violating j only when that variable's curvature
-#: ``1 / (2 C_j)`` alone exceeds this multiple of the chosen pair's.
-CURVATURE_RATIO = 1e3
-
-
-@njit(cache=True)
-def _most_violating_low(active, F, pen_low):
-    """The t in I_low with the largest ``F_t`` (the smallest ``-y_t G_t``), the last one on ties."""
-    best = -BIG
-    j = -1
-    for t in range(active):
-        v = F[t] + pen_low[t]
-        if v >= best:
-            best = v
-            j = t
-    return j
-
-
 @njit(cache=True)
 def smo_dual(data, kern, cache, state, status, istate, fstate, tol, shrinking, stop_iter):
     """Run SMO on ``min 1/2 a'(Q + diag(extra))a + p'a, y'a = 0, 0 <= a <= upper`` until convergence
@@ -676,11 +651,6 @@ def smo_dual(data, kern, cache, state, status, istate, fstate, tol, shrinking, s
     rows = cache[0]
     i_next = -1  # the next i and its violation, when the gradient update found them
     g_next = -BIG
-    squared = False  # the squared hinge: its 1 / (2 C_i) can make a variable's curvature huge
-    for t in range(n):
-        if extra[t] > 0.0:
-            squared = True
-            break
     while istate[I_ITER] < stop_iter:
         istate[I_COUNTER] -= 1
         if istate[I_COUNTER] == 0:
@@ -708,17 +678,6 @@ def smo_dual(data, kern, cache, state, status, istate, fstate, tol, shrinking, s
         istate[I_ITER] += 1
 
         s_i = get_row(i, active, data, kern, cache)
-        if squared and g_max + F[j] < MVP_FRACTION * fstate[F_GAP]:
-            # A sample of tiny weight C_m has curvature at least 1 / (2 C_m): with C_m = 1e-30
-            # its second-order score -b^2 / a is 1e-30 b^2 and it is never chosen, while it alone
-            # sets the gap (2 million steps at a gap of 0.1). Its pair then goes first: the
-            # maximal violating j makes the pair's violation the whole gap, which keeps SMO
-            # convergent (Chen, Fan and Lin 2006). (Only where the curvature is that lopsided:
-            # in ordinary runs the second-order choice is the faster one.)
-            m = _most_violating_low(active, F, pen_low)
-            a_j = QD[i] + QD[j] - 2.0 * rows[s_i, j]
-            if extra[m] > CURVATURE_RATIO * max(a_j, TAU):
-                j = m
         s_j = get_row(j, active, data, kern, cache)
         y_i, y_j = y[i], y[j]
         q_ij = y_i * y_j * rows[s_i, j]
@@ -875,6 +834,27 @@ def _logistic_pair(i, t, g_max, F, QD, row_i, alpha, upper, y):
     b = g_max + F[t]
     a = QD[i] + QD[t] - 2.0 * row_i[t]
     return b, _pair_newton(b, a, alpha[i], upper[i], y[i], alpha[t], upper[t], -y[t])
+
+
+#: The logistic dual's second-order choice of j prefers variables of moderate ``alpha``: the
+#: entropy's curvature ``C / (a (C - a))`` makes a pair with a tiny ``alpha_j`` look unpromising even
+#: when that variable is the worst violator, and the gap ``m - M`` then stalls on it. When the chosen
+#: j's violation is below this fraction of the gap, the maximal violating pair is tried too, and
+#: the pair whose exact step ``d`` gives the larger ``b d`` (violation times step) is taken.
+MVP_FRACTION = 0.5
+
+
+@njit(cache=True)
+def _most_violating_low(active, F, pen_low):
+    """The t in I_low with the largest ``F_t`` (the smallest ``-y_t G_t``), the last one on ties."""
+    best = -BIG
+    j = -1
+    for t in range(active):
+        v = F[t] + pen_low[t]
+        if v >= best:
+            best = v
+            j = t
+    return j
 
 
 @njit(cache=True)

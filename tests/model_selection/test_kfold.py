@@ -246,3 +246,12 @@ def test_bad_params_are_refused_before_any_fit(params, match):
     X, y = make_regression(30, 2, random_state=0)
     with pytest.raises((ValueError, TypeError), match=match):
         kfold_errors(Ridge(), X, y, cv=3, params=params)
+
+
+def test_a_scalar_sample_weight_in_params_is_passed_whole():
+    # cross_validate passes a value that is not per-sample whole; len() of it failed here
+    X, y = make_regression(30, 2, random_state=0)
+    ours = kfold_errors(Ridge(), X, y, cv=KFold(3), params={"sample_weight": 2.0})
+    theirs = cross_validate(Ridge(), X, y, cv=KFold(3), params={"sample_weight": 2.0},
+                            scoring="neg_mean_squared_error")  # fmt: skip
+    np.testing.assert_allclose(ours.test_scores, theirs["test_score"], rtol=1e-12)

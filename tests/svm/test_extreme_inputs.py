@@ -390,3 +390,14 @@ def test_gamma_scale_of_constant_data_that_float64_does_not_hold_exactly_is_one(
     assert model.predict(X).shape == (20,)
     spread = np.random.default_rng(0).normal(size=(30, 3))
     assert resolve_gamma("scale", spread) == pytest.approx(1.0 / (3 * spread.var()), rel=1e-15)
+
+
+def test_gamma_scale_is_the_same_for_dense_and_sparse_copies():
+    # The sparse variance was E[x^2] - E[x]^2, which lost the digits of features 1 + 3e-8 noise
+    # (gamma 1 against the dense 2.3e14); both are now two-pass.
+    from mlbasics.kernels import resolve_gamma
+
+    X = 1.0 + 3e-8 * np.random.default_rng(0).normal(size=(200, 5))
+    dense = resolve_gamma("scale", X)
+    assert dense == pytest.approx(1.0 / (5 * X.var()), rel=1e-12)
+    assert resolve_gamma("scale", sparse.csr_matrix(X)) == pytest.approx(dense, rel=1e-9)
