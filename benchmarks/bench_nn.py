@@ -11,7 +11,10 @@ The two libraries train the same network on the same data for the same number of
   accuracy after 10 epochs on these data: a different starting point, not a different speed);
 * weight decay: scikit-learn's ``alpha=1e-4`` is divided by the batch size inside its loss, so
   mlbasics runs ``alpha=1e-4 / 128``: the same gradient;
-* mlbasics trains in float32 (its default); scikit-learn in float64 (the dtype of the data).
+* precision: every library gets the same float32 arrays (converted once, outside the timings), and
+  every one trains in float32: mlbasics by default, scikit-learn (1.9) in the dtype of its data.
+  ``--float64`` gives everyone float64 data and mlbasics ``dtype="float64"`` instead. (Until
+  2026-12-06 scikit-learn got float64 data while mlbasics trained in float32.)
 
 If PyTorch is installed, the same network is trained by a plain PyTorch CPU loop (float32,
 ``torch.optim.Adam`` with the same weight decay) and shown beside them.
@@ -153,6 +156,9 @@ def main(argv=None):
     )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument(
+        "--float64", action="store_true", help="float64 data and networks for every library"
+    )
+    parser.add_argument(
         "--blas-threads",
         type=int,
         default=None,
@@ -172,12 +178,16 @@ def main(argv=None):
 
     print(describe_environment())
     X, y, X_test, y_test = make_data(size["n"])
+    dtype = np.float64 if args.float64 else np.float32
+    X, X_test = X.astype(dtype), X_test.astype(dtype)  # once, for every library, untimed
     print(
-        f"data: X {X.shape} float64, 3 classes, test {X_test.shape[0]}; hidden {HIDDEN}, Adam "
+        f"data: X {X.shape} {X.dtype}, 3 classes, test {X_test.shape[0]}; hidden {HIDDEN}, Adam "
         f"lr={LEARNING_RATE:g}, batch {BATCH}, {epochs} epochs; {repeats} timed round(s)"
     )
 
     libraries = {"mlbasics": ours, "sklearn": theirs}
+    if args.float64:
+        libraries["mlbasics"] = lambda epochs: ours(epochs).set_params(dtype="float64")
     if torch_available() and not args.no_torch:
         libraries["pytorch"] = TorchMLP
     for make in libraries.values():  # warm-up

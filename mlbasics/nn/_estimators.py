@@ -371,11 +371,12 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
                 )
             # callbacks see the data and weights fit was given (zero weights included)
             task = self._open_fit_task(X, y, sample_weight, max_subtasks=self.max_epochs)
+            n_given = X.shape[0]
             X, target, stratify, weight = _weighted_samples(sample_weight, X, target, stratify)
             rng = self._generator()
             X = self._cast_X(X)
             self._start(X.shape[1], rng)
-            self._train(X, target, stratify, rng, task, weight)
+            self._train(X, target, stratify, rng, task, weight, left_out=n_given - X.shape[0])
         except Exception:  # (an interrupt keeps the network trained so far)
             self._discard()
             raise
@@ -385,11 +386,11 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         task.end({})
         return self
 
-    def _train(self, X, target, stratify, rng, task, weight):
+    def _train(self, X, target, stratify, rng, task, weight, left_out=0):
         """fit's epochs, on the network that :meth:`_start` built."""
         if self.early_stopping:
             X, X_val, target, target_val, weight, weight_val = self._split(
-                X, target, stratify, rng, weight
+                X, target, stratify, rng, weight, left_out
             )
             self.validation_scores_ = []
             best_score, best_state = -np.inf, None
@@ -436,7 +437,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         """The fitted attributes that change during training, copied (for callbacks' models)."""
         return {"network_": copy.deepcopy(self.network_), "loss_curve_": list(self.loss_curve_)}
 
-    def _split(self, X, target, stratify, rng, weight):
+    def _split(self, X, target, stratify, rng, weight, left_out=0):
         """``(X, X_val, target, target_val, weight, weight_val)``: the held-out part of
         ``early_stopping``; the training part's weights again of mean 1 (None if unweighted)."""
         seed = int(rng.integers(np.iinfo(np.int32).max))
@@ -450,8 +451,9 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             )
             raise ValueError(
                 f"early_stopping needs at least 2 training samples and {least} validation "
-                f"sample{'s' if least > 1 else ''}{why}; with {X.shape[0]} samples and "
-                f"validation_fraction={self.validation_fraction} the split gives "
+                f"sample{'s' if least > 1 else ''}{why}; with {X.shape[0]} samples"
+                + (f" (after leaving out {left_out} of weight 0)" if left_out else "")
+                + f" and validation_fraction={self.validation_fraction} the split gives "
                 f"{X.shape[0] - n_val} and {n_val}. Use more data, another validation_fraction, "
                 "or early_stopping=False."
             )

@@ -711,3 +711,11 @@ def test_bad_sample_weights_are_refused_by_name(weight, match):
     X = np.random.default_rng(5).standard_normal((30, 2))
     with pytest.raises(ValueError, match=match):
         MLPClassifier((4,)).fit(X, (X[:, 0] > 0).astype(int), sample_weight=weight)
+
+
+def test_early_stopping_too_small_after_zero_weights_says_so():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    weight = np.ones(10)
+    weight[:8] = 0.0
+    with pytest.raises(ValueError, match=r"with 2 samples \(after leaving out 8 of weight 0\)"):
+        MLPClassifier(early_stopping=True).fit(X, np.arange(10) % 2, sample_weight=weight)
