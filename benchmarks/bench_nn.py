@@ -156,7 +156,9 @@ def main(argv=None):
     )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument(
-        "--float64", action="store_true", help="float64 data and networks for every library"
+        "--float64",
+        action="store_true",
+        help="float64 data and networks for mlbasics and scikit-learn (PyTorch stays float32)",
     )
     parser.add_argument(
         "--blas-threads",

@@ -18,6 +18,7 @@ solver computes its rows itself from the same numbers (:mod:`mlbasics.svm._smo_k
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,17 +73,25 @@ def resolve_gamma(gamma, X) -> float:
         if gamma != "scale":
             raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}.")
         if sparse.issparse(X):  # two passes over the stored entries; the zeros in closed form
+            X = sparse.csr_array(X)
+            if not X.has_canonical_format:  # duplicates summed, on a copy: X is the caller's
+                X = X.copy()
+                X.sum_duplicates()
             size = X.shape[0] * X.shape[1]
-            data = X.tocsr().data
-            mean = float(data.sum()) / size
-            variance = (float(np.sum((data - mean) ** 2)) + (size - data.size) * mean**2) / size
+            data = X.data
+            zeros = size - data.size
+            with np.errstate(over="ignore"):
+                mean = np.float64(data.sum()) / size
+                variance = np.sum((data - mean) ** 2) + (zeros * mean**2 if zeros else 0.0)
+                variance = float(variance / size)
             largest = float(np.abs(data).max(initial=0.0))
         else:
             variance = X.var()
             largest = float(np.abs(X).max(initial=0.0))
-        # each deviation from the mean is off by about eps |mean| <= eps max |x|
-        rounding = (8 * np.finfo(np.float64).eps * largest) ** 2
-        return 1.0 / (n_features * variance) if variance > rounding else 1.0
+        # each deviation from the mean is off by about eps |mean| <= eps max |x| (compared as a
+        # standard deviation: the square of 8 eps max |x| overflows for features near 1e300)
+        rounding = 8 * np.finfo(np.float64).eps * largest
+        return 1.0 / (n_features * variance) if math.sqrt(variance) > rounding else 1.0
     gamma = float(gamma)
     if not gamma > 0:  # also rejects NaN
         raise ValueError(f"gamma must be positive; got gamma={gamma!r}.")

@@ -180,6 +180,12 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         Size of that held-out part.
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping (or before the ``"adaptive"`` rate drops).
+    intercept_rate : "auto" or float in (0, 1], default="auto"
+        Factor on the intercept's step in ``solver="sgd"``. ``"auto"`` is scikit-learn's
+        ``SGDClassifier``: 0.01 on sparse input (its ``SPARSE_INTERCEPT_DECAY``; the intercept,
+        present in every sample, otherwise takes the noisiest steps of all on sparse data), 1 on
+        dense input. A number applies to both, so that dense and sparse forms of one matrix give
+        the same iterates. It rescales a step, not the objective: the optimum is the same.
 
     Attributes
     ----------
@@ -302,6 +308,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "intercept_rate": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right")],
     }
 
     def __init__(
@@ -328,6 +335,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        intercept_rate="auto",
     ):
         self.penalty = penalty
         self.C = C
@@ -350,6 +358,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.intercept_rate = intercept_rate
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -500,6 +509,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             batch_size=int(self.batch_size),
             average=self.average,
             shuffle=bool(self.shuffle),
+            intercept_rate=self.intercept_rate,
         )
 
     def _generator(self):
@@ -709,7 +719,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         ``fit_intercept`` shape the state of the run and cannot change in the middle of it.
         """
         run = self._sgd_run
-        fixed = ("optimizer", "batch_size", "average")
+        fixed = ("optimizer", "batch_size", "average", "intercept_rate")
         changed = [name for name in fixed if getattr(settings, name) != getattr(run.settings, name)]
         if run.fit_intercept != self.fit_intercept:
             changed.append("fit_intercept")

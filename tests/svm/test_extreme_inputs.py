@@ -401,3 +401,14 @@ def test_gamma_scale_is_the_same_for_dense_and_sparse_copies():
     dense = resolve_gamma("scale", X)
     assert dense == pytest.approx(1.0 / (5 * X.var()), rel=1e-12)
     assert resolve_gamma("scale", sparse.csr_matrix(X)) == pytest.approx(dense, rel=1e-9)
+
+
+def test_gamma_scale_of_sparse_input_with_duplicates_or_huge_values():
+    from mlbasics.kernels import resolve_gamma
+
+    # duplicates (0.5 + 0.5 at (0, 0)) are one entry of 1.0, as in the dense copy; X untouched
+    X = sparse.csr_matrix(([0.5, 0.5, 2.0], [0, 0, 1], [0, 2, 3]), shape=(2, 2))
+    assert resolve_gamma("scale", X) == pytest.approx(resolve_gamma("scale", X.toarray()))
+    assert X.nnz == 3
+    # a constant X of 1e200: variance 0, gamma 1 (the Python float mean**2 overflowed)
+    assert resolve_gamma("scale", sparse.csr_matrix(np.full((4, 2), 1e200))) == 1.0

@@ -228,3 +228,17 @@ def test_a_logistic_stall_is_refined_on_the_float64_gradient():
         model = SVC(kernel="rbf", loss="logistic", tol=1e-12).fit(X, y)
     report = check_kkt(model, X, y, tol=1e-10)
     assert report.violations["stationarity"] < 1e-10
+
+
+def test_a_class_of_tiny_weights_is_solved_whole():
+    # The cut of negligible C_i is relative to the largest C_i of the sample's own class: a class
+    # weighted 1e-20 next to one weighted 1 was refused ("no sample with a weight above 1e-15 of
+    # the largest") where SMO solves it.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(90, 2))
+    y = np.repeat([0, 1, 2], 30)
+    X[:, 0] += y
+    model = SVC(loss="squared_hinge", gamma=0.5, class_weight={0: 1e-20, 1: 1.0, 2: 1e-20})
+    model.fit(X, y)
+    assert model.converged_
+    assert check_kkt(model, X, y).ok
