@@ -1251,3 +1251,21 @@ def test_the_fits_saturation_test_is_the_certificates():
         model = SVC(C=1e5, loss="logistic", kernel="linear", tol=1e-8).fit(X, y)
     assert model.converged_
     assert check_kkt(model, X, y, tol=1e-8).ok
+
+
+def test_a_csr_matrix_with_repeated_entries_is_judged_as_its_dense_copy():
+    # fit sums repeated entries of a non-canonical CSR matrix; the check read them apart and
+    # failed a correct model
+    rng = np.random.default_rng(0)
+    D = rng.normal(size=(60, 3))
+    y = (D[:, 0] > 0).astype(int)
+    coo = sparse.coo_matrix(D)
+    rows, cols = np.r_[coo.row, coo.row], np.r_[coo.col, coo.col]
+    values = np.r_[coo.data, coo.data] / 2  # every entry stored as two halves
+    order = np.lexsort((cols, rows))
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=60))]
+    X = sparse.csr_matrix((values[order], cols[order], indptr), shape=D.shape)
+    assert not X.has_canonical_format
+    model = SVC(gamma="scale", tol=1e-6).fit(X, y)
+    assert check_kkt(model, X, y).ok
+    assert not X.has_canonical_format  # the caller's matrix is left as it was
