@@ -25,6 +25,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics.pairwise import pairwise_kernels
 
+from ._validation import canonical_sparse
+
 __all__ = ["NAMED_KERNELS", "KernelSpec", "resolve_gamma", "row_blocks", "squared_norms"]
 
 #: Kernel names and the integer codes the compiled SMO kernels dispatch on.
@@ -73,10 +75,7 @@ def resolve_gamma(gamma, X) -> float:
         if gamma != "scale":
             raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}.")
         if sparse.issparse(X):  # two passes over the stored entries; the zeros in closed form
-            X = sparse.csr_array(X)
-            if not X.has_canonical_format:  # duplicates summed, on a copy: X is the caller's
-                X = X.copy()
-                X.sum_duplicates()
+            X = canonical_sparse(sparse.csr_array(X))  # duplicates summed, on a copy
             size = X.shape[0] * X.shape[1]
             data = X.data
             zeros = size - data.size

@@ -80,6 +80,7 @@ from ._sgd_kernels import (
 )
 
 OPTIMIZERS = tuple(Optimizer.registry)
+SCHEDULES = tuple(Schedule.registry)
 # The rules whose step is one number times the gradient for every coordinate (their step_scale is
 # a float): L1 by the cumulative penalty. The adaptive rules take a proximal step instead.
 UNIFORM_STEP_RULES = ("sgd", "momentum", "nesterov")
@@ -111,7 +112,13 @@ def intercept_rate(X, fit_intercept: bool, setting="auto") -> float:
     return SPARSE_INTERCEPT_RATE if sparse.issparse(X) else 1.0
 
 
-SCHEDULES = tuple(Schedule.registry)
+def _fix_intercept_rate(run, problem) -> None:
+    """Set ``run.intercept_rate`` from the data of its first epoch; a run keeps it (later
+    ``partial_fit`` calls too, whatever the format of their chunks)."""
+    if run.intercept_rate is None:
+        run.intercept_rate = intercept_rate(
+            problem.X, problem.fit_intercept, run.settings.intercept_rate
+        )
 
 
 @dataclass(frozen=True)
@@ -300,10 +307,7 @@ class CompiledRun:
         """One pass over the samples in ``order``; ``rates`` (one per update, from
         :func:`epoch_rates`) when they were computed ahead, on the second thread."""
         rates = epoch_rates(schedule, self.t, len(order)) if rates is None else rates
-        if self.intercept_rate is None:  # the data the run starts on; partial_fit keeps it
-            self.intercept_rate = intercept_rate(
-                problem.X, problem.fit_intercept, self.settings.intercept_rate
-            )
+        _fix_intercept_rate(self, problem)
         args = (problem.Y, problem.sw, order, rates, problem.alpha2, problem.alpha1,
                 self.intercept_rate, self.settings.average_start, self.V, self.b, self.scal,
                 self.q, self.acorr, self.bsum)  # fmt: skip
@@ -391,10 +395,7 @@ class MiniBatchRun:
         p = X.shape[1]
         n_updates = self.updates_per_epoch(len(order))
         rates = epoch_rates(schedule, self.t, n_updates) if rates is None else rates
-        if self.intercept_rate is None:  # the data the run starts on; partial_fit keeps it
-            self.intercept_rate = intercept_rate(
-                problem.X, problem.fit_intercept, self.settings.intercept_rate
-            )
+        _fix_intercept_rate(self, problem)
         penalized = slice(0, p)
         start = self.settings.average_start
         for u in range(n_updates):

@@ -72,9 +72,18 @@ def _same(a, b):
         return False
 
 
-def _weighted_samples(sample_weight, X, target, stratify):
+def _checked_weight(sample_weight, X):
+    """``sample_weight`` as a float64 vector of non-negative weights, not all zero (scikit-learn's
+    check, which names the problem), or None."""
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+
+
+def _weighted_samples(weight, X, target, stratify):
     """``(X, target, stratify, weight)``: the samples of positive weight, and their weights divided
-    by their mean (None when the weights are all equal, or not given).
+    by their mean (None when the weights are all equal, or not given). ``weight`` is checked
+    (:func:`_checked_weight`).
 
     The loss of a batch is the mean of its weighted per-sample losses (:mod:`mlbasics.nn._losses`);
     with weights of mean 1 that is an unbiased estimate of the weighted mean loss
@@ -83,10 +92,8 @@ def _weighted_samples(sample_weight, X, target, stratify):
     nothing to the loss, but it would still count in BatchNorm's batch statistics, take a place in
     the mini-batches and could be drawn for ``early_stopping``'s validation part.
     """
-    if sample_weight is None:
+    if weight is None:
         return X, target, stratify, None
-    # (scikit-learn's check refuses negative weights and weights that are all zero)
-    weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     keep = weight > 0
     if not np.all(keep):
         X, target, weight = X[keep], target[keep], weight[keep]
@@ -365,10 +372,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         try:  # a fit that fails leaves no model (an earlier one included): not half a new one
             X, y = self._validate_X_y(X, y, reset=True)
             target, stratify = self._prepare_targets(y, first=True)
-            if sample_weight is not None:
-                sample_weight = _check_sample_weight(
-                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
-                )
+            sample_weight = _checked_weight(sample_weight, X)
             # callbacks see the data and weights fit was given (zero weights included)
             task = self._open_fit_task(X, y, sample_weight, max_subtasks=self.max_epochs)
             n_given = X.shape[0]
@@ -485,7 +489,8 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             self._continue()
         X, y = self._validate_X_y(X, y, reset=first)
         target, _ = self._prepare_targets(y, first=first, classes=classes)
-        X, target, _, weight = _weighted_samples(sample_weight, X, target, None)
+        checked = _checked_weight(sample_weight, X)
+        X, target, _, weight = _weighted_samples(checked, X, target, None)
         X = self._cast_X(X)
         if first:
             self._start(X.shape[1], self._generator())

@@ -9,6 +9,7 @@ from scipy import sparse
 from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight
 
+from .._validation import canonical_sparse
 from ._logistic import LOGISTIC_ATTRIBUTES, logistic_report
 from ._report import KKTReport
 from ._svm import SVM_ATTRIBUTES, svm_report
@@ -266,9 +267,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     # a callable kernel alone reads X (integer indices, strings): kept as given, as in fit
     as_given = kind == "svm" and callable(model.kernel)
     X = check_array(X, accept_sparse="csr", dtype=None if as_given else np.float64)
-    if sparse.issparse(X) and not X.has_canonical_format:  # repeated entries: summed, on a copy
-        X = X.copy()
-        X.sum_duplicates()
+    if sparse.issparse(X):  # repeated entries summed (on a copy), as fit reads them
+        X = canonical_sparse(X)
     _check_features(model, kind, X)
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
