@@ -119,7 +119,10 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
       :class:`mlbasics.LogisticRegression` and :class:`sklearn.linear_model.LogisticRegression`
       with the L2, L1, elastic-net or no penalty, binary or multinomial;
     * a :class:`~sklearn.pipeline.Pipeline` ending in one of those: ``X`` goes through the
-      other steps first.
+      other steps' ``transform`` first. That is the data the last step was fitted on only when
+      each step's ``fit_transform`` equals its ``fit`` then ``transform``; for a step that
+      cross-fits (:class:`~sklearn.preprocessing.TargetEncoder`) or resamples, judge the last
+      step alone on the data it was fitted on.
 
     Parameters
     ----------
@@ -214,12 +217,16 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     subdifferential of the penalty (``|g_j|`` for a smooth one; with an L1 term
     ``|g_j + lambda_1 sign(w_j)|`` where ``w_j != 0`` and ``max(|g_j| - lambda_1, 0)`` where
     ``w_j = 0``), the intercept's derivative included, divided by ``sum_i c_i`` (the unit of the
-    solvers' ``tol``); ``worst`` names the features (columns) there. The dual point is
+    solvers' ``tol``); ``worst`` names the features (columns) there, the intercept as column
+    ``n_features`` (printed ``intercept``). The dual point is
     ``theta_i = t c_i (y_i - p_i)`` at the intercept that balances ``sum_i theta_i = 0`` exactly,
     with ``t = min(1, lambda_1 / ||X' theta||_inf)`` for a pure L1 penalty, and
     ``D = sum_i c_i H(q_i) - R*(X' theta)`` with ``H`` the entropy of ``q_i = y_i - theta_i /
-    c_i``; it is exact at the optimum. ``duality gap`` is ``|P - D| / sum_i c_i``, and for a
-    pure L1 penalty ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` (``W`` with liblinear's
+    c_i``; it is exact at the optimum. ``duality gap`` is ``|P - D| / sum_i c_i`` for an
+    elastic net; for an L2 penalty ``|P - D| / min(sum_i c_i, P)`` (at a large ``C`` on nearly
+    separable data ``P*`` is far below ``sum_i c_i``, and the gap relative to ``P`` bounds the
+    relative suboptimality; the divisor never falls below ``64 eps sum_i c_i / tol``, the gap's
+    rounding); for a pure L1 penalty ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` (``W`` with liblinear's
     intercept column): the rescaled point's gap per unit of ``c`` is linear in the stationarity
     residual ``eps``, at most ``2 eps ||W||_1`` to first order, so divided by that scale it is in
     the units of ``eps``, and a model that met ``eps <= tol`` passes ``tol``. ``duality_gap``

@@ -299,7 +299,7 @@ def _certificate(
     """``(P, D, stationarity, distance, sum c, used)`` of the model ``(coef, intercept)``.
 
     ``distance`` is the distance of ``-grad`` to the subdifferential of the penalty, per
-    coefficient; ``D`` is NaN without a penalty. ``penalty`` is the name of the model's penalty
+    coefficient (a free intercept's derivative as a last column); ``D`` is NaN without a penalty. ``penalty`` is the name of the model's penalty
     ("none", "l2", "l1" or "elasticnet"): in the scaled call ``l1`` or ``l2`` may have
     underflowed to 0 while the model has them. ``P``, ``D``, ``distance`` and ``sum c`` are
     homogeneous of degree 1 in ``(c, l1, l2)``; ``stationarity`` does not depend on their scale.
@@ -343,10 +343,9 @@ def _certificate(
     else:
         distance = np.abs(G)
     scale = max(float(c.sum()), np.finfo(float).tiny)
-    stationarity = float(distance.max(initial=0.0))
-    if free_intercept:
-        stationarity = max(stationarity, float(np.abs(R.sum(axis=0)).max()))
-    stationarity /= scale
+    if free_intercept:  # the intercept's derivative, as one more column
+        distance = np.hstack([distance, np.abs(R.sum(axis=0))[:, None]])
+    stationarity = float(distance.max(initial=0.0)) / scale
 
     if not with_dual:
         return primal, np.nan, stationarity, distance, scale, (0, 0)
@@ -529,7 +528,8 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     """
     classes = model.classes_
     n_classes = len(classes)
-    coef = np.atleast_2d(np.asarray(model.coef_, dtype=float))
+    coef = model.coef_  # dense, or sparse after scikit-learn's sparsify()
+    coef = np.atleast_2d(np.asarray(coef.toarray() if sparse.issparse(coef) else coef, dtype=float))
     intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=float))
     n_outputs = 1 if n_classes == 2 else n_classes
     if coef.shape != (n_outputs, X.shape[1]):
@@ -564,6 +564,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         Y = np.zeros((len(y_index), n_classes))
         Y[np.arange(len(y_index)), y_index] = 1.0
 
+    n_features = X.shape[1]  # in the report, index n_features names the intercept
     fit_intercept = bool(getattr(model, "fit_intercept", True))
     # liblinear penalises the intercept: it is the weight of a constant feature.
     penalised_intercept = fit_intercept and getattr(model, "solver", None) == "liblinear"
@@ -662,6 +663,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     return KKTReport(
         violations=violations,
         worst={"stationarity": worst_indices(per_feature, np.arange(len(per_feature)))},
+        intercept_index=n_features if fit_intercept else None,
         primal_objective=primal,
         dual_objective=dual,
         duality_gap=gap,

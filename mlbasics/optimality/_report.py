@@ -36,12 +36,14 @@ class KKTReport:
         over the binary problems of an SVM): the gap per unit of the data term's weight, which
         is at most the largest margin residual when the other conditions hold (see
         :attr:`relative_gap` for ``(P - D) / P``). For a logistic regression it is ``|P - D| /
-        sum_i c_i``, further divided by ``max(1, 2 ||W||_1)`` for a pure L1 penalty (the units
-        of the stationarity residual, see :func:`check_kkt`).
+        sum_i c_i`` with an elastic net, ``|P - D| / min(sum_i c_i, P)`` with an L2 penalty, and
+        ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` with a pure L1 penalty (the units of the
+        stationarity residual); see :func:`check_kkt`.
     worst : dict of str to ndarray of int
         For each per-sample condition, the indices (rows of ``X``) of up to five samples with the
         largest positive residuals, worst first. For a logistic regression, whose stationarity
-        residual is one per coefficient, the columns of ``X`` (``worst_of="features"``).
+        residual is one per coefficient, the columns of ``X`` (``worst_of="features"``), the
+        intercept's derivative counting as column ``intercept_index``.
     primal_objective, dual_objective, duality_gap : float
         ``P`` at the fitted model, ``D`` at the dual point read from (or built from) it, and
         ``P - D`` (summed over the binary problems of a one-vs-one SVM). ``D`` is ``-inf`` and the
@@ -72,6 +74,10 @@ class KKTReport:
         else empty.
     worst_of : str
         What the indices of ``worst`` count: ``"samples"`` (rows) or ``"features"`` (columns).
+    intercept_index : int or None
+        With ``worst_of="features"``, the index that stands for the intercept in ``worst``: the
+        number of columns of ``X`` (one past the last); printed as ``intercept``. None when the
+        model has none.
     """
 
     violations: dict
@@ -84,6 +90,7 @@ class KKTReport:
     model: str
     advice: str = ""
     worst_of: str = "samples"
+    intercept_index: int | None = None
     thresholds: dict = field(default_factory=dict)
     ok: bool = field(init=False)
 
@@ -125,7 +132,8 @@ class KKTReport:
             worst = self.worst.get(name)
             where = ""
             if worst is not None and len(worst) and not passes:
-                where = f"  worst {self.worst_of}: " + ", ".join(str(int(i)) for i in worst)
+                names = ("intercept" if i == self.intercept_index else str(int(i)) for i in worst)
+                where = f"  worst {self.worst_of}: " + ", ".join(names)
             lines.append(f"  {name:<24s} {value:10.3e}  {mark}{where}")
         lines.append(
             f"  primal {self.primal_objective:.10g}  dual {self.dual_objective:.10g}  "
@@ -141,9 +149,14 @@ class KKTReport:
 
 def worst_indices(residual: np.ndarray, index: np.ndarray) -> np.ndarray:
     """``index`` of the (at most :data:`N_WORST`) largest positive residuals, worst first."""
+    return worst_entries(residual, index)[0]
+
+
+def worst_entries(residual: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`worst_indices` and the residuals there, worst first."""
     positive = np.flatnonzero(residual > 0)
     if positive.size == 0:
-        return np.empty(0, dtype=np.intp)
+        return np.empty(0, dtype=np.intp), np.empty(0)
     values = residual[positive]
     if values.size > N_WORST:  # keep the N_WORST largest (ties: the first ones) before sorting
         kth = np.partition(values, values.size - N_WORST)[values.size - N_WORST]
@@ -151,5 +164,20 @@ def worst_indices(residual: np.ndarray, index: np.ndarray) -> np.ndarray:
         tied = values == kth
         keep = above | (tied & (np.cumsum(tied) <= N_WORST - np.count_nonzero(above)))
         positive, values = positive[keep], values[keep]
-    order = positive[np.argsort(-values, kind="stable")]
-    return np.asarray(index[order], dtype=np.intp)
+    order = np.argsort(-values, kind="stable")
+    return np.asarray(index[positive[order]], dtype=np.intp), values[order]
+
+
+def merge_worst(entries) -> np.ndarray:
+    """The (at most :data:`N_WORST`) worst indices over several :func:`worst_entries` lists.
+
+    A sample in several lists (an SVM's sample in several one-vs-one problems) counts with its
+    largest residual. The global worst are among the lists' own worst: a sample left out of a
+    list has :data:`N_WORST` others at least as bad in it.
+    """
+    largest: dict[int, float] = {}
+    for indices, values in entries:
+        for i, v in zip(indices.tolist(), values.tolist(), strict=True):
+            largest[i] = max(largest.get(i, v), v)
+    ranked = sorted(largest, key=lambda i: -largest[i])  # stable: ties keep first-seen order
+    return np.asarray(ranked[:N_WORST], dtype=np.intp)

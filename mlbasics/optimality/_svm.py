@@ -17,7 +17,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from .. import losses
 from .._ovo import pair_coefficients
 from ..kernels import KernelSpec, resolve_gamma
-from ._report import KKTReport, worst_indices
+from ._report import KKTReport, merge_worst, worst_entries
 
 __all__ = [
     "BOUND_RTOL",
@@ -373,7 +373,7 @@ def _problem(loss, y, alpha, margins, upper, quadratic, index, dual_point=None):
         violations[name] = float(value.max(initial=0.0))
         samples = res.get("_" + name.replace(" ", "_") + "_samples", value)
         if np.ndim(samples):
-            worst[name] = worst_indices(np.asarray(samples), index)
+            worst[name] = worst_entries(np.asarray(samples), index)
     return violations, worst, primal, dual
 
 
@@ -493,15 +493,11 @@ def _report_at(model, X, y_index, upper_all, support, loss, tol) -> KKTReport:
         dual_total += dual
         for name, value in violations.items():
             all_violations[name] = max(all_violations.get(name, 0.0), value)
-        for name, idx in worst.items():
-            all_worst.setdefault(name, []).append((violations[name], idx))
+        for name, entries in worst.items():
+            all_worst.setdefault(name, []).append(entries)
     relative = np.array(relative)
     all_violations["duality gap"] = float(np.max(np.abs(relative)))
-    worst_out = {}
-    for name, entries in all_worst.items():
-        entries.sort(key=lambda e: -e[0])
-        merged = list(dict.fromkeys(int(i) for _, idx in entries for i in idx))
-        worst_out[name] = np.asarray(merged[:5], dtype=np.intp)
+    worst_out = {name: merge_worst(entries) for name, entries in all_worst.items()}
     kernel = model.kernel if isinstance(model.kernel, str) else "callable"
     name = f"{type(model).__name__} ({loss}, {kernel} kernel, {n_classes} classes)"
     return KKTReport(

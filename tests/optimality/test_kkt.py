@@ -1269,3 +1269,93 @@ def test_a_csr_matrix_with_repeated_entries_is_judged_as_its_dense_copy():
     model = SVC(gamma="scale", tol=1e-6).fit(X, y)
     assert check_kkt(model, X, y).ok
     assert not X.has_canonical_format  # the caller's matrix is left as it was
+
+
+# -- review of session 17: sparsified coefficients, the worst samples and features ---------------
+
+
+def test_a_sparsified_sklearn_logistic_regression_is_judged_as_its_dense_self(breast_cancer):
+    # sparsify() is public scikit-learn API (coef_ becomes a CSR matrix; predict still works):
+    # np.asarray of it failed with "setting an array element with a sequence".
+    X, y = breast_cancer
+    model = sk_linear.LogisticRegression(tol=1e-10, max_iter=10_000).fit(X, y)
+    dense = check_kkt(model, X, y)
+    model.sparsify()
+    assert sparse.issparse(model.coef_)
+    judged = check_kkt(model, X, y)
+    assert judged.ok and dense.ok
+    assert judged.violations == dense.violations
+
+
+def test_the_worst_samples_of_a_one_vs_one_svm_are_ranked_over_all_its_problems(wine):
+    # Two free dual coefficients shrunk, one in problem 0-1 (residual 0.31 and smaller knock-on
+    # ones at other samples of that problem) and one in problem 1-2 (0.49): the report listed
+    # the five worst of problem 1-2 first, leaving out the second-worst sample of the model.
+    X, y = wine
+    C, gamma = 10.0, 0.5
+    model = sk_svm.SVC(C=C, gamma=gamma, tol=1e-3).fit(X, y)
+    start = np.r_[0, np.cumsum(model.n_support_)]
+
+    def a_free_one(row, cls):
+        idx = np.arange(start[cls], start[cls + 1])
+        a = np.abs(model.dual_coef_[row, idx])
+        return idx[(a > 1e-6) & (a < C - 1e-6)][0]
+
+    first, second = a_free_one(0, 0), a_free_one(1, 2)
+    model.dual_coef_ = model.dual_coef_.copy()
+    model.dual_coef_[0, first] *= 0.5
+    model.dual_coef_[1, second] *= 0.6
+    report = check_kkt(model, X, y, tol=1e-3)
+    # independent: |m_i - 1| at free alphas, max(m_i - 1, 0) at C, per sample the largest over
+    # the problems it is in
+    K = rbf_kernel(X, gamma=gamma)
+    sv, residual = model.support_, np.zeros(len(y))
+    for p, (a, b) in enumerate(itertools.combinations(range(3), 2)):
+        v = np.zeros(len(y))
+        for cls, row in ((a, b - 1), (b, a)):
+            v[sv[start[cls] : start[cls + 1]]] = model.dual_coef_[row, start[cls] : start[cls + 1]]
+        member = (y == a) | (y == b)
+        sign = np.where(y == a, 1.0, -1.0)
+        margin = sign * (K @ v + model.intercept_[p])
+        alpha = sign * v
+        free = member & (alpha > 1e-6 * C) & (alpha < C * (1 - 1e-6))
+        upper = member & (alpha >= C * (1 - 1e-6))
+        here = np.where(free, np.abs(margin - 1), np.where(upper, np.maximum(margin - 1, 0), 0))
+        residual = np.maximum(residual, here)
+    expected = np.argsort(-residual, kind="stable")[:N_WORST]
+    assert residual[expected[1]] > 0.2  # the second-worst is in the other problem: it matters
+    np.testing.assert_array_equal(report.worst["complementary slackness"], expected)
+
+
+@pytest.mark.parametrize("solver", ["mlbasics", "liblinear"])
+def test_a_logistic_report_names_the_intercept_among_the_worst_features(breast_cancer, solver):
+    # A shifted intercept: its derivative is the stationarity residual. The report named only
+    # features (three times smaller residuals), and for liblinear column 30 of a 30-column X.
+    X, y = breast_cancer
+    if solver == "liblinear":
+        model = sk_linear.LogisticRegression(solver="liblinear", tol=1e-10, max_iter=10_000)
+    else:
+        model = LogisticRegression(tol=1e-10)
+    model.fit(X, y)
+    model.intercept_ = model.intercept_ + 0.5
+    report = check_kkt(model, X, y, tol=1e-4)
+    assert report.intercept_index == X.shape[1]
+    worst = report.worst["stationarity"]
+    assert worst[0] == X.shape[1]
+    assert set(worst[1:]) <= set(range(X.shape[1]))
+    assert "worst features: intercept, " in str(report)
+    if solver == "mlbasics":  # independent: the intercept's derivative per unit of c
+        p = 1.0 / (1.0 + np.exp(-(X @ model.coef_.ravel() + model.intercept_[0])))
+        intercept_residual = abs((p - y).sum()) / len(y)
+        assert report.violations["stationarity"] == pytest.approx(intercept_residual, rel=1e-10)
+
+
+def test_a_logistic_report_without_an_intercept_names_features_only(breast_cancer):
+    X, y = breast_cancer
+    model = LogisticRegression(fit_intercept=False, tol=1e-10).fit(X, y)
+    model.coef_ = model.coef_.copy()
+    model.coef_[0, 3] += 0.5
+    report = check_kkt(model, X, y, tol=1e-4)
+    assert report.intercept_index is None
+    assert report.worst["stationarity"][0] == 3
+    assert "intercept" not in str(report).split("worst features:")[1].split("\n")[0]
