@@ -402,20 +402,26 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             self.validation_scores_ = None
             self.best_loss_ = np.inf
         stalled, converged, stopped = 0, False, False
+        best_epoch = improved_epoch = 0  # of the best value, of the last improvement by > tol
         for _ in range(self.max_epochs):
             epoch = task.subtask("epoch") if task.watched else None
             loss = self._epoch(X, target, weight)
             if self.early_stopping:
                 score = self._validation_score(X_val, target_val, weight_val)
                 self.validation_scores_.append(score)
-                stalled = 0 if score > best_score + self.tol else stalled + 1
+                improved = score > best_score + self.tol
                 if best_state is None or score > best_score:
                     best_score, best_state = score, self.network_.get_state()
+                    best_epoch = self.n_epochs_
                 message = f", validation score {score:.6f}"
             else:
-                stalled = 0 if loss < self.best_loss_ - self.tol else stalled + 1
-                self.best_loss_ = min(self.best_loss_, loss)
+                improved = loss < self.best_loss_ - self.tol
+                if loss < self.best_loss_:
+                    self.best_loss_, best_epoch = loss, self.n_epochs_
                 message = ""
+            stalled = 0 if improved else stalled + 1
+            if improved:
+                improved_epoch = self.n_epochs_
             if self.verbose:
                 print(f"epoch {self.n_epochs_:4d}  loss {loss:.6f}{message}")
             if stalled >= self.n_iter_no_change:
@@ -428,11 +434,18 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             self.network_.set_state(best_state)
             self.best_validation_score_ = best_score
         if not (converged or stopped):
-            watched = "validation score" if self.early_stopping else "training loss"
+            if self.early_stopping:
+                watched, best, last = "validation score", best_score, score
+            else:
+                watched, best, last = "training loss", self.best_loss_, loss
             warnings.warn(
-                f"{type(self).__name__} ran max_epochs={self.max_epochs} epochs and the "
-                f"{watched} was still improving by more than tol={self.tol:g}. Increase "
-                "max_epochs or learning_rate, or loosen tol.",
+                f"{type(self).__name__} ran max_epochs={self.max_epochs} epochs short of its "
+                f"stopping rule (n_iter_no_change={self.n_iter_no_change} epochs in a row without "
+                f"the {watched} improving by more than tol={self.tol:g}): the last such "
+                f"improvement was at epoch {improved_epoch}; best {watched} {best:.6g} at epoch "
+                f"{best_epoch}, last {last:.6g}. Increase max_epochs, or raise tol or lower "
+                "n_iter_no_change; a last value far worse than the best suggests a smaller "
+                "learning_rate.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -504,6 +517,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         finally:
             if hasattr(self, "network_"):
                 self.network_.forget()
+        self.best_loss_ = float(min(self.loss_curve_))  # (no early stopping in partial_fit)
         if self.verbose:
             print(f"epoch {self.n_epochs_:4d}  loss {loss:.6f}")
         return self
@@ -599,7 +613,8 @@ _ATTRIBUTES_DOC = """
     best_validation_score_ : float
         The best of them (with ``early_stopping``); its weights are the ones kept.
     best_loss_ : float
-        Smallest training objective seen (without ``early_stopping``).
+        Smallest training objective seen: by ``fit`` without ``early_stopping``, and the
+        smallest entry of ``loss_curve_`` after a ``partial_fit``.
     n_epochs_ : int
         Number of epochs run (by ``fit``, plus one per ``partial_fit``).
     n_iter_ : int

@@ -104,11 +104,42 @@ class Layer:
             new[...] = getattr(self, name)
             setattr(self, name, new)
             setattr(self, "d" + name, new_grad)
+        self._bound = bool(self.param_names)
+
+    def unbind(self):
+        """Give the layer its own copies of its parameters and gradients; returns ``self``.
+
+        The layer leaves the flat vectors of the :class:`~mlbasics.nn.Sequential` that bound it
+        (whose optimizer no longer updates it).
+        """
+        for name in (*self.param_names, *("d" + n for n in self.param_names)):
+            setattr(self, name, getattr(self, name).copy())
+        self._bound = False
+        return self
 
     def astype(self, dtype):
-        """Cast parameters, gradients and buffers to ``dtype`` in place; returns ``self``."""
+        """Cast parameters, gradients and buffers to ``dtype``; returns ``self``.
+
+        The layer holds new arrays afterwards. A layer bound into a
+        :class:`~mlbasics.nn.Sequential` keeps its parameters in the network's flat vector, and a
+        cast would take them out of it (the optimizer would go on updating the old arrays): for a
+        new ``dtype`` that is refused; cast the network (:meth:`Sequential.astype
+        <mlbasics.nn.Sequential.astype>`, a copy) or :meth:`unbind` the layer first. Casting to
+        the type the layer already has changes nothing.
+        """
         dtype = _check_dtype(dtype)
-        for name in (*self.param_names, *("d" + n for n in self.param_names), *self.buffer_names):
+        names = (*self.param_names, *("d" + n for n in self.param_names), *self.buffer_names)
+        if all(getattr(self, name).dtype == dtype for name in names):
+            if hasattr(self, "dtype"):
+                self.dtype = dtype
+            return self
+        if getattr(self, "_bound", False):
+            raise ValueError(
+                f"{type(self).__name__}.astype({dtype.name}): the layer's parameters live in the "
+                "flat vector of the Sequential that holds it, which its optimizer updates; cast "
+                "the network (Sequential.astype) or call unbind() on the layer first."
+            )
+        for name in names:
             setattr(self, name, getattr(self, name).astype(dtype))
         if hasattr(self, "dtype"):
             self.dtype = dtype

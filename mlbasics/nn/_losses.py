@@ -52,9 +52,10 @@ __all__ = [
 
 
 def _check_batch(z):
-    """``z`` as an array: non-empty, 2-D, real and finite.
+    """``z`` as a floating array (integers and booleans become float64): non-empty, 2-D, finite.
 
-    A NaN or infinite output is what a diverging network produces, so it raises a
+    The losses compute in ``z``'s floating type, and their gradients have it: an integer ``z``
+    would truncate them (and the targets cast to it). A NaN or infinite output is what a diverging network produces, so it raises a
     FloatingPointError, which :func:`~mlbasics.nn.train_epoch` reports as a divergence.
     """
     z = np.asarray(z)
@@ -62,6 +63,8 @@ def _check_batch(z):
         raise ValueError(f"z must be a non-empty 2-D array of shape (n, k), got shape {z.shape}.")
     if z.dtype.kind not in "biuf":
         raise ValueError(f"z must hold real numbers, got an array of dtype {z.dtype}.")
+    if z.dtype.kind != "f":
+        z = z.astype(np.float64)
     if not np.all(np.isfinite(z)):
         raise FloatingPointError(
             "z contains NaN or infinity: the outputs are not finite (a network that produces them "
@@ -177,13 +180,17 @@ class Loss:
         raise NotImplementedError
 
     def backward(self):
-        """The gradient of the mean loss of the last :meth:`forward` with respect to ``z``."""
+        """The gradient of the mean loss of the last :meth:`forward` with respect to ``z``.
+
+        A new array on every call: :meth:`Sequential.backward <mlbasics.nn.Sequential.backward>`
+        may overwrite the one it is given.
+        """
         if self._grad is None:
             raise RuntimeError(
                 f"{type(self).__name__}.backward called before forward: there is no loss to "
                 "differentiate yet."
             )
-        return self._grad
+        return self._grad.copy()
 
     def __call__(self, z, target, sample_weight=None):
         return self.forward(z, target, sample_weight)
@@ -196,8 +203,9 @@ class SoftmaxCrossEntropy(Loss):
     """Softmax followed by the cross-entropy, fused: the multinomial negative log-likelihood.
 
     ``target`` is either a vector of integer class indices in ``0..k-1`` or an ``(n, k)`` matrix of
-    target probabilities (one-hot rows for hard labels). An index outside ``0..k-1`` (or a vector
-    that is not of integers) raises a ValueError.
+    target probabilities (one-hot rows for hard labels; rows of non-negative weights that do not
+    sum to 1 scale their sample's loss by their sum). An index outside ``0..k-1`` (or a vector
+    that is not of integers) or a negative target raises a ValueError.
 
     Notes
     -----
@@ -240,6 +248,10 @@ class SoftmaxCrossEntropy(Loss):
             if target.shape != z.shape:
                 raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
             _check_finite_target(target)
+            if target.min() < 0:  # the loss is unbounded below in z then
+                raise ValueError(
+                    f"target probabilities must be >= 0; the smallest is {target.min():g}."
+                )
             mass = target.sum(axis=1, keepdims=True)
             # a zero target weighs nothing, even at a logit whose shift overflowed to -inf
             with np.errstate(invalid="ignore"):

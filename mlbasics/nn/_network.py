@@ -120,6 +120,8 @@ class Sequential:
         self.layers = layers
         for layer in layers:
             if any(p.dtype != self.dtype for p in layer.params()):
+                if getattr(layer, "_bound", False):  # from another network: this one binds it
+                    layer.unbind()
                 layer.astype(self.dtype)
         self._bind()
 
@@ -218,6 +220,8 @@ class Sequential:
         dtype = _check_dtype(dtype)
         layers = copy.deepcopy(self.layers)
         for layer in layers:
+            if getattr(layer, "_bound", False):  # the copies are no views of the flat vectors
+                layer.unbind()
             if hasattr(layer, "astype"):
                 layer.astype(dtype)
         return Sequential(layers, dtype=dtype)

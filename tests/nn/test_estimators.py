@@ -272,6 +272,38 @@ def test_running_out_of_epochs_warns_with_advice(wine):
         MLPClassifier((8,), max_epochs=2, random_state=0).fit(X, y)
 
 
+def test_the_convergence_warning_says_what_happened_not_that_the_loss_still_improved():
+    # It said "the training loss was still improving by more than tol" and advised a larger
+    # learning rate, also for a run whose loss rose 70-fold from its first epoch.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    y = X @ rng.standard_normal(5)
+    model = MLPRegressor((16,), optimizer="sgd", learning_rate=30.0, max_epochs=8, alpha=0.0,
+                         batch_size=200, clip_norm=1.0, random_state=0)  # fmt: skip
+    with pytest.warns(ConvergenceWarning) as caught:
+        model.fit(X, y)
+    text = str(caught[0].message)
+    best = int(np.argmin(model.loss_curve_)) + 1
+    assert "still improving" not in text
+    assert f"best training loss {min(model.loss_curve_):.6g} at epoch {best}," in text
+    assert f"last {model.loss_curve_[-1]:.6g}" in text
+    assert "smaller learning_rate" in text
+    assert model.loss_curve_[-1] > 10 * min(model.loss_curve_)  # the case: a rising loss
+
+
+def test_partial_fit_keeps_best_loss_up_to_date(wine):
+    X, y = wine
+    model = MLPClassifier((8,), random_state=0)
+    for _ in range(3):
+        model.partial_fit(X, y, classes=np.unique(y))
+        assert model.best_loss_ == min(model.loss_curve_)
+    with pytest.warns(ConvergenceWarning):
+        model = MLPClassifier((8,), max_epochs=2, random_state=0).fit(X, y)
+    for _ in range(10):
+        model.partial_fit(X, y)
+    assert model.best_loss_ == min(model.loss_curve_) < model.loss_curve_[1]
+
+
 def test_partial_fit_continues_the_same_run_as_fit(wine):
     X, y = wine
     params = dict(hidden_layer_sizes=(8,), batch_size=32, random_state=0, tol=0.0)

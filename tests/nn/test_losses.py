@@ -324,3 +324,32 @@ def test_losses_reject_bad_sample_weights(weight, match):
     for loss in (MeanSquaredError(), BinaryCrossEntropy()):
         with pytest.raises(ValueError, match=match):
             loss.forward(z, target, sample_weight=weight)
+
+
+def test_integer_logits_give_the_float_loss_and_gradient():
+    # The gradient (softmax) and the targets (binary) were cast to z's integer type: truncated.
+    z = np.array([[2, 0, -1], [0, 1, 0]])
+    y = np.array([0, 2])
+    loss = SoftmaxCrossEntropy()
+    expected = log_loss(y, softmax(z, axis=1), labels=range(3))
+    assert loss.forward(z, y) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), (softmax(z, axis=1) - np.eye(3)[y]) / 2, rtol=1e-12)
+    zb, soft = np.array([[2], [-1]]), np.array([0.5, 0.25])
+    binary = BinaryCrossEntropy()
+    expected = np.mean(np.logaddexp(0, zb[:, 0]) - soft * zb[:, 0])
+    assert binary.forward(zb, soft) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(binary.backward()[:, 0], (expit(zb[:, 0]) - soft) / 2, rtol=1e-12)
+
+
+def test_backward_returns_an_array_the_caller_may_overwrite():
+    loss = SoftmaxCrossEntropy()
+    loss.forward(np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([0, 0]))
+    first = loss.backward()
+    expected = first.copy()
+    first[...] = 0.0  # what Sequential.backward may do to its grad_out
+    np.testing.assert_array_equal(loss.backward(), expected)
+
+
+def test_softmax_cross_entropy_rejects_negative_target_probabilities():
+    with pytest.raises(ValueError, match="target probabilities must be >= 0"):
+        SoftmaxCrossEntropy().forward(np.zeros((1, 2)), np.array([[2.0, -1.0]]))

@@ -373,3 +373,35 @@ def test_an_overflow_in_a_float64_network_does_not_suggest_float64():
     assert "float64 network" in message
     assert "scale the targets" in message
     assert "use float64" not in message and "dtype='float64'" not in message
+
+
+def test_casting_a_bound_layer_to_its_own_type_keeps_it_in_the_flat_vector():
+    net = small_net()
+    layer = net.layers[0]
+    assert layer.astype(np.float32) is layer
+    assert np.shares_memory(layer.W, net.flat_params)
+    assert np.shares_memory(layer.dW, net.flat_grads)
+
+
+def test_casting_a_bound_layer_to_another_type_is_refused_not_silently_unbound():
+    # The cast replaced W by a copy: the optimizer, built on flat_params, no longer trained it.
+    net = small_net()
+    with pytest.raises(ValueError, match="cast the network"):
+        net.layers[0].astype(np.float64)
+    assert net.layers[0].W.dtype == np.float32
+    assert np.shares_memory(net.layers[0].W, net.flat_params)
+    copy64 = net.astype(np.float64)  # the network's cast: a bound float64 copy
+    assert copy64.layers[0].W.dtype == np.float64
+    assert np.shares_memory(copy64.layers[0].W, copy64.flat_params)
+    np.testing.assert_array_equal(copy64.flat_params, net.flat_params.astype(np.float64))
+    freed = net.layers[3].unbind()
+    assert not np.shares_memory(freed.W, net.flat_params)
+    assert freed.astype(np.float64).W.dtype == np.float64
+
+
+def test_a_layer_of_one_network_is_rebound_by_a_network_of_another_type():
+    old = small_net()
+    layer = old.layers[0]
+    new = Sequential([layer], dtype=np.float64)
+    assert layer.W.dtype == np.float64
+    assert np.shares_memory(layer.W, new.flat_params)
