@@ -131,11 +131,17 @@ def _newton_direction_cholesky(obj: LogisticObjective, Z, P, G):
             factor = scipy.linalg.cho_factor(H, check_finite=False)
             step = scipy.linalg.cho_solve(factor, -g, check_finite=False)
     except np.linalg.LinAlgError:
-        # Singular curvature (e.g. unpenalised and separable): least-norm step on the positive part.
+        # Singular curvature (unpenalised: a constant column, which centring makes exactly 0,
+        # or separable data): the least-norm step, with the pseudo-inverse. Curvature within
+        # rounding of 0 is a flat direction: the gradient's part along it is rounding noise, which
+        # divided by a floor instead stepped by 2e4 along a constant column (its coefficient moved
+        # into the intercept: -6e10, and the run never met tol).
         with scipy_blas_on_one_thread():
             evals, evecs = scipy.linalg.eigh(H, check_finite=False)
         floor = np.finfo(float).eps * max(evals.max(), 1.0) * H.shape[0]
-        step = -evecs @ ((evecs.T @ g) / np.maximum(evals, floor))
+        inverse = np.zeros_like(evals)
+        inverse[evals > floor] = 1.0 / evals[evals > floor]
+        step = -evecs @ ((evecs.T @ g) * inverse)
     return step.reshape(obj.shape)
 
 

@@ -161,6 +161,31 @@ def test_unpenalised_matches_scipy(small_binary):
     np.testing.assert_allclose(ours.coef_.ravel(), W[0, :-1], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("constant", [2024.0, 1e6, 1.7e9])
+def test_unpenalised_with_a_constant_column_reaches_the_optimum_without_it(n_classes, constant):
+    # Centred, a constant column is exactly 0 and the Hessian singular; the eigen fallback divided
+    # the gradient's rounding noise along it by a floor: a step of 2e4 there, an intercept of
+    # -6e10, max_iter reached (1e6), or an objective_ 16% above the optimum (1.7e9).
+    from sklearn.datasets import make_classification
+
+    X0, y = make_classification(100, 4, n_informative=3, n_redundant=0, n_classes=3,
+                                random_state=3, flip_y=0.2)  # fmt: skip
+    if n_classes == 2:
+        y = (y > 0).astype(int)
+    Y = y[:, None].astype(float) if n_classes == 2 else np.eye(3)[y]
+    reference, _ = _scipy_reference(X0, Y, 1.0, 0.0, 0.0)  # the column adds nothing to the fit
+    X = np.hstack([X0, np.full((100, 1), constant)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = LogisticRegression(None).fit(X, y)
+    assert ours.converged_
+    assert_same_objective(ours.objective_, reference)
+    stored = logistic_objective(X, y, ours.coef_, ours.intercept_, penalty=None)
+    assert_same_objective(stored, reference)
+    assert np.abs(ours.coef_[:, -1]).max() * constant < 1e-6
+
+
 # -- metamorphic laws ----------------------------------------------------------------------------
 
 
