@@ -73,7 +73,7 @@ def _line_search(obj: LogisticObjective, coef, Z, D, Zd, F0, slope):
     Each trial costs O(n_samples * n_outputs) since the scores of the direction ``Zd`` are known.
     A trial is also accepted when its change is below rounding noise of ``F0``: the direction
     can then not do better in floating point. Returns ``(coef, Z, F, in_noise)`` (``in_noise``:
-    accepted only by that rule) or ``None``.
+    the objective decreased by no more than its rounding noise) or ``None``.
     """
     noise = 64 * np.finfo(float).eps * abs(F0)
     t = 1.0
@@ -82,7 +82,9 @@ def _line_search(obj: LogisticObjective, coef, Z, D, Zd, F0, slope):
         new_Z = Z + t * Zd
         F = obj.value(new_coef, new_Z)
         if F <= F0 + ARMIJO_SIGMA * t * slope:
-            return new_coef, new_Z, F, False
+            # (once sigma t slope is below F0's last digit this is F <= F0: a step that leaves
+            # F unchanged passes Armijo's test, but it is a step within the noise all the same)
+            return new_coef, new_Z, F, F0 - F <= noise
         if F <= F0 + noise and -slope * t <= noise:
             return new_coef, new_Z, F, True
         t *= 0.5

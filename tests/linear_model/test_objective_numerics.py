@@ -461,3 +461,19 @@ def test_a_run_converged_at_tol_passes_check_kkt_at_tol_with_large_feature_means
     # (b is about -2e4 here: 4e-12 in every score, which mu turns into about 1e-8).
     recorded = model.convergence_.optimality[-1] / len(y)
     assert recorded == pytest.approx(report.violations["stationarity"], rel=0.05, abs=2e-8)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_tol_zero_stops_at_the_rounding_floor_not_at_max_iter(breast_cancer, penalty):
+    # Once Armijo's sigma t slope is below the last digit of F, its test reads F <= F: steps that
+    # left F unchanged counted as real ones, and tol=0 ran all 1000 iterations ("Increase
+    # max_iter") with F constant to the last bit from iteration 15.
+    X, y = breast_cancer
+    with pytest.warns(ConvergenceWarning, match="rounding floor"):
+        model = LogisticRegression(penalty, tol=0.0, max_iter=1000).fit(X, y)
+    assert model.n_iter_[0] < 100
+    objective = np.asarray(model.convergence_.objective)
+    # the last steps changed F within its rounding noise only
+    assert abs(objective[-1] - objective[-4]) <= 64 * np.finfo(float).eps * objective[-1]
+    reference = LogisticRegression(penalty, tol=1e-10).fit(X, y)  # far from the floor
+    assert model.objective_ <= reference.objective_ * (1 + 1e-12)
