@@ -435,7 +435,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 if result.n_iter >= self.max_iter
                 else "The objective no longer decreases in floating point: loosen tol,"
             )
-            threshold = l1_capped_tol(self.tol, objective.penalty.l1, objective.scale)
+            threshold = l1_capped_tol(
+                self.tol, objective.penalty.l1, objective.scale, result.objective
+            )
             capped = f" (tol={self.tol:g} capped at 0.1 l1 / sum c)" if threshold < self.tol else ""
             scaled = result.optimality / objective.scale
             where = (

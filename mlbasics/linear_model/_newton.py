@@ -432,15 +432,19 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     instead, which always decreases the objective.
 
     Stops when the largest distance of ``-G`` to the subdifferential is below
-    ``min(tol * scale, L1_TOL_CAP * l1)``
-    (:func:`~mlbasics.optimality._logistic.l1_capped_tol`, which the certificate applies too) and
+    ``min(tol * scale, L1_TOL_CAP * l1)``, not below what float64 resolves in the gradient at the
+    current objective (:func:`~mlbasics.optimality._logistic.l1_capped_tol`, which the certificate
+    applies too) and
     the certificate's duality gap passes ``tol``
     (:func:`~mlbasics.optimality._logistic.gap_within_tol`): a converged fit passes
     :func:`~mlbasics.optimality.check_kkt` at its own ``tol``.
     """
     rec = TraceRecorder(hook)
     l1, l2 = obj.penalty.l1, obj.penalty.l2
-    tol_abs = l1_capped_tol(tol, l1, obj.scale) * obj.scale  # the certificate's threshold
+
+    def tol_abs(F):  # the certificate's threshold, at the objective F
+        return l1_capped_tol(tol, l1, obj.scale, F) * obj.scale
+
     penalized = obj.penalized
     K = obj.n_outputs
     is_sparse = sparse.issparse(obj.X)
@@ -458,7 +462,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     previous_opt, passes = np.inf, 0
     guard = _StallGuard()
     while n_iter < max_iter:
-        if opt <= tol_abs and _gap_within_tol(obj, coef, tol):
+        if opt <= tol_abs(F) and _gap_within_tol(obj, coef, tol):
             converged, message = True, CONVERGED_L1
             break
         if n_iter == 0:  # strong rule (Tibshirani et al. 2012) at the start, newGLMNET after
@@ -519,16 +523,16 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         opt = obj.optimality(coef, G)
         opt_moved = obj.optimality(coef, G, original=False)
         if rec.record(F, opt, coef):
-            converged = opt <= tol_abs and _gap_within_tol(obj, coef, tol)
+            converged = opt <= tol_abs(F) and _gap_within_tol(obj, coef, tol)
             message = CONVERGED_L1 if converged else STOPPED_BY_HOOK
             break
         if guard.stalled(in_noise, opt):
             message = ROUNDING_FLOOR
             break
     else:
-        if opt <= tol_abs and _gap_within_tol(obj, coef, tol):
+        if opt <= tol_abs(F) and _gap_within_tol(obj, coef, tol):
             converged, message = True, CONVERGED_L1
-        elif opt <= tol_abs:
+        elif opt <= tol_abs(F):
             message = f"reached max_iter={max_iter} with the duality gap above tol"
     return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message, rec.stopped)
 

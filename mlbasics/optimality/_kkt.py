@@ -136,9 +136,10 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         Largest residual accepted by the verdict ``ok``: a positive finite real number (Python's
         or numpy's; not a bool). For a logistic regression with an L1 term the stationarity
         residual is judged at ``tol`` capped at a tenth of the L1 strength per unit of ``c``,
-        ``0.1 l1 / sum_i c_i``, the threshold of the proximal Newton solver's stopping rule
+        ``0.1 l1 / sum_i c_i`` (not below ``1e3 eps min(sum_i c_i, P) / sum_i c_i``, what float64
+        resolves in the gradient), the threshold of the proximal Newton solver's stopping rule
         (``KKTReport.thresholds``; the report's model line says so): a larger ``tol`` does not
-        loosen that condition.
+        loosen that condition, nor, for a pure L1 penalty, the duality gap.
     sample_weight : array-like of shape (n_samples,), default=None
         The weights given to ``fit``; they set the per-sample bounds ``C_i`` and weights ``c_i``.
     refine : int or "auto", default="auto"
@@ -222,14 +223,14 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     ``theta_i = t c_i (y_i - p_i)`` at the intercept that balances ``sum_i theta_i = 0`` exactly,
     with ``t = min(1, lambda_1 / ||X' theta||_inf)`` for a pure L1 penalty, and
     ``D = sum_i c_i H(q_i) - R*(X' theta)`` with ``H`` the entropy of ``q_i = y_i - theta_i /
-    c_i``; it is exact at the optimum. ``duality gap`` is ``|P - D| / sum_i c_i`` for an
-    elastic net; for an L2 penalty ``|P - D| / min(sum_i c_i, P)`` (at a large ``C`` on nearly
-    separable data ``P*`` is far below ``sum_i c_i``, and the gap relative to ``P`` bounds the
-    relative suboptimality; the divisor never falls below ``64 eps sum_i c_i / tol``, the gap's
-    rounding); for a pure L1 penalty ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` (``W`` with liblinear's
+    c_i``; it is exact at the optimum. ``duality gap`` is, for an L2 penalty or an elastic net,
+    ``|P - D| / min(sum_i c_i, P)`` (at a large ``C`` on nearly separable data ``P*`` is far
+    below ``sum_i c_i``, and the gap relative to ``P`` bounds the relative suboptimality; the
+    divisor never falls below ``64 eps sum_i c_i / tol``, the gap's rounding); for a pure L1
+    penalty ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` (``W`` with liblinear's
     intercept column): the rescaled point's gap per unit of ``c`` is linear in the stationarity
     residual ``eps``, at most ``2 eps ||W||_1`` to first order, so divided by that scale it is in
-    the units of ``eps``, and a model that met ``eps <= tol`` passes ``tol``. ``duality_gap``
+    the units of ``eps`` and judged at the same threshold as ``eps``. ``duality_gap``
     itself, ``P - D``, is unscaled and bounds ``P - P*`` for every penalty. Without a
     penalty there is no finite dual to evaluate and only stationarity is checked. When a number
     leaves the float range (``C`` or weights near 1e300) the same quantities are computed per unit

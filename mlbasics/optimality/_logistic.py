@@ -35,16 +35,25 @@ __all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
 #: breast cancer ``tol = 1e-3`` is 57 000 times ``l1 / sum c``, and a model 95% of whose
 #: objective was duality gap passed.
 L1_TOL_CAP = 0.1
-#: ... but the cap never goes below what float64 resolves in a residual per unit of ``c``:
-#: an elastic net with ``l1_ratio=1e-12`` put it at 5e-18, and every fit ran to ``max_iter`` at
-#: the optimum (scaled optimality 1.4e-17), with advice to loosen a ``tol`` that was not in play.
+#: ... but the cap never goes below what float64 resolves in the gradient: ``L1_TOL_FLOOR``
+#: times ``min(sum c, P)`` (per unit of ``c``: divided by ``sum c``). The gradient sums terms
+#: ``c_i r_i x_ij`` with ``|r_i| <= loss_i`` (``u / (1 + u) <= log(1 + u)``), so its rounding is
+#: of order ``eps sum_i c_i loss_i <= eps P`` (standardised features). An elastic net with
+#: ``l1_ratio=1e-12`` put the cap at 5e-18 per unit of ``c``, and every fit ran to ``max_iter`` at
+#: the optimum (scaled optimality 1.4e-17). A floor of ``1e3 eps`` per unit of ``c`` alone was
+#: 13 times ``l1`` at ``C = 1e12`` on separable data (``P = 443``, ``sum c = 6e13``): it passed a
+#: model 9% above the optimum whose gradient was 11 times ``l1``.
 L1_TOL_FLOOR = 1e3 * np.finfo(float).eps
 
 
-def l1_capped_tol(tol, l1, scale):
+def l1_capped_tol(tol, l1, scale, primal=np.inf):
     """``tol`` per unit of ``c``, capped at ``L1_TOL_CAP l1 / scale`` when there is an L1 term
-    (the cap not below :data:`L1_TOL_FLOOR`)."""
-    return min(tol, max(L1_TOL_CAP * l1 / scale, L1_TOL_FLOOR)) if l1 > 0 else tol
+    (the cap not below :data:`L1_TOL_FLOOR` ``min(scale, primal) / scale``, ``primal`` the
+    objective of the model judged)."""
+    if not l1 > 0:
+        return tol
+    floor = L1_TOL_FLOOR * (min(primal, scale) / scale if primal > 0 else 1.0)
+    return min(tol, max(L1_TOL_CAP * l1 / scale, floor))
 
 
 def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> bool:
@@ -78,27 +87,47 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> boo
         gap = primal - dual
         if penalty == "l2" and not np.isfinite(gap):
             return True
-        return judged_gap(gap / gap_scale(scale, primal, penalty, tol), penalty, coef) <= tol
+        judged = judged_gap(gap / gap_scale(scale, primal, penalty, tol), penalty, coef)
+        return judged <= gap_threshold(tol, penalty, l1, scale, primal)
+
+
+def gap_threshold(tol, penalty, l1, scale, primal) -> float:
+    """What the judged gap is compared with: ``tol``, or for a pure L1 penalty the stationarity
+    threshold (:func:`l1_capped_tol`), whose units :func:`gap_unit` gives it: the L1 gap is
+    linear in the stationarity residual, so a gap judged at ``tol`` above the cap passed models
+    whose stationarity failed it by orders of magnitude."""
+    return l1_capped_tol(tol, l1, scale, primal) if penalty == "l1" else tol
+
+
+def _capped_by(threshold, l1, scale) -> str:
+    """How the report names a stationarity threshold below ``tol``."""
+    cap = L1_TOL_CAP * l1 / scale
+    if threshold == cap:
+        return f"0.1 l1 / sum c = {threshold:.3g}"
+    return f"the float64 floor {threshold:.3g} (0.1 l1 / sum c = {cap:.3g} is below it)"
 
 
 def gap_scale(scale, primal, penalty, tol) -> float:
     """What the duality gap is divided by (before :func:`gap_unit`) to be compared with ``tol``.
 
     ``sum c`` (the unit of the stationarity residual, and the objective of ``W = 0`` up to a
-    factor ``log K``), except for the L2 penalty: ``min(sum c, P)``. With L2 at a large ``C`` on
+    factor ``log K``), except for the L2 penalty and the elastic net, whose gaps are quadratic
+    in the stationarity residual: ``min(sum c, P)``. With L2 at a large ``C`` on
     nearly separable data the optimum ``P*`` is far below ``sum c`` (40 samples, ``C = 1e8``:
     ``P* = 8.6e3`` beside ``sum c = 4e9``), and a gap of ``tol sum c`` would pass a model whose
     objective is many times the optimum (a Newton fit stopped at 27 times it, ``converged_``
-    True); judged against ``P`` the gap bounds the relative suboptimality ``(P - P*) / P``. A pure
-    L1 penalty keeps ``sum c``: its gap is linear in the stationarity residual, with the
-    coefficients' size as unit (:func:`gap_unit`).
+    True); judged against ``P`` the gap bounds the relative suboptimality ``(P - P*) / P`` (an
+    elastic net at ``C = 2.9e5`` stopped 1.6e-4 above its optimum at ``tol = 1e-8`` per unit of
+    ``sum c``). A pure L1 penalty keeps ``sum c``: its gap is linear in the stationarity
+    residual, with the coefficients' size as unit (:func:`gap_unit`), and is judged at the
+    stationarity threshold (:func:`gap_threshold`).
 
     ``P`` and ``D`` are sums of terms of up to ``sum c`` in size, so their difference is known
     only to about :data:`GAP_ROUNDING` ``sum c``: the unit is never so small that ``tol`` of it
     falls below that (12 samples with ``C = 1000`` fitted to ``P = 1e-4 = 1e-8 sum c``: gaps of
     +-3e-12 from rounding, which at ``tol = 1e-8`` of ``P`` read as failures of optimal models).
     """
-    if penalty == "l2" and 0.0 < primal < scale:
+    if penalty in ("l2", "elasticnet") and 0.0 < primal < scale:
         return max(float(primal), GAP_ROUNDING * float(scale) / tol)
     return float(scale)
 
@@ -615,7 +644,9 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
                 *problem, c, l1_unit, l2_unit, robust=True
             )
     # the stationarity threshold, from l1 and scale in the same units (per 2**exponent of c)
-    stationarity_tol = l1_capped_tol(tol, l1_unit if exponent else l1, scale)
+    l1_here = l1_unit if exponent else l1
+    stationarity_tol = l1_capped_tol(tol, l1_here, scale, primal)
+    gap_tol = gap_threshold(tol, name_penalty, l1_here, scale, primal)
     with np.errstate(over="ignore", invalid="ignore"):
         gap = primal - dual
         relative = gap / gap_scale(scale, primal, name_penalty, tol)  # per unit of c or of P
@@ -659,7 +690,10 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     thresholds = {}
     if stationarity_tol < tol:
         thresholds["stationarity"] = stationarity_tol
-        described += f"; stationarity judged at 0.1 l1 / sum c = {stationarity_tol:.3g}"
+        described += f"; stationarity judged at {_capped_by(stationarity_tol, l1_here, scale)}"
+    if gap_tol < tol and "duality gap" in violations:
+        thresholds["duality gap"] = gap_tol
+        described += " (the gap too)"
     return KKTReport(
         violations=violations,
         worst={"stationarity": worst_indices(per_feature, np.arange(len(per_feature)))},

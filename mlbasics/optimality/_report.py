@@ -36,9 +36,9 @@ class KKTReport:
         over the binary problems of an SVM): the gap per unit of the data term's weight, which
         is at most the largest margin residual when the other conditions hold (see
         :attr:`relative_gap` for ``(P - D) / P``). For a logistic regression it is ``|P - D| /
-        sum_i c_i`` with an elastic net, ``|P - D| / min(sum_i c_i, P)`` with an L2 penalty, and
-        ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` with a pure L1 penalty (the units of the
-        stationarity residual); see :func:`check_kkt`.
+        min(sum_i c_i, P)`` with an L2 penalty or an elastic net, and ``|P - D| / (sum_i c_i
+        max(1, 2 ||W||_1))`` with a pure L1 penalty (the units of the stationarity residual);
+        see :func:`check_kkt`.
     worst : dict of str to ndarray of int
         For each per-sample condition, the indices (rows of ``X``) of up to five samples with the
         largest positive residuals, worst first. For a logistic regression, whose stationarity
@@ -65,8 +65,9 @@ class KKTReport:
         The tolerance of the verdict.
     thresholds : dict of str to float
         The conditions judged at a threshold other than ``tol``: a logistic regression with an L1
-        term has its stationarity residual judged at ``min(tol, 0.1 l1 / sum_i c_i)`` (see
-        :func:`check_kkt`). Empty otherwise.
+        term has its stationarity residual judged at ``min(tol, 0.1 l1 / sum_i c_i)`` (not below
+        float64's resolution), and with a pure L1 penalty its gap too (see :func:`check_kkt`).
+        Empty otherwise.
     model : str
         What was judged, e.g. ``"SVC (hinge, rbf kernel, 3 classes)"``.
     advice : str

@@ -186,6 +186,28 @@ def test_unpenalised_with_a_constant_column_reaches_the_optimum_without_it(n_cla
     assert np.abs(ours.coef_[:, -1]).max() * constant < 1e-6
 
 
+@pytest.mark.parametrize(
+    "penalty, l1_ratio, C",
+    [("l1", None, 1e12), ("elasticnet", 0.5, 1e6), ("elasticnet", 0.9, 1e9)],
+)
+def test_l1_terms_at_a_large_c_on_separable_data_reach_the_optimum(penalty, l1_ratio, C):
+    # sum c = 6e13 at C = 1e12: the stationarity threshold's float64 floor (1e3 eps per unit of
+    # c) was 13 times l1 and passed a fit 9% above the optimum (gradient 11 times l1); the
+    # elastic net's gap was judged per unit of sum c, not of P, and tol=1e-8 stopped where
+    # tol=1e-4 did. Now the floor is relative to min(sum c, P) and the elastic-net gap to P.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)  # separable
+    l1 = 1.0 if penalty == "l1" else l1_ratio
+    reference, _ = _scipy_reference(X, y[:, None].astype(float), C, l1, 1.0 - l1)
+    tol = 1e-8
+    ours = LogisticRegression(penalty, l1_ratio=l1_ratio, C=C, tol=tol, max_iter=1000).fit(X, y)
+    assert ours.converged_
+    assert (ours.objective_ - reference) / reference <= (1e-6 if penalty == "l1" else tol / 10)
+    if penalty == "elasticnet":  # the certificate's gap bounds the relative suboptimality
+        assert 0 <= ours.duality_gap_ <= tol * ours.objective_
+
+
 # -- metamorphic laws ----------------------------------------------------------------------------
 
 
