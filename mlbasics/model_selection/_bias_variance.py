@@ -9,6 +9,7 @@ test targets.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from numbers import Integral
 
@@ -230,14 +231,17 @@ def zero_one_decomposition(predictions, y_test, classes=None):
         if labels.dtype.kind == "f" and not np.isfinite(labels).all():
             raise ValueError(f"{name} contains NaN or infinite labels")
     if classes is None:
-        classes = np.unique(np.concatenate([P.ravel(), y]))
+        with _orderable("predictions and y_test", P, y):
+            classes = np.unique(np.concatenate([P.ravel(), y]))
     classes = np.asarray(classes)
     if classes.ndim != 1 or classes.size == 0:
         raise ValueError(f"classes must be a non-empty list of labels, got shape {classes.shape}")
-    if classes.size > 1 and not (classes[1:] > classes[:-1]).all():
-        raise ValueError("classes must be sorted and without duplicates (as np.unique returns)")
-    P_codes = _codes(classes, P, "predictions")
-    y_codes = _codes(classes, y, "y_test")
+    with _orderable("classes", classes):
+        if classes.size > 1 and not (classes[1:] > classes[:-1]).all():
+            raise ValueError("classes must be sorted and without duplicates (as np.unique returns)")
+    with _orderable("classes, predictions and y_test", classes, P, y):
+        P_codes = _codes(classes, P, "predictions")
+        y_codes = _codes(classes, y, "y_test")
     counts = np.stack([(P_codes == k).sum(axis=0) for k in range(len(classes))])
     main_codes = counts.argmax(axis=0)  # the first class among ties
     point_loss = (P_codes != y_codes).mean(axis=0)
@@ -265,6 +269,19 @@ def zero_one_decomposition(predictions, y_test, classes=None):
         main_prediction=classes[main_codes],
         predictions=P,
     )
+
+
+@contextmanager
+def _orderable(what, *arrays):
+    """Turn numpy's "'<' not supported" on labels of several types into an error naming them."""
+    try:
+        yield
+    except TypeError:
+        types = sorted({type(label).__name__ for a in arrays for label in a.ravel().tolist()})
+        raise TypeError(
+            f"{what} mix labels of types that cannot be ordered together ({', '.join(types)}); "
+            "the labels must be of one kind, all numbers or all strings"
+        ) from None
 
 
 def _codes(classes, labels, name):

@@ -55,13 +55,15 @@ class ComparisonResult:
     names : list of str
         The estimators, in the order given.
     scores : ndarray of shape (n_estimators, n_splits)
-        Held-out score of every estimator on every split (greater is better; NaN for a failed
-        fit).
+        Held-out score of every estimator on every split (greater is better); a fit that raised
+        has ``error_score`` (NaN by default).
     fit_times : ndarray of shape (n_estimators, n_splits)
         Seconds spent in ``fit``.
     pvalues : ndarray of shape (n_estimators, n_estimators)
         Two-sided p-values of the pairwise tests, adjusted for multiple comparisons (Holm) unless
-        ``correction=None``; symmetric, 1 on the diagonal, NaN for a pair with a failed fit.
+        ``correction=None``; symmetric, 1 on the diagonal, NaN for a pair that was not tested (a
+        NaN score, such as a failed fit's with the default ``error_score``, or an undefined
+        5x2cv t: see :func:`paired_ttest_5x2cv`).
     raw_pvalues : ndarray of shape (n_estimators, n_estimators)
         The same before the adjustment.
     statistics : ndarray of shape (n_estimators, n_estimators)
@@ -80,6 +82,9 @@ class ComparisonResult:
     estimators : list of list or None
         The fitted estimators, ``estimators[i][s]`` for estimator ``i`` on split ``s``, when
         ``return_estimators=True``.
+    fit_failed : ndarray of bool of shape (n_estimators, n_splits) or None
+        Whether the fit (or scoring) of each estimator on each split raised, whatever
+        ``error_score`` stood in for its score; None: not recorded (taken as no failure).
     """
 
     names: list
@@ -95,6 +100,7 @@ class ComparisonResult:
     test_indices: tuple
     splitter: str
     estimators: list | None = None
+    fit_failed: np.ndarray | None = None
 
     @property
     def n_splits(self) -> int:
@@ -121,9 +127,13 @@ class ComparisonResult:
 
     @property
     def n_failed(self) -> np.ndarray:
-        """Number of splits without a score, for each estimator: the fit failed (it raised and
-        ``error_score`` stood in), or the scorer returned NaN on that test fold."""
-        return np.isnan(self.scores).sum(axis=1)
+        """Number of failed splits, for each estimator: the fit or scoring raised
+        (:attr:`fit_failed`, whatever ``error_score`` stood in), or the score is NaN (the scorer
+        returned NaN on that test fold)."""
+        failed = np.isnan(self.scores)
+        if self.fit_failed is not None:
+            failed |= self.fit_failed
+        return failed.sum(axis=1)
 
     @property
     def ranks(self) -> np.ndarray:
@@ -437,8 +447,10 @@ def compare_estimators(
         A progress bar over the fits when positive (needs tqdm).
     error_score : "raise" or float, default=np.nan
         Score of a fit that raises, with a :class:`~sklearn.exceptions.FitFailedWarning` naming the
-        estimator, the split and the error; pairs involving it get a NaN p-value. ``"raise"``
-        re-raises. An estimator whose every fit fails raises a ``ValueError``.
+        estimator, the split and the error; the fit counts in ``n_failed`` either way. With NaN,
+        pairs involving it get a NaN p-value; a number stands in as that split's score, and the
+        tests use it as one (as the scores of scikit-learn's ``cross_validate`` would be used).
+        ``"raise"`` re-raises. An estimator whose every fit fails raises a ``ValueError``.
     return_estimators : bool, default=False
         Keep the fitted estimators in the result.
     callbacks : callback or list of callbacks, default=None
@@ -595,4 +607,5 @@ def compare_estimators(
         test_indices=tuple(test_rows for _, test_rows in splits),
         splitter=_describe(splitter, splits),
         estimators=[[o.estimator for o in row] for row in outcomes] if return_estimators else None,
+        fit_failed=np.array([[o.error is not None for o in row] for row in outcomes]),
     )

@@ -10,7 +10,6 @@ on instead of stopping the whole run.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Number
@@ -32,6 +31,7 @@ from sklearn.utils.validation import _check_method_params
 
 from ._callbacks import leaf_task
 from ._parallel import with_seeded_random_states
+from ._params import warn_at_caller
 
 # Scorers whose "error" is 1 - score, and the prefix of those whose error is -score.
 ONE_MINUS_SCORE = frozenset({"accuracy", "balanced_accuracy", "top_k_accuracy"})
@@ -315,10 +315,9 @@ def report_failures(name, outcomes, fold_labels):
     """
     failed = [(label, o.error) for label, o in zip(fold_labels, outcomes, strict=True) if o.error]
     for label, error in failed:
-        warnings.warn(
+        warn_at_caller(
             f"{name}: the fit on {label} failed and its score is set to error_score: {error}",
             FitFailedWarning,
-            stacklevel=3,
         )
     if failed and len(failed) == len(outcomes):
         raise ValueError(

@@ -10,7 +10,6 @@ that ``a`` scored higher.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from numbers import Real
 
@@ -18,7 +17,7 @@ import numpy as np
 from scipy import stats
 from sklearn.utils._param_validation import Interval
 
-from ._params import validate_params
+from ._params import validate_params, warn_at_caller
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,13 @@ class TestResult:
     pvalue: float
 
 
-#: Differences that spread less than this, relative to the largest, are taken as all equal.
+#: Differences that spread less than this, relative to the largest, are taken as all equal (all
+#: of them for the corrected t-test, the two of each repetition for the 5x2cv tests).
 SAME_DIFFERENCE = 1e-12
+
+# Why a test's variance is 0, for the warning (see _warn_degenerate).
+ALL_EQUAL = "every paired difference is the same non-zero number"
+REPETITIONS_EQUAL = "the two paired differences of every repetition are equal (every s_i^2 = 0)"
 
 
 def _as_floats(values, name):
@@ -94,25 +98,28 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     return d
 
 
-def _warn_degenerate(statistic):
-    warnings.warn(
-        f"every paired difference is the same non-zero number, so the variance the {statistic} "
-        f"statistic divides by is 0: {statistic} = inf and p = 0 are the test's limit, not "
-        "evidence that the difference is real (scores this coarse, such as accuracies on small "
-        "test folds, say little); use more data, more repeats or another test",
+def _warn_degenerate(statistic, cause):
+    warn_at_caller(
+        f"{cause}, so the variance the {statistic} statistic divides by is 0: an infinite "
+        f"{statistic} and p = 0 are the test's limit, not evidence that the difference is real "
+        "(scores this coarse, such as accuracies on small test folds, say little); use more "
+        "data, more repeats or another test",
         UserWarning,
-        stacklevel=3,
     )
 
 
-def _t_from_mean_and_scale(mean, scale, dof):
-    """t = mean / scale with two-sided p on ``dof`` degrees of freedom; scale 0 is a limit."""
+def _t_from_mean_and_scale(mean, scale, dof, cause):
+    """t = mean / scale with two-sided p on ``dof`` degrees of freedom; scale 0 is a limit.
+
+    The caller makes sure that scale 0 with mean 0 means every difference is 0 (t = 0, p = 1);
+    ``cause`` says why the scale is 0 otherwise.
+    """
     if scale > 0:
         t = mean / scale
     elif mean == 0:
         return TestResult(0.0, 1.0)
-    else:  # every difference is the same non-zero number: the limit of t is infinite
-        _warn_degenerate("t")
+    else:  # the limit of t is infinite
+        _warn_degenerate("t", cause)
         t = np.copysign(np.inf, mean)
     return TestResult(float(t), float(2.0 * stats.t.sf(abs(t), dof)))
 
@@ -179,7 +186,7 @@ def corrected_resampled_ttest(scores_a, scores_b, *, n_train, n_test):
         raise ValueError(f"the corrected t-test needs at least 2 splits, got {J}")
     variance = np.var(d, ddof=1)
     scale = np.sqrt((1.0 / J + n_test / n_train) * variance)
-    return _t_from_mean_and_scale(d.mean(), scale, J - 1)
+    return _t_from_mean_and_scale(d.mean(), scale, J - 1, ALL_EQUAL)
 
 
 def _five_by_two(scores_a, scores_b):
@@ -194,6 +201,9 @@ def _five_by_two(scores_a, scores_b):
         ),
     ).reshape(5, 2)
     variances = ((d - d.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)  # s_i^2, i = 1..5
+    # two differences equal up to rounding (0.9 - 0.8, 0.8 - 0.7) make s_i^2 = 0, not ~1e-33
+    # of noise that would give t ~ 1e15 instead of the zero-variance limit
+    variances[np.ptp(d, axis=1) <= SAME_DIFFERENCE * np.abs(d).max(axis=1)] = 0.0
     return d, variances
 
 
@@ -216,6 +226,11 @@ def paired_ttest_5x2cv(scores_a, scores_b):
     Returns
     -------
     TestResult
+        When every ``s_i^2`` is 0 (the two differences of each repetition are equal, up to
+        rounding) the denominator is 0: a non-zero ``d_1^(1)`` gives ``t = ±inf`` and p = 0 with a
+        ``UserWarning`` (the limit, not evidence); ``d_1^(1) = 0`` makes ``t`` 0/0, and the
+        statistic and p-value are NaN with a ``UserWarning``, unless every difference is 0
+        (identical scores: ``t = 0``, p = 1).
 
     References
     ----------
@@ -223,7 +238,15 @@ def paired_ttest_5x2cv(scores_a, scores_b):
        classification learning algorithms. Neural Computation 10(7), 1998.
     """
     d, variances = _five_by_two(scores_a, scores_b)
-    return _t_from_mean_and_scale(d[0, 0], np.sqrt(variances.mean()), 5)
+    if not variances.any() and d[0, 0] == 0 and d.any():  # t = 0 / 0, the scores not identical
+        warn_at_caller(
+            f"{REPETITIONS_EQUAL} and the numerator d_1^(1) is 0, while other differences are "
+            "not: the 5x2cv t statistic is 0/0, undefined, and the statistic and p-value "
+            "returned are NaN; combined_ftest_5x2cv uses all ten differences",
+            UserWarning,
+        )
+        return TestResult(np.nan, np.nan)
+    return _t_from_mean_and_scale(d[0, 0], np.sqrt(variances.mean()), 5, REPETITIONS_EQUAL)
 
 
 def combined_ftest_5x2cv(scores_a, scores_b):
@@ -244,7 +267,9 @@ def combined_ftest_5x2cv(scores_a, scores_b):
     Returns
     -------
     TestResult
-        ``statistic`` is ``f`` (never negative: the test has no direction).
+        ``statistic`` is ``f`` (never negative: the test has no direction). When every ``s_i^2``
+        is 0 (up to rounding) and some difference is not, ``f = inf`` and p = 0 with a
+        ``UserWarning`` (the limit, not evidence); identical scores give ``f = 0``, p = 1.
 
     References
     ----------
@@ -258,7 +283,7 @@ def combined_ftest_5x2cv(scores_a, scores_b):
     elif numerator == 0:
         return TestResult(0.0, 1.0)
     else:
-        _warn_degenerate("F")
+        _warn_degenerate("F", REPETITIONS_EQUAL)
         f = np.inf
     return TestResult(float(f), float(stats.f.sf(f, 10, 5)))
 

@@ -1,5 +1,7 @@
 """Bias-variance decompositions: the identities, the textbook cases, mlxtend as a reference."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
@@ -321,6 +323,25 @@ def test_mse_decomposition_checks_shapes_emptiness_and_values(predictions, y_tes
 def test_zero_one_decomposition_checks_its_input(predictions, classes, message):
     with pytest.raises(ValueError, match=message):
         zero_one_decomposition(predictions, np.array([0, 1, 1, 0]), classes=classes)
+
+
+@pytest.mark.parametrize(
+    "predictions, y_test, classes, message",
+    [
+        ([[0, "a"]], [0, "a"], None, r"predictions and y_test mix .* \(int, str\)"),
+        ([[None, 1]], [1, 1], None, r"predictions and y_test mix .* \(NoneType, int\)"),
+        ([[0, 1]], [0, 1], [0, "a"], r"classes mix .* \(int, str\)"),
+        ([["a", "b"]], ["a", "b"], [0, 1], r"classes, predictions and y_test mix .* \(int, str\)"),
+    ],
+)
+def test_zero_one_decomposition_names_labels_that_cannot_be_ordered(
+    predictions, y_test, classes, message
+):
+    as_objects = partial(np.array, dtype=object)
+    if classes is not None:
+        classes = as_objects(classes)
+    with pytest.raises(TypeError, match=message):
+        zero_one_decomposition(as_objects(predictions), as_objects(y_test), classes=classes)
 
 
 def test_a_bad_parameter_value_of_the_curve_is_not_fitted_silently(regression):

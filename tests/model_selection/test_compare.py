@@ -1,7 +1,10 @@
 """compare_estimators: the same folds for everyone, real differences found, none invented."""
 
+import warnings
+
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn.datasets import make_classification, make_regression
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import FitFailedWarning
@@ -158,6 +161,43 @@ def test_a_failing_estimator_gets_nan_scores_and_nan_p_values_but_the_rest_goes_
     assert np.isnan(res.pvalues[0, 1]) and np.isnan(res.pvalues[0, 2])
     assert np.isfinite(res.pvalues[1, 2])
     assert "failed" in str(res) and "n/a" in str(res)
+
+
+def test_a_numeric_error_score_is_tested_as_a_score_and_its_failures_still_counted(
+    rows_dataset,
+):
+    X, y = rows_dataset
+    cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0)
+    with pytest.warns(FitFailedWarning):
+        res = compare_estimators(
+            {"flaky": FailsWithoutRow(row=0), "nb": GaussianNB()}, X, y, cv=cv, error_score=0.0
+        )
+    splits = list(cv.split(X, y))
+    held_out = np.array([0 in test for _, test in splits])  # the fits without row 0 raise
+    assert res.n_failed.tolist() == [2, 0]
+    np.testing.assert_array_equal(res.fit_failed, [held_out, np.zeros(6, bool)])
+    assert (res.scores[0, held_out] == 0.0).all()
+    assert "failed" in str(res)
+    # the p-value is Nadeau and Bengio's, by hand, on the scores with 0.0 standing in
+    d = res.scores[0] - res.scores[1]
+    n_train, n_test = np.mean([len(tr) for tr, _ in splits]), np.mean([len(te) for _, te in splits])
+    t = d.mean() / np.sqrt((1 / 6 + n_test / n_train) * d.var(ddof=1))
+    assert res.raw_pvalues[0, 1] == pytest.approx(2 * stats.t.sf(abs(t), 5), rel=1e-12)
+
+
+def test_warnings_point_at_the_callers_line(rows_dataset):
+    X, y = rows_dataset
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        compare_estimators({"flaky": FailsWithoutRow(row=0), "nb": GaussianNB()}, X, y, cv=3,
+                           random_state=0)  # fmt: skip
+        # stratified folds of 20 + 10 samples: accuracies 2/3 and 1/3 on every fold, so every
+        # difference is 1/3 and the t-test warns of its zero-variance limit
+        minority = DummyClassifier(strategy="constant", constant=1)
+        compare_estimators({"majority": DummyClassifier(), "minority": minority}, X, y, cv=4,
+                           random_state=0)  # fmt: skip
+    assert {w.category for w in record} == {FitFailedWarning, UserWarning}
+    assert all(w.filename == __file__ for w in record)
 
 
 def test_the_result_prints_a_table_and_converts_to_data_frames(rows_dataset):

@@ -1,5 +1,7 @@
 """kfold_errors: scikit-learn's cross_validate numbers, fold indices, failures and bad input."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris, make_regression
@@ -85,6 +87,15 @@ def test_a_failed_fold_gives_nan_and_a_warning_naming_the_fold(rows_dataset):
     assert np.isnan(res.test_scores[failing_fold])
     assert np.isfinite(np.delete(res.test_scores, failing_fold)).all()
     assert np.isfinite(res.summary()["mean_test_score"])  # failed folds left out of the means
+
+
+def test_the_fit_failed_warning_points_at_the_callers_line(rows_dataset):
+    X, y = rows_dataset
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        kfold_errors(FailsWithoutRow(row=0), X, y, cv=4, random_state=0)
+    assert [w.category for w in record] == [FitFailedWarning]
+    assert record[0].filename == __file__
 
 
 def test_error_score_raise_propagates_the_original_error(rows_dataset):

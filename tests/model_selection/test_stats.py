@@ -1,5 +1,6 @@
 """The paired tests against hand computations, scipy and mlxtend."""
 
+import warnings
 from functools import partial
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from mlbasics.model_selection import (
+    TestResult,
     combined_ftest_5x2cv,
     compare_estimators,
     corrected_resampled_ttest,
@@ -68,12 +70,74 @@ def test_differences_equal_up_to_rounding_take_the_zero_variance_limit():
     assert np.ptp(a - b) > 0.0  # the rounding this test is about
     for test in (partial(corrected_resampled_ttest, n_train=90, n_test=10),
                  paired_ttest_5x2cv, combined_ftest_5x2cv):  # fmt: skip
-        with pytest.warns(UserWarning, match="same non-zero number.* not evidence"):
+        with pytest.warns(
+            UserWarning, match="(same non-zero number|every repetition).* not evidence"
+        ):
             res = test(a, b)
         assert res.statistic == np.inf and res.pvalue == 0.0
     # a real spread, however small against the scores, is still a spread
     res = corrected_resampled_ttest(a, b + np.linspace(0.0, 1e-6, 10), n_train=90, n_test=10)
     assert np.isfinite(res.statistic) and res.pvalue > 0.0
+
+
+# Differences per repetition (rows): the two of each repetition are equal, the repetitions are
+# not. In exact arithmetic every s_i^2 = 0, so the 5x2cv denominators are 0.
+D_EQUAL_WITHIN = np.array([[0.5, 0.5], [0.5, 0.5], [0.25, 0.25], [0.5, 0.5], [0.5, 0.5]])
+
+
+def test_five_by_two_differences_equal_within_repetitions_up_to_rounding_take_the_limit():
+    # 0.9 - 0.8 and 0.8 - 0.7 are both 0.1 up to rounding, 0.7 - 0.5 and 0.6 - 0.4 both 0.2:
+    # every s_i^2 is 0, the limit is an infinite statistic, p = 0 and the warning, not t ~ 1e15
+    a = np.array([0.9, 0.8, 0.7, 0.6, 0.9, 0.8, 0.7, 0.6, 0.9, 0.8])
+    b = np.array([0.8, 0.7, 0.5, 0.4, 0.8, 0.7, 0.6, 0.5, 0.8, 0.7])
+    assert np.ptp((a - b).reshape(5, 2), axis=1).any()  # the rounding this test is about
+    for test in (paired_ttest_5x2cv, combined_ftest_5x2cv):
+        with pytest.warns(UserWarning, match="every repetition are equal.* not evidence"):
+            res = test(a, b)
+        assert res.statistic == np.inf and res.pvalue == 0.0
+
+
+def test_the_zero_variance_warning_of_the_five_by_two_tests_is_true_of_the_data():
+    a = np.full(10, 0.75)
+    b = a - D_EQUAL_WITHIN.ravel()  # not every difference is the same number
+    for test in (paired_ttest_5x2cv, combined_ftest_5x2cv):
+        with pytest.warns(UserWarning) as record:
+            res = test(a, b)
+        message = str(record[0].message)
+        assert "two paired differences of every repetition are equal" in message
+        assert "every paired difference is the same" not in message
+        assert res.statistic == np.inf and res.pvalue == 0.0
+
+
+def test_five_by_two_t_is_nan_with_a_warning_when_it_is_zero_over_zero():
+    d = D_EQUAL_WITHIN.copy()
+    d[0] = 0.0  # numerator d_1^(1) = 0 and every s_i^2 = 0: t = 0 / 0
+    a = np.full(10, 0.75)
+    with pytest.warns(UserWarning, match="0/0, undefined"):
+        res = paired_ttest_5x2cv(a, a - d.ravel())
+    assert np.isnan(res.statistic) and np.isnan(res.pvalue)
+    # identical scores are t = 0, p = 1, without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert paired_ttest_5x2cv(a, a) == TestResult(0.0, 1.0)
+        assert combined_ftest_5x2cv(a, a) == TestResult(0.0, 1.0)
+
+
+def test_the_zero_variance_warnings_point_at_the_callers_line():
+    a = np.full(10, 0.75)
+    d0 = D_EQUAL_WITHIN.copy()
+    d0[0] = 0.0
+    calls = [
+        lambda: corrected_resampled_ttest(a, a - 0.25, n_train=9, n_test=1),
+        lambda: paired_ttest_5x2cv(a, a - D_EQUAL_WITHIN.ravel()),
+        lambda: paired_ttest_5x2cv(a, a - d0.ravel()),
+        lambda: combined_ftest_5x2cv(a, a - D_EQUAL_WITHIN.ravel()),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            call()
+        assert [w.filename for w in record] == [__file__]
 
 
 def test_five_by_two_statistics_match_the_formulas_by_hand():
