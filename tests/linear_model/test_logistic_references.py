@@ -208,6 +208,21 @@ def test_l1_terms_at_a_large_c_on_separable_data_reach_the_optimum(penalty, l1_r
         assert 0 <= ours.duality_gap_ <= tol * ours.objective_
 
 
+def test_newton_cg_decrement_is_checked_on_badly_scaled_sparse_features():
+    # Features in units of 1e-4: the curvature along them is 1e-8 times the intercept's, CG met
+    # its residual test without them, and its decrement (0.0024) passed the stopping rule at a
+    # point whose true decrement was 0.93: converged_ 2% above the optimum. Unpenalised, the
+    # optimum does not depend on the features' units: the reference solves the unscaled data.
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(100, 4, n_informative=3, n_redundant=0, random_state=3)
+    reference, _ = _scipy_reference(X, y[:, None].astype(float), 1.0, 0.0, 0.0)
+    tol = 1e-4
+    ours = LogisticRegression(None, tol=tol).fit(sparse.csr_matrix(X * 1e-4), y)
+    assert ours.solver_ == "newton-cg" and ours.converged_
+    assert 0 <= ours.objective_ - reference <= tol * len(y)  # the decrement's promise
+
+
 # -- metamorphic laws ----------------------------------------------------------------------------
 
 
