@@ -97,8 +97,9 @@ def _is_logistic(estimator) -> bool:
     return estimator.loss == "logistic"
 
 
-def _qp_short_of_tol(model, gap, bounds, kernel_top):
-    """The warning's text for a QP solution whose gap ``m - M`` is above ``tol``.
+def _qp_short_of_tol(model, gap, bounds, kernel_top, ended=None):
+    """The warning's text for a QP solution whose gap ``m - M`` is above ``tol``; ``ended``
+    says how the solver ended (the solution's ``message``; default: "optimal").
 
     The advice follows the evidence: the interior-point solvers resolve ``alpha`` to an absolute
     accuracy, so bounds ``C_i`` far below 1 (a small ``C``, tiny sample weights) leave variables
@@ -131,10 +132,11 @@ def _qp_short_of_tol(model, gap, bounds, kernel_top):
             "The problem is well scaled: the interior point stopped near, not at, a bound; "
             "solver='smo' reaches this tol."
         )
+    if ended is None:
+        ended = f"the {model.qp_solver} solver ended 'optimal' by its own tolerances"
     return (
-        f"solver='qp': the {model.qp_solver} solver ended 'optimal' by its own tolerances, but "
-        f"its solution's gap m - M = {gap:.3g} is above tol={model.tol}: it is not the optimum "
-        f"to that tolerance. {why}"
+        f"solver='qp': {ended}, but its solution's gap m - M = {gap:.3g} is above "
+        f"tol={model.tol}: it is not the optimum to that tolerance. {why}"
     )
 
 
@@ -150,7 +152,7 @@ def _overflow_at_predict(X) -> ValueError:
 
 
 class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
-    """Kernel support vector classifier, trained in the dual by SMO.
+    """Kernel support vector classifier, trained in the dual by SMO (or by a cvxpy solver).
 
     For labels ``y_i`` in {-1, +1} (the pair of classes of one binary problem) the model is
     ``f(x) = sum_i y_i alpha_i K(x_i, x) + b``, the solution of the soft-margin problem
@@ -161,7 +163,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
 
     where ``C_i`` is ``C`` times the sample and class weights and ``ell`` is a convex surrogate of
     the 0/1 loss: the hinge ``max(0, 1 - z)``, the squared hinge ``max(0, 1 - z)^2`` or the logistic
-    ``log(1 + exp(-z))``. The dual of each, solved by :func:`~mlbasics.svm._smo.solve_dual`, is in
+    ``log(1 + exp(-z))``. The dual of each, solved by :func:`~mlbasics.svm._smo.solve_dual`
+    (``solver="smo"``) or :func:`~mlbasics.svm._qp.solve_dual_qp` (``solver="qp"``), is in
     :doc:`/theory/svm`. With three or more classes, one binary problem is solved for every pair of
     classes (one-vs-one, as libsvm) and the pairs vote.
 
@@ -250,7 +253,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     class_weight_ : ndarray of shape (n_classes,)
         The weight of each class (ones without ``class_weight``).
     n_iter_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
-        SMO iterations of every binary problem.
+        Iterations of every binary problem: SMO's pair updates, or with ``solver="qp"`` the QP
+        solver's iterations (summed over the working-set rounds).
     objective_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
         Dual objective of every binary problem at its ``dual_coef_``, in minimised form (libsvm's
         ``obj``).
@@ -397,7 +401,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     # -- fitting -------------------------------------------------------------------------------
     @with_callbacks
     def fit(self, X, y, sample_weight=None):
-        """Fit the one-vs-one binary problems by SMO.
+        """Fit the one-vs-one binary problems by SMO, or by cvxpy with ``solver="qp"``.
 
         Parameters
         ----------
@@ -426,7 +430,16 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             with ``loss="logistic"``, a solution that is not finite, and
             ``loss="squared_hinge"`` with a kernel matrix found not positive semidefinite (its
             dual is then unbounded below). The RBF, polynomial and sigmoid kernels with
-            ``gamma="scale"`` give the same model whatever the scale of ``X``, as libsvm.
+            ``gamma="scale"`` give the same model whatever the scale of ``X``, as libsvm. With
+            ``solver="qp"``, also a kernel matrix that is not PSD and a solver failure on a
+            badly scaled problem (:func:`~mlbasics.svm._qp.solve_dual_qp`).
+        RuntimeError
+            With ``solver="qp"``: the solver failed or stopped with no usable answer on a problem
+            of ordinary scale. The QP's errors name the binary problem (``on the problem 0 vs
+            1: ...``).
+        MemoryError
+            With ``solver="qp"``: the dense kernel matrix and the solver's system would not fit
+            in memory.
         """
         self._validate_params()
         if self.break_ties and self.decision_function_shape == "ovo":
@@ -534,17 +547,22 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             if self.solver == "qp":
                 from ._qp import solve_dual_qp  # cvxpy is only imported when asked for
 
-                solution = solve_dual_qp(
-                    part,
-                    labels,
-                    upper[rows],
-                    spec,
-                    loss=self.loss,
-                    qp_solver=self.qp_solver,
-                    tol=float(self.tol),
-                    log=log,
-                    solver_verbose=self.verbose,
-                )
+                try:
+                    solution = solve_dual_qp(
+                        part,
+                        labels,
+                        upper[rows],
+                        spec,
+                        loss=self.loss,
+                        qp_solver=self.qp_solver,
+                        tol=float(self.tol),
+                        log=log,
+                        solver_verbose=self.verbose,
+                    )
+                except (ValueError, RuntimeError, MemoryError) as exc:
+                    if type(exc) not in (ValueError, RuntimeError, MemoryError):
+                        raise  # a subclass may not take a message alone
+                    raise type(exc)(f"on the problem {pair}: {exc}") from exc
             else:
                 solution = solve_dual(
                     part,
@@ -577,7 +595,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             traces.append(solution.trace)
             converged.append(solution.converged)
             if not (solution.converged or solution.stopped) and self.solver == "qp":
-                message = _qp_short_of_tol(self, solution.gap, upper[rows], kernel_top)
+                message = _qp_short_of_tol(
+                    self, solution.gap, upper[rows], kernel_top, solution.message
+                )
                 short.append((pair, message))
             elif not (solution.converged or solution.stopped):
                 short.append((pair, solution.message))

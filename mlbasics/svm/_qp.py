@@ -171,9 +171,16 @@ SETTLE_SCALE_LIMIT = 1e10
 #: bound (relative to ``min(C_i, max alpha)``) but not on it (:func:`_libsvm_offset`).
 OFFSET_RELIABLE_RTOL = 1e-3
 
-#: Hinge loss: a variable this close to a bound (relative to ``C_i``), on the side its margin
-#: puts it, is set on the bound after the solve (:func:`_snap_by_margin`).
+#: Hinge and squared hinge: a variable this close to a bound (relative to ``min(C_i, max
+#: alpha)``), whose margin (beyond ``1 +- MARGIN_SNAP_RTOL`` times the kernel term's size, at
+#: most 1) puts it elsewhere, is set where the margin asks after the solve
+#: (:func:`_snap_by_margin`).
 MARGIN_SNAP_RTOL = 1e-4
+
+#: An "optimal_inaccurate" answer is kept (its gap ``m - M`` judges it) when its constraints
+#: hold to this times ``max(1, largest |variable|)``; the answers so ended in testing held them
+#: to 1e-12 (the loose working-set rounds ask for feasibility 1e-8).
+INACCURATE_FEASIBILITY = 1e-6
 
 _SOLVER_NAMES = {"clarabel": "CLARABEL", "osqp": "OSQP", "scs": "SCS"}
 #: A solver failure on a problem whose ``max_i C_i * max_i K_ii`` exceeds this is put down to its
@@ -408,18 +415,25 @@ def _clarabel_small() -> dict:
 
 
 def _solve(problem, cp, solver_name, qp_solver, verbose, what, *, loose=False, small=False):
-    """Solve, or raise a :class:`_SolverFailure` naming the solver and its status.
+    """Solve; return the status, "optimal" or "optimal_inaccurate", or raise a
+    :class:`_SolverFailure` naming the solver and its status.
 
     ``verbose`` (a bool) turns on the solver's own log, which cvxpy and the solver write themselves.
 
     Clarabel first runs at the tight tolerances of :data:`_SOLVER_OPTIONS` (or, with ``loose``,
     those of :data:`_LOOSE_OPTIONS`); when it ends "almost solved" there (the entropy's
     exponential cone can stall below 1e-10), it is re-run at :data:`_CLARABEL_FALLBACK`
-    tolerances before the status counts as a failure; so is an attempt at which the solver
-    raises (Clarabel's "insufficient progress"). ``small`` first tries the same tolerances
-    with :data:`_CLARABEL_SMALL` (one thread, no equilibration or refinement); if that attempt
-    ends anything but "optimal", or the solver raises, the sequence above runs with Clarabel's
-    defaults.
+    tolerances; so is an attempt at which the solver raises (Clarabel's "insufficient
+    progress"). ``small`` first tries the same tolerances with :data:`_CLARABEL_SMALL` (one
+    thread, no equilibration or refinement); if that attempt ends anything but "optimal", or
+    the solver raises, the sequence above runs with Clarabel's defaults.
+
+    A last attempt that ends "optimal_inaccurate" (Clarabel's "almost solved", OSQP's "solved
+    inaccurate") is kept when every variable's value is finite and every constraint holds to
+    :data:`INACCURATE_FEASIBILITY` (relative): its gap ``m - M``, computed by the caller,
+    decides whether it counts as converged (the logistic dual of 100 standardised samples
+    ended so at every tolerance, with a gap of 4.4e-4 and the model of SMO to 5e-6). Any other
+    status (infeasible, unbounded, an iteration limit) leaves no answer to judge and raises.
     """
     first = _SOLVER_OPTIONS[qp_solver]
     if loose:
@@ -449,17 +463,39 @@ def _solve(problem, cp, solver_name, qp_solver, verbose, what, *, loose=False, s
             continue
         failure = None
         if problem.status == cp.OPTIMAL:
-            return
+            return problem.status
         if not trial and problem.status != cp.OPTIMAL_INACCURATE:
             break
     if failure is not None:
         raise _SolverFailure(
             f"the {solver_name} solver failed on the {what}: {failure}"
         ) from failure
+    if problem.status == cp.OPTIMAL_INACCURATE:
+        violation = _infeasibility(problem)
+        if violation <= INACCURATE_FEASIBILITY:
+            return problem.status
+        raise _SolverFailure(
+            f"the {solver_name} solver stopped with status {problem.status!r} on the {what}, "
+            f"with an answer that is not finite or violates its constraints (by {violation:.3g} "
+            "relative to its largest value): the solution cannot be trusted"
+        )
     raise _SolverFailure(
         f"the {solver_name} solver stopped with status {problem.status!r} on the {what}, not "
         "'optimal': the solution cannot be trusted"
     )
+
+
+def _infeasibility(problem) -> float:
+    """The largest constraint violation of a solved problem's answer over
+    ``max(1, largest |variable|)`` (inf when a value or the objective is missing or not finite)."""
+    values = [v.value for v in problem.variables()]
+    if any(v is None or not np.all(np.isfinite(v)) for v in values):
+        return np.inf
+    if problem.value is None or not np.isfinite(problem.value):
+        return np.inf
+    scale = max([1.0] + [float(np.max(np.abs(v), initial=0.0)) for v in values])
+    violation = max((float(np.max(c.violation())) for c in problem.constraints), default=0.0)
+    return violation / scale
 
 
 def _failure_error(
@@ -517,36 +553,89 @@ def _finish_margins(alpha, y, Kv, upper, loss, b_solver, kernel_times, kernel_to
     intercept chosen (:func:`_intercept`); returns ``(alpha, K (y alpha), b)``.
     ``kernel_times(v)`` is ``K v``, ``kernel_top`` is ``max K_ii``."""
     alpha, Kv = _settle_small(alpha, y, Kv, upper, loss, kernel_times, kernel_top)
-    alpha, Kv = _snap_by_margin(alpha, y, Kv, upper, loss, kernel_times)
+    alpha, Kv = _snap_by_margin(alpha, y, Kv, upper, loss, b_solver, kernel_times, kernel_top)
     return alpha, Kv, _intercept(alpha, y, Kv, upper, loss, b_solver)
 
 
-def _snap_by_margin(alpha, y, Kv, upper, loss, kernel_times):
-    """Hinge loss: a variable within :data:`MARGIN_SNAP_RTOL` ``C_i`` of a bound, whose margin
-    says it belongs there, put on it; returns ``(alpha, Kv)``.
+def _snap_by_margin(alpha, y, Kv, upper, loss, b_solver, kernel_times, kernel_top):
+    """Hinge and squared hinge: the variables within :data:`MARGIN_SNAP_RTOL` of 0 (hinge: or of
+    ``C_i``) set to what their margin asks; returns ``(alpha, Kv)``.
 
     :func:`_clean` snaps within ``BOUND_RTOL`` only, and the interior point's complementarity
-    is relative to the objective: on 600 samples (objective 3e3) a variable came back at
-    ``1.5e-7 C_i`` with margin 1.0015, an optimal model otherwise, whose gap ``m - M`` of 1.5e-3
-    failed ``tol=1e-3``. Here, with ``r = 1e-4 min(C_i, max alpha)``, ``alpha_i <= r`` with
-    ``m_i > 1 + 1e-4`` goes to 0, and ``alpha_i >= C_i - r`` with ``m_i < 1 - 1e-4`` to ``C_i``
-    (what the KKT conditions ask given the margin); each moves the decision values by at most
-    ``r K_ii``.
+    ``alpha_i (m_i - 1)`` is relative to the objective: on 600 samples (objective 3e3) a variable
+    came back at ``1.5e-7 C_i`` with margin 1.0015, an optimal model otherwise, whose gap
+    ``m - M`` of 1.5e-3 failed ``tol=1e-3``. With ``r = 1e-4 min(C_i, max alpha)``:
+
+    * hinge: ``alpha_i <= r`` with ``m_i > 1 + band`` goes to 0, and ``alpha_i >= C_i - r``
+      with ``m_i < 1 - band`` to ``C_i``;
+    * squared hinge (no upper bound: ``r = 1e-4 max alpha``): ``alpha_i <= r`` takes a Newton
+      step on its own coordinate towards ``alpha_i = 2 C_i (1 - m_i)_+``, with the curvature
+      ``1 / (2 C_i) + max_j K_jj`` (at least its own), kept at ``alpha_i >= 0`` and made only
+      when it moves ``alpha_i`` by at most ``r`` and its gradient
+      ``m_i - 1 + alpha_i / (2 C_i)`` exceeds ``band``. The solver's absolute error on ``alpha``
+      enters that gradient divided by ``2 C_i``: with weights over six decades, a variable of
+      ``C_i = 1.5e-5`` came back at 4.1e-7 for an optimum of 2.8e-7 (gradient 4.4e-3), and
+      nine of ``C_i`` near 1e-5 at 1e-11 to 1e-8 with margins 1.03 to 1.7 (optimum 0): the gap
+      ``m - M`` was 1.1 for SMO's model.
+
+    ``band`` is ``1e-4`` times the size of the kernel term, ``max_i |(K (y alpha))_i|``, when
+    that is below 1: at a tiny ``C`` every margin is within about ``C K_ii`` of 1 (``C = 1e-6``,
+    rbf, 60 samples: kernel terms up to 2.8e-6, seven variables left at 1e-7 to 8e-5 ``C_i``
+    with margins 5e-9 to 1.5e-7 above 1, where SMO, libsvm and a tighter solve have them at 0).
+    The margins are those at the intercept :func:`_intercept` picks (libsvm's rule or the
+    solver's multiplier ``b_solver``): at a tiny ``C`` the variables to snap can be the only
+    ones at 0, which libsvm's rule leaves out as unsure, and its interval then spans -1 to 1.
+    The mass so moved goes back to the free variables of the same label (:func:`_rebalance`),
+    so ``y'alpha`` keeps its value. Each change moves the decision values by at most ``r K_ii``.
     """
-    if loss != "hinge":
+    if loss not in ("hinge", "squared_hinge"):
         return alpha, Kv
-    margins = y * (Kv + _libsvm_offset(alpha, y, Kv, upper, loss))
+    margins = y * (Kv + _intercept(alpha, y, Kv, upper, loss, b_solver))
     # "close" relative to C_i or to the largest alpha, whichever is smaller (as in _clean: at a
     # C far above the solution's scale every alpha is a tiny fraction of C), and the margin
     # clearly on the bound's side (a free variable's is 1 up to the solver's accuracy)
-    reach = MARGIN_SNAP_RTOL * np.minimum(upper, alpha.max(initial=0.0))
-    low = (alpha > 0.0) & (alpha <= reach) & (margins > 1.0 + MARGIN_SNAP_RTOL)
-    high = (alpha < upper) & (alpha >= upper - reach) & (margins < 1.0 - MARGIN_SNAP_RTOL)
-    if not (low.any() or high.any()):
+    top = alpha.max(initial=0.0)
+    reach = MARGIN_SNAP_RTOL * (np.minimum(upper, top) if loss == "hinge" else top)
+    band = MARGIN_SNAP_RTOL * min(1.0, float(np.abs(Kv).max(initial=0.0)))
+    moved = alpha.copy()
+    if loss == "hinge":
+        low = (alpha > 0.0) & (alpha <= reach) & (margins > 1.0 + band)
+        high = (alpha < upper) & (alpha >= upper - reach) & (margins < 1.0 - band)
+        moved[low], moved[high] = 0.0, upper[high]
+    else:
+        gradient = margins - 1.0 + alpha / (2.0 * upper)
+        step = np.maximum(alpha - gradient / (kernel_top + 0.5 / upper), 0.0)
+        settle = (alpha <= reach) & (np.abs(step - alpha) <= reach) & (np.abs(gradient) > band)
+        moved[settle] = step[settle]
+    changed = moved != alpha
+    if not changed.any():
         return alpha, Kv
-    alpha = alpha.copy()
-    alpha[low], alpha[high] = 0.0, upper[high]
+    alpha = _rebalance(moved, alpha, y, upper, loss, changed)
     return alpha, kernel_times(y * alpha)
+
+
+def _rebalance(alpha, before, y, upper, loss, moved) -> np.ndarray:
+    """``alpha`` with the mass its ``moved`` variables gained or lost since ``before`` given back
+    to (or taken from) the other free variables of the same label, in proportion to their room,
+    so that ``sum_i y_i alpha_i`` is what it was. Moving mass from a snapped variable to a free
+    one of its label is a step of SMO that lowers the objective (to first order, by the moved
+    mass times the snapped variable's ``|m_i - 1|``). A label whose free variables lack the
+    room keeps the imbalance (at most the moved mass)."""
+    alpha = alpha.copy()
+    free = ~moved & (alpha > 0.0) & ((alpha < upper) if loss == "hinge" else True)
+    for label in (-1.0, 1.0):
+        net = float(before[moved & (y == label)].sum() - alpha[moved & (y == label)].sum())
+        others = free & (y == label)
+        if net == 0.0 or not others.any():
+            continue
+        if net > 0.0 and loss == "hinge":
+            room = upper[others] - alpha[others]
+        else:  # taking mass, or giving it to squared-hinge variables (no upper bound)
+            room = alpha[others]
+        unbounded = net > 0.0 and loss != "hinge"
+        if unbounded or abs(net) <= room.sum():
+            alpha[others] += net * room / room.sum()
+    return np.clip(alpha, 0.0, upper) if loss == "hinge" else np.maximum(alpha, 0.0)
 
 
 def _logistic_offset(y, Kv, upper, b0) -> float:
@@ -737,7 +826,9 @@ def solve_dual_qp(
         :data:`BOUND_RTOL` of a bound put on it), ``rho``, ``objective`` (minimised form; for the
         logistic loss without the constant ``sum_i C_i log C_i``), ``gap`` (SMO's maximal
         violating pair gap, recomputed at the solution), ``n_iter`` (solver iterations),
-        ``converged`` (``gap <= tol``; a solver failure raises) and a two-point ``trace``. A
+        ``converged`` (``gap <= tol``, also for an answer the solver ended "optimal_inaccurate";
+        a solver failure raises), a two-point ``trace`` and ``message`` (the solver's final
+        status, which :class:`~mlbasics.SVC` quotes when ``gap > tol``). A
         solver can end "optimal" by its own tolerances far from the optimum of a badly scaled
         problem: on 40 standardised samples (kernel values of order 1) Clarabel's logistic dual
         at ``C = 1e8`` ends with gaps of 0.9 to 11, its squared-hinge dual on a linear kernel at
@@ -755,9 +846,10 @@ def solve_dual_qp(
         Also when the solver fails on a badly scaled problem (``max C_i * max K_ii`` above
         :data:`BADLY_SCALED`, e.g. ``C = 1e10`` on standardised data): the message says so.
     RuntimeError
-        When the solver fails or stops with a status other than "optimal" (infeasible,
-        unbounded, inaccurate) on a problem of ordinary scale: the message names the solver and
-        the status.
+        When the solver fails or stops with a status that leaves no usable answer (infeasible,
+        unbounded, an iteration limit; "optimal_inaccurate" with values that are not finite or
+        violate the constraints, see :func:`_solve`) on a problem of ordinary scale: the message
+        names the solver and the status.
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
@@ -803,7 +895,7 @@ def solve_dual_qp(
                 log(f"[QP] {what}, factor: {description}; solver {solver_name}")
             problem, a, balance = _dual_problem(cp, F * np.sqrt(unit), y, upper / unit, loss)
             try:
-                _solve(problem, cp, solver_name, qp_solver, solver_verbose, what)
+                status = _solve(problem, cp, solver_name, qp_solver, solver_verbose, what)
             except _SolverFailure as exc:
                 kernel_top = float(squared_norms(F).max(initial=0.0))  # max K_ii = max ||F_i||^2
                 raise _failure_error(exc, qp_solver, upper, kernel_top, loss) from exc
@@ -824,7 +916,7 @@ def solve_dual_qp(
         else:
             K = _gram(X, spec)
             try:
-                alpha, b, n_iter, records = _working_sets(
+                alpha, b, n_iter, records, status = _working_sets(
                     K * unit, y, upper / unit, loss, cp, solver_name, qp_solver, what, log,
                     solver_verbose,
                 )  # fmt: skip
@@ -856,6 +948,11 @@ def solve_dual_qp(
         converged=bool(gap <= tol),
         trace=trace,
         primal=primal_objective(loss, alpha, y, upper, Kv, -b),
+        message=(
+            f"the {qp_solver} solver ended 'optimal' by its own tolerances"
+            if status == cp.OPTIMAL
+            else f"the {qp_solver} solver ended {status!r}, short of its own tolerances"
+        ),
     )
 
 
@@ -973,7 +1070,8 @@ def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, what, log, solv
     that follow one with more than :data:`LOOSE_ABOVE` violators only move ``B``: they are
     solved at :data:`_LOOSE_OPTIONS` and their variables within :data:`LOOSE_BOUND_RTOL` of a
     bound are put on it (so that they can leave ``B``). The last round is always tight; a loose
-    round without violators is repeated tightly.
+    round without violators is repeated tightly. Returns ``(alpha, b, n_iter, records,
+    status)``, ``status`` that of the last round (:func:`_solve`).
 
     Every sub-problem is feasible: outside the first working set everything is at 0
     (``y_B' a_B = 0``), samples are fixed at ``C_i`` only when the box of ``B`` can still balance
@@ -1002,7 +1100,7 @@ def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, what, log, solv
             cp, F, y[B], upper[B], loss, linear=linear, balance_rhs=-float(y[N] @ alpha[N])
         )
         sub = f"{what}, working set of {B.size}"
-        _solve(
+        status = _solve(
             problem, cp, solver_name, qp_solver, solver_verbose > 1, sub, loose=loose, small=True
         )
         n_iter += int(problem.solver_stats.num_iters or 0)
@@ -1037,7 +1135,7 @@ def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, what, log, solv
             )
         if not count:
             if not loose:
-                return alpha, b, n_iter, records
+                return alpha, b, n_iter, records, status
             loose = False  # the same working set once more, at the tight tolerances
             continue
         loose = count > LOOSE_ABOVE
@@ -1153,7 +1251,12 @@ def primal_linear_qp(X, y, upper, *, loss="hinge", qp_solver="clarabel") -> Prim
             objective = 0.5 * cp.sum_squares(w) + cp.sum(cp.multiply(upper, cp.square(xi)))
     problem = cp.Problem(cp.Minimize(objective), constraints)
     try:
-        _solve(problem, cp, solver_name, qp_solver, 0, f"{loss} primal ({n} samples)")
+        status = _solve(problem, cp, solver_name, qp_solver, 0, f"{loss} primal ({n} samples)")
+        if status != cp.OPTIMAL:  # a reference with no gap m - M to judge an inexact answer
+            raise _SolverFailure(
+                f"the {solver_name} solver stopped with status {status!r} on the {loss} primal "
+                f"({n} samples), not 'optimal'"
+            )
     except _SolverFailure as exc:
         top = float(squared_norms(X).max(initial=0.0))  # the linear kernel's largest K_ii
         raise _failure_error(exc, qp_solver, upper, top, loss) from exc

@@ -243,6 +243,63 @@ def test_logistic_qp_variables_it_cannot_resolve_are_settled_by_their_margin(
     np.testing.assert_allclose(model.objective_, smo.objective_, rtol=1e-6)
 
 
+@pytest.mark.parametrize("seed, C", [(13, 0.1), (20, 1.0)])
+def test_an_optimal_inaccurate_answer_is_judged_by_its_gap(seed, C):
+    """Clarabel ends these logistic duals "almost solved" (cvxpy's 'optimal_inaccurate') at
+    every tolerance it is given; the fit raised a RuntimeError, although the answer's gap m - M
+    (4.4e-4 and 1.6e-4) meets tol=1e-3 and its model is SMO's. It is now kept and judged."""
+    X, y = make_classification(100, 4, n_informative=3, n_redundant=0, random_state=seed)
+    X = StandardScaler().fit_transform(X)
+    params = {"C": C, "gamma": 0.1, "loss": "logistic"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        qp = SVC(solver="qp", **params).fit(X, y)
+    smo = SVC(tol=1e-9, **params).fit(X, y)
+    assert qp.converged_ and check_kkt(qp, X, y, tol=qp.tol).ok
+    np.testing.assert_allclose(qp.decision_function(X), smo.decision_function(X), atol=1e-4)
+
+
+def test_the_warning_says_how_the_solver_ended():
+    text = _qp_short_of_tol(
+        SVC(solver="qp"), 0.002, np.ones(5), 1.0,
+        "the clarabel solver ended 'optimal_inaccurate', short of its own tolerances",
+    )  # fmt: skip
+    assert text.startswith("solver='qp': the clarabel solver ended 'optimal_inaccurate', short")
+    assert "gap m - M = 0.002 is above tol=0.001" in text
+
+
+def test_squared_hinge_variables_of_tiny_bound_are_set_by_their_margin():
+    """Weights over six decades: the interior point's absolute error on alpha, divided by
+    2 C_i in the gradient, left nine variables of C_i near 1e-5 at 1e-11 to 1e-8 with margins
+    1.03 to 1.7 (optimum 0) and one at 4.1e-7 for an optimum of 2.8e-7: SMO's model, reported
+    not converged (gap m - M 1.1), with nine extra support vectors, failing check_kkt."""
+    X, y = make_classification(200, 8, n_informative=5, flip_y=0.1, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    weights = 10 ** np.random.default_rng(0).uniform(-4, 2, 200)
+    params = {"C": 0.1, "loss": "squared_hinge"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        qp = SVC(solver="qp", **params).fit(X, y, sample_weight=weights)
+    smo = SVC(tol=1e-10, **params).fit(X, y, sample_weight=weights)
+    assert qp.converged_ and check_kkt(qp, X, y, sample_weight=weights).ok
+    np.testing.assert_array_equal(qp.support_, smo.support_)
+    np.testing.assert_allclose(qp.decision_function(X), smo.decision_function(X), atol=1e-6)
+
+
+def test_at_a_tiny_C_the_support_vectors_are_libsvms():
+    """C = 1e-6: every margin is within a few 1e-6 of 1, inside the fixed band of 1e-4 that
+    decided which variables the margin puts at 0, so seven variables left at 1e-7 to 8e-5 C
+    by the interior point stayed support vectors (51 against libsvm's 44). The band now scales
+    with the kernel term."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + 0.8 * rng.normal(size=60) > 0.3).astype(int)
+    qp = SVC(C=1e-6, solver="qp").fit(X, y)
+    ref = LibSVC(C=1e-6, tol=1e-10).fit(X, y)
+    np.testing.assert_array_equal(np.sort(qp.support_), np.sort(ref.support_))
+    assert qp.converged_ and check_kkt(qp, X, y).ok
+
+
 # -- bad input ---------------------------------------------------------------------------------
 
 
@@ -314,6 +371,7 @@ def test_a_solver_that_stops_early_is_an_error_naming_solver_and_status(iris, mo
         SVC(solver="qp", qp_solver="osqp").fit(X, y)
     # C = 1 on standardised data: nothing to blame on the scale
     assert "another qp_solver" in str(error.value) and "scaled" not in str(error.value)
+    assert str(error.value).startswith("on the problem 0 vs 1: ")  # three classes: which pair
 
 
 def test_clarabel_stuck_at_the_tight_tolerances_is_solved_at_looser_ones():
