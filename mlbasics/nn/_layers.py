@@ -106,6 +106,13 @@ class Layer:
             setattr(self, "d" + name, new_grad)
         self._bound = bool(self.param_names)
 
+    def __getstate__(self):
+        # A copy (deepcopy, pickle) holds arrays of its own: it is bound to no network until one
+        # binds it (Sequential's own copies are rebound by Sequential.__setstate__).
+        state = self.__dict__.copy()
+        state.pop("_bound", None)
+        return state
+
     def unbind(self):
         """Give the layer its own copies of its parameters and gradients; returns ``self``.
 

@@ -165,6 +165,7 @@ class Sequential:
                 for (_, name, *_), param, grad in zip(entries, params, grads, strict=True):
                     setattr(layer, name, param)
                     setattr(layer, "d" + name, grad)
+                layer._bound = True
 
     @property
     def n_params(self):

@@ -139,7 +139,7 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         ``0.1 l1 / sum_i c_i`` (not below ``1e3 eps min(sum_i c_i, P) / sum_i c_i``, what float64
         resolves in the gradient), the threshold of the proximal Newton solver's stopping rule
         (``KKTReport.thresholds``; the report's model line says so): a larger ``tol`` does not
-        loosen that condition, nor, for a pure L1 penalty, the duality gap.
+        loosen that condition.
     sample_weight : array-like of shape (n_samples,), default=None
         The weights given to ``fit``; they set the per-sample bounds ``C_i`` and weights ``c_i``.
     refine : int or "auto", default="auto"
@@ -230,7 +230,7 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     penalty ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` (``W`` with liblinear's
     intercept column): the rescaled point's gap per unit of ``c`` is linear in the stationarity
     residual ``eps``, at most ``2 eps ||W||_1`` to first order, so divided by that scale it is in
-    the units of ``eps`` and judged at the same threshold as ``eps``. ``duality_gap``
+    the units of ``eps``, and a model that met ``eps <= tol`` passes ``tol``. ``duality_gap``
     itself, ``P - D``, is unscaled and bounds ``P - P*`` for every penalty. Without a
     penalty there is no finite dual to evaluate and only stationarity is checked. When a number
     leaves the float range (``C`` or weights near 1e300) the same quantities are computed per unit

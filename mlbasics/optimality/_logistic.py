@@ -87,16 +87,7 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> boo
         gap = primal - dual
         if penalty == "l2" and not np.isfinite(gap):
             return True
-        judged = judged_gap(gap / gap_scale(scale, primal, penalty, tol), penalty, coef)
-        return judged <= gap_threshold(tol, penalty, l1, scale, primal)
-
-
-def gap_threshold(tol, penalty, l1, scale, primal) -> float:
-    """What the judged gap is compared with: ``tol``, or for a pure L1 penalty the stationarity
-    threshold (:func:`l1_capped_tol`), whose units :func:`gap_unit` gives it: the L1 gap is
-    linear in the stationarity residual, so a gap judged at ``tol`` above the cap passed models
-    whose stationarity failed it by orders of magnitude."""
-    return l1_capped_tol(tol, l1, scale, primal) if penalty == "l1" else tol
+        return judged_gap(gap / gap_scale(scale, primal, penalty, tol), penalty, coef) <= tol
 
 
 def _capped_by(threshold, l1, scale) -> str:
@@ -119,8 +110,7 @@ def gap_scale(scale, primal, penalty, tol) -> float:
     True); judged against ``P`` the gap bounds the relative suboptimality ``(P - P*) / P`` (an
     elastic net at ``C = 2.9e5`` stopped 1.6e-4 above its optimum at ``tol = 1e-8`` per unit of
     ``sum c``). A pure L1 penalty keeps ``sum c``: its gap is linear in the stationarity
-    residual, with the coefficients' size as unit (:func:`gap_unit`), and is judged at the
-    stationarity threshold (:func:`gap_threshold`).
+    residual, with the coefficients' size as unit (:func:`gap_unit`).
 
     ``P`` and ``D`` are sums of terms of up to ``sum c`` in size, so their difference is known
     only to about :data:`GAP_ROUNDING` ``sum c``: the unit is never so small that ``tol`` of it
@@ -646,7 +636,6 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     # the stationarity threshold, from l1 and scale in the same units (per 2**exponent of c)
     l1_here = l1_unit if exponent else l1
     stationarity_tol = l1_capped_tol(tol, l1_here, scale, primal)
-    gap_tol = gap_threshold(tol, name_penalty, l1_here, scale, primal)
     with np.errstate(over="ignore", invalid="ignore"):
         gap = primal - dual
         relative = gap / gap_scale(scale, primal, name_penalty, tol)  # per unit of c or of P
@@ -691,9 +680,6 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     if stationarity_tol < tol:
         thresholds["stationarity"] = stationarity_tol
         described += f"; stationarity judged at {_capped_by(stationarity_tol, l1_here, scale)}"
-    if gap_tol < tol and "duality gap" in violations:
-        thresholds["duality gap"] = gap_tol
-        described += " (the gap too)"
     return KKTReport(
         violations=violations,
         worst={"stationarity": worst_indices(per_feature, np.arange(len(per_feature)))},

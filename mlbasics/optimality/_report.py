@@ -66,8 +66,7 @@ class KKTReport:
     thresholds : dict of str to float
         The conditions judged at a threshold other than ``tol``: a logistic regression with an L1
         term has its stationarity residual judged at ``min(tol, 0.1 l1 / sum_i c_i)`` (not below
-        float64's resolution), and with a pure L1 penalty its gap too (see :func:`check_kkt`).
-        Empty otherwise.
+        float64's resolution; see :func:`check_kkt`). Empty otherwise.
     model : str
         What was judged, e.g. ``"SVC (hinge, rbf kernel, 3 classes)"``.
     advice : str

@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from mlbasics import LogisticRegression
 from mlbasics.linear_model import logistic_objective
+from mlbasics.optimality import check_kkt
 
 RTOL = 1e-6
 TIGHT = {"tol": 1e-10, "max_iter": 1000}
@@ -162,7 +163,7 @@ def test_unpenalised_matches_scipy(small_binary):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-@pytest.mark.parametrize("constant", [2024.0, 1e6, 1.7e9])
+@pytest.mark.parametrize("constant", [0.001, 2024.0, 1e6, 1.7e9])
 def test_unpenalised_with_a_constant_column_reaches_the_optimum_without_it(n_classes, constant):
     # Centred, a constant column is exactly 0 and the Hessian singular; the eigen fallback divided
     # the gradient's rounding noise along it by a floor: a step of 2e4 there, an intercept of
@@ -221,6 +222,54 @@ def test_newton_cg_decrement_is_checked_on_badly_scaled_sparse_features():
     ours = LogisticRegression(None, tol=tol).fit(sparse.csr_matrix(X * 1e-4), y)
     assert ours.solver_ == "newton-cg" and ours.converged_
     assert 0 <= ours.objective_ - reference <= tol * len(y)  # the decrement's promise
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unpenalised_constant_column_beside_a_feature_of_tiny_units(seed):
+    # The constant column makes the Hessian singular; a first fix dropped every direction of
+    # curvature below eps * max curvature, the tiny feature's (1e-16 of the intercept's) too,
+    # and stopped at up to twice the optimum with converged_ True. The optimum does not depend
+    # on the features' units: the reference solves the data standardised, constant column out.
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((60, 3))
+    y = (X[:, 0] + X[:, 1] + rng.standard_normal(60) > 0).astype(int)
+    reference, _ = _scipy_reference(X[:, :2], y[:, None].astype(float), 1.0, 0.0, 0.0)
+    X[:, 0] *= 1e-8
+    X[:, 2] = 1.0
+    ours = LogisticRegression(None, tol=1e-8, max_iter=300).fit(X, y)
+    assert ours.converged_
+    assert_same_objective(ours.objective_, reference)
+
+
+def test_a_pure_l1_fit_whose_cap_binds_converges_and_is_certified():
+    # At C = 1.6e4 the L1 cap (0.1 l1 / sum c) binds; a gap judged at that cap instead of tol
+    # (its first-order bound fails there: the dual point's scaling is 0.98, not 1) failed this
+    # optimal fit and ran it to max_iter.
+    rng = np.random.default_rng(42)
+    n, p = int(rng.integers(20, 80)), int(rng.integers(2, 6))
+    X = rng.standard_normal((n, p)) * 10 ** rng.uniform(-1, 1, p) * (rng.random((n, p)) < 0.4)
+    y = (X @ rng.standard_normal(p) + 2 * rng.standard_normal(n) > 0).astype(int)
+    C, tol = float(10 ** rng.uniform(4, 8)), float(10 ** rng.uniform(-8, -4))
+    reference, _ = _scipy_reference(X, y[:, None].astype(float), C, 1.0, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = LogisticRegression("l1", C=C, tol=tol, max_iter=500).fit(X, y)
+    assert check_kkt(ours, X, y, tol=tol).ok
+    assert (ours.objective_ - reference) / (C * n) <= tol
+
+
+def test_lbfgs_does_not_stop_at_zero_on_features_of_tiny_units():
+    # In units of 1e-4 the gradient at W = 0 passes tol * sum c: L-BFGS stopped there after no
+    # iteration, converged_ True, 38% above the optimum. Its stop is now confirmed by the Jacobi
+    # estimate of the Newton decrement.
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(100, 4, n_informative=3, n_redundant=0, random_state=3)
+    reference, _ = _scipy_reference(X, y[:, None].astype(float), 1.0, 0.0, 0.0)
+    tol = 1e-4
+    ours = LogisticRegression(None, solver="lbfgs", tol=tol).fit(X * 1e-4, y)
+    assert ours.converged_ and ours.n_iter_[0] > 0
+    assert 0 <= ours.objective_ - reference <= tol * len(y)
 
 
 # -- metamorphic laws ----------------------------------------------------------------------------

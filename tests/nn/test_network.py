@@ -405,3 +405,15 @@ def test_a_layer_of_one_network_is_rebound_by_a_network_of_another_type():
     new = Sequential([layer], dtype=np.float64)
     assert layer.W.dtype == np.float64
     assert np.shares_memory(layer.W, new.flat_params)
+
+
+def test_a_copied_layer_is_free_and_a_copied_network_keeps_its_layers_bound():
+    import copy
+
+    net = small_net()
+    for free in (copy.deepcopy(net.layers[0]), pickle.loads(pickle.dumps(net.layers[0]))):
+        assert free.astype(np.float64).W.dtype == np.float64  # its own arrays: a cast is fine
+    for copied in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert np.shares_memory(copied.layers[0].W, copied.flat_params)
+        with pytest.raises(ValueError, match="cast the network"):
+            copied.layers[0].astype(np.float64)
