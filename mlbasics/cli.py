@@ -369,6 +369,10 @@ def run_compare(args, parser) -> None:
     print(f"total {time.perf_counter() - start:.1f} s")
 
 
+#: The most points ``--range`` may ask for.
+MAX_RANGE_POINTS = 1000
+
+
 def parse_range(text, convert, scale):
     """``"start:stop:num"`` to a list of values (geometric or linear, converted, unique)."""
     try:
@@ -380,17 +384,17 @@ def parse_range(text, convert, scale):
         raise ValueError(f"--range needs finite start and stop, got {text!r}")
     if num < 2 or not start < stop:
         raise ValueError(f"--range needs start < stop and num >= 2, got {text!r}")
+    if num > MAX_RANGE_POINTS:  # each point is a bias-variance decomposition: rounds of fits
+        raise ValueError(
+            f"--range asks for {num} points; at most {MAX_RANGE_POINTS} (each one is a "
+            f"decomposition of --rounds fits), got {text!r}"
+        )
     if scale == "auto":
         scale = "log" if start > 0 and stop / start >= 100 else "linear"
     if scale == "log" and start <= 0:
         raise ValueError("--scale log needs a positive start")
     grid = np.geomspace(start, stop, num) if scale == "log" else np.linspace(start, stop, num)
-    values = []
-    for v in grid:
-        value = convert(float(v))
-        if value not in values:
-            values.append(value)
-    return values
+    return list(dict.fromkeys(convert(float(v)) for v in grid))  # unique, in order
 
 
 def run_bias_variance(args, parser) -> None:

@@ -117,6 +117,10 @@ def test_ranges_are_geometric_over_two_decades_and_integers_for_discrete_paramet
     assert parse_range("1:9:5", float, "auto") == [1.0, 3.0, 5.0, 7.0, 9.0]
     assert parse_range("1:100:3", round, "auto") == [1, 10, 100]
     assert parse_range("1:3:5", round, "linear") == [1, 2, 3]  # duplicates after rounding dropped
+    # a huge num was a MemoryError from numpy (1e11) or ran for minutes deduplicating (1e8)
+    assert len(parse_range("1:1000:1000", round, "linear")) == 1000
+    with pytest.raises(ValueError, match="asks for 100000000000 points; at most 1000"):
+        parse_range("0.1:1:100000000000", float, "auto")
     assert parse_range("1:64:4", CURVE_ENTRIES["mlp"].params["hidden"][1], "log") == [
         (1,),
         (4,),

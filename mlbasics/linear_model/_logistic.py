@@ -76,6 +76,32 @@ def _cholesky_is_cheaper(n_samples, n_coef) -> bool:
     return n * m * m / 2 + m**3 / 3 <= CG_PRODUCTS_PER_STEP * 2 * n * m
 
 
+#: ``C`` times the sum of the weights above which the objective (up to ``log K`` times that at
+#: ``W = 0``) and the solvers' sums leave float64's range.
+MAX_WEIGHT_TOTAL = 1e305
+
+
+def _check_weight_total(C, sample_weight, penalty):
+    """A ValueError when ``C sum_i s_i`` (class weights included) is beyond
+    :data:`MAX_WEIGHT_TOTAL`: past float64's largest number the solvers' scale is inf, the
+    scaled gradient 0, and a fit at C = 1e307 stopped at once, converged_, far from the optimum."""
+    with np.errstate(over="ignore"):
+        total = float(np.sum(C * sample_weight))
+    if total <= MAX_WEIGHT_TOTAL:
+        return
+    remedy = (
+        "scale sample_weight down (without a penalty only the weights' ratios matter)"
+        if penalty.is_zero
+        else "use a smaller C or smaller sample_weight (from C near 1e12 the solution on "
+        "separable data changes little)"
+    )
+    raise ValueError(
+        f"C times the sum of the sample weights (class weights included) is {total:.3g}, beyond "
+        f"{MAX_WEIGHT_TOTAL:.3g}: the objective C sum_i s_i loss_i + penalty leaves the float64 "
+        f"range. To fit this problem, {remedy}."
+    )
+
+
 class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     """Logistic regression fitted by Newton-type or stochastic gradient solvers, with a certificate.
 
@@ -97,7 +123,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         The regulariser ``R``.
     C : float, default=1.0
         Inverse regularisation strength (weight of the data term); must be positive. Ignored when
-        ``penalty=None``.
+        ``penalty=None``. ``C`` times the sum of the sample weights (class weights included) must
+        not exceed 1e305, or the objective leaves float64's range (a ValueError says so).
     l1_ratio : float in [0, 1], default=None
         Mixing parameter of the elastic net; required when ``penalty="elasticnet"`` and only used
         then.
@@ -392,6 +419,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         )
         n_classes = len(self.classes_)
         C = 1.0 if penalty.is_zero else float(self.C)
+        _check_weight_total(C, sample_weight, penalty)
         Y = target_matrix(y_index, n_classes)
         # (callbacks get the weights only if fit did: a scorer that takes none must still work)
         task = self._open_fit_task(
@@ -438,7 +466,11 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             threshold = l1_capped_tol(
                 self.tol, objective.penalty.l1, objective.scale, result.objective
             )
-            capped = f" (tol={self.tol:g} capped at 0.1 l1 / sum c)" if threshold < self.tol else ""
+            capped = (
+                f" (tol={self.tol:g} capped at 0.1 l1 / sum c, not below float64's resolution)"
+                if threshold < self.tol
+                else ""
+            )
             scaled = result.optimality / objective.scale
             where = (
                 f"scaled optimality {scaled:.2e} > {threshold:.3g}{capped}"
@@ -675,6 +707,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             check_class_weights(per_class, self.classes_)
             sample_weight = sample_weight * per_class[y_index]
         C = 1.0 if penalty.is_zero else float(self.C)
+        _check_weight_total(C, sample_weight, penalty)
         Y = target_matrix(y_index, len(self.classes_))
         X = X.astype(np.float64) if X.dtype != np.float64 else X
         objective = LogisticObjective.from_data(

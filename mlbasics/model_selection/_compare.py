@@ -367,6 +367,27 @@ def _compare_task(estimator, X, y, train, test, scoring, seed, error_score, corr
     )
 
 
+def _check_one_default_score(names, models):
+    """A ValueError when ``scoring=None`` would score the estimators by different measures
+    (classifiers by accuracy, regressors by R²): a Ridge beside a LogisticRegression gave
+    0.37 against 0.83 and p = 1e-5, a comparison of two units."""
+    kinds = {}
+    for name, model in zip(names, models, strict=True):
+        kind = (
+            "classifiers"
+            if is_classifier(model)
+            else ("regressors" if is_regressor(model) else "other estimators")
+        )
+        kinds.setdefault(kind, []).append(name)
+    if len(kinds) > 1:
+        listed = "; ".join(f"{kind}: {', '.join(map(str, group))}" for kind, group in kinds.items())
+        raise ValueError(
+            f"compare_estimators was given estimators of different kinds ({listed}), whose "
+            "default scores (accuracy, R², their own score) are different measures. Pass a "
+            "scoring that applies to all of them (e.g. scoring='neg_mean_squared_error')."
+        )
+
+
 @validate_params(
     {
         "estimators": [dict, list, tuple],
@@ -430,7 +451,9 @@ def compare_estimators(
         5 repeats of 2-fold; for ``"mcnemar"``, one stratified hold-out of 25%. An int ``K`` is
         one shuffled K-fold.
     scoring : str, callable or None, default=None
-        A scikit-learn scorer; None is accuracy for classifiers and R² for regressors.
+        A scikit-learn scorer; None is accuracy for classifiers and R² for regressors (each
+        estimator's own ``score`` for other kinds), and a ValueError for a mix of kinds, whose
+        default scores no paired test can compare.
     test : {"corrected_t", "5x2cv_t", "5x2cv_f", "mcnemar"}, default="corrected_t"
         The paired test: :func:`corrected_resampled_ttest`, :func:`paired_ttest_5x2cv`,
         :func:`combined_ftest_5x2cv` or :func:`mcnemar_test` (classifiers, one split).
@@ -509,6 +532,8 @@ def compare_estimators(
     X, y, n_samples = check_data(X, y)
     params = check_fit_params(params, n_samples)
     classifier = all(is_classifier(m) for m in models)
+    if scoring is None:
+        _check_one_default_score(names, models)
     if test == "mcnemar" and not classifier:
         raise ValueError("McNemar's test compares classifiers; use test='corrected_t'")
     rng = check_random_state(random_state)

@@ -387,3 +387,28 @@ def test_stored_duality_gap_is_the_public_checkers(wine, container, params):
     expected = duality_gaps(model, X, y, sample_weight=weights)[0]
     assert np.isfinite(model.duality_gap_)
     assert model.duality_gap_ == pytest.approx(expected, rel=1e-9, abs=1e-9 * model.objective_)
+
+
+@pytest.mark.parametrize("how", ["C", "sample_weight", "class_weight"])
+def test_a_weight_total_beyond_float64_is_refused_by_name(small_binary, how):
+    # C * sum(s) = inf: the solvers' scale was inf, the scaled gradient 0, and C = 1e307 stopped
+    # at once, converged_, with coefficients a third of the optimum's (Newton) or zero.
+    X, y = small_binary
+    huge = {"C": dict(C=1e307), "class_weight": dict(class_weight={0: 1e307, 1: 1e307})}
+    model = LogisticRegression(**huge.get(how, {}))
+    weights = np.full(len(y), 1e307) if how == "sample_weight" else None
+    for solver in ("newton", "lbfgs", "sgd"):
+        with pytest.raises(ValueError, match="C times the sum of the sample weights"):
+            model.set_params(solver=solver).fit(X, y, sample_weight=weights)
+    with pytest.raises(ValueError, match="C times the sum of the sample weights"):
+        LogisticRegression(solver="sgd", **huge.get(how, {})).partial_fit(
+            X, y, classes=[0, 1], sample_weight=weights
+        )
+    # just below the limit: fitted without an overflow warning, to scikit-learn's large-C model
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        below = LogisticRegression(C=0.9e305 / len(y), tol=1e-10, max_iter=1000).fit(X, y)
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+    reference = SkLogisticRegression(C=1e10, tol=1e-10, max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(below.coef_, reference.coef_, rtol=1e-5)
