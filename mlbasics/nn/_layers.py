@@ -290,7 +290,9 @@ class BatchNorm(Layer):
     :math:`y_i = \\gamma \\hat x_i + \\beta`; then
     :math:`\\bar\\mu \\leftarrow (1-p)\\bar\\mu + p\\mu` and
     :math:`\\bar\\sigma^2 \\leftarrow (1-p)\\bar\\sigma^2 + p\\frac{m}{m-1}\\sigma^2` with
-    :math:`p` = ``momentum``. Inference: :math:`y = \\gamma (x - \\bar\\mu)/\\sqrt{\\bar\\sigma^2 +
+    :math:`p` = ``momentum``. A training batch whose mean or variance is not finite (NaN or
+    infinite inputs) raises a ``FloatingPointError`` before the running statistics are updated,
+    which :func:`~mlbasics.nn.train_epoch` reports as non-finite data or a diverged run. Inference: :math:`y = \\gamma (x - \\bar\\mu)/\\sqrt{\\bar\\sigma^2 +
     \\epsilon} + \\beta`, a fixed affine map, so a sample's output does not depend on the rest of
     the batch.
 
@@ -362,6 +364,14 @@ class BatchNorm(Layer):
         mean = x.mean(axis=0)
         centred = x - mean
         var = np.einsum("ij,ij->j", centred, centred) / m
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+            # before the running statistics take them in: one NaN would make every later
+            # inference output NaN
+            raise FloatingPointError(
+                "BatchNorm: the batch mean or variance is NaN or infinite (the batch holds NaN or "
+                "infinite values, or values whose squares overflow); the running statistics are "
+                "left unchanged."
+            )
         inv_std = 1.0 / np.sqrt(var + self.eps)
         x_hat = centred
         x_hat *= inv_std

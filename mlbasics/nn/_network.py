@@ -242,7 +242,9 @@ class Sequential:
     def forward(self, x, *, training=False):
         """Output of the network for the batch ``x`` (cast to the network's dtype).
 
-        Raises a ValueError if ``x`` has values too large for the network's dtype.
+        Raises a ValueError if ``x`` has values too large for the network's dtype. With
+        ``training=True`` a :class:`~mlbasics.nn.BatchNorm` layer raises a FloatingPointError
+        on a batch holding NaN or infinite values, before its running statistics take them in.
         """
         x = cast_input(np.asarray(x), self.dtype, name="x")
         for layer in self.layers:

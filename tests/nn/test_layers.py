@@ -104,6 +104,23 @@ def test_batchnorm_running_statistics_are_buffers_not_parameters():
     assert bn.decays() == [False, False]  # gamma and beta are not decayed
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 1e200])
+def test_a_non_finite_batch_never_enters_the_running_statistics(bad):
+    # 1e200 is finite, but its square (the variance) is not
+    bn = BatchNorm(3, dtype=np.float64)
+    X = np.arange(12.0).reshape(4, 3)
+    X[0, 1] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(FloatingPointError, match="BatchNorm: the batch mean or variance"):
+            bn.forward(X, training=True)
+    np.testing.assert_array_equal(bn.running_mean, np.zeros(3))
+    np.testing.assert_array_equal(bn.running_var, np.ones(3))
+    # inference still uses the initial statistics: (x - 0) / sqrt(1 + eps)
+    clean = np.ones((2, 3))
+    np.testing.assert_allclose(bn.forward(clean, training=False), clean / np.sqrt(1.0 + bn.eps))
+
+
 def test_batchnorm_refuses_a_training_batch_of_one_sample():
     with pytest.raises(ValueError, match="at least 2 samples"):
         BatchNorm(3).forward(np.ones((1, 3), dtype=np.float32), training=True)

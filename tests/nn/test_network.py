@@ -239,6 +239,20 @@ def test_train_epoch_names_non_finite_data_instead_of_blaming_the_learning_rate(
             train_epoch(net, *_epoch_args(net), X, np.ones((4, 1)), batch_size=2)
 
 
+def test_a_nan_batch_leaves_a_batchnorm_network_predicting_as_before():
+    net = small_net(dtype=np.float64)
+    X = np.random.default_rng(1).standard_normal((6, 3))
+    before = net.forward(X, training=False)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(FloatingPointError, match="NaN or infinite"):
+        net.forward(bad, training=True)
+    np.testing.assert_array_equal(net.forward(X, training=False), before)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        train_epoch(net, *_epoch_args(net), bad, np.ones((6, 2)), batch_size=6)
+    np.testing.assert_array_equal(net.forward(X, training=False), before)
+
+
 def test_values_too_large_for_a_float32_network_are_named_without_a_warning():
     net = small_net(dtype=np.float32)
     X = np.ones((4, 3))
