@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from scipy import sparse
@@ -59,41 +60,76 @@ def row_blocks(n_rows: int, n_cols: int, max_bytes: int = PREDICT_BLOCK_BYTES):
         yield slice(start, min(n_rows, start + step))
 
 
-def resolve_gamma(gamma, X) -> float:
-    """The numeric ``gamma``: ``"scale"`` is ``1 / (n_features * X.var())``, ``"auto"`` is ``1 / n_features``.
-
-    ``X.var()`` is the variance of all entries of ``X`` (sparse matrices included, zeros counted), as
-    in scikit-learn. A constant ``X`` (variance 0) gives ``gamma = 1``, scikit-learn's choice; so
-    does a variance within the rounding of its computation (``X`` full of 0.1, which float64 does
-    not hold exactly, has a computed variance of 1.9e-34, and its ``gamma`` of 5e33 made the
-    polynomial kernel overflow, in scikit-learn too).
-    """
-    n_features = X.shape[1]
-    if isinstance(gamma, str):
-        if gamma == "auto":
-            return 1.0 / n_features
-        if gamma != "scale":
-            raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}.")
+def _entry_variance(X):
+    """The variance of all entries of ``X`` (a sparse matrix's zeros counted) and the largest
+    ``|x|``; the variance is inf when the squares overflow."""
+    with np.errstate(over="ignore"):
         if sparse.issparse(X):  # two passes over the stored entries; the zeros in closed form
-            X = canonical_sparse(sparse.csr_array(X))  # duplicates summed, on a copy
             size = X.shape[0] * X.shape[1]
             data = X.data
             zeros = size - data.size
-            with np.errstate(over="ignore"):
-                mean = np.float64(data.sum()) / size
-                variance = np.sum((data - mean) ** 2) + (zeros * mean**2 if zeros else 0.0)
-                variance = float(variance / size)
-            largest = float(np.abs(data).max(initial=0.0))
-        else:
-            variance = X.var()
-            largest = float(np.abs(X).max(initial=0.0))
+            mean = np.float64(data.sum()) / size
+            variance = np.sum((data - mean) ** 2) + (zeros * mean**2 if zeros else 0.0)
+            return float(variance / size), float(np.abs(data).max(initial=0.0))
+        return float(X.var()), float(np.abs(X).max(initial=0.0))
+
+
+def resolve_gamma(gamma, X) -> float:
+    """The numeric ``gamma``: ``"scale"`` is ``1 / (n_features * X.var())``, ``"auto"`` is ``1 / n_features``.
+
+    ``X`` is a 2-D array or sparse matrix of real numbers with at least one column (and one row,
+    for ``"scale"``); a number ``gamma`` must be finite and positive. ``X.var()`` is the variance
+    of all entries of ``X`` (sparse matrices included, zeros counted), as in scikit-learn. A
+    constant ``X`` (variance 0) gives ``gamma = 1``, scikit-learn's choice; so does a variance
+    within the rounding of its computation (``X`` full of 0.1, which float64 does not hold
+    exactly, has a computed variance of 1.9e-34, and its ``gamma`` of 5e33 made the polynomial
+    kernel overflow, in scikit-learn too). Entries whose squares overflow are scaled by a power
+    of two first; a ``gamma`` below the smallest float (entries of 1e300) is a ``ValueError``.
+    """
+    if not sparse.issparse(X):
+        X = np.asarray(X)
+    if X.ndim != 2 or X.dtype.kind not in "biuf":
+        raise ValueError(
+            f"X must be a 2-D array of real numbers, got shape {X.shape} and dtype {X.dtype}."
+        )
+    n_features = X.shape[1]
+    if isinstance(gamma, str):
+        if gamma not in ("scale", "auto"):
+            raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}.")
+        if n_features == 0 or (gamma == "scale" and X.shape[0] == 0):
+            raise ValueError(f"gamma={gamma!r} needs a non-empty X; got shape {X.shape}.")
+        if gamma == "auto":
+            return 1.0 / n_features
+        if sparse.issparse(X):
+            X = canonical_sparse(sparse.csr_array(X))  # duplicates summed, on a copy
+        variance, largest = _entry_variance(X)
+        if not math.isfinite(largest):
+            raise ValueError("X contains NaN or infinity; gamma='scale' needs finite values.")
+        exponent = 0
+        if math.isinf(variance):  # squares beyond float64: again in units of 2**exponent
+            exponent = math.frexp(largest)[1]
+            variance, largest = _entry_variance(X * math.ldexp(1.0, -exponent))
         # each deviation from the mean is off by about eps |mean| <= eps max |x| (compared as a
         # standard deviation: the square of 8 eps max |x| overflows for features near 1e300)
         rounding = 8 * np.finfo(np.float64).eps * largest
-        return 1.0 / (n_features * variance) if math.sqrt(variance) > rounding else 1.0
-    gamma = float(gamma)
-    if not gamma > 0:  # also rejects NaN
-        raise ValueError(f"gamma must be positive; got gamma={gamma!r}.")
+        if not math.sqrt(variance) > rounding:
+            return 1.0
+        gamma = math.ldexp(1.0 / (n_features * variance), -2 * exponent)
+        if gamma == 0.0:
+            order = math.log10(variance) + 2 * exponent * math.log10(2.0)
+            raise ValueError(
+                f"gamma='scale' is 1 / (n_features * X.var()) with X.var() about 10**{order:.0f}: "
+                "it underflows to 0 in float64. Scale the features."
+            )
+        return gamma
+    if isinstance(gamma, bool) or not isinstance(gamma, Real):
+        raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}.")
+    try:
+        gamma = float(gamma)
+    except OverflowError:  # an int beyond float64
+        gamma = math.inf
+    if not (gamma > 0 and math.isfinite(gamma)):  # also rejects NaN
+        raise ValueError(f"gamma must be a finite positive number; got gamma={gamma!r}.")
     return gamma
 
 
@@ -108,13 +144,31 @@ class KernelSpec:
     gamma, coef0 : float
         Parameters of the named kernels (``gamma`` already resolved to a number).
     degree : int
-        Degree of the polynomial kernel.
+        Degree of the polynomial kernel, from 0 to ``2**63 - 1`` (the compiled kernels take it as
+        a 64-bit integer).
+
+    Raises
+    ------
+    ValueError
+        For a kernel that is none of the above, or a degree out of that range.
     """
 
     kernel: object
     gamma: float = 1.0
     coef0: float = 0.0
     degree: int = 3
+
+    def __post_init__(self):
+        if not (callable(self.kernel) or self.kernel == "precomputed" or self.is_named):
+            raise ValueError(
+                f"kernel must be one of {sorted(NAMED_KERNELS)}, 'precomputed' or a callable; "
+                f"got {self.kernel!r}."
+            )
+        if not 0 <= self.degree <= np.iinfo(np.int64).max:
+            raise ValueError(
+                f"degree must be an integer from 0 to 2**63 - 1 (the compiled kernels take it as a "
+                f"64-bit integer); got degree={self.degree!r}."
+            )
 
     @property
     def code(self) -> int:

@@ -8,7 +8,9 @@ matrix of scores instead.
 All functions are numerically stable for any finite input: ``exp`` is only taken of numbers that are
 not positive (scipy's ``expit`` and numpy's ``logaddexp`` do the same inside), except in
 :func:`exponential`, whose value ``exp(-z)`` is itself larger than the largest float for
-``z < -709.78``: it returns ``inf`` there, the correctly rounded result, without a warning.
+``z < -709.78``: it returns ``inf`` there, the correctly rounded result, without a warning. So do
+:func:`squared_hinge` and :func:`squared_hinge_conjugate` where their squares exceed the largest
+float (``z`` or ``u`` below about ``-1.3e154`` and ``-2.7e154``).
 """
 
 from __future__ import annotations
@@ -89,18 +91,25 @@ def hinge_conjugate(u):
 
 
 def squared_hinge(z):
-    """Squared hinge loss ``max(0, 1 - z)^2``: differentiable, but grows quadratically with errors."""
-    return np.maximum(0.0, 1.0 - np.asarray(z, dtype=float)) ** 2
+    """Squared hinge loss ``max(0, 1 - z)^2``: differentiable, but grows quadratically with errors.
+
+    ``inf`` without a warning where the square exceeds the largest float (``z`` below about
+    ``-1.34e154``).
+    """
+    with np.errstate(over="ignore"):
+        return np.maximum(0.0, 1.0 - np.asarray(z, dtype=float)) ** 2
 
 
 def squared_hinge_conjugate(u):
     """Convex conjugate of the squared hinge: ``u + u^2 / 4`` for ``u <= 0``, ``+inf`` for ``u > 0``.
 
     In the dual, ``-C l*(-alpha / C) = alpha - alpha^2 / (4C)``: no upper bound on ``alpha``, and the
-    extra ``1 / (2C)`` on the diagonal of the quadratic term.
+    extra ``1 / (2C)`` on the diagonal of the quadratic term. ``inf`` without a warning where
+    ``u^2 / 4`` exceeds the largest float (``u`` below about ``-2.68e154``).
     """
     u = np.asarray(u, dtype=float)
-    return np.where(u > 0.0, np.inf, u + 0.25 * u * u)
+    with np.errstate(over="ignore"):
+        return np.where(u > 0.0, np.inf, u + 0.25 * u * u)
 
 
 def exponential(z):
@@ -150,6 +159,17 @@ def row_sums(S):
     return np.einsum("ij->i", S)
 
 
+def _check_scores(scores):
+    """``scores`` as an array, or a ValueError unless it is 2-D with at least one column."""
+    scores = np.asarray(scores)
+    if scores.ndim != 2 or scores.shape[1] == 0:
+        raise ValueError(
+            "scores must be a 2-D array of shape (n_samples, n_classes) with n_classes >= 1; got "
+            f"shape {scores.shape}."
+        )
+    return scores
+
+
 def multinomial(scores, y_onehot):
     """Softmax cross-entropy ``logsumexp(scores_i) - scores_i[y_i]`` per sample.
 
@@ -163,6 +183,12 @@ def multinomial(scores, y_onehot):
     -------
     ndarray of shape (n_samples,)
     """
+    scores = _check_scores(scores)
+    y_onehot = np.asarray(y_onehot)
+    if y_onehot.shape != scores.shape:
+        raise ValueError(
+            f"y_onehot must have the shape of scores {scores.shape}; got {y_onehot.shape}."
+        )
     top = row_max(scores)
     log_norm = np.log(row_sums(np.exp(scores - top[:, None]))) + top
     return log_norm - np.einsum("ij,ij->i", scores, y_onehot)
@@ -170,6 +196,7 @@ def multinomial(scores, y_onehot):
 
 def multinomial_probabilities(scores):
     """Softmax of each row of ``scores`` (stable: the row maximum is subtracted first)."""
+    scores = _check_scores(scores)
     E = np.exp(scores - row_max(scores)[:, None])
     E /= row_sums(E)[:, None]
     return E

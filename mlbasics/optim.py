@@ -90,7 +90,10 @@ def _check_number(name, value, *, low, high, low_closed=False, high_closed=False
     """
     if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64: outside any interval checked here
+        number = math.inf if value > 0 else -math.inf
     above = number >= low if low_closed else number > low
     below = number <= high if high_closed else number < high
     if not (above and below and np.isfinite(number)):
@@ -1040,7 +1043,8 @@ class InvScalingSchedule(Schedule):
         rates = self.eta0 / powers
         huge = np.isinf(powers)
         if huge.any():  # as in rate: in logarithms (exp underflows to 0 for the tiniest rates)
-            with np.errstate(under="ignore"):
+            # (power_t log(t + 1) may overflow to inf itself: exp(-inf) is the 0.0 it stands for)
+            with np.errstate(over="ignore", under="ignore"):
                 rates[huge] = np.exp(math.log(self.eta0) - self.power_t * np.log1p(ts[huge]))
         return rates
 
@@ -1256,7 +1260,8 @@ def clip_grad_norm(grads, max_norm):
     ----------
     grads : list of ndarray
         Gradient arrays with a floating-point dtype, modified in place. Their norm is that of all
-        entries together, as if the arrays were concatenated.
+        entries together, as if the arrays were concatenated; arrays sharing memory (two views of
+        one buffer) are refused with a ValueError, as they would be scaled twice.
     max_norm : float
         The largest norm allowed, > 0.
 
@@ -1265,8 +1270,9 @@ def clip_grad_norm(grads, max_norm):
     float
         The norm *before* clipping (useful to monitor exploding gradients). A gradient holding NaN
         or infinity gives NaN or inf and leaves the gradients unchanged, for the caller to test.
-        Finite gradients whose norm exceeds the largest float are clipped all the same (the
-        returned norm is then inf).
+        Finite gradients whose norm exceeds the largest float (of their dtype: ``longdouble``
+        holds norms beyond float64's) are clipped all the same (the returned norm, a Python
+        float, is then inf).
 
     Notes
     -----
@@ -1298,18 +1304,28 @@ def clip_grad_norm(grads, max_norm):
     for i, grad in enumerate(grads):
         if not isinstance(grad, np.ndarray) or not np.issubdtype(grad.dtype, np.floating):
             raise TypeError(f"grads[{i}] must be a numpy array with a floating-point dtype.")
+        for j in range(i):
+            if np.may_share_memory(grad, grads[j]) and np.shares_memory(grad, grads[j]):
+                raise ValueError(
+                    f"grads[{j}] and grads[{i}] share memory; the shared entries would count "
+                    "twice in the norm and be scaled twice. Give each array once."
+                )
     sizes = [grad.size for grad in grads if grad.size]
     if not sizes:
         return 0.0
-    scale = float(np.max([np.max(np.abs(grad)) for grad in grads if grad.size]))
+    # Python floats, or numpy longdoubles for gradients beyond float64's range
+    real = float
+    if any(np.finfo(grad.dtype).max > np.finfo(np.float64).max for grad in grads):
+        real = np.longdouble
+    scale = real(np.max([np.max(np.abs(grad)) for grad in grads if grad.size]))
     if not np.isfinite(scale):
-        return scale if np.isnan(scale) else float(np.inf)
+        return float(scale) if np.isnan(scale) else float(np.inf)
     if scale == 0.0:
         return 0.0
-    root = float(np.sqrt(sum(np.sum(np.square(grad / scale)) for grad in grads)))
+    root = real(np.sqrt(sum(np.sum(np.square(grad / scale)) for grad in grads)))
     norm = scale * root  # inf if the norm of finite gradients exceeds the largest float
     if norm > max_norm:
         factor = (max_norm / scale) / root
         for grad in grads:
             grad *= factor
-    return norm
+    return float(norm)

@@ -11,6 +11,8 @@ without it.
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 
 from .model_selection import (
@@ -64,6 +66,11 @@ def _horizontal() -> dict:
 
 def _format_p(p: float) -> str:
     return f"p = {p:.3f}" if p >= 1e-3 else f"p = {p:.0e}"
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be a number in [0, 1] (a p-value level), got {alpha!r}.")
 
 
 class ComparisonDisplay:
@@ -143,6 +150,7 @@ class ComparisonDisplay:
 
         ``kwargs`` go to ``compare_estimators`` (``cv``, ``scoring``, ``test``, ``n_jobs``, ...).
         """
+        _check_alpha(alpha)  # before the comparison runs
         result = compare_estimators(estimators, X, y, **kwargs)
         return cls.from_result(result, ax=ax, kind=kind, alpha=alpha)
 
@@ -155,7 +163,7 @@ class ComparisonDisplay:
         kind : {"box", "strip"}, default="box"
             Box plot of the splits, or every split as a point (jittered vertically).
         alpha : float, default=0.05
-            Level below which a p-value gets a star.
+            Level below which a p-value gets a star, in [0, 1].
 
         Returns
         -------
@@ -163,6 +171,7 @@ class ComparisonDisplay:
         """
         if kind not in ("box", "strip"):
             raise ValueError(f"kind must be 'box' or 'strip', got {kind!r}")
+        _check_alpha(alpha)
         n = len(self.names)
         if n == 0:
             raise ValueError("names is empty: there is nothing to draw.")
@@ -346,9 +355,11 @@ class BiasVarianceDisplay:
         ----------
         ax : matplotlib Axes, default=None
         xscale : {"auto", "log", "linear"}, default="auto"
-            ``"auto"`` is logarithmic for positive numeric values spanning two decades or more.
-            Other values (tuples of hidden-layer sizes, a range holding ``None``) are placed at
-            0, 1, 2, ..., labelled with their values.
+            ``"auto"`` is logarithmic for positive numeric values spanning two decades or more,
+            all from 1e-150 to 1e150. Other values (tuples of hidden-layer sizes, a range holding
+            ``None``) are placed at 0, 1, 2, ..., labelled with their values; so are, with
+            ``"auto"``, positive values spanning two decades and reaching beyond 1e-150 or 1e150
+            (matplotlib's logarithmic axis overflows on such a range).
 
         Returns
         -------
@@ -375,10 +386,15 @@ class BiasVarianceDisplay:
             numeric = x.ndim == 1 and bool(np.all(np.isfinite(x)))
         except (TypeError, ValueError):
             numeric = False
+        if xscale == "auto":
+            # (compared in logarithms: the ratio of 1e300 and 1e-300 overflows)
+            spans = numeric and x.min() > 0 and np.log10(x.max()) - np.log10(x.min()) >= 2
+            if spans and not (1e-150 <= x.min() and x.max() <= 1e150):
+                # matplotlib's log axis (its margins and ticks) would overflow float64
+                numeric = spans = False
+            xscale = "log" if spans else "linear"
         if not numeric:
             x = np.arange(len(self.param_range), dtype=float)
-        if xscale == "auto":
-            xscale = "log" if numeric and x.min() > 0 and x.max() / x.min() >= 100 else "linear"
         bias_label = "bias^2" if self.loss == "mse" else "bias"
         variance_label = "variance" if self.loss == "mse" else "net variance"
         lines = {

@@ -1,4 +1,7 @@
-"""The softmax functions of mlbasics.losses and their row reductions, against scipy."""
+"""The softmax functions of mlbasics.losses and their row reductions, against scipy; the squared
+hinge beyond the float range."""
+
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +13,8 @@ from mlbasics.losses import (
     multinomial_probabilities,
     row_max,
     row_sums,
+    squared_hinge,
+    squared_hinge_conjugate,
 )
 
 
@@ -43,3 +48,28 @@ def test_softmax_functions_match_scipy_at_extreme_scores(n_classes):
     np.testing.assert_allclose(P, softmax(Z, axis=1), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(losses, logsumexp(Z, axis=1) - (Z * Y).sum(axis=1), rtol=1e-12,
                                atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize("scores", [np.array([1.0, 2.0]), np.ones((3, 0)), np.ones((2, 2, 2))])
+def test_softmax_functions_name_scores_that_are_not_a_matrix(scores):
+    with pytest.raises(ValueError, match=r"scores must be a 2-D array .* got shape"):
+        multinomial(scores, np.zeros_like(scores))
+    with pytest.raises(ValueError, match=r"scores must be a 2-D array .* got shape"):
+        multinomial_probabilities(scores)
+
+
+def test_softmax_functions_take_nested_lists_and_check_the_one_hot_shape():
+    assert multinomial([[0.0, 0.0]], [[1.0, 0.0]]) == pytest.approx([np.log(2.0)], rel=1e-15)
+    np.testing.assert_allclose(multinomial_probabilities([[0.0, np.log(3.0)]]), [[0.25, 0.75]])
+    with pytest.raises(ValueError, match=r"y_onehot must have the shape of scores \(2, 2\)"):
+        multinomial(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+def test_squared_hinge_and_its_conjugate_beyond_the_largest_float_are_inf_without_warnings():
+    # (1 + 1e200)^2 and 1e400 / 4 exceed the largest float; -1e100 stays finite: 1e200 (1 + ...)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(squared_hinge(np.array([-1e200, 2.0])), [np.inf, 0.0])
+        np.testing.assert_array_equal(squared_hinge_conjugate(np.array([-1e200])), [np.inf])
+        assert squared_hinge(np.array([-1e100]))[0] == pytest.approx(1e200, rel=1e-15)
+        assert squared_hinge_conjugate(np.array([-2e100]))[0] == pytest.approx(1e200, rel=1e-15)

@@ -672,6 +672,22 @@ def test_invscaling_with_a_huge_power_underflows_to_zero_instead_of_overflowing(
     assert schedule.rate(np.int64(10**9)) == 0.0
 
 
+def test_invscaling_rates_with_a_power_whose_logarithm_overflows_give_no_warning():
+    # power_t log(t + 1) = 1e308 * log(11) overflows: the rate eta0 / 11 ** 1e308 is 0.0
+    schedule = make_schedule("invscaling", eta0=0.1, power_t=1e308)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(schedule.rates(0, 3), [0.1, 0.0, 0.0])
+        np.testing.assert_array_equal(schedule.rates(10, 3), [0.0, 0.0, 0.0])
+
+
+def test_a_hyper_parameter_beyond_the_floats_is_named_not_an_overflow_error():
+    with pytest.raises(ValueError, match=r"^learning_rate must be in \(0, inf\), got 1000"):
+        make_optimizer("sgd", [np.zeros(2)], learning_rate=10**400)
+    with pytest.raises(ValueError, match=r"^momentum must be in \[0, 1\), got -1000"):
+        make_optimizer("momentum", [np.zeros(2)], momentum=-(10**400))
+
+
 def test_schedules_take_an_update_count_beyond_the_floats():
     huge = 10**400  # a Python int that no float holds: the rates take their limit
     assert make_schedule("invscaling", eta0=0.1).rate(huge) == 0.0
@@ -718,6 +734,29 @@ def test_clip_grad_norm_is_safe_for_huge_zero_and_non_finite_gradients():
     broken = [np.array([1.0, np.inf])]
     assert clip_grad_norm(broken, max_norm=1.0) == np.inf
     np.testing.assert_array_equal(broken[0], [1.0, np.inf])  # left for the caller to handle
+
+
+@pytest.mark.skipif(
+    np.finfo(np.longdouble).max <= np.finfo(np.float64).max, reason="longdouble is float64 here"
+)
+def test_clip_grad_norm_clips_longdouble_gradients_whose_norm_exceeds_float64():
+    grads = [np.full(4, np.longdouble("1e400"))]  # joint norm 2e400: finite in longdouble
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clip_grad_norm(grads, max_norm=1.0) == np.inf  # as a Python float
+    # (1e400, ..., 1e400) scaled to norm 1 is (1/2, 1/2, 1/2, 1/2)
+    np.testing.assert_allclose(grads[0].astype(np.float64), np.full(4, 0.5), rtol=1e-15)
+
+
+def test_clip_grad_norm_refuses_gradients_that_share_memory():
+    buffer = np.full(4, 5.0)
+    grads = [buffer[:3], buffer[1:]]  # two views overlapping in buffer[1:3]
+    with pytest.raises(ValueError, match=r"grads\[0\] and grads\[1\] share memory"):
+        clip_grad_norm(grads, max_norm=1.0)
+    np.testing.assert_array_equal(buffer, np.full(4, 5.0))
+    halves = [buffer[:2], buffer[2:]]  # views of one buffer that do not overlap are fine
+    assert clip_grad_norm(halves, max_norm=1.0) == pytest.approx(10.0, rel=1e-15)
+    np.testing.assert_allclose(buffer, np.full(4, 0.5), rtol=1e-15)
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,6 +1,7 @@
 """The displays draw what the results hold."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -92,6 +93,23 @@ def test_zero_one_display_shows_bias_net_variance_and_a_log_axis_for_c(breast_ca
     assert disp.ax_.get_xscale() == "log"
 
 
+def test_values_beyond_the_reach_of_a_log_axis_are_placed_in_order_without_warnings():
+    # the ratio 1e300 / 1e-300 overflowed, and matplotlib's log axis overflows on such a range
+    kwargs = dict(expected_loss=[1.0, 2.0, 3.0], bias=[1.0, 1.0, 1.0], variance=[0.0, 1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wide = BiasVarianceDisplay(param_name="C", param_range=[1e-300, 1.0, 1e300], **kwargs)
+        wide.plot()
+        wide.figure_.canvas.draw()
+        within = BiasVarianceDisplay(param_name="C", param_range=[1e-150, 1.0, 1e150], **kwargs)
+        within.plot()
+        within.figure_.canvas.draw()
+    assert wide.ax_.get_xscale() == "linear"
+    np.testing.assert_array_equal(wide.lines_["expected loss"].get_xdata(), [0.0, 1.0, 2.0])
+    assert [t.get_text() for t in wide.ax_.get_xticklabels()] == ["1e-300", "1.0", "1e+300"]
+    assert within.ax_.get_xscale() == "log"
+
+
 def test_non_numeric_parameter_values_are_placed_in_order():
     disp = BiasVarianceDisplay(
         param_name="hidden_layer_sizes",
@@ -164,6 +182,16 @@ def test_comparison_display_names_inconsistent_inputs(comparison):
     _, axes = plt.subplots(1, 2)
     with pytest.raises(TypeError, match="ax must be one matplotlib Axes, got ndarray"):
         ComparisonDisplay.from_result(comparison, ax=axes)
+
+
+@pytest.mark.parametrize("alpha", ["0.05", -0.1, 1.5, np.nan, True, None])
+def test_comparison_display_names_a_bad_alpha(comparison, alpha):
+    with pytest.raises(ValueError, match=r"alpha must be a number in \[0, 1\]"):
+        ComparisonDisplay.from_result(comparison, alpha=alpha)
+    with pytest.raises(ValueError, match=r"alpha must be a number in \[0, 1\]"):
+        ComparisonDisplay.from_estimators(
+            [DummyClassifier()], np.ones((4, 1)), [0, 1] * 2, alpha=alpha
+        )
 
 
 def test_comparison_display_with_no_finite_score_names_no_best(comparison):

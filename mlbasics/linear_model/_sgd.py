@@ -145,13 +145,16 @@ class SGDSettings:
 
         ``average=True`` (or 1) averages from the first update; an integer ``k > 1`` from the
         ``k``-th, as scikit-learn's ``average`` (which counts samples: the same for
-        ``batch_size=1``; one update per mini-batch otherwise).
+        ``batch_size=1``; one update per mini-batch otherwise). A start beyond the int64 range
+        of the compiled loop's counter, which no run reaches, is clamped to its largest value:
+        the run is never averaged, as in scikit-learn.
         """
         if self.average is False or self.average is None:
             return -1
         if self.average is True:
             return 0
-        return int(self.average) - 1 if int(self.average) >= 1 else -1
+        start = int(self.average) - 1 if int(self.average) >= 1 else -1
+        return min(start, np.iinfo(np.int64).max)
 
 
 class SGDDivergedError(ValueError):

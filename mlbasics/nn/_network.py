@@ -15,6 +15,7 @@ in ``flat_params`` and no optimizer touches them.
 from __future__ import annotations
 
 import copy
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -351,14 +352,16 @@ def _check_number(value, name, *, positive, allow_none=False):
     >= 0 (or None if ``allow_none``); else a ValueError naming ``name``."""
     if value is None and allow_none:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not (np.isfinite(value) and (value > 0 if positive else value >= 0))
-    ):
+    number = None
+    if isinstance(value, Real) and not isinstance(value, bool):
+        try:  # a float first: numpy's isfinite takes no Python int beyond int64
+            number = float(value)
+        except OverflowError:  # an int beyond float64
+            number = math.inf
+    if number is None or not (math.isfinite(number) and (number > 0 if positive else number >= 0)):
         allowed = f"{'None or ' if allow_none else ''}a finite number {'>' if positive else '>='} 0"
         raise ValueError(f"{name} must be {allowed}, got {value!r}.")
-    return float(value)
+    return number
 
 
 def check_batch(network, X, target, *, target_name):
@@ -479,7 +482,7 @@ def train_epoch(
             f"alpha={alpha:g} does not fit in the network's {network.dtype} (largest "
             f"{float(np.finfo(network.dtype).max):.3g}); use a far smaller alpha."
         )
-    _check_number(clip_norm, "clip_norm", positive=True, allow_none=True)
+    clip_norm = _check_number(clip_norm, "clip_norm", positive=True, allow_none=True)
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}.")
     params = getattr(optimizer, "params", None)

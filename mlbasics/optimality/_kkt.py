@@ -284,7 +284,13 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
             f"y must be one label per row of X: X has {X.shape[0]} rows, y has shape {y.shape}."
         )
     classes = np.asarray(model.classes_)
-    y_index = np.searchsorted(classes, y)
+    try:
+        y_index = np.searchsorted(classes, y)
+    except TypeError:  # labels that cannot be ordered against each other or the classes
+        raise ValueError(
+            f"y's labels cannot be compared with the model's classes_ {classes!r}: y mixes label "
+            "types (strings and numbers) or holds labels of another type than classes_."
+        ) from None
     y_index = np.clip(y_index, 0, len(classes) - 1)
     unknown = classes[y_index] != y
     if np.any(unknown):

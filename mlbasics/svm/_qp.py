@@ -687,7 +687,7 @@ def _settle_small(alpha, y, Kv, upper, loss, kernel_times, kernel_top):
     intercept of the other variables.
     """
     # tiny beside the largest bound, on a problem whose other variables the solver resolves
-    if upper.max() * kernel_top > SETTLE_SCALE_LIMIT:
+    if float(upper.max()) * float(kernel_top) > SETTLE_SCALE_LIMIT:  # (inf, silently, at C=1e308)
         return alpha, Kv
     small = upper < UNRESOLVED_BOUND_RTOL * upper.max()
     if not small.any():

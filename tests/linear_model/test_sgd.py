@@ -130,6 +130,25 @@ def test_plain_sgd_makes_scikit_learns_steps(breast_cancer, learning_rate, avera
     np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_an_average_start_no_run_reaches_returns_the_last_iterate(breast_cancer, batch_size):
+    # average=k starts averaging at the k-th update; a k beyond int64 (which the compiled loop's
+    # counter is) is never reached: the last iterate, as scikit-learn's with a k beyond its run
+    X, y = breast_cancer
+    X, y = X[:200], y[:200]
+    common = dict(learning_rate="constant", eta0=0.01, shuffle=False, max_iter=3, tol=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = LogisticRegression(**SGD, batch_size=batch_size, average=10**30, **common).fit(X, y)
+        last = LogisticRegression(**SGD, batch_size=batch_size, average=False, **common).fit(X, y)
+        ref = SGDClassifier(loss="log_loss", alpha=1.0 / len(y), average=10**9, **common).fit(X, y)
+    np.testing.assert_array_equal(ours.coef_, last.coef_)
+    np.testing.assert_array_equal(ours.intercept_, last.intercept_)
+    if batch_size == 1:
+        np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-10, atol=1e-13)
+
+
 @pytest.fixture(scope="module")
 def very_sparse():
     """CSR, 600 x 2000, density 0.5% (10 entries a row), labels from a logistic model."""

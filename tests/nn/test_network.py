@@ -220,6 +220,11 @@ def test_train_epoch_rejects_bad_settings_by_name():
         train_epoch(net, *_epoch_args(net), X, y, batch_size=2, clip_norm=0.0)
     with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator"):
         train_epoch(net, *_epoch_args(net), X, y, batch_size=2, rng=0)
+    # Python ints beyond int64 (numpy's isfinite takes none) and beyond float64
+    with pytest.raises(ValueError, match=r"alpha must be a finite number >= 0, got 1000"):
+        train_epoch(net, *_epoch_args(net), X, y, batch_size=2, alpha=10**400)
+    with pytest.raises(ValueError, match=r"clip_norm must be None or a finite number > 0, got -1"):
+        train_epoch(net, *_epoch_args(net), X, y, batch_size=2, clip_norm=-(10**30))
     with pytest.raises(ValueError, match=r"alpha=1e\+300 does not fit in the network's float32"):
         net32 = small_net()
         train_epoch(net32, *_epoch_args(net32), np.ones((4, 3)), y, batch_size=2, alpha=1e300)
@@ -237,6 +242,20 @@ def test_train_epoch_names_non_finite_data_instead_of_blaming_the_learning_rate(
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="X contains NaN or infinity"):
             train_epoch(net, *_epoch_args(net), X, np.ones((4, 1)), batch_size=2)
+
+
+def test_huge_integer_alpha_and_clip_norm_are_taken_as_floats():
+    # 10**30 does not fit int64: the same epoch as with the float 1e30 (a clip_norm this large
+    # clips nothing, so also the same as without)
+    X, y = np.random.default_rng(2).standard_normal((8, 3)), np.ones((8, 2))
+    results = []
+    for settings in ({"alpha": 10**30}, {"alpha": 1e30}, {"clip_norm": 10**30}, {}):
+        net = small_net(dtype=np.float64)
+        loss = train_epoch(net, *_epoch_args(net), X, y, batch_size=4, **settings)
+        results.append((loss, net.flat_params.copy()))
+    assert results[0][0] == results[1][0] and results[2][0] == results[3][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_array_equal(results[2][1], results[3][1])
 
 
 def test_a_nan_batch_leaves_a_batchnorm_network_predicting_as_before():

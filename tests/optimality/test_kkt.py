@@ -648,6 +648,11 @@ def test_wrong_data_is_a_value_error(breast_cancer, wine):
         check_kkt(model, X, y + 5)
     with pytest.raises(ValueError, match="one label per row"):
         check_kkt(model, X, y[:-1])
+    mixed = np.array([1 if i % 2 else "a" for i in range(len(y))], dtype=object)
+    with pytest.raises(
+        ValueError, match=r"y's labels cannot be compared with the model's classes_"
+    ):
+        check_kkt(model, X, mixed)
     with pytest.raises(ValueError, match="tol must be a positive"):
         check_kkt(model, X, y, tol=0)
     X_nan = X.copy()

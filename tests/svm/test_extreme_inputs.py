@@ -412,3 +412,72 @@ def test_gamma_scale_of_sparse_input_with_duplicates_or_huge_values():
     assert X.nnz == 3
     # a constant X of 1e200: variance 0, gamma 1 (the Python float mean**2 overflowed)
     assert resolve_gamma("scale", sparse.csr_matrix(np.full((4, 2), 1e200))) == 1.0
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_gamma_scale_of_entries_whose_squares_overflow(as_sparse):
+    # X = [[1, -1], [2, 0]] times 2**520: Var = 5/4 * 2**1040 overflows, gamma = 1 / (2 Var) =
+    # 2**-1040 * 2/5 is a (subnormal) float; at 1e300, 1e600 is beyond float64: a named error
+    from fractions import Fraction
+
+    from mlbasics.kernels import resolve_gamma
+
+    base = np.array([[1.0, -1.0], [2.0, 0.0]])
+    wrap = sparse.csr_matrix if as_sparse else np.asarray
+    expected = float(Fraction(2, 5) / 2**1040)
+    assert expected > 0.0
+    assert resolve_gamma("scale", wrap(base * 2.0**520)) == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match=r"X.var\(\) about 10\*\*600: it underflows to 0"):
+        resolve_gamma("scale", wrap(base * 1e300))
+
+
+@pytest.mark.parametrize(
+    ("gamma", "X", "message"),
+    [
+        ("scale", np.ones(3), r"X must be a 2-D array of real numbers, got shape \(3,\)"),
+        (0.5, np.array([["a", "b"]]), r"X must be a 2-D array of real numbers.*dtype <U1"),
+        ("auto", np.zeros((3, 0)), r"gamma='auto' needs a non-empty X; got shape \(3, 0\)"),
+        ("scale", np.zeros((0, 2)), r"gamma='scale' needs a non-empty X; got shape \(0, 2\)"),
+        ("scale", np.array([[1.0, np.nan]]), "X contains NaN or infinity"),
+        (np.inf, np.eye(2), "gamma must be a finite positive number; got gamma=inf"),
+        (10**400, np.eye(2), "gamma must be a finite positive number; got gamma=inf"),
+        ([0.5], np.eye(2), r"gamma must be 'scale', 'auto' or a positive number; got \[0.5\]"),
+    ],
+    ids=["1-D", "strings", "no-column", "no-row", "nan", "inf", "huge-int", "list"],
+)
+def test_resolve_gamma_names_bad_input(gamma, X, message):
+    from mlbasics.kernels import resolve_gamma
+
+    with pytest.raises(ValueError, match=message):
+        resolve_gamma(gamma, X)
+
+
+def test_resolve_gamma_takes_a_nested_list():
+    from mlbasics.kernels import resolve_gamma
+
+    # entries 1, 2, 3, 4: variance 5/4, gamma = 1 / (2 * 5/4)
+    assert resolve_gamma("scale", [[1.0, 2.0], [3.0, 4.0]]) == pytest.approx(0.4, rel=1e-15)
+    assert resolve_gamma("auto", [[1.0, 2.0], [3.0, 4.0]]) == 0.5
+
+
+def test_kernel_spec_and_svc_name_an_unknown_kernel_and_a_degree_beyond_int64(small):
+    from mlbasics.kernels import KernelSpec
+
+    with pytest.raises(ValueError, match=r"kernel must be one of .*; got 'bogus'"):
+        KernelSpec("bogus")
+    X, y = small
+    for kernel in ("rbf", "poly"):
+        with pytest.raises(ValueError, match=r"degree must be an integer from 0 to 2\*\*63 - 1"):
+            SVC(kernel=kernel, degree=10**30).fit(X, y)
+    # the largest int64 degree gets through to the kernel's range check: (gamma x'z)^degree,
+    # |gamma x'z| < 1, underflows to 0
+    with pytest.raises(ValueError, match="the poly kernel's values are at most 0"):
+        SVC(kernel="poly", gamma=0.01, degree=2**63 - 1).fit(X, y)
+
+
+def test_qp_with_C_near_the_largest_float_fits_without_a_warning(small):
+    # the clean-up's scale test C * max K overflowed (a RuntimeWarning) before it said "too large"
+    X, y = small
+    model = SVC(solver="qp", kernel="poly", C=1e308).fit(X, y)
+    assert np.all(np.isfinite(model.intercept_))
+    assert np.all(np.isfinite(model.dual_coef_))
