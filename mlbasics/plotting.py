@@ -241,6 +241,13 @@ class ComparisonDisplay:
         return self
 
 
+#: BiasVarianceDisplay draws a logarithmic axis only while ``log10(max)`` plus LOG_AXIS_MARGIN
+#: times the decades spanned stays below LOG_AXIS_TOP: beyond, matplotlib's limits and ticks
+#: overflow float64 (a sweep of ranges with matplotlib 3.11 found the failures above about 300).
+LOG_AXIS_MARGIN = 0.15
+LOG_AXIS_TOP = 295.0
+
+
 class BiasVarianceDisplay:
     """Bias, variance and expected loss against a complexity parameter: the trade-off plot.
 
@@ -355,11 +362,13 @@ class BiasVarianceDisplay:
         ----------
         ax : matplotlib Axes, default=None
         xscale : {"auto", "log", "linear"}, default="auto"
-            ``"auto"`` is logarithmic for positive numeric values spanning two decades or more,
-            all from 1e-150 to 1e150. Other values (tuples of hidden-layer sizes, a range holding
-            ``None``) are placed at 0, 1, 2, ..., labelled with their values; so are, with
-            ``"auto"``, positive values spanning two decades and reaching beyond 1e-150 or 1e150
-            (matplotlib's logarithmic axis overflows on such a range).
+            ``"auto"`` is logarithmic for positive numeric values spanning two decades or more.
+            Other values (tuples of hidden-layer sizes, a range holding ``None``) are placed at
+            0, 1, 2, ..., labelled with their values; so are, with ``"auto"``, positive values
+            whose logarithmic axis matplotlib cannot draw: its limits and ticks overflow when
+            ``log10(max)`` plus 0.15 times the decades spanned exceeds about 295 (1e-160 to
+            1e240 fails, 1e-120 to 1e240 and 1e-320 to 1e200 draw; measured with matplotlib
+            3.11, the rule keeps a margin).
 
         Returns
         -------
@@ -389,9 +398,10 @@ class BiasVarianceDisplay:
         if xscale == "auto":
             # (compared in logarithms: the ratio of 1e300 and 1e-300 overflows)
             spans = numeric and x.min() > 0 and np.log10(x.max()) - np.log10(x.min()) >= 2
-            if spans and not (1e-150 <= x.min() and x.max() <= 1e150):
-                # matplotlib's log axis (its margins and ticks) would overflow float64
-                numeric = spans = False
+            if spans:
+                top, decades = np.log10(x.max()), np.log10(x.max()) - np.log10(x.min())
+                if top + LOG_AXIS_MARGIN * decades > LOG_AXIS_TOP:
+                    numeric = spans = False  # matplotlib's log axis would overflow float64
             xscale = "log" if spans else "linear"
         if not numeric:
             x = np.arange(len(self.param_range), dtype=float)

@@ -101,13 +101,20 @@ def test_values_beyond_the_reach_of_a_log_axis_are_placed_in_order_without_warni
         wide = BiasVarianceDisplay(param_name="C", param_range=[1e-300, 1.0, 1e300], **kwargs)
         wide.plot()
         wide.figure_.canvas.draw()
-        within = BiasVarianceDisplay(param_name="C", param_range=[1e-150, 1.0, 1e150], **kwargs)
-        within.plot()
-        within.figure_.canvas.draw()
+        # far out but within matplotlib's reach: drawn on a log axis, covering the values
+        within = []
+        for values in ([1e-150, 1.0, 1e150], [1e-250, 1e-100, 1.0], [1e200, 1e201, 1e202],
+                       [1e-320, 1e-100, 1e200]):  # fmt: skip
+            display = BiasVarianceDisplay(param_name="C", param_range=values, **kwargs).plot()
+            display.figure_.canvas.draw()
+            within.append((display, values))
     assert wide.ax_.get_xscale() == "linear"
     np.testing.assert_array_equal(wide.lines_["expected loss"].get_xdata(), [0.0, 1.0, 2.0])
     assert [t.get_text() for t in wide.ax_.get_xticklabels()] == ["1e-300", "1.0", "1e+300"]
-    assert within.ax_.get_xscale() == "log"
+    for display, values in within:
+        assert display.ax_.get_xscale() == "log"
+        low, high = display.ax_.get_xlim()
+        assert low <= min(values) and high >= max(values)
 
 
 def test_non_numeric_parameter_values_are_placed_in_order():

@@ -92,6 +92,12 @@ def feature_means(X, weights):
     return np.asarray(weights @ X).ravel() / max(float(weights.sum()), np.finfo(float).tiny)
 
 
+#: A feature whose weighted spread is within this of its root mean square counts as constant
+#: (:attr:`LogisticObjective.flat_columns`): the spread of a centred constant column is the
+#: rounding of its mean.
+FLAT_COLUMN_RTOL = 1e3 * np.finfo(float).eps
+
+
 class LogisticObjective:
     """Value, gradient and curvature of the penalised logistic objective.
 
@@ -375,6 +381,16 @@ class LogisticObjective:
     def _column_spread(self):
         """``sum_i c_i (x_ij - mu_j)^2`` per feature (one pass over X, computed once)."""
         return self.centred_square_sums(self.weights[:, None])[0]
+
+    @functools.cached_property
+    def flat_columns(self):
+        """The features whose centred column is zero, to rounding, on the samples of positive
+        weight: constant there (with an intercept) or zero. Their coefficient leaves every score
+        unchanged (without a penalty the objective is flat along it): ``sum_i c_i (x_ij -
+        mu_j)^2 <= FLAT_COLUMN_RTOL^2 sum_i c_i x_ij^2``."""
+        spread = self._column_spread
+        square_means = 0.0 if self.mu is None else self.mu**2
+        return spread <= FLAT_COLUMN_RTOL**2 * (spread + square_means * self.scale)
 
     def approximate_hessian_diagonal(self, Z, h=None):
         """The Hessian diagonal with the curvature averaged over samples: cheap, for preconditioning.

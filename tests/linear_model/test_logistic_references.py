@@ -272,6 +272,47 @@ def test_lbfgs_does_not_stop_at_zero_on_features_of_tiny_units():
     assert 0 <= ours.objective_ - reference <= tol * len(y)
 
 
+@pytest.mark.parametrize(
+    "case, solver",
+    [("duplicate", "newton"), ("constant_where_weighted", "newton"),
+     ("constant_where_weighted", "lbfgs"), ("ones", "lbfgs")],
+)  # fmt: skip
+def test_unpenalised_singular_hessians_reach_the_optimum_of_the_well_posed_problem(case, solver):
+    # (a) two equal columns near 1.7e9 (timestamps): Cholesky succeeded on the singular Hessian
+    # with a pivot of rounding size and stepped by 8e8 along their difference; (b) a column
+    # constant on the rows of positive weight (zero elsewhere) is flat for the objective; (both)
+    # L-BFGS's Jacobi check divided a flat column's gradient noise by its zero curvature and
+    # never confirmed its stop. Reference: the problem without the redundant column.
+    from sklearn.datasets import make_classification
+
+    X0, y = make_classification(100, 4, n_informative=3, n_redundant=0, n_classes=3,
+                                random_state=3, flip_y=0.2)  # fmt: skip
+    y = (y > 0).astype(int)
+    weights = np.ones(100)
+    if case == "duplicate":
+        X = np.hstack([X0 + 1.7e9, X0[:, :1] + 1.7e9])
+        Xr = X[:, :4] - 1.7e9  # exact: the data as stored, shifted back
+    elif case == "ones":  # a hand-made bias column beside the intercept
+        X, Xr = np.hstack([X0, np.ones((100, 1))]), X0
+    else:
+        weights[:10] = 0.0
+        # (L-BFGS works in the centred coordinates; its stopping measure in the original ones
+        # multiplies the intercept's derivative by the mean: 1.7e9 is beyond its reach)
+        X = np.hstack([X0, np.full((100, 1), 1.7e9 if solver == "newton" else 2024.0)])
+        X[:10, -1] = 0.0
+        Xr = X0
+    keep = weights > 0
+    reference, _ = _scipy_reference(Xr[keep], y[keep][:, None].astype(float), 1.0, 0.0, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = LogisticRegression(None, solver=solver).fit(X, y, sample_weight=weights)
+    stored = logistic_objective(X, y, ours.coef_, ours.intercept_, penalty=None,
+                                sample_weight=weights)  # fmt: skip
+    assert ours.converged_
+    assert abs(stored - reference) <= 1e-4 * len(y)  # tol * sum c, the decrement's promise
+    assert abs(ours.objective_ - stored) <= 1e-9 * stored
+
+
 # -- metamorphic laws ----------------------------------------------------------------------------
 
 
