@@ -148,7 +148,8 @@ def _newton_direction_cholesky(obj: LogisticObjective, Z, P, G):
             keep = ~np.broadcast_to(flat, obj.shape).ravel()
             H = H[np.ix_(keep, keep)]
     try:
-        step[keep] = _cholesky_solve(H, -g[keep])
+        # (with an L2 term H is positive definite by construction: a small pivot is real)
+        step[keep] = _cholesky_solve(H, -g[keep], check_pivots=obj.penalty.l2 == 0.0)
     except np.linalg.LinAlgError:
         step[keep] = _least_norm_step(H, g[keep])
     return step.reshape(obj.shape)
@@ -170,8 +171,9 @@ def _least_norm_step(H, g):
     return -(evecs @ ((evecs.T @ (g / d)) * inverse)) / d
 
 
-def _cholesky_solve(H, b):
-    """``H^-1 b`` by Cholesky; a LinAlgError also when a pivot says ``H`` is singular to rounding.
+def _cholesky_solve(H, b, *, check_pivots=True):
+    """``H^-1 b`` by Cholesky; a LinAlgError also (``check_pivots``) when a pivot says ``H`` is
+    singular to rounding.
 
     The squared pivot ``L_jj^2`` over ``H_jj`` is the part of coordinate ``j`` independent of the
     ones before it; for two equal columns it is rounding (1e-16), yet the factorisation may
@@ -179,9 +181,10 @@ def _cholesky_solve(H, b):
     objective 30% above the optimum). At most :data:`SINGULAR_PIVOT` counts as singular."""
     with scipy_blas_on_one_thread():
         factor = scipy.linalg.cho_factor(H, check_finite=False)
-        independent = np.diag(factor[0]) ** 2 / np.maximum(np.diag(H), np.finfo(float).tiny)
-        if not independent.min(initial=1.0) > SINGULAR_PIVOT:
-            raise np.linalg.LinAlgError("singular to rounding")
+        if check_pivots:
+            pivots = np.diag(factor[0]) ** 2 / np.maximum(np.diag(H), np.finfo(float).tiny)
+            if not pivots.min(initial=1.0) > SINGULAR_PIVOT:
+                raise np.linalg.LinAlgError("singular to rounding")
         return scipy.linalg.cho_solve(factor, b, check_finite=False)
 
 
