@@ -41,9 +41,6 @@ from ._cd_kernels import (
 )
 from ._objective import LogisticObjective
 
-# A Cholesky pivot whose square is at most this fraction of its diagonal entry counts as a
-# singular Hessian (_cholesky_solve).
-SINGULAR_PIVOT = 1e3 * np.finfo(float).eps
 # Armijo's sufficient-decrease constant and the number of step halvings before giving up.
 ARMIJO_SIGMA = 1e-4
 MAX_HALVINGS = 40
@@ -143,48 +140,36 @@ def _newton_direction_cholesky(obj: LogisticObjective, Z, P, G):
         # into the intercept as -6e10: the run never met tol). Curvature that is merely small (a
         # feature in units of 1e-8: 1e-16 of the intercept's) is real: dropped as if flat, it
         # stopped fits at twice the optimum.
-        flat = _flat_columns(obj)
+        flat = _redundant_columns(obj)
         if flat.any():
             keep = ~np.broadcast_to(flat, obj.shape).ravel()
             H = H[np.ix_(keep, keep)]
     try:
-        # (with an L2 term H is positive definite by construction: a small pivot is real)
-        step[keep] = _cholesky_solve(H, -g[keep], check_pivots=obj.penalty.l2 == 0.0)
+        step[keep] = _cholesky_solve(H, -g[keep])
     except np.linalg.LinAlgError:
         step[keep] = _least_norm_step(H, g[keep])
     return step.reshape(obj.shape)
 
 
 def _least_norm_step(H, g):
-    """``-H^+ g`` for a singular ``H`` (duplicated features, separable data), with ``H``
-    equilibrated by its diagonal first: the eigenvalues within rounding of 0 are then those of
-    exact dependencies (two equal columns), dropped, and a column of tiny units (curvature
-    1e-16 of the intercept's) is of unit scale, kept. Unequilibrated, no single threshold tells
-    the two apart: dropping dropped the tiny feature (fits stopped at twice the optimum), and
-    flooring divided the rounding noise of two equal columns of values near 1.7e9 by the floor
-    (2.3% above the optimum)."""
+    """``-H^-1 g`` for a singular ``H`` (separable data, nearly collinear features), with ``H``
+    equilibrated by its diagonal and its small eigenvalues floored at ``n eps`` times the
+    largest. Equilibrated, a column of tiny units (curvature 1e-16 of the intercept's) is of unit
+    scale and keeps its step (dropped, fits stopped at twice the optimum), and the rounding noise
+    of a dependent direction, of order eps there, makes a step of order 1, not 1e4 (floored on
+    the raw Hessian, a constant column's noise made a step of 2e4). Exactly redundant columns
+    are left out before (:func:`_redundant_columns`); nearly collinear real ones keep a damped
+    step along their difference (dropped, 73% above the optimum at a difference of 3e-8)."""
     d = np.sqrt(np.maximum(np.diag(H), np.finfo(float).tiny))
     with scipy_blas_on_one_thread():
         evals, evecs = scipy.linalg.eigh(H / np.outer(d, d), check_finite=False)
-    keep = evals > np.finfo(float).eps * H.shape[0] * max(evals.max(), 0.0)
-    inverse = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
-    return -(evecs @ ((evecs.T @ (g / d)) * inverse)) / d
+    floor = np.finfo(float).eps * H.shape[0] * max(evals.max(), 1.0)
+    return -(evecs @ ((evecs.T @ (g / d)) / np.maximum(evals, floor))) / d
 
 
-def _cholesky_solve(H, b, *, check_pivots=True):
-    """``H^-1 b`` by Cholesky; a LinAlgError also (``check_pivots``) when a pivot says ``H`` is
-    singular to rounding.
-
-    The squared pivot ``L_jj^2`` over ``H_jj`` is the part of coordinate ``j`` independent of the
-    ones before it; for two equal columns it is rounding (1e-16), yet the factorisation may
-    succeed, and its solve stepped by 8e8 along their difference (coefficients of +-3.8e6, the
-    objective 30% above the optimum). At most :data:`SINGULAR_PIVOT` counts as singular."""
+def _cholesky_solve(H, b):
     with scipy_blas_on_one_thread():
         factor = scipy.linalg.cho_factor(H, check_finite=False)
-        if check_pivots:
-            pivots = np.diag(factor[0]) ** 2 / np.maximum(np.diag(H), np.finfo(float).tiny)
-            if not pivots.min(initial=1.0) > SINGULAR_PIVOT:
-                raise np.linalg.LinAlgError("singular to rounding")
         return scipy.linalg.cho_solve(factor, b, check_finite=False)
 
 
@@ -193,6 +178,30 @@ def _flat_columns(obj: LogisticObjective):
     :attr:`.LogisticObjective.flat_columns`, never the intercept."""
     flat = obj.flat_columns
     return np.append(flat, False) if obj.fit_intercept else flat
+
+
+def _redundant_columns(obj: LogisticObjective):
+    """:func:`_flat_columns`, and (dense ``X``) the columns equal to an earlier one on the samples
+    of positive weight (with an intercept: up to a constant). Without a penalty the objective is
+    flat along the difference of two such coefficients; Cholesky may still succeed on their
+    singular Hessian, with a pivot of rounding size (2e-16 to 4e-16 of its diagonal entry), and
+    its solve stepped by 8e8 along the difference (two equal columns near 1.7e9: coefficients of
+    +-3.8e6, the objective 30% above the optimum). No threshold on the pivot separates that from
+    real, nearly collinear columns (a difference of 3e-8 of their scale has a pivot of 1e-15)."""
+    redundant = _flat_columns(obj).copy()
+    X = obj.X
+    if sparse.issparse(X) or X.shape[1] < 2:
+        return redundant
+    X = X[obj.weights > 0]
+    if X.shape[0] == 0:
+        return redundant
+    if obj.fit_intercept:
+        X = X - X[0]  # (exact for columns equal up to a constant near their values)
+    _, first = np.unique(X.T, axis=0, return_index=True)
+    duplicate = np.ones(X.shape[1], dtype=bool)
+    duplicate[first] = False
+    redundant[: X.shape[1]] |= duplicate
+    return redundant
 
 
 def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=False):

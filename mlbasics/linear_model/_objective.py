@@ -92,12 +92,6 @@ def feature_means(X, weights):
     return np.asarray(weights @ X).ravel() / max(float(weights.sum()), np.finfo(float).tiny)
 
 
-#: A feature whose weighted spread is within this of its root mean square counts as constant
-#: (:attr:`LogisticObjective.flat_columns`): the spread of a centred constant column is the
-#: rounding of its mean.
-FLAT_COLUMN_RTOL = 1e3 * np.finfo(float).eps
-
-
 class LogisticObjective:
     """Value, gradient and curvature of the penalised logistic objective.
 
@@ -384,13 +378,19 @@ class LogisticObjective:
 
     @functools.cached_property
     def flat_columns(self):
-        """The features whose centred column is zero, to rounding, on the samples of positive
-        weight: constant there (with an intercept) or zero. Their coefficient leaves every score
-        unchanged (without a penalty the objective is flat along it): ``sum_i c_i (x_ij -
-        mu_j)^2 <= FLAT_COLUMN_RTOL^2 sum_i c_i x_ij^2``."""
-        spread = self._column_spread
-        square_means = 0.0 if self.mu is None else self.mu**2
-        return spread <= FLAT_COLUMN_RTOL**2 * (spread + square_means * self.scale)
+        """The features that are constant on the samples of positive weight (with an intercept)
+        or zero there: their coefficient moves every score of the objective alike with the
+        intercept's (or not at all), so without a penalty the objective is flat along it.
+        Exactly constant: a feature of large mean and tiny spread (1e8 + 1e-5 noise) is a real
+        one, and treating it as constant left a fit at the intercept-only model."""
+        X = self.X[self.weights > 0]
+        if X.shape[0] == 0:
+            return np.ones(self.n_features, dtype=bool)
+        high, low = X.max(axis=0), X.min(axis=0)
+        if sparse.issparse(high):
+            high, low = high.toarray().ravel(), low.toarray().ravel()
+        high, low = np.asarray(high).ravel(), np.asarray(low).ravel()
+        return (high == low) & (True if self.fit_intercept else high == 0.0)
 
     def approximate_hessian_diagonal(self, Z, h=None):
         """The Hessian diagonal with the curvature averaged over samples: cheap, for preconditioning.
