@@ -189,18 +189,7 @@ def _redundant_columns(obj: LogisticObjective):
     +-3.8e6, the objective 30% above the optimum). No threshold on the pivot separates that from
     real, nearly collinear columns (a difference of 3e-8 of their scale has a pivot of 1e-15)."""
     redundant = _flat_columns(obj).copy()
-    X = obj.X
-    if sparse.issparse(X) or X.shape[1] < 2:
-        return redundant
-    X = X[obj.weights > 0]
-    if X.shape[0] == 0:
-        return redundant
-    if obj.fit_intercept:
-        X = X - X[0]  # (exact for columns equal up to a constant near their values)
-    _, first = np.unique(X.T, axis=0, return_index=True)
-    duplicate = np.ones(X.shape[1], dtype=bool)
-    duplicate[first] = False
-    redundant[: X.shape[1]] |= duplicate
+    redundant[: obj.n_features] |= obj.duplicate_columns
     return redundant
 
 

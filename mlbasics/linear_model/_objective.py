@@ -392,6 +392,26 @@ class LogisticObjective:
         high, low = np.asarray(high).ravel(), np.asarray(low).ravel()
         return (high == low) & (True if self.fit_intercept else high == 0.0)
 
+    @functools.cached_property
+    def duplicate_columns(self):
+        """Dense ``X``: the features equal to an earlier one on the samples of positive weight
+        (with an intercept: up to a constant, compared after subtracting the first such row).
+        Sparse ``X``: none are looked for (all False)."""
+        p = self.n_features
+        duplicate = np.zeros(p, dtype=bool)
+        X = self.X
+        if sparse.issparse(X) or p < 2:
+            return duplicate
+        X = X[self.weights > 0]
+        if X.shape[0] == 0:
+            return duplicate
+        if self.fit_intercept:
+            X = X - X[0]
+        _, first = np.unique(X.T, axis=0, return_index=True)
+        duplicate[:] = True
+        duplicate[first] = False
+        return duplicate
+
     def approximate_hessian_diagonal(self, Z, h=None):
         """The Hessian diagonal with the curvature averaged over samples: cheap, for preconditioning.
 
