@@ -400,16 +400,24 @@ class LogisticObjective:
         p = self.n_features
         duplicate = np.zeros(p, dtype=bool)
         X = self.X
-        if sparse.issparse(X) or p < 2:
+        positive = self.weights > 0
+        if sparse.issparse(X) or p < 2 or not positive.any():
             return duplicate
-        X = X[self.weights > 0]
-        if X.shape[0] == 0:
-            return duplicate
-        if self.fit_intercept:
-            X = X - X[0]
-        _, first = np.unique(X.T, axis=0, return_index=True)
-        duplicate[:] = True
-        duplicate[first] = False
+        if not positive.all():
+            X = X[positive]
+        origin = X[0] if self.fit_intercept else np.zeros(p)
+        # candidates: equal column sums (identical columns sum identically, row by row), then
+        # an exact comparison within each group; no copy of X beyond a block of rows
+        sums = np.zeros(p)
+        for rows in row_blocks(X.shape[0], p, SQUARE_BLOCK_BYTES):
+            sums += (X[rows] - origin).sum(axis=0)
+        _, group = np.unique(sums, return_inverse=True)
+        for label in np.flatnonzero(np.bincount(group) > 1):
+            members = np.flatnonzero(group == label)
+            columns = X[:, members] - origin[members]
+            for k in range(1, len(members)):
+                same = [i for i in range(k) if np.array_equal(columns[:, i], columns[:, k])]
+                duplicate[members[k]] = bool(same)
         return duplicate
 
     def approximate_hessian_diagonal(self, Z, h=None):
