@@ -529,3 +529,26 @@ def test_objective_derivatives_agree_with_each_other(data, request):
     assert np.all(ratio >= (gbar / g.max(axis=0))[:, None] * (1 - 1e-12))
     assert np.all(ratio <= (gbar / g.min(axis=0))[:, None] * (1 + 1e-12))
     np.testing.assert_allclose(approx[:, -1], exact[:, -1], rtol=1e-12)
+
+
+def test_duplicate_and_flat_columns_are_found_exactly_on_the_weighted_rows():
+    from mlbasics.linear_model._objective import LogisticObjective, Penalty
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 8))
+    X[:, 2] = X[:, 0]  # a copy
+    X[:, 3] = np.round(X[:, 1] * 8) / 8  # exact in binary: shifted copies below compare exactly
+    X[:, 4] = X[:, 3] + 4.0
+    X[:, 5] = X[:, 0] + 1e-9 * rng.standard_normal(50)  # nearly, not exactly, a copy
+    X[:, 6] = 7.0
+    X[:10, 7] = rng.standard_normal(10)  # constant (0) on the rows of positive weight only
+    X[10:, 7] = 0.0
+    weights = np.r_[np.zeros(10), np.ones(40)]
+    Y = (rng.random(50) < 0.5).astype(float)[:, None]
+    with_b = LogisticObjective.from_data(X, Y, weights, Penalty(0.0, 0.0), fit_intercept=True)
+    assert list(np.flatnonzero(with_b.flat_columns)) == [6, 7]
+    # (7 is, after the shift, also a copy of 6: both flat)
+    assert list(np.flatnonzero(with_b.duplicate_columns & ~with_b.flat_columns)) == [2, 4]
+    no_b = LogisticObjective.from_data(X, Y, weights, Penalty(0.0, 0.0), fit_intercept=False)
+    assert list(np.flatnonzero(no_b.duplicate_columns)) == [2]  # a shift is not a copy then
+    assert list(np.flatnonzero(no_b.flat_columns)) == [7]  # a constant 7 is a real feature then
