@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight
+
+
+def as_float(value) -> float:
+    """``float(value)`` for a real number; ``+-inf`` for an integer beyond float64's range, which
+    ``float`` refuses with an OverflowError (parameters such as ``10**400`` pass the type checks)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def classes_and_weights(estimator, X, y, sample_weight):

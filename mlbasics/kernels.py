@@ -26,7 +26,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics.pairwise import pairwise_kernels
 
-from ._validation import canonical_sparse
+from ._validation import as_float, canonical_sparse
 
 __all__ = ["NAMED_KERNELS", "KernelSpec", "resolve_gamma", "row_blocks", "squared_norms"]
 
@@ -124,10 +124,7 @@ def resolve_gamma(gamma, X) -> float:
         return gamma
     if isinstance(gamma, bool) or not isinstance(gamma, Real):
         raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}.")
-    try:
-        gamma = float(gamma)
-    except OverflowError:  # an int beyond float64
-        gamma = math.inf
+    gamma = as_float(gamma)
     if not (gamma > 0 and math.isfinite(gamma)):  # also rejects NaN
         raise ValueError(f"gamma must be a finite positive number; got gamma={gamma!r}.")
     return gamma

@@ -53,6 +53,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from ._validation import as_float
+
 __all__ = [
     "SGD",
     "AdaDelta",
@@ -90,10 +92,7 @@ def _check_number(name, value, *, low, high, low_closed=False, high_closed=False
     """
     if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float64: outside any interval checked here
-        number = math.inf if value > 0 else -math.inf
+    number = as_float(value)  # (an int beyond float64: inf, outside any interval checked here)
     above = number >= low if low_closed else number > low
     below = number <= high if high_closed else number < high
     if not (above and below and np.isfinite(number)):
@@ -930,10 +929,7 @@ def _check_count(t):
             "t counts the updates already made and must be a finite number >= 0 (an integer), "
             f"got {t!r}."
         )
-    try:
-        return float(t)
-    except OverflowError:  # an integer beyond the floats: the rates' limit as t grows
-        return math.inf
+    return as_float(t)  # (an integer beyond the floats: inf, the rates' limit as t grows)
 
 
 def _check_span(t_start, count):

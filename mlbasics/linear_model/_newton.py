@@ -147,11 +147,11 @@ def _newton_direction_cholesky(obj: LogisticObjective, Z, P, G):
     try:
         step[keep] = _cholesky_solve(H, -g[keep])
     except np.linalg.LinAlgError:
-        step[keep] = _least_norm_step(H, g[keep])
+        step[keep] = _equilibrated_eigen_step(H, g[keep])
     return step.reshape(obj.shape)
 
 
-def _least_norm_step(H, g):
+def _equilibrated_eigen_step(H, g):
     """``-H^-1 g`` for a singular ``H`` (separable data, nearly collinear features), with ``H``
     equilibrated by its diagonal and its small eigenvalues floored at ``n eps`` times the
     largest. Equilibrated, a column of tiny units (curvature 1e-16 of the intercept's) is of unit
@@ -285,12 +285,6 @@ def newton_smooth(
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
     guard = _StallGuard()
 
-    def decrement_unit(F):
-        # -<G, D>/2 estimates F - F*: with L2, in units of F once F is below scale (at a large C
-        # on separable data F* << scale, and tol * scale passed 27 F*; see gap_scale). Without a
-        # penalty F* = 0 is approached on separable data but never reached: scale stays the unit
-        return min(obj.scale, F) if obj.penalty.l2 else obj.scale
-
     checked = None  # a direction computed by the stopping rule's check (CG), not yet taken
     while n_iter < max_iter:
         if checked is not None:
@@ -303,7 +297,7 @@ def newton_smooth(
         slope = serial_dot(G, D)
         if slope >= 0.0:  # rounding has destroyed the direction: use steepest descent
             D, slope = -G, -serial_dot(G, G)
-        small_decrement = -0.5 * slope <= tol * decrement_unit(F)
+        small_decrement = -0.5 * slope <= tol * _decrement_unit(obj, F)
         step = _line_search(obj, coef, Z, D, obj.scores(D), F, slope)
         if step is None:  # continue with L-BFGS from here, recording into the same trace
             fallback = lbfgs(obj, coef, tol=tol, max_iter=max_iter - n_iter, recorder=rec)
@@ -326,7 +320,7 @@ def newton_smooth(
             if not _jacobi_decrement_passes(obj, Z, P, G, F, tol):
                 check = _newton_direction_cg(obj, Z, P, G, obj.scale, decrement=True)
                 check = obj.remove_class_mean(check)
-                if -0.5 * serial_dot(G, check) > tol * decrement_unit(F):
+                if -0.5 * serial_dot(G, check) > tol * _decrement_unit(obj, F):
                     small_decrement, checked = False, check  # the next iteration takes it
         if opt <= tol_abs and small_decrement and _gap_confirms(obj, coef, F, tol):
             converged, message = True, "gradient and Newton decrement below tol"
@@ -386,8 +380,8 @@ def lbfgs(
         if "x" not in last or not np.array_equal(last["x"], x):
             coef = x.reshape(shape)
             Z = obj.scores(coef)
-            G = obj.smooth_gradient(coef, obj.probabilities(Z))
-            last.update(x=x.copy(), F=obj.value(coef, Z), G=G)
+            P = obj.probabilities(Z)
+            last.update(x=x.copy(), F=obj.value(coef, Z), G=obj.smooth_gradient(coef, P), Z=Z, P=P)
         return last["F"] / unit[0], last["G"].ravel() / unit[0]
 
     def record(x):
@@ -432,9 +426,8 @@ def lbfgs(
         F, G = last["F"], last["G"]
         opt = obj.optimality(coef, G)
         converged = opt <= tol * obj.scale
-        if converged:
-            Z = obj.scores(coef)
-            if not _jacobi_decrement_passes(obj, Z, obj.probabilities(Z), G, F, tol):
+        if converged:  # (fun(res.x) above left the scores of coef in last)
+            if not _jacobi_decrement_passes(obj, last["Z"], last["P"], G, F, tol):
                 unconfirmed = "the estimated Newton decrement"
             elif not _gap_confirms(obj, coef, F, tol):
                 unconfirmed = "the duality gap"
@@ -646,8 +639,15 @@ def _jacobi_decrement_passes(obj: LogisticObjective, Z, P, G, F, tol) -> bool:
     if obj.penalty.l2 == 0.0:  # a flat column's gradient is rounding noise over a 0 curvature
         terms = terms[:, ~_flat_columns(obj)]
     jacobi = 0.5 * float(np.sum(terms))
-    unit = min(obj.scale, F) if obj.penalty.l2 else obj.scale
-    return jacobi <= tol * unit / obj.scale
+    return jacobi <= tol * _decrement_unit(obj, F) / obj.scale
+
+
+def _decrement_unit(obj: LogisticObjective, F) -> float:
+    """What the decrement test multiplies ``tol`` by. ``-<G, D>/2`` estimates ``F - F*``: with L2,
+    in units of ``F`` once ``F`` is below ``scale`` (at a large ``C`` on separable data ``F* <<
+    scale``, and ``tol * scale`` passed 27 ``F*``; see ``gap_scale``). Without a penalty ``F* =
+    0`` is approached on separable data but never reached: ``scale`` stays the unit."""
+    return min(obj.scale, F) if obj.penalty.l2 else obj.scale
 
 
 def _gap_within_tol(obj: LogisticObjective, coef, tol) -> bool:

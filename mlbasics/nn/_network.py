@@ -20,6 +20,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .._validation import as_float
 from ..optim import _GradientOverflowError, clip_grad_norm
 from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Softmax, Tanh
 from ._layers import BatchNorm, Dense, Dropout, _check_dtype
@@ -354,10 +355,7 @@ def _check_number(value, name, *, positive, allow_none=False):
         return None
     number = None
     if isinstance(value, Real) and not isinstance(value, bool):
-        try:  # a float first: numpy's isfinite takes no Python int beyond int64
-            number = float(value)
-        except OverflowError:  # an int beyond float64
-            number = math.inf
+        number = as_float(value)  # (numpy's isfinite takes no Python int beyond int64)
     if number is None or not (math.isfinite(number) and (number > 0 if positive else number >= 0)):
         allowed = f"{'None or ' if allow_none else ''}a finite number {'>' if positive else '>='} 0"
         raise ValueError(f"{name} must be {allowed}, got {value!r}.")
