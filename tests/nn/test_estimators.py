@@ -366,6 +366,15 @@ def test_bad_hidden_layer_sizes_are_rejected(sizes, wine):
         MLPClassifier(hidden_layer_sizes=sizes).fit(X, y)
 
 
+@pytest.mark.parametrize("sizes", [10**30, (3, 10**18)])
+def test_unaddressable_network_is_refused_by_name(sizes, wine):
+    # More parameters than numpy can index: numpy's own error ("Maximum allowed dimension
+    # exceeded") would not say which parameter to change.
+    X, y = wine
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes.*more than numpy can address"):
+        MLPClassifier(hidden_layer_sizes=sizes, max_epochs=1).fit(X, y)
+
+
 def test_empty_hidden_layers_error_explains_what_to_use_instead(wine):
     X, y = wine
     with pytest.raises(ValueError, match="at least one hidden layer"):
