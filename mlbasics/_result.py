@@ -7,8 +7,9 @@ Solvers also accept a *hook*, their only window to the outside while they run. I
 ``hook(iteration, objective, optimality, coef)`` at the starting point (``iteration == 0``) and after
 every iteration (an epoch for SGD, a chunk of pair updates for SMO), where ``coef`` is the current
 iterate in the solver's own layout, or None when the solver has none to offer cheaply. A true return
-value asks the solver to stop there: it returns its current iterate, with ``converged=False`` and
-``stopped=True``. The estimators connect hooks to verbose printing and to scikit-learn's callbacks
+value asks the solver to stop there: it returns its current iterate, with ``stopped=True`` and
+``converged=False``, unless that iterate met the solver's own stopping rule too (the rule is read
+first: a fit converges at the same iteration whether a hook watches or not). The estimators connect hooks to verbose printing and to scikit-learn's callbacks
 (:mod:`mlbasics._callbacks`).
 """
 
@@ -107,7 +108,8 @@ class SolverResult:
     message : str
         Why the solver stopped, in words.
     stopped : bool
-        Whether the hook asked the solver to stop (``converged`` is then False).
+        Whether the hook asked the solver to stop (``converged`` is then False, unless the same
+        iteration met the solver's stopping rule).
     """
 
     coef: np.ndarray

@@ -19,6 +19,16 @@ def as_float(value) -> float:
         return math.inf if value > 0 else -math.inf
 
 
+def forget_fit(estimator, *private) -> None:
+    """Remove what fitting learned: the attributes whose names end in ``_`` and the ``private``
+    ones named. An estimator whose fit failed is then not fitted, rather than holding half a new
+    model beside half of the earlier one (new ``classes_`` or ``n_features_in_`` with the old
+    coefficients)."""
+    learned = [name for name in vars(estimator) if name.endswith("_") and not name.startswith("__")]
+    for name in (*learned, *private):
+        estimator.__dict__.pop(name, None)
+
+
 def classes_and_weights(estimator, X, y, sample_weight):
     """``(classes, y_index, sample_weight, weight, per_class)`` for a classifier's ``fit``.
 

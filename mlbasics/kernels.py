@@ -61,17 +61,18 @@ def row_blocks(n_rows: int, n_cols: int, max_bytes: int = PREDICT_BLOCK_BYTES):
 
 
 def _entry_variance(X):
-    """The variance of all entries of ``X`` (a sparse matrix's zeros counted) and the largest
-    ``|x|``; the variance is inf when the squares overflow."""
-    with np.errstate(over="ignore"):
+    """The variance of all entries of ``X`` (a sparse matrix's zeros counted), computed in float64
+    whatever the dtype of ``X``, and the largest ``|x|``; the variance is inf when the squares
+    overflow."""
+    with np.errstate(over="ignore", under="ignore"):
         if sparse.issparse(X):  # two passes over the stored entries; the zeros in closed form
             size = X.shape[0] * X.shape[1]
             data = X.data
             zeros = size - data.size
-            mean = np.float64(data.sum()) / size
+            mean = np.float64(data.sum(dtype=np.float64)) / size
             variance = np.sum((data - mean) ** 2) + (zeros * mean**2 if zeros else 0.0)
             return float(variance / size), float(np.abs(data).max(initial=0.0))
-        return float(X.var()), float(np.abs(X).max(initial=0.0))
+        return float(X.var(dtype=np.float64)), float(np.abs(X).max(initial=0.0))
 
 
 def resolve_gamma(gamma, X) -> float:
@@ -83,8 +84,10 @@ def resolve_gamma(gamma, X) -> float:
     constant ``X`` (variance 0) gives ``gamma = 1``, scikit-learn's choice; so does a variance
     within the rounding of its computation (``X`` full of 0.1, which float64 does not hold
     exactly, has a computed variance of 1.9e-34, and its ``gamma`` of 5e33 made the polynomial
-    kernel overflow, in scikit-learn too). Entries whose squares overflow are scaled by a power
-    of two first; a ``gamma`` below the smallest float (entries of 1e300) is a ``ValueError``.
+    kernel overflow, in scikit-learn too). The variance is computed in float64 (float32 input
+    included), entries whose squares leave float64's normal range scaled by a power of two
+    first; a ``gamma`` beyond float64's range (below the smallest float for entries of 1e300,
+    above the largest for entries of 1e-160) is a ``ValueError``.
     """
     if not sparse.issparse(X):
         X = np.asarray(X)
@@ -106,7 +109,8 @@ def resolve_gamma(gamma, X) -> float:
         if not math.isfinite(largest):
             raise ValueError("X contains NaN or infinity; gamma='scale' needs finite values.")
         exponent = 0
-        if math.isinf(variance):  # squares beyond float64: again in units of 2**exponent
+        if math.isinf(variance) or (0.0 < largest and variance < np.finfo(np.float64).tiny):
+            # squares beyond float64's normal range: again in units of 2**exponent
             exponent = math.frexp(largest)[1]
             variance, largest = _entry_variance(X * math.ldexp(1.0, -exponent))
         # each deviation from the mean is off by about eps |mean| <= eps max |x| (compared as a
@@ -114,12 +118,16 @@ def resolve_gamma(gamma, X) -> float:
         rounding = 8 * np.finfo(np.float64).eps * largest
         if not math.sqrt(variance) > rounding:
             return 1.0
-        gamma = math.ldexp(1.0 / (n_features * variance), -2 * exponent)
-        if gamma == 0.0:
+        try:
+            gamma = math.ldexp(1.0 / (n_features * variance), -2 * exponent)
+        except OverflowError:
+            gamma = math.inf
+        if gamma == 0.0 or math.isinf(gamma):
             order = math.log10(variance) + 2 * exponent * math.log10(2.0)
+            beyond = "underflows to 0" if gamma == 0.0 else "overflows"
             raise ValueError(
                 f"gamma='scale' is 1 / (n_features * X.var()) with X.var() about 10**{order:.0f}: "
-                "it underflows to 0 in float64. Scale the features."
+                f"it {beyond} in float64. Scale the features."
             )
         return gamma
     if isinstance(gamma, bool) or not isinstance(gamma, Real):

@@ -1318,7 +1318,9 @@ def clip_grad_norm(grads, max_norm):
         return float(scale) if np.isnan(scale) else float(np.inf)
     if scale == 0.0:
         return 0.0
-    root = real(np.sqrt(sum(np.sum(np.square(grad / scale)) for grad in grads)))
+    # squares summed in float32 at least (float16's largest value, 65504, is a count of entries)
+    squares = sum(np.sum(np.square(g / scale, dtype=np.result_type(g, np.float32))) for g in grads)
+    root = real(np.sqrt(squares))
     norm = scale * root  # inf if the norm of finite gradients exceeds the largest float
     if norm > max_norm:
         factor = (max_norm / scale) / root

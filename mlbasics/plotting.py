@@ -36,15 +36,29 @@ def _pyplot(what: str):
     return plt
 
 
-def _axes(ax, what):
+#: ``ComparisonDisplay``'s kinds of drawing and ``BiasVarianceDisplay``'s x scales.
+KINDS = ("box", "strip")
+XSCALES = ("auto", "log", "linear")
+
+
+def _check_ax(ax, what):
+    """A TypeError unless ``ax`` is None or one matplotlib Axes (matplotlib must be installed)."""
     plt = _pyplot(what)
-    if ax is None:
-        _, ax = plt.subplots()
-    elif not isinstance(ax, plt.Axes):
+    if ax is not None and not isinstance(ax, plt.Axes):
         several = isinstance(ax, np.ndarray)
         hint = " (plt.subplots with several panels returns an array: pass one)" if several else ""
         raise TypeError(f"ax must be one matplotlib Axes, got {type(ax).__name__}{hint}")
-    return ax
+
+
+def _axes(ax, what):
+    """``ax``, or the Axes of a new figure if None."""
+    _check_ax(ax, what)
+    return _pyplot(what).subplots()[1] if ax is None else ax
+
+
+def _check_choice(name, value, options):
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be {' or '.join(map(repr, options))}, got {value!r}")
 
 
 def _check_result(result, expected, what):
@@ -150,7 +164,10 @@ class ComparisonDisplay:
 
         ``kwargs`` go to ``compare_estimators`` (``cv``, ``scoring``, ``test``, ``n_jobs``, ...).
         """
-        _check_alpha(alpha)  # before the comparison runs
+        # the drawing's parameters checked before the comparison runs
+        _check_choice("kind", kind, KINDS)
+        _check_alpha(alpha)
+        _check_ax(ax, "ComparisonDisplay.from_estimators")
         result = compare_estimators(estimators, X, y, **kwargs)
         return cls.from_result(result, ax=ax, kind=kind, alpha=alpha)
 
@@ -169,8 +186,7 @@ class ComparisonDisplay:
         -------
         self
         """
-        if kind not in ("box", "strip"):
-            raise ValueError(f"kind must be 'box' or 'strip', got {kind!r}")
+        _check_choice("kind", kind, KINDS)
         _check_alpha(alpha)
         n = len(self.names)
         if n == 0:
@@ -350,6 +366,8 @@ class BiasVarianceDisplay:
 
         ``kwargs`` go to ``bias_variance_curve`` (``loss``, ``n_rounds``, ``random_state``, ...).
         """
+        _check_choice("xscale", xscale, XSCALES)  # before the curve is computed
+        _check_ax(ax, "BiasVarianceDisplay.from_estimator")
         curve = bias_variance_curve(
             estimator, param_name, param_range, X_train, y_train, X_test, y_test, **kwargs
         )
@@ -374,8 +392,7 @@ class BiasVarianceDisplay:
         -------
         self
         """
-        if xscale not in ("auto", "log", "linear"):
-            raise ValueError(f"xscale must be 'auto', 'log' or 'linear', got {xscale!r}")
+        _check_choice("xscale", xscale, XSCALES)
         n = len(self.param_range)
         if n == 0:
             raise ValueError("param_range is empty: there is nothing to draw.")
@@ -393,8 +410,14 @@ class BiasVarianceDisplay:
             x = np.asarray(self.param_range, dtype=float)
             # None becomes NaN without an error: such a range is placed at 0, 1, 2, ... too
             numeric = x.ndim == 1 and bool(np.all(np.isfinite(x)))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # (integers beyond float64: categories)
             numeric = False
+        if xscale == "log" and not (numeric and x.min() > 0):
+            raise ValueError(
+                "xscale='log' needs positive numbers in param_range; got "
+                f"{[format_param_value(v) for v in self.param_range]} (xscale='auto' or "
+                "'linear' places other values at 0, 1, 2, ...)."
+            )
         if xscale == "auto":
             # (compared in logarithms: the ratio of 1e300 and 1e-300 overflows)
             spans = numeric and x.min() > 0 and np.log10(x.max()) - np.log10(x.min()) >= 2

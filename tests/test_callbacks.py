@@ -15,7 +15,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.datasets import load_breast_cancer, load_iris, make_classification
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -426,3 +426,81 @@ def test_mlp_callbacks_see_the_data_and_weights_fit_was_given(estimator_class):
     X_shape, y_shape, metadata = callback.seen
     assert (X_shape, y_shape) == (X.shape, y.shape)
     np.testing.assert_array_equal(metadata["sample_weight"], weight)
+
+
+class Interrupts:
+    """Raises KeyboardInterrupt at the end of the first task (Ctrl-C, or a callback's bug)."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context):
+        raise KeyboardInterrupt
+
+    def teardown(self, estimator, context):
+        pass
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        LogisticRegression(),
+        LogisticRegression(solver="sgd", random_state=0),
+        SVC(),
+        SVC(solver="qp"),
+    ],
+    ids=["newton", "sgd", "smo", "qp"],
+)
+def test_an_interrupted_refit_leaves_no_model(iris, estimator):
+    # A 3-class model refitted on 2 classes and interrupted by a callback kept the new classes_
+    # with the old coefficients: the SVC then predicted the new labels from the 3-class model,
+    # LogisticRegression failed inside numpy. A fit that fails leaves no model, as the MLPs do.
+    X, y = iris
+    model = clone(estimator).fit(X, y)
+    model.set_callbacks(Interrupts())
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, np.where(y == 2, "virginica", "other"))
+    assert not [name for name in vars(model) if name.endswith("_") and not name.startswith("__")]
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_precomputed_kernel_svc_can_be_scored_mid_fit(iris, n_classes):
+    # the model seen mid-fit lacked shape_fit_, which predict reads for a precomputed kernel
+    # (AttributeError; on a refit, the previous fit's shape and a wrong ValueError)
+    X, y = iris
+    keep = y < n_classes
+    K = X[keep] @ X[keep].T
+    y = y[keep]
+    plain = SVC(kernel="precomputed").fit(K, y)
+    recorder = Recorder(leaf_name="smo chunk")
+    other = np.arange(0, len(y), 3)  # fitted on other samples first
+    watched = SVC(kernel="precomputed").fit(K[np.ix_(other, other)], y[other])
+    watched.set_callbacks(recorder).fit(K, y)
+    assert recorder.models
+    for mid in recorder.models:
+        assert mid.shape_fit_ == K.shape
+        assert mid.predict(K).shape == y.shape
+    scored = clone(watched).set_callbacks(ScoringMonitor(scoring="accuracy")).fit(K, y)
+    np.testing.assert_array_equal(scored.predict(K), plain.predict(K))
+
+
+@pytest.mark.parametrize(("params", "leaf"), LOGISTIC)
+def test_a_stop_at_the_converging_iteration_is_converged_for_every_solver(cancer, params, leaf):
+    # SGD honoured the stop before reading its own rule: converged_ False for the model an
+    # unwatched fit calls converged; the other solvers read the rule first
+    X, y = cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = LogisticRegression(**params).fit(X, y)
+    if not full.converged_:
+        pytest.skip("this configuration does not converge within max_iter")
+    k = int(full.n_iter_[0])
+    watched = LogisticRegression(**params).set_callbacks(Recorder(stop_at=k, leaf_name=leaf))
+    watched.fit(X, y)
+    assert watched.converged_ and watched.n_iter_[0] == k
+    np.testing.assert_array_equal(watched.coef_, full.coef_)

@@ -748,6 +748,17 @@ def test_clip_grad_norm_clips_longdouble_gradients_whose_norm_exceeds_float64():
     np.testing.assert_allclose(grads[0].astype(np.float64), np.full(4, 0.5), rtol=1e-15)
 
 
+def test_clip_grad_norm_of_float16_gradients_with_more_entries_than_float16_counts():
+    # 70 000 squares of 1 sum past float16's largest value, 65504: they are summed in float32
+    grads = [np.ones(70_000, dtype=np.float16)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        norm = clip_grad_norm(grads, max_norm=1.0)
+    assert norm == pytest.approx(np.sqrt(70_000), rel=1e-6)
+    assert grads[0].dtype == np.float16
+    assert np.linalg.norm(grads[0].astype(np.float64)) == pytest.approx(1.0, rel=1e-3)
+
+
 def test_clip_grad_norm_refuses_gradients_that_share_memory():
     buffer = np.full(4, 5.0)
     grads = [buffer[:3], buffer[1:]]  # two views overlapping in buffer[1:3]

@@ -208,3 +208,44 @@ def test_comparison_display_with_no_finite_score_names_no_best(comparison):
     ).plot()
     assert [t.get_text() for t in disp.texts_] == ["p = n/a"] * n
     assert disp.ax_.get_title() == "no finite scores"
+
+
+@pytest.mark.parametrize("param_range", [[(4,), (16,), (64,)], [1, 4, None], [0.0, 1.0, 10.0]])
+def test_an_explicit_log_axis_needs_positive_numbers(param_range):
+    # categorical values were placed at 0, 1, 2 on a log axis: the first at its left edge, the
+    # other two on one pixel at the right
+    with pytest.raises(ValueError, match="xscale='log' needs positive numbers in param_range"):
+        _bias_variance(param_range, [0.3, 0.2, 0.1]).plot(xscale="log")
+    disp = _bias_variance(param_range, [0.3, 0.2, 0.1]).plot(xscale="linear")
+    assert disp.ax_.get_xscale() == "linear"
+
+
+def test_integers_beyond_float64_are_placed_in_order():
+    # np.asarray([10**400, ...], dtype=float) raises OverflowError, which escaped
+    disp = _bias_variance([1, 10**400, 10**500], [0.3, 0.2, 0.1]).plot()
+    np.testing.assert_array_equal(disp.lines_["expected loss"].get_xdata(), [0.0, 1.0, 2.0])
+    assert disp.ax_.get_xscale() == "linear"
+
+
+def test_drawing_parameters_are_checked_before_the_work_runs(monkeypatch):
+    # a typo in kind, xscale or ax was reported only after the whole comparison or curve ran
+    import mlbasics.plotting as plotting
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the comparison or curve ran before the parameters were checked")
+
+    monkeypatch.setattr(plotting, "compare_estimators", must_not_run)
+    monkeypatch.setattr(plotting, "bias_variance_curve", must_not_run)
+    X, y = np.ones((4, 1)), np.array([0, 1] * 2)
+    with pytest.raises(ValueError, match="kind must be 'box' or 'strip'"):
+        ComparisonDisplay.from_estimators([DummyClassifier()], X, y, kind="violin")
+    with pytest.raises(TypeError, match="ax must be one matplotlib Axes"):
+        ComparisonDisplay.from_estimators([DummyClassifier()], X, y, ax="left")
+    with pytest.raises(ValueError, match="xscale must be 'auto' or 'log' or 'linear'"):
+        BiasVarianceDisplay.from_estimator(
+            DummyClassifier(), "strategy", ["prior"], X, y, X, y, xscale="symlog"
+        )
+    with pytest.raises(TypeError, match="ax must be one matplotlib Axes"):
+        BiasVarianceDisplay.from_estimator(
+            DummyClassifier(), "strategy", ["prior"], X, y, X, y, ax=1
+        )

@@ -27,6 +27,7 @@ from .._validation import (
     check_class_weights,
     check_partial_fit_classes,
     classes_and_weights,
+    forget_fit,
 )
 from ..kernels import squared_norms
 from ..optimality._logistic import l1_capped_tol, logistic_report
@@ -40,6 +41,9 @@ from ._sgd import OPTIMIZERS, SCHEDULES, SGDSettings, make_run, sgd
 # truncated Newton-CG it costs about CG_PRODUCTS_PER_STEP Hessian-vector products of 2 n m flops
 # each (measured on standardised data, see docs/benchmarks.rst). The cheaper one is used.
 CG_PRODUCTS_PER_STEP = 10
+
+#: What ``partial_fit`` continues from (kept beside the fitted attributes by an SGD fit).
+SGD_STATE = ("_sgd_run", "_sgd_rng")
 
 
 def _check_feature_scale(X):
@@ -208,11 +212,15 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping (or before the ``"adaptive"`` rate drops).
     intercept_rate : "auto" or float in (0, 1], default="auto"
-        Factor on the intercept's step in ``solver="sgd"``. ``"auto"`` is scikit-learn's
-        ``SGDClassifier``: 0.01 on sparse input (its ``SPARSE_INTERCEPT_DECAY``; the intercept,
+        Factor on the intercept's step in ``solver="sgd"`` (on the step, not the gradient, so
+        that it holds for every ``optimizer``). ``"auto"`` is scikit-learn's ``SGDClassifier``
+        for the rules whose step is the gradient times a rate (``"sgd"``, ``"momentum"``,
+        ``"nesterov"``): 0.01 on sparse input (its ``SPARSE_INTERCEPT_DECAY``; the intercept,
         present in every sample, otherwise takes the noisiest steps of all on sparse data), 1 on
-        dense input. A number applies to both, so that dense and sparse forms of one matrix give
-        the same iterates. It rescales a step, not the objective: the optimum is the same.
+        dense input; 1 for the adaptive rules, whose step per coordinate is already normalised
+        by that coordinate's gradients. A number applies to both formats, so that dense and
+        sparse forms of one matrix give the same iterates. It rescales a step, not the
+        objective: the optimum is the same.
 
     Attributes
     ----------
@@ -411,6 +419,13 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self : LogisticRegression
         """
         self._validate_params()
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:  # a fit that fails (or is interrupted) leaves no model
+            forget_fit(self, *SGD_STATE)
+            raise
+
+    def _fit(self, X, y, sample_weight):
         penalty = self._penalty()
         X, y = self._validate_training_data(X, y, reset=True)
         weighted = sample_weight is not None
@@ -436,7 +451,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
 
     def _fit_newton(self, X, Y, weights, penalty, task):
         """The second-order solvers (and L-BFGS) on the whole objective."""
-        self.__dict__.pop("_sgd_run", None)  # partial_fit must not continue a stale SGD run
+        for name in SGD_STATE:  # partial_fit must not continue a stale SGD run
+            self.__dict__.pop(name, None)
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
         # Columns are centred (implicitly: sparse X is never densified)
@@ -564,6 +580,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 stratify=y_index,
                 random_state=int(rng.integers(np.iinfo(np.int32).max)),
             )
+            train, val = np.sort(train), np.sort(val)  # (shuffle=False: visited in their order)
             X_val, y_val, w_val = X[val], y_index[val], sample_weight[val]
             X, Y, sample_weight = X[train], Y[train], sample_weight[train]
 
@@ -616,7 +633,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         # F(0): every class at probability 1/K (1/2 for one output), no penalty
         n_classes = max(objective.shape[0], 2)
         zero_model = float(np.sum(objective.weights)) * math.log(n_classes)
-        if self.objective_ <= zero_model:
+        # objective_ sums the n losses one by one: F(0) itself comes out up to n eps F(0) above
+        rounding = objective.n_samples * np.finfo(float).eps * zero_model
+        if self.objective_ <= zero_model + rounding:
             return
         self.converged_ = False
         largest_norm = float(squared_norms(X).max(initial=0.0))
@@ -649,7 +668,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         """One epoch of SGD over ``X`` from the current coefficients (``solver="sgd"`` only).
 
         Every call continues the same run: coefficients, update count of the learning-rate
-        schedule, cumulative L1 penalty, averages and optimizer state. The samples of one call
+        schedule, cumulative L1 penalty, averages and optimizer state. The first call on a model
+        fitted by ``fit`` with another solver (``set_params(solver="sgd")`` in between) starts
+        the run from its coefficients, as scikit-learn's ``SGDClassifier`` does (with
+        ``fit_intercept`` changed since, from zeros). The samples of one call
         are visited in a random order when ``shuffle`` (else in order); there is no stopping
         rule and no early stopping.
 
@@ -662,8 +684,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
-            Every class of the stream; required on the first call, and if given later it must
-            be the same.
+            Every class of the stream; required on the first call (unless the model is fitted),
+            and if given later it must be the same.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
@@ -671,13 +693,25 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self : LogisticRegression
         """
         first = not hasattr(self, "_sgd_run")
+        fitted = first and hasattr(self, "coef_")  # by fit with another solver: go on from it
         self._validate_params()  # every call, as parameters may have been set in between
+        try:
+            return self._partial_fit(X, y, classes, sample_weight, first, fitted)
+        except BaseException:
+            if first and not fitted:  # a failed first call leaves no half-set model
+                forget_fit(self, *SGD_STATE)
+            elif first:  # the fitted model is untouched: the next call starts from it again
+                for name in SGD_STATE:
+                    self.__dict__.pop(name, None)
+            raise
+
+    def _partial_fit(self, X, y, classes, sample_weight, first, fitted):
         penalty = self._penalty()
         settings = self._sgd_settings()
         if not first:
             self._continue_run_with(settings)
-        X, y = self._validate_training_data(X, y, reset=first)
-        if first:
+        X, y = self._validate_training_data(X, y, reset=first and not fitted)
+        if first and not fitted:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             self.classes_ = check_partial_fit_classes(classes)
@@ -687,8 +721,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 )
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
-                f"classes={np.unique(classes)!r} is not the same as on the first call to "
-                f"partial_fit ({self.classes_!r})."
+                f"classes={np.unique(classes)!r} is not the fitted model's classes_ "
+                f"({self.classes_!r})."
             )
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
@@ -715,8 +749,11 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         )
         self.solver_ = "sgd"
         if first:
+            start = self._fitted_coef(objective.shape) if fitted else None
             self._sgd_run = make_run(
-                np.zeros(objective.shape), settings, fit_intercept=self.fit_intercept
+                np.zeros(objective.shape) if start is None else start,
+                settings,
+                fit_intercept=self.fit_intercept,
             )
             self._sgd_rng = self._generator()
             before = None
@@ -732,13 +769,11 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 rng=self._sgd_rng,
                 hook=self._hook(),
             )
-        except Exception:
+        except BaseException:
             # A diverged epoch leaves inf/NaN in the run, which every later call would continue
             # from (and blame on its own, sane, learning rate): keep the run of the last good call
-            # (none after a failed first call).
-            if before is None:
-                del self._sgd_run, self._sgd_rng
-            else:
+            # (partial_fit forgets the model after a failed first call).
+            if before is not None:
                 self._sgd_run, self._sgd_rng = before
             raise
         self._store_result(result.coef, result)
@@ -818,15 +853,19 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             )
         return self.solver
 
+    def _fitted_coef(self, shape):
+        """The fitted coefficients, the intercepts as a last column with ``fit_intercept``, if
+        they have ``shape`` (else None)."""
+        if not hasattr(self, "coef_"):
+            return None
+        previous = np.hstack([self.coef_, self.intercept_[:, None]])
+        if not self.fit_intercept:
+            previous = previous[:, :-1]
+        return previous if previous.shape == shape else None
+
     def _initial_coef(self, objective):
-        shape = objective.shape
-        if self.warm_start and hasattr(self, "coef_"):
-            previous = np.hstack([self.coef_, self.intercept_[:, None]])
-            if not self.fit_intercept:
-                previous = previous[:, :-1]
-            if previous.shape == shape:
-                return previous
-        return np.zeros(shape)
+        previous = self._fitted_coef(objective.shape) if self.warm_start else None
+        return np.zeros(objective.shape) if previous is None else previous
 
     def _hook(self):
         if not self.verbose:

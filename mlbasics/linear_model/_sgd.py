@@ -89,10 +89,12 @@ UNIFORM_STEP_RULES = ("sgd", "momentum", "nesterov")
 SPARSE_INTERCEPT_RATE = 0.01
 
 
-def intercept_rate(X, fit_intercept: bool, setting="auto") -> float:
+def intercept_rate(X, fit_intercept: bool, setting="auto", optimizer="sgd") -> float:
     """The factor on the intercept's step: ``setting`` if a number, else (``"auto"``) 0.01 on
-    sparse input and 1 on dense input, as scikit-learn's ``SGDClassifier``; 0 without an
-    intercept.
+    sparse input and 1 on dense input, as scikit-learn's ``SGDClassifier``, for the rules whose
+    step is the gradient times a rate (:data:`UNIFORM_STEP_RULES`), and 1 for the adaptive
+    rules, whose step per coordinate is already normalised by that coordinate's own gradients;
+    0 without an intercept.
 
     The intercept is a feature present in every sample, so every update moves it, while a feature
     of sparse data moves only in the rare samples that contain it: at the full step the intercept
@@ -109,7 +111,8 @@ def intercept_rate(X, fit_intercept: bool, setting="auto") -> float:
         return 0.0
     if setting != "auto":
         return float(setting)
-    return SPARSE_INTERCEPT_RATE if sparse.issparse(X) else 1.0
+    damped = sparse.issparse(X) and optimizer in UNIFORM_STEP_RULES
+    return SPARSE_INTERCEPT_RATE if damped else 1.0
 
 
 def _fix_intercept_rate(run, problem) -> None:
@@ -117,7 +120,7 @@ def _fix_intercept_rate(run, problem) -> None:
     ``partial_fit`` calls too, whatever the format of their chunks)."""
     if run.intercept_rate is None:
         run.intercept_rate = intercept_rate(
-            problem.X, problem.fit_intercept, run.settings.intercept_rate
+            problem.X, problem.fit_intercept, run.settings.intercept_rate, run.settings.optimizer
         )
 
 
@@ -416,16 +419,22 @@ class MiniBatchRun:
             G = np.empty_like(W)
             G[:, :p] = np.asarray(Xb.T @ R).T
             if self.fit_intercept:
-                G[:, p] = R.sum(axis=0) * self.intercept_rate
+                G[:, p] = R.sum(axis=0)
             eta = float(rates[u])
             if eta > 0.0:  # (a rate that underflowed to 0, invscaling's late ones, moves nothing)
                 if problem.alpha2 > 0.0:
                     G[:, penalized] += self.decay(problem.alpha2, eta) * W[:, penalized]
                 self.optimizer.learning_rate = eta
+                # the factor on the intercept's step, not on its gradient: the adaptive rules'
+                # steps do not scale with the gradient
+                damped = self.fit_intercept and self.intercept_rate != 1.0
+                b_before = W[:, p].copy() if damped else None
                 try:
                     self.optimizer.step([G])
                 except FloatingPointError:
                     raise _diverged(self.settings, eta, "the update") from None
+                if damped:
+                    W[:, p] = b_before + self.intercept_rate * (W[:, p] - b_before)
                 if problem.alpha1 > 0.0:
                     self._penalize_l1(problem.alpha1, Xb, p)
             if start >= 0 and self.t >= start:
@@ -448,7 +457,8 @@ class MiniBatchRun:
         """The L1 term after a step of the rule, shrinking by ``alpha_1`` times the rule's step per
         unit gradient (:meth:`~mlbasics.optim.Optimizer.step_scale`), so that the fixed point is
         the minimiser of the penalised objective whatever the rule."""
-        scale = self.optimizer.step_scale(0)
+        with np.errstate(over="ignore"):  # (an infinite scale at a huge eta0: the divergence
+            scale = self.optimizer.step_scale(0)  # check names the rate after the next step)
         if self.cumulative_l1:
             self.u += alpha1 * scale
             if sparse.issparse(Xb):
@@ -633,23 +643,24 @@ def _sgd_loop(problem: Problem, run, schedule, rng, worker, *, max_iter, tol, n_
         F, optimality = problem.certificate(coef, worker)
         if not np.isfinite(F):
             raise _diverged_objective(settings, schedule, run.t)
-        if recorder.record(F, optimality, coef):
-            message = STOPPED_BY_HOOK
-            break
+        hook_stops = recorder.record(F, optimality, coef)
+        # the stopping rule is read before a stop the hook asked for, as in the other solvers:
+        # an epoch that meets it is converged whoever watches
         monitored = validation_score(coef) if validation_score else -F / scale
         if settings.learning_rate == "adaptive":
             if not schedule.end_epoch(-monitored):
                 converged, message = True, "the adaptive learning rate fell below 1e-6"
                 break
-            continue
-        if tol is None:
-            continue
-        stale = stale + 1 if monitored < best + tol else 0  # a gain of tol counts, as in sklearn
-        best = max(best, monitored)
-        if stale >= n_iter_no_change:
-            what = "validation score" if validation_score else "objective"
-            converged = True
-            message = f"the {what} did not improve by tol for {n_iter_no_change} epochs"
+        elif tol is not None:
+            stale = stale + 1 if monitored < best + tol else 0  # a gain of tol counts, as sklearn
+            best = max(best, monitored)
+            if stale >= n_iter_no_change:
+                what = "validation score" if validation_score else "objective"
+                converged = True
+                message = f"the {what} did not improve by tol for {n_iter_no_change} epochs"
+                break
+        if hook_stops:
+            message = STOPPED_BY_HOOK
             break
     return SolverResult(
         coef=coef,

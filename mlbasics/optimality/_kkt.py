@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_array
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._validation import canonical_sparse
 from ._logistic import LOGISTIC_ATTRIBUTES, logistic_report
@@ -163,6 +163,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
 
     Raises
     ------
+    sklearn.exceptions.NotFittedError
+        When the model is an estimator (it has ``fit``) that is not fitted.
     TypeError
         When the model is of a kind this function cannot judge (the message names the missing
         attributes; scikit-learn's NuSVC, SVR and OneClassSVM among them), or its ``C`` is not
@@ -266,6 +268,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         raise ValueError(
             f"refine must be 'auto' or a non-negative integer (Newton steps); got {refine!r}."
         )
+    if callable(getattr(model, "fit", None)):  # (a model of attributes alone is judged as it is)
+        check_is_fitted(model)  # not the list of attributes an unfitted model lacks
     if hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline
         if len(model.steps) > 1:
             X = model[:-1].transform(X)

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
-from .._validation import canonical_sparse, classes_and_weights
+from .._validation import canonical_sparse, classes_and_weights, forget_fit
 from ..kernels import KernelSpec, resolve_gamma, squared_norms
 from ._checks import (
     MAX_SQUARED_NORM,
@@ -447,6 +447,13 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 "break_ties=True needs decision_function_shape='ovr': the ties are broken with the "
                 "one-vs-rest scores."
             )
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:  # a fit that fails (or is interrupted) leaves no model
+            forget_fit(self, "_kernel_spec")
+            raise
+
+    def _fit(self, X, y, sample_weight):
         precomputed = self.kernel == "precomputed"
         # (its check for NaN sums X first, which overflows on entries near the float64 maximum)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -493,7 +500,6 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
 
         is_gram = precomputed or callable(self.kernel)
         self._fit_one_vs_one(train, X, y_index, upper, solver_spec, is_gram, task, kernel_top)
-        self.shape_fit_ = X.shape
         task.end({})
         return self
 
@@ -692,6 +698,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             "dual_coef_": dual_coef,
             "intercept_": intercept,
             "support_vectors_": np.empty((0, 0)) if precomputed else X[support],
+            "shape_fit_": X.shape,  # (a precomputed kernel at predict is checked against it)
         }
 
     # -- prediction ----------------------------------------------------------------------------

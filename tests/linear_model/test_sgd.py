@@ -9,11 +9,13 @@ import pytest
 from scipy import sparse
 from scipy.special import logsumexp
 from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import train_test_split
 
 from mlbasics import LogisticRegression
+from mlbasics.linear_model import _logistic as logistic_module
 from mlbasics.linear_model import _sgd as sgd_module
 from mlbasics.linear_model._objective import (
     LogisticObjective,
@@ -189,6 +191,36 @@ def test_intercept_rate_auto_makes_scikit_learns_steps_on_sparse_and_dense_input
     np.testing.assert_allclose(dense.coef_, dense_ref.coef_, rtol=1e-9, atol=1e-12)
     fixed = LogisticRegression(**SGD, C=1.0, **common, intercept_rate=0.01).fit(X.toarray(), y)
     np.testing.assert_allclose(fixed.intercept_, ours.intercept_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_intercept_rate_multiplies_the_intercepts_step_for_every_rule(small_binary, optimizer):
+    # One full-batch update from zero: each rule's state is the same whatever the factor, so the
+    # intercept moves by exactly intercept_rate times its full step. It used to multiply the
+    # gradient, which AdaGrad, RMSProp, AdaDelta, Adam and Nadam divide by its own root mean
+    # square: 0.01 and 1 gave the same intercept.
+    X, y = small_binary
+    params = dict(**SGD, optimizer=optimizer, learning_rate="constant", eta0=0.1,
+                  batch_size=len(y), max_iter=1, tol=None, shuffle=False)  # fmt: skip
+    full = LogisticRegression(**params, intercept_rate=1.0).fit(X, y)
+    damped = LogisticRegression(**params, intercept_rate=0.01).fit(X, y)
+    assert full.intercept_[0] != 0.0
+    np.testing.assert_allclose(damped.intercept_, 0.01 * full.intercept_, rtol=1e-12)
+    np.testing.assert_array_equal(damped.coef_, full.coef_)
+
+
+@pytest.mark.parametrize("optimizer", ["adagrad", "adam"])
+def test_intercept_rate_auto_keeps_the_full_step_for_adaptive_rules(very_sparse, optimizer):
+    # the adaptive rules size each coordinate's step by its own gradients: "auto" damps plain
+    # SGD's intercept only (the behaviour these rules had in effect, when the factor multiplied a
+    # gradient they normalise), so CSR and dense input give the same iterates
+    X, y = very_sparse
+    params = dict(**SGD, optimizer=optimizer, learning_rate="constant", eta0=0.01, max_iter=2,
+                  tol=None, shuffle=False, batch_size=16)  # fmt: skip
+    csr = LogisticRegression(**params).fit(X, y)
+    dense = LogisticRegression(**params, intercept_rate=1.0).fit(X.toarray(), y)
+    np.testing.assert_allclose(csr.intercept_, dense.intercept_, rtol=1e-9)
+    np.testing.assert_allclose(csr.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
 
 
 def test_partial_fit_over_very_sparse_chunks_is_one_epoch(very_sparse):
@@ -477,7 +509,15 @@ def test_dense_and_csr_give_the_same_result(sparse_binary, penalty, average):
     np.testing.assert_allclose(csc.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("params", [{}, {"average": True}, {"optimizer": "adam", "batch_size": 8}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"average": True},
+        # (at the 'optimal' rates Adam ends far above the zero model, where rounding grows to 7e-7)
+        {"optimizer": "adam", "batch_size": 8, "learning_rate": "constant", "eta0": 0.01},
+    ],
+)
 def test_dense_and_csr_multinomial_give_the_same_result(sparse_multiclass, params):
     X, y = sparse_multiclass
     params = dict(**SGD, **params, C=0.1, max_iter=3, tol=None, random_state=1, intercept_rate=0.3)
@@ -578,12 +618,36 @@ def test_partial_fit_needs_classes_and_sgd(small_binary):
     with pytest.raises(ValueError, match="classes must be passed"):
         LogisticRegression(**SGD).partial_fit(X, y)
     model = LogisticRegression(**SGD).partial_fit(X, y, classes=[0, 1])
-    with pytest.raises(ValueError, match="not the same"):
+    with pytest.raises(ValueError, match="not the fitted model's classes_"):
         model.partial_fit(X, y, classes=[0, 1, 2])
     with pytest.raises(ValueError, match="not in classes"):
         model.partial_fit(X, y + 5)
     assert not hasattr(LogisticRegression(), "partial_fit")
     assert hasattr(LogisticRegression(**SGD), "partial_fit")
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_partial_fit_after_a_newton_fit_goes_on_from_its_coefficients(wine, fit_intercept):
+    # "one epoch of SGD from the current coefficients": after fit with a Newton solver the first
+    # partial_fit asked for classes and started from zeros, as if nothing had been fitted
+    X, y = wine
+    newton = LogisticRegression(C=0.1, fit_intercept=fit_intercept).fit(X, y)
+    params = dict(solver="sgd", learning_rate="constant", eta0=0.01, shuffle=False)
+    model = newton.set_params(**params)
+    model.partial_fit(X, y)  # classes are the fitted model's
+    # the same epoch, run by fit from the Newton model (warm_start)
+    warm = LogisticRegression(C=0.1, fit_intercept=fit_intercept, warm_start=True)
+    warm.fit(X, y).set_params(**params, max_iter=1, tol=None).fit(X, y)
+    np.testing.assert_allclose(model.coef_, warm.coef_, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model.intercept_, warm.intercept_, rtol=1e-12, atol=1e-15)
+    scratch = LogisticRegression(C=0.1, fit_intercept=fit_intercept, **params)
+    scratch.partial_fit(X, y, classes=np.unique(y))
+    optimum = LogisticRegression(C=0.1, fit_intercept=fit_intercept, tol=1e-10).fit(X, y)
+    assert model.objective_ - optimum.objective_ < 0.1 * (scratch.objective_ - optimum.objective_)
+    fitted = LogisticRegression(C=0.1).fit(X, y).set_params(**params)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        fitted.partial_fit(X[:, :3], y)
+    assert fitted.coef_.shape == (3, X.shape[1])  # a refused call keeps the fitted model
 
 
 def test_partial_fit_rejects_bad_classes_and_class_weights(small_binary):
@@ -687,6 +751,28 @@ def test_early_stopping_uses_a_validation_split(breast_cancer):
                                max_iter=100, random_state=0).fit(X, y)  # fmt: skip
     assert model.converged_ and model.n_iter_[0] < 100
     assert model.score(X, y) > 0.95
+
+
+def test_early_stopping_without_shuffle_visits_the_training_rows_in_their_order(
+    breast_cancer, monkeypatch
+):
+    # shuffle=False means "in their order" with early stopping too (scikit-learn's SGD skips the
+    # validation rows in place); the rows were visited in train_test_split's shuffled order
+    X, y = breast_cancer
+    split = []
+
+    def recording_split(*args, **kwargs):
+        split.append(train_test_split(*args, **kwargs))
+        return split[-1]
+
+    monkeypatch.setattr(logistic_module, "train_test_split", recording_split)
+    params = dict(**SGD, shuffle=False, max_iter=1, learning_rate="constant", eta0=0.1)
+    stopped = LogisticRegression(**params, early_stopping=True, tol=1e-4).fit(X, y)
+    train = np.sort(split[0][0])
+    assert not np.array_equal(train, split[0][0])  # the split itself comes shuffled
+    in_order = LogisticRegression(**params, tol=None).fit(X[train], y[train])
+    np.testing.assert_allclose(stopped.coef_, in_order.coef_, rtol=1e-12)
+    np.testing.assert_allclose(stopped.intercept_, in_order.intercept_, rtol=1e-12)
 
 
 def test_adaptive_schedule_stops_when_the_rate_vanishes(small_binary):
@@ -1107,6 +1193,37 @@ def test_a_diverged_partial_fit_keeps_the_run_of_the_last_good_call(batch_size):
     np.testing.assert_array_equal(model.coef_, twice.coef_)  # as if the failed call never ran
 
 
+@pytest.mark.parametrize("optimizer, batch_size", [("rmsprop", 1), ("adagrad", 32), ("adam", 32)])
+def test_l1_with_an_adaptive_rule_diverges_without_overflow_warnings(optimizer, batch_size):
+    # the L1 step's scale eta / (sqrt(s) + eps) overflowed, outside the rule's own error state,
+    # with a RuntimeWarning before the divergence error
+    X, y = load_breast_cancer(return_X_y=True)  # raw: features up to 4254
+    model = LogisticRegression("l1", **SGD, optimizer=optimizer, learning_rate="constant",
+                               eta0=1e305, batch_size=batch_size, max_iter=3, tol=None,
+                               random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(SGDDivergedError, match="eta0"):
+            model.fit(X, y)
+
+
+def test_a_failed_fit_leaves_no_model_for_partial_fit_to_continue():
+    # fit on 3 features, then a fit on 6 that diverges: partial_fit continued the 3-column run
+    # with 6-column rows (the compiled loop wrote past its arrays: heap corruption, a crash)
+    rng = np.random.default_rng(0)
+    X3, X6 = rng.normal(size=(60, 3)), rng.normal(size=(60, 6))
+    y = (X6[:, 0] > 0).astype(int)
+    model = LogisticRegression(**SGD, random_state=0).fit(X3, y)
+    model.set_params(learning_rate="constant", eta0=1e300, batch_size=5)
+    with pytest.raises(SGDDivergedError):
+        model.fit(X6 * 1e10, y)
+    assert not hasattr(model, "coef_") and not hasattr(model, "n_features_in_")
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        model.set_params(eta0=0.01).partial_fit(X6, y)
+    model.partial_fit(X6, y, classes=[0, 1])
+    assert model.coef_.shape == (1, 6)
+
+
 def test_a_diverged_first_partial_fit_leaves_nothing_to_continue():
     rng = np.random.default_rng(12)
     X = rng.normal(size=(50, 3))
@@ -1117,6 +1234,22 @@ def test_a_diverged_first_partial_fit_leaves_nothing_to_continue():
         model.partial_fit(X, y, classes=[0, 1])
     model.set_params(eta0=0.01).partial_fit(X, y, classes=[0, 1])
     assert np.all(np.isfinite(model.coef_))
+
+
+@pytest.mark.parametrize("C", [1e-4, 1e-3, 1e-2])
+def test_an_exact_zero_model_is_not_reported_above_the_zero_model(iris, C):
+    # strong L1 without an intercept: the optimum (Newton's) is W = 0, which SGD reaches exactly;
+    # objective_ sums its n losses log 3 one by one, 1.6479184330021655 against C n log 3 =
+    # 1.6479184330021646, and that rounding was called "above the all-zero model", converged_
+    # False, with advice to standardise the (standardised) features
+    X, y = iris
+    newton = LogisticRegression("l1", C=C, fit_intercept=False).fit(X, y)
+    assert np.all(newton.coef_ == 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = LogisticRegression("l1", **SGD, C=C, fit_intercept=False, random_state=0).fit(X, y)
+    assert np.all(model.coef_ == 0.0) and model.converged_
+    np.testing.assert_allclose(model.objective_, C * len(y) * np.log(3), rtol=1e-14)
 
 
 def test_partial_fit_warns_when_it_ends_above_the_all_zero_model():

@@ -13,7 +13,7 @@ from scipy import sparse
 from sklearn import linear_model as sk_linear
 from sklearn import svm as sk_svm
 from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -575,8 +575,20 @@ def test_unsupported_models_get_a_type_error_naming_what_is_missing(breast_cance
     sgd = sk_linear.SGDClassifier(loss="hinge").fit(X, y)
     with pytest.raises(TypeError, match="missing: C"):
         check_kkt(sgd, X, y)
-    with pytest.raises(TypeError, match="missing"):
-        check_kkt(SVC(), X, y)  # not fitted
+
+
+@pytest.mark.parametrize(
+    "model",
+    [SVC(), LogisticRegression(), sk_svm.SVC(), make_pipeline(StandardScaler(), SVC())],
+    ids=["SVC", "LogisticRegression", "sklearn-SVC", "Pipeline"],
+)
+def test_an_unfitted_estimator_is_a_not_fitted_error(breast_cancer, model):
+    # (an unfitted LogisticRegression was told which attributes "a kernel SVM needs")
+    X, y = breast_cancer
+    with pytest.raises(NotFittedError, match="not fitted"):
+        check_kkt(model, X, y)
+    with pytest.raises(NotFittedError):
+        duality_gaps(model, X, y)
 
 
 def test_nu_svc_is_a_type_error_not_a_division_by_zero(breast_cancer):

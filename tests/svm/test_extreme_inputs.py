@@ -431,6 +431,38 @@ def test_gamma_scale_of_entries_whose_squares_overflow(as_sparse):
         resolve_gamma("scale", wrap(base * 1e300))
 
 
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_gamma_scale_of_float32_input_is_that_of_its_float64_copy(as_sparse):
+    # the variance was computed in float32 and judged against float64's rounding: a constant
+    # float32 X of 0.1 gave gamma 6.7e14 (dense) and 5.4e16 (3 sparse rows) instead of 1
+    from mlbasics.kernels import resolve_gamma
+
+    wrap = sparse.csr_matrix if as_sparse else np.asarray
+    constant = np.full((1000, 3), 0.1, dtype=np.float32)
+    assert resolve_gamma("scale", wrap(constant)) == 1.0
+    assert resolve_gamma("scale", wrap(constant[:3])) == 1.0
+    spread = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
+    exact = 1.0 / (4 * spread.astype(np.float64).var())
+    assert resolve_gamma("scale", wrap(spread)) == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_gamma_scale_beyond_the_largest_float_is_a_named_error(as_sparse):
+    # entries of 1e-160: X.var() = 2.5e-321, and gamma = 1 / (2 X.var()) is beyond float64; it
+    # came back inf (a numeric gamma=inf is refused); entries of 2**-520 have a representable
+    # gamma, computed in units of a power of two
+    from fractions import Fraction
+
+    from mlbasics.kernels import resolve_gamma
+
+    wrap = sparse.csr_matrix if as_sparse else np.asarray
+    with pytest.raises(ValueError, match=r"X.var\(\) about 10\*\*-321: it overflows"):
+        resolve_gamma("scale", wrap(np.array([[1e-160, 0.0], [0.0, 1e-160]])))
+    base = np.array([[1.0, -1.0], [2.0, 0.0]])  # Var = 5/4, gamma = 2/5, times 2**1000 here
+    expected = float(Fraction(2, 5) * 2**1000)
+    assert resolve_gamma("scale", wrap(base * 2.0**-500)) == pytest.approx(expected, rel=1e-12)
+
+
 @pytest.mark.parametrize(
     ("gamma", "X", "message"),
     [
