@@ -69,7 +69,9 @@ def _check_every_class_weighs(classes, y_index, weight):
         empty = _label(classes, np.flatnonzero(~(totals > 0.0))[0])
         raise ValueError(
             f"class {empty!r} has no sample with positive weight; every class needs one (check "
-            "sample_weight and class_weight)."
+            "sample_weight and class_weight; a bootstrap drawn as weights, as BaggingClassifier "
+            "draws it, can leave a rare class out: its optimum would put that class at "
+            "probability 0, an intercept of -inf)."
         )
 
 

@@ -108,8 +108,8 @@ def squared_hinge_conjugate(u):
     ``u^2 / 4`` exceeds the largest float (``u`` below about ``-2.68e154``).
     """
     u = np.asarray(u, dtype=float)
-    with np.errstate(over="ignore"):
-        return np.where(u > 0.0, np.inf, u + 0.25 * u * u)
+    with np.errstate(over="ignore", invalid="ignore"):  # (-inf + inf at u = -inf: its limit, inf)
+        return np.where((u > 0.0) | (u == -np.inf), np.inf, u + 0.25 * u * u)
 
 
 def exponential(z):
@@ -190,13 +190,17 @@ def multinomial(scores, y_onehot):
             f"y_onehot must have the shape of scores {scores.shape}; got {y_onehot.shape}."
         )
     top = row_max(scores)
-    log_norm = np.log(row_sums(np.exp(scores - top[:, None]))) + top
-    return log_norm - np.einsum("ij,ij->i", scores, y_onehot)
+    # (scores more than the largest float below their row's top give -inf, whose exp is 0, and
+    # a loss beyond the largest float is inf: the correctly rounded values, without a warning)
+    with np.errstate(over="ignore"):
+        log_norm = np.log(row_sums(np.exp(scores - top[:, None]))) + top
+        return log_norm - np.einsum("ij,ij->i", scores, y_onehot)
 
 
 def multinomial_probabilities(scores):
     """Softmax of each row of ``scores`` (stable: the row maximum is subtracted first)."""
     scores = _check_scores(scores)
-    E = np.exp(scores - row_max(scores)[:, None])
+    with np.errstate(over="ignore"):  # (-inf below the row's top by more than the largest float)
+        E = np.exp(scores - row_max(scores)[:, None])
     E /= row_sums(E)[:, None]
     return E

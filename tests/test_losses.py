@@ -73,3 +73,19 @@ def test_squared_hinge_and_its_conjugate_beyond_the_largest_float_are_inf_withou
         np.testing.assert_array_equal(squared_hinge_conjugate(np.array([-1e200])), [np.inf])
         assert squared_hinge(np.array([-1e100]))[0] == pytest.approx(1e200, rel=1e-15)
         assert squared_hinge_conjugate(np.array([-2e100]))[0] == pytest.approx(1e200, rel=1e-15)
+        # (-inf: u^2 / 4 wins, the limit is inf; it was -inf + inf = NaN with a warning)
+        np.testing.assert_array_equal(squared_hinge_conjugate(np.array([-np.inf])), [np.inf])
+
+
+def test_softmax_of_scores_spanning_more_than_the_largest_float_without_warnings():
+    # 1e308 - (-1e308) overflows: the entry is exp(-inf) = 0 and the loss of the low class inf,
+    # the correctly rounded values; numpy warned "overflow encountered in subtract"
+    scores = np.array([[1e308, -1e308], [1.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probabilities = multinomial_probabilities(scores)
+        low = multinomial(scores, np.array([[0.0, 1.0], [0.0, 1.0]]))
+        high = multinomial(scores, np.array([[1.0, 0.0], [1.0, 0.0]]))
+    np.testing.assert_allclose(probabilities, [[1.0, 0.0], softmax([1.0, 2.0])], rtol=1e-15)
+    assert low[0] == np.inf and high[0] == 0.0
+    np.testing.assert_allclose([low[1], high[1]], logsumexp([1.0, 2.0]) - np.array([2.0, 1.0]))

@@ -412,7 +412,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels (any type scikit-learn accepts: integers, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples.
+            Non-negative weights of the samples. Every class of ``y`` needs a positive total
+            weight (a ``ValueError`` otherwise: the optimum would have an intercept of -inf).
 
         Returns
         -------

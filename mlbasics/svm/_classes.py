@@ -414,7 +414,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             Non-negative weights; they multiply ``C`` per sample. Samples of weight 0 are left out
             (with ``loss="squared_hinge"``, also those whose ``C_i`` is below 1e-15 of the
             largest in their class: their dual variables would be below the others' rounding, and their
-            curvature ``1 / (2 C_i)`` stalls SMO).
+            curvature ``1 / (2 C_i)`` stalls SMO). Every class of ``y`` needs a positive total
+            weight (a ``ValueError`` otherwise).
 
         Returns
         -------
@@ -774,8 +775,11 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             Two classes: ``f(x)``, positive for ``classes_[1]``. More: the pairwise values,
             positive for the first class of each pair (``decision_function_shape="ovo"``), or one
             score per class (``"ovr"``): votes plus a confidence in (-1/3, 1/3) for the hinge
-            losses, the fitted class log-odds ``u`` of :meth:`predict_proba` for the logistic loss
-            (so that the argmax is the prediction in every case).
+            losses, the fitted class log-odds ``u`` of :meth:`predict_proba` for the logistic loss.
+            The argmax is the prediction for the logistic loss, and for the hinge losses wherever
+            the votes do not tie: :meth:`predict` gives a tie to the first class of the tie
+            unless ``break_ties=True`` (as scikit-learn's ``SVC``), the argmax breaks it by the
+            confidences.
         """
         ovo = self._ovo_decision(X)
         n_classes = len(self.classes_)
