@@ -15,7 +15,7 @@ and averages ``w_i loss_i`` over each mini-batch, an unbiased estimate of the we
 (samples of weight 0 are left out).
 
 What to look for (a run on 2026-12-06): every weighted model recalls more of the rare class, so
-its balanced accuracy rises (0.76 to 0.81 unweighted, 0.82 to 0.86 weighted). The certificates of
+its balanced accuracy rises (0.75 to 0.81 unweighted, 0.82 to 0.86 weighted). The certificates of
 Newton's logistic regression and of the SVC pass with the weights they were fitted with; SGD's
 fails, truthfully: SGD stops when its objective stops improving by ``tol`` per epoch, not at the
 optimality that ``check_kkt`` measures (10^-3 of the weighted objective's scale), which takes it

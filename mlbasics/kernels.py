@@ -11,9 +11,11 @@ sigmoid    ``tanh(gamma <x, z> + coef0)``
 =========  ==================================
 
 plus ``"precomputed"`` (the user passes the kernel matrix) and a callable ``kernel(X, Z)`` returning
-the matrix. :class:`KernelSpec` is the resolved form every solver and estimator works with: the
-matrices of ``predict`` come from :func:`sklearn.metrics.pairwise.pairwise_kernels`, and the SMO
-solver computes its rows itself from the same numbers (:mod:`mlbasics.svm._smo_kernels`).
+the matrix. :class:`KernelSpec` is the resolved form every solver and estimator works with:
+:meth:`KernelSpec.matrix` evaluates it by :func:`sklearn.metrics.pairwise.pairwise_kernels` (a
+callable kernel, the QP's Gram matrix), ``SVC``'s ``predict`` computes the named kernels in blocks
+of one BLAS product each (:func:`mlbasics.svm._classes.kernel_block`), and the SMO solver computes
+its rows itself from the same numbers (:mod:`mlbasics.svm._smo_kernels`).
 """
 
 from __future__ import annotations

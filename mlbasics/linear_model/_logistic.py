@@ -42,6 +42,14 @@ from ._sgd import OPTIMIZERS, SCHEDULES, SGDSettings, make_run, sgd
 # each (measured on standardised data, see docs/benchmarks.rst). The cheaper one is used.
 CG_PRODUCTS_PER_STEP = 10
 
+#: ``partial_fit`` warns above this many times the all-zero model's objective on its chunk (fit:
+#: above it at all). Its first calls are the start of a run, whose first, longest steps can leave
+#: a chunk's objective above the zero model's on standardised data (breast cancer in 4 chunks
+#: with ``C n / m``, ``shuffle=False``: 1.8 and 1.3 times it after calls 1 and 2, below from
+#: call 3; the same updates made by ``fit`` end the epoch below it); steps that do not suit the
+#: features' scale leave it hundreds of times above (470 on features of scale 100).
+STREAM_ZERO_MODEL_FACTOR = 10.0
+
 #: What ``partial_fit`` continues from (kept beside the fitted attributes by an SGD fit).
 SGD_STATE = ("_sgd_run", "_sgd_rng")
 
@@ -622,18 +630,19 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             self._warn_if_separated(objective)
         return self
 
-    def _check_beats_zero_model(self, objective, X):
-        """Warn, and set ``converged_`` False, when SGD ends above the all-zero model.
+    def _check_beats_zero_model(self, objective, X, factor=1.0):
+        """Warn, and set ``converged_`` False, when SGD ends above ``factor`` times the all-zero
+        model's objective.
 
         ``F(0) = sum_i c_i log K`` is what no fit at all achieves; an SGD run that stops above it
         met its stopping rule on a noise floor set by steps far too long for the scale of the
         features (unscaled data: the floor grows with the squared sample norms). A finite
         objective, so :func:`~mlbasics.linear_model._sgd.sgd` raised no divergence error, but
-        no answer either.
+        no answer either. ``partial_fit`` passes :data:`STREAM_ZERO_MODEL_FACTOR`.
         """
         # F(0): every class at probability 1/K (1/2 for one output), no penalty
         n_classes = max(objective.shape[0], 2)
-        zero_model = float(np.sum(objective.weights)) * math.log(n_classes)
+        zero_model = factor * float(np.sum(objective.weights)) * math.log(n_classes)
         # objective_ sums the n losses one by one: F(0) itself comes out up to n eps F(0) above
         rounding = objective.n_samples * np.finfo(float).eps * zero_model
         if self.objective_ <= zero_model + rounding:
@@ -779,7 +788,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             raise
         self._store_result(result.coef, result)
         if not result.stopped:
-            self._check_beats_zero_model(objective, X)
+            self._check_beats_zero_model(objective, X, factor=STREAM_ZERO_MODEL_FACTOR)
         return self
 
     def _continue_run_with(self, settings):

@@ -109,6 +109,7 @@ from ._dual import (
     default_max_iter,
     float64_gradient,
     hinge_finish,
+    hinge_objective,
     hinge_start,
     needs_float64_check,
     stop_message,
@@ -317,6 +318,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
             # and the rounds go on from it when its gap is not below tol (as in the pair SMO)
             F[:] = float64_gradient(X, spec, data, alpha, loss, extra, upper)
             exact = True
+            objective = hinge_objective(alpha, F, y)  # (not the sum of float32 steps)
             gap, s_up, s_low = violations(F, pen_up, pen_low)
             if log is not None:
                 log(

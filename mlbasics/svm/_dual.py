@@ -464,6 +464,12 @@ def hinge_start(loss, upper, diag, y):
     return upper, extra, diag + extra, -y, np.full(n, K.LOWER, dtype=np.int8)
 
 
+def hinge_objective(alpha, F, y) -> float:
+    """The hinge or squared-hinge dual objective ``1/2 a'(Q + D)a - e'a = 1/2 a'(G - e)`` from
+    ``F = y G`` (no kernel evaluation)."""
+    return 0.5 * float(alpha @ (y * F - 1.0))
+
+
 def hinge_finish(loss, alpha, F, y, status, C, extra, exact=None):
     """``(objective, rho, primal)`` of a hinge or squared-hinge dual from its final ``F = y G``.
 
@@ -476,7 +482,7 @@ def hinge_finish(loss, alpha, F, y, status, C, extra, exact=None):
     certificate is that of this model.
     """
     exact = F if exact is None else exact
-    objective = 0.5 * float(alpha @ (y * exact - 1.0))
+    objective = hinge_objective(alpha, exact, y)
     rho = float(K.rho_from_gradient(F, status, y))
     k_alpha_y = exact - y * extra * alpha + y
     return objective, rho, primal_objective(loss, alpha, y, C, k_alpha_y, rho)

@@ -44,6 +44,7 @@ from ._dual import (
     dual_value,
     float64_gradient,
     hinge_finish,
+    hinge_objective,
     hinge_start,
     kernel_bound,
     kernel_times,
@@ -256,6 +257,13 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         fstate[K.F_GAP] = gap
         F[:] = F_exact  # the bias, objective and primal value below come from it too
         exact = True
+        # the objective too: the one kept step by step follows the float32 rows (the trace's
+        # last entry is then objective_, and the run goes on from the true value)
+        fstate[K.F_OBJECTIVE] = (
+            _logistic_objective(alpha, y_float * F, upper)
+            if loss == "logistic"
+            else hinge_objective(alpha, F, y_float)
+        )
         if log is not None:
             log(
                 f"[SMO] iter {istate[K.I_ITER]:>8d}  gap {gap:.3e}  "
