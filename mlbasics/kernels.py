@@ -64,9 +64,9 @@ def row_blocks(n_rows: int, n_cols: int, max_bytes: int = PREDICT_BLOCK_BYTES):
 
 def _entry_variance(X):
     """The variance of all entries of ``X`` (a sparse matrix's zeros counted), computed in float64
-    whatever the dtype of ``X``, and the largest ``|x|``; the variance is inf when the squares
-    overflow."""
-    with np.errstate(over="ignore", under="ignore"):
+    whatever the dtype of ``X``, and the largest ``|x|``; the variance is inf or NaN when the sum
+    or the squares overflow."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if sparse.issparse(X):  # two passes over the stored entries; the zeros in closed form
             size = X.shape[0] * X.shape[1]
             data = X.data
@@ -111,10 +111,16 @@ def resolve_gamma(gamma, X) -> float:
         if not math.isfinite(largest):
             raise ValueError("X contains NaN or infinity; gamma='scale' needs finite values.")
         exponent = 0
-        if math.isinf(variance) or (0.0 < largest and variance < np.finfo(np.float64).tiny):
-            # squares beyond float64's normal range: again in units of 2**exponent
+        if not math.isfinite(variance) or (0.0 < largest and variance < np.finfo(np.float64).tiny):
+            # sums or squares beyond float64's normal range: again in units of 2**exponent
+            # (exactly: np.ldexp scales each entry, subnormal ones included)
             exponent = math.frexp(largest)[1]
-            variance, largest = _entry_variance(X * math.ldexp(1.0, -exponent))
+            if sparse.issparse(X):
+                X = X.copy()
+                X.data = np.ldexp(X.data.astype(np.float64), -exponent)
+            else:
+                X = np.ldexp(X.astype(np.float64), -exponent)
+            variance, largest = _entry_variance(X)
         # each deviation from the mean is off by about eps |mean| <= eps max |x| (compared as a
         # standard deviation: the square of 8 eps max |x| overflows for features near 1e300)
         rounding = 8 * np.finfo(np.float64).eps * largest

@@ -386,7 +386,8 @@ class BiasVarianceDisplay:
             whose logarithmic axis matplotlib cannot draw: its limits and ticks overflow when
             ``log10(max)`` plus 0.15 times the decades spanned exceeds about 295 (1e-160 to
             1e240 fails, 1e-120 to 1e240 and 1e-320 to 1e200 draw; measured with matplotlib
-            3.11, the rule keeps a margin).
+            3.11, the rule keeps a margin). ``"log"`` on values it cannot draw so is a
+            ``ValueError``.
 
         Returns
         -------
@@ -405,27 +406,29 @@ class BiasVarianceDisplay:
                 )
         if self.loss not in ("mse", "0-1"):
             raise ValueError(f"loss must be 'mse' or '0-1', got {self.loss!r}")
-        ax = _axes(ax, "BiasVarianceDisplay.plot")
+        _check_ax(ax, "BiasVarianceDisplay.plot")
         try:
             x = np.asarray(self.param_range, dtype=float)
             # None becomes NaN without an error: such a range is placed at 0, 1, 2, ... too
             numeric = x.ndim == 1 and bool(np.all(np.isfinite(x)))
         except (TypeError, ValueError, OverflowError):  # (integers beyond float64: categories)
             numeric = False
-        if xscale == "log" and not (numeric and x.min() > 0):
+        positive = numeric and x.min() > 0
+        # (compared in logarithms: the ratio of 1e300 and 1e-300 overflows)
+        decades = np.log10(x.max()) - np.log10(x.min()) if positive else 0.0
+        drawable = positive and np.log10(x.max()) + LOG_AXIS_MARGIN * decades <= LOG_AXIS_TOP
+        if xscale == "log" and not drawable:
             raise ValueError(
-                "xscale='log' needs positive numbers in param_range; got "
+                "xscale='log' needs positive numbers in param_range within the reach of "
+                "matplotlib's log axis; got "
                 f"{[format_param_value(v) for v in self.param_range]} (xscale='auto' or "
                 "'linear' places other values at 0, 1, 2, ...)."
             )
         if xscale == "auto":
-            # (compared in logarithms: the ratio of 1e300 and 1e-300 overflows)
-            spans = numeric and x.min() > 0 and np.log10(x.max()) - np.log10(x.min()) >= 2
-            if spans:
-                top, decades = np.log10(x.max()), np.log10(x.max()) - np.log10(x.min())
-                if top + LOG_AXIS_MARGIN * decades > LOG_AXIS_TOP:
-                    numeric = spans = False  # matplotlib's log axis would overflow float64
-            xscale = "log" if spans else "linear"
+            if positive and decades >= 2 and not drawable:
+                numeric = False  # matplotlib's log axis would overflow float64: in order
+            xscale = "log" if drawable and decades >= 2 else "linear"
+        ax = _axes(ax, "BiasVarianceDisplay.plot")
         if not numeric:
             x = np.arange(len(self.param_range), dtype=float)
         bias_label = "bias^2" if self.loss == "mse" else "bias"

@@ -210,14 +210,21 @@ def test_comparison_display_with_no_finite_score_names_no_best(comparison):
     assert disp.ax_.get_title() == "no finite scores"
 
 
-@pytest.mark.parametrize("param_range", [[(4,), (16,), (64,)], [1, 4, None], [0.0, 1.0, 10.0]])
-def test_an_explicit_log_axis_needs_positive_numbers(param_range):
+@pytest.mark.parametrize(
+    "param_range",
+    [[(4,), (16,), (64,)], [1, 4, None], [0.0, 1.0, 10.0], [1e-160, 1.0, 1e240]],
+)
+def test_an_explicit_log_axis_needs_positive_numbers_it_can_draw(param_range):
     # categorical values were placed at 0, 1, 2 on a log axis: the first at its left edge, the
-    # other two on one pixel at the right
+    # other two on one pixel at the right; 1e-160 to 1e240 failed in savefig (the limits
+    # overflow); a refused call left an empty figure open
+    n_figures = len(plt.get_fignums())
     with pytest.raises(ValueError, match="xscale='log' needs positive numbers in param_range"):
         _bias_variance(param_range, [0.3, 0.2, 0.1]).plot(xscale="log")
+    assert len(plt.get_fignums()) == n_figures
     disp = _bias_variance(param_range, [0.3, 0.2, 0.1]).plot(xscale="linear")
     assert disp.ax_.get_xscale() == "linear"
+    disp.figure_.canvas.draw()
 
 
 def test_integers_beyond_float64_are_placed_in_order():

@@ -253,8 +253,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         coefficients (:func:`mlbasics.optimality.duality_gaps`): an upper bound on the distance
         to the optimum, computed on the data passed to ``fit``. NaN without a penalty (the dual
         bound needs one), and when the intercepts are so far from balancing the classes that no
-        feasible dual point can be built (a run cut short with saturated probabilities); not
-        updated by :meth:`partial_fit`.
+        feasible dual point can be built (a run cut short with saturated probabilities); NaN
+        after :meth:`partial_fit`, which does not compute it.
     convergence_ : mlbasics.Trace
         Objective, optimality measure and time at every iteration (entry 0 is the start); for
         SGD once per epoch, so Newton and SGD draw on one convergence plot.
@@ -435,6 +435,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y, sample_weight):
+        # partial_fit must not continue an earlier fit's SGD run (neither this model nor a copy
+        # of it handed to callbacks mid-fit: the compiled loops would index it with new shapes)
+        for name in SGD_STATE:
+            self.__dict__.pop(name, None)
         penalty = self._penalty()
         X, y = self._validate_training_data(X, y, reset=True)
         weighted = sample_weight is not None
@@ -460,8 +464,6 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
 
     def _fit_newton(self, X, Y, weights, penalty, task):
         """The second-order solvers (and L-BFGS) on the whole objective."""
-        for name in SGD_STATE:  # partial_fit must not continue a stale SGD run
-            self.__dict__.pop(name, None)
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
         # Columns are centred (implicitly: sparse X is never densified)
@@ -681,7 +683,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         schedule, cumulative L1 penalty, averages and optimizer state. The first call on a model
         fitted by ``fit`` with another solver (``set_params(solver="sgd")`` in between) starts
         the run from its coefficients, as scikit-learn's ``SGDClassifier`` does (with
-        ``fit_intercept`` changed since, from zeros). The samples of one call
+        ``fit_intercept`` changed since, the intercepts dropped or started at 0). A call that
+        fails leaves the model as it was. The samples of one call
         are visited in a random order when ``shuffle`` (else in order); there is no stopping
         rule and no early stopping.
 
@@ -705,14 +708,15 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         first = not hasattr(self, "_sgd_run")
         fitted = first and hasattr(self, "coef_")  # by fit with another solver: go on from it
         self._validate_params()  # every call, as parameters may have been set in between
+        before = dict(vars(self)) if fitted else None
         try:
             return self._partial_fit(X, y, classes, sample_weight, first, fitted)
         except BaseException:
-            if first and not fitted:  # a failed first call leaves no half-set model
+            if fitted:  # the fitted model stays as it was: the next call starts from it again
+                self.__dict__.clear()
+                self.__dict__.update(before)
+            elif first:  # a failed first call leaves no half-set model
                 forget_fit(self, *SGD_STATE)
-            elif first:  # the fitted model is untouched: the next call starts from it again
-                for name in SGD_STATE:
-                    self.__dict__.pop(name, None)
             raise
 
     def _partial_fit(self, X, y, classes, sample_weight, first, fitted):
@@ -787,6 +791,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 self._sgd_run, self._sgd_rng = before
             raise
         self._store_result(result.coef, result)
+        self.duality_gap_ = np.nan  # not computed here: an earlier fit's must not show through
         if not result.stopped:
             self._check_beats_zero_model(objective, X, factor=STREAM_ZERO_MODEL_FACTOR)
         return self

@@ -297,6 +297,11 @@ class CompiledRun:
         self.bsum = np.zeros(K)
 
     @property
+    def shape(self) -> tuple[int, int]:
+        """``(outputs, features + intercept)``, the shape of the coefficients it holds."""
+        return self.V.shape[0], self.V.shape[1] + int(self.fit_intercept)
+
+    @property
     def t(self) -> int:
         """Number of updates made so far."""
         return int(self.scal[T])
@@ -371,6 +376,7 @@ class MiniBatchRun:
         self.fit_intercept = fit_intercept
         self.intercept_rate = None  # set by the first epoch's data (see intercept_rate)
         self.W = np.array(coef0, dtype=np.float64)
+        self.shape = self.W.shape
         # The rate is set by the schedule before every step; this one only builds the rule.
         self.optimizer = make_optimizer(settings.optimizer, [self.W], learning_rate=1.0)
         self.t = 0
@@ -592,6 +598,11 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
         When the iterates diverge; the message names the learning rate; the same error with or
         without ``overlap``.
     """
+    if run.shape != objective.shape:  # (the compiled loops index the run's arrays unchecked)
+        raise ValueError(
+            f"the SGD run holds coefficients of shape {run.shape}, the problem needs "
+            f"{objective.shape}: a run continues only on data of its classes and features."
+        )
     settings = run.settings
     problem = Problem.from_objective(objective, data_weight)
     schedule = build_schedule(settings, problem, n_iter_no_change=n_iter_no_change, tol=tol)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import itertools
 import warnings
 from numbers import Integral, Real
 
@@ -211,8 +210,11 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         dtype = np.dtype(self.dtype)
         pieces = MAXOUT_PIECES if self.activation == "maxout" else 1
-        widths = [n_in, *(size * pieces for size in sizes), n_out]
-        n_params = sum((a + 1) * b for a, b in itertools.pairwise(widths))  # Python ints
+        # the weights and biases of the Dense layers, in Python ints (maxout: each layer has
+        # ``pieces`` outputs per unit, the next one takes ``size`` inputs)
+        inputs = [n_in, *sizes]
+        outputs = [size * pieces for size in sizes] + [n_out]
+        n_params = sum((a + 1) * b for a, b in zip(inputs, outputs, strict=True))
         if n_params * dtype.itemsize > np.iinfo(np.intp).max:
             raise ValueError(
                 f"hidden_layer_sizes={sizes!r} on {n_in} features gives a network of {n_params:.3g} "

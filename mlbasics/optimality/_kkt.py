@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 from scipy import sparse
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
@@ -164,7 +165,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     Raises
     ------
     sklearn.exceptions.NotFittedError
-        When the model is an estimator (it has ``fit``) that is not fitted.
+        When the model is a scikit-learn estimator (or has ``__sklearn_is_fitted__``) that is
+        not fitted.
     TypeError
         When the model is of a kind this function cannot judge (the message names the missing
         attributes; scikit-learn's NuSVC, SVR and OneClassSVM among them), or its ``C`` is not
@@ -268,8 +270,10 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         raise ValueError(
             f"refine must be 'auto' or a non-negative integer (Newton steps); got {refine!r}."
         )
-    if callable(getattr(model, "fit", None)):  # (a model of attributes alone is judged as it is)
-        check_is_fitted(model)  # not the list of attributes an unfitted model lacks
+    if isinstance(model, BaseEstimator) or hasattr(model, "__sklearn_is_fitted__"):
+        # not the list of attributes an unfitted model lacks (other objects are read through
+        # their attributes alone, whatever provides them)
+        check_is_fitted(model)
     if hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline
         if len(model.steps) > 1:
             X = model[:-1].transform(X)

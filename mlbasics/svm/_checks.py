@@ -70,6 +70,10 @@ MIN_SQUARED_NORM = float(np.finfo(np.float64).tiny / np.finfo(np.float64).eps)
 #: and divides by ``alpha_i (C_i - alpha_i) >= EPS C_i^2``, which underflows to 0 for ``C_i``
 #: below about 1.5e-148 (``C = 1e-300`` raised a bare ZeroDivisionError); 1e-100 leaves room.
 LOGISTIC_MIN_C = 1e-100
+#: The squared hinge's dual has ``1 / (2 C_i)`` on its diagonal, beyond float64 for ``C_i`` below
+#: about 2.8e-309; SVC solves the samples of ``C_i`` above 1e-15 of their class's largest, so
+#: that largest must be at least this (``C = 1e-310`` ended in "not finite ... use a smaller C").
+SQUARED_HINGE_MIN_TOP_C = 1e-290
 
 _SCALE_ADVICE = "Scale the features, e.g. with sklearn.preprocessing.StandardScaler"
 
@@ -125,6 +129,30 @@ def kernel_bounds(spec: KernelSpec, top_a: float, top_b: float) -> tuple[float, 
         return argument, 1.0
     with np.errstate(over="ignore"):
         return argument, float(np.power(np.float64(argument), spec.degree))
+
+
+#: A kernel matrix is symmetric when ``max |K - K'|`` is at most this times its largest entry.
+SYMMETRY_RTOL = 1e-8
+#: Rows per block of :func:`check_symmetric` (no ``n x n`` copy of the matrix).
+SYMMETRY_BLOCK = 1024
+
+
+def check_symmetric(K) -> None:
+    """A ``ValueError`` unless the square ``K`` is symmetric to :data:`SYMMETRY_RTOL` of its largest
+    entry. An asymmetric matrix is no kernel matrix: SMO reads rows where the gradient's float64
+    check reads columns (its "converged" models, or max_iter with advice about ``tol``), the QP
+    would solve another problem."""
+    n = K.shape[0]
+    scale = max(float(K.max(initial=0.0)), -float(K.min(initial=0.0)))
+    asymmetry = 0.0
+    for start in range(0, n, SYMMETRY_BLOCK):
+        rows = slice(start, min(start + SYMMETRY_BLOCK, n))
+        asymmetry = max(asymmetry, float(np.abs(K[rows] - K[:, rows].T).max(initial=0.0)))
+    if asymmetry > SYMMETRY_RTOL * max(scale, np.finfo(float).tiny):
+        raise ValueError(
+            f"the kernel matrix is not symmetric (max |K - K'| = {asymmetry:.3g} for entries up to "
+            f"{scale:.3g}); a kernel matrix K[i, j] = k(x_i, x_j) must be."
+        )
 
 
 def check_kernel_range(spec: KernelSpec, top_squared_norm: float = 0.0, gram=None) -> None:
@@ -224,14 +252,26 @@ def exact_kernel_block(spec: KernelSpec, A, B) -> np.ndarray:
         return np.tanh(spec.gamma * dots + spec.coef0)
 
 
-def check_bounds(upper, loss: str) -> None:
-    """Raise a ``ValueError`` when a ``C_i`` is infinite, or (``loss="logistic"``) when a positive
-    one is below :data:`LOGISTIC_MIN_C`."""
+def check_bounds(upper, loss: str, y_index=None) -> None:
+    """Raise a ``ValueError`` when a ``C_i`` is infinite, (``loss="logistic"``) when a positive
+    one is below :data:`LOGISTIC_MIN_C`, or (``loss="squared_hinge"``, given the class index of
+    each sample) when the largest of a class is below :data:`SQUARED_HINGE_MIN_TOP_C`."""
     if not np.all(np.isfinite(upper)):
         raise ValueError(
             f"C x sample_weight x class_weight overflows float64 (C_i up to {upper.max():.3g}): "
             "use a smaller C or smaller weights."
         )
+    if loss == "squared_hinge" and y_index is not None:
+        tops = np.zeros(int(y_index.max(initial=0)) + 1)
+        np.maximum.at(tops, y_index, upper)
+        low = float(tops[tops > 0.0].min(initial=math.inf))
+        if low < SQUARED_HINGE_MIN_TOP_C:
+            raise ValueError(
+                f"loss='squared_hinge' needs the largest C_i = C x sample_weight x class_weight "
+                f"of every class to be at least {SQUARED_HINGE_MIN_TOP_C:g}; one class's is "
+                f"{low:.3g}, for which 1 / (2 C_i) in the dual overflows float64. Use a larger C "
+                "or larger weights."
+            )
     if loss != "logistic":
         return
     smallest = float(upper[upper > 0].min(initial=math.inf))

@@ -66,6 +66,7 @@ from scipy.special import expit
 from .._result import Trace
 from .._threads import one_blas_thread
 from ..kernels import KernelSpec, squared_norms
+from ._checks import check_symmetric
 from ._dual import DualSolution, primal_objective
 from ._smo import LOSSES
 from ._smo_kernels import FREE, LOGISTIC_EPS, LOWER, UPPER, rho_from_gradient
@@ -322,13 +323,7 @@ def _check_gram(K: np.ndarray) -> np.ndarray:
         raise ValueError(f"a precomputed kernel must be a square matrix; got shape {K.shape}.")
     if not np.all(np.isfinite(K)):
         raise ValueError("the kernel matrix contains NaN or infinite values.")
-    scale = float(np.abs(K).max(initial=0.0))
-    asymmetry = float(np.abs(K - K.T).max(initial=0.0))
-    if asymmetry > 1e-8 * max(scale, np.finfo(float).tiny):
-        raise ValueError(
-            f"the kernel matrix is not symmetric (max |K - K'| = {asymmetry:.3g} for entries up to "
-            f"{scale:.3g}); a kernel matrix K[i, j] = k(x_i, x_j) must be."
-        )
+    check_symmetric(K)
     return 0.5 * (K + K.T)
 
 

@@ -650,6 +650,64 @@ def test_partial_fit_after_a_newton_fit_goes_on_from_its_coefficients(wine, fit_
     assert fitted.coef_.shape == (3, X.shape[1])  # a refused call keeps the fitted model
 
 
+def test_a_failed_partial_fit_keeps_the_model_fitted_by_another_solver(wine):
+    X, y = wine
+    model = LogisticRegression(C=0.1).fit(X, y)
+    fitted = {name: value for name, value in vars(model).items() if name.endswith("_")}
+    model.set_params(solver="sgd", learning_rate="constant", eta0=1e300)
+    with pytest.raises(SGDDivergedError):
+        model.partial_fit(X * 1e10, y)
+    after = {name: value for name, value in vars(model).items() if name.endswith("_")}
+    assert after.keys() == fitted.keys() and model.solver_ == fitted["solver_"]
+    np.testing.assert_array_equal(model.coef_, fitted["coef_"])
+    # and the next call starts from it: one epoch from the Newton coefficients
+    model.set_params(eta0=0.01).partial_fit(X, y)
+    assert np.isnan(model.duality_gap_)  # not computed by partial_fit; the fit's would mislead
+    assert np.abs(model.coef_ - fitted["coef_"]).max() < 0.5
+
+
+def test_a_model_seen_mid_fit_holds_no_run_of_an_earlier_fit():
+    # a callback kept the models of a 6-feature refit: they shared the 3-feature run of the
+    # first fit, and partial_fit on one wrote past its arrays (segmentation fault)
+    rng = np.random.default_rng(0)
+    X3, X6 = rng.normal(size=(80, 3)), rng.normal(size=(80, 6))
+    y = (X6[:, 0] > 0).astype(int)
+    kept = []
+
+    class Keep:
+        def setup(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+            if fitted_estimator is not None:
+                kept.append(fitted_estimator)
+
+        def teardown(self, estimator, context):
+            pass
+
+    model = LogisticRegression(**SGD, max_iter=3, tol=None, random_state=0).fit(X3, y)
+    model.set_callbacks(Keep()).fit(X6, y)
+    mid = kept[1]
+    assert not hasattr(mid, "_sgd_run")
+    start = mid.coef_.copy()
+    mid.partial_fit(X6, y)  # one epoch from the coefficients it holds
+    assert mid.coef_.shape == (1, 6) and np.all(np.isfinite(mid.coef_))
+    assert not np.array_equal(mid.coef_, start)
+
+
+def test_a_run_only_continues_on_problems_of_its_shape(small_binary):
+    X, y = small_binary
+    objective = LogisticObjective.from_data(
+        X, target_matrix(y, 2), np.ones(len(y)), Penalty(l2=1.0), fit_intercept=True, center=False
+    )
+    run = make_run(np.zeros((1, 3)), SGDSettings(), fit_intercept=True)
+    with pytest.raises(ValueError, match=r"run holds coefficients of shape \(1, 3\)"):
+        sgd(objective, run, data_weight=1.0, max_iter=1, tol=None)
+
+
 def test_partial_fit_rejects_bad_classes_and_class_weights(small_binary):
     X, y = small_binary
     with pytest.raises(ValueError, match="classes must not contain NaN"):

@@ -591,6 +591,27 @@ def test_an_unfitted_estimator_is_a_not_fitted_error(breast_cancer, model):
         duality_gaps(model, X, y)
 
 
+def test_a_duck_typed_model_with_a_fit_method_is_judged_by_its_attributes(breast_cancer):
+    # a plain class (no scikit-learn base) whose fit sets the fitted attributes: the first
+    # NotFittedError check called scikit-learn's check_is_fitted on it, which needs tags
+    X, y = breast_cancer
+
+    class Plain:
+        def __init__(self, C=1.0):
+            self.C = C
+
+        def fit(self, X, y):
+            model = sk_linear.LogisticRegression(C=self.C, tol=1e-10).fit(X, y)
+            self.coef_, self.intercept_, self.classes_ = (
+                model.coef_,
+                model.intercept_,
+                model.classes_,
+            )
+            return self
+
+    assert check_kkt(Plain().fit(X, y), X, y).ok
+
+
 def test_nu_svc_is_a_type_error_not_a_division_by_zero(breast_cancer):
     """NuSVC has every attribute of a C-SVM, with C = 0.0: it was judged as one and divided by C."""
     X, y = breast_cancer

@@ -21,6 +21,7 @@ from sklearn.metrics.pairwise import rbf_kernel, sigmoid_kernel
 from sklearn.preprocessing import StandardScaler
 
 from mlbasics import SVC
+from mlbasics.optimality import check_kkt
 from mlbasics.svm import _batched, _checks
 
 
@@ -278,6 +279,32 @@ def test_logistic_loss_with_a_vanishing_C_i_is_an_error(small, where):
             SVC(loss="logistic", solver=solver, **kwargs).fit(X, y, **fit_kwargs)
 
 
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+def test_squared_hinge_with_a_class_of_subnormal_C_is_named(small, solver):
+    # C = 1e-310: 1 / (2 C) in the dual is beyond float64; the error said "not finite ... use a
+    # smaller C". Samples of such C_i beside ordinary ones are left out and settled (accepted).
+    X, y = small
+    with pytest.raises(ValueError, match=r"largest C_i .* of every class to be at least 1e-290"):
+        SVC(loss="squared_hinge", solver=solver, C=1e-310).fit(X, y)
+    weight = np.ones(len(y))
+    weight[::3] = 1e-310
+    model = SVC(loss="squared_hinge", solver=solver).fit(X, y, sample_weight=weight)
+    assert check_kkt(model, X, y, sample_weight=weight).ok
+
+
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+def test_an_asymmetric_precomputed_kernel_is_refused_by_every_solver(small, solver):
+    # SMO read rows where its float64 check read columns: "converged" fits, or 10 million
+    # iterations and advice about tol; the QP refused it already
+    X, y = small
+    K = X @ X.T
+    K[0, 1] += 0.3 * np.abs(K).max()
+    with pytest.raises(ValueError, match="the kernel matrix is not symmetric"):
+        SVC(kernel="precomputed", solver=solver).fit(K, y)
+    with pytest.raises(ValueError, match="the kernel matrix is not symmetric"):
+        SVC(kernel=lambda A, B: A @ B.T + (A[:, :1] - B[:, :1].T), solver=solver).fit(X, y)
+
+
 def test_logistic_loss_at_the_smallest_accepted_C_matches_a_moderate_one(small):
     """Below C ~ 1e-8 the logistic model no longer depends on C (alpha_i ~ C/2, K alpha ~ 0): the
     smallest accepted C gives the intercept of C = 1e-8."""
@@ -461,6 +488,24 @@ def test_gamma_scale_beyond_the_largest_float_is_a_named_error(as_sparse):
     base = np.array([[1.0, -1.0], [2.0, 0.0]])  # Var = 5/4, gamma = 2/5, times 2**1000 here
     expected = float(Fraction(2, 5) * 2**1000)
     assert resolve_gamma("scale", wrap(base * 2.0**-500)) == pytest.approx(expected, rel=1e-12)
+    # subnormal entries (X.var() = 2.5e-621): the scaling 2**1030 is beyond float64 itself (an
+    # OverflowError)
+    with pytest.raises(ValueError, match=r"X.var\(\) about 10\*\*-621: it overflows"):
+        resolve_gamma("scale", wrap(np.array([[1e-310, 0.0], [0.0, 1e-310]])))
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_gamma_scale_of_entries_whose_sum_overflows(as_sparse):
+    # 200 entries of 1e308 and 200 of -1e308: the sum is inf - inf = NaN, and gamma came back 1.0
+    # with an "invalid value" warning; X.var() is 1e616, gamma underflows
+    from mlbasics.kernels import resolve_gamma
+
+    X = np.where(np.arange(400).reshape(20, 20) % 2 == 0, 1e308, -1e308)
+    wrap = sparse.csr_matrix if as_sparse else np.asarray
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"X.var\(\) about 10\*\*616: it underflows"):
+            resolve_gamma("scale", wrap(X))
 
 
 @pytest.mark.parametrize(

@@ -206,6 +206,32 @@ def test_squared_hinge_with_samples_of_tiny_weight_converges(batched, tiny, monk
     )
 
 
+@pytest.mark.parametrize("heavy", [1e16, 1e20])
+def test_squared_hinge_beside_a_hard_margin_of_huge_weights_is_solved_whole(heavy):
+    # Six samples of weight 1e16 beside 34 of weight 1: the 34 fell below 1e-15 of their class's
+    # largest C_i and were left out, as if their alpha were negligible; but the heavy samples are
+    # a hard margin whose alpha stays of order 1, the settled alpha reached 650, and the model
+    # (converged_ True, no warning) had a heavy margin of -327 and 800 times the optimal
+    # objective. Reference: the primal in (w, b) by cvxpy, the heavy samples as constraints
+    # z_i >= 1 (the limit C_i -> inf; their terms are then O(1 / C_i)).
+    cp = pytest.importorskip("cvxpy")
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] + 0.5 * rng.normal(size=40) > 0).astype(int)
+    signs = np.where(y == 1, 1.0, -1.0)
+    weight = np.ones(40)
+    weight[:6] = heavy
+    model = SVC(kernel="linear", loss="squared_hinge", tol=1e-6).fit(X, y, sample_weight=weight)
+    w, b = cp.Variable(2), cp.Variable()
+    z = cp.multiply(signs, X @ w + b)
+    light = cp.sum(cp.square(cp.pos(1 - z[6:])))
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w) + light), [z[:6] >= 1]).solve("CLARABEL")
+    assert model.converged_
+    np.testing.assert_allclose(model.coef_[0], w.value, rtol=1e-5)
+    np.testing.assert_allclose(model.intercept_[0], b.value, rtol=1e-5)
+    assert check_kkt(model, X, y, sample_weight=weight, tol=1e-4).ok
+
+
 def test_squared_hinge_with_weights_over_thirty_decades_is_certified():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 4))
@@ -242,3 +268,27 @@ def test_a_class_of_tiny_weights_is_solved_whole():
     model.fit(X, y)
     assert model.converged_
     assert check_kkt(model, X, y).ok
+
+
+@pytest.mark.parametrize("loss", ["hinge", "logistic"])
+@pytest.mark.parametrize("offset", [1e6, 1e7])
+def test_rbf_on_data_far_from_the_origin(loss, offset):
+    # Features of unit spread around 1e6 or 1e7 (coordinates, timestamps): prediction, the
+    # float64 check and the logistic start computed ||x||^2 + ||z||^2 - 2 x'z on the raw rows and
+    # lost the differences (decision values off by 1.6e-3 and 0.23; at tol=1e-6 the check wrote
+    # that gradient into the solver: the model moved by 1.2e-3, converged_ True). Reference: the
+    # kernel from exact differences, and the fit on the unshifted data.
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(200, 3))
+    y = (Z[:, 0] + Z[:, 1] * Z[:, 2] > 0).astype(int)
+    gamma = 1.0 / (3 * Z.var())
+    X = Z + offset
+    model = SVC(gamma=gamma, loss=loss, tol=1e-6).fit(X, y)
+    centred = SVC(gamma=gamma, loss=loss, tol=1e-6).fit(Z, y)
+    S = model.support_vectors_
+    distances = ((X[:, None, :] - S[None, :, :]) ** 2).sum(axis=-1)
+    exact = np.exp(-gamma * distances) @ model.dual_coef_[0] + model.intercept_[0]
+    assert model.converged_
+    np.testing.assert_allclose(model.decision_function(X), exact, atol=1e-10)
+    # the rows of X hold Z to about 1e-9 (offset 1e7): the two fits agree to that and to tol
+    np.testing.assert_allclose(exact, centred.decision_function(Z), atol=1e-5)
