@@ -29,15 +29,16 @@ def forget_fit(estimator, *private) -> None:
         estimator.__dict__.pop(name, None)
 
 
-def classes_and_weights(estimator, X, y, sample_weight):
+def classes_and_weights(estimator, X, y, sample_weight, *, every_class=True):
     """``(classes, y_index, sample_weight, weight, per_class)`` for a classifier's ``fit``.
 
     ``sample_weight`` is the checked, non-negative user weight (ones when None); ``per_class`` the
     weight of each class from ``estimator.class_weight`` (ones when None; "balanced" counts each
     class by its sample weight, as scikit-learn's ``LogisticRegression`` does), and ``weight`` the
-    product, per sample. Data with a single class, a class weight that is
-    negative or not finite, or a class whose samples all weigh zero raise a ``ValueError`` naming
-    the estimator or the class.
+    product, per sample. Data with a single class, a class weight that is negative or not
+    finite, or a class whose samples all weigh zero (with ``every_class``; without it, fewer
+    than two classes of positive weight) raise a ``ValueError`` naming the estimator or the
+    class.
     """
     classes, y_index = np.unique(y, return_inverse=True)
     if len(classes) < 2:
@@ -50,28 +51,51 @@ def classes_and_weights(estimator, X, y, sample_weight):
     )
     weight = sample_weight
     per_class = np.ones(len(classes))
-    _check_every_class_weighs(classes, y_index, sample_weight)
+    _check_class_totals(estimator, classes, y_index, sample_weight, every_class)
     if estimator.class_weight is not None:
-        per_class = compute_class_weight(
-            estimator.class_weight, classes=classes, y=y, sample_weight=sample_weight
-        )
+        per_class = class_weights(estimator.class_weight, classes, y_index, sample_weight)
         check_class_weights(per_class, classes)
         weight = sample_weight * per_class[y_index]
-        _check_every_class_weighs(classes, y_index, weight)  # a class weight of 0
+        _check_class_totals(estimator, classes, y_index, weight, every_class)  # a class weight 0
     return classes, y_index, sample_weight, weight, per_class
 
 
-def _check_every_class_weighs(classes, y_index, weight):
-    """A ``ValueError`` naming the first class whose samples all weigh zero. Checked on the
-    sample weights before ``class_weight`` too: "balanced" divides by each class's total."""
+def class_weights(class_weight, classes, y_index, sample_weight):
+    """The weight of each class from ``class_weight`` (a dict, or "balanced": each class counted
+    by its sample weight, as scikit-learn's ``LogisticRegression`` does). A class of total weight
+    0 gets 1 for "balanced" (scikit-learn's formula divides by 0 there; the factor only
+    multiplies zero weights)."""
+    with np.errstate(divide="ignore"):
+        per_class = compute_class_weight(
+            class_weight, classes=classes, y=classes[y_index], sample_weight=sample_weight
+        )
+    empty = np.bincount(y_index, weights=sample_weight, minlength=len(classes)) == 0.0
+    per_class[empty & ~np.isfinite(per_class)] = 1.0
+    return per_class
+
+
+def _check_class_totals(estimator, classes, y_index, weight, every_class):
+    """A ``ValueError`` naming the first class whose samples all weigh zero (``every_class``), or
+    (without it) saying that fewer than two classes have samples of positive weight. Checked on
+    the sample weights before ``class_weight`` too."""
     totals = np.bincount(y_index, weights=weight, minlength=len(classes))
-    if not np.all(totals > 0.0):
-        empty = _label(classes, np.flatnonzero(~(totals > 0.0))[0])
+    weighed = totals > 0.0
+    if every_class and not np.all(weighed):
+        empty = _label(classes, np.flatnonzero(~weighed)[0])
         raise ValueError(
             f"class {empty!r} has no sample with positive weight; every class needs one (check "
             "sample_weight and class_weight; a bootstrap drawn as weights, as BaggingClassifier "
-            "draws it, can leave a rare class out: its optimum would put that class at "
-            "probability 0, an intercept of -inf)."
+            "draws it, can leave a rare class out)."
+        )
+    if not every_class and np.count_nonzero(weighed) < 2:
+        which = (
+            "no class"
+            if not weighed.any()
+            else f"only class {_label(classes, np.argmax(weighed))!r}"
+        )
+        raise ValueError(
+            f"{type(estimator).__name__} needs samples of positive weight in at least 2 classes; "
+            f"{which} has any (check sample_weight and class_weight)."
         )
 
 

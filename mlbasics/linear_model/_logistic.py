@@ -420,8 +420,13 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels (any type scikit-learn accepts: integers, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples. Every class of ``y`` needs a positive total
-            weight (a ``ValueError`` otherwise: the optimum would have an intercept of -inf).
+            Non-negative weights of the samples. At least two classes need a positive total
+            weight. A class whose samples all weigh 0 (a bootstrap drawn as weights, as
+            ``BaggingClassifier`` draws it, can leave a rare class out) has no finite optimum:
+            its probabilities go to 0 and its intercept to -inf. The solvers stop, as
+            scikit-learn's, once those probabilities are too small to matter at ``tol``, and the
+            certificate's dual point takes the limit (the objective's infimum is that of the
+            other classes alone).
 
         Returns
         -------
@@ -443,7 +448,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         X, y = self._validate_training_data(X, y, reset=True)
         weighted = sample_weight is not None
         self.classes_, y_index, given_weight, sample_weight, _ = classes_and_weights(
-            self, X, y, sample_weight
+            self, X, y, sample_weight, every_class=False
         )
         n_classes = len(self.classes_)
         C = 1.0 if penalty.is_zero else float(self.C)

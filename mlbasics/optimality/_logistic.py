@@ -19,10 +19,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 from scipy.special import expit, log_softmax, softmax, xlogy
-from sklearn.utils.class_weight import compute_class_weight
 
 from .. import losses
 from .._threads import serial_dot
+from .._validation import class_weights
 from ._report import KKTReport, worst_indices
 
 __all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
@@ -234,7 +234,19 @@ def _intercept_shift(Z, Y, c, P):
         delta = np.array([_balancing_shift(Z[:, 0], c, float(target[0]))])
         return delta, _probabilities(Z + delta)
     delta = np.zeros(Z.shape[1])
-    if np.any(target <= 0):
+    empty = target <= 0.0
+    if np.count_nonzero(~empty) < 2:
+        return delta, P  # fewer than two classes of positive weight: nothing to balance
+    if empty.any():
+        # a class of total weight 0 has no finite optimum: its probabilities tend to 0 (its
+        # intercept to -inf), and the dual point takes that limit, balancing the others alone
+        delta[empty] = -np.inf
+        keep = ~empty
+        delta[keep], P_keep = _intercept_shift(
+            Z[:, keep], Y[:, keep], c, softmax(Z[:, keep], axis=1)
+        )
+        P = np.zeros_like(P)
+        P[:, keep] = P_keep
         return delta, P
     mass = np.einsum("ik,i->k", P, c)
     size = float(np.linalg.norm(mass - target))
@@ -573,9 +585,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     per_class = (
         np.ones(n_classes)
         if class_weight is None
-        else compute_class_weight(
-            class_weight, classes=classes, y=classes[y_index], sample_weight=sample_weight
-        )
+        else class_weights(class_weight, classes, y_index, sample_weight)
     )
     if n_outputs == 1:
         Y = y_index.reshape(-1, 1).astype(float)

@@ -6,13 +6,14 @@ import warnings
 import numpy as np
 import pytest
 from scipy import sparse
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mlbasics import LogisticRegression, Trace
-from mlbasics.optimality import duality_gaps
+from mlbasics.optimality import check_kkt, duality_gaps
 
 # -- bad input: a clear ValueError naming the problem --------------------------------------------
 
@@ -108,7 +109,7 @@ def test_negative_or_non_finite_class_weight_is_rejected(small_binary, solver, b
 
 
 @pytest.mark.parametrize("weights", ["class_weight", "sample_weight", "balanced"])
-def test_class_without_positive_weight_is_rejected(small_binary, weights):
+def test_fewer_than_two_classes_of_positive_weight_are_rejected(small_binary, weights):
     # with the intercept unpenalised, the objective of the other class alone has no minimum.
     # "balanced" divides by each class's total weight: the check comes first, so neither
     # scikit-learn's divide-by-zero warning nor an "inf" class weight reaches the user.
@@ -119,8 +120,79 @@ def test_class_without_positive_weight_is_rejected(small_binary, weights):
     fit_params = {"sample_weight": np.where(y == 1, 0.0, 1.0)} if weights != "class_weight" else {}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(ValueError, match="class 1 has no sample with positive weight"):
+        with pytest.raises(ValueError, match="positive weight in at least 2 classes; only class 0"):
             LogisticRegression(**params).fit(X, y, **fit_params)
+
+
+def _reduced_optimum(X, y, weight, keep, C):
+    """The multinomial objective on the classes ``keep`` alone (their rows of W penalised, a
+    free intercept each) minimised by scipy: the infimum of the problem whose other classes
+    weigh 0 (their intercepts at -inf)."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    p = X.shape[1]
+    rows = np.isin(y, keep)
+    Xk, yk, ck = X[rows], np.searchsorted(keep, y[rows]), C * weight[rows]
+    K = len(keep)
+
+    def f(theta):
+        W, b = theta[: K * p].reshape(K, p), theta[K * p :]
+        Z = Xk @ W.T + b
+        value = ck @ (logsumexp(Z, axis=1) - Z[np.arange(len(yk)), yk]) + 0.5 * (W**2).sum()
+        P = np.exp(Z - logsumexp(Z, axis=1)[:, None])
+        P[np.arange(len(yk)), yk] -= 1.0
+        R = ck[:, None] * P
+        return value, np.concatenate([(R.T @ Xk + W).ravel(), R.sum(axis=0)])
+
+    result = minimize(f, np.zeros(K * (p + 1)), jac=True, method="L-BFGS-B",
+                      options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000})  # fmt: skip
+    return result.fun
+
+
+@pytest.mark.parametrize("solver", ["newton", "newton-cg", "lbfgs"])
+def test_a_class_of_zero_total_weight_tends_to_probability_zero(wine, solver):
+    # (BaggingClassifier draws its bootstrap as weights and leaves a rare class out.) There is no
+    # finite optimum: the class's probabilities tend to 0, its intercept to -inf, and the
+    # infimum is the objective of the other classes alone. Such fits were refused; they now stop
+    # as scikit-learn's do, certified against that infimum.
+    X, y = wine
+    weight = np.where(y == 2, 0.0, 1.0)
+    model = LogisticRegression(solver=solver, tol=1e-6).fit(X, y, sample_weight=weight)
+    infimum = _reduced_optimum(X, y, weight, [0, 1], C=1.0)
+    assert model.converged_
+    assert 0.0 <= model.objective_ - infimum <= 1e-5 * infimum
+    assert model.predict_proba(X)[:, 2].max() < 1e-3
+    report = check_kkt(model, X, y, sample_weight=weight, tol=1e-6)
+    assert report.ok, str(report)
+    assert 0.0 <= report.duality_gap  # a bound on model.objective_ - infimum
+    assert model.objective_ - infimum <= report.duality_gap + 1e-9 * infimum
+
+
+def test_class_weight_balanced_with_a_class_of_zero_total_weight(wine):
+    # scikit-learn's formula (n / (K * class total), K counting every class of y) for the others;
+    # the empty class's factor multiplies only zeros
+    X, y = wine
+    weight = np.where(y == 2, 0.0, 1.0)
+    balanced = LogisticRegression(class_weight="balanced").fit(X, y, sample_weight=weight)
+    totals = np.bincount(y, weights=weight)
+    per_class = {k: weight.sum() / (3 * totals[k]) for k in (0, 1)} | {2: 1.0}
+    explicit = LogisticRegression(class_weight=per_class).fit(X, y, sample_weight=weight)
+    np.testing.assert_allclose(balanced.coef_, explicit.coef_, rtol=1e-10)
+
+
+def test_bagging_with_a_rare_class_fits():
+    # 2 samples of a third class: each bootstrap leaves it out with probability 0.13
+    from sklearn.ensemble import BaggingClassifier
+
+    X, y = make_classification(100, 4, n_informative=3, n_redundant=0, random_state=0)
+    y[:2] = 2
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+    ours = BaggingClassifier(LogisticRegression(), n_estimators=10, random_state=0).fit(X, y)
+    reference = BaggingClassifier(SklearnLogisticRegression(), n_estimators=10, random_state=0)
+    reference.fit(X, y)
+    assert np.mean(ours.predict(X) == reference.predict(X)) >= 0.97
 
 
 def test_l1_ratio_without_elasticnet_warns(small_binary):

@@ -1402,3 +1402,14 @@ def test_a_logistic_report_without_an_intercept_names_features_only(breast_cance
     assert report.intercept_index is None
     assert report.worst["stationarity"][0] == 3
     assert "intercept" not in str(report).split("worst features:")[1].split("\n")[0]
+
+
+def test_scikit_learns_logistic_regression_with_a_class_of_zero_weight(wine):
+    # its intercept heads for -inf; the dual point takes the class's limit (probability 0) and
+    # balances the others: there was "no dual bound" before
+    X, y = wine
+    weight = np.where(y == 2, 0.0, 1.0)
+    model = sk_linear.LogisticRegression(tol=1e-10, max_iter=10_000).fit(X, y, sample_weight=weight)
+    report = check_kkt(model, X, y, sample_weight=weight, tol=1e-4)
+    assert report.ok, str(report)
+    assert 0.0 <= report.duality_gap < 1e-4 * report.primal_objective
