@@ -47,6 +47,15 @@ def squared_norms(X) -> np.ndarray:
     return np.einsum("ij,ij->i", X, X)
 
 
+def rbf_centre(X) -> np.ndarray:
+    """The point the RBF kernel's rows are taken relative to: the median of each feature of the
+    dense ``X``. The kernel reads differences of rows only, and ``||x||^2 + ||z||^2 - 2 x'z``
+    keeps them when the norms are small: a common offset (features of unit spread around 1e6)
+    cancels their digits. The median, not the mean: one far row (1e9, even of weight 0) moved
+    the mean to 5e6 and every other row 5e6 away from it."""
+    return np.median(X, axis=0)
+
+
 def _private_copy(A):
     """A copy of ``A`` (dense or sparse) for a callable kernel: whatever it does to its
     arguments stays away from the caller's data. (Read-only views were tried first, but compiled

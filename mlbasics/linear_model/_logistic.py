@@ -649,10 +649,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         """
         # F(0): every class at probability 1/K (1/2 for one output), no penalty
         n_classes = max(objective.shape[0], 2)
-        zero_model = factor * float(np.sum(objective.weights)) * math.log(n_classes)
+        zero_model = float(np.sum(objective.weights)) * math.log(n_classes)
         # objective_ sums the n losses one by one: F(0) itself comes out up to n eps F(0) above
         rounding = objective.n_samples * np.finfo(float).eps * zero_model
-        if self.objective_ <= zero_model + rounding:
+        if self.objective_ <= factor * zero_model + rounding:
             return
         self.converged_ = False
         largest_norm = float(squared_norms(X).max(initial=0.0))
@@ -669,7 +669,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             steps = "a smaller eta0"
         warnings.warn(
             f"LogisticRegression(solver='sgd') ended at objective {self.objective_:.4g}, above "
-            f"{zero_model:.4g}, the objective of all-zero coefficients: its steps do not suit "
+            f"{'' if factor == 1.0 else f'{factor:g} times '}{zero_model:.4g}, the objective "
+            "of all-zero coefficients: its steps do not suit "
             f"features of this scale (largest squared sample norm {largest_norm:.3g}). "
             f"Standardise the features (StandardScaler in a Pipeline) or change the steps: "
             f"{steps}.",

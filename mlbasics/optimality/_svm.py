@@ -16,7 +16,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from .. import losses
 from .._ovo import pair_coefficients
-from ..kernels import KernelSpec, resolve_gamma
+from ..kernels import KernelSpec, rbf_centre, resolve_gamma
 from ._report import KKTReport, merge_worst, worst_entries
 
 __all__ = [
@@ -84,6 +84,11 @@ def _kernel_products(model, X, W, rows, left=None):
         gamma = resolve_gamma(model.gamma, X) if kernel in ("rbf", "poly", "sigmoid") else 1.0
         spec = KernelSpec(kernel, gamma, float(model.coef0), int(model.degree))
     X_left = X if left is None else X[left]
+    if kernel == "rbf" and not (sparse.issparse(X) or sparse.issparse(SV)):
+        # (differences of rows only: taken near the data, as SVC does, so that the norms in
+        # ||x||^2 + ||z||^2 - 2 x'z do not cancel them for data far from the origin)
+        centre = rbf_centre(X)
+        X_left, SV = X_left - centre, SV - centre
     out = np.empty((X_left.shape[0], W.shape[1]))
     for block, values in spec.blocks(X_left, SV):
         out[block] = values @ W

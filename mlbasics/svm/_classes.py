@@ -22,9 +22,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
 from .._validation import canonical_sparse, classes_and_weights, forget_fit
-from ..kernels import KernelSpec, resolve_gamma, squared_norms
+from ..kernels import KernelSpec, rbf_centre, resolve_gamma, squared_norms
 from ._checks import (
     MAX_SQUARED_NORM,
+    NEGLIGIBLE_SQUARED_HINGE_C,
     check_bounds,
     check_feature_scale,
     check_kernel_range,
@@ -39,20 +40,15 @@ from ._smo_kernels import gram_from_dots
 
 __all__ = ["SVC"]
 
-#: The squared hinge leaves out the samples whose ``C_i`` is below this fraction of the largest in
-#: their class, as it leaves out those of weight 0 (a class whose weights are all tiny is solved
-#: whole: SMO handles it, in 30 to 190 iterations on a review's cases). Such a sample's optimal ``alpha_i =
-#: 2 C_i (1 - z_i)_+`` moves the decision values by about ``1e-15`` of the others' share, the
-#: rounding of float64, while its curvature ``1 / (2 C_i)`` in the dual, above ``1e15`` times the
-#: others', stalled SMO (weights of 1e-18 to 1e-30 ran to max_iter at a gap of 0.1, the intercept
-#: 0.2 off; 1e-16 converged). The hinge's and the logistic loss's bounds have no such curvature.
-NEGLIGIBLE_SQUARED_HINGE_C = 1e-15
-#: ... provided that their settled ``alpha_i`` sum to at most this share of the others' (which
-#: holds when the others' ``alpha`` grow with their ``C_i``); otherwise the pair is solved whole.
-#: Six samples of weight 1e16 beside 34 of weight 1 are a hard margin: their ``alpha`` stayed of
-#: order 1, the left-out samples' settled ``alpha`` were up to 650, and the model was 800 times
-#: off its optimum, with converged_ True.
-NEGLIGIBLE_SETTLED_SHARE = 1e-12
+#: The squared hinge's samples left out for a negligible ``C_i``
+#: (:data:`~mlbasics.svm._checks.NEGLIGIBLE_SQUARED_HINGE_C`) are settled at their optimum given
+#: the others' solution, provided that this moves the decision values at the support vectors by
+#: at most this (the margins are 1); otherwise the pair is solved whole. Six samples of weight
+#: 1e16 beside 34 of weight 1 are a hard margin whose ``alpha`` stay of order 1: the settled
+#: ``alpha`` of the others reached 650, and the model was 800 times off its optimum with
+#: converged_ True; one sample of weight 1e-20 at 1e9 on the wrong side (linear kernel) had a
+#: settled ``alpha`` of 2.2e-11 that moved ``w`` by 0.02.
+NEGLIGIBLE_SETTLED_EFFECT = 1e-12
 
 
 def ovr_from_ovo(decision: np.ndarray, n_classes: int) -> np.ndarray:
@@ -92,8 +88,20 @@ def kernel_block(spec: KernelSpec, A, B, sq_b=None) -> np.ndarray:
     top_a, top_b = float(sq_a.max(initial=0.0)), float(sq_b.max(initial=0.0))
     argument, value = kernel_bounds(spec, top_a, top_b)
     if not max(top_a, argument, value) <= MAX_SQUARED_NORM:
-        # rows far beyond the training data's scale: IEEE infinities, exact RBF zeros
-        return exact_kernel_block(spec, A, B)
+        # rows far beyond the training data's scale: IEEE infinities, exact RBF zeros, each such
+        # row on its own (exact_kernel_block scales a block by its largest entry: the ordinary
+        # rows of a block holding one row of 1e200 came out at kernel value 1 from every support
+        # vector)
+        far = np.array(
+            [not max(s, *kernel_bounds(spec, float(s), top_b)) <= MAX_SQUARED_NORM for s in sq_a]
+        )
+        gram = np.empty((A.shape[0], B.shape[0]))
+        for i in np.flatnonzero(far):
+            gram[i] = exact_kernel_block(spec, A[i : i + 1], B)[0]
+        near = np.flatnonzero(~far)
+        if near.size:
+            gram[near] = kernel_block(spec, A[near], B, sq_b=sq_b)
+        return gram
     kern = (np.int64(spec.code), spec.gamma, spec.coef0, np.int64(spec.degree))
     gram = np.ascontiguousarray(safe_sparse_dot(A, B.T, dense_output=True))
     gram_from_dots(gram, sq_a, sq_b, kern, np.empty(B.shape[0], dtype=np.int64))
@@ -498,11 +506,12 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         gamma = 1.0 if precomputed or callable(self.kernel) else resolve_gamma(self.gamma, X)
         self._kernel_spec = KernelSpec(self.kernel, gamma, float(self.coef0), int(self.degree))
         # The RBF kernel reads differences of rows only: the solvers and predict work on dense
-        # rows minus the training mean, whose norms are small, so that ||x||^2 + ||z||^2 - 2 x'z
-        # keeps the differences of data far from the origin (features of 1e6 + N(0, 1): decision
-        # values off by 1.6e-3, and the float64 check at tol=1e-6 moved the model by 1.2e-3).
+        # rows minus rbf_centre (the features' medians), whose norms are small, so that
+        # ||x||^2 + ||z||^2 - 2 x'z keeps the differences of data far from the origin (features of
+        # 1e6 + N(0, 1): decision values off by 1.6e-3, and the float64 check at tol=1e-6 moved
+        # the model by 1.2e-3).
         dense_rbf = self.kernel == "rbf" and not sparse.issparse(X)
-        self._rbf_offset = X.mean(axis=0) if dense_rbf else None
+        self._rbf_offset = rbf_centre(X) if dense_rbf else None
         # A callable kernel is evaluated once, into the matrix the solver works on.
         if callable(self.kernel):
             train = self._kernel_spec.matrix(X, X)
@@ -510,7 +519,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             train = X if self._rbf_offset is None else X - self._rbf_offset
         solver_spec = KernelSpec("precomputed") if callable(self.kernel) else self._kernel_spec
         check_kernel_range(self._kernel_spec, top_squared_norm, gram=None if named else train)
-        if not named:
+        if not named and self.solver != "qp":  # (the QP checks its Gram matrix itself)
             check_symmetric(train)
         if named:
             kernel_top = kernel_bounds(self._kernel_spec, top_squared_norm, top_squared_norm)[1]
@@ -613,10 +622,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             solution, full = solve(rows)
             if negligible.size:
                 signs = np.where(y_index[negligible] == a, 1.0, -1.0)
-                settled = self._settled_alpha(
+                settled, effect = self._settled_alpha(
                     train, is_gram, spec, rows, full[rows], solution.rho, negligible, signs, upper
                 )
-                if settled.sum() <= NEGLIGIBLE_SETTLED_SHARE * np.abs(full).sum():
+                if effect <= NEGLIGIBLE_SETTLED_EFFECT:
                     full[negligible] = signs * settled
                 else:  # not negligible beside the solution after all: the pair solved whole
                     rows = np.flatnonzero(in_pair & (upper > 0.0))
@@ -659,15 +668,18 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     def _settled_alpha(train, is_gram, spec, rows, coef, rho, negligible, signs, upper):
         """The squared hinge's ``alpha_i = 2 C_i (1 - z_i)_+`` of the samples left out for a
         negligible ``C_i`` (:data:`NEGLIGIBLE_SQUARED_HINGE_C`), at the margins ``z_i`` of the
-        solution on the others: their optimum given the rest, to the rounding of float64 (they
-        move the others by less than it), so that the certificate holds for them too."""
+        solution on the others: their optimum given the rest, so that the certificate holds for
+        them too; and the largest change they make to the decision values at the support vectors
+        (negligible where they move the others by less than the rounding)."""
         support = np.flatnonzero(coef)
         if is_gram:
             kernel = np.asarray(train[np.ix_(negligible, rows[support])], dtype=np.float64)
         else:
             kernel = spec.matrix(train[negligible], train[rows[support]])
         margins = signs * (kernel @ coef[support] - rho)
-        return 2.0 * upper[negligible] * np.maximum(1.0 - margins, 0.0)
+        settled = 2.0 * upper[negligible] * np.maximum(1.0 - margins, 0.0)
+        effect = float(np.abs(kernel.T @ (signs * settled)).max(initial=0.0))
+        return settled, effect
 
     def _log(self):
         """Where the progress lines of the fit and its solvers go: ``print`` with ``verbose``,
@@ -751,15 +763,16 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         spec = self._kernel_spec
         support = self.support_vectors_
         block = None
-        offset = self._rbf_offset  # (rbf: rows minus the training mean, as the solver saw them)
-        if offset is not None:
+        # rbf fitted on dense rows: rows minus its centre, as the solver saw them (sparse test
+        # rows are taken as they are: centred, a block of them would be dense)
+        offset = getattr(self, "_rbf_offset", None)  # (None in a model pickled before it)
+        if offset is not None and not sparse.issparse(X):
             support = support - offset
             sq_support = squared_norms(support)
 
-            def block(A, B):  # (sparse rows of a model fitted on dense ones: one block dense)
-                dense = A.toarray() if sparse.issparse(A) else A
+            def block(A, B):
                 with np.errstate(over="ignore"):  # (rows near the float64 maximum: inf, as in fit)
-                    return kernel_block(spec, dense - offset, B, sq_b=sq_support)
+                    return kernel_block(spec, A - offset, B, sq_b=sq_support)
 
         elif spec.is_named:
             block = functools.partial(kernel_block, spec, sq_b=squared_norms(support))

@@ -31,7 +31,7 @@ from scipy import sparse
 
 from .. import losses
 from .._result import STOPPED_BY_HOOK, Trace
-from ..kernels import PRECOMPUTED_CODE, KernelSpec, squared_norms
+from ..kernels import PRECOMPUTED_CODE, KernelSpec, rbf_centre, squared_norms
 from . import _smo_kernels as K
 
 __all__ = [
@@ -230,11 +230,12 @@ def _data(X, y, spec: KernelSpec):
     # arithmetic. The products of a float32 copy (the solver's until then) were twice as fast but
     # off by 1.9e-6 in the rbf rows of n = 400, p = 50, gamma = 1 (float64 products: 1e-14), and a
     # fit at tol=1e-6 reported converged with complementary slackness at 1.2e-5 (libsvm: 7e-7).
-    # The RBF kernel only sees differences of rows, so the data are centred first, which keeps the
-    # norms small and the distances accurate.
+    # The RBF kernel only sees differences of rows, so the data are centred first (on the
+    # features' medians, :func:`~mlbasics.kernels.rbf_centre`), which keeps the norms small and
+    # the distances accurate.
     Xp = np.empty(X.shape)
     if spec.kernel == "rbf":
-        np.subtract(X, X.mean(axis=0), out=Xp)
+        np.subtract(X, rbf_centre(X), out=Xp)
     else:
         Xp[...] = X
     # Scaled by a power of two 2**-e that brings the largest row norm into [1/2, 1), with gamma

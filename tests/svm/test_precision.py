@@ -292,3 +292,89 @@ def test_rbf_on_data_far_from_the_origin(loss, offset):
     np.testing.assert_allclose(model.decision_function(X), exact, atol=1e-10)
     # the rows of X hold Z to about 1e-9 (offset 1e7): the two fits agree to that and to tol
     np.testing.assert_allclose(exact, centred.decision_function(Z), atol=1e-5)
+
+
+def test_rbf_centre_is_not_moved_by_one_far_row():
+    # The centre was the mean: one row at 1e9 (weight 0, left out of the fit) moved it to 5e6,
+    # every other row 5e6 from it, and the decision values were off by 1.2e-2 (converged_ True).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(201, 3))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    X[200] = [1e9, 0.0, 0.0]
+    weight = np.ones(201)
+    weight[200] = 0.0
+    model = SVC(gamma=0.3, tol=1e-6).fit(X, y, sample_weight=weight)
+    without = SVC(gamma=0.3, tol=1e-6).fit(X[:200], y[:200])
+    S = model.support_vectors_
+    distances = ((X[:200, None, :] - S[None, :, :]) ** 2).sum(axis=-1)
+    exact = np.exp(-0.3 * distances) @ model.dual_coef_[0] + model.intercept_[0]
+    np.testing.assert_allclose(model.decision_function(X[:200]), exact, atol=1e-12)
+    np.testing.assert_allclose(exact, without.decision_function(X[:200]), atol=1e-10)
+
+
+def test_sparse_rows_predicted_by_a_dense_rbf_model_match_dense_ones():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 5)) + 3.0
+    y = (X[:, 0] > 3.0).astype(int)
+    model = SVC().fit(X, y)
+    test = rng.normal(size=(40, 5)) + 3.0
+    test[test < 3.0] = 0.0
+    np.testing.assert_allclose(
+        model.decision_function(sparse.csr_matrix(test)), model.decision_function(test), atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge", "logistic"])
+def test_check_kkt_certifies_an_rbf_model_far_from_the_origin(loss):
+    # the checker computed ||x||^2 + ||z||^2 - 2 x'z on the raw rows and failed optimal models
+    # at offsets 1e6 (squared hinge) and 1e7 (every loss); it now takes the rows near the data
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(200, 3))
+    y = (Z[:, 0] + Z[:, 1] * Z[:, 2] > 0).astype(int)
+    X = Z + 1e7
+    model = SVC(loss=loss, tol=1e-6).fit(X, y)
+    assert check_kkt(model, X, y, tol=1e-3).ok
+
+
+def test_one_far_row_in_a_predict_call_leaves_the_others_alone():
+    # the whole block went to the exact path, scaled by its largest entry: the ordinary rows
+    # underflowed to kernel value 1 and got the intercept as decision value (accuracy 0.98 to 0.48)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = SVC().fit(X, y)
+    mixed = np.vstack([X, [[1e200, 0.0, 0.0]]])
+    decision = model.decision_function(mixed)
+    np.testing.assert_allclose(decision[:-1], model.decision_function(X), rtol=1e-12)
+    assert decision[-1] == model.intercept_[0]  # exp(-inf) from every support vector
+
+
+def test_a_settled_sample_far_away_is_not_negligible():
+    # weight 1e-20 at 1e9 on the wrong side (linear kernel, squared hinge): its settled alpha,
+    # 2.2e-11, passed a test on the sum of alpha but moved w by 0.02 (converged_ True). The pair is
+    # now solved whole; reference: the primal minimised by scipy (smooth, from the solution)
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=80) > 0).astype(int)
+    s = np.where(y == 1, 1.0, -1.0)
+    X[0] = [-s[0] * 1e9, 0.0, 0.0]
+    weight = np.ones(80)
+    weight[::2] = 1e-20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # (tiny C_i slow SMO down)
+        model = SVC(kernel="linear", loss="squared_hinge", tol=1e-8, max_iter=200_000).fit(
+            X, y, sample_weight=weight
+        )
+
+    def primal(theta):
+        w, b = theta[:3], theta[3]
+        slack = np.maximum(1.0 - s * (X @ w + b), 0.0)
+        value = 0.5 * w @ w + weight @ slack**2
+        grad_margin = -2.0 * weight * slack * s
+        return value, np.concatenate([w + X.T @ grad_margin, [grad_margin.sum()]])
+
+    start = np.concatenate([model.coef_[0], model.intercept_])
+    best = minimize(primal, start, jac=True, method="BFGS", options={"gtol": 1e-12}).x
+    np.testing.assert_allclose(model.coef_[0], best[:3], atol=1e-4)
