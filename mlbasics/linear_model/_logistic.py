@@ -421,12 +421,14 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             Class labels (any type scikit-learn accepts: integers, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples. At least two classes need a positive total
-            weight. A class whose samples all weigh 0 (a bootstrap drawn as weights, as
-            ``BaggingClassifier`` draws it, can leave a rare class out) has no finite optimum:
-            its probabilities go to 0 and its intercept to -inf. The solvers stop, as
-            scikit-learn's, once those probabilities are too small to matter at ``tol``, and the
-            certificate's dual point takes the limit (the objective's infimum is that of the
-            other classes alone).
+            weight. With ``fit_intercept``, a class whose samples all weigh 0 (a bootstrap drawn
+            as weights, as ``BaggingClassifier`` draws it, can leave a rare class out) has no
+            finite optimum: its probabilities go to 0 and its intercept to -inf. The Newton
+            solvers and L-BFGS stop, as scikit-learn's, once those probabilities are too small
+            to matter at ``tol``, and the certificate's dual point takes the limit (the
+            objective's infimum is that of the other classes alone); SGD's intercept moves as
+            its steps allow (slowly with ``intercept_rate`` 0.01 on sparse input). Without an
+            intercept the optimum is finite and the class keeps its probabilities.
 
         Returns
         -------

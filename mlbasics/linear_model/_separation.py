@@ -44,6 +44,10 @@ def separating_direction_exists(A, Y, weights) -> bool | None:
     used = weights > 0
     A = A[used]
     Y = Y[used]
+    if Y.shape[1] > 1:
+        # a class of total weight 0 has no finite optimum whatever the data (its intercept goes to
+        # -inf, documented with sample_weight): the question is whether the others separate
+        Y = Y[:, Y.sum(axis=0) > 0]
     d = A.shape[1]
     if Y.shape[1] == 1:
         sign = 2.0 * Y[:, 0] - 1.0

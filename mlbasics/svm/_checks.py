@@ -78,10 +78,12 @@ LOGISTIC_MIN_C = 1e-100
 #: others', stalled SMO (weights of 1e-18 to 1e-30 ran to max_iter at a gap of 0.1, the intercept
 #: 0.2 off; 1e-16 converged). The hinge's and the logistic loss's bounds have no such curvature.
 NEGLIGIBLE_SQUARED_HINGE_C = 1e-15
-#: The squared hinge's dual has ``1 / (2 C_i)`` on its diagonal, beyond float64 for ``C_i`` below
-#: this: the samples SVC solves (above :data:`NEGLIGIBLE_SQUARED_HINGE_C` of their class's
-#: largest) must not be below it (``C = 1e-310`` ended in "not finite ... use a smaller C").
-SQUARED_HINGE_MIN_C = 0.5 / float(np.finfo(np.float64).max)
+#: The squared hinge's dual has ``1 / (2 C_i)`` on its diagonal, and SMO's pair step adds two of
+#: them: beyond float64 for ``C_i`` below ``1 / max float`` (5.6e-309; at 5e-309 SMO made no step
+#: and ran to max_iter). The samples SVC solves (above :data:`NEGLIGIBLE_SQUARED_HINGE_C` of their
+#: class's largest) must be at least this, with a factor 4 of room (``C = 1e-310`` ended in "not
+#: finite ... use a smaller C").
+SQUARED_HINGE_MIN_C = 4.0 / float(np.finfo(np.float64).max)
 
 _SCALE_ADVICE = "Scale the features, e.g. with sklearn.preprocessing.StandardScaler"
 
@@ -139,10 +141,12 @@ def kernel_bounds(spec: KernelSpec, top_a: float, top_b: float) -> tuple[float, 
         return argument, float(np.power(np.float64(argument), spec.degree))
 
 
-#: A kernel matrix is symmetric when ``max |K - K'|`` is at most this times its largest entry:
-#: above the rounding of a kernel computed in float64 (an rbf callable on features near 1e4 is
-#: asymmetric by 3.5e-8 of its values) and of SMO's float32 cache (6e-8), far below a matrix
-#: that is not a kernel's.
+#: A kernel matrix is symmetric when every ``|K_ij - K_ji|`` is at most this times the scale of
+#: the entry, ``max(sqrt(|K_ii K_jj|), |K_ij|, |K_ji|)`` (a kernel's entries are bounded by the
+#: first): above the rounding of a kernel computed in float64 (an rbf callable on features near
+#: 1e4 is asymmetric by 3.5e-8 of its values) and of SMO's float32 cache (6e-8), far below a
+#: matrix that is not a kernel's. (Relative to the largest entry, one far row let an asymmetry of
+#: 0.5 between entries of size 2 through.)
 SYMMETRY_RTOL = 1e-6
 #: Rows per block of :func:`check_symmetric` (no ``n x n`` copy of the matrix).
 SYMMETRY_BLOCK = 256
@@ -154,15 +158,25 @@ def check_symmetric(K) -> None:
     check reads columns (its "converged" models, or max_iter with advice about ``tol``), the QP
     would solve another problem."""
     n = K.shape[0]
-    scale = max(float(K.max(initial=0.0)), -float(K.min(initial=0.0)))
-    asymmetry = 0.0
+    root = np.sqrt(np.abs(np.diagonal(K)).astype(np.float64))
+    # (an absolute floor at the rounding of the largest entry, for entries and diagonals of 0)
+    floor = (
+        64 * np.finfo(np.float64).eps * max(float(K.max(initial=0.0)), -float(K.min(initial=0.0)))
+    )
+    worst, where = 0.0, (0, 0)
     for start in range(0, n, SYMMETRY_BLOCK):
         rows = slice(start, min(start + SYMMETRY_BLOCK, n))
-        asymmetry = max(asymmetry, float(np.abs(K[rows] - K[:, rows].T).max(initial=0.0)))
-    if asymmetry > SYMMETRY_RTOL * max(scale, np.finfo(float).tiny):
+        upper, lower = K[rows], K[:, rows].T
+        scale = np.maximum(np.outer(root[rows], root), np.maximum(np.abs(upper), np.abs(lower)))
+        ratio = (np.abs(upper - lower) - floor) / np.maximum(scale, np.finfo(np.float64).tiny)
+        i, j = np.unravel_index(np.argmax(ratio), ratio.shape)
+        if ratio[i, j] > worst:
+            worst, where = float(ratio[i, j]), (start + i, j)
+    if worst > SYMMETRY_RTOL:
+        i, j = where
         raise ValueError(
-            f"the kernel matrix is not symmetric (max |K - K'| = {asymmetry:.3g} for entries up to "
-            f"{scale:.3g}); a kernel matrix K[i, j] = k(x_i, x_j) must be."
+            f"the kernel matrix is not symmetric (K[{i}, {j}] = {K[i, j]:.6g}, K[{j}, {i}] = "
+            f"{K[j, i]:.6g}); a kernel matrix K[i, j] = k(x_i, x_j) must be."
         )
 
 
@@ -282,7 +296,8 @@ def check_bounds(upper, loss: str, y_index=None) -> None:
                 f"loss='squared_hinge' needs C_i = C x sample_weight x class_weight of at least "
                 f"{SQUARED_HINGE_MIN_C:.3g} on the samples it solves (those above "
                 f"{NEGLIGIBLE_SQUARED_HINGE_C:g} of their class's largest C_i); the smallest is "
-                f"{low:.3g}, for which 1 / (2 C_i) in the dual overflows float64. Use a larger C "
+                f"{low:.3g}, near where 1 / (2 C_i) + 1 / (2 C_j) in the dual's pair steps overflows "
+                "float64. Use a larger C "
                 "or larger weights."
             )
     if loss != "logistic":

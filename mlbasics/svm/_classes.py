@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
 from .._validation import canonical_sparse, classes_and_weights, forget_fit
-from ..kernels import KernelSpec, rbf_centre, resolve_gamma, squared_norms
+from ..kernels import PREDICT_BLOCK_BYTES, KernelSpec, rbf_centre, resolve_gamma, squared_norms
 from ._checks import (
     MAX_SQUARED_NORM,
     NEGLIGIBLE_SQUARED_HINGE_C,
@@ -764,15 +764,23 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         support = self.support_vectors_
         block = None
         # rbf fitted on dense rows: rows minus its centre, as the solver saw them (sparse test
-        # rows are taken as they are: centred, a block of them would be dense)
+        # rows densified a few at a time: a block is sized for its kernel values, not for rows
+        # of every feature; uncentred, they lost the digits the centre keeps)
         offset = getattr(self, "_rbf_offset", None)  # (None in a model pickled before it)
-        if offset is not None and not sparse.issparse(X):
+        if offset is not None:
             support = support - offset
             sq_support = squared_norms(support)
+            step = max(1, PREDICT_BLOCK_BYTES // (8 * max(len(offset), 1)))
+
+            def centred(A):
+                with np.errstate(over="ignore"):  # (rows near the float64 maximum: inf, as in fit)
+                    return kernel_block(spec, A - offset, support, sq_b=sq_support)
 
             def block(A, B):
-                with np.errstate(over="ignore"):  # (rows near the float64 maximum: inf, as in fit)
-                    return kernel_block(spec, A - offset, B, sq_b=sq_support)
+                if not sparse.issparse(A):
+                    return centred(A)
+                parts = [centred(A[i : i + step].toarray()) for i in range(0, A.shape[0], step)]
+                return np.vstack(parts) if parts else np.empty((0, B.shape[0]))
 
         elif spec.is_named:
             block = functools.partial(kernel_block, spec, sq_b=squared_norms(support))

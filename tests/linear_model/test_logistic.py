@@ -169,6 +169,23 @@ def test_a_class_of_zero_total_weight_tends_to_probability_zero(wine, solver):
     assert model.objective_ - infimum <= report.duality_gap + 1e-9 * infimum
 
 
+def test_a_class_of_zero_weight_is_not_taken_for_separable_data():
+    # penalty=None, labels independent of X (the weighted classes overlap): the separation LP
+    # kept the empty class's column and found its intercept's direction, "linearly separable"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = rng.integers(0, 3, 300)
+    weight = np.where(y == 2, 0.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(penalty=None, tol=1e-8).fit(X, y, sample_weight=weight)
+    assert model.converged_ and np.all(np.abs(model.coef_) < 1.0)
+    # separable weighted classes are still said to be
+    separable = np.where(y == 1, X[:, 0] + 5.0, X[:, 0] - 5.0)[:, None]
+    with pytest.warns(UserWarning, match="linearly separable"):
+        LogisticRegression(penalty=None).fit(np.hstack([separable, X]), y, sample_weight=weight)
+
+
 def test_class_weight_balanced_with_a_class_of_zero_total_weight(wine):
     # scikit-learn's formula (n / (K * class total), K counting every class of y) for the others;
     # the empty class's factor multiplies only zeros

@@ -284,8 +284,9 @@ def test_squared_hinge_with_a_class_of_subnormal_C_is_named(small, solver):
     # C = 1e-310: 1 / (2 C) in the dual is beyond float64; the error said "not finite ... use a
     # smaller C". Samples of such C_i beside ordinary ones are left out and settled (accepted).
     X, y = small
-    with pytest.raises(ValueError, match=r"at least 2.78e-309 on the samples it solves"):
-        SVC(loss="squared_hinge", solver=solver, C=1e-310).fit(X, y)
+    for C in (1e-310, 5e-309):  # (5e-309: the pair step's 1/(2 C_i) + 1/(2 C_j) overflows)
+        with pytest.raises(ValueError, match=r"at least 2.2\de-308 on the samples it solves"):
+            SVC(loss="squared_hinge", solver=solver, C=C).fit(X, y)
     # 1 / (2e-295) is finite: solved (it was refused by a first, too wide, rule)
     model = SVC(loss="squared_hinge", solver=solver, C=1e-295).fit(X, y)
     assert model.converged_ and check_kkt(model, X, y).ok
@@ -306,6 +307,15 @@ def test_an_asymmetric_precomputed_kernel_is_refused_by_every_solver(small, solv
         SVC(kernel="precomputed", solver=solver).fit(K, y)
     with pytest.raises(ValueError, match="the kernel matrix is not symmetric"):
         SVC(kernel=lambda A, B: A @ B.T + (A[:, :1] - B[:, :1].T), solver=solver).fit(X, y)
+    # judged entry by entry: one far row (entries up to 1e6) let an asymmetry of 0.5 between
+    # entries of a few units through a tolerance relative to the largest entry
+    far = np.vstack([X, 1e3 * X[:1]])
+    K = far @ far.T
+    K[3, 4] += 0.5
+    with pytest.raises(ValueError, match=r"not symmetric \(K\[3, 4\]"):
+        SVC(kernel="precomputed", solver=solver).fit(K, np.append(y, y[0]))
+    # a kernel's own rounding passes: rbf on features near 1e4, asymmetric by about 3e-8
+    SVC(kernel=lambda A, B: rbf_kernel(A, B, gamma=0.3), solver=solver).fit(X + 1e4, y)
 
 
 def test_logistic_loss_at_the_smallest_accepted_C_matches_a_moderate_one(small):

@@ -312,13 +312,19 @@ def test_rbf_centre_is_not_moved_by_one_far_row():
     np.testing.assert_allclose(exact, without.decision_function(X[:200]), atol=1e-10)
 
 
-def test_sparse_rows_predicted_by_a_dense_rbf_model_match_dense_ones():
+@pytest.mark.parametrize("offset", [3.0, 1e7])
+def test_sparse_rows_predicted_by_a_dense_rbf_model_match_dense_ones(offset, monkeypatch):
+    # centred as the dense ones, a few rows densified at a time (a first version took sparse
+    # rows uncentred: off by 0.34 at an offset of 1e7; the one before densified whole blocks)
+    from mlbasics.svm import _classes
+
+    monkeypatch.setattr(_classes, "PREDICT_BLOCK_BYTES", 8 * 5 * 7)  # 7 rows at a time
     rng = np.random.default_rng(1)
-    X = rng.normal(size=(120, 5)) + 3.0
-    y = (X[:, 0] > 3.0).astype(int)
+    X = rng.normal(size=(120, 5)) + offset
+    y = (X[:, 0] > offset).astype(int)
     model = SVC().fit(X, y)
-    test = rng.normal(size=(40, 5)) + 3.0
-    test[test < 3.0] = 0.0
+    test = rng.normal(size=(40, 5)) + offset
+    test[test < offset - 1.0] = 0.0
     np.testing.assert_allclose(
         model.decision_function(sparse.csr_matrix(test)), model.decision_function(test), atol=1e-12
     )
