@@ -428,7 +428,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             to matter at ``tol``, and the certificate's dual point takes the limit (the
             objective's infimum is that of the other classes alone); SGD's intercept moves as
             its steps allow (slowly with ``intercept_rate`` 0.01 on sparse input). Without an
-            intercept the optimum is finite and the class keeps its probabilities.
+            intercept the optimum is finite with a penalty (without one, only when the samples
+            do not lie in an open half-space).
 
         Returns
         -------
@@ -911,7 +912,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         """
         X = objective.X
         A = add_intercept_column(X) if objective.fit_intercept else X
-        separable = separating_direction_exists(A, objective.Y, objective.weights)
+        separable = separating_direction_exists(
+            A, objective.Y, objective.weights, intercept=objective.fit_intercept
+        )
         if separable:
             warnings.warn(
                 "The training data are linearly separable and penalty=None: the unpenalised "

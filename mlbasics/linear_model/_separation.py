@@ -25,7 +25,7 @@ from scipy import sparse
 MAX_CONSTRAINT_NONZEROS = 20_000_000
 
 
-def separating_direction_exists(A, Y, weights) -> bool | None:
+def separating_direction_exists(A, Y, weights, *, intercept=False) -> bool | None:
     """True if the samples of positive weight are (quasi-)completely separable, else False.
 
     Parameters
@@ -35,6 +35,12 @@ def separating_direction_exists(A, Y, weights) -> bool | None:
     Y : ndarray of shape (n_samples, n_outputs)
         0/1 targets, one column for two classes, one-hot otherwise.
     weights : ndarray of shape (n_samples,)
+    intercept : bool, default=False
+        Whether the last column of ``A`` is the intercept's column of ones. Then a class of total
+        weight 0 is left out: its intercept goes to -inf whatever the data (documented with
+        ``sample_weight``), and the question is whether the others separate. Without an
+        intercept such a class stays in: lowering its scores is a direction to infinity only
+        when the samples lie in an open half-space.
 
     Returns
     -------
@@ -44,10 +50,8 @@ def separating_direction_exists(A, Y, weights) -> bool | None:
     used = weights > 0
     A = A[used]
     Y = Y[used]
-    if Y.shape[1] > 1:
-        # a class of total weight 0 has no finite optimum whatever the data (its intercept goes to
-        # -inf, documented with sample_weight): the question is whether the others separate
-        Y = Y[:, Y.sum(axis=0) > 0]
+    if intercept and Y.shape[1] > 1:
+        Y = Y[:, Y.sum(axis=0) > 0]  # (see intercept above)
     d = A.shape[1]
     if Y.shape[1] == 1:
         sign = 2.0 * Y[:, 0] - 1.0

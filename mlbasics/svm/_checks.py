@@ -153,10 +153,10 @@ SYMMETRY_BLOCK = 256
 
 
 def check_symmetric(K) -> None:
-    """A ``ValueError`` unless the square ``K`` is symmetric to :data:`SYMMETRY_RTOL` of its largest
-    entry. An asymmetric matrix is no kernel matrix: SMO reads rows where the gradient's float64
-    check reads columns (its "converged" models, or max_iter with advice about ``tol``), the QP
-    would solve another problem."""
+    """A ``ValueError`` unless the square ``K`` is symmetric, entry by entry, to
+    :data:`SYMMETRY_RTOL` of each entry's scale. An asymmetric matrix is no kernel matrix: SMO
+    reads rows where the gradient's float64 check reads columns (its "converged" models, or
+    max_iter with advice about ``tol``), the QP would solve another problem."""
     n = K.shape[0]
     root = np.sqrt(np.abs(np.diagonal(K)).astype(np.float64))
     # (an absolute floor at the rounding of the largest entry, for entries and diagonals of 0)
@@ -175,8 +175,10 @@ def check_symmetric(K) -> None:
     if worst > SYMMETRY_RTOL:
         i, j = where
         raise ValueError(
-            f"the kernel matrix is not symmetric (K[{i}, {j}] = {K[i, j]:.6g}, K[{j}, {i}] = "
-            f"{K[j, i]:.6g}); a kernel matrix K[i, j] = k(x_i, x_j) must be."
+            f"the kernel matrix is not symmetric: K[{i}, {j}] = {K[i, j]:.10g} and K[{j}, {i}] = "
+            f"{K[j, i]:.10g} differ by {abs(float(K[i, j]) - float(K[j, i])):.3g}, more than "
+            f"{SYMMETRY_RTOL:g} of their scale (max(sqrt(|K_ii K_jj|), |K_ij|)); a kernel matrix "
+            "K[i, j] = k(x_i, x_j) must be symmetric."
         )
 
 

@@ -180,6 +180,11 @@ def test_a_class_of_zero_weight_is_not_taken_for_separable_data():
         warnings.simplefilter("error")
         model = LogisticRegression(penalty=None, tol=1e-8).fit(X, y, sample_weight=weight)
     assert model.converged_ and np.all(np.abs(model.coef_) < 1.0)
+    # without an intercept, samples in an open half-space (all features positive) let the empty
+    # class's scores fall together: the optimum is at infinity and the warning stays
+    positive = np.abs(X) + 0.1
+    with pytest.warns(UserWarning, match="linearly separable"):
+        LogisticRegression(penalty=None, fit_intercept=False).fit(positive, y, sample_weight=weight)
     # separable weighted classes are still said to be
     separable = np.where(y == 1, X[:, 0] + 5.0, X[:, 0] - 5.0)[:, None]
     with pytest.warns(UserWarning, match="linearly separable"):
