@@ -335,7 +335,8 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         trace=recorder.freeze(),
         primal=primal,
         stopped=recorder.stopped and not converged,
-        message=message or stop_message(code, recorder.stopped, fstate[K.F_GAP], tol, max_iter),
+        message=message
+        or stop_message(code, recorder.stopped, fstate[K.F_GAP], tol, max_iter, shrinking),
     )
 
 

@@ -180,6 +180,13 @@ def test_solution_message_of_a_capped_run():
         solution = _smo.solve_dual(X, y_pm, np.ones(300), KernelSpec("rbf", gamma=0.1), max_iter=5)
     assert not solution.converged
     assert solution.message.startswith("SMO stopped at max_iter=5 with gap")
+    # with shrinking (the default) the advice includes turning it off: on an ill-conditioned 1-D
+    # problem SMO with shrinking (and libsvm) sat at a gap of 2 where shrinking=False converged
+    assert "try shrinking=False" in solution.message
+    unshrunk = _smo.solve_dual(
+        X, y_pm, np.ones(300), KernelSpec("rbf", gamma=0.1), max_iter=5, shrinking=False
+    )
+    assert "shrinking" not in unshrunk.message
 
 
 @pytest.mark.parametrize("batched", [False, True])
