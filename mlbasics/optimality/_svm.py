@@ -12,10 +12,10 @@ from itertools import combinations
 import numpy as np
 from scipy import sparse
 from scipy.special import expit
-from sklearn.utils.class_weight import compute_class_weight
 
 from .. import losses
 from .._ovo import pair_coefficients
+from .._validation import class_weights
 from ..kernels import KernelSpec, rbf_centre, resolve_gamma
 from ._report import KKTReport, merge_worst, worst_entries
 
@@ -306,10 +306,7 @@ def _bounds(model, y_index, sample_weight):
         if class_weight is None:
             per_class = np.ones(len(classes))
         else:
-            labels = classes[y_index]
-            per_class = compute_class_weight(
-                class_weight, classes=classes, y=labels, sample_weight=sample_weight
-            )
+            per_class = class_weights(class_weight, classes, y_index, sample_weight)
     return float(model.C) * sample_weight * np.asarray(per_class, dtype=float)[y_index]
 
 

@@ -299,8 +299,7 @@ def check_bounds(upper, loss: str, y_index=None) -> None:
                 f"{SQUARED_HINGE_MIN_C:.3g} on the samples it solves (those above "
                 f"{NEGLIGIBLE_SQUARED_HINGE_C:g} of their class's largest C_i); the smallest is "
                 f"{low:.3g}, near where 1 / (2 C_i) + 1 / (2 C_j) in the dual's pair steps overflows "
-                "float64. Use a larger C "
-                "or larger weights."
+                "float64. Use a larger C or larger weights."
             )
     if loss != "logistic":
         return

@@ -772,15 +772,13 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             sq_support = squared_norms(support)
             step = max(1, PREDICT_BLOCK_BYTES // (8 * max(len(offset), 1)))
 
-            def centred(A):
-                with np.errstate(over="ignore"):  # (rows near the float64 maximum: inf, as in fit)
-                    return kernel_block(spec, A - offset, support, sq_b=sq_support)
-
             def block(A, B):
-                if not sparse.issparse(A):
-                    return centred(A)
-                parts = [centred(A[i : i + step].toarray()) for i in range(0, A.shape[0], step)]
-                return np.vstack(parts) if parts else np.empty((0, B.shape[0]))
+                if sparse.issparse(A):
+                    return np.vstack(
+                        [block(A[i : i + step].toarray(), B) for i in range(0, A.shape[0], step)]
+                    )
+                with np.errstate(over="ignore"):  # (rows near the float64 maximum: inf, as in fit)
+                    return kernel_block(spec, A - offset, B, sq_b=sq_support)
 
         elif spec.is_named:
             block = functools.partial(kernel_block, spec, sq_b=squared_norms(support))
