@@ -657,7 +657,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     See Also
     --------
     MLPRegressor : The same network with a regression loss.
-    sklearn.neural_network.MLPClassifier : scikit-learn's MLP (float64, no BatchNorm or dropout).
+    sklearn.neural_network.MLPClassifier : scikit-learn's MLP (no BatchNorm or dropout).
 
     Notes
     -----

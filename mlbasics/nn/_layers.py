@@ -441,7 +441,7 @@ class Dropout(Layer):
     True
     """
 
-    saved_names = ("mask",)
+    saved_names = ("mask", "_training")
 
     def __init__(self, p, *, rng):
         p = _check_real("The dropout probability p", p)
@@ -452,7 +452,7 @@ class Dropout(Layer):
         self.p = p
         self.rng = rng
         self.mask = None
-        self._training = False
+        self._training = None  # the mode of the last forward; None before any
 
     def forward(self, x, *, training):
         self._training = training and self.p > 0.0
@@ -466,7 +466,7 @@ class Dropout(Layer):
         return x * mask
 
     def backward(self, grad_out):
-        if not self._training:
+        if not self.saved("_training"):
             return grad_out
         grad_out *= self.saved("mask")
         return grad_out

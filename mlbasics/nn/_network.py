@@ -67,8 +67,14 @@ class Sequential:
     Parameters
     ----------
     layers : list of Layer
-        The layers, first to last. Each has ``forward(x, *, training)``, ``backward(grad_out)``,
-        ``params()``, ``grads()``, ``decays()``, ``buffers()`` (see :class:`~mlbasics.nn.Layer`).
+        The layers, first to last, each a distinct object that belongs to no other network. Each
+        has ``forward(x, *, training)``, ``backward(grad_out)``, ``params()`` and ``grads()``; a
+        layer with parameters also names them in ``param_names`` and takes the network's arrays
+        in ``bind`` (subclass :class:`~mlbasics.nn.Layer` for these, ``decays()`` and
+        ``buffers()``). A layer keeps what its last ``forward`` needs for ``backward``, so one
+        object cannot sit at two places (no tied weights): use ``copy.deepcopy(layer)``. A layer
+        already bound into another network is refused too (that network's optimizer would no
+        longer update it): pass a copy, or :meth:`~mlbasics.nn.Layer.unbind` it first.
     dtype : {np.float32, np.float64} or None, default=None
         Floating-point type of parameters and computations; ``None`` takes that of the first layer
         with parameters (float32 if none has). Layers of another type are cast.
@@ -114,6 +120,26 @@ class Sequential:
                     f"layers[{i}] ({type(layer).__name__}) is not a layer: it lacks "
                     f"{', '.join(missing)}."
                 )
+            if layer.params() and not (hasattr(layer, "param_names") and hasattr(layer, "bind")):
+                raise TypeError(
+                    f"layers[{i}] ({type(layer).__name__}) has parameters but no param_names "
+                    "and bind, through which the network keeps them in one flat vector: "
+                    "subclass mlbasics.nn.Layer."
+                )
+            first = next(j for j, other in enumerate(layers) if other is layer)
+            if first < i:
+                raise ValueError(
+                    f"layers[{i}] is the same {type(layer).__name__} object as layers[{first}]: "
+                    "a layer keeps what its last forward pass needs for backward, so each place "
+                    "in the network needs its own object (copy.deepcopy(layer)); weights cannot "
+                    "be tied."
+                )
+            if getattr(layer, "_bound", False):
+                raise ValueError(
+                    f"layers[{i}] ({type(layer).__name__}) belongs to another network, whose "
+                    "optimizer would no longer update it once this network binds it: pass a "
+                    "copy (copy.deepcopy(layer)), or call layer.unbind() first."
+                )
         if dtype is None:
             with_params = [layer.params() for layer in layers if layer.params()]
             dtype = with_params[0][0].dtype if with_params else np.float32
@@ -122,8 +148,6 @@ class Sequential:
         self.layers = layers
         for layer in layers:
             if any(p.dtype != self.dtype for p in layer.params()):
-                if getattr(layer, "_bound", False):  # from another network: this one binds it
-                    layer.unbind()
                 layer.astype(self.dtype)
         self._bind()
 

@@ -249,6 +249,7 @@ def test_dense_rejects_an_input_that_is_not_a_batch_of_its_width(shape):
         ELU(),
         Maxout(2),
         Softmax(),
+        Dropout(0.5, rng=np.random.default_rng(0)),
     ],
     ids=repr,
 )

@@ -432,12 +432,62 @@ def test_casting_a_bound_layer_to_another_type_is_refused_not_silently_unbound()
     assert freed.astype(np.float64).W.dtype == np.float64
 
 
-def test_a_layer_of_one_network_is_rebound_by_a_network_of_another_type():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_layer_of_another_network_is_refused_unless_copied_or_unbound(dtype):
+    # Binding it into the new network took it out of the old one's flat vector: the old
+    # network's optimizer went on updating arrays the layer no longer used, without a word.
+    import copy
+
     old = small_net()
     layer = old.layers[0]
-    new = Sequential([layer], dtype=np.float64)
-    assert layer.W.dtype == np.float64
-    assert np.shares_memory(layer.W, new.flat_params)
+    with pytest.raises(ValueError, match=r"layers\[0\] \(Dense\) belongs to another network"):
+        Sequential([layer], dtype=dtype)
+    assert np.shares_memory(layer.W, old.flat_params)  # the old network is untouched
+    new = Sequential([copy.deepcopy(layer)], dtype=dtype)
+    np.testing.assert_array_equal(new.flat_params, layer.W.ravel().astype(dtype))
+    freed = Sequential([old.layers[3].unbind()], dtype=dtype)
+    assert np.shares_memory(freed.layers[0].W, freed.flat_params)
+    assert not np.shares_memory(freed.layers[0].W, old.flat_params)
+
+
+def test_one_layer_object_at_two_places_is_refused():
+    # It kept only its second forward's input, so the first place's gradients were wrong (a
+    # reused Tanh: relative error 0.25 in check_gradients) or, between layers of different
+    # widths, backward failed in numpy's broadcasting.
+    rng = np.random.default_rng(0)
+    act = Tanh()
+    with pytest.raises(ValueError, match=r"layers\[3\] is the same Tanh object as layers\[1\]"):
+        Sequential([Dense(3, 4, rng=rng), act, Dense(4, 4, rng=rng), act, Dense(4, 2, rng=rng)])
+    dense = Dense(4, 4, rng=rng)
+    with pytest.raises(ValueError, match="weights cannot be tied"):
+        Sequential([dense, ReLU(), dense])
+
+
+def test_a_layer_with_parameters_needs_param_names_and_bind():
+    class Scale:  # forward, backward, params, grads, decays, buffers: not enough to be bound
+        def __init__(self):
+            self.w, self.dw = np.ones(3), np.zeros(3)
+
+        def forward(self, x, *, training):
+            return x * self.w
+
+        def backward(self, grad_out):
+            return grad_out * self.w
+
+        def params(self):
+            return [self.w]
+
+        def grads(self):
+            return [self.dw]
+
+        def decays(self):
+            return [False]
+
+        def buffers(self):
+            return {}
+
+    with pytest.raises(TypeError, match=r"layers\[0\] \(Scale\) has parameters but no param_names"):
+        Sequential([Scale()])
 
 
 def test_a_copied_layer_is_free_and_a_copied_network_keeps_its_layers_bound():
