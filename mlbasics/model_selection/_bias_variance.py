@@ -349,8 +349,8 @@ def _training_sets(n_train, n_rounds, sampling, rng):
 
 def _round_task(estimator, params, X_train, y_train, rows, X_test, seed, ctx=None, run=None):
     model = clone(estimator)
-    if params:
-        model.set_params(**params)
+    if params:  # a value may be an estimator (a pipeline's step): each round fits its own copy
+        model.set_params(**clone(params, safe=False))
     with_seeded_random_states(model, seed)
     try:
         X_round, y_round = _safe_indexing(X_train, rows), y_train[rows]

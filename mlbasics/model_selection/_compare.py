@@ -536,6 +536,12 @@ def compare_estimators(
         _check_one_default_score(names, models)
     if test == "mcnemar" and not classifier:
         raise ValueError("McNemar's test compares classifiers; use test='corrected_t'")
+    if test == "mcnemar" and np.ndim(y) == 2 and np.shape(y)[1] != 1:
+        raise ValueError(
+            "McNemar's test counts the test samples each classifier labels right, which needs "
+            f"one label per sample; y has shape {np.shape(y)} (multi-output): use "
+            "test='corrected_t' with a score"
+        )
     rng = check_random_state(random_state)
     if cv is None:
         r2 = scoring == "r2" or (scoring is None and not classifier)

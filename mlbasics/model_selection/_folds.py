@@ -235,7 +235,10 @@ def fit_and_score(
         )
         correct = None
         if return_correct:
-            correct = np.asarray(estimator.predict(X_test)) == np.asarray(y_test)
+            predicted, truth = np.asarray(estimator.predict(X_test)), np.asarray(y_test)
+            if predicted.ndim == 1 and truth.shape == (predicted.size, 1):
+                truth = truth.ravel()  # a column y, which classifiers take as a vector
+            correct = predicted == truth
     except Exception as exc:
         if error_score == "raise":
             raise

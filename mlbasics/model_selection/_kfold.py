@@ -177,9 +177,10 @@ def kfold_errors(
         Group labels for a group-aware splitter (:class:`~sklearn.model_selection.GroupKFold`).
         The splitter an int ``cv`` builds ignores them (scikit-learn warns that it does): to keep
         each group in one fold, pass a group-aware splitter as ``cv``.
-    cv : int or cross-validation splitter, default=5
+    cv : int, cross-validation splitter or None, default=5
         An int ``K`` is a shuffled K-fold seeded by ``random_state``, stratified for classifiers;
-        a splitter (or an iterable of ``(train, test)`` index pairs) is used as given.
+        a splitter (or an iterable of ``(train, test)`` index pairs) is used as given; None is the
+        default, 5.
     scoring : str, callable or None, default=None
         A scikit-learn scorer. None: ``"accuracy"`` for a classifier (errors are misclassification
         rates), ``"neg_mean_squared_error"`` for a regressor (errors are mean squared errors),
@@ -237,7 +238,11 @@ def kfold_errors(
     params = check_fit_params(params, n_samples)
     rng = check_random_state(random_state)
     splitter = make_splitter(
-        cv, y, classifier=is_classifier(estimator), random_state=rng, n_samples=n_samples
+        5 if cv is None else cv,
+        y,
+        classifier=is_classifier(estimator),
+        random_state=rng,
+        n_samples=n_samples,
     )
     splits = materialise_splits(splitter, X, y, groups)
     scoring = default_scoring(estimator) if scoring is None else scoring

@@ -38,9 +38,13 @@ class TestResult:
     pvalue: float
 
 
-#: Differences that spread less than this, relative to the largest, are taken as all equal (all
-#: of them for the corrected t-test, the two of each repetition for the 5x2cv tests).
-SAME_DIFFERENCE = 1e-12
+#: Differences that spread by less than this many machine epsilons of the scores' type (float64
+#: for integers), relative to the largest score, are taken as all equal (all of them for the
+#: corrected t-test, the two of each repetition for the 5x2cv tests). Each score is off its
+#: decimal value by half an epsilon of its magnitude, so two differences of equal decimal scores
+#: are at most about two apart: 0.9001 - 0.9 and 0.8001 - 0.8 differ by 1e-16, and 0.9 - 0.8 and
+#: 0.8 - 0.7 in float32 by 1e-8.
+SAME_DIFFERENCE = 4
 
 # Why a test's variance is 0, for the warning (see _warn_degenerate).
 ALL_EQUAL = "every paired difference is the same non-zero number"
@@ -61,7 +65,8 @@ def _as_floats(values, name):
 
 
 def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
-    """The differences ``a - b``, in units of a power of two (every test is scale-invariant).
+    """The differences ``a - b``, in units of a power of two (every test is scale-invariant), and
+    the spread below which differences are the same up to the rounding of the scores.
 
     The scores must have the same shape, one for which ``allowed(shape)`` is true
     (``shapes_doc`` says which in words), and are paired entry by entry: arrays of the same size
@@ -76,6 +81,8 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     """
     a = _as_floats(scores_a, "scores_a")
     b = _as_floats(scores_b, "scores_b")
+    kinds = [np.asarray(s).dtype for s in (scores_a, scores_b)]
+    eps = max(float(np.finfo(k if k.kind == "f" else np.float64).eps) for k in kinds)
     if a.shape != b.shape:
         raise ValueError(
             "scores_a and scores_b must hold one score per split each, in the same shape; got "
@@ -91,11 +98,12 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
         exponent = int(np.frexp(largest)[1])  # 2**exponent > largest
         a, b = np.ldexp(a, -exponent), np.ldexp(b, -exponent)  # |a|, |b| < 1
     d = a - b
-    if d.size and np.ptp(d) <= SAME_DIFFERENCE * np.abs(d).max():
-        # equal up to the rounding of the subtractions (0.9 - 0.8 != 0.8 - 0.7): equal, so that
-        # the tests take their zero-variance limit instead of a t of 1e15 made of rounding noise
+    same = SAME_DIFFERENCE * eps * np.abs(np.concatenate([a, b])).max(initial=0.0)
+    if d.size and np.ptp(d) <= same:
+        # equal up to the rounding of the scores (0.9 - 0.8 != 0.8 - 0.7): equal, so that the
+        # tests take their zero-variance limit instead of a t of 1e15 made of rounding noise
         d[:] = d[0]
-    return d
+    return d, same
 
 
 def _warn_degenerate(statistic, cause):
@@ -175,7 +183,7 @@ def corrected_resampled_ttest(scores_a, scores_b, *, n_train, n_test):
     >>> round(res.pvalue, 4)  # Student's t with 4 degrees of freedom
     0.0217
     """
-    d = _paired_differences(
+    d, _ = _paired_differences(
         scores_a,
         scores_b,
         allowed=lambda shape: len(shape) == 1,
@@ -190,7 +198,7 @@ def corrected_resampled_ttest(scores_a, scores_b, *, n_train, n_test):
 
 
 def _five_by_two(scores_a, scores_b):
-    d = _paired_differences(
+    d, same = _paired_differences(
         scores_a,
         scores_b,
         allowed=lambda shape: shape in ((10,), (5, 2)),
@@ -199,11 +207,12 @@ def _five_by_two(scores_a, scores_b):
             "estimator: shape (10,) ordered repetition by repetition or (5, 2) with one row per "
             "repetition"
         ),
-    ).reshape(5, 2)
+    )
+    d = d.reshape(5, 2)
     variances = ((d - d.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)  # s_i^2, i = 1..5
     # two differences equal up to rounding (0.9 - 0.8, 0.8 - 0.7) make s_i^2 = 0, not ~1e-33
     # of noise that would give t ~ 1e15 instead of the zero-variance limit
-    variances[np.ptp(d, axis=1) <= SAME_DIFFERENCE * np.abs(d).max(axis=1)] = 0.0
+    variances[np.ptp(d, axis=1) <= same] = 0.0
     return d, variances
 
 

@@ -242,6 +242,27 @@ def test_n_jobs_does_not_change_the_numbers(binary):
     assert one.expected_loss == two.expected_loss
 
 
+def test_an_estimator_valued_parameter_is_cloned_for_every_round(regression):
+    # The user's step went into every round's pipeline: it was fitted and seeded in place, and
+    # with n_jobs=1 the rounds after the first kept the first round's seed.
+    X_train, y_train, X_test, y_test, _ = regression
+    pipe = make_pipeline(PolynomialFeatures(2), DecisionTreeRegressor())
+    kwargs = dict(n_rounds=12, random_state=3)
+    steps = [DecisionTreeRegressor(max_features=1, max_depth=d) for d in (2, 6)]
+    curve = bias_variance_curve(pipe, "decisiontreeregressor", steps, X_train, y_train, X_test,
+                                y_test, n_jobs=1, **kwargs)  # fmt: skip
+    assert [s.random_state for s in steps] == [None, None]
+    assert not any(hasattr(s, "tree_") for s in steps)
+    for step, result in zip(steps, curve.results, strict=True):
+        # the same rounds as the decomposition of a pipeline that holds (a copy of) the step
+        single = bias_variance_decomposition(
+            make_pipeline(PolynomialFeatures(2), step), X_train, y_train, X_test, y_test, **kwargs
+        )
+        np.testing.assert_array_equal(result.predictions, single.predictions)
+    # a learner seeded per round: its predictions differ from round to round
+    assert np.ptp(curve.results[1].predictions, axis=0).max() > 0
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

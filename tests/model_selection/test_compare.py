@@ -147,6 +147,21 @@ def test_mcnemar_runs_on_one_stratified_hold_out_with_the_predictions(breast_can
     )  # accuracy on the hold-out
 
 
+def test_mcnemar_takes_a_column_y_as_its_vector_and_refuses_multi_output(breast_cancer):
+    # A column y broadcast against the 1-D predictions into a (k, k) table of "correct"
+    # answers, and the fits ended in an error about correct_a, an argument the caller never saw.
+    X, y = breast_cancer
+    ests = {"nb": GaussianNB(), "lr": DecisionTreeClassifier(random_state=0)}
+    vector = compare_estimators(ests, X, y, test="mcnemar", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the classifiers' DataConversionWarning on a column y
+        column = compare_estimators(ests, X, y[:, None], test="mcnemar", random_state=0)
+    np.testing.assert_array_equal(column.scores, vector.scores)
+    assert column.raw_pvalues[0, 1] == vector.raw_pvalues[0, 1]
+    with pytest.raises(ValueError, match=r"one label per sample; y has shape \(569, 2\)"):
+        compare_estimators(ests, X, np.c_[y, y], test="mcnemar", random_state=0)
+
+
 def test_a_failing_estimator_gets_nan_scores_and_nan_p_values_but_the_rest_goes_on(rows_dataset):
     X, y = rows_dataset
     cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0)

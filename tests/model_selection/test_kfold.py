@@ -70,6 +70,16 @@ def test_an_int_cv_is_a_shuffled_stratified_kfold_reproducible_by_random_state()
         assert np.ptp(np.bincount(y[test])) <= 1  # stratified: classes spread evenly
 
 
+def test_cv_none_is_the_default_five_fold():
+    # None passed the parameter check and gave an unshuffled StratifiedKFold(5), whatever
+    # random_state said.
+    X, y = load_iris(return_X_y=True)
+    none = kfold_errors(DecisionTreeClassifier(), X, y, cv=None, random_state=7)
+    ref = list(StratifiedKFold(5, shuffle=True, random_state=np.random.RandomState(7)).split(X, y))
+    for test, (_, ref_test) in zip(none.test_indices, ref, strict=True):
+        np.testing.assert_array_equal(test, ref_test)
+
+
 def test_scorer_without_an_error_form_keeps_scores_only():
     X, y = load_iris(return_X_y=True)
     res = kfold_errors(DecisionTreeClassifier(), X, y, cv=3, scoring="f1_macro", random_state=0)

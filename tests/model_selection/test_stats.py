@@ -63,10 +63,17 @@ def test_identical_scores_give_t_zero_and_p_one():
     assert (res.statistic, res.pvalue) == (0.0, 1.0)
 
 
-def test_differences_equal_up_to_rounding_take_the_zero_variance_limit():
+@pytest.mark.parametrize(
+    "difference, dtype",
+    [(0.1, np.float64), (1e-4, np.float64), (0.1, np.float32), (1e-3, np.float32)],
+)
+def test_differences_equal_up_to_rounding_take_the_zero_variance_limit(difference, dtype):
     # 0.9 - 0.8, 0.8 - 0.7, ... are 0.1 only up to rounding: a spread of ~1e-16 is no evidence.
-    a = np.array([0.9, 0.8, 0.7, 0.6, 0.9, 0.8, 0.7, 0.6, 0.9, 0.8])
-    b = np.array([0.8, 0.7, 0.6, 0.5, 0.8, 0.7, 0.6, 0.5, 0.8, 0.7])
+    # The spread is the scores' rounding, not the differences': 0.9001 - 0.9 and 0.8001 - 0.8
+    # are 1e-12 apart relative to 1e-4, and float32 scores 1e-7 (t of 1e12 and 1e6 before).
+    decimals = np.array([0.91, 0.82, 0.73, 0.64, 0.55, 0.9, 0.8, 0.7, 0.6, 0.5])
+    a = np.round(decimals + difference, 6).astype(dtype)  # the floats nearest the decimals
+    b = decimals.astype(dtype)
     assert np.ptp(a - b) > 0.0  # the rounding this test is about
     for test in (partial(corrected_resampled_ttest, n_train=90, n_test=10),
                  paired_ttest_5x2cv, combined_ftest_5x2cv):  # fmt: skip
