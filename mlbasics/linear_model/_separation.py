@@ -48,14 +48,20 @@ def separating_direction_exists(A, Y, weights, *, intercept=False) -> bool | Non
         None when the problem is too large for the check or the LP solver fails.
     """
     used = weights > 0
-    A = A[used]
+    A = sparse.csr_array(A[used], dtype=np.float64)
     Y = Y[used]
     if intercept and Y.shape[1] > 1:
         Y = Y[:, Y.sum(axis=0) > 0]  # (see intercept above)
+    # Separability does not depend on the columns' units, the LP's box and tolerances do: each
+    # column is divided by its largest magnitude (features in units of 1e-9 beside the
+    # intercept's ones were "separable" by HiGHS's feasibility tolerance, and separable data in
+    # units of 1e-12 were not).
+    largest = np.asarray(abs(A).max(axis=0).toarray()).ravel()
+    A = A @ sparse.diags_array(1.0 / np.where(largest > 0, largest, 1.0))
     d = A.shape[1]
     if Y.shape[1] == 1:
         sign = 2.0 * Y[:, 0] - 1.0
-        rows = sparse.csr_array(A).multiply(sign[:, None]).tocsr()  # y_i a_i
+        rows = A.multiply(sign[:, None]).tocsr()  # y_i a_i
     else:
         K = Y.shape[1]
         label = Y.argmax(axis=1)

@@ -302,6 +302,27 @@ def test_separable_unpenalised_data_warn(iris):
         LogisticRegression(None).fit(X[separable], y[separable])
 
 
+@pytest.mark.parametrize("units", [1.0, 1e-9, 1e-12])
+def test_the_separation_check_does_not_depend_on_the_features_units(iris, units):
+    # The LP's box [-1, 1] and HiGHS's tolerances met features of tiny units beside the
+    # intercept's ones: overlapping data in units of 1e-9 were "separable" (a warning that the
+    # optimum lies at infinity beside a finite, converged fit), separable data in units of 1e-12
+    # were not. The truth: setosa and versicolor separate, versicolor and virginica do not.
+    from mlbasics.linear_model._separation import separating_direction_exists
+
+    X, y = iris
+    X3, y3 = make_classification(
+        500, 20, n_informative=10, n_redundant=0, n_classes=3, random_state=0, flip_y=0.2
+    )
+    cases = [(X[y != 2], y[y != 2], True), (X[y != 0], y[y != 0], False), (X3, y3, False)]
+    for features, labels, separable in cases:
+        A = np.c_[features * units, np.ones(len(labels))]
+        Y = np.eye(3)[labels][:, np.unique(labels)]
+        Y = Y[:, 1:] if Y.shape[1] == 2 else Y  # one column for two classes
+        found = separating_direction_exists(A, Y, np.ones(len(labels)), intercept=True)
+        assert found is separable
+
+
 def test_non_separable_unpenalised_data_do_not_warn(small_binary):
     X, y = small_binary
     with warnings.catch_warnings():
