@@ -63,6 +63,12 @@ MAX_INNER_PASSES = 100
 GRAM_MAX_ACTIVE = 2000
 GRAM_SPEEDUP = 10.0
 FIRST_GUESS_PASSES = 5
+# Proximal Newton's step along the null space of the (centred, weighted) features: computed once
+# the inner coordinate descent runs out of passes, for dense X of at most NULL_SPACE_MAX_FEATURES
+# columns; an eigenvalue of the weighted Gram matrix below NULL_SPACE_RTOL of the largest is null.
+NULL_SPACE_MAX_FEATURES = 2000
+NULL_SPACE_RTOL = 1e-13
+NULL_SPACE_ADMM_ITER = 2000
 # The message of a proximal Newton run that met both tests of its stopping rule.
 CONVERGED_L1 = "subgradient optimality and duality gap below tol"
 # A run stops after STALL_LIMIT steps that change the objective only within rounding noise.
@@ -537,6 +543,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     is_sparse = sparse.issparse(obj.X)
     implicit_centring = is_sparse and obj.mu is not None
     columns = _ColumnAccess(obj, implicit_centring)
+    null_space = _NullSpace(obj)
     coef = np.array(coef0, dtype=float)
     Z = obj.scores(coef)
     F = obj.value(coef, Z)
@@ -603,6 +610,8 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             coef = coef - shift
             Z = Z - obj.scores(shift[None, :])
             F = obj.value(coef, Z)
+        if passes >= MAX_INNER_PASSES and null_space.basis() is not None:
+            coef, Z, F = null_space.step(coef, Z, F)
         n_iter += 1
         previous_opt = opt_moved
         P = obj.probabilities(Z)
@@ -705,6 +714,93 @@ class _ColumnAccess:
             else:
                 self._arrays = (A,)
         return self._arrays
+
+
+class _NullSpace:
+    """Proximal Newton's step along directions of the coefficients that leave every score as it
+    is: the null space of the (centred) features on the samples of positive weight.
+
+    With exactly collinear features (``make_classification``'s default redundant ones), the loss
+    is flat along such a direction and the L1 term is not; the quadratic model is flat there too,
+    and cyclic coordinate descent, which moves one coefficient at a time, creeps along it by
+    about ``l1 / H_jj`` a pass: at ``C = 1000`` most fits ran to ``max_iter`` (a gap of 3e4 after
+    100 iterations at ``C = 1e4``; 3 493 iterations to converge). This step minimises the
+    penalty over the null directions ``V`` exactly, ``min_t l1 ||w + V t||_1 + l2/2 ||w +
+    V t||^2``, by ADMM (:func:`_penalty_minimum`); for the multinomial loss jointly with the
+    shift common to the classes (see :meth:`.LogisticObjective.best_class_shift`): alternating
+    the two creeps too. The step is kept only if the objective decreases, since ``V`` is null
+    only to rounding.
+
+    The basis costs one weighted Gram matrix and its eigen-decomposition (``n p^2 / 2 + O(p^3)``),
+    once per fit and only when coordinate descent has run out of passes; dense ``X`` of at most
+    :data:`NULL_SPACE_MAX_FEATURES` columns.
+    """
+
+    def __init__(self, obj: LogisticObjective):
+        self.obj, self._basis, self._done = obj, None, False
+
+    def basis(self):
+        """Orthonormal null vectors of the features, shape (n_features, r), or None."""
+        obj = self.obj
+        if self._done:
+            return self._basis
+        self._done = True
+        if sparse.issparse(obj.X) or obj.n_features > NULL_SPACE_MAX_FEATURES:
+            return None
+        used = obj.weights > 0
+        X = obj.X[used]
+        if obj.mu is not None:
+            X = X - obj.mu
+        gram = X.T @ (X * obj.weights[used][:, None])
+        values, vectors = scipy.linalg.eigh(gram)
+        null = values <= NULL_SPACE_RTOL * max(values[-1], 0.0)
+        if values[-1] > 0.0 and null.any():
+            self._basis = vectors[:, null]
+        return self._basis
+
+    def step(self, coef, Z, F):
+        """``coef`` moved to the penalty's minimum over the null directions, if ``F`` drops."""
+        obj, V = self.obj, self._basis
+        p = obj.n_features
+        multinomial = coef.shape[0] > 1
+
+        def project(D):  # onto the null directions: V V^T per class, and with the softmax any
+            mean = D.mean(axis=0) if multinomial else 0.0  # shift common to the classes
+            return mean + ((D - mean) @ V) @ V.T
+
+        W = coef[:, :p]
+        new = coef.copy()
+        new[:, :p] = W + project(_penalty_minimum(W, project, obj.penalty.l1, obj.penalty.l2) - W)
+        change = new - coef
+        if not np.any(change):
+            return coef, Z, F
+        new_Z = Z + obj.scores(change)
+        new_F = obj.value(new, new_Z)
+        return (new, new_Z, new_F) if new_F < F else (coef, Z, F)
+
+
+def _penalty_minimum(W, project, l1, l2):
+    """``min l1 ||U||_1 + l2/2 ||U||^2`` over ``U`` in ``W + N`` (``project``: onto ``N``), by ADMM.
+
+    The splitting ``U = Z``: the ``U``-update is the penalty's prox (a soft threshold, then a
+    shrink by ``1 + l2 / rho``), the ``Z``-update the projection onto the affine set
+    ``Z = W + project(x - W)``. ``rho`` is chosen for the scale of ``W``; it changes the speed,
+    not the limit.
+    """
+    scale = float(np.abs(W).max())
+    if scale == 0.0:
+        return W
+    rho = l2 + l1 / scale
+    Zk, Yk = W.copy(), np.zeros_like(W)
+    for _ in range(NULL_SPACE_ADMM_ITER):
+        X = Zk - Yk
+        U = np.sign(X) * np.maximum(np.abs(X) - l1 / rho, 0.0) / (1.0 + l2 / rho)
+        previous = Zk
+        Zk = W + project(U + Yk - W)
+        Yk += U - Zk
+        if max(np.abs(U - Zk).max(), np.abs(Zk - previous).max()) <= 1e-12 * scale:
+            break
+    return Zk
 
 
 def _proximal_gradient_step(obj: LogisticObjective, coef, Z, G, F):
