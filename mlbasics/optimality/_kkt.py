@@ -172,8 +172,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         attributes; scikit-learn's NuSVC, SVR and OneClassSVM among them), or its ``C`` is not
         a real number.
     ValueError
-        When ``X``, ``y`` or ``sample_weight`` are not valid or not the training data (other rows,
-        another number of features), ``tol`` is not a positive finite number, or the model's
+        When ``X``, ``y`` or ``sample_weight`` are not valid or cannot be the training data
+        (another number of features; for an SVM, support vectors that are not rows of ``X``), ``tol`` is not a positive finite number, or the model's
         attributes are not those of a fitted model: ``C`` not positive (not finite, for an SVM),
         coefficients or intercepts that are not finite or not of the shapes their classes and
         support vectors imply.
@@ -236,7 +236,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     residual ``eps``, at most ``2 eps ||W||_1`` to first order, so divided by that scale it is in
     the units of ``eps``, and a model that met ``eps <= tol`` passes ``tol``. ``duality_gap``
     itself, ``P - D``, is unscaled and bounds ``P - P*`` for every penalty. Without a
-    penalty there is no finite dual to evaluate and only stationarity is checked. When a number
+    penalty there is no finite dual to evaluate: stationarity is checked and, when it passes,
+    the ``Newton decrement`` (half of ``g' H^+ g`` per unit of ``c``, an estimate of ``P - P*``
+    that, unlike the gradient, does not shrink with the features' units). When a number
     leaves the float range (``C`` or weights near 1e300) the same quantities are computed per unit
     of a power of two near ``max c_i``: the residuals and the gap per unit of ``c`` come out
     finite when they are representable, and ``P``, ``D``, ``P - D`` that are not are ``+-inf``.

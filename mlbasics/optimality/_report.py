@@ -15,6 +15,7 @@ CONDITIONS = (
     "dual feasibility",
     "complementary slackness",
     "duality gap",
+    "Newton decrement",
 )
 
 #: How many of the worst samples are kept per condition.
@@ -38,7 +39,8 @@ class KKTReport:
         :attr:`relative_gap` for ``(P - D) / P``). For a logistic regression it is ``|P - D| /
         min(sum_i c_i, P)`` with an L2 penalty or an elastic net, and ``|P - D| / (sum_i c_i
         max(1, 2 ||W||_1))`` with a pure L1 penalty (the units of the stationarity residual);
-        see :func:`check_kkt`.
+        see :func:`check_kkt`. An unpenalised logistic regression has no gap; once its
+        stationarity passes, ``"Newton decrement"`` holds ``g' H^+ g / (2 sum_i c_i)``.
     worst : dict of str to ndarray of int
         For each per-sample condition, the indices (rows of ``X``) of up to five samples with the
         largest positive residuals, worst first. For a logistic regression, whose stationarity

@@ -27,6 +27,9 @@ from mlbasics.optimality._report import N_WORST, worst_indices
 
 SVCS = {"mlbasics": SVC, "sklearn": sk_svm.SVC}
 
+# What an SVM's report judges: every condition but the unpenalised logistic decrement.
+SVM_CONDITIONS = tuple(name for name in CONDITIONS if name != "Newton decrement")
+
 
 def fitted(kind, X, y, **params):
     return SVCS[kind](**params).fit(X, y)
@@ -43,7 +46,7 @@ def test_converged_svc_passes(kind, kernel, dataset, request):
     model = fitted(kind, X, y, kernel=kernel, C=1.0, tol=1e-3)
     report = check_kkt(model, X, y, tol=1e-3)
     assert report.ok, str(report)
-    assert set(report.violations) == set(CONDITIONS)
+    assert set(report.violations) == set(SVM_CONDITIONS)
     assert report.duality_gap >= -1e-9 * report.primal_objective  # weak duality
     # at tol=1e-6 the solvers leave residuals below 1e-6
     tight = fitted(kind, X, y, kernel=kernel, C=1.0, tol=1e-6)
@@ -701,7 +704,7 @@ def test_report_fields_and_string(breast_cancer):
     assert bool(report) is report.ok is True
     assert report.failed == []
     text = str(report)
-    for name in CONDITIONS:
+    for name in SVM_CONDITIONS:
         assert name in text
     np.testing.assert_allclose(
         report.duality_gap, report.primal_objective - report.dual_objective, rtol=1e-12
@@ -1413,3 +1416,69 @@ def test_scikit_learns_logistic_regression_with_a_class_of_zero_weight(wine):
     report = check_kkt(model, X, y, sample_weight=weight, tol=1e-4)
     assert report.ok, str(report)
     assert 0.0 <= report.duality_gap < 1e-4 * report.primal_objective
+
+
+# -- unpenalised logistic regression: the Newton decrement -----------------------------------------
+
+
+def _unpenalised_optimum(X, y):
+    """The minimum of sum_i loss_i with a free intercept, by scipy's BFGS (binary or softmax)."""
+    import scipy.optimize
+    from scipy.special import logsumexp
+
+    K = len(np.unique(y))
+    A = np.hstack([X, np.ones((len(y), 1))])
+    if K == 2:
+        s = 2.0 * y - 1.0
+        return scipy.optimize.minimize(
+            lambda v: np.logaddexp(0.0, -s * (A @ v)).sum(), np.zeros(A.shape[1]),
+            method="BFGS", options={"gtol": 1e-10},
+        ).fun  # fmt: skip
+
+    def loss(v):
+        S = A @ v.reshape(K, -1).T
+        return (logsumexp(S, axis=1) - S[np.arange(len(y)), y]).sum()
+
+    return scipy.optimize.minimize(
+        loss, np.zeros(K * A.shape[1]), method="BFGS", options={"gtol": 1e-10}
+    ).fun
+
+
+@pytest.mark.parametrize("units", [1.0, 1e-4])
+@pytest.mark.parametrize("data", ["breast_cancer", "wine"])
+def test_an_unpenalised_model_at_w_zero_fails_whatever_the_units(data, units, request):
+    # Without a penalty there is no dual bound, and the gradient per unit of c is small when the
+    # features' units are: in units of 1e-4 the model W = 0 (with its best intercepts) passed at
+    # tol=1e-4, 3.4 (breast cancer) and 2.1 (wine) times the optimal objective; scikit-learn's
+    # own C=np.inf fit stops there. The optimum does not depend on the units (scipy, on X).
+    X, y = request.getfixturevalue(data)
+    X = X[:, :3]  # a few features: not separable, the optimum is finite
+    optimum = _unpenalised_optimum(X, y)
+    model = sk_linear.LogisticRegression(C=np.inf, solver="newton-cholesky").fit(X, y)
+    model.coef_ = np.zeros_like(model.coef_)
+    counts = np.bincount(y)
+    model.intercept_ = np.log(counts / counts.max()) if counts.size > 2 else np.log(
+        counts[1:] / counts[:1]
+    )  # fmt: skip
+    report = check_kkt(model, X * units, y, tol=1e-4)
+    assert report.primal_objective > 2.0 * optimum
+    assert not report.ok
+    if units < 1:
+        assert report.failed == ["Newton decrement"]
+
+
+@pytest.mark.parametrize("data", ["breast_cancer", "wine"])
+def test_unpenalised_fits_at_their_optimum_pass_the_decrement_in_any_units(data, request):
+    X, y = request.getfixturevalue(data)
+    X = X[:, :3]
+    optimum = _unpenalised_optimum(X, y)
+    for units in (1.0, 1e-4):
+        ours = LogisticRegression(None, tol=1e-8).fit(X * units, y)
+        theirs = sk_linear.LogisticRegression(
+            C=np.inf, solver="newton-cholesky", tol=1e-10, max_iter=1000
+        ).fit(X * units, y)
+        for model in (ours, theirs):
+            report = check_kkt(model, X * units, y, tol=1e-6)
+            assert report.primal_objective == pytest.approx(optimum, rel=1e-9)
+            assert report.ok, str(report)
+            assert 0.0 <= report.violations["Newton decrement"] <= 1e-9
