@@ -276,7 +276,7 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         # not the list of attributes an unfitted model lacks (other objects are read through
         # their attributes alone, whatever provides them)
         check_is_fitted(model)
-    if hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline
+    while hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline (nested too)
         if len(model.steps) > 1:
             X = model[:-1].transform(X)
         model = model[-1]

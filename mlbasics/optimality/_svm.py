@@ -391,6 +391,13 @@ def _check_attributes(model) -> None:
     dual_coef = _dense(model.dual_coef_)
     intercept = np.asarray(model.intercept_)
     name = type(model).__name__
+    if n_support.ndim == 1 and n_support.shape[0] < n_classes:
+        raise ValueError(
+            f"{name}.n_support_ has {n_support.shape[0]} counts for {n_classes} classes: the "
+            "model was trained on fewer classes than classes_ names (libsvm leaves out a class "
+            "whose samples all weigh 0), so the one-vs-one problems of the others were never "
+            "solved, and there is no optimality to judge for them."
+        )
     if n_support.shape != (n_classes,) or support.ndim != 1:
         problem = f"n_support_ of shape {n_support.shape}, support_ of shape {support.shape}"
         expected = f"({n_classes},) for {n_classes} classes and one dimension"
