@@ -65,8 +65,10 @@ GRAM_SPEEDUP = 10.0
 FIRST_GUESS_PASSES = 5
 # Proximal Newton's step along the null space of the (centred, weighted) features: computed once
 # the inner coordinate descent runs out of passes, for dense X of at most NULL_SPACE_MAX_FEATURES
-# columns; an eigenvalue of the weighted Gram matrix below NULL_SPACE_RTOL of the largest is null.
+# columns and n p^2 at most NULL_SPACE_MAX_WORK (the Gram matrix: about 1 s on two cores); an
+# eigenvalue of the weighted Gram matrix below NULL_SPACE_RTOL of the largest is null.
 NULL_SPACE_MAX_FEATURES = 2000
+NULL_SPACE_MAX_WORK = 1e10
 NULL_SPACE_RTOL = 1e-13
 NULL_SPACE_ADMM_ITER = 2000
 # The message of a proximal Newton run that met both tests of its stopping rule.
@@ -733,7 +735,7 @@ class _NullSpace:
 
     The basis costs one weighted Gram matrix and its eigen-decomposition (``n p^2 / 2 + O(p^3)``),
     once per fit and only when coordinate descent has run out of passes; dense ``X`` of at most
-    :data:`NULL_SPACE_MAX_FEATURES` columns.
+    :data:`NULL_SPACE_MAX_FEATURES` columns and :data:`NULL_SPACE_MAX_WORK` for ``n p^2``.
     """
 
     def __init__(self, obj: LogisticObjective):
@@ -745,9 +747,14 @@ class _NullSpace:
         if self._done:
             return self._basis
         self._done = True
-        if sparse.issparse(obj.X) or obj.n_features > NULL_SPACE_MAX_FEATURES:
-            return None
         used = obj.weights > 0
+        p = obj.n_features
+        if (
+            sparse.issparse(obj.X)
+            or p > NULL_SPACE_MAX_FEATURES
+            or np.count_nonzero(used) * p * p > NULL_SPACE_MAX_WORK
+        ):
+            return None
         X = obj.X[used]
         if obj.mu is not None:
             X = X - obj.mu
