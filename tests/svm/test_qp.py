@@ -111,6 +111,48 @@ def test_bounds_far_below_one_are_resolved(case, loss, working_sets, monkeypatch
     assert check_kkt(qp, X, y, sample_weight=weights).ok
 
 
+@pytest.mark.parametrize("seed", [3, 4, 6, 7])
+def test_the_logistic_dual_with_one_heavier_sample_is_solved(seed):
+    # In alpha itself the entropy terms spanned [0, C_i]: one sample of weight 100 among 99 of
+    # weight 1 (C_i K_ii about 1e3) made Clarabel fail on seeds 3, 4 and 6 ("Try another
+    # qp_solver"). Written in alpha / C_i, it gives SMO's model.
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((100, 3))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(100) > 0).astype(int)
+    weights = np.ones(100)
+    weights[0] = 100.0
+    qp = SVC(kernel="linear", loss="logistic", solver="qp").fit(X, y, sample_weight=weights)
+    smo = SVC(kernel="linear", loss="logistic", tol=1e-10).fit(X, y, sample_weight=weights)
+    assert qp.converged_
+    np.testing.assert_allclose(qp.decision_function(X), smo.decision_function(X), atol=1e-5)
+    assert check_kkt(qp, X, y, sample_weight=weights, tol=1e-4).ok
+
+
+def test_small_problems_with_ties_and_duplicates_give_libsvms_model():
+    # Two duplicated points of opposite labels and one more: the solver left alpha 5.5e-7 off
+    # its bounds, libsvm's rule left those out as unsure, the others bounded b on one side
+    # only, and b = -inf was reported as an overflow "of the features" (24 of 141 such
+    # problems, with invalid-value warnings). libsvm's optimum: alpha = (1, 1, 0), b = 1.
+    X, y = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        qp = SVC(kernel="linear", solver="qp").fit(X, y)
+    ref = LibSVC(kernel="linear", tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(qp.intercept_, ref.intercept_, atol=1e-6)
+    rng = np.random.default_rng(0)
+    for trial in range(40):  # points on an integer grid: duplicates, conflicting labels
+        n = rng.integers(3, 11)
+        X, y = rng.integers(0, 3, size=(n, 2)).astype(float), rng.integers(0, 2, size=n)
+        if len(set(y)) < 2:
+            continue
+        kernel, C = ["linear", "rbf"][trial % 2], [0.1, 1.0, 10.0][trial % 3]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            qp = SVC(kernel=kernel, C=C, solver="qp").fit(X, y)
+        ref = LibSVC(kernel=kernel, C=C, tol=1e-10).fit(X, y)
+        np.testing.assert_allclose(qp.decision_function(X), ref.decision_function(X), atol=1e-4)
+
+
 @pytest.mark.parametrize("working_sets", [False, True])
 @pytest.mark.parametrize("kernel", ["rbf", "linear"])
 def test_weights_over_twelve_decades_give_smos_intercept(kernel, working_sets, monkeypatch):
