@@ -51,18 +51,21 @@ __all__ = ["SVC"]
 NEGLIGIBLE_SETTLED_EFFECT = 1e-12
 
 
-def ovr_from_ovo(decision: np.ndarray, n_classes: int) -> np.ndarray:
+def ovr_from_ovo(decision: np.ndarray, n_classes: int, *, zero_to_first=True) -> np.ndarray:
     """One-vs-rest scores from one-vs-one decision values (libsvm's pair order).
 
     Each class gets its number of pairwise wins plus a tie-breaking term in (-1/3, 1/3): its summed
     pairwise decision values ``s`` squashed as ``s / (3 (|s| + 1))``. The votes therefore decide,
-    and the confidences only order classes with equal votes (scikit-learn's aggregation).
+    and the confidences only order classes with equal votes (scikit-learn's aggregation). A pair
+    whose decision value is exactly 0 votes for its first class, as scikit-learn's
+    ``decision_function`` counts it; ``zero_to_first=False`` gives it to the second, as libsvm's
+    vote in ``predict`` does.
     """
     n = decision.shape[0]
     votes = np.zeros((n, n_classes))
     confidence = np.zeros((n, n_classes))
     for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
-        wins_a = decision[:, p] > 0
+        wins_a = decision[:, p] >= 0 if zero_to_first else decision[:, p] > 0
         votes[wins_a, a] += 1
         votes[~wins_a, b] += 1
         confidence[:, a] += decision[:, p]
@@ -872,9 +875,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         if n_classes == 2:
             return self.classes_[(ovo[:, 0] >= 0).astype(int)]
-        scores = ovr_from_ovo(ovo, n_classes)
-        if not (self.break_ties and self.decision_function_shape == "ovr"):
-            scores = np.floor(scores + 0.5)  # the votes alone: integers
+        if self.break_ties and self.decision_function_shape == "ovr":
+            scores = ovr_from_ovo(ovo, n_classes)  # decision_function's scores
+        else:  # libsvm's votes alone (integers), a pair's 0 to its second class
+            scores = np.floor(ovr_from_ovo(ovo, n_classes, zero_to_first=False) + 0.5)
         return self.classes_[np.argmax(scores, axis=1)]
 
     def _pairwise_log_odds(self, ovo):

@@ -907,7 +907,9 @@ def solve_dual_qp(
             Kv = _kernel_times(X, spec, F, y * alpha)
             if loss == "logistic":
                 b = _logistic_offset(y, Kv, upper, b)
-                alpha = _settle_unresolved(alpha, y * (Kv + b), upper)
+                alpha = _settle_unresolved(
+                    alpha, y * (Kv + b), upper, float(squared_norms(F).max(initial=0.0))
+                )
                 Kv = _kernel_times(X, spec, F, y * alpha)
             else:
                 alpha, Kv, b = _finish_margins(
@@ -1036,26 +1038,36 @@ def _clean(value, upper, loss, rtol=BOUND_RTOL) -> np.ndarray:
     return np.maximum(alpha, 0.0)
 
 
-def _settle_unresolved(alpha, margins, upper) -> np.ndarray:
+def _settle_unresolved(alpha, margins, upper, kernel_top) -> np.ndarray:
     """Logistic loss: the variables within :data:`LOGISTIC_RESOLVED_RTOL` ``C_i`` of a bound,
-    set to ``C_i sigmoid(-m_i)`` (their optimum given their margin) kept in that band.
+    set to ``C_i sigmoid(-m_i)`` (their optimum given their margin) kept in that band; those of
+    bound below :data:`UNRESOLVED_BOUND_RTOL` times the largest, set to it wherever it is.
 
     The interior-point solver resolves them to its absolute accuracy only: a sample of margin
     89 (optimal ``alpha_i / C_i`` about 1e-39) came back at ``1.5e-11 C_i``, an interior value
     for :func:`~mlbasics.optimality.check_kkt`, whose logit (24.9) is not the margin: the fit
     was ``converged_`` with a stationarity residual of 64. The SMO puts such a variable at
     ``LOGISTIC_EPS C_i``, read as saturated. Each moves by less than ``1e-10 C_i``, as does the
-    decision function per unit of ``K_ii``.
+    decision function per unit of ``K_ii``. A variable of tiny bound is beyond the solver's
+    accuracy anywhere in its box (one sample of weight 1e-10 among weights of 1 came back at
+    ``C_i`` for an optimum of ``0.85 C_i``, was kept in the band and left out of the gap:
+    ``converged_`` with a stationarity residual of 21); it moves the decision function by at
+    most ``C_i K_ii``, so it is set as :func:`_settle_small` sets the hinge losses' (and not where
+    ``max C_i K_ii`` exceeds :data:`SETTLE_SCALE_LIMIT`).
     """
     u = alpha / upper
     low, high = u < LOGISTIC_RESOLVED_RTOL, u > 1.0 - LOGISTIC_RESOLVED_RTOL
-    if not (low.any() or high.any()):
+    small = upper < UNRESOLVED_BOUND_RTOL * upper.max()
+    if float(upper.max()) * kernel_top > SETTLE_SCALE_LIMIT:
+        small[:] = False
+    if not (low.any() or high.any() or small.any()):
         return alpha
     settled = upper * expit(-margins)
     alpha = alpha.copy()
     band = LOGISTIC_EPS * upper, LOGISTIC_RESOLVED_RTOL * upper
     alpha[low] = np.clip(settled, *band)[low]
     alpha[high] = np.clip(settled, upper - band[1], upper - band[0])[high]
+    alpha[small] = np.clip(settled, band[0], upper - band[0])[small]
     return alpha
 
 

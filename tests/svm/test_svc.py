@@ -150,6 +150,25 @@ def test_multiclass_decisions_match_libsvm(iris, shape, break_ties):
     np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-5)
 
 
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+def test_exact_pairwise_ties_are_counted_as_scikit_learn_and_libsvm_count_them(solver):
+    # Far from three training points the rbf kernel values are exactly 0 and so is every
+    # pairwise decision value. scikit-learn's ovr scores give such a pair to its first class,
+    # libsvm's vote in predict to its second: the ovr scores gave it to the second, and
+    # predict(break_ties=True) answered 2 where scikit-learn answers 0.
+    X, y = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), np.array([0, 1, 2])
+    far = np.array([[100.0, 100.0]])
+    ours = SVC(kernel="rbf", solver=solver).fit(X, y)
+    ref = svm.SVC(kernel="rbf").fit(X, y)
+    assert not ref.set_params(decision_function_shape="ovo").decision_function(far).any()
+    ref.set_params(decision_function_shape="ovr")
+    np.testing.assert_array_equal(ours.decision_function(far), ref.decision_function(far))
+    np.testing.assert_array_equal(ours.predict(far), ref.predict(far))
+    ours.set_params(break_ties=True)
+    ref.set_params(break_ties=True)
+    np.testing.assert_array_equal(ours.predict(far), ref.predict(far))
+
+
 def test_binary_sign_conventions_match_libsvm(breast_cancer):
     X, y = breast_cancer
     ours = SVC(tol=1e-8).fit(X, y)
