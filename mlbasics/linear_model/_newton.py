@@ -69,6 +69,12 @@ FIRST_GUESS_PASSES = 5
 # eigenvalue of the weighted Gram matrix below NULL_SPACE_RTOL of the largest is null.
 NULL_SPACE_MAX_FEATURES = 2000
 NULL_SPACE_MAX_WORK = 1e10
+# ... only with more samples of positive weight than features (with fewer the null space is
+# that of every p > n problem, where L1 picks a support and coordinate descent is the method),
+# of dimension r with NULL_SPACE_ADMM_ITER K p r at most NULL_SPACE_MAX_STEP_WORK, and given up
+# after NULL_SPACE_MAX_REJECTED steps that did not lower the objective.
+NULL_SPACE_MAX_STEP_WORK = 1e9
+NULL_SPACE_MAX_REJECTED = 2
 NULL_SPACE_RTOL = 1e-13
 NULL_SPACE_ADMM_ITER = 2000
 # The message of a proximal Newton run that met both tests of its stopping rule.
@@ -228,7 +234,11 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=Fa
     if obj.penalty.l2:
         M = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * diagonal
     else:  # no identity in H to mix with: Jacobi, whose iterates do not depend on the units
-        M = np.where(diagonal > 0.0, diagonal, 1.0)
+        # (a flat column's curvature is rounding, 1e-35 for a constant column: divided by it,
+        # its rounding-noise gradient stepped by 1e18; it takes the largest curvature instead)
+        flat = (diagonal <= 0.0) | _flat_columns(obj)[None, :]
+        M = np.where(flat, diagonal.max(initial=0.0) if diagonal.max(initial=0.0) > 0 else 1.0,
+                     diagonal)  # fmt: skip
     M /= scale
     G = G / scale
     gnorm = np.sqrt(serial_dot(G, G))
@@ -373,10 +383,10 @@ def lbfgs(
     optimal objective): while the gap fails, L-BFGS-B goes on with ``gtol`` ten times tighter.
     Above that fraction ``tol * scale`` is at most 10 ``tol * F`` and the gap, which may need
     Newton steps to refine its dual point on many samples, is not worth its cost (it made a fit
-    on 100 000 samples 45% slower). The gradient rule is also confirmed by the Jacobi estimate of
-    the Newton decrement (:func:`_jacobi_decrement_passes`, one pass over the data), in the same
-    way: on features in units of 1e-4 it held at ``W = 0``, and an unpenalised fit stopped there,
-    ``converged_`` at 38% above the optimum.
+    on 100 000 samples 45% slower). The gradient rule is also confirmed by the Newton decrement
+    (:func:`_decrement_passes`: its Jacobi estimate, one pass over the data, and without a
+    penalty a CG direction's), in the same way: on features in units of 1e-4 it held at
+    ``W = 0``, and an unpenalised fit stopped there, ``converged_`` at 38% above the optimum.
     ``recorder`` continues an existing trace (whose last record is ``coef0``), as when Newton
     falls back to L-BFGS.
     """
@@ -440,7 +450,7 @@ def lbfgs(
         opt = obj.optimality(coef, G)
         converged = opt <= tol * obj.scale
         if converged:  # (fun(res.x) above left the scores of coef in last)
-            if not _jacobi_decrement_passes(obj, last["Z"], last["P"], G, F, tol):
+            if not _decrement_passes(obj, last["Z"], last["P"], G, F, tol):
                 unconfirmed = "the estimated Newton decrement"
             elif not _gap_confirms(obj, coef, F, tol):
                 unconfirmed = "the duality gap"
@@ -578,6 +588,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
                 *columns.csc(), curv[:, 0], G, coef, active_j.astype(np.int64),
                 penalized, l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
             )  # fmt: skip
+            Zd = columns.mend_scores(D, Zd)
         elif implicit_centring:
             Zd = np.zeros((obj.n_samples, K))
             passes = cd_multinomial_csc_centered(
@@ -585,6 +596,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
                 active_k.astype(np.int64), active_j.astype(np.int64), penalized,
                 l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
             )  # fmt: skip
+            Zd = columns.mend_scores(D, Zd)
         elif K == 1 and not is_sparse and _gram_is_cheaper(len(active_j), passes):
             Zd, passes = _cd_with_gram(obj, curv[:, 0], G, coef, active_j, inner_tol, D)
         else:
@@ -658,6 +670,21 @@ def _jacobi_decrement_passes(obj: LogisticObjective, Z, P, G, F, tol) -> bool:
     return jacobi <= tol * _decrement_unit(obj, F) / obj.scale
 
 
+def _decrement_passes(obj: LogisticObjective, Z, P, G, F, tol) -> bool:
+    """L-BFGS's confirmation of its gradient rule by the Newton decrement: the Jacobi estimate
+    (:func:`_jacobi_decrement_passes`), and without a penalty, where no gap backs it, the
+    decrement of a Jacobi-preconditioned CG direction run to its model's convergence (as the
+    certificate computes it). The diagonal alone misses what correlated columns add: six
+    correlated features of scales 1e-3 to 1e3 passed it 2% above the optimum (95 times
+    ``tol``), ``converged_``."""
+    if not _jacobi_decrement_passes(obj, Z, P, G, F, tol):
+        return False
+    if obj.penalty.l2:
+        return True
+    D = obj.remove_class_mean(_newton_direction_cg(obj, Z, P, G, obj.scale, decrement=True))
+    return -0.5 * serial_dot(G, D) <= tol * _decrement_unit(obj, F)
+
+
 def _decrement_unit(obj: LogisticObjective, F) -> float:
     """What the decrement test multiplies ``tol`` by. ``-<G, D>/2`` estimates ``F - F*``: with L2,
     in units of ``F`` once ``F`` is below ``scale`` (at a large ``C`` on separable data ``F* <<
@@ -683,29 +710,46 @@ class _ColumnAccess:
 
     def __init__(self, obj: LogisticObjective, implicit_centring):
         self.obj, self.implicit_centring = obj, implicit_centring
-        self._arrays = None
+        self._arrays, self._mended = None, False
 
     def csc(self):
         """``X`` in canonical CSC and the means, for the implicitly centred kernels.
 
-        A column stored in full (no implicit zeros) is centred here, its mean set to 0: the
-        kernels' expansions (``sum h (x - mu)^2 = sum h x^2 - 2 mu sum h x + mu^2 sum h``, and
-        the scores' offset ``-mu D``) cancel catastrophically for a large mean and a small spread
-        (``1e8 + 0.01 z``: a curvature of 0 or 1024 for 0.049, coordinate descent diverging). A
-        column with implicit zeros spreads by at least ``|mu| / sqrt(n)``, which bounds the loss.
+        A column stored in full on the samples of positive weight is centred here, its mean set
+        to 0: the kernels' expansions (``sum h (x - mu)^2 = sum h x^2 - 2 mu sum h x + mu^2 sum
+        h``, and the scores' offset ``-mu D``) cancel catastrophically for a large mean and a
+        small spread (``1e8 + 0.01 z``: a curvature of 0 or 1024 for 0.049, coordinate descent
+        diverging). A column with implicit zeros on samples of weight ``c_i > 0`` spreads (in
+        the weighted sense) by at least ``|mu| sqrt(min c_i / sum c)``, which bounds the loss.
         """
         if self._arrays is None:
             A = sparse.csc_array(self.obj.X, dtype=np.float64, copy=True)
             A.sum_duplicates()
             counts = np.diff(A.indptr)
-            full = counts == A.shape[0]
+            column = np.repeat(np.arange(A.shape[1]), counts)
+            used = self.obj.weights > 0
+            # stored on every sample of positive weight (those of weight 0 weigh nothing in the
+            # kernels' sums; their scores are mended in mend_scores)
+            full = np.bincount(column, weights=used[A.indices], minlength=A.shape[1])
+            full = full == np.count_nonzero(used)
             mu = self.obj.mu.copy()
             if full.any():
-                column = np.repeat(np.arange(A.shape[1]), counts)
                 A.data -= np.where(full[column], mu[column], 0.0)
                 mu[full] = 0.0
+            self._mended = full.any() and not (counts[full] == A.shape[0]).all()
             self._arrays = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64), mu)
         return self._arrays
+
+    def mend_scores(self, D, Zd):
+        """The scores ``Zd`` of the direction ``D`` from the kernels, with those of the samples
+        of weight 0 recomputed where a column centred in :meth:`csc` does not store them (the
+        kernels take their entry as 0, not as ``-mu``)."""
+        if not self._mended:
+            return Zd
+        zero = self.obj.weights == 0
+        Zd = Zd.copy()
+        Zd[zero] = self.obj.scores(D)[zero]
+        return Zd
 
     def explicit(self):
         """The explicit design: column-major dense array, or CSC arrays."""
@@ -735,11 +779,15 @@ class _NullSpace:
 
     The basis costs one weighted Gram matrix and its eigen-decomposition (``n p^2 / 2 + O(p^3)``),
     once per fit and only when coordinate descent has run out of passes; dense ``X`` of at most
-    :data:`NULL_SPACE_MAX_FEATURES` columns and :data:`NULL_SPACE_MAX_WORK` for ``n p^2``.
+    :data:`NULL_SPACE_MAX_FEATURES` columns, fewer than its samples, and
+    :data:`NULL_SPACE_MAX_WORK` for ``n p^2``; a null space too large for the ADMM's budget
+    (:data:`NULL_SPACE_MAX_STEP_WORK`) is not used, nor one whose steps were rejected
+    :data:`NULL_SPACE_MAX_REJECTED` times (with ``p`` close to ``n`` the step was retried after
+    every iteration: fits 100 to 3 000 times slower).
     """
 
     def __init__(self, obj: LogisticObjective):
-        self.obj, self._basis, self._done = obj, None, False
+        self.obj, self._basis, self._done, self._rejected = obj, None, False, 0
 
     def basis(self):
         """Orthonormal null vectors of the features, shape (n_features, r), or None."""
@@ -748,11 +796,12 @@ class _NullSpace:
             return self._basis
         self._done = True
         used = obj.weights > 0
-        p = obj.n_features
+        p, n_used = obj.n_features, np.count_nonzero(used)
         if (
             sparse.issparse(obj.X)
             or p > NULL_SPACE_MAX_FEATURES
-            or np.count_nonzero(used) * p * p > NULL_SPACE_MAX_WORK
+            or n_used <= p
+            or n_used * p * p > NULL_SPACE_MAX_WORK
         ):
             return None
         X = obj.X[used]
@@ -761,7 +810,9 @@ class _NullSpace:
         gram = X.T @ (X * obj.weights[used][:, None])
         values, vectors = scipy.linalg.eigh(gram)
         null = values <= NULL_SPACE_RTOL * max(values[-1], 0.0)
-        if values[-1] > 0.0 and null.any():
+        r = np.count_nonzero(null)
+        step_work = NULL_SPACE_ADMM_ITER * obj.n_outputs * p * r
+        if values[-1] > 0.0 and r and step_work <= NULL_SPACE_MAX_STEP_WORK:
             self._basis = vectors[:, null]
         return self._basis
 
@@ -783,7 +834,12 @@ class _NullSpace:
             return coef, Z, F
         new_Z = Z + obj.scores(change)
         new_F = obj.value(new, new_Z)
-        return (new, new_Z, new_F) if new_F < F else (coef, Z, F)
+        if new_F < F:
+            return new, new_Z, new_F
+        self._rejected += 1
+        if self._rejected >= NULL_SPACE_MAX_REJECTED:
+            self._basis = None  # (basis() keeps answering None)
+        return coef, Z, F
 
 
 def _penalty_minimum(W, project, l1, l2):

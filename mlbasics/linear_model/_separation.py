@@ -48,14 +48,20 @@ def separating_direction_exists(A, Y, weights, *, intercept=False) -> bool | Non
         None when the problem is too large for the check or the LP solver fails.
     """
     used = weights > 0
-    A = sparse.csr_array(A[used], dtype=np.float64)
+    A = A[used]
     Y = Y[used]
     if intercept and Y.shape[1] > 1:
         Y = Y[:, Y.sum(axis=0) > 0]  # (see intercept above)
     # Separability does not depend on the columns' units, the LP's box and tolerances do: each
     # column is divided by its largest magnitude (features in units of 1e-9 beside the
     # intercept's ones were "separable" by HiGHS's feasibility tolerance, and separable data in
-    # units of 1e-12 were not).
+    # units of 1e-12 were not). With an intercept it does not depend on the columns' offsets
+    # either: dense columns are centred first (1e5 + 1e-3 x, scaled, was the ones column to
+    # 1e-8, and overlapping iris classes were "separable").
+    if intercept and not sparse.issparse(A):
+        A = np.array(A, dtype=np.float64)
+        A[:, :-1] -= A[:, :-1].mean(axis=0)
+    A = sparse.csr_array(A, dtype=np.float64)
     largest = np.asarray(abs(A).max(axis=0).toarray()).ravel()
     A = A @ sparse.diags_array(1.0 / np.where(largest > 0, largest, 1.0))
     d = A.shape[1]

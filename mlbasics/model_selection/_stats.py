@@ -42,8 +42,8 @@ class TestResult:
 #: for integers), relative to the largest score, are taken as all equal (all of them for the
 #: corrected t-test, the two of each repetition for the 5x2cv tests). Each score is off its
 #: decimal value by half an epsilon of its magnitude, so two differences of equal decimal scores
-#: are at most about two apart: 0.9001 - 0.9 and 0.8001 - 0.8 differ by 1e-16, and 0.9 - 0.8 and
-#: 0.8 - 0.7 in float32 by 1e-8.
+#: are at most about two apart: 0.91 - 0.9 and 0.82 - 0.81 differ by 1.1e-16, and 0.9 - 0.8 and
+#: 0.8 - 0.7 in float32 by 6e-8.
 SAME_DIFFERENCE = 4
 
 # Why a test's variance is 0, for the warning (see _warn_degenerate).
@@ -82,7 +82,9 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     a = _as_floats(scores_a, "scores_a")
     b = _as_floats(scores_b, "scores_b")
     kinds = [np.asarray(s).dtype for s in (scores_a, scores_b)]
+    # (never below float64's: the scores are compared in float64, longdouble ones too)
     eps = max(float(np.finfo(k if k.kind == "f" else np.float64).eps) for k in kinds)
+    eps = max(eps, float(np.finfo(np.float64).eps))
     if a.shape != b.shape:
         raise ValueError(
             "scores_a and scores_b must hold one score per split each, in the same shape; got "

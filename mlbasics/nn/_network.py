@@ -120,11 +120,13 @@ class Sequential:
                     f"layers[{i}] ({type(layer).__name__}) is not a layer: it lacks "
                     f"{', '.join(missing)}."
                 )
-            if layer.params() and not (hasattr(layer, "param_names") and hasattr(layer, "bind")):
+            names = getattr(layer, "param_names", ())
+            if layer.params() and (len(names) != len(layer.params()) or not hasattr(layer, "bind")):
                 raise TypeError(
-                    f"layers[{i}] ({type(layer).__name__}) has parameters but no param_names "
-                    "and bind, through which the network keeps them in one flat vector: "
-                    "subclass mlbasics.nn.Layer."
+                    f"layers[{i}] ({type(layer).__name__}) has {len(layer.params())} parameters "
+                    f"but names {len(names)} in param_names (and needs bind), through which the "
+                    "network keeps them in one flat vector: subclass mlbasics.nn.Layer and list "
+                    "their names in param_names."
                 )
             first = next(j for j, other in enumerate(layers) if other is layer)
             if first < i:

@@ -730,7 +730,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
             "no dual bound: the intercepts could not balance the classes' residuals (a model\n"
             "  far from its optimum, with saturated probabilities)."
         )
-    elif stationarity <= tol and not exponent:  # see DECREMENT_MAX_STEPS
+    elif stationarity <= tol:  # see DECREMENT_MAX_STEPS (per unit of c: c in either units)
         X_, Y_, coef_, intercept_, free, _ = problem
         with np.errstate(over="ignore", under="ignore"):
             P_ = _probabilities(np.asarray(X_ @ coef_.T) + intercept_)

@@ -838,8 +838,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             score per class (``"ovr"``): votes plus a confidence in (-1/3, 1/3) for the hinge
             losses, the fitted class log-odds ``u`` of :meth:`predict_proba` for the logistic loss.
             The argmax is the prediction for the logistic loss, and for the hinge losses wherever
-            the votes do not tie: :meth:`predict` gives a tie to the first class of the tie
-            unless ``break_ties=True`` (as scikit-learn's ``SVC``), the argmax breaks it by the
+            the votes do not tie and no pairwise value is exactly 0 (the scores count it for the
+            pair's first class, as scikit-learn's, :meth:`predict` for its second, as libsvm):
+            :meth:`predict` gives a tie to the first class of the tie unless
+            ``break_ties=True`` (as scikit-learn's ``SVC``), the argmax breaks it by the
             confidences.
         """
         ovo = self._ovo_decision(X)
@@ -855,7 +857,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """Predicted class labels.
 
-        One-vs-one votes (ties to the first class), or the argmax of the one-vs-rest scores with
+        One-vs-one votes (a pairwise value of exactly 0 votes for the pair's second class, as in
+        libsvm; ties to the first class), or the argmax of the one-vs-rest scores with
         ``break_ties=True``. With ``loss="logistic"`` the most probable class of
         :meth:`predict_proba`, so the two always agree.
 

@@ -302,8 +302,9 @@ def test_separable_unpenalised_data_warn(iris):
         LogisticRegression(None).fit(X[separable], y[separable])
 
 
-@pytest.mark.parametrize("units", [1.0, 1e-9, 1e-12])
-def test_the_separation_check_does_not_depend_on_the_features_units(iris, units):
+@pytest.mark.parametrize("units, offset", [(1.0, 0.0), (1e-9, 0.0), (1e-12, 0.0), (1e-3, 1e5),
+                                            (1.0, 1e8)])  # fmt: skip
+def test_the_separation_check_does_not_depend_on_the_features_units(iris, units, offset):
     # The LP's box [-1, 1] and HiGHS's tolerances met features of tiny units beside the
     # intercept's ones: overlapping data in units of 1e-9 were "separable" (a warning that the
     # optimum lies at infinity beside a finite, converged fit), separable data in units of 1e-12
@@ -316,7 +317,9 @@ def test_the_separation_check_does_not_depend_on_the_features_units(iris, units)
     )
     cases = [(X[y != 2], y[y != 2], True), (X[y != 0], y[y != 0], False), (X3, y3, False)]
     for features, labels, separable in cases:
-        A = np.c_[features * units, np.ones(len(labels))]
+        # (with an intercept, offsets do not matter either: scaled alone, 1e5 + 1e-3 x was the
+        # ones column to 1e-8, and overlapping classes were "separable")
+        A = np.c_[features * units + offset, np.ones(len(labels))]
         Y = np.eye(3)[labels][:, np.unique(labels)]
         Y = Y[:, 1:] if Y.shape[1] == 2 else Y  # one column for two classes
         found = separating_direction_exists(A, Y, np.ones(len(labels)), intercept=True)

@@ -65,8 +65,9 @@ def test_identical_scores_give_t_zero_and_p_one():
 
 @pytest.mark.parametrize(
     "difference, dtype",
-    [(0.1, np.float64), (1e-4, np.float64), (0.1, np.float32), (1e-3, np.float32)],
-)
+    [(0.1, np.float64), (1e-4, np.float64), (0.1, np.float32), (1e-3, np.float32),
+     (1e-4, np.longdouble)],
+)  # fmt: skip
 def test_differences_equal_up_to_rounding_take_the_zero_variance_limit(difference, dtype):
     # 0.9 - 0.8, 0.8 - 0.7, ... are 0.1 only up to rounding: a spread of ~1e-16 is no evidence.
     # The spread is the scores' rounding, not the differences': 0.9001 - 0.9 and 0.8001 - 0.8

@@ -10,6 +10,7 @@ from mlbasics.nn import (
     BatchNorm,
     Dense,
     Dropout,
+    Layer,
     Maxout,
     MeanSquaredError,
     ReLU,
@@ -486,8 +487,18 @@ def test_a_layer_with_parameters_needs_param_names_and_bind():
         def buffers(self):
             return {}
 
-    with pytest.raises(TypeError, match=r"layers\[0\] \(Scale\) has parameters but no param_names"):
+    with pytest.raises(TypeError, match=r"layers\[0\] \(Scale\) has 1 parameters but names 0"):
         Sequential([Scale()])
+
+    class Unnamed(Layer):  # a Layer, whose param_names () it inherits, with a parameter
+        def params(self):
+            return [np.ones(3)]
+
+        def grads(self):
+            return [np.zeros(3)]
+
+    with pytest.raises(TypeError, match="has 1 parameters but names 0 in param_names"):
+        Sequential([Unnamed()])
 
 
 def test_a_copied_layer_is_free_and_a_copied_network_keeps_its_layers_bound():

@@ -1457,9 +1457,9 @@ def _unpenalised_optimum(X, y):
     ).fun
 
 
-@pytest.mark.parametrize("units", [1.0, 1e-4])
+@pytest.mark.parametrize("units, weight", [(1.0, 1.0), (1e-4, 1.0), (1e-4, 1e307)])
 @pytest.mark.parametrize("data", ["breast_cancer", "wine"])
-def test_an_unpenalised_model_at_w_zero_fails_whatever_the_units(data, units, request):
+def test_an_unpenalised_model_at_w_zero_fails_whatever_the_units(data, units, weight, request):
     # Without a penalty there is no dual bound, and the gradient per unit of c is small when the
     # features' units are: in units of 1e-4 the model W = 0 (with its best intercepts) passed at
     # tol=1e-4, 3.4 (breast cancer) and 2.1 (wine) times the optimal objective; scikit-learn's
@@ -1473,8 +1473,9 @@ def test_an_unpenalised_model_at_w_zero_fails_whatever_the_units(data, units, re
     model.intercept_ = np.log(counts / counts.max()) if counts.size > 2 else np.log(
         counts[1:] / counts[:1]
     )  # fmt: skip
-    report = check_kkt(model, X * units, y, tol=1e-4)
-    assert report.primal_objective > 2.0 * optimum
+    # (weights of 1e307 take the report's scaled path, which skipped the decrement)
+    report = check_kkt(model, X * units, y, sample_weight=np.full(len(y), weight), tol=1e-4)
+    assert report.primal_objective >= min(2.0 * optimum * weight, np.inf)  # (inf at 1e307)
     assert not report.ok
     if units < 1:
         assert report.failed == ["Newton decrement"]
