@@ -302,9 +302,10 @@ def test_separable_unpenalised_data_warn(iris):
         LogisticRegression(None).fit(X[separable], y[separable])
 
 
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
 @pytest.mark.parametrize("units, offset", [(1.0, 0.0), (1e-9, 0.0), (1e-12, 0.0), (1e-3, 1e5),
                                             (1.0, 1e8)])  # fmt: skip
-def test_the_separation_check_does_not_depend_on_the_features_units(iris, units, offset):
+def test_the_separation_check_does_not_depend_on_the_features_units(iris, units, offset, fmt):
     # The LP's box [-1, 1] and HiGHS's tolerances met features of tiny units beside the
     # intercept's ones: overlapping data in units of 1e-9 were "separable" (a warning that the
     # optimum lies at infinity beside a finite, converged fit), separable data in units of 1e-12
@@ -322,8 +323,26 @@ def test_the_separation_check_does_not_depend_on_the_features_units(iris, units,
         A = np.c_[features * units + offset, np.ones(len(labels))]
         Y = np.eye(3)[labels][:, np.unique(labels)]
         Y = Y[:, 1:] if Y.shape[1] == 2 else Y  # one column for two classes
+        A = A if fmt == "dense" else sparse.csr_matrix(A)
         found = separating_direction_exists(A, Y, np.ones(len(labels)), intercept=True)
         assert found is separable
+
+
+def test_the_separation_check_keeps_the_zeros_of_sparse_columns(monkeypatch):
+    # Centring every dense column filled the constraint matrix of 0/1 features: 40 times
+    # slower, or beyond MAX_CONSTRAINT_NONZEROS and no check (no warning on separable data).
+    from mlbasics.linear_model import _separation
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((2000, 50)) < 0.03).astype(float)
+    y = X[:, 0] + 2 * X[:, 1]  # four classes, decided by two features: separable
+    Y = np.eye(4)[y.astype(int)]
+    A = np.c_[X, np.ones(len(y))]
+    rows = 3 * len(y)  # one constraint per sample and other class
+    # about as many non-zeros as A's, per constraint row: far below the rows' full width
+    monkeypatch.setattr(_separation, "MAX_CONSTRAINT_NONZEROS", 2 * rows * (A != 0).sum(1).max())
+    found = _separation.separating_direction_exists(A, Y, np.ones(len(y)), intercept=True)
+    assert found is True
 
 
 def test_non_separable_unpenalised_data_do_not_warn(small_binary):

@@ -126,6 +126,21 @@ def test_the_logistic_dual_with_one_heavier_sample_is_solved(seed):
     assert check_kkt(qp, X, y, sample_weight=weights, tol=1e-4).ok
 
 
+def test_the_logistic_dual_with_many_small_weights_reaches_smos_model():
+    # 160 of 200 samples of weight below 1e-4 at C = 1000: solved in alpha, the dual ended
+    # 'optimal_inaccurate' with a gap m - M of 3.9 and decision values 1.4e-3 from SMO's
+    # (converged_ False); in alpha / C_i, tried first now, it is SMO's model.
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((200, 2))
+    y = (X[:, 0] * X[:, 1] + 0.3 * rng.standard_normal(200) > 0).astype(int)
+    weights = np.ones(200)
+    weights[40:] = 9e-5 * rng.uniform(0.1, 1.0, 160)
+    qp = SVC(C=1000.0, loss="logistic", solver="qp").fit(X, y, sample_weight=weights)
+    smo = SVC(C=1000.0, loss="logistic", tol=1e-9, max_iter=10**7).fit(X, y, sample_weight=weights)
+    assert qp.converged_
+    np.testing.assert_allclose(qp.decision_function(X), smo.decision_function(X), atol=1e-6)
+
+
 def test_small_problems_with_ties_and_duplicates_give_libsvms_model():
     # Two duplicated points of opposite labels and one more: the solver left alpha 5.5e-7 off
     # its bounds, libsvm's rule left those out as unsure, the others bounded b on one side
