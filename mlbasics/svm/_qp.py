@@ -926,12 +926,14 @@ def solve_dual_qp(
             # the logistic dual in alpha_i / C_i first, in alpha itself when that fails or
             # misses tol (see _dual_problem's per_bound), the better of the two kept
             forms = (True, False) if loss == "logistic" else (False,)
-            best = failure = None
+            best, failures = None, []
             for per_bound in forms:
                 try:
                     found = attempt(per_bound)
                 except _SolverFailure as exc:
-                    failure = failure or exc
+                    failures.append(
+                        f"{exc}".rstrip(".") + (" (in alpha / C_i)" if per_bound else "")
+                    )
                     continue
                 gap = _mvp_gap(found[0], y, found[3], upper, loss)
                 if best is None or gap < best[0]:
@@ -939,7 +941,8 @@ def solve_dual_qp(
                 if gap <= tol:
                     break
             if best is None:
-                raise _failure_error(failure, qp_solver, upper, kernel_top, loss) from failure
+                failure = _SolverFailure("; ".join(failures))
+                raise _failure_error(failure, qp_solver, upper, kernel_top, loss)
             alpha, b, n_iter, Kv, status = best[1]
             records = []
         else:

@@ -345,6 +345,23 @@ def test_the_separation_check_keeps_the_zeros_of_sparse_columns(monkeypatch):
     assert found is True
 
 
+def test_float32_features_with_a_redundant_column_are_not_called_separable():
+    # float32 rounding turned the redundant column's exact collinearity into a direction 1e-8
+    # thin, and the LP's feasibility tolerance let margins of both signs through: a warning
+    # that the optimum lies at infinity beside a finite fit at 72% training accuracy.
+    from mlbasics.linear_model._separation import separating_direction_exists
+
+    X, y = make_classification(200, 5, n_informative=3, n_redundant=1, n_classes=3,
+                               random_state=5, flip_y=0.1)  # fmt: skip
+    X32 = (X * 1e5).astype(np.float32)
+    A = np.c_[X32.astype(float), np.ones(len(y))]
+    assert separating_direction_exists(A, np.eye(3)[y], np.ones(len(y)), intercept=True) is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model = LogisticRegression(None, tol=1e-8, max_iter=500).fit(X32, y)
+    assert model.score(X32, y) < 0.9  # overlapping classes (separable data fit to 1.0)
+
+
 def test_non_separable_unpenalised_data_do_not_warn(small_binary):
     X, y = small_binary
     with warnings.catch_warnings():

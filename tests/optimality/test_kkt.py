@@ -1496,3 +1496,23 @@ def test_unpenalised_fits_at_their_optimum_pass_the_decrement_in_any_units(data,
             assert report.primal_objective == pytest.approx(optimum, rel=1e-9)
             assert report.ok, str(report)
             assert 0.0 <= report.violations["Newton decrement"] <= 1e-9
+
+
+def test_an_optimal_unpenalised_model_with_a_constant_column_passes_the_decrement():
+    # The certificate's CG divided a constant column's rounding-noise gradient by its rounding
+    # curvature: a decrement of 0.08 per unit of c for a model at the optimum (scikit-learn's,
+    # fitted without the column, agrees to 8 digits).
+    X, y = _four_feature_data(120)
+    Xc = np.c_[X, np.full(len(y), 1e4)]
+    ours = LogisticRegression(None, solver="newton-cholesky", tol=1e-8).fit(Xc, y)
+    ref = sk_linear.LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(ours.coef_[:, :4], ref.coef_, rtol=1e-6)
+    report = check_kkt(ours, Xc, y)
+    assert report.ok, str(report)
+    assert report.violations["Newton decrement"] <= 1e-12
+
+
+def _four_feature_data(n):
+    from sklearn.datasets import make_classification
+
+    return make_classification(n, 4, n_informative=3, n_redundant=0, random_state=1, flip_y=0.2)

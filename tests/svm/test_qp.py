@@ -141,6 +141,18 @@ def test_the_logistic_dual_with_many_small_weights_reaches_smos_model():
     np.testing.assert_allclose(qp.decision_function(X), smo.decision_function(X), atol=1e-6)
 
 
+def test_a_logistic_dual_that_fails_in_both_forms_says_so(monkeypatch):
+    def fail(*args, **kwargs):
+        raise _qp._SolverFailure("the CLARABEL solver failed")
+
+    monkeypatch.setattr(_qp, "_solve", fail)
+    X, y = make_classification(40, 3, n_informative=2, n_redundant=0, random_state=0)
+    with pytest.raises(
+        RuntimeError, match=r"failed \(in alpha / C_i\); the CLARABEL solver failed"
+    ):
+        SVC(loss="logistic", solver="qp").fit(X, y)
+
+
 def test_small_problems_with_ties_and_duplicates_give_libsvms_model():
     # Two duplicated points of opposite labels and one more: the solver left alpha 5.5e-7 off
     # its bounds, libsvm's rule left those out as unsure, the others bounded b on one side
