@@ -931,9 +931,10 @@ def solve_dual_qp(
                 try:
                     found = attempt(per_bound)
                 except _SolverFailure as exc:
-                    failures.append(
-                        f"{exc}".rstrip(".") + (" (in alpha / C_i)" if per_bound else "")
-                    )
+                    form = "alpha / C_i" if per_bound else "alpha"
+                    label = f"in {form}: " if loss == "logistic" else ""
+                    failures.append(label + f"{exc}".rstrip("."))
+                    last_failure = exc
                     continue
                 gap = _mvp_gap(found[0], y, found[3], upper, loss)
                 if best is None or gap < best[0]:
@@ -942,7 +943,7 @@ def solve_dual_qp(
                     break
             if best is None:
                 failure = _SolverFailure("; ".join(failures))
-                raise _failure_error(failure, qp_solver, upper, kernel_top, loss)
+                raise _failure_error(failure, qp_solver, upper, kernel_top, loss) from last_failure
             alpha, b, n_iter, Kv, status = best[1]
             records = []
         else:

@@ -1512,7 +1512,57 @@ def test_an_optimal_unpenalised_model_with_a_constant_column_passes_the_decremen
     assert report.violations["Newton decrement"] <= 1e-12
 
 
-def _four_feature_data(n):
+def _four_feature_data(n, random_state=1):
     from sklearn.datasets import make_classification
 
-    return make_classification(n, 4, n_informative=3, n_redundant=0, random_state=1, flip_y=0.2)
+    return make_classification(
+        n, 4, n_informative=3, n_redundant=0, random_state=random_state, flip_y=0.2
+    )
+
+
+@pytest.mark.parametrize("case", ["near-constant column", "multiple of a column"])
+def test_the_decrement_sees_through_ill_conditioned_and_collinear_columns(case):
+    # A column 1e-4 + 1e-8 z: CG stalled, and a rule on the estimate's own progress stopped it
+    # at 1.3e-5 for a decrement of 7.3e-3 (a model 7 times tol from its optimum passed). A
+    # column 1e4 times another: a null direction of H whose rounding-noise gradient CG divided
+    # by a rounding curvature (2.1 per unit of c for an optimal model).
+    if case == "multiple of a column":
+        X, y = _four_feature_data(120, random_state=5)
+        X = np.c_[X, 1e4 * X[:, 0]]
+        ours = LogisticRegression(None, solver="newton-cholesky", tol=1e-8).fit(X, y)
+        ref = sk_linear.LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12)
+        ref.fit(X[:, :4], y)
+        np.testing.assert_allclose(
+            ours.decision_function(X), ref.decision_function(X[:, :4]), atol=1e-8
+        )
+        report = check_kkt(ours, X, y)
+        assert report.ok, str(report)
+        return
+    import scipy.optimize
+
+    X, y = _four_feature_data(150)
+    z = np.random.default_rng(0).standard_normal(len(y))
+    z = (z - z.mean()) / z.std()
+    A = np.c_[X, z, np.ones(len(y))]  # well-scaled coordinates: the optimum by scikit-learn
+
+    def objective(w):
+        scores = A @ w
+        return float(np.sum(np.logaddexp(0.0, scores) - y * scores))
+
+    ref = sk_linear.LogisticRegression(C=np.inf, tol=1e-12, solver="newton-cholesky")
+    ref.fit(np.c_[X, z], y)
+    w = np.r_[ref.coef_[0], ref.intercept_]
+    optimum = objective(w)
+    w[4] += 0.3  # moved along z, the intercept re-optimised
+    w[5] = scipy.optimize.minimize_scalar(lambda b: objective(np.r_[w[:5], b])).x
+    excess = objective(w) - optimum
+    assert excess > 5e-3 * len(y)  # far from the optimum per unit of c (tol=1e-3)
+    # the same model on features in units of 1e-4 and the column 1e-4 + 1e-8 z
+    Xc = np.c_[X * 1e-4, 1e-4 + 1e-8 * z]
+    model = LogisticRegression(None).fit(Xc[:30], y[:30])
+    model.coef_ = np.r_[w[:4] / 1e-4, w[4] / 1e-8][None, :]
+    model.intercept_ = np.array([w[5] - w[4] * 1e-4 / 1e-8])
+    report = check_kkt(model, Xc, y, tol=1e-3)
+    assert report.violations["stationarity"] <= 1e-3  # the gradient does not see it
+    assert report.failed == ["Newton decrement"]
+    assert report.violations["Newton decrement"] == pytest.approx(excess / len(y), rel=0.1)

@@ -148,9 +148,14 @@ def test_a_logistic_dual_that_fails_in_both_forms_says_so(monkeypatch):
     monkeypatch.setattr(_qp, "_solve", fail)
     X, y = make_classification(40, 3, n_informative=2, n_redundant=0, random_state=0)
     with pytest.raises(
-        RuntimeError, match=r"failed \(in alpha / C_i\); the CLARABEL solver failed"
-    ):
+        RuntimeError, match=r"in alpha / C_i: the CLARABEL solver failed; in alpha: the CLARABEL"
+    ) as info:
         SVC(loss="logistic", solver="qp").fit(X, y)
+    causes, cause = [], info.value
+    while cause is not None:
+        causes.append(cause)
+        cause = cause.__cause__
+    assert any(isinstance(c, _qp._SolverFailure) for c in causes)  # the chain is kept
 
 
 def test_small_problems_with_ties_and_duplicates_give_libsvms_model():
