@@ -1,4 +1,4 @@
-"""Input checks shared by the classifiers (floor 1): classes and per-sample weights."""
+"""Input checks shared by the classifiers (floor 1): classes, per-sample weights, flat columns."""
 
 from __future__ import annotations
 
@@ -160,3 +160,20 @@ def canonical_sparse(X):
     X.sum_duplicates()  # sorts the indices too
     X.eliminate_zeros()
     return X
+
+
+def flat_columns(X, weights, fit_intercept):
+    """The features that are constant on the samples of positive weight (with an intercept) or
+    zero there: their coefficient moves every score alike with the intercept's (or not at all),
+    so without a penalty the logistic objective is flat along it. Exactly constant: a feature of
+    large mean and tiny spread (1e8 + 1e-5 noise) is a real one. Shared by the solvers
+    (:attr:`LogisticObjective.flat_columns <mlbasics.linear_model._objective.LogisticObjective.flat_columns>`)
+    and the certificate's Newton decrement."""
+    X = X[weights > 0]
+    if X.shape[0] == 0:
+        return np.ones(X.shape[1], dtype=bool)
+    high, low = X.max(axis=0), X.min(axis=0)
+    if hasattr(high, "toarray"):  # sparse
+        high, low = high.toarray(), low.toarray()
+    high, low = np.asarray(high).ravel(), np.asarray(low).ravel()
+    return (high == low) & (True if fit_intercept else high == 0.0)

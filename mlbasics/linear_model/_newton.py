@@ -241,11 +241,8 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=Fa
     # curvature and a gradient of rounding noise: CG's steps divided one by the other (a
     # constant column's coefficient reached 1e9 to 1e18, objective_ below the optimum). Its
     # components stay 0, as the Cholesky direction leaves them out (_redundant_columns).
-    frozen = None if obj.penalty.l2 else _flat_columns(obj)
-    if frozen is not None and frozen.any():
-        G[:, frozen] = 0.0
-    else:
-        frozen = None
+    frozen = np.flatnonzero(_flat_columns(obj)) if not obj.penalty.l2 else []
+    G[:, frozen] = 0.0
     gnorm = np.sqrt(serial_dot(G, G))
     target = min(0.5, np.sqrt(gnorm)) * gnorm
     D = np.zeros_like(G)
@@ -256,7 +253,7 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=Fa
     q = 0.0  # the quadratic model at D: <G, D> + <D, H D>/2 = (<G, D> - <R, D>) / 2
     for i in range(1, min(MAX_CG_ITER, G.size) + 1):
         Hp = obj.hessp(P, h, Pdir) / scale
-        if frozen is not None:
+        if len(frozen):
             Hp[:, frozen] = 0.0
         curvature = serial_dot(Pdir, Hp)
         if curvature <= 0.0:

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import sparse
 
 from .._threads import serial_column_sums, serial_dot
+from .._validation import flat_columns
 from ..kernels import row_blocks
 from ..losses import logistic, multinomial, multinomial_probabilities, row_sums, sigmoid
 from ._cd_kernels import centred_copy_column_major
@@ -378,19 +379,10 @@ class LogisticObjective:
 
     @functools.cached_property
     def flat_columns(self):
-        """The features that are constant on the samples of positive weight (with an intercept)
-        or zero there: their coefficient moves every score of the objective alike with the
-        intercept's (or not at all), so without a penalty the objective is flat along it.
-        Exactly constant: a feature of large mean and tiny spread (1e8 + 1e-5 noise) is a real
-        one, and treating it as constant left a fit at the intercept-only model."""
-        X = self.X[self.weights > 0]
-        if X.shape[0] == 0:
-            return np.ones(self.n_features, dtype=bool)
-        high, low = X.max(axis=0), X.min(axis=0)
-        if sparse.issparse(high):
-            high, low = high.toarray().ravel(), low.toarray().ravel()
-        high, low = np.asarray(high).ravel(), np.asarray(low).ravel()
-        return (high == low) & (True if self.fit_intercept else high == 0.0)
+        """The features flat for the objective without a penalty (:func:`~mlbasics._validation.
+        flat_columns`): treating a feature of large mean and tiny spread as constant left a fit
+        at the intercept-only model."""
+        return flat_columns(self.X, self.weights, self.fit_intercept)
 
     @functools.cached_property
     def duplicate_columns(self):

@@ -22,7 +22,7 @@ from scipy.special import expit, log_softmax, softmax, xlogy
 
 from .. import losses
 from .._threads import serial_dot
-from .._validation import class_weights
+from .._validation import class_weights, flat_columns
 from ._report import KKTReport, worst_indices
 
 __all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
@@ -556,12 +556,7 @@ def _newton_decrement(X, P, c, G, gb) -> float:
     # there, without) has a gradient and a curvature of rounding: CG divided one by the other
     # (a constant column of 1e4 beside an optimal model: a decrement of 0.08 per unit of c).
     # Its components are held at 0.
-    used = c > 0
-    rows = X[used]
-    top = np.asarray(rows.max(axis=0).todense() if sparse.issparse(rows) else rows.max(axis=0))
-    low = np.asarray(rows.min(axis=0).todense() if sparse.issparse(rows) else rows.min(axis=0))
-    top, low = top.ravel(), low.ravel()
-    flat = (top == low) if free else ((top == 0) & (low == 0))
+    flat = flat_columns(X, c, free)
     h = c[:, None] * P * (1.0 - P)  # the diagonal blocks' curvatures (binary: the Hessian's)
     squares = X.power(2) if sparse.issparse(X) else np.square(X)
     diag_w = np.asarray(squares.T @ h).T
