@@ -1318,8 +1318,11 @@ def clip_grad_norm(grads, max_norm):
         return float(scale) if np.isnan(scale) else float(np.inf)
     if scale == 0.0:
         return 0.0
-    # squares summed in float32 at least (float16's largest value, 65504, is a count of entries)
-    squares = sum(np.sum(np.square(g / scale, dtype=np.result_type(g, np.float32))) for g in grads)
+    # Every array divided and squared in the widest of their types, float32 at least (float16's
+    # largest value, 65504, is a count of entries): ``g / scale`` in a float32 array's own type
+    # overflowed or underflowed when a float64 array set the scale.
+    wide = np.result_type(*grads, np.float32)
+    squares = sum(np.sum(np.square(np.divide(g, scale, dtype=wide))) for g in grads)
     root = real(np.sqrt(squares))
     norm = scale * root  # inf if the norm of finite gradients exceeds the largest float
     if norm > max_norm:

@@ -759,6 +759,20 @@ def test_clip_grad_norm_of_float16_gradients_with_more_entries_than_float16_coun
     assert np.linalg.norm(grads[0].astype(np.float64)) == pytest.approx(1.0, rel=1e-3)
 
 
+@pytest.mark.parametrize("big, small", [(1e39, 3e38), (2e-50, 0.0)])
+def test_clip_grad_norm_of_mixed_float32_and_float64_gradients(big, small):
+    # A float64 array sets the scale; dividing the float32 one by it in float32 overflowed (the
+    # norm 1e39 for 1.17e39, the clipped norm 1.17) or gave 0 / 0 (NaN for finite gradients).
+    g32, g64 = np.full(4, small, dtype=np.float32), np.array([big, big / 2])
+    true = math.hypot(*g32.astype(np.float64), *g64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        norm = clip_grad_norm([g32, g64], max_norm=1.0)
+    assert norm == pytest.approx(true, rel=1e-6)
+    after = math.hypot(*g32.astype(np.float64), *g64)
+    assert after == pytest.approx(min(true, 1.0), rel=1e-6)
+
+
 def test_clip_grad_norm_refuses_gradients_that_share_memory():
     buffer = np.full(4, 5.0)
     grads = [buffer[:3], buffer[1:]]  # two views overlapping in buffer[1:3]

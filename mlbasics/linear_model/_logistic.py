@@ -30,7 +30,7 @@ from .._validation import (
     forget_fit,
 )
 from ..kernels import squared_norms
-from ..optimality._logistic import l1_capped_tol, logistic_report
+from ..optimality._logistic import L1_TOL_CAP, l1_capped_tol, logistic_report
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
 from ._separation import separating_direction_exists
@@ -137,9 +137,12 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         Inverse regularisation strength (weight of the data term); must be positive. Ignored when
         ``penalty=None``. ``C`` times the sum of the sample weights (class weights included) must
         not exceed 1e305, or the objective leaves float64's range (a ValueError says so).
-    l1_ratio : float in [0, 1], default=None
-        Mixing parameter of the elastic net; required when ``penalty="elasticnet"`` and only used
-        then.
+    l1_ratio : float in [0, 1], default=0.0
+        Mixing parameter of the elastic net, used only with ``penalty="elasticnet"`` (whose
+        default, 0, is the L2 penalty; 1 is L1). Another value with another penalty is ignored,
+        with a warning. The default is numeric, as in scikit-learn 1.8+, for the code that reads
+        it by name: :class:`sklearn.feature_selection.SelectFromModel` computes
+        ``np.isclose(l1_ratio, 1.0)`` for any estimator called ``LogisticRegression``.
     solver : {"newton", "newton-cholesky", "newton-cg", "lbfgs", "sgd"}, default="newton"
         ``"newton"`` picks the second-order method that fits the problem: proximal Newton with
         coordinate descent when there is an L1 term; otherwise Newton with a Cholesky solve of the
@@ -168,7 +171,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         ``max_iter`` epochs.
     max_iter : int, default=100
         Maximum number of outer (Newton or quasi-Newton) iterations; of epochs (passes over the
-        data) for ``solver="sgd"``.
+        data) for ``solver="sgd"``. ``max_iter=0`` fits nothing: the model is its starting point
+        (zeros, or the warm start) with its certificate (``objective_``, ``converged_=False``),
+        and no ConvergenceWarning, since no iteration was asked for.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``s_i`` as in scikit-learn.
     warm_start : bool, default=False
@@ -359,7 +364,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         penalty="l2",
         *,
         C=1.0,
-        l1_ratio=None,
+        l1_ratio=0.0,
         solver="newton",
         fit_intercept=True,
         tol=1e-4,
@@ -502,7 +507,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 self.tol, objective.penalty.l1, objective.scale, result.objective
             )
             capped = (
-                f" (tol={self.tol:g} capped at 0.1 l1 / sum c, not below float64's resolution)"
+                f" (tol={self.tol:g} capped at {L1_TOL_CAP:g} l1 / sum c, not below float64's"
+                " resolution)"
                 if threshold < self.tol
                 else ""
             )
@@ -819,8 +825,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             changed.append("fit_intercept")
         if changed:
             raise ValueError(
-                f"{', '.join(changed)} changed since the first call to partial_fit; they shape "
-                "the state of the run. Call fit, or start a new estimator, to use the new value."
+                f"{', '.join(changed)} changed since the run began (the last fit or the first "
+                "call to partial_fit); they shape the state of the run. Call fit, or start a new estimator, to use the new value."
             )
         run.settings = settings
 
@@ -843,7 +849,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     def _penalty(self):
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1].")
-        if self.penalty != "elasticnet" and self.l1_ratio is not None:
+        if self.penalty != "elasticnet" and self.l1_ratio not in (None, 0.0):
             warnings.warn(
                 f"l1_ratio={self.l1_ratio} is only used with penalty='elasticnet'; "
                 f"it is ignored with penalty={self.penalty!r}.",

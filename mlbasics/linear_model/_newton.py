@@ -1,6 +1,8 @@
 """Second-order solvers for the logistic objective of ``_objective.py``.
 
-Three solvers, each a plain function ``solver(objective, coef0, *, tol, max_iter, hook) -> SolverResult``:
+Three solvers, each a plain function ``solver(objective, coef0, *, tol, max_iter, ...) -> SolverResult``
+(``hook`` for the estimator's callbacks; ``inner`` picks Newton's direction, ``recorder`` lets
+L-BFGS continue another solver's trace):
 
 * :func:`newton_smooth` -- Newton's method for the smooth (L2 or unpenalised) objective, with the
   direction from a Cholesky solve of the full Hessian (``inner="cholesky"``, small ``n_outputs * n_dof``)
@@ -11,13 +13,17 @@ Three solvers, each a plain function ``solver(objective, coef0, *, tol, max_iter
   search on the composite objective.
 * :func:`lbfgs` -- quasi-Newton through :func:`scipy.optimize.minimize` (L-BFGS-B), for comparison.
 
-Every solver follows the same template, written once in :func:`newton_smooth`:
+The Newton solvers follow one template (:func:`newton_smooth` is the plainest):
 
     setup -> ( direction -> line search -> gradient at the new point -> record -> stopping rule )*
 
-and uses the same stopping rule on the **scaled** optimality measure (``optimality / objective.scale``,
-where ``scale = sum_i c_i``): this makes ``tol`` mean what it means in scikit-learn, whose objective is
-divided by the number of samples.
+Their stopping rules share a unit, not a formula: ``tol`` is per unit of ``scale = sum_i c_i``
+(what it means in scikit-learn, whose objective is divided by the number of samples). Newton
+tests the largest gradient entry and the Newton decrement, L-BFGS its projected gradient and the
+Jacobi (and, unpenalised, CG) decrement, proximal Newton the L1 optimality with ``tol`` capped by
+the L1 strength (:func:`~mlbasics.optimality._logistic.l1_capped_tol`). Each confirms a stop by
+the certificate's duality gap: proximal Newton always, the smooth solvers where ``F`` is below
+:data:`GAP_TEST_BELOW` ``scale``.
 """
 
 from __future__ import annotations
@@ -339,7 +345,7 @@ def newton_smooth(
         G = obj.smooth_gradient(coef, P)
         opt = obj.optimality(coef, G)
         stop = rec.record(F, opt, coef)
-        if opt <= tol_abs and small_decrement and inner == "cg" and not stop:
+        if opt <= tol_abs and small_decrement and inner == "cg":
             # CG's direction may have missed the flat directions of a badly scaled Hessian
             # (_newton_direction_cg). Where the Jacobi estimate of the decrement, with the
             # columns' own curvatures, does not pass, the decrement must hold here too, from a
@@ -571,8 +577,12 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
     previous_opt, passes = np.inf, 0
     guard = _StallGuard()
+
+    def done() -> bool:  # the stopping rule, at the current point (coef, F, opt)
+        return opt <= tol_abs(F) and _gap_within_tol(obj, coef, tol)
+
     while n_iter < max_iter:
-        if opt <= tol_abs(F) and _gap_within_tol(obj, coef, tol):
+        if done():
             converged, message = True, CONVERGED_L1
             break
         if n_iter == 0:  # strong rule (Tibshirani et al. 2012) at the start, newGLMNET after
@@ -637,14 +647,14 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         opt = obj.optimality(coef, G)
         opt_moved = obj.optimality(coef, G, original=False)
         if rec.record(F, opt, coef):
-            converged = opt <= tol_abs(F) and _gap_within_tol(obj, coef, tol)
+            converged = done()
             message = CONVERGED_L1 if converged else STOPPED_BY_HOOK
             break
         if guard.stalled(in_noise, opt):
             message = ROUNDING_FLOOR
             break
     else:
-        if opt <= tol_abs(F) and _gap_within_tol(obj, coef, tol):
+        if done():
             converged, message = True, CONVERGED_L1
         elif opt <= tol_abs(F):
             message = f"reached max_iter={max_iter} with the duality gap above tol"
@@ -677,8 +687,10 @@ def _jacobi_decrement_passes(obj: LogisticObjective, Z, P, G, F, tol) -> bool:
 def _decrement_passes(obj: LogisticObjective, Z, P, G, F, tol) -> bool:
     """L-BFGS's confirmation of its gradient rule by the Newton decrement: the Jacobi estimate
     (:func:`_jacobi_decrement_passes`), and without a penalty, where no gap backs it, the
-    decrement of a Jacobi-preconditioned CG direction run to its model's convergence (as the
-    certificate computes it). The diagonal alone misses what correlated columns add: six
+    decrement of a Jacobi-preconditioned CG direction, run until its quadratic model stops
+    improving (Nash and Sofer's rule, :data:`CG_DECREMENT_RTOL`; the certificate's own CG,
+    ``optimality._logistic._newton_decrement``, runs to a residual of 1e-8 with the exact
+    diagonal, stricter, as it judges models it did not fit). The diagonal alone misses what correlated columns add: six
     correlated features of scales 1e-5 to 1e2 passed it at up to 0.12 per sample above the
     optimum (``tol=1e-4``, 12 seeds in 60), ``converged_``."""
     if not _jacobi_decrement_passes(obj, Z, P, G, F, tol):

@@ -61,7 +61,7 @@ from scipy import sparse
 
 from .._result import STOPPED_BY_HOOK, SolverResult, Trace, TraceRecorder
 from ..losses import multinomial_probabilities, sigmoid
-from ..optim import Optimizer, Schedule, make_optimizer, make_schedule
+from ..optim import MIN_ADAPTIVE_RATE, Optimizer, Schedule, make_optimizer, make_schedule
 from ._certificate_kernels import (
     certificate_rows_csr,
     certificate_rows_dense,
@@ -429,7 +429,8 @@ class MiniBatchRun:
             eta = float(rates[u])
             if eta > 0.0:  # (a rate that underflowed to 0, invscaling's late ones, moves nothing)
                 if problem.alpha2 > 0.0:
-                    G[:, penalized] += self.decay(problem.alpha2, eta) * W[:, penalized]
+                    with np.errstate(over="ignore"):  # (a diverging W: the step names the rate)
+                        G[:, penalized] += self.decay(problem.alpha2, eta) * W[:, penalized]
                 self.optimizer.learning_rate = eta
                 # the factor on the intercept's step, not on its gradient: the adaptive rules'
                 # steps do not scale with the gradient
@@ -485,7 +486,7 @@ class MiniBatchRun:
         zero: at ``eta alpha_2 > 1`` the factor ``1 - eta alpha_2`` of its step is taken as 0 (as in
         the compiled loop, and in scikit-learn), i.e. a decay of ``1 / eta``. The other rules
         rescale the gradient themselves and keep ``alpha_2``."""
-        if self.settings.optimizer == "sgd" and eta > 0.0:  # (a rate of 0 is the rule's error)
+        if self.settings.optimizer == "sgd":  # called only with eta > 0
             return min(alpha2, 1.0 / eta)
         return alpha2
 
@@ -581,7 +582,7 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
     Notes
     -----
     Stopping rule (scikit-learn's): after each epoch the monitored value ``m`` (the validation
-    score, or ``-F / (C sum_i s_i)``) *improves* when ``m > best + tol``; after
+    score, or ``-F / (C sum_i s_i)``) *improves* when ``m >= best + tol``; after
     ``n_iter_no_change`` consecutive epochs without improvement the run stops and counts as
     converged. With ``learning_rate="adaptive"`` the schedule applies that rule itself: it divides
     the rate by 5 instead, and the run stops once the rate falls below 1e-6.
@@ -660,7 +661,8 @@ def _sgd_loop(problem: Problem, run, schedule, rng, worker, *, max_iter, tol, n_
         monitored = validation_score(coef) if validation_score else -F / scale
         if settings.learning_rate == "adaptive":
             if not schedule.end_epoch(-monitored):
-                converged, message = True, "the adaptive learning rate fell below 1e-6"
+                converged = True
+                message = f"the adaptive learning rate fell below {MIN_ADAPTIVE_RATE:g}"
                 break
         elif tol is not None:
             stale = stale + 1 if monitored < best + tol else 0  # a gain of tol counts, as sklearn

@@ -352,8 +352,9 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets: class labels for the classifier, real values for the regressor.
+        y : array-like of shape (n_samples,), or (n_samples, n_outputs) for the regressor
+            Targets: class labels for the classifier (one label per sample: multilabel ``y`` is
+            not supported), real values for the regressor.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights ``>= 0`` of the samples (None: all 1). The objective becomes the weighted mean
             loss :math:`\\sum_i w_i\\ell_i / \\sum_i w_i` plus the weight decay: each batch's

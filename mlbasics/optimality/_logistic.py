@@ -94,8 +94,8 @@ def _capped_by(threshold, l1, scale) -> str:
     """How the report names a stationarity threshold below ``tol``."""
     cap = L1_TOL_CAP * l1 / scale
     if threshold == cap:
-        return f"0.1 l1 / sum c = {threshold:.3g}"
-    return f"the float64 floor {threshold:.3g} (0.1 l1 / sum c = {cap:.3g} is below it)"
+        return f"{L1_TOL_CAP:g} l1 / sum c = {threshold:.3g}"
+    return f"the float64 floor {threshold:.3g} ({L1_TOL_CAP:g} l1 / sum c = {cap:.3g} is below it)"
 
 
 def gap_scale(scale, primal, penalty, tol) -> float:
@@ -269,6 +269,8 @@ def _intercept_shift(Z, Y, c, P):
             break
         H = np.diag(mass) - (P * c[:, None]).T @ P
         step = np.linalg.lstsq(H, mass - target, rcond=None)[0]
+        if not np.all(np.isfinite(step)):
+            break  # curvatures below float64's normal range (a saturated run): no Newton step
         step -= step.mean()
         t = 1.0
         while t >= 2.0**-20:  # backtracking on the residual, for which Newton's step descends

@@ -41,7 +41,8 @@ SVM_ATTRIBUTES = ("dual_coef_", "support_", "n_support_", "intercept_", "classes
 #: (``svm._qp._clean``, with its own, larger tolerance): what it snaps is exactly 0 here.
 BOUND_RTOL = 1e-8
 
-#: The logistic dual saturates within this fraction of its bounds (as the SMO solver does).
+#: The logistic dual saturates within this fraction of its bounds (the SMO solver's
+#: ``svm._smo_kernels.LOGISTIC_EPS`` is this constant).
 LOGISTIC_SATURATION = 1e-12
 
 #: Relative slack on :data:`LOGISTIC_SATURATION` when reading a variable as saturated: the solver

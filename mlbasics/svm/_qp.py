@@ -324,7 +324,9 @@ def _require_solver(qp_solver: str, loss: str):
 
 
 def _check_gram(K: np.ndarray) -> np.ndarray:
-    """A finite, symmetric square matrix (symmetrised), or a ValueError saying what is wrong."""
+    """A finite, symmetric square matrix (symmetrised), or a ValueError saying what is wrong.
+
+    SVC checks the shape and the values itself; this guards direct callers of :func:`solve_dual_qp`."""
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
         raise ValueError(f"a precomputed kernel must be a square matrix; got shape {K.shape}.")
     if not np.all(np.isfinite(K)):
@@ -958,10 +960,9 @@ def solve_dual_qp(
             alpha = unit * alpha
             records = [(unit * value, gap, seconds) for value, gap, seconds in records]
             Kv = K @ (y * alpha)
-            if loss != "logistic":
-                alpha, Kv, b = _finish_margins(
-                    alpha, y, Kv, upper, loss, b, lambda v: K @ v, float(np.diag(K).max())
-                )
+            alpha, Kv, b = _finish_margins(  # (this branch is hinge or squared hinge)
+                alpha, y, Kv, upper, loss, b, lambda v: K @ v, float(np.diag(K).max())
+            )
     objective = _dual_objective(alpha, upper, 0.5 * float((y * alpha) @ Kv), loss)
     gap = _mvp_gap(alpha, y, Kv, upper, loss)
     elapsed = time.perf_counter() - start

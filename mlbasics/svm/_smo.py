@@ -196,7 +196,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
     cache = _cache(n, cache_size)
     istate = np.zeros(4, dtype=np.int64)
     istate[K.I_ACTIVE] = n
-    istate[K.I_COUNTER] = min(n, 1000) + 1
+    istate[K.I_COUNTER] = min(n, K.SHRINK_EVERY) + 1
     fstate = np.zeros(2)
     y_float = data[2]
     recorder = TraceRecorder(hook=hook)

@@ -43,6 +43,7 @@ import numpy as np
 from numba import njit
 
 from ..kernels import PRECOMPUTED_CODE
+from ..optimality._svm import LOGISTIC_SATURATION
 
 #: Curvature used when a pair's second derivative is not positive (non-PSD kernels), as in libsvm.
 TAU = 1e-12
@@ -61,6 +62,9 @@ LOWER, UPPER, FREE = 0, 1, 2
 # non-positive curvature (the squared-hinge dual, whose variables have no upper bound, on a kernel
 # that is not positive semidefinite): the dual has no minimum.
 RUNNING, CONVERGED, STALLED, UNBOUNDED = 0, 1, 2, 3
+
+#: Shrinking is tried every min(n, SHRINK_EVERY) iterations (libsvm's counter).
+SHRINK_EVERY = 1000
 
 # istate slots (int64) of the hinge / squared-hinge solver.
 I_ITER, I_ACTIVE, I_UNSHRUNK, I_COUNTER = 0, 1, 2, 3
@@ -654,7 +658,7 @@ def smo_dual(data, kern, cache, state, status, istate, fstate, tol, shrinking, s
     while istate[I_ITER] < stop_iter:
         istate[I_COUNTER] -= 1
         if istate[I_COUNTER] == 0:
-            istate[I_COUNTER] = min(n, 1000)
+            istate[I_COUNTER] = min(n, SHRINK_EVERY)
             if shrinking:
                 _shrink(n, data, kern, cache, state, status, istate, tol)
                 i_next = -1
@@ -750,8 +754,9 @@ def rho_from_gradient(F, status, y):
 #: The logistic dual keeps ``EPS C_i <= alpha_i <= (1 - EPS) C_i``. The exact solution is strictly
 #: inside (0, C_i), but ``alpha_i = C_i sigmoid(-margin_i)`` is closer to a bound than float64 can
 #: resolve once ``|margin_i|`` exceeds about 37; saturating at ``log(1 / EPS) ~ 27.6`` changes the
-#: dual objective by at most ``n C EPS (1 + log(1 / EPS))``.
-LOGISTIC_EPS = 1e-12
+#: dual objective by at most ``n C EPS (1 + log(1 / EPS))``. One constant with the certificate's,
+#: which reads a variable at these edges as saturated.
+LOGISTIC_EPS = LOGISTIC_SATURATION
 
 
 @njit(cache=True)

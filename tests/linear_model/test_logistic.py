@@ -74,7 +74,7 @@ def test_nan_labels_are_rejected(small_binary):
         ({"solver": "saga"}, "'solver' parameter"),
         ({"penalty": "elasticnet", "l1_ratio": 1.5}, "'l1_ratio' parameter"),
         ({"penalty": "elasticnet", "l1_ratio": -0.1}, "'l1_ratio' parameter"),
-        ({"penalty": "elasticnet"}, "needs l1_ratio"),
+        ({"penalty": "elasticnet", "l1_ratio": None}, "needs l1_ratio"),
         ({"penalty": "l1", "solver": "lbfgs"}, "needs proximal Newton"),
         ({"penalty": "l1", "solver": "newton-cg"}, "needs proximal Newton"),
         ({"tol": -1.0}, "'tol' parameter"),
@@ -221,6 +221,43 @@ def test_l1_ratio_without_elasticnet_warns(small_binary):
     X, y = small_binary
     with pytest.warns(UserWarning, match="only used with penalty='elasticnet'"):
         LogisticRegression(l1_ratio=0.5).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default l1_ratio (0) says nothing with any penalty
+        LogisticRegression(penalty="l1").fit(X, y)
+    # penalty='elasticnet' at the default l1_ratio is the L2 penalty
+    l2 = LogisticRegression().fit(X, y)
+    elastic = LogisticRegression(penalty="elasticnet").fit(X, y)
+    np.testing.assert_allclose(elastic.objective_, l2.objective_, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"solver": "newton-cg"}, {"solver": "lbfgs"}, {"penalty": "l1"}, {"solver": "sgd"}],
+)
+def test_max_iter_0_is_the_starting_point_with_its_objective(small_binary, params):
+    X, y = small_binary
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # documented: no ConvergenceWarning
+        model = LogisticRegression(**params, C=2.0, max_iter=0).fit(X, y)
+    assert model.n_iter_[0] == 0 and not model.converged_
+    assert not model.coef_.any() and not model.intercept_.any()
+    # every probability is 1/2: C sum_i log 2
+    assert model.objective_ == pytest.approx(2.0 * len(y) * np.log(2.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_select_from_model_takes_the_default_threshold(breast_cancer, penalty):
+    # SelectFromModel picks its default threshold by the class name LogisticRegression and
+    # computes np.isclose(l1_ratio, 1.0): l1_ratio=None raised a TypeError inside fit.
+    from sklearn.feature_selection import SelectFromModel
+
+    X, y = breast_cancer
+    selector = SelectFromModel(LogisticRegression(penalty, C=0.1)).fit(X, y)
+    importance = np.abs(selector.estimator_.coef_).ravel()
+    # scikit-learn's rules: 1e-5 for an L1 model (its exact zeros dropped), the mean otherwise
+    expected = 1e-5 if penalty == "l1" else importance.mean()
+    assert selector.threshold_ == pytest.approx(expected)
+    np.testing.assert_array_equal(selector.get_support(), importance >= expected)
 
 
 @pytest.mark.parametrize("penalty", ["l2", "l1"])

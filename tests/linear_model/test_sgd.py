@@ -9,7 +9,7 @@ import pytest
 from scipy import sparse
 from scipy.special import logsumexp
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import train_test_split
@@ -716,6 +716,38 @@ def test_partial_fit_rejects_bad_classes_and_class_weights(small_binary):
         LogisticRegression(**SGD, class_weight={0: -1.0, 1: 1.0}).partial_fit(X, y, classes=[0, 1])
 
 
+def test_partial_fit_refuses_one_class_balanced_weights_and_a_changed_intercept(small_binary):
+    X, y = small_binary
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        LogisticRegression(**SGD).partial_fit(X, y, classes=[0])
+    with pytest.raises(ValueError, match=r"'balanced' .* not supported by partial_fit"):
+        LogisticRegression(**SGD, class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+    model = LogisticRegression(**SGD, random_state=0).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="fit_intercept changed since the run began"):
+        model.set_params(fit_intercept=False).partial_fit(X, y)
+
+
+def test_early_stopping_needs_a_tol(small_binary):
+    X, y = small_binary
+    with pytest.raises(ValueError, match="early_stopping=True needs a tol"):
+        LogisticRegression(**SGD, early_stopping=True, tol=None).fit(X, y)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_dense_and_csr_give_the_same_l1_model_with_the_python_loop(sparse_binary, optimizer):
+    # Rules other than plain SGD run the mini-batch loop in Python; its lazy L1 penalty on sparse
+    # rows visits only the features present in the batch.
+    X, y = sparse_binary
+    params = dict(**SGD, penalty="l1", optimizer=optimizer, learning_rate="constant", eta0=0.01,
+                  batch_size=4, max_iter=3, tol=None, random_state=2, intercept_rate=0.3)  # fmt: skip
+    dense = LogisticRegression(**params).fit(X.toarray(), y)
+    csr = LogisticRegression(**params).fit(X, y)
+    assert np.count_nonzero(dense.coef_ == 0.0) > 0
+    np.testing.assert_array_equal(csr.coef_ == 0.0, dense.coef_ == 0.0)
+    np.testing.assert_allclose(csr.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(csr.intercept_, dense.intercept_, rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("classes", [[0, "a", 1], np.array([0, "a", 1], dtype=object)])
 def test_partial_fit_rejects_classes_mixing_strings_and_numbers(small_binary, classes):
     # np.asarray turns [0, "a", 1] into strings: the error used to say y's 0 and 1 were unknown.
@@ -751,7 +783,7 @@ def test_partial_fit_validates_parameters_set_between_calls(small_binary):
     model.partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="'C' parameter"):
         model.set_params(C=-5.0).partial_fit(X, y)
-    with pytest.raises(ValueError, match="batch_size changed since the first call"):
+    with pytest.raises(ValueError, match="batch_size changed since the run began"):
         model.set_params(C=1.0, batch_size=4).partial_fit(X, y)
     # a new rate takes effect in the next call, as in scikit-learn's SGDClassifier
     slow = clone(model).set_params(batch_size=1).partial_fit(X, y, classes=[0, 1])
@@ -1265,6 +1297,33 @@ def test_l1_with_an_adaptive_rule_diverges_without_overflow_warnings(optimizer, 
             model.fit(X, y)
 
 
+def test_a_diverging_mini_batch_run_with_l2_decay_raises_without_overflow_warnings():
+    # the decay alpha_2 W of a diverging W overflowed outside any error state: a RuntimeWarning
+    # came before the divergence error
+    X, y = load_breast_cancer(return_X_y=True)
+    model = LogisticRegression("elasticnet", **SGD, l1_ratio=0.5, C=1e-6, optimizer="momentum",
+                               learning_rate="constant", eta0=1e3, max_iter=3, tol=None,
+                               random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(SGDDivergedError, match="eta0=1000"):
+            model.fit(X, y)
+
+
+def test_the_certificate_of_a_saturated_multinomial_run_warns_of_nothing_but_convergence():
+    # unscaled wine, Nesterov: the softmax saturates and the dual point's intercept shift met
+    # curvatures of 1e-318, where lstsq's step was [-inf, inf, 0] and its centring inf - inf
+    X, y = load_wine(return_X_y=True)
+    model = LogisticRegression("elasticnet", **SGD, l1_ratio=0.5, optimizer="nesterov",
+                               batch_size=32, max_iter=3, tol=None, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the steps do not suit the data
+        model.fit(X, y)
+    assert np.isfinite(model.objective_)
+    assert np.isnan(model.duality_gap_)  # documented: no dual point for a saturated run
+
+
 def test_a_failed_fit_leaves_no_model_for_partial_fit_to_continue():
     # fit on 3 features, then a fit on 6 that diverges: partial_fit continued the 3-column run
     # with 6-column rows (the compiled loop wrote past its arrays: heap corruption, a crash)
@@ -1355,5 +1414,5 @@ def test_intercept_rate_cannot_change_in_the_middle_of_a_stream(small_binary):
     X, y = small_binary
     model = LogisticRegression(**SGD, learning_rate="constant", random_state=0)
     model.partial_fit(X, y, classes=[0, 1])
-    with pytest.raises(ValueError, match="intercept_rate changed since the first call"):
+    with pytest.raises(ValueError, match="intercept_rate changed since the run began"):
         model.set_params(intercept_rate=0.5).partial_fit(X, y)
