@@ -448,7 +448,7 @@ def lbfgs(
                 callback=lambda intermediate_result: record(intermediate_result.x),
                 options={
                     "maxiter": max_iter - n_iter,
-                    "maxls": 50,
+                    "maxls": 50,  # scipy's default is 20; badly scaled starts need more
                     "gtol": tighter * tol * obj.scale / unit[0] / spread,
                     "ftol": 64 * np.finfo(float).eps,
                 },
@@ -471,6 +471,7 @@ def lbfgs(
             # at a large C: see gap_scale) does not: run on with a gradient tolerance ten times
             # tighter
             converged, tighter, gap_failed = False, tighter / 10.0, True
+            # (twelve tightenings: gtol then far below any gradient float64 resolves)
             if rec.stopped or not res.success or n_iter >= max_iter or tighter < 1e-12:
                 break
             if abs(F) < 0.5 * unit[0]:  # as below: scipy's ftol rule, absolute once F < unit

@@ -537,7 +537,7 @@ class LogisticObjective:
             return l1 * np.abs(W - s).sum(axis=0) + 0.5 * l2 * ((W - s) ** 2).sum(axis=0)
 
         lo, hi = W.min(axis=0), W.max(axis=0)
-        for _ in range(60):
+        for _ in range(60):  # 60 halvings: the bracket down to float64's resolution of it
             mid = 0.5 * (lo + hi)
             slope = l1 * np.sign(mid - W).sum(axis=0) + l2 * (mid - W).sum(axis=0)
             lo = np.where(slope < 0.0, mid, lo)
@@ -548,7 +548,7 @@ class LogisticObjective:
         # nothing and the solver does not chase rounding.
         candidates = np.vstack([np.zeros((1, W.shape[1])), W, 0.5 * (lo + hi)[None, :]])
         costs = np.array([cost(c) for c in candidates])
-        noise = 1e-12 * (1.0 + costs[0])
+        noise = 1e-12 * (1.0 + costs[0])  # costs this close are equal up to the sums' rounding
         best = np.argmax(costs <= costs.min(axis=0) + noise, axis=0)
         shift = np.zeros(self.n_dof)
         shift[self.penalized] = candidates[best, np.arange(W.shape[1])]

@@ -662,7 +662,7 @@ def _logistic_offset(y, Kv, upper, b0) -> float:
     while balance(hi)[0] > 0.0 and hi < 1e300:  # ... and below hi
         hi = b0 + 2.0 * (hi - b0)
     b = b0
-    for _ in range(100):
+    for _ in range(100):  # Newton in a halving bracket: ~60 halvings exhaust float64's digits
         value, slope = balance(b)
         if value > 0.0:
             lo = b
