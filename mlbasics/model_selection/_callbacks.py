@@ -32,7 +32,12 @@ import copy
 from contextlib import contextmanager
 from itertools import pairwise
 
-from sklearn.callback import AutoPropagatedCallback, CallbackSupportMixin, FitCallback
+from sklearn.callback import (
+    AutoPropagatedCallback,
+    CallbackSupportMixin,
+    FitCallback,
+    ScoringMonitor,
+)
 from sklearn.callback import with_callbacks as _with_callbacks
 
 from ._parallel import parallel_map
@@ -43,7 +48,9 @@ def check_callbacks(callbacks, estimators, names=None) -> list:
 
     Raises a ``TypeError`` naming the culprit when an item does not follow scikit-learn's
     ``FitCallback`` protocol (``setup``, ``on_fit_task_begin``, ``on_fit_task_end``,
-    ``teardown``), or is a class rather than an instance; and, when there are callbacks, when one
+    ``teardown``), or is a class rather than an instance, or is a
+    :class:`~sklearn.callback.ScoringMonitor` (it scores the estimator it is set on, and the
+    run has none: it belongs on the estimator); and, when there are callbacks, when one
     of the ``estimators`` (labelled by ``names``) carries auto-propagated callbacks of its own
     (:func:`_check_no_own_auto_callbacks`).
     """
@@ -57,6 +64,15 @@ def check_callbacks(callbacks, estimators, names=None) -> list:
                 "callbacks must be a callback instance or a list of them, following "
                 "scikit-learn's FitCallback protocol (methods setup, on_fit_task_begin, "
                 f"on_fit_task_end and teardown; sklearn.callback.ProgressBar() is one); got {what}"
+            )
+        if isinstance(item, ScoringMonitor):
+            # its setup builds a scorer for the object it is set on, which must be an estimator
+            # (check_scoring failed on the run object, naming KFoldErrors() as the 'estimator')
+            raise TypeError(
+                "ScoringMonitor scores an estimator during its own fit; a model-selection "
+                "function is not one. Set it on the estimator (estimator.set_callbacks("
+                "ScoringMonitor(...))): it then logs every fold's fit. The function's own "
+                "scores are in its result."
             )
     if items:
         _check_no_own_auto_callbacks(estimators, names)

@@ -347,6 +347,28 @@ def test_a_callback_that_is_not_a_fit_callback_is_a_type_error(data, regression,
         assert shown in str(info.value)
 
 
+def test_a_scoring_monitor_is_sent_to_the_estimator(data, regression):
+    # ScoringMonitor.setup builds a scorer for the object it is set on: on the run object it
+    # failed inside scikit-learn ("The 'estimator' parameter of check_scoring ... KFoldErrors()")
+    from sklearn.callback import ScoringMonitor
+
+    X, y = data
+    Xr, yr = regression
+    calls = [
+        lambda m: kfold_errors(SkSVC(), X, y, callbacks=m),
+        lambda m: compare_estimators({"a": SkSVC(), "b": SkSVC()}, X, y, callbacks=[m]),
+        lambda m: bias_variance_decomposition(Steps(), Xr, yr, Xr, yr, callbacks=m),
+        lambda m: bias_variance_curve(Steps(), "n_steps", [1], Xr, yr, Xr, yr, callbacks=m),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"Set it on the estimator \(estimator.set_callbacks"):
+            call(ScoringMonitor(scoring="accuracy"))
+    # where it belongs, it logs every fold's fit
+    monitor = ScoringMonitor(scoring="accuracy")
+    kfold_errors(LogisticRegression().set_callbacks(monitor), X, y, cv=3)
+    assert len(monitor.get_logs(select="all")) == 3
+
+
 def test_an_estimator_with_its_own_propagated_callback_is_refused_before_any_fit(data):
     X, y = data
     noisy = LogisticRegression().set_callbacks(PropagatedRecorder())
