@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
@@ -177,3 +180,27 @@ def flat_columns(X, weights, fit_intercept):
         high, low = high.toarray(), low.toarray()
     high, low = np.asarray(high).ravel(), np.asarray(low).ravel()
     return (high == low) & (True if fit_intercept else high == 0.0)
+
+
+# The mlbasics package directory, and scikit-learn's callback wrappers (the frame that
+# ``with_callbacks`` puts between the user's ``fit`` call and the estimator's): frames of files
+# under either are not the user's.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_WRAPPER_DIRS = (os.sep + os.path.join("sklearn", "callback") + os.sep,)
+
+
+def warn_at_caller(message, category):
+    """``warnings.warn`` attributed to the innermost frame outside mlbasics: the user's call.
+
+    However many library frames lie in between (helpers, ``fit`` calling ``_fit``, the callback
+    wrapper around ``fit``, ``compare_estimators`` calling a test), the warning names the line of
+    the user's code that called into mlbasics; a fixed ``stacklevel`` named scikit-learn's
+    callback wrapper once ``fit`` was wrapped.
+    """
+    frame, stacklevel = sys._getframe(1), 2  # stacklevel 2: the caller of this function
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or any(part in frame.f_code.co_filename for part in _WRAPPER_DIRS)
+    ):
+        frame, stacklevel = frame.f_back, stacklevel + 1
+    warnings.warn(message, category, stacklevel=stacklevel)

@@ -1327,6 +1327,6 @@ def clip_grad_norm(grads, max_norm):
     norm = scale * root  # inf if the norm of finite gradients exceeds the largest float
     if norm > max_norm:
         factor = (max_norm / scale) / root
-        for grad in grads:
-            grad *= factor
+        for grad in grads:  # multiplied in the wide type too, each rounded once to its own
+            np.multiply(grad, factor, out=grad, dtype=wide, casting="unsafe")
     return float(norm)

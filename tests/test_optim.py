@@ -771,6 +771,20 @@ def test_clip_grad_norm_of_mixed_float32_and_float64_gradients(big, small):
     assert norm == pytest.approx(true, rel=1e-6)
     after = math.hypot(*g32.astype(np.float64), *g64)
     assert after == pytest.approx(min(true, 1.0), rel=1e-6)
+    # each entry scaled in float64 and rounded once to float32 (a factor rounded to float32
+    # first took 1e-20 to 0 and put 6.5e-7 of error on these)
+    np.testing.assert_array_equal(g32, np.float32(small / true))
+
+
+@pytest.mark.parametrize("dtype, value, big", [(np.float32, 1.0, 1e20), (np.float16, 600.0, 1e6)])
+def test_clip_grad_norm_scales_each_array_by_the_unrounded_factor(dtype, value, big):
+    # the factor (1e-20; 1e-6) rounded to the array's type first: 0 for float32, and float16's
+    # subnormal 1e-6 times 600 gave 5.96e-4 for 6.0e-4
+    g64, small = np.array([big]), np.array([value], dtype=dtype)
+    true = math.hypot(value, big)
+    clip_grad_norm([small, g64], max_norm=1.0)
+    assert small[0] == dtype(value / true) != 0.0
+    assert g64[0] == pytest.approx(big / true)
 
 
 def test_clip_grad_norm_refuses_gradients_that_share_memory():

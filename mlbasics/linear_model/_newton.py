@@ -434,9 +434,8 @@ def lbfgs(
         fun(x0)
         F, G = last["F"], last["G"]
         opt = obj.optimality(x0.reshape(shape), G)
-        return SolverResult(
-            x0.reshape(shape), 0, opt <= tol * obj.scale, F, opt, rec.freeze(), "max_iter=0"
-        )
+        # no iteration asked for, none judged: converged is False (as for the other solvers)
+        return SolverResult(x0.reshape(shape), 0, False, F, opt, rec.freeze(), "max_iter=0")
     n_iter, tighter, gap_failed = 0, 1.0, False
     while True:
         with scipy_blas_on_one_thread():  # its threads would compete with the products in fun
@@ -655,7 +654,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             message = ROUNDING_FLOOR
             break
     else:
-        if done():
+        if max_iter > 0 and done():  # (max_iter=0: no iteration asked for, none judged)
             converged, message = True, CONVERGED_L1
         elif opt <= tol_abs(F):
             message = f"reached max_iter={max_iter} with the duality gap above tol"

@@ -65,6 +65,8 @@ class Penalty:
         if penalty == "l1":
             return cls(1.0, 0.0)
         if penalty == "elasticnet":
+            if l1_ratio is None:
+                raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1].")
             return cls(float(l1_ratio), 1.0 - float(l1_ratio))
         raise ValueError(f"Unknown penalty {penalty!r}; expected 'l2', 'l1', 'elasticnet' or None.")
 
@@ -555,7 +557,7 @@ class LogisticObjective:
         return shift
 
 
-def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=None,
+def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=0.0,
                        sample_weight=None):  # fmt: skip
     """Value of the objective for given coefficients, from any fitted linear model.
 
@@ -572,7 +574,7 @@ def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=N
     intercept : array-like of shape (n_outputs,)
     C : float, default=1.0
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
-    l1_ratio : float, default=None
+    l1_ratio : float, default=0.0
     sample_weight : array-like of shape (n_samples,), default=None
 
     Returns

@@ -29,9 +29,9 @@ from sklearn.utils import _safe_indexing, get_tags, indexable
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_method_params
 
+from .._validation import warn_at_caller
 from ._callbacks import leaf_task
 from ._parallel import with_seeded_random_states
-from ._params import warn_at_caller
 
 # Scorers whose "error" is 1 - score, and the prefix of those whose error is -score.
 ONE_MINUS_SCORE = frozenset({"accuracy", "balanced_accuracy", "top_k_accuracy"})

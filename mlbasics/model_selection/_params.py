@@ -16,34 +16,17 @@ function's name in the message, and are kept on the function as ``_skl_parameter
 as the decorator does.
 
 The wrapper is one more frame between the user's call and the function, so a fixed ``stacklevel``
-would attribute a warning to the wrong line: :func:`warn_at_caller` finds the user's frame instead.
+would attribute a warning to the wrong line: :func:`mlbasics._validation.warn_at_caller` finds the
+user's frame instead.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import sys
-import warnings
 from inspect import signature
 
 from sklearn import get_config
 from sklearn.utils._param_validation import validate_parameter_constraints
-
-# The mlbasics package directory: frames of files under it are the library's, not the user's.
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def warn_at_caller(message, category):
-    """``warnings.warn`` attributed to the innermost frame outside mlbasics: the user's call.
-
-    However many library frames lie in between (this wrapper, helpers, ``compare_estimators``
-    calling a test), the warning names the line of the user's code that called into mlbasics.
-    """
-    frame, stacklevel = sys._getframe(1), 2  # stacklevel 2: the caller of this function
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, stacklevel = frame.f_back, stacklevel + 1
-    warnings.warn(message, category, stacklevel=stacklevel)
 
 
 def validate_params(parameter_constraints):

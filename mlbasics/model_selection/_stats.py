@@ -17,7 +17,8 @@ import numpy as np
 from scipy import stats
 from sklearn.utils._param_validation import Interval
 
-from ._params import validate_params, warn_at_caller
+from .._validation import warn_at_caller
+from ._params import validate_params
 
 
 @dataclass(frozen=True)

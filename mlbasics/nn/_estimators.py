@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
-from .._validation import check_partial_fit_classes
+from .._validation import check_partial_fit_classes, warn_at_caller
 from ..optim import Optimizer, make_optimizer
 from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh
 from ._init import ALIASES, INITIALIZERS
@@ -449,7 +448,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
                 watched, best, last = "validation score", best_score, score
             else:
                 watched, best, last = "training loss", self.best_loss_, loss
-            warnings.warn(
+            warn_at_caller(
                 f"{type(self).__name__} ran max_epochs={self.max_epochs} epochs short of its "
                 f"stopping rule (n_iter_no_change={self.n_iter_no_change} epochs in a row without "
                 f"the {watched} improving by more than tol={self.tol:g}): the last such "
@@ -458,7 +457,6 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
                 "n_iter_no_change; a last value far worse than the best suggests a smaller "
                 "learning_rate.",
                 ConvergenceWarning,
-                stacklevel=4,
             )
 
     def _snapshot(self):

@@ -42,7 +42,7 @@ SVM_ATTRIBUTES = ("dual_coef_", "support_", "n_support_", "intercept_", "classes
 BOUND_RTOL = 1e-8
 
 #: The logistic dual saturates within this fraction of its bounds (the SMO solver's
-#: ``svm._smo_kernels.LOGISTIC_EPS`` is this constant).
+#: ``svm._smo_kernels.LOGISTIC_EPS``, which a test holds equal to it).
 LOGISTIC_SATURATION = 1e-12
 
 #: Relative slack on :data:`LOGISTIC_SATURATION` when reading a variable as saturated: the solver

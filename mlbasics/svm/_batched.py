@@ -310,7 +310,8 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
     exact = False  # whether F is the float64 gradient at the current alpha
     gap, s_up, s_low = violations(F, pen_up, pen_low)
     while not stop:
-        if gap < tol and not needs_float64_check(tol, alpha, X, spec, data):
+        # (after a refinement always checked, whatever alpha is: as in the pair SMO)
+        if gap < tol and refinements == 0 and not needs_float64_check(tol, alpha, X, spec, data):
             outcome = K.CONVERGED
             break
         if gap < tol:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import warnings
 from itertools import combinations
 from numbers import Integral, Real
 
@@ -21,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
-from .._validation import canonical_sparse, classes_and_weights, forget_fit
+from .._validation import canonical_sparse, classes_and_weights, forget_fit, warn_at_caller
 from ..kernels import PREDICT_BLOCK_BYTES, KernelSpec, rbf_centre, resolve_gamma, squared_norms
 from ._checks import (
     MAX_SQUARED_NORM,
@@ -49,6 +48,11 @@ __all__ = ["SVC"]
 #: converged_ True; one sample of weight 1e-20 at 1e9 on the wrong side (linear kernel) had a
 #: settled ``alpha`` of 2.2e-11 that moved ``w`` by 0.02.
 NEGLIGIBLE_SETTLED_EFFECT = 1e-12
+
+#: The linear kernel is solved on centred rows when the centre's squared norm exceeds this many
+#: times the largest squared distance of a row from it: the float32 kernel rows then keep fewer
+#: than four of their seven digits for the part that differs between rows.
+LINEAR_CENTRE_RATIO = 1e3
 
 
 def ovr_from_ovo(decision: np.ndarray, n_classes: int, *, zero_to_first=True) -> np.ndarray:
@@ -281,7 +285,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         optimum. ``P`` is evaluated at the fitted ``f`` with the solver's final gradient (no extra
         kernel evaluation; for a problem that did not converge, and for one checked in float64
         (small ``tol``), that gradient is recomputed with float64 kernel values over the support
-        vectors); :func:`mlbasics.optimality.check_kkt` recomputes it independently.
+        vectors); :func:`mlbasics.optimality.check_kkt` recomputes it independently from the
+        fitted attributes (for ``loss="logistic"`` at the better of ``alpha`` and its released
+        point, so its gap can be smaller: 1.6e-4 against 6.4e-3 on separable data at
+        ``C = 1e8``).
     convergence_ : tuple of Trace
         Objective and gap ``m(alpha) - M(alpha)`` during each binary problem's run, as the solver
         kept them (from float32 kernel rows): the last entry of a problem that did not converge
@@ -429,10 +436,12 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; they multiply ``C`` per sample. Samples of weight 0 are left out
-            (with ``loss="squared_hinge"``, also those whose ``C_i`` is below 1e-15 of the
-            largest in their class: their dual variables would be below the others' rounding, and their
-            curvature ``1 / (2 C_i)`` stalls SMO). Every class of ``y`` needs a positive total
+            Non-negative weights; they multiply ``C`` per sample. Samples of weight 0 are left out.
+            With ``loss="squared_hinge"``, those whose ``C_i`` is below 1e-15 of the largest in
+            their class are left out of the solver (their dual variables would be below the
+            others' rounding, and their curvature ``1 / (2 C_i)`` stalls SMO) and then given
+            their optimum given the rest, ``alpha_i = 2 C_i (1 - z_i)_+``: they can appear in
+            ``support_`` with dual coefficients of that size. Every class of ``y`` needs a positive total
             weight (a ``ValueError`` otherwise).
 
         Returns
@@ -469,7 +478,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         try:
             return self._fit(X, y, sample_weight)
         except BaseException:  # a fit that fails (or is interrupted) leaves no model
-            forget_fit(self, "_kernel_spec", "_rbf_offset")
+            forget_fit(self, "_kernel_spec", "_rbf_offset", "_linear_offset")
             raise
 
     def _fit(self, X, y, sample_weight):
@@ -515,11 +524,27 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         # the model by 1.2e-3).
         dense_rbf = self.kernel == "rbf" and not sparse.issparse(X)
         self._rbf_offset = rbf_centre(X) if dense_rbf else None
+        # The linear kernel's dual does not change when every row moves by the same c: with
+        # y'alpha = 0 the terms of c cancel, and only the intercept moves (by w'c). Where the
+        # offset costs the float32 kernel rows their digits (a column of 1e4 beside unit
+        # features: K_ij = 1e8 + O(1), stored 8 apart, and SMO ended at alpha = 0) the solvers
+        # work on centred rows (only in fit: coef_ and intercept_ are of the rows as given).
+        # Not always: y'alpha = 0 holds to rounding (eps n C), and that rounding times c'(x - c)
+        # is what centring puts on the public decision values (raw digits at C = 1e5: 6.7e-8 on
+        # the margins, above tol=1e-8).
+        self._linear_offset = None
+        if self.kernel == "linear" and not sparse.issparse(X):
+            centre = rbf_centre(X)
+            if float(centre @ centre) > LINEAR_CENTRE_RATIO * float(
+                squared_norms(X - centre).max(initial=0.0)
+            ):
+                self._linear_offset = centre
+        offset = self._rbf_offset if dense_rbf else self._linear_offset
         # A callable kernel is evaluated once, into the matrix the solver works on.
         if callable(self.kernel):
             train = self._kernel_spec.matrix(X, X)
         else:
-            train = X if self._rbf_offset is None else X - self._rbf_offset
+            train = X if offset is None else X - offset
         solver_spec = KernelSpec("precomputed") if callable(self.kernel) else self._kernel_spec
         check_kernel_range(self._kernel_spec, top_squared_norm, gram=None if named else train)
         if not named and self.solver != "qp":  # (the QP checks its Gram matrix itself)
@@ -657,7 +682,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 names = ", ".join(pair for pair, _ in short)
                 count = f"{len(short)} of {len(pairs)} binary problems stopped short ({names}); "
             text = f"{count}on the problem {first}: {message}"
-            warnings.warn(text, ConvergenceWarning, stacklevel=4)
+            # (user's fit -> callbacks' wrapper -> fit -> _fit -> here)
+            warn_at_caller(text, ConvergenceWarning)
         for name, value in self._model_attributes(alphas, rhos, y_index, X, is_gram).items():
             setattr(self, name, value)
         self.n_iter_ = np.array(n_iter, dtype=np.int32)
@@ -732,7 +758,12 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             in_b = support_class == b
             dual_coef[b - 1, in_a] = coef[p, support[in_a]]
             dual_coef[a, in_b] = coef[p, support[in_b]]
-        intercept = -np.array(rhos)
+        intercept = -np.array(rhos, dtype=float)
+        if self._linear_offset is not None:  # solved on X - c: w'(x - c) - rho = w'x - (rho + w'c)
+            # with w = coef X = coef (X - c) + (y'alpha) c, as coef_ computes it: where y'alpha
+            # is not exactly 0 (the QP: 6e-13), its part of w'x is taken back at x = c
+            c = self._linear_offset
+            intercept -= (coef @ (X - c)) @ c + coef.sum(axis=1) * (c @ c)
         if n_classes == 2:  # positive decision values mean classes_[1], as in scikit-learn
             dual_coef = -dual_coef
             intercept = -intercept
@@ -802,8 +833,14 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         W = pair_coefficients(self.dual_coef_, self.n_support_)
         out = np.empty((X.shape[0], W.shape[1]))
         with np.errstate(over="ignore", invalid="ignore"):  # checked below
-            for rows, gram in self._kernel_blocks(X):
-                out[rows] = gram @ W
+            if self.kernel == "linear":
+                # X w + b with w = coef_: what coef_ and intercept_ promise, in O(p) per row. The
+                # kernel form sums dual_coef_ times x_j'x, which rounds at the size of x_j'x
+                # (rows far from the origin: 1.7e-5 on iris shifted by 1e3 beside a column of 1e5)
+                out[:] = safe_sparse_dot(X, self.coef_.T, dense_output=True)
+            else:
+                for rows, gram in self._kernel_blocks(X):
+                    out[rows] = gram @ W
             out += self.intercept_
         if not np.all(np.isfinite(out)):
             raise _overflow_at_predict(X)

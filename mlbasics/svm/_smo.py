@@ -245,7 +245,12 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         # needs_float64_check reads. With every variable free and no reconstruction at the end,
         # wine at C = 1000 (linear kernel) stopped at a gap m - M below tol=1e-3 whose float64
         # value left margin residuals of 2.1e-3.
-        check = loss == "logistic" or needs_float64_check(tol, alpha, X, spec, data)
+        # After a refinement the check is made whatever alpha is: a run restarted from the
+        # float64 gradient can end at alpha = 0 (no rounding estimate) on a kept gradient that
+        # drifted (a constant column of 1e4: kept gap -3.9, true gap 2, converged_ at alpha = 0).
+        check = (
+            loss == "logistic" or refinements > 0 or needs_float64_check(tol, alpha, X, spec, data)
+        )
         # A stall (no step the kept float32 gradient allows) is refined too: the logistic dual at
         # tol=1e-12 stalled at a true gap of 1e-6 that the float64 gradient then took to 1e-12.
         if code not in (K.CONVERGED, K.STALLED) or not check:
@@ -336,7 +341,9 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         primal=primal,
         stopped=recorder.stopped and not converged,
         message=message
-        or stop_message(code, recorder.stopped, fstate[K.F_GAP], tol, max_iter, shrinking),
+        or stop_message(  # (the logistic dual never shrinks: no advice about it)
+            code, recorder.stopped, fstate[K.F_GAP], tol, max_iter, shrinking and loss != "logistic"
+        ),
     )
 
 

@@ -43,7 +43,6 @@ import numpy as np
 from numba import njit
 
 from ..kernels import PRECOMPUTED_CODE
-from ..optimality._svm import LOGISTIC_SATURATION
 
 #: Curvature used when a pair's second derivative is not positive (non-PSD kernels), as in libsvm.
 TAU = 1e-12
@@ -691,8 +690,17 @@ def smo_dual(data, kern, cache, state, status, istate, fstate, tol, shrinking, s
             y_i, y_j, G_i, G_j, QD[i], QD[j], q_ij, old_i, old_j, upper[i], upper[j]
         )
         if a_i == math.inf:
-            istate[I_ITER] -= 1
-            return UNBOUNDED
+            # The cached K_ij is float32: beside a large constant (a column of 1e4 under the
+            # linear kernel: K_ij ~ 1e8, stored 8 apart) it can round a positive curvature to
+            # <= 0. Only the float64 value confirms the pair's negative curvature.
+            _kernel_values64(i, j, j + 1, data, kern)
+            q_ij = y_i * y_j * data[9][j]
+            a_i, a_j = _pair_step(
+                y_i, y_j, G_i, G_j, QD[i], QD[j], q_ij, old_i, old_j, upper[i], upper[j]
+            )
+            if a_i == math.inf:
+                istate[I_ITER] -= 1
+                return UNBOUNDED
         d_i = a_i - old_i
         d_j = a_j - old_j
         fstate[F_OBJECTIVE] += (
@@ -754,9 +762,10 @@ def rho_from_gradient(F, status, y):
 #: The logistic dual keeps ``EPS C_i <= alpha_i <= (1 - EPS) C_i``. The exact solution is strictly
 #: inside (0, C_i), but ``alpha_i = C_i sigmoid(-margin_i)`` is closer to a bound than float64 can
 #: resolve once ``|margin_i|`` exceeds about 37; saturating at ``log(1 / EPS) ~ 27.6`` changes the
-#: dual objective by at most ``n C EPS (1 + log(1 / EPS))``. One constant with the certificate's,
-#: which reads a variable at these edges as saturated.
-LOGISTIC_EPS = LOGISTIC_SATURATION
+#: dual objective by at most ``n C EPS (1 + log(1 / EPS))``. The certificate's
+#: ``optimality._svm.LOGISTIC_SATURATION`` must equal it (a test checks): written here as a literal,
+#: since numba's cache of these kernels sees only this file's text.
+LOGISTIC_EPS = 1e-12
 
 
 @njit(cache=True)

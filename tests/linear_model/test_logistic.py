@@ -243,6 +243,13 @@ def test_max_iter_0_is_the_starting_point_with_its_objective(small_binary, param
     assert not model.coef_.any() and not model.intercept_.any()
     # every probability is 1/2: C sum_i log 2
     assert model.objective_ == pytest.approx(2.0 * len(y) * np.log(2.0), rel=1e-12)
+    # from a warm start at the optimum too, no iteration is judged: L-BFGS (on its gradient test
+    # alone) and proximal Newton (its test after the loop) reported converged_ True
+    model.set_params(max_iter=100, warm_start=True).fit(X, y)
+    optimum = model.coef_.copy()
+    model.set_params(max_iter=0).fit(X, y)
+    assert not model.converged_ and model.n_iter_[0] == 0
+    np.testing.assert_array_equal(model.coef_, optimum)
 
 
 @pytest.mark.parametrize("penalty", ["l2", "l1"])
@@ -603,3 +610,22 @@ def test_a_weight_total_beyond_float64_is_refused_by_name(small_binary, how):
 
     reference = SkLogisticRegression(C=1e10, tol=1e-10, max_iter=10_000).fit(X, y)
     np.testing.assert_allclose(below.coef_, reference.coef_, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params, fit_args",
+    [({"max_iter": 1}, {}), ({"solver": "sgd", "max_iter": 2, "random_state": 0}, {}),
+     ({"l1_ratio": 0.5}, {}), ({"solver": "sgd", "random_state": 0}, {"scale": 100.0})],
+    ids=["newton max_iter", "sgd max_iter", "l1_ratio ignored", "sgd above the zero model"],
+)  # fmt: skip
+def test_warnings_point_at_the_callers_line(breast_cancer, params, fit_args):
+    # a fixed stacklevel named scikit-learn's callback wrapper around fit (or, from partial_fit,
+    # a frame above the caller's)
+    X, y = breast_cancer
+    X = X * fit_args.get("scale", 1.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LogisticRegression(**params).fit(X, y)
+        if params.get("solver") == "sgd":
+            LogisticRegression(**params).partial_fit(X, y, classes=[0, 1])
+    assert caught and all(w.filename == __file__ for w in caught)

@@ -218,7 +218,8 @@ def test_support_vectors_far_below_c_are_not_read_as_zero(kind, loss):
 
 def test_logistic_dual_saturated_by_a_huge_c_fails_and_the_fit_says_so():
     """At C = 1e12 on separable data every alpha_i sits at the solvers' floor 1e-12 C_i = 1: the
-    model's P (5929.4) is 22.9 times the optimum (259.4, Newton on the primal). The gap was
+    model's P (5929 to 5930, with the intercept that the saturated variables leave undetermined)
+    is 22.9 times the optimum (259.4, Newton on the primal). The gap was
     1e-10 of sum C_i and the saturated margins all exceed log(1e12): the fit was converged_ and
     the report passed. The logistic gap is judged relative to P too, at the released dual point,
     and the fit bounds what the box costs."""
@@ -232,7 +233,7 @@ def test_logistic_dual_saturated_by_a_huge_c_fails_and_the_fit_says_so():
     assert not model.converged_
     report = check_kkt(model, X, y, tol=1e-3)
     assert report.failed == ["duality gap"]
-    assert report.primal_objective == pytest.approx(5929.39, rel=1e-5)
+    assert report.primal_objective > 20 * 259.3936  # far above the optimum
     assert report.dual_objective <= 259.3936  # a lower bound on the optimum (Newton: 259.39358)
     with warnings.catch_warnings():  # the same data at an ordinary C: no warning, a pass
         warnings.simplefilter("error")
