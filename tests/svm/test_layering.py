@@ -43,3 +43,13 @@ def test_no_module_prints(module):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"
     ]
     assert calls == []
+
+
+def test_the_solver_and_the_certificate_saturate_the_logistic_dual_alike():
+    # written twice on purpose: numba caches the SMO kernels by their own file's text, so the
+    # solver's constant cannot be imported from the certificate; a change to one must be made
+    # to both
+    from mlbasics.optimality._svm import LOGISTIC_SATURATION
+    from mlbasics.svm._smo_kernels import LOGISTIC_EPS
+
+    assert LOGISTIC_EPS == LOGISTIC_SATURATION
