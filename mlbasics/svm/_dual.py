@@ -440,7 +440,9 @@ def stop_message(code, stopped, gap, tol, max_iter, shrinking=False) -> str:
             "help. Loosen tol, lower C (the rounding grows with the dual variables), or "
             "standardise the features: a kernel whose values are large beside their differences "
             "(features far from 0 with the linear or polynomial kernel) loses those differences "
-            "in float32."
+            "in float32. A kernel nearly constant over the data (the polynomial or sigmoid kernel "
+            "with a large coef0) loses them the same way on standardised features, and no tol "
+            "helps there: its constant part drops out of the dual, so lower coef0 (or gamma)."
         )
     if not math.isfinite(gap):
         return "SMO stopped: the dual objective or its gradient overflowed"

@@ -949,3 +949,14 @@ def test_the_logistic_loss_is_not_advised_to_stop_shrinking():
     with pytest.warns(ConvergenceWarning) as record:
         SVC(loss="logistic", max_iter=2).fit(X, y)
     assert "shrinking" not in str(record[0].message)
+
+
+def test_a_nearly_constant_kernel_is_named_when_smo_cannot_resolve_it():
+    # poly with coef0 = 1e3 on standardised features: K = (x'z / 3 + 1e3)^3 is about 1e9
+    # everywhere, its rows cached in float32 (a resolution of 64); the float64 gap stayed at 244
+    # at tol 1e-3 and 0.1 alike, and the warning blamed tol and the features' scale only
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=60) > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match="nearly constant.*lower coef0"):
+        SVC(kernel="poly", coef0=1e3, gamma=1 / 3).fit(X, y)
