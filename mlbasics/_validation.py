@@ -7,7 +7,9 @@ import os
 import sys
 import warnings
 
+import joblib
 import numpy as np
+import sklearn
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight
@@ -182,25 +184,25 @@ def flat_columns(X, weights, fit_intercept):
     return (high == low) & (True if fit_intercept else high == 0.0)
 
 
-# The mlbasics package directory, and scikit-learn's callback wrappers (the frame that
-# ``with_callbacks`` puts between the user's ``fit`` call and the estimator's): frames of files
-# under either are not the user's.
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_WRAPPER_DIRS = (os.sep + os.path.join("sklearn", "callback") + os.sep,)
+# The mlbasics, scikit-learn and joblib package directories: frames of files under them are not
+# the user's (scikit-learn's: the callback wrapper around ``fit``, and Pipeline, GridSearchCV or
+# cross_val_score fitting our estimators, through joblib even with n_jobs=1).
+_LIBRARY_DIRS = tuple(
+    os.path.dirname(os.path.abspath(path)) + os.sep
+    for path in (__file__, sklearn.__file__, joblib.__file__)
+)
 
 
 def warn_at_caller(message, category):
     """``warnings.warn`` attributed to the innermost frame outside mlbasics: the user's call.
 
-    However many library frames lie in between (helpers, ``fit`` calling ``_fit``, the callback
-    wrapper around ``fit``, ``compare_estimators`` calling a test), the warning names the line of
-    the user's code that called into mlbasics; a fixed ``stacklevel`` named scikit-learn's
-    callback wrapper once ``fit`` was wrapped.
+    However many library frames lie in between (helpers, ``fit`` calling ``_fit``, scikit-learn's
+    callback wrapper around ``fit``, a Pipeline or a grid search, ``compare_estimators`` calling a
+    test), the warning names the line of the user's code that called into either library; a
+    fixed ``stacklevel`` named scikit-learn's callback wrapper once ``fit`` was wrapped. (In a
+    joblib worker, whose stack has no user frame, it names the outermost frame.)
     """
     frame, stacklevel = sys._getframe(1), 2  # stacklevel 2: the caller of this function
-    while frame is not None and (
-        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
-        or any(part in frame.f_code.co_filename for part in _WRAPPER_DIRS)
-    ):
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
         frame, stacklevel = frame.f_back, stacklevel + 1
     warnings.warn(message, category, stacklevel=stacklevel)

@@ -725,6 +725,7 @@ def main(argv=None) -> int:
             parser.error("--test-size must be between 0 and 1")
         command = run_bias_variance
     if getattr(args, "plot", None):
+        args.plot = os.path.expanduser(args.plot)  # (--plot=~/x.png: the shell leaves the ~)
         _plotting()  # fail before the fits, not after them, when matplotlib is missing
         _check_plot_path(args.plot, parser)
     if args.command in ("compare", "bias-variance"):

@@ -85,6 +85,12 @@ def _kernel_products(model, X, W, rows, left=None):
         gamma = resolve_gamma(model.gamma, X) if kernel in ("rbf", "poly", "sigmoid") else 1.0
         spec = KernelSpec(kernel, gamma, float(model.coef0), int(model.degree))
     X_left = X if left is None else X[left]
+    if kernel == "linear":
+        # X (SV' W): the same products, rounded at the size of x'w rather than of x'x_j (rows
+        # far from the origin: a column of 1e5 put 0.1 of rounding on the margins of an optimal
+        # model in the kernel form)
+        weights = np.asarray(SV.T @ W) if sparse.issparse(SV) else SV.T @ W
+        return np.asarray(X_left @ weights)
     if kernel == "rbf" and not (sparse.issparse(X) or sparse.issparse(SV)):
         # (differences of rows only: taken near the data, as SVC does, so that the norms in
         # ||x||^2 + ||z||^2 - 2 x'z do not cancel them for data far from the origin)

@@ -353,5 +353,9 @@ def check_solution(solution, problem: str, upper=None, kernel_top: float | None 
     raise ValueError(
         f"the solution of the binary problem {problem} is not finite ({', '.join(bad)}): "
         "its arithmetic overflowed. Scale the features (e.g. with "
-        "sklearn.preprocessing.StandardScaler), or use a smaller C, gamma or degree."
+        "sklearn.preprocessing.StandardScaler), or use a smaller C, gamma or degree. (SMO "
+        "caches kernel rows in float32, about seven digits: a kernel whose values are large "
+        "beside their differences, such as a precomputed Gram matrix of rows far from the "
+        "origin or a large coef0, loses the differences; centre or rescale it, or use "
+        "solver='qp'.)"
     )

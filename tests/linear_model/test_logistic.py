@@ -629,3 +629,20 @@ def test_warnings_point_at_the_callers_line(breast_cancer, params, fit_args):
         if params.get("solver") == "sgd":
             LogisticRegression(**params).partial_fit(X, y, classes=[0, 1])
     assert caught and all(w.filename == __file__ for w in caught)
+
+
+def test_warnings_through_scikit_learn_point_at_the_callers_line(breast_cancer):
+    # scikit-learn's frames (Pipeline, GridSearchCV, cross_val_score through joblib) sit between
+    # the caller and fit: the warnings named pipeline.py, _validation.py or joblib's parallel.py
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = breast_cancer
+    model = LogisticRegression(max_iter=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_pipeline(StandardScaler(), model).fit(X, y)
+        GridSearchCV(model, {"C": [1.0]}, cv=2).fit(X, y)
+        cross_val_score(model, X, y, cv=2)
+    assert len(caught) >= 3 and all(w.filename == __file__ for w in caught)

@@ -890,8 +890,6 @@ def test_the_linear_kernel_ignores_a_large_constant_column(solver, loss):
     # With y'alpha = 0 a constant column changes nothing in the dual; beside it the float32
     # kernel rows were 1e8 + O(1), stored 8 apart: SMO ended at alpha = 0 (accuracy 0.49, the
     # squared hinge called the kernel "not positive semidefinite"). The rows are centred in fit.
-    from mlbasics.optimality import check_kkt
-
     X, Z, y = _offset_problem(0)
     params = dict(kernel="linear", solver=solver, loss=loss, tol=1e-6)
     ours = SVC(**params).fit(X, y)
@@ -900,10 +898,37 @@ def test_the_linear_kernel_ignores_a_large_constant_column(solver, loss):
     np.testing.assert_allclose(ours.objective_, reference.objective_, rtol=1e-6)
     np.testing.assert_allclose(ours.decision_function(X), reference.decision_function(Z),
                                rtol=1e-5, atol=1e-5)  # fmt: skip
-    # coef_ and intercept_ are of the rows as given (to the rounding of kernel values of 1e8 in
-    # decision_function: 1e8 eps sum |dual_coef_| ~ 5e-7)
-    direct = X @ ours.coef_.T + ours.intercept_
-    np.testing.assert_allclose(direct, ours.decision_function(X)[:, None], atol=2e-6)
+
+
+@pytest.mark.parametrize("loss, C, n_classes", [("hinge", 1000.0, 2), ("squared_hinge", 100.0, 3)])
+def test_a_centred_linear_fit_predicts_as_its_centred_problem(loss, C, n_classes):
+    # Medians exactly 0 in Z: X - c is [0 | Z] bit for bit, so the fits on X and on [0 | Z] take
+    # the same steps. The intercept of the centred fit once rounded w'c differently from the
+    # coef_ that predict multiplies: eps sum |alpha| c'c, 5e-2 on the decision values here, 5
+    # predictions changed, converged_ with check_kkt failing (its kernel form on the raw rows
+    # rounded at 1e10 too).
+    rng = np.random.default_rng(3)
+    Z = rng.standard_normal((201, 2))
+    Z -= np.median(Z, axis=0)
+    y = np.digitize(Z[:, 0] + 0.3 * rng.standard_normal(201), [-0.5, 0.5][: n_classes - 1])
+    X = np.hstack([np.full((201, 1), 1e5), Z])
+    params = dict(kernel="linear", loss=loss, C=C, tol=1e-6)
+    ours = SVC(**params).fit(X, y)
+    reference = SVC(**params).fit(np.hstack([np.zeros((201, 1)), Z]), y)
+    np.testing.assert_array_equal(ours.dual_coef_, reference.dual_coef_)
+    np.testing.assert_allclose(ours.decision_function(X), reference.decision_function(X - [1e5, 0, 0]),
+                               rtol=0, atol=1e-9)  # fmt: skip
+    assert ours.converged_ and check_kkt(ours, X, y).ok
+
+
+def test_one_far_row_does_not_turn_the_linear_centring_off():
+    # the largest distance from the centre once decided: a single row with 0 in the column of
+    # 1e4 left the rest uncentred (accuracy 0.61; libsvm 0.895, centred 0.985)
+    X, _, y = _offset_problem(1)
+    X[0, 0] = 0.0
+    model = SVC(kernel="linear").fit(X, y)
+    assert model.converged_ and check_kkt(model, X, y).ok
+    assert np.mean(model.predict(X) == y) >= 0.95
 
 
 def test_a_float64_refinement_is_checked_again_whatever_alpha_is():
@@ -911,8 +936,6 @@ def test_a_float64_refinement_is_checked_again_whatever_alpha_is():
     # the first run's kept gap passed, the float64 check found 451, SMO restarted and ended at
     # alpha = 0 on a drifted gradient; alpha = 0 has no rounding estimate, so the second check
     # was skipped and the model reported converged_ with a gap of 0 (check_kkt: 344).
-    from mlbasics.optimality import check_kkt
-
     X, _, y = _offset_problem(0, n=100)
     gram = X @ X.T
     with warnings.catch_warnings():
