@@ -187,10 +187,17 @@ def flat_columns(X, weights, fit_intercept):
 # The mlbasics, scikit-learn and joblib package directories: frames of files under them are not
 # the user's (scikit-learn's: the callback wrapper around ``fit``, and Pipeline, GridSearchCV or
 # cross_val_score fitting our estimators, through joblib even with n_jobs=1).
-_LIBRARY_DIRS = tuple(
-    os.path.dirname(os.path.abspath(path)) + os.sep
-    for path in (__file__, sklearn.__file__, joblib.__file__)
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SKLEARN_DIR = os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep
+_LIBRARY_DIRS = (
+    _PACKAGE_DIR,
+    _SKLEARN_DIR,
+    os.path.dirname(os.path.abspath(joblib.__file__)) + os.sep,
 )
+# The frames scikit-learn's callback API puts around fit: never the place to name.
+_OURS = (_PACKAGE_DIR, os.path.join(_SKLEARN_DIR, "callback") + os.sep)
+# Python's own modules (threading, multiprocessing): the bottom of a worker's stack.
+_STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
 
 
 def warn_at_caller(message, category):
@@ -199,10 +206,17 @@ def warn_at_caller(message, category):
     However many library frames lie in between (helpers, ``fit`` calling ``_fit``, scikit-learn's
     callback wrapper around ``fit``, a Pipeline or a grid search, ``compare_estimators`` calling a
     test), the warning names the line of the user's code that called into either library; a
-    fixed ``stacklevel`` named scikit-learn's callback wrapper once ``fit`` was wrapped. (In a
-    joblib worker, whose stack has no user frame, it names the outermost frame.)
+    fixed ``stacklevel`` named scikit-learn's callback wrapper once ``fit`` was wrapped. In a
+    worker (joblib's processes or threads), whose stack holds no user frame, it names the first
+    frame outside mlbasics, as scikit-learn's own warnings there do, not Python's pool.
     """
     frame, stacklevel = sys._getframe(1), 2  # stacklevel 2: the caller of this function
+    first_outside = None  # the stacklevel of the first frame outside mlbasics (and its wrapper)
     while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        if first_outside is None and not frame.f_code.co_filename.startswith(_OURS):
+            first_outside = stacklevel
         frame, stacklevel = frame.f_back, stacklevel + 1
+    where = frame.f_code.co_filename
+    if where.startswith(_STDLIB_DIR) and "site-packages" not in where and first_outside:
+        stacklevel = first_outside  # a worker's stack: no user frame below the libraries
     warnings.warn(message, category, stacklevel=stacklevel)

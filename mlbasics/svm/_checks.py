@@ -355,7 +355,7 @@ def check_solution(solution, problem: str, upper=None, kernel_top: float | None 
         "its arithmetic overflowed. Scale the features (e.g. with "
         "sklearn.preprocessing.StandardScaler), or use a smaller C, gamma or degree. (SMO "
         "caches kernel rows in float32, about seven digits: a kernel whose values are large "
-        "beside their differences, such as a precomputed Gram matrix of rows far from the "
-        "origin or a large coef0, loses the differences; centre or rescale it, or use "
-        "solver='qp'.)"
+        "beside their differences, such as a precomputed Gram matrix X X' of rows far from the "
+        "origin or a large coef0, loses the differences; centre the rows before computing it, "
+        "or try solver='qp', which works in float64.)"
     )

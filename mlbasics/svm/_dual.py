@@ -440,9 +440,10 @@ def stop_message(code, stopped, gap, tol, max_iter, shrinking=False) -> str:
             "help. Loosen tol, lower C (the rounding grows with the dual variables), or "
             "standardise the features: a kernel whose values are large beside their differences "
             "(features far from 0 with the linear or polynomial kernel) loses those differences "
-            "in float32. A kernel nearly constant over the data (the polynomial or sigmoid kernel "
-            "with a large coef0) loses them the same way on standardised features, and no tol "
-            "helps there: its constant part drops out of the dual, so lower coef0 (or gamma)."
+            "in float32. A kernel nearly constant over the data loses them the same way on "
+            "standardised features, and no tol helps there: the polynomial or sigmoid kernel "
+            "with coef0 large beside gamma x'z, (gamma x'z + coef0)^d = gamma^d (x'z + "
+            "coef0 / gamma)^d, whose constant part drops out of the dual; lower coef0 / gamma."
         )
     if not math.isfinite(gap):
         return "SMO stopped: the dual objective or its gradient overflowed"

@@ -646,3 +646,18 @@ def test_warnings_through_scikit_learn_point_at_the_callers_line(breast_cancer):
         GridSearchCV(model, {"C": [1.0]}, cv=2).fit(X, y)
         cross_val_score(model, X, y, cv=2)
     assert len(caught) >= 3 and all(w.filename == __file__ for w in caught)
+
+
+def test_a_warning_in_a_worker_thread_names_no_python_pool(breast_cancer):
+    # a worker's stack holds no user frame: skipping every library frame ended in Python's
+    # multiprocessing/pool.py; the first frame outside mlbasics (scikit-learn's) is named instead
+    import joblib
+    from sklearn.model_selection import cross_val_score
+
+    X, y = breast_cancer
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with joblib.parallel_backend("threading", n_jobs=2):
+            cross_val_score(LogisticRegression(max_iter=1), X, y, cv=2, n_jobs=2)
+    assert caught
+    assert all("sklearn" in w.filename and "callback" not in w.filename for w in caught)
