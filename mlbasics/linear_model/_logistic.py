@@ -841,7 +841,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         if changed:
             raise ValueError(
                 f"{', '.join(changed)} changed since the run began (the last fit or the first "
-                "call to partial_fit); they shape the state of the run. Call fit, or start a new estimator, to use the new value."
+                "call to partial_fit); they shape the state of the run. Call fit, or start a new "
+                "estimator, to use the new value."
             )
         run.settings = settings
 

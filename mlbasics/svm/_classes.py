@@ -544,17 +544,18 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         # is what centring puts on the public decision values (raw digits at C = 1e5: 6.7e-8 on
         # the margins, above tol=1e-8).
         self._linear_offset = None
-        if self.kernel == "linear" and not sparse.issparse(X):
+        train = X
+        if dense_rbf:
+            train = X - self._rbf_offset
+        elif self.kernel == "linear" and not sparse.issparse(X):
             centre = rbf_centre(X)
-            spread = float(np.median(squared_norms(X - centre))) if X.shape[0] else 0.0
-            if float(centre @ centre) > LINEAR_CENTRE_RATIO * spread:
-                self._linear_offset = centre
-        offset = self._rbf_offset if dense_rbf else self._linear_offset
-        # A callable kernel is evaluated once, into the matrix the solver works on.
-        if callable(self.kernel):
+            centred = X - centre
+            if float(centre @ centre) > LINEAR_CENTRE_RATIO * float(
+                np.median(squared_norms(centred))
+            ):
+                self._linear_offset, train = centre, centred
+        elif callable(self.kernel):  # evaluated once, into the matrix the solver works on
             train = self._kernel_spec.matrix(X, X)
-        else:
-            train = X if offset is None else X - offset
         solver_spec = KernelSpec("precomputed") if callable(self.kernel) else self._kernel_spec
         check_kernel_range(self._kernel_spec, top_squared_norm, gram=None if named else train)
         if not named and self.solver != "qp":  # (the QP checks its Gram matrix itself)
@@ -773,19 +774,20 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             dual_coef = -dual_coef
             intercept = -intercept
         n_support = np.bincount(support_class, minlength=n_classes).astype(np.int32)
+        precomputed = is_gram and self.kernel == "precomputed"
+        support_vectors = np.empty((0, 0)) if precomputed else X[support]
         if self._linear_offset is not None:
             # solved on X - c: w'(x - c) + b = w'x + (b - w'c), with w the very coef_ that
             # predict multiplies (another rounding of w'c, such as coef (X - c) c + (y'alpha) c'c,
             # left eps sum |alpha| c'c on the decision values: 5e-2 beside a column of 1e5)
-            w = _primal_weights(dual_coef, n_support, X[support])
+            w = _primal_weights(dual_coef, n_support, support_vectors)
             intercept = intercept - w @ self._linear_offset
-        precomputed = is_gram and self.kernel == "precomputed"
         return {
             "support_": support.astype(np.int32),
             "n_support_": n_support,
             "dual_coef_": dual_coef,
             "intercept_": intercept,
-            "support_vectors_": np.empty((0, 0)) if precomputed else X[support],
+            "support_vectors_": support_vectors,
             "shape_fit_": X.shape,  # (a precomputed kernel at predict is checked against it)
         }
 
