@@ -43,7 +43,9 @@ for ``c = y * a``; I_up and I_low as in libsvm, kept in the masks ``pen_up`` / `
    (:func:`~mlbasics.svm._smo_kernels.smo_dual`, second-order pair choice, libsvm's clipped step,
    no shrinking) until its gap is below ``max(LOCAL_FLOOR tol, LOCAL_FRACTION (m - M))`` or after
    ``LOCAL_CAP q`` pair updates. A loose local stop is enough: the next round brings fresh
-   violators anyway.
+   violators anyway. A squared-hinge pair whose curvature the float32 block rounds to ``<= 0``
+   (an unbounded dual, if true) sends the round back to its start with ``K_BB`` computed in
+   float64 (:func:`_exact_block`), from which the local SMO confirms or refutes it.
 5. *One gradient update*: ``F += K[B, :]' dc_B + extra_B dc_B`` with ``dc_B = y_B (a_B(new) -
    a_B(old))`` over all ``n`` entries, one float64 pass per moved row
    (:func:`~mlbasics.svm._batched_kernels.add_rows`).
@@ -353,11 +355,18 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
                 block = np.matmul(Xp[ws[part]], Xp.T, out=dots[: part.shape[0]])
                 fill_rows(cache, slots[part], block, ws[part], data, kern)
         # 4. local SMO on the q x q sub-problem
-        code, pairs, objective, a_B, status_B, up_B, low_B = _local_smo(
-            local, rows, slots, ws, y, alpha, F, upper, extra, QD, status, pen_up, pen_low, objective,
-            eps=max(LOCAL_FLOOR * tol, LOCAL_FRACTION * gap),
-            cap=min(LOCAL_CAP * q, max_iter - n_iter, next_record - n_iter),
-        )  # fmt: skip
+        args = (rows, slots, ws, y, alpha, F, upper, extra, QD, status, pen_up, pen_low, objective)
+        eps = max(LOCAL_FLOOR * tol, LOCAL_FRACTION * gap)
+        cap = min(LOCAL_CAP * q, max_iter - n_iter, next_record - n_iter)
+        result = _local_smo(local, *args, eps=eps, cap=cap)
+        if result[0] == K.UNBOUNDED:
+            # The block was copied from the float32 cache, which can round a positive pair
+            # curvature to <= 0 (rows far from the origin). The round starts again with the
+            # block in float64, where smo_dual confirms a pair's curvature before calling the
+            # dual unbounded (as the pair SMO does from its float64 kernel values).
+            block64 = _exact_block(ws, data, kern)
+            result = _local_smo(local, *args, eps=eps, cap=cap, exact=block64)
+        code, pairs, objective, a_B, status_B, up_B, low_B = result
         if code == K.UNBOUNDED:
             raise unbounded_error()
         # 5. one gradient update over the rows of the variables that moved
@@ -414,15 +423,24 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
     )
 
 
+def _exact_block(ws, data, kern):
+    """``K[ws][:, ws]`` in float64, from the float64 rows of X (dense: the batched SMO's input)."""
+    Xp, sqn, bits = data[0], data[1], data[10]
+    block = Xp[ws] @ Xp[ws].T
+    K.gram_from_dots(block, sqn[ws], sqn[ws], kern, bits[: ws.shape[0]])
+    return block
+
+
 def _local_smo(
     local, rows, slots, ws, y, alpha, F, upper, extra, QD, status, pen_up, pen_low, objective,
-    *, eps, cap,
+    *, eps, cap, exact=None,
 ):  # fmt: skip
     """Run :func:`~mlbasics.svm._smo_kernels.smo_dual` on the working set's sub-problem.
 
     ``K_BB`` is gathered from the cached rows (``rows[slots]``) straight into a row cache of the
     sub-problem, every row present, so the local SMO never computes one; the same block in
-    float64 is its precomputed kernel (read by nothing while every row is cached). ``local`` holds
+    float64 is its precomputed kernel, read only to confirm a pair curvature found <= 0 (``exact``,
+    the block computed in float64, takes its place when given). ``local`` holds
     that cache and block for ``q`` variables, reused by every round that has ``q`` (allocating
     them each round maps fresh memory). The
     sub-problem's variables start from ``alpha_B`` with the gradient ``F_B`` (the variables outside
@@ -441,7 +459,7 @@ def _local_smo(
     gather_block(rows, slots, ws, local_rows)
     slot_of[:] = owner[:] = np.arange(size)  # variable a of B in slot a
     length[:] = size  # every row complete
-    block[:] = local_rows
+    block[:] = local_rows if exact is None else exact
     data, _, _ = _data(block, y[ws], _PRECOMPUTED)
     y_B = data[2]
     a_B = alpha[ws]

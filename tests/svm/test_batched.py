@@ -492,3 +492,23 @@ def test_a_stop_asked_at_the_start_takes_effect_after_the_first_chunk_as_in_the_
         assert solution.stopped and not solution.converged
         assert solution.n_iter == _dual.CHUNK and len(solution.trace) == 2
         assert solution.objective < 0.0  # it moved: not the alpha = 0 of the start
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_negative_pair_curvature_is_confirmed_in_float64(force_batched, calls, seed):
+    # poly of degree 1 with coef0 = 1e8: K + diag(1 / (2 C)) is positive definite, but the
+    # float32 block K_BB (values 1e8 + O(1), stored 8 apart) rounded a pair's curvature to <= 0
+    # and the batched SMO said the kernel was not positive semidefinite; the pair SMO confirms
+    # such a curvature from float64 values. SMO may still fail on this kernel (the cache cannot
+    # resolve it), but not with that diagnosis.
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((300, 3))
+    y = (X[:, 0] + 0.3 * rng.standard_normal(300) > 0).astype(int)
+    model = SVC(kernel="poly", degree=1, gamma=1.0, coef0=1e8, loss="squared_hinge")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+    except ValueError as exc:
+        assert "positive semidefinite" not in str(exc)
+    assert calls  # the batched solver ran
