@@ -87,6 +87,23 @@ def primal_objective(loss, alpha, y, upper, k_alpha_y, rho) -> float:
     return float(0.5 * (y * alpha) @ k_alpha_y + upper @ data_term)
 
 
+def logistic_link(alpha, upper):
+    """``log(alpha / (C - alpha))``: the derivative of the logistic dual's entropy term.
+
+    Taken as two logarithms: near the box's ends (``alpha`` or ``C - alpha`` within ``1e-300`` of
+    zero) the quotient alone would underflow or overflow.
+    """
+    return np.log(alpha) - np.log(upper - alpha)
+
+
+def logistic_entropy(alpha, upper) -> float:
+    """``sum_i alpha_i log alpha_i + (C_i - alpha_i) log(C_i - alpha_i)``, the logistic dual's
+    non-quadratic term (``C l*(-alpha / C)`` of :func:`mlbasics.losses.logistic_conjugate`, less the
+    constant ``C log C``)."""
+    rest = upper - alpha
+    return float((alpha * np.log(alpha)).sum() + (rest * np.log(rest)).sum())
+
+
 def dual_value(loss, objective, upper) -> float:
     """The dual function's value from the minimised objective the solvers report.
 
@@ -385,7 +402,7 @@ def float64_gradient(X, spec: KernelSpec, data, alpha, loss, extra, upper) -> np
     y = data[2]
     kv = kernel_times(X, spec, data, alpha)
     if loss == "logistic":
-        return kv + y * (np.log(alpha) - np.log(upper - alpha))
+        return kv + y * logistic_link(alpha, upper)
     return kv + y * extra * alpha - y
 
 

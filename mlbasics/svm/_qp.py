@@ -67,7 +67,7 @@ from .._result import Trace
 from .._threads import one_blas_thread
 from ..kernels import KernelSpec, squared_norms
 from ._checks import check_symmetric
-from ._dual import DualSolution, primal_objective
+from ._dual import DualSolution, logistic_entropy, logistic_link, primal_objective
 from ._smo import LOSSES
 from ._smo_kernels import FREE, LOGISTIC_EPS, LOWER, UPPER, rho_from_gradient
 
@@ -543,7 +543,7 @@ def _mvp_gap(alpha, y, Kv, upper, loss) -> float:
         can_down = (y < 0) | (alpha > 0)
     else:
         lo, hi = LOGISTIC_RESOLVED_RTOL * upper, (1.0 - LOGISTIC_RESOLVED_RTOL) * upper
-        G = G + np.log(alpha) - np.log(upper - alpha)
+        G = G + logistic_link(alpha, upper)
         can_up = can_down = (alpha > lo) & (alpha < hi)
     score = -y * G
     if not can_up.any() or not can_down.any():
@@ -772,8 +772,7 @@ def _dual_objective(alpha, upper, quadratic, loss) -> float:
         return float(quadratic - alpha.sum())
     if loss == "squared_hinge":
         return float(quadratic + (alpha**2 / (4.0 * upper)).sum() - alpha.sum())
-    rest = upper - alpha
-    return float(quadratic + (alpha * np.log(alpha)).sum() + (rest * np.log(rest)).sum())
+    return float(quadratic) + logistic_entropy(alpha, upper)
 
 
 def _kernel_times(X, spec, F, v) -> np.ndarray:

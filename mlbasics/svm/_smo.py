@@ -48,6 +48,8 @@ from ._dual import (
     hinge_start,
     kernel_bound,
     kernel_times,
+    logistic_entropy,
+    logistic_link,
     needs_float64_check,
     primal_objective,
     stop_message,
@@ -80,7 +82,7 @@ def _logistic_start(y, upper, spec, X):
         kv = np.empty(len(y))
         for rows, block in spec.blocks(X, X):
             kv[rows] = block @ v
-    G = y * kv + np.log(alpha) - np.log(upper - alpha)
+    G = y * kv + logistic_link(alpha, upper)
     return alpha, G
 
 
@@ -317,7 +319,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         rho = float(K.rho_from_gradient(F, status, y_float))
         # K (y alpha) on the training points, from the final gradient (no kernel evaluation
         # beyond the float64 pass of an unconverged run)
-        k_alpha_y = F_exact - y_float * (np.log(alpha) - np.log(upper - alpha))
+        k_alpha_y = F_exact - y_float * logistic_link(alpha, upper)
         primal = primal_objective(loss, alpha, y_float, C, k_alpha_y, rho)
         if converged:
             converged, message = _check_saturation(
@@ -400,6 +402,4 @@ def _run_chunks(run, istate, fstate, max_iter, log, recorder, data, state, statu
 
 def _logistic_objective(alpha, G, upper) -> float:
     """``1/2 a'Qa + sum a log a + (C - a) log(C - a)`` from the gradient ``Qa + log(a / (C - a))``."""
-    logit = np.log(alpha) - np.log(upper - alpha)
-    entropy = alpha * np.log(alpha) + (upper - alpha) * np.log(upper - alpha)
-    return float(0.5 * alpha @ (G - logit) + entropy.sum())
+    return float(0.5 * alpha @ (G - logistic_link(alpha, upper))) + logistic_entropy(alpha, upper)
