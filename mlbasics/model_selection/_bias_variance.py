@@ -494,8 +494,9 @@ def bias_variance_decomposition(
     -----
     For squared error the target is the observed ``y``, so ``bias_squared`` is the squared bias
     plus the noise (in expectation over the noise: ``E[(f_bar - y)^2] = (f_bar - f)^2 +
-    sigma^2`` for ``y = f(x) + noise``). With the noise-free function known, subtract its
-    variance, or pass ``f(X_test)`` as ``y_test`` to get the bias alone. See
+    sigma^2`` for ``y = f(x) + noise``). With the noise variance known, subtract it (the bias
+    alone in expectation), or pass the noise-free ``f(X_test)`` as ``y_test`` to get the bias
+    alone. See
     :ref:`theory-model-selection-bias-variance`.
 
     Examples

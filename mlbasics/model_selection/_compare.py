@@ -313,6 +313,11 @@ def _describe(splitter, splits):
 
 
 def _check_splits_for_test(test, splits):
+    if test == "corrected_t" and len(splits) < 2:
+        raise ValueError(
+            f"the corrected t-test needs at least 2 splits (their differences' variance); cv gave "
+            f"{len(splits)}"
+        )
     if test == "mcnemar" and len(splits) != 1:
         raise ValueError(
             f"McNemar's test compares predictions on one hold-out set; cv gave {len(splits)} splits"

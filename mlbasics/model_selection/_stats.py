@@ -104,8 +104,11 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     same = SAME_DIFFERENCE * eps * np.abs(np.concatenate([a, b])).max(initial=0.0)
     if d.size and np.ptp(d) <= same:
         # equal up to the rounding of the scores (0.9 - 0.8 != 0.8 - 0.7): equal, so that the
-        # tests take their zero-variance limit instead of a t of 1e15 made of rounding noise
-        d[:] = d[0]
+        # tests take their zero-variance limit instead of a t of 1e15 made of rounding noise.
+        # Equal to their mean (0 if that too is rounding): not to the first one, which made the
+        # verdict depend on the order of the splits (+1 ulp first: t = inf; -1 ulp: -inf).
+        mean = d.mean()
+        d[:] = 0.0 if abs(mean) <= same else mean
     return d, same
 
 

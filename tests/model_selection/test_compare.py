@@ -263,6 +263,19 @@ def test_estimator_lists_are_checked(rows_dataset):
         compare_estimators({"a": DummyClassifier(), "b": "not a model"}, X, y)
 
 
+class _NoFit(GaussianNB):
+    def fit(self, X, y):
+        raise AssertionError("fitted before the splits were checked")
+
+
+def test_one_split_for_the_corrected_t_test_is_refused_before_any_fit(rows_dataset):
+    # the test itself refuses J = 1 (no variance of the differences), but only after every fit
+    X, y = rows_dataset
+    with pytest.raises(ValueError, match=r"corrected t-test needs at least 2 splits.* gave 1"):
+        compare_estimators({"a": _NoFit(), "b": _NoFit()}, X, y,
+                           cv=[(np.arange(60), np.arange(60, 120))])  # fmt: skip
+
+
 def test_5x2cv_splits_that_do_not_swap_halves_are_rejected(rows_dataset):
     X, y = rows_dataset
     cv = RepeatedStratifiedKFold(n_splits=2, n_repeats=5, random_state=0)

@@ -88,6 +88,27 @@ def test_differences_equal_up_to_rounding_take_the_zero_variance_limit(differenc
     assert np.isfinite(res.statistic) and res.pvalue > 0.0
 
 
+def test_differences_within_rounding_of_zero_do_not_depend_on_the_order_of_the_splits():
+    # +1 ulp, -1 ulp and zeros: no evidence either way. The differences were all set to the
+    # first one: t = +inf (p = 0), -inf (p = 0) or 0 (p = 1) by the order alone.
+    up, down = np.nextafter(0.3, 1.0), np.nextafter(0.3, 0.0)
+    b = np.full(10, 0.3)
+    for first in (up, down, 0.3):
+        a = np.r_[first, np.full(9, 0.3)]
+        a[1:3] = [x for x in (up, down, 0.3) if x != first][:2]
+        res = corrected_resampled_ttest(a, b, n_train=90, n_test=10)
+        assert (res.statistic, res.pvalue) == (0.0, 1.0)
+        for test in (paired_ttest_5x2cv, combined_ftest_5x2cv):
+            assert test(a, b).pvalue == 1.0
+    # differences equal up to rounding and not near 0 are their mean, whichever comes first
+    a = np.array([0.91, 0.82, 0.73, 0.64, 0.55, 0.9, 0.8, 0.7, 0.6, 0.5]) + 0.1
+    b = a - 0.1
+    for order in (np.arange(10), np.arange(10)[::-1]):
+        with pytest.warns(UserWarning, match="same non-zero number"):
+            res = corrected_resampled_ttest(a[order], b[order], n_train=90, n_test=10)
+        assert res.statistic == np.inf
+
+
 # Differences per repetition (rows): the two of each repetition are equal, the repetitions are
 # not. In exact arithmetic every s_i^2 = 0, so the 5x2cv denominators are 0.
 D_EQUAL_WITHIN = np.array([[0.5, 0.5], [0.5, 0.5], [0.25, 0.25], [0.5, 0.5], [0.5, 0.5]])
