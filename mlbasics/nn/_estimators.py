@@ -99,7 +99,14 @@ def _weighted_samples(weight, X, target, stratify):
         stratify = None if stratify is None else stratify[keep]
     if np.all(weight == weight[0]):
         return X, target, stratify, None
-    return X, target, stratify, weight / np.mean(weight)
+    return X, target, stratify, _mean_one(weight)
+
+
+def _mean_one(weight):
+    """``weight / mean(weight)``, divided by the largest weight first: the sum of weights near
+    the largest float overflows (weights of 1e307 became 0 and trained only the penalty)."""
+    weight = weight / weight.max()
+    return weight / np.mean(weight)
 
 
 def _check_hidden_layer_sizes(sizes):
@@ -493,7 +500,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         if weight is None:
             return (*parts, None, None)
         X, X_val, target, target_val, weight, weight_val = parts
-        return X, X_val, target, target_val, weight / np.mean(weight), weight_val
+        return X, X_val, target, target_val, _mean_one(weight), weight_val
 
     def _cast_X(self, X):
         """``X`` in the network's dtype; a ValueError if its values do not fit in it."""
@@ -516,7 +523,10 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         X = self._cast_X(X)
         if first:
             self._start(X.shape[1], self._generator())
-            self.validation_scores_ = None
+        # partial_fit's epochs are not validated: an earlier fit's scores no longer describe
+        # the weights
+        self.validation_scores_ = None
+        self.__dict__.pop("best_validation_score_", None)
         try:
             loss = self._epoch(X, target, weight)
         except Exception:
@@ -618,9 +628,11 @@ _ATTRIBUTES_DOC = """
         regression outputs the loss is summed over them (scikit-learn's ``loss_curve_`` averages
         them; the gradients are the same).
     validation_scores_ : list of float or None
-        Validation score after each epoch with ``early_stopping``, else None.
+        Validation score after each epoch of ``fit`` with ``early_stopping``, else None (and
+        None after a ``partial_fit``, whose epochs are not validated).
     best_validation_score_ : float
-        The best of them (with ``early_stopping``); its weights are the ones kept.
+        The best of them; its weights are the ones kept. Only after a ``fit`` with
+        ``early_stopping`` (a ``partial_fit`` removes it).
     best_loss_ : float
         Smallest training objective seen: by ``fit`` without ``early_stopping``, and the
         smallest entry of ``loss_curve_`` after a ``partial_fit``.

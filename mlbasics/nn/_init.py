@@ -317,6 +317,10 @@ def orthogonal(shape, rng, *, dtype=np.float32, gain=1.0):
     True
     """
     shape, fan_in, fan_out = _fans(shape)
+    if len(shape) < 2:
+        raise ValueError(
+            f"orthogonal needs a shape of at least 2 dimensions (fan_in, fan_out), got {shape!r}."
+        )
     _check_rng(rng)
     gain = _check_scale("gain", gain)
     rows, cols = max(fan_in, fan_out), min(fan_in, fan_out)

@@ -350,6 +350,12 @@ class BatchNorm(Layer):
         self._cache = None
 
     def forward(self, x, *, training):
+        if np.ndim(x) != 2 or np.shape(x)[1] != self.n_features:
+            # (a one-column batch would broadcast against every feature's statistics)
+            raise ValueError(
+                f"{self!r} takes a 2-D input of shape (n_samples, {self.n_features}), got shape "
+                f"{np.shape(x)}."
+            )
         if not training:
             inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
             x_hat = (x - self.running_mean) * inv_std

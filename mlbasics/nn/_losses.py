@@ -323,7 +323,9 @@ class _RegressionLoss(Loss):
         _check_finite_target(target)
         try:
             with np.errstate(over="raise", invalid="raise"):
-                residual = z - target
+                # in z's type, as the gradient must be (float64 targets of a float32 network
+                # made float64 gradients, which BatchNorm's backward could not write to float32)
+                residual = z - target.astype(z.dtype, copy=False)
                 per_entry, grad = self._value_and_grad(residual)
                 value = float(np.sum(_weigh_rows(per_entry, weight), dtype=np.float64))
             if not math.isfinite(value):

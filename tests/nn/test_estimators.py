@@ -655,6 +655,29 @@ def test_zero_weights_are_left_out_and_equal_weights_are_none(params):
     np.testing.assert_array_equal(equal.predict_proba(X), plain.predict_proba(X))
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_weights_near_the_largest_float_train_as_their_relative_sizes(early_stopping):
+    # the weights' sum overflowed: every weight became 0 and only the penalty was trained
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    weight = rng.uniform(1.0, 2.0, 60)
+    model = MLPClassifier((5,), max_epochs=10, dtype="float64", random_state=0,
+                          early_stopping=early_stopping, n_iter_no_change=20)  # fmt: skip
+    small = _quiet_fit(clone(model), X, y, sample_weight=weight)
+    huge = _quiet_fit(clone(model), X, y, sample_weight=weight * 1e307)
+    np.testing.assert_allclose(huge.loss_curve_, small.loss_curve_, rtol=1e-12)
+    np.testing.assert_allclose(huge.predict_proba(X), small.predict_proba(X), rtol=1e-10)
+
+
+def test_validation_scores_describe_the_weights_or_are_none(wine):
+    X, y = wine
+    model = _quiet_fit(MLPClassifier((5,), max_epochs=3, early_stopping=True, random_state=0), X, y)
+    assert len(model.validation_scores_) == 3 and model.best_validation_score_ is not None
+    model.partial_fit(X, y)  # an epoch no validation part judged: the fit's scores went stale
+    assert model.validation_scores_ is None and not hasattr(model, "best_validation_score_")
+
+
 def test_integer_weights_equal_repeated_rows_in_full_batch_training():
     # One batch per epoch and float64: weight k is k copies, epoch by epoch (the loss curve too).
     rng = np.random.default_rng(1)
@@ -702,7 +725,8 @@ def test_early_stopping_scores_the_validation_part_with_its_weights(monkeypatch)
     assert len(seen) == 3
     assert seen[0].shape == (6,)
     # the validation part's own weights (divided by the mean over all samples: R² ignores a factor)
-    assert np.all(np.isin(seen[0], weight / weight.mean()))
+    mean_one = weight / weight.mean()
+    assert all(np.isclose(w, mean_one, rtol=1e-13, atol=0).any() for w in seen[0])
 
 
 def test_partial_fit_first_call_with_weights_equals_one_epoch_of_fit():

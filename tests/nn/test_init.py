@@ -62,6 +62,12 @@ def test_orthogonal_has_orthonormal_rows_or_columns(shape, seed):
     np.testing.assert_allclose(gram, 4.0 * np.eye(small), atol=1e-12)
 
 
+def test_orthogonal_refuses_a_one_dimensional_shape():
+    # (a numpy reshape error before)
+    with pytest.raises(ValueError, match="orthogonal needs a shape of at least 2 dimensions"):
+        init.orthogonal((3,), np.random.default_rng(0))
+
+
 def test_zeros_and_dtypes():
     assert not init.zeros((3, 2)).any()
     assert init.he_normal((3, 2), np.random.default_rng(0)).dtype == np.float32

@@ -237,6 +237,17 @@ def test_dense_rejects_an_input_that_is_not_a_batch_of_its_width(shape):
         layer.forward(np.ones(shape), training=False)
 
 
+@pytest.mark.parametrize("shape", [(5, 1), (5, 3), (5,), (5, 4, 1)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_rejects_an_input_that_is_not_a_batch_of_its_width(shape, training):
+    # a one-column batch broadcast against the four features' statistics, silently: its mean
+    # went into every entry of running_mean
+    layer = BatchNorm(4, dtype=np.float64)
+    with pytest.raises(ValueError, match=r"BatchNorm\(4.*\) takes a 2-D input of shape"):
+        layer.forward(np.arange(np.prod(shape), dtype=float).reshape(shape), training=training)
+    np.testing.assert_array_equal(layer.running_mean, np.zeros(4))
+
+
 @pytest.mark.parametrize(
     "layer",
     [

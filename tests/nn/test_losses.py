@@ -207,6 +207,24 @@ def test_a_regression_loss_that_overflows_raises_a_clear_error(loss_class, z, ta
             loss_class().forward(np.full((3, 1), z), np.full(3, target))
 
 
+@pytest.mark.parametrize("loss_class", [MeanSquaredError, L1Loss, Huber, SmoothL1])
+def test_regression_gradients_keep_the_outputs_type_whatever_the_targets(loss_class):
+    # float64 targets (numpy's default) made float64 gradients for a float32 network, which
+    # BatchNorm's backward could not write into its float32 parameters (a TypeError from einsum)
+    z = np.array([[0.5], [-1.5], [2.0]], dtype=np.float32)
+    target = np.array([0.1, 0.2, 0.3])
+    loss = loss_class()
+    value = loss.forward(z, target)
+    assert loss.backward().dtype == np.float32
+    reference = loss_class().forward(z.astype(np.float64), target.astype(np.float32))
+    assert value == pytest.approx(reference, rel=1e-6)
+    # a target beyond float32's range is the overflow error, not an inf residual or a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FloatingPointError, match="overflow"):
+            loss_class().forward(z, np.full(3, 1e39))
+
+
 @pytest.mark.parametrize(
     "loss_class, z, target",
     [
