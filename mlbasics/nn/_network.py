@@ -43,8 +43,11 @@ def cast_input(x, dtype, *, name="X", hint=None):
 
     Casting float64 values beyond the largest float32 (about 3.4e38) makes them infinite, and the
     infinities would later surface as a "diverged" training run. The cast itself detects the
-    overflow (no extra pass over ``x``); ``hint`` is the remedy the message suggests.
+    overflow (no extra pass over ``x``); ``hint`` is the remedy the message suggests. Complex
+    numbers, strings and objects are refused (the cast would drop imaginary parts or parse text).
     """
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got an array of dtype {x.dtype}.")
     if x.dtype == dtype:
         return x
     try:

@@ -273,6 +273,14 @@ def test_a_nan_batch_leaves_a_batchnorm_network_predicting_as_before():
     np.testing.assert_array_equal(net.forward(X, training=False), before)
 
 
+@pytest.mark.parametrize("x", [np.array([[1 + 5j, 2.0]]), np.array([["1", "2"]])])
+def test_inputs_that_are_not_real_numbers_are_refused(x):
+    # complex inputs lost their imaginary part with only a ComplexWarning; strings were parsed
+    net = Sequential([Dense(2, 2, rng=np.random.default_rng(0))])
+    with pytest.raises(ValueError, match="x must hold real numbers, got an array of dtype"):
+        net.forward(x)
+
+
 def test_values_too_large_for_a_float32_network_are_named_without_a_warning():
     net = small_net(dtype=np.float32)
     X = np.ones((4, 3))
