@@ -540,7 +540,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         # offset costs the float32 kernel rows their digits (a column of 1e4 beside unit
         # features: K_ij = 1e8 + O(1), stored 8 apart, and SMO ended at alpha = 0) the solvers
         # work on centred rows (only in fit: coef_ and intercept_ are of the rows as given).
-        # Not always: y'alpha = 0 holds to rounding (eps n C), and that rounding times c'(x - c)
+        # Not always: y'alpha = 0 holds to rounding (eps n C; the QP restores it after its snaps
+        # onto the bounds, which broke it by up to 1e-5), and that rounding times c'(x - c)
         # is what centring puts on the public decision values (raw digits at C = 1e5: 6.7e-8 on
         # the margins, above tol=1e-8).
         self._linear_offset = None

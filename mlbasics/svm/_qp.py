@@ -9,7 +9,7 @@ loss            objective                                                       
 ==============  ===============================================================  =============
 hinge           ``1/2 ||F'(y a)||^2 - sum a``                                    ``0 <= a <= C``
 squared_hinge   ``1/2 ||F'(y a)||^2 + sum a^2 / (4 C) - sum a``                  ``a >= 0``
-logistic        ``1/2 ||F'(y a)||^2 - sum entr(a) + entr(C - a)``                (``0 < a < C``)
+logistic        ``1/2 ||F'(y a)||^2 - sum (entr(a) + entr(C - a))``              (``0 < a < C``)
 ==============  ===============================================================  =============
 
 and ``y'a = 0`` in every case, where ``K = F F'`` is a factor of the kernel matrix and
@@ -39,10 +39,15 @@ The factor (:func:`kernel_factor`):
   refused (see :data:`INDEFINITE_RTOL`); smaller negative eigenvalues are rounding and are clipped
   by the factorisation.
 
-The offset comes from the solver's multiplier of the equality constraint ``y'a = 0``: it is the
-``b`` of the Lagrangian's stationarity condition (``rho = -b``). Hinge and squared-hinge problems
-of :data:`WORKING_SET_MIN` samples or more are solved as a sequence of such QPs on working sets
-(:func:`_working_sets`), checked against the KKT conditions of every sample. All products and
+The solver's ``alpha`` is then put on the bounds it is within rounding of, every snap's mass
+given back to the free variables of its label so that ``y'a = 0`` still holds (:func:`_clean`,
+:func:`_rebalance`). The offset ``b`` (``rho = -b``) is libsvm's rule from the margins, or the
+solver's multiplier of ``y'a = 0`` where that gives the smaller primal (:func:`_intercept`;
+hinge and squared hinge), and the root of the logistic balance (:func:`_logistic_offset`).
+Hinge and squared-hinge problems of :data:`WORKING_SET_MIN` samples or more are solved as a
+sequence of such QPs on working sets (:func:`_working_sets`), checked against the KKT conditions
+of every sample, except a linear kernel with fewer features than samples, solved whole through
+``F = X``. All products and
 factorisations here run on one BLAS thread: they are of a few hundred rows, and with another job
 on the second core OpenBLAS's spinning threads made them up to 100 times slower (a 300 x 300
 eigendecomposition: 1.5 s instead of 13 ms). Before anything is built,
@@ -99,8 +104,8 @@ FACTOR_RTOL = 1e-12
 INDEFINITE_RTOL = 1e-6
 
 #: Hinge and squared-hinge problems with at least this many samples are solved by working sets
-#: (see :func:`_working_sets`); smaller ones, and the logistic dual (every sample is a support
-#: vector), in one QP.
+#: (see :func:`_working_sets`); smaller ones, the logistic dual (every sample is a support
+#: vector) and a linear kernel with fewer features than samples (factor ``X``), in one QP.
 WORKING_SET_MIN = 400
 
 #: Size of the first working set (a fixed random sample): this many samples, or a sixth of them
@@ -618,28 +623,44 @@ def _snap_by_margin(alpha, y, Kv, upper, loss, b_solver, kernel_times, kernel_to
     return alpha, kernel_times(y * alpha)
 
 
+def _box(upper, loss):
+    """The bounds each variable is kept in: ``[0, C_i]`` (hinge), ``[0, inf)`` (squared hinge),
+    ``[EPS C_i, (1 - EPS) C_i]`` (logistic, where float64 still resolves the margin, as in SMO)."""
+    if loss == "logistic":
+        return LOGISTIC_EPS * upper, (1.0 - LOGISTIC_EPS) * upper
+    return np.zeros_like(upper), (upper if loss == "hinge" else np.full_like(upper, np.inf))
+
+
 def _rebalance(alpha, before, y, upper, loss, moved) -> np.ndarray:
     """``alpha`` with the mass its ``moved`` variables gained or lost since ``before`` given back
     to (or taken from) the other free variables of the same label, in proportion to their room,
     so that ``sum_i y_i alpha_i`` is what it was. Moving mass from a snapped variable to a free
     one of its label is a step of SMO that lowers the objective (to first order, by the moved
     mass times the snapped variable's ``|m_i - 1|``). A label whose free variables lack the
-    room keeps the imbalance (at most the moved mass)."""
+    room keeps the imbalance (at most the moved mass).
+
+    Every snap onto a bound goes through here: a broken ``y'alpha = 0`` is not only an
+    infeasible dual point (a logistic ``duality_gap_`` of -5.7e-6), it also moves a centred
+    linear fit's public decision values by ``y'alpha c'(x - c)`` (0.26 at an offset of 1e4,
+    after the snaps had left ``y'alpha`` at 8.6e-6)."""
     alpha = alpha.copy()
-    free = ~moved & (alpha > 0.0) & ((alpha < upper) if loss == "hinge" else True)
+    lo, hi = _box(upper, loss)
+    free = ~moved & (alpha > lo) & (alpha < hi)
     for label in (-1.0, 1.0):
-        net = float(before[moved & (y == label)].sum() - alpha[moved & (y == label)].sum())
+        net = float(np.sum((before - alpha)[moved & (y == label)]))
         others = free & (y == label)
         if net == 0.0 or not others.any():
             continue
-        if net > 0.0 and loss == "hinge":
-            room = upper[others] - alpha[others]
+        if net > 0.0 and loss != "squared_hinge":
+            room = hi[others] - alpha[others]
         else:  # taking mass, or giving it to squared-hinge variables (no upper bound)
-            room = alpha[others]
-        unbounded = net > 0.0 and loss != "hinge"
-        if unbounded or abs(net) <= room.sum():
-            alpha[others] += net * room / room.sum()
-    return np.clip(alpha, 0.0, upper) if loss == "hinge" else np.maximum(alpha, 0.0)
+            room = alpha[others] - lo[others]
+        unbounded = net > 0.0 and loss == "squared_hinge"
+        top = float(room.max())  # (rooms of C near the largest float would overflow their sum)
+        share = room / top
+        if unbounded or abs(net) / top <= share.sum():
+            alpha[others] += net * (share / share.sum())
+    return np.clip(alpha, lo, hi)
 
 
 def _logistic_offset(y, Kv, upper, b0) -> float:
@@ -699,13 +720,14 @@ def _settle_small(alpha, y, Kv, upper, loss, kernel_times, kernel_top):
     rest = ~small
     b = _libsvm_offset(alpha[rest], y[rest], Kv[rest], upper[rest], loss)
     margins = y[small] * (Kv[small] + b)
-    alpha = alpha.copy()
+    settled = alpha.copy()
     if loss == "hinge":
-        alpha[small] = np.where(
+        settled[small] = np.where(
             margins > 1.0, 0.0, np.where(margins < 1.0, upper[small], alpha[small])
         )
     else:
-        alpha[small] = 2.0 * upper[small] * np.maximum(0.0, 1.0 - margins)
+        settled[small] = 2.0 * upper[small] * np.maximum(0.0, 1.0 - margins)
+    alpha = _rebalance(settled, alpha, y, upper, loss, settled != alpha)
     return alpha, kernel_times(y * alpha)
 
 
@@ -909,13 +931,13 @@ def solve_dual_qp(
                     cp, F * np.sqrt(unit), y, upper / unit, loss, per_bound=per_bound
                 )
                 status = _solve(problem, cp, solver_name, qp_solver, solver_verbose, what)
-                alpha = unit * _clean(a.value, upper / unit, loss)
+                alpha = unit * _clean(a.value, y, upper / unit, loss)
                 b = float(balance.dual_value)
                 n_iter = int(problem.solver_stats.num_iters or 0)
                 Kv = _kernel_times(X, spec, F, y * alpha)
                 if loss == "logistic":
                     b = _logistic_offset(y, Kv, upper, b)
-                    alpha = _settle_unresolved(alpha, y * (Kv + b), upper, kernel_top)
+                    alpha = _settle_unresolved(alpha, y, y * (Kv + b), upper, kernel_top)
                     Kv = _kernel_times(X, spec, F, y * alpha)
                 else:
                     alpha, Kv, b = _finish_margins(
@@ -1021,7 +1043,8 @@ def _dual_problem(cp, F, y, upper, loss, linear=None, balance_rhs=0.0, per_bound
     more accurate on 53 (median distance to SMO's decision values 1.2e-10 against 2.2e-9);
     ``a`` was on 7 (a random rbf problem at ``C = 100``: 6e-10 against 1.2e-4), so
     :func:`solve_dual_qp` tries ``u`` first and ``a`` when ``u`` fails or misses ``tol``.
-    Returns ``(problem, a, balance)``; the intercept is ``balance.dual_value``.
+    Returns ``(problem, a, balance)``; ``balance.dual_value``, the multiplier of the equality, is
+    one candidate for the intercept (:func:`_intercept`, :func:`_logistic_offset`).
     """
     n = len(y)
     if per_bound:
@@ -1055,26 +1078,29 @@ def _dual_problem(cp, F, y, upper, loss, linear=None, balance_rhs=0.0, per_bound
     return problem, a, balance
 
 
-def _clean(value, upper, loss, rtol=BOUND_RTOL) -> np.ndarray:
-    """The solver's ``alpha`` with the variables within ``rtol`` (relative) of a bound on it.
+def _clean(value, y, upper, loss, rtol=BOUND_RTOL) -> np.ndarray:
+    """The solver's ``alpha`` with the variables within ``rtol`` (relative) of a bound on it, the
+    mass they moved given to the free variables of their label (:func:`_rebalance`).
 
     The lower bound 0 has no scale of its own: "within ``rtol``" is relative to ``C_i`` or to the
     largest ``alpha``, whichever is smaller. A ``C`` far above the solution's scale (the
     hard-margin limit) would otherwise snap every variable to 0: at ``C = 1e8`` the threshold
-    ``1e-7 C`` was above every ``alpha`` of a solution whose largest was 6.8.
+    ``1e-7 C`` was above every ``alpha`` of a solution whose largest was 6.8. The logistic
+    loss's variables are put inside :func:`_box` (``[EPS C, (1 - EPS) C]``).
     """
-    alpha = np.asarray(value, dtype=np.float64).copy()
-    if loss == "logistic":
-        # as the SMO: inside [EPS C, (1 - EPS) C], where float64 still resolves the margin
-        return np.clip(alpha, LOGISTIC_EPS * upper, (1.0 - LOGISTIC_EPS) * upper)
-    alpha[alpha <= rtol * np.minimum(upper, alpha.max(initial=0.0))] = 0.0
+    before = np.asarray(value, dtype=np.float64)
+    alpha = before.copy()
+    if loss != "logistic":
+        alpha[alpha <= rtol * np.minimum(upper, alpha.max(initial=0.0))] = 0.0
     if loss == "hinge":
         top = alpha >= (1.0 - rtol) * upper
         alpha[top] = upper[top]
-    return np.maximum(alpha, 0.0)
+    alpha = np.clip(alpha, *_box(upper, loss))
+    moved = alpha != before
+    return _rebalance(alpha, before, y, upper, loss, moved) if moved.any() else alpha
 
 
-def _settle_unresolved(alpha, margins, upper, kernel_top) -> np.ndarray:
+def _settle_unresolved(alpha, y, margins, upper, kernel_top) -> np.ndarray:
     """Logistic loss: the variables within :data:`LOGISTIC_RESOLVED_RTOL` ``C_i`` of a bound,
     set to ``C_i sigmoid(-m_i)`` (their optimum given their margin) kept in that band; those of
     bound below :data:`LOGISTIC_UNRESOLVED_BOUND_RTOL` times the largest, set to it wherever it
@@ -1100,12 +1126,12 @@ def _settle_unresolved(alpha, margins, upper, kernel_top) -> np.ndarray:
     if not (low.any() or high.any() or small.any()):
         return alpha
     settled = upper * expit(-margins)
-    alpha = alpha.copy()
+    new = alpha.copy()
     band = LOGISTIC_EPS * upper, LOGISTIC_RESOLVED_RTOL * upper
-    alpha[low] = np.clip(settled, *band)[low]
-    alpha[high] = np.clip(settled, upper - band[1], upper - band[0])[high]
-    alpha[small] = np.clip(settled, band[0], upper - band[0])[small]
-    return alpha
+    new[low] = np.clip(settled, *band)[low]
+    new[high] = np.clip(settled, upper - band[1], upper - band[0])[high]
+    new[small] = np.clip(settled, band[0], upper - band[0])[small]
+    return _rebalance(new, alpha, y, upper, "logistic", new != alpha)
 
 
 def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, what, log, solver_verbose):
@@ -1162,7 +1188,7 @@ def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, what, log, solv
             problem, cp, solver_name, qp_solver, solver_verbose > 1, sub, loose=loose, small=True
         )
         n_iter += int(problem.solver_stats.num_iters or 0)
-        alpha[B] = _clean(a.value, upper[B], loss, snap[B] if loose else BOUND_RTOL)
+        alpha[B] = _clean(a.value, y[B], upper[B], loss, snap[B] if loose else BOUND_RTOL)
         b = float(balance.dual_value)
         Kv = K @ (y * alpha)
         margins = y * (Kv + b)

@@ -652,3 +652,38 @@ def test_the_qp_warning_advises_what_the_bounds_call_for(bounds, kernel_top, say
     text = _qp_short_of_tol(SVC(solver="qp"), 0.002, bounds, kernel_top)
     advice = text.split("to that tolerance. ")[1]
     assert says in advice and not_says not in advice.replace("solver='smo'", "")
+
+
+def _raw_primal(X, y, C, loss):
+    """Decision values of the primal optimum on the rows as given (cvxpy, written here)."""
+    labels = np.where(y == 1, 1.0, -1.0)
+    w, b = cp.Variable(X.shape[1]), cp.Variable()
+    margins = cp.multiply(labels, X @ w + b)
+    data = {"hinge": cp.sum(cp.pos(1 - margins)),
+            "squared_hinge": cp.sum(cp.square(cp.pos(1 - margins))),
+            "logistic": cp.sum(cp.logistic(-margins))}[loss]  # fmt: skip
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w) + C * data)).solve(solver="CLARABEL")
+    return X @ w.value + b.value
+
+
+@pytest.mark.parametrize(
+    "loss, C, offset", [("hinge", 1e4, 1e5), ("squared_hinge", 1e4, 1e4), ("logistic", 1e5, 1e4)]
+)
+def test_snapping_onto_the_bounds_keeps_y_alpha_balanced(breast_cancer, loss, C, offset):
+    # The snaps onto the bounds (and the logistic clip into [EPS C, (1 - EPS) C]) moved mass
+    # without giving it back: y'alpha went from 1e-13 to 1e-8 .. 1e-5. The dual point was then
+    # infeasible (a logistic duality_gap_ of -5.7e-6), and a centred linear fit (a column far
+    # from 0, not constant) moved its decision values by y'alpha c'(x - c): 0.26 at an offset of
+    # 1e4 (squared hinge), converged_ with check_kkt failing.
+    X, y = breast_cancer
+    rows = np.random.default_rng(0).choice(len(y), 120, replace=False)
+    X, y = X[rows][:, :6], y[rows]
+    shifted = X.copy()
+    shifted[:, 0] += offset
+    model = SVC(kernel="linear", solver="qp", loss=loss, C=C).fit(shifted, y)
+    assert model.converged_ and check_kkt(model, shifted, y).ok
+    assert abs(model.dual_coef_.sum()) <= 1e-12 * np.abs(model.dual_coef_).sum()
+    reference = _raw_primal(shifted, y, C, loss)
+    np.testing.assert_allclose(model.decision_function(shifted), reference, rtol=0, atol=2e-3)
+    plain = SVC(kernel="linear", solver="qp", loss=loss, C=C).fit(X, y)
+    assert plain.duality_gap_[0] >= 0.0  # P(f) >= D(alpha) for a feasible alpha
