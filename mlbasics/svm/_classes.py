@@ -911,7 +911,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         One-vs-one votes (a pairwise value of exactly 0 votes for the pair's second class, as in
         libsvm; ties to the first class), or the argmax of the one-vs-rest scores with
         ``break_ties=True``. With ``loss="logistic"`` the most probable class of
-        :meth:`predict_proba`, so the two always agree.
+        :meth:`predict_proba`, so the two always agree: the argmax of the scores whose softmax
+        the probabilities are (taken before the rounding of the probabilities, which called
+        ``|f| < 1e-16`` a tie and gave every such sample ``classes_[0]``).
 
         Parameters
         ----------
@@ -923,8 +925,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
         """
         if self.loss == "logistic":
-            log_proba = self.predict_log_proba(X)
-            return self.classes_[np.argmax(log_proba, axis=1)]
+            scores = self._class_scores(X)  # (checks that the model is fitted)
+            return self.classes_[np.argmax(scores, axis=1)]
         ovo = self._ovo_decision(X)
         n_classes = len(self.classes_)
         if n_classes == 2:
@@ -962,12 +964,16 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
+        return log_softmax(self._class_scores(X), axis=1)
+
+    def _class_scores(self, X):
+        """The logistic model's class scores, whose softmax is :meth:`predict_proba`: ``(-f/2,
+        f/2)`` for two classes, the least-squares log-odds of :meth:`_pairwise_log_odds` for
+        more."""
         ovo = self._ovo_decision(X)
         if len(self.classes_) == 2:
-            scores = np.column_stack([-0.5 * ovo[:, 0], 0.5 * ovo[:, 0]])
-        else:
-            scores = self._pairwise_log_odds(ovo)
-        return log_softmax(scores, axis=1)
+            return np.column_stack([-0.5 * ovo[:, 0], 0.5 * ovo[:, 0]])
+        return self._pairwise_log_odds(ovo)
 
     @available_if(_is_logistic)
     def predict_proba(self, X):

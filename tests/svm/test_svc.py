@@ -290,6 +290,23 @@ def test_logistic_loss_gives_probabilities_consistent_with_predict(wine, breast_
     np.testing.assert_allclose(binary.predict_proba(breast_cancer[0])[:, 1], 1 / (1 + np.exp(-f)))
 
 
+@pytest.mark.parametrize("solver", ["smo", "qp"])
+def test_logistic_predict_follows_the_decision_values_below_the_probabilities_rounding(solver):
+    # At C = 1e-20 every |f| is about 1e-20: the probabilities round to 1/2 each, and predict
+    # (their argmax) gave classes_[0] to every sample (accuracy 0.50) though the signs of f were
+    # those of the exact small-C limit, f = C/2 (K y - mean(K y)) (accuracy 0.95).
+    X, y = make_classification(60, 4, random_state=1, flip_y=0.1)
+    X = StandardScaler().fit_transform(X)
+    labels = np.where(y == 1, 1.0, -1.0)
+    limit = X @ (X.T @ labels)
+    limit -= limit.mean()
+    model = SVC(kernel="linear", loss="logistic", C=1e-20, solver=solver).fit(X, y)
+    f = model.decision_function(X)
+    np.testing.assert_array_equal(np.sign(f), np.sign(limit))  # (the QP's intercept was 1e-16)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[(f > 0).astype(int)])
+    assert np.all(model.predict_proba(X) == 0.5)  # the rounding this test is about
+
+
 def test_multiclass_logistic_probabilities_are_the_softmax_of_least_squares_log_odds(wine):
     """The class scores u fit the pairwise log-odds f_ab in least squares, u_a - u_b ~ f_ab
     (docs/theory/svm.rst), and predict_proba is softmax(u). Here u comes from numpy's lstsq on the
