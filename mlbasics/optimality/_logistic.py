@@ -242,8 +242,15 @@ def _intercept_shift(Z, Y, c, P):
     target = np.einsum("ik,i->k", Y, c)  # numpy's loops, not a threaded BLAS call (_threads)
     if Z.shape[1] == 1:
         total = float(c.sum())
+        if total > 0.0 and target[0] <= 0.0:
+            # a class of total weight 0 (here the positive one) has no finite optimum: the dual
+            # point takes the limit, every probability 0 (the intercept at -inf), as the
+            # multinomial branch does; the unshifted point gave D above P (a gap of -5e-12)
+            return np.array([-np.inf]), np.zeros_like(P)
+        if total > 0.0 and target[0] >= total:  # the negative class has weight 0
+            return np.array([np.inf]), np.ones_like(P)
         if not 0.0 < target[0] < total:
-            return np.zeros(1), P  # one class only: no finite intercept balances it
+            return np.zeros(1), P  # no weight at all: nothing to balance
         delta = np.array([_balancing_shift(Z[:, 0], c, float(target[0]))])
         return delta, _probabilities(Z + delta)
     delta = np.zeros(Z.shape[1])

@@ -1432,6 +1432,25 @@ def test_scikit_learns_logistic_regression_with_a_class_of_zero_weight(wine):
     assert 0.0 <= report.duality_gap < 1e-4 * report.primal_objective
 
 
+@pytest.mark.parametrize("empty", [0, 1])
+def test_a_binary_logistic_regression_with_a_class_of_zero_weight_has_a_dual_bound(empty):
+    # the binary branch kept the unshifted dual point: D came out above P (gap -5.5e-12), no
+    # bound at all. The class's limit (every probability 0 or 1) gives D = 0 = inf P. (The
+    # verdict is not asserted: the infimum is not attained, so every finite model's relative
+    # gap (P - D) / P is 1, which the L2 gap's scale min(sum c, P) reads against tol.)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    y = np.repeat([0, 1], 10)
+    weight = np.where(y == empty, 0.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = sk_linear.LogisticRegression(tol=1e-10).fit(X, y, sample_weight=weight)
+    report = check_kkt(model, X, y, sample_weight=weight, tol=1e-3)
+    assert report.dual_objective == 0.0
+    assert 0.0 < report.duality_gap == report.primal_objective < 1e-10
+    assert report.violations["stationarity"] <= 1e-3
+
+
 # -- unpenalised logistic regression: the Newton decrement -----------------------------------------
 
 
