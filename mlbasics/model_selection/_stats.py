@@ -39,12 +39,14 @@ class TestResult:
     pvalue: float
 
 
-#: Differences that spread by less than this many machine epsilons of the scores' type (float64
-#: for integers), relative to the largest score, are taken as all equal (all of them for the
-#: corrected t-test, the two of each repetition for the 5x2cv tests). Each score is off its
-#: decimal value by half an epsilon of its magnitude, so two differences of equal decimal scores
-#: are at most about two apart: 0.91 - 0.9 and 0.82 - 0.81 differ by 1.1e-16, and 0.9 - 0.8 and
-#: 0.8 - 0.7 in float32 by 6e-8.
+#: Two differences closer than this many machine epsilons of the scores' type (float64 for
+#: integers), half of it relative to the larger score of each difference's split, are taken as
+#: equal (all of them for the corrected t-test, the two of each repetition for the 5x2cv tests).
+#: Each score is off its decimal value by half an epsilon of its magnitude, so two differences of
+#: equal decimal scores are at most about two apart: 0.91 - 0.9 and 0.82 - 0.81 differ by
+#: 1.1e-16, and 0.9 - 0.8 and 0.8 - 0.7 in float32 by 6e-8. Per split, not relative to the
+#: largest score of all: beside one fold scored -1e8 (a mean squared error), differences of 3e-8
+#: on folds scored -1 are real, not rounding.
 SAME_DIFFERENCE = 4
 
 # Why a test's variance is 0, for the warning (see _warn_degenerate).
@@ -67,7 +69,7 @@ def _as_floats(values, name):
 
 def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     """The differences ``a - b``, in units of a power of two (every test is scale-invariant), and
-    the spread below which differences are the same up to the rounding of the scores.
+    the rounding of each (its radius: two differences closer than their radii added are equal).
 
     The scores must have the same shape, one for which ``allowed(shape)`` is true
     (``shapes_doc`` says which in words), and are paired entry by entry: arrays of the same size
@@ -101,15 +103,16 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
         exponent = int(np.frexp(largest)[1])  # 2**exponent > largest
         a, b = np.ldexp(a, -exponent), np.ldexp(b, -exponent)  # |a|, |b| < 1
     d = a - b
-    same = SAME_DIFFERENCE * eps * np.abs(np.concatenate([a, b])).max(initial=0.0)
-    if d.size and np.ptp(d) <= same:
-        # equal up to the rounding of the scores (0.9 - 0.8 != 0.8 - 0.7): equal, so that the
-        # tests take their zero-variance limit instead of a t of 1e15 made of rounding noise.
-        # Equal to their mean (0 if that too is rounding): not to the first one, which made the
-        # verdict depend on the order of the splits (+1 ulp first: t = inf; -1 ulp: -inf).
-        mean = d.mean()
-        d[:] = 0.0 if abs(mean) <= same else mean
-    return d, same
+    radius = 0.5 * SAME_DIFFERENCE * eps * np.maximum(np.abs(a), np.abs(b))
+    lo, hi = np.max(d - radius, initial=-np.inf), np.min(d + radius, initial=np.inf)
+    if d.size and lo <= hi:
+        # every difference within its rounding of one value (0.9 - 0.8 != 0.8 - 0.7): equal, so
+        # that the tests take their zero-variance limit instead of a t of 1e15 made of rounding
+        # noise. Equal to 0 if 0 is such a value, else to their mean (kept within every one's
+        # rounding): not to the first one, which made the verdict depend on the order of the
+        # splits (+1 ulp first: t = inf; -1 ulp first: -inf).
+        d[:] = 0.0 if lo <= 0.0 <= hi else min(max(float(d.mean()), lo), hi)
+    return d, radius
 
 
 def _warn_degenerate(statistic, cause):
@@ -198,13 +201,15 @@ def corrected_resampled_ttest(scores_a, scores_b, *, n_train, n_test):
     J = d.size
     if J < 2:
         raise ValueError(f"the corrected t-test needs at least 2 splits, got {J}")
-    variance = np.var(d, ddof=1)
+    # (all equal: exactly 0; np.var of ten copies of 0.6 is 3.4e-33, the mean's rounding, which
+    # gave t = 1.1e16 without the warning)
+    variance = 0.0 if np.ptp(d) == 0.0 else np.var(d, ddof=1)
     scale = np.sqrt((1.0 / J + n_test / n_train) * variance)
     return _t_from_mean_and_scale(d.mean(), scale, J - 1, ALL_EQUAL)
 
 
 def _five_by_two(scores_a, scores_b):
-    d, same = _paired_differences(
+    d, radius = _paired_differences(
         scores_a,
         scores_b,
         allowed=lambda shape: shape in ((10,), (5, 2)),
@@ -214,11 +219,11 @@ def _five_by_two(scores_a, scores_b):
             "repetition"
         ),
     )
-    d = d.reshape(5, 2)
+    d, radius = d.reshape(5, 2), radius.reshape(5, 2)
     variances = ((d - d.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)  # s_i^2, i = 1..5
     # two differences equal up to rounding (0.9 - 0.8, 0.8 - 0.7) make s_i^2 = 0, not ~1e-33
     # of noise that would give t ~ 1e15 instead of the zero-variance limit
-    variances[np.ptp(d, axis=1) <= same] = 0.0
+    variances[np.abs(d[:, 0] - d[:, 1]) <= radius.sum(axis=1)] = 0.0
     return d, variances
 
 

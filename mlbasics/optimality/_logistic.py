@@ -245,7 +245,7 @@ def _intercept_shift(Z, Y, c, P):
         if total > 0.0 and target[0] <= 0.0:
             # a class of total weight 0 (here the positive one) has no finite optimum: the dual
             # point takes the limit, every probability 0 (the intercept at -inf), as the
-            # multinomial branch does; the unshifted point gave D above P (a gap of -5e-12)
+            # multinomial branch does below; the unshifted point gave D above P (-5e-12)
             return np.array([-np.inf]), np.zeros_like(P)
         if total > 0.0 and target[0] >= total:  # the negative class has weight 0
             return np.array([np.inf]), np.ones_like(P)
@@ -255,8 +255,12 @@ def _intercept_shift(Z, Y, c, P):
         return delta, _probabilities(Z + delta)
     delta = np.zeros(Z.shape[1])
     empty = target <= 0.0
-    if np.count_nonzero(~empty) < 2:
-        return delta, P  # fewer than two classes of positive weight: nothing to balance
+    if np.count_nonzero(~empty) == 1:
+        # one class of positive weight: the limit gives it every probability (D = 0 = inf P)
+        delta[empty] = -np.inf
+        return delta, np.where(empty, 0.0, 1.0) * np.ones_like(P)
+    if not (~empty).any():
+        return delta, P  # no weight at all: nothing to balance
     if empty.any():
         # a class of total weight 0 has no finite optimum: its probabilities tend to 0 (its
         # intercept to -inf), and the dual point takes that limit, balancing the others alone

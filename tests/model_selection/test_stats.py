@@ -109,6 +109,28 @@ def test_differences_within_rounding_of_zero_do_not_depend_on_the_order_of_the_s
         assert res.statistic == np.inf
 
 
+def test_equal_differences_whose_float_mean_is_off_still_take_the_zero_variance_limit():
+    # A right on 3 more of 5 test samples in every split: ten differences of 0.6, whose float
+    # mean is not 0.6, so np.var gave 3.4e-33 and t = 1.1e16 without the warning
+    b = np.array([2, 0, 2, 0, 1, 2, 1, 0, 1, 1]) / 5
+    with pytest.warns(UserWarning, match="same non-zero number"):
+        res = corrected_resampled_ttest(b + 3 / 5, b, n_train=45, n_test=5)
+    assert (res.statistic, res.pvalue) == (np.inf, 0.0)
+
+
+def test_rounding_is_judged_per_split_not_against_the_largest_score():
+    # one fold scored -1e8 (a mean squared error) beside nine scored about -1, where A is better
+    # by 3e-8 to 4.5e-8: 1e8 ulps of those scores, yet they were collapsed to t = 0, p = 1
+    b = np.array([-1e8, -1.0, -1.1, -0.9, -1.2, -0.95, -1.05, -1.0, -1.15, -0.85])
+    a = b + np.r_[0.0, 3e-8 * np.linspace(1.0, 1.5, 9)]
+    d = a - b
+    t = d.mean() / np.sqrt((1 / 10 + 10 / 90) * d.var(ddof=1))
+    for order in (np.arange(10), np.arange(10)[::-1]):
+        res = corrected_resampled_ttest(a[order], b[order], n_train=90, n_test=10)
+        assert res.statistic == pytest.approx(t, rel=1e-9)
+        assert res.pvalue == pytest.approx(2 * stats.t.sf(t, 9), rel=1e-6)
+
+
 # Differences per repetition (rows): the two of each repetition are equal, the repetitions are
 # not. In exact arithmetic every s_i^2 = 0, so the 5x2cv denominators are 0.
 D_EQUAL_WITHIN = np.array([[0.5, 0.5], [0.5, 0.5], [0.25, 0.25], [0.5, 0.5], [0.5, 0.5]])

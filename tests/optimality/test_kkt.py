@@ -1432,16 +1432,19 @@ def test_scikit_learns_logistic_regression_with_a_class_of_zero_weight(wine):
     assert 0.0 <= report.duality_gap < 1e-4 * report.primal_objective
 
 
-@pytest.mark.parametrize("empty", [0, 1])
-def test_a_binary_logistic_regression_with_a_class_of_zero_weight_has_a_dual_bound(empty):
-    # the binary branch kept the unshifted dual point: D came out above P (gap -5.5e-12), no
-    # bound at all. The class's limit (every probability 0 or 1) gives D = 0 = inf P. (The
+@pytest.mark.parametrize("n_classes, weighted", [(2, [1]), (2, [0]), (3, [0])])
+def test_a_logistic_regression_with_one_class_of_positive_weight_has_a_dual_bound(
+    n_classes, weighted
+):
+    # the binary branch (and the multinomial one with a single class of positive weight) kept
+    # the unshifted dual point: D came out above P (gaps of -5.5e-12, -4.3e-12), no bound at
+    # all. The limit (every probability 0 or 1) gives D = 0 = inf P. (The
     # verdict is not asserted: the infimum is not attained, so every finite model's relative
     # gap (P - D) / P is 1, which the L2 gap's scale min(sum c, P) reads against tol.)
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((20, 3))
-    y = np.repeat([0, 1], 10)
-    weight = np.where(y == empty, 0.0, 1.0)
+    X = rng.standard_normal((10 * n_classes, 3))
+    y = np.repeat(np.arange(n_classes), 10)
+    weight = np.isin(y, weighted).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = sk_linear.LogisticRegression(tol=1e-10).fit(X, y, sample_weight=weight)
