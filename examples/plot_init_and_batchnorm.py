@@ -8,7 +8,8 @@ column) of width ``WIDTH`` is initialised four ways and fed one batch of standar
   square of the activations by about ``n Var(W) / 2 = WIDTH / 2``: they explode;
 * ``N(0, 0.01^2)``: small weights. The factor is ``WIDTH * 1e-4 / 2``: they vanish;
 * Xavier (``Var(W) = 2 / (n_in + n_out)``), right for tanh: with ReLU, which zeroes half of its
-  input, the factor is 1/2 and the activations halve at every layer;
+  input, the factor is 1/2: the mean square halves at every layer (the root mean square
+  drawn falls by 1/sqrt(2));
 * He (``Var(W) = 2 / n_in``): the factor is 1, the scale is kept.
 
 The top row shows the root mean square of the activations after each ReLU; the bottom row the norm
@@ -23,7 +24,7 @@ scale of the weights cancels, and the activation curves of the four initialisati
 BatchNorm removes the dependence on the initialisation (the notes' point). The gradients too are
 of order one for every initialisation, though they still grow towards the first layers (a known
 effect of BatchNorm at initialisation in deep plain stacks). The network runs in float64 so that
-the exploding case (about 1e40 in mean square after 20 layers) does not overflow.
+the exploding case (about 1e41 in mean square after 20 layers) does not overflow.
 
 Run: ``python examples/plot_init_and_batchnorm.py [--output FILE] [--quick]``.
 """

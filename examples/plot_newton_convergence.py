@@ -3,7 +3,7 @@
 Fits mlbasics.LogisticRegression on scikit-learn's digits data (standardised, 10 classes, multinomial
 loss) with every second-order solver, and draws the suboptimality ``F(W_k) - F*`` of each iterate
 against the iteration number and against wall-clock time, for the L2 and the L1 penalty. ``F*`` is
-the best objective reached by a run at a much tighter tolerance.
+the lowest objective any of the plotted runs reached (all at the same tight tolerance).
 
 What to look for: Newton's suboptimality falls slowly at first (damped steps) and then squares at
 each step (quadratic convergence), so a handful of iterations reach machine precision; L-BFGS needs

@@ -212,7 +212,8 @@ class KernelSpec:
         }[self.kernel]
 
     def matrix(self, X, Z) -> np.ndarray:
-        """The kernel matrix ``K[a, b] = k(X[a], Z[b])`` as a float64 array.
+        """The kernel matrix ``K[a, b] = k(X[a], Z[b])``: float64, or float32 for a named kernel
+        on float32 rows (scikit-learn's pairwise kernels keep that type; SVC passes float64).
 
         A callable kernel is checked: it must return a finite real array of shape
         ``(X.shape[0], Z.shape[0])``; anything else is a ``ValueError`` saying what came back. It

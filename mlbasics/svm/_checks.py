@@ -258,9 +258,11 @@ def exact_kernel_block(spec: KernelSpec, A, B) -> np.ndarray:
     infinities are IEEE's (``tanh(inf) = 1``, ``exp(-inf) = 0``), where the compiled kernels
     assume finite numbers. The RBF distances are formed on copies scaled by a power of two
     ``2**-e`` (exact) and scaled back in the exponent, to infinity when it overflows: a row of
-    norm ``1e300`` is at kernel value 0 from every support vector, libsvm's answer too. The other
-    kernels keep what overflows (and :class:`~mlbasics.SVC` refuses a decision value that is not
-    finite).
+    norm ``1e300`` is at kernel value 0 from every support vector, libsvm's answer too. So are the
+    sigmoid kernel's arguments, ``gamma <a, b>`` to ``+-inf`` with its sign, where ``tanh`` is
+    ``+-1``: the plain product overflowed to ``+-inf`` in whatever order BLAS summed its terms
+    and flipped kernel values (wrong classes, no warning). The linear and polynomial kernels keep
+    what overflows (and :class:`~mlbasics.SVC` refuses a decision value that is not finite).
     """
     if spec.kernel == "rbf":
         exponent = math.frexp(max(_largest_entry(A), _largest_entry(B)))[1]
@@ -270,13 +272,18 @@ def exact_kernel_block(spec: KernelSpec, A, B) -> np.ndarray:
             d2 = squared_norms(A)[:, None] + squared_norms(B)[None, :]
             d2 -= 2.0 * safe_sparse_dot(A, B.T, dense_output=True)
             return np.exp(-np.ldexp(spec.gamma * np.maximum(d2, 0.0), 2 * exponent))
+    if spec.kernel == "sigmoid":
+        e_a, e_b = (math.frexp(_largest_entry(M))[1] for M in (A, B))
+        mantissa, e_gamma = math.frexp(spec.gamma)
+        dots = safe_sparse_dot(A * math.ldexp(1.0, -e_a), (B * math.ldexp(1.0, -e_b)).T,
+                               dense_output=True)  # fmt: skip
+        with np.errstate(over="ignore", under="ignore"):
+            return np.tanh(np.ldexp(mantissa * dots, e_a + e_b + e_gamma) + spec.coef0)
     with np.errstate(over="ignore", invalid="ignore"):
         dots = safe_sparse_dot(A, B.T, dense_output=True)
         if spec.kernel == "linear":
             return dots
-        if spec.kernel == "poly":
-            return (spec.gamma * dots + spec.coef0) ** spec.degree
-        return np.tanh(spec.gamma * dots + spec.coef0)
+        return (spec.gamma * dots + spec.coef0) ** spec.degree  # poly
 
 
 def check_bounds(upper, loss: str, y_index=None) -> None:

@@ -200,6 +200,25 @@ def test_far_points_get_the_exact_decision_values_as_in_libsvm(small, fmt):
     np.testing.assert_allclose(linear.decision_function(as_input(X[:5] * 1e300)), slope * 1e300)
 
 
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_sigmoid_arguments_that_overflow_keep_their_signs(fmt):
+    # Rows at 1e250 against support vectors at 1e100: the plain products overflowed to +-inf in
+    # whatever order BLAS summed them, tanh made them +-1 with wrong signs: two classes flipped,
+    # no warning. gamma <t, s> keeps its sign when its magnitude overflows.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] + 0.3 * rng.normal(size=40) > 0).astype(int)
+    T = rng.normal(size=(6, 3))
+    model = SVC(kernel="sigmoid", gamma="scale", coef0=-0.5).fit(X * 1e100, y)
+    as_input = sparse.csr_matrix if fmt == "csr" else np.asarray
+    got = model.decision_function(as_input(T * 1e250))
+    gamma = 1.0 / (3 * (X * 1e100).var())
+    with np.errstate(over="ignore"):  # (gamma 1e100 = 1e-100, then 1e250 <t, x>: overflows)
+        argument = (gamma * 1e100) * 1e250 * (T @ (model.support_vectors_ / 1e100).T)
+    reference = np.tanh(argument + model.coef0) @ model.dual_coef_[0] + model.intercept_[0]
+    np.testing.assert_allclose(got, reference, rtol=1e-12)
+
+
 # -- the squared hinge on an indefinite kernel ------------------------------------------------------
 
 
