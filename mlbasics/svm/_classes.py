@@ -910,10 +910,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
 
         One-vs-one votes (a pairwise value of exactly 0 votes for the pair's second class, as in
         libsvm; ties to the first class), or the argmax of the one-vs-rest scores with
-        ``break_ties=True``. With ``loss="logistic"`` the most probable class of
-        :meth:`predict_proba`, so the two always agree: the argmax of the scores whose softmax
-        the probabilities are (taken before the rounding of the probabilities, which called
-        ``|f| < 1e-16`` a tie and gave every such sample ``classes_[0]``).
+        ``break_ties=True``. With ``loss="logistic"`` the argmax of the class scores whose
+        softmax is :meth:`predict_proba`: its most probable class, and where the probabilities
+        round to a tie (``|f| < 1e-16`` for two classes) the class the scores favour (the
+        argmax of the rounded probabilities gave every such sample ``classes_[0]``).
 
         Parameters
         ----------
