@@ -473,18 +473,24 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             X, y, given_weight if weighted else None, max_subtasks=self.max_iter
         )
         X = X.astype(np.float64) if X.dtype != np.float64 else X
+        certified = None
         if self.solver == "sgd":
             objective, stopped = self._fit_sgd(X, Y, y_index, sample_weight, C, penalty, task)
         else:
-            self._fit_newton(X, Y, C * sample_weight, penalty, task)
-        self._certify(X, y_index, given_weight)
+            certified = self._fit_newton(X, Y, C * sample_weight, penalty, task)
+        if certified is None:
+            self._certify(X, y_index, given_weight)
+        else:  # the solver's stopping test computed it at these coefficients
+            self.duality_gap_ = certified
         if self.solver == "sgd" and not stopped and self.max_iter > 0:
             self._check_beats_zero_model(objective, X, gap=self.duality_gap_)
         task.end({})
         return self
 
     def _fit_newton(self, X, Y, weights, penalty, task):
-        """The second-order solvers (and L-BFGS) on the whole objective."""
+        """The second-order solvers (and L-BFGS) on the whole objective. Returns the duality gap
+        the solver's stopping test computed at the solution from the plain dual point (the
+        ``duality_gap_`` of :func:`~mlbasics.optimality.duality_gaps`), or None."""
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
         # Columns are centred (implicitly: sparse X is never densified)
@@ -534,6 +540,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             )
         if penalty.is_zero:
             self._warn_if_separated(objective)
+        certified = objective.certified
+        if certified is not None and np.array_equal(certified[0], result.coef):
+            return certified[1]
+        return None
 
     def _certify(self, X, y_index, sample_weight):
         """Store ``duality_gap_``: primal minus the dual bound of :mod:`mlbasics.optimality`.

@@ -144,6 +144,9 @@ class LogisticObjective:
         self.scale = max(float(weights.sum()), np.finfo(float).tiny)
         # Margins sign for the binary case: +1 for class 1, -1 for class 0.
         self._sign = 2.0 * Y[:, 0] - 1.0 if self.n_outputs == 1 else None
+        # (coef, gap): the plain duality gap a solver's stopping test computed, at coef
+        # (_newton._gap_within_tol); fit takes it as duality_gap_ when coef is the solution
+        self.certified = None
 
     @classmethod
     def from_data(cls, X, Y, weights, penalty: Penalty, *, fit_intercept, center=True):

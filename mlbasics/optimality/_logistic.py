@@ -56,7 +56,7 @@ def l1_capped_tol(tol, l1, scale, primal=np.inf):
     return min(tol, max(L1_TOL_CAP * l1 / scale, floor))
 
 
-def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> bool:
+def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol, record=None) -> bool:
     """Whether the duality gap of ``(coef, intercept)``, in :func:`check_kkt`'s units, is at most
     ``tol``: the last part of the solvers' stopping rules with a penalty.
 
@@ -71,6 +71,9 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> boo
     ``sum c``, not with ``||W||_1`` (see :func:`gap_unit`): at the capped stationarity threshold
     ``1 - t`` can be 0.1, and a converged fit at large ``C`` failed ``check_kkt`` on its gap
     (22 of 279 pure-L1 fits in a random sweep, each one Newton step from passing).
+
+    ``record`` (a dict), when given, gets the gap (``"gap"``) and the Newton steps its dual point
+    took (``"steps"``, 0 for the plain point of :func:`duality_gaps`).
     """
     penalty = penalty_name(l1, l2)
     steps, settled = (), None
@@ -81,10 +84,12 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol) -> boo
             return primal - dual <= tol * gap_scale(scale, primal, penalty, tol)
 
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        primal, dual, _, _, scale, _ = _certificate(
+        primal, dual, _, _, scale, (used, _) = _certificate(
             X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, steps=steps, settled=settled
         )
         gap = primal - dual
+        if record is not None:
+            record.update(gap=float(gap), steps=used)
         if penalty == "l2" and not np.isfinite(gap):
             return True
         return judged_gap(gap / gap_scale(scale, primal, penalty, tol), penalty, coef) <= tol
