@@ -72,8 +72,8 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol, record
     ``1 - t`` can be 0.1, and a converged fit at large ``C`` failed ``check_kkt`` on its gap
     (22 of 279 pure-L1 fits in a random sweep, each one Newton step from passing).
 
-    ``record`` (a dict), when given, gets the gap (``"gap"``) and the Newton steps its dual point
-    took (``"steps"``, 0 for the plain point of :func:`duality_gaps`).
+    ``record`` (a dict), when given, gets the gap of the plain dual point (``"plain_gap"``: that
+    of :func:`duality_gaps`, NaN when there is none) whatever the refinement found.
     """
     penalty = penalty_name(l1, l2)
     steps, settled = (), None
@@ -84,12 +84,13 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol, record
             return primal - dual <= tol * gap_scale(scale, primal, penalty, tol)
 
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        primal, dual, _, _, scale, (used, _) = _certificate(
-            X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, steps=steps, settled=settled
-        )
+        primal, dual, _, _, scale, _ = _certificate(
+            X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, steps=steps,
+            settled=settled, record=record,
+        )  # fmt: skip
         gap = primal - dual
         if record is not None:
-            record.update(gap=float(gap), steps=used)
+            record["plain_gap"] = float(primal - record.get("plain_dual", np.nan))
         if penalty == "l2" and not np.isfinite(gap):
             return True
         return judged_gap(gap / gap_scale(scale, primal, penalty, tol), penalty, coef) <= tol
@@ -356,8 +357,9 @@ def _power_sum(a, factor, power) -> float:
 
 
 def _certificate(
-    X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robust=False, steps=(), settled=None
-):
+    X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robust=False, steps=(), settled=None,
+    record=None,
+):  # fmt: skip
     """``(P, D, stationarity, distance, sum c, used)`` of the model ``(coef, intercept)``.
 
     ``distance`` is the distance of ``-grad`` to the subdifferential of the penalty, per
@@ -374,7 +376,8 @@ def _certificate(
     the model, in increasing order, and keep the largest ``D``; ``used`` is ``(k, reached)``,
     the steps of the point that gave it (0: the model's own) and of the last point evaluated.
     ``settled(P, D, stationarity, sum c)`` ends the refinement early (and skips it when the
-    plain point already settles it).
+    plain point already settles it). ``record`` (a dict), when given, gets the plain point's
+    ``D`` (``"plain_dual"``) whatever the refinement found.
     """
     Z = np.asarray(X @ coef.T) + intercept
 
@@ -414,6 +417,8 @@ def _certificate(
     if free_intercept and not _balanced(Pd, Y, c):
         return primal, np.nan, stationarity, distance, scale, (0, 0)  # no feasible dual point
     dual = _dual_value(V, Pd, Y, c, l1, l2, penalty, robust)
+    if record is not None:
+        record["plain_dual"] = dual
     used = reached = 0
 
     def done():

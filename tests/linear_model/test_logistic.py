@@ -571,12 +571,16 @@ def test_duality_gap_certifies_the_newton_solution(breast_cancer, wine):
         dict(penalty="elasticnet", l1_ratio=0.5, class_weight="balanced"),
         dict(solver="sgd", max_iter=3, tol=None, random_state=0),
         dict(fit_intercept=False, C=100.0),
+        dict(solver="lbfgs", C=100.0),
+        dict(solver="newton-cg", C=1000.0, tol=1e-3),
     ],
-    ids=["l2", "l1", "elasticnet-balanced", "sgd", "no-intercept"],
+    ids=["l2", "l1", "elasticnet-balanced", "sgd", "no-intercept", "lbfgs", "newton-cg"],
 )
 def test_stored_duality_gap_is_the_public_checkers(wine, container, params):
-    # fit certifies itself from the arrays it has already checked (no second validation pass);
-    # the number must be the one check_kkt computes from the raw input, for every input kind.
+    # fit certifies itself from the arrays it has already checked (no second validation pass),
+    # or keeps the plain gap its solver's stopping test computed at the solution (also where
+    # that test refined its dual point); the number must be the one check_kkt computes from the
+    # raw input, for every input kind.
     X, y = wine
     weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
     with warnings.catch_warnings():
