@@ -220,6 +220,9 @@ def _five_by_two(scores_a, scores_b):
         ),
     )
     d, radius = d.reshape(5, 2), radius.reshape(5, 2)
+    # a difference within its scores' rounding of 0 is 0 (0.1 + 0.2 against 0.3: the t-test's
+    # numerator d_1^(1) = 5.6e-17 gave t = +-inf by the order of the two estimators)
+    d = np.where(np.abs(d) <= radius, 0.0, d)
     variances = ((d - d.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)  # s_i^2, i = 1..5
     # two differences equal up to rounding (0.9 - 0.8, 0.8 - 0.7) make s_i^2 = 0, not ~1e-33
     # of noise that would give t ~ 1e15 instead of the zero-variance limit

@@ -131,6 +131,18 @@ def test_rounding_is_judged_per_split_not_against_the_largest_score():
         assert res.pvalue == pytest.approx(2 * stats.t.sf(t, 9), rel=1e-6)
 
 
+def test_a_5x2cv_numerator_within_rounding_of_zero_is_zero():
+    # 0.1 + 0.2 against 0.3: d_1^(1) = +-5.6e-17 gave t = +-inf by the order of the estimators,
+    # where equal scores give the documented 0/0 (NaN with a warning)
+    rest_a = [[0.75, 0.75], [0.5, 0.5], [0.75, 0.75], [0.75, 0.75]]
+    rest_b = [[0.5, 0.5], [0.25, 0.25], [0.5, 0.5], [0.25, 0.25]]
+    for first_a, first_b in [(0.1 + 0.2, 0.3), (0.3, 0.1 + 0.2), (0.3, 0.3)]:
+        a, b = np.array([[first_a, 0.7], *rest_a]), np.array([[first_b, 0.7], *rest_b])
+        with pytest.warns(UserWarning, match="0/0, undefined"):
+            res = paired_ttest_5x2cv(a, b)
+        assert np.isnan(res.statistic) and np.isnan(res.pvalue)
+
+
 # Differences per repetition (rows): the two of each repetition are equal, the repetitions are
 # not. In exact arithmetic every s_i^2 = 0, so the 5x2cv denominators are 0.
 D_EQUAL_WITHIN = np.array([[0.5, 0.5], [0.5, 0.5], [0.25, 0.25], [0.5, 0.5], [0.5, 0.5]])

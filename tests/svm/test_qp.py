@@ -723,3 +723,17 @@ def test_the_logistic_intercept_is_exact_at_large_margins(margin):
         else:
             hi = mid
     assert _qp._logistic_offset(y, Kv, upper, 0.0) == pytest.approx(lo, abs=1e-14)
+
+
+def test_the_logistic_rebalance_falls_back_to_the_room_when_a_share_does_not_fit():
+    # shares in proportion to a (C - a) / C were applied all or nothing: where one did not fit
+    # its variable's room the label kept the whole imbalance (y'alpha moved by 1e-7) although
+    # the label's total room was 1
+    upper = np.ones(5)
+    y = np.array([1.0, 1.0, 1.0, 1.0, -1.0])
+    before = np.array([1 - 1e-7, 2e-8, 3e-8, 1 - 1e-9, 0.5])
+    alpha = before.copy()
+    alpha[0] = 1 - 1e-12  # snapped up: it gained about 1e-7
+    out = _qp._rebalance(alpha, before, y, upper, "logistic", alpha != before)
+    assert abs(y @ out - y @ before) <= 1e-15
+    assert np.all(out > 0.0) and np.all(out < upper)
