@@ -285,6 +285,8 @@ def _intercept_shift(Z, Y, c, P):
         if size == 0.0:
             break
         H = np.diag(mass) - (P * c[:, None]).T @ P
+        if not np.all(np.isfinite(H)):
+            break  # (no Newton step from probabilities that are not numbers)
         step = np.linalg.lstsq(H, mass - target, rcond=None)[0]
         if not np.all(np.isfinite(step)):
             break  # curvatures below float64's normal range (a saturated run): no Newton step
@@ -458,7 +460,11 @@ def _balanced(P, Y, c) -> bool:
 
 def _dual_at(X, Y, Z, c, l1, l2, penalty, free_intercept):
     """``D`` at the dual point built from the residuals of the scores ``Z`` (as for the model);
-    ``-inf`` when the intercept shift could not balance it (then it is not a feasible point)."""
+    ``-inf`` when the intercept shift could not balance it (then it is not a feasible point), or
+    when the scores are not finite (a refinement's Newton point beyond the float range, at
+    ``C`` of 1e140: its NaN probabilities made ``lstsq`` fail with a LinAlgError)."""
+    if not np.all(np.isfinite(Z)):
+        return -np.inf
     P = _probabilities(Z)
     if free_intercept:
         _, P = _intercept_shift(Z, Y, c, P)

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from mlbasics import LogisticRegression
 from mlbasics.linear_model import logistic_objective
-from mlbasics.optimality import check_kkt
+from mlbasics.optimality import check_kkt, duality_gaps
 
 RTOL = 1e-6
 TIGHT = {"tol": 1e-10, "max_iter": 1000}
@@ -829,3 +829,71 @@ def test_nearly_collinear_columns_with_an_intercept_are_not_converged_above_the_
     if model.converged_:
         assert model.objective_ - F_star <= tol * model.objective_
         assert check_kkt(model, X, y, tol=tol).ok
+
+
+def test_huge_C_with_gap_refinement_beyond_the_float_range_fits():
+    # C = 9.4e139: the gap refinement's Newton points overflowed, their NaN probabilities made
+    # lstsq raise a LinAlgError inside fit; and the gap, whose rounding alone exceeds what tol
+    # allows there, kept the optimal fit unconverged
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        n, p, K = int(rng.integers(20, 200)), int(rng.integers(1, 6)), int(rng.choice([2, 3]))
+        X = rng.normal(size=(n, p)) * 10 ** rng.uniform(-2, 2, size=p)
+        X += rng.choice([0, 100], size=p)
+        y = rng.integers(0, K, n)
+        C = float(10 ** rng.uniform(50, 300)) / n
+    assert X.shape == (52, 1) and len(np.unique(y)) == 3
+    model = LogisticRegression(C=C, solver="lbfgs").fit(X, y)
+    assert model.converged_ and np.isfinite(model.objective_)
+
+
+@pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
+@pytest.mark.parametrize("C", [1e24, 1e28])
+def test_optimal_fits_at_a_huge_C_converge_where_the_gap_cannot_resolve_tol(solver, C):
+    # random labels, F* about 0.68 C n: the plain gap ||grad||^2 / 2 is above tol F from the
+    # gradient's rounding alone (gap / F = 19 at C = 1e24), and the fits ran to max_iter with a
+    # ConvergenceWarning at the optimum
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(200, 5)), rng.integers(0, 2, 200)
+    reference = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = LogisticRegression(C=C, solver=solver, tol=1e-8, max_iter=100).fit(X, y)
+    assert model.converged_
+    assert model.objective_ - reference.objective_ <= 1e-8 * model.objective_
+
+
+def test_the_stored_gap_of_a_multinomial_fit_is_that_of_its_stored_intercepts():
+    # the solver certified its own intercepts, fit stores them minus their mean: the softmax
+    # ignores the shift, the certificate's dual point does not quite (12374.72 stored against
+    # 12373.95 from duality_gaps). Draw 237 of a review's sweep: 36 x 4, three classes, L1.
+    rng = np.random.default_rng(0)
+    for _ in range(238):
+        n, p, K = int(rng.integers(5, 120)), int(rng.integers(1, 12)), int(rng.choice([2, 3, 4]))
+        if rng.random() < 0.5:
+            X = rng.normal(size=(n, p)) * 10 ** rng.uniform(-3, 3, size=p)
+        else:
+            X = rng.normal(size=(n, p))
+        if rng.random() < 0.3:
+            X += rng.choice([0, 1, 1e3], size=p)
+        if rng.random() < 0.3:
+            X[rng.random(X.shape) < 0.5] = 0
+        if rng.random() < 0.2 and p > 1:
+            X[:, 1] = X[:, 0] * 2 + 1e-6 * rng.normal(size=n)
+        y = rng.integers(0, K, n)
+        if len(np.unique(y)) < 2:
+            continue
+        penalty = str(rng.choice(["l2", "l2", "l1", "elasticnet"]))
+        if penalty == "l2":
+            rng.choice(4)  # (the sweep's solver)
+        C, tol = float(10 ** rng.uniform(-4, 8)), float(10 ** rng.uniform(-8, -2))
+        rng.random(), rng.choice(3)  # (fit_intercept, max_iter)
+        if penalty == "elasticnet":
+            rng.uniform(0, 1)
+        rng.random()  # (class_weight)
+        weight = rng.exponential(size=n) if rng.random() < 0.5 else None
+        rng.choice(4)  # (the input format)
+    assert X.shape == (36, 4) and penalty == "l1" and weight is not None
+    model = LogisticRegression(penalty="l1", C=C, tol=tol).fit(X, y, sample_weight=weight)
+    expected = duality_gaps(model, X, y, sample_weight=weight)[0]
+    assert model.duality_gap_ == pytest.approx(expected, rel=1e-9)
