@@ -165,8 +165,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         Stop when the largest entry of the (sub)gradient, divided by ``C * sum_i s_i``, is below
         ``tol`` (and, for Newton, half the squared Newton decrement divided likewise, or by the
         objective ``F`` when that is smaller and the penalty is L2; with L2 Newton-CG and L-BFGS
-        also confirm the stop by the duality gap relative to ``F`` where that gap can resolve
-        ``tol``, and Newton with Cholesky directions where ``F < 0.1 C sum_i s_i``): the
+        also confirm the stop by the duality gap relative to ``F`` (where its rounding cannot
+        resolve ``tol``, by the certificate's Newton decrement), and Newton with Cholesky
+        directions where ``F < 0.1 C sum_i s_i``): the
         stationarity residual of :func:`~mlbasics.optimality.check_kkt`. With an L1 term the
         threshold ``tol * C * sum_i s_i`` is also capped at ``0.1`` times the L1 strength
         (``l1_ratio``, 1 for ``"l1"``; ``optimality._logistic.L1_TOL_CAP``), since a looser one
