@@ -661,16 +661,16 @@ def _rebalance(alpha, before, y, upper, loss, moved) -> np.ndarray:
             room = hi[others] - alpha[others]
         else:  # taking mass, or giving it to squared-hinge variables (no upper bound)
             room = alpha[others] - lo[others]
-        unbounded = net > 0.0 and loss == "squared_hinge"
-        top = float(room.max())  # (rooms of C near the largest float would overflow their sum)
-        share = room / top
         if loss == "logistic":
             a = alpha[others]
-            weight = a * ((upper[others] - a) / upper[others])
+            weight = a * ((upper[others] - a) / upper[others])  # the entropy's inverse curvature
             step = net * (weight / weight.sum())
             if np.all(np.abs(step) <= room):
                 alpha[others] += step
                 continue  # (else in proportion to the room, below, where that is enough)
+        unbounded = net > 0.0 and loss == "squared_hinge"
+        top = float(room.max())  # (rooms of C near the largest float would overflow their sum)
+        share = room / top
         if unbounded or abs(net) / top <= share.sum():
             alpha[others] += net * (share / share.sum())
     return np.clip(alpha, lo, hi)
