@@ -151,8 +151,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         which grows with the number of samples: on 100 000 samples a model 2.5e-7 (relative)
         from the optimum fails ``tol=1e-4`` on its gap, and passes with ``refine=3``. ``"auto"``
         refines only when that can change the verdict, stationarity passing ``tol`` and the
-        plain gap not: it evaluates the dual after 1, 3, 10, 30 and 100 steps, stops once the
-        verdict is settled and keeps the best point (the report's ``model`` line says which).
+        plain gap not: up to 100 steps, the dual evaluated where the quadratic model predicts
+        that it settles the verdict (and at the last step), stopping once it is settled and
+        keeping the best point (the report's ``model`` line says which).
         ``0`` keeps the plain point, the one of the estimators' ``duality_gap_``. Any feasible
         dual point bounds ``P*`` from below, so a refined gap is as valid as the plain one.
         Ignored for other models.

@@ -21,7 +21,14 @@ from sklearn.tree import DecisionTreeClassifier
 
 from mlbasics import SVC, LogisticRegression
 from mlbasics.linear_model import logistic_objective
-from mlbasics.optimality import CONDITIONS, KKTReport, assert_kkt, check_kkt, duality_gaps
+from mlbasics.optimality import (
+    CONDITIONS,
+    KKTReport,
+    _logistic,
+    assert_kkt,
+    check_kkt,
+    duality_gaps,
+)
 from mlbasics.optimality._logistic import L1_TOL_FLOOR
 from mlbasics.optimality._report import N_WORST, worst_indices
 
@@ -1589,3 +1596,40 @@ def test_the_decrement_sees_through_ill_conditioned_and_collinear_columns(case):
     assert report.violations["stationarity"] <= 1e-3  # the gradient does not see it
     assert report.failed == ["Newton decrement"]
     assert report.violations["Newton decrement"] == pytest.approx(excess / len(y), rel=0.1)
+
+
+def test_refinement_points_predict_their_gap():
+    # Each conjugate-residual point w' comes with the quadratic model's prediction of the gap its
+    # residuals give, P(w) - P(w') + ||grad P(w')||^2 / (2 lambda_2) ~ -q(d) + ||r||^2 /
+    # (2 lambda_2), which decides where D is evaluated. Checked against D itself at the points.
+    X, y = _correlated_logistic(20_000, 30, 2)
+    model = LogisticRegression(solver="lbfgs", tol=1e-3).fit(X, y)
+    W, b = model.coef_, model.intercept_
+    Y, c = y[:, None].astype(float), np.ones(len(y))
+    Z = X @ W.T + b
+    P = _logistic._probabilities(Z)
+    R = c[:, None] * (P - Y)
+    G = X.T @ R + W.T
+    primal = logistic_objective(X, y, W, b, C=1.0)
+    plain = _logistic._dual_at(X, Y, Z, c, 0.0, 1.0, "l2", True)
+    points = _logistic._newton_points(X, W, Z, P, c, 1.0, G.T, R.sum(axis=0))
+    predicted, actual = [], []
+    for Zk, decrease, slack in itertools.islice(points, 5):
+        assert decrease >= 0.0
+        predicted.append(decrease + slack)
+        actual.append(primal - _logistic._dual_at(X, Y, Zk, c, 0.0, 1.0, "l2", True))
+    assert actual[-1] < 0.1 * (primal - plain)  # the points improve the bound
+    np.testing.assert_allclose(predicted, actual, rtol=0.1)
+
+
+def test_auto_refine_evaluates_the_dual_once_where_the_prediction_settles(monkeypatch):
+    # D costs a pass over X and an intercept search: it is evaluated where the prediction says
+    # the gap settles (here at step 3), not at every listed step on the way (1, then 3).
+    X, y = _correlated_logistic(30_000, 40, 2)
+    model = LogisticRegression(solver="lbfgs", tol=1e-4).fit(X, y)
+    evaluated = []
+    dual_at = _logistic._dual_at
+    monkeypatch.setattr(_logistic, "_dual_at", lambda *args: evaluated.append(1) or dual_at(*args))
+    auto = check_kkt(model, X, y, tol=1e-4)
+    assert auto.ok and "dual point from 3 Newton steps" in auto.model
+    assert len(evaluated) == 1
