@@ -61,7 +61,14 @@ from scipy import sparse
 
 from .._result import STOPPED_BY_HOOK, SolverResult, Trace, TraceRecorder
 from ..losses import multinomial_probabilities, sigmoid
-from ..optim import MIN_ADAPTIVE_RATE, Optimizer, Schedule, make_optimizer, make_schedule
+from ..optim import (
+    MIN_ADAPTIVE_RATE,
+    Optimizer,
+    Schedule,
+    _GradientOverflowError,
+    make_optimizer,
+    make_schedule,
+)
 from ._certificate_kernels import (
     certificate_rows_csr,
     certificate_rows_dense,
@@ -261,18 +268,35 @@ def epoch_rates(schedule, t_start: int, count: int) -> np.ndarray:
 
 
 def _diverged(settings: SGDSettings, rate: float, where: str) -> SGDDivergedError:
+    return SGDDivergedError(
+        f"SGD diverged: {where} became infinite or NaN with optimizer={settings.optimizer!r}, "
+        f"{_rate_advice(settings, rate)}."
+    )
+
+
+def _gradient_overflowed(settings: SGDSettings, rate: float, error, n_steps) -> SGDDivergedError:
+    """An adaptive rule's squared gradient overflowed (``optim``'s message in ``error``): a
+    gradient too large for the rule whatever the rate, unless it grew over a diverging run."""
+    message = (
+        f"SGD stopped: {error} Here the gradients scale with C * sample_weight and with the "
+        "penalty's strength 1 / (C * sum(sample_weight)): with an extreme C or sample_weight, "
+        "bring C * sample_weight nearer 1 (no eta0 makes up for it), or standardise X."
+    )
+    if n_steps > 1:
+        message += f" If the iterates were diverging: {_rate_advice(settings, rate)}."
+    return SGDDivergedError(message)
+
+
+def _rate_advice(settings: SGDSettings, rate: float) -> str:
+    """The learning rate of the update that failed, and what to change."""
     if settings.learning_rate == "optimal":
-        how = (
+        return (
             f"learning_rate='optimal' (rate {rate:.3g} at this update). Try "
             "learning_rate='invscaling' or 'constant' with a small eta0, or standardise X"
         )
-    else:
-        how = (
-            f"learning_rate={settings.learning_rate!r} and eta0={settings.eta0:g} (rate "
-            f"{rate:.3g} at this update). Try a smaller eta0, or standardise X"
-        )
-    return SGDDivergedError(
-        f"SGD diverged: {where} became infinite or NaN with optimizer={settings.optimizer!r}, {how}."
+    return (
+        f"learning_rate={settings.learning_rate!r} and eta0={settings.eta0:g} (rate "
+        f"{rate:.3g} at this update). Try a smaller eta0, or standardise X"
     )
 
 
@@ -438,6 +462,9 @@ class MiniBatchRun:
                 b_before = W[:, p].copy() if damped else None
                 try:
                     self.optimizer.step([G])
+                except _GradientOverflowError as error:  # the gradient's size, not the rate
+                    n_steps = self.optimizer.n_steps
+                    raise _gradient_overflowed(self.settings, eta, error, n_steps) from None
                 except FloatingPointError:
                     raise _diverged(self.settings, eta, "the update") from None
                 if damped:

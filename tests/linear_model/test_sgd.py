@@ -13,6 +13,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
 from mlbasics import LogisticRegression
 from mlbasics.linear_model import _logistic as logistic_module
@@ -1426,3 +1427,20 @@ def test_intercept_rate_cannot_change_in_the_middle_of_a_stream(small_binary):
     model.partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="intercept_rate changed since the run began"):
         model.set_params(intercept_rate=0.5).partial_fit(X, y)
+
+
+@pytest.mark.parametrize("case", ["weights", "small C"])
+def test_an_overflowing_squared_gradient_names_its_scale_not_the_rate(case):
+    # Adam's squared gradient overflows at sample weights of 1e160 (step 1) or C = 1e-300 (the
+    # penalty's 1 / (C sum s) at step 2) whatever eta0 is; the error said "Try a smaller eta0"
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    C, weights = (1.0, np.full(len(y), 1e160)) if case == "weights" else (1e-300, None)
+    for eta0 in (1e-2, 1e-6):
+        model = LogisticRegression(**SGD, C=C, optimizer="adam", learning_rate="constant",
+                                   eta0=eta0, batch_size=8, max_iter=3, tol=None,
+                                   random_state=0)  # fmt: skip
+        with pytest.raises(SGDDivergedError, match="squared gradient overflowed") as error:
+            model.fit(X, y, sample_weight=weights)
+        assert "bring C * sample_weight nearer 1" in str(error.value)
+        assert ("If the iterates were diverging" in str(error.value)) == (case == "small C")
