@@ -38,12 +38,10 @@ from scipy import sparse
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from .._threads import scipy_blas_on_one_thread, serial_dot
 from ..optimality._logistic import (
-    GAP_ROUNDING,
-    _newton_decrement,
-    _probabilities,
-    gap_scale,
+    gap_unresolvable,
     gap_within_tol,
     l1_capped_tol,
+    model_decrement,
 )
 from ._cd_kernels import (
     cd_binary_csc_centered,
@@ -699,20 +697,11 @@ def _decrement_decides(obj: LogisticObjective, coef, F, tol) -> bool:
     l2 = obj.penalty.l2
     if l2 == 0.0 or obj.penalty.l1 != 0.0:
         return False
-    X = obj.X
-    top = float(abs(X.data).max(initial=0.0) if sparse.issparse(X) else np.abs(X).max(initial=0.0))
-    with np.errstate(over="ignore"):
-        rounding = GAP_ROUNDING * obj.scale * max(top, 1.0)
-        floor = obj.n_outputs * obj.n_dof * rounding * (rounding / (2.0 * l2))
-    if not floor > tol * gap_scale(obj.scale, F, "l2", tol):
+    n_coefficients = obj.n_outputs * obj.n_dof
+    if not gap_unresolvable(obj.X, n_coefficients, obj.scale, F, l2, tol):
         return False
     W, b = _original_model(obj, coef)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        P = _probabilities(np.asarray(X @ W.T) + b)
-        R = obj.weights[:, None] * (P - obj.Y)
-        G = np.asarray(X.T @ R).T + l2 * W
-        gb = R.sum(axis=0) if obj.fit_intercept else None
-        decrement = _newton_decrement(X, P, obj.weights, G, gb)
+    decrement = model_decrement(obj.X, obj.Y, W, b, obj.fit_intercept, obj.weights, l2)
     return decrement <= tol * _decrement_unit(obj, F)
 
 

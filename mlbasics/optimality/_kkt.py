@@ -239,7 +239,12 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     itself, ``P - D``, is unscaled and bounds ``P - P*`` for every penalty. Without a
     penalty there is no finite dual to evaluate: stationarity is checked and, when it passes,
     the ``Newton decrement`` (half of ``g' H^+ g`` per unit of ``c``, an estimate of ``P - P*``
-    that, unlike the gradient, does not shrink with the features' units). When a number
+    that, unlike the gradient, does not shrink with the features' units). With an L2 penalty at
+    a ``C`` so large that the gradient's rounding alone, squared over ``2 lambda_2``, exceeds
+    ``tol`` times the gap's divisor (standardised iris from ``C = 1e20``), no model can pass
+    the gap: once stationarity passes and the gap fails there, the ``Newton decrement``
+    (``g' H^+ g / 2`` divided as the gap, the solvers' own rule there) is judged in place of the
+    ``duality gap`` (still reported), and the report's ``model`` line says so. When a number
     leaves the float range (``C`` or weights near 1e300) the same quantities are computed per unit
     of a power of two near ``max c_i``: the residuals and the gap per unit of ``c`` come out
     finite when they are representable, and ``P``, ``D``, ``P - D`` that are not are ``+-inf``.

@@ -360,6 +360,34 @@ def _power_sum(a, factor, power) -> float:
     return float(head**power * np.sum((a / top) ** power))
 
 
+def gap_unresolvable(X, n_coefficients, scale, primal, l2, tol) -> bool:
+    """Whether an L2 gap cannot resolve ``tol`` in float64, whatever the model: its plain value
+    is ``||grad||^2 / (2 l2)``, and the gradient's own rounding, about :data:`GAP_ROUNDING`
+    ``sum c max|x|`` per entry, squared over ``2 l2`` and summed over the coefficients, exceeds
+    ``tol`` times the gap's unit (:func:`gap_scale`). That happens at a ``C`` large for the
+    data (standardised iris at ``C = 1e20``; breast cancer at 1e24), where an optimal fit
+    (scipy's minimum to 1e-10) failed ``check_kkt`` by a relative gap of 0.11. There the solvers
+    and :func:`check_kkt` judge the Newton decrement instead (:func:`model_decrement`).
+    ``n_coefficients`` counts the model's coefficients and intercepts; ``scale``, ``primal``
+    and ``l2`` are in the same units of ``c``."""
+    top = float(abs(X.data).max(initial=0.0) if sparse.issparse(X) else np.abs(X).max(initial=0.0))
+    with np.errstate(over="ignore"):
+        rounding = GAP_ROUNDING * scale * max(top, 1.0)
+        floor = n_coefficients * rounding * (rounding / (2.0 * l2))
+    return bool(floor > tol * gap_scale(scale, primal, "l2", tol))
+
+
+def model_decrement(X, Y, coef, intercept, free_intercept, c, l2) -> float:
+    """Half the squared Newton decrement ``g' H^+ g / 2`` at the model (:func:`_newton_decrement`,
+    ``g`` with the L2 term ``l2 W``, ``H`` the data term's Hessian): an estimate of ``P - P*``
+    that needs no dual point."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        P = _probabilities(np.asarray(X @ coef.T) + intercept)
+        R = c[:, None] * (P - Y)
+        G = np.asarray(X.T @ R).T + l2 * coef
+        return _newton_decrement(X, P, c, G, R.sum(axis=0) if free_intercept else None)
+
+
 def _certificate(
     X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, robust=False, steps=(), settled=None,
     record=None,
@@ -726,6 +754,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         intercept = np.zeros(n_outputs)
     name_penalty = penalty_name(l1, l2)
     problem = (X, Y, coef, intercept, fit_intercept and not penalised_intercept, name_penalty)
+    n_coefficients = coef.size + problem[4] * n_outputs
 
     exponent = 0
     settled = None
@@ -736,7 +765,9 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
 
         def settled(primal, dual, stationarity, scale):  # the verdict no longer depends on D
             unit = gap_scale(scale, primal, "l2", tol)
-            return not stationarity <= tol < abs(primal - dual) / unit
+            return not stationarity <= tol < abs(primal - dual) / unit or gap_unresolvable(
+                X, n_coefficients, scale, primal, l2, tol
+            )  # (there the Newton decrement decides)
     else:
         steps = (refine,)
     try:  # underflow (of exp(-margin) and the like) is benign here: it never warns
@@ -765,8 +796,9 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
                 *problem, c, l1_unit, l2_unit, robust=True
             )
     # the stationarity threshold, from l1 and scale in the same units (per 2**exponent of c)
-    l1_here = l1_unit if exponent else l1
+    l1_here, l2_here = (l1_unit, l2_unit) if exponent else (l1, l2)
     stationarity_tol = l1_capped_tol(tol, l1_here, scale, primal)
+    primal_here = primal  # in the units of c, scale and l2_here
     with np.errstate(over="ignore", invalid="ignore"):
         gap = primal - dual
         relative = gap / gap_scale(scale, primal, name_penalty, tol)  # per unit of c or of P
@@ -796,14 +828,16 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
             "  far from its optimum, with saturated probabilities)."
         )
     elif stationarity <= tol:  # see DECREMENT_MAX_STEPS (per unit of c: c in either units)
-        X_, Y_, coef_, intercept_, free, _ = problem
-        with np.errstate(over="ignore", under="ignore"):
-            P_ = _probabilities(np.asarray(X_ @ coef_.T) + intercept_)
-            R = c[:, None] * (P_ - Y_)
-            G = np.asarray(X_.T @ R).T
-            violations["Newton decrement"] = (
-                _newton_decrement(X_, P_, c, G, R.sum(axis=0) if free else None) / scale
-            )
+        violations["Newton decrement"] = model_decrement(*problem[:5], c, 0.0) / scale
+    unresolved = (
+        name_penalty == "l2"
+        and stationarity <= tol < violations.get("duality gap", 0.0)
+        and gap_unresolvable(X, n_coefficients, scale, primal_here, l2_here, tol)
+    )
+    if unresolved:  # the decrement judges, in the gap's units (see gap_unresolvable)
+        decrement = model_decrement(*problem[:5], c, l2_here)
+        violations["Newton decrement"] = decrement / min(scale, primal_here)
+        advice = ""
     if stationarity > stationarity_tol and not exponent and np.isfinite(stationarity):
         floor = _stationarity_rounding(X, coef, intercept, c)
         if stationarity <= 10.0 * floor:
@@ -816,7 +850,11 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     described = f"{type(model).__name__} (logistic, {name_penalty} penalty, {n_classes} classes"
     if used:
         described += f"; dual point from {used} Newton steps"
-    thresholds = {}
+    if unresolved:
+        described += (
+            "; its gap cannot resolve tol in float64 at this C: judged by the Newton decrement"
+        )
+    thresholds = {"duality gap": np.inf} if unresolved else {}
     if stationarity_tol < tol:
         thresholds["stationarity"] = stationarity_tol
         described += f"; stationarity judged at {_capped_by(stationarity_tol, l1_here, scale)}"

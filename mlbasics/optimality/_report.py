@@ -40,7 +40,10 @@ class KKTReport:
         min(sum_i c_i, P)`` with an L2 penalty or an elastic net, and ``|P - D| / (sum_i c_i
         max(1, 2 ||W||_1))`` with a pure L1 penalty (the units of the stationarity residual);
         see :func:`check_kkt`. An unpenalised logistic regression has no gap; once its
-        stationarity passes, ``"Newton decrement"`` holds ``g' H^+ g / (2 sum_i c_i)``.
+        stationarity passes, ``"Newton decrement"`` holds ``g' H^+ g / (2 sum_i c_i)``. An L2
+        penalty at a ``C`` where the gap cannot resolve ``tol`` in float64 has, once its
+        stationarity passes and its gap fails, ``"Newton decrement"`` (``g' H^+ g / (2
+        min(sum_i c_i, P))``) judged in place of the ``"duality gap"`` (kept, not judged).
     worst : dict of str to ndarray of int
         For each per-sample condition, the indices (rows of ``X``) of up to five samples with the
         largest positive residuals, worst first. For a logistic regression, whose stationarity
@@ -68,7 +71,8 @@ class KKTReport:
     thresholds : dict of str to float
         The conditions judged at a threshold other than ``tol``: a logistic regression with an L1
         term has its stationarity residual judged at ``min(tol, 0.1 l1 / sum_i c_i)`` (not below
-        float64's resolution; see :func:`check_kkt`). Empty otherwise.
+        float64's resolution; see :func:`check_kkt`); an L2 gap that cannot resolve ``tol``
+        (see ``violations``) at ``inf``, not judged (printed so). Empty otherwise.
     model : str
         What was judged, e.g. ``"SVC (hinge, rbf kernel, 3 classes)"``.
     advice : str
@@ -130,7 +134,8 @@ class KKTReport:
             passes = value <= self.threshold(name)
             mark = "ok" if passes else "VIOLATED"
             if name in self.thresholds:
-                mark += f" (at {self.thresholds[name]:.3g})"
+                at = self.thresholds[name]
+                mark = "not judged" if at == np.inf else f"{mark} (at {at:.3g})"
             worst = self.worst.get(name)
             where = ""
             if worst is not None and len(worst) and not passes:

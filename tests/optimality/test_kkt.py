@@ -13,6 +13,7 @@ from scipy import sparse
 from sklearn import linear_model as sk_linear
 from sklearn import svm as sk_svm
 from sklearn.cluster import KMeans
+from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.pipeline import make_pipeline
@@ -1007,7 +1008,11 @@ def test_logistic_certificate_with_c_near_1e300_is_computed_without_overflow(mak
     np.testing.assert_allclose(report.primal_objective, float(primal), rtol=1e-12)
     assert report.dual_objective == -np.inf and report.duality_gap == np.inf
     assert report.problem_gaps.tolist() == [np.inf]
-    assert np.isfinite(report.violations["stationarity"]) and "duality gap" in report.failed
+    assert np.isfinite(report.violations["stationarity"])
+    # at C = 1e300 no gap resolves tol (gap_unresolvable): the Newton decrement judges, and
+    # fails this model short of its optimum
+    assert report.failed == ["Newton decrement"]
+    assert report.violations["Newton decrement"] > 0.1
 
 
 def test_logistic_svc_saturated_at_its_floor_is_not_read_as_interior():
@@ -1633,3 +1638,39 @@ def test_auto_refine_evaluates_the_dual_once_where_the_prediction_settles(monkey
     auto = check_kkt(model, X, y, tol=1e-4)
     assert auto.ok and "dual point from 3 Newton steps" in auto.model
     assert len(evaluated) == 1
+
+
+def _iris_at(C, tol):
+    """Standardised iris and a fit at ``C``, ``tol``."""
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    return X, y, LogisticRegression(C=C, tol=tol, max_iter=1000).fit(X, y)
+
+
+@pytest.mark.parametrize("C", [1e20, 1e30, 1e200])
+def test_an_l2_gap_that_cannot_resolve_tol_leaves_the_verdict_to_the_newton_decrement(C):
+    # Standardised iris at C >= 1e20: the gradient's rounding alone, squared over 2 l2, is above
+    # tol P, and optimal fits (scipy's minimum of F / C to 1e-10) failed check_kkt on a relative
+    # gap of 0.11, as the CLI's `mlbasics kkt --C 1e20` did; the solvers stop on the Newton
+    # decrement there (_decrement_decides), and so does the checker.
+    X, y, model = _iris_at(C, 1e-10)
+    report = check_kkt(model, X, y, tol=1e-3)
+    assert report.ok, str(report)
+    assert report.thresholds["duality gap"] == np.inf  # reported, not judged
+    assert report.violations["duality gap"] > 1e-3 and "Newton decrement" in report.violations
+    assert "judged by the Newton decrement" in report.model
+    assert "not judged" in str(report)
+    # the decrement is no rubber stamp: coefficients 3% too long (5% above the optimum) fail
+    worse = copy.deepcopy(model)
+    worse.coef_ = model.coef_ * 1.03
+    excess = logistic_objective(X, y, worse.coef_, worse.intercept_, C=C) / model.objective_ - 1
+    assert excess > 1e-2
+    assert not check_kkt(worse, X, y, tol=1e-3).ok
+
+
+def test_a_resolvable_l2_gap_is_still_judged_at_a_large_C():
+    # C = 1e12: the gap can resolve tol; the report is the gap's, as before
+    X, y, model = _iris_at(1e12, 1e-10)
+    report = check_kkt(model, X, y, tol=1e-3)
+    assert report.ok and "duality gap" in report.violations
+    assert "Newton decrement" not in report.violations
