@@ -242,8 +242,11 @@ def check_kernel_range(spec: KernelSpec, top_squared_norm: float = 0.0, gram=Non
             if kernel == "linear"
             else "Use a larger gamma or coef0, or scale the features"
         )
+        at_most = f"{largest:.3g}"
+        if largest == 0.0 and kernel == "poly" and argument > 0.0:  # (its power underflowed)
+            at_most = f"({argument:.3g})^{degree}, about 1e{degree * math.log10(argument):.0f}"
         raise ValueError(
-            f"the {kernel} kernel's values are at most {largest:.3g} (largest squared norm of a "
+            f"the {kernel} kernel's values are at most {at_most} (largest squared norm of a "
             f"sample {top_squared_norm:.3g}), below {FLOAT32_TINY:.3g}, the smallest normal "
             "float32: SVC keeps kernel values in float32 (as libsvm does) and would lose their "
             f"digits. {advice} (the same problem at another scale: multiplying the features by s "

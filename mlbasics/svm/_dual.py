@@ -436,7 +436,9 @@ def violations(F, pen_up, pen_low):
 
 def stop_message(code, stopped, gap, tol, max_iter, shrinking=False) -> str:
     """Why SMO stopped (``code`` from the compiled kernels or :data:`PRECISION`), with advice when
-    it did not converge: :attr:`DualSolution.message`. ``shrinking``: whether the run shrank."""
+    it did not converge: :attr:`DualSolution.message`. ``shrinking``: whether the run had
+    variables set aside when it stopped (a run stopped before its first shrink had none, and
+    ``shrinking=False`` would change nothing: the advice misled there)."""
     if code == K.CONVERGED:
         return f"converged: gap m - M = {gap:.3g} < tol={tol}"
     if stopped:

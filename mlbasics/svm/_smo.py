@@ -236,6 +236,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
     refinements = 0
     while True:
         code = _run_chunks(run, istate, fstate, max_iter, log, recorder, data, state, status)
+        set_aside = int(istate[K.I_ACTIVE]) < n  # variables shrunk away when the run stopped
         if code == K.UNBOUNDED:
             raise unbounded_error()
         if loss != "logistic":
@@ -343,8 +344,8 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         primal=primal,
         stopped=recorder.stopped and not converged,
         message=message
-        or stop_message(  # (the logistic dual never shrinks: no advice about it)
-            code, recorder.stopped, fstate[K.F_GAP], tol, max_iter, shrinking and loss != "logistic"
+        or stop_message(  # advice on shrinking only where variables are set aside
+            code, recorder.stopped, fstate[K.F_GAP], tol, max_iter, set_aside
         ),
     )
 

@@ -180,12 +180,22 @@ def test_solution_message_of_a_capped_run():
         solution = _smo.solve_dual(X, y_pm, np.ones(300), KernelSpec("rbf", gamma=0.1), max_iter=5)
     assert not solution.converged
     assert solution.message.startswith("SMO stopped at max_iter=5 with gap")
-    # with shrinking (the default) the advice includes turning it off: on an ill-conditioned 1-D
-    # problem SMO with shrinking (and libsvm) sat at a gap of 2 where shrinking=False converged
-    assert "try shrinking=False" in solution.message
-    unshrunk = _smo.solve_dual(
-        X, y_pm, np.ones(300), KernelSpec("rbf", gamma=0.1), max_iter=5, shrinking=False
-    )
+    # 5 updates come before the first shrink (after min(n, 1000)): nothing was set aside, and
+    # shrinking=False would stop at the same point; the advice to try it misled (a review)
+    assert "shrinking" not in solution.message
+
+
+def test_a_capped_run_that_set_variables_aside_advises_turning_shrinking_off():
+    # on an ill-conditioned 1-D problem SMO with shrinking (and libsvm) sat at a gap of 2 where
+    # shrinking=False converged: where variables are set aside at the stop, the advice says so
+    X, y = make_classification(2000, 5, flip_y=0.2, random_state=0)
+    y_pm = np.where(y == 1, 1.0, -1.0)
+    args = (X, y_pm, np.full(2000, 10.0), KernelSpec("rbf", gamma=0.5))
+    for max_iter, advised in ((900, False), (1100, True)):  # the first shrink at 1000
+        solution = _smo.solve_dual(*args, max_iter=max_iter, tol=1e-9)
+        assert not solution.converged
+        assert ("try shrinking=False" in solution.message) == advised
+    unshrunk = _smo.solve_dual(*args, max_iter=1100, tol=1e-9, shrinking=False)
     assert "shrinking" not in unshrunk.message
 
 
