@@ -46,6 +46,7 @@ from .model_selection import (
     compare_estimators,
     format_param_value,
 )
+from .model_selection._parallel import tqdm_class
 from .nn import MLPClassifier
 from .svm import SVC
 
@@ -574,7 +575,7 @@ def run_kkt(args, parser) -> int:
     X = StandardScaler().fit_transform(X)
     model = KKT_MODELS[args.model](args.C, args.solver_tol)
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(X, y)
     fit_seconds = time.perf_counter() - start
@@ -583,6 +584,8 @@ def run_kkt(args, parser) -> int:
         f"{args.model} on {name} ({X.shape[0]} x {X.shape[1]}, standardised), C={args.C}, "
         f"fitted in {fit_seconds:.2f} s"
     )
+    # (printed by warnings, they were located at <frozen runpy>: the fit's caller is the CLI)
+    _summarise_warnings(caught)
     print(report)
     return 0 if report.ok else 1
 
@@ -730,6 +733,11 @@ def main(argv=None) -> int:
         _check_plot_path(args.plot, parser)
     if args.command in ("compare", "bias-variance"):
         args.callbacks = progress_callbacks(args.progress)  # rich missing: fail before the fits
+    if args.command != "kkt" and args.verbose > 0:
+        try:  # tqdm missing: fail before the fits (it failed after a warm-up fit of each model)
+            tqdm_class()
+        except ImportError as exc:
+            raise SystemExit(f"error: {exc}") from None
     try:
         status = command(args, parser)
         sys.stdout.flush()

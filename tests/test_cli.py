@@ -2,9 +2,11 @@
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from mlbasics import cli
 from mlbasics.cli import COMPARE_ENTRIES, CURVE_ENTRIES, main, parse_range
@@ -208,16 +210,39 @@ def test_python_dash_m_runs_the_command():
     assert done.stdout.startswith("mlbasics ")
 
 
-def test_a_missing_optional_package_ends_the_command_with_a_clear_message(monkeypatch, two_entries):
+def test_a_missing_optional_package_ends_the_command_with_a_clear_message(
+    monkeypatch, two_entries, capsys
+):
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    fitted = []
+    monkeypatch.setattr(cli, "clone", lambda model: fitted.append(model) or clone(model))
     with pytest.raises(SystemExit, match="error: verbose=1 draws a progress bar with tqdm"):
         main(["compare", "--cv", "3", "--repeats", "1", "--verbose", "1"])
+    # before any fit or output (it came after a warm-up fit of every estimator, as --progress
+    # without rich and --plot without matplotlib did not)
+    assert not fitted and capsys.readouterr().out == ""
 
 
 def test_kkt_command_prints_a_passing_report(capsys):
     assert main(["kkt", "--model", "svc", "--dataset", "breast_cancer"]) == 0
     out = capsys.readouterr().out
     assert "KKT report for SVC" in out and "OK" in out and "duality gap" in out
+
+
+def test_kkt_command_passes_an_optimal_logistic_fit_at_a_huge_C(capsys):
+    # iris at C = 1e20: no gap resolves tol there; the report said FAILED (exit 1) on an optimal
+    # fit before the Newton decrement judged in the gap's place
+    assert main(["kkt", "--model", "logistic", "--dataset", "iris", "--C", "1e20"]) == 0
+    assert "judged by the Newton decrement" in capsys.readouterr().out
+
+
+def test_kkt_command_reports_the_fits_warnings_as_notes(capsys):
+    # shown by the warnings module, a fit's ConvergenceWarning was located at <frozen runpy>
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing escapes as a warning
+        main(["kkt", "--model", "logistic", "--dataset", "wine", "--C", "1e20"])
+    out = capsys.readouterr().out
+    assert "note: 1 warning (ConvergenceWarning), the first: LogisticRegression" in out
 
 
 def test_kkt_command_fails_when_the_solver_stops_early(capsys):

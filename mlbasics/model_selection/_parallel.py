@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
 
 
-def progress_bar(total: int, description: str):
-    """A tqdm progress bar of ``total`` steps, or a clear ImportError when tqdm is missing."""
+def tqdm_class():
+    """``tqdm.auto.tqdm``, or a clear ImportError when tqdm is missing."""
     try:
         from tqdm.auto import tqdm
     except ImportError:
@@ -25,7 +25,12 @@ def progress_bar(total: int, description: str):
             "verbose=1 draws a progress bar with tqdm, which is not installed: "
             "pip install tqdm (or mlbasics[progress]), or pass verbose=0"
         ) from None
-    return tqdm(total=total, desc=description, unit="fit")
+    return tqdm
+
+
+def progress_bar(total: int, description: str):
+    """A tqdm progress bar of ``total`` steps, or a clear ImportError when tqdm is missing."""
+    return tqdm_class()(total=total, desc=description, unit="fit")
 
 
 def _indexed(function, index, args):
