@@ -575,16 +575,25 @@ def run_kkt(args, parser) -> int:
     X = StandardScaler().fit_transform(X)
     model = KKT_MODELS[args.model](args.C, args.solver_tol)
     start = time.perf_counter()
+    # the fit's warnings as notes (shown by warnings, they were located at <frozen runpy>), also
+    # when the fit or the check fails
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model.fit(X, y)
+        try:
+            model.fit(X, y)
+        except BaseException:
+            _summarise_warnings(caught)
+            raise
     fit_seconds = time.perf_counter() - start
-    report = check_kkt(model, X, y, tol=args.tol)
+    try:
+        report = check_kkt(model, X, y, tol=args.tol)
+    except BaseException:
+        _summarise_warnings(caught)
+        raise
     print(
         f"{args.model} on {name} ({X.shape[0]} x {X.shape[1]}, standardised), C={args.C}, "
         f"fitted in {fit_seconds:.2f} s"
     )
-    # (printed by warnings, they were located at <frozen runpy>: the fit's caller is the CLI)
     _summarise_warnings(caught)
     print(report)
     return 0 if report.ok else 1
@@ -736,8 +745,11 @@ def main(argv=None) -> int:
     if args.command != "kkt" and args.verbose > 0:
         try:  # tqdm missing: fail before the fits (it failed after a warm-up fit of each model)
             tqdm_class()
-        except ImportError as exc:
-            raise SystemExit(f"error: {exc}") from None
+        except ImportError:
+            raise SystemExit(
+                f"error: --verbose {args.verbose} draws a progress bar with tqdm, which is not "
+                "installed: pip install tqdm (or mlbasics[progress]), or pass --verbose 0"
+            ) from None
     try:
         status = command(args, parser)
         sys.stdout.flush()

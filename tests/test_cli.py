@@ -216,7 +216,7 @@ def test_a_missing_optional_package_ends_the_command_with_a_clear_message(
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     fitted = []
     monkeypatch.setattr(cli, "clone", lambda model: fitted.append(model) or clone(model))
-    with pytest.raises(SystemExit, match="error: verbose=1 draws a progress bar with tqdm"):
+    with pytest.raises(SystemExit, match="error: --verbose 1 draws a progress bar with tqdm"):
         main(["compare", "--cv", "3", "--repeats", "1", "--verbose", "1"])
     # before any fit or output (it came after a warm-up fit of every estimator, as --progress
     # without rich and --plot without matplotlib did not)
@@ -243,6 +243,19 @@ def test_kkt_command_reports_the_fits_warnings_as_notes(capsys):
         main(["kkt", "--model", "logistic", "--dataset", "wine", "--C", "1e20"])
     out = capsys.readouterr().out
     assert "note: 1 warning (ConvergenceWarning), the first: LogisticRegression" in out
+
+
+def test_kkt_command_shows_the_fits_warnings_when_the_check_fails(monkeypatch, capsys):
+    # held until the header, the notes were lost when check_kkt raised (a review)
+    import mlbasics.optimality
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the check failed")
+
+    monkeypatch.setattr(mlbasics.optimality, "check_kkt", broken)
+    with pytest.raises(RuntimeError, match="the check failed"):
+        main(["kkt", "--model", "logistic", "--dataset", "wine", "--C", "1e20"])
+    assert "note: 1 warning (ConvergenceWarning)" in capsys.readouterr().out
 
 
 def test_kkt_command_fails_when_the_solver_stops_early(capsys):

@@ -274,17 +274,32 @@ def _diverged(settings: SGDSettings, rate: float, where: str) -> SGDDivergedErro
     )
 
 
-def _gradient_overflowed(settings: SGDSettings, rate: float, error, n_steps) -> SGDDivergedError:
-    """An adaptive rule's squared gradient overflowed (``optim``'s message in ``error``): a
-    gradient too large for the rule whatever the rate, unless it grew over a diverging run."""
-    message = (
-        f"SGD stopped: {error} Here the gradients scale with C * sample_weight and with the "
-        "penalty's strength 1 / (C * sum(sample_weight)): with an extreme C or sample_weight, "
-        "bring C * sample_weight nearer 1 (no eta0 makes up for it), or standardise X."
+def _gradient_overflowed(settings: SGDSettings, rate, problem, G, first) -> SGDDivergedError:
+    """An adaptive rule's squared gradient overflowed (``optim._GradientOverflowError``): at the
+    run's first update the problem's scale (the data term's gradient grows with the sample
+    weights ``s_i``, the L2 term's with its per-sample strength ``1 / (C n)``), not the rate,
+    which has not acted yet; later, either."""
+    what = (
+        f"optimizer={settings.optimizer!r} divides by the root of its averaged squared "
+        f"gradients, and a square overflowed float64 (largest |gradient| "
+        f"{float(np.max(np.abs(G))):.3g})"
     )
-    if n_steps > 1:
-        message += f" If the iterates were diverging: {_rate_advice(settings, rate)}."
-    return SGDDivergedError(message)
+    scale = f"the data term's gradient grows with sample_weight (here up to {problem.sw.max():.3g})"
+    if problem.alpha2 > 0.0:
+        scale += (
+            " and the L2 term's with its per-sample strength 1 / (C n_samples) (here "
+            f"{problem.alpha2:.3g})"
+        )
+    remedy = "bring them nearer 1 (smaller sample weights, or a larger C), or standardise X"
+    if first:
+        return SGDDivergedError(
+            f"SGD stopped at its first update: {what}. At the starting point that is the "
+            f"problem's scale, not the rate: {scale}; {remedy}."
+        )
+    return SGDDivergedError(
+        f"SGD stopped: {what}. Either the iterates diverged: {_rate_advice(settings, rate)}. "
+        f"Or the problem's scale is extreme: {scale}; {remedy}."
+    )
 
 
 def _rate_advice(settings: SGDSettings, rate: float) -> str:
@@ -462,9 +477,9 @@ class MiniBatchRun:
                 b_before = W[:, p].copy() if damped else None
                 try:
                     self.optimizer.step([G])
-                except _GradientOverflowError as error:  # the gradient's size, not the rate
-                    n_steps = self.optimizer.n_steps
-                    raise _gradient_overflowed(self.settings, eta, error, n_steps) from None
+                except _GradientOverflowError:  # the scale, or the rate after the first update
+                    first = self.t == 0
+                    raise _gradient_overflowed(self.settings, eta, problem, G, first) from None
                 except FloatingPointError:
                     raise _diverged(self.settings, eta, "the update") from None
                 if damped:

@@ -436,9 +436,10 @@ def violations(F, pen_up, pen_low):
 
 def stop_message(code, stopped, gap, tol, max_iter, shrinking=False) -> str:
     """Why SMO stopped (``code`` from the compiled kernels or :data:`PRECISION`), with advice when
-    it did not converge: :attr:`DualSolution.message`. ``shrinking``: whether the run had
-    variables set aside when it stopped (a run stopped before its first shrink had none, and
-    ``shrinking=False`` would change nothing: the advice misled there)."""
+    it did not converge: :attr:`DualSolution.message`. ``shrinking``: whether shrinking ran (a
+    run stopped before its first shrink had set nothing aside, and ``shrinking=False`` would
+    stop at the same point: the advice misled there; after it, even a run with nothing set
+    aside at the end may have been slowed by earlier shrinks)."""
     if code == K.CONVERGED:
         return f"converged: gap m - M = {gap:.3g} < tol={tol}"
     if stopped:

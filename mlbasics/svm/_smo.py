@@ -236,7 +236,6 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
     refinements = 0
     while True:
         code = _run_chunks(run, istate, fstate, max_iter, log, recorder, data, state, status)
-        set_aside = int(istate[K.I_ACTIVE]) < n  # variables shrunk away when the run stopped
         if code == K.UNBOUNDED:
             raise unbounded_error()
         if loss != "logistic":
@@ -310,6 +309,9 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
             F[:] = F_exact
     converged = code == K.CONVERGED
     message = None
+    # shrinking runs every min(n, SHRINK_EVERY) iterations; a run stopped before the first had
+    # nothing set aside, and shrinking=False would stop at the same point
+    shrank = shrinking and loss != "logistic" and istate[K.I_ITER] > min(n, K.SHRINK_EVERY)
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
     if loss == "logistic":
@@ -344,8 +346,8 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         primal=primal,
         stopped=recorder.stopped and not converged,
         message=message
-        or stop_message(  # advice on shrinking only where variables are set aside
-            code, recorder.stopped, fstate[K.F_GAP], tol, max_iter, set_aside
+        or stop_message(  # advice on shrinking once it has run (the logistic dual never shrinks)
+            code, recorder.stopped, fstate[K.F_GAP], tol, max_iter, shrank
         ),
     )
 

@@ -1440,7 +1440,23 @@ def test_an_overflowing_squared_gradient_names_its_scale_not_the_rate(case):
         model = LogisticRegression(**SGD, C=C, optimizer="adam", learning_rate="constant",
                                    eta0=eta0, batch_size=8, max_iter=3, tol=None,
                                    random_state=0)  # fmt: skip
-        with pytest.raises(SGDDivergedError, match="squared gradient overflowed") as error:
+        with pytest.raises(SGDDivergedError, match="a square overflowed float64") as error:
             model.fit(X, y, sample_weight=weights)
-        assert "bring C * sample_weight nearer 1" in str(error.value)
-        assert ("If the iterates were diverging" in str(error.value)) == (case == "small C")
+        message = str(error.value)
+        # at the first update (large weights) the scale alone; later (the L2 term's 1 / (C n) at
+        # the second) the scale or the rate
+        assert message.startswith("SGD stopped at its first update") == (case == "weights")
+        assert ("Either the iterates diverged" in message) == (case == "small C")
+        expected = "up to 1e+160" if case == "weights" else "1 / (C n_samples) (here 1.76e+297)"
+        assert expected in message and "bring them nearer 1" in message
+
+
+def test_an_overflow_the_rate_causes_names_the_rate():
+    # eta0 = 1e160 makes Adam's squared gradient overflow at its second update: the rate's advice
+    # comes first (the first version put "no eta0 makes up for it" there)
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = LogisticRegression(**SGD, optimizer="adam", learning_rate="constant", eta0=1e160,
+                               batch_size=8, max_iter=3, tol=None, random_state=0)  # fmt: skip
+    with pytest.raises(SGDDivergedError, match=r"Either the iterates diverged: .*eta0=1e\+160"):
+        model.fit(X, y)

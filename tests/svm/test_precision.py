@@ -192,6 +192,8 @@ def test_a_capped_run_that_set_variables_aside_advises_turning_shrinking_off():
     y_pm = np.where(y == 1, 1.0, -1.0)
     args = (X, y_pm, np.full(2000, 10.0), KernelSpec("rbf", gamma=0.5))
     for max_iter, advised in ((900, False), (1100, True)):  # the first shrink at 1000
+        # (advised whether or not variables are set aside at the stop: late in a tight-tol run
+        # every variable is back, and shrinking=False could still have converged sooner)
         solution = _smo.solve_dual(*args, max_iter=max_iter, tol=1e-9)
         assert not solution.converged
         assert ("try shrinking=False" in solution.message) == advised
