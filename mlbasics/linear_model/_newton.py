@@ -38,6 +38,7 @@ from scipy import sparse
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from .._threads import scipy_blas_on_one_thread, serial_dot
 from ..optimality._logistic import (
+    gap_floor,
     gap_unresolvable,
     gap_within_tol,
     l1_capped_tol,
@@ -688,17 +689,17 @@ def _decrement_decides(obj: LogisticObjective, coef, F, tol) -> bool:
     certificate computes it (:func:`~mlbasics.optimality._logistic._newton_decrement`: CG with
     the exact diagonal, run until its residual is 1e-8 of the gradient's), passes it instead.
 
-    The gap's plain value is ``||grad||^2 / (2 l2)``; when the gradient's own rounding, about
-    ``GAP_ROUNDING sum c max|x|`` per entry, squared and divided by ``l2``, exceeds what ``tol``
-    allows (:func:`~mlbasics.optimality._logistic.gap_scale`), no gap can pass: optimal fits at
-    ``C`` of 1e24 ran to ``max_iter``. Excusing the gap there, with only the solvers' estimated
+    The gap's plain value is ``||grad||^2 / (2 l2)``; when the gradient's own rounding
+    (:func:`~mlbasics.optimality._logistic.gap_floor`), squared and divided by ``l2``, exceeds
+    what ``tol`` allows (:func:`~mlbasics.optimality._logistic.gap_unresolvable`), no gap can
+    pass: optimal fits at ``C`` of 1e24 ran to ``max_iter``. Excusing the gap there, with only the solvers' estimated
     decrements left, passed fits 2 to 815 times ``tol`` above the optimum (a review); the
     certificate's decrement did not. Only asked when the gap fails."""
     l2 = obj.penalty.l2
     if l2 == 0.0 or obj.penalty.l1 != 0.0:
         return False
-    n_coefficients = obj.n_outputs * obj.n_dof
-    if not gap_unresolvable(obj.X, n_coefficients, obj.scale, F, l2, tol):
+    floor = gap_floor(obj.X, obj.weights, obj.n_outputs, l2)
+    if not gap_unresolvable(floor, obj.scale, F, tol):
         return False
     W, b = _original_model(obj, coef)
     decrement = model_decrement(obj.X, obj.Y, W, b, obj.fit_intercept, obj.weights, l2)

@@ -151,9 +151,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         which grows with the number of samples: on 100 000 samples a model 2.5e-7 (relative)
         from the optimum fails ``tol=1e-4`` on its gap, and passes with ``refine=3``. ``"auto"``
         refines only when that can change the verdict, stationarity passing ``tol`` and the
-        plain gap not: up to 100 steps, the dual evaluated where the quadratic model predicts
-        that it settles the verdict (and at the last step), stopping once it is settled and
-        keeping the best point (the report's ``model`` line says which).
+        plain gap not: it evaluates the dual after 1, 3, 10, 30 and 100 steps, and in between
+        where the quadratic model predicts that it settles the verdict, stops once the verdict
+        is settled and keeps the best point (the report's ``model`` line says which).
         ``0`` keeps the plain point, the one of the estimators' ``duality_gap_``. Any feasible
         dual point bounds ``P*`` from below, so a refined gap is as valid as the plain one.
         Ignored for other models.
@@ -241,8 +241,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     the ``Newton decrement`` (half of ``g' H^+ g`` per unit of ``c``, an estimate of ``P - P*``
     that, unlike the gradient, does not shrink with the features' units). With an L2 penalty at
     a ``C`` so large that the gradient's rounding alone, squared over ``2 lambda_2``, exceeds
-    ``tol`` times the gap's divisor (standardised iris from ``C = 1e20``), no model can pass
-    the gap: once stationarity passes and the gap fails there, the ``Newton decrement``
+    ``tol`` times the gap's divisor (standardised iris from ``C = 1e25`` at ``tol=1e-3``), the
+    gap cannot be relied on: once stationarity passes and the (refined) gap fails there, the
+    ``Newton decrement``
     (``g' H^+ g / 2`` divided as the gap, the solvers' own rule there) is judged in place of the
     ``duality gap`` (still reported), and the report's ``model`` line says so. When a number
     leaves the float range (``C`` or weights near 1e300) the same quantities are computed per unit

@@ -143,15 +143,17 @@ LOGISTIC_ATTRIBUTES = ("coef_", "intercept_", "classes_", "C")
 #: :func:`_products` projects away (:func:`_balanced`).
 BALANCE_RTOL = 1e-8
 
-#: The most Newton steps (conjugate residuals, :func:`_newton_points`) of ``refine="auto"``,
-#: while an L2 model's stationarity passes ``tol`` and its gap does not (the dual is evaluated
-#: where the prediction settles the verdict, and at the last step: :func:`_certificate`). Beyond
-#: the dimension of most dense problems, where conjugate residuals reach Newton's point: on
-#: 100 000 x 50 correlated features the gap was 25 after 10 steps, 12 after 30 and 0.90 after
-#: 60 or 100, for a model 0.81 above the optimum.
-AUTO_REFINE_MAX_STEPS = 100
+#: The Newton steps (conjugate residuals, :func:`_newton_points`) at which ``refine="auto"``
+#: evaluates the dual, while an L2 model's stationarity passes ``tol`` and its gap does not
+#: (and in between, where the prediction settles the verdict: :func:`_certificate`). The last
+#: is beyond the dimension of most dense problems, where conjugate residuals reach Newton's
+#: point: on 100 000 x 50 correlated features the gap was 25 after 10 steps, 12 after 30 and
+#: 0.90 after 60 or 100, for a model 0.81 above the optimum.
+AUTO_REFINE_STEPS = (1, 3, 10, 30, 100)
 #: The rounding of a duality gap per unit of ``sum c`` (:func:`gap_scale`): 64 machine epsilons.
 GAP_ROUNDING = 64 * np.finfo(float).eps
+#: The rounding of a gradient entry per unit of ``sqrt(sum_i (c_i x_ij)^2)`` (:func:`gap_floor`).
+GRADIENT_ROUNDING = 8 * np.finfo(float).eps
 #: The most steps of the refinement in the solvers' gap test (:func:`gap_within_tol`), which
 #: otherwise refines as ``refine="auto"`` does.
 SOLVER_REFINE_MAX_STEPS = 10
@@ -360,32 +362,48 @@ def _power_sum(a, factor, power) -> float:
     return float(head**power * np.sum((a / top) ** power))
 
 
-def gap_unresolvable(X, n_coefficients, scale, primal, l2, tol) -> bool:
-    """Whether an L2 gap cannot resolve ``tol`` in float64, whatever the model: its plain value
-    is ``||grad||^2 / (2 l2)``, and the gradient's own rounding, about :data:`GAP_ROUNDING`
-    ``sum c max|x|`` per entry, squared over ``2 l2`` and summed over the coefficients, exceeds
-    ``tol`` times the gap's unit (:func:`gap_scale`). That happens at a ``C`` large for the
-    data (standardised iris at ``C = 1e20``; breast cancer at 1e24), where an optimal fit
-    (scipy's minimum to 1e-10) failed ``check_kkt`` by a relative gap of 0.11. There the solvers
-    and :func:`check_kkt` judge the Newton decrement instead (:func:`model_decrement`).
-    ``n_coefficients`` counts the model's coefficients and intercepts; ``scale``, ``primal``
-    and ``l2`` are in the same units of ``c``."""
-    top = float(abs(X.data).max(initial=0.0) if sparse.issparse(X) else np.abs(X).max(initial=0.0))
-    with np.errstate(over="ignore"):
-        rounding = GAP_ROUNDING * scale * max(top, 1.0)
-        floor = n_coefficients * rounding * (rounding / (2.0 * l2))
+def gap_floor(X, c, n_outputs, l2) -> float:
+    """What the gradient's rounding alone puts into the plain L2 gap ``||grad||^2 / (2 l2)``: an
+    entry ``sum_i c_i r_i x_ij + l2 w_j`` is a sum of terms whose roundings (the residuals
+    ``r_i = p_i - y_i`` carry about ``eps`` each) are as good as independent, so it is known to
+    about :data:`GRADIENT_ROUNDING` ``sqrt(sum_i (c_i x_ij)^2)``; squared over ``2 l2`` and
+    summed over the coefficients. It grows with ``C^2`` against ``P``'s ``C``. A first version
+    took ``64 eps sum c max|x|`` per entry, thousands of times this: it judged the gap
+    unresolvable at ``C = 1e12`` on standardised breast cancer, whose optimal fits pass it at
+    ``1e-8`` (a review). One pass over ``X``."""
+    squares = X.power(2) if sparse.issparse(X) else np.square(X)
+    with np.errstate(over="ignore", under="ignore"):
+        # (c_i x_ij)^2 summed as c_i^2 times x_ij^2, scaled by the largest c against overflow
+        top = float(np.max(np.abs(c), initial=0.0))
+        if top == 0.0:
+            return 0.0
+        sums = np.asarray(squares.T @ np.square(c / top), dtype=float)
+        rho = GRADIENT_ROUNDING * top * np.sqrt(sums)
+        return n_outputs * float(np.sum(rho * (rho / (2.0 * l2))))
+
+
+def gap_unresolvable(floor, scale, primal, tol) -> bool:
+    """Whether an L2 gap cannot resolve ``tol`` in float64, whatever the model: its rounding
+    floor (:func:`gap_floor`) exceeds ``tol`` times the gap's unit (:func:`gap_scale`). That
+    happens at a ``C`` huge for the data: standardised iris from ``C = 1e25`` at ``tol=1e-3``
+    and from ``1e20`` at ``1e-8``; 200 random labels from ``1e22`` at ``1e-8`` (where optimal
+    fits at ``1e24`` ran to ``max_iter``). There the solvers and :func:`check_kkt` judge the
+    Newton decrement instead (:func:`model_decrement`).
+    ``floor``, ``scale`` and ``primal`` are in the same units of ``c``."""
     return bool(floor > tol * gap_scale(scale, primal, "l2", tol))
 
 
 def model_decrement(X, Y, coef, intercept, free_intercept, c, l2) -> float:
     """Half the squared Newton decrement ``g' H^+ g / 2`` at the model (:func:`_newton_decrement`,
-    ``g`` with the L2 term ``l2 W``, ``H`` the data term's Hessian): an estimate of ``P - P*``
-    that needs no dual point."""
+    ``g`` and ``H`` with the L2 term ``l2``): an estimate of ``P - P*`` that needs no dual
+    point. (Without ``l2`` in ``H``, a model moved along the data term's null space, 1% to 20%
+    above its optimum by its penalty alone, had a decrement of 1e-12, and near-null curvatures
+    made one of 7.6 read 5e50: a review.)"""
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         P = _probabilities(np.asarray(X @ coef.T) + intercept)
         R = c[:, None] * (P - Y)
         G = np.asarray(X.T @ R).T + l2 * coef
-        return _newton_decrement(X, P, c, G, R.sum(axis=0) if free_intercept else None)
+        return _newton_decrement(X, P, c, G, R.sum(axis=0) if free_intercept else None, l2)
 
 
 def _certificate(
@@ -408,12 +426,13 @@ def _certificate(
     the model, in increasing order, and keep the largest ``D``; ``used`` is ``(k, reached)``,
     the steps of the point that gave it (0: the model's own) and of the last point evaluated.
     ``settled(P, D, stationarity, sum c)`` ends the refinement early (and skips it when the
-    plain point already settles it); with it, only the last of ``steps`` is fixed, and ``D``
-    (a pass over ``X`` and the intercept's search) is evaluated at the steps where the quadratic
-    model's prediction of the gap (:func:`_newton_points`), doubled, settles it, after an
-    evaluation at step ``k`` that did not settle it not before step ``2k``, and at the last:
-    the prediction was within 5% of the gap on standardised binary problems, two to four times
-    too small on ten classes. ``record`` (a dict), when given, gets the plain point's
+    plain point already settles it); with it, ``D`` (a pass over ``X`` and the intercept's
+    search) is also evaluated between the steps listed where the quadratic model's prediction
+    of the gap (:func:`_newton_points`), doubled, settles it, not before step ``2k`` after an
+    evaluation at step ``k``: the prediction was within 5% of the gap on standardised binary
+    problems, two to four times too small on ten classes, a hundred times on unscaled
+    features. The solvers list only their last step (:data:`SOLVER_REFINE_MAX_STEPS`), the
+    checker its checkpoints (a failing model's report keeps the best bound). ``record`` (a dict), when given, gets the plain point's
     ``D`` (``"plain_dual"``) whatever the refinement found.
     """
     Z = np.asarray(X @ coef.T) + intercept
@@ -470,11 +489,11 @@ def _certificate(
         k, Zp = 0, None
         try:  # a refined point is optional: one that leaves the float range is dropped
             for k, (Zp, decrease, slack) in enumerate(points, start=1):
-                if settled is None:
-                    wanted = k in steps
-                else:  # where the quadratic model predicts, with a factor 2, that D settles
+                wanted = k in steps
+                if settled is not None and not wanted and k >= earliest:
+                    # where the quadratic model predicts, with a factor 2, that D settles
                     guess = primal - 2.0 * (decrease + slack)
-                    wanted = k >= earliest and settled(primal, guess, stationarity, scale)
+                    wanted = settled(primal, guess, stationarity, scale)
                 if wanted or k >= last:
                     value, reached = _dual_at(X, Y, Zp, c, l1, l2, penalty, free_intercept), k
                     if np.isfinite(value) and value > dual:
@@ -623,22 +642,23 @@ def _hessian_product(X, P, c, l2, free, Vw, Vb):
     return Zv, np.asarray(X.T @ U).T + l2 * Vw, (U.sum(axis=0) if free else 0.0 * Vb)
 
 
-def _newton_decrement(X, P, c, G, gb) -> float:
-    """Half the squared Newton decrement ``g' H^+ g / 2`` of the unpenalised objective, by
-    conjugate gradients on ``H d = -g`` preconditioned by ``H``'s exact diagonal (so that the
-    features' units do not matter); see :data:`DECREMENT_MAX_STEPS`. The quadratic model's
-    decrease ``-q(d) = -(<g, d> - <r, d>) / 2`` at the CG iterate is a lower bound that rises to
-    the decrement; ``gb`` is the free intercept's derivative (None without one)."""
+def _newton_decrement(X, P, c, G, gb, l2=0.0) -> float:
+    """Half the squared Newton decrement ``g' H^+ g / 2`` of the objective with the L2 term
+    ``l2`` (0: unpenalised), by conjugate gradients on ``H d = -g`` preconditioned by ``H``'s
+    exact diagonal (so that the features' units do not matter); see
+    :data:`DECREMENT_MAX_STEPS`. The quadratic model's decrease ``-q(d) = -(<g, d> - <r, d>) /
+    2`` at the CG iterate is a lower bound that rises to the decrement; ``gb`` is the free
+    intercept's derivative (None without one)."""
     free = gb is not None
     K = G.shape[0]
-    # A flat column (constant on the samples of positive weight, with a free intercept; zero
-    # there, without) has a gradient and a curvature of rounding: CG divided one by the other
-    # (a constant column of 1e4 beside an optimal model: a decrement of 0.08 per unit of c).
-    # Its components are held at 0.
-    flat = flat_columns(X, c, free)
+    # Unpenalised, a flat column (constant on the samples of positive weight, with a free
+    # intercept; zero there, without) has a gradient and a curvature of rounding: CG divided
+    # one by the other (a constant column of 1e4 beside an optimal model: a decrement of 0.08
+    # per unit of c). Its components are held at 0. With l2 its curvature is l2: it counts.
+    flat = flat_columns(X, c, free) if l2 == 0.0 else np.zeros(X.shape[1], dtype=bool)
     h = c[:, None] * P * (1.0 - P)  # the diagonal blocks' curvatures (binary: the Hessian's)
     squares = X.power(2) if sparse.issparse(X) else np.square(X)
-    diag_w = np.asarray(squares.T @ h).T
+    diag_w = np.asarray(squares.T @ h).T + l2
     diag_b = h.sum(axis=0)
     Mw = np.where(diag_w > 0.0, diag_w, 1.0)
     Mb = np.where(diag_b > 0.0, diag_b, 1.0)
@@ -651,7 +671,7 @@ def _newton_decrement(X, P, c, G, gb) -> float:
     rz = serial_dot(rw, zw) + serial_dot(rb, zb)
     decrease, rz_start = 0.0, rz
     for _ in range(DECREMENT_MAX_STEPS):
-        _, Hw, Hb = _hessian_product(X, P, c, 0.0, free, pw, pb)
+        _, Hw, Hb = _hessian_product(X, P, c, l2, free, pw, pb)
         Hw[:, flat] = 0.0
         curvature = serial_dot(pw, Hw) + serial_dot(pb, Hb)
         # a direction of rounding curvature in the preconditioned metric (p'Mp: H's diagonal
@@ -704,7 +724,8 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
 
     ``refine``: the Newton steps of the refined dual point (L2 penalty only), or ``"auto"``:
     none while the plain gap passes ``tol`` or stationarity fails it (the verdict cannot change
-    then), else up to :data:`AUTO_REFINE_MAX_STEPS` steps until the gap passes.
+    then), else the points of :data:`AUTO_REFINE_STEPS` in turn (and where the prediction
+    settles it) until the gap passes.
     """
     classes = model.classes_
     n_classes = len(classes)
@@ -754,20 +775,17 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         intercept = np.zeros(n_outputs)
     name_penalty = penalty_name(l1, l2)
     problem = (X, Y, coef, intercept, fit_intercept and not penalised_intercept, name_penalty)
-    n_coefficients = coef.size + problem[4] * n_outputs
 
     exponent = 0
     settled = None
     if name_penalty != "l2" or not refine:
         steps = ()
     elif refine == "auto":
-        steps = (AUTO_REFINE_MAX_STEPS,)
+        steps = AUTO_REFINE_STEPS
 
         def settled(primal, dual, stationarity, scale):  # the verdict no longer depends on D
             unit = gap_scale(scale, primal, "l2", tol)
-            return not stationarity <= tol < abs(primal - dual) / unit or gap_unresolvable(
-                X, n_coefficients, scale, primal, l2, tol
-            )  # (there the Newton decrement decides)
+            return not stationarity <= tol < abs(primal - dual) / unit
     else:
         steps = (refine,)
     try:  # underflow (of exp(-margin) and the like) is benign here: it never warns
@@ -832,11 +850,11 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     unresolved = (
         name_penalty == "l2"
         and stationarity <= tol < violations.get("duality gap", 0.0)
-        and gap_unresolvable(X, n_coefficients, scale, primal_here, l2_here, tol)
+        and gap_unresolvable(gap_floor(X, c, n_outputs, l2_here), scale, primal_here, tol)
     )
     if unresolved:  # the decrement judges, in the gap's units (see gap_unresolvable)
         decrement = model_decrement(*problem[:5], c, l2_here)
-        violations["Newton decrement"] = decrement / min(scale, primal_here)
+        violations["Newton decrement"] = decrement / gap_scale(scale, primal_here, "l2", tol)
         advice = ""
     if stationarity > stationarity_tol and not exponent and np.isfinite(stationarity):
         floor = _stationarity_rounding(X, coef, intercept, c)

@@ -1627,17 +1627,22 @@ def test_refinement_points_predict_their_gap():
     np.testing.assert_allclose(predicted, actual, rtol=0.1)
 
 
-def test_auto_refine_evaluates_the_dual_once_where_the_prediction_settles(monkeypatch):
-    # D costs a pass over X and an intercept search: it is evaluated where the prediction says
-    # the gap settles (here at step 3), not at every listed step on the way (1, then 3).
+def test_the_solvers_gap_test_evaluates_the_dual_once_where_the_prediction_settles(monkeypatch):
+    # D costs a pass over X and an intercept search: the solvers' test evaluates it where the
+    # prediction says the gap settles (here at step 3), not at every checkpoint on the way (1,
+    # then 3). check_kkt keeps its checkpoints (a failing model's report keeps the best bound).
     X, y = _correlated_logistic(30_000, 40, 2)
     model = LogisticRegression(solver="lbfgs", tol=1e-4).fit(X, y)
     evaluated = []
     dual_at = _logistic._dual_at
     monkeypatch.setattr(_logistic, "_dual_at", lambda *args: evaluated.append(1) or dual_at(*args))
+    Y, c = y[:, None].astype(float), np.ones(len(y))
+    assert _logistic.gap_within_tol(X, Y, c, model.coef_, model.intercept_, True, 0.0, 1.0, 1e-4)
+    assert len(evaluated) == 1
+    evaluated.clear()
     auto = check_kkt(model, X, y, tol=1e-4)
     assert auto.ok and "dual point from 3 Newton steps" in auto.model
-    assert len(evaluated) == 1
+    assert len(evaluated) == 2
 
 
 def _iris_at(C, tol):
@@ -1647,12 +1652,11 @@ def _iris_at(C, tol):
     return X, y, LogisticRegression(C=C, tol=tol, max_iter=1000).fit(X, y)
 
 
-@pytest.mark.parametrize("C", [1e20, 1e30, 1e200])
+@pytest.mark.parametrize("C", [1e30, 1e200])
 def test_an_l2_gap_that_cannot_resolve_tol_leaves_the_verdict_to_the_newton_decrement(C):
-    # Standardised iris at C >= 1e20: the gradient's rounding alone, squared over 2 l2, is above
-    # tol P, and optimal fits (scipy's minimum of F / C to 1e-10) failed check_kkt on a relative
-    # gap of 0.11, as the CLI's `mlbasics kkt --C 1e20` did; the solvers stop on the Newton
-    # decrement there (_decrement_decides), and so does the checker.
+    # Standardised iris at C = 1e30: the gradient's rounding alone, squared over 2 l2, is above
+    # tol P (gap_floor), and optimal fits failed check_kkt on their gap; the solvers stop on the
+    # Newton decrement there (_decrement_decides), and so does the checker.
     X, y, model = _iris_at(C, 1e-10)
     report = check_kkt(model, X, y, tol=1e-3)
     assert report.ok, str(report)
@@ -1668,9 +1672,37 @@ def test_an_l2_gap_that_cannot_resolve_tol_leaves_the_verdict_to_the_newton_decr
     assert not check_kkt(worse, X, y, tol=1e-3).ok
 
 
-def test_a_resolvable_l2_gap_is_still_judged_at_a_large_C():
-    # C = 1e12: the gap can resolve tol; the report is the gap's, as before
-    X, y, model = _iris_at(1e12, 1e-10)
+@pytest.mark.parametrize("C", [1e12, 1e20])
+def test_a_resolvable_l2_gap_is_still_judged_at_a_large_C(C):
+    # iris at C = 1e20 (`mlbasics kkt --C 1e20`) failed check_kkt: the default fit stopped on
+    # its decrement where a first rounding floor, thousands of times too large, excused the gap
+    # at tol = 1e-4. The gap resolves it there: the fit goes on until its gap passes.
+    X, y, model = _iris_at(C, 1e-4)
+    assert model.converged_
     report = check_kkt(model, X, y, tol=1e-3)
     assert report.ok and "duality gap" in report.violations
     assert "Newton decrement" not in report.violations
+
+
+def test_the_decrement_counts_the_penalty_along_the_data_terms_null_space():
+    # The decrement that judges where the gap cannot: g' (H + l2 I)^-1 g / 2. Without l2 in H a
+    # model moved along the data term's null space (a duplicated column, +t / -t: the same
+    # scores, above the optimum by its penalty alone) had a decrement of 1e-12 at 1% to 20%
+    # above, and near-null curvatures made one of 7.6 read 5e50 (a review). Against the
+    # explicit Hessian.
+    X, y, _ = _iris_at(1.0, 1e-4)
+    y = (y == 2).astype(int)
+    X = np.hstack([X, X[:, :1]])
+    C = 1e3
+    model = LogisticRegression(C=C, tol=1e-10).fit(X, y)
+    W = model.coef_ + 0.5 * np.array([[1.0, 0, 0, 0, -1.0]])
+    b, c, Y = model.intercept_, np.full(len(y), C), y[:, None].astype(float)
+    p = 1.0 / (1.0 + np.exp(-(X @ W[0] + b[0])))
+    A = np.hstack([X, np.ones((len(y), 1))])
+    g = A.T @ (c * (p - y)) + np.r_[W[0], 0.0]
+    H = (A * (c * p * (1 - p))[:, None]).T @ A + np.diag(np.r_[np.ones(X.shape[1]), 0.0])
+    exact = 0.5 * g @ np.linalg.solve(H, g)
+    excess = logistic_objective(X, y, W, b, C=C) - model.objective_
+    assert exact >= 0.5 * excess > 0.1  # the penalty's excess, seen by the exact decrement
+    decrement = _logistic.model_decrement(X, Y, W, b, True, c, 1.0)
+    assert decrement == pytest.approx(exact, rel=1e-6)
