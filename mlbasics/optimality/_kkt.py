@@ -244,7 +244,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     ``tol`` times the gap's divisor (standardised iris from ``C = 1e25`` at ``tol=1e-3``), the
     gap cannot be relied on: once stationarity passes and the (refined) gap fails there, the
     ``Newton decrement``
-    (``g' H^+ g / 2`` divided as the gap, the solvers' own rule there) is judged in place of the
+    (``g' (H + l2 I)^-1 g / 2`` divided by ``min(sum_i c_i, P)``, the solvers' own rule there)
+    is judged in place of the
     ``duality gap`` (still reported), and the report's ``model`` line says so. When a number
     leaves the float range (``C`` or weights near 1e300) the same quantities are computed per unit
     of a power of two near ``max c_i``: the residuals and the gap per unit of ``c`` come out

@@ -1706,3 +1706,19 @@ def test_the_decrement_counts_the_penalty_along_the_data_terms_null_space():
     assert exact >= 0.5 * excess > 0.1  # the penalty's excess, seen by the exact decrement
     decrement = _logistic.model_decrement(X, Y, W, b, True, c, 1.0)
     assert decrement == pytest.approx(exact, rel=1e-6)
+
+
+def test_the_decrement_is_judged_against_the_objective_not_the_gaps_rounding_unit():
+    # separable iris (setosa against the rest) at C = 1e20: the gap's unit has the floor
+    # 64 eps sum c / tol, 1e4 times P; a decrement judged in it passed a model (coefficients
+    # shrunk by 10%) whose objective is 6500 times its optimum's
+    X, y, _ = _iris_at(1.0, 1e-4)
+    y = (y == 0).astype(int)
+    C = 1e20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(C=C, tol=1e-10, max_iter=1000).fit(X, y)
+    worse = copy.deepcopy(model)
+    worse.coef_ = 0.9 * model.coef_
+    assert logistic_objective(X, y, worse.coef_, worse.intercept_, C=C) > 100 * model.objective_
+    assert not check_kkt(worse, X, y, tol=1e-3).ok
