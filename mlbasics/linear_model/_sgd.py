@@ -276,21 +276,27 @@ def _diverged(settings: SGDSettings, rate: float, where: str) -> SGDDivergedErro
 
 def _gradient_overflowed(settings: SGDSettings, rate, problem, G, first) -> SGDDivergedError:
     """An adaptive rule's squared gradient overflowed (``optim._GradientOverflowError``): at the
-    run's first update the problem's scale (the data term's gradient grows with the sample
-    weights ``s_i``, the L2 term's with its per-sample strength ``1 / (C n)``), not the rate,
-    which has not acted yet; later, either."""
+    run's first update (a ``partial_fit`` stream is one run) the problem's scale (the data
+    term's gradient grows with the sample weights ``s_i``, times the class weights; the L2
+    term's with its per-sample strength ``1 / (C n)``, from the second update of a start at 0),
+    not the rate, which has not acted yet; later, either."""
     what = (
-        f"optimizer={settings.optimizer!r} divides by the root of its averaged squared "
+        f"optimizer={settings.optimizer!r} divides by the root of its accumulated squared "
         f"gradients, and a square overflowed float64 (largest |gradient| "
         f"{float(np.max(np.abs(G))):.3g})"
     )
-    scale = f"the data term's gradient grows with sample_weight (here up to {problem.sw.max():.3g})"
+    scale = (
+        "the data term's gradient grows with the sample weights (sample_weight times "
+        f"class_weight, here up to {problem.sw.max():.3g})"
+    )
+    remedy = "bring them nearer 1 (smaller sample or class weights"
     if problem.alpha2 > 0.0:
         scale += (
             " and the L2 term's with its per-sample strength 1 / (C n_samples) (here "
             f"{problem.alpha2:.3g})"
         )
-    remedy = "bring them nearer 1 (smaller sample weights, or a larger C), or standardise X"
+        remedy += ", or a larger C"
+    remedy += "), or standardise X"
     if first:
         return SGDDivergedError(
             f"SGD stopped at its first update: {what}. At the starting point that is the "

@@ -328,7 +328,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
                     f"[batched SMO] round {rounds:>6d}  iter {n_iter:>8d}  gap {gap:.3e}  "
                     f"dual objective {objective:.8e}  (float64 gradient)"
                 )
-            istate = np.array([n_iter, n, 0, 0], dtype=np.int64)
+            istate = np.array([n_iter, n, 0, 0, 0], dtype=np.int64)
             iterate = None if hook is None else current_iterate(data, (alpha, F), status, istate)
             stop = recorder.record(objective, gap, iterate)
             if gap < tol:
@@ -387,7 +387,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
         last = gap < tol or n_iter >= max_iter or pairs == 0 or not finite
         if n_iter == next_record or last:
             next_record += CHUNK
-            istate = np.array([n_iter, n, 0, 0], dtype=np.int64)
+            istate = np.array([n_iter, n, 0, 0, 0], dtype=np.int64)
             iterate = None if hook is None else current_iterate(data, (alpha, F), status, istate)
             stop = recorder.record(objective, gap, iterate)
         if pairs == 0 or not finite:  # numerically stuck, or overflowed: stop unconverged
@@ -468,7 +468,7 @@ def _local_smo(
         pen_up[ws], pen_low[ws], np.zeros(size), np.empty(size),
     )  # fmt: skip
     status_B = status[ws]
-    istate = np.zeros(4, dtype=np.int64)
+    istate = np.zeros(K.N_ISTATE, dtype=np.int64)
     istate[K.I_ACTIVE] = size
     istate[K.I_COUNTER] = size + 1
     fstate = np.array([objective, np.inf])

@@ -436,10 +436,10 @@ def violations(F, pen_up, pen_low):
 
 def stop_message(code, stopped, gap, tol, max_iter, shrinking=False) -> str:
     """Why SMO stopped (``code`` from the compiled kernels or :data:`PRECISION`), with advice when
-    it did not converge: :attr:`DualSolution.message`. ``shrinking``: whether shrinking ran (a
-    run stopped before its first shrink had set nothing aside, and ``shrinking=False`` would
-    stop at the same point: the advice misled there; after it, even a run with nothing set
-    aside at the end may have been slowed by earlier shrinks)."""
+    it did not converge: :attr:`DualSolution.message`. ``shrinking``: whether a shrink set a
+    variable aside during the run (if none did, ``shrinking=False`` makes the same run: the
+    advice misled there; if one did, even a run with every variable back at the end may have
+    been slowed by it)."""
     if code == K.CONVERGED:
         return f"converged: gap m - M = {gap:.3g} < tol={tol}"
     if stopped:

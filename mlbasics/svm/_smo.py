@@ -196,7 +196,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
     upper = np.asarray(upper, dtype=np.float64)
     data, diag, kern = _data(X, y, spec)
     cache = _cache(n, cache_size)
-    istate = np.zeros(4, dtype=np.int64)
+    istate = np.zeros(K.N_ISTATE, dtype=np.int64)
     istate[K.I_ACTIVE] = n
     istate[K.I_COUNTER] = min(n, K.SHRINK_EVERY) + 1
     fstate = np.zeros(2)
@@ -309,9 +309,9 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
             F[:] = F_exact
     converged = code == K.CONVERGED
     message = None
-    # shrinking runs every min(n, SHRINK_EVERY) iterations; a run stopped before the first had
-    # nothing set aside, and shrinking=False would stop at the same point
-    shrank = shrinking and loss != "logistic" and istate[K.I_ITER] > min(n, K.SHRINK_EVERY)
+    # a run in which no shrink set a variable aside (stopped before the first shrink, or
+    # restarted without shrinking from the float64 gradient) is the run shrinking=False makes
+    shrank = bool(istate[K.I_SHRANK])
 
     C = upper if loss != "squared_hinge" else 0.5 / extra  # the C_i (squared hinge: upper is inf)
     if loss == "logistic":

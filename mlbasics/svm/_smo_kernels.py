@@ -65,8 +65,10 @@ RUNNING, CONVERGED, STALLED, UNBOUNDED = 0, 1, 2, 3
 #: Shrinking is tried every min(n, SHRINK_EVERY) iterations (libsvm's counter).
 SHRINK_EVERY = 1000
 
-# istate slots (int64) of the hinge / squared-hinge solver.
-I_ITER, I_ACTIVE, I_UNSHRUNK, I_COUNTER = 0, 1, 2, 3
+# istate slots (int64) of the hinge / squared-hinge solver (I_SHRANK: 1 once a shrink has set a
+# variable aside, for the max_iter message's advice); N_ISTATE of them.
+I_ITER, I_ACTIVE, I_UNSHRUNK, I_COUNTER, I_SHRANK = 0, 1, 2, 3, 4
+N_ISTATE = 5
 # fstate slots (float64).
 F_OBJECTIVE, F_GAP = 0, 1
 
@@ -567,6 +569,7 @@ def _shrink(n, data, kern, cache, state, status, istate, tol):
             dropped += 1
     _permute_prefix(order, active, data, cache, state, status)
     istate[I_ACTIVE] = keep
+    istate[I_SHRANK] = 1
 
 
 @njit(cache=True, fastmath=SELECT_MATH)

@@ -403,3 +403,19 @@ def test_a_settled_sample_far_away_is_not_negligible():
     start = np.concatenate([model.coef_[0], model.intercept_])
     best = minimize(primal, start, jac=True, method="BFGS", options={"gtol": 1e-12}).x
     np.testing.assert_allclose(model.coef_[0], best[:3], atol=1e-4)
+
+
+def test_a_run_restarted_without_shrinking_before_its_first_shrink_gets_no_shrinking_advice():
+    # converged on the float32 gradient at iteration 596, before the first shrink (1000), then
+    # restarted from the float64 one without shrinking and capped at 1200: the same run as
+    # shrinking=False, yet advised to try it (counting iterations, a review)
+    rng = np.random.default_rng(0)
+    n = 1500
+    X = rng.normal(size=(n, 2))
+    y = np.where(X[:, 0] + 0.3 * rng.normal(size=n) > 0, 1.0, -1.0)
+    X = np.column_stack([X, np.full(n, 1e3)])
+    args = (X, y, np.full(n, 1.0), KernelSpec("linear"))
+    shrunk = _smo.solve_dual(*args, tol=1e-3, max_iter=1200)
+    unshrunk = _smo.solve_dual(*args, tol=1e-3, max_iter=1200, shrinking=False)
+    assert not shrunk.converged and np.array_equal(shrunk.alpha, unshrunk.alpha)
+    assert "shrinking" not in shrunk.message
