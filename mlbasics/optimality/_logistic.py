@@ -648,9 +648,19 @@ def _newton_decrement(X, P, c, G, gb, l2=0.0) -> float:
     exact diagonal (so that the features' units do not matter); see
     :data:`DECREMENT_MAX_STEPS`. The quadratic model's decrease ``-q(d) = -(<g, d> - <r, d>) /
     2`` at the CG iterate is a lower bound that rises to the decrement; ``gb`` is the free
-    intercept's derivative (None without one)."""
+    intercept's derivative (None without one).
+
+    With ``l2`` (``H + l2 I`` definite but for a multinomial's intercepts, whose class sum the
+    softmax ignores: that component of ``gb``, rounding, is projected out) a CG that breaks
+    down (a curvature at the rounding level) or stops at :data:`DECREMENT_MAX_STEPS` short of
+    :data:`DECREMENT_RTOL` gives ``inf``, no estimate: on wine at ``C = 1e18`` the intercepts'
+    class sum of 74.6 (rounding of ``c (P - Y)``) blew CG up, the clipped decrease read 0 and
+    a model 70% above its optimum passed; a truncated run passed one 1.6e-4 above at
+    ``tol = 1e-4`` (a review). Unpenalised, a null curvature is the end of the flat directions
+    (see below), and the lower bound is kept."""
     free = gb is not None
     K = G.shape[0]
+    strict = l2 > 0.0
     # Unpenalised, a flat column (constant on the samples of positive weight, with a free
     # intercept; zero there, without) has a gradient and a curvature of rounding: CG divided
     # one by the other (a constant column of 1e4 beside an optimal model: a decrement of 0.08
@@ -663,14 +673,25 @@ def _newton_decrement(X, P, c, G, gb, l2=0.0) -> float:
     Mw = np.where(diag_w > 0.0, diag_w, 1.0)
     Mb = np.where(diag_b > 0.0, diag_b, 1.0)
     gw, gbv = np.array(G, dtype=float), (np.array(gb, dtype=float) if free else np.zeros(K))
+    if free and K > 1:
+        gbv -= gbv.mean()  # (the class sum: a direction of no curvature, and rounding)
     gw[:, flat] = 0.0
     dw, db = np.zeros_like(gw), np.zeros_like(gbv)
     rw, rb = -gw, -gbv
-    zw, zb = rw / Mw, (rb / Mb if free else 0.0 * rb)
+    decrease = 0.0
+    center = free and K > 1  # keep the intercepts' part off the softmax's class sum
+
+    def precondition(rw, rb):
+        zb = rb / Mb if free else 0.0 * rb
+        return rw / Mw, (zb - zb.mean() if center else zb)
+
+    zw, zb = precondition(rw, rb)
     pw, pb = zw.copy(), zb.copy()
     rz = serial_dot(rw, zw) + serial_dot(rb, zb)
-    decrease, rz_start = 0.0, rz
+    rz_start = rz
     for _ in range(DECREMENT_MAX_STEPS):
+        if not rz > 0.0:  # a zero gradient: the decrement is 0
+            return max(decrease, 0.0)
         _, Hw, Hb = _hessian_product(X, P, c, l2, free, pw, pb)
         Hw[:, flat] = 0.0
         curvature = serial_dot(pw, Hw) + serial_dot(pb, Hb)
@@ -678,20 +699,23 @@ def _newton_decrement(X, P, c, G, gb, l2=0.0) -> float:
         # weighs every coordinate alike) lies in H's null space, where the gradient is
         # rounding too: a column that is 1e4 times another gave 2.1 per unit of c
         size = serial_dot(pw * Mw, pw) + (serial_dot(pb * Mb, pb) if free else 0.0)
-        if not (rz > 0.0 and curvature > DECREMENT_NULL_CURVATURE * size):
-            break
+        if not curvature > DECREMENT_NULL_CURVATURE * size:
+            return np.inf if strict else max(decrease, 0.0)
         a = rz / curvature
         dw, db = dw + a * pw, db + a * pb
         rw, rb = rw - a * Hw, rb - a * Hb
+        previous = decrease
         decrease = -0.5 * (serial_dot(gw, dw) + serial_dot(gbv, db) - serial_dot(rw, dw)
                            - serial_dot(rb, db))  # fmt: skip
-        zw, zb = rw / Mw, (rb / Mb if free else 0.0 * rb)
+        if strict and not decrease >= 0.5 * previous:  # CG's decrease rises: a fall is a breakdown
+            return np.inf
+        zw, zb = precondition(rw, rb)
         rz_next = serial_dot(rw, zw) + serial_dot(rb, zb)
         if rz_next <= DECREMENT_RTOL**2 * rz_start:  # the residual down by DECREMENT_RTOL
-            break
+            return max(decrease, 0.0)
         pw, pb = zw + (rz_next / rz) * pw, zb + (rz_next / rz) * pb
         rz = rz_next
-    return max(decrease, 0.0)
+    return np.inf if strict else max(decrease, 0.0)  # (strict: short of DECREMENT_RTOL)
 
 
 def judged_gap(relative, penalty, coef) -> float:

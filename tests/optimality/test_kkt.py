@@ -13,7 +13,7 @@ from scipy import sparse
 from sklearn import linear_model as sk_linear
 from sklearn import svm as sk_svm
 from sklearn.cluster import KMeans
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.pipeline import make_pipeline
@@ -1722,3 +1722,32 @@ def test_the_decrement_is_judged_against_the_objective_not_the_gaps_rounding_uni
     worse.coef_ = 0.9 * model.coef_
     assert logistic_objective(X, y, worse.coef_, worse.intercept_, C=C) > 100 * model.objective_
     assert not check_kkt(worse, X, y, tol=1e-3).ok
+
+
+def test_a_saturated_multinomial_fit_far_from_its_optimum_is_not_passed_on_a_zero_decrement():
+    # standardised wine at C = 1e18 (the fit stops unconverged): the intercepts' gradient summed
+    # to 74.6 over the classes (rounding of c (P - Y)), a direction the softmax ignores; CG on
+    # the decrement blew up, the clipped decrease read 0 and check_kkt passed a model that
+    # scipy's BFGS (on an objective accurate at saturation) takes 70% lower (a review)
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(C=1e18, solver="newton").fit(X, y)
+    report = check_kkt(model, X, y, tol=1e-4)
+    assert not report.ok
+    assert not report.violations.get("Newton decrement", np.inf) <= 1e-4
+
+
+def test_a_truncated_penalised_decrement_is_no_estimate(monkeypatch):
+    # CG's decrease is a lower bound until it converges: cut short with l2 it passed a fit
+    # 1.6e-4 above its optimum at tol = 1e-4 (a review); it is now inf, no estimate. Without a
+    # penalty the lower bound stays (a null curvature ends the flat directions).
+    X, y = _correlated_logistic(2_000, 20, 2)
+    model = LogisticRegression(tol=1e-2).fit(X, y)
+    W, b, c, Y = model.coef_ * 1.1, model.intercept_, np.ones(len(y)), y[:, None].astype(float)
+    full = _logistic.model_decrement(X, Y, W, b, True, c, 1.0)
+    assert 0.0 < full < np.inf
+    monkeypatch.setattr(_logistic, "DECREMENT_MAX_STEPS", 2)
+    assert _logistic.model_decrement(X, Y, W, b, True, c, 1.0) == np.inf
+    assert 0.0 < _logistic.model_decrement(X, Y, W, b, True, c, 0.0) < np.inf
