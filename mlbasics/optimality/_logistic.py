@@ -170,6 +170,11 @@ SOLVER_REFINE_MAX_STEPS = 10
 DECREMENT_MAX_STEPS = 100
 DECREMENT_RTOL = 1e-8
 DECREMENT_NULL_CURVATURE = 1e-12
+#: With an L2 term, problems of at most this many coefficients (and intercepts) take the
+#: decrement from the explicit Hessian (:func:`_dense_decrement`): conjugate gradients on
+#: raw breast cancer at ``C = 1e20`` (31 unknowns, condition number 5e14) needed 133 steps, and
+#: cut at :data:`DECREMENT_MAX_STEPS` gave no estimate for a fit 1.3e-11 from its optimum.
+DENSE_DECREMENT_UNKNOWNS = 300
 
 
 def penalty_strengths(model) -> tuple[float, float, float]:
@@ -403,7 +408,41 @@ def model_decrement(X, Y, coef, intercept, free_intercept, c, l2) -> float:
         P = _probabilities(np.asarray(X @ coef.T) + intercept)
         R = c[:, None] * (P - Y)
         G = np.asarray(X.T @ R).T + l2 * coef
-        return _newton_decrement(X, P, c, G, R.sum(axis=0) if free_intercept else None, l2)
+        gb = R.sum(axis=0) if free_intercept else None
+        unknowns = coef.shape[0] * (X.shape[1] + int(free_intercept))
+        small = unknowns <= DENSE_DECREMENT_UNKNOWNS and X.shape[0] * unknowns <= 2e7
+        if l2 > 0.0 and small:  # (the explicit Hessian: O(n unknowns^2 / K) work, n x m memory)
+            return _dense_decrement(X, P, c, G, gb, l2)
+        return _newton_decrement(X, P, c, G, gb, l2)
+
+
+def _dense_decrement(X, P, c, G, gb, l2) -> float:
+    """``g' (H + l2 I)^+ g / 2`` from the explicit Hessian (``l2`` on the coefficients, not the
+    intercepts), by least squares: the pseudo-inverse drops a multinomial's class-sum direction,
+    which the softmax ignores (its gradient there is rounding). ``inf`` when it is not finite."""
+    A = X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=float)
+    free = gb is not None
+    if free:
+        A = np.hstack([A, np.ones((A.shape[0], 1))])
+    m = A.shape[1]
+    K = G.shape[0]
+    g = np.hstack([G, np.reshape(gb, (K, 1))]) if free else np.asarray(G, dtype=float)
+    penalty = np.r_[np.full(X.shape[1], l2), np.zeros(int(free))]
+    if K == 1:
+        H = (A * (c * P[:, 0] * (1.0 - P[:, 0]))[:, None]).T @ A + np.diag(penalty)
+    else:  # blocks (k, l): A' diag(c (P_k delta_kl - P_k P_l)) A
+        H = np.empty((K * m, K * m))
+        for k in range(K):
+            for j in range(K):
+                weight = c * P[:, k] * ((k == j) - P[:, j])
+                H[k * m : (k + 1) * m, j * m : (j + 1) * m] = (A * weight[:, None]).T @ A
+        H += np.diag(np.tile(penalty, K))
+    flat = g.ravel()
+    if not (np.all(np.isfinite(H)) and np.all(np.isfinite(flat))):
+        return np.inf
+    d = np.linalg.lstsq(H, flat, rcond=None)[0]
+    value = 0.5 * float(flat @ d)
+    return value if np.isfinite(value) else np.inf
 
 
 def _certificate(

@@ -13,7 +13,7 @@ from scipy import sparse
 from sklearn import linear_model as sk_linear
 from sklearn import svm as sk_svm
 from sklearn.cluster import KMeans
-from sklearn.datasets import load_iris, load_wine
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.pipeline import make_pipeline
@@ -1743,11 +1743,27 @@ def test_a_truncated_penalised_decrement_is_no_estimate(monkeypatch):
     # CG's decrease is a lower bound until it converges: cut short with l2 it passed a fit
     # 1.6e-4 above its optimum at tol = 1e-4 (a review); it is now inf, no estimate. Without a
     # penalty the lower bound stays (a null curvature ends the flat directions).
+    # (CG serves problems above DENSE_DECREMENT_UNKNOWNS; the explicit Hessian is the reference)
     X, y = _correlated_logistic(2_000, 20, 2)
     model = LogisticRegression(tol=1e-2).fit(X, y)
     W, b, c, Y = model.coef_ * 1.1, model.intercept_, np.ones(len(y)), y[:, None].astype(float)
-    full = _logistic.model_decrement(X, Y, W, b, True, c, 1.0)
-    assert 0.0 < full < np.inf
+    P = 1.0 / (1.0 + np.exp(-(X @ W.T + b)))
+    R = c[:, None] * (P - Y)
+    G, gb = (X.T @ R).T + W, R.sum(axis=0)
+    exact = _logistic._dense_decrement(X, P, c, G, gb, 1.0)
+    assert _logistic._newton_decrement(X, P, c, G, gb, 1.0) == pytest.approx(exact, rel=1e-6)
+    assert _logistic.model_decrement(X, Y, W, b, True, c, 1.0) == pytest.approx(exact, rel=1e-9)
     monkeypatch.setattr(_logistic, "DECREMENT_MAX_STEPS", 2)
-    assert _logistic.model_decrement(X, Y, W, b, True, c, 1.0) == np.inf
-    assert 0.0 < _logistic.model_decrement(X, Y, W, b, True, c, 0.0) < np.inf
+    assert _logistic._newton_decrement(X, P, c, G, gb, 1.0) == np.inf
+    assert 0.0 < _logistic._newton_decrement(X, P, c, G, gb, 0.0) < np.inf
+
+
+def test_the_decrement_of_a_small_ill_conditioned_problem_comes_from_its_hessian():
+    # raw breast cancer at C = 1e20 (31 unknowns, condition number 5e14): CG needed 133 steps,
+    # and cut at 100 gave no estimate, so an optimal fit (1.3e-11 from a damped Newton reference)
+    # ended unconverged and failed check_kkt (a review); the explicit Hessian gives it
+    X, y = load_breast_cancer(return_X_y=True)
+    model = LogisticRegression(C=1e20, tol=1e-4).fit(X, y)
+    assert model.converged_
+    report = check_kkt(model, X, y, tol=1e-4)
+    assert report.ok and report.violations["Newton decrement"] < 1e-4
