@@ -686,8 +686,9 @@ def _gap_confirms(obj: LogisticObjective, coef, F, tol, exact_decrement=False) -
 
 def _decrement_decides(obj: LogisticObjective, coef, F, tol) -> bool:
     """Where an L2 gap cannot resolve ``tol``, whether the Newton decrement, computed as the
-    certificate computes it (:func:`~mlbasics.optimality._logistic._newton_decrement`: CG with
-    the exact diagonal, run until its residual is 1e-8 of the gradient's), passes it instead.
+    certificate computes it (:func:`~mlbasics.optimality._logistic.model_decrement`: from the
+    explicit Hessian scaled by its diagonal for small problems, else CG with the exact diagonal
+    run until its residual is 1e-8 of the gradient's), passes it instead.
 
     The gap's plain value is ``||grad||^2 / (2 l2)``; when the gradient's own rounding
     (:func:`~mlbasics.optimality._logistic.gap_floor`), squared and divided by ``l2``, exceeds

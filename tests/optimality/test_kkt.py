@@ -1767,3 +1767,24 @@ def test_the_decrement_of_a_small_ill_conditioned_problem_comes_from_its_hessian
     assert model.converged_
     report = check_kkt(model, X, y, tol=1e-4)
     assert report.ok and report.violations["Newton decrement"] < 1e-4
+
+
+def test_the_explicit_decrement_does_not_depend_on_the_features_units():
+    # features of scales 1e-5, 1 and 1e3 at C = 1e22: least squares on the unscaled Hessian
+    # dropped the small feature's direction (its cutoff is relative to the largest singular
+    # value), and an L-BFGS fit 12% above the optimum passed on a decrement of 4e-15 (a review);
+    # scaled by its diagonal, the Hessian gives 0.10, as CG did
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(400, 3))
+    y = (Z @ [1.0, -1.0, 0.5] + rng.logistic(size=400) > 0).astype(int)
+    X = Z * np.array([1e-5, 1.0, 1e3])
+    C = 1e22
+    reference = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-8).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(C=C, solver="lbfgs", tol=1e-4, max_iter=1000).fit(X, y)
+    excess = logistic_objective(X, y, model.coef_, model.intercept_, C=C) / reference.objective_
+    assert excess - 1 > 0.05
+    report = check_kkt(model, X, y, tol=1e-4)
+    assert not report.ok and report.violations["Newton decrement"] > 0.05
+    assert check_kkt(reference, X, y, tol=1e-4).ok
