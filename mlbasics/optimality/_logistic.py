@@ -422,7 +422,10 @@ def _dense_decrement(X, P, c, G, gb, l2) -> float:
     diag(H)^-1/2`` (the decrement does not depend on the features' units; the unscaled least
     squares' cutoff did, and dropped real directions: 12% above the optimum read 4e-15, a
     review). A multinomial's intercept gradient is first projected off the class sum, which
-    the softmax ignores (rounding there). ``inf`` when it is not finite."""
+    the softmax ignores (rounding there). ``inf`` when the value is not a finite non-negative
+    number: no estimate. At a huge ``C`` the cutoff still drops the directions whose only
+    curvature is ``l2`` (a multinomial's class mean of ``W``, duplicated columns), which
+    underestimates the decrement there (a review; stationarity failed every such model built)."""
     A = X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=float)
     free = gb is not None
     if free:
@@ -450,7 +453,9 @@ def _dense_decrement(X, P, c, G, gb, l2) -> float:
     scaled = flat * scaling
     d = np.linalg.lstsq(H * np.outer(scaling, scaling), scaled, rcond=None)[0]
     value = 0.5 * float(scaled @ d)
-    return value if np.isfinite(value) else np.inf
+    # (a Hessian indefinite by rounding, as a saturated softmax's at C = 1e250, gave -2: a
+    # review) the value of a semidefinite H is never negative: no estimate then
+    return value if np.isfinite(value) and value >= 0.0 else np.inf
 
 
 def _certificate(

@@ -1788,3 +1788,17 @@ def test_the_explicit_decrement_does_not_depend_on_the_features_units():
     report = check_kkt(model, X, y, tol=1e-4)
     assert not report.ok and report.violations["Newton decrement"] > 0.05
     assert check_kkt(reference, X, y, tol=1e-4).ok
+
+
+def test_a_rounding_indefinite_hessian_gives_no_decrement():
+    # saturated softmax on wine at C = 1e250 (the penalty 1e-251 in check_kkt's scaled units):
+    # the scaled Hessian came out indefinite, least squares gave a decrement of -2, and the
+    # model passed (a review); no estimate now, the model fails
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(C=1e250).fit(X, y)
+    report = check_kkt(model, X, y, tol=1e-4)
+    assert not report.ok
+    assert not report.violations.get("Newton decrement", np.inf) < 0.0
