@@ -409,6 +409,8 @@ def model_decrement(X, Y, coef, intercept, free_intercept, c, l2) -> float:
         R = c[:, None] * (P - Y)
         G = np.asarray(X.T @ R).T + l2 * coef
         gb = R.sum(axis=0) if free_intercept else None
+        if free_intercept and coef.shape[0] > 1:  # (the softmax ignores the class sum: rounding)
+            gb = gb - gb.mean()
         unknowns = coef.shape[0] * (X.shape[1] + int(free_intercept))
         small = unknowns <= DENSE_DECREMENT_UNKNOWNS and X.shape[0] * unknowns <= 2e7
         if l2 > 0.0 and small:  # (the explicit Hessian: O(n unknowns^2) work, n x m memory)
@@ -421,19 +423,18 @@ def _dense_decrement(X, P, c, G, gb, l2) -> float:
     intercepts), by least squares on the Hessian scaled by its diagonal, ``D H D`` with ``D =
     diag(H)^-1/2`` (the decrement does not depend on the features' units; the unscaled least
     squares' cutoff did, and dropped real directions: 12% above the optimum read 4e-15, a
-    review). A multinomial's intercept gradient is first projected off the class sum, which
-    the softmax ignores (rounding there). ``inf`` when the value is not a finite non-negative
-    number: no estimate. At a huge ``C`` the cutoff still drops the directions whose only
-    curvature is ``l2`` (a multinomial's class mean of ``W``, duplicated columns), which
-    underestimates the decrement there (a review; stationarity failed every such model built)."""
+    review). A multinomial's intercept gradient comes projected off the class sum, which the
+    softmax ignores (rounding there: :func:`model_decrement`). ``inf`` when the value is not a
+    finite non-negative number: no estimate. At a huge ``C`` the cutoff still drops the
+    directions whose only curvature is ``l2`` (a multinomial's class mean of ``W``, duplicated
+    columns), which underestimates the decrement there (a review; stationarity failed every
+    such model built)."""
     A = X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=float)
     free = gb is not None
     if free:
         A = np.hstack([A, np.ones((A.shape[0], 1))])
     m = A.shape[1]
     K = G.shape[0]
-    if free and K > 1:
-        gb = gb - np.mean(gb)
     g = np.hstack([G, np.reshape(gb, (K, 1))]) if free else np.asarray(G, dtype=float)
     penalty = np.r_[np.full(X.shape[1], l2), np.zeros(int(free))]
     if K == 1:
@@ -703,7 +704,7 @@ def _newton_decrement(X, P, c, G, gb, l2=0.0) -> float:
     intercept's derivative (None without one).
 
     With ``l2`` (``H + l2 I`` definite but for a multinomial's intercepts, whose class sum the
-    softmax ignores: that component of ``gb``, rounding, is projected out) a CG that breaks
+    softmax ignores: that component of ``gb``, rounding, comes projected out) a CG that breaks
     down (a curvature at the rounding level) or stops at :data:`DECREMENT_MAX_STEPS` short of
     :data:`DECREMENT_RTOL` gives ``inf``, no estimate: on wine at ``C = 1e18`` the intercepts'
     class sum of 74.6 (rounding of ``c (P - Y)``) blew CG up, the clipped decrease read 0 and
@@ -725,8 +726,6 @@ def _newton_decrement(X, P, c, G, gb, l2=0.0) -> float:
     Mw = np.where(diag_w > 0.0, diag_w, 1.0)
     Mb = np.where(diag_b > 0.0, diag_b, 1.0)
     gw, gbv = np.array(G, dtype=float), (np.array(gb, dtype=float) if free else np.zeros(K))
-    if free and K > 1:
-        gbv -= gbv.mean()  # (the class sum: a direction of no curvature, and rounding)
     gw[:, flat] = 0.0
     dw, db = np.zeros_like(gw), np.zeros_like(gbv)
     rw, rb = -gw, -gbv

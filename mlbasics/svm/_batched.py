@@ -328,7 +328,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
                     f"[batched SMO] round {rounds:>6d}  iter {n_iter:>8d}  gap {gap:.3e}  "
                     f"dual objective {objective:.8e}  (float64 gradient)"
                 )
-            istate = np.array([n_iter, n, 0, 0, 0], dtype=np.int64)
+            istate = _run_state(n_iter, n)
             iterate = None if hook is None else current_iterate(data, (alpha, F), status, istate)
             stop = recorder.record(objective, gap, iterate)
             if gap < tol:
@@ -387,7 +387,7 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
         last = gap < tol or n_iter >= max_iter or pairs == 0 or not finite
         if n_iter == next_record or last:
             next_record += CHUNK
-            istate = np.array([n_iter, n, 0, 0, 0], dtype=np.int64)
+            istate = _run_state(n_iter, n)
             iterate = None if hook is None else current_iterate(data, (alpha, F), status, istate)
             stop = recorder.record(objective, gap, iterate)
         if pairs == 0 or not finite:  # numerically stuck, or overflowed: stop unconverged
@@ -421,6 +421,14 @@ def _solve(X, y, upper, spec, loss, tol, max_iter, cache_size, hook, log, q):
         stopped=recorder.stopped and not converged,
         message=stop_message(outcome, recorder.stopped, gap, tol, max_iter),
     )
+
+
+def _run_state(n_iter, n):
+    """The compiled solver's ``istate`` of a batched run with every variable active (what
+    :func:`~mlbasics.svm._dual.current_iterate` reads)."""
+    istate = np.zeros(K.N_ISTATE, dtype=np.int64)
+    istate[K.I_ITER], istate[K.I_ACTIVE] = n_iter, n
+    return istate
 
 
 def _exact_block(ws, data, kern):
