@@ -242,7 +242,8 @@ def test_kkt_command_reports_the_fits_warnings_as_notes(capsys):
     # shown by the warnings module, a fit's ConvergenceWarning was located at <frozen runpy>
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing escapes as a warning
-        main(["kkt", "--model", "logistic", "--dataset", "wine", "--C", "1e20"])
+        # (at C = 1e300 the optimum's margins are near 690, beyond 100 Newton iterations)
+        main(["kkt", "--model", "logistic", "--dataset", "breast_cancer", "--C", "1e300"])
     out = capsys.readouterr().out
     assert "note: 1 warning (ConvergenceWarning), the first: LogisticRegression" in out
 
@@ -256,7 +257,7 @@ def test_kkt_command_shows_the_fits_warnings_when_the_check_fails(monkeypatch, c
 
     monkeypatch.setattr(mlbasics.optimality, "check_kkt", broken)
     with pytest.raises(RuntimeError, match="the check failed"):
-        main(["kkt", "--model", "logistic", "--dataset", "wine", "--C", "1e20"])
+        main(["kkt", "--model", "logistic", "--dataset", "breast_cancer", "--C", "1e300"])
     assert "note: 1 warning (ConvergenceWarning)" in capsys.readouterr().out
 
 

@@ -1,5 +1,5 @@
 """The softmax functions of mlbasics.losses and their row reductions, against scipy; the squared
-hinge beyond the float range."""
+hinge beyond the float range; losses, residuals and curvatures at saturation against decimals."""
 
 import warnings
 
@@ -89,3 +89,72 @@ def test_softmax_of_scores_spanning_more_than_the_largest_float_without_warnings
     np.testing.assert_allclose(probabilities, [[1.0, 0.0], softmax([1.0, 2.0])], rtol=1e-15)
     assert low[0] == np.inf and high[0] == 0.0
     np.testing.assert_allclose([low[1], high[1]], logsumexp([1.0, 2.0]) - np.array([2.0, 1.0]))
+
+
+# -- saturation: values of a sample classified with a large margin, against decimal arithmetic ---
+
+#: Digits of the decimal references: enough for 1 + exp(-700) to keep exp(-700).
+DIGITS = 400
+
+
+def _decimal_softmax(row):
+    """The softmax of one row of scores, in decimal arithmetic of DIGITS digits (not numpy)."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as context:
+        context.prec = DIGITS
+        exps = [Decimal(float(z)).exp() for z in row]
+        total = sum(exps)
+        return [e / total for e in exps], total
+
+
+@pytest.mark.parametrize("margin", [5.0, 36.0, 40.0, 80.0, 700.0])
+def test_saturated_losses_residuals_and_curvatures_keep_their_digits(margin):
+    # Past a margin of about 37 a probability rounds to 1, and every quantity formed as 1 - p or
+    # p - 1 (the loss log(1 + tiny), the label's residual, its curvature) came out 0; each is
+    # now within a few ulps of its decimal value.
+    from decimal import Decimal, localcontext
+
+    from mlbasics.losses import (
+        probability_residuals,
+        probability_variances,
+        softmax_jacobian_product,
+    )
+
+    scores = np.array([[margin, 0.0, -3.0], [0.5, margin - 1.0, 2.0]])
+    Y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    V = np.array([[1.0, -2.0, 0.5], [0.3, 2.0, -1.0]])
+    loss = multinomial(scores, Y)
+    residuals = probability_residuals(scores, Y)
+    variances = probability_variances(scores)
+    product = softmax_jacobian_product(multinomial_probabilities(scores), V)
+    with localcontext() as context:
+        context.prec = DIGITS
+        for i, row in enumerate(scores):
+            P, total = _decimal_softmax(row)
+            label = int(np.argmax(Y[i]))
+            expected_loss = float(total.ln() - Decimal(float(row[label])))
+            assert loss[i] == pytest.approx(expected_loss, rel=1e-14, abs=0.0)
+            for k in range(3):
+                expected = float(P[k] - Decimal(float(Y[i, k])))
+                assert residuals[i, k] == pytest.approx(expected, rel=1e-14, abs=0.0)
+                assert variances[i, k] == pytest.approx(
+                    float(P[k] * (1 - P[k])), rel=1e-14, abs=0.0
+                )
+            mean = sum(P[k] * Decimal(float(V[i, k])) for k in range(3))
+            for k in range(3):
+                expected = float(P[k] * (Decimal(float(V[i, k])) - mean))
+                assert product[i, k] == pytest.approx(expected, rel=1e-12, abs=0.0)
+    # one column: the sigmoid's residuals of both labels and its curvature
+    z = np.array([[margin], [-margin]])
+    for y in (1.0, 0.0):
+        r = probability_residuals(z, np.full((2, 1), y))
+        with localcontext() as context:
+            context.prec = DIGITS
+            for i in range(2):
+                p = 1 / (1 + (-Decimal(float(z[i, 0]))).exp())
+                assert r[i, 0] == pytest.approx(float(p - Decimal(y)), rel=1e-14, abs=0.0)
+                curvature = float(p * (1 - p))
+                assert probability_variances(z)[i, 0] == pytest.approx(
+                    curvature, rel=1e-14, abs=0.0
+                )

@@ -11,9 +11,11 @@ for each row ``i`` (the dense row, or the ``(indices, values)`` of a CSR row),
 
 1. scores ``z_k = w_k . x_i + b_k``; a score that is not finite stops the pass (divergence);
 2. the loss, in the forms that never overflow: ``log(1 + exp(-m)) = max(-m, 0) +
-   log1p(exp(-|m|))`` of the margin ``m = (2 y - 1) z`` (binary), ``log sum_k exp(z_k) - z_y``
-   with the maximum score taken out before the exponentials (multinomial);
-3. the residuals ``r_k = c_i (p_k - y_k)`` (stable sigmoid, or softmax) and the gradient
+   log1p(exp(-|m|))`` of the margin ``m = (2 y - 1) z`` (binary), ``(z_t - z_y) +
+   log1p(sum_{k != t} exp(z_k - z_t))`` with ``t`` the arg max (multinomial: two non-negative
+   terms, no cancellation when the loss is tiny);
+3. the residuals ``r_k = c_i (p_k - y_k)`` (stable sigmoid, or softmax; the label's without the
+   cancellation of ``p - 1``) and the gradient
    ``G[k, :] += r_k x_i`` (a scatter-add over the nonzero entries of a CSR row), ``G[k, -1] += r_k``
    for the intercept.
 
@@ -48,8 +50,8 @@ def _loss_and_residuals(z, y, c):
     picked = 0.0
     for k in range(K):
         picked += y[k] * z[k]
-    top, norm = residuals_in_place(z, y, c)
-    return top + np.log(norm) - picked
+    top, rest = residuals_in_place(z, y, c)
+    return (top - picked) + np.log1p(rest)
 
 
 @njit(cache=True, nogil=True)

@@ -322,7 +322,7 @@ def newton_smooth(
     Z = obj.scores(coef)
     F = obj.value(coef, Z)
     P = obj.probabilities(Z)
-    G = obj.smooth_gradient(coef, P)
+    G = obj.smooth_gradient(coef, Z, P)
     opt = obj.optimality(coef, G)
     rec.record(F, opt, coef)
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
@@ -352,7 +352,7 @@ def newton_smooth(
         coef, Z, F, in_noise = step
         n_iter += 1
         P = obj.probabilities(Z)
-        G = obj.smooth_gradient(coef, P)
+        G = obj.smooth_gradient(coef, Z, P)
         opt = obj.optimality(coef, G)
         stop = rec.record(F, opt, coef)
         if opt <= tol_abs and small_decrement and inner == "cg":
@@ -424,7 +424,9 @@ def lbfgs(
             coef = x.reshape(shape)
             Z = obj.scores(coef)
             P = obj.probabilities(Z)
-            last.update(x=x.copy(), F=obj.value(coef, Z), G=obj.smooth_gradient(coef, P), Z=Z, P=P)
+            last.update(
+                x=x.copy(), F=obj.value(coef, Z), G=obj.smooth_gradient(coef, Z, P), Z=Z, P=P
+            )
         return last["F"] / unit[0], last["G"].ravel() / unit[0]
 
     def record(x):
@@ -580,7 +582,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     Z = obj.scores(coef)
     F = obj.value(coef, Z)
     P = obj.probabilities(Z)
-    G = obj.smooth_gradient(coef, P)
+    G = obj.smooth_gradient(coef, Z, P)
     opt = obj.optimality(coef, G)
     opt_moved = obj.optimality(coef, G, original=False)
     rec.record(F, opt, coef)
@@ -653,7 +655,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
         n_iter += 1
         previous_opt = opt_moved
         P = obj.probabilities(Z)
-        G = obj.smooth_gradient(coef, P)
+        G = obj.smooth_gradient(coef, Z, P)
         opt = obj.optimality(coef, G)
         opt_moved = obj.optimality(coef, G, original=False)
         if rec.record(F, opt, coef):
@@ -699,7 +701,7 @@ def _decrement_decides(obj: LogisticObjective, coef, F, tol) -> bool:
     l2 = obj.penalty.l2
     if l2 == 0.0 or obj.penalty.l1 != 0.0:
         return False
-    floor = gap_floor(obj.X, obj.weights, obj.n_outputs, l2)
+    floor = gap_floor(obj.X, obj.residuals(obj.scores(coef)), l2)
     if not gap_unresolvable(floor, obj.scale, F, tol):
         return False
     W, b = _original_model(obj, coef)

@@ -18,7 +18,8 @@ positive class) and ``n_classes`` for the multinomial loss.
 Binary and multinomial share every formula once the scores are turned into probabilities: with
 ``P = sigmoid(z)`` (binary) or ``P = softmax(z)`` (multinomial) and ``Y`` the 0/1 targets,
 
-* gradient of the loss: ``A^T R`` with residuals ``R = c * (P - Y)``;
+* gradient of the loss: ``A^T R`` with residuals ``R = c * (P - Y)`` (formed without
+  cancellation where ``P`` rounds to ``Y``: :meth:`LogisticObjective.residuals`);
 * Hessian of the loss: ``sum_i c_i (diag(P_i) - P_i P_i^T) kron a_i a_i^T`` (for one output this is
   ``c_i P_i (1 - P_i) a_i a_i^T``).
 """
@@ -34,7 +35,15 @@ from scipy import sparse
 from .._threads import serial_column_sums, serial_dot
 from .._validation import flat_columns
 from ..kernels import row_blocks
-from ..losses import logistic, multinomial, multinomial_probabilities, row_sums, sigmoid
+from ..losses import (
+    logistic,
+    multinomial,
+    multinomial_probabilities,
+    probability_residuals,
+    probability_variances,
+    sigmoid,
+    softmax_jacobian_product,
+)
 from ._cd_kernels import centred_copy_column_major
 
 # Memory of the row block of X whose centred squares are summed at a time (dense X): one buffer,
@@ -228,9 +237,16 @@ class LogisticObjective:
         return self.loss(Z) + self.l2_value(coef) + self.l1_value(coef)
 
     # -- first order ---------------------------------------------------------------------------
-    def residuals(self, P):
-        """``R = c * (P - Y)``: derivative of the data-fit with respect to the scores."""
-        return self.weights[:, None] * (P - self.Y)
+    def residuals(self, Z, P=None):
+        """``R = c * (P - Y)``: derivative of the data-fit with respect to the scores ``Z``.
+
+        Formed without cancellation (:func:`~mlbasics.losses.probability_residuals`): a sample
+        past a margin of about 37 has ``P == Y`` in float64, and at a large ``C`` its residual is
+        what the gradient is made of. Binary: ``-s * sigmoid(-s z)`` (``s`` the label's sign);
+        multinomial: from ``P`` (:meth:`probabilities` at ``Z``, when the caller has them), the
+        label's entry minus the sum of the others.
+        """
+        return self.weights[:, None] * probability_residuals(Z, self.Y, P)
 
     def rmatvec(self, R):
         """``R^T A`` as an array of the coefficient shape: ``[R^T X - (sum R) mu, sum R]``."""
@@ -244,9 +260,10 @@ class LogisticObjective:
                 out[:, :p] -= np.outer(column_sums, self.mu)
         return out
 
-    def smooth_gradient(self, coef, P):
-        """Gradient of the smooth part (data-fit plus the L2 term)."""
-        G = self.rmatvec(self.residuals(P))
+    def smooth_gradient(self, coef, Z, P=None):
+        """Gradient of the smooth part (data-fit plus the L2 term) at the scores ``Z`` of ``coef``
+        (``P``: the probabilities there, when the caller has them)."""
+        G = self.rmatvec(self.residuals(Z, P))
         if self.penalty.l2 != 0.0:
             G[:, self.penalized] += self.penalty.l2 * coef[:, self.penalized]
         return G
@@ -300,17 +317,7 @@ class LogisticObjective:
         A zero curvature would stall coordinate descent on a coordinate that is not optimal.
         ``P``: :meth:`probabilities` at ``Z`` when the caller has them (saves a softmax).
         """
-        if not self.multinomial:
-            return self.weights[:, None] * sigmoid(Z) * sigmoid(-Z)
-        P = self.probabilities(Z) if P is None else P.copy()
-        complement = 1.0 - P
-        rows = np.arange(self.n_samples)
-        top = P.argmax(axis=1)
-        top_p = P[rows, top]
-        P[rows, top] = 0.0
-        complement[rows, top] = row_sums(P)
-        P[rows, top] = top_p
-        return self.weights[:, None] * P * complement
+        return self.weights[:, None] * probability_variances(Z, P)
 
     def hessp(self, P, h, V):
         """Hessian-vector product ``H V`` of the smooth part, with ``V`` of the coefficient shape.
@@ -319,11 +326,13 @@ class LogisticObjective:
         scores (computed once per point, not once per product). One output:
         ``H V = A^T (h * (A V^T))``, the curvature of :meth:`hessian` and :meth:`hessian_diagonal`
         (``c P (1 - P)`` would round to 0 for scores beyond about 37). Multinomial:
-        ``A^T (c P * (Zv - <P, Zv>))`` with ``Zv = A V^T``.
+        ``A^T (c P * (Zv - <P, Zv>))`` with ``Zv = A V^T``, taken relative to each row's most
+        probable class (:func:`~mlbasics.losses.softmax_jacobian_product`: no cancellation where
+        that probability rounds to 1).
         """
         Zv = self.scores(V)
         if self.multinomial:
-            U = self.weights[:, None] * P * (Zv - np.einsum("ij,ij->i", P, Zv)[:, None])
+            U = self.weights[:, None] * softmax_jacobian_product(P, Zv)
         else:
             U = h * Zv
         HV = self.rmatvec(U)

@@ -60,7 +60,7 @@ import numpy as np
 from scipy import sparse
 
 from .._result import STOPPED_BY_HOOK, SolverResult, Trace, TraceRecorder
-from ..losses import multinomial_probabilities, sigmoid
+from ..losses import probability_residuals
 from ..optim import (
     MIN_ADAPTIVE_RATE,
     Optimizer,
@@ -465,8 +465,7 @@ class MiniBatchRun:
                     Z += W[:, p]
             if not np.all(np.isfinite(Z)):
                 raise _diverged(self.settings, float(rates[u]), "the scores")
-            P = multinomial_probabilities(Z) if Y.shape[1] > 1 else sigmoid(Z)
-            R = (sw[idx] / len(idx))[:, None] * (P - Y[idx])
+            R = (sw[idx] / len(idx))[:, None] * probability_residuals(Z, Y[idx])
             G = np.empty_like(W)
             G[:, :p] = np.asarray(Xb.T @ R).T
             if self.fit_intercept:

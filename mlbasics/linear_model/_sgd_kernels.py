@@ -163,36 +163,53 @@ def _start_average(acorr, bsum, scal):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _stable_sigmoid(t):
+    """``1 / (1 + exp(-t))`` without overflow: ``exp`` only of a number that is not positive."""
+    if t >= 0.0:
+        return 1.0 / (1.0 + np.exp(-t))
+    e = np.exp(t)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def residuals_in_place(z, y, c):
     """Turn the scores ``z`` of one sample into its residuals ``c (p(z) - y)`` in place.
 
-    ``p`` is the stable sigmoid (``K = 1``) or the softmax with the largest score taken out before
-    the exponentials. Returns ``(top, norm)``, the largest score and ``sum_k exp(z_k - top)`` of the
-    softmax (``(0, 1)`` for one output), so that a caller can form the log-partition
-    ``top + log(norm)`` without a second pass; the SGD step ignores them. Shared by the SGD step and
-    the certificate of ``_certificate_kernels.py``. (numba's cache does not see changes of a
-    function defined in another file: after editing this one, clear the ``__pycache__`` of both.)
+    ``p`` is the sigmoid (``K = 1``) or the softmax with the largest score taken out before the
+    exponentials. The label's residual is never a subtraction ``p - 1``, which is exactly 0 past
+    a margin of about 37: ``-sigmoid(-z)`` (one output, positive label), or minus the sum of the
+    other classes' probabilities (:func:`mlbasics.losses.probability_residuals`). Returns
+    ``(top, rest)``, the largest score and ``sum_k exp(z_k - top)`` without the arg max's own
+    term 1 (``(0, 0)`` for one output), so that a caller can form the loss ``top - z_y +
+    log1p(rest)`` without a second pass and without cancellation; the SGD step ignores them.
+    Shared by the SGD step and the certificate of ``_certificate_kernels.py``. (numba's cache
+    does not see changes of a function defined in another file: after editing this one, clear
+    the ``__pycache__`` of both.)
     """
     K = z.shape[0]
     if K == 1:
-        zi = z[0]
-        if zi >= 0.0:
-            prob = 1.0 / (1.0 + np.exp(-zi))
+        if y[0] > 0.5:
+            z[0] = -c * _stable_sigmoid(-z[0])
         else:
-            e = np.exp(zi)
-            prob = e / (1.0 + e)
-        z[0] = c * (prob - y[0])
-        return 0.0, 1.0
-    top = z[0]
+            z[0] = c * _stable_sigmoid(z[0])
+        return 0.0, 0.0
+    arg = 0
     for k in range(1, K):
-        top = max(top, z[k])
-    norm = 0.0
+        if z[k] > z[arg]:
+            arg = k
+    top = z[arg]
+    rest = 0.0
+    others = 0.0  # the probability mass off the label, times the normaliser
     for k in range(K):
-        z[k] = np.exp(z[k] - top)
-        norm += z[k]
+        e = np.exp(z[k] - top)
+        z[k] = e
+        if k != arg:
+            rest += e
+        others += e * (1.0 - y[k])
+    norm = 1.0 + rest
     for k in range(K):
-        z[k] = c * (z[k] / norm - y[k])
-    return top, norm
+        z[k] = c * (z[k] * (1.0 - y[k]) - y[k] * others) / norm
+    return top, rest
 
 
 @njit(cache=True, inline="always")

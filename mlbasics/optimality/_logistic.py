@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
-from scipy.special import expit, log_softmax, softmax, xlogy
+from scipy.special import expit, softmax, xlog1py, xlogy
 
 from .. import losses
 from .._threads import serial_dot
@@ -118,13 +118,17 @@ def gap_scale(scale, primal, penalty, tol) -> float:
     ``sum c``). A pure L1 penalty keeps ``sum c``: its gap is linear in the stationarity
     residual, with the coefficients' size as unit (:func:`gap_unit`).
 
-    ``P`` and ``D`` are sums of terms of up to ``sum c`` in size, so their difference is known
-    only to about :data:`GAP_ROUNDING` ``sum c``: the unit is never so small that ``tol`` of it
-    falls below that (12 samples with ``C = 1000`` fitted to ``P = 1e-4 = 1e-8 sum c``: gaps of
-    +-3e-12 from rounding, which at ``tol = 1e-8`` of ``P`` read as failures of optimal models).
+    ``P`` and ``D`` are sums of non-negative terms (losses, entropies, squared norms) of about
+    ``P`` in all near the optimum, each formed to its last digits: the residuals ``P - Y`` and
+    the entropies' ``1 - q`` are never subtractions (:func:`~mlbasics.losses.
+    probability_residuals`, :func:`_entropy`), so their difference is known to about
+    :data:`GAP_ROUNDING` ``P``, and the unit is never so small that ``tol`` of it falls below
+    that. (Formed by subtraction, a saturated sample's terms were rounding of ``c``, the floor
+    had to be ``GAP_ROUNDING sum c``, 1e4 to 1e24 times ``P`` on separable data at a large
+    ``C``, and it passed fits 1.5% to 1e6 times above their optimum: reviews.)
     """
     if penalty in ("l2", "elasticnet") and 0.0 < primal < scale:
-        return max(float(primal), GAP_ROUNDING * float(scale) / tol)
+        return max(float(primal), GAP_ROUNDING * float(primal) / tol)
     return float(scale)
 
 
@@ -150,7 +154,7 @@ BALANCE_RTOL = 1e-8
 #: point: on 100 000 x 50 correlated features the gap was 25 after 10 steps, 12 after 30 and
 #: 0.90 after 60 or 100, for a model 0.81 above the optimum.
 AUTO_REFINE_STEPS = (1, 3, 10, 30, 100)
-#: The rounding of a duality gap per unit of ``sum c`` (:func:`gap_scale`): 64 machine epsilons.
+#: The rounding of a duality gap per unit of ``P`` (:func:`gap_scale`): 64 machine epsilons.
 GAP_ROUNDING = 64 * np.finfo(float).eps
 #: The rounding of a gradient entry per unit of ``sqrt(sum_i (c_i x_ij)^2)`` (:func:`gap_floor`).
 GRADIENT_ROUNDING = 8 * np.finfo(float).eps
@@ -216,8 +220,7 @@ def _stationarity_rounding(X, coef, intercept, c) -> float:
     centred ones, had met ``tol``.
     """
     absolute = abs(X) if sparse.issparse(X) else np.abs(X)
-    P = _probabilities(np.asarray(X @ coef.T) + intercept)
-    h = c[:, None] * P * (1.0 - P)
+    h = c[:, None] * losses.probability_variances(np.asarray(X @ coef.T) + intercept)
     score_error = np.finfo(float).eps * (np.asarray(absolute @ np.abs(coef).T) + np.abs(intercept))
     gradient_error = np.asarray(absolute.T @ (h * score_error))
     return float(gradient_error.max(initial=0.0)) / max(float(c.sum()), np.finfo(float).tiny)
@@ -226,15 +229,24 @@ def _stationarity_rounding(X, coef, intercept, c) -> float:
 def _losses(Z, Y):
     if Z.shape[1] == 1:
         return losses.logistic((2.0 * Y[:, 0] - 1.0) * Z[:, 0])
-    return -np.einsum("ik,ik->i", log_softmax(Z, axis=1), Y)
+    return losses.multinomial(Z, Y)
 
 
-def _entropy(Q):
-    """Entropy of each row of probabilities ``Q`` (a single column: the Bernoulli entropy)."""
-    if Q.shape[1] == 1:
-        q = Q[:, 0]
-        return -(xlogy(q, q) + xlogy(1.0 - q, 1.0 - q))
-    return -xlogy(Q, Q).sum(axis=1)
+def _entropy(E, Y):
+    """Entropy of each row of the probabilities ``Q = Y + E``, from the residuals ``E`` (a single
+    column: the Bernoulli entropy), without forming ``1 - q`` by a subtraction.
+
+    Where a sample is classified with a large margin its ``q`` of the label rounds to 1 and ``q
+    log q`` to 0, while ``-q log q`` is about ``|E|``: on separable data at a large ``C`` those
+    terms, times ``c``, make most of the dual objective, and ``D`` came out 1e5 times ``P``
+    below it. Here the label's term is ``(1 + e) log1p(e)`` and the others ``e log e``.
+    """
+    if E.shape[1] == 1:
+        a = np.abs(E[:, 0])  # the probability of the other class, whatever the label
+        return -(xlogy(a, a) + xlog1py(1.0 - a, -a))
+    off = np.where(Y > 0.5, 0.0, E)
+    on = np.where(Y > 0.5, E, 0.0)
+    return -(xlogy(off, off).sum(axis=1) + xlog1py(1.0 + on, on).sum(axis=1))
 
 
 def _intercept_shift(Z, Y, c, P):
@@ -252,8 +264,14 @@ def _intercept_shift(Z, Y, c, P):
     a residual ``r`` left over overstates ``D`` by about ``|r|`` times the largest score: a stop
     at ``1e-13 sum c`` left ``3e-10`` on a three-class fit with ``sum c = 1.8e4`` and ``P = 4e-3``,
     and its gap came out ``-1e-9``, where ``P``'s rounding is ``3e-12``. ``P`` are the
-    probabilities at ``Z``; returns ``(delta, P(Z + delta))``.
+    probabilities at ``Z``; returns ``(delta, E)``, ``E = P(Z + delta) - Y`` formed without
+    cancellation (:func:`~mlbasics.losses.probability_residuals`), as are the class masses'
+    residuals the search balances: by subtraction, the masses of saturated samples were lost.
     """
+
+    def residuals(Zs, Ps=None):
+        return losses.probability_residuals(Zs, Y, Ps)
+
     target = np.einsum("ik,i->k", Y, c)  # numpy's loops, not a threaded BLAS call (_threads)
     if Z.shape[1] == 1:
         total = float(c.sum())
@@ -261,34 +279,37 @@ def _intercept_shift(Z, Y, c, P):
             # a class of total weight 0 (here the positive one) has no finite optimum: the dual
             # point takes the limit, every probability 0 (the intercept at -inf), as the
             # multinomial branch does below; the unshifted point gave D above P (-5e-12)
-            return np.array([-np.inf]), np.zeros_like(P)
+            return np.array([-np.inf]), -Y
         if total > 0.0 and target[0] >= total:  # the negative class has weight 0
-            return np.array([np.inf]), np.ones_like(P)
+            return np.array([np.inf]), 1.0 - Y
         if not 0.0 < target[0] < total:
-            return np.zeros(1), P  # no weight at all: nothing to balance
-        delta = np.array([_balancing_shift(Z[:, 0], c, float(target[0]))])
-        return delta, _probabilities(Z + delta)
+            return np.zeros(1), residuals(Z)  # no weight at all: nothing to balance
+        delta = np.array([_balancing_shift(Z[:, 0], c, 2.0 * Y[:, 0] - 1.0)])
+        return delta, residuals(Z + delta)
     delta = np.zeros(Z.shape[1])
     empty = target <= 0.0
     if np.count_nonzero(~empty) == 1:
         # one class of positive weight: the limit gives it every probability (D = 0 = inf P)
         delta[empty] = -np.inf
-        return delta, np.where(empty, 0.0, 1.0) * np.ones_like(P)
+        return delta, np.where(empty, 0.0, 1.0) * np.ones_like(P) - Y
     if not (~empty).any():
-        return delta, P  # no weight at all: nothing to balance
+        return delta, residuals(Z, P)  # no weight at all: nothing to balance
     if empty.any():
         # a class of total weight 0 has no finite optimum: its probabilities tend to 0 (its
         # intercept to -inf), and the dual point takes that limit, balancing the others alone
+        # (a sample of weight 0 labelled with such a class keeps a residual of its own: -1)
         delta[empty] = -np.inf
         keep = ~empty
-        delta[keep], P_keep = _intercept_shift(
+        delta[keep], E_keep = _intercept_shift(
             Z[:, keep], Y[:, keep], c, softmax(Z[:, keep], axis=1)
         )
-        P = np.zeros_like(P)
-        P[:, keep] = P_keep
-        return delta, P
+        E = -np.array(Y, dtype=float)
+        E[:, keep] = E_keep
+        return delta, E
+    E = residuals(Z, P)
     mass = np.einsum("ik,i->k", P, c)
-    size = float(np.linalg.norm(mass - target))
+    imbalance = np.einsum("ik,i->k", E, c)
+    size = float(np.linalg.norm(imbalance))
     floor = 1e-8 * float(c.sum())  # below it, a full step that does not halve the residual ends
     for _ in range(50):
         if size == 0.0:
@@ -296,7 +317,7 @@ def _intercept_shift(Z, Y, c, P):
         H = np.diag(mass) - (P * c[:, None]).T @ P
         if not np.all(np.isfinite(H)):
             break  # (no Newton step from probabilities that are not numbers)
-        step = np.linalg.lstsq(H, mass - target, rcond=None)[0]
+        step = np.linalg.lstsq(H, imbalance, rcond=None)[0]
         if not np.all(np.isfinite(step)):
             break  # curvatures below float64's normal range (a saturated run): no Newton step
         step -= step.mean()
@@ -307,41 +328,45 @@ def _intercept_shift(Z, Y, c, P):
                 break
             trial = delta - t * step
             P_t = softmax(Z + trial, axis=1)
-            mass_t = np.einsum("ik,i->k", P_t, c)
-            size_t = float(np.linalg.norm(mass_t - target))
+            E_t = residuals(Z + trial, P_t)
+            imbalance_t = np.einsum("ik,i->k", E_t, c)
+            size_t = float(np.linalg.norm(imbalance_t))
             if size_t < size:
                 break
             t *= 0.5
         if not t >= 2.0**-20:
             break  # no decrease along Newton's direction: the rounding floor
         settled = t == 1.0 and size <= floor and not size_t < 0.5 * size
-        delta, P, mass, size = trial, P_t, mass_t, size_t
+        delta, P, E, imbalance, size = trial, P_t, E_t, imbalance_t, size_t
+        mass = np.einsum("ik,i->k", P, c)
         if settled:
             break
-    return delta, P
+    return delta, E
 
 
-def _balancing_shift(z, c, target, max_iter=200) -> float:
-    """The root ``d`` of ``f(d) = sum_i c_i sigmoid(z_i + d) - target`` (``0 < target < sum c``).
+def _balancing_shift(z, c, sign, max_iter=200) -> float:
+    """The root ``d`` of ``f(d) = sum_i c_i (sigmoid(z_i + d) - y_i)``, ``sign = 2 y - 1`` the
+    labels' signs (both classes of positive weight).
 
-    ``f`` increases, from ``-target`` to ``sum c - target``. Newton's method from ``d = 0`` (a
-    fitted intercept is close to balanced, so a few steps reach machine precision), kept inside
-    the bracket that the signs of ``f`` have established so far, with bisection when a step
-    would leave it or the slope vanishes; until both ends are known the bracket widens by
-    doubling. Each step costs one sigmoid of ``z`` (Brent's method took about three times as many).
+    ``f`` increases, from ``-sum_{y=1} c`` to ``sum_{y=0} c``; each term is formed as ``-s_i
+    sigmoid(-s_i (z_i + d))`` (:func:`~mlbasics.losses.probability_residuals`), so that
+    saturated samples keep their share. Newton's method from ``d = 0`` (a fitted intercept is
+    close to balanced, so a few steps reach machine precision), kept inside the bracket that the
+    signs of ``f`` have established so far, with bisection when a step would leave it or the
+    slope vanishes; until both ends are known the bracket widens by doubling. Each step costs
+    two sigmoids of ``z`` (Brent's method took about three times as many).
     """
     lo, hi = -np.inf, np.inf
     d = 0.0
     for _ in range(max_iter):
-        p = expit(z + d)
-        f = serial_dot(c, p) - target
+        f = serial_dot(c, -sign * expit(-sign * (z + d)))
         if f == 0.0:
             return d
         if f > 0.0:
             hi = d
         else:
             lo = d
-        slope = serial_dot(c, p * (1.0 - p))
+        slope = serial_dot(c, expit(z + d) * expit(-(z + d)))
         step = d - f / slope if slope > 0.0 else np.nan
         if not lo < step < hi:  # also catches nan
             if np.isfinite(lo) and np.isfinite(hi):
@@ -367,24 +392,26 @@ def _power_sum(a, factor, power) -> float:
     return float(head**power * np.sum((a / top) ** power))
 
 
-def gap_floor(X, c, n_outputs, l2) -> float:
+def gap_floor(X, R, l2) -> float:
     """What the gradient's rounding alone puts into the plain L2 gap ``||grad||^2 / (2 l2)``: an
-    entry ``sum_i c_i r_i x_ij + l2 w_j`` is a sum of terms whose roundings (the residuals
-    ``r_i = p_i - y_i`` carry about ``eps`` each) are as good as independent, so it is known to
-    about :data:`GRADIENT_ROUNDING` ``sqrt(sum_i (c_i x_ij)^2)``; squared over ``2 l2`` and
-    summed over the coefficients. It grows with ``C^2`` against ``P``'s ``C``. A first version
-    took ``64 eps sum c max|x|`` per entry, thousands of times this: it judged the gap
-    unresolvable at ``C = 1e12`` on standardised breast cancer, whose optimal fits pass it at
-    ``1e-8`` (a review). One pass over ``X``."""
+    entry ``sum_i R_ik x_ij + l2 w_kj`` (``R = c (P - Y)``, the model's residuals) is a sum of
+    terms each formed to a few ulps (the residuals without cancellation: :func:`~mlbasics.
+    losses.probability_residuals`) whose roundings are as good as independent, so it is known to
+    about :data:`GRADIENT_ROUNDING` ``sqrt(sum_i (R_ik x_ij)^2)``; squared over ``2 l2`` and
+    summed over the coefficients. It grows with ``C^2`` against ``P``'s ``C``. (Residuals formed
+    by subtraction carried ``eps`` each whatever their size, and the floor had to be taken with
+    ``|R_ik| = c_i``: far above the gap's rounding on separable data, where the residuals are
+    tiny, so that accurate gaps went unjudged. A first version took ``64 eps sum c max|x|`` per
+    entry, thousands of times that: a review.) One pass over ``X``."""
     squares = X.power(2) if sparse.issparse(X) else np.square(X)
     with np.errstate(over="ignore", under="ignore"):
-        # (c_i x_ij)^2 summed as c_i^2 times x_ij^2, scaled by the largest c against overflow
-        top = float(np.max(np.abs(c), initial=0.0))
+        # (R_ik x_ij)^2 summed as R_ik^2 times x_ij^2, scaled by the largest |R| against overflow
+        top = float(np.max(np.abs(R), initial=0.0))
         if top == 0.0:
             return 0.0
-        sums = np.asarray(squares.T @ np.square(c / top), dtype=float)
+        sums = np.asarray(squares.T @ np.square(R / top), dtype=float)
         rho = GRADIENT_ROUNDING * top * np.sqrt(sums)
-        return n_outputs * float(np.sum(rho * (rho / (2.0 * l2))))
+        return float(np.sum(rho * (rho / (2.0 * l2))))
 
 
 def gap_unresolvable(floor, scale, primal, tol) -> bool:
@@ -405,8 +432,9 @@ def model_decrement(X, Y, coef, intercept, free_intercept, c, l2) -> float:
     above its optimum by its penalty alone, had a decrement of 1e-12, and near-null curvatures
     made one of 7.6 read 5e50: a review.)"""
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        P = _probabilities(np.asarray(X @ coef.T) + intercept)
-        R = c[:, None] * (P - Y)
+        Z = np.asarray(X @ coef.T) + intercept
+        P = _probabilities(Z)
+        R = c[:, None] * losses.probability_residuals(Z, Y, P)
         G = np.asarray(X.T @ R).T + l2 * coef
         gb = R.sum(axis=0) if free_intercept else None
         if free_intercept and coef.shape[0] > 1:  # (the softmax ignores the class sum: rounding)
@@ -414,11 +442,18 @@ def model_decrement(X, Y, coef, intercept, free_intercept, c, l2) -> float:
         unknowns = coef.shape[0] * (X.shape[1] + int(free_intercept))
         small = unknowns <= DENSE_DECREMENT_UNKNOWNS and X.shape[0] * unknowns <= 2e7
         if l2 > 0.0 and small:  # (the explicit Hessian: O(n unknowns^2) work, n x m memory)
-            return _dense_decrement(X, P, c, G, gb, l2)
-        return _newton_decrement(X, P, c, G, gb, l2)
+            return _dense_decrement(X, Z, P, c, G, gb, l2)
+        return _newton_decrement(X, Z, P, c, G, gb, l2)
 
 
-def _dense_decrement(X, P, c, G, gb, l2) -> float:
+def _model_residuals(X, Y, coef, intercept, c):
+    """``c (P - Y)`` at the model (without cancellation: :func:`~mlbasics.losses.
+    probability_residuals`)."""
+    Z = np.asarray(X @ coef.T) + intercept
+    return c[:, None] * losses.probability_residuals(Z, Y)
+
+
+def _dense_decrement(X, Z, P, c, G, gb, l2) -> float:
     """``g' (H + l2 I)^+ g / 2`` from the explicit Hessian (``l2`` on the coefficients, not the
     intercepts), by least squares on the Hessian scaled by its diagonal, ``D H D`` with ``D =
     diag(H)^-1/2`` (the decrement does not depend on the features' units; the unscaled least
@@ -437,13 +472,14 @@ def _dense_decrement(X, P, c, G, gb, l2) -> float:
     K = G.shape[0]
     g = np.hstack([G, np.reshape(gb, (K, 1))]) if free else np.asarray(G, dtype=float)
     penalty = np.r_[np.full(X.shape[1], l2), np.zeros(int(free))]
+    variances = losses.probability_variances(Z, P)  # (P (1 - P) without cancellation)
     if K == 1:
-        H = (A * (c * P[:, 0] * (1.0 - P[:, 0]))[:, None]).T @ A + np.diag(penalty)
+        H = (A * (c * variances[:, 0])[:, None]).T @ A + np.diag(penalty)
     else:  # blocks (k, l): A' diag(c (P_k delta_kl - P_k P_l)) A
         H = np.empty((K * m, K * m))
         for k in range(K):
             for j in range(K):
-                weight = c * P[:, k] * ((k == j) - P[:, j])
+                weight = c * (variances[:, k] if k == j else -P[:, k] * P[:, j])
                 H[k * m : (k + 1) * m, j * m : (j + 1) * m] = (A * weight[:, None]).T @ A
         H += np.diag(np.tile(penalty, K))
     flat = g.ravel()
@@ -498,15 +534,16 @@ def _certificate(
     else:
         primal = data + l1 * np.abs(coef).sum() + 0.5 * l2 * float((coef**2).sum())
     P = _probabilities(Z)
-    R = c[:, None] * (P - Y)
+    E = losses.probability_residuals(Z, Y, P)  # P - Y without cancellation
+    R = c[:, None] * E
     with_dual = penalty != "none"
     if with_dual:
         # the dual point: residuals at the exactly balancing intercept, scaled into the L1 ball
-        Pd = P
+        Ed = E
         if free_intercept:
-            _, Pd = _intercept_shift(Z, Y, c, P)
+            _, Ed = _intercept_shift(Z, Y, c, P)
         # the gradient and the dual point's product with X in one pass (projected: _products)
-        XR, V = _products(X, R, c[:, None] * (Pd - Y), c, free_intercept)
+        XR, V = _products(X, R, c[:, None] * Ed, c, free_intercept)
         G = XR + l2 * coef
     else:
         G = np.asarray(X.T @ R).T + l2 * coef
@@ -523,9 +560,9 @@ def _certificate(
 
     if not with_dual:
         return primal, np.nan, stationarity, distance, scale, (0, 0)
-    if free_intercept and not _balanced(Pd, Y, c):
+    if free_intercept and not _balanced(Ed, c):
         return primal, np.nan, stationarity, distance, scale, (0, 0)  # no feasible dual point
-    dual = _dual_value(V, Pd, Y, c, l1, l2, penalty, robust)
+    dual = _dual_value(V, Ed, Y, c, l1, l2, penalty, robust)
     if record is not None:
         record["plain_dual"] = dual
     used = reached = 0
@@ -563,11 +600,11 @@ def _certificate(
     return primal, dual, stationarity, distance, scale, (used, reached)
 
 
-def _balanced(P, Y, c) -> bool:
-    """Whether the residuals ``c (P - Y)`` sum to 0 in every class, up to the
+def _balanced(E, c) -> bool:
+    """Whether the residuals ``c E`` (``E = P - Y``) sum to 0 in every class, up to the
     :data:`BALANCE_RTOL` that :func:`_products` projects away: only then are they a feasible
     dual point (with a free intercept), whose ``D`` bounds ``P*``."""
-    residual = np.abs(np.einsum("ik,i->k", P, c) - np.einsum("ik,i->k", Y, c)).max(initial=0.0)
+    residual = np.abs(np.einsum("ik,i->k", E, c)).max(initial=0.0)
     return bool(residual <= BALANCE_RTOL * float(c.sum()))
 
 
@@ -580,11 +617,13 @@ def _dual_at(X, Y, Z, c, l1, l2, penalty, free_intercept):
         return -np.inf
     P = _probabilities(Z)
     if free_intercept:
-        _, P = _intercept_shift(Z, Y, c, P)
-        if not _balanced(P, Y, c):
+        _, E = _intercept_shift(Z, Y, c, P)
+        if not _balanced(E, c):
             return -np.inf
-    _, V = _products(X, None, c[:, None] * (P - Y), c, free_intercept)
-    return _dual_value(V, P, Y, c, l1, l2, penalty, False)
+    else:
+        E = losses.probability_residuals(Z, Y, P)
+    _, V = _products(X, None, c[:, None] * E, c, free_intercept)
+    return _dual_value(V, E, Y, c, l1, l2, penalty, False)
 
 
 def _products(X, R, Theta, c, free_intercept):
@@ -611,13 +650,13 @@ def _products(X, R, Theta, c, free_intercept):
     return XR, -XT
 
 
-def _dual_value(V, Pd, Y, c, l1, l2, penalty, robust):
-    """``D`` at the dual point ``t c (Y - Pd)``, whose product with ``X`` is ``V`` before ``t``."""
+def _dual_value(V, E, Y, c, l1, l2, penalty, robust):
+    """``D`` at the dual point ``-t c E`` (``E = Pd - Y``, the residuals of the dual's
+    probabilities), whose product with ``X`` is ``V`` before ``t``."""
     t = 1.0
     if penalty == "l1":
         top = float(np.abs(V).max(initial=0.0))
         t = min(1.0, l1 / top) if top > 0 else 1.0
-    Q = Y - t * (Y - Pd)
     excess = np.maximum(np.abs(t * V) - l1, 0.0)
     if penalty == "l1":
         conjugate = 0.0
@@ -626,7 +665,7 @@ def _dual_value(V, Pd, Y, c, l1, l2, penalty, robust):
         conjugate = 0.5 * _power_sum(excess, 1.0 / np.sqrt(l2) if l2 else np.inf, 2)
     else:
         conjugate = float((excess**2).sum()) / (2.0 * l2)
-    return serial_dot(c, _entropy(Q)) - conjugate
+    return serial_dot(c, _entropy(t * E, Y)) - conjugate
 
 
 def _newton_points(X, coef, Z, P, c, l2, G, gb):
@@ -655,8 +694,10 @@ def _newton_points(X, coef, Z, P, c, l2, G, gb):
     K = coef.shape[0]
     free = gb is not None
 
+    variances = losses.probability_variances(Z, P)
+
     def product(Vw, Vb):
-        return _hessian_product(X, P, c, l2, free, Vw, Vb)
+        return _hessian_product(X, P, variances, c, l2, free, Vw, Vb)
 
     gw, gb = np.array(G, dtype=float), (np.array(gb, dtype=float) if free else np.zeros(K))
     rw, rb = -gw, -gb
@@ -684,18 +725,19 @@ def _newton_points(X, coef, Z, P, c, l2, G, gb):
         rAr = rAr_next
 
 
-def _hessian_product(X, P, c, l2, free, Vw, Vb):
+def _hessian_product(X, P, h, c, l2, free, Vw, Vb):
     """``(A v's scores, (H v)_W, (H v)_b)`` for ``v = (Vw, Vb)``, ``H`` the Hessian of ``P`` at
-    the probabilities ``P`` (``A = [X, 1]``, the ones only with a ``free`` intercept)."""
+    the probabilities ``P``, ``h`` their variances (:func:`~mlbasics.losses.
+    probability_variances`; ``A = [X, 1]``, the ones only with a ``free`` intercept)."""
     Zv = np.asarray(X @ Vw.T) + (Vb if free else 0.0)
     if P.shape[1] == 1:
-        U = c[:, None] * P * (1.0 - P) * Zv
+        U = c[:, None] * h * Zv
     else:
-        U = c[:, None] * P * (Zv - np.einsum("ik,ik->i", P, Zv)[:, None])
+        U = c[:, None] * losses.softmax_jacobian_product(P, Zv)
     return Zv, np.asarray(X.T @ U).T + l2 * Vw, (U.sum(axis=0) if free else 0.0 * Vb)
 
 
-def _newton_decrement(X, P, c, G, gb, l2=0.0) -> float:
+def _newton_decrement(X, Z, P, c, G, gb, l2=0.0) -> float:
     """Half the squared Newton decrement ``g' H^+ g / 2`` of the objective with the L2 term
     ``l2`` (0: unpenalised), by conjugate gradients on ``H d = -g`` preconditioned by ``H``'s
     exact diagonal (so that the features' units do not matter); see
@@ -719,7 +761,8 @@ def _newton_decrement(X, P, c, G, gb, l2=0.0) -> float:
     # one by the other (a constant column of 1e4 beside an optimal model: a decrement of 0.08
     # per unit of c). Its components are held at 0. With l2 its curvature is l2: it counts.
     flat = flat_columns(X, c, free) if l2 == 0.0 else np.zeros(X.shape[1], dtype=bool)
-    h = c[:, None] * P * (1.0 - P)  # the diagonal blocks' curvatures (binary: the Hessian's)
+    variances = losses.probability_variances(Z, P)
+    h = c[:, None] * variances  # the diagonal blocks' curvatures (binary: the Hessian's)
     squares = X.power(2) if sparse.issparse(X) else np.square(X)
     diag_w = np.asarray(squares.T @ h).T + l2
     diag_b = h.sum(axis=0)
@@ -743,7 +786,7 @@ def _newton_decrement(X, P, c, G, gb, l2=0.0) -> float:
     for _ in range(DECREMENT_MAX_STEPS):
         if not rz > 0.0:  # a zero gradient: the decrement is 0
             return max(decrease, 0.0)
-        _, Hw, Hb = _hessian_product(X, P, c, l2, free, pw, pb)
+        _, Hw, Hb = _hessian_product(X, P, variances, c, l2, free, pw, pb)
         Hw[:, flat] = 0.0
         curvature = serial_dot(pw, Hw) + serial_dot(pb, Hb)
         # a direction of rounding curvature in the preconditioned metric (p'Mp: H's diagonal
@@ -925,12 +968,13 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
     unresolved = (
         name_penalty == "l2"
         and stationarity <= tol < violations.get("duality gap", 0.0)
-        and gap_unresolvable(gap_floor(X, c, n_outputs, l2_here), scale, primal_here, tol)
+        and gap_unresolvable(
+            gap_floor(X, _model_residuals(*problem[:4], c), l2_here), scale, primal_here, tol
+        )
     )
     if unresolved:  # the decrement judges (see gap_unresolvable), per unit of min(sum c, P):
-        # not of gap_scale, whose floor 64 eps sum c / tol (the rounding of P and D as sums) is
-        # no limit of the decrement's: on separable iris at C = 1e20 that unit was 1e4 times P,
-        # and a model 6500 times its optimum's objective passed
+        # (when gap_scale's floor was 64 eps sum c / tol, 1e4 times P on separable iris at
+        # C = 1e20, a decrement judged in it passed a model 6500 times its optimum's objective)
         decrement = model_decrement(*problem[:5], c, l2_here)
         violations["Newton decrement"] = decrement / min(scale, primal_here)
         advice = ""

@@ -1033,8 +1033,8 @@ def _objective_for(X, y_index, n_classes, penalty, fit_intercept, rng):
 
 def _newton_certificate(objective, coef):
     """``(F, optimality)`` from the objective's own methods (numpy and scipy products)."""
-    P = objective.probabilities(objective.scores(coef))
-    return objective.value(coef), objective.optimality(coef, objective.smooth_gradient(coef, P))
+    Z = objective.scores(coef)
+    return objective.value(coef), objective.optimality(coef, objective.smooth_gradient(coef, Z))
 
 
 @pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
@@ -1058,6 +1058,42 @@ def test_fused_certificate_equals_the_objective_methods(fmt, n_classes, fit_inte
     F_ref, optimality_ref = _newton_certificate(objective, coef)
     assert F == pytest.approx(F_ref, rel=1e-12)
     assert optimality == pytest.approx(optimality_ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fused_certificate_keeps_the_residuals_of_saturated_samples(n_classes):
+    # Every sample classified with a margin of 40 to 60: p rounds to its label, and the fused
+    # pass's loss (softmax: the log of 1 + tiny) and residuals (p - y) were exactly 0, so an SGD
+    # run there recorded an objective of 0 (multinomial) and an optimality of 0. Against
+    # 400-digit decimals. X is the identity, so each sample's scores are one column of coef and
+    # the gradient entry (k, i) is c_i (p_ik - y_ik).
+    from decimal import Decimal, localcontext
+
+    rng = np.random.default_rng(3)
+    n = 30
+    y_index = rng.integers(0, n_classes, n)
+    objective = _objective_for(np.eye(n), y_index, n_classes, Penalty(0.0, 0.0), False, rng)
+    margins = rng.uniform(40.0, 60.0, n)
+    if n_classes == 2:  # one score per sample: +margin for class 1, -margin for class 0
+        classes_scores = np.c_[np.zeros(n), np.where(y_index == 1, margins, -margins)]
+        coef = classes_scores[:, 1:].T.copy()
+    else:
+        classes_scores = np.zeros((n, n_classes))
+        classes_scores[np.arange(n), y_index] = margins
+        coef = classes_scores.T.copy()
+    F, optimality = Problem.from_objective(objective, 1.0).certificate(coef)
+    total, worst = Decimal(0), Decimal(0)
+    with localcontext() as context:
+        context.prec = 400
+        for i in range(n):
+            exps = [Decimal(float(z)).exp() for z in classes_scores[i]]
+            c_i, label = Decimal(float(objective.weights[i])), int(y_index[i])
+            total += c_i * (sum(exps).ln() - exps[label].ln())
+            for k in range(1 if n_classes == 2 else 0, n_classes):  # (binary: class 1's column)
+                residual = exps[k] / sum(exps) - (1 if k == label else 0)
+                worst = max(worst, abs(c_i * residual))
+    assert F == pytest.approx(float(total), rel=1e-13, abs=0.0)
+    assert optimality == pytest.approx(float(worst), rel=1e-13, abs=0.0)
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

@@ -563,7 +563,9 @@ def test_binary_balancing_shift_is_the_root_scipy_finds(offset, spread, fraction
     rng = np.random.default_rng(0)
     z = offset + spread * rng.standard_normal(500)
     c = rng.uniform(0.5, 2.0, 500)
-    target = fraction * c.sum()
+    y = (rng.uniform(size=500) < fraction).astype(float)
+    y[:2] = 1.0, 0.0  # both classes present
+    target = float(c @ y)
 
     def f(d):
         return float(c @ expit(z + d)) - target
@@ -574,7 +576,7 @@ def test_binary_balancing_shift_is_the_root_scipy_finds(offset, spread, fraction
     while f(hi) < 0:
         hi *= 2.0
     expected = brentq(f, lo, hi, xtol=1e-15, rtol=1e-15)
-    d = _balancing_shift(z, c, target)
+    d = _balancing_shift(z, c, 2.0 * y - 1.0)
     assert d == pytest.approx(expected, rel=1e-12, abs=1e-12)
     assert abs(f(d)) <= abs(f(np.nextafter(d, np.inf))) + abs(f(np.nextafter(d, -np.inf)))
 
@@ -1724,17 +1726,121 @@ def test_the_decrement_is_judged_against_the_objective_not_the_gaps_rounding_uni
     assert not check_kkt(worse, X, y, tol=1e-3).ok
 
 
-def test_a_saturated_multinomial_fit_far_from_its_optimum_is_not_passed_on_a_zero_decrement():
-    # standardised wine at C = 1e18 (the fit stops unconverged): the intercepts' gradient summed
-    # to 74.6 over the classes (rounding of c (P - Y)), a direction the softmax ignores; CG on
-    # the decrement blew up, the clipped decrease read 0 and check_kkt passed a model that
-    # scipy's BFGS (on an objective accurate at saturation) takes 70% lower (a review)
+def _accurate_objective(X, y, C, n_classes):
+    """The penalised objective and its gradient on ``[W, b]`` (flat), written from the formulas
+    with every term accurate at saturation: the loss as ``(z_t - z_y) + log1p(sum_{k != t}
+    exp(z_k - z_t))`` (``t`` the arg max) and the label's residual as minus the other classes'
+    probabilities (one column: ``log(1 + exp(-m))`` and ``-s sigmoid(-m)``)."""
+    from scipy.special import expit
+
+    n, p = X.shape
+    K = 1 if n_classes == 2 else n_classes
+
+    def fun(v):
+        W = v.reshape(K, p + 1)
+        Z = X @ W[:, :p].T + W[:, p]
+        if K == 1:
+            s = 2.0 * y - 1.0
+            m = s * Z[:, 0]
+            loss, R = np.logaddexp(0.0, -m), (-s * expit(-m))[:, None]
+        else:
+            rows = np.arange(n)
+            t = Z.argmax(axis=1)
+            E = np.exp(Z - Z[rows, t][:, None])
+            P = E / E.sum(axis=1, keepdims=True)
+            E[rows, t] = 0.0
+            loss = (Z[rows, t] - Z[rows, y]) + np.log1p(E.sum(axis=1))
+            R = P.copy()
+            R[rows, y] = 0.0
+            R[rows, y] = -R.sum(axis=1)
+        G = np.hstack([C * (R.T @ X) + W[:, :p], C * R.sum(axis=0)[:, None]])
+        return C * loss.sum() + 0.5 * float((W[:, :p] ** 2).sum()), G.ravel()
+
+    return fun
+
+
+def test_a_model_above_its_optimum_by_its_penalty_alone_fails_on_separable_data():
+    # Separable iris (setosa against the rest) with a duplicated column at C = 1e20: moving
+    # weight between the two copies leaves every score as it is and raises the objective by
+    # its L2 term alone, 1.5% here. The gap's unit had a floor of 64 eps sum c / tol (the
+    # rounding of P and D when the residuals 1 - p were subtractions), 1e4 times P, and the
+    # moved model passed on a "gap" of 2e-7; the fit itself stopped 14 times above its optimum.
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    X, y = np.c_[X, X[:, 0]], (y == 0).astype(int)
+    C = 1e20
+    model = LogisticRegression(C=C, solver="newton", max_iter=1000).fit(X, y)
+    assert model.converged_
+    assert check_kkt(model, X, y, tol=1e-3).ok
+    F = logistic_objective(X, y, model.coef_, model.intercept_, C=C)
+    w = model.coef_[0]
+    t = 0.5 * (-(w[0] - w[4]) + np.sqrt((w[0] - w[4]) ** 2 + 4 * 0.015 * F))  # t d + t^2 = 1.5% F
+    moved = copy.deepcopy(model)
+    moved.coef_ = model.coef_ + t * np.array([[1.0, 0.0, 0.0, 0.0, -1.0]])
+    assert np.allclose(moved.decision_function(X), model.decision_function(X), rtol=1e-12)
+    F_moved = logistic_objective(X, y, moved.coef_, moved.intercept_, C=C)
+    assert F_moved == pytest.approx(1.015 * F, rel=1e-6)
+    report = check_kkt(moved, X, y, tol=1e-3)
+    assert report.violations["stationarity"] <= 1e-3  # its gradient cannot tell
+    assert not report.ok
+    assert report.violations["duality gap"] >= 0.01
+
+
+def test_a_saturated_binary_fit_reaches_its_optimum_and_one_short_of_it_fails():
+    # Standardised breast cancer at C = 1e30: the optimum's margins are near 54, and past about
+    # 37 the residuals 1 - p rounded to 0; the Newton fit stopped there, converged_ True at
+    # about 1e6 times the optimal objective, and check_kkt passed it (a review). Now the fit
+    # matches scipy's minimum of an objective accurate at saturation, and the model shrunk to
+    # the old margins (the same shape of failure) fails.
+    from scipy.optimize import minimize
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    C = 1e30
+    model = LogisticRegression(C=C, solver="newton", max_iter=500).fit(X, y)
+    assert model.converged_
+    fun = _accurate_objective(X, y, C, 2)
+    start = np.r_[model.coef_[0], model.intercept_]
+    reference = minimize(fun, start, jac=True, method="L-BFGS-B",
+                         options={"maxiter": 2000, "ftol": 0.0, "gtol": 0.0})  # fmt: skip
+    ours = fun(start)[0]
+    assert ours <= reference.fun * (1.0 + 1e-8)
+    margins = (2 * y - 1) * (X @ model.coef_[0] + model.intercept_[0])
+    assert margins.min() > 50.0
+    assert check_kkt(model, X, y, tol=1e-8).ok
+    short = copy.deepcopy(model)
+    short.coef_ = model.coef_ * (37.0 / margins.min())
+    short.intercept_ = model.intercept_ * (37.0 / margins.min())
+    assert fun(np.r_[short.coef_[0], short.intercept_])[0] > 1e5 * ours
+    assert not check_kkt(short, X, y, tol=1e-3).ok
+
+
+def test_a_saturated_multinomial_fit_reaches_its_optimum_and_one_far_from_it_fails():
+    # Standardised wine at C = 1e18: the Newton fit stalled at 5 times its optimum (21322
+    # against 4034: residuals, loss and curvatures of the saturated softmax rounded to 0; its
+    # objective read 7259) and, before a review's fix, check_kkt passed it on a decrement of 0. Now the Newton fit matches scipy's minimum of an
+    # objective accurate at saturation and passes; scipy's L-BFGS inside solver="lbfgs" still
+    # stops far above it (it warns) and check_kkt fails that fit.
+    from scipy.optimize import minimize
+
     X, y = load_wine(return_X_y=True)
     X = StandardScaler().fit_transform(X)
+    C = 1e18
+    fun = _accurate_objective(X, y, C, 3)
+    model = LogisticRegression(C=C, solver="newton").fit(X, y)
+    assert model.converged_
+    start = np.c_[model.coef_, model.intercept_].ravel()
+    reference = minimize(fun, start, jac=True, method="L-BFGS-B",
+                         options={"maxiter": 5000, "ftol": 0.0, "gtol": 0.0})  # fmt: skip
+    ours = fun(start)[0]
+    assert ours <= reference.fun * (1.0 + 1e-6)
+    assert ours == pytest.approx(model.objective_, rel=1e-12)
+    assert check_kkt(model, X, y, tol=1e-4).ok
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = LogisticRegression(C=1e18, solver="newton").fit(X, y)
-    report = check_kkt(model, X, y, tol=1e-4)
+        stalled = LogisticRegression(C=C, solver="lbfgs").fit(X, y)
+    assert fun(np.c_[stalled.coef_, stalled.intercept_].ravel())[0] > 1.1 * ours
+    report = check_kkt(stalled, X, y, tol=1e-4)
     assert not report.ok
     assert not report.violations.get("Newton decrement", np.inf) <= 1e-4
 
@@ -1747,26 +1853,33 @@ def test_a_truncated_penalised_decrement_is_no_estimate(monkeypatch):
     X, y = _correlated_logistic(2_000, 20, 2)
     model = LogisticRegression(tol=1e-2).fit(X, y)
     W, b, c, Y = model.coef_ * 1.1, model.intercept_, np.ones(len(y)), y[:, None].astype(float)
-    P = 1.0 / (1.0 + np.exp(-(X @ W.T + b)))
+    Z = X @ W.T + b
+    P = 1.0 / (1.0 + np.exp(-Z))
     R = c[:, None] * (P - Y)
     G, gb = (X.T @ R).T + W, R.sum(axis=0)
-    exact = _logistic._dense_decrement(X, P, c, G, gb, 1.0)
-    assert _logistic._newton_decrement(X, P, c, G, gb, 1.0) == pytest.approx(exact, rel=1e-6)
+    exact = _logistic._dense_decrement(X, Z, P, c, G, gb, 1.0)
+    assert _logistic._newton_decrement(X, Z, P, c, G, gb, 1.0) == pytest.approx(exact, rel=1e-6)
     assert _logistic.model_decrement(X, Y, W, b, True, c, 1.0) == pytest.approx(exact, rel=1e-9)
     monkeypatch.setattr(_logistic, "DECREMENT_MAX_STEPS", 2)
-    assert _logistic._newton_decrement(X, P, c, G, gb, 1.0) == np.inf
-    assert 0.0 < _logistic._newton_decrement(X, P, c, G, gb, 0.0) < np.inf
+    assert _logistic._newton_decrement(X, Z, P, c, G, gb, 1.0) == np.inf
+    assert 0.0 < _logistic._newton_decrement(X, Z, P, c, G, gb, 0.0) < np.inf
 
 
 def test_the_decrement_of_a_small_ill_conditioned_problem_comes_from_its_hessian():
     # raw breast cancer at C = 1e20 (31 unknowns, condition number 5e14): CG needed 133 steps,
     # and cut at 100 gave no estimate, so an optimal fit (1.3e-11 from a damped Newton reference)
     # ended unconverged and failed check_kkt (a review); the explicit Hessian gives it
+    # (since the residuals are formed without cancellation the gap resolves tol here and
+    # check_kkt judges it; the decrement is asked of the model directly)
     X, y = load_breast_cancer(return_X_y=True)
-    model = LogisticRegression(C=1e20, tol=1e-4).fit(X, y)
+    C = 1e20
+    model = LogisticRegression(C=C, tol=1e-4).fit(X, y)
     assert model.converged_
     report = check_kkt(model, X, y, tol=1e-4)
-    assert report.ok and report.violations["Newton decrement"] < 1e-4
+    assert report.ok, str(report)
+    c, Y = np.full(len(y), C), y[:, None].astype(float)
+    decrement = _logistic.model_decrement(X, Y, model.coef_, model.intercept_, True, c, 1.0)
+    assert decrement < 1e-4 * min(c.sum(), report.primal_objective)
 
 
 def test_the_explicit_decrement_does_not_depend_on_the_features_units():
