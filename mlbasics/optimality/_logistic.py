@@ -56,7 +56,9 @@ def l1_capped_tol(tol, l1, scale, primal=np.inf):
     return min(tol, max(L1_TOL_CAP * l1 / scale, floor))
 
 
-def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol, record=None) -> bool:
+def gap_within_tol(
+    X, Y, c, coef, intercept, free_intercept, l1, l2, tol, record=None, damped=False
+) -> bool:
     """Whether the duality gap of ``(coef, intercept)``, in :func:`check_kkt`'s units, is at most
     ``tol``: the last part of the solvers' stopping rules with a penalty.
 
@@ -73,12 +75,14 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol, record
     (22 of 279 pure-L1 fits in a random sweep, each one Newton step from passing).
 
     ``record`` (a dict), when given, gets the gap of the plain dual point (``"plain_gap"``: that
-    of :func:`duality_gaps`, NaN when there is none) whatever the refinement found.
+    of :func:`duality_gaps`, NaN when there is none) whatever the refinement found. ``damped``:
+    refine as ``check_kkt(refine="auto")`` does, with its checkpoints and damped Newton
+    iterations (for a solver whose objective no longer decreases: its last word).
     """
     penalty = penalty_name(l1, l2)
     steps, settled = (), None
     if penalty == "l2":
-        steps = (SOLVER_REFINE_MAX_STEPS,)
+        steps = AUTO_REFINE_STEPS if damped else (SOLVER_REFINE_MAX_STEPS,)
 
         def settled(primal, dual, stationarity, scale):
             return primal - dual <= tol * gap_scale(scale, primal, penalty, tol)
@@ -86,7 +90,7 @@ def gap_within_tol(X, Y, c, coef, intercept, free_intercept, l1, l2, tol, record
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         primal, dual, _, _, scale, _ = _certificate(
             X, Y, coef, intercept, free_intercept, penalty, c, l1, l2, steps=steps,
-            settled=settled, record=record,
+            settled=settled, record=record, damped=DAMPED_NEWTON_ITERATIONS if damped else 0,
         )  # fmt: skip
         gap = primal - dual
         if record is not None:
@@ -118,14 +122,16 @@ def gap_scale(scale, primal, penalty, tol) -> float:
     ``sum c``). A pure L1 penalty keeps ``sum c``: its gap is linear in the stationarity
     residual, with the coefficients' size as unit (:func:`gap_unit`).
 
-    ``P`` and ``D`` are sums of non-negative terms (losses, entropies, squared norms) of about
-    ``P`` in all near the optimum, each formed to its last digits: the residuals ``P - Y`` and
-    the entropies' ``1 - q`` are never subtractions (:func:`~mlbasics.losses.
-    probability_residuals`, :func:`_entropy`), so their difference is known to about
-    :data:`GAP_ROUNDING` ``P``, and the unit is never so small that ``tol`` of it falls below
-    that. (Formed by subtraction, a saturated sample's terms were rounding of ``c``, the floor
-    had to be ``GAP_ROUNDING sum c``, 1e4 to 1e24 times ``P`` on separable data at a large
-    ``C``, and it passed fits 1.5% to 1e6 times above their optimum: reviews.)
+    ``P`` and ``D`` are made of a few sums of non-negative terms (losses and the penalty;
+    entropies and the penalty's conjugate, which ``D`` subtracts), each sum at most a small
+    multiple of ``P`` near the optimum (at saturation the entropies are about twice ``P``) and
+    each term formed to its last digits: the residuals ``P - Y`` and the entropies' ``1 - q``
+    are never subtractions (:func:`~mlbasics.losses.probability_residuals`, :func:`_entropy`).
+    So ``P - D`` is known to about :data:`GAP_ROUNDING` ``P``, and the unit is never so small
+    that ``tol`` of it falls below that. (Formed by subtraction, a saturated sample's terms
+    were rounding of ``c``, the floor had to be ``GAP_ROUNDING sum c``, up to 1e24 times ``P``
+    on separable data at a large ``C``, and it passed fits 1.5% to 1e6 times above their
+    optimum: reviews.)
     """
     if penalty in ("l2", "elasticnet") and 0.0 < primal < scale:
         return max(float(primal), GAP_ROUNDING * float(primal) / tol)
@@ -210,7 +216,11 @@ def penalty_strengths(model) -> tuple[float, float, float]:
 
 
 def _probabilities(Z):
-    return expit(Z) if Z.shape[1] == 1 else softmax(Z, axis=1)
+    """The softmax of the scores, which the multinomial's formulas take; ``None`` for a single
+    column, whose residuals and curvatures are sigmoids of the scores themselves
+    (:func:`~mlbasics.losses.probability_residuals`, :func:`~mlbasics.losses.
+    probability_variances`): an unused pass over the samples otherwise (a review)."""
+    return None if Z.shape[1] == 1 else softmax(Z, axis=1)
 
 
 def _stationarity_rounding(X, coef, intercept, c) -> float:
@@ -363,14 +373,15 @@ def _balancing_shift(z, c, sign, max_iter=200) -> float:
     lo, hi = -np.inf, np.inf
     d = 0.0
     for _ in range(max_iter):
-        f = serial_dot(c, -sign * expit(-sign * (z + d)))
+        up, down = expit(z + d), expit(-(z + d))
+        f = serial_dot(c, np.where(sign > 0.0, -down, up))  # -s sigmoid(-s (z + d))
         if f == 0.0:
             return d
         if f > 0.0:
             hi = d
         else:
             lo = d
-        slope = serial_dot(c, expit(z + d) * expit(-(z + d)))
+        slope = serial_dot(c, up * down)
         step = d - f / slope if slope > 0.0 else np.nan
         if not lo < step < hi:  # also catches nan
             if np.isfinite(lo) and np.isfinite(hi):
@@ -421,10 +432,9 @@ def gap_floor(X, R, l2) -> float:
 def gap_unresolvable(floor, scale, primal, tol) -> bool:
     """Whether an L2 gap cannot resolve ``tol`` in float64, whatever the model: its rounding
     floor (:func:`gap_floor`) exceeds ``tol`` times the gap's unit (:func:`gap_scale`). That
-    happens at a ``C`` huge for the data: standardised iris from ``C = 1e25`` at ``tol=1e-3``
-    and from ``1e20`` at ``1e-8``; 200 random labels from ``1e22`` at ``1e-8`` (where optimal
-    fits at ``1e24`` ran to ``max_iter``). There the solvers and :func:`check_kkt` judge the
-    Newton decrement instead (:func:`model_decrement`).
+    happens at a ``C`` huge for the data: standardised iris (3 classes, at its optimum) from
+    ``C = 1e27`` at ``tol=1e-3`` and from ``1e22`` at ``1e-8``. There the solvers and
+    :func:`check_kkt` judge the Newton decrement instead (:func:`model_decrement`).
     ``floor``, ``scale`` and ``primal`` are in the same units of ``c``."""
     return bool(floor > tol * gap_scale(scale, primal, "l2", tol))
 
@@ -803,7 +813,7 @@ def _hessian_product(X, P, h, c, l2, free, Vw, Vb):
     the probabilities ``P``, ``h`` their variances (:func:`~mlbasics.losses.
     probability_variances`; ``A = [X, 1]``, the ones only with a ``free`` intercept)."""
     Zv = np.asarray(X @ Vw.T) + (Vb if free else 0.0)
-    if P.shape[1] == 1:
+    if Vw.shape[0] == 1:  # one output: the sigmoid's curvature (P may be None: _probabilities)
         U = c[:, None] * h * Zv
     else:
         U = c[:, None] * losses.softmax_jacobian_product(P, Zv)

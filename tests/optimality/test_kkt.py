@@ -1614,8 +1614,8 @@ def test_refinement_points_predict_their_gap():
     W, b = model.coef_, model.intercept_
     Y, c = y[:, None].astype(float), np.ones(len(y))
     Z = X @ W.T + b
-    P = _logistic._probabilities(Z)
-    R = c[:, None] * (P - Y)
+    P = _logistic._probabilities(Z)  # (None: one column)
+    R = c[:, None] * (1.0 / (1.0 + np.exp(-Z)) - Y)
     G = X.T @ R + W.T
     primal = logistic_objective(X, y, W, b, C=1.0)
     plain = _logistic._dual_at(X, Y, Z, c, 0.0, 1.0, "l2", True)
@@ -1763,8 +1763,9 @@ def test_a_model_above_its_optimum_by_its_penalty_alone_fails_on_separable_data(
     # Separable iris (setosa against the rest) with a duplicated column at C = 1e20: moving
     # weight between the two copies leaves every score as it is and raises the objective by
     # its L2 term alone, 1.5% here. The gap's unit had a floor of 64 eps sum c / tol (the
-    # rounding of P and D when the residuals 1 - p were subtractions), 1e4 times P, and the
-    # moved model passed on a "gap" of 2e-7; the fit itself stopped 14 times above its optimum.
+    # rounding of P and D when the residuals 1 - p were subtractions), 1e8 times P, and the
+    # moved model passed on a "gap" of 1.6e-8; the fit itself stopped 14 times above its
+    # optimum.
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     X, y = np.c_[X, X[:, 0]], (y == 0).astype(int)
@@ -1811,6 +1812,30 @@ def test_where_the_bound_stalls_the_report_gives_the_decrement_as_an_estimate():
     assert not report.ok and report.violations["stationarity"] <= 1e-3
     assert "Newton decrement" not in report.violations
     assert "The Newton decrement estimates (P - P*) / P at" in str(report)
+
+
+def test_a_solver_at_its_rounding_floor_is_certified_as_check_kkt_certifies():
+    # Sparse, 3 classes, separable but for 3 empty rows of different labels, at C = 1e25 and
+    # tol=1e-8: Newton-CG stalled at its rounding floor 1e-14 from the optimum, with the
+    # gradient rule met and its ten-step gap refinement failing, and ended converged_ False
+    # while check_kkt (damped Newton dual points) passed the same model (a review). At the
+    # floor the solver now asks the checker's certificate.
+    from scipy.optimize import minimize
+
+    S = sparse.random(300, 40, density=0.1, random_state=1, format="csr")
+    rng = np.random.default_rng(0)
+    rng.standard_normal(1808), rng.uniform(size=200), rng.standard_normal(2178)  # (the review's)
+    scores = S @ rng.standard_normal((3, 40)).T * 3 + 0.3 * rng.standard_normal((300, 3))
+    y = np.asarray(np.argmax(scores, axis=1)).ravel()
+    C = 1e25
+    model = LogisticRegression(C=C, solver="newton", tol=1e-8, max_iter=500).fit(S, y)
+    assert model.converged_
+    assert check_kkt(model, S, y, tol=1e-8).ok
+    fun = _accurate_objective(S.toarray(), y, C, 3)
+    start = np.c_[model.coef_, model.intercept_].ravel()
+    reference = minimize(fun, start, jac=True, method="L-BFGS-B",
+                         options={"maxiter": 2000, "ftol": 0.0, "gtol": 0.0})  # fmt: skip
+    assert fun(start)[0] <= reference.fun * (1.0 + 1e-10)
 
 
 def test_a_saturated_binary_fit_reaches_its_optimum_and_one_short_of_it_fails():
