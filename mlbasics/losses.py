@@ -221,7 +221,8 @@ def probability_residuals(scores, targets, probabilities=None):
     Here the residual of the label is never formed by a subtraction: ``-sigmoid(-z)`` for a
     positive sample of one column (``sigmoid(z)`` for a negative one), and minus the sum of the
     other classes' probabilities for the softmax (each of them is accurate to its last digits).
-    ``probabilities``: the softmax of ``scores``, when the caller has it.
+    ``probabilities``: the softmax of ``scores``, when the caller has it. The targets must be 0
+    or 1 (the formulas use the label's sign); soft targets raise a ValueError.
     """
     scores = _check_scores(scores)
     targets = np.asarray(targets, dtype=float)
@@ -229,6 +230,8 @@ def probability_residuals(scores, targets, probabilities=None):
         raise ValueError(
             f"targets must have the shape of scores {scores.shape}; got {targets.shape}."
         )
+    if not np.all((targets == 0.0) | (targets == 1.0)):
+        raise ValueError("targets must be 0 or 1 (one-hot rows for the softmax); got others.")
     if scores.shape[1] == 1:
         sign = 2.0 * targets - 1.0
         return -sign * expit(-sign * scores)

@@ -158,3 +158,14 @@ def test_saturated_losses_residuals_and_curvatures_keep_their_digits(margin):
                 assert probability_variances(z)[i, 0] == pytest.approx(
                     curvature, rel=1e-14, abs=0.0
                 )
+
+
+def test_probability_residuals_refuse_soft_targets():
+    # the label's residual is formed from its sign; a target of 0.3 gave 0.188 where p - y is
+    # 0.128 (a review): refused
+    from mlbasics.losses import probability_residuals
+
+    with pytest.raises(ValueError, match="targets must be 0 or 1"):
+        probability_residuals(np.array([[0.5]]), np.array([[0.3]]))
+    with pytest.raises(ValueError, match="targets must be 0 or 1"):
+        probability_residuals(np.zeros((1, 3)), np.array([[0.5, 0.5, 0.0]]))

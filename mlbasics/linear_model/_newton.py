@@ -43,6 +43,7 @@ from ..optimality._logistic import (
     gap_within_tol,
     l1_capped_tol,
     model_decrement,
+    residual_rounding,
 )
 from ._cd_kernels import (
     cd_binary_csc_centered,
@@ -736,10 +737,10 @@ def _decrement_decides(obj: LogisticObjective, coef, F, tol) -> bool:
     l2 = obj.penalty.l2
     if l2 == 0.0 or obj.penalty.l1 != 0.0:
         return False
-    floor = gap_floor(obj.X, obj.residuals(obj.scores(coef)), l2)
+    W, b = _original_model(obj, coef)
+    floor = gap_floor(obj.X, residual_rounding(obj.X, obj.Y, W, b, obj.weights), l2)
     if not gap_unresolvable(floor, obj.scale, F, tol):
         return False
-    W, b = _original_model(obj, coef)
     decrement = model_decrement(obj.X, obj.Y, W, b, obj.fit_intercept, obj.weights, l2)
     return decrement <= tol * _decrement_unit(obj, F)
 

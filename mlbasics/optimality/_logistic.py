@@ -95,7 +95,7 @@ def gap_within_tol(
         gap = primal - dual
         if record is not None:
             record["plain_gap"] = float(primal - record.get("plain_dual", np.nan))
-        if penalty == "l2" and not np.isfinite(gap):
+        if penalty == "l2" and np.isinf(gap):  # (NaN: no feasible dual point, no pass)
             return True
         return judged_gap(gap / gap_scale(scale, primal, penalty, tol), penalty, coef) <= tol
 
@@ -127,14 +127,14 @@ def gap_scale(scale, primal, penalty, tol) -> float:
     multiple of ``P`` near the optimum (at saturation the entropies are about twice ``P``) and
     each term formed to its last digits: the residuals ``P - Y`` and the entropies' ``1 - q``
     are never subtractions (:func:`~mlbasics.losses.probability_residuals`, :func:`_entropy`).
-    So ``P - D`` is known to about :data:`GAP_ROUNDING` ``P``, and the unit is never so small
-    that ``tol`` of it falls below that. (Formed by subtraction, a saturated sample's terms
+    So ``P - D`` is known to a small multiple of ``eps P``: :data:`GAP_RESOLUTION` ``P``, as
+    measured, and the unit is never so small that ``tol`` of it falls below that. (Formed by subtraction, a saturated sample's terms
     were rounding of ``c``, the floor had to be ``GAP_ROUNDING sum c``, up to 1e24 times ``P``
     on separable data at a large ``C``, and it passed fits 1.5% to 1e6 times above their
     optimum: reviews.)
     """
     if penalty in ("l2", "elasticnet") and 0.0 < primal < scale:
-        return max(float(primal), GAP_ROUNDING * float(primal) / tol)
+        return max(float(primal), GAP_RESOLUTION * float(primal) / tol)
     return float(scale)
 
 
@@ -150,7 +150,11 @@ LOGISTIC_ATTRIBUTES = ("coef_", "intercept_", "classes_", "C")
 
 #: With a free intercept the residuals are a feasible dual point only when they sum to 0 in
 #: every class; column sums up to this fraction of ``sum c`` are rounding, which
-#: :func:`_products` projects away (:func:`_balanced`).
+#: :func:`_products` projects away (:func:`_balanced`). The intercepts' search
+#: (:func:`_intercept_shift`) balances far below it where it converges; where it stalled (its
+#: Hessian's diagonal by subtraction, at saturation) a point 1e-7 to 1e-2 of ``P`` off balance
+#: passed the test at a large ``C``, its ``D`` above ``P*``, and models 5 tol above their
+#: optimum passed (a review).
 BALANCE_RTOL = 1e-8
 
 #: The Newton steps (conjugate residuals, :func:`_newton_points`) at which ``refine="auto"``
@@ -166,6 +170,11 @@ AUTO_REFINE_STEPS = (1, 3, 10, 30, 100)
 DAMPED_NEWTON_ITERATIONS = 20
 #: The rounding of a duality gap per unit of ``P`` (:func:`gap_scale`): 64 machine epsilons.
 GAP_ROUNDING = 64 * np.finfo(float).eps
+#: What an L2 gap resolves per unit of ``P`` (:func:`gap_scale`), measured: the gaps of optimal
+#: models reached 1.6e-11 ``P`` (breast cancer at ``C = 1e300``, weights spread over twelve
+#: decades, features of mean 1e4; the rounding of ``X' theta`` in the conjugate term), 700 times
+#: :data:`GAP_ROUNDING`: optimal models failed ``tol`` below 1e-11 (a review).
+GAP_RESOLUTION = 1e-10
 #: The rounding of a gradient entry per unit of ``sqrt(sum_i (c_i x_ij)^2)`` (:func:`gap_floor`).
 GRADIENT_ROUNDING = 8 * np.finfo(float).eps
 #: The most steps of the refinement in the solvers' gap test (:func:`gap_within_tol`), which
@@ -321,14 +330,19 @@ def _intercept_shift(Z, Y, c, P):
         E[:, keep] = E_keep
         return delta, E
     E = residuals(Z, P)
-    mass = np.einsum("ik,i->k", P, c)
     imbalance = np.einsum("ik,i->k", E, c)
     size = float(np.linalg.norm(imbalance))
     floor = 1e-8 * float(c.sum())  # below it, a full step that does not halve the residual ends
     for _ in range(50):
         if size == 0.0:
             break
-        H = np.diag(mass) - (P * c[:, None]).T @ P
+        # (the diagonal sum c P (1 - P) from the variances: by subtraction, mass - sum c P^2,
+        # it cancelled where probabilities round to 0 or 1, and the search stalled 1e-7 to
+        # 1e-2 of P off balance: a review)
+        H = -(P * c[:, None]).T @ P
+        H[np.diag_indices_from(H)] = np.einsum(
+            "ik,i->k", losses.probability_variances(Z + delta, P), c
+        )
         if not np.all(np.isfinite(H)):
             break  # (no Newton step from probabilities that are not numbers)
         step = np.linalg.lstsq(H, imbalance, rcond=None)[0]
@@ -352,7 +366,6 @@ def _intercept_shift(Z, Y, c, P):
             break  # no decrease along Newton's direction: the rounding floor
         settled = t == 1.0 and size <= floor and not size_t < 0.5 * size
         delta, P, E, imbalance, size = trial, P_t, E_t, imbalance_t, size_t
-        mass = np.einsum("ik,i->k", P, c)
         if settled:
             break
     return delta, E
@@ -407,33 +420,49 @@ def _power_sum(a, factor, power) -> float:
     return float(head**power * np.sum((a / top) ** power))
 
 
-def gap_floor(X, R, l2) -> float:
-    """What the gradient's rounding alone puts into the plain L2 gap ``||grad||^2 / (2 l2)``: an
-    entry ``sum_i R_ik x_ij + l2 w_kj`` (``R = c (P - Y)``, the model's residuals) is a sum of
-    terms each formed to a few ulps (the residuals without cancellation: :func:`~mlbasics.
-    losses.probability_residuals`) whose roundings are as good as independent, so it is known to
-    about :data:`GRADIENT_ROUNDING` ``sqrt(sum_i (R_ik x_ij)^2)``; squared over ``2 l2`` and
-    summed over the coefficients. It grows with ``C^2`` against ``P``'s ``C``. (Residuals formed
-    by subtraction carried ``eps`` each whatever their size, and the floor had to be taken with
-    ``|R_ik| = c_i``: far above the gap's rounding on separable data, where the residuals are
-    tiny, so that accurate gaps went unjudged. A first version took ``64 eps sum c max|x|`` per
-    entry, thousands of times that: a review.) One pass over ``X``."""
+def gap_floor(X, U, l2) -> float:
+    """What the gradient's rounding alone puts into the plain L2 gap ``||grad||^2 / (2 l2)``,
+    from ``U``, the rounding of each residual ``R_ik`` (:func:`residual_rounding`): a gradient
+    entry ``sum_i R_ik x_ij + l2 w_kj`` sums terms whose roundings are as good as independent,
+    so it is known to about ``sqrt(sum_i (U_ik x_ij)^2)``; squared over ``2 l2`` and summed over
+    the coefficients. It grows with ``C^2`` against ``P``'s ``C``. (A first version took
+    ``64 eps sum c max|x|`` per entry, thousands of times too large: a review.) One pass over
+    ``X``."""
     squares = X.power(2) if sparse.issparse(X) else np.square(X)
     with np.errstate(over="ignore", under="ignore"):
-        # (R_ik x_ij)^2 summed as R_ik^2 times x_ij^2, scaled by the largest |R| against overflow
-        top = float(np.max(np.abs(R), initial=0.0))
+        # (U_ik x_ij)^2 summed as U_ik^2 times x_ij^2, scaled by the largest U against overflow
+        top = float(np.max(U, initial=0.0))
         if top == 0.0:
             return 0.0
-        sums = np.asarray(squares.T @ np.square(R / top), dtype=float)
-        rho = GRADIENT_ROUNDING * top * np.sqrt(sums)
+        sums = np.asarray(squares.T @ np.square(U / top), dtype=float)
+        rho = top * np.sqrt(sums)
         return float(np.sum(rho * (rho / (2.0 * l2))))
+
+
+def residual_rounding(X, Y, coef, intercept, c):
+    """The rounding of the model's residuals ``R = c (P - Y)`` (``A = [X, 1]``), entry by entry:
+    :data:`GRADIENT_ROUNDING` ``(|R_ik| + h_ik s_ik)``. The first term is that of the residual
+    itself, formed to a few ulps of its size (never by the subtraction ``p - 1``:
+    :func:`~mlbasics.losses.probability_residuals`; by subtraction it was ``eps c_i`` whatever
+    the size, far above the gap's rounding on separable data). The second is that of the score
+    it comes from: ``z_ik`` carries about ``eps s_ik``, ``s = |X| |W|' + |b|``, which moves
+    ``R_ik`` by its curvature ``h_ik = c_i P_ik (1 - P_ik)`` times that; features with large
+    means make it the larger one (iris standardised plus 1e3 at ``C = 1e20``: without it a fit
+    within ``tol`` failed on a gap of 1.6e11 ``P`` taken as resolvable; a review)."""
+    Z = np.asarray(X @ coef.T) + intercept
+    P = _probabilities(Z)
+    R = c[:, None] * losses.probability_residuals(Z, Y, P)
+    h = c[:, None] * losses.probability_variances(Z, P)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        size = np.asarray(abs(X) @ np.abs(coef).T) + np.abs(intercept)
+        return GRADIENT_ROUNDING * (np.abs(R) + h * size)
 
 
 def gap_unresolvable(floor, scale, primal, tol) -> bool:
     """Whether an L2 gap cannot resolve ``tol`` in float64, whatever the model: its rounding
     floor (:func:`gap_floor`) exceeds ``tol`` times the gap's unit (:func:`gap_scale`). That
-    happens at a ``C`` huge for the data: standardised iris (3 classes, at its optimum) from
-    ``C = 1e27`` at ``tol=1e-3`` and from ``1e22`` at ``1e-8``. There the solvers and
+    happens at a ``C`` huge for the data: standardised iris (3 classes, fitted to
+    ``tol=1e-10``) from about ``C = 1e25`` at ``tol=1e-3`` and from ``1e20`` at ``1e-8``. There the solvers and
     :func:`check_kkt` judge the Newton decrement instead (:func:`model_decrement`).
     ``floor``, ``scale`` and ``primal`` are in the same units of ``c``."""
     return bool(floor > tol * gap_scale(scale, primal, "l2", tol))
@@ -444,27 +473,36 @@ def model_decrement(X, Y, coef, intercept, free_intercept, c, l2) -> float:
     ``g`` and ``H`` with the L2 term ``l2``): an estimate of ``P - P*`` that needs no dual
     point. (Without ``l2`` in ``H``, a model moved along the data term's null space, 1% to 20%
     above its optimum by its penalty alone, had a decrement of 1e-12, and near-null curvatures
-    made one of 7.6 read 5e50: a review.)"""
+    made one of 7.6 read 5e50: a review.)
+
+    A multinomial's class mean of ``W`` (the same vector added to every class) leaves the
+    scores' differences, hence the data term, unchanged: the Hessian is ``l2`` there and maps
+    the rest into the rest, and the gradient's class mean is ``l2`` times that of ``W``, so that
+    part is taken exactly, ``K l2 ||mean_k w_k||^2 / 2``, and the solve sees the gradient with
+    its class mean removed. (Solved together, at a huge ``C``
+    the least squares' cutoff dropped those directions, whose curvature ``l2`` is 1e-30 of the
+    data's: models 1% and 10% above the optimum, moved along them, passed at ``C = 1e30``; a
+    review.)"""
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         Z = np.asarray(X @ coef.T) + intercept
         P = _probabilities(Z)
         R = c[:, None] * losses.probability_residuals(Z, Y, P)
         G = np.asarray(X.T @ R).T + l2 * coef
         gb = R.sum(axis=0) if free_intercept else None
-        if free_intercept and coef.shape[0] > 1:  # (the softmax ignores the class sum: rounding)
-            gb = gb - gb.mean()
+        mean_part = 0.0
+        if coef.shape[0] > 1:
+            if free_intercept:  # (the softmax ignores the class sum: rounding)
+                gb = gb - gb.mean()
+            if l2 > 0.0:  # (the data term's part of the class mean is 0 exactly, not
+                # its rounding, which at C = 1e30 read 1.8e-3 P on an optimal fit)
+                mean = coef.mean(axis=0)
+                mean_part = 0.5 * coef.shape[0] * l2 * float(mean @ mean)
+                G = G - G.mean(axis=0)
         unknowns = coef.shape[0] * (X.shape[1] + int(free_intercept))
         small = unknowns <= DENSE_DECREMENT_UNKNOWNS and X.shape[0] * unknowns <= 2e7
         if l2 > 0.0 and small:  # (the explicit Hessian: O(n unknowns^2) work, n x m memory)
-            return _dense_decrement(X, Z, P, c, G, gb, l2)
-        return _newton_decrement(X, Z, P, c, G, gb, l2)
-
-
-def _model_residuals(X, Y, coef, intercept, c):
-    """``c (P - Y)`` at the model (without cancellation: :func:`~mlbasics.losses.
-    probability_residuals`)."""
-    Z = np.asarray(X @ coef.T) + intercept
-    return c[:, None] * losses.probability_residuals(Z, Y)
+            return mean_part + _dense_decrement(X, Z, P, c, G, gb, l2)
+        return mean_part + _newton_decrement(X, Z, P, c, G, gb, l2)
 
 
 def _dense_decrement(X, Z, P, c, G, gb, l2) -> float:
@@ -474,10 +512,10 @@ def _dense_decrement(X, Z, P, c, G, gb, l2) -> float:
     squares' cutoff did, and dropped real directions: 12% above the optimum read 4e-15, a
     review). A multinomial's intercept gradient comes projected off the class sum, which the
     softmax ignores (rounding there: :func:`model_decrement`). ``inf`` when the value is not a
-    finite non-negative number: no estimate. At a huge ``C`` the cutoff still drops the
-    directions whose only curvature is ``l2`` (a multinomial's class mean of ``W``, duplicated
-    columns), which underestimates the decrement there (a review; stationarity failed every
-    such model built)."""
+    finite non-negative number: no estimate. At a huge ``C`` the cutoff drops the directions
+    whose only curvature is ``l2``: a multinomial's class mean of ``W`` comes removed
+    (:func:`model_decrement` takes it exactly); others, as duplicated columns, are still
+    underestimated (a review)."""
     A = X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=float)
     free = gb is not None
     if free:
@@ -667,7 +705,8 @@ def _products(X, R, Theta, c, free_intercept):
     ``(X' c / sum c) r'`` off ``X' Theta``: the c-weighted means, from the same product. Only a
     rounding residual is removed: a point whose column sums exceed :data:`BALANCE_RTOL` of
     ``sum c`` gives no ``D`` (:func:`_balanced`). The entropy term keeps ``Theta`` itself: the
-    difference, about ``|r|`` times the largest logit, is far below the rounding of ``P``.
+    difference is about ``|r|`` times the largest logit, which the intercepts' search keeps at
+    the rounding of the class masses (1e-15 of ``P`` on saturated 3-class problems).
     """
     first = [] if R is None else [R]
     extra = [c[:, None]] if free_intercept else []
@@ -1056,7 +1095,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         name_penalty == "l2"
         and stationarity <= tol < violations.get("duality gap", 0.0)
         and gap_unresolvable(
-            gap_floor(X, _model_residuals(*problem[:4], c), l2_here), scale, primal_here, tol
+            gap_floor(X, residual_rounding(*problem[:4], c), l2_here), scale, primal_here, tol
         )
     )
     if unresolved:  # the decrement judges (see gap_unresolvable), per unit of min(sum c, P):

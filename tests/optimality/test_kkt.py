@@ -1804,10 +1804,10 @@ def test_damped_newton_dual_points_certify_a_saturated_three_class_fit():
 
 
 def test_where_the_bound_stalls_the_report_gives_the_decrement_as_an_estimate():
-    # iris (3 classes) at C = 1e25, tol=1e-10: damped Newton's gap stalls near 1e-2 P (the
+    # iris (3 classes) at C = 1e22, tol=1e-10: damped Newton's gap stalls near 5e-3 P (the
     # Newton systems' rounding at this C); the verdict stays the bound's (a failure), and the
     # advice adds the decrement, not judged
-    X, y, model = _iris_at(1e25, 1e-10)
+    X, y, model = _iris_at(1e22, 1e-10)
     report = check_kkt(model, X, y, tol=1e-3)
     assert not report.ok and report.violations["stationarity"] <= 1e-3
     assert "Newton decrement" not in report.violations
@@ -1836,6 +1836,70 @@ def test_a_solver_at_its_rounding_floor_is_certified_as_check_kkt_certifies():
     reference = minimize(fun, start, jac=True, method="L-BFGS-B",
                          options={"maxiter": 2000, "ftol": 0.0, "gtol": 0.0})  # fmt: skip
     assert fun(start)[0] <= reference.fun * (1.0 + 1e-10)
+
+
+def test_the_dual_of_a_saturated_multinomial_model_stays_below_the_optimum():
+    # Three separable blobs at C = 1e16, the intercepts moved off the optimum: the dual point's
+    # intercept search took its Hessian's diagonal by subtraction (mass - sum c P^2), which
+    # cancels where probabilities round to 0 or 1; it stalled 1e-7 to 1e-2 of P off balance,
+    # that point passed the balance test (1e-8 sum c, far above P at this C), its D came out
+    # above P*, and models 5 tol above their optimum passed (a review)
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(3)
+    y = np.repeat(np.arange(3), 20)
+    X = np.array([[0.0, 6.0], [6.0, -3.0], [-6.0, -3.0]])[y] + rng.normal(size=(60, 2))
+    C = 1e16
+    model = LogisticRegression(C=C, tol=1e-10, max_iter=500).fit(X, y)
+    fun = _accurate_objective(X, y, C, 3)
+    start = np.c_[model.coef_, model.intercept_].ravel()
+    reference = minimize(fun, start, jac=True, method="L-BFGS-B",
+                         options={"maxiter": 2000, "ftol": 0.0, "gtol": 0.0})  # fmt: skip
+    optimum = min(reference.fun, fun(start)[0])
+    failed = 0
+    for _ in range(40):
+        moved = copy.deepcopy(model)
+        moved.intercept_ = model.intercept_ + 10.0 ** rng.uniform(-4, 0) * rng.normal(size=3)
+        excess = fun(np.c_[moved.coef_, moved.intercept_].ravel())[0] / optimum - 1.0
+        report = check_kkt(moved, X, y, tol=1e-3)
+        assert report.dual_objective <= optimum * (1.0 + 1e-12)
+        if excess > 2e-3:
+            assert not report.ok, (excess, str(report))
+            failed += 1
+    assert failed >= 5  # (the draws test what they should)
+
+
+def test_the_gaps_rounding_floor_counts_the_scores_rounding():
+    # iris (3 classes) standardised plus 1e3, C = 1e20: each score carries about eps (|x| |w| +
+    # |b|), which moves the residuals by their curvature times that; the gap's floor counted the
+    # residuals' own rounding only, took a gap of 1.6e11 P as resolvable, and failed a fit
+    # within tol that the solver (and the parent's floor) passed (a review)
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X) + 1e3
+    model = LogisticRegression(C=1e20).fit(X, y)
+    assert model.converged_
+    report = check_kkt(model, X, y, tol=1e-3)
+    assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("rise", [0.01, 0.1])
+def test_a_multinomial_model_moved_along_the_class_mean_fails_at_a_huge_c(rise):
+    # iris (3 classes) at C = 1e30, the same vector added to every class's weights: no score
+    # difference changes, the objective rises by the penalty alone (1% and 10% here). The gap
+    # cannot resolve tol there and the Newton decrement judges; least squares' cutoff dropped
+    # those directions (curvature l2, 1e-30 of the data's) and both models passed (a review).
+    X, y, model = _iris_at(1e30, 1e-10)
+    C = 1e30
+    v = np.ones(X.shape[1]) / 2.0
+    F = logistic_objective(X, y, model.coef_, model.intercept_, C=C)
+    a, b = 1.5, float(model.coef_.sum(axis=0) @ v)  # rise(s) = s b + 3 s^2 / 2 (l2 = 1)
+    step = (-b + np.sqrt(b * b + 4 * a * rise * F)) / (2 * a)
+    moved = copy.deepcopy(model)
+    moved.coef_ = model.coef_ + step * v
+    F_moved = logistic_objective(X, y, moved.coef_, moved.intercept_, C=C)
+    # (exactly (1 + rise) F in exact arithmetic; the scores, near 1e15, round by about 0.1)
+    assert F_moved >= (1 + 0.5 * rise) * F
+    assert not check_kkt(moved, X, y, tol=1e-3).ok
 
 
 def test_a_saturated_binary_fit_reaches_its_optimum_and_one_short_of_it_fails():
