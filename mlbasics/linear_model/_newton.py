@@ -38,8 +38,8 @@ from scipy import sparse
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from .._threads import scipy_blas_on_one_thread, serial_dot
 from ..optimality._logistic import (
+    decrement_tol,
     gap_floor,
-    gap_unresolvable,
     gap_within_tol,
     l1_capped_tol,
     model_decrement,
@@ -739,10 +739,11 @@ def _decrement_decides(obj: LogisticObjective, coef, F, tol) -> bool:
         return False
     W, b = _original_model(obj, coef)
     floor = gap_floor(obj.X, residual_rounding(obj.X, obj.Y, W, b, obj.weights), l2)
-    if not gap_unresolvable(floor, obj.scale, F, tol):
+    judge_at = decrement_tol(floor, obj.scale, F, tol)  # (tol, or a tighter one: check_kkt's)
+    if not judge_at > 0.0:
         return False
     decrement = model_decrement(obj.X, obj.Y, W, b, obj.fit_intercept, obj.weights, l2)
-    return decrement <= tol * _decrement_unit(obj, F)
+    return decrement <= judge_at * _decrement_unit(obj, F)
 
 
 def _jacobi_decrement_passes(obj: LogisticObjective, Z, P, G, F, tol) -> bool:

@@ -231,7 +231,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     c_i``; it is exact at the optimum. ``duality gap`` is, for an L2 penalty or an elastic net,
     ``|P - D| / min(sum_i c_i, P)`` (at a large ``C`` on nearly separable data ``P*`` is far
     below ``sum_i c_i``, and the gap relative to ``P`` bounds the relative suboptimality; the
-    divisor never falls below ``64 eps sum_i c_i / tol``, the gap's rounding); for a pure L1
+    divisor never falls below ``1e-10 P / tol``, what the gap resolves: below ``tol=1e-10``
+    it is judged to about ``1e-10 P`` only; where the gap cannot resolve ``tol`` at a huge
+    ``C``, the Newton decrement judges instead, see :doc:`/theory/duality`); for a pure L1
     penalty ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` (``W`` with liblinear's
     intercept column): the rescaled point's gap per unit of ``c`` is linear in the stationarity
     residual ``eps``, at most ``2 eps ||W||_1`` to first order, so divided by that scale it is in

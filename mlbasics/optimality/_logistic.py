@@ -468,6 +468,22 @@ def gap_unresolvable(floor, scale, primal, tol) -> bool:
     return bool(floor > tol * gap_scale(scale, primal, "l2", tol))
 
 
+def decrement_tol(floor, scale, primal, tol) -> float:
+    """The tol at which the Newton decrement judges a model whose L2 gap fails (stationarity
+    passing): ``tol`` where the gap cannot resolve it (:func:`gap_unresolvable`); else the
+    largest tighter tol at which it could not, ``floor / min(sum c, P)``, where one exists (0
+    otherwise: the gap's verdict stands). Judging there keeps the verdict monotone in ``tol``: a
+    model that passed ``tol=1e-8`` on its decrement failed ``1e-7`` to ``1e-5`` on a gap the
+    refinement could not close (iris at ``C = 1e20``; a review). ``floor``, ``scale`` and
+    ``primal`` are in the same units of ``c``."""
+    if gap_unresolvable(floor, scale, primal, tol):
+        return tol
+    small = 0.0 < primal < scale
+    if small and not floor > GAP_RESOLUTION * primal:
+        return 0.0
+    return min(tol, floor / (primal if small else scale))
+
+
 def model_decrement(X, Y, coef, intercept, free_intercept, c, l2) -> float:
     """Half the squared Newton decrement ``g' H^+ g / 2`` at the model (:func:`_newton_decrement`,
     ``g`` and ``H`` with the L2 term ``l2``): an estimate of ``P - P*`` that needs no dual
@@ -1091,21 +1107,20 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         )
     elif stationarity <= tol:  # see DECREMENT_MAX_STEPS (per unit of c: c in either units)
         violations["Newton decrement"] = model_decrement(*problem[:5], c, 0.0) / scale
-    unresolved = (
-        name_penalty == "l2"
-        and stationarity <= tol < violations.get("duality gap", 0.0)
-        and gap_unresolvable(
-            gap_floor(X, residual_rounding(*problem[:4], c), l2_here), scale, primal_here, tol
-        )
-    )
-    if unresolved:  # the decrement judges (see gap_unresolvable), per unit of min(sum c, P):
+    judge_at, unresolved, decides, estimate = 0.0, False, False, None
+    if name_penalty == "l2" and stationarity <= tol < violations.get("duality gap", 0.0):
+        floor = gap_floor(X, residual_rounding(*problem[:4], c), l2_here)
+        unresolved = gap_unresolvable(floor, scale, primal_here, tol)
+        judge_at = decrement_tol(floor, scale, primal_here, tol)
+        if judge_at > 0.0 or (advice and reached):  # (per unit of min(sum c, P))
+            estimate = model_decrement(*problem[:5], c, l2_here) / min(scale, primal_here)
+        decides = judge_at > 0.0 and (unresolved or estimate <= judge_at)
+    if decides:  # the decrement judges (see decrement_tol), per unit of min(sum c, P):
         # (when gap_scale's floor was 64 eps sum c / tol, 1e4 times P on separable iris at
         # C = 1e20, a decrement judged in it passed a model 6500 times its optimum's objective)
-        decrement = model_decrement(*problem[:5], c, l2_here)
-        violations["Newton decrement"] = decrement / min(scale, primal_here)
+        violations["Newton decrement"] = estimate
         advice = ""
     elif advice and reached:  # the refined gap fails while stationarity passes: an estimate
-        estimate = model_decrement(*problem[:5], c, l2_here) / min(scale, primal_here)
         advice += (
             f"\n  The Newton decrement estimates (P - P*) / P at {estimate:.2g} (not judged: "
             "an estimate, where\n  the gap is a bound; at a huge C on nearly separable data "
@@ -1125,11 +1140,19 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
         described += f"; dual point from {newton} damped Newton iterations"
     elif used:
         described += f"; dual point from {used} Newton steps"
-    if unresolved:
+    thresholds = {}
+    if decides and unresolved:
         described += (
             "; its gap cannot resolve tol in float64 at this C: judged by the Newton decrement"
         )
-    thresholds = {"duality gap": np.inf} if unresolved else {}
+    elif decides:
+        described += (
+            f"; its gap cannot resolve {judge_at:.2g} in float64 at this C: judged by the Newton "
+            "decrement at that tol"
+        )
+        thresholds["Newton decrement"] = judge_at
+    if decides:
+        thresholds["duality gap"] = np.inf
     if stationarity_tol < tol:
         thresholds["stationarity"] = stationarity_tol
         described += f"; stationarity judged at {_capped_by(stationarity_tol, l1_here, scale)}"

@@ -1803,15 +1803,19 @@ def test_damped_newton_dual_points_certify_a_saturated_three_class_fit():
     assert not check_kkt(longer, X, y, tol=1e-3).ok
 
 
-def test_where_the_bound_stalls_the_report_gives_the_decrement_as_an_estimate():
+def test_where_the_bound_stalls_the_decrement_judges_at_the_tighter_tol():
     # iris (3 classes) at C = 1e22, tol=1e-10: damped Newton's gap stalls near 5e-3 P (the
-    # Newton systems' rounding at this C); the verdict stays the bound's (a failure), and the
-    # advice adds the decrement, not judged
+    # Newton systems' rounding at this C) and the optimal fit failed tol=1e-3, while its gap
+    # cannot resolve 2.3e-6: the decrement judges at that tighter tol, and the report says so
     X, y, model = _iris_at(1e22, 1e-10)
     report = check_kkt(model, X, y, tol=1e-3)
-    assert not report.ok and report.violations["stationarity"] <= 1e-3
-    assert "Newton decrement" not in report.violations
-    assert "The Newton decrement estimates (P - P*) / P at" in str(report)
+    assert report.ok, str(report)
+    assert report.violations["duality gap"] > 1e-3 and report.thresholds["duality gap"] == np.inf
+    assert report.thresholds["Newton decrement"] < 1e-5
+    assert "judged by the Newton decrement at that tol" in report.model
+    longer = copy.deepcopy(model)
+    longer.coef_ = 1.03 * model.coef_
+    assert not check_kkt(longer, X, y, tol=1e-3).ok
 
 
 def test_a_solver_at_its_rounding_floor_is_certified_as_check_kkt_certifies():
@@ -1900,6 +1904,19 @@ def test_a_multinomial_model_moved_along_the_class_mean_fails_at_a_huge_c(rise):
     # (exactly (1 + rise) F in exact arithmetic; the scores, near 1e15, round by about 0.1)
     assert F_moved >= (1 + 0.5 * rise) * F
     assert not check_kkt(moved, X, y, tol=1e-3).ok
+
+
+def test_the_verdict_on_a_huge_c_fit_is_monotone_in_tol():
+    # iris (3 classes) at C = 1e20 fitted to tol=1e-8: check_kkt passed it at 1e-8 (its gap
+    # cannot resolve 1e-8: the decrement judged) but failed 1e-7 to 1e-5 on a gap its refinement
+    # could not close, and passed again from 1e-4 (a review). The decrement now judges at the
+    # tighter tol where the gap cannot resolve, so a looser tol never fails what a tighter passed.
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = LogisticRegression(C=1e20, tol=1e-8).fit(X, y)
+    assert model.converged_
+    verdicts = [check_kkt(model, X, y, tol=t).ok for t in (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3)]
+    assert all(verdicts), verdicts
 
 
 def test_a_saturated_binary_fit_reaches_its_optimum_and_one_short_of_it_fails():
