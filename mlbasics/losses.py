@@ -272,17 +272,20 @@ def probability_variances(scores, probabilities=None):
     return P * complement
 
 
-def softmax_jacobian_product(P, V):
+def softmax_jacobian_product(P, V, top=None):
     """``P * (V - <P, V>)`` row by row: the softmax's Jacobian at probabilities ``P`` applied to
     the score directions ``V`` (the multinomial Hessian's products are made of it).
 
     Written relative to each row's most probable class ``t``, ``(V_k - V_t) - sum_{l != t} P_l
     (V_l - V_t)``, so that ``t``'s own entry is a sum of small terms; the direct ``V_t - <P, V>``
     cancels when ``P_t`` rounds to 1, and its rounding, about ``eps |V|``, swamped the true
-    curvature of a sample classified with a large margin.
+    curvature of a sample classified with a large margin. ``top``: ``P.argmax(axis=1)``, when
+    the caller has it (one per point, for many products).
     """
     P = np.asarray(P, dtype=float)
     V = np.asarray(V, dtype=float)
     rows = np.arange(P.shape[0])
-    D = V - V[rows, P.argmax(axis=1)][:, None]
+    if top is None:
+        top = P.argmax(axis=1)
+    D = V - V[rows, top][:, None]
     return P * (D - np.einsum("ij,ij->i", P, D)[:, None])

@@ -156,6 +156,8 @@ class LogisticObjective:
         # (coef, gap): the plain duality gap a solver's stopping test computed, at coef
         # (_newton._gap_within_tol); fit takes it as duality_gap_ when coef is the solution
         self.certified = None
+        # (P, its rows' arg max): the products of one Newton step share them (hessp)
+        self._top = None
 
     @classmethod
     def from_data(cls, X, Y, weights, penalty: Penalty, *, fit_intercept, center=True):
@@ -332,7 +334,9 @@ class LogisticObjective:
         """
         Zv = self.scores(V)
         if self.multinomial:
-            U = self.weights[:, None] * softmax_jacobian_product(P, Zv)
+            if self._top is None or self._top[0] is not P:  # (one arg max per point)
+                self._top = (P, P.argmax(axis=1))
+            U = self.weights[:, None] * softmax_jacobian_product(P, Zv, self._top[1])
         else:
             U = h * Zv
         HV = self.rmatvec(U)

@@ -336,13 +336,13 @@ def _intercept_shift(Z, Y, c, P):
     for _ in range(50):
         if size == 0.0:
             break
-        # (the diagonal sum c P (1 - P) from the variances: by subtraction, mass - sum c P^2,
-        # it cancelled where probabilities round to 0 or 1, and the search stalled 1e-7 to
-        # 1e-2 of P off balance: a review)
+        # (the diagonal sum c P (1 - P) as the sum of the row's off-diagonal terms, P_k (1 -
+        # P_k) = P_k sum_{l != k} P_l: by subtraction, mass - sum c P^2, it cancelled where
+        # probabilities round to 0 or 1, and the search stalled 1e-7 to 1e-2 of P off
+        # balance: a review)
         H = -(P * c[:, None]).T @ P
-        H[np.diag_indices_from(H)] = np.einsum(
-            "ik,i->k", losses.probability_variances(Z + delta, P), c
-        )
+        np.fill_diagonal(H, 0.0)
+        np.fill_diagonal(H, -H.sum(axis=1))
         if not np.all(np.isfinite(H)):
             break  # (no Newton step from probabilities that are not numbers)
         step = np.linalg.lstsq(H, imbalance, rcond=None)[0]
