@@ -500,25 +500,33 @@ def model_decrement(X, Y, coef, intercept, free_intercept, c, l2) -> float:
     data's: models 1% and 10% above the optimum, moved along them, passed at ``C = 1e30``; a
     review.)"""
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        Z = np.asarray(X @ coef.T) + intercept
-        P = _probabilities(Z)
-        R = c[:, None] * losses.probability_residuals(Z, Y, P)
-        G = np.asarray(X.T @ R).T + l2 * coef
-        gb = R.sum(axis=0) if free_intercept else None
+        Z, P, G, gb = _model_gradient(X, Y, coef, intercept, free_intercept, c, l2)
         mean_part = 0.0
-        if coef.shape[0] > 1:
-            if free_intercept:  # (the softmax ignores the class sum: rounding)
-                gb = gb - gb.mean()
-            if l2 > 0.0:  # (the data term's part of the class mean is 0 exactly, not
-                # its rounding, which at C = 1e30 read 1.8e-3 P on an optimal fit)
-                mean = coef.mean(axis=0)
-                mean_part = 0.5 * coef.shape[0] * l2 * float(mean @ mean)
-                G = G - G.mean(axis=0)
+        if coef.shape[0] > 1 and l2 > 0.0:  # (the data term's part of the class mean is 0
+            # exactly, not its rounding, which at C = 1e30 read 1.8e-3 P on an optimal fit)
+            mean = coef.mean(axis=0)
+            mean_part = 0.5 * coef.shape[0] * l2 * float(mean @ mean)
+            G = G - G.mean(axis=0)
         unknowns = coef.shape[0] * (X.shape[1] + int(free_intercept))
         small = unknowns <= DENSE_DECREMENT_UNKNOWNS and X.shape[0] * unknowns <= 2e7
         if l2 > 0.0 and small:  # (the explicit Hessian: O(n unknowns^2) work, n x m memory)
             return mean_part + _dense_decrement(X, Z, P, c, G, gb, l2)
         return mean_part + _newton_decrement(X, Z, P, c, G, gb, l2)
+
+
+def _model_gradient(X, Y, coef, intercept, free_intercept, c, l2):
+    """``(Z, P, G, gb)`` at the model: its scores, the softmax (``None`` for one column:
+    :func:`_probabilities`), the gradient in ``W`` (with the L2 term) and the free intercept's
+    (``None`` without one; a multinomial's projected off the class sum, which the softmax
+    ignores: rounding there)."""
+    Z = np.asarray(X @ coef.T) + intercept
+    P = _probabilities(Z)
+    R = c[:, None] * losses.probability_residuals(Z, Y, P)
+    G = np.asarray(X.T @ R).T + l2 * coef
+    gb = R.sum(axis=0) if free_intercept else None
+    if free_intercept and coef.shape[0] > 1:
+        gb = gb - gb.mean()
+    return Z, P, G, gb
 
 
 def _dense_decrement(X, Z, P, c, G, gb, l2) -> float:
@@ -781,9 +789,10 @@ def _newton_points(X, coef, Z, P, c, l2, G, gb):
     free = gb is not None
 
     variances = losses.probability_variances(Z, P)
+    top = None if P is None else P.argmax(axis=1)  # (once for all the products)
 
     def product(Vw, Vb):
-        return _hessian_product(X, P, variances, c, l2, free, Vw, Vb)
+        return _hessian_product(X, P, variances, top, c, l2, free, Vw, Vb)
 
     gw, gb = np.array(G, dtype=float), (np.array(gb, dtype=float) if free else np.zeros(K))
     rw, rb = -gw, -gb
@@ -833,13 +842,7 @@ def _damped_newton_points(X, Y, coef, intercept, free, c, l2, primal, max_steps,
     b = np.array(intercept, dtype=float) if free else np.zeros(W.shape[0])
     F = primal
     for _ in range(iterations):
-        Z = np.asarray(X @ W.T) + b
-        P = _probabilities(Z)
-        R = c[:, None] * losses.probability_residuals(Z, Y, P)
-        G = np.asarray(X.T @ R).T + l2 * W
-        gb = R.sum(axis=0) if free else None
-        if free and W.shape[0] > 1:  # (the softmax ignores the class sum: rounding)
-            gb = gb - gb.mean()
+        Z, P, G, gb = _model_gradient(X, Y, W, b, free, c, l2)
         point = None
         for k, point in enumerate(_newton_points(X, W, Z, P, c, l2, G, gb), start=1):
             if k >= max_steps or point[2] <= 1e-12 * F:
@@ -863,15 +866,16 @@ def _damped_newton_points(X, Y, coef, intercept, free, c, l2, primal, max_steps,
         yield Zt
 
 
-def _hessian_product(X, P, h, c, l2, free, Vw, Vb):
+def _hessian_product(X, P, h, top, c, l2, free, Vw, Vb):
     """``(A v's scores, (H v)_W, (H v)_b)`` for ``v = (Vw, Vb)``, ``H`` the Hessian of ``P`` at
     the probabilities ``P``, ``h`` their variances (:func:`~mlbasics.losses.
-    probability_variances`; ``A = [X, 1]``, the ones only with a ``free`` intercept)."""
+    probability_variances`) and ``top`` the rows' arg max of ``P`` (``A = [X, 1]``, the ones
+    only with a ``free`` intercept)."""
     Zv = np.asarray(X @ Vw.T) + (Vb if free else 0.0)
     if Vw.shape[0] == 1:  # one output: the sigmoid's curvature (P may be None: _probabilities)
         U = c[:, None] * h * Zv
     else:
-        U = c[:, None] * losses.softmax_jacobian_product(P, Zv)
+        U = c[:, None] * losses.softmax_jacobian_product(P, Zv, top)
     return Zv, np.asarray(X.T @ U).T + l2 * Vw, (U.sum(axis=0) if free else 0.0 * Vb)
 
 
@@ -900,6 +904,7 @@ def _newton_decrement(X, Z, P, c, G, gb, l2=0.0) -> float:
     # per unit of c). Its components are held at 0. With l2 its curvature is l2: it counts.
     flat = flat_columns(X, c, free) if l2 == 0.0 else np.zeros(X.shape[1], dtype=bool)
     variances = losses.probability_variances(Z, P)
+    top = None if P is None else P.argmax(axis=1)  # (once for all the products)
     h = c[:, None] * variances  # the diagonal blocks' curvatures (binary: the Hessian's)
     squares = X.power(2) if sparse.issparse(X) else np.square(X)
     diag_w = np.asarray(squares.T @ h).T + l2
@@ -924,7 +929,7 @@ def _newton_decrement(X, Z, P, c, G, gb, l2=0.0) -> float:
     for _ in range(DECREMENT_MAX_STEPS):
         if not rz > 0.0:  # a zero gradient: the decrement is 0
             return max(decrease, 0.0)
-        _, Hw, Hb = _hessian_product(X, P, variances, c, l2, free, pw, pb)
+        _, Hw, Hb = _hessian_product(X, P, variances, top, c, l2, free, pw, pb)
         Hw[:, flat] = 0.0
         curvature = serial_dot(pw, Hw) + serial_dot(pb, Hb)
         # a direction of rounding curvature in the preconditioned metric (p'Mp: H's diagonal
