@@ -555,7 +555,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         a 0.15 s fit on 100 000 x 100 dense features).
         """
         # (the report's tol only sets its pass/fail, unused here; tol=None or 0 are SGD's)
-        report = logistic_report(self, X, y_index, sample_weight, tol=self.tol or 1e-3)
+        report = logistic_report(
+            self, X, y_index, sample_weight, tol=self.tol or 1e-3, advise=False
+        )
         self.duality_gap_ = float(report.duality_gap)
         return self
 

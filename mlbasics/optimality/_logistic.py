@@ -980,13 +980,15 @@ def gap_unit(penalty, coef) -> float:
         return max(1.0, 2.0 * float(np.abs(coef).sum()))
 
 
-def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTReport:
+def logistic_report(model, X, y_index, sample_weight, tol, refine=0, advise=True) -> KKTReport:
     """The :class:`KKTReport` of a fitted logistic regression on its training data.
 
     ``refine``: the Newton steps of the refined dual point (L2 penalty only), or ``"auto"``:
     none while the plain gap passes ``tol`` or stationarity fails it (the verdict cannot change
     then), else the points of :data:`AUTO_REFINE_STEPS` in turn (and where the prediction
-    settles it) until the gap passes.
+    settles it) until the gap passes. ``advise=False`` skips what only the advice reads (the
+    scores' rounding, two passes over ``|X|``: 67 ms of a 0.65 s SGD fit on the CSR benchmark,
+    whose ``duality_gap_`` is all the estimator keeps).
     """
     classes = model.classes_
     n_classes = len(classes)
@@ -1131,7 +1133,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0) -> KKTRepor
             "an estimate, where\n  the gap is a bound; at a huge C on nearly separable data "
             "the bound may not get\n  tighter in float64)."
         )
-    if stationarity > stationarity_tol and not exponent and np.isfinite(stationarity):
+    if advise and stationarity > stationarity_tol and not exponent and np.isfinite(stationarity):
         floor = _stationarity_rounding(X, coef, intercept, c)
         if stationarity <= 10.0 * floor:
             advice = (advice + "\n  " if advice else "") + (
