@@ -251,6 +251,72 @@ def test_the_check_catches_a_missing_bias_gradient():
     assert errors["0.Dense.W"] < TOL
 
 
+def _deep_sigmoid(depth, rng):
+    layers = []
+    for _ in range(depth):
+        layers += [Dense(3, 3, rng=rng, init="xavier_normal"), Sigmoid()]
+    return Sequential([*layers, Dense(3, 2, rng=rng, init="xavier_normal")], dtype=np.float64)
+
+
+def _sigmoid_net_value(weights, X, y):
+    """The mean softmax cross-entropy of the deep sigmoid network, by complex-safe numpy."""
+    h = X
+    for k, (W, b) in enumerate(weights):
+        h = h @ W + b
+        if k < len(weights) - 1:
+            h = 1.0 / (1.0 + np.exp(-h))
+    top = h.real.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(h - top).sum(axis=1)) + top[:, 0]
+    return np.mean(log_norm - h[np.arange(len(y)), y])
+
+
+@pytest.mark.parametrize("depth", [4, 8, 12])
+def test_a_correct_gradient_far_below_the_objective_passes(depth):
+    # Vanishing gradients: the first layer's is 7e-5 (depth 4) to 2e-9 (12) of f. Judged by the
+    # raw relative error, the rounding of the differences made correct networks fail: 1.6e-6,
+    # 3.4e-4 and 2.6e-2 (a review). The reference is the complex-step derivative, exact to
+    # rounding.
+    rng = np.random.default_rng(0)
+    net = _deep_sigmoid(depth, rng)
+    X, y = rng.standard_normal((5, 3)), np.array([0, 1, 1, 0, 1])
+    weights = [(layer.W.copy(), layer.b.copy()) for layer in net.layers if isinstance(layer, Dense)]
+    loss = SoftmaxCrossEntropy()
+    loss.forward(net.forward(X, training=True), y)
+    net.backward(loss.backward())
+    step = np.zeros_like(weights[0][0])
+    for index in np.ndindex(step.shape):
+        W0 = weights[0][0].astype(complex)
+        W0[index] += 1e-30j
+        step[index] = _sigmoid_net_value([(W0, weights[0][1]), *weights[1:]], X, y).imag / 1e-30
+    assert np.linalg.norm(net.layers[0].dW - step) <= 1e-12 * np.linalg.norm(step)
+    result = check_gradients(net, X, y)
+    assert result.passed(TOL), result.errors
+
+
+def test_a_correct_batchnorm_on_a_batch_of_two_passes():
+    # With two samples the normalised batch is +-1 and the gradient through BatchNorm small:
+    # 4.0e-6 on the input before the noise floor was discounted.
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(3, 3, rng=rng), BatchNorm(3), Tanh(), Dense(3, 2, rng=rng)])
+    result = check_gradients(net, rng.standard_normal((2, 3)), np.array([0, 1]))
+    assert result.passed(TOL), result.errors
+
+
+class _SlightlyWrongTanh(Tanh):
+    """Tanh whose derivative is 1% too large."""
+
+    def backward(self, grad_out):
+        return 1.01 * super().backward(grad_out)
+
+
+def test_the_check_still_catches_a_one_percent_error():
+    rng, X, y = data(0)
+    net = Sequential([Dense(D, H, rng=rng), _SlightlyWrongTanh(), Dense(H, K, rng=rng)])
+    result = check_gradients(net, X, y)
+    assert result.errors["0.Dense.W"] > 4e-3  # (1.01 - 1) / (1.01 + 1): 5.0e-3
+    assert result.errors["2.Dense.W"] < TOL
+
+
 def test_check_gradients_works_on_a_float32_network_without_changing_it():
     rng, X, y = data(0)
     net = Sequential([Dense(D, H, rng=rng), BatchNorm(H), Tanh(), Dense(H, K, rng=rng)])
