@@ -162,37 +162,51 @@ def mse_decomposition(predictions, y_test):
     F, y = _check_predictions(predictions, y_test)
     F = check_array(F, dtype="numeric", input_name="predictions").astype(float, copy=False)
     y = check_array(y, dtype="numeric", ensure_2d=False, input_name="y_test").astype(float)
-    # Computed on F and y divided by the power of two 2**e just above their largest magnitude,
-    # which is exact: the sums and squares of values near 1e154 to 1e308 stay finite. The
-    # results are then multiplied back by 2**e (the mean) or 2**(2e) (the squares), if they fit.
-    largest = max(np.abs(F).max(), np.abs(y).max())
-    e = int(np.frexp(largest)[1]) if largest > 0 else 0
+    # Each test point's values divided by the power of two 2**e just above their largest
+    # magnitude, which is exact: the sums and squares of values near 1e154 to 1e308 stay finite.
+    # The results are then multiplied back by 2**e (the mean) or 2**(2e) (the squares), if they
+    # fit. One power for all points (that of the largest) made the squares of ordinary points
+    # underflow beside a point of 1e200: an expected loss of 2.5 came out 0 (a review).
+    largest = np.maximum(np.abs(F).max(axis=0), np.abs(y))
+    e = np.where(largest > 0, np.frexp(largest)[1], 0)
     F_e, y_e = np.ldexp(F, -e), np.ldexp(y, -e)
     mean = F_e.mean(axis=0)
-    pointwise = {
+    scaled = {
         "expected_loss": ((F_e - y_e) ** 2).mean(axis=0),
         "bias_squared": (mean - y_e) ** 2,
         "variance": ((F_e - mean) ** 2).mean(axis=0),
     }
-    # the largest value is m * 2**k with 0.5 <= m < 1: times 2**(2e), finite while k + 2e <= 1024
-    top = max(values.max() for values in pointwise.values())
-    if top > 0 and int(np.frexp(top)[1]) + 2 * e > 1024:
-        raise ValueError(
-            "the squared errors overflow float64: predictions and y_test reach "
-            f"{largest:.3g}, and their mean squared errors exceed the largest float, "
-            f"{np.finfo(float).max:.3g}; rescale the target (divide y by its standard "
-            "deviation, say) and decompose again"
-        )
-    means = {name: float(np.ldexp(values.mean(), 2 * e)) for name, values in pointwise.items()}
+    # a value m * 2**k with 0.5 <= m < 1 times 2**(2e) is finite while k + 2e <= 1024
+    for values in scaled.values():
+        exponents = np.frexp(values)[1] + 2 * e
+        if np.any((values > 0) & (exponents > 1024)):
+            raise ValueError(
+                "the squared errors overflow float64: predictions and y_test reach "
+                f"{largest.max():.3g}, and their mean squared errors exceed the largest float, "
+                f"{np.finfo(float).max:.3g}; rescale the target (divide y by its standard "
+                "deviation, say) and decompose again"
+            )
+    pointwise = {name: np.ldexp(values, 2 * e) for name, values in scaled.items()}
+    means = {name: _mean_without_overflow(values) for name, values in pointwise.items()}
     return BiasVarianceResult(
         loss="mse",
         expected_loss=means["expected_loss"],
         variance=means["variance"],
         bias_squared=means["bias_squared"],
-        pointwise={name: np.ldexp(values, 2 * e) for name, values in pointwise.items()},
+        pointwise=pointwise,
         main_prediction=np.ldexp(mean, e),
         predictions=F,
     )
+
+
+def _mean_without_overflow(values) -> float:
+    """The mean of nonnegative finite ``values``, summed in units of the power of two above the
+    largest (their sum may exceed the float range where the mean does not)."""
+    top = float(values.max(initial=0.0))
+    if top == 0.0:
+        return 0.0
+    shift = int(np.frexp(top)[1])
+    return float(np.ldexp(np.ldexp(values, -shift).mean(), shift))
 
 
 def zero_one_decomposition(predictions, y_test, classes=None):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, pairwise
 from numbers import Integral, Real
 
 import numpy as np
@@ -137,8 +137,14 @@ class ComparisonResult:
 
     @property
     def ranks(self) -> np.ndarray:
-        """Rank of each estimator by mean score (1 = best, ties share the mean rank)."""
-        return rankdata(-np.nan_to_num(self.mean_scores, nan=-np.inf))
+        """Rank of each estimator by mean score (1 = best, ties share the mean rank).
+
+        Means that differ only by the rounding of their sums tie: two classifiers with 6 errors
+        each over the same equal folds have the same mean, 564/570, but summing different fold
+        scores left them 1 ulp apart and they were ranked 1 and 2 (a review; 14 pairs in 100).
+        """
+        means = np.nan_to_num(self.mean_scores, nan=-np.inf)
+        return rankdata(-_ties_within_rounding(means, self.scores.shape[1]))
 
     def significant_differences(self, alpha=0.05):
         """Pairs whose (adjusted) p-value is below ``alpha``, the better one first.
@@ -148,13 +154,13 @@ class ComparisonResult:
         list of tuple (str, str, float)
             ``(better, worse, pvalue)``, smallest p-value first.
         """
-        means = self.mean_scores
+        ranks = self.ranks
         found = []
         for i, j in combinations(range(len(self.names)), 2):
             p = self.pvalues[i, j]
             if np.isnan(p) or p >= alpha:
                 continue
-            better, worse = (i, j) if means[i] >= means[j] else (j, i)
+            better, worse = (i, j) if ranks[i] <= ranks[j] else (j, i)
             found.append((self.names[better], self.names[worse], float(p)))
         return sorted(found, key=lambda row: row[2])
 
@@ -235,6 +241,21 @@ class ComparisonResult:
         if kind == "pvalues":
             return pd.DataFrame(self.pvalues, index=self.names, columns=self.names)
         raise ValueError(f"kind must be 'summary', 'scores' or 'pvalues', got {kind!r}")
+
+
+def _ties_within_rounding(values, terms):
+    """``values`` with every one that sits within the rounding of a mean of ``terms`` numbers of
+    the next smaller (finite) one set equal to it: ``4 terms eps`` of the largest magnitude."""
+    out = np.array(values, dtype=float)
+    finite = np.isfinite(out)
+    if finite.sum() < 2:
+        return out
+    tol = 4.0 * max(terms, 1) * np.finfo(float).eps * float(np.abs(out[finite]).max())
+    order = np.flatnonzero(finite)[np.argsort(out[finite], kind="stable")]
+    for low, high in pairwise(order):
+        if values[high] - values[low] <= tol:
+            out[high] = out[low]
+    return out
 
 
 def _nanmean_rows(values):

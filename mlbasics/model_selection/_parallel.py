@@ -55,7 +55,9 @@ def parallel_map(function, tasks, *, n_jobs=None, verbose=0, description="fits",
         Label of the progress bar.
     on_result : callable or None
         Called as ``on_result(index, value)`` in the calling process as each result arrives (in
-        order of completion); the callback support ends a group of tasks with it.
+        order of completion); the callback support ends a group of tasks with it. Under a backend
+        that cannot stream results (joblib's ``multiprocessing``) every call comes after the
+        last task, in the order of ``tasks``.
 
     Returns
     -------
@@ -71,9 +73,12 @@ def parallel_map(function, tasks, *, n_jobs=None, verbose=0, description="fits",
     tasks = list(tasks)
     results = [None] * len(tasks)
     bar = progress_bar(len(tasks), description) if verbose else None
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_indexed)(function, i, args) for i, args in enumerate(tasks)
-    )
+    try:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    except ValueError:  # a backend that cannot stream its results (joblib's multiprocessing,
+        # even for n_jobs=1: every loop here failed under it, a review): all of them at the end
+        parallel = Parallel(n_jobs=n_jobs)
+    outputs = parallel(delayed(_indexed)(function, i, args) for i, args in enumerate(tasks))
     try:
         for index, value in outputs:
             results[index] = value
@@ -82,7 +87,8 @@ def parallel_map(function, tasks, *, n_jobs=None, verbose=0, description="fits",
             if bar is not None:
                 bar.update()
     finally:
-        outputs.close()  # on an early exit (Ctrl-C, an error) joblib aborts and stops its workers
+        if hasattr(outputs, "close"):  # on an early exit (Ctrl-C, an error) joblib aborts the
+            outputs.close()  # streamed tasks and stops its workers
         if bar is not None:
             bar.close()
     return results

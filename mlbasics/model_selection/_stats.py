@@ -80,7 +80,9 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     are subtracted. That is exact (it only shifts the exponents), so the differences are those
     of the scores to the last bit, times that power of two; and the differences of scores near
     the overflow threshold (1e200, 1e308), and their squares, stay finite instead of overflowing
-    to inf, as those of tiny ones (1e-300) no longer underflow to 0.
+    to inf, as those of tiny ones (1e-300) no longer underflow to 0. The differences (and their
+    radii) are then divided by the power of two just above their own largest magnitude, so that
+    the squares of ordinary differences do not underflow beside a pair of huge equal scores.
     """
     a = _as_floats(scores_a, "scores_a")
     b = _as_floats(scores_b, "scores_b")
@@ -104,6 +106,14 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
         a, b = np.ldexp(a, -exponent), np.ldexp(b, -exponent)  # |a|, |b| < 1
     d = a - b
     radius = 0.5 * SAME_DIFFERENCE * eps * np.maximum(np.abs(a), np.abs(b))
+    spread = float(np.abs(d).max(initial=0.0))
+    if spread > 0:  # then in units of the differences' own largest power of two: beside a pair
+        # of equal scores of 1e200 the others' differences were 1e-200 and their squares 0 (t =
+        # inf, p = 0, where t = 0.94: a review). A radius beyond the float range (differences
+        # near the smallest float) is inf: every difference is then within it.
+        shift = int(np.frexp(spread)[1])
+        with np.errstate(over="ignore"):
+            d, radius = np.ldexp(d, -shift), np.ldexp(radius, -shift)
     lo, hi = np.max(d - radius, initial=-np.inf), np.min(d + radius, initial=np.inf)
     if d.size and lo <= hi:
         # every difference within its rounding of one value (0.9 - 0.8 != 0.8 - 0.7): equal, so

@@ -400,6 +400,19 @@ def test_mse_decomposition_of_huge_values_is_exact_when_the_result_is_finite(rec
     assert not recwarn.list
 
 
+@pytest.mark.parametrize("big", [1e160, 1e200, 1e300])
+def test_a_huge_test_point_leaves_the_others_losses_intact(big, recwarn):
+    # One power of two for every point (the largest's) made the squares of ordinary points
+    # underflow beside one of 1e200: the expected loss 2.5 came out 0 (a review). Point 0 is
+    # predicted exactly; point 1 (target 0) by 1 and 3: loss (1 + 9) / 2 = 5 there, variance 1.
+    F = np.array([[big, 1.0], [big, 3.0]])
+    result = mse_decomposition(F, np.array([big, 0.0]))
+    assert (result.expected_loss, result.variance, result.bias_squared) == (2.5, 0.5, 2.0)
+    np.testing.assert_array_equal(result.pointwise["expected_loss"], [0.0, 5.0])
+    np.testing.assert_array_equal(result.main_prediction, [big, 2.0])
+    assert not recwarn.list
+
+
 def test_squared_errors_beyond_the_largest_float_are_a_clear_error(regression, recwarn):
     F = np.full((5, 4), 1e200) * np.arange(1, 6)[:, None]
     with pytest.raises(ValueError, match=r"squared errors overflow float64.*rescale"):

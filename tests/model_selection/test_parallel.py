@@ -13,6 +13,7 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 
 from mlbasics.model_selection import bias_variance_decomposition, compare_estimators
+from mlbasics.model_selection._parallel import parallel_map
 
 from ._interrupt import interrupt_when_ready
 
@@ -40,6 +41,33 @@ def test_threading_backend_gives_the_same_numbers(breast_cancer):
     with joblib.parallel_config(backend="threading", n_jobs=2):
         threads = compare_estimators(_randomised_estimators(), X, y, cv=4, random_state=1)
     np.testing.assert_array_equal(one.scores, threads.scores)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_backend_that_cannot_stream_results_gives_the_same_numbers(breast_cancer, n_jobs):
+    # joblib's multiprocessing backend refuses return_as="generator_unordered" (even for
+    # n_jobs=1): every loop raised its ValueError (a review); scikit-learn's cross_validate runs.
+    X, y = breast_cancer
+    one = compare_estimators(_randomised_estimators(), X, y, cv=4, random_state=1)
+    seen = []
+    with joblib.parallel_config(backend="multiprocessing", n_jobs=n_jobs):
+        processes = compare_estimators(_randomised_estimators(), X, y, cv=4, random_state=1)
+        rounds = bias_variance_decomposition(
+            DecisionTreeClassifier(), X[::2], y[::2], X[1::2], y[1::2], loss="0-1", n_rounds=3,
+            random_state=0,
+        )  # fmt: skip
+        parallel_map(_echo, [(k,) for k in range(5)], on_result=lambda i, v: seen.append((i, v)))
+    np.testing.assert_array_equal(one.scores, processes.scores)
+    reference = bias_variance_decomposition(
+        DecisionTreeClassifier(), X[::2], y[::2], X[1::2], y[1::2], loss="0-1", n_rounds=3,
+        random_state=0,
+    )  # fmt: skip
+    assert rounds.expected_loss == reference.expected_loss
+    assert sorted(seen) == [(k, k) for k in range(5)]
+
+
+def _echo(value):
+    return value
 
 
 def _compare_on_dask(X, y, **cluster_kwargs):

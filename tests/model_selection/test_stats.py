@@ -365,6 +365,23 @@ def test_mcnemar_of_zeros_and_ones_is_mcnemar_of_booleans_and_empty_input_is_ref
         mcnemar_test(correct_a[:0], correct_b[:0])
 
 
+@pytest.mark.parametrize("big", [1e160, 1e200, 1e300])
+def test_a_pair_of_huge_equal_scores_leaves_the_others_differences_intact(big, recwarn):
+    # One power of two for all scores (the largest's) made the squares of ordinary differences
+    # underflow: t = inf, p = 0 and an untrue "every difference is the same" warning, where the
+    # direct formula gives t = 0.94 (a review). The reference: scipy's paired t on the
+    # differences, corrected by hand (Nadeau and Bengio: 1/J -> 1/J + n_test/n_train).
+    a = np.array([-big, 0.90, 0.80, 0.85, 0.95])
+    b = np.array([-big, 0.80, 0.85, 0.70, 0.90])
+    d = np.array([0.0, *(a[1:] - b[1:])])
+    t_plain = stats.ttest_1samp(d, 0.0).statistic  # mean / sqrt(s^2 / J)
+    t = t_plain * np.sqrt((1 / 5) / (1 / 5 + 20 / 80))
+    result = corrected_resampled_ttest(a, b, n_train=80, n_test=20)
+    assert result.statistic == pytest.approx(t, rel=1e-12)
+    assert result.pvalue == pytest.approx(2 * stats.t.sf(abs(t), 4), rel=1e-10)
+    assert not recwarn.list
+
+
 @pytest.mark.parametrize("scale", [1e200, 1e300, 1e-300])
 def test_the_tests_are_scale_invariant_without_overflow_or_warnings(scale, recwarn):
     expected = [
