@@ -622,7 +622,7 @@ def _certificate(
         if free_intercept:
             _, Ed = _intercept_shift(Z, Y, c, P)
         # the gradient and the dual point's product with X in one pass (projected: _products)
-        XR, V = _products(X, R, c[:, None] * Ed, c, free_intercept)
+        XR, V, sums = _products(X, R, c[:, None] * Ed, c, free_intercept)
         G = XR + l2 * coef
     else:
         G = np.asarray(X.T @ R).T + l2 * coef
@@ -664,14 +664,14 @@ def _certificate(
                     guess = primal - 2.0 * (decrease + slack)
                     wanted = settled(primal, guess, stationarity, scale)
                 if wanted or k >= last:
-                    value, reached = _dual_at(X, Y, Zp, c, l1, l2, penalty, free_intercept), k
+                    value, reached = _dual_at(X, Y, Zp, c, l1, l2, penalty, free_intercept, sums), k
                     if np.isfinite(value) and value > dual:
                         dual, used = value, k
                     Zp, earliest = None, 2 * k  # evaluated; a prediction that failed waits
                     if k >= last or done():
                         break
             if Zp is not None:  # the steps ended early (no curvature left): their last point
-                value, reached = _dual_at(X, Y, Zp, c, l1, l2, penalty, free_intercept), k
+                value, reached = _dual_at(X, Y, Zp, c, l1, l2, penalty, free_intercept, sums), k
                 if np.isfinite(value) and value > dual:
                     dual, used = value, k
         except FloatingPointError:
@@ -682,7 +682,7 @@ def _certificate(
             )
             try:
                 for i, Zi in enumerate(newton, start=1):
-                    value = _dual_at(X, Y, Zi, c, l1, l2, penalty, free_intercept)
+                    value = _dual_at(X, Y, Zi, c, l1, l2, penalty, free_intercept, sums)
                     if np.isfinite(value) and value > dual:
                         dual, iterations = value, i
                     if done():
@@ -700,8 +700,9 @@ def _balanced(E, c) -> bool:
     return bool(residual <= BALANCE_RTOL * float(c.sum()))
 
 
-def _dual_at(X, Y, Z, c, l1, l2, penalty, free_intercept):
-    """``D`` at the dual point built from the residuals of the scores ``Z`` (as for the model);
+def _dual_at(X, Y, Z, c, l1, l2, penalty, free_intercept, sums=None):
+    """``D`` at the dual point built from the residuals of the scores ``Z`` (as for the model;
+    ``sums``: ``X' c``, from the model's :func:`_products`, when known);
     ``-inf`` when the intercept shift could not balance it (then it is not a feasible point), or
     when the scores are not finite (a refinement's Newton point beyond the float range, at
     ``C`` of 1e140: its NaN probabilities made ``lstsq`` fail with a LinAlgError)."""
@@ -714,13 +715,15 @@ def _dual_at(X, Y, Z, c, l1, l2, penalty, free_intercept):
             return -np.inf
     else:
         E = losses.probability_residuals(Z, Y, P)
-    _, V = _products(X, None, c[:, None] * E, c, free_intercept)
+    _, V, _ = _products(X, None, c[:, None] * E, c, free_intercept, sums)
     return _dual_value(V, E, Y, c, l1, l2, penalty, False)
 
 
-def _products(X, R, Theta, c, free_intercept):
-    """``(R' X, -Theta' X)`` in one pass over ``X``, ``Theta = c (P - Y)`` minus the dual point
-    (``R' X`` None when ``R`` is).
+def _products(X, R, Theta, c, free_intercept, sums=None):
+    """``(R' X, -Theta' X, X' c)`` in one pass over ``X``, ``Theta = c (P - Y)`` minus the dual
+    point (``R' X`` None when ``R`` is; ``X' c`` only with a free intercept, and not computed
+    again when given as ``sums``: the refined points' products then take one column fewer, 5
+    instead of 15 ms on 100 000 x 100 binary features, where a dual evaluation is about 25 ms).
 
     With a free intercept, Theta's column sums are 0 only to rounding (1e-13 of sum c), and
     ``X' Theta`` multiplies what is left by the column means: at means of 1e4 the gap came out
@@ -733,14 +736,15 @@ def _products(X, R, Theta, c, free_intercept):
     the rounding of the class masses (1e-15 of ``P`` on saturated 3-class problems).
     """
     first = [] if R is None else [R]
-    extra = [c[:, None]] if free_intercept else []
+    extra = [c[:, None]] if free_intercept and sums is None else []
     both = np.asarray(X.T @ np.hstack([*first, Theta, *extra])).T
     k = 0 if R is None else R.shape[1]
     XR, XT = (None if R is None else both[:k]), both[k : k + Theta.shape[1]]
     if free_intercept:
+        sums = both[-1] if sums is None else sums
         total = max(float(c.sum()), np.finfo(float).tiny)
-        XT = XT - np.outer(Theta.sum(axis=0), both[-1] / total)
-    return XR, -XT
+        XT = XT - np.outer(Theta.sum(axis=0), sums / total)
+    return XR, -XT, sums
 
 
 def _dual_value(V, E, Y, c, l1, l2, penalty, robust):
