@@ -117,6 +117,56 @@ def check_feature_scale(X) -> float:
     return top
 
 
+#: Up to this many samples, a squared-hinge problem whose solution overflowed on a kernel that
+#: may be indefinite gets the smallest eigenvalue of its ``Q + D`` computed (about a second).
+EIGENVALUE_CHECK_MAX = 2000
+
+
+def smallest_eigenvalue(gram, labels, upper) -> float | None:
+    """The smallest eigenvalue of the squared-hinge dual's ``Q + diag(1 / (2 C_i))``, ``Q_ij =
+    y_i y_j K_ij``, as a negative number only beyond its rounding (else 0); None above
+    :data:`EIGENVALUE_CHECK_MAX` samples."""
+    if len(labels) > EIGENVALUE_CHECK_MAX:
+        return None
+    with np.errstate(divide="ignore"):
+        Q = np.outer(labels, labels) * np.asarray(gram, dtype=float)
+        Q[np.diag_indices_from(Q)] += 1.0 / (2.0 * np.asarray(upper, dtype=float))
+    finite = np.isfinite(Q)
+    if not finite.all():  # (C_i = 0: a sample that does not count)
+        keep = np.all(finite, axis=1)
+        Q = Q[np.ix_(keep, keep)]
+    if Q.size == 0:
+        return 0.0
+    from scipy.linalg import eigvalsh
+
+    value = float(eigvalsh(Q, subset_by_index=[0, 0])[0])
+    rounding = 1e-10 * len(Q) * float(np.abs(Q).max())
+    return value if value < -rounding else 0.0
+
+
+#: Above this ratio of the squared norm of the rows' mean to their median squared distance from
+#: it, sparse rows given to the RBF kernel lose about seven of float64's sixteen digits.
+SPARSE_RBF_OFFSET_RATIO = 1e7
+
+
+def sparse_rbf_offset_ratio(X) -> float:
+    """``||mean||^2 / median ||x - mean||^2`` of the rows of a sparse ``X``: about ``10^k`` when
+    ``||x||^2 + ||z||^2 - 2 x'z`` loses ``k`` digits of the rows' differences.
+
+    Dense input is centred before its kernel rows are computed (:func:`~mlbasics.kernels.
+    rbf_centre`); sparse input is not (centring would fill it in). Features with a common offset
+    (every row shifted by 1e5) left a sparse fit 5.4e-4 from the optimum, ``converged_``, and
+    its check shared the rounding (a review). The distances are estimated by the same
+    expansion: when it cancels, the median is rounding noise and the ratio huge, as it should be.
+    """
+    mean = np.asarray(X.mean(axis=0), dtype=float).ravel()
+    centre = float(mean @ mean)
+    if centre == 0.0:
+        return 0.0
+    spread = squared_norms(X) - 2.0 * np.asarray(X @ mean).ravel() + centre
+    return centre / max(float(np.median(spread)), np.finfo(float).tiny)
+
+
 def kernel_bounds(spec: KernelSpec, top_a: float, top_b: float) -> tuple[float, float]:
     """Upper bounds ``(argument, value)`` of a named kernel between rows of squared norms at most
     ``top_a`` and ``top_b`` (infinite when they overflow).
@@ -323,7 +373,9 @@ def check_bounds(upper, loss: str, y_index=None) -> None:
         )
 
 
-def check_solution(solution, problem: str, upper=None, kernel_top: float | None = None) -> None:
+def check_solution(
+    solution, problem: str, upper=None, kernel_top: float | None = None, indefinite=None
+) -> None:
     """Raise a ``ValueError`` when the solution of a binary problem is not finite.
 
     ``problem`` names it in the message ("0 vs 1"). What is checked: ``alpha``, the offset
@@ -335,6 +387,9 @@ def check_solution(solution, problem: str, upper=None, kernel_top: float | None 
     indefinite (the sigmoid's: the minimum is then at a corner of the box) or the data not
     separable. When that bound overflows float64 (e.g. ``sample_weight=1e300``) the advice is a
     smaller C; otherwise it is the scale of the features and the kernel's parameters.
+    ``indefinite``, given for the squared hinge on a kernel that may not be positive semidefinite,
+    returns :func:`smallest_eigenvalue` of the problem: when it is negative (or unknown, None)
+    the message says the dual is unbounded and names the kernel, not the scale, as the cause.
     """
     bad = [
         name
@@ -347,6 +402,38 @@ def check_solution(solution, problem: str, upper=None, kernel_top: float | None 
     ]
     if not bad:
         return
+    smallest = indefinite() if indefinite is not None else 0.0
+    if smallest is None or smallest < 0.0:
+        # ``indefinite`` (the squared hinge, whose dual variables no upper bound holds, on a
+        # kernel that may not be positive semidefinite): the smallest eigenvalue of Q + D, or
+        # None when the problem is too large to compute it. With a positive semidefinite kernel
+        # that dual is strongly convex (the 1/(2 C_i) on its diagonal) and its solution of the
+        # order of the C_i; a negative eigenvalue makes it unbounded along a direction that the
+        # solvers' own tests (a pair; alpha's direction, unless it overflowed first) can miss,
+        # and the advice to scale the features could not help (a review: a sigmoid kernel whose
+        # Q + D had the eigenvalue -3.95). A positive semidefinite one can overflow too where
+        # the float32 cache cannot resolve it (a Gram matrix of rows far from the origin).
+        evidence = (
+            "the smallest eigenvalue of its Q + diag(1 / (2 C_i)) is "
+            f"{smallest:.3g}: with it the dual decreases without limit"
+            if smallest is not None
+            else "with a kernel matrix that is not positive semidefinite (the sigmoid kernel "
+            "generally, or a precomputed or callable matrix with negative eigenvalues) its dual "
+            "decreases without limit"
+        )
+        raise ValueError(
+            f"the solution of the binary problem {problem} is not finite ({', '.join(bad)}): "
+            "its dual variables grew until they overflowed. loss='squared_hinge' has no upper "
+            f"bound on them and needs a positive semidefinite kernel; {evidence}. Use "
+            "loss='hinge' or 'logistic', which SMO solves on indefinite kernels as libsvm "
+            "does, or a positive semidefinite kernel."
+            + (
+                ""
+                if smallest is not None
+                else " (If the kernel is positive semidefinite: scale the features, use a "
+                "smaller C, or try solver='qp', which works in float64.)"
+            )
+        )
     reach = 0.0
     if upper is not None and kernel_top is not None:
         with np.errstate(over="ignore"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from itertools import combinations
 from numbers import Integral, Real
 
@@ -23,8 +24,10 @@ from .._ovo import pair_coefficients
 from .._validation import canonical_sparse, classes_and_weights, forget_fit, warn_at_caller
 from ..kernels import PREDICT_BLOCK_BYTES, KernelSpec, rbf_centre, resolve_gamma, squared_norms
 from ._checks import (
+    EIGENVALUE_CHECK_MAX,
     MAX_SQUARED_NORM,
     NEGLIGIBLE_SQUARED_HINGE_C,
+    SPARSE_RBF_OFFSET_RATIO,
     check_bounds,
     check_feature_scale,
     check_kernel_range,
@@ -32,6 +35,8 @@ from ._checks import (
     check_symmetric,
     exact_kernel_block,
     kernel_bounds,
+    smallest_eigenvalue,
+    sparse_rbf_offset_ratio,
 )
 from ._dual import dual_value
 from ._smo import LOSSES, solve_dual
@@ -535,6 +540,18 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         # the model by 1.2e-3).
         dense_rbf = self.kernel == "rbf" and not sparse.issparse(X)
         self._rbf_offset = rbf_centre(X) if dense_rbf else None
+        if self.kernel == "rbf" and sparse.issparse(X):
+            ratio = sparse_rbf_offset_ratio(X)
+            if ratio > SPARSE_RBF_OFFSET_RATIO:
+                warn_at_caller(
+                    "the rows of the sparse X are far from the origin beside their distances "
+                    f"(squared norm of their mean / median squared distance from it: {ratio:.2g}): "
+                    "the RBF kernel's ||x||^2 + ||z||^2 - 2 x'z loses about "
+                    f"{min(16, round(math.log10(ratio)))} of float64's 16 digits, and the model "
+                    "(and its certificate, which shares the rounding) may be off by more than tol. "
+                    "Pass X dense (its rows are then centred) or centre the features.",
+                    UserWarning,
+                )
         # The linear kernel's dual does not change when every row moves by the same c: with
         # y'alpha = 0 the terms of c cancel, and only the intercept moves (by w'c). Where the
         # offset costs the float32 kernel rows their digits (a column of 1e4 beside unit
@@ -577,12 +594,25 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         string kernel) stay strings."""
         return None if callable(self.kernel) else np.float64
 
+    def _smallest_eigenvalue(self, part, labels, upper, is_gram):
+        """:func:`~._checks.smallest_eigenvalue` of a binary problem (its rows ``part``, or
+        their Gram block), for the message of a squared-hinge solution that overflowed."""
+        if len(labels) > EIGENVALUE_CHECK_MAX:
+            return None
+        gram = part if is_gram else self._kernel_spec.matrix(part, part)
+        return smallest_eigenvalue(gram, labels, upper)
+
     def _fit_one_vs_one(self, train, X, y_index, upper, spec, is_gram, task, kernel_top):
         n_classes = len(self.classes_)
         max_iter = None if self.max_iter in (None, -1) else self.max_iter
         log = self._log()
         alphas, rhos, n_iter, objectives, traces, converged, gaps = [], [], [], [], [], [], []
         short = []  # (pair, message) of the problems that stopped short of tol
+        # the squared hinge (no upper bound on its dual variables) on a kernel that need not be
+        # positive semidefinite: an overflow is checked for an unbounded dual (check_solution)
+        unbounded = self.loss == "squared_hinge" and (
+            is_gram or self.kernel == "sigmoid" or (self.kernel == "poly" and self.coef0 < 0)
+        )
         pairs = list(combinations(range(n_classes), 2))
         for a, b in pairs:
             label_a, label_b = self.classes_[[a, b]].tolist()  # for messages: 1, not np.int64(1)
@@ -654,7 +684,11 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                         hook=problem.hook("smo chunk", reconstruct=reconstruct),
                         log=log,
                     )
-                check_solution(solution, pair, upper[rows], kernel_top)
+                check_solution(
+                    solution, pair, upper[rows], kernel_top,
+                    indefinite=(lambda: self._smallest_eigenvalue(part, labels, upper[rows], is_gram))
+                    if unbounded else None,
+                )  # fmt: skip
                 full = np.zeros(len(y_index))
                 full[rows] = solution.alpha * labels
                 return solution, full

@@ -82,6 +82,29 @@ def test_a_converged_logistic_svc_at_a_large_c_passes_at_its_own_tol(wine, C, ke
     assert_kkt(model, X, y, tol=1e-3)
 
 
+def test_the_logistic_link_near_the_box_is_exact_and_a_converged_fit_passes():
+    # The link log((C - alpha) / alpha) was formed from 1 - u, u = alpha / C: at 1 - u = 5e-11
+    # it was 6e-7 off, and a sigmoid-kernel fit converged at tol=1e-6 (its residual 5.5e-7 by
+    # the exact link) failed check_kkt with 1.1e-6 (a review). Exact references: decimals.
+    from decimal import Decimal, getcontext
+
+    from mlbasics.optimality._svm import _logistic_link
+
+    getcontext().prec = 50
+    C = np.array([3000.0, 1000.0, 0.5, 7.0])
+    alpha = C * np.array([1.0 - 5e-11, 1.0 - 1e-13, 0.25, 1e-12])
+    exact = [
+        float(((Decimal(c) - Decimal(a)) / Decimal(a)).ln()) for a, c in zip(alpha, C, strict=True)
+    ]
+    np.testing.assert_allclose(_logistic_link(alpha, C), exact, rtol=1e-14)
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = SVC(C=1000, kernel="sigmoid", loss="logistic", tol=1e-6,
+                class_weight={0: 3, 1: 0.5, 2: 1}).fit(X, y)  # fmt: skip
+    assert model.converged_
+    assert_kkt(model, X, y, tol=1e-6)
+
+
 def test_sklearn_svc_after_sparse_fit_with_weights_passes(breast_cancer):
     X, y = breast_cancer
     weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))

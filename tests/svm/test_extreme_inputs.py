@@ -237,6 +237,52 @@ def test_squared_hinge_on_an_indefinite_kernel_is_an_error_like_the_qp(small):
         assert np.all(np.isfinite(model.dual_coef_)) and np.isfinite(model.intercept_).all()
 
 
+def test_sparse_rbf_rows_far_from_the_origin_are_named():
+    """Dense rows are centred before the RBF kernel; sparse ones cannot be (it would fill them
+    in), and with every row shifted by 1e5 a sparse fit ended 5.4e-4 from the dense fit's
+    decision values, converged_, silently (a review). Now a warning says so; 1e3 (1e-7 off) and
+    ordinary sparse data stay quiet."""
+    rng = np.random.default_rng(4)
+    Z = rng.normal(size=(60, 3))
+    y = (Z[:, 0] + 0.5 * rng.normal(size=60) > 0).astype(int)
+    for offset, warns in [(1e3, False), (1e5, True)]:
+        X = sparse.csr_matrix(Z + np.array([offset, 0.0, -offset / 2]))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            SVC(C=100, gamma=0.5).fit(X, y)
+        messages = [str(w.message) for w in caught if "far from the origin" in str(w.message)]
+        assert bool(messages) == warns, messages
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text_like = sparse.random_array((80, 200), density=0.05, rng=rng, format="csr")
+        SVC().fit(text_like, (np.arange(80) % 2))
+
+
+@pytest.mark.parametrize("coef0", [1.0, 2.0])
+@pytest.mark.parametrize("precomputed", [False, True])
+def test_squared_hinge_overflowing_on_a_sigmoid_kernel_names_the_kernel(coef0, precomputed):
+    """Pairs of positive curvature, and alpha overflowed before its direction could be tested:
+    the message advised scaling the features or a smaller C, which cannot help. Reference: the
+    smallest eigenvalue of Q + I / (2C), -3.95 and -4.66 (a review)."""
+    rng = np.random.default_rng(11)
+    for _ in range(int(coef0) + 2):  # the review's third and fourth draws
+        X = rng.normal(size=(40, 3))
+        y = (X[:, 0] + 0.5 * rng.normal(size=40) > 0).astype(int)
+    K = sigmoid_kernel(X, X, gamma=1.0, coef0=coef0)
+    signs = np.where(y == 1, 1.0, -1.0)
+    smallest = np.linalg.eigvalsh(np.outer(signs, signs) * K + np.eye(40) / 2.0).min()
+    assert smallest < -3.0
+    model = (
+        SVC(kernel="precomputed", loss="squared_hinge", C=1.0)
+        if precomputed
+        else SVC(kernel="sigmoid", gamma=1.0, coef0=coef0, loss="squared_hinge", C=1.0)
+    )
+    with pytest.raises(ValueError, match="needs a positive semidefinite kernel") as error:
+        model.fit(K if precomputed else X, y)
+    assert "Use loss='hinge' or 'logistic'" in str(error.value)
+    assert f"smallest eigenvalue of its Q + diag(1 / (2 C_i)) is {smallest:.3g}" in str(error.value)
+
+
 @pytest.mark.parametrize("path", ["pair SMO", "batched"])
 def test_squared_hinge_unbounded_on_a_named_kernel_is_the_same_error(monkeypatch, path):
     """A sigmoid kernel on pairs (u, 2u) of opposite labels, |u| = 1, gamma = 1, coef0 = -1:
