@@ -34,9 +34,14 @@ class GradientCheck:
         return self.max_error < tol
 
 
-# A centred difference of f in float64 is exact to about ROUNDING * |f| / eps per entry: gradients
-# below that are zero as far as finite differences can tell.
-ROUNDING = 10 * np.finfo(np.float64).eps
+# A centred difference of f in float64 is exact to about ROUNDING * max(1, |f|) / eps per entry
+# (f(x + eps e_k) and f(x - eps e_k) each rounded to about eps |f|): gradients below that are zero
+# as far as finite differences can tell. Measured (a review: 660 parameter arrays of 120 correct
+# networks, cross-entropy and MSE with targets 1e-2 to 1e2): the differences' error was at most
+# 0.074 of 10 eps max(1, |f|) / eps per entry; that bound, subtracted from the error, hid real
+# bugs of 1% to 10% in gradients below it (|f| = 2e4, or near a perfect fit). 2 eps keeps the
+# worst correct array at 0.37 of the bound.
+ROUNDING = 2 * np.finfo(np.float64).eps
 
 
 def _relative_error(analytic, numeric, resolution):
@@ -96,7 +101,7 @@ def check_gradients(
     GradientCheck
         The relative error :math:`\\max(0, \\lVert g - \\hat g\\rVert - r) / (\\lVert g\\rVert +
         \\lVert \\hat g\\rVert)` of each parameter array and the largest one, where :math:`r`
-        is what the rounding of the differences can contribute (about :math:`2 \\cdot 10^{-15}
+        is what the rounding of the differences can contribute (about :math:`4 \\cdot 10^{-16}
         \\max(1, |f|)/\\epsilon` per entry): a correct gradient shows 0 or close to it however
         small it is (a deep sigmoid network's first layer), a wrong one its error beyond that
         noise. A parameter whose two gradients are both below :math:`r` counts as exact: a bias

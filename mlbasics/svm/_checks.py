@@ -140,31 +140,39 @@ def smallest_eigenvalue(gram, labels, upper) -> float | None:
     from scipy.linalg import eigvalsh
 
     value = float(eigvalsh(Q, subset_by_index=[0, 0])[0])
-    rounding = 1e-10 * len(Q) * float(np.abs(Q).max())
+    # an eigenvalue's rounding is about eps ||Q|| (at most n max |Q|): 1e-10 n max |Q| hid -3.89
+    # beside one C_i = 1e-10, whose 1/(2 C_i) dominates max |Q| (a review)
+    rounding = 100.0 * np.finfo(float).eps * len(Q) * float(np.abs(Q).max())
     return value if value < -rounding else 0.0
 
 
-#: Above this ratio of the squared norm of the rows' mean to their median squared distance from
-#: it, sparse rows given to the RBF kernel lose about seven of float64's sixteen digits.
-SPARSE_RBF_OFFSET_RATIO = 1e7
-
-
 def sparse_rbf_offset_ratio(X) -> float:
-    """``||mean||^2 / median ||x - mean||^2`` of the rows of a sparse ``X``: about ``10^k`` when
-    ``||x||^2 + ||z||^2 - 2 x'z`` loses ``k`` digits of the rows' differences.
+    """``||mean||^2 / mean ||x - mean||^2`` of the rows of a sparse ``X``: the RBF kernel's
+    ``||x||^2 + ||z||^2 - 2 x'z`` loses about ``eps`` times this, relative to the rows' squared
+    distances.
 
     Dense input is centred before its kernel rows are computed (:func:`~mlbasics.kernels.
     rbf_centre`); sparse input is not (centring would fill it in). Features with a common offset
-    (every row shifted by 1e5) left a sparse fit 5.4e-4 from the optimum, ``converged_``, and
-    its check shared the rounding (a review). The distances are estimated by the same
-    expansion: when it cancels, the median is rounding noise and the ratio huge, as it should be.
+    (every row shifted by 1e5) left a sparse fit at ``tol=1e-8`` 5.4e-4 from the optimum,
+    ``converged_``, and its check shared the rounding (a review). The distances are estimated by
+    the same expansion: when it cancels, their mean is rounding noise and the ratio huge, as it
+    should be. Their mean, not their median: rows mostly equal to one another (one-hot data with
+    4999 rows of 5000 alike) have a median distance 0 that is exact.
     """
     mean = np.asarray(X.mean(axis=0), dtype=float).ravel()
     centre = float(mean @ mean)
     if centre == 0.0:
         return 0.0
     spread = squared_norms(X) - 2.0 * np.asarray(X @ mean).ravel() + centre
-    return centre / max(float(np.median(spread)), np.finfo(float).tiny)
+    return centre / max(float(np.mean(spread)), np.finfo(float).tiny)
+
+
+def sparse_rbf_offset_matters(ratio: float, tol: float) -> bool:
+    """Whether the kernel's rounding, ``eps`` times the ratio, can move a fit by ``tol``: above
+    ``tol / (100 eps)``. The review's fits: at ``tol=1e-6``, ratio 5e7 doubled the error of the
+    decision values (4.6e-6 against 2.3e-6) and 5e9 took it to 5.4e-4; at ``tol=1e-3`` a ratio
+    of 5e9 left them as close as unshifted data (6.6e-4 to 7.6e-4 against 6.7e-4)."""
+    return ratio > tol / (100.0 * np.finfo(float).eps)
 
 
 def kernel_bounds(spec: KernelSpec, top_a: float, top_b: float) -> tuple[float, float]:

@@ -27,7 +27,6 @@ from ._checks import (
     EIGENVALUE_CHECK_MAX,
     MAX_SQUARED_NORM,
     NEGLIGIBLE_SQUARED_HINGE_C,
-    SPARSE_RBF_OFFSET_RATIO,
     check_bounds,
     check_feature_scale,
     check_kernel_range,
@@ -36,6 +35,7 @@ from ._checks import (
     exact_kernel_block,
     kernel_bounds,
     smallest_eigenvalue,
+    sparse_rbf_offset_matters,
     sparse_rbf_offset_ratio,
 )
 from ._dual import dual_value
@@ -542,14 +542,15 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         self._rbf_offset = rbf_centre(X) if dense_rbf else None
         if self.kernel == "rbf" and sparse.issparse(X):
             ratio = sparse_rbf_offset_ratio(X)
-            if ratio > SPARSE_RBF_OFFSET_RATIO:
+            if sparse_rbf_offset_matters(ratio, float(self.tol)):
                 warn_at_caller(
                     "the rows of the sparse X are far from the origin beside their distances "
-                    f"(squared norm of their mean / median squared distance from it: {ratio:.2g}): "
+                    f"(squared norm of their mean / mean squared distance from it: {ratio:.2g}): "
                     "the RBF kernel's ||x||^2 + ||z||^2 - 2 x'z loses about "
                     f"{min(16, round(math.log10(ratio)))} of float64's 16 digits, and the model "
-                    "(and its certificate, which shares the rounding) may be off by more than tol. "
-                    "Pass X dense (its rows are then centred) or centre the features.",
+                    "(and its certificate, which shares the rounding) may be off by more than "
+                    f"tol={self.tol:g}. Pass X dense (its rows are then centred) or centre the "
+                    "features.",
                     UserWarning,
                 )
         # The linear kernel's dual does not change when every row moves by the same c: with

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_classification, make_regression
-from sklearn.dummy import DummyClassifier
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, SGDClassifier
 from sklearn.model_selection import KFold, RepeatedStratifiedKFold, cross_validate
@@ -364,3 +364,23 @@ def test_equal_mean_scores_share_their_rank():
         {"a": _WrongOn(a), "b": _WrongOn((*b, int(splits[0][1][-1])))}, X, y, cv=splits
     )
     assert worse.ranks.tolist() == [1.0, 2.0]
+
+
+def test_a_diverged_estimator_does_not_tie_the_others_ranks():
+    # The tie tolerance was taken from the largest mean of all estimators: a constant regressor
+    # with an MSE of 9e14 made it 4.0, tied -1.83 with -1.04 and reversed their significant
+    # pair (a review). Reference: scipy's rankdata of the means and the t statistic's sign.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 3))
+    y = X @ np.array([1.0, 2.0, 0.5]) + rng.standard_normal(400)
+    estimators = [
+        ("ridge", Ridge(alpha=200.0)),
+        ("ols", LinearRegression()),
+        ("diverged", DummyRegressor(strategy="constant", constant=3e7)),
+    ]
+    result = compare_estimators(
+        estimators, X, y, scoring="neg_mean_squared_error", cv=5, random_state=0
+    )
+    np.testing.assert_array_equal(result.ranks, stats.rankdata(-result.mean_scores))
+    assert result.statistics[0, 1] < 0 and result.pvalues[0, 1] < 0.05
+    assert ("ols", "ridge", result.pvalues[0, 1]) in result.significant_differences()

@@ -317,6 +317,37 @@ def test_the_check_still_catches_a_one_percent_error():
     assert result.errors["2.Dense.W"] < TOL
 
 
+class _ScaledDense(Dense):
+    """Dense whose weight gradient is ``1 + error`` times too large."""
+
+    error = 0.0
+
+    def param_backward(self, grad_out):
+        super().param_backward(grad_out)
+        self.dW *= 1.0 + self.error
+
+
+@pytest.mark.parametrize("depth", [6, 7])
+def test_a_ten_percent_error_in_a_small_gradient_beside_a_large_objective_fails(depth):
+    # |f| = 2e4 (MSE, targets of 140), the first layer's gradient 1e-2 to 1e-3: with the noise
+    # floor at 10 eps |f| / step per entry (50 times what correct networks showed) a 10% error
+    # there was reported as 0 and passed (a review). The correct network still passes.
+    def network(error):
+        rng = np.random.default_rng(0)
+        first = _ScaledDense(3, 3, rng=rng, init="xavier_normal")
+        first.error = error
+        layers = [first, Sigmoid()]
+        for _ in range(depth - 1):
+            layers += [Dense(3, 3, rng=rng, init="xavier_normal"), Sigmoid()]
+        net = Sequential([*layers, Dense(3, 2, rng=rng, init="xavier_normal")], dtype=np.float64)
+        return net, rng.standard_normal((5, 3)), 140.0 * rng.standard_normal((5, 2))
+
+    correct = check_gradients(*network(0.0), loss=MeanSquaredError(), check_input=False)
+    assert correct.passed(TOL), correct.errors
+    wrong = check_gradients(*network(0.1), loss=MeanSquaredError(), check_input=False)
+    assert wrong.errors["0._ScaledDense.W"] > 1e-2
+
+
 def test_check_gradients_works_on_a_float32_network_without_changing_it():
     rng, X, y = data(0)
     net = Sequential([Dense(D, H, rng=rng), BatchNorm(H), Tanh(), Dense(H, K, rng=rng)])

@@ -239,23 +239,46 @@ def test_squared_hinge_on_an_indefinite_kernel_is_an_error_like_the_qp(small):
 
 def test_sparse_rbf_rows_far_from_the_origin_are_named():
     """Dense rows are centred before the RBF kernel; sparse ones cannot be (it would fill them
-    in), and with every row shifted by 1e5 a sparse fit ended 5.4e-4 from the dense fit's
-    decision values, converged_, silently (a review). Now a warning says so; 1e3 (1e-7 off) and
-    ordinary sparse data stay quiet."""
+    in), and at tol=1e-8 with every row shifted by 1e5 a sparse fit ended 5.4e-4 from the dense
+    fit's decision values, converged_, silently (a review). Now a warning says so where the
+    kernel's rounding can matter at that tol (not at the default 1e-3 there, nor at an offset of
+    1e2); ordinary sparse data and rows mostly equal to each other stay quiet."""
     rng = np.random.default_rng(4)
     Z = rng.normal(size=(60, 3))
     y = (Z[:, 0] + 0.5 * rng.normal(size=60) > 0).astype(int)
-    for offset, warns in [(1e3, False), (1e5, True)]:
+    for offset, tol, warns in [(1e2, 1e-8, False), (1e5, 1e-8, True), (1e5, 1e-3, False)]:
         X = sparse.csr_matrix(Z + np.array([offset, 0.0, -offset / 2]))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            SVC(C=100, gamma=0.5).fit(X, y)
+            SVC(C=100, gamma=0.5, tol=tol).fit(X, y)
         messages = [str(w.message) for w in caught if "far from the origin" in str(w.message)]
-        assert bool(messages) == warns, messages
+        assert bool(messages) == warns, (offset, tol, messages)
+    one_hot = sparse.csr_matrix(np.eye(6)[np.r_[np.zeros(4999, dtype=int), 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SVC(tol=1e-8, max_iter=100).fit(one_hot, np.r_[np.zeros(4999, dtype=int), 1])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         text_like = sparse.random_array((80, 200), density=0.05, rng=rng, format="csr")
         SVC().fit(text_like, (np.arange(80) % 2))
+
+
+def test_the_smallest_eigenvalue_is_not_hidden_by_a_small_c():
+    # One C_i = 1e-10 puts 5e9 on Q + D's diagonal; a threshold of 1e-10 n max |Q| read the
+    # eigenvalue -3.89 as rounding (a review). Reference: numpy's eigvalsh.
+    from mlbasics.svm._checks import smallest_eigenvalue
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(40, 3))
+    labels = np.where(X[:, 0] + 0.5 * rng.normal(size=40) > 0, 1.0, -1.0)
+    K = sigmoid_kernel(X, X, gamma=1.0, coef0=1.0)
+    for small in [1e-6, 1e-10]:
+        upper = np.ones(40)
+        upper[0] = small
+        reference = np.linalg.eigvalsh(np.outer(labels, labels) * K + np.diag(0.5 / upper))[0]
+        assert reference < -3.0
+        # (both to about eps times the norm of Q + D, 5e9 here)
+        assert smallest_eigenvalue(K, labels, upper) == pytest.approx(reference, abs=1e-5)
 
 
 @pytest.mark.parametrize("coef0", [1.0, 2.0])
