@@ -76,13 +76,14 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     and different shapes, ``(2, 3)`` and ``(3, 2)``, would pair scores of different splits once
     ravelled.
 
-    The scores are divided by the power of two just above their largest magnitude before they
-    are subtracted. That is exact (it only shifts the exponents), so the differences are those
-    of the scores to the last bit, times that power of two; and the differences of scores near
-    the overflow threshold (1e200, 1e308), and their squares, stay finite instead of overflowing
-    to inf, as those of tiny ones (1e-300) no longer underflow to 0. The differences (and their
-    radii) are then divided by the power of two just above their own largest magnitude, so that
-    the squares of ordinary differences do not underflow beside a pair of huge equal scores.
+    The scores are subtracted as they are (halved first, which is exact, when a difference
+    would overflow: scores of 1.5e308 and -7.5e307), and the differences and their radii then
+    divided by the power of two just above the largest difference's magnitude, also exact: their
+    squares stay finite for scores near the overflow threshold (1e200, 1e308), do not underflow
+    for tiny ones (1e-300), nor for ordinary differences beside a pair of huge equal scores.
+    (Dividing the scores themselves by the largest one's power of two first, as before, pushed
+    scores of 1e-20 beside a pair of 1e300 into the subnormal range: t = 0.8055 against the exact
+    0.8012, and at 1e-25 t = 0 silently; a review.)
     """
     a = _as_floats(scores_a, "scores_a")
     b = _as_floats(scores_b, "scores_b")
@@ -100,11 +101,11 @@ def _paired_differences(scores_a, scores_b, *, allowed, shapes_doc):
     a, b = a.ravel(), b.ravel()
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError("the scores contain NaN or infinite values (failed folds?)")
-    largest = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
-    if largest > 0:
-        exponent = int(np.frexp(largest)[1])  # 2**exponent > largest
-        a, b = np.ldexp(a, -exponent), np.ldexp(b, -exponent)  # |a|, |b| < 1
-    d = a - b
+    with np.errstate(over="ignore"):
+        d = a - b
+    if not np.isfinite(d).all():  # a difference beyond the float range: all of them in halves
+        a, b = 0.5 * a, 0.5 * b
+        d = a - b
     radius = 0.5 * SAME_DIFFERENCE * eps * np.maximum(np.abs(a), np.abs(b))
     spread = float(np.abs(d).max(initial=0.0))
     if spread > 0:  # then in units of the differences' own largest power of two: beside a pair

@@ -382,6 +382,21 @@ def test_a_pair_of_huge_equal_scores_leaves_the_others_differences_intact(big, r
     assert not recwarn.list
 
 
+@pytest.mark.parametrize("small", [1e-10, 1e-20, 1e-25, 1e-30])
+def test_tiny_scores_beside_a_huge_equal_pair_keep_their_digits(small, recwarn):
+    # Scaled by the largest score's power of two before the subtraction, scores of 1e-20 beside
+    # a pair of 1e300 became subnormal: t = 0.8055 for 0.8012, and at 1e-25 t = 0 (a review).
+    # Reference: the same scores without the factor (every test is scale-invariant) by scipy.
+    ordinary_a = np.array([0.90, 0.80, 0.85, 0.95])
+    ordinary_b = np.array([0.80, 0.85, 0.70, 0.92])
+    reference = stats.ttest_rel(np.r_[0.0, ordinary_a], np.r_[0.0, ordinary_b]).statistic
+    a, b = np.r_[1e300, small * ordinary_a], np.r_[1e300, small * ordinary_b]
+    t = reference * np.sqrt((1 / 5) / (1 / 5 + 20 / 80))
+    result = corrected_resampled_ttest(a, b, n_train=80, n_test=20)
+    assert result.statistic == pytest.approx(t, rel=1e-12)
+    assert not recwarn.list
+
+
 @pytest.mark.parametrize("scale", [1e200, 1e300, 1e-300])
 def test_the_tests_are_scale_invariant_without_overflow_or_warnings(scale, recwarn):
     expected = [
