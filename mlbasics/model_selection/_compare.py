@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import combinations
 from numbers import Integral, Real
@@ -156,13 +157,17 @@ class ComparisonResult:
         list of tuple (str, str, float)
             ``(better, worse, pvalue)``, smallest p-value first.
         """
-        ranks = self.ranks
         found = []
         for i, j in combinations(range(len(self.names)), 2):
             p = self.pvalues[i, j]
             if np.isnan(p) or p >= alpha:
                 continue
-            better, worse = (i, j) if ranks[i] <= ranks[j] else (j, i)
+            # the sign of the paired differences' exact sum over the splits both scored, which
+            # the test judged: the means' order (or their ranks, which tie within rounding)
+            # named the worse one first where a significant difference was below it (reviews)
+            both = ~(np.isnan(self.scores[i]) | np.isnan(self.scores[j]))
+            total = math.fsum(self.scores[i][both] - self.scores[j][both])
+            better, worse = (i, j) if total >= 0.0 else (j, i)
             found.append((self.names[better], self.names[worse], float(p)))
         return sorted(found, key=lambda row: row[2])
 

@@ -35,29 +35,59 @@ class GradientCheck:
 
 
 # A centred difference of f in float64 is exact to about ROUNDING * max(1, |f|) / eps per entry
-# (f(x + eps e_k) and f(x - eps e_k) each rounded to about eps |f|): gradients below that are zero
-# as far as finite differences can tell. Measured (a review: 660 parameter arrays of 120 correct
-# networks, cross-entropy and MSE with targets 1e-2 to 1e2): the differences' error was at most
-# 0.074 of 10 eps max(1, |f|) / eps per entry; that bound, subtracted from the error, hid real
-# bugs of 1% to 10% in gradients below it (|f| = 2e4, or near a perfect fit). 2 eps keeps the
-# worst correct array at 0.37 of the bound.
+# when f(x + eps e_k) and f(x - eps e_k) are each rounded to about eps |f|: gradients below that
+# are zero as far as finite differences can tell. Rounding happens at the size of the
+# intermediate values, though (pre-BatchNorm activations of 100 less their batch mean, outputs
+# of 1e4 less targets of 1e4), where it can be many times eps |f|: the differences' own noise
+# is therefore also measured, from the differences at twice the step (below).
 ROUNDING = 2 * np.finfo(np.float64).eps
+#: How many times the measured noise ``|d(eps) - d(2 eps)|`` is discounted (it estimates the
+#: noise of ``d(eps)`` with a factor near 1.1 for independent roundings, 3 for truncation).
+NOISE_FACTOR = 2.0
 
 
-def _relative_error(analytic, numeric, resolution):
-    """``max(0, |a - n| - r) / (|a| + |n|)``, with ``r = resolution sqrt(size)`` what the
-    differences' rounding can put into ``|a - n|``.
+def _differences(evaluate, values, step):
+    """Centred differences of ``evaluate()`` with respect to every entry of ``values`` (moved in
+    place and put back), at ``step`` and at ``2 step``: ``(d, |d - d2|)``.
+
+    Rounding noise in a centred difference goes as ``1 / step``, truncation as ``step^2``; the
+    two estimates differ by about both, which measures the error of ``d`` whatever the size of
+    the intermediate values that rounding happened at.
+    """
+    flat = values.reshape(-1)  # a view (values is contiguous: a network's flat_params or X)
+    d, d2 = np.empty(flat.size), np.empty(flat.size)
+    for k in range(flat.size):
+        saved = flat[k]
+        f = []
+        for shift in (step, -step, 2.0 * step, -2.0 * step):
+            flat[k] = saved + shift
+            f.append(evaluate())
+        flat[k] = saved
+        d[k] = (f[0] - f[1]) / (2.0 * step)
+        d2[k] = (f[2] - f[3]) / (4.0 * step)
+    return d.reshape(values.shape), np.abs(d - d2).reshape(values.shape)
+
+
+def _relative_error(analytic, numeric, resolution, noise=None):
+    """``max(0, |a - n| - r) / (|a| + |n|)``, with ``r`` what the differences' rounding can put
+    into ``|a - n|``: the larger of ``resolution sqrt(size)`` and :data:`NOISE_FACTOR` times the
+    measured ``noise`` (:func:`_differences`).
 
     Without the ``- r`` a correct gradient a few decades above the resolution was judged by its
     noise: the first layer of a width-3 sigmoid network eight layers deep (gradient 8e-7, backprop
     exact to 1e-15 against complex steps) showed 1e-4 and failed, a 1% error in a derivative
-    showed 5e-3 (a review). A discrepancy below ``r`` cannot be seen by the differences at all.
+    showed 5e-3 (a review). With a fixed ``r`` alone, 10 eps |f| / step per entry hid 10% errors
+    in small gradients beside |f| = 2e4, and 2 eps failed correct networks whose rounding was at
+    larger intermediate values (a bias before BatchNorm on inputs of 100: reviews). A
+    discrepancy below ``r`` cannot be seen by the differences at all.
     """
-    noise = resolution * np.sqrt(analytic.size)
+    floor = resolution * np.sqrt(analytic.size)
+    if noise is not None:
+        floor = max(floor, NOISE_FACTOR * float(np.linalg.norm(noise)))
     scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
-    if scale <= noise:
+    if scale <= floor:
         return 0.0  # both zero to within the resolution of the finite differences
-    return max(0.0, float(np.linalg.norm(analytic - numeric)) - noise) / float(scale)
+    return max(0.0, float(np.linalg.norm(analytic - numeric)) - floor) / float(scale)
 
 
 def check_gradients(
@@ -101,8 +131,10 @@ def check_gradients(
     GradientCheck
         The relative error :math:`\\max(0, \\lVert g - \\hat g\\rVert - r) / (\\lVert g\\rVert +
         \\lVert \\hat g\\rVert)` of each parameter array and the largest one, where :math:`r`
-        is what the rounding of the differences can contribute (about :math:`4 \\cdot 10^{-16}
-        \\max(1, |f|)/\\epsilon` per entry): a correct gradient shows 0 or close to it however
+        is what the rounding of the differences can contribute: at least :math:`4 \\cdot
+        10^{-16} \\max(1, |f|)/\\epsilon` per entry, and twice their measured noise, the
+        difference between the estimates at :math:`\\epsilon` and :math:`2\\epsilon` (four
+        evaluations of :math:`f` per entry): a correct gradient shows 0 or close to it however
         small it is (a deep sigmoid network's first layer), a wrong one its error beyond that
         noise. A parameter whose two gradients are both below :math:`r` counts as exact: a bias
         followed by BatchNorm has a gradient of exactly zero, which the differences only see as
@@ -130,6 +162,7 @@ def check_gradients(
     # A float64 copy: the input check moves its entries, and the caller's X must not change.
     X = check_array(X, dtype=np.float64, copy=True, input_name="X")
     X, y = check_batch(network, X, y, target_name="y")
+    X = np.ascontiguousarray(X)  # (moved entry by entry through a flat view)
     if np.issubdtype(y.dtype, np.inexact):
         assert_all_finite(y, input_name="y")
     net = network.astype(np.float64)
@@ -152,33 +185,20 @@ def check_gradients(
     resolution = ROUNDING * max(1.0, abs(objective(X))) / eps
     grad_input = net.backward(loss.backward())
     analytic = net.flat_grads + alpha * net.decay_mask * net.flat_params
-    flat = net.flat_params
-    numeric = np.empty_like(flat)
-    for k in range(flat.size):
-        saved = flat[k]
-        flat[k] = saved + eps
-        plus = objective(X)
-        flat[k] = saved - eps
-        minus = objective(X)
-        flat[k] = saved
-        numeric[k] = (plus - minus) / (2.0 * eps)
+
+    def at_X():
+        return objective(X)
+
+    numeric, noise = _differences(at_X, net.flat_params, eps)
     errors = {}
     offset = 0
     for name, param in net.named_params():
-        stop = offset + param.size
-        errors[name] = _relative_error(analytic[offset:stop], numeric[offset:stop], resolution)
-        offset = stop
+        part = slice(offset, offset + param.size)
+        errors[name] = _relative_error(analytic[part], numeric[part], resolution, noise[part])
+        offset = part.stop
     if check_input:
-        numeric_input = np.empty_like(X)
-        for index in np.ndindex(X.shape):
-            saved = X[index]
-            X[index] = saved + eps
-            plus = objective(X)
-            X[index] = saved - eps
-            minus = objective(X)
-            X[index] = saved
-            numeric_input[index] = (plus - minus) / (2.0 * eps)
-        errors["input"] = _relative_error(grad_input, numeric_input, resolution)
+        numeric_input, noise_input = _differences(at_X, X, eps)
+        errors["input"] = _relative_error(grad_input, numeric_input, resolution, noise_input)
     for (_, array), saved in zip(net.buffers(), buffers, strict=True):
         array[...] = saved
     return GradientCheck(errors=errors, max_error=max(errors.values(), default=0.0))

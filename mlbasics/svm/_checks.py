@@ -139,11 +139,12 @@ def smallest_eigenvalue(gram, labels, upper) -> float | None:
         return 0.0
     from scipy.linalg import eigvalsh
 
-    value = float(eigvalsh(Q, subset_by_index=[0, 0])[0])
-    # an eigenvalue's rounding is about eps ||Q|| (at most n max |Q|): 1e-10 n max |Q| hid -3.89
-    # beside one C_i = 1e-10, whose 1/(2 C_i) dominates max |Q| (a review)
-    rounding = 100.0 * np.finfo(float).eps * len(Q) * float(np.abs(Q).max())
-    return value if value < -rounding else 0.0
+    values = eigvalsh(Q)
+    # An eigenvalue is computed to about eps ||Q||_2; the rounding allowed is n eps ||Q||_2
+    # (numpy's matrix_rank convention). Thresholds from max |Q|, which one tiny C_i's 1/(2 C_i)
+    # dominates, hid -3.89 beside C_i = 1e-10 (100 n eps max |Q|) and 1e-13 (reviews).
+    rounding = len(Q) * np.finfo(float).eps * float(max(abs(values[0]), abs(values[-1])))
+    return float(values[0]) if values[0] < -rounding else 0.0
 
 
 def sparse_rbf_offset_ratio(X) -> float:

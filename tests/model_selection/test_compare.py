@@ -384,3 +384,24 @@ def test_a_diverged_estimator_does_not_tie_the_others_ranks():
     np.testing.assert_array_equal(result.ranks, stats.rankdata(-result.mean_scores))
     assert result.statistics[0, 1] < 0 and result.pvalues[0, 1] < 0.05
     assert ("ols", "ridge", result.pvalues[0, 1]) in result.significant_differences()
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_significant_pair_below_the_ranks_rounding_is_ordered_by_its_differences(reverse):
+    # Two constants 2e-13 apart: the better one wins on all 100 splits (p = 3e-118) while the
+    # means tie within the rounding of their sums; the pair was ordered by the ranks, so by
+    # the listing (a review). Reference: the sign of every paired difference.
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((300, 2)), rng.standard_normal(300)
+    estimators = [
+        ("worse", DummyRegressor(strategy="constant", constant=-10.0)),
+        ("better", DummyRegressor(strategy="constant", constant=-10.0 + 2e-13)),
+    ]
+    result = compare_estimators(
+        estimators[::-1] if reverse else estimators, X, y, scoring="neg_mean_squared_error",
+        random_state=0,
+    )  # fmt: skip
+    better = result.names.index("better")
+    assert np.all(result.scores[better] > result.scores[1 - better])
+    (pair,) = result.significant_differences()
+    assert pair[:2] == ("better", "worse")

@@ -348,6 +348,35 @@ def test_a_ten_percent_error_in_a_small_gradient_beside_a_large_objective_fails(
     assert wrong.errors["0._ScaledDense.W"] > 1e-2
 
 
+@pytest.mark.parametrize("offset", [0.0, 100.0, 1000.0])
+def test_rounding_at_large_intermediate_values_is_measured_not_failed(offset):
+    # A bias before BatchNorm has a zero gradient; on inputs of 100 the differences' rounding
+    # happens at the activations' size, beyond a floor set from |f|: 8 of 20 seeds failed with a
+    # floor of 2 eps |f|, and 18 of 20 at 1000 with 10 eps (reviews). Shifting the inputs is the
+    # same function (BatchNorm takes the batch mean out).
+    rng = np.random.default_rng(0)
+    X, y = offset + rng.standard_normal((7, 4)), rng.integers(0, 3, 7)
+    net = Sequential([Dense(4, 6, rng=rng), BatchNorm(6), ReLU(), Dense(6, 3, rng=rng)])
+    result = check_gradients(net, X, y)
+    assert result.passed(TOL), result.errors
+    assert result.errors["0.Dense.b"] == 0.0
+
+
+def test_mse_on_targets_of_1e5_passes_and_a_one_percent_error_there_fails():
+    # Outputs of 1e5 less targets of 1e5: the parent's floor failed every seed (1.9e-5).
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((6, 3))
+    y = 1e5 + rng.standard_normal((6, 2))
+    net = Sequential([Dense(3, 4, rng=rng), Tanh(), Dense(4, 2, rng=rng)], dtype=np.float64)
+    net.layers[-1].b[...] = 1e5
+    assert check_gradients(net, X, y, loss=MeanSquaredError()).passed(TOL)
+    wrong = Sequential([_ScaledDense(3, 4, rng=np.random.default_rng(5)), Tanh(),
+                        Dense(4, 2, rng=np.random.default_rng(6))], dtype=np.float64)  # fmt: skip
+    wrong.layers[0].error = 0.01
+    wrong.layers[-1].b[...] = 1e5
+    assert check_gradients(wrong, X, y, loss=MeanSquaredError()).errors["0._ScaledDense.W"] > 1e-3
+
+
 def test_check_gradients_works_on_a_float32_network_without_changing_it():
     rng, X, y = data(0)
     net = Sequential([Dense(D, H, rng=rng), BatchNorm(H), Tanh(), Dense(H, K, rng=rng)])
