@@ -68,7 +68,7 @@ def _differences(evaluate, values, step):
     return d.reshape(values.shape), np.abs(d - d2).reshape(values.shape)
 
 
-def _relative_error(analytic, numeric, resolution, noise=None):
+def _relative_error(analytic, numeric, resolution, noise):
     """``max(0, |a - n| - r) / (|a| + |n|)``, with ``r`` what the differences' rounding can put
     into ``|a - n|``: the larger of ``resolution sqrt(size)`` and :data:`NOISE_FACTOR` times the
     measured ``noise`` (:func:`_differences`).
@@ -81,9 +81,7 @@ def _relative_error(analytic, numeric, resolution, noise=None):
     larger intermediate values (a bias before BatchNorm on inputs of 100: reviews). A
     discrepancy below ``r`` cannot be seen by the differences at all.
     """
-    floor = resolution * np.sqrt(analytic.size)
-    if noise is not None:
-        floor = max(floor, NOISE_FACTOR * float(np.linalg.norm(noise)))
+    floor = max(resolution * np.sqrt(analytic.size), NOISE_FACTOR * float(np.linalg.norm(noise)))
     scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
     if scale <= floor:
         return 0.0  # both zero to within the resolution of the finite differences
