@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from itertools import combinations
 from numbers import Integral, Real
 
@@ -27,6 +26,7 @@ from ._checks import (
     EIGENVALUE_CHECK_MAX,
     MAX_SQUARED_NORM,
     NEGLIGIBLE_SQUARED_HINGE_C,
+    SPARSE_RBF_SLACK,
     check_bounds,
     check_feature_scale,
     check_kernel_range,
@@ -35,8 +35,7 @@ from ._checks import (
     exact_kernel_block,
     kernel_bounds,
     smallest_eigenvalue,
-    sparse_rbf_offset_matters,
-    sparse_rbf_offset_ratio,
+    sparse_rbf_rounding,
 )
 from ._dual import dual_value
 from ._smo import LOSSES, solve_dual
@@ -540,19 +539,6 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         # the model by 1.2e-3).
         dense_rbf = self.kernel == "rbf" and not sparse.issparse(X)
         self._rbf_offset = rbf_centre(X) if dense_rbf else None
-        if self.kernel == "rbf" and sparse.issparse(X):
-            ratio = sparse_rbf_offset_ratio(X)
-            if sparse_rbf_offset_matters(ratio, float(self.tol)):
-                warn_at_caller(
-                    "the rows of the sparse X are far from the origin beside their distances "
-                    f"(squared norm of their mean / mean squared distance from it: {ratio:.2g}): "
-                    "the RBF kernel's ||x||^2 + ||z||^2 - 2 x'z loses about "
-                    f"{min(16, round(math.log10(ratio)))} of float64's 16 digits, and the model "
-                    "(and its certificate, which shares the rounding) may be off by more than "
-                    f"tol={self.tol:g}. Pass X dense (its rows are then centred) or centre the "
-                    "features.",
-                    UserWarning,
-                )
         # The linear kernel's dual does not change when every row moves by the same c: with
         # y'alpha = 0 the terms of c cancel, and only the intercept moves (by w'c). Where the
         # offset costs the float32 kernel rows their digits (a column of 1e4 beside unit
@@ -586,8 +572,25 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
 
         is_gram = precomputed or callable(self.kernel)
         self._fit_one_vs_one(train, X, y_index, upper, solver_spec, is_gram, task, kernel_top)
+        if self.kernel == "rbf" and sparse.issparse(X):
+            self._warn_if_sparse_rbf_rounds(X)
         task.end({})
         return self
+
+    def _warn_if_sparse_rbf_rounds(self, X):
+        """Warn when the kernel's rounding on sparse rows far from the origin (never centred)
+        may move the decision values by more than ``tol`` (:func:`~._checks.sparse_rbf_rounding`)."""
+        tol = float(self.tol)
+        bound = sparse_rbf_rounding(X, self._kernel_spec.gamma, self.dual_coef_, self.support_)
+        if bound > SPARSE_RBF_SLACK * tol:
+            warn_at_caller(
+                "the rows of the sparse X are far from the origin beside their distances: the RBF "
+                "kernel's ||x||^2 + ||z||^2 - 2 x'z rounds, and the decision values may be off by "
+                f"up to {bound:.2g}, {bound / tol:.3g} times tol={tol:g} (and the certificate, "
+                "which shares the rounding, cannot see it). Pass X dense (its rows are then "
+                "centred) or centre the features.",
+                UserWarning,
+            )
 
     def _input_dtype(self):
         """float64, or for a callable kernel the input's own (None): the kernel alone reads X,

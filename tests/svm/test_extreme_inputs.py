@@ -240,19 +240,39 @@ def test_squared_hinge_on_an_indefinite_kernel_is_an_error_like_the_qp(small):
 def test_sparse_rbf_rows_far_from_the_origin_are_named():
     """Dense rows are centred before the RBF kernel; sparse ones cannot be (it would fill them
     in), and at tol=1e-8 with every row shifted by 1e5 a sparse fit ended 5.4e-4 from the dense
-    fit's decision values, converged_, silently (a review). Now a warning says so where the
-    kernel's rounding can matter at that tol (not at the default 1e-3 there, nor at an offset of
-    1e2); ordinary sparse data and rows mostly equal to each other stay quiet."""
+    fit's decision values, converged_, silently (a review). A warning says so where the kernel's
+    rounding, bounded from the fitted dual and gamma, can move them by more than tol: the dense
+    (centred) fit is the reference, and the warning fires exactly where the sparse fit is further
+    from it than tol beyond the two fits' difference on unshifted rows. A bound from the offset
+    alone missed large duals (C = 1e4 at tol=1e-6; 300 rows at C = 100 and the default tol, 4e-3
+    off) and warned for gamma="scale", whose tiny gamma keeps the fits 1e-14 apart (a review)."""
+    cases = [  # (rows, C, gamma, offset, tol)
+        (60, 100.0, 0.5, 1e2, 1e-8),
+        (60, 100.0, 0.5, 1e5, 1e-8),
+        (60, 100.0, 0.5, 1e5, 1e-3),
+        (60, 1e4, 0.5, 1e4, 1e-6),
+        (300, 100.0, 0.5, 1e5, 1e-3),
+        (60, 1.0, "scale", 1e5, 1e-8),
+    ]
+    seen = []
+    for n, C, gamma, offset, tol in cases:
+        rng = np.random.default_rng(4)
+        Z = rng.normal(size=(n, 3))
+        y = (Z[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(int)
+        apart = []
+        for shift in (0.0, offset):
+            X = Z + np.array([shift, 0.0, -shift / 2])
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fitted = SVC(C=C, gamma=gamma, tol=tol).fit(sparse.csr_matrix(X), y)
+            reference = SVC(C=C, gamma=gamma, tol=tol).fit(X, y)
+            apart.append(np.abs(fitted.decision_function(X) - reference.decision_function(X)).max())
+        warned = any("far from the origin" in str(w.message) for w in caught)
+        off = apart[1] - apart[0] > tol
+        assert warned == off, (n, C, gamma, offset, tol, apart)
+        seen.append(warned)
+    assert seen == [False, True, False, True, True, False]
     rng = np.random.default_rng(4)
-    Z = rng.normal(size=(60, 3))
-    y = (Z[:, 0] + 0.5 * rng.normal(size=60) > 0).astype(int)
-    for offset, tol, warns in [(1e2, 1e-8, False), (1e5, 1e-8, True), (1e5, 1e-3, False)]:
-        X = sparse.csr_matrix(Z + np.array([offset, 0.0, -offset / 2]))
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            SVC(C=100, gamma=0.5, tol=tol).fit(X, y)
-        messages = [str(w.message) for w in caught if "far from the origin" in str(w.message)]
-        assert bool(messages) == warns, (offset, tol, messages)
     one_hot = sparse.csr_matrix(np.eye(6)[np.r_[np.zeros(4999, dtype=int), 1]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
