@@ -102,6 +102,24 @@ def _check_number(name, value, *, low, high, low_closed=False, high_closed=False
     return number
 
 
+def _check_plateau(n_iter_no_change) -> int:
+    """A plateau length: an integer >= 1 (a TypeError for a value that is not a real number, as
+    :func:`_check_number`; a ValueError for one that is not a whole number >= 1)."""
+    if isinstance(n_iter_no_change, bool | np.bool_) or not isinstance(n_iter_no_change, Real):
+        raise TypeError(
+            "n_iter_no_change must be an integer, got "
+            f"{type(n_iter_no_change).__name__} {n_iter_no_change!r}."
+        )
+    if not isinstance(n_iter_no_change, Integral) or n_iter_no_change < 1:
+        raise ValueError(f"n_iter_no_change must be an integer >= 1, got {n_iter_no_change!r}.")
+    return int(n_iter_no_change)
+
+
+def _check_tol(tol):
+    """An improvement threshold: None (no rule) or a number >= 0."""
+    return None if tol is None else _check_number("tol", tol, low=0.0, high=np.inf, low_closed=True)
+
+
 def _check_positive(name, value):
     """A finite number > 0 (learning rates, eps, alpha, max_norm)."""
     return _check_number(name, value, low=0.0, high=np.inf)
@@ -1145,16 +1163,8 @@ class AdaptiveSchedule(Schedule):
 
     def __init__(self, eta0, n_iter_no_change=5, tol=1e-3):
         self.eta0 = _check_positive("eta0", eta0)
-        if isinstance(n_iter_no_change, bool) or not isinstance(n_iter_no_change, int | np.integer):
-            raise ValueError(f"n_iter_no_change must be an integer >= 1, got {n_iter_no_change!r}.")
-        if n_iter_no_change < 1:
-            raise ValueError(f"n_iter_no_change must be an integer >= 1, got {n_iter_no_change!r}.")
-        self.n_iter_no_change = int(n_iter_no_change)
-        self.tol = (
-            None
-            if tol is None
-            else _check_number("tol", tol, low=0.0, high=np.inf, low_closed=True)
-        )
+        self.n_iter_no_change = _check_plateau(n_iter_no_change)
+        self.tol = _check_tol(tol)
         self.current_rate = self.eta0
         self.best_objective = np.inf
         self.epochs_without_improvement = 0
@@ -1208,9 +1218,12 @@ def make_schedule(name, *, eta0, power_t=0.5, alpha=None, n_iter_no_change=5, to
     alpha : float, optional
         L2 strength per sample, > 0; required by ``"optimal"``.
     n_iter_no_change : int, default=5
-        Plateau length of ``"adaptive"``.
+        Plateau length of ``"adaptive"``, >= 1.
     tol : float or None, default=1e-3
-        Improvement threshold of ``"adaptive"``.
+        Improvement threshold of ``"adaptive"``, >= 0.
+
+    Every parameter is checked whichever schedule ``name`` is, as scikit-learn checks all of an
+    estimator's parameters: one the schedule does not read is still refused when invalid.
 
     Returns
     -------
@@ -1236,7 +1249,14 @@ def make_schedule(name, *, eta0, power_t=0.5, alpha=None, n_iter_no_change=5, to
     if not isinstance(name, str) or name not in Schedule.registry:
         valid = ", ".join(repr(key) for key in Schedule.registry)
         raise ValueError(f"Unknown learning-rate schedule {name!r}; valid names are {valid}.")
+    # every parameter is checked, also those the schedule called does not read (as scikit-learn
+    # validates all its parameters): a typo in one of them is not silently ignored
     eta0 = _check_positive("eta0", eta0)
+    _check_number("power_t", power_t, low=0.0, high=np.inf, low_closed=True)
+    if alpha is not None:
+        _check_positive("alpha", alpha)
+    _check_plateau(n_iter_no_change)
+    _check_tol(tol)
     if name == "constant":
         return ConstantSchedule(eta0)
     if name == "invscaling":

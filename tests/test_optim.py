@@ -364,6 +364,29 @@ def test_a_hyper_parameter_that_is_not_a_real_number_is_a_type_error_naming_it(v
         make_schedule("constant", eta0=value)
     with pytest.raises(TypeError, match=r"^max_norm must be a real number"):
         clip_grad_norm([np.ones(2)], max_norm=value)
+    if value is not None:  # (tol=None and alpha=None are valid: no rule, no L2 strength)
+        with pytest.raises(TypeError, match=r"^n_iter_no_change must be an integer, got"):
+            make_schedule("adaptive", eta0=0.1, n_iter_no_change=value)
+        with pytest.raises(TypeError, match=r"^tol must be a real number"):
+            make_schedule("adaptive", eta0=0.1, tol=value)
+
+
+@pytest.mark.parametrize(
+    "params, parameter",
+    [
+        ({"power_t": "junk"}, "power_t"),
+        ({"power_t": -1.0}, "power_t"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change"),
+        ({"n_iter_no_change": "5"}, "n_iter_no_change"),
+        ({"tol": -1e-3}, "tol"),
+        ({"alpha": 0.0}, "alpha"),
+    ],
+)
+def test_make_schedule_checks_the_parameters_its_schedule_does_not_read(params, parameter):
+    # as scikit-learn validates every parameter of an estimator: a typo in one that the chosen
+    # schedule ignores ("constant" reads only eta0) is refused, not silently dropped (a review)
+    with pytest.raises((TypeError, ValueError), match=f"^{parameter} must"):
+        make_schedule("constant", eta0=0.1, **params)
 
 
 def test_a_learning_rate_set_between_steps_is_checked():

@@ -227,7 +227,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         Visit the samples in a new random order at every epoch (else in their order).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified) and monitor the accuracy on it
-        instead of the training objective.
+        instead of the training objective, weighted by ``sample_weight`` (not by
+        ``class_weight``, as in scikit-learn's ``SGDClassifier``); held-out samples that all
+        weigh 0 are a ``ValueError``.
     validation_fraction : float in (0, 1), default=0.1
         Size of that held-out part.
     n_iter_no_change : int, default=5
@@ -477,7 +479,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         X = X.astype(np.float64) if X.dtype != np.float64 else X
         certified = None
         if self.solver == "sgd":
-            objective, stopped = self._fit_sgd(X, Y, y_index, sample_weight, C, penalty, task)
+            objective, stopped = self._fit_sgd(
+                X, Y, y_index, sample_weight, C, penalty, task, given_weight
+            )
         else:
             certified = self._fit_newton(X, Y, C * sample_weight, penalty, task)
         if certified is None:
@@ -614,7 +618,11 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         return np.random.default_rng(seed)
 
-    def _fit_sgd(self, X, Y, y_index, sample_weight, C, penalty, task):
+    def _fit_sgd(self, X, Y, y_index, sample_weight, C, penalty, task, given_weight):
+        """SGD on ``sample_weight`` (the user's weights times the class weights); with
+        ``early_stopping``, the held-out accuracy is weighted by ``given_weight``, the user's
+        weights alone (scikit-learn's ``SGDClassifier``: ``class_weight`` shapes the training
+        objective, not the score that decides when to stop)."""
         self.solver_ = "sgd"
         if self.tol is None and self.early_stopping:
             raise ValueError("early_stopping=True needs a tol (a number), not tol=None.")
@@ -628,7 +636,14 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 random_state=int(rng.integers(np.iinfo(np.int32).max)),
             )
             train, val = np.sort(train), np.sort(val)  # (shuffle=False: visited in their order)
-            X_val, y_val, w_val = X[val], y_index[val], sample_weight[val]
+            X_val, y_val, w_val = X[val], y_index[val], given_weight[val]
+            if not w_val.sum() > 0.0:  # a constant score of 0 would stop the run, "converged"
+                raise ValueError(
+                    f"the {len(val)} samples held out for early stopping (validation_fraction="
+                    f"{self.validation_fraction:g}) all have sample_weight 0, so their accuracy "
+                    "is undefined: use another random_state, a larger validation_fraction or "
+                    "early_stopping=False."
+                )
             X, Y, sample_weight = X[train], Y[train], sample_weight[train]
 
             def validation_score(coef):
@@ -1003,7 +1018,7 @@ def _weighted_accuracy(coef, X, y_index, weights, fit_intercept):
     if fit_intercept:
         scores = scores + coef[:, p]
     pred = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
-    return float(np.average(pred == y_index, weights=weights)) if weights.sum() > 0 else 0.0
+    return float(np.average(pred == y_index, weights=weights))
 
 
 SOLVERS = {

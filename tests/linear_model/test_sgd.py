@@ -844,6 +844,64 @@ def test_early_stopping_uses_a_validation_split(breast_cancer):
     assert model.score(X, y) > 0.95
 
 
+def _held_out_rows(X, y, **params):
+    """The validation rows the estimator holds out with ``params`` (recorded from its split)."""
+    split = []
+
+    def recording_split(*args, **kwargs):
+        split.append(train_test_split(*args, **kwargs))
+        return split[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(logistic_module, "train_test_split", recording_split)
+        LogisticRegression(**SGD, early_stopping=True, max_iter=1, **params).fit(X, y)
+    return np.sort(split[0][1])
+
+
+def test_early_stopping_scores_by_sample_weight_not_class_weight(breast_cancer, monkeypatch):
+    # scikit-learn's SGDClassifier weights its validation score by sample_weight only; the
+    # class weights (10 to 1) entered it, and 0.9715 was monitored where the accuracy was 0.8772
+    # (a review). Reference: sklearn.metrics.accuracy_score on the held-out rows.
+    from sklearn.metrics import accuracy_score
+
+    X, y = breast_cancer
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    params = dict(class_weight={0: 10.0, 1: 1.0}, random_state=0, tol=1e-3)
+    val = _held_out_rows(X, y, **params)
+    monitored, accuracy = [], logistic_module._weighted_accuracy
+
+    def recording_accuracy(coef, X_val, y_val, w_val, fit_intercept):
+        monitored.append((coef.copy(), accuracy(coef, X_val, y_val, w_val, fit_intercept)))
+        return monitored[-1][1]
+
+    monkeypatch.setattr(logistic_module, "_weighted_accuracy", recording_accuracy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        LogisticRegression(**SGD, early_stopping=True, max_iter=3, **params).fit(
+            X, y, sample_weight=weights
+        )
+    assert len(monitored) == 3
+    for coef, score in monitored:
+        predicted = (X[val] @ coef[0, :-1] + coef[0, -1] > 0).astype(int)
+        expected = accuracy_score(y[val], predicted, sample_weight=weights[val])
+        assert score == pytest.approx(expected, rel=1e-12)
+
+
+def test_early_stopping_refuses_held_out_samples_that_all_weigh_zero(breast_cancer):
+    # their accuracy was taken as 0 every epoch: the run stopped after n_iter_no_change + 1
+    # epochs, converged_, silently (a review; scikit-learn raises too)
+    X, y = breast_cancer
+    val = _held_out_rows(X, y, random_state=0)
+    weights = np.ones(len(y))
+    weights[val] = 0.0
+    with pytest.raises(
+        ValueError, match=r"held out for early stopping .* all have sample_weight 0"
+    ):
+        LogisticRegression(**SGD, early_stopping=True, random_state=0).fit(
+            X, y, sample_weight=weights
+        )
+
+
 def test_early_stopping_without_shuffle_visits_the_training_rows_in_their_order(
     breast_cancer, monkeypatch
 ):
