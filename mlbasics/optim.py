@@ -1222,9 +1222,6 @@ def make_schedule(name, *, eta0, power_t=0.5, alpha=None, n_iter_no_change=5, to
     tol : float or None, default=1e-3
         Improvement threshold of ``"adaptive"``, >= 0.
 
-    Every parameter is checked whichever schedule ``name`` is, as scikit-learn checks all of an
-    estimator's parameters: one the schedule does not read is still refused when invalid.
-
     Returns
     -------
     Schedule
@@ -1238,6 +1235,11 @@ def make_schedule(name, *, eta0, power_t=0.5, alpha=None, n_iter_no_change=5, to
         message names it).
     TypeError
         For a parameter that is not a real number (a string, a bool).
+
+    Notes
+    -----
+    Every parameter is checked whichever schedule ``name`` is, as scikit-learn checks all of an
+    estimator's parameters: one the schedule does not read is still refused when invalid.
 
     Examples
     --------

@@ -397,9 +397,9 @@ class LogisticObjective:
 
     @functools.cached_property
     def flat_columns(self):
-        """The features flat for the objective without a penalty (:func:`~mlbasics._validation.
-        flat_columns`): treating a feature of large mean and tiny spread as constant left a fit
-        at the intercept-only model."""
+        """The features flat for the objective without a penalty
+        (:func:`~mlbasics._validation.flat_columns`): treating a feature of large mean and tiny
+        spread as constant left a fit at the intercept-only model."""
         return flat_columns(self.X, self.weights, self.fit_intercept)
 
     @functools.cached_property

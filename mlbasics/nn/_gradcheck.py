@@ -99,10 +99,10 @@ def check_gradients(
     :math:`(f(\\theta + \\epsilon e_k) - f(\\theta - \\epsilon e_k)) / (2\\epsilon)`, whose error is
     :math:`O(\\epsilon^2)` (against :math:`O(\\epsilon)` for a one-sided difference).
 
-    The check runs on a float64 copy of the network (:meth:`Sequential.astype`), so the network
-    passed in is not modified, whatever its dtype. Layers that draw random numbers in training
-    (Dropout) get their generator's state reset before every forward pass: every evaluation uses
-    the same mask, and the function being differentiated is well defined.
+    The check runs on a float64 copy of the network (:meth:`~mlbasics.nn.Sequential.astype`), so the
+    network passed in is not modified, whatever its dtype. Layers that draw random numbers in
+    training (Dropout) get their generator's state reset before every forward pass: every evaluation
+    uses the same mask, and the function being differentiated is well defined.
 
     Parameters
     ----------

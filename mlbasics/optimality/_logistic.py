@@ -59,8 +59,8 @@ def l1_capped_tol(tol, l1, scale, primal=np.inf):
 def gap_within_tol(
     X, Y, c, coef, intercept, free_intercept, l1, l2, tol, record=None, damped=False
 ) -> bool:
-    """Whether the duality gap of ``(coef, intercept)``, in :func:`check_kkt`'s units, is at most
-    ``tol``: the last part of the solvers' stopping rules with a penalty.
+    """Whether the duality gap of ``(coef, intercept)``, in :func:`~mlbasics.optimality.check_kkt`'s
+    units, is at most ``tol``: the last part of the solvers' stopping rules with a penalty.
 
     With the L2 penalty the dual point is refined by up to :data:`SOLVER_REFINE_MAX_STEPS` Newton
     steps when the model's own residuals do not settle it (as ``check_kkt(refine="auto")`` does,
@@ -75,9 +75,9 @@ def gap_within_tol(
     (22 of 279 pure-L1 fits in a random sweep, each one Newton step from passing).
 
     ``record`` (a dict), when given, gets the gap of the plain dual point (``"plain_gap"``: that
-    of :func:`duality_gaps`, NaN when there is none) whatever the refinement found. ``damped``:
-    refine as ``check_kkt(refine="auto")`` does, with its checkpoints and damped Newton
-    iterations (for a solver whose objective no longer decreases: its last word).
+    of :func:`~mlbasics.optimality.duality_gaps`, NaN when there is none) whatever the refinement
+    found. ``damped``: refine as ``check_kkt(refine="auto")`` does, with its checkpoints and damped
+    Newton iterations (for a solver whose objective no longer decreases: its last word).
     """
     penalty = penalty_name(l1, l2)
     steps, settled = (), None
@@ -227,8 +227,9 @@ def penalty_strengths(model) -> tuple[float, float, float]:
 def _probabilities(Z):
     """The softmax of the scores, which the multinomial's formulas take; ``None`` for a single
     column, whose residuals and curvatures are sigmoids of the scores themselves
-    (:func:`~mlbasics.losses.probability_residuals`, :func:`~mlbasics.losses.
-    probability_variances`): an unused pass over the samples otherwise (a review)."""
+    (:func:`~mlbasics.losses.probability_residuals`,
+    :func:`~mlbasics.losses.probability_variances`): an unused pass over the samples otherwise
+    (a review)."""
     return None if Z.shape[1] == 1 else softmax(Z, axis=1)
 
 
@@ -462,9 +463,10 @@ def gap_unresolvable(floor, scale, primal, tol) -> bool:
     """Whether an L2 gap cannot resolve ``tol`` in float64, whatever the model: its rounding
     floor (:func:`gap_floor`) exceeds ``tol`` times the gap's unit (:func:`gap_scale`). That
     happens at a ``C`` huge for the data: standardised iris (3 classes, fitted to
-    ``tol=1e-10``) from about ``C = 1e25`` at ``tol=1e-3`` and from ``1e20`` at ``1e-8``. There the solvers and
-    :func:`check_kkt` judge the Newton decrement instead (:func:`model_decrement`).
-    ``floor``, ``scale`` and ``primal`` are in the same units of ``c``."""
+    ``tol=1e-10``) from about ``C = 1e25`` at ``tol=1e-3`` and from ``1e20`` at ``1e-8``. There the
+    solvers and :func:`~mlbasics.optimality.check_kkt` judge the Newton decrement instead
+    (:func:`model_decrement`). ``floor``, ``scale`` and ``primal`` are in the same units of
+    ``c``."""
     return bool(floor > tol * gap_scale(scale, primal, "l2", tol))
 
 
@@ -872,9 +874,9 @@ def _damped_newton_points(X, Y, coef, intercept, free, c, l2, primal, max_steps,
 
 def _hessian_product(X, P, h, top, c, l2, free, Vw, Vb):
     """``(A v's scores, (H v)_W, (H v)_b)`` for ``v = (Vw, Vb)``, ``H`` the Hessian of ``P`` at
-    the probabilities ``P``, ``h`` their variances (:func:`~mlbasics.losses.
-    probability_variances`) and ``top`` the rows' arg max of ``P`` (``A = [X, 1]``, the ones
-    only with a ``free`` intercept)."""
+    the probabilities ``P``, ``h`` their variances
+    (:func:`~mlbasics.losses.probability_variances`) and ``top`` the rows' arg max of ``P``
+    (``A = [X, 1]``, the ones only with a ``free`` intercept)."""
     Zv = np.asarray(X @ Vw.T) + (Vb if free else 0.0)
     if Vw.shape[0] == 1:  # one output: the sigmoid's curvature (P may be None: _probabilities)
         U = c[:, None] * h * Zv
@@ -960,8 +962,8 @@ def _newton_decrement(X, Z, P, c, G, gb, l2=0.0) -> float:
 
 
 def judged_gap(relative, penalty, coef) -> float:
-    """The gap per unit of ``c``, ``relative``, in the units :func:`check_kkt` compares with
-    ``tol`` (divided by :func:`gap_unit`)."""
+    """The gap per unit of ``c``, ``relative``, in the units :func:`~mlbasics.optimality.check_kkt`
+    compares with ``tol`` (divided by :func:`gap_unit`)."""
     return float(abs(relative)) / gap_unit(penalty, coef)
 
 

@@ -32,18 +32,18 @@ class KKTReport:
         Every residual is at most its threshold, ``tol`` unless ``thresholds`` says otherwise
         (``bool(report)`` is the same).
     violations : dict of str to float
-        Largest residual of each condition that applies to the model (see :func:`check_kkt` for
-        the definitions and units). ``"duality gap"`` holds ``|P - D| / sum_i C_i`` (largest
-        over the binary problems of an SVM): the gap per unit of the data term's weight, which
-        is at most the largest margin residual when the other conditions hold (see
-        :attr:`relative_gap` for ``(P - D) / P``). For a logistic regression it is ``|P - D| /
-        min(sum_i c_i, P)`` with an L2 penalty or an elastic net, and ``|P - D| / (sum_i c_i
-        max(1, 2 ||W||_1))`` with a pure L1 penalty (the units of the stationarity residual);
-        see :func:`check_kkt`. An unpenalised logistic regression has no gap; once its
-        stationarity passes, ``"Newton decrement"`` holds ``g' H^+ g / (2 sum_i c_i)``. An L2
-        penalty at a ``C`` where the gap cannot resolve ``tol`` in float64 has, once its
-        stationarity passes and its gap fails, ``"Newton decrement"`` (``g' H^+ g / (2
-        min(sum_i c_i, P))``) judged in place of the ``"duality gap"`` (kept, not judged).
+        Largest residual of each condition that applies to the model (see
+        :func:`~mlbasics.optimality.check_kkt` for the definitions and units). ``"duality gap"``
+        holds ``|P - D| / sum_i C_i`` (largest over the binary problems of an SVM): the gap per unit
+        of the data term's weight, which is at most the largest margin residual when the other
+        conditions hold (see :attr:`relative_gap` for ``(P - D) / P``). For a logistic regression it
+        is ``|P - D| / min(sum_i c_i, P)`` with an L2 penalty or an elastic net, and ``|P - D| /
+        (sum_i c_i max(1, 2 ||W||_1))`` with a pure L1 penalty (the units of the stationarity
+        residual); see :func:`~mlbasics.optimality.check_kkt`. An unpenalised logistic regression
+        has no gap; once its stationarity passes, ``"Newton decrement"`` holds ``g' H^+ g / (2 sum_i
+        c_i)``. An L2 penalty at a ``C`` where the gap cannot resolve ``tol`` in float64 has, once
+        its stationarity passes and its gap fails, ``"Newton decrement"`` (``g' H^+ g / (2 min(sum_i
+        c_i, P))``) judged in place of the ``"duality gap"`` (kept, not judged).
     worst : dict of str to ndarray of int
         For each per-sample condition, the indices (rows of ``X``) of up to five samples with the
         largest positive residuals, worst first. For a logistic regression, whose stationarity
@@ -71,8 +71,8 @@ class KKTReport:
     thresholds : dict of str to float
         The conditions judged at a threshold other than ``tol``: a logistic regression with an L1
         term has its stationarity residual judged at ``min(tol, 0.1 l1 / sum_i c_i)`` (not below
-        float64's resolution; see :func:`check_kkt`); an L2 gap that cannot resolve ``tol``
-        (see ``violations``) at ``inf``, not judged (printed so). Empty otherwise.
+        float64's resolution; see :func:`~mlbasics.optimality.check_kkt`); an L2 gap that cannot
+        resolve ``tol`` (see ``violations``) at ``inf``, not judged (printed so). Empty otherwise.
     model : str
         What was judged, e.g. ``"SVC (hinge, rbf kernel, 3 classes)"``.
     advice : str

@@ -160,20 +160,21 @@ def sparse_rbf_rounding(X, gamma: float, dual_coef, support) -> float:
     """A bound on how far the rounding of the RBF kernel moves the decision values of a fit on
     the sparse rows ``X`` (``dual_coef``, ``support``: the fitted ``SVC``'s).
 
-    Dense rows are centred before their kernel values are computed (:func:`~mlbasics.kernels.
-    rbf_centre`); sparse ones are not (centring would fill them in), and their squared distances
-    ``||x||^2 + ||z||^2 - 2 x'z`` carry a rounding of about ``2 eps (||x||^2 + ||z||^2)``, which
-    ``exp(-gamma d^2)`` passes on times ``gamma K <= gamma``. A decision value
-    ``sum_i y_i alpha_i K(x_i, x) + b`` then moves by at most ``2 eps gamma sum_i |alpha_i|
-    (||x_i||^2 + ||x||^2)``: returned for a point ``x`` of the median squared norm, with each
-    support vector's ``|alpha_i|`` summed over the binary problems it is in (a bound for each).
+    Dense rows are centred before their kernel values are computed
+    (:func:`~mlbasics.kernels.rbf_centre`); sparse ones are not (centring would fill them in), and
+    their squared distances ``||x||^2 + ||z||^2 - 2 x'z`` carry a rounding of about
+    ``2 eps (||x||^2 + ||z||^2)``, which ``exp(-gamma d^2)`` passes on times ``gamma K <= gamma``. A
+    decision value ``sum_i y_i alpha_i K(x_i, x) + b`` then moves by at most ``2 eps gamma sum_i
+    |alpha_i| (||x_i||^2 + ||x||^2)``: returned for a point ``x`` of the median squared norm, with
+    each support vector's ``|alpha_i|`` summed over the binary problems it is in (a bound for each).
 
     The dual's scale counts, not only the offset: every row shifted by 1e4 left a fit at
-    ``C = 1e4``, ``tol=1e-6`` 1.9e-5 from the dense fit's decision values, and a fit at ``C = 100``
-    on 300 rows shifted by 1e5 4e-3 from them at the default ``tol``; and so does ``gamma``:
-    ``gamma="scale"`` on rows shifted by 1e5 is tiny (the offset is in ``X.var()``) and the fits
-    agree to 1e-14 (reviews; the ratio of the offset to the distances alone missed the first two
-    and warned on the third).
+    ``C = 1e4``, ``tol=1e-6`` 1.9e-5 from the dense fit's decision values, and a fit at
+    ``C = 100`` on 300 rows shifted by 1e5 4e-3 from them at the default ``tol``; and so does
+    ``gamma``:
+    ``gamma="scale"`` on features shifted by different amounts (1e5 and -5e4) is tiny (the shifts
+    are in ``X.var()``) and the fits agree to 1e-14 (reviews; the ratio of the offset to the
+    distances alone missed the first two and warned on the third).
     """
     norms = squared_norms(X)
     weights = np.abs(np.asarray(dual_coef, dtype=float)).sum(axis=0)
