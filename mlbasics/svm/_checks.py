@@ -170,11 +170,10 @@ def sparse_rbf_rounding(X, gamma: float, dual_coef, support) -> float:
 
     The dual's scale counts, not only the offset: every row shifted by 1e4 left a fit at
     ``C = 1e4``, ``tol=1e-6`` 1.9e-5 from the dense fit's decision values, and a fit at
-    ``C = 100`` on 300 rows shifted by 1e5 4e-3 from them at the default ``tol``; and so does
-    ``gamma``:
-    ``gamma="scale"`` on features shifted by different amounts (1e5 and -5e4) is tiny (the shifts
-    are in ``X.var()``) and the fits agree to 1e-14 (reviews; the ratio of the offset to the
-    distances alone missed the first two and warned on the third).
+    ``C = 100`` on 300 rows shifted by 1e5 4e-3 from them at the default ``tol``. So does
+    ``gamma``: ``gamma="scale"`` on features shifted by different amounts (1e5 and -5e4) is tiny
+    (the shifts are in ``X.var()``) and the fits agree to 1e-14 (reviews; the ratio of the offset
+    to the distances alone missed the first two and warned on the third).
     """
     norms = squared_norms(X)
     weights = np.abs(np.asarray(dual_coef, dtype=float)).sum(axis=0)
