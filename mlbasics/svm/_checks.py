@@ -147,41 +147,46 @@ def smallest_eigenvalue(gram, labels, upper) -> float | None:
     return float(values[0]) if values[0] < -rounding else 0.0
 
 
-#: ``fit`` warns when :func:`sparse_rbf_rounding` exceeds this many times ``tol``: the bound adds
-#: every rounding with the same sign. Measured on 150 sparse fits (60 and 300 rows, offsets 0 to
-#: 1e5, C 1 to 1e4, tol 1e-3 to 1e-8, gamma 0.5 and "scale"), the sparse fits' decision values
-#: were 1.1 to 45 times closer to the dense (centred) fits' than the bound, and the warning fired
-#: on the 22 fits, and only those, that were further from them than tol beyond the two fits'
-#: difference on unshifted rows (``test_sparse_rbf_rows_far_from_the_origin_are_named``).
-SPARSE_RBF_SLACK = 10.0
+#: The rows at which :func:`sparse_rbf_rounding` evaluates the decision values' rounding: at most
+#: this many, spread evenly over the training rows (a block of kernel values against the support
+#: vectors, whatever ``n``).
+SPARSE_RBF_ROWS = 256
 
 
-def sparse_rbf_rounding(X, gamma: float, dual_coef, support) -> float:
-    """A bound on how far the rounding of the RBF kernel moves the decision values of a fit on
-    the sparse rows ``X`` (``dual_coef``, ``support``: the fitted ``SVC``'s).
+def sparse_rbf_rounding(X, spec: KernelSpec, support, W) -> float:
+    """How far the RBF kernel's rounding can move the decision values of a fit on the sparse
+    rows ``X``, the fitted dual held fixed (``support``: the support vectors' rows of ``X``;
+    ``W``: the coefficients of every binary problem, one column each, as
+    :func:`~mlbasics._ovo.pair_coefficients` lays them out).
 
     Dense rows are centred before their kernel values are computed
     (:func:`~mlbasics.kernels.rbf_centre`); sparse ones are not (centring would fill them in), and
-    their squared distances ``||x||^2 + ||z||^2 - 2 x'z`` carry a rounding of about
-    ``2 eps (||x||^2 + ||z||^2)``, which ``exp(-gamma d^2)`` passes on times ``gamma K <= gamma``. A
-    decision value ``sum_i y_i alpha_i K(x_i, x) + b`` then moves by at most ``2 eps gamma sum_i
-    |alpha_i| (||x_i||^2 + ||x||^2)``: returned for a point ``x`` of the median squared norm, with
-    each support vector's ``|alpha_i|`` summed over the binary problems it is in (a bound for each).
+    their squared distances ``||x||^2 + ||z||^2 - 2 x'z`` carry a rounding of up to about
+    ``2 eps (||x||^2 + ||z||^2)``, which ``K = exp(-gamma d^2)`` passes on times ``gamma K``. A
+    decision value ``sum_i W_i K(x_i, x) + b`` of one binary problem then moves by up to about
+    ``2 eps gamma sum_i |W_i| K(x_i, x) (||x_i||^2 + ||x||^2)`` (every rounding of the same sign:
+    a worst case): returned as the largest over the binary problems and over up to
+    :data:`SPARSE_RBF_ROWS` rows ``x`` of ``X``. A row's kernel value with itself is exact (the
+    two norms and the product are the same sum) and left out.
 
-    The dual's scale counts, not only the offset: every row shifted by 1e4 left a fit at
-    ``C = 1e4``, ``tol=1e-6`` 1.9e-5 from the dense fit's decision values, and a fit at
-    ``C = 100`` on 300 rows shifted by 1e5 4e-3 from them at the default ``tol``. So does
-    ``gamma``: ``gamma="scale"`` on features shifted by different amounts (1e5 and -5e4) is tiny
-    (the shifts are in ``X.var()``) and the fits agree to 1e-14 (reviews; the ratio of the offset
-    to the distances alone missed the first two and warned on the third).
+    The kernel factor matters: a row far from all the others (one entry of 1e7) has kernel
+    values 0 with them and moves nothing, where a bound with ``K <= 1`` warned at the default
+    ``tol``; so does taking each problem alone (the ``|alpha_i|`` of eight classes summed over
+    their problems warned on fits as close as unshifted ones; reviews). It leaves out the
+    solver's response: the dual is solved with the rounded kernel and can move further (1.4
+    times this on a fit at ``C = 1e5``) or less.
     """
-    norms = squared_norms(X)
-    weights = np.abs(np.asarray(dual_coef, dtype=float)).sum(axis=0)
-    if weights.size == 0:
+    n = X.shape[0]
+    W = np.abs(np.asarray(W, dtype=float))
+    if n == 0 or W.size == 0 or not np.any(W):
         return 0.0
-    typical = float(np.median(norms))
-    spread = float(weights @ norms[np.asarray(support)]) + float(weights.sum()) * typical
-    return 2.0 * np.finfo(float).eps * float(gamma) * spread
+    rows = np.unique(np.linspace(0, n - 1, min(n, SPARSE_RBF_ROWS)).astype(np.intp))
+    at, vectors = X[rows], X[np.asarray(support)]
+    K = spec.matrix(at, vectors)
+    K[rows[:, None] == np.asarray(support)[None, :]] = 0.0  # (a row against itself: exact)
+    # sum_i |W_i| K(x_i, x) (||x_i||^2 + ||x||^2) for every sampled row x and binary problem
+    moved = (K * squared_norms(vectors)[None, :]) @ W + squared_norms(at)[:, None] * (K @ W)
+    return 2.0 * np.finfo(float).eps * spec.gamma * float(moved.max())
 
 
 def kernel_bounds(spec: KernelSpec, top_a: float, top_b: float) -> tuple[float, float]:

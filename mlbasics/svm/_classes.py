@@ -26,7 +26,6 @@ from ._checks import (
     EIGENVALUE_CHECK_MAX,
     MAX_SQUARED_NORM,
     NEGLIGIBLE_SQUARED_HINGE_C,
-    SPARSE_RBF_SLACK,
     check_bounds,
     check_feature_scale,
     check_kernel_range,
@@ -579,16 +578,18 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
 
     def _warn_if_sparse_rbf_rounds(self, X):
         """Warn when the kernel's rounding on sparse rows far from the origin (never centred)
-        may move the decision values by more than ``tol`` (:func:`~._checks.sparse_rbf_rounding`)."""
+        moves the decision values of the fitted dual by more than ``tol``
+        (:func:`~._checks.sparse_rbf_rounding`)."""
         tol = float(self.tol)
-        bound = sparse_rbf_rounding(X, self._kernel_spec.gamma, self.dual_coef_, self.support_)
-        if bound > SPARSE_RBF_SLACK * tol:
+        W = pair_coefficients(self.dual_coef_, self.n_support_)
+        moved = sparse_rbf_rounding(X, self._kernel_spec, self.support_, W)
+        if moved > tol:
             warn_at_caller(
                 "the rows of the sparse X are far from the origin beside their distances: the RBF "
-                "kernel's ||x||^2 + ||z||^2 - 2 x'z rounds, and the decision values may be off by "
-                f"up to {bound:.2g}, {bound / tol:.3g} times tol={tol:g} (and the certificate, "
-                "which shares the rounding, cannot see it). Pass X dense (its rows are then "
-                "centred) or centre the features.",
+                "kernel's ||x||^2 + ||z||^2 - 2 x'z rounds, and that alone can move the "
+                f"decision values by up to about {moved:.2g}, more than tol={tol:g} (the "
+                "certificate shares the rounding and cannot see it). Pass X dense (its rows are "
+                "then centred) or centre the features.",
                 UserWarning,
             )
 

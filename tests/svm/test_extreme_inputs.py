@@ -237,41 +237,59 @@ def test_squared_hinge_on_an_indefinite_kernel_is_an_error_like_the_qp(small):
         assert np.all(np.isfinite(model.dual_coef_)) and np.isfinite(model.intercept_).all()
 
 
+def _blobs(n, classes=2, seed=4):
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n, 3))
+    score = Z[:, 0] + 0.5 * rng.normal(size=n)
+    y = np.digitize(score, np.quantile(score, np.linspace(0, 1, classes + 1)[1:-1]))
+    return Z, y
+
+
 def test_sparse_rbf_rows_far_from_the_origin_are_named():
     """Dense rows are centred before the RBF kernel; sparse ones cannot be (it would fill them
     in), and at tol=1e-8 with every row shifted by 1e5 a sparse fit ended 5.4e-4 from the dense
     fit's decision values, converged_, silently (a review). A warning says so where the kernel's
-    rounding, bounded from the fitted dual and gamma, can move them by more than tol: the dense
-    (centred) fit is the reference, and the warning fires exactly where the sparse fit is further
-    from it than tol beyond the two fits' difference on unshifted rows. A bound from the offset
-    alone missed large duals (C = 1e4 at tol=1e-6; 300 rows at C = 100 and the default tol, 4e-3
-    off) and warned for gamma="scale", whose tiny gamma keeps the fits 1e-14 apart (a review)."""
-    cases = [  # (rows, C, gamma, offset, tol)
-        (60, 100.0, 0.5, 1e2, 1e-8),
-        (60, 100.0, 0.5, 1e5, 1e-8),
-        (60, 100.0, 0.5, 1e5, 1e-3),
-        (60, 1e4, 0.5, 1e4, 1e-6),
-        (300, 100.0, 0.5, 1e5, 1e-3),
-        (60, 1.0, "scale", 1e5, 1e-8),
+    rounding, the fitted dual held fixed, can move them by more than tol. The dense (centred) fit
+    is the reference: where it warns, the sparse fit is further than tol from it beyond the two
+    fits' difference on unshifted rows, and where it stays quiet, not. Cases from reviews: an
+    offset-only rule missed large duals (C = 1e4 at tol=1e-6; 300 rows at C = 100 and the default
+    tol) and warned for gamma="scale" (tiny there); a bound with kernel values taken as 1 warned
+    for one far outlying row (1e7 in one entry, kernel 0 with every other row), and one that
+    summed each support vector over its binary problems warned for eight classes."""
+    cases = [  # (rows, classes, C, gamma, shift of the columns, tol, warns)
+        (60, 2, 100.0, 0.5, [1e2, 0.0, -50.0], 1e-8, False),
+        (60, 2, 100.0, 0.5, [1e5, 0.0, -5e4], 1e-8, True),
+        (60, 2, 1e4, 0.5, [1e4, 0.0, -5e3], 1e-6, True),
+        (300, 2, 100.0, 0.5, [1e5, 0.0, -5e4], 1e-3, True),
+        (60, 2, 1.0, "scale", [1e5, 0.0, -5e4], 1e-8, False),
+        (240, 8, 100.0, 0.5, [3e4, 0.0, -1.5e4], 1e-3, False),
     ]
-    seen = []
-    for n, C, gamma, offset, tol in cases:
-        rng = np.random.default_rng(4)
-        Z = rng.normal(size=(n, 3))
-        y = (Z[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(int)
+    for n, classes, C, gamma, shift, tol, warns in cases:
+        Z, y = _blobs(n, classes)
         apart = []
-        for shift in (0.0, offset):
-            X = Z + np.array([shift, 0.0, -shift / 2])
+        for offset in (np.zeros(3), np.array(shift)):
+            X = Z + offset
+            params = dict(C=C, gamma=gamma, tol=tol, decision_function_shape="ovo")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                fitted = SVC(C=C, gamma=gamma, tol=tol).fit(sparse.csr_matrix(X), y)
-            reference = SVC(C=C, gamma=gamma, tol=tol).fit(X, y)
+                fitted = SVC(**params).fit(sparse.csr_matrix(X), y)
+            reference = SVC(**params).fit(X, y)
             apart.append(np.abs(fitted.decision_function(X) - reference.decision_function(X)).max())
         warned = any("far from the origin" in str(w.message) for w in caught)
-        off = apart[1] - apart[0] > tol
-        assert warned == off, (n, C, gamma, offset, tol, apart)
-        seen.append(warned)
-    assert seen == [False, True, False, True, True, False]
+        assert warned == warns, (n, classes, C, gamma, shift, tol, apart)
+        assert (apart[1] - apart[0] > tol) == warns, (n, classes, C, gamma, shift, tol, apart)
+    # one row far from every other (kernel 0 with them): its norm moves nothing
+    rng = np.random.default_rng(0)
+    Z = sparse.random(200, 20, density=0.2, random_state=1, data_rvs=lambda k: rng.uniform(0, 1, k))
+    Z = Z.toarray()
+    y = (Z[:, :5].sum(axis=1) > np.median(Z[:, :5].sum(axis=1))).astype(int)
+    Z[0, 3] = 1e7
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = SVC(gamma=0.5, tol=1e-6).fit(sparse.csr_matrix(Z), y)
+    reference = SVC(gamma=0.5, tol=1e-6).fit(Z, y)
+    assert np.abs(fitted.decision_function(Z) - reference.decision_function(Z)).max() < 1e-5
+    # ordinary sparse data and rows mostly equal to each other stay quiet
     rng = np.random.default_rng(4)
     one_hot = sparse.csr_matrix(np.eye(6)[np.r_[np.zeros(4999, dtype=int), 1]])
     with warnings.catch_warnings():
@@ -281,6 +299,27 @@ def test_sparse_rbf_rows_far_from_the_origin_are_named():
         warnings.simplefilter("error")
         text_like = sparse.random_array((80, 200), density=0.05, rng=rng, format="csr")
         SVC().fit(text_like, (np.arange(80) % 2))
+
+
+def test_sparse_rbf_rounding_bounds_the_kernel_change_at_the_fitted_dual():
+    # the estimate holds the dual fixed: the decision values from the sparse kernel (rounded
+    # expansion) and from the exact one (dense rows, centred first), with the same W, differ by
+    # at most it. Reference: the same kernel on centred dense rows, where nothing cancels.
+    from mlbasics._ovo import pair_coefficients
+    from mlbasics.svm._checks import sparse_rbf_rounding
+
+    for classes, shift in [(2, [1e5, 0.0, -5e4]), (3, [3e4, 0.0, -1.5e4])]:
+        Z, y = _blobs(120, classes)
+        X = Z + np.array(shift)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # (the warning of the test above)
+            model = SVC(C=100.0, gamma=0.5, tol=1e-6).fit(sparse.csr_matrix(X), y)
+        W = pair_coefficients(model.dual_coef_, model.n_support_)
+        spec = model._kernel_spec
+        rounded = spec.matrix(sparse.csr_matrix(X), sparse.csr_matrix(X[model.support_])) @ W
+        exact = spec.matrix(Z, Z[model.support_]) @ W  # (centred: the shift drops out)
+        moved = sparse_rbf_rounding(sparse.csr_matrix(X), spec, model.support_, W)
+        assert 0.0 < np.abs(rounded - exact).max() <= moved
 
 
 def test_the_smallest_eigenvalue_is_not_hidden_by_a_small_c():
