@@ -5,18 +5,22 @@ was renamed or removed: without nitpicky mode Sphinx renders it as plain text, a
 also flags every private helper the API pages do not document and every external name (there is
 no intersphinx). So this test resolves the targets itself, by import: the Sphinx roles
 (``:func:``, ``:class:``, ``:meth:``, ``:attr:``, ``:data:``, ``:mod:``, ``:obj:``) in the theory
-pages and in every module of the package, with full names (``mlbasics.svm._checks.x``), names
-relative to the module whose docstring holds them (``._checks.x``, ``.LogisticRegression.fit``)
-and bare names in a module's docstrings (``_gap_confirms``: one of that module's own).
+pages and in every module of the package: full names (``mlbasics.svm._checks.x``), names with a
+leading dot (Sphinx's "any object whose name ends so": ``._checks.x``), and bare names, looked up
+as Sphinx does in the enclosing classes and the module of a docstring, or in the module a page
+names with ``currentmodule``, ``py:module`` or ``automodule`` (``newton_smooth`` in api.rst).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import importlib
 import importlib.util
+import inspect
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -39,11 +43,14 @@ def _module_of(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.cache
 def _resolve(name: str) -> bool:
     """Whether ``name`` (dotted, absolute) is a module or an attribute chain from one. An
     attribute a class sets on its instances (``self.x = ...``) or declares (dataclass fields,
     annotations) counts."""
     parts = name.split(".")
+    if not all(parts):
+        return False  # (".x", "a..b")
     for cut in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:cut]))
@@ -60,13 +67,33 @@ def _resolve(name: str) -> bool:
     return False
 
 
+@functools.cache
 def _declared_on_instances(cls: type, name: str) -> bool:
+    """Whether instances of ``cls`` (one of ours) carry ``name``: an annotation, an assignment
+    ``self.name = ...`` in the code of the class or of a base class of ours, or an entry of a
+    numpydoc ``Attributes`` section (fitted attributes set from a dict: ``coef_``)."""
     for klass in cls.__mro__:
+        if not klass.__module__.startswith("mlbasics"):
+            continue  # (scikit-learn's docstrings show "self.labels_ = ..." in examples)
         if name in getattr(klass, "__annotations__", {}):
             return True
-        module = importlib.import_module(klass.__module__)
-        source = Path(module.__file__).read_text() if getattr(module, "__file__", None) else ""
-        if re.search(rf"\bself\.{re.escape(name)}\s*=", source):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.AnnAssign | ast.AugAssign):
+                targets = [node.target]
+            for target in targets:
+                for part in ast.walk(target):
+                    if (
+                        isinstance(part, ast.Attribute)
+                        and part.attr == name
+                        and isinstance(part.value, ast.Name)
+                        and part.value.id == "self"
+                    ):
+                        return True
+        documented = re.search(r"\n\s*Attributes\n\s*-+\n(.*?)(\n\s*\n\s*[A-Z]\w+\n\s*-+\n|$)",
+                               klass.__doc__ or "", flags=re.S)  # fmt: skip
+        if documented and re.search(rf"^\s*{re.escape(name)} :", documented.group(1), flags=re.M):
             return True
     return False
 
@@ -85,19 +112,21 @@ def _foreign(name: str) -> bool:
     return True
 
 
-def _modules() -> list[str]:
+@functools.cache
+def _modules() -> tuple[str, ...]:
     """Every module of the package, by name."""
-    return [_module_of(path) for path in sorted((ROOT / "mlbasics").rglob("*.py"))]
+    return tuple(_module_of(path) for path in sorted((ROOT / "mlbasics").rglob("*.py")))
 
 
-def _classes_of(module: str) -> list[str]:
+@functools.cache
+def _classes_of(module: str) -> tuple[str, ...]:
     """The classes defined in ``module``, by name."""
     namespace = vars(importlib.import_module(module))
-    return [
+    return tuple(
         name
         for name, value in namespace.items()
         if isinstance(value, type) and value.__module__ == module
-    ]
+    )
 
 
 def _documented(tree):
@@ -113,46 +142,55 @@ def _documented(tree):
                 stack.append((child, inner))
 
 
+def _candidates(name: str, module: str | None, classes=()) -> list[str] | None:
+    """The absolute names a role's target may mean, in the order Sphinx tries them, from a
+    docstring of ``module`` inside ``classes`` (or a page whose current module is ``module``);
+    None for a name that is not ours (``float``, ``numpy.ndarray``) or cannot be placed."""
+    if name.startswith("mlbasics."):
+        return [name]
+    if name.startswith("."):  # Sphinx: "any object whose name ends so"
+        return [f"{other}{name}" for other in _modules()]
+    if not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", name):
+        return [name]  # split across lines, or malformed: reported as it is
+    if module is None:
+        return None  # a bare name on a page without a current module: Sphinx's to judge
+    scopes = [".".join(classes[:k]) for k in range(len(classes), 0, -1)]
+    found = [f"{module}.{scope}.{name}" for scope in scopes] + [f"{module}.{name}"]
+    # (a method named from outside its class, "partial_fit" in a function the estimator calls,
+    # which Sphinx leaves unlinked: the name still exists)
+    found += [f"{module}.{cls}.{name}" for cls in _classes_of(module)]
+    if not any(_resolve(candidate) for candidate in found) and _foreign(name):
+        return None
+    return found
+
+
+#: The directives that set the module of the bare names after them on a page.
+MODULE_DIRECTIVE = re.compile(r"^\.\. (?:currentmodule|py:module|module|automodule):: *(\S+)", re.M)
+
+
 def _references():
-    """``(where, role, candidates)`` of every mlbasics reference: the absolute names it may
-    mean, in the order Sphinx tries them."""
+    """``(where, role, candidates)`` of every reference to mlbasics in the pages (``docs``,
+    ``docs/theory``) and in the docstrings of the package."""
     found = []
     pages = sorted((ROOT / "docs").glob("*.rst")) + sorted((ROOT / "docs" / "theory").glob("*.rst"))
     for page in pages:
         text = page.read_text()
+        directives = [(m.start(), m.group(1)) for m in MODULE_DIRECTIVE.finditer(text)]
         for match in ROLE.finditer(text):
-            name = _target(match.group(2))
-            number = text.count("\n", 0, match.start()) + 1
-            if name.startswith("mlbasics."):
-                found.append((f"{page.relative_to(ROOT)}:{number}", match.group(1), [name]))
-            elif name.startswith(".") or name.startswith("mlbasics"):  # (split across lines)
-                found.append((f"{page.relative_to(ROOT)}:{number}", match.group(1), [name]))
+            current = [module for start, module in directives if start < match.start()]
+            module = current[-1] if current and current[-1] != "None" else None
+            candidates = _candidates(_target(match.group(2)), module)
+            if candidates is not None:
+                number = text.count("\n", 0, match.start()) + 1
+                found.append((f"{page.relative_to(ROOT)}:{number}", match.group(1), candidates))
     for path in sorted((ROOT / "mlbasics").rglob("*.py")):
         module = _module_of(path)
-        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         for node, classes in _documented(ast.parse(path.read_text())):
             for role, text in ROLE.findall(ast.get_docstring(node, clean=False)):
-                name = _target(text)
-                where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 1)}"
-                if name.startswith("mlbasics."):
-                    candidates = [name]
-                elif name.startswith("."):
-                    # Sphinx takes a leading dot as "any object whose name ends so"
-                    candidates = [importlib.util.resolve_name(name, package)]
-                    candidates += [f"{other}{name}" for other in _modules()]
-                elif re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", name):
-                    # as Sphinx looks a bare name up: in the enclosing classes, then the module
-                    scopes = [".".join(classes[:k]) for k in range(len(classes), 0, -1)]
-                    candidates = [f"{module}.{scope}.{name}" for scope in scopes]
-                    candidates.append(f"{module}.{name}")
-                    # (a method named from outside its class, "partial_fit" in a function the
-                    # estimator calls, which Sphinx leaves unlinked: the name still exists)
-                    candidates += [f"{module}.{cls}.{name}" for cls in _classes_of(module)]
-                    if _foreign(name):
-                        continue  # float, ValueError, numpy.ndarray, scipy.sparse: not ours
-                else:
-                    candidates = [name]  # split across lines, or malformed: reported
-                found.append((where, role, candidates))
+                candidates = _candidates(_target(text), module, classes)
+                if candidates is not None:
+                    where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 1)}"
+                    found.append((where, role, candidates))
     return found
 
 
@@ -178,7 +216,32 @@ def test_every_reference_to_mlbasics_resolves():
         ("mlbasics.LogisticRegression.fit", True),
         ("mlbasics.LogisticRegression.no_such_method", False),
         ("mlbasics.optimality", True),
+        # fitted attributes: documented (set from a dict in fit), or assigned to self
+        ("mlbasics.SVC.dual_coef_", True),
+        ("mlbasics.LogisticRegression.coef_", True),
+        ("mlbasics.LogisticRegression.duality_gap_", True),
+        # scikit-learn's docstrings show "self.labels_ = ..." in examples: not ours
+        ("mlbasics.SVC.labels_", False),
+        ("mlbasics.LogisticRegression.is_fitted_", False),
+        (".no_such_name", False),
     ],
 )
 def test_the_resolver_tells_existing_names_from_missing_ones(name, exists):
     assert _resolve(name) is exists
+
+
+def test_bare_names_are_looked_up_where_sphinx_looks():
+    # on a page after ".. currentmodule:: mlbasics.linear_model._newton", or in a docstring of
+    # that module: a misspelt name is reported (its candidates resolve nowhere)
+    module = "mlbasics.linear_model._newton"
+    assert any(_resolve(name) for name in _candidates("newton_smooth", module))
+    assert not any(_resolve(name) for name in _candidates("newton_smoooth", module))
+    # a method named inside its class, a leading-dot suffix, Python's own names
+    assert any(_resolve(n) for n in _candidates("fit", "mlbasics.svm._classes", ["SVC"]))
+    assert any(_resolve(n) for n in _candidates(".LogisticObjective.optimality", None))
+    assert not any(_resolve(n) for n in _candidates(".LogisticObjective.no_such", None))
+    assert _candidates("ValueError", module) is None
+    # a bare name on a page with no current module is left to Sphinx
+    assert _candidates("newton_smooth", None) is None
+    pages = [where for where, _, names in _references() if where.startswith("docs/api.rst")]
+    assert len(pages) > 10  # api.rst's bare names under its currentmodule are collected
