@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
+from .._threads import serial_dot
 from .._validation import (
     canonical_sparse,
     check_class_weights,
@@ -73,8 +74,12 @@ def _check_feature_scale(X):
     if not data.size:
         return
     flat = np.ravel(data, order="K")  # a view of contiguous data
+    # numpy's loops, not BLAS: after a threaded ddot OpenBLAS's threads spin for about 100 ms,
+    # and SGD's certificate thread and epochs then share the two cores with them (the first two
+    # epochs of bench_sgd's CSR fit took 35 and 60 ms instead of 30: perf showed an OpenBLAS
+    # thread busy from this line on). Still one pass, faster than max and min.
     with np.errstate(over="ignore"):
-        total = float(np.dot(flat, flat))  # one BLAS pass, about 4 times faster than max and min
+        total = serial_dot(flat, flat)  # (inf on overflow)
     if total <= np.finfo(np.float64).max:
         return  # it bounds every sum of squares over samples or features
     largest = max(float(data.max()), -float(data.min()))
