@@ -31,7 +31,12 @@ from .._validation import (
     warn_at_caller,
 )
 from ..kernels import squared_norms
-from ..optimality._logistic import L1_TOL_CAP, l1_capped_tol, logistic_report
+from ..optimality._logistic import (
+    L1_TOL_CAP,
+    l1_capped_tol,
+    l1_resolution_advice,
+    logistic_report,
+)
 from ._newton import lbfgs, newton_smooth, prox_newton
 from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
 from ._separation import separating_direction_exists
@@ -543,10 +548,14 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 if not scaled <= threshold
                 else f"scaled optimality {scaled:.2e} <= {threshold:.3g}{capped}"
             )
+            below = l1_resolution_advice(objective.penalty.l1, objective.scale, result.objective)
+            if below:  # (loosening tol or scaling the features would not help)
+                advice = below[0].upper() + below[1:]
+            else:
+                advice += " or standardise the features (StandardScaler in a Pipeline)."
             warn_at_caller(
                 f"LogisticRegression(solver={self.solver!r}) stopped before the optimality "
-                f"criterion was met ({result.message}; {where}). {advice} "
-                "or standardise the features (StandardScaler in a Pipeline).",
+                f"criterion was met ({result.message}; {where}). {advice}",
                 ConvergenceWarning,
             )
         if penalty.is_zero:

@@ -16,6 +16,8 @@ scikit-learn's ``liblinear`` penalises the intercept as the weight of a constant
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from scipy import sparse
 from scipy.special import expit, softmax, xlog1py, xlogy
@@ -46,14 +48,48 @@ L1_TOL_CAP = 0.1
 L1_TOL_FLOOR = 1e3 * np.finfo(float).eps
 
 
+def _l1_floor(scale, primal) -> float:
+    """:data:`L1_TOL_FLOOR` ``min(scale, primal) / scale``: what float64 resolves in the gradient,
+    per unit of ``c``."""
+    return L1_TOL_FLOOR * (min(primal, scale) / scale if primal > 0 else 1.0)
+
+
 def l1_capped_tol(tol, l1, scale, primal=np.inf):
     """``tol`` per unit of ``c``, capped at ``L1_TOL_CAP l1 / scale`` when there is an L1 term
     (the cap not below :data:`L1_TOL_FLOOR` ``min(scale, primal) / scale``, ``primal`` the
     objective of the model judged)."""
     if not l1 > 0:
         return tol
-    floor = L1_TOL_FLOOR * (min(primal, scale) / scale if primal > 0 else 1.0)
-    return min(tol, max(L1_TOL_CAP * l1 / scale, floor))
+    return min(tol, max(L1_TOL_CAP * l1 / scale, _l1_floor(scale, primal)))
+
+
+def l1_below_resolution(l1, scale, primal=np.inf) -> bool:
+    """Whether the L1 term is below what float64 resolves in the gradient: ``L1_TOL_CAP l1 /
+    scale`` under the floor of :func:`l1_capped_tol` (a ``C`` so large that ``sum c`` is beyond
+    about ``1e11 l1``). The dual point is then scaled into the L1 ball by the gradient's
+    rounding rather than by the model's distance from the optimum, and the gap of an optimal
+    model can fail any ``tol``: on 5000 samples at ``C = 1e12`` a model within 5e-16 of its
+    optimum (an independent bound) had a judged gap of 1.4e-2, at ``C = 1e14`` 0.18 (a review).
+    Such a ``C`` leaves the model as good as unpenalised; the checker and the solvers say so."""
+    return bool(l1 > 0 and L1_TOL_CAP * l1 / scale < _l1_floor(scale, primal))
+
+
+#: The advice of a report, and of the solvers' warning, when :func:`l1_below_resolution`.
+L1_BELOW_RESOLUTION_ADVICE = (
+    "the L1 term is below what float64 resolves in the gradient at this C ({factor:g} l1 / sum c "
+    "= {cap:.2g} under the floor {floor:.2g}): the dual point is scaled into the L1 ball by the gradient's "
+    "rounding, and its gap may fail at the optimum itself. At this C the penalty no longer acts "
+    "(the model is as good as unpenalised); a smaller C can be certified."
+)
+
+
+def l1_resolution_advice(l1, scale, primal=np.inf) -> str:
+    """:data:`L1_BELOW_RESOLUTION_ADVICE` with its numbers, or "" when the L1 term is resolved."""
+    if not l1_below_resolution(l1, scale, primal):
+        return ""
+    return L1_BELOW_RESOLUTION_ADVICE.format(
+        factor=L1_TOL_CAP, cap=L1_TOL_CAP * l1 / scale, floor=_l1_floor(scale, primal)
+    )
 
 
 def gap_within_tol(
@@ -1139,6 +1175,13 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0, advise=True
             "an estimate, where\n  the gap is a bound; at a huge C on nearly separable data "
             "the bound may not get\n  tighter in float64)."
         )
+    if stationarity <= stationarity_tol < tol and violations.get("duality gap", 0.0) > tol:
+        below = l1_resolution_advice(l1_here, scale, primal_here)
+        if below:  # (the gap's verdict stands: the stationarity floor alone passed a model 9%
+            # above its optimum on separable data; see L1_TOL_FLOOR)
+            advice = (advice + "\n  " if advice else "") + textwrap.fill(
+                below, width=96, subsequent_indent="  "
+            )
     if advise and stationarity > stationarity_tol and not exponent and np.isfinite(stationarity):
         floor = _stationarity_rounding(X, coef, intercept, c)
         if stationarity <= 10.0 * floor:
