@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ROLE = re.compile(r":(?:py:)?(func|class|meth|attr|data|mod|obj):`([^`]+)`")
+ROLE = re.compile(r":(?:py:)?(func|class|meth|attr|data|const|exc|mod|obj):`([^`]+)`")
 
 
 def _target(text: str) -> str:
@@ -91,8 +91,11 @@ def _declared_on_instances(cls: type, name: str) -> bool:
                         and part.value.id == "self"
                     ):
                         return True
-        documented = re.search(r"\n\s*Attributes\n\s*-+\n(.*?)(\n\s*\n\s*[A-Z]\w+\n\s*-+\n|$)",
-                               klass.__doc__ or "", flags=re.S)  # fmt: skip
+        documented = re.search(
+            r"\n\s*Attributes\n\s*-+\n(.*?)(\n\s*\n\s*[A-Z][A-Za-z ]+\n\s*-{3,}\n|$)",
+            klass.__doc__ or "",
+            flags=re.S,
+        )  # (up to the next section: "See Also", "Notes", ...)
         if documented and re.search(rf"^\s*{re.escape(name)} :", documented.group(1), flags=re.M):
             return True
     return False
@@ -148,8 +151,10 @@ def _candidates(name: str, module: str | None, classes=()) -> list[str] | None:
     None for a name that is not ours (``float``, ``numpy.ndarray``) or cannot be placed."""
     if name.startswith("mlbasics."):
         return [name]
-    if name.startswith("."):  # Sphinx: "any object whose name ends so"
-        return [f"{other}{name}" for other in _modules()]
+    if name.startswith("."):  # Sphinx: in the enclosing classes and module, else any suffix
+        local = [f"{module}.{'.'.join(classes[:k])}{name}" for k in range(len(classes), 0, -1)]
+        local += [f"{module}{name}"] if module else []
+        return local + [f"{other}{name}" for other in _modules()]
     if not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", name):
         return [name]  # split across lines, or malformed: reported as it is
     if module is None:
@@ -165,7 +170,7 @@ def _candidates(name: str, module: str | None, classes=()) -> list[str] | None:
 
 
 #: The directives that set the module of the bare names after them on a page.
-MODULE_DIRECTIVE = re.compile(r"^\.\. (?:currentmodule|py:module|module|automodule):: *(\S+)", re.M)
+MODULE_DIRECTIVE = re.compile(r"^\.\. (?:py:)?(?:currentmodule|module|automodule):: *(\S+)", re.M)
 
 
 def _references():
@@ -224,6 +229,8 @@ def test_every_reference_to_mlbasics_resolves():
         ("mlbasics.SVC.labels_", False),
         ("mlbasics.LogisticRegression.is_fitted_", False),
         (".no_such_name", False),
+        # the Attributes section ends at the next section ("See Also" named Nesterov)
+        ("mlbasics.optim.Momentum.Nesterov", False),
     ],
 )
 def test_the_resolver_tells_existing_names_from_missing_ones(name, exists):
@@ -241,6 +248,9 @@ def test_bare_names_are_looked_up_where_sphinx_looks():
     assert any(_resolve(n) for n in _candidates(".LogisticObjective.optimality", None))
     assert not any(_resolve(n) for n in _candidates(".LogisticObjective.no_such", None))
     assert _candidates("ValueError", module) is None
+    # a leading dot in a class's docstring: that class's own method first, as Sphinx does
+    assert _resolve(_candidates(".fit", "mlbasics.svm._classes", ["SVC"])[0])
+    assert ROLE.findall(":exc:`ValueError` and :const:`~mlbasics.svm._checks.SPARSE_RBF_ROWS`")
     # a bare name on a page with no current module is left to Sphinx
     assert _candidates("newton_smooth", None) is None
     pages = [where for where, _, names in _references() if where.startswith("docs/api.rst")]

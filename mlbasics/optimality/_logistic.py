@@ -78,8 +78,9 @@ def l1_below_resolution(l1, scale, primal=np.inf) -> bool:
 L1_BELOW_RESOLUTION_ADVICE = (
     "the L1 term is below what float64 resolves in the gradient at this C ({factor:g} l1 / sum c "
     "= {cap:.2g} under the floor {floor:.2g}): the dual point is scaled into the L1 ball by the gradient's "
-    "rounding, and its gap may fail at the optimum itself. At this C the penalty no longer acts "
-    "(the model is as good as unpenalised); a smaller C can be certified."
+    "rounding, and its gap may fail at the optimum itself. At this C the L1 term no longer acts "
+    "(a pure L1 model is as good as unpenalised); a smaller C, or an elastic net's l1_ratio=0, "
+    "can be certified."
 )
 
 
