@@ -151,6 +151,8 @@ def smallest_eigenvalue(gram, labels, upper) -> float | None:
 #: many spread evenly over the training rows, and as many of the largest squared norms (a block
 #: of kernel values against the support vectors, whatever ``n``).
 SPARSE_RBF_ROWS = 256
+#: Support vectors per block of kernel values in :func:`sparse_rbf_rounding` (16 MB of them).
+SPARSE_RBF_BLOCK = 4096
 
 
 def sparse_rbf_rounding(X, spec: KernelSpec, support, W) -> float:
@@ -190,12 +192,18 @@ def sparse_rbf_rounding(X, spec: KernelSpec, support, W) -> float:
     spread = np.linspace(0, n - 1, count).astype(np.intp)
     largest = np.argpartition(norms, n - count)[n - count :] if count < n else spread
     rows = np.union1d(spread, largest)
-    at, vectors = X[rows], X[np.asarray(support)]
-    K = spec.matrix(at, vectors)
-    # sum_i |W_i| K(x_i, x) (||x_i||^2 + ||x||^2) for every sampled row x and binary problem
-    moved = (K * norms[np.asarray(support)][None, :]) @ W + norms[rows][:, None] * (K @ W)
-    stored = [np.diff(sparse.csr_array(block).indptr) for block in (at, vectors)]
-    entries = max(int(per_row.max(initial=1)) for per_row in stored)
+    at, support = X[rows], np.asarray(support)
+    entries = int(np.diff(sparse.csr_array(at).indptr).max(initial=1))
+    # sum_i |W_i| K(x_i, x) (||x_i||^2 + ||x||^2) for every sampled row x and binary problem, the
+    # support vectors taken in blocks (the kernel block at most 512 x SPARSE_RBF_BLOCK values)
+    moved = np.zeros((len(rows), W.shape[1]))
+    for start in range(0, len(support), SPARSE_RBF_BLOCK):
+        part = support[start : start + SPARSE_RBF_BLOCK]
+        vectors = X[part]
+        entries = max(entries, int(np.diff(sparse.csr_array(vectors).indptr).max(initial=1)))
+        K = spec.matrix(at, vectors)
+        coef = W[start : start + SPARSE_RBF_BLOCK]
+        moved += (K * norms[part][None, :]) @ coef + norms[rows][:, None] * (K @ coef)
     return 2.0 * np.sqrt(entries) * np.finfo(float).eps * spec.gamma * float(moved.max())
 
 

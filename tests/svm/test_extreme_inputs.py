@@ -310,7 +310,7 @@ def test_sparse_rbf_rows_far_from_the_origin_are_named():
         SVC().fit(text_like, (np.arange(80) % 2))
 
 
-def test_sparse_rbf_rounding_bounds_the_kernel_change_at_the_fitted_dual():
+def test_sparse_rbf_rounding_bounds_the_kernel_change_at_the_fitted_dual(monkeypatch):
     # the estimate holds the dual fixed: the decision values from the sparse kernel (rounded
     # expansion) and from the exact one (dense rows, centred first), with the same W, differ by
     # at most it. Reference: the same kernel on centred dense rows, where nothing cancels.
@@ -329,6 +329,11 @@ def test_sparse_rbf_rounding_bounds_the_kernel_change_at_the_fitted_dual():
         exact = spec.matrix(Z, Z[model.support_]) @ W  # (centred: the shift drops out)
         moved = sparse_rbf_rounding(sparse.csr_matrix(X), spec, model.support_, W)
         assert 0.0 < np.abs(rounded - exact).max() <= moved
+        # the support vectors taken in blocks of 7 (of 4096): the same estimate
+        with monkeypatch.context() as patch:
+            patch.setattr("mlbasics.svm._checks.SPARSE_RBF_BLOCK", 7)
+            blocked = sparse_rbf_rounding(sparse.csr_matrix(X), spec, model.support_, W)
+        assert blocked == pytest.approx(moved, rel=1e-12)
 
 
 def test_the_smallest_eigenvalue_is_not_hidden_by_a_small_c():
