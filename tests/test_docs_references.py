@@ -154,7 +154,9 @@ def _candidates(name: str, module: str | None, classes=()) -> list[str] | None:
     if name.startswith("."):  # Sphinx: in the enclosing classes and module, else any suffix
         local = [f"{module}.{'.'.join(classes[:k])}{name}" for k in range(len(classes), 0, -1)]
         local += [f"{module}{name}"] if module else []
-        return local + [f"{other}{name}" for other in _modules()]
+        suffixes = [f"{other}{name}" for other in _modules()]
+        suffixes += [f"{other}.{cls}{name}" for other in _modules() for cls in _classes_of(other)]
+        return local + suffixes
     if not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", name):
         return [name]  # split across lines, or malformed: reported as it is
     if module is None:
@@ -250,6 +252,8 @@ def test_bare_names_are_looked_up_where_sphinx_looks():
     assert _candidates("ValueError", module) is None
     # a leading dot in a class's docstring: that class's own method first, as Sphinx does
     assert _resolve(_candidates(".fit", "mlbasics.svm._classes", ["SVC"])[0])
+    # ... and outside it, a method found by its suffix anywhere (Sphinx's search)
+    assert any(_resolve(n) for n in _candidates(".blocks", "mlbasics.svm._checks"))
     assert ROLE.findall(":exc:`ValueError` and :const:`~mlbasics.svm._checks.SPARSE_RBF_ROWS`")
     # a bare name on a page with no current module is left to Sphinx
     assert _candidates("newton_smooth", None) is None

@@ -549,12 +549,12 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 else f"scaled optimality {scaled:.2e} <= {threshold:.3g}{capped}"
             )
             below = l1_resolution_advice(objective.penalty.l1, objective.scale, result.objective)
-            if below and result.n_iter < self.max_iter:  # (tol and scaling would not help)
+            if below:  # (loosening tol or scaling the features would not help)
                 advice = below[0].upper() + below[1:]
+                if result.n_iter >= self.max_iter:
+                    advice = f"Increase max_iter. Also: {below}"
             else:
                 advice += " or standardise the features (StandardScaler in a Pipeline)."
-                if below:
-                    advice += f" Also: {below}"
             warn_at_caller(
                 f"LogisticRegression(solver={self.solver!r}) stopped before the optimality "
                 f"criterion was met ({result.message}; {where}). {advice}",

@@ -171,9 +171,9 @@ def sparse_rbf_rounding(X, spec: KernelSpec, support, W) -> float:
     ``2 sqrt(m) eps gamma sum_i |W_i| K(x_i, x) (||x_i||^2 + ||x||^2)`` (the terms of the same
     sign, ``m`` the most entries of a row): returned as the largest over the binary problems and
     over
-    :data:`SPARSE_RBF_ROWS` rows spread evenly over ``X`` and as many of the largest norms (where
-    the rounding is largest: a small cluster of far rows between evenly spaced ones was missed, a
-    review). A row's kernel value with itself counts too: the norms and the products are summed
+    :data:`SPARSE_RBF_ROWS` rows spread evenly over ``X`` and as many support vectors of the
+    largest norms (where the rounding is largest: a small cluster of far rows between evenly
+    spaced ones was missed, a review). A row's kernel value with itself counts too: the norms and the products are summed
     in different orders, and ``K(x, x)`` of a row of ten entries near 1e7 came out 0.78; without
     the ``sqrt(m)``, 60 rows of 50 entries near 1e4 moved 1.3 times the estimate (reviews).
 
@@ -190,9 +190,13 @@ def sparse_rbf_rounding(X, spec: KernelSpec, support, W) -> float:
     count = min(n, SPARSE_RBF_ROWS)
     norms = squared_norms(X)
     spread = np.linspace(0, n - 1, count).astype(np.intp)
-    largest = np.argpartition(norms, n - count)[n - count :] if count < n else spread
+    # the largest norms among the support vectors: rows of weight 0 carry none of the sum
+    # (256 far rows of sample_weight 0 crowded six far support vectors out: a review)
+    support = np.asarray(support)
+    top = min(len(support), SPARSE_RBF_ROWS)
+    largest = support[np.argpartition(norms[support], len(support) - top)[len(support) - top :]]
     rows = np.union1d(spread, largest)
-    at, support = X[rows], np.asarray(support)
+    at = X[rows]
     entries = int(np.diff(sparse.csr_array(at).indptr).max(initial=1))
     # sum_i |W_i| K(x_i, x) (||x_i||^2 + ||x||^2) for every sampled row x and binary problem, the
     # support vectors taken in blocks (the kernel block at most 512 x SPARSE_RBF_BLOCK values)
