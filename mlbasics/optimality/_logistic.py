@@ -70,17 +70,17 @@ def l1_below_resolution(l1, scale, primal=np.inf) -> bool:
     rounding rather than by the model's distance from the optimum, and the gap of an optimal
     model can fail any ``tol``: on 5000 samples at ``C = 1e12`` a model within 5e-16 of its
     optimum (an independent bound) had a judged gap of 1.4e-2, at ``C = 1e14`` 0.18 (a review).
-    Such a ``C`` leaves the model as good as unpenalised; the checker and the solvers say so."""
+    Such a ``C`` leaves the L1 term without effect; the checker and the solvers say so."""
     return bool(l1 > 0 and L1_TOL_CAP * l1 / scale < _l1_floor(scale, primal))
 
 
 #: The advice of a report, and of the solvers' warning, when :func:`l1_below_resolution`.
 L1_BELOW_RESOLUTION_ADVICE = (
     "the L1 term is below what float64 resolves in the gradient at this C ({factor:g} l1 / sum c "
-    "= {cap:.2g} under the floor {floor:.2g}): the dual point is scaled into the L1 ball by the gradient's "
-    "rounding, and its gap may fail at the optimum itself. At this C the L1 term no longer acts "
-    "(a pure L1 model is as good as unpenalised); a smaller C, or an elastic net's l1_ratio=0, "
-    "can be certified."
+    "= {cap:.2g} under the floor {floor:.2g}): the dual point is scaled into the L1 ball by the "
+    "gradient's rounding, and its gap may fail at the optimum itself. At this C the L1 term no "
+    "longer acts (a pure L1 model is as good as unpenalised); a smaller C, or an elastic net's "
+    "l1_ratio=0, can be certified."
 )
 
 

@@ -170,12 +170,12 @@ def sparse_rbf_rounding(X, spec: KernelSpec, support, W) -> float:
     ``sum_i W_i K(x_i, x) + b`` of one binary problem then moves by about
     ``2 sqrt(m) eps gamma sum_i |W_i| K(x_i, x) (||x_i||^2 + ||x||^2)`` (the terms of the same
     sign, ``m`` the most entries of a row): returned as the largest over the binary problems and
-    over
-    :data:`SPARSE_RBF_ROWS` rows spread evenly over ``X`` and as many support vectors of the
+    over :data:`SPARSE_RBF_ROWS` rows spread evenly over ``X`` and as many support vectors of the
     largest norms (where the rounding is largest: a small cluster of far rows between evenly
-    spaced ones was missed, a review). A row's kernel value with itself counts too: the norms and the products are summed
-    in different orders, and ``K(x, x)`` of a row of ten entries near 1e7 came out 0.78; without
-    the ``sqrt(m)``, 60 rows of 50 entries near 1e4 moved 1.3 times the estimate (reviews).
+    spaced ones was missed, a review). A row's kernel value with itself counts too: the norms and
+    the products are summed in different orders, and ``K(x, x)`` of a row of ten entries near
+    1e7 came out 0.78; without the ``sqrt(m)``, 60 rows of 50 entries near 1e4 moved 1.3 times
+    the estimate (reviews).
 
     The kernel factor matters: a row far from all the others has kernel values 0 with them, so
     only its own term counts, where a bound with ``K <= 1`` summed its norm into every row's; so
