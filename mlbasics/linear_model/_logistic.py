@@ -550,9 +550,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             )
             below = l1_resolution_advice(objective.penalty.l1, objective.scale, result.objective)
             if below:  # (loosening tol or scaling the features would not help)
-                advice = below[0].upper() + below[1:]
-                if result.n_iter >= self.max_iter:
-                    advice = f"Increase max_iter. Also: {below}"
+                stopped_by_max_iter = result.n_iter >= self.max_iter
+                advice = f"Increase max_iter. Also: {below}" if stopped_by_max_iter else below
+                advice = advice[0].upper() + advice[1:]
             else:
                 advice += " or standardise the features (StandardScaler in a Pipeline)."
             warn_at_caller(

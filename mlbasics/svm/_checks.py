@@ -148,8 +148,8 @@ def smallest_eigenvalue(gram, labels, upper) -> float | None:
 
 
 #: The rows at which :func:`sparse_rbf_rounding` evaluates the decision values' rounding: this
-#: many spread evenly over the training rows, and as many of the largest squared norms (a block
-#: of kernel values against the support vectors, whatever ``n``).
+#: many spread evenly over the training rows, and as many support vectors of the largest squared
+#: norms (a block of kernel values against the support vectors, whatever ``n``).
 SPARSE_RBF_ROWS = 256
 #: Support vectors per block of kernel values in :func:`sparse_rbf_rounding` (16 MB of them).
 SPARSE_RBF_BLOCK = 4096
@@ -196,18 +196,17 @@ def sparse_rbf_rounding(X, spec: KernelSpec, support, W) -> float:
     top = min(len(support), SPARSE_RBF_ROWS)
     largest = support[np.argpartition(norms[support], len(support) - top)[len(support) - top :]]
     rows = np.union1d(spread, largest)
-    at = X[rows]
-    entries = int(np.diff(sparse.csr_array(at).indptr).max(initial=1))
+    at, at_norms = X[rows], norms[rows][:, None]
+    stored = np.diff(sparse.csr_array(X).indptr)  # entries per row
+    entries = max(int(stored[rows].max()), int(stored[support].max()), 1)
     # sum_i |W_i| K(x_i, x) (||x_i||^2 + ||x||^2) for every sampled row x and binary problem, the
     # support vectors taken in blocks (the kernel block at most 512 x SPARSE_RBF_BLOCK values)
     moved = np.zeros((len(rows), W.shape[1]))
     for start in range(0, len(support), SPARSE_RBF_BLOCK):
         part = support[start : start + SPARSE_RBF_BLOCK]
-        vectors = X[part]
-        entries = max(entries, int(np.diff(sparse.csr_array(vectors).indptr).max(initial=1)))
-        K = spec.matrix(at, vectors)
+        K = spec.matrix(at, X[part])
         coef = W[start : start + SPARSE_RBF_BLOCK]
-        moved += (K * norms[part][None, :]) @ coef + norms[rows][:, None] * (K @ coef)
+        moved += (K * norms[part][None, :]) @ coef + at_norms * (K @ coef)
     return 2.0 * np.sqrt(entries) * np.finfo(float).eps * spec.gamma * float(moved.max())
 
 
