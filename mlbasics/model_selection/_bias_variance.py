@@ -366,13 +366,15 @@ def _round_task(estimator, params, X_train, y_train, rows, X_test, seed, ctx=Non
     if params:  # a value may be an estimator (a pipeline's step): each round fits its own copy
         model.set_params(**clone(params, safe=False))
     with_seeded_random_states(model, seed)
+    step = "fitting on"
     try:
         X_round, y_round = _safe_indexing(X_train, rows), y_train[rows]
         with leaf_task(ctx, run, model, (X_round, y_round)):
             model.fit(X_round, y_round)
+        step = "predicting X_test after fitting on"
         return np.asarray(model.predict(X_test)), None
     except Exception as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, (step, f"{type(exc).__name__}: {exc}")
 
 
 def _run_rounds(estimator, param_sets, X_train, y_train, X_test, *, n_rounds, sampling, rng,
@@ -402,11 +404,12 @@ def _run_rounds(estimator, param_sets, X_train, y_train, X_test, *, n_rounds, sa
     predictions = []
     for p, params in enumerate(param_sets):
         block = outputs[p * n_rounds : (p + 1) * n_rounds]
-        for r, (_, error) in enumerate(block):
-            if error is not None:
+        for r, (_, failure) in enumerate(block):
+            if failure is not None:
+                step, error = failure
                 where = f" with {params}" if params else ""
                 raise ValueError(
-                    f"round {r + 1} of {n_rounds}{where}: fitting on its {sampling} sample "
+                    f"round {r + 1} of {n_rounds}{where}: {step} its {sampling} sample "
                     f"failed: {error}"
                 )
         predictions.append(np.stack([pred for pred, _ in block]))
@@ -480,9 +483,10 @@ def bias_variance_decomposition(
         round, so the training sets are independent samples of the population (as the theory
         assumes) at the price of being smaller.
     random_state : int, RandomState instance or None, default=None
-        Seeds the training sets and the estimator's ``random_state`` parameters left at None (one
-        seed per round, so the learner's own randomness counts in the variance). With a fixed
-        value the result does not depend on ``n_jobs``.
+        Seeds the training sets and the estimator's ``random_state`` parameters left at None
+        (seeds per round, a different one for each such parameter, nested ones included: the
+        learner's own randomness counts in the variance). With a fixed value the result does not
+        depend on ``n_jobs``.
     n_jobs : int or None, default=None
         Rounds fitted in parallel through joblib.
     verbose : int, default=0

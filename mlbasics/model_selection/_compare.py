@@ -109,7 +109,8 @@ class ComparisonResult:
 
     @property
     def mean_scores(self) -> np.ndarray:
-        """Mean score of each estimator over the splits that did not fail."""
+        """Mean score of each estimator over the splits whose score is not NaN (a numeric
+        ``error_score`` counts as the score of a failed split, as in scikit-learn)."""
         return _nanmean_rows(self.scores)
 
     @property
@@ -162,11 +163,16 @@ class ComparisonResult:
             p = self.pvalues[i, j]
             if np.isnan(p) or p >= alpha:
                 continue
-            # the sign of the paired differences' exact sum over the splits both scored, which
-            # the test judged: the means' order (or their ranks, which tie within rounding)
-            # named the worse one first where a significant difference was below it (reviews)
-            both = ~(np.isnan(self.scores[i]) | np.isnan(self.scores[j]))
-            total = math.fsum(self.scores[i][both] - self.scores[j][both])
+            # the direction the test judged: the means' order (or their ranks, which tie within
+            # rounding) named the worse one first where a significant difference was below it
+            # (reviews). The 5x2cv t's numerator is the first split's difference alone (a review:
+            # t = +7.9 for a over b, while the sum of all differences favoured b); the other tests
+            # judge the paired differences' exact sum over the splits both scored
+            if self.test == "5x2cv_t":
+                total = float(self.statistics[i, j])
+            else:
+                both = ~(np.isnan(self.scores[i]) | np.isnan(self.scores[j]))
+                total = math.fsum(self.scores[i][both] - self.scores[j][both])
             better, worse = (i, j) if total >= 0.0 else (j, i)
             found.append((self.names[better], self.names[worse], float(p)))
         return sorted(found, key=lambda row: row[2])
@@ -377,8 +383,8 @@ def _pair_test(test, a, b, *, n_train, n_test, correct_a=None, correct_b=None):
         if correct_a is None or correct_b is None:  # a failed fit
             return None
         return mcnemar_test(correct_a, correct_b)
-    if np.isnan(a).any() or np.isnan(b).any():
-        return None
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return None  # a failed fit's NaN, or an infinite score (a diverged fit's MSE or R^2)
     if test == "corrected_t":
         return corrected_resampled_ttest(a, b, n_train=n_train, n_test=n_test)
     if test == "5x2cv_t":
@@ -502,8 +508,9 @@ def compare_estimators(
         ``joblib.parallel_config(backend="dask")`` context sends them to a Dask cluster.
     random_state : int, RandomState instance or None, default=None
         Seeds the splits (when ``cv`` is None or an int) and every ``random_state`` parameter of
-        the estimators left at None (one seed per estimator and split). With a fixed value the
-        result does not depend on ``n_jobs``.
+        the estimators left at None (seeds per estimator and split, a different one for each
+        such parameter, nested ones included). With a fixed value the result does not depend
+        on ``n_jobs``.
     verbose : int, default=0
         A progress bar over the fits when positive (needs tqdm).
     error_score : "raise" or float, default=np.nan

@@ -208,7 +208,8 @@ def fit_and_score(
     of ``scoring`` applied. An exception becomes a :class:`FoldOutcome` with ``error`` set and the
     scores equal to ``error_score`` (or propagates when ``error_score="raise"``).
     ``return_correct`` adds, per test sample, whether ``predict`` was right (McNemar's test).
-    ``seed`` (if not None) fills the estimator's unset ``random_state`` parameters.
+    ``seed`` (if not None) seeds the estimator's unset ``random_state`` parameters
+    (``with_seeded_random_states``).
     ``fit_params`` go to ``fit``, those of one value per sample restricted to ``train`` (see
     :func:`check_fit_params`).
 

@@ -86,7 +86,8 @@ class KFoldResult:
         return self._errors(self.test_scores)
 
     def summary(self) -> dict:
-        """Means and standard deviations (ddof=1, failed folds left out) of scores and times."""
+        """Means and standard deviations (ddof=1) of scores and times, NaN scores left out (a
+        failed fold's with the default ``error_score``; a numeric one is averaged in)."""
         out = {
             "mean_train_score": float(np.nanmean(self.train_scores)),
             "std_train_score": _std(self.train_scores),
@@ -190,7 +191,8 @@ def kfold_errors(
         context says otherwise).
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling when ``cv`` is an int, and the estimator's ``random_state``
-        parameters left at None (one seed per fold).
+        parameters left at None (seeds per fold, a different one for each such parameter,
+        nested ones included).
     error_score : "raise" or float, default=np.nan
         Score of a fold whose fit raises, with a :class:`~sklearn.exceptions.FitFailedWarning`
         naming the fold and the error; ``"raise"`` re-raises. If every fold fails, a

@@ -100,18 +100,23 @@ def seeds_for(random_state, size):
 
 
 def with_seeded_random_states(estimator, seed):
-    """Set every parameter of ``estimator`` named ``random_state`` that is None to ``seed``.
+    """Give every parameter of ``estimator`` named ``random_state`` that is None a seed of its
+    own, drawn from ``seed``.
 
-    Nested parameters (``pipeline step__random_state``) count too. Parameters the user fixed are
-    left alone: a fixed seed freezes the learner's own randomness, None lets each fit draw a new
-    one, and seeding it here makes that draw reproducible and independent of ``n_jobs``.
+    Nested parameters (``pipeline step__random_state``, an ensemble's ``member__random_state``)
+    count too. Parameters the user fixed are left alone: a fixed seed freezes the learner's own
+    randomness, None lets each fit draw a new one, and seeding it here makes that draw
+    reproducible and independent of ``n_jobs``. The seeds differ from one parameter to the next
+    (in the sorted order of their names): one seed for all made the five randomised trees of a
+    ``VotingClassifier`` five copies of one tree (a review).
     """
     params = estimator.get_params(deep=True)
-    unset = {
-        key: int(seed)
+    keys = sorted(
+        key
         for key, value in params.items()
         if (key == "random_state" or key.endswith("__random_state")) and value is None
-    }
-    if unset:
-        estimator.set_params(**unset)
+    )
+    if keys:
+        seeds = seeds_for(np.random.RandomState(seed), len(keys))
+        estimator.set_params(**{key: int(s) for key, s in zip(keys, seeds, strict=True)})
     return estimator

@@ -314,6 +314,17 @@ def test_a_round_that_cannot_fit_is_reported_with_its_number():
         )
 
 
+def test_a_round_whose_prediction_fails_says_so():
+    # The message said the fit had failed when predict did (a review).
+    rng = np.random.default_rng(0)
+    X_train, y_train = rng.standard_normal((30, 2)), rng.standard_normal(30)
+    X_test = rng.standard_normal((10, 3))  # one feature too many for the fitted model
+    with pytest.raises(ValueError, match=r"round 1 of 5: predicting X_test after fitting on its"):
+        bias_variance_decomposition(
+            LinearRegression(), X_train, y_train, X_test, rng.standard_normal(10), n_rounds=5
+        )
+
+
 @pytest.mark.parametrize(
     "predictions, y_test, message",
     [
