@@ -30,7 +30,14 @@ from sklearn.metrics.pairwise import pairwise_kernels
 
 from ._validation import as_float, canonical_sparse
 
-__all__ = ["NAMED_KERNELS", "KernelSpec", "resolve_gamma", "row_blocks", "squared_norms"]
+__all__ = [
+    "NAMED_KERNELS",
+    "KernelSpec",
+    "callable_kernel_input",
+    "resolve_gamma",
+    "row_blocks",
+    "squared_norms",
+]
 
 #: Kernel names and the integer codes the compiled SMO kernels dispatch on.
 NAMED_KERNELS = {"linear": 0, "poly": 1, "rbf": 2, "sigmoid": 3}
@@ -54,6 +61,18 @@ def rbf_centre(X) -> np.ndarray:
     cancels their digits. The median, not the mean: one far row (1e9, even of weight 0) moved
     the mean to 5e6 and every other row 5e6 away from it."""
     return np.median(X, axis=0)
+
+
+def callable_kernel_input() -> dict:
+    """The options of scikit-learn's ``check_array`` for an ``X`` that a callable kernel reads.
+
+    Only the callable reads it, as in scikit-learn's ``SVC``: any dtype (integer indices into a
+    table stay integers, strings for a string kernel stay strings), any number of dimensions (a
+    plain list of strings, 3-D time series), NaN and inf left to the kernel, whose matrix is
+    checked instead (:meth:`KernelSpec.matrix`). ``X`` is still indexed by its rows, counted
+    against ``y``, and, when 2-D, its columns against those of the fit.
+    """
+    return {"dtype": None, "ensure_2d": False, "allow_nd": True, "ensure_all_finite": False}
 
 
 def _private_copy(A):

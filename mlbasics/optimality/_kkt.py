@@ -11,6 +11,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._validation import canonical_sparse
+from ..kernels import callable_kernel_input
 from ._logistic import LOGISTIC_ATTRIBUTES, logistic_report
 from ._report import KKTReport
 from ._svm import SVM_ATTRIBUTES, svm_report
@@ -294,7 +295,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     _check_C(model, kind)
     # a callable kernel alone reads X (integer indices, strings): kept as given, as in fit
     as_given = kind == "svm" and callable(model.kernel)
-    X = check_array(X, accept_sparse="csr", dtype=None if as_given else np.float64)
+    X = check_array(
+        X, accept_sparse="csr", **(callable_kernel_input() if as_given else {"dtype": np.float64})
+    )
     if sparse.issparse(X):  # repeated entries summed (on a copy), as fit reads them
         X = canonical_sparse(X)
     _check_features(model, kind, X)

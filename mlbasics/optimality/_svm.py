@@ -141,14 +141,18 @@ def _check_training_data(model, X):
         return
     # scikit-learn's SVC with a callable kernel stores no support vectors (support_vectors_ is
     # empty) and no public attribute holds its training X; it keeps it in a private one, read
-    # only if it is there and 2-D. Without it only the number of rows is checked.
+    # only if it is there and an array of rows (a list of strings, 2-D features, 3-D series: as
+    # given to fit). Without it only the number of rows is checked.
     fitted_X = getattr(model, SKLEARN_FITTED_X, None) if callable(model.kernel) else None
     if fitted_X is None:
         return
-    fitted_X = np.asarray(_dense(fitted_X))
-    if fitted_X.ndim != 2:  # not what scikit-learn stores there: nothing to compare with
+    try:
+        fitted_X = np.asarray(_dense(fitted_X))
+    except (TypeError, ValueError):  # not an array of rows: nothing to compare with
         return
-    if fitted_X.shape[1] != X.shape[1]:
+    if fitted_X.ndim == 0:
+        return
+    if fitted_X.ndim == X.ndim == 2 and fitted_X.shape[1] != X.shape[1]:
         raise ValueError(
             f"X has {X.shape[1]} features but {type(model).__name__} was fitted on "
             f"{fitted_X.shape[1]} features: the KKT conditions are about the training data; pass "
@@ -162,11 +166,12 @@ def _check_training_data(model, X):
 
 
 def _same_data(A, B) -> bool:
-    """Whether two arrays of the same shape hold the same data: numbers to 1e-12, anything else
-    (the strings or indices a callable kernel reads) exactly."""
+    """Whether two arrays of the same shape hold the same data: numbers to 1e-12 (NaN where the
+    other has NaN: a callable kernel may read missing values), anything else (the strings or
+    indices a callable kernel reads) exactly."""
     A, B = np.asarray(A), np.asarray(B)
     if A.dtype.kind in "biuf" and B.dtype.kind in "biuf":
-        return bool(np.allclose(A, B, atol=1e-12))
+        return bool(np.allclose(A, B, atol=1e-12, equal_nan=True))
     return bool(np.array_equal(A, B))
 
 
@@ -178,7 +183,7 @@ def _reading_problem(model, X, y_index, rows):
     if not precomputed:
         SV = _dense(model.support_vectors_)
         if SV.shape[0] and (
-            SV.shape != (len(rows), X.shape[1]) or not _same_data(_dense(X[rows]), SV)
+            SV.shape != (len(rows), *X.shape[1:]) or not _same_data(_dense(X[rows]), SV)
         ):
             return "X[support_] differs from support_vectors_"
     n_support = np.asarray(model.n_support_)

@@ -21,7 +21,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
 from .._validation import canonical_sparse, classes_and_weights, forget_fit, warn_at_caller
-from ..kernels import PREDICT_BLOCK_BYTES, KernelSpec, rbf_centre, resolve_gamma, squared_norms
+from ..kernels import (
+    PREDICT_BLOCK_BYTES,
+    KernelSpec,
+    callable_kernel_input,
+    rbf_centre,
+    resolve_gamma,
+    squared_norms,
+)
 from ._checks import (
     EIGENVALUE_CHECK_MAX,
     MAX_SQUARED_NORM,
@@ -74,13 +81,20 @@ def ovr_from_ovo(decision: np.ndarray, n_classes: int, *, zero_to_first=True) ->
     n = decision.shape[0]
     votes = np.zeros((n, n_classes))
     confidence = np.zeros((n, n_classes))
-    for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
-        wins_a = decision[:, p] >= 0 if zero_to_first else decision[:, p] > 0
-        votes[wins_a, a] += 1
-        votes[~wins_a, b] += 1
-        confidence[:, a] += decision[:, p]
-        confidence[:, b] -= decision[:, p]
-    return votes + confidence / (3 * (np.abs(confidence) + 1))
+    with np.errstate(over="ignore", invalid="ignore"):  # (overflows squashed below)
+        for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
+            wins_a = decision[:, p] >= 0 if zero_to_first else decision[:, p] > 0
+            votes[wins_a, a] += 1
+            votes[~wins_a, b] += 1
+            confidence[:, a] += decision[:, p]
+            confidence[:, b] -= decision[:, p]
+        squashed = confidence / (3 * (np.abs(confidence) + 1))
+    # beyond a quarter of float64's range the squash is +-1/3 to rounding; there ``3 (|s| + 1)``,
+    # or the sum itself, overflowed: inf / inf made NaN scores and predict answered a class of no
+    # votes (pairwise values near 1e308: a review)
+    large = np.abs(confidence) > np.finfo(float).max / 4
+    squashed[large] = np.sign(confidence[large]) / 3
+    return votes + squashed
 
 
 def kernel_block(spec: KernelSpec, A, B, sq_b=None) -> np.ndarray:
@@ -213,8 +227,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         (``fit``: square, training x training; ``predict``: test x training). A callable
         ``kernel(X, Z)`` returns the matrix; it is checked for shape and finite real values, and
         gets copies of ``X`` and ``Z`` (so it cannot change the caller's data). As in
-        scikit-learn, only the callable reads ``X``, which keeps its dtype: integer indices into a
-        table stay integers, strings (for a string kernel) stay strings.
+        scikit-learn, only the callable reads ``X``, which keeps its dtype and shape: integer
+        indices into a table stay integers, strings (for a string kernel) stay strings, from a
+        plain list too; 3-D series and missing values (NaN) reach the callable as given.
     degree : int, default=3
         Degree of the polynomial kernel.
     gamma : {"scale", "auto"} or float, default="scale"
@@ -484,11 +499,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             in memory.
         """
         self._validate_params()
-        if self.break_ties and self.decision_function_shape == "ovo":
-            raise ValueError(
-                "break_ties=True needs decision_function_shape='ovr': the ties are broken with the "
-                "one-vs-rest scores."
-            )
+        self._check_break_ties()
         try:
             return self._fit(X, y, sample_weight)
         except BaseException:  # a fit that fails (or is interrupted) leaves no model
@@ -504,7 +515,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 X,
                 y,
                 accept_sparse=False if precomputed else "csr",
-                dtype=self._input_dtype(),
+                **self._input_checks(),
             )
         if sparse.issparse(X):
             X = canonical_sparse(X)
@@ -593,11 +604,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 UserWarning,
             )
 
-    def _input_dtype(self):
-        """float64, or for a callable kernel the input's own (None): the kernel alone reads X,
-        as in scikit-learn, so integer indices into a table stay integers and strings (a
-        string kernel) stay strings."""
-        return None if callable(self.kernel) else np.float64
+    def _input_checks(self):
+        """How ``validate_data`` reads ``X``: finite float64 rows, or for a callable kernel
+        anything it can index by rows (:func:`callable_kernel_input`)."""
+        return callable_kernel_input() if callable(self.kernel) else {"dtype": np.float64}
 
     def _smallest_eigenvalue(self, part, labels, upper, is_gram):
         """:func:`~._checks.smallest_eigenvalue` of a binary problem (its rows ``part``, or
@@ -881,8 +891,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 self,
                 X,
                 accept_sparse=False if precomputed else "csr",
-                dtype=self._input_dtype(),
                 reset=False,
+                **self._input_checks(),
             )
         W = pair_coefficients(self.dual_coef_, self.n_support_)
         out = np.empty((X.shape[0], W.shape[1]))
@@ -944,6 +954,15 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             return self._pairwise_log_odds(ovo)
         return ovr_from_ovo(ovo, n_classes)
 
+    def _check_break_ties(self):
+        """Refuse ``break_ties=True`` with ``"ovo"``, in ``fit`` and in ``predict`` (set after a
+        fit with ``set_params``, the plain vote was answered silently: a review)."""
+        if self.break_ties and self.decision_function_shape == "ovo":
+            raise ValueError(
+                "break_ties=True needs decision_function_shape='ovr': the ties are broken with the "
+                "one-vs-rest scores."
+            )
+
     def predict(self, X):
         """Predicted class labels.
 
@@ -963,6 +982,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
+        self._check_break_ties()
         if self.loss == "logistic":
             scores = self._class_scores(X)  # (checks that the model is fitted)
             return self.classes_[np.argmax(scores, axis=1)]
@@ -985,10 +1005,11 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         """
         n_classes = len(self.classes_)
         u = np.zeros((ovo.shape[0], n_classes))
+        share = ovo / n_classes  # (divided first: the sum of finite values near 1e308 overflowed)
         for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
-            u[:, a] += ovo[:, p]
-            u[:, b] -= ovo[:, p]
-        return u / n_classes
+            u[:, a] += share[:, p]
+            u[:, b] -= share[:, p]
+        return u
 
     @available_if(_is_logistic)
     def predict_log_proba(self, X):

@@ -169,6 +169,50 @@ def test_exact_pairwise_ties_are_counted_as_scikit_learn_and_libsvm_count_them(s
     np.testing.assert_array_equal(ours.predict(far), ref.predict(far))
 
 
+def test_break_ties_with_ovo_set_after_fit_is_refused_by_predict(iris):
+    # fit refuses the pair; set with set_params afterwards, predict answered the plain vote
+    # silently (a review). scikit-learn's SVC raises in predict.
+    X, y = iris
+    model = (
+        SVC(kernel="linear").fit(X, y).set_params(break_ties=True, decision_function_shape="ovo")
+    )
+    with pytest.raises(ValueError, match="break_ties=True needs decision_function_shape='ovr'"):
+        model.predict(X[:3])
+    reference = svm.SVC(kernel="linear").fit(X, y)
+    reference.set_params(break_ties=True, decision_function_shape="ovo")
+    with pytest.raises(ValueError, match="break_ties"):
+        reference.predict(X[:3])
+
+
+@pytest.mark.parametrize("loss", ["hinge", "logistic"])
+def test_one_vs_rest_scores_of_pairwise_values_near_the_float64_maximum(iris, loss):
+    # Finite pairwise values whose sums overflow: inf / inf made the ovr scores NaN and predict
+    # answered a class with no votes (a review). References: libsvm's vote from the signs; for
+    # the logistic loss the class log-odds summed from thirds of the pairwise values.
+    X, y = iris
+    X = StandardScaler().fit_transform(X)
+    model = SVC(kernel="linear", loss=loss, tol=1e-8).fit(X, y)
+    rows = X[:4] * (1.7e308 / np.abs(X[:4] @ model.coef_.T).max(axis=1))[:, None]
+    ovo = model.set_params(decision_function_shape="ovo").decision_function(rows)
+    model.set_params(decision_function_shape="ovr")
+    assert np.all(np.isfinite(ovo)) and np.abs(ovo).max() > 1e308
+    votes = np.zeros((len(rows), 3))
+    for p, (a, b) in enumerate([(0, 1), (0, 2), (1, 2)]):
+        votes[ovo[:, p] > 0, a] += 1
+        votes[ovo[:, p] <= 0, b] += 1
+    scores = model.decision_function(rows)
+    assert np.all(np.isfinite(scores))
+    if loss == "logistic":
+        third = ovo / 3.0
+        u = np.c_[third[:, 0] + third[:, 1], third[:, 2] - third[:, 0], -third[:, 1] - third[:, 2]]
+        np.testing.assert_allclose(scores, u, rtol=1e-12)
+        np.testing.assert_array_equal(model.predict(rows), np.argmax(u, axis=1))
+        np.testing.assert_allclose(model.predict_proba(rows), softmax(u, axis=1), atol=1e-12)
+    else:
+        np.testing.assert_array_equal(np.floor(scores + 0.5), votes)
+        np.testing.assert_array_equal(model.predict(rows), np.argmax(votes, axis=1))
+
+
 def test_binary_sign_conventions_match_libsvm(breast_cancer):
     X, y = breast_cancer
     ours = SVC(tol=1e-8).fit(X, y)
@@ -419,6 +463,51 @@ def test_a_string_kernel_reads_strings_as_scikit_learn_does(solver):
     assert ours.support_vectors_.dtype == object
     assert check_kkt(ours, WORDS, WORD_LABELS, tol=1e-6).ok
     assert check_kkt(theirs, WORDS, WORD_LABELS, tol=1e-6).ok
+
+
+def _missing_aware_rbf(A, B):
+    """An RBF kernel that skips missing coordinates (NaN) of either row."""
+    A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
+    return np.exp(-0.5 * np.nansum((A[:, None, :] - B[None, :, :]) ** 2, axis=-1))
+
+
+def _series_rbf(A, B):
+    """An RBF kernel on whole series: rows of shape (time, channels)."""
+    A, B = np.asarray(A), np.asarray(B)
+    return np.exp(-0.1 * ((A[:, None] - B[None]) ** 2).sum(axis=(-2, -1)))
+
+
+def _callable_inputs():
+    rng = np.random.default_rng(0)
+    with_nan = rng.standard_normal((30, 3))
+    nan_labels = (with_nan[:, 0] > 0).astype(int)
+    with_nan[3, 1] = with_nan[7, 2] = np.nan
+    series = rng.standard_normal((30, 4, 2))
+    words = [str(w[0]) for w in WORDS]
+    return {
+        "a list of strings": (_letter_counts, words, WORD_LABELS),
+        "missing values": (_missing_aware_rbf, with_nan, nan_labels),
+        "3-D series": (_series_rbf, series, (series[:, 0, 0] > 0).astype(int)),
+    }
+
+
+@pytest.mark.parametrize("case", ["a list of strings", "missing values", "3-D series"])
+def test_a_callable_kernel_reads_any_rows_as_scikit_learn_does(case):
+    # X was checked as 2-D finite features although only the callable reads it: a plain list
+    # of strings, NaN for a kernel that handles them and 3-D series were refused, where
+    # scikit-learn's SVC fits them (a review). Reference: scikit-learn's SVC, and its
+    # certificate by check_kkt.
+    kernel, X, y = _callable_inputs()[case]
+    ours = SVC(kernel=kernel, tol=1e-10).fit(X, y)
+    theirs = svm.SVC(kernel=kernel, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(ours.decision_function(X), theirs.decision_function(X), atol=1e-6)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    assert check_kkt(ours, X, y, tol=1e-6).ok
+    assert check_kkt(theirs, X, y, tol=1e-6).ok
+    if case != "a list of strings":  # other rows than the training data's are told apart
+        other = np.array(X, dtype=float) + 0.5
+        with pytest.raises(ValueError, match=r"X differs|X\[support_\] differs"):
+            check_kkt(theirs if case == "missing values" else ours, other, y)
 
 
 def test_an_index_kernel_gets_integer_indices(wine):
