@@ -590,8 +590,9 @@ _PARAMETERS_DOC = """
     alpha : float, default=1e-4
         L2 weight decay on the weight matrices (not on biases, nor on BatchNorm's scale and shift):
         each batch's objective is its mean loss plus ``alpha / 2 * sum ||W||^2``. scikit-learn's
-        ``MLPClassifier`` divides its ``alpha`` by the batch size; ``alpha=a`` there is
-        ``alpha=a / batch_size`` here.
+        ``MLPClassifier`` divides its ``alpha`` by the batch size (with ``sample_weight``, by
+        the batch's total weight); ``alpha=a`` there is ``alpha=a / batch_size`` here when the
+        weights average 1.
     batch_size : int, default=200
         Samples per update (capped at the number of samples). A last batch of one sample joins
         the one before (BatchNorm cannot normalise a single sample), so ``n_samples=201`` makes

@@ -299,11 +299,13 @@ class Sequential:
         """Back-propagate ``grad_out`` (gradient w.r.t. the output); returns it w.r.t. the input.
 
         Fills ``flat_grads`` (the layers' gradient arrays) on the way. ``grad_out`` may be
-        overwritten. With ``input_grad=False`` a first layer that can (``Dense``) skips the
-        product that only the input gradient needs, and ``None`` is returned: training does not
-        need it.
+        overwritten; it is cast to the network's dtype first, as :meth:`forward`'s input (a
+        float64 gradient from a loss of the user's, into a float32 network with BatchNorm,
+        crashed in numpy: a review). With ``input_grad=False`` a first layer that can
+        (``Dense``) skips the product that only the input gradient needs, and ``None`` is
+        returned: training does not need it.
         """
-        grad = grad_out
+        grad = cast_input(np.asarray(grad_out), self.dtype, name="grad_out")
         for layer in self.layers[:0:-1]:
             grad = layer.backward(grad)
         first = self.layers[0]

@@ -519,3 +519,24 @@ def test_a_copied_layer_is_free_and_a_copied_network_keeps_its_layers_bound():
         assert np.shares_memory(copied.layers[0].W, copied.flat_params)
         with pytest.raises(ValueError, match="cast the network"):
             copied.layers[0].astype(np.float64)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_backward_takes_a_float64_gradient_into_a_float32_network(batch_norm):
+    # A loss of the user's, written against float64 targets, hands backward a float64
+    # gradient: with BatchNorm the float32 network crashed in numpy's einsum (a review).
+    # Reference: the float64 copy of the same network, whose gradients agree to float32's
+    # rounding.
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 1))
+    layers = [Dense(3, 4, rng=np.random.default_rng(1))]
+    layers += [BatchNorm(4)] if batch_norm else []
+    layers += [ReLU(), Dense(4, 1, rng=np.random.default_rng(2))]
+    single = Sequential(layers)
+    double = Sequential([layer for layer in pickle.loads(pickle.dumps(layers))], dtype=np.float64)
+    double.flat_params[:] = single.flat_params
+    for net in (single, double):
+        out = net.forward(X, training=True)
+        net.backward((out - y) / len(X))
+    assert single.flat_grads.dtype == np.float32
+    np.testing.assert_allclose(single.flat_grads, double.flat_grads, rtol=1e-4, atol=1e-6)
