@@ -20,6 +20,7 @@ its rows itself from the same numbers (:mod:`mlbasics.svm._smo_kernels`).
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from numbers import Real
@@ -34,6 +35,7 @@ __all__ = [
     "NAMED_KERNELS",
     "KernelSpec",
     "callable_kernel_input",
+    "callable_kernel_rows",
     "resolve_gamma",
     "row_blocks",
     "squared_norms",
@@ -63,16 +65,40 @@ def rbf_centre(X) -> np.ndarray:
     return np.median(X, axis=0)
 
 
-def callable_kernel_input() -> dict:
-    """The options of scikit-learn's ``check_array`` for an ``X`` that a callable kernel reads.
+def callable_kernel_rows(X):
+    """``X`` as rows a callable kernel reads: a list or tuple whose rows numpy cannot stack into
+    one array (sequences of different lengths, as scikit-learn's ``SVC`` accepts them) becomes a
+    1-D object array of its rows; anything else is returned as it is."""
+    if not isinstance(X, (list, tuple)):
+        return X
+    try:
+        np.asarray(X)
+    except ValueError:  # rows of different lengths
+        rows = np.empty(len(X), dtype=object)
+        for i, row in enumerate(X):
+            rows[i] = row
+        return rows
+    return X
+
+
+def callable_kernel_input(two_d: bool) -> dict:
+    """The options of scikit-learn's ``check_array`` for an ``X`` that a callable kernel reads
+    (after :func:`callable_kernel_rows`).
 
     Only the callable reads it, as in scikit-learn's ``SVC``: any dtype (integer indices into a
     table stay integers, strings for a string kernel stay strings), any number of dimensions (a
-    plain list of strings, 3-D time series), NaN and inf left to the kernel, whose matrix is
-    checked instead (:meth:`KernelSpec.matrix`). ``X`` is still indexed by its rows, counted
-    against ``y``, and, when 2-D, its columns against those of the fit.
+    plain list of strings, 3-D time series, ragged sequences), NaN and inf left to the kernel,
+    whose matrix is checked instead (:meth:`KernelSpec.matrix`). ``X`` is still indexed by its
+    rows and counted against ``y``; ``two_d``: rows of features, whose number ``validate_data``
+    records in ``n_features_in_`` (fit) and checks (predict), with scikit-learn's message for
+    a 1-D ``X``.
     """
-    return {"dtype": None, "ensure_2d": False, "allow_nd": True, "ensure_all_finite": False}
+    return {"dtype": None, "ensure_2d": two_d, "allow_nd": True, "ensure_all_finite": False}
+
+
+def is_two_d(X) -> bool:
+    """Whether ``X`` (after :func:`callable_kernel_rows`) is a table of rows and columns."""
+    return sparse.issparse(X) or np.ndim(X) == 2
 
 
 def _private_copy(A):
@@ -80,7 +106,11 @@ def _private_copy(A):
     arguments stays away from the caller's data. (Read-only views were tried first, but compiled
     kernels such as scikit-learn's ``chi2_kernel`` refuse read-only buffers even though they
     never write.) The copy costs ``O(n p)`` against the kernel's ``O(n m p)``."""
-    return A.copy() if sparse.issparse(A) else np.array(A, copy=True)
+    if sparse.issparse(A):
+        return A.copy()
+    A = np.array(A, copy=True)
+    # (rows that are Python objects, such as the lists of ragged sequences, copied too)
+    return copy.deepcopy(A) if A.dtype == object else A
 
 
 def row_blocks(n_rows: int, n_cols: int, max_bytes: int = PREDICT_BLOCK_BYTES):

@@ -72,7 +72,7 @@ def svc_sample_weight_reason(svc) -> str:
 OVO_REASON = (
     "decision_function_shape='ovo' gives one column per pair of classes, and with three classes "
     "the check reads its three columns as one score per class, whose argmax it expects to be "
-    "the prediction (scikit-learn skips that assertion for its own SVC)."
+    "the prediction (scikit-learn's own SVC with 'ovo' fails the same check)."
 )
 
 

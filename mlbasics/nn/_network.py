@@ -301,11 +301,17 @@ class Sequential:
         Fills ``flat_grads`` (the layers' gradient arrays) on the way. ``grad_out`` may be
         overwritten; it is cast to the network's dtype first, as :meth:`forward`'s input (a
         float64 gradient from a loss of the user's, into a float32 network with BatchNorm,
-        crashed in numpy: a review). With ``input_grad=False`` a first layer that can
-        (``Dense``) skips the product that only the input gradient needs, and ``None`` is
-        returned: training does not need it.
+        crashed in numpy: a review). A value beyond that dtype's range is a divergence, not bad
+        data: under :func:`train_epoch`'s floating-point traps the cast raises
+        ``FloatingPointError``, reported as a :class:`TrainingDivergedError`. With
+        ``input_grad=False`` a first layer that can (``Dense``) skips the product that only the
+        input gradient needs, and ``None`` is returned: training does not need it.
         """
-        grad = cast_input(np.asarray(grad_out), self.dtype, name="grad_out")
+        grad = np.asarray(grad_out)
+        if grad.dtype != self.dtype:
+            if grad.dtype.kind not in "biuf":
+                raise ValueError(f"grad_out must hold real numbers, got dtype {grad.dtype}.")
+            grad = grad.astype(self.dtype)
         for layer in self.layers[:0:-1]:
             grad = layer.backward(grad)
         first = self.layers[0]

@@ -11,7 +11,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._validation import canonical_sparse
-from ..kernels import callable_kernel_input
+from ..kernels import callable_kernel_input, callable_kernel_rows, is_two_d
 from ._logistic import LOGISTIC_ATTRIBUTES, logistic_report
 from ._report import KKTReport
 from ._svm import SVM_ATTRIBUTES, svm_report
@@ -101,6 +101,12 @@ def _check_features(model, kind, X):
     if kind == "svm" and isinstance(model.kernel, str) and model.kernel == "precomputed":
         return  # X is the kernel matrix; its shape is checked against shape_fit_ by svm_report
     expected = _expected_features(model, kind)
+    if expected is not None and X.ndim != 2:  # (a callable kernel's X, as given)
+        raise ValueError(
+            f"X has {X.ndim} dimension(s) but {type(model).__name__} was fitted on rows of "
+            f"{expected} features: the KKT conditions are about the training data; pass X as "
+            "given to fit."
+        )
     if expected is not None and X.shape[1] != expected:
         raise ValueError(
             f"X has {X.shape[1]} features but {type(model).__name__} was fitted on {expected} "
@@ -295,9 +301,11 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     _check_C(model, kind)
     # a callable kernel alone reads X (integer indices, strings): kept as given, as in fit
     as_given = kind == "svm" and callable(model.kernel)
-    X = check_array(
-        X, accept_sparse="csr", **(callable_kernel_input() if as_given else {"dtype": np.float64})
-    )
+    if as_given:
+        X = callable_kernel_rows(X)
+        X = check_array(X, accept_sparse="csr", **callable_kernel_input(is_two_d(X)))
+    else:
+        X = check_array(X, accept_sparse="csr", dtype=np.float64)
     if sparse.issparse(X):  # repeated entries summed (on a copy), as fit reads them
         X = canonical_sparse(X)
     _check_features(model, kind, X)

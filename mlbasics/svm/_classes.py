@@ -25,6 +25,8 @@ from ..kernels import (
     PREDICT_BLOCK_BYTES,
     KernelSpec,
     callable_kernel_input,
+    callable_kernel_rows,
+    is_two_d,
     rbf_centre,
     resolve_gamma,
     squared_norms,
@@ -81,19 +83,31 @@ def ovr_from_ovo(decision: np.ndarray, n_classes: int, *, zero_to_first=True) ->
     n = decision.shape[0]
     votes = np.zeros((n, n_classes))
     confidence = np.zeros((n, n_classes))
-    with np.errstate(over="ignore", invalid="ignore"):  # (overflows squashed below)
+    shares = np.zeros((n, n_classes))  # the same sums of the values divided by n_classes
+    with np.errstate(over="ignore", invalid="ignore"):  # (overflows replaced below)
         for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
             wins_a = decision[:, p] >= 0 if zero_to_first else decision[:, p] > 0
             votes[wins_a, a] += 1
             votes[~wins_a, b] += 1
             confidence[:, a] += decision[:, p]
             confidence[:, b] -= decision[:, p]
+            shares[:, a] += decision[:, p] / n_classes
+            shares[:, b] -= decision[:, p] / n_classes
         squashed = confidence / (3 * (np.abs(confidence) + 1))
-    # beyond a quarter of float64's range the squash is +-1/3 to rounding; there ``3 (|s| + 1)``,
-    # or the sum itself, overflowed: inf / inf made NaN scores and predict answered a class of no
-    # votes (pairwise values near 1e308: a review)
-    large = np.abs(confidence) > np.finfo(float).max / 4
-    squashed[large] = np.sign(confidence[large]) / 3
+    # Pairwise values near 1e308 (a review): a running sum that overflowed stays infinite (of
+    # the sign of its overflow, not of the whole sum), and inf / inf made NaN scores, so that
+    # predict answered a class of no votes. The sums of shares cannot overflow (n_classes - 1
+    # terms of at most max / n_classes). Where the plain sum is not finite, or 3 (|s| + 1) may
+    # overflow, the squash is taken from them: +-1/3 (to rounding) beyond max / 4.
+    top = np.finfo(float).max / 4
+    redo = ~(np.abs(confidence) <= top)  # (also NaN)
+    if redo.any():
+        with np.errstate(over="ignore"):  # (clipped: used only below top)
+            exact = np.clip(shares[redo] * n_classes, -top, top)
+        squashed[redo] = np.where(
+            np.abs(shares[redo]) > top / n_classes, np.sign(shares[redo]) / 3,
+            exact / (3 * (np.abs(exact) + 1)),
+        )  # fmt: skip
     return votes + squashed
 
 
@@ -508,15 +522,14 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight):
         precomputed = self.kernel == "precomputed"
+        X, checks = self._input_checks(X, fitting=True)
         # (its check for NaN sums X first, which overflows on entries near the float64 maximum)
         with np.errstate(over="ignore", invalid="ignore"):
             X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse=False if precomputed else "csr",
-                **self._input_checks(),
+                self, X, y, accept_sparse=False if precomputed else "csr", **checks
             )
+        if not checks.get("ensure_2d", True):  # no columns: an earlier fit's count must go
+            self.__dict__.pop("n_features_in_", None)
         if sparse.issparse(X):
             X = canonical_sparse(X)
         if precomputed and X.shape[0] != X.shape[1]:
@@ -604,10 +617,16 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 UserWarning,
             )
 
-    def _input_checks(self):
-        """How ``validate_data`` reads ``X``: finite float64 rows, or for a callable kernel
-        anything it can index by rows (:func:`callable_kernel_input`)."""
-        return callable_kernel_input() if callable(self.kernel) else {"dtype": np.float64}
+    def _input_checks(self, X, *, fitting):
+        """``(X, options)``: how ``validate_data`` reads ``X``. Finite float64 rows, or for a
+        callable kernel anything it can index by rows (:func:`callable_kernel_input`): rows of
+        features when ``X`` is 2-D in ``fit``, and in ``predict`` when the fit's was (a model
+        fitted on strings or series has no ``n_features_in_``)."""
+        if not callable(self.kernel):
+            return X, {"dtype": np.float64}
+        X = callable_kernel_rows(X)
+        two_d = is_two_d(X) if fitting else hasattr(self, "n_features_in_")
+        return X, callable_kernel_input(two_d)
 
     def _smallest_eigenvalue(self, part, labels, upper, is_gram):
         """:func:`~._checks.smallest_eigenvalue` of a binary problem (its rows ``part``, or
@@ -886,13 +905,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         """Decision values of every binary problem, shape (n_samples, n_pairs)."""
         check_is_fitted(self)
         precomputed = self.kernel == "precomputed"
+        X, checks = self._input_checks(X, fitting=False)
         with np.errstate(over="ignore", invalid="ignore"):  # as in fit
             X = validate_data(
-                self,
-                X,
-                accept_sparse=False if precomputed else "csr",
-                reset=False,
-                **self._input_checks(),
+                self, X, accept_sparse=False if precomputed else "csr", reset=False, **checks
             )
         W = pair_coefficients(self.dual_coef_, self.n_support_)
         out = np.empty((X.shape[0], W.shape[1]))
@@ -982,9 +998,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
+        check_is_fitted(self)
         self._check_break_ties()
         if self.loss == "logistic":
-            scores = self._class_scores(X)  # (checks that the model is fitted)
+            scores = self._class_scores(X)
             return self.classes_[np.argmax(scores, axis=1)]
         ovo = self._ovo_decision(X)
         n_classes = len(self.classes_)

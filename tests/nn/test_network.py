@@ -540,3 +540,29 @@ def test_backward_takes_a_float64_gradient_into_a_float32_network(batch_norm):
         net.backward((out - y) / len(X))
     assert single.flat_grads.dtype == np.float32
     np.testing.assert_allclose(single.flat_grads, double.flat_grads, rtol=1e-4, atol=1e-6)
+
+
+def test_a_float64_loss_of_the_users_that_diverges_is_a_training_divergence():
+    # Casting its float64 gradient into a float32 network overflows when the run diverges: a
+    # first cast reported it as bad data ("use a float64 network or scale the data") instead of
+    # the divergence train_epoch documents (a review). Reference: the same run's exp(z) beyond
+    # float32's range, a learning rate too large for a Poisson loss.
+    class PoissonLoss:
+        def forward(self, z, target, sample_weight=None):
+            z = z.astype(np.float64)
+            self.target = np.asarray(target, dtype=float).reshape(z.shape)
+            self.mean = np.exp(z)
+            return float(np.mean(self.mean - self.target * z))
+
+        def backward(self):
+            return (self.mean - self.target) / len(self.target)
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3)).astype(np.float32)
+    y = rng.poisson(3.0, (64, 1)).astype(float)
+    net = Sequential([Dense(3, 16, rng=np.random.default_rng(1)), ReLU(),
+                      Dense(16, 1, rng=np.random.default_rng(2))])  # fmt: skip
+    optimizer = make_optimizer("sgd", [net.flat_params], learning_rate=0.3)
+    with pytest.raises(TrainingDivergedError, match="Lower the learning rate"):
+        for _ in range(100):
+            train_epoch(net, PoissonLoss(), optimizer, X, y, batch_size=8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from fractions import Fraction
 from functools import partial
 from itertools import combinations
 
@@ -15,7 +16,7 @@ from scipy.special import softmax
 from sklearn import svm
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.feature_selection import RFE
 from sklearn.metrics.pairwise import chi2_kernel, pairwise_kernels, rbf_kernel
 from sklearn.model_selection import train_test_split
@@ -24,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from mlbasics import SVC, losses
 from mlbasics.kernels import KernelSpec, resolve_gamma
 from mlbasics.optimality import check_kkt
-from mlbasics.svm._classes import kernel_block
+from mlbasics.svm._classes import kernel_block, ovr_from_ovo
 from mlbasics.svm._smo import solve_dual
 
 KERNELS = ["linear", "poly", "rbf", "sigmoid"]
@@ -178,17 +179,51 @@ def test_break_ties_with_ovo_set_after_fit_is_refused_by_predict(iris):
     )
     with pytest.raises(ValueError, match="break_ties=True needs decision_function_shape='ovr'"):
         model.predict(X[:3])
+    with pytest.raises(NotFittedError):  # (an unfitted model says so first, as scikit-learn's)
+        SVC(break_ties=True, decision_function_shape="ovo").predict(X[:3])
     reference = svm.SVC(kernel="linear").fit(X, y)
     reference.set_params(break_ties=True, decision_function_shape="ovo")
     with pytest.raises(ValueError, match="break_ties"):
         reference.predict(X[:3])
 
 
+def _exact_class_sums(ovo, n_classes):
+    """Each class's sum of its pairwise values (+ as a pair's first class, - as its second),
+    in exact rational arithmetic, then rounded: the reference where float64 sums overflow."""
+    sums = np.zeros((len(ovo), n_classes))
+    for i, row in enumerate(ovo):
+        exact = [Fraction(0)] * n_classes
+        for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
+            exact[a] += Fraction(float(row[p]))
+            exact[b] -= Fraction(float(row[p]))
+        sums[i] = [
+            float(x) if abs(x) <= np.finfo(float).max else np.sign(x) * np.inf for x in exact
+        ]
+    return sums
+
+
+def _squash(sums):
+    """scikit-learn's confidence ``s / (3 (|s| + 1))``, taken as ``sign(s) / 3`` where that
+    formula's ``3 (|s| + 1)`` overflows (it is ``sign(s) / 3`` to rounding there)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        squash = sums / (3 * (np.abs(sums) + 1))
+    return np.where(np.abs(sums) > 1e300, np.sign(sums) / 3, squash)
+
+
+def _libsvm_votes(ovo, n_classes):
+    votes = np.zeros((len(ovo), n_classes))
+    for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
+        votes[ovo[:, p] > 0, a] += 1
+        votes[ovo[:, p] <= 0, b] += 1
+    return votes
+
+
 @pytest.mark.parametrize("loss", ["hinge", "logistic"])
 def test_one_vs_rest_scores_of_pairwise_values_near_the_float64_maximum(iris, loss):
     # Finite pairwise values whose sums overflow: inf / inf made the ovr scores NaN and predict
-    # answered a class with no votes (a review). References: libsvm's vote from the signs; for
-    # the logistic loss the class log-odds summed from thirds of the pairwise values.
+    # answered a class with no votes (a review). References: libsvm's vote from the signs, and
+    # the classes' sums of pairwise values in exact arithmetic (the confidence beyond 1e308 is
+    # +-1/3 of their sign; the logistic class log-odds are a third of them).
     X, y = iris
     X = StandardScaler().fit_transform(X)
     model = SVC(kernel="linear", loss=loss, tol=1e-8).fit(X, y)
@@ -196,21 +231,34 @@ def test_one_vs_rest_scores_of_pairwise_values_near_the_float64_maximum(iris, lo
     ovo = model.set_params(decision_function_shape="ovo").decision_function(rows)
     model.set_params(decision_function_shape="ovr")
     assert np.all(np.isfinite(ovo)) and np.abs(ovo).max() > 1e308
-    votes = np.zeros((len(rows), 3))
-    for p, (a, b) in enumerate([(0, 1), (0, 2), (1, 2)]):
-        votes[ovo[:, p] > 0, a] += 1
-        votes[ovo[:, p] <= 0, b] += 1
+    votes, sums = _libsvm_votes(ovo, 3), _exact_class_sums(ovo, 3)
     scores = model.decision_function(rows)
     assert np.all(np.isfinite(scores))
     if loss == "logistic":
-        third = ovo / 3.0
-        u = np.c_[third[:, 0] + third[:, 1], third[:, 2] - third[:, 0], -third[:, 1] - third[:, 2]]
+        u = _exact_class_sums(ovo / 3.0, 3)  # (thirds: the sums stay finite)
         np.testing.assert_allclose(scores, u, rtol=1e-12)
         np.testing.assert_array_equal(model.predict(rows), np.argmax(u, axis=1))
         np.testing.assert_allclose(model.predict_proba(rows), softmax(u, axis=1), atol=1e-12)
     else:
-        np.testing.assert_array_equal(np.floor(scores + 0.5), votes)
+        assert np.any(~np.isfinite(sums))  # (where the float64 sums overflow)
+        np.testing.assert_allclose(scores, votes + _squash(sums), rtol=1e-15)
         np.testing.assert_array_equal(model.predict(rows), np.argmax(votes, axis=1))
+
+
+def test_one_vs_rest_confidence_takes_the_sign_of_the_whole_sum():
+    # Five classes: class 0's running sum 1.7e308 + 1.7e308 overflows to +inf though its whole
+    # sum is -1e307, and a first fix squashed the inf to +1/3 (a review). Reference: the
+    # confidences from the exact sums, by scikit-learn's formula s / (3 (|s| + 1)).
+    rng = np.random.default_rng(0)
+    ovo = np.empty((50, 10))
+    ovo[:, 4:] = rng.standard_normal((50, 6)) * rng.choice([1.0, 1e300, 1e307], (50, 6))
+    ovo[:25, :4] = [1.7e308, 1.7e308, -1.75e308, -1.75e308]  # the pairs (0, b)
+    ovo[25:, :4] = rng.standard_normal((25, 4))  # (ordinary rows, beside)
+    sums = _exact_class_sums(ovo, 5)
+    expected = _squash(sums)
+    assert np.all(sums[:25, 0] < 0) and np.any(np.abs(sums) < 1e300)
+    scores = ovr_from_ovo(ovo, 5)
+    np.testing.assert_allclose(scores - _libsvm_votes(ovo, 5), expected, rtol=1e-12, atol=1e-300)
 
 
 def test_binary_sign_conventions_match_libsvm(breast_cancer):
@@ -477,8 +525,19 @@ def _series_rbf(A, B):
     return np.exp(-0.1 * ((A[:, None] - B[None]) ** 2).sum(axis=(-2, -1)))
 
 
+def _sequence_rbf(A, B):
+    """An RBF kernel on the mean and spread of sequences of any lengths."""
+
+    def features(rows):
+        return np.array([[np.mean(r), np.std(r)] for r in rows])
+
+    a, b = features(A), features(B)
+    return np.exp(-((a[:, None] - b[None]) ** 2).sum(axis=-1))
+
+
 def _callable_inputs():
     rng = np.random.default_rng(0)
+    sequences = [list(rng.normal(i % 2, 1.0, rng.integers(3, 9))) for i in range(30)]
     with_nan = rng.standard_normal((30, 3))
     nan_labels = (with_nan[:, 0] > 0).astype(int)
     with_nan[3, 1] = with_nan[7, 2] = np.nan
@@ -488,10 +547,13 @@ def _callable_inputs():
         "a list of strings": (_letter_counts, words, WORD_LABELS),
         "missing values": (_missing_aware_rbf, with_nan, nan_labels),
         "3-D series": (_series_rbf, series, (series[:, 0, 0] > 0).astype(int)),
+        "ragged sequences": (_sequence_rbf, sequences, np.arange(30) % 2),
     }
 
 
-@pytest.mark.parametrize("case", ["a list of strings", "missing values", "3-D series"])
+@pytest.mark.parametrize(
+    "case", ["a list of strings", "missing values", "3-D series", "ragged sequences"]
+)
 def test_a_callable_kernel_reads_any_rows_as_scikit_learn_does(case):
     # X was checked as 2-D finite features although only the callable reads it: a plain list
     # of strings, NaN for a kernel that handles them and 3-D series were refused, where
@@ -504,10 +566,38 @@ def test_a_callable_kernel_reads_any_rows_as_scikit_learn_does(case):
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
     assert check_kkt(ours, X, y, tol=1e-6).ok
     assert check_kkt(theirs, X, y, tol=1e-6).ok
-    if case != "a list of strings":  # other rows than the training data's are told apart
+    if case in (
+        "missing values",
+        "3-D series",
+    ):  # other rows than the training data's are told apart
         other = np.array(X, dtype=float) + 0.5
         with pytest.raises(ValueError, match=r"X differs|X\[support_\] differs"):
             check_kkt(theirs if case == "missing values" else ours, other, y)
+
+
+def test_a_callable_kernel_on_columns_counts_them_and_a_refit_on_strings_forgets_them():
+    # With X read as given, n_features_in_ was no longer set: predict on 5 columns of a model
+    # fitted on 3 failed inside the kernel, and a model refitted on strings kept an earlier
+    # fit's count, so that check_kkt refused its training data (a review).
+    def linear(A, B):
+        return np.asarray(A, dtype=float) @ np.asarray(B, dtype=float).T
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = SVC(kernel=linear).fit(X, y)
+    assert model.n_features_in_ == 3
+    with pytest.raises(ValueError, match="X has 5 features, but SVC is expecting 3 features"):
+        model.predict(rng.standard_normal((4, 5)))
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        model.predict(X[0])
+    words = [str(w[0]) for w in WORDS]
+    model.set_params(kernel=_letter_counts).fit(words, WORD_LABELS)
+    assert not hasattr(model, "n_features_in_")
+    assert check_kkt(model, words, WORD_LABELS, tol=1e-3).ok  # (the fit's tol)
+    np.testing.assert_array_equal(
+        model.predict(words), svm.SVC(kernel=_letter_counts).fit(words, WORD_LABELS).predict(words)
+    )
 
 
 def test_an_index_kernel_gets_integer_indices(wine):
