@@ -6,7 +6,7 @@ score, fit time and rank, the matrix of p-values of the paired tests, and the si
 differences. ``mlbasics bias-variance`` decomposes the expected test loss of one estimator into
 bias and variance over a range of a complexity parameter. ``mlbasics kkt`` fits one model and
 prints its KKT report (:func:`mlbasics.optimality.check_kkt`); its exit code is 1 when the report
-fails. ``compare`` and ``bias-variance`` draw scikit-learn's progress bars
+fails, 2 when the command cannot run (bad arguments or data, a missing optional package). ``compare`` and ``bias-variance`` draw scikit-learn's progress bars
 (:class:`sklearn.callback.ProgressBar`, needs rich) with ``--progress``, on by default in a
 terminal when rich is installed.
 """
@@ -19,6 +19,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -98,13 +99,15 @@ class CurveEntry:
 
     ``make()`` builds it; ``params`` maps a name of ``--param`` to the ``set_params`` key and a
     conversion of one value of ``--range`` (int for depths and degrees, a one-layer tuple for
-    hidden units); the first one is the default. ``default_range`` is ``start:stop:num``.
+    hidden units); the first one is the default. ``default_range`` is ``start:stop:num``, spaced
+    as ``default_scale`` says when ``--scale`` is left at ``auto``.
     """
 
     make: Callable[[], object]
     params: dict = field(default_factory=dict)
     default_range: str = "0.01:100:9"
     regression: bool = False
+    default_scale: str = "auto"
 
 
 def _scaled(estimator):
@@ -135,7 +138,8 @@ CURVE_ENTRIES = {
     "mlp": CurveEntry(
         lambda: _scaled(sk_neural_network.MLPClassifier(max_iter=500)),
         {"hidden": ("mlpclassifier__hidden_layer_sizes", _one_layer)},
-        "1:64:7",
+        "1:64:7",  # 1, 2, 4, ..., 64 units (linear steps of 10.5 skipped 2 to 11: a review)
+        default_scale="log",
     ),
     "poly": CurveEntry(
         lambda: make_pipeline(PolynomialFeatures(), StandardScaler(), sk_linear_model.Ridge(1e-6)),
@@ -157,44 +161,63 @@ def sine_data(n_samples=400, noise=SINE_NOISE, random_state=0):
     return X, np.sin(X[:, 0]) + noise * rng.standard_normal(n_samples)
 
 
+class CommandError(SystemExit):
+    """The command cannot run (bad data, an optional package missing, too little memory): its
+    message goes to stderr and the exit status is 2, as for a bad argument, so that ``kkt``'s 1
+    means only that the report failed. ``str()`` is the message."""
+
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
     if args.csv is not None:
         try:
             import pandas as pd  # optional: only needed for user CSV files
         except ImportError:
-            raise SystemExit(
+            raise CommandError(
                 "error: --csv reads the file with pandas: pip install pandas"
             ) from None
 
         try:
             frame = pd.read_csv(args.csv)
         except (OSError, ValueError) as exc:
-            raise SystemExit(f"error: cannot read {args.csv}: {exc}") from None
+            raise CommandError(f"error: cannot read {args.csv}: {exc}") from None
         if args.target not in frame.columns:
-            raise SystemExit(f"error: --target {args.target!r} is not a column of {args.csv}")
+            raise CommandError(f"error: --target {args.target!r} is not a column of {args.csv}")
         if len(frame) == 0:
-            raise SystemExit(f"error: {args.csv} has a header but no data rows")
+            raise CommandError(f"error: {args.csv} has a header but no data rows")
         y = frame.pop(args.target)
         if y.isna().any():
-            raise SystemExit(f"error: the target column {args.target!r} has missing values")
-        numeric = frame.select_dtypes("number")
+            raise CommandError(f"error: the target column {args.target!r} has missing values")
+        index = frame.columns[0] if len(frame.columns) else None
+        if str(index).startswith("Unnamed: 0") and np.array_equal(frame[index], range(len(y))):
+            # the row numbers DataFrame.to_csv writes first, unnamed: as a feature they told
+            # sorted classes apart (a review)
+            print(f"note: column {index!r} (0, 1, 2, ...: a saved index) left out")
+            frame = frame.drop(columns=index)
+        numeric = frame.select_dtypes(["number", "bool"])  # (True/False as 1/0)
         dropped = [c for c in frame.columns if c not in numeric.columns]
         if dropped:
             print(f"note: non-numeric columns left out: {', '.join(map(str, dropped))}")
         missing = [c for c in numeric.columns if not np.isfinite(numeric[c].to_numpy(float)).all()]
         if missing:
-            raise SystemExit(
+            raise CommandError(
                 f"error: columns with missing or infinite values: {', '.join(map(str, missing))}"
                 " (drop or impute them first)"
             )
         if numeric.shape[1] == 0:
-            raise SystemExit(f"error: {args.csv} has no numeric feature columns")
+            raise CommandError(f"error: {args.csv} has no numeric feature columns")
         X = numeric.to_numpy(dtype=float)
         out_of_range = [
             c for c, ok in zip(numeric.columns, _standardisable(X), strict=True) if not ok
         ]
         if out_of_range:
-            raise SystemExit(
+            raise CommandError(
                 "error: columns too large or too small to standardise in double precision: "
                 f"{', '.join(map(str, out_of_range))} (largest magnitude "
                 f"{np.abs(numeric[out_of_range].to_numpy(float)).max():.3g}; rescale them "
@@ -264,7 +287,7 @@ def progress_callbacks(choice, stream=None) -> list:
     if not choice:
         return []
     if not _rich_installed():
-        raise SystemExit(
+        raise CommandError(
             "error: --progress draws its bars with rich, which is not installed: "
             "pip install rich (or pass --no-progress)"
         )
@@ -278,7 +301,7 @@ def _save_figure(display, path):
     try:
         display.figure_.savefig(path, dpi=110, bbox_inches="tight")
     except OSError as exc:
-        raise SystemExit(f"error: cannot write --plot {path}: {exc.strerror or exc}") from None
+        raise CommandError(f"error: cannot write --plot {path}: {exc.strerror or exc}") from None
     print(f"saved {path}")
 
 
@@ -292,8 +315,14 @@ def _check_plot_path(path: str, parser) -> None:
     matplotlib writes (a typo found after minutes of fits loses them)."""
     if path.endswith(("/", os.sep)) or os.path.isdir(path):
         parser.error(f"--plot {path}: name a file (such as curve.png), not a directory")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
         parser.error(f"--plot {path}: the directory does not exist")
+    try:  # (a directory that exists but takes no files, as /proc: found after the fits)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        parser.error(f"--plot {path}: cannot write in {directory} ({exc.strerror or exc})")
     from matplotlib.figure import Figure
 
     formats = Figure().canvas.get_supported_filetypes()
@@ -310,7 +339,7 @@ def _plotting():
     try:
         import matplotlib
     except ImportError:
-        raise SystemExit(
+        raise CommandError(
             "error: --plot needs matplotlib: pip install matplotlib (or mlbasics[plot])"
         ) from None
     matplotlib.use("Agg")  # the command only saves files
@@ -411,8 +440,18 @@ def run_compare(args, parser) -> None:
 MAX_RANGE_POINTS = 1000
 
 
+def range_scale(text, scale) -> str:
+    """The spacing of ``--range``: ``scale``, or for ``"auto"`` log when ``start > 0`` and
+    ``stop / start >= 100``, linear otherwise (``text`` already checked by :func:`parse_range`)."""
+    if scale != "auto":
+        return scale
+    start, stop, _ = (float(part) for part in text.split(":"))
+    return "log" if start > 0 and stop / start >= 100 else "linear"
+
+
 def parse_range(text, convert, scale):
-    """``"start:stop:num"`` to a list of values (geometric or linear, converted, unique)."""
+    """``"start:stop:num"`` to a list of values (geometric or linear as :func:`range_scale`
+    says, converted, unique, both ends included)."""
     try:
         start, stop, num = text.split(":")
         start, stop, num = float(start), float(stop), int(num)
@@ -427,8 +466,7 @@ def parse_range(text, convert, scale):
             f"--range asks for {num} points; at most {MAX_RANGE_POINTS} (each one is a "
             f"decomposition of --rounds fits), got {text!r}"
         )
-    if scale == "auto":
-        scale = "log" if start > 0 and stop / start >= 100 else "linear"
+    scale = range_scale(text, scale)
     if scale == "log" and start <= 0:
         raise ValueError("--scale log needs a positive start")
     grid = np.geomspace(start, stop, num) if scale == "log" else np.linspace(start, stop, num)
@@ -444,10 +482,13 @@ def run_bias_variance(args, parser) -> None:
             f"choose from {', '.join(entry.params)}"
         )
     key, convert = entry.params[param]
+    text = args.range or entry.default_range
+    scale = entry.default_scale if args.range is None and args.scale == "auto" else args.scale
     try:
-        values = parse_range(args.range or entry.default_range, convert, args.scale)
+        values = parse_range(text, convert, scale)
     except ValueError as exc:
         parser.error(str(exc))
+    scale = range_scale(text, scale)  # (the plot's axis too: it chose again, a review)
     if entry.regression and args.csv is None:
         args.dataset = "sine"
     elif args.dataset is None:
@@ -506,7 +547,7 @@ def run_bias_variance(args, parser) -> None:
         f"{format_param_value(values[best])}"
     )
     if args.plot:
-        display = _plotting().BiasVarianceDisplay.from_result(curve)
+        display = _plotting().BiasVarianceDisplay.from_result(curve, xscale=scale)
         display.ax_.set_xlabel(f"{param} ({args.estimator})")
         _save_figure(display, args.plot)
     print(f"total {time.perf_counter() - start:.1f} s")
@@ -528,10 +569,11 @@ def _finite_float(text: str) -> float:
 
 
 def _add_data_options(sub, *, datasets_=tuple(DATASETS), default="breast_cancer"):
+    # (the default is filled in by main: --dataset given beside --csv is refused, not ignored)
     sub.add_argument(
         "--dataset",
         choices=sorted(datasets_),
-        default=default,
+        default=None,
         help=f"(default {default or 'breast_cancer, or sine for a regression curve'})",
     )
     sub.add_argument("--csv", help="a CSV file of your own (numeric features)")
@@ -539,7 +581,12 @@ def _add_data_options(sub, *, datasets_=tuple(DATASETS), default="breast_cancer"
 
 
 def _add_run_options(sub):
-    sub.add_argument("--random-state", type=int, default=0, help="seed of the resampling")
+    sub.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of the resampling and of the estimators' own randomness",
+    )
     sub.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
     sub.add_argument("--verbose", type=int, default=0, help="1: a progress bar (needs tqdm)")
     sub.add_argument("--plot", metavar="FILE.png", help="save the figure (needs matplotlib)")
@@ -555,14 +602,16 @@ def _add_progress_option(sub):
     )
 
 
-# The models of `mlbasics kkt`: one line each.
+# The models of `mlbasics kkt`: one line each. ``tol`` is ``{"tol": value}`` from --solver-tol,
+# or empty: each model's own default (1e-3 for the SVCs, 1e-4 for the logistic regressions; a
+# common 1e-3 made scikit-learn's logistic regression fail its report by default: a review).
 KKT_MODELS = {
-    "svc": lambda C, tol: SVC(C=C, tol=tol),
-    "svc-qp": lambda C, tol: SVC(C=C, solver="qp", tol=tol),
-    "logistic": lambda C, tol: LogisticRegression(C=C, tol=tol),
-    "logistic-l1": lambda C, tol: LogisticRegression(penalty="l1", C=C, tol=tol),
-    "sklearn-svc": lambda C, tol: sk_svm.SVC(C=C, tol=tol),
-    "sklearn-logistic": lambda C, tol: sk_linear_model.LogisticRegression(C=C, tol=tol),
+    "svc": lambda C, **tol: SVC(C=C, **tol),
+    "svc-qp": lambda C, **tol: SVC(C=C, solver="qp", **tol),
+    "logistic": lambda C, **tol: LogisticRegression(C=C, **tol),
+    "logistic-l1": lambda C, **tol: LogisticRegression(penalty="l1", C=C, **tol),
+    "sklearn-svc": lambda C, **tol: sk_svm.SVC(C=C, **tol),
+    "sklearn-logistic": lambda C, **tol: sk_linear_model.LogisticRegression(C=C, **tol),
 }
 
 
@@ -573,7 +622,8 @@ def run_kkt(args, parser) -> int:
     X, y, name = load_data(args)
     _check_classes(parser, y)
     X = StandardScaler().fit_transform(X)
-    model = KKT_MODELS[args.model](args.C, args.solver_tol)
+    tol = {} if args.solver_tol is None else {"tol": args.solver_tol}
+    model = KKT_MODELS[args.model](args.C, **tol)
     start = time.perf_counter()
     # the fit's warnings as notes (shown by warnings, they were located at <frozen runpy>), also
     # when the fit or the check fails
@@ -637,8 +687,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(bv)
     bv.add_argument("--estimator", choices=sorted(CURVE_ENTRIES), default="svc")
     bv.add_argument("--param", help="the complexity parameter (default: the estimator's first)")
-    bv.add_argument("--range", help="start:stop:num, e.g. 0.01:100:9")
-    bv.add_argument("--scale", choices=["auto", "log", "linear"], default="auto")
+    bv.add_argument(
+        "--range",
+        help="start:stop:num, e.g. 0.01:100:9: num values from start to stop, both included "
+        "(integer parameters rounded, repeats dropped)",
+    )
+    bv.add_argument(
+        "--scale",
+        choices=["auto", "log", "linear"],
+        default="auto",
+        help="spacing of --range and the plot's axis (auto: log when start > 0 and stop / "
+        "start >= 100, or the estimator's default range's own)",
+    )
     bv.add_argument("--rounds", type=int, default=50, help="training sets per value")
     bv.add_argument("--sampling", choices=["bootstrap", "disjoint"], default="bootstrap")
     bv.add_argument("--test-size", type=_finite_float, default=0.5, help="held-out fraction")
@@ -650,7 +710,12 @@ def build_parser() -> argparse.ArgumentParser:
     kkt.add_argument("--model", choices=sorted(KKT_MODELS), default="svc")
     kkt.add_argument("--C", type=_finite_float, default=1.0, help="inverse regularisation strength")
     kkt.add_argument("--tol", type=_finite_float, default=1e-3, help="tolerance of the KKT verdict")
-    kkt.add_argument("--solver-tol", type=_finite_float, default=1e-3, help="the solver's own tol")
+    kkt.add_argument(
+        "--solver-tol",
+        type=_finite_float,
+        default=None,
+        help="the solver's own tol (default: the model's own default)",
+    )
     kkt.set_defaults(command_parser=kkt)
     return parser
 
@@ -688,10 +753,24 @@ def _raised_by_input_checks(exc: BaseException) -> bool:
 
 
 def main(argv=None) -> int:
+    """Run the command of ``argv`` (default ``sys.argv``); returns its exit status (0, or 1 when
+    ``kkt``'s report fails). Bad arguments or data end it with status 2 and a message."""
+    try:
+        return _run(argv)
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
+        raise
+
+
+def _run(argv) -> int:
     args = build_parser().parse_args(argv)
     parser = args.command_parser  # errors after parsing show the subcommand's usage
     if (args.csv is None) != (args.target is None):
         parser.error("--csv and --target go together")
+    if args.csv is not None and args.dataset is not None:
+        parser.error("--dataset and --csv name two data sets: give one")
+    if args.command != "bias-variance" and args.csv is None and args.dataset is None:
+        args.dataset = "breast_cancer"
     if args.command != "kkt":  # the options of a run of many fits
         if args.n_jobs is not None and args.n_jobs == 0:
             parser.error("--n-jobs must not be 0")
@@ -721,7 +800,7 @@ def main(argv=None) -> int:
     elif args.command == "kkt":
         if args.C <= 0:
             parser.error("--C must be positive")
-        if args.tol <= 0 or args.solver_tol <= 0:
+        if args.tol <= 0 or (args.solver_tol is not None and args.solver_tol <= 0):
             parser.error("--tol and --solver-tol must be positive")
         command = run_kkt
     else:
@@ -746,7 +825,7 @@ def main(argv=None) -> int:
         try:  # tqdm missing: fail before the fits (it failed after a warm-up fit of each model)
             tqdm_class()
         except ImportError:
-            raise SystemExit(
+            raise CommandError(
                 f"error: --verbose {args.verbose} draws a progress bar with tqdm, which is not "
                 "installed: pip install tqdm (or mlbasics[progress]), or pass --verbose 0"
             ) from None
@@ -757,9 +836,9 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except ImportError as exc:  # an optional package (tqdm for --verbose, pandas for --csv)
-        raise SystemExit(f"error: {exc}") from None
+        raise CommandError(f"error: {exc}") from None
     except MemoryError as exc:  # SVC(solver='qp') says how much it would need and what to use
-        raise SystemExit(f"error: {exc}") from None
+        raise CommandError(f"error: {exc}") from None
     except InvalidParameterError as exc:  # a parameter check: always about the input
         parser.error(str(exc))
     except ValueError as exc:

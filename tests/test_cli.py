@@ -1,5 +1,6 @@
 """The ``mlbasics`` command: the comparison table, the bias-variance curve, their error messages."""
 
+import os
 import subprocess
 import sys
 import warnings
@@ -131,6 +132,36 @@ def test_plot_paths_are_checked_before_the_fits(tmp_path, capsys, monkeypatch):
         with pytest.raises(SystemExit) as exit_info:
             main(["compare", "--plot", str(plot)])
         assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+    if os.path.isdir("/proc"):  # exists, takes no files: it was found after the fits (a review)
+        with pytest.raises(SystemExit) as exit_info:
+            main(["compare", "--plot", "/proc/x.png"])
+        assert exit_info.value.code == 2 and "cannot write in /proc" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, axis",
+    [(["--range", "0.01:100:5", "--scale", "linear"], "linear"),
+     (["--range", "0.01:100:5"], "log"),
+     (["--estimator", "lr", "--range", "1:50:3", "--scale", "log"], "log")],
+)  # fmt: skip
+def test_the_plots_axis_follows_the_spacing_of_the_range(options, axis, monkeypatch, tmp_path):
+    # --scale spaced the values, and the plot chose its axis again: linear values on a log
+    # axis and the other way round (a review).
+    pytest.importorskip("matplotlib")
+    drawn = []
+    monkeypatch.setattr(cli, "_save_figure", lambda display, path: drawn.append(display))
+    argv = ["bias-variance", "--dataset", "iris", "--rounds", "2", "--no-progress",
+            "--plot", str(tmp_path / "bv.png"), *options]  # fmt: skip
+    assert main(argv) == 0
+    assert drawn[0].ax_.get_xscale() == axis
+
+
+def test_the_default_range_of_hidden_units_is_powers_of_two():
+    # "1:64:7" was spaced linearly (1, 12, 22, ...), skipping 2 to 11 units (a review).
+    entry = CURVE_ENTRIES["mlp"]
+    values = parse_range(entry.default_range, entry.params["hidden"][1], entry.default_scale)
+    assert values == [(1,), (2,), (4,), (8,), (16,), (32,), (64,)]
 
 
 def test_a_plot_without_an_extension_is_saved_and_reported_as_png(tmp_path, capsys):
@@ -449,7 +480,32 @@ def test_a_csv_without_rows_is_named_as_such(tmp_path):
 
 
 def test_kkt_svc_qp_uses_the_solver_tol():
-    assert cli.KKT_MODELS["svc-qp"](1.0, 0.25).tol == 0.25
+    assert cli.KKT_MODELS["svc-qp"](1.0, tol=0.25).tol == 0.25
+
+
+@pytest.mark.parametrize("model", sorted(cli.KKT_MODELS))
+def test_kkt_models_keep_their_own_default_tol(model):
+    # --solver-tol defaulted to 1e-3 for every model: scikit-learn's logistic regression
+    # (default 1e-4) then failed its report at the command's defaults (a review).
+    built = cli.KKT_MODELS[model](1.0)
+    assert built.tol == type(built)().tol
+
+
+def test_kkt_of_scikit_learns_logistic_regression_passes_at_the_defaults(capsys):
+    assert main(["kkt", "--model", "sklearn-logistic"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_bad_data_exits_with_2_and_a_failed_report_with_1(tmp_path, capsys):
+    # Both ended with status 1: a script could not tell a CSV with a hole from a model that
+    # violates the KKT conditions (a review).
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b,label\n1,,0\n2,3,1\n3,4,0\n4,5,1\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["kkt", "--csv", str(path), "--target", "label"])
+    assert exit_info.value.code == 2
+    assert "missing or infinite values: b" in capsys.readouterr().err
+    assert main(["kkt", "--model", "sklearn-logistic", "--solver-tol", "1e-1"]) == 1
 
 
 def test_compare_on_few_splits_says_the_p_values_rest_on_few_differences(two_entries, capsys):
@@ -477,12 +533,45 @@ def test_output_cut_short_by_the_reader_ends_quietly():
     assert "Traceback" not in err and "BrokenPipeError" not in err
 
 
-def test_a_regression_curve_on_a_csv_ignores_the_dataset_as_classifier_curves_do(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["compare", "bias-variance", "kkt"])
+def test_a_dataset_beside_a_csv_is_refused(command, tmp_path, capsys):
+    # --dataset was ignored beside --csv (and --dataset sine gave a wrong error), where the
+    # command refuses the other options it would ignore (a review).
+    path = tmp_path / "real.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{int(b > 0)}" for a, b in rng.standard_normal((40, 2))]
+    path.write_text("x,t\n" + "\n".join(rows) + "\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--csv", str(path), "--target", "t", "--dataset", "iris"])
+    assert exit_info.value.code == 2
+    assert "--dataset and --csv name two data sets" in capsys.readouterr().err
+
+
+def test_a_regression_curve_runs_on_a_csv(tmp_path, capsys):
     path = tmp_path / "real.csv"
     rng = np.random.default_rng(0)
     rows = [f"{a:.3f},{np.sin(a) + 0.1 * b:.5f}" for a, b in rng.standard_normal((40, 2))]
     path.write_text("x,t\n" + "\n".join(rows) + "\n")
     argv = ["bias-variance", "--estimator", "poly", "--csv", str(path), "--target", "t",
-            "--dataset", "iris", "--range", "1:2:2", "--rounds", "2", "--no-progress"]  # fmt: skip
+            "--range", "1:2:2", "--rounds", "2", "--no-progress"]  # fmt: skip
     assert main(argv) == 0
     assert f"on {path}" in capsys.readouterr().out
+
+
+def test_a_saved_index_column_is_left_out_and_true_false_columns_kept(tmp_path, capsys):
+    # DataFrame.to_csv writes the row numbers first, unnamed: as a feature they separated
+    # classes stored in order; a True/False column was dropped as non-numeric (a review).
+    rng = np.random.default_rng(0)
+    n = 60
+    x = rng.standard_normal(n)
+    flag = rng.random(n) > 0.5
+    label = (x + flag + 0.5 * rng.standard_normal(n) > 0.5).astype(int)
+    lines = [",x,flag,label"] + [
+        f"{i},{a},{b},{c}" for i, (a, b, c) in enumerate(zip(x, flag, label, strict=True))
+    ]
+    path = tmp_path / "saved.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["kkt", "--model", "logistic", "--csv", str(path), "--target", "label"]) == 0
+    out = capsys.readouterr().out
+    assert "column 'Unnamed: 0' (0, 1, 2, ...: a saved index) left out" in out
+    assert "non-numeric" not in out and f"({n} x 2, standardised)" in out
