@@ -294,7 +294,9 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         shrink = False  # the shrunk gradient would be rebuilt from F_bar, in float32 precision
     check_unbounded_direction(loss, fstate[K.F_OBJECTIVE], X, spec, data, alpha, extra)
     F_exact = F
+    kept_gap = None  # the kept gradient's gap, where the float64 one replaces it below
     if code != K.CONVERGED and not exact and math.isfinite(fstate[K.F_OBJECTIVE]):
+        kept_gap = float(fstate[K.F_GAP])
         # An unconverged run's objective, gap and primal value come from the float64 gradient at
         # its alpha, not from the kept one (_dual.unconverged_gradient); its bias stays F's (the
         # model a hook was shown at that point).
@@ -347,7 +349,7 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         stopped=recorder.stopped and not converged,
         message=message
         or stop_message(  # advice on shrinking once it has run (the logistic dual never shrinks)
-            code, recorder.stopped, fstate[K.F_GAP], tol, max_iter, shrank
+            code, recorder.stopped, fstate[K.F_GAP], tol, max_iter, shrank, kept_gap
         ),
     )
 
