@@ -32,7 +32,7 @@ from sklearn import neural_network as sk_neural_network
 from sklearn import svm as sk_svm
 from sklearn import tree as sk_tree
 from sklearn.base import clone
-from sklearn.metrics import get_scorer_names
+from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
@@ -390,10 +390,20 @@ def run_compare(args, parser) -> None:
     start = time.perf_counter()
     # One untimed fit of each first, so that the fit times exclude one-off costs (loading
     # compiled kernels, first touch of memory) for every library alike.
+    scorer = None if args.scoring is None else get_scorer(args.scoring)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for estimator in estimators.values():
-            clone(estimator).fit(X, y)
+        for entry, estimator in estimators.items():
+            fitted = clone(estimator).fit(X, y)
+            if scorer is None:
+                continue
+            try:  # a scorer no entry can serve failed only after every fold (a review)
+                scorer(fitted, X, y)
+            except (AttributeError, ValueError, TypeError) as exc:
+                parser.error(
+                    f"--scoring {args.scoring}: {entry} cannot be scored with it ({exc}); "
+                    "choose a scorer that reads predict (accuracy, balanced_accuracy, f1_macro, ...)"
+                )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
 
 from mlbasics import cli
 from mlbasics.cli import COMPARE_ENTRIES, CURVE_ENTRIES, main, parse_range
@@ -399,15 +400,44 @@ def test_csv_columns_too_large_to_standardise_are_named(command, tmp_path):
         main([command, "--csv", str(path), "--target", "label"])
 
 
-def test_an_input_error_raised_by_the_library_is_a_usage_error(two_entries, capsys):
-    # roc_auc on three classes fails in every fold: compare_estimators raises a ValueError
-    argv = ["compare", "--dataset", "iris", "--cv", "2", "--repeats", "1", "--scoring", "roc_auc"]
+class _FailsOnFolds(DummyClassifier):
+    """Fits the whole iris data (the warm-up) and fails on any part of it (every fold)."""
+
+    def fit(self, X, y, sample_weight=None):
+        if len(X) < 150:
+            raise ValueError("needs all 150 rows")
+        return super().fit(X, y, sample_weight)
+
+
+def test_an_input_error_raised_by_the_library_is_a_usage_error(monkeypatch, capsys):
+    # every fold fails: compare_estimators raises a ValueError
+    monkeypatch.setattr(cli, "COMPARE_ENTRIES", (
+        cli.Entry("majority vote", lambda C: _FailsOnFolds()),
+        cli.Entry("dummy", lambda C: DummyClassifier()),
+    ))  # fmt: skip
+    argv = ["compare", "--dataset", "iris", "--cv", "2", "--repeats", "1"]
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
     captured = capsys.readouterr()
     assert "majority vote: all 2 fits failed" in captured.err
     assert "note: 2 warnings (FitFailedWarning)" in captured.out  # one line for both folds
+
+
+@pytest.mark.parametrize("scoring", ["roc_auc", "neg_log_loss"])
+def test_a_scorer_an_entry_cannot_serve_is_refused_before_the_folds(scoring, monkeypatch, capsys):
+    # roc_auc on three classes, or a probability scorer for an SVC without predict_proba,
+    # failed in every fold, after all the fits (a review).
+    monkeypatch.setattr(cli, "COMPARE_ENTRIES", (
+        cli.Entry("majority vote", lambda C: DummyClassifier()),
+        cli.Entry("svc", lambda C: cli.SVC(C=C)),
+    ))  # fmt: skip
+    folds = []
+    monkeypatch.setattr(cli, "compare_estimators", lambda *a, **k: folds.append(1))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--dataset", "iris", "--cv", "2", "--repeats", "1", "--scoring", scoring])
+    assert exit_info.value.code == 2 and not folds
+    assert f"--scoring {scoring}:" in capsys.readouterr().err
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch, two_entries):
