@@ -195,10 +195,15 @@ def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
         if y.isna().any():
             raise CommandError(f"error: the target column {args.target!r} has missing values")
         index = frame.columns[0] if len(frame.columns) else None
-        if str(index).startswith("Unnamed: 0") and np.array_equal(frame[index], range(len(y))):
-            # the row numbers DataFrame.to_csv writes first, unnamed: as a feature they told
-            # sorted classes apart (a review)
-            print(f"note: column {index!r} (0, 1, 2, ...: a saved index) left out")
+        if (
+            str(index).startswith("Unnamed: 0")
+            and frame[index].dtype.kind in "iu"
+            and frame[index].is_unique
+        ):
+            # a first column without a name holding distinct integers: the row labels
+            # DataFrame.to_csv writes (of a shuffled or filtered frame too): as a feature they
+            # told classes stored in order apart (a review)
+            print(f"note: column {index!r} (distinct integers, unnamed: a saved index) left out")
             frame = frame.drop(columns=index)
         numeric = frame.select_dtypes(["number", "bool"])  # (True/False as 1/0)
         dropped = [c for c in frame.columns if c not in numeric.columns]
@@ -557,7 +562,12 @@ def run_bias_variance(args, parser) -> None:
         f"{format_param_value(values[best])}"
     )
     if args.plot:
-        display = _plotting().BiasVarianceDisplay.from_result(curve, xscale=scale)
+        # (values that are not numbers, the mlp's (units,) tuples, stand at 0, 1, 2, ...: their
+        # log spacing is then the axis's, and a log axis could not take them: a review)
+        numbers = all(isinstance(v, (int, float)) for v in values)
+        display = _plotting().BiasVarianceDisplay.from_result(
+            curve, xscale=scale if numbers else "auto"
+        )
         display.ax_.set_xlabel(f"{param} ({args.estimator})")
         _save_figure(display, args.plot)
     print(f"total {time.perf_counter() - start:.1f} s")
@@ -586,7 +596,7 @@ def _add_data_options(sub, *, datasets_=tuple(DATASETS), default="breast_cancer"
         default=None,
         help=f"(default {default or 'breast_cancer, or sine for a regression curve'})",
     )
-    sub.add_argument("--csv", help="a CSV file of your own (numeric features)")
+    sub.add_argument("--csv", help="a CSV file of your own (numeric or True/False feature columns)")
     sub.add_argument("--target", help="the label column of --csv")
 
 

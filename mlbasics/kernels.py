@@ -20,7 +20,6 @@ its rows itself from the same numbers (:mod:`mlbasics.svm._smo_kernels`).
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from numbers import Real
@@ -91,7 +90,8 @@ def callable_kernel_input(two_d: bool) -> dict:
     whose matrix is checked instead (:meth:`KernelSpec.matrix`). ``X`` is still indexed by its
     rows and counted against ``y``; ``two_d``: rows of features, whose number ``validate_data``
     records in ``n_features_in_`` (fit) and checks (predict), with scikit-learn's message for
-    a 1-D ``X``.
+    a 1-D ``X``. (Sequences that all have the same length read as such a table: predict then
+    wants that length; an object array of them keeps them free, as ragged ones are.)
     """
     return {"dtype": None, "ensure_2d": two_d, "allow_nd": True, "ensure_all_finite": False}
 
@@ -106,11 +106,9 @@ def _private_copy(A):
     arguments stays away from the caller's data. (Read-only views were tried first, but compiled
     kernels such as scikit-learn's ``chi2_kernel`` refuse read-only buffers even though they
     never write.) The copy costs ``O(n p)`` against the kernel's ``O(n m p)``."""
-    if sparse.issparse(A):
-        return A.copy()
-    A = np.array(A, copy=True)
-    # (rows that are Python objects, such as the lists of ragged sequences, copied too)
-    return copy.deepcopy(A) if A.dtype == object else A
+    # (an array of Python objects, such as ragged sequences, is copied, not its objects: a
+    # kernel may look rows up by identity, or hold rows that cannot be copied; a review)
+    return A.copy() if sparse.issparse(A) else np.array(A, copy=True)
 
 
 def row_blocks(n_rows: int, n_cols: int, max_bytes: int = PREDICT_BLOCK_BYTES):

@@ -1,5 +1,6 @@
 """The ``mlbasics`` command: the comparison table, the bias-variance curve, their error messages."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -156,6 +157,23 @@ def test_the_plots_axis_follows_the_spacing_of_the_range(options, axis, monkeypa
             "--plot", str(tmp_path / "bv.png"), *options]  # fmt: skip
     assert main(argv) == 0
     assert drawn[0].ax_.get_xscale() == axis
+
+
+def test_the_default_mlp_curve_is_drawn(monkeypatch, tmp_path):
+    # Its values are (units,) tuples, which a log axis cannot take: with the log spacing the
+    # plot failed after every fit (a review). They stand at 0, 1, 2, ..., evenly, as the powers
+    # of two they are.
+    pytest.importorskip("matplotlib")
+    from sklearn.neural_network import MLPClassifier
+
+    quick = dataclasses.replace(
+        CURVE_ENTRIES["mlp"], make=lambda: cli._scaled(MLPClassifier(max_iter=20))
+    )
+    monkeypatch.setitem(cli.CURVE_ENTRIES, "mlp", quick)
+    path = tmp_path / "mlp.png"
+    argv = ["bias-variance", "--estimator", "mlp", "--dataset", "iris", "--rounds", "2",
+            "--no-progress", "--plot", str(path)]  # fmt: skip
+    assert main(argv) == 0 and path.stat().st_size > 10_000
 
 
 def test_the_default_range_of_hidden_units_is_powers_of_two():
@@ -596,12 +614,13 @@ def test_a_saved_index_column_is_left_out_and_true_false_columns_kept(tmp_path, 
     x = rng.standard_normal(n)
     flag = rng.random(n) > 0.5
     label = (x + flag + 0.5 * rng.standard_normal(n) > 0.5).astype(int)
+    order = rng.permutation(n)  # (saved from a shuffled frame: the labels are not 0..n-1)
     lines = [",x,flag,label"] + [
-        f"{i},{a},{b},{c}" for i, (a, b, c) in enumerate(zip(x, flag, label, strict=True))
+        f"{i},{a},{b},{c}" for i, a, b, c in zip(order, x, flag, label, strict=True)
     ]
     path = tmp_path / "saved.csv"
     path.write_text("\n".join(lines) + "\n")
     assert main(["kkt", "--model", "logistic", "--csv", str(path), "--target", "label"]) == 0
     out = capsys.readouterr().out
-    assert "column 'Unnamed: 0' (0, 1, 2, ...: a saved index) left out" in out
+    assert "column 'Unnamed: 0' (distinct integers, unnamed: a saved index) left out" in out
     assert "non-numeric" not in out and f"({n} x 2, standardised)" in out

@@ -311,7 +311,14 @@ class Sequential:
         if grad.dtype != self.dtype:
             if grad.dtype.kind not in "biuf":
                 raise ValueError(f"grad_out must hold real numbers, got dtype {grad.dtype}.")
-            grad = grad.astype(self.dtype)
+            try:
+                with np.errstate(over="raise"):
+                    grad = grad.astype(self.dtype)
+            except FloatingPointError:
+                raise FloatingPointError(
+                    f"grad_out has values beyond the range of the network's "
+                    f"{np.dtype(self.dtype).name} (a diverging run, or a loss on another scale)"
+                ) from None
         for layer in self.layers[:0:-1]:
             grad = layer.backward(grad)
         first = self.layers[0]

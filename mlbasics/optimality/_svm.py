@@ -172,7 +172,22 @@ def _same_data(A, B) -> bool:
     A, B = np.asarray(A), np.asarray(B)
     if A.dtype.kind in "biuf" and B.dtype.kind in "biuf":
         return bool(np.allclose(A, B, atol=1e-12, equal_nan=True))
+    if A.dtype == object or B.dtype == object:  # rows that are arrays (ragged sequences), ...
+        return A.shape == B.shape and all(
+            _same_row(a, b) for a, b in zip(A.ravel(), B.ravel(), strict=True)
+        )
     return bool(np.array_equal(A, B))
+
+
+def _same_row(a, b) -> bool:
+    """Whether two rows of an object array hold the same data (elementwise ``==`` of numpy
+    arrays made ``array_equal`` ask for the truth value of an array: a review)."""
+    if a is b:
+        return True
+    try:
+        return np.shape(a) == np.shape(b) and bool(np.all(np.asarray(a) == np.asarray(b)))
+    except (TypeError, ValueError):  # rows numpy cannot compare: only identity counts
+        return False
 
 
 def _reading_problem(model, X, y_index, rows):

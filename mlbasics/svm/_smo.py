@@ -294,9 +294,11 @@ def _solve_pairs(X, y, upper, spec, loss, tol, max_iter, shrinking, cache_size, 
         shrink = False  # the shrunk gradient would be rebuilt from F_bar, in float32 precision
     check_unbounded_direction(loss, fstate[K.F_OBJECTIVE], X, spec, data, alpha, extra)
     F_exact = F
-    kept_gap = None  # the kept gradient's gap, where the float64 one replaces it below
+    kept_gap = None  # the kept gradient's gap at the final alpha, where the float64 one replaces it
     if code != K.CONVERGED and not exact and math.isfinite(fstate[K.F_OBJECTIVE]):
-        kept_gap = float(fstate[K.F_GAP])
+        # (at the final alpha: the gap SMO last recorded is the one before its last step, which
+        # differs from the final one in any run, drift or not: a review)
+        kept_gap = float(violations(F, pen_up, pen_low)[0])
         # An unconverged run's objective, gap and primal value come from the float64 gradient at
         # its alpha, not from the kept one (_dual.unconverged_gradient); its bias stays F's (the
         # model a hook was shown at that point).

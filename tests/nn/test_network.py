@@ -566,3 +566,13 @@ def test_a_float64_loss_of_the_users_that_diverges_is_a_training_divergence():
     with pytest.raises(TrainingDivergedError, match="Lower the learning rate"):
         for _ in range(100):
             train_epoch(net, PoissonLoss(), optimizer, X, y, batch_size=8)
+
+
+def test_backward_refuses_a_gradient_beyond_the_networks_dtype():
+    # Outside train_epoch the cast turned 1e300 into inf gradients with a warning only (a
+    # review); inside, the same error is the run's divergence (the test above).
+    net = Sequential([Dense(3, 2, rng=np.random.default_rng(0)), Tanh()])
+    out = net.forward(np.ones((4, 3)), training=True)
+    with pytest.raises(FloatingPointError, match="beyond the range of the network's float32"):
+        net.backward(np.full(out.shape, 1e300))
+    assert np.all(np.isfinite(net.backward(np.full(out.shape, 1e30))))

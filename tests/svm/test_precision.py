@@ -439,3 +439,17 @@ def test_a_run_held_above_tol_by_the_float32_rows_says_max_iter_would_not_help()
                                                   r"showed ([0-9.e+-]+):", message)[0])  # fmt: skip
     true_gap = float64_gap(model, X, y, 1e4)
     assert quoted == pytest.approx(true_gap, rel=1e-2) and true_gap > 10 * kept
+
+
+def test_an_ordinary_run_stopped_by_max_iter_is_told_to_increase_it():
+    # The message above compared the float64 gap at the final alpha with the kept gap SMO had
+    # recorded before its last step: it claimed a larger max_iter would not help in ordinary
+    # slow runs (61 of a sweep; moons, rbf, C = 100 stopped at 1000 steps converges at 1708: a
+    # review). Reference: the same fit with a larger max_iter, which converges.
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(200, noise=0.3, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Increase max_iter") as caught:
+        SVC(kernel="rbf", C=100.0, max_iter=1000).fit(X, y)
+    assert not any("would not help" in str(w.message) for w in caught)
+    assert SVC(kernel="rbf", C=100.0, max_iter=100_000).fit(X, y).converged_

@@ -538,6 +538,8 @@ def _sequence_rbf(A, B):
 def _callable_inputs():
     rng = np.random.default_rng(0)
     sequences = [list(rng.normal(i % 2, 1.0, rng.integers(3, 9))) for i in range(30)]
+    arrays = np.empty(30, dtype=object)  # the same sequences as numpy arrays
+    arrays[:] = [np.array(s) for s in sequences]
     with_nan = rng.standard_normal((30, 3))
     nan_labels = (with_nan[:, 0] > 0).astype(int)
     with_nan[3, 1] = with_nan[7, 2] = np.nan
@@ -548,11 +550,14 @@ def _callable_inputs():
         "missing values": (_missing_aware_rbf, with_nan, nan_labels),
         "3-D series": (_series_rbf, series, (series[:, 0, 0] > 0).astype(int)),
         "ragged sequences": (_sequence_rbf, sequences, np.arange(30) % 2),
+        # (check_kkt compared such rows with ==, whose arrays have no single truth value)
+        "ragged arrays": (_sequence_rbf, arrays, np.arange(30) % 2),
     }
 
 
 @pytest.mark.parametrize(
-    "case", ["a list of strings", "missing values", "3-D series", "ragged sequences"]
+    "case",
+    ["a list of strings", "missing values", "3-D series", "ragged sequences", "ragged arrays"],
 )
 def test_a_callable_kernel_reads_any_rows_as_scikit_learn_does(case):
     # X was checked as 2-D finite features although only the callable reads it: a plain list
