@@ -194,15 +194,11 @@ def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
         y = frame.pop(args.target)
         if y.isna().any():
             raise CommandError(f"error: the target column {args.target!r} has missing values")
-        index = frame.columns[0] if len(frame.columns) else None
-        if (
-            str(index).startswith("Unnamed: 0")
-            and frame[index].dtype.kind in "iu"
-            and frame[index].is_unique
-        ):
-            # a first column without a name holding distinct integers: the row labels
-            # DataFrame.to_csv writes (of a shuffled or filtered frame too): as a feature they
-            # told classes stored in order apart (a review)
+        while len(frame.columns) and _saved_index(frame[frame.columns[0]]):
+            # the row labels DataFrame.to_csv writes first (of a shuffled or filtered frame, and
+            # the older ones of a frame saved again: "Unnamed: 0.1", ...): as a feature they told
+            # classes stored in order apart (reviews)
+            index = frame.columns[0]
             print(f"note: column {index!r} (distinct integers, unnamed: a saved index) left out")
             frame = frame.drop(columns=index)
         numeric = frame.select_dtypes(["number", "bool"])  # (True/False as 1/0)
@@ -234,6 +230,14 @@ def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
         return X, y, "sine (y = sin x + noise)"
     X, y = DATASETS[args.dataset](return_X_y=True)
     return X, y, args.dataset
+
+
+def _saved_index(column) -> bool:
+    """Whether a leading CSV column is a saved index: no name in the header (pandas reads it as
+    ``Unnamed: 0``; a frame read back and saved again writes that name as the header of the
+    older labels, read as ``Unnamed: 0.1``) and distinct integers."""
+    unnamed = re.fullmatch(r"Unnamed: \d+(\.\d+)?", str(column.name)) is not None
+    return unnamed and column.dtype.kind in "iu" and column.is_unique
 
 
 def _standardisable(X) -> np.ndarray:
@@ -407,7 +411,7 @@ def run_compare(args, parser) -> None:
             except (AttributeError, ValueError, TypeError) as exc:
                 parser.error(
                     f"--scoring {args.scoring}: {entry} cannot be scored with it ({exc}); "
-                    "choose a scorer that reads predict (accuracy, balanced_accuracy, f1_macro, ...)"
+                    "choose another scorer (accuracy and balanced_accuracy read predict alone)"
                 )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

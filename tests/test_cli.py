@@ -615,12 +615,15 @@ def test_a_saved_index_column_is_left_out_and_true_false_columns_kept(tmp_path, 
     flag = rng.random(n) > 0.5
     label = (x + flag + 0.5 * rng.standard_normal(n) > 0.5).astype(int)
     order = rng.permutation(n)  # (saved from a shuffled frame: the labels are not 0..n-1)
-    lines = [",x,flag,label"] + [
-        f"{i},{a},{b},{c}" for i, a, b, c in zip(order, x, flag, label, strict=True)
+    # (read back with its index and saved again: the old labels follow as "Unnamed: 0.1")
+    lines = [",Unnamed: 0,x,flag,label"] + [
+        f"{k},{i},{a},{b},{c}"
+        for k, (i, a, b, c) in enumerate(zip(order, x, flag, label, strict=True))
     ]
     path = tmp_path / "saved.csv"
     path.write_text("\n".join(lines) + "\n")
     assert main(["kkt", "--model", "logistic", "--csv", str(path), "--target", "label"]) == 0
     out = capsys.readouterr().out
     assert "column 'Unnamed: 0' (distinct integers, unnamed: a saved index) left out" in out
+    assert "column 'Unnamed: 0.1' (distinct integers, unnamed: a saved index) left out" in out
     assert "non-numeric" not in out and f"({n} x 2, standardised)" in out

@@ -312,7 +312,7 @@ class Sequential:
             if grad.dtype.kind not in "biuf":
                 raise ValueError(f"grad_out must hold real numbers, got dtype {grad.dtype}.")
             try:
-                with np.errstate(over="raise"):
+                with np.errstate(over="raise", under="ignore"):  # (tiny values round to 0)
                     grad = grad.astype(self.dtype)
             except FloatingPointError:
                 raise FloatingPointError(

@@ -180,14 +180,33 @@ def _same_data(A, B) -> bool:
 
 
 def _same_row(a, b) -> bool:
-    """Whether two rows of an object array hold the same data (elementwise ``==`` of numpy
-    arrays made ``array_equal`` ask for the truth value of an array: a review)."""
+    """Whether two rows of an object array hold the same data, as :func:`_same_data` compares
+    arrays: numbers to 1e-12 with NaN equal to NaN, and, recursively, sequences numpy cannot
+    stack and dicts (elementwise ``==`` of numpy arrays made ``array_equal`` ask for the truth
+    value of an array, and exact ``==`` told a reloaded model's rows with NaN apart from the
+    training data's: reviews)."""
     if a is b:
         return True
+    a, b = (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for v in (a, b))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(_same_row(a[k], b[k]) for k in a)
+        )
     try:
-        return np.shape(a) == np.shape(b) and bool(np.all(np.asarray(a) == np.asarray(b)))
-    except (TypeError, ValueError):  # rows numpy cannot compare: only identity counts
-        return False
+        A, B = np.asarray(a), np.asarray(b)
+    except ValueError:  # sequences of sequences of different lengths
+        A = B = None
+    if A is None or A.dtype == object or B.dtype == object:
+        if isinstance(a, (list, tuple, np.ndarray)) and isinstance(b, (list, tuple, np.ndarray)):
+            return len(a) == len(b) and all(_same_row(x, z) for x, z in zip(a, b, strict=True))
+        try:
+            return bool(a == b)
+        except (TypeError, ValueError):  # objects whose == is not a truth value
+            return False
+    return A.shape == B.shape and _same_data(A, B)
 
 
 def _reading_problem(model, X, y_index, rows):

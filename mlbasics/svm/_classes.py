@@ -240,7 +240,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         The kernel (see :mod:`mlbasics.kernels`). With "precomputed", ``X`` is the kernel matrix
         (``fit``: square, training x training; ``predict``: test x training). A callable
         ``kernel(X, Z)`` returns the matrix; it is checked for shape and finite real values, and
-        gets copies of ``X`` and ``Z`` (so it cannot change the caller's data). As in
+        gets copies of the arrays ``X`` and ``Z`` (so it cannot change the caller's arrays; the
+        Python objects in an object array, such as ragged sequences, are passed as they are). As in
         scikit-learn, only the callable reads ``X``, which keeps its dtype and shape: integer
         indices into a table stay integers, strings (for a string kernel) stay strings, from a
         plain list too; 3-D series and missing values (NaN) reach the callable as given.

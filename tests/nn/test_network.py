@@ -576,3 +576,5 @@ def test_backward_refuses_a_gradient_beyond_the_networks_dtype():
     with pytest.raises(FloatingPointError, match="beyond the range of the network's float32"):
         net.backward(np.full(out.shape, 1e300))
     assert np.all(np.isfinite(net.backward(np.full(out.shape, 1e30))))
+    with np.errstate(all="raise"):  # values below float32's range round to 0: no error
+        assert np.all(np.isfinite(net.backward(np.full(out.shape, 1e-50))))
