@@ -196,8 +196,8 @@ def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
             raise CommandError(f"error: the target column {args.target!r} has missing values")
         while len(frame.columns) and _saved_index(frame[frame.columns[0]]):
             # the row labels DataFrame.to_csv writes first (of a shuffled or filtered frame, and
-            # the older ones of a frame saved again: "Unnamed: 0.1", ...): as a feature they told
-            # classes stored in order apart (reviews)
+            # both sets of a frame saved again): as a feature they told classes stored in order
+            # apart (reviews)
             index = frame.columns[0]
             print(f"note: column {index!r} (distinct integers, unnamed: a saved index) left out")
             frame = frame.drop(columns=index)
@@ -234,8 +234,9 @@ def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
 
 def _saved_index(column) -> bool:
     """Whether a leading CSV column is a saved index: no name in the header (pandas reads it as
-    ``Unnamed: 0``; a frame read back and saved again writes that name as the header of the
-    older labels, read as ``Unnamed: 0.1``) and distinct integers."""
+    ``Unnamed: 0``, ``Unnamed: 1``, ...; a frame read back and saved again writes ``Unnamed: 0``
+    as the header of its older labels, which pandas then renames ``Unnamed: 0.1``) and distinct
+    integers."""
     unnamed = re.fullmatch(r"Unnamed: \d+(\.\d+)?", str(column.name)) is not None
     return unnamed and column.dtype.kind in "iu" and column.is_unique
 

@@ -301,9 +301,9 @@ class Sequential:
         Fills ``flat_grads`` (the layers' gradient arrays) on the way. ``grad_out`` may be
         overwritten; it is cast to the network's dtype first, as :meth:`forward`'s input (a
         float64 gradient from a loss of the user's, into a float32 network with BatchNorm,
-        crashed in numpy: a review). A value beyond that dtype's range is a divergence, not bad
-        data: under :func:`train_epoch`'s floating-point traps the cast raises
-        ``FloatingPointError``, reported as a :class:`TrainingDivergedError`. With
+        crashed in numpy: a review). A value beyond that dtype's range raises
+        ``FloatingPointError``: a divergence, not bad data, which :func:`train_epoch` reports as a
+        :class:`TrainingDivergedError`. With
         ``input_grad=False`` a first layer that can (``Dense``) skips the product that only the
         input gradient needs, and ``None`` is returned: training does not need it.
         """

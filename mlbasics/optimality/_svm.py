@@ -16,7 +16,7 @@ from scipy.special import expit
 from .. import losses
 from .._ovo import pair_coefficients
 from .._validation import class_weights
-from ..kernels import KernelSpec, rbf_centre, resolve_gamma
+from ..kernels import KernelSpec, callable_kernel_rows, rbf_centre, resolve_gamma
 from ._report import KKTReport, merge_worst, worst_entries
 
 __all__ = [
@@ -146,9 +146,17 @@ def _check_training_data(model, X):
     fitted_X = getattr(model, SKLEARN_FITTED_X, None) if callable(model.kernel) else None
     if fitted_X is None:
         return
+    fitted_X = callable_kernel_rows(fitted_X)  # (as check_kkt read X: records stay records)
     try:
         fitted_X = np.asarray(_dense(fitted_X))
-    except (TypeError, ValueError):  # not an array of rows: nothing to compare with
+    except (TypeError, ValueError):  # rows numpy cannot stack: row by row
+        if len(fitted_X) != len(X) or not all(
+            _same_row(a, b) for a, b in zip(fitted_X, X, strict=True)
+        ):
+            raise ValueError(
+                "X differs from the data the model was fitted on: X is not the training data "
+                "of this model (in the same row order)."
+            ) from None
         return
     if fitted_X.ndim == 0:
         return
@@ -171,7 +179,8 @@ def _same_data(A, B) -> bool:
     indices a callable kernel reads) exactly."""
     A, B = np.asarray(A), np.asarray(B)
     if A.dtype.kind in "biuf" and B.dtype.kind in "biuf":
-        return bool(np.allclose(A, B, atol=1e-12, equal_nan=True))
+        # (rtol too: allclose's default 1e-5 let a support vector changed by 1e-6 pass: a review)
+        return bool(np.allclose(A, B, rtol=1e-12, atol=1e-12, equal_nan=True))
     if A.dtype == object or B.dtype == object:  # rows that are arrays (ragged sequences), ...
         return A.shape == B.shape and all(
             _same_row(a, b) for a, b in zip(A.ravel(), B.ravel(), strict=True)

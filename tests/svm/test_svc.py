@@ -526,10 +526,11 @@ def _series_rbf(A, B):
 
 
 def _sequence_rbf(A, B):
-    """An RBF kernel on the mean and spread of sequences of any lengths."""
+    """An RBF kernel on the mean and spread of sequences of any lengths, their missing values
+    (NaN) skipped."""
 
     def features(rows):
-        return np.array([[np.mean(r), np.std(r)] for r in rows])
+        return np.array([[np.nanmean(r), np.nanstd(r)] for r in rows])
 
     a, b = features(A), features(B)
     return np.exp(-((a[:, None] - b[None]) ** 2).sum(axis=-1))
@@ -580,28 +581,18 @@ def test_a_callable_kernel_reads_any_rows_as_scikit_learn_does(case):
             check_kkt(theirs if case == "missing values" else ours, other, y)
 
 
-def _nan_sequence_rbf(A, B):
-    """An RBF kernel on the mean and spread of sequences, their missing values (NaN) skipped."""
-
-    def features(rows):
-        return np.array([[np.nanmean(r), np.nanstd(r)] for r in rows])
-
-    a, b = features(A), features(B)
-    return np.exp(-((a[:, None] - b[None]) ** 2).sum(axis=-1))
-
-
 def test_check_kkt_knows_ragged_rows_with_missing_values_after_a_reload():
     # A pickled model's support vectors are new objects: exact == told its ragged rows with a
     # NaN apart from the training data ("X[support_] differs", also for scikit-learn's model:
-    # "X differs"), where the identity of the objects had hidden it (a review). Reference: the
-    # same data compared by hand; one changed value is still refused.
+    # "X differs"), where the identity of the objects had hidden it (a review). The data passed
+    # are the training data themselves (pickled copies); one changed value is still refused.
     rng = np.random.default_rng(0)
     X = np.empty(30, dtype=object)
     X[:] = [rng.normal(i % 2, 1.0, rng.integers(3, 9)) for i in range(30)]
     for row in X:
         row[0] = np.nan
     y = np.arange(30) % 2
-    for model in (SVC(kernel=_nan_sequence_rbf), svm.SVC(kernel=_nan_sequence_rbf)):
+    for model in (SVC(kernel=_sequence_rbf), svm.SVC(kernel=_sequence_rbf)):
         loaded = pickle.loads(pickle.dumps(model.fit(X, y)))
         assert check_kkt(loaded, X, y).ok
         assert check_kkt(loaded, pickle.loads(pickle.dumps(X)), y).ok
@@ -609,6 +600,63 @@ def test_check_kkt_knows_ragged_rows_with_missing_values_after_a_reload():
         changed[int(np.ravel(model.support_)[0])][1] += 1.0
         with pytest.raises(ValueError, match=r"X differs|X\[support_\] differs"):
             check_kkt(loaded, changed, y)
+
+
+def _record_kernel(A, B):
+    """An RBF kernel on records (name, weight): the name's length and the weight, as given."""
+
+    def features(rows):
+        return np.array([[len(name), weight] for name, weight in rows], dtype=float)
+
+    a, b = features(A), features(B)
+    if not all(isinstance(weight, float) for _, weight in A):
+        raise TypeError("the weights reached the kernel as something else than floats")
+    return np.exp(-0.5 * ((a[:, None] - b[None]) ** 2).sum(axis=-1))
+
+
+def test_records_reach_a_callable_kernel_as_given():
+    # A list of (str, float) tuples was stacked by numpy into strings: the kernel read '1.5',
+    # scikit-learn's model failed check_kkt on its own data and ours fitted another model (a
+    # review). Reference: scikit-learn's SVC, which passes the list as given.
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    X = [("ab" * (i % 3 + 1), float(rng.normal(2 * y[i], 1.0))) for i in range(40)]
+    ours = SVC(kernel=_record_kernel, C=10.0, tol=1e-8).fit(X, y)
+    theirs = svm.SVC(kernel=_record_kernel, C=10.0, tol=1e-8).fit(X, y)
+    np.testing.assert_allclose(ours.decision_function(X), theirs.decision_function(X), atol=1e-6)
+    assert check_kkt(ours, X, y, tol=1e-6).ok and check_kkt(theirs, X, y, tol=1e-6).ok
+
+
+def test_check_kkt_refuses_support_vectors_off_by_a_millionth():
+    # Numbers were compared with allclose's default rtol of 1e-5 (the docstring said 1e-12):
+    # a support vector scaled by 1 + 1e-6 passed for the training data (a review).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    y = (X[:, 0] > 0).astype(int)
+
+    def linear(A, B):
+        return np.asarray(A) @ np.asarray(B).T
+
+    model = SVC(kernel=linear).fit(X, y)
+    changed = X.copy()
+    changed[model.support_[0]] *= 1.0 + 1e-6
+    with pytest.raises(ValueError, match=r"X\[support_\] differs"):
+        check_kkt(model, changed, y)
+    assert check_kkt(model, X.copy(), y).ok
+
+
+def test_scikit_learns_model_on_ragged_lists_is_compared_row_by_row():
+    # Its training X, a list numpy cannot stack, was not compared at all: a reversed row passed
+    # (a review). Reference: the training data themselves pass.
+    rng = np.random.default_rng(0)
+    X = [list(rng.normal(i % 2, 1.0, rng.integers(3, 9))) for i in range(30)]
+    y = np.arange(30) % 2
+    theirs = svm.SVC(kernel=_sequence_rbf).fit(X, y)
+    assert check_kkt(theirs, [list(row) for row in X], y).ok
+    changed = [list(row) for row in X]
+    changed[int(theirs.support_[0])].reverse()
+    with pytest.raises(ValueError, match="X differs"):
+        check_kkt(theirs, changed, y)
 
 
 def test_a_callable_kernel_gets_the_rows_themselves():
