@@ -66,25 +66,25 @@ def rbf_centre(X) -> np.ndarray:
 
 def callable_kernel_rows(X):
     """``X`` as rows a callable kernel reads: a list or tuple becomes a 1-D object array of its
-    rows, each as given (as scikit-learn's ``SVC`` passes them), where numpy would not keep
-    them: rows it cannot stack (sequences of different lengths), rows that are tuples (records
-    such as ``("apple", 1.5)``, which numpy turned into strings, or ``(3, 0.5)``, whose index 3
-    became the float 3.0: a review), and rows mixing strings with other values. Anything else
-    (a list of strings, of numeric rows) is returned as it is."""
+    rows, each as given (as scikit-learn's ``SVC`` passes them), where numpy cannot stack them
+    (sequences of different lengths) or would change their values' types: rows mixing strings
+    with numbers (a record ``("apple", 1.5)`` became two strings: a review). Anything else is
+    returned as it is: a list of strings, or of numeric rows (tuples from ``zip`` too), which
+    numpy stacks into a table of numbers (integers beside floats become floats, as in a list
+    of lists)."""
     if not isinstance(X, (list, tuple)):
         return X
     try:
         stacked = np.asarray(X)
     except ValueError:  # rows of different lengths
         stacked = None
-    records = any(isinstance(row, tuple) for row in X)
     mixed = (
         stacked is not None
         and stacked.ndim >= 2
         and stacked.dtype.kind in "US"
         and not all(isinstance(v, str) for row in X for v in np.ravel(np.asarray(row, object)))
     )
-    if stacked is None or records or mixed:
+    if stacked is None or mixed:
         rows = np.empty(len(X), dtype=object)
         for i, row in enumerate(X):
             rows[i] = row

@@ -627,6 +627,56 @@ def test_records_reach_a_callable_kernel_as_given():
     assert check_kkt(ours, X, y, tol=1e-6).ok and check_kkt(theirs, X, y, tol=1e-6).ok
 
 
+@pytest.mark.parametrize("form", ["zip", "tuple of tuples", "index tuples"])
+def test_numeric_tuples_are_stacked_as_scikit_learns_kernels_expect(form):
+    # A first fix made every list of tuples an object array of them: the tuples of zip(x1, x2)
+    # no longer reached rbf_kernel as numbers and fit crashed inside the kernel (a review).
+    # Reference: scikit-learn's SVC on the same list.
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(30), rng.standard_normal(30)
+    y = (a > 0).astype(int)
+    if form == "index tuples":
+        table = np.c_[a, b]
+        X = [(i,) for i in range(30)]
+
+        def kernel(A, B):
+            return rbf_kernel(
+                table[np.asarray(A, dtype=int)[:, 0]], table[np.asarray(B, dtype=int)[:, 0]]
+            )
+    else:
+        X = list(zip(a, b, strict=True))
+        X = tuple(X) if form == "tuple of tuples" else X
+        kernel = rbf_kernel
+    ours = SVC(kernel=kernel, tol=1e-10).fit(X, y)
+    theirs = svm.SVC(kernel=kernel, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(ours.decision_function(X), theirs.decision_function(X), atol=1e-6)
+    assert check_kkt(ours, X, y, tol=1e-6).ok and check_kkt(theirs, X, y, tol=1e-6).ok
+
+
+def test_check_kkt_sums_float32_duplicates_of_scikit_learns_training_x_as_it_sums_x():
+    # check_kkt summed X's duplicate entries in sorted order, the fitted X in stored order: in
+    # float32 one ulp apart, and rtol=1e-12 then refused scikit-learn's model on its own data
+    # (a review). Reference: the very matrix given to fit.
+    rng = np.random.default_rng(1)
+    dense = rng.normal(0.0, 1.0, (120, 8))
+    dense[rng.random((120, 8)) < 0.5] = 0.0
+    y = (dense[:, 0] + dense[:, 1] > 0).astype(int)
+    data, indices, indptr = [], [], [0]
+    for row in dense:  # each entry stored as three unsorted parts 0.1, 0.2 and 0.7 of it
+        parts = [(j, f * row[j]) for j in np.flatnonzero(row) for f in (0.1, 0.2, 0.7)]
+        for k in rng.permutation(len(parts)):
+            indices.append(parts[k][0])
+            data.append(parts[k][1])
+        indptr.append(len(data))
+    X = sparse.csr_matrix((np.array(data, np.float32), indices, indptr), shape=(120, 8))
+
+    def linear(A, B):
+        return (A @ B.T).toarray().astype(float)
+
+    theirs = svm.SVC(kernel=linear, C=10.0).fit(X.copy(), y)
+    assert check_kkt(theirs, X, y).ok
+
+
 def test_check_kkt_refuses_support_vectors_off_by_a_millionth():
     # Numbers were compared with allclose's default rtol of 1e-5 (the docstring said 1e-12):
     # a support vector scaled by 1 + 1e-6 passed for the training data (a review).
@@ -645,7 +695,7 @@ def test_check_kkt_refuses_support_vectors_off_by_a_millionth():
     assert check_kkt(model, X.copy(), y).ok
 
 
-def test_scikit_learns_model_on_ragged_lists_is_compared_row_by_row():
+def test_scikit_learns_model_on_ragged_lists_is_compared_with_x():
     # Its training X, a list numpy cannot stack, was not compared at all: a reversed row passed
     # (a review). Reference: the training data themselves pass.
     rng = np.random.default_rng(0)
