@@ -82,33 +82,41 @@ def ovr_from_ovo(decision: np.ndarray, n_classes: int, *, zero_to_first=True) ->
     """
     n = decision.shape[0]
     votes = np.zeros((n, n_classes))
-    confidence = np.zeros((n, n_classes))
-    shares = np.zeros((n, n_classes))  # the same sums of the values divided by n_classes
+    for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
+        wins_a = decision[:, p] >= 0 if zero_to_first else decision[:, p] > 0
+        votes[wins_a, a] += 1
+        votes[~wins_a, b] += 1
     with np.errstate(over="ignore", invalid="ignore"):  # (overflows replaced below)
-        for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
-            wins_a = decision[:, p] >= 0 if zero_to_first else decision[:, p] > 0
-            votes[wins_a, a] += 1
-            votes[~wins_a, b] += 1
-            confidence[:, a] += decision[:, p]
-            confidence[:, b] -= decision[:, p]
-            shares[:, a] += decision[:, p] / n_classes
-            shares[:, b] -= decision[:, p] / n_classes
+        confidence = class_sums(decision, n_classes)
         squashed = confidence / (3 * (np.abs(confidence) + 1))
     # Pairwise values near 1e308 (a review): a running sum that overflowed stays infinite (of
     # the sign of its overflow, not of the whole sum), and inf / inf made NaN scores, so that
-    # predict answered a class of no votes. The sums of shares cannot overflow (n_classes - 1
-    # terms of at most max / n_classes). Where the plain sum is not finite, or 3 (|s| + 1) may
-    # overflow, the squash is taken from them: +-1/3 (to rounding) beyond max / 4.
+    # predict answered a class of no votes. The sums of the values divided by n_classes cannot
+    # overflow (n_classes - 1 terms of at most max / n_classes). Where the plain sum is not
+    # finite, or 3 (|s| + 1) may overflow, the squash is taken from them: +-1/3 (to rounding)
+    # beyond max / 4.
     top = np.finfo(float).max / 4
     redo = ~(np.abs(confidence) <= top)  # (also NaN)
-    if redo.any():
+    rows = redo.any(axis=1)
+    if rows.any():
+        shares = class_sums(decision[rows] / n_classes, n_classes)[redo[rows]]
         with np.errstate(over="ignore"):  # (clipped: used only below top)
-            exact = np.clip(shares[redo] * n_classes, -top, top)
+            exact = np.clip(shares * n_classes, -top, top)
         squashed[redo] = np.where(
-            np.abs(shares[redo]) > top / n_classes, np.sign(shares[redo]) / 3,
+            np.abs(shares) > top / n_classes, np.sign(shares) / 3,
             exact / (3 * (np.abs(exact) + 1)),
         )  # fmt: skip
     return votes + squashed
+
+
+def class_sums(values, n_classes: int) -> np.ndarray:
+    """Each class's sum of its pairwise ``values`` (libsvm's pair order): plus as a pair's first
+    class, minus as its second."""
+    sums = np.zeros((values.shape[0], n_classes))
+    for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
+        sums[:, a] += values[:, p]
+        sums[:, b] -= values[:, p]
+    return sums
 
 
 def kernel_block(spec: KernelSpec, A, B, sq_b=None) -> np.ndarray:
@@ -1022,12 +1030,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         ``f_aa = 0`` and ``f_ba = -f_ab``); the probabilities are ``softmax(u)``.
         """
         n_classes = len(self.classes_)
-        u = np.zeros((ovo.shape[0], n_classes))
-        share = ovo / n_classes  # (divided first: the sum of finite values near 1e308 overflowed)
-        for p, (a, b) in enumerate(combinations(range(n_classes), 2)):
-            u[:, a] += share[:, p]
-            u[:, b] -= share[:, p]
-        return u
+        # (divided first: the sum of finite values near 1e308 overflowed)
+        return class_sums(ovo / n_classes, n_classes)
 
     @available_if(_is_logistic)
     def predict_log_proba(self, X):
