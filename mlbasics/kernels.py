@@ -56,12 +56,46 @@ def squared_norms(X) -> np.ndarray:
 
 
 def rbf_centre(X) -> np.ndarray:
-    """The point the RBF kernel's rows are taken relative to: the median of each feature of the
-    dense ``X``. The kernel reads differences of rows only, and ``||x||^2 + ||z||^2 - 2 x'z``
-    keeps them when the norms are small: a common offset (features of unit spread around 1e6)
-    cancels their digits. The median, not the mean: one far row (1e9, even of weight 0) moved
-    the mean to 5e6 and every other row 5e6 away from it."""
-    return np.median(X, axis=0)
+    """The point the kernel rows are taken relative to: the median of each feature of ``X``.
+
+    The RBF kernel reads differences of rows only, and ``||x||^2 + ||z||^2 - 2 x'z`` keeps them
+    when the norms are small: a common offset (features of unit spread around 1e6) cancels their
+    digits. The linear kernel's dual does not change either (``SVC.fit``). The median, not the
+    mean: one far row (1e9, even of weight 0) moved the mean to 5e6 and every other row 5e6 away
+    from it. For a sparse ``X`` the median of a column that stores fewer than half of its entries
+    is 0 (its zeros are the majority): only the columns that are mostly filled already have a
+    centre that is not 0, so that :func:`subtract_centre` fills in no other column.
+    """
+    if not sparse.issparse(X):
+        return np.median(X, axis=0)
+    columns = sparse.csc_array(X)
+    n_rows = columns.shape[0]
+    centre = np.zeros(columns.shape[1])
+    filled = np.flatnonzero(2 * np.diff(columns.indptr) >= n_rows)  # (stored zeros count too)
+    step = max(1, int(PREDICT_BLOCK_BYTES // (8 * max(n_rows, 1))))
+    for start in range(0, len(filled), step):
+        block = filled[start : start + step]
+        centre[block] = np.median(columns[:, block].toarray(), axis=0)
+    return centre
+
+
+def subtract_centre(X, centre):
+    """``X - centre`` row by row; a sparse ``X`` stays sparse, filled in only in the columns of a
+    nonzero ``centre`` (which :func:`rbf_centre` gives only to columns mostly filled already)."""
+    if not sparse.issparse(X):
+        return X - centre
+    X = sparse.csr_array(X)
+    moved = np.flatnonzero(centre)
+    n_rows = X.shape[0]
+    shift = sparse.csr_array(
+        (
+            np.tile(centre[moved], n_rows),
+            np.tile(moved, n_rows),
+            np.arange(n_rows + 1) * len(moved),
+        ),
+        shape=X.shape,
+    )
+    return sparse.csr_array(X - shift)
 
 
 def callable_kernel_rows(X):

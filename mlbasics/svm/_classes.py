@@ -30,6 +30,7 @@ from ..kernels import (
     rbf_centre,
     resolve_gamma,
     squared_norms,
+    subtract_centre,
 )
 from ._checks import (
     EIGENVALUE_CHECK_MAX,
@@ -584,13 +585,17 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         train = X
         if dense_rbf:
             train = X - self._rbf_offset
-        elif self.kernel == "linear" and not sparse.issparse(X):
+        elif self.kernel == "linear":
+            # (sparse X too: its centre moves only the columns that are mostly filled already,
+            # so the centred rows stay sparse; uncentred, a column of 1e4 in every row left the
+            # fit 2 sum C above the optimum, and the squared hinge overflowed: a review)
             centre = rbf_centre(X)
-            centred = X - centre
-            if float(centre @ centre) > LINEAR_CENTRE_RATIO * float(
-                np.median(squared_norms(centred))
-            ):
-                self._linear_offset, train = centre, centred
+            if np.any(centre):
+                centred = subtract_centre(X, centre)
+                if float(centre @ centre) > LINEAR_CENTRE_RATIO * float(
+                    np.median(squared_norms(centred))
+                ):
+                    self._linear_offset, train = centre, centred
         elif callable(self.kernel):  # evaluated once, into the matrix the solver works on
             train = self._kernel_spec.matrix(X, X)
         solver_spec = KernelSpec("precomputed") if callable(self.kernel) else self._kernel_spec

@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from mlbasics import SVC
-from mlbasics.kernels import KernelSpec
+from mlbasics.kernels import KernelSpec, rbf_centre, subtract_centre
 from mlbasics.optimality import check_kkt
 from mlbasics.svm import _batched, _dual, _smo
 from mlbasics.svm import _smo_kernels as K
@@ -330,6 +330,38 @@ def test_rbf_centre_is_not_moved_by_one_far_row():
     exact = np.exp(-0.3 * distances) @ model.dual_coef_[0] + model.intercept_[0]
     np.testing.assert_allclose(model.decision_function(X[:200]), exact, atol=1e-12)
     np.testing.assert_allclose(exact, without.decision_function(X[:200]), atol=1e-10)
+
+
+def test_the_centre_of_sparse_rows_is_the_median_and_moves_only_filled_columns():
+    # columns stored below, at and above half of the rows, one with stored zeros and one with
+    # duplicate entries (summed): the medians of the dense matrix, every one
+    rng = np.random.default_rng(2)
+    n = 10
+    dense = np.zeros((n, 6))
+    dense[:4, 0] = rng.normal(size=4) + 5.0  # 4 of 10 stored: median 0
+    dense[:5, 1] = rng.normal(size=5) + 5.0  # half: the mean of 0 and the smallest
+    dense[:8, 2] = rng.normal(size=8) + 5.0
+    dense[:, 3] = rng.normal(size=n) - 1e4
+    # the last row also stores six zeros in column 4 (stored, yet its median is 0) and 1 and 2
+    # in column 5 (duplicates: 3)
+    extra_rows, extra_cols = [n - 1] * 8, [4] * 6 + [5, 5]
+    extra_values = [0.0] * 6 + [1.0, 2.0]
+    rows, cols = np.nonzero(dense)
+    rows, cols = np.r_[rows, extra_rows], np.r_[cols, extra_cols]
+    values = np.r_[dense[np.nonzero(dense)], extra_values]
+    # (rows sorted: the CSR arrays as stored, duplicates kept)
+    indptr = np.searchsorted(rows, np.arange(n + 1))
+    X = sparse.csr_matrix((values, cols, indptr), shape=dense.shape)
+    assert not X.has_canonical_format
+    dense[n - 1, 5] = 3.0
+    centre = rbf_centre(X)
+    np.testing.assert_array_equal(centre, np.median(dense, axis=0))
+    moved = subtract_centre(X, centre)
+    assert sparse.issparse(moved)
+    np.testing.assert_array_equal(moved.toarray(), dense - centre)
+    # the columns of centre 0 gain no stored entry
+    assert np.array_equal(np.flatnonzero(centre), [1, 2, 3])
+    assert moved[:, [0, 4, 5]].nnz == np.count_nonzero(dense[:, [0, 4, 5]])
 
 
 @pytest.mark.parametrize("offset", [3.0, 1e7])

@@ -1234,13 +1234,17 @@ def _offset_problem(seed, n=200):
     return np.hstack([np.full((n, 1), 1e4), Z]), Z, y
 
 
+@pytest.mark.parametrize("form", ["dense", "csr"])
 @pytest.mark.parametrize("solver, loss", [("smo", "hinge"), ("smo", "squared_hinge"),
                                           ("smo", "logistic"), ("qp", "hinge")])  # fmt: skip
-def test_the_linear_kernel_ignores_a_large_constant_column(solver, loss):
+def test_the_linear_kernel_ignores_a_large_constant_column(solver, loss, form):
     # With y'alpha = 0 a constant column changes nothing in the dual; beside it the float32
     # kernel rows were 1e8 + O(1), stored 8 apart: SMO ended at alpha = 0 (accuracy 0.49, the
-    # squared hinge called the kernel "not positive semidefinite"). The rows are centred in fit.
+    # squared hinge called the kernel "not positive semidefinite"). The rows are centred in fit,
+    # sparse ones too (they were not: hinge and logistic ended unconverged up to 2 sum C above
+    # the optimum, the squared hinge overflowed: a review).
     X, Z, y = _offset_problem(0)
+    X = sparse.csr_matrix(X) if form == "csr" else X
     params = dict(kernel="linear", solver=solver, loss=loss, tol=1e-6)
     ours = SVC(**params).fit(X, y)
     reference = SVC(**params).fit(Z, y)
@@ -1269,6 +1273,34 @@ def test_a_centred_linear_fit_predicts_as_its_centred_problem(loss, C, n_classes
     np.testing.assert_allclose(ours.decision_function(X), reference.decision_function(X - [1e5, 0, 0]),
                                rtol=0, atol=1e-9)  # fmt: skip
     assert ours.converged_ and check_kkt(ours, X, y).ok
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge", "logistic"])
+def test_sparse_rows_with_one_filled_far_column_are_centred_in_that_column_only(loss):
+    # Text-like sparse features (5% stored) beside one column near 1e4 stored in every row: its
+    # median is the only nonzero entry of the centre, so the rows the solver sees gain no
+    # stored entry elsewhere, and the sparse fit is the dense one's (libsvm on the centred rows
+    # as the reference for the hinge).
+    rng = np.random.default_rng(5)
+    n, p = 200, 60
+    T = sparse.random(n, p, density=0.05, random_state=rng, format="csr")
+    T.data = rng.standard_normal(T.nnz)
+    far = 1e4 + rng.standard_normal(n)
+    y = (np.asarray(T[:, :3].sum(axis=1)).ravel() + 0.2 * (far - 1e4) > 0).astype(int)
+    X = sparse.hstack([T, far[:, None]], format="csr")
+    centre = np.median(X.toarray(), axis=0)
+    assert np.flatnonzero(centre).tolist() == [p]
+    params = dict(kernel="linear", loss=loss, C=10.0, tol=1e-6)
+    ours = SVC(**params).fit(X, y)
+    dense = SVC(**params).fit(X.toarray(), y)
+    assert ours.converged_ and check_kkt(ours, X, y).ok
+    np.testing.assert_allclose(ours.objective_, dense.objective_, rtol=1e-6)
+    np.testing.assert_allclose(ours.decision_function(X), dense.decision_function(X.toarray()),
+                               atol=1e-4)  # fmt: skip
+    if loss == "hinge":
+        libsvm = svm.SVC(kernel="linear", C=10.0, tol=1e-8).fit(X.toarray() - centre, y)
+        np.testing.assert_allclose(ours.decision_function(X),
+                                   libsvm.decision_function(X.toarray() - centre), atol=1e-3)  # fmt: skip
 
 
 def test_one_far_row_does_not_turn_the_linear_centring_off():
