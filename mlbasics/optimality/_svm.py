@@ -16,7 +16,13 @@ from scipy.special import expit
 from .. import losses
 from .._ovo import pair_coefficients
 from .._validation import canonical_sparse, class_weights
-from ..kernels import KernelSpec, callable_kernel_rows, rbf_centre, resolve_gamma
+from ..kernels import (
+    KernelSpec,
+    callable_kernel_rows,
+    rbf_centre,
+    resolve_gamma,
+    subtract_centre,
+)
 from ._report import KKTReport, merge_worst, worst_entries
 
 __all__ = [
@@ -91,11 +97,13 @@ def _kernel_products(model, X, W, rows, left=None):
         # model in the kernel form)
         weights = np.asarray(SV.T @ W) if sparse.issparse(SV) else SV.T @ W
         return np.asarray(X_left @ weights)
-    if kernel == "rbf" and not (sparse.issparse(X) or sparse.issparse(SV)):
+    if kernel == "rbf":
         # (differences of rows only: taken near the data, as SVC does, so that the norms in
-        # ||x||^2 + ||z||^2 - 2 x'z do not cancel them for data far from the origin)
+        # ||x||^2 + ||z||^2 - 2 x'z do not cancel them for data far from the origin; sparse
+        # rows in their mostly filled columns only, where the centre is not 0)
         centre = rbf_centre(X)
-        X_left, SV = X_left - centre, SV - centre
+        if not (sparse.issparse(X) or sparse.issparse(SV)) or np.any(centre):
+            X_left, SV = subtract_centre(X_left, centre), subtract_centre(SV, centre)
     out = np.empty((X_left.shape[0], W.shape[1]))
     for block, values in spec.blocks(X_left, SV):
         out[block] = values @ W

@@ -162,8 +162,8 @@ def sparse_rbf_rounding(X, spec: KernelSpec, support, W) -> float:
     :func:`~mlbasics._ovo.pair_coefficients` lays them out).
 
     Dense rows are centred before their kernel values are computed
-    (:func:`~mlbasics.kernels.rbf_centre`); sparse ones are not (centring would fill them in), and
-    their squared distances ``||x||^2 + ||z||^2 - 2 x'z``, sums over the ``m`` stored entries of
+    (:func:`~mlbasics.kernels.rbf_centre`); sparse ones only in their mostly filled columns (the
+    others have the median 0: centring them would fill them in), and their squared distances ``||x||^2 + ||z||^2 - 2 x'z``, sums over the ``m`` stored entries of
     a row, carry a rounding of about ``2 sqrt(m) eps (||x||^2 + ||z||^2)`` (``sqrt(m)``: the
     roundings of a sum's ``m`` terms add up like a random walk; ``m`` would be the worst case),
     which ``K = exp(-gamma d^2)`` passes on times ``gamma K``. A decision value

@@ -570,8 +570,12 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         # ||x||^2 + ||z||^2 - 2 x'z keeps the differences of data far from the origin (features of
         # 1e6 + N(0, 1): decision values off by 1.6e-3, and the float64 check at tol=1e-6 moved
         # the model by 1.2e-3).
-        dense_rbf = self.kernel == "rbf" and not sparse.issparse(X)
-        self._rbf_offset = rbf_centre(X) if dense_rbf else None
+        # Sparse rows too where a column mostly filled has a median that is not 0 (rbf_centre:
+        # the columns that store fewer than half their entries keep a centre of 0 and stay
+        # sparse); otherwise sparse rows are taken as given (_warn_if_sparse_rbf_rounds).
+        self._rbf_offset = rbf_centre(X) if self.kernel == "rbf" else None
+        if self._rbf_offset is not None and sparse.issparse(X) and not np.any(self._rbf_offset):
+            self._rbf_offset = None
         # The linear kernel's dual does not change when every row moves by the same c: with
         # y'alpha = 0 the terms of c cancel, and only the intercept moves (by w'c). Where the
         # offset costs the float32 kernel rows their digits (a column of 1e4 beside unit
@@ -583,8 +587,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         # the margins, above tol=1e-8).
         self._linear_offset = None
         train = X
-        if dense_rbf:
-            train = X - self._rbf_offset
+        if self._rbf_offset is not None:
+            train = subtract_centre(X, self._rbf_offset)
         elif self.kernel == "linear":
             # (sparse X too: its centre moves only the columns that are mostly filled already,
             # so the centred rows stay sparse; uncentred, a column of 1e4 in every row left the
@@ -610,14 +614,14 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         is_gram = precomputed or callable(self.kernel)
         self._fit_one_vs_one(train, X, y_index, upper, solver_spec, is_gram, task, kernel_top)
         if self.kernel == "rbf" and sparse.issparse(X):
-            self._warn_if_sparse_rbf_rounds(X)
+            self._warn_if_sparse_rbf_rounds(train)
         task.end({})
         return self
 
     def _warn_if_sparse_rbf_rounds(self, X):
-        """Warn when the kernel's rounding on sparse rows far from the origin (never centred)
-        moves the decision values of the fitted dual by more than ``tol``
-        (:func:`~._checks.sparse_rbf_rounding`)."""
+        """Warn when the kernel's rounding on the sparse rows ``X`` as solved (centred only in
+        their mostly filled columns) moves the decision values of the fitted dual by more than
+        ``tol`` (:func:`~._checks.sparse_rbf_rounding`)."""
         tol = float(self.tol)
         W = pair_coefficients(self.dual_coef_, self.n_support_)
         moved = sparse_rbf_rounding(X, self._kernel_spec, self.support_, W)
@@ -627,7 +631,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 "kernel's ||x||^2 + ||z||^2 - 2 x'z rounds, and that alone can move the "
                 f"decision values by up to about {moved:.2g}, more than tol={tol:g} (the "
                 "certificate shares the rounding and cannot see it). Pass X dense (its rows are "
-                "then centred) or centre the features.",
+                "then centred in every column) or centre the features.",
                 UserWarning,
             )
 
@@ -894,16 +898,19 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         spec = self._kernel_spec
         support = self.support_vectors_
         block = None
-        # rbf fitted on dense rows: rows minus its centre, as the solver saw them (sparse test
-        # rows densified a few at a time: a block is sized for its kernel values, not for rows
-        # of every feature; uncentred, they lost the digits the centre keeps)
+        # rbf fitted on centred rows: rows minus its centre, as the solver saw them (sparse test
+        # rows against dense support vectors densified a few at a time: a block is sized for
+        # its kernel values, not for rows of every feature; uncentred, they lost the digits the
+        # centre keeps); a sparse fit's support vectors and sparse rows stay sparse
         offset = getattr(self, "_rbf_offset", None)  # (None in a model pickled before it)
         if offset is not None:
-            support = support - offset
+            support = subtract_centre(support, offset)
             sq_support = squared_norms(support)
             step = max(1, PREDICT_BLOCK_BYTES // (8 * max(len(offset), 1)))
 
             def block(A, B):
+                if sparse.issparse(A) and sparse.issparse(B):
+                    return kernel_block(spec, subtract_centre(A, offset), B, sq_b=sq_support)
                 if sparse.issparse(A):
                     return np.vstack(
                         [block(A[i : i + step].toarray(), B) for i in range(0, A.shape[0], step)]
