@@ -247,8 +247,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     the units of ``eps``, and a model that met ``eps <= tol`` passes ``tol``. ``duality_gap``
     itself, ``P - D``, is unscaled and bounds ``P - P*`` for every penalty. Without a
     penalty there is no finite dual to evaluate: stationarity is checked and, when it passes,
-    the ``Newton decrement`` (half of ``g' H^+ g`` per unit of ``c``, an estimate of ``P - P*``
-    that, unlike the gradient, does not shrink with the features' units). With an L2 penalty at
+    the ``Newton decrement`` (half of ``g' H^+ g``, an estimate of ``P - P*`` that, unlike the
+    gradient, does not shrink with the features' units, divided by ``min(sum_i c_i, P)``; or
+    ``P / sum_i c_i`` when that is smaller, since ``P - P* <= P``). With an L2 penalty at
     a ``C`` so large that the gradient's rounding alone, squared over ``2 lambda_2``, exceeds
     ``tol`` times the gap's divisor (standardised iris from ``C = 1e25`` at ``tol=1e-3``), the
     gap cannot be relied on: once stationarity passes and the (refined) gap fails there, the

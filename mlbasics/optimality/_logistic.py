@@ -175,6 +175,18 @@ def gap_scale(scale, primal, penalty, tol) -> float:
     return float(scale)
 
 
+def unpenalised_decrement(decrement, primal, scale) -> float:
+    """The verdict on an unpenalised model's Newton ``decrement`` (an estimate of ``P - P*``):
+    the smaller of ``decrement / min(sum c, P)``, as the L2 gap is judged (:func:`gap_scale`),
+    and ``P / sum c``, since the loss is not negative and ``P - P* <= P``. Per unit of ``sum c``
+    alone, a model 1.9 times the optimum's objective passed at ``tol=1e-3`` on nearly separable
+    data (``P* = 43`` beside ``sum c = 2e4``: a review); per unit of ``P`` alone, no model would
+    pass on separable data, where ``P* = 0`` is approached but never reached."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        relative = decrement / min(scale, primal) if primal > 0.0 else 0.0
+        return float(min(relative, primal / scale))
+
+
 def penalty_name(l1, l2) -> str:
     """``"none"``, ``"l2"``, ``"l1"`` or ``"elasticnet"`` from the two strengths."""
     if l1 == 0:
@@ -220,9 +232,9 @@ SOLVER_REFINE_MAX_STEPS = 10
 #: Without a penalty there is no dual bound, and stationarity alone is not invariant to the
 #: features' units: in units of 1e-4 the gradient of breast cancer's model at ``W = 0`` passes
 #: ``tol=1e-4`` at 3.4 times the optimal objective (scikit-learn's ``C=np.inf`` fit stops there).
-#: The report then also judges half the squared Newton decrement ``g' H^+ g / 2`` per unit of
-#: ``c`` (the estimate of ``P - P*`` the solvers stop on), which does not depend on the units,
-#: by Jacobi-preconditioned conjugate gradients: at most this many steps (each two passes over
+#: The report then also judges half the squared Newton decrement ``g' H^+ g / 2`` (the estimate
+#: of ``P - P*`` the solvers stop on, :func:`unpenalised_decrement`), which does not depend on
+#: the units, by Jacobi-preconditioned conjugate gradients: at most this many steps (each two passes over
 #: ``X``), until the preconditioned residual is :data:`DECREMENT_RTOL` of the gradient's (a
 #: rule on the estimate's own progress read a stall of CG on an ill-conditioned Hessian as
 #: convergence: 1.3e-5 for a decrement of 7.3e-3), or a direction's curvature is below
@@ -1155,8 +1167,9 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0, advise=True
             "no dual bound: the intercepts could not balance the classes' residuals (a model\n"
             "  far from its optimum, with saturated probabilities)."
         )
-    elif stationarity <= tol:  # see DECREMENT_MAX_STEPS (per unit of c: c in either units)
-        violations["Newton decrement"] = model_decrement(*problem[:5], c, 0.0) / scale
+    elif stationarity <= tol:  # see DECREMENT_MAX_STEPS (c in either units)
+        decrement = model_decrement(*problem[:5], c, 0.0)
+        violations["Newton decrement"] = unpenalised_decrement(decrement, primal_here, scale)
     judge_at, unresolved, decides, estimate = 0.0, False, False, None
     if name_penalty == "l2" and stationarity <= tol < violations.get("duality gap", 0.0):
         floor = gap_floor(X, residual_rounding(*problem[:4], c), l2_here)

@@ -1583,6 +1583,50 @@ def test_an_unpenalised_model_at_w_zero_fails_whatever_the_units(data, units, we
         assert report.failed == ["Newton decrement"]
 
 
+def _nearly_separable(n, noise, seed=2):
+    # three features, labels of a linear rule with a little noise: a finite optimum far below
+    # sum c (the loss per sample at the optimum about 6e-3)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = (X @ np.array([4.0, -3.0, 2.0]) + noise * rng.normal(size=n) > 0).astype(int)
+    return X, y
+
+
+def test_an_unpenalised_model_far_above_a_small_optimum_fails():
+    # The decrement was judged per unit of sum c: with P* = 18.3 beside sum c = 3000, the
+    # optimum's coef_ halved (its best intercept: P = 1.26 P*) passed at tol=1e-3 (a review).
+    # It is judged per unit of min(sum c, P) now, or by P / sum c (P - P* <= P).
+    import scipy.optimize
+    from scipy.special import expit
+
+    X, y = _nearly_separable(3000, 0.05)
+    optimum = _unpenalised_optimum(X, y)
+    model = sk_linear.LogisticRegression(C=np.inf, tol=1e-12, max_iter=10000).fit(X, y)
+    assert check_kkt(model, X, y).ok
+    W = 0.5 * model.coef_[0]
+    b = scipy.optimize.brentq(lambda t: (expit(X @ W + t) - y).sum(), -100.0, 100.0)
+    model.coef_, model.intercept_ = W[None, :], np.array([b])
+    report = check_kkt(model, X, y)
+    assert report.primal_objective > 1.2 * optimum
+    assert report.violations["stationarity"] <= 1e-3  # per unit of c, the gradient is small
+    assert report.failed == ["Newton decrement"], str(report)
+
+
+def test_an_unpenalised_model_on_separable_data_passes_once_its_loss_is_below_tol():
+    # no optimum (P* = 0 is approached along w -> inf); P - P* <= P, so a model whose loss is
+    # below tol sum c passes, and one whose loss is above it does not, whatever its decrement
+    # (a control: the rule per unit of sum c gave the same verdicts here)
+    X, y = _nearly_separable(500, 0.0)
+    model = sk_linear.LogisticRegression(C=np.inf, max_iter=1000).fit(X, y)
+    direction = np.array([[4.0, -3.0, 2.0]]) / np.sqrt(29.0)  # the rule that made the labels
+    for size, passes in ((30.0, False), (300.0, False), (3000.0, True)):  # loss 11.5, 1.7, 0.05
+        model.coef_, model.intercept_ = size * direction, np.zeros(1)
+        report = check_kkt(model, X, y)
+        loss = logistic_objective(X, y, model.coef_, model.intercept_, penalty=None)
+        assert (loss <= 1e-3 * len(y)) == passes
+        assert report.ok == passes, str(report)
+
+
 @pytest.mark.parametrize("data", ["breast_cancer", "wine"])
 def test_unpenalised_fits_at_their_optimum_pass_the_decrement_in_any_units(data, request):
     X, y = request.getfixturevalue(data)
@@ -1667,7 +1711,9 @@ def test_the_decrement_sees_through_ill_conditioned_and_collinear_columns(case):
     report = check_kkt(model, Xc, y, tol=1e-3)
     assert report.violations["stationarity"] <= 1e-3  # the gradient does not see it
     assert report.failed == ["Newton decrement"]
-    assert report.violations["Newton decrement"] == pytest.approx(excess / len(y), rel=0.1)
+    # per unit of min(sum c, P), as the L2 gap
+    unit = min(len(y), objective(w))
+    assert report.violations["Newton decrement"] == pytest.approx(excess / unit, rel=0.1)
 
 
 def test_refinement_points_predict_their_gap():
