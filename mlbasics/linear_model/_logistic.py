@@ -857,6 +857,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 tol=None,
                 rng=self._sgd_rng,
                 hook=self._hook(),
+                settle_l1=False,  # the next chunk continues the same epoch's lazy L1 penalty
             )
         except BaseException:
             # A diverged epoch leaves inf/NaN in the run, which every later call would continue

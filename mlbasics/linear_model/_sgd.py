@@ -340,6 +340,7 @@ class CompiledRun:
         self.q = np.zeros((K, p))
         self.acorr = np.zeros((K, p))
         self.bsum = np.zeros(K)
+        self.l1_pending = False  # an epoch left its L1 catch-up to coef (settle_l1=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -359,9 +360,13 @@ class CompiledRun:
     def updates_per_epoch(self, n_samples):
         return n_samples
 
-    def epoch(self, problem: Problem, order, schedule, rates=None):
+    def epoch(self, problem: Problem, order, schedule, rates=None, settle_l1=True):
         """One pass over the samples in ``order``; ``rates`` (one per update, from
-        :func:`epoch_rates`) when they were computed ahead, on the second thread."""
+        :func:`epoch_rates`) when they were computed ahead, on the second thread.
+
+        With an L1 term, ``settle_l1`` gives every coefficient its pending cumulative penalty at
+        the end (:func:`l1_catch_up`); ``partial_fit`` leaves it pending, so that the next chunk
+        continues as the same epoch would (:meth:`coef` applies it to a copy)."""
         rates = epoch_rates(schedule, self.t, len(order)) if rates is None else rates
         _fix_intercept_rate(self, problem)
         args = (problem.Y, problem.sw, order, rates, problem.alpha2, problem.alpha1,
@@ -375,7 +380,8 @@ class CompiledRun:
         failed = diverged_at(status)
         if failed is not None:
             raise _diverged(self.settings, float(rates[failed]), "the scores")
-        if problem.alpha1 > 0.0:
+        self.l1_pending = problem.alpha1 > 0.0 and not settle_l1
+        if problem.alpha1 > 0.0 and settle_l1:
             l1_catch_up(self.V, self.q, self.scal, self.acorr, self.averaging)
         if not (np.all(np.isfinite(self.V)) and np.isfinite(self.scal[WSCALE])):
             raise _diverged(self.settings, float(rates[-1]), "the coefficients")
@@ -387,7 +393,11 @@ class CompiledRun:
             W = (self.acorr + self.scal[SSUM] * self.V) / n_avg
             b = self.bsum / n_avg
         else:
-            W = self.scal[WSCALE] * self.V
+            V = self.V
+            if self.l1_pending:  # (the average does not depend on it: see _clip_l1)
+                V, q = V.copy(), self.q.copy()
+                l1_catch_up(V, q, self.scal, self.acorr, False)
+            W = self.scal[WSCALE] * V
             b = self.b
         return np.hstack([W, b[:, None]]) if self.fit_intercept else W.copy()
 
@@ -429,14 +439,21 @@ class MiniBatchRun:
         self.n_avg = 0
         self.u = 0.0  # cumulative L1 penalty per coefficient so far
         self.q = np.zeros_like(self.W)  # L1 penalty received by each coefficient
+        self.l1_pending = False  # as CompiledRun's
 
-    def _clip_l1(self, cols):
-        """Tsuruoka's step on the columns ``cols``: collect the pending penalty, stop at zero."""
-        W, q, u = self.W[:, cols], self.q[:, cols], self.u
-        new = np.where(W > 0.0, np.maximum(0.0, W - (u + q)), np.minimum(0.0, W + (u - q)))
-        new[W == 0.0] = 0.0
-        self.q[:, cols] += new - W
-        self.W[:, cols] = new
+    def _clip_l1(self, cols, W=None, q=None):
+        """Tsuruoka's step on the columns ``cols``: collect the pending penalty, stop at zero
+        (on the run's ``W`` and ``q``, or on the copies given)."""
+        W = self.W if W is None else W
+        q = self.q if q is None else q
+        old, received = W[:, cols], q[:, cols]
+        u = self.u
+        new = np.where(
+            old > 0.0, np.maximum(0.0, old - (u + received)), np.minimum(0.0, old + (u - received))
+        )
+        new[old == 0.0] = 0.0
+        q[:, cols] += new - old
+        W[:, cols] = new
 
     @property
     def averaging(self) -> bool:
@@ -446,7 +463,8 @@ class MiniBatchRun:
     def updates_per_epoch(self, n_samples):
         return math.ceil(n_samples / self.settings.batch_size)
 
-    def epoch(self, problem: Problem, order, schedule, rates=None):
+    def epoch(self, problem: Problem, order, schedule, rates=None, settle_l1=True):
+        """As :meth:`CompiledRun.epoch`, on mini-batches."""
         bs = self.settings.batch_size
         X, Y, sw = problem.X, problem.Y, problem.sw
         p = X.shape[1]
@@ -498,7 +516,9 @@ class MiniBatchRun:
                 self.n_avg += 1
                 self.avg += (W - self.avg) / self.n_avg
             self.t += 1
-        if problem.alpha1 > 0.0 and self.cumulative_l1:
+        cumulative = problem.alpha1 > 0.0 and self.cumulative_l1
+        self.l1_pending = cumulative and not settle_l1
+        if cumulative and settle_l1:
             self._clip_l1(penalized)
 
     @property
@@ -540,7 +560,11 @@ class MiniBatchRun:
     def coef(self, *, averaged: bool) -> np.ndarray:
         if averaged and self.averaging:
             return self.avg.copy()
-        return self.W.copy()
+        W = self.W.copy()
+        if self.l1_pending:
+            p = W.shape[1] - int(self.fit_intercept)
+            self._clip_l1(slice(0, p), W, self.q.copy())
+        return W
 
 
 def make_run(coef0, settings: SGDSettings, *, fit_intercept: bool):
@@ -585,7 +609,8 @@ def _second_thread_allowed() -> bool:
 
 
 def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter_no_change=5,
-        rng=None, validation_score=None, hook=None, overlap=None) -> SolverResult:  # fmt: skip
+        rng=None, validation_score=None, hook=None, overlap=None,
+        settle_l1=True) -> SolverResult:  # fmt: skip
     """Run up to ``max_iter`` epochs of ``run`` on ``objective``.
 
     Parameters
@@ -619,6 +644,11 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
         two cores (``OMP_NUM_THREADS``, which joblib's workers set to their share of the cores).
         Otherwise, under the same conditions, each certificate is shared between two threads. The iterates and the trace's
         values are the same either way.
+    settle_l1 : bool, default=True
+        With an L1 term, give every coefficient its pending cumulative penalty at the end of
+        each epoch (``run.epoch``). ``partial_fit`` passes False: the penalty stays pending in the
+        run, as within one epoch, so that chunks continue as their concatenation would (the
+        coefficients returned and recorded have it applied).
 
     Returns
     -------
@@ -670,12 +700,12 @@ def sgd(objective: LogisticObjective, run, *, data_weight, max_iter, tol, n_iter
             "other than 'adaptive': the stopping rule and the hook read each epoch's objective."
         )
     if overlap:
-        return _sgd_overlapped(problem, run, schedule, rng, max_iter=max_iter)
+        return _sgd_overlapped(problem, run, schedule, rng, max_iter=max_iter, settle_l1=settle_l1)
     helper = _certificate_thread() if two_threads else contextlib.nullcontext()
     with helper as worker:  # worker None: every certificate on this thread
         return _sgd_loop(problem, run, schedule, rng, worker, max_iter=max_iter, tol=tol,
                          n_iter_no_change=n_iter_no_change, validation_score=validation_score,
-                         hook=hook, scale=objective.scale)  # fmt: skip
+                         hook=hook, scale=objective.scale, settle_l1=settle_l1)  # fmt: skip
 
 
 def _certificate_thread() -> ThreadPoolExecutor:
@@ -684,7 +714,7 @@ def _certificate_thread() -> ThreadPoolExecutor:
 
 
 def _sgd_loop(problem: Problem, run, schedule, rng, worker, *, max_iter, tol, n_iter_no_change,
-              validation_score, hook, scale) -> SolverResult:  # fmt: skip
+              validation_score, hook, scale, settle_l1=True) -> SolverResult:  # fmt: skip
     """:func:`sgd` one epoch after the other, each certificate read before the next epoch
     (shared with ``worker`` when one is given)."""
     settings = run.settings
@@ -696,7 +726,7 @@ def _sgd_loop(problem: Problem, run, schedule, rng, worker, *, max_iter, tol, n_
     best, stale, converged, epochs, message = -np.inf, 0, False, 0, "max_iter epochs reached"
     for epoch in range(1, max_iter + 1):
         order = rng.permutation(n) if settings.shuffle else np.arange(n)
-        run.epoch(problem, order, schedule)
+        run.epoch(problem, order, schedule, settle_l1=settle_l1)
         epochs = epoch
         coef = run.coef(averaged=True)
         F, optimality = problem.certificate(coef, worker)
@@ -739,7 +769,8 @@ def _diverged_objective(settings, schedule, t) -> SGDDivergedError:
     return _diverged(settings, float(epoch_rates(schedule, max(t - 1, 0), 1)[0]), "the objective")
 
 
-def _sgd_overlapped(problem: Problem, run, schedule, rng, *, max_iter) -> SolverResult:
+def _sgd_overlapped(problem: Problem, run, schedule, rng, *, max_iter,
+                    settle_l1=True) -> SolverResult:  # fmt: skip
     """:func:`sgd` for ``tol=None`` with no hook nor validation: ``max_iter`` epochs, each one's
     certificate computed on a second thread while the next epoch runs.
 
@@ -780,7 +811,7 @@ def _sgd_overlapped(problem: Problem, run, schedule, rng, *, max_iter) -> Solver
         for epoch in range(1, max_iter + 1):
             pending, pending_t = worker.submit(certify, coef, epoch - 1), run.t
             try:
-                run.epoch(problem, order, schedule, rates=rates)
+                run.epoch(problem, order, schedule, rates=rates, settle_l1=settle_l1)
             except SGDDivergedError:
                 record(pending.result()[0], epoch - 1, pending_t)  # raises if that one diverged
                 raise
