@@ -1,12 +1,12 @@
 """Activations and gradients layer by layer: four initialisations, with and without BatchNorm.
 
-A stack of ``DEPTH`` hidden layers (Dense, then ReLU; with BatchNorm between the two in the right
-column) of width ``WIDTH`` is initialised four ways and fed one batch of standardised digits
+A stack of ``depth`` hidden layers (Dense, then ReLU; with BatchNorm between the two in the right
+column) of width ``width`` (``SIZES``: 20 layers of 256 units, 8 of 64 with ``--quick``) is initialised four ways and fed one batch of standardised digits
 (scikit-learn's 8x8 images):
 
 * ``N(0, 1)``: unit-variance weights, the "plain" initialisation. Each layer multiplies the mean
-  square of the activations by about ``n Var(W) / 2 = WIDTH / 2``: they explode;
-* ``N(0, 0.01^2)``: small weights. The factor is ``WIDTH * 1e-4 / 2``: they vanish;
+  square of the activations by about ``n Var(W) / 2 = width / 2``: they explode;
+* ``N(0, 0.01^2)``: small weights. The factor is ``width * 1e-4 / 2``: they vanish;
 * Xavier (``Var(W) = 2 / (n_in + n_out)``), right for tanh: with ReLU, which zeroes half of its
   input, the factor is 1/2: the mean square halves at every layer (the root mean square
   drawn falls by 1/sqrt(2));
