@@ -394,7 +394,8 @@ class CompiledRun:
             b = self.bsum / n_avg
         else:
             V = self.V
-            if self.l1_pending:  # (the average does not depend on it: see _clip_l1)
+            if getattr(self, "l1_pending", False):  # (not in a run pickled before it; the
+                # average does not depend on it: see _clip_l1)
                 V, q = V.copy(), self.q.copy()
                 l1_catch_up(V, q, self.scal, self.acorr, False)
             W = self.scal[WSCALE] * V
@@ -561,7 +562,7 @@ class MiniBatchRun:
         if averaged and self.averaging:
             return self.avg.copy()
         W = self.W.copy()
-        if self.l1_pending:
+        if getattr(self, "l1_pending", False):  # (not in a run pickled before it)
             p = W.shape[1] - int(self.fit_intercept)
             self._clip_l1(slice(0, p), W, self.q.copy())
         return W
