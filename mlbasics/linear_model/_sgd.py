@@ -369,6 +369,11 @@ class CompiledRun:
         continues as the same epoch would (:meth:`coef` applies it to a copy)."""
         rates = epoch_rates(schedule, self.t, len(order)) if rates is None else rates
         _fix_intercept_rate(self, problem)
+        if getattr(self, "l1_pending", False) and problem.alpha1 == 0.0:
+            # a call without an L1 term after one that left its penalty pending (the penalty
+            # changed between calls of partial_fit): hand it out first, or it is lost (a review)
+            l1_catch_up(self.V, self.q, self.scal, self.acorr, self.averaging)
+            self.l1_pending = False
         args = (problem.Y, problem.sw, order, rates, problem.alpha2, problem.alpha1,
                 self.intercept_rate, self.settings.average_start, self.V, self.b, self.scal,
                 self.q, self.acorr, self.bsum)  # fmt: skip
@@ -474,6 +479,9 @@ class MiniBatchRun:
         _fix_intercept_rate(self, problem)
         penalized = slice(0, p)
         start = self.settings.average_start
+        if getattr(self, "l1_pending", False) and problem.alpha1 == 0.0:  # as CompiledRun's
+            self._clip_l1(penalized)
+            self.l1_pending = False
         for u in range(n_updates):
             idx = order[u * bs : (u + 1) * bs]
             W = self.W

@@ -626,6 +626,26 @@ def test_class_weight_balanced_is_used(small_binary):
 # -- partial_fit and warm_start -------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_a_pending_l1_penalty_is_kept_when_the_next_call_has_none(batch_size):
+    # partial_fit leaves the L1 penalty pending between calls; a call without an L1 term dropped
+    # it, and the coefficients of features absent from that call (gradient 0, no decay) moved
+    # back by up to 3e-3 from where the first call had stored them (a review)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((240, 12))
+    X[rng.random(X.shape) < 0.6] = 0.0
+    y = (X[:, 0] - X[:, 1] + X[:, 2] + 0.3 * rng.standard_normal(240) > 0).astype(int)
+    later = X[80:160].copy()
+    later[:, :6] = 0.0
+    model = LogisticRegression(**SGD, shuffle=False, random_state=0, learning_rate="constant",
+                               eta0=0.05, penalty="l1", batch_size=batch_size)  # fmt: skip
+    model.partial_fit(X[:80], y[:80], classes=[0, 1])
+    stored = model.coef_[0, :6].copy()
+    model.set_params(penalty=None).partial_fit(later, y[80:160])
+    np.testing.assert_array_equal(model.coef_[0, :6], stored)
+    assert np.any(model.coef_[0, 6:] != 0.0)
+
+
 @pytest.mark.parametrize("penalty", ["l2", "l1"])
 @pytest.mark.parametrize("average", [False, True])
 def test_partial_fit_over_chunks_is_one_epoch(breast_cancer, penalty, average):
