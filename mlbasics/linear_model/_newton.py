@@ -67,9 +67,14 @@ MAX_CG_ITER = 250
 CG_DECREMENT_RTOL = 1e-3
 PRECOND_ALPHA = 0.01
 # Proximal Newton: inner coordinate descent stops when the model's optimality falls below
-# INNER_TOL_FACTOR times the outer one, or after MAX_INNER_PASSES passes over the active set.
+# INNER_TOL_FACTOR times the outer one, or after a budget of passes over the active set: first
+# MAX_INNER_PASSES, doubled after every outer iteration that used it up, to at most
+# INNER_PASSES_LIMIT. (A fixed 100 cut 94% of the inner solves on standardised breast cancer at
+# C = 1e3 and 1e4, and the fit ended 1.48 and 7.2 times above the cvxpy optimum after max_iter=100
+# iterations, 1.03 and 1.96 after 1000: a review; the doubling budget converges in 24 to 40.)
 INNER_TOL_FACTOR = 0.1
 MAX_INNER_PASSES = 100
+INNER_PASSES_LIMIT = 100 * 2**10
 # Binary dense problems switch to coordinate descent on the Gram matrix of the active set (at
 # most GRAM_MAX_ACTIVE columns) when it is cheaper; GRAM_SPEEDUP is the measured speed ratio of a
 # BLAS matrix product to the compiled per-coordinate loop, per operation.
@@ -552,7 +557,7 @@ def _gram_is_cheaper(n_active, previous_passes):
     return n_active <= GRAM_MAX_ACTIVE and passes > n_active / (4 * GRAM_SPEEDUP)
 
 
-def _cd_with_gram(obj: LogisticObjective, h, G, coef, active_j, tol, D):
+def _cd_with_gram(obj: LogisticObjective, h, G, coef, active_j, tol, D, max_passes):
     """Binary dense case: coordinate descent through the Gram matrix of the active columns.
 
     The active columns of the centred design are gathered straight from ``X`` (no copy of the
@@ -573,7 +578,7 @@ def _cd_with_gram(obj: LogisticObjective, h, G, coef, active_j, tol, D):
     H[np.diag_indices_from(H)] += obj.penalty.l2 * pen
     D_act = np.zeros(len(active_j))
     passes = cd_model_gram(H, G[0, active_j], coef[0, active_j], pen, obj.penalty.l1, tol,
-                           MAX_INNER_PASSES, D_act)  # fmt: skip
+                           max_passes, D_act)  # fmt: skip
     D[0, active_j] = D_act
     return obj.scores(D), passes
 
@@ -624,6 +629,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     rec.record(F, opt, coef)
     converged, message, n_iter = False, f"reached max_iter={max_iter}", 0
     previous_opt, passes = np.inf, 0
+    budget = MAX_INNER_PASSES  # of the inner coordinate descent (see INNER_PASSES_LIMIT)
     guard = _StallGuard()
 
     def done() -> bool:  # the stopping rule, at the current point (coef, F, opt)
@@ -648,7 +654,7 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             Zd = np.zeros((obj.n_samples, 1))
             passes = cd_binary_csc_centered(
                 *columns.csc(), curv[:, 0], G, coef, active_j.astype(np.int64),
-                penalized, l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
+                penalized, l1, l2, inner_tol, budget, D, Zd,
             )  # fmt: skip
             Zd = columns.mend_scores(D, Zd)
         elif implicit_centring:
@@ -656,18 +662,18 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             passes = cd_multinomial_csc_centered(
                 *columns.csc(), obj.weights, P, curv, G, coef,
                 active_k.astype(np.int64), active_j.astype(np.int64), penalized,
-                l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
+                l1, l2, inner_tol, budget, D, Zd,
             )  # fmt: skip
             Zd = columns.mend_scores(D, Zd)
         elif K == 1 and not is_sparse and _gram_is_cheaper(len(active_j), passes):
-            Zd, passes = _cd_with_gram(obj, curv[:, 0], G, coef, active_j, inner_tol, D)
+            Zd, passes = _cd_with_gram(obj, curv[:, 0], G, coef, active_j, inner_tol, D, budget)
         else:
             Zd = np.zeros((obj.n_samples, K))
             kernel = cd_model_csc if is_sparse else cd_model_dense
             passes = kernel(
                 *columns.explicit(), obj.weights, P, curv, G, coef,
                 active_k.astype(np.int64), active_j.astype(np.int64), penalized,
-                l1, l2, inner_tol, MAX_INNER_PASSES, D, Zd,
+                l1, l2, inner_tol, budget, D, Zd,
             )  # fmt: skip
         # Predicted decrease, the L1 change taken entry by entry so untouched entries add 0.
         l1_change = np.abs(coef + D)[:, penalized] - np.abs(coef)[:, penalized]
@@ -686,8 +692,10 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             coef = coef - shift
             Z = Z - obj.scores(shift[None, :])
             F = obj.value(coef, Z)
-        if passes >= MAX_INNER_PASSES and null_space.basis() is not None:
-            coef, Z, F = null_space.step(coef, Z, F)
+        if passes >= budget:
+            if null_space.basis() is not None:
+                coef, Z, F = null_space.step(coef, Z, F)
+            budget = min(2 * budget, INNER_PASSES_LIMIT)
         n_iter += 1
         previous_opt = opt_moved
         P = obj.probabilities(Z)
