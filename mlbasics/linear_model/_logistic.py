@@ -528,13 +528,16 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         )
         self._store_result(objective.to_original(result.coef), result)
         if not (result.converged or result.stopped) and self.max_iter > 0:
-            advice = (
-                "Increase max_iter, loosen tol,"
-                if result.n_iter >= self.max_iter
-                else "The objective no longer decreases in floating point: loosen tol,"
-            )
             threshold = l1_capped_tol(
                 self.tol, objective.penalty.l1, objective.scale, result.objective
+            )
+            # (a larger tol does not loosen a capped threshold: the same fit at tol 1e-4 to 100
+            # was told to loosen it, a review)
+            loosen = " lower C," if threshold < self.tol else " loosen tol,"
+            advice = (
+                "Increase max_iter," + loosen
+                if result.n_iter >= self.max_iter
+                else "The objective no longer decreases in floating point:" + loosen
             )
             capped = (
                 f" (tol={self.tol:g} capped at {L1_TOL_CAP:g} l1 / sum c, not below float64's"
