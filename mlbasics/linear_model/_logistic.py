@@ -66,8 +66,13 @@ ZERO_MODEL_GAP_RTOL = 0.01
 SGD_STATE = ("_sgd_run", "_sgd_rng")
 
 
-def _check_feature_scale(X):
+def _check_feature_scale(X, weight=1.0):
     """Raise a ``ValueError`` when sums of squares of ``X``'s entries can overflow float64.
+
+    ``weight``: the largest per-sample weight ``c_i = C s_i`` (at least 1) that multiplies the
+    sums over samples; ``fit`` checks again with it when it exceeds 1 (X at 1e150 passed the
+    unweighted check, and at ``C = 1e8`` the L2 fit ended at the zero model under overflow
+    warnings, the L1 fit in a bare error from scipy's eigh: a review).
 
     Every solver squares the entries of X and sums them, over the n samples (the Hessian
     X^T D X, the curvature bounds) or over the p features (the squared sample norms of SGD's
@@ -83,19 +88,22 @@ def _check_feature_scale(X):
     # and SGD's certificate thread and epochs then share the two cores with them (the first two
     # epochs of bench_sgd's CSR fit took 35 and 60 ms instead of 30: perf showed an OpenBLAS
     # thread busy from this line on). Still one pass, faster than max and min.
+    weight = max(float(weight), 1.0)
     with np.errstate(over="ignore"):
-        total = serial_dot(flat, flat)  # (inf on overflow)
+        total = serial_dot(flat, flat) * weight  # (inf on overflow)
     if total <= np.finfo(np.float64).max:
         return  # it bounds every sum of squares over samples or features
     largest = max(float(data.max()), -float(data.min()))
-    limit = np.sqrt(np.finfo(np.float64).max / max(X.shape))
+    limit = np.sqrt(np.finfo(np.float64).max / (max(X.shape) * weight))
     if largest > limit:
+        weighted = f", weighted by C sample_weight up to {weight:.3g}" if weight > 1.0 else ""
         raise ValueError(
             f"X has entries up to {largest:.3g} in absolute value: the solvers sum their squares "
             f"over the {X.shape[0]} samples and the {X.shape[1]} features (the Hessian X^T D X, "
-            f"the squared sample norms), which overflows float64 for entries above "
+            f"the squared sample norms{weighted}), which overflows float64 for entries above "
             f"{limit:.3g}. Scale the features, e.g. with "
-            "sklearn.preprocessing.StandardScaler in a Pipeline."
+            "sklearn.preprocessing.StandardScaler in a Pipeline"
+            + (", or use a smaller C or smaller sample_weight." if weight > 1.0 else ".")
         )
 
 
@@ -481,6 +489,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         C = 1.0 if penalty.is_zero else float(self.C)
         _check_weight_total(C, sample_weight, penalty)
+        top_weight = C * float(np.max(sample_weight, initial=0.0))
+        if top_weight > 1.0:  # (validation checked X with weights of 1)
+            _check_feature_scale(X, top_weight)
         Y = target_matrix(y_index, n_classes)
         # (callbacks get the weights only if fit did: a scorer that takes none must still work)
         task = self._open_fit_task(

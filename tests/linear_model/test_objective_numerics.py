@@ -210,6 +210,26 @@ def test_entries_whose_squares_overflow_are_refused_by_name(overlapping, solver,
         LogisticRegression(solver=solver).fit(FORMATS[fmt](X * 1e155), y)
 
 
+@pytest.mark.parametrize("penalty, solver", [("l2", "newton"), ("l2", "newton-cg"),
+                                             ("l1", "newton")])  # fmt: skip
+@pytest.mark.parametrize("C, weight", [(1e8, 1.0), (1.0, 1e8)])
+def test_entries_whose_weighted_squares_overflow_are_refused_by_name(penalty, solver, C, weight):
+    # X near 1e150 passed the check of its squares, but C s_i multiplies the sums over samples:
+    # at C = 1e8 the L2 fits ended at the zero model under overflow warnings and the L1 fit in
+    # a bare "array must not contain infs or NaNs" from scipy's eigh (a review)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] + rng.normal(size=50) > 0).astype(int)
+    model = LogisticRegression(penalty, C=C, solver=solver)
+    with pytest.raises(
+        ValueError, match=r"entries up to 2\.37e\+150 .*weighted by C sample_weight"
+    ):
+        model.fit(X * 1e150, y, sample_weight=np.full(50, weight))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.set_params(C=1.0).fit(X * 1e150, y)  # unweighted, the same X is accepted
+
+
 @pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
 @pytest.mark.parametrize("C, weight", [(1e200, 1.0), (1.0, 1e200), (1e-8, 1.0), (1e-12, 1.0)])
 def test_extreme_c_or_weights_give_the_cholesky_answer_without_warnings(
