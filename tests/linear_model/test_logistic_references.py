@@ -972,3 +972,18 @@ def test_l1_at_a_large_c_is_not_held_back_by_the_inner_budget(C):
     assert ours.converged_
     assert ours.objective_ <= problem.value * (1 + 1e-4)
     assert check_kkt(ours, X, y).ok
+
+
+def test_l1_on_tall_data_is_not_held_back_by_the_inner_work_limit():
+    # Every sample of standardised breast cancer repeated 20 times at C / 20: the same objective.
+    # The work limit counted n x |active| per pass also on the Gram path (|active|^2 there) and
+    # held the budget to a few thousand passes: 1.057 times the optimum, unconverged (a review).
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    short = LogisticRegression("l1", C=1e4).fit(X, y)
+    tall = LogisticRegression("l1", C=1e4 / 20).fit(np.repeat(X, 20, axis=0), np.repeat(y, 20))
+    assert short.converged_ and tall.converged_
+    assert tall.objective_ == pytest.approx(short.objective_, rel=1e-6)
