@@ -103,7 +103,7 @@ def _kernel_products(model, X, W, rows, left=None):
         # ||x||^2 + ||z||^2 - 2 x'z do not cancel them for data far from the origin; sparse
         # rows in their mostly filled columns only, where the centre is not 0)
         centre = rbf_centre(X)
-        if not (sparse.issparse(X) or sparse.issparse(SV)) or np.any(centre):
+        if np.any(centre):  # (a centre of 0 moves nothing)
             X_left, SV = subtract_centre(X_left, centre), subtract_centre(SV, centre)
     out = np.empty((X_left.shape[0], W.shape[1]))
     for block, values in spec.blocks(X_left, SV):
