@@ -151,9 +151,10 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     sample_weight : array-like of shape (n_samples,), default=None
         The weights given to ``fit``; they set the per-sample bounds ``C_i`` and weights ``c_i``.
     refine : int or "auto", default="auto"
-        Logistic regressions with an L2 penalty: also build the dual point from the residuals of
-        the point ``refine`` steps of Newton's method away from the model (conjugate residuals,
-        two passes over ``X`` a step), and keep the better bound. The plain dual point
+        Logistic regressions with an L2 or a pure L1 penalty: also build the dual point from the
+        residuals of the point ``refine`` steps of Newton's method away from the model (conjugate
+        residuals, two passes over ``X`` a step; with L1, on the model's nonzero coefficients,
+        their signs held), and keep the better bound. The plain dual point
         overstates ``P - P*`` by about the ratio of the Hessian's curvature to the penalty,
         which grows with the number of samples: on 100 000 samples a model 2.5e-7 (relative)
         from the optimum fails ``tol=1e-4`` on its gap, and passes with ``refine=3``. ``"auto"``
@@ -241,10 +242,11 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     divisor never falls below ``1e-10 P / tol``, what the gap resolves: below ``tol=1e-10``
     it is judged to about ``1e-10 P`` only; where the gap cannot resolve ``tol`` at a huge
     ``C``, the Newton decrement judges instead, see :doc:`/theory/duality`); for a pure L1
-    penalty ``|P - D| / (sum_i c_i max(1, 2 ||W||_1))`` (``W`` with liblinear's
-    intercept column): the rescaled point's gap per unit of ``c`` is linear in the stationarity
-    residual ``eps``, at most ``2 eps ||W||_1`` to first order, so divided by that scale it is in
-    the units of ``eps``, and a model that met ``eps <= tol`` passes ``tol``. ``duality_gap``
+    penalty the same, the divisor also never below ``2e3 eps ||W||_1 min(sum_i c_i, P) / tol``
+    (``W`` with liblinear's intercept column; ``eps`` the machine epsilon): the rescaled point's
+    gap is linear in the stationarity residual, at most ``2 ||W||_1`` times it (per unit of
+    ``c``) to first order, and that divisor is what the float64 floor of the residual leaves in
+    the gap of an optimal model. ``duality_gap``
     itself, ``P - D``, is unscaled and bounds ``P - P*`` for every penalty. Without a
     penalty there is no finite dual to evaluate: stationarity is checked and, when it passes,
     the ``Newton decrement`` (half of ``g' H^+ g``, an estimate of ``P - P*`` that, unlike the

@@ -37,9 +37,9 @@ class KKTReport:
         holds ``|P - D| / sum_i C_i`` (largest over the binary problems of an SVM): the gap per unit
         of the data term's weight, which is at most the largest margin residual when the other
         conditions hold (see :attr:`relative_gap` for ``(P - D) / P``). For a logistic regression it
-        is ``|P - D| / min(sum_i c_i, P)`` with an L2 penalty or an elastic net, and ``|P - D| /
-        (sum_i c_i max(1, 2 ||W||_1))`` with a pure L1 penalty (the units of the stationarity
-        residual); see :func:`~mlbasics.optimality.check_kkt`. An unpenalised logistic regression
+        is ``|P - D| / min(sum_i c_i, P)`` with a penalty (with a pure L1 penalty, the divisor
+        never below what float64 leaves in the gap of an optimal model); see
+        :func:`~mlbasics.optimality.check_kkt`. An unpenalised logistic regression
         has no gap; once its stationarity passes, ``"Newton decrement"`` holds ``g' H^+ g / (2 sum_i
         c_i)``. An L2 penalty at a ``C`` where the gap cannot resolve ``tol`` in float64 has, once
         its stationarity passes and its gap fails, ``"Newton decrement"`` (``g' H^+ g / (2 min(sum_i
