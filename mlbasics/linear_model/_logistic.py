@@ -96,14 +96,18 @@ def _check_feature_scale(X, weight=1.0):
     largest = max(float(data.max()), -float(data.min()))
     limit = np.sqrt(np.finfo(np.float64).max / (max(X.shape) * weight))
     if largest > limit:
-        weighted = f", weighted by C sample_weight up to {weight:.3g}" if weight > 1.0 else ""
+        weighted = (
+            f", weighted by C times the sample weights (class weights included) up to {weight:.3g}"
+            if weight > 1.0
+            else ""
+        )
         raise ValueError(
             f"X has entries up to {largest:.3g} in absolute value: the solvers sum their squares "
             f"over the {X.shape[0]} samples and the {X.shape[1]} features (the Hessian X^T D X, "
             f"the squared sample norms{weighted}), which overflows float64 for entries above "
             f"{limit:.3g}. Scale the features, e.g. with "
             "sklearn.preprocessing.StandardScaler in a Pipeline"
-            + (", or use a smaller C or smaller sample_weight." if weight > 1.0 else ".")
+            + (", or use a smaller C or smaller sample or class weights." if weight > 1.0 else ".")
         )
 
 

@@ -212,22 +212,28 @@ def test_entries_whose_squares_overflow_are_refused_by_name(overlapping, solver,
 
 @pytest.mark.parametrize("penalty, solver", [("l2", "newton"), ("l2", "newton-cg"),
                                              ("l1", "newton")])  # fmt: skip
-@pytest.mark.parametrize("C, weight", [(1e8, 1.0), (1.0, 1e8)])
-def test_entries_whose_weighted_squares_overflow_are_refused_by_name(penalty, solver, C, weight):
+@pytest.mark.parametrize("C, weight, class_weight", [(1e8, 1.0, None), (1.0, 1e8, None),
+                                                     (1.0, 1.0, {0: 1.0, 1: 1e8})])  # fmt: skip
+def test_entries_whose_weighted_squares_overflow_are_refused_by_name(
+    penalty, solver, C, weight, class_weight
+):
     # X near 1e150 passed the check of its squares, but C s_i multiplies the sums over samples:
     # at C = 1e8 the L2 fits ended at the zero model under overflow warnings and the L1 fit in
     # a bare "array must not contain infs or NaNs" from scipy's eigh (a review)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3))
     y = (X[:, 0] + rng.normal(size=50) > 0).astype(int)
-    model = LogisticRegression(penalty, C=C, solver=solver)
+    # (the weight may come from class_weight: the message once named C sample_weight alone)
+    model = LogisticRegression(penalty, C=C, solver=solver, class_weight=class_weight)
     with pytest.raises(
-        ValueError, match=r"entries up to 2\.37e\+150 .*weighted by C sample_weight"
+        ValueError,
+        match=r"entries up to 2\.37e\+150 .*weighted by C times the sample weights "
+        r"\(class weights included\).* smaller sample or class weights",
     ):
         model.fit(X * 1e150, y, sample_weight=np.full(50, weight))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.set_params(C=1.0).fit(X * 1e150, y)  # unweighted, the same X is accepted
+        model.set_params(C=1.0, class_weight=None).fit(X * 1e150, y)  # unweighted: accepted
 
 
 @pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
