@@ -111,6 +111,40 @@ def _check_feature_scale(X, weight=1.0):
         )
 
 
+#: Without a penalty, a column whose entries are all below this in absolute value (but not all
+#: zero) is refused: ``sqrt`` of float64's smallest normal number, where the squares in the
+#: Hessian's diagonal leave the normal range.
+TINY_FEATURE = float(np.sqrt(np.finfo(np.float64).tiny))
+
+
+def _check_tiny_features(X):
+    """Without a penalty, raise a ``ValueError`` when a column of ``X`` is nonzero but entirely
+    below :data:`TINY_FEATURE` in absolute value.
+
+    The unpenalised problem does not depend on the features' units, but its solution scales as
+    their inverse, and the solvers square the entries: in units of 1e-170 the Hessian's entries
+    underflow to 0, the columns look flat, and every solver stopped at the intercept-only model,
+    73% above the optimum, with ``converged_`` True and no warning (a review). With a penalty
+    such a column's coefficient stays bounded and its contribution is below rounding: the
+    solvers are right to leave it.
+    """
+    absolute = abs(X) if sparse.issparse(X) else np.abs(X)
+    largest = np.asarray(
+        absolute.max(axis=0).toarray() if sparse.issparse(X) else absolute.max(axis=0)
+    )
+    largest = largest.ravel()
+    tiny = np.flatnonzero((largest > 0.0) & (largest < TINY_FEATURE))
+    if tiny.size:
+        raise ValueError(
+            f"X has {tiny.size} column(s) whose entries are all below {TINY_FEATURE:.3g} in "
+            f"absolute value (column {int(tiny[0])}: at most {largest[tiny[0]]:.3g}). Without a "
+            "penalty the coefficients scale as the inverse of the features' units, and the "
+            "solvers' squares of these entries underflow float64 (the columns would look "
+            "constant). Scale the features, e.g. with sklearn.preprocessing.StandardScaler in a "
+            "Pipeline."
+        )
+
+
 def _cholesky_is_cheaper(n_samples, n_coef) -> bool:
     n, m = n_samples, n_coef
     return n * m * m / 2 + m**3 / 3 <= CG_PRODUCTS_PER_STEP * 2 * n * m
@@ -160,7 +194,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
-        The regulariser ``R``.
+        The regulariser ``R``. With ``None`` the coefficients scale as the inverse of the
+        features' units, and a nonzero column entirely below ``1.49e-154`` in absolute value
+        (where its squares leave float64's normal range) is refused: scale the features.
     C : float, default=1.0
         Inverse regularisation strength (weight of the data term); must be positive. Ignored when
         ``penalty=None``. ``C`` times the sum of the sample weights (class weights included) must
@@ -493,6 +529,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         C = 1.0 if penalty.is_zero else float(self.C)
         _check_weight_total(C, sample_weight, penalty)
+        if penalty.is_zero:
+            _check_tiny_features(X)
         top_weight = C * float(np.max(sample_weight, initial=0.0))
         if top_weight > 1.0:  # (validation checked X with weights of 1)
             _check_feature_scale(X, top_weight)

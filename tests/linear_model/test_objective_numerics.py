@@ -200,6 +200,36 @@ def overlapping():
     return X, y
 
 
+@pytest.mark.parametrize("solver", ["newton", "newton-cg", "lbfgs", "sgd"])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_unpenalised_columns_whose_squares_underflow_are_refused_by_name(solver, fmt):
+    # Without a penalty the solution scales as 1 / the features' units: in units of 1e-170
+    # every solver stopped at the intercept-only model, 73% above the optimum, converged_ True,
+    # no warning (a review; the Hessian's squares underflow and the columns look flat).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] + rng.normal(size=50) > 0).astype(int)
+    tiny = X * 1e-170
+    tiny[:, 2] = X[:, 2]  # one ordinary column: the others are named
+    tiny_in = sparse.csr_matrix(tiny) if fmt == "csr" else tiny
+    with pytest.raises(ValueError, match=r"2 column\(s\) whose entries are all below 1\.49e-154 .*"
+                       r"column 0: at most 2\.37e-170.*Scale the features"):  # fmt: skip
+        LogisticRegression(penalty=None, solver=solver).fit(tiny_in, y)
+    before = tiny.copy()
+    # with a penalty such a column's coefficient stays bounded: the fit is right to ignore it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(solver=solver, random_state=0).fit(tiny_in, y)
+    assert np.all(np.abs(model.coef_[0, :2]) < 1e-100)
+    np.testing.assert_array_equal(tiny, before)
+    # a zero column is not tiny (constant: its coefficient is 0) and units of 1e-150 still fit
+    zero = X * 1e-150
+    zero[:, 1] = 0.0
+    reference = LogisticRegression(penalty=None, solver="newton").fit(X[:, [0, 2]], y)
+    model = LogisticRegression(penalty=None, solver="newton").fit(zero, y)
+    np.testing.assert_allclose(model.coef_[0, [0, 2]] * 1e-150, reference.coef_[0], rtol=1e-6)
+
+
 @pytest.mark.parametrize("solver", ["newton-cholesky", "newton-cg", "lbfgs", "sgd"])
 @pytest.mark.parametrize("fmt", ["dense", "csr"])
 def test_entries_whose_squares_overflow_are_refused_by_name(overlapping, solver, fmt):
