@@ -242,11 +242,11 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     divisor never falls below ``1e-10 P / tol``, what the gap resolves: below ``tol=1e-10``
     it is judged to about ``1e-10 P`` only; where the gap cannot resolve ``tol`` at a huge
     ``C``, the Newton decrement judges instead, see :doc:`/theory/duality`); for a pure L1
-    penalty the same, the divisor also never below ``2e3 eps ||W||_1 min(sum_i c_i, P) / tol``
-    (``W`` with liblinear's intercept column; ``eps`` the machine epsilon): the rescaled point's
-    gap is linear in the stationarity residual, at most ``2 ||W||_1`` times it (per unit of
-    ``c``) to first order, and that divisor is what the float64 floor of the residual leaves in
-    the gap of an optimal model. ``duality_gap``
+    penalty the same, the divisor also never below ``2e3 eps sum_j |w_j| sum_i c_i |r_i x_ij| /
+    tol`` (``W`` with liblinear's intercept column; ``eps`` the machine epsilon, ``r`` the
+    residuals ``p - y``): the rescaled point's gap is linear in the stationarity residual, and
+    that is what the rounding of the gradient's entries may leave in the gap of an optimal
+    model (it does not depend on the features' units). ``duality_gap``
     itself, ``P - D``, is unscaled and bounds ``P - P*`` for every penalty. Without a
     penalty there is no finite dual to evaluate: stationarity is checked and, when it passes,
     the ``Newton decrement`` (half of ``g' H^+ g``, an estimate of ``P - P*`` that, unlike the

@@ -106,9 +106,13 @@ def gap_within_tol(
     True, the gradient rule alone decides, as before the gap was tested.
 
     With an L1 term the dual point is the residual vector scaled into the L1 ball by
-    ``t = l1 / ||X' theta||_inf``, not refined (the solver's next iteration tightens the gap more
-    cheaply: on a sweep of 96 pure-L1 fits refining saved one or two iterations and cost more
-    time than they did). Its gap is first order in the stationarity residual and has a term
+    ``t = l1 / ||X' theta||_inf``, refined (on the model's support) only with ``damped``: in
+    the loop the solver's next iteration tightens the gap more cheaply (on a sweep of 96
+    pure-L1 fits refining at every test saved one or two iterations and cost more time than
+    they did), but where the objective no longer decreases the plain gap may stay above
+    ``tol`` at the optimum itself (weights over eight decades: 1.6e-8 ``P``, a review), and
+    the run's last word refines as ``check_kkt`` does. Its gap is first order in the
+    stationarity residual and has a term
     quadratic in ``1 - t`` that grows with ``sum c``: at the capped stationarity threshold
     ``1 - t`` can be 0.1, and converged fits at a large ``C`` failed ``check_kkt`` on their gaps
     (22 of 279 pure-L1 fits in a random sweep, each one Newton step from passing) before the
@@ -117,15 +121,17 @@ def gap_within_tol(
     ``record`` (a dict), when given, gets the gap of the plain dual point (``"plain_gap"``: that
     of :func:`~mlbasics.optimality.duality_gaps`, NaN when there is none) whatever the refinement
     found. ``damped``: refine as ``check_kkt(refine="auto")`` does, with its checkpoints and damped
-    Newton iterations (for a solver whose objective no longer decreases: its last word).
+    Newton iterations for L2, on the support for a pure L1 penalty (for a solver whose
+    objective no longer decreases, or whose run ends: its last word).
     """
     penalty = penalty_name(l1, l2)
+    judge = GapJudge(X, Y, coef, intercept, c, penalty, tol)
     steps, settled = (), None
-    if penalty == "l2":
+    if penalty == "l2" or (penalty == "l1" and damped):
         steps = AUTO_REFINE_STEPS if damped else (SOLVER_REFINE_MAX_STEPS,)
 
         def settled(primal, dual, stationarity, scale):
-            return primal - dual <= tol * gap_scale(scale, primal, penalty, tol)
+            return primal - dual <= 0.0 or judge(primal, dual, scale) <= tol
 
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         primal, dual, _, _, scale, _ = _certificate(
@@ -137,7 +143,7 @@ def gap_within_tol(
             record["plain_gap"] = float(primal - record.get("plain_dual", np.nan))
         if penalty == "l2" and np.isinf(gap):  # (NaN: no feasible dual point, no pass)
             return True
-        return judged_gap(gap / gap_scale(scale, primal, penalty, tol), penalty, coef, tol) <= tol
+        return judge(primal, dual, scale) <= tol
 
 
 def _capped_by(threshold, l1, scale) -> str:
@@ -149,7 +155,7 @@ def _capped_by(threshold, l1, scale) -> str:
 
 
 def gap_scale(scale, primal, penalty, tol) -> float:
-    """What the duality gap is divided by (before :func:`gap_unit`) to be compared with ``tol``.
+    """What the duality gap is divided by to be compared with ``tol`` (:class:`GapJudge`).
 
     ``min(sum c, P)`` with a penalty (``sum c`` is the unit of the stationarity residual, and the
     objective of ``W = 0`` up to a factor ``log K``), ``sum c`` without. With L2 at a large ``C`` on
@@ -161,8 +167,8 @@ def gap_scale(scale, primal, penalty, tol) -> float:
     ``sum c``). A pure L1 penalty too: judged per unit of ``sum c max(1, 2 ||W||_1)`` (its gap
     is linear in the stationarity residual, with the coefficients' size as unit), converged
     fits ended 1.2e-5 (breast cancer) and 4.7e-4 (digits) above their optimum at ``C = 1e3`` and
-    ``tol = 1e-6``, 66 times it on five weighted samples (reviews); :func:`gap_unit` keeps only
-    the part of that unit that float64 imposes.
+    ``tol = 1e-6``, 66 times it on five weighted samples (reviews); :class:`GapJudge` keeps
+    only the part of that unit that float64 imposes (:func:`l1_gap_floor`).
 
     ``P`` and ``D`` are made of a few sums of non-negative terms (losses and the penalty;
     entropies and the penalty's conjugate, which ``D`` subtracts), each sum at most a small
@@ -840,8 +846,8 @@ def _newton_points(X, coef, Z, P, c, l2, G, gb, support=None):
     carries the L1 term's ``l1 sign(w)``, so that this is Newton's method on the smooth problem
     with the signs held). Near an L1 optimum the support is the optimum's, and the residuals of
     that point leave the ``s_j`` of the support at second order in the gradient: the L1 gap's
-    first-order term (:func:`gap_unit`) keeps only what the zero coefficients put into it (a
-    scikit-learn ``saga`` fit 3e-10 above its optimum had a plain gap of 3.6e-6 ``P``, 1.8e-7
+    first-order term (:func:`l1_gap_floor`) keeps only what the zero coefficients put into it (a
+    scikit-learn ``saga`` fit 3e-10 above its optimum had a plain gap of 3.6e-6 ``P``, about 2e-7
     refined).
 
     With theta the residuals of the model, ``P - D`` is exactly ``||grad P||^2 / (2 lambda_2)``,
@@ -1032,30 +1038,52 @@ def _newton_decrement(X, Z, P, c, G, gb, l2=0.0) -> float:
     return np.inf if strict else max(decrease, 0.0)  # (strict: short of DECREMENT_RTOL)
 
 
-def judged_gap(relative, penalty, coef, tol) -> float:
-    """The gap per unit of ``c``, ``relative``, in the units :func:`~mlbasics.optimality.check_kkt`
-    compares with ``tol`` (divided by :func:`gap_unit`)."""
-    return float(abs(relative)) / gap_unit(penalty, coef, tol)
+class GapJudge:
+    """The duality gap in :func:`~mlbasics.optimality.check_kkt`'s units, for one model.
 
-
-def gap_unit(penalty, coef, tol) -> float:
-    """What the gap per unit of ``c`` is divided by before it is compared with ``tol``.
-
-    ``max(1, 2 L1_TOL_FLOOR ||W||_1 / tol)`` for a pure L1 penalty, 1 otherwise. The L1 dual
-    point is the residual vector shrunk by ``t = lambda_1 / ||X' theta||_inf``; to first order
-    its gap is ``sum_j (e - s_j) |w_j|`` with ``s_j = |(X' theta)_j| - lambda_1`` and
-    ``e = max_j s_j``, each of which is at most the stationarity residual ``eps`` (per unit of
-    ``c``) times ``sum c``: at most ``2 eps ||W||_1 sum c``, linear in ``eps`` where the smooth
-    penalties' gap is quadratic. With ``eps`` at the float64 floor of the stationarity test,
-    :data:`L1_TOL_FLOOR` ``min(sum c, P) / sum c``, that is ``2 L1_TOL_FLOOR ||W||_1`` per unit
-    of ``min(sum c, P)`` (:func:`gap_scale`): what the gap of an optimal model may still hold,
-    and ``tol`` of the unit never falls below it (it matters near ``tol = 1e-10``). ``coef``
-    includes liblinear's intercept column. See :doc:`/theory/duality`.
+    ``judge(primal, dual, scale)`` is ``|P - D|`` divided by :func:`gap_scale`, and with a pure
+    L1 penalty by no less than ``floor / tol``, ``floor`` the gap an optimal model may still hold
+    in float64 (:func:`l1_gap_floor`; computed once, and only when the gap fails without it: a
+    pass over ``X``). ``X, Y, coef, intercept, c`` are the model's problem in the units of
+    ``primal``, ``dual`` and ``scale``.
     """
-    if penalty != "l1":
-        return 1.0
+
+    def __init__(self, X, Y, coef, intercept, c, penalty, tol):
+        self.problem, self.penalty, self.tol = (X, Y, coef, intercept, c), penalty, tol
+        self._floor = None
+
+    def __call__(self, primal, dual, scale) -> float:
+        unit = gap_scale(scale, primal, self.penalty, self.tol)
+        with np.errstate(over="ignore", invalid="ignore"):
+            judged = float(abs(primal - dual)) / unit
+            if self.penalty == "l1" and judged > self.tol:
+                if self._floor is None:
+                    self._floor = l1_gap_floor(*self.problem)
+                judged = float(abs(primal - dual)) / max(unit, self._floor / self.tol)
+        return judged
+
+
+def l1_gap_floor(X, Y, coef, intercept, c) -> float:
+    """What the L1 dual point's gap may hold at an optimal model in float64:
+    ``2 sum_j |w_j| rho_j`` with ``rho_j = L1_TOL_FLOOR sum_i c_i |r_i| |x_ij|``, the rounding
+    of the gradient entry ``g_j`` (with the factor of :data:`L1_TOL_FLOOR`; ``r`` the residuals
+    ``P - Y``).
+
+    The L1 dual point is the residual vector shrunk by ``t = lambda_1 / ||X' theta||_inf``; to
+    first order its gap is ``sum_j (e - s_j) |w_j|`` with ``s_j = |(X' theta)_j| - lambda_1``
+    and ``e = max_j s_j``: linear in the stationarity residual, where the smooth penalties' gap
+    is quadratic. With the ``s_j`` at the rounding of the gradient, that is the floor above.
+    It does not depend on the features' units (``w_j`` scales as the inverse of ``x_ij``): a
+    first floor, ``2 L1_TOL_FLOOR ||W||_1 min(sum c, P)``, grew as the features shrank, and
+    passed models 64 ``tol`` above their optimum with features in units of 1e-8 (a review).
+    ``coef`` includes liblinear's intercept column. See :doc:`/theory/duality`.
+    """
+    Z = np.asarray(X @ coef.T) + intercept
+    E = np.abs(losses.probability_residuals(Z, Y, _probabilities(Z)))
+    absolute = abs(X) if sparse.issparse(X) else np.abs(X)
     with np.errstate(over="ignore"):
-        return max(1.0, 2.0 * L1_TOL_FLOOR * float(np.abs(coef).sum()) / tol)
+        spread = np.asarray(absolute @ np.abs(coef).T)  # sum_j |x_ij| |w_kj|
+        return 2.0 * L1_TOL_FLOOR * float(np.sum(c[:, None] * E * spread))
 
 
 def logistic_report(model, X, y_index, sample_weight, tol, refine=0, advise=True) -> KKTReport:
@@ -1126,14 +1154,14 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0, advise=True
         steps = AUTO_REFINE_STEPS
 
         def settled(primal, dual, stationarity, scale):  # the verdict no longer depends on D
-            unit = gap_scale(scale, primal, name_penalty, tol)
-            gap = judged_gap((primal - dual) / unit, name_penalty, coef, tol)
-            return not (stationarity <= l1_capped_tol(tol, l1, scale, primal) and gap > tol)
+            fails = judge(primal, dual, scale) > tol
+            return not (stationarity <= l1_capped_tol(tol, l1, scale, primal) and fails)
     else:
         steps = (refine,)
     try:  # underflow (of exp(-margin) and the like) is benign here: it never warns
         with np.errstate(over="raise", under="ignore"):
             c = C * sample_weight * per_class[y_index]
+            judge = GapJudge(*problem[:4], c, name_penalty, tol)  # (settled reads it)
             primal, dual, stationarity, distance, scale, (used, reached, newton) = _certificate(
                 *problem, c, l1, l2, steps=steps, settled=settled, damped=damped
             )
@@ -1153,6 +1181,7 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0, advise=True
             for factor, e in zip(factors, exponents, strict=True):
                 c = c * np.ldexp(factor, -e)
             l1_unit, l2_unit = (float(np.ldexp(v, -exponent)) for v in (l1, l2))
+            judge = GapJudge(*problem[:4], c, name_penalty, tol)
             primal, dual, stationarity, distance, scale, (used, reached, newton) = _certificate(
                 *problem, c, l1_unit, l2_unit, robust=True
             )
@@ -1163,16 +1192,17 @@ def logistic_report(model, X, y_index, sample_weight, tol, refine=0, advise=True
     with np.errstate(over="ignore", invalid="ignore"):
         gap = primal - dual
         relative = gap / gap_scale(scale, primal, name_penalty, tol)  # per unit of c or of P
+        judged = judge(primal, dual, scale) if not np.isnan(dual) else np.nan
         if exponent:
             primal, dual, gap = (float(np.ldexp(v, exponent)) for v in (primal, dual, gap))
     if np.isnan(relative) and not np.isnan(dual):  # inf - inf: beyond the float range
-        gap = relative = np.inf
+        gap = relative = judged = np.inf
 
     per_feature = distance.max(axis=0)
     violations = {"stationarity": stationarity}
     advice = ""
     if not np.isnan(dual):
-        violations["duality gap"] = judged_gap(relative, name_penalty, coef, tol)
+        violations["duality gap"] = judged
         if name_penalty == "l2" and stationarity <= tol < violations["duality gap"]:
             refined = f"up to {reached} Newton steps" + (
                 f" and up to {damped} damped Newton iterations" if damped else ""
