@@ -334,11 +334,13 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     converged_ : bool
         Whether the stopping rule was met. For SGD, also False when the run ended above the
         objective of all-zero coefficients, ``sum_i c_i log K`` (steps too long for the scale
-        of the features; a ``ConvergenceWarning`` says so). The rule is in units of
-        ``C * sum_i s_i``, not of the objective: with weights spread over many decades a
-        converged model can be further from the optimum, relative to ``objective_``, than
-        ``tol`` suggests (7e-6 with ``tol=1e-8`` and weights from 1e-6 to 1e6).
-        ``duality_gap_ / objective_`` bounds that relative distance.
+        of the features; a ``ConvergenceWarning`` says so). The gradient rules are in units of
+        ``C * sum_i s_i``, not of the objective; with a penalty the Newton-type solvers also
+        ask the duality gap to pass ``tol`` relative to ``min(C sum_i s_i, objective_)``, as
+        :func:`~mlbasics.optimality.check_kkt` judges it, possibly at a refined dual point.
+        ``duality_gap_ / objective_`` bounds the relative distance to the optimum; it is the
+        plain dual point's gap, which can be far looser than the refined one that passed (a
+        pure L1 fit at the optimum, weights over eight decades: 3.7e-3 at ``tol=1e-8``).
     solver_ : str
         The method that ran: ``"newton-cholesky"``, ``"newton-cg"``, ``"prox-newton"``,
         ``"lbfgs"`` or ``"sgd"`` (``solver="newton"`` picks one of the first three).
@@ -364,7 +366,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     Callbacks (``set_callbacks``, :mod:`sklearn.callback`): each Newton, L-BFGS or proximal Newton
     iteration, or SGD epoch, is one subtask of the fit; a monitor can score the model at the end of
     each (``coef_`` and ``intercept_`` of that iterate), and a callback returning True ends the fit
-    there with a usable model, ``n_iter_`` iterations and ``converged_ = False``.
+    there with a usable model, ``n_iter_`` iterations and ``converged_ = False`` (True only
+    when that iterate meets the stopping rule anyway).
     ``partial_fit`` reports nothing.
 
     References

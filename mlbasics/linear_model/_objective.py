@@ -158,6 +158,8 @@ class LogisticObjective:
         self.certified = None
         # (P, its rows' arg max): the products of one Newton step share them (hessp)
         self._top = None
+        # max |x_ij| of X, once a solver's L1 gap test has needed it (_newton._gap_within_tol)
+        self.x_max = None
 
     @classmethod
     def from_data(cls, X, Y, weights, penalty: Penalty, *, fit_intercept, center=True):
