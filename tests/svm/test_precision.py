@@ -486,3 +486,16 @@ def test_an_ordinary_run_stopped_by_max_iter_is_told_to_increase_it():
         SVC(kernel="rbf", C=100.0, max_iter=1000).fit(X, y)
     assert not any("float32" in str(w.message) for w in caught)
     assert SVC(kernel="rbf", C=100.0, max_iter=100_000).fit(X, y).converged_
+
+
+def test_a_slow_run_at_a_large_c_is_pointed_to_a_lower_c_or_the_qp_solver():
+    # Standardised features, linear kernel, C = 1e4: SMO ran ten million steps short of
+    # tol=1e-5 and its warning only said to standardise the features, which they were; the QP
+    # solver converges in a few iterations (a review).
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(80, 5, random_state=0)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    with pytest.warns(ConvergenceWarning, match=r"lower C .*, or use solver='qp'"):
+        SVC(kernel="linear", C=1e4, tol=1e-5, max_iter=20_000).fit(X, y)
+    assert SVC(kernel="linear", C=1e4, tol=1e-5, solver="qp").fit(X, y).converged_
