@@ -609,10 +609,10 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     current objective (:func:`~mlbasics.optimality._logistic.l1_capped_tol`, which the certificate
     applies too) and
     the certificate's duality gap passes ``tol``
-    (:func:`~mlbasics.optimality._logistic.gap_within_tol`; with a pure L1 penalty, where the
-    objective no longer decreases or the run ends, with the dual point refined on the support
-    as check_kkt refines it): a converged fit passes :func:`~mlbasics.optimality.check_kkt` at
-    its own ``tol``.
+    (:func:`~mlbasics.optimality._logistic.gap_within_tol`, its dual point refined by Newton's
+    method on the support; where the objective no longer decreases or the run ends, as far as
+    check_kkt refines it): a converged fit passes :func:`~mlbasics.optimality.check_kkt` at its
+    own ``tol``.
     """
     rec = TraceRecorder(hook)
     l1, l2 = obj.penalty.l1, obj.penalty.l2
@@ -642,8 +642,8 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
 
     def done(last_word=False) -> bool:  # the stopping rule, at the current point (coef, F, opt)
         # last_word: where the objective no longer decreases (or the run ends), the dual point
-        # refined as check_kkt refines it, on the support (the plain point's gap may stay above
-        # tol at the optimum itself: weights over eight decades, 1.6e-8 P at tol=1e-8, a review)
+        # refined as far as check_kkt refines it (the test refines up to ten Newton steps
+        # otherwise: see gap_within_tol)
         return opt <= tol_abs(F) and (
             _gap_within_tol(obj, coef, tol)
             or (last_word and _gap_within_tol(obj, coef, tol, damped=True))

@@ -153,8 +153,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
     refine : int or "auto", default="auto"
         Logistic regressions with an L2 or a pure L1 penalty: also build the dual point from the
         residuals of the point ``refine`` steps of Newton's method away from the model (conjugate
-        residuals, two passes over ``X`` a step; with L1, on the model's nonzero coefficients,
-        their signs held), and keep the better bound. The plain dual point
+        residuals, two passes over ``X`` a step; with L1, on the model's nonzero coefficients
+        and the zero ones whose gradient exceeds the L1 strength, the signs held), and keep the
+        better bound. The plain dual point
         overstates ``P - P*`` by about the ratio of the Hessian's curvature to the penalty,
         which grows with the number of samples: on 100 000 samples a model 2.5e-7 (relative)
         from the optimum fails ``tol=1e-4`` on its gap, and passes with ``refine=3``. ``"auto"``
