@@ -122,8 +122,9 @@ def gap_within_tol(
     ``record`` (a dict), when given, gets the gap of the plain dual point (``"plain_gap"``: that
     of :func:`~mlbasics.optimality.duality_gaps`, NaN when there is none) whatever the refinement
     found. ``damped``: refine as ``check_kkt(refine="auto")`` does, with its checkpoints and damped
-    Newton iterations for L2, on the support for a pure L1 penalty (for a solver whose
-    objective no longer decreases, or whose run ends: its last word). ``x_max``: ``max |x_ij|``
+    Newton iterations for L2, for a pure L1 penalty on the support and the violating zero
+    coefficients (for a solver whose objective no longer decreases, or whose run ends: its last
+    word). ``x_max``: ``max |x_ij|``
     when known (:class:`GapJudge`; a solver tests many models on one ``X``).
     """
     penalty = penalty_name(l1, l2)
@@ -670,8 +671,9 @@ def _certificate(
     of the gap (:func:`_newton_points`), doubled, settles it, not before step ``2k`` after an
     evaluation at step ``k``: the prediction was within 5% of the gap on standardised binary
     problems, two to four times too small on ten classes, a hundred times on unscaled
-    features. The solvers list only their last step (:data:`SOLVER_REFINE_MAX_STEPS`), the
-    checker its checkpoints (a failing model's report keeps the best bound). ``damped``: when
+    features (the L1 point has no such prediction). The solvers list only their last step
+    (:data:`SOLVER_REFINE_MAX_STEPS`; with L1, :data:`L1_SOLVER_REFINE_STEPS`), the checker its
+    checkpoints (a failing model's report keeps the best bound). ``damped``: when
     the steps leave the verdict unsettled, also up to that many iterations of damped Newton from
     the model (:func:`_damped_newton_points`), the dual evaluated at each. ``record`` (a dict),
     when given, gets the plain point's ``D`` (``"plain_dual"``) whatever the refinement found.
