@@ -729,6 +729,23 @@ def test_the_l1_solver_stops_where_its_refined_gap_passes(seed):
     assert P - problem.value <= tol * P
 
 
+@pytest.mark.parametrize("scale", [1e-100, 1e-150])
+def test_an_optimal_l1_model_in_tiny_units_passes_on_its_refined_gap(breast_cancer, scale):
+    # The optimum carried to features in units of 1e-100 (W / s, C / s: the same problem, the
+    # same relative gap) failed check_kkt(tol=1e-10): the refinement's conjugate residuals ran
+    # in raw coordinates, where the coefficients' curvature is 1e-200 times the intercept's, and
+    # its steps did not move them (a review). They now run on the system scaled by its diagonal.
+    X, y = breast_cancer
+    X, y = X[:200], y[:200]
+    optimum = LogisticRegression(penalty="l1", C=1.0, tol=1e-10, max_iter=500).fit(X, y)
+    assert check_kkt(optimum, X, y, tol=1e-10).ok
+    carried = mutate(optimum, coef_=lambda w: w / scale)
+    carried.C = 1.0 / scale
+    report = check_kkt(carried, X * scale, y, tol=1e-10)
+    assert report.ok, str(report)
+    assert not check_kkt(carried, X * scale, y, tol=1e-10, refine=0).ok  # (the plain point)
+
+
 @pytest.mark.parametrize("dataset", ["breast cancer", "digits 0-1"])
 def test_a_converged_l1_fit_is_within_tol_of_its_optimum_at_a_large_c(dataset):
     # At C = 1e3 the gap per unit of sum c max(1, 2 ||w||_1) passed far from the optimum: the
