@@ -10,6 +10,7 @@ import warnings
 import joblib
 import numpy as np
 import sklearn
+from scipy import sparse
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight
@@ -220,3 +221,11 @@ def warn_at_caller(message, category):
     if where.startswith(_STDLIB_DIR) and "site-packages" not in where and first_outside:
         stacklevel = first_outside  # a worker's stack: no user frame below the libraries
     warnings.warn(message, category, stacklevel=stacklevel)
+
+
+def abs_max(X) -> float:
+    """``max |x_ij|`` of a dense or sparse matrix (0 when empty), without a copy of ``|X|``."""
+    data = X.data if sparse.issparse(X) else X
+    if not data.size:
+        return 0.0
+    return max(float(data.max()), -float(data.min()))

@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._callbacks import CallbackSupport
 from .._threads import serial_dot
 from .._validation import (
+    abs_max,
     canonical_sparse,
     check_class_weights,
     check_partial_fit_classes,
@@ -93,7 +94,7 @@ def _check_feature_scale(X, weight=1.0):
         total = serial_dot(flat, flat) * weight  # (inf on overflow)
     if total <= np.finfo(np.float64).max:
         return  # it bounds every sum of squares over samples or features
-    largest = max(float(data.max()), -float(data.min()))
+    largest = abs_max(X)
     limit = np.sqrt(np.finfo(np.float64).max / (max(X.shape) * weight))
     if largest > limit:
         weighted = (
@@ -128,11 +129,10 @@ def _check_tiny_features(X):
     such a column's coefficient stays bounded and its contribution is below rounding: the
     solvers are right to leave it.
     """
-    absolute = abs(X) if sparse.issparse(X) else np.abs(X)
-    largest = np.asarray(
-        absolute.max(axis=0).toarray() if sparse.issparse(X) else absolute.max(axis=0)
-    )
-    largest = largest.ravel()
+    top, bottom = X.max(axis=0), X.min(axis=0)  # (no copy of |X|)
+    if sparse.issparse(X):
+        top, bottom = top.toarray(), bottom.toarray()
+    largest = np.maximum(np.ravel(top), -np.ravel(bottom))
     tiny = np.flatnonzero((largest > 0.0) & (largest < TINY_FEATURE))
     if tiny.size:
         raise ValueError(

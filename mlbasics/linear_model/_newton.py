@@ -38,7 +38,6 @@ from scipy import sparse
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from .._threads import scipy_blas_on_one_thread, serial_dot
 from ..optimality._logistic import (
-    abs_max,
     decrement_tol,
     gap_floor,
     gap_within_tol,
@@ -853,11 +852,9 @@ def _gap_within_tol(obj: LogisticObjective, coef, tol, damped=False) -> bool:
     W, b = _original_model(obj, coef)
     pen = obj.penalty
     record = {}
-    if pen.l1 > 0.0 and obj.x_max is None:  # (the L1 gap's floor bound reads it)
-        obj.x_max = abs_max(obj.X)
     passed = gap_within_tol(
         obj.X, obj.Y, obj.weights, W, b, obj.fit_intercept, pen.l1, pen.l2, tol, record=record,
-        damped=damped, x_max=obj.x_max,
+        damped=damped, x_max=obj.x_max if pen.l1 > 0.0 else None,
     )  # fmt: skip
     if passed and np.isfinite(record.get("plain_gap", np.nan)):
         obj.certified = (coef.copy(), record["plain_gap"])

@@ -33,7 +33,7 @@ import numpy as np
 from scipy import sparse
 
 from .._threads import serial_column_sums, serial_dot
-from .._validation import flat_columns
+from .._validation import abs_max, flat_columns
 from ..kernels import row_blocks
 from ..losses import (
     logistic,
@@ -158,8 +158,6 @@ class LogisticObjective:
         self.certified = None
         # (P, its rows' arg max): the products of one Newton step share them (hessp)
         self._top = None
-        # max |x_ij| of X, once a solver's L1 gap test has needed it (_newton._gap_within_tol)
-        self.x_max = None
 
     @classmethod
     def from_data(cls, X, Y, weights, penalty: Penalty, *, fit_intercept, center=True):
@@ -391,6 +389,12 @@ class LogisticObjective:
             zeros_weight[:, np.bincount(column, minlength=p) == n] = 0.0
             out += zeros_weight * mu**2
         return out
+
+    @functools.cached_property
+    def x_max(self) -> float:
+        """``max |x_ij|`` of ``X``, once (the L1 gap test's bound on its float64 floor reads it:
+        :class:`~mlbasics.optimality._logistic.GapJudge`)."""
+        return abs_max(self.X)
 
     @functools.cached_property
     def _column_spread(self):
