@@ -512,7 +512,8 @@ def _check_attributes(model) -> None:
 
 def svm_report(model, X, y_index, sample_weight, tol) -> KKTReport:
     """The :class:`KKTReport` of a fitted kernel SVM on its training data."""
-    loss = getattr(model, "loss", "hinge")
+    # (mlbasics' SVC: the loss it was fitted with, whatever set_params said since)
+    loss = getattr(model, "_loss", getattr(model, "loss", "hinge"))
     if loss not in _LOSSES:
         raise TypeError(
             f"check_kkt judges kernel SVMs with loss in {_LOSSES}; this model has loss={loss!r}."

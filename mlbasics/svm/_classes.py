@@ -158,13 +158,22 @@ def kernel_block(spec: KernelSpec, A, B, sq_b=None) -> np.ndarray:
     return gram
 
 
+def _fitted_loss(estimator) -> str:
+    """The loss the model was fitted with (its parameter before a fit): predictions follow the
+    fitted model, not a ``loss`` set after the fit with ``set_params`` (a hinge model then gave
+    softmax "probabilities" of its hinge scores: a review)."""
+    return getattr(estimator, "_loss", estimator.loss)
+
+
 def _is_logistic(estimator) -> bool:
-    return estimator.loss == "logistic"
+    return _fitted_loss(estimator) == "logistic"
 
 
-def _qp_short_of_tol(model, gap, bounds, kernel_top, ended=None):
+def _qp_short_of_tol(model, gap, bounds, kernel_top, ended=None, clipped_margin=0.0):
     """The warning's text for a QP solution whose gap ``m - M`` is above ``tol``; ``ended``
-    says how the solver ended (the solution's ``message``; default: "optimal").
+    says how the solver ended (the solution's ``message``; default: "optimal");
+    ``clipped_margin``, the solution's bound on the margins' change by the clipped negative
+    eigenvalues of the kernel matrix (:class:`~mlbasics.svm._dual.DualSolution`).
 
     The advice follows the evidence: the interior-point solvers resolve ``alpha`` to an absolute
     accuracy, so bounds ``C_i`` far below 1 (a small ``C``, tiny sample weights) leave variables
@@ -184,7 +193,16 @@ def _qp_short_of_tol(model, gap, bounds, kernel_top, ended=None):
             f"C_i K_ii up to {largest * kernel_top:.3g} makes the margins sensitive to that "
             "accuracy: lower C or scale the features"
         )
-    if model.tol < 1e-6:
+    if gap <= 2.0 * clipped_margin:  # m and M each move by up to clipped_margin
+        why = (
+            "The kernel matrix has negative eigenvalues (e.g. from rounding in float32), which "
+            "the QP clips to 0: it solved the clipped matrix's problem, whose margins differ "
+            f"from the matrix's by up to {clipped_margin:.3g}. Use solver='smo', which solves the "
+            "problem of the matrix as given"
+        )
+        given = model.kernel == "precomputed" or callable(model.kernel)
+        why += ", or compute the kernel matrix in float64." if given else "."
+    elif model.tol < 1e-6:
         why = (
             "The interior-point solvers end near their own tolerances (gaps of about 1e-8 at "
             "best): use solver='smo' for a tol this small."
@@ -264,7 +282,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     loss : {"hinge", "squared_hinge", "logistic"}, default="hinge"
         Surrogate of the 0/1 loss. With "logistic" the model is kernel logistic regression: every
         training sample has ``0 < alpha_i < C_i`` and is a support vector, and
-        :meth:`predict_proba` is available.
+        :meth:`predict_proba` is available. A fitted model predicts (and is certified) with the
+        loss it was fitted with: a ``loss`` set afterwards takes effect at the next fit.
     solver : {"smo", "qp"}, default="smo"
         "smo": sequential minimal optimisation (numba), with second-order working-set selection,
         shrinking and a kernel-row cache. "qp": the same dual written in cvxpy and handed to an
@@ -565,6 +584,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
 
         gamma = 1.0 if precomputed or callable(self.kernel) else resolve_gamma(self.gamma, X)
         self._kernel_spec = KernelSpec(self.kernel, gamma, float(self.coef0), int(self.degree))
+        self._loss = self.loss
         # The RBF kernel reads differences of rows only: the solvers and predict work on dense
         # rows minus rbf_centre (the features' medians), whose norms are small, so that
         # ||x||^2 + ||z||^2 - 2 x'z keeps the differences of data far from the origin (features of
@@ -767,8 +787,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             converged.append(solution.converged)
             if not (solution.converged or solution.stopped) and self.solver == "qp":
                 message = _qp_short_of_tol(
-                    self, solution.gap, upper[rows], kernel_top, solution.message
-                )
+                    self, solution.gap, upper[rows], kernel_top, solution.message,
+                    solution.clipped_margin,
+                )  # fmt: skip
                 short.append((pair, message))
             elif not (solution.converged or solution.stopped):
                 short.append((pair, solution.message))
@@ -987,7 +1008,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             return ovo[:, 0]
         if self.decision_function_shape == "ovo":
             return ovo
-        if self.loss == "logistic":
+        if _fitted_loss(self) == "logistic":
             return self._pairwise_log_odds(ovo)
         return ovr_from_ovo(ovo, n_classes)
 
@@ -1021,7 +1042,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._check_break_ties()
-        if self.loss == "logistic":
+        if _fitted_loss(self) == "logistic":
             scores = self._class_scores(X)
             return self.classes_[np.argmax(scores, axis=1)]
         ovo = self._ovo_decision(X)

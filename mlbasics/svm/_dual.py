@@ -152,6 +152,11 @@ class DualSolution:
     message : str
         Why the solver stopped, in words; when it did not converge, with advice that fits the
         reason (:class:`~mlbasics.SVC` puts it in its ConvergenceWarning).
+    clipped_margin : float
+        QP only: a bound on how far the margins on the kernel matrix ``K`` are from those on
+        ``K+``, the matrix with its negative eigenvalues (rounding, e.g. of a float32 matrix)
+        clipped to 0, whose problem the QP solved: ``|lambda_min(K)| ||alpha||`` (0 for a
+        matrix without negative eigenvalues).
     """
 
     alpha: np.ndarray
@@ -164,6 +169,7 @@ class DualSolution:
     primal: float = np.nan
     stopped: bool = False
     message: str = ""
+    clipped_margin: float = 0.0
 
 
 def _cache(n: int, cache_size_mb: float):

@@ -36,8 +36,12 @@ The factor (:func:`kernel_factor`):
   kernel whose spectrum decays gets a low-rank factor;
 * kernels that are not PSD by construction (precomputed, callable, sigmoid, polynomial with
   ``coef0 < 0``) are checked first: an eigenvalue below ``-INDEFINITE_RTOL * lambda_max`` is
-  refused (see :data:`INDEFINITE_RTOL`); smaller negative eigenvalues are rounding and are clipped
-  by the factorisation.
+  refused (see :data:`INDEFINITE_RTOL`); smaller negative eigenvalues are rounding, and the QP
+  solves the problem of ``K+``, ``K`` with them clipped to 0. Pivoted Cholesky stops on the
+  remainder's *diagonal*, which bounds the remainder only when it is PSD; for these kernels the
+  left-out block is checked, and when its entries exceed that bound (a Gram matrix rounded to
+  float32: rank 92 of 300, left-out entries of 4e-6 beside pivots of 1e-12, a review) the factor
+  is taken from the eigendecomposition instead, ``F F' = K+`` (:func:`_eigen_factor`).
 
 The solver's ``alpha`` is then put on the bounds it is within rounding of, every snap's mass
 given back to the free variables of its label so that ``y'a = 0`` still holds (:func:`_clean`,
@@ -66,7 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.linalg import eigvalsh, lapack
+from scipy.linalg import eigh, eigvalsh, lapack
 from scipy.special import expit
 
 from .._result import Trace
@@ -94,6 +98,11 @@ __all__ = [
 #: with trace at most ``n * FACTOR_RTOL * max_i K_ii``, which bounds the change of the quadratic
 #: term ``1/2 v'Kv`` by that times ``||v||^2 / 2``: far below the solvers' tolerance.
 FACTOR_RTOL = 1e-12
+
+#: For a kernel that is not PSD by construction, the left-out block of the pivoted Cholesky
+#: factor is accepted when its entries are at most this times ``FACTOR_RTOL * max_i K_ii`` (a
+#: PSD remainder's are at most the last pivot; the slack covers the rounding of ``K - F F'``).
+REMAINDER_SLACK = 10.0
 
 #: A kernel matrix that is not PSD by construction is refused when its smallest eigenvalue is
 #: below ``-INDEFINITE_RTOL * lambda_max``. Rounding in a kernel computed in float64 leaves
@@ -341,8 +350,9 @@ def _check_gram(K: np.ndarray) -> np.ndarray:
     return 0.5 * (K + K.T)
 
 
-def _check_psd(K: np.ndarray, what: str) -> None:
-    """Refuse ``K`` when its smallest eigenvalue is below ``-INDEFINITE_RTOL * lambda_max``."""
+def _check_psd(K: np.ndarray, what: str) -> float:
+    """Refuse ``K`` when its smallest eigenvalue is below ``-INDEFINITE_RTOL * lambda_max``;
+    return that eigenvalue."""
     eigenvalues = eigvalsh(K, check_finite=False)
     lo, hi = float(eigenvalues[0]), float(eigenvalues[-1])
     if lo < -INDEFINITE_RTOL * max(hi, 0.0) or hi <= 0.0 < np.abs(K).max():
@@ -353,6 +363,7 @@ def _check_psd(K: np.ndarray, what: str) -> None:
             "with the hinge or logistic loss, which handles indefinite kernels as libsvm does, "
             "or correct the matrix (e.g. clip its negative eigenvalues)."
         )
+    return lo
 
 
 def kernel_factor(X, spec: KernelSpec):
@@ -371,35 +382,55 @@ def kernel_factor(X, spec: KernelSpec):
     description : str
         How it was obtained (for ``verbose`` and error messages).
     """
+    F, description, _ = _kernel_factor(X, spec)
+    return F, description
+
+
+def _kernel_factor(X, spec: KernelSpec):
+    """:func:`kernel_factor`, and the kernel matrix's smallest eigenvalue when it is negative
+    (0 otherwise, and for a kernel PSD by construction): see :func:`_gram`."""
     n = X.shape[0]
     if spec.kernel == "linear" and X.shape[1] < n:
         F = sparse.csr_matrix(X, dtype=np.float64) if sparse.issparse(X) else np.asarray(X)
-        return F, f"linear kernel: the data themselves, rank {X.shape[1]}"
-    return _factor(_gram(X, spec))
+        return F, f"linear kernel: the data themselves, rank {X.shape[1]}", 0.0
+    K, smallest = _gram(X, spec)
+    return (*_factor(K, exact_psd=_psd_by_construction(spec)), smallest)
 
 
-def _gram(X, spec: KernelSpec) -> np.ndarray:
-    """The kernel matrix, checked: symmetric and finite, and PSD unless so by construction."""
+def _psd_by_construction(spec: KernelSpec) -> bool:
+    """Whether the kernel's matrices are PSD by construction (up to float64 rounding)."""
+    return spec.kernel in _PSD_BY_CONSTRUCTION or (spec.kernel == "poly" and spec.coef0 >= 0)
+
+
+def _gram(X, spec: KernelSpec) -> tuple[np.ndarray, float]:
+    """The kernel matrix, checked: symmetric and finite, and PSD unless so by construction; and
+    its smallest eigenvalue when that is negative (the QP solves the problem of the matrix with
+    such eigenvalues clipped to 0), 0 otherwise."""
     precomputed = spec.kernel == "precomputed"
     if precomputed:
         K = _check_gram(np.asarray(X, dtype=np.float64))
     else:
         K = spec.matrix(X, X)
         K = 0.5 * (K + K.T)  # pairwise kernels are symmetric up to rounding
-    psd_kernel = spec.kernel in _PSD_BY_CONSTRUCTION or (spec.kernel == "poly" and spec.coef0 >= 0)
-    if not psd_kernel:
-        _check_psd(
-            K,
-            # (SVC hands a callable kernel's matrix on the training rows over as precomputed)
-            "kernel matrix (precomputed, or a callable kernel's on the training rows)"
-            if precomputed
-            else f"{spec.kernel} kernel matrix",
-        )
-    return K
+    if _psd_by_construction(spec):
+        return K, 0.0
+    smallest = _check_psd(
+        K,
+        # (SVC hands a callable kernel's matrix on the training rows over as precomputed)
+        "kernel matrix (precomputed, or a callable kernel's on the training rows)"
+        if precomputed
+        else f"{spec.kernel} kernel matrix",
+    )
+    return K, min(smallest, 0.0)
 
 
-def _factor(K: np.ndarray):
-    """``F`` with ``K = F F'`` by pivoted Cholesky (LAPACK ``dpstrf``), and its description."""
+def _factor(K: np.ndarray, exact_psd: bool = True):
+    """``F`` with ``K = F F'`` by pivoted Cholesky (LAPACK ``dpstrf``), and its description.
+
+    ``exact_psd``: ``K`` is PSD up to float64 rounding (a kernel PSD by construction), so the
+    left-out remainder, PSD too, is bounded by the last pivot. Otherwise the remainder is
+    checked, and the factor comes from :func:`_eigen_factor` when it is not so bounded.
+    """
     n = K.shape[0]
     top = float(np.max(np.diag(K), initial=0.0))
     if top <= 0.0:
@@ -411,7 +442,29 @@ def _factor(K: np.ndarray):
     F = np.zeros((n, rank))
     F[piv[:rank] - 1] = np.tril(c[:rank, :rank])
     F[piv[rank:] - 1] = c[rank:, :rank]
+    if not exact_psd and rank < n:
+        # The columns of F reproduce K's pivot rows exactly; the left-out part is the block of
+        # the other rows, PSD (entries below the last pivot) only when K is.
+        rest = piv[rank:] - 1
+        left_out = K[np.ix_(rest, rest)] - F[rest] @ F[rest].T
+        if np.abs(left_out).max() > REMAINDER_SLACK * FACTOR_RTOL * top:
+            return _eigen_factor(K, f"pivoted Cholesky left out {np.abs(left_out).max():.2g}")
     return F, f"pivoted Cholesky, rank {rank} of {n}"
+
+
+def _eigen_factor(K: np.ndarray, why: str):
+    """``F = V sqrt(lambda)`` over the eigenvalues above ``FACTOR_RTOL * lambda_max``: ``F F'``
+    is ``K+`` (the negative eigenvalues clipped to 0, which :func:`_check_psd` bounds by
+    ``INDEFINITE_RTOL * lambda_max``) to ``FACTOR_RTOL * lambda_max``."""
+    eigenvalues, vectors = eigh(K, check_finite=False)
+    keep = eigenvalues > FACTOR_RTOL * max(float(eigenvalues[-1]), 0.0)
+    if not keep.any():
+        return np.zeros((K.shape[0], 1)), "zero kernel matrix (after clipping)"
+    F = vectors[:, keep] * np.sqrt(eigenvalues[keep])
+    return F, (
+        f"eigendecomposition, rank {int(keep.sum())} of {K.shape[0]}, negative eigenvalues "
+        f"clipped ({why})"
+    )
 
 
 @functools.cache
@@ -947,7 +1000,7 @@ def solve_dual_qp(
     # OpenBLAS's threads cost more than they save (and spin against any other busy core)
     with one_blas_thread():
         if low_rank_linear or loss == "logistic" or n < WORKING_SET_MIN:
-            F, description = kernel_factor(X, spec)
+            F, description, smallest = _kernel_factor(X, spec)
             if log is not None:
                 log(f"[QP] {what}, factor: {description}; solver {solver_name}")
             kernel_top = float(squared_norms(F).max(initial=0.0))  # max K_ii = max ||F_i||^2
@@ -996,11 +1049,11 @@ def solve_dual_qp(
             alpha, b, n_iter, Kv, status = best[1]
             records = []
         else:
-            K = _gram(X, spec)
+            K, smallest = _gram(X, spec)
             try:
                 alpha, b, n_iter, records, status = _working_sets(
                     K * unit, y, upper / unit, loss, cp, solver_name, qp_solver, what, log,
-                    solver_verbose,
+                    solver_verbose, _psd_by_construction(spec),
                 )  # fmt: skip
             except _SolverFailure as exc:
                 raise _failure_error(exc, qp_solver, upper, float(np.diag(K).max()), loss) from exc
@@ -1029,6 +1082,8 @@ def solve_dual_qp(
         converged=bool(gap <= tol),
         trace=trace,
         primal=primal_objective(loss, alpha, y, upper, Kv, -b),
+        # |(K - K+) y alpha|_i <= |lambda_min| ||y alpha||: the QP solved K+ (see _gram)
+        clipped_margin=-smallest * float(np.linalg.norm(alpha)),
         message=(
             f"the {qp_solver} solver ended 'optimal' by its own tolerances"
             if status == cp.OPTIMAL
@@ -1160,7 +1215,8 @@ def _settle_unresolved(alpha, y, margins, upper, kernel_top) -> np.ndarray:
     return _rebalance(new, alpha, y, upper, "logistic", new != alpha)
 
 
-def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, what, log, solver_verbose):
+def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, what, log, solver_verbose,
+                  exact_psd=True):  # fmt: skip
     """Solve the hinge or squared-hinge dual by a sequence of exact QPs on working sets.
 
     The decomposition of Osuna, Freund and Girosi (1997), with cvxpy for the sub-problems: the
@@ -1205,7 +1261,7 @@ def _working_sets(K, y, upper, loss, cp, solver_name, qp_solver, what, log, solv
         N = np.flatnonzero(~in_set & (alpha != 0.0))  # the fixed variables that are not 0
         v_fixed = y[N] * alpha[N]
         linear = y[B] * (K[np.ix_(B, N)] @ v_fixed) if N.size else None
-        F, _ = _factor(K[np.ix_(B, B)])
+        F, _ = _factor(K[np.ix_(B, B)], exact_psd)
         problem, a, balance = _dual_problem(
             cp, F, y[B], upper[B], loss, linear=linear, balance_rhs=-float(y[N] @ alpha[N])
         )

@@ -285,6 +285,45 @@ def test_factor_of_full_rank_rbf_is_exact(breast_cancer):
     np.testing.assert_allclose(F @ F.T, pairwise_kernels(X, metric="rbf", gamma=0.05), atol=1e-10)
 
 
+def _float32_rbf_gram(n=300):
+    """An rbf Gram matrix rounded to float32: negative eigenvalues of about 2e-9 lambda_max."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(int)
+    return pairwise_kernels(X, metric="rbf", gamma=0.05).astype(np.float32), y
+
+
+def test_factor_of_a_rounded_gram_matrix_is_its_clipped_matrix():
+    # Pivoted Cholesky stops on the remainder's diagonal, a bound only for a PSD remainder: on a
+    # float32 Gram matrix it stopped at rank 92 of 300 and left out entries of 4e-6 (||K - FF'||
+    # 7.7e-5, the documented bound 3e-10: a review). The factor is now K+'s, K with its negative
+    # eigenvalues clipped (numpy's eigendecomposition the reference).
+    K32, _ = _float32_rbf_gram()
+    K = K32.astype(np.float64)
+    eigenvalues, vectors = np.linalg.eigh(K)
+    assert eigenvalues[0] < 0.0
+    K_plus = (vectors * np.maximum(eigenvalues, 0.0)) @ vectors.T
+    F, how = kernel_factor(K32, KernelSpec("precomputed"))
+    assert "clipped" in how
+    assert np.linalg.norm(K_plus - F @ F.T, 2) <= 1e-9 * eigenvalues[-1]
+    assert np.linalg.norm(K - F @ F.T, 2) <= 1.01 * -eigenvalues[0]
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_qp_on_a_rounded_gram_matrix_solves_the_clipped_problem(loss):
+    # C = 10: converged, and within reach of SMO's solution on the same matrix (the two
+    # problems, K and K+, differ by 5e-7 in the quadratic term); C = 1000: the margins on K of
+    # K+'s optimum are off by more than tol, and the warning names the clipping (it said "the
+    # problem is well scaled").
+    K32, y = _float32_rbf_gram()
+    qp = SVC(kernel="precomputed", loss=loss, solver="qp", C=10.0, tol=1e-4).fit(K32, y)
+    smo = SVC(kernel="precomputed", loss=loss, C=10.0, tol=1e-6).fit(K32, y)
+    assert qp.converged_
+    assert qp.objective_ == pytest.approx(smo.objective_, rel=1e-7)
+    with pytest.warns(ConvergenceWarning, match="which the QP clips to 0"):
+        SVC(kernel="precomputed", loss=loss, solver="qp", C=1000.0, tol=1e-4).fit(K32, y)
+
+
 @pytest.mark.parametrize("loss", LOSSES)
 def test_svc_qp_passes_kkt_binary_and_multiclass(breast_cancer, wine, loss):
     # (at tol=1e-4: the interior point leaves the logistic margins near a bound a few 1e-6 off

@@ -187,6 +187,23 @@ def test_break_ties_with_ovo_set_after_fit_is_refused_by_predict(iris):
         reference.predict(X[:3])
 
 
+@pytest.mark.parametrize("fitted, later", [("hinge", "logistic"), ("logistic", "squared_hinge")])
+def test_a_loss_set_after_the_fit_changes_no_prediction_nor_certificate(iris, fitted, later):
+    # Predictions and check_kkt read the parameter: a hinge model given loss="logistic" by
+    # set_params returned softmax "probabilities" of its hinge scores, and its scores changed
+    # by up to 1.8 (a review). They follow the fitted model until it is fitted again.
+    X, y = iris
+    X = StandardScaler().fit_transform(X)
+    model = SVC(loss=fitted, tol=1e-6).fit(X, y)
+    scores, labels = model.decision_function(X), model.predict(X)
+    model.set_params(loss=later)
+    np.testing.assert_array_equal(model.decision_function(X), scores)
+    np.testing.assert_array_equal(model.predict(X), labels)
+    assert hasattr(model, "predict_proba") == (fitted == "logistic")
+    assert check_kkt(model, X, y, tol=1e-6)  # judged as the loss it solved
+    assert hasattr(model.fit(X, y), "predict_proba") == (later == "logistic")  # refit: the new one
+
+
 def _exact_class_sums(ovo, n_classes):
     """Each class's sum of its pairwise values (+ as a pair's first class, - as its second),
     in exact rational arithmetic, then rounded: the reference where float64 sums overflow."""
