@@ -500,7 +500,8 @@ def compare_estimators(
         default scores no paired test can compare.
     test : {"corrected_t", "5x2cv_t", "5x2cv_f", "mcnemar"}, default="corrected_t"
         The paired test: :func:`corrected_resampled_ttest`, :func:`paired_ttest_5x2cv`,
-        :func:`combined_ftest_5x2cv` or :func:`mcnemar_test` (classifiers, one split).
+        :func:`combined_ftest_5x2cv` or :func:`mcnemar_test` (classifiers, one split; it
+        tests the labels of ``predict``, so ``scoring`` must be accuracy).
     correction : {"holm"} or None, default="holm"
         Adjustment of the p-values for the ``k (k - 1) / 2`` pairs (:func:`holm_correction`).
     n_jobs : int or None, default=None
@@ -581,6 +582,15 @@ def compare_estimators(
         _check_one_default_score(names, models)
     if test == "mcnemar" and not classifier:
         raise ValueError("McNemar's test compares classifiers; use test='corrected_t'")
+    if test == "mcnemar" and scoring not in (None, "accuracy"):
+        # the p-value judges predict's labels: another score would order the pair by one
+        # measure and test it by another (roc_auc named the less accurate classifier the better
+        # at p = 4e-10, the accuracy counts favouring the other 59 to 9: a review)
+        raise ValueError(
+            "McNemar's test counts the test samples each classifier labels right: it tests "
+            f"accuracy, so scoring must be 'accuracy' or None; got scoring={scoring!r}. For "
+            "another score use test='corrected_t'."
+        )
     if test == "mcnemar" and np.ndim(y) == 2 and np.shape(y)[1] != 1:
         raise ValueError(
             "McNemar's test counts the test samples each classifier labels right, which needs "

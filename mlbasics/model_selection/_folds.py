@@ -231,11 +231,17 @@ def fit_and_score(
         scorer = check_scoring(estimator, scoring=scoring)
         test_score = _checked_score(scorer(estimator, X_test, y_test))
         score_time = time.time() - start - fit_time
-        train_score = (
-            _checked_score(scorer(estimator, X_train, y_train)) if return_train_score else np.nan
-        )
+        # The training score and McNemar's predictions each get rows of their own: fit, and
+        # the scorer, may have transformed theirs in place (StandardScaler(copy=False) in a
+        # pipeline: a training error 50 times the right one, and two equal models "different"
+        # at p = 6e-15, as their hold-out was standardised twice: a review).
+        train_score = np.nan
+        if return_train_score:
+            X_train, y_train = _rows(estimator, X, y, train)
+            train_score = _checked_score(scorer(estimator, X_train, y_train))
         correct = None
         if return_correct:
+            X_test, y_test = _rows(estimator, X, y, test, train)
             predicted, truth = np.asarray(estimator.predict(X_test)), np.asarray(y_test)
             if predicted.ndim == 1 and truth.shape == (predicted.size, 1):
                 truth = truth.ravel()  # a column y, which classifiers take as a vector

@@ -166,7 +166,8 @@ def kfold_errors(
     parts: the training error says how well the model fits what it saw, the validation error
     estimates the generalisation error (see :ref:`theory-model-selection`). The numbers are those
     of :func:`sklearn.model_selection.cross_validate` with ``return_train_score=True`` on the same
-    splitter.
+    splitter, except for an estimator that transforms its input in place: the training score is
+    computed on a fresh copy of the training rows.
 
     Parameters
     ----------

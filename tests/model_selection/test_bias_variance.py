@@ -5,9 +5,9 @@ from functools import partial
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import PolynomialFeatures
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mlbasics.model_selection import (
@@ -435,3 +435,23 @@ def test_squared_errors_beyond_the_largest_float_are_a_clear_error(regression, r
             y_test * 1e200, n_rounds=3, random_state=0,
         )  # fmt: skip
     assert not recwarn.list
+
+
+def test_a_model_transforming_in_place_leaves_x_test_and_the_numbers_alone():
+    # Every round predicted the caller's own X_test: with n_jobs=1 a pipeline standardising in
+    # place rescaled it once more per round (expected loss 40.2 instead of 0.87, X_test changed
+    # by up to 15: a review). The same pipeline with copying scaler is the reference.
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 2.0, size=(300, 3))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(size=300)
+    X_test = X[200:].copy()
+    common = dict(n_rounds=10, random_state=0)
+    ref = bias_variance_decomposition(
+        make_pipeline(StandardScaler(), Ridge()), X[:200], y[:200], X[200:], y[200:], **common
+    )
+    in_place = make_pipeline(StandardScaler(copy=False), Ridge())
+    got = bias_variance_decomposition(in_place, X[:200], y[:200], X_test, y[200:], **common)
+    np.testing.assert_array_equal(X_test, X[200:])
+    assert got.expected_loss == pytest.approx(ref.expected_loss, rel=1e-12)
+    assert got.variance == pytest.approx(ref.variance, rel=1e-10)

@@ -13,6 +13,8 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, SGDClassifier
 from sklearn.model_selection import KFold, RepeatedStratifiedKFold, cross_validate
 from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
 from mlbasics.model_selection import compare_estimators, holm_correction, mcnemar_test
@@ -481,3 +483,28 @@ def test_5x2cv_t_names_the_better_estimator_by_its_statistics_sign():
     assert result.statistics[0, 1] == pytest.approx(t, rel=1e-9) and t > 0
     assert np.sum(result.scores[0] - result.scores[1]) < 0
     assert [pair[:2] for pair in result.significant_differences()] == [("a", "b")]
+
+
+def test_mcnemar_refuses_a_score_other_than_accuracy():
+    # McNemar's p-value is about predict's labels; with scoring="roc_auc" the pair was ordered by
+    # AUC and named the less accurate classifier the better at p = 4e-10 (a review).
+    X, y = make_classification(n_samples=200, random_state=0)
+    models = {"a": LogisticRegression(), "b": GaussianNB()}
+    with pytest.raises(ValueError, match=r"McNemar's test .* tests accuracy, so scoring must be"):
+        compare_estimators(models, X, y, test="mcnemar", scoring="roc_auc")
+    assert compare_estimators(models, X, y, test="mcnemar", scoring="accuracy").n_splits == 1
+
+
+def test_mcnemar_of_one_model_transforming_in_place_is_no_difference():
+    # Its predictions were taken on the hold-out the scorer had already standardised in place:
+    # two copies of one model came out different at p = 6e-15 (a review). Equal models: b = c = 0.
+
+    X, y = make_classification(n_samples=400, random_state=0)
+    X = 10.0 * X + 5.0
+    models = {
+        "copying": make_pipeline(StandardScaler(), LogisticRegression()),
+        "in place": make_pipeline(StandardScaler(copy=False), LogisticRegression()),
+    }
+    res = compare_estimators(models, X, y, test="mcnemar", random_state=0)
+    assert res.scores[0, 0] == res.scores[1, 0]
+    assert res.raw_pvalues[0, 1] == 1.0
