@@ -284,7 +284,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     shuffle : bool, default=True
         Visit the samples in a new random order at every epoch (else in their order).
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified) and monitor the accuracy on it
+        Hold out ``validation_fraction`` of the data (stratified; at random where a class is
+        too rare to appear in both parts) and monitor the accuracy on it
         instead of the training objective, weighted by ``sample_weight`` (not by
         ``class_weight``, as in scikit-learn's ``SGDClassifier``); held-out samples that all
         weigh 0 are a ``ValueError``.
@@ -694,6 +695,27 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         return np.random.default_rng(seed)
 
+    def _early_stopping_split(self, y_index, rng):
+        """The rows ``(train, validation)`` of ``early_stopping``: stratified, or at random
+        where a class is too rare to appear in both parts (as the MLP estimators split;
+        scikit-learn's ``SGDClassifier`` raises ``train_test_split``'s error, which names
+        neither ``early_stopping`` nor ``validation_fraction``)."""
+        n = len(y_index)
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n - n_val < 1:
+            raise ValueError(
+                f"early_stopping holds out {n_val} of the {n} samples (validation_fraction="
+                f"{self.validation_fraction:g}) and leaves none to train on: use more data, a "
+                "smaller validation_fraction or early_stopping=False."
+            )
+        rows, seed = np.arange(n), int(rng.integers(np.iinfo(np.int32).max))
+        try:
+            return train_test_split(
+                rows, test_size=self.validation_fraction, stratify=y_index, random_state=seed
+            )
+        except ValueError:  # a class too rare to appear in both parts
+            return train_test_split(rows, test_size=self.validation_fraction, random_state=seed)
+
     def _fit_sgd(self, X, Y, y_index, sample_weight, C, penalty, task, given_weight):
         """SGD on ``sample_weight`` (the user's weights times the class weights); with
         ``early_stopping``, the held-out accuracy is weighted by ``given_weight``, the user's
@@ -705,12 +727,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         rng = self._generator()
         validation_score = None
         if self.early_stopping:
-            train, val = train_test_split(
-                np.arange(X.shape[0]),
-                test_size=self.validation_fraction,
-                stratify=y_index,
-                random_state=int(rng.integers(np.iinfo(np.int32).max)),
-            )
+            train, val = self._early_stopping_split(y_index, rng)
             train, val = np.sort(train), np.sort(val)  # (shuffle=False: visited in their order)
             X_val, y_val, w_val = X[val], y_index[val], given_weight[val]
             if not w_val.sum() > 0.0:  # a constant score of 0 would stop the run, "converged"

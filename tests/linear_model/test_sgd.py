@@ -951,6 +951,20 @@ def test_early_stopping_refuses_held_out_samples_that_all_weigh_zero(breast_canc
         )
 
 
+def test_early_stopping_on_a_class_too_rare_to_stratify_splits_at_random():
+    # 20 samples, 3 classes, validation_fraction 0.1: a hold-out of 2 cannot hold every class,
+    # and train_test_split's bare error named neither early_stopping nor validation_fraction
+    # (scikit-learn's SGDClassifier raises it). Split at random, as the MLP estimators do.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), np.repeat([0, 1, 2], [8, 8, 4])
+    model = LogisticRegression(**SGD, early_stopping=True, random_state=0).fit(X, y)
+    assert model.coef_.shape == (3, 3) and np.isfinite(model.coef_).all()
+    with pytest.raises(ValueError, match=r"holds out 10 of the 10 samples .* none to train on"):
+        LogisticRegression(**SGD, early_stopping=True, validation_fraction=0.99).fit(
+            X[:10], y[:10] % 2
+        )
+
+
 def test_early_stopping_without_shuffle_visits_the_training_rows_in_their_order(
     breast_cancer, monkeypatch
 ):
