@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 from numbers import Integral, Real
@@ -13,6 +14,7 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._validation import warn_at_caller
 from ._callbacks import (
     CompareEstimators,
     check_callbacks,
@@ -657,15 +659,20 @@ def compare_estimators(
     raw = np.eye(n_est)
     pairs = list(combinations(range(n_est), 2))
     for i, j in pairs:
-        result = _pair_test(
-            test,
-            scores[i],
-            scores[j],
-            n_train=n_train,
-            n_test=n_test,
-            correct_a=outcomes[i][0].correct,
-            correct_b=outcomes[j][0].correct,
-        )
+        # a test's warning (a zero variance) names the pair it is about, as the caller's line
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _pair_test(
+                test,
+                scores[i],
+                scores[j],
+                n_train=n_train,
+                n_test=n_test,
+                correct_a=outcomes[i][0].correct,
+                correct_b=outcomes[j][0].correct,
+            )
+        for warning in caught:
+            warn_at_caller(f"{names[i]} vs {names[j]}: {warning.message}", warning.category)
         if result is None:
             statistics[i, j] = statistics[j, i] = raw[i, j] = raw[j, i] = np.nan
             continue

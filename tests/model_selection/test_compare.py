@@ -217,6 +217,9 @@ def test_warnings_point_at_the_callers_line(rows_dataset):
                            random_state=0)  # fmt: skip
     assert {w.category for w in record} == {FitFailedWarning, UserWarning}
     assert all(w.filename == __file__ for w in record)
+    # the zero-variance warning names its pair (with three estimators it did not say which)
+    (limit,) = [w for w in record if w.category is UserWarning]
+    assert str(limit.message).startswith("majority vs minority: ")
 
 
 def test_the_result_prints_a_table_and_converts_to_data_frames(rows_dataset):
