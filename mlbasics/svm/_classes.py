@@ -210,6 +210,11 @@ def _qp_short_of_tol(model, gap, bounds, kernel_top, ended=None, clipped_margin=
     elif causes:
         why = "The QP solvers' accuracy on alpha is absolute: " + "; ".join(causes) + "; or use "
         why += "solver='smo'."
+    elif _fitted_loss(model) == "logistic":  # no variable at a bound: 0 < alpha_i < C_i
+        why = (
+            "The problem is well scaled: the interior point's accuracy on alpha leaves the "
+            "margins off by more than tol; solver='smo' reaches this tol."
+        )
     else:
         why = (
             "The problem is well scaled: the interior point stopped near, not at, a bound; "

@@ -691,6 +691,13 @@ def test_the_qp_warning_advises_what_the_bounds_call_for(bounds, kernel_top, say
     assert says in advice and not_says not in advice.replace("solver='smo'", "")
 
 
+def test_the_qp_warning_of_the_logistic_loss_speaks_of_no_bound():
+    # every logistic alpha_i is strictly inside (0, C_i): "stopped near, not at, a bound" was
+    # said of a kernel logistic problem with u = alpha / C in [0.010, 0.68] (a review)
+    text = _qp_short_of_tol(SVC(solver="qp", loss="logistic"), 0.002, np.full(5, 10.0), 1.0)
+    assert "well scaled" in text and "bound" not in text
+
+
 def _raw_primal(X, y, C, loss):
     """Decision values of the primal optimum on the rows as given (cvxpy, written here)."""
     labels = np.where(y == 1, 1.0, -1.0)
