@@ -31,7 +31,7 @@ from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh
 from ._init import ALIASES, INITIALIZERS
 from ._layers import BatchNorm, Dense, Dropout
 from ._losses import BinaryCrossEntropy, Huber, L1Loss, MeanSquaredError, SoftmaxCrossEntropy
-from ._network import Sequential, cast_input, train_epoch
+from ._network import Sequential, TrainingDivergedError, cast_input, train_epoch
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -205,6 +205,36 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
 
     def _validation_score(self, X, target, weight):
         raise NotImplementedError
+
+    def _check_batch_norm_rows(self, n_kept, n_given):
+        """BatchNorm normalises by a batch's variance: at least 2 samples of positive weight (the
+        zero-weight ones are left out first, and its error spoke of "a batch of 1" when 10
+        samples were given: a review)."""
+        if self.batch_norm and n_kept < 2 and n_kept < n_given:
+            raise ValueError(
+                f"batch_norm=True needs at least 2 samples of positive weight (BatchNorm "
+                f"normalises by a batch's variance); {n_kept} of the {n_given} samples given "
+                "have sample_weight > 0."
+            )
+
+    def _checked_validation_score(self, X, target, weight):
+        """:meth:`_validation_score` under the overflow check of the training passes: weights the
+        epoch's last update left too large for the validation pass are a divergence (unchecked,
+        the regressor failed in r2_score with "Input contains NaN" and the classifier scored NaN
+        outputs and ended its fit with them: a review)."""
+        try:
+            with np.errstate(over="raise", invalid="raise", under="ignore"):
+                score = self._validation_score(X, target, weight)
+                if not np.isfinite(score):
+                    raise FloatingPointError(f"the validation score is {score}")
+        except FloatingPointError as error:
+            raise TrainingDivergedError(
+                f"Training diverged: after epoch {self.n_epochs_} the validation pass of "
+                f"early_stopping overflowed ({error}). Lower the learning rate (now "
+                f"{self._optimizer.learning_rate:g}), set clip_norm, or standardise the inputs "
+                "(StandardScaler)."
+            ) from None
+        return score
 
     # -- construction --------------------------------------------------------------------------
     def _generator(self):
@@ -394,6 +424,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             task = self._open_fit_task(X, y, sample_weight, max_subtasks=self.max_epochs)
             n_given = X.shape[0]
             X, target, stratify, weight = _weighted_samples(sample_weight, X, target, stratify)
+            self._check_batch_norm_rows(X.shape[0], n_given)
             rng = self._generator()
             X = self._cast_X(X)
             self._start(X.shape[1], rng)
@@ -424,7 +455,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             epoch = task.subtask("epoch") if task.watched else None
             loss = self._epoch(X, target, weight)
             if self.early_stopping:
-                score = self._validation_score(X_val, target_val, weight_val)
+                score = self._checked_validation_score(X_val, target_val, weight_val)
                 self.validation_scores_.append(score)
                 improved = score > best_score + self.tol
                 if best_state is None or score > best_score:
@@ -519,7 +550,9 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         X, y = self._validate_X_y(X, y, reset=first)
         target, _ = self._prepare_targets(y, first=first, classes=classes)
         checked = _checked_weight(sample_weight, X)
+        n_given = X.shape[0]
         X, target, _, weight = _weighted_samples(checked, X, target, None)
+        self._check_batch_norm_rows(X.shape[0], n_given)
         X = self._cast_X(X)
         if first:
             self._start(X.shape[1], self._generator())
@@ -590,9 +623,10 @@ _PARAMETERS_DOC = """
     alpha : float, default=1e-4
         L2 weight decay on the weight matrices (not on biases, nor on BatchNorm's scale and shift):
         each batch's objective is its mean loss plus ``alpha / 2 * sum ||W||^2``. scikit-learn's
-        ``MLPClassifier`` divides its ``alpha`` by the batch size (with ``sample_weight``, by
-        the batch's total weight); ``alpha=a`` there is ``alpha=a / batch_size`` here when the
-        weights average 1.
+        ``MLPClassifier`` divides its ``alpha`` by the rows of each batch (with
+        ``sample_weight``, by the batch's total weight); ``alpha=a`` there is ``alpha=a / m``
+        here, ``m = min(batch_size, n_samples)``, when every batch has ``m`` rows (a smaller
+        last batch is penalised more there) and the weights average 1 in every batch.
     batch_size : int, default=200
         Samples per update (capped at the number of samples). A last batch of one sample joins
         the one before (BatchNorm cannot normalise a single sample), so ``n_samples=201`` makes
@@ -642,7 +676,8 @@ _ATTRIBUTES_DOC = """
     n_iter_ : int
         Same as ``n_epochs_`` (scikit-learn's name).
     t_ : int
-        Number of parameter updates made.
+        Number of parameter updates made (scikit-learn's ``MLPClassifier.t_`` counts the
+        samples seen instead).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)

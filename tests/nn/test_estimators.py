@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import train_test_split
@@ -405,6 +405,53 @@ def test_a_loss_becoming_nan_raises_a_clear_error():
         reg.fit(X, y)
 
 
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_a_divergence_in_the_validation_pass_of_early_stopping_names_the_learning_rate(Estimator):
+    # One batch per epoch: the epoch's last update left the float32 weights too large for the
+    # validation pass, which ran outside the overflow check; the regressor failed in r2_score
+    # with "Input contains NaN", the classifier scored NaN outputs (a review).
+    X, y = make_classification(300, 5, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    if Estimator is MLPRegressor:
+        y = X @ np.random.default_rng(0).standard_normal(5)
+    model = Estimator((16,), optimizer="sgd", learning_rate=1e20, batch_size=1000, max_epochs=1,
+                      early_stopping=True, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # (no overflow warning leaks either)
+        with pytest.raises(
+            TrainingDivergedError, match=r"validation pass .* learning rate \(now 1e\+20"
+        ):
+            model.fit(X, y)
+
+
+def test_alpha_of_scikit_learn_is_alpha_over_the_rows_of_a_batch_here():
+    # scikit-learn divides its penalty by the rows of each batch, min(batch_size, n): with the
+    # default batch_size=200 on 64 samples the documented a / batch_size ended 0.15 away (a
+    # review). Full-batch SGD from the same weights (ours copied into scikit-learn's network).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    a, common = 5.0, dict(batch_size=200, random_state=3)
+    ours = MLPClassifier((7,), optimizer="sgd", learning_rate=0.1, alpha=a / 64, dtype="float64",
+                         max_epochs=25, tol=0.0, n_iter_no_change=10**6, **common)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # its initial weights: one step of rate 1e-300 moves none of them
+        start = clone(ours).set_params(max_epochs=1, learning_rate=1e-300).fit(X, y)
+        dense = [layer for layer in start.network_.layers if hasattr(layer, "W")]
+        ours.fit(X, y)
+        ref = SkMLPClassifier((7,), solver="sgd", momentum=0.0, learning_rate_init=0.1, alpha=a,
+                              batch_size=200, shuffle=False, max_iter=1, tol=0.0,
+                              n_iter_no_change=10**6, warm_start=True, random_state=0).fit(X, y)  # fmt: skip
+        ref.coefs_ = [layer.W.copy() for layer in dense]
+        ref.intercepts_ = [layer.b.copy() for layer in dense]
+        ref.set_params(max_iter=25).fit(X, y)
+    for layer, W in zip(
+        [l for l in ours.network_.layers if hasattr(l, "W")], ref.coefs_, strict=True
+    ):
+        np.testing.assert_allclose(layer.W, W, rtol=1e-12, atol=1e-13)
+
+
 def test_early_stopping_on_too_little_data_is_rejected():
     X = np.arange(6.0).reshape(3, 2)
     with pytest.raises(ValueError, match="early_stopping needs"):
@@ -555,6 +602,18 @@ def test_batch_norm_with_batches_of_one_sample_is_refused_before_training(wine, 
     with pytest.raises(ValueError, match=r"batch_norm=True needs batch_size >= 2"):
         getattr(model, method)(X, y, **({"classes": [0, 1, 2]} if method == "partial_fit" else {}))
     assert not hasattr(model, "network_")
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_batch_norm_with_one_sample_of_positive_weight_says_the_others_weigh_zero(wine, method):
+    # the zero-weight samples are left out, and BatchNorm spoke of "a batch of 1" (a review)
+    X, y = wine
+    X, y = X[:10], np.r_[0, 1, np.zeros(8, dtype=int)]
+    weights = np.r_[1.0, np.zeros(9)]
+    model = MLPClassifier((5,), batch_norm=True)
+    kwargs = {"classes": [0, 1]} if method == "partial_fit" else {}
+    with pytest.raises(ValueError, match=r"1 of the 10 samples given have sample_weight > 0"):
+        getattr(model, method)(X, y, sample_weight=weights, **kwargs)
 
 
 def test_a_fit_that_fails_leaves_the_estimator_unfitted(wine):
