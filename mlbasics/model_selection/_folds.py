@@ -237,6 +237,7 @@ def fit_and_score(
         # at p = 6e-15, as their hold-out was standardised twice: a review).
         train_score = np.nan
         if return_train_score:
+            del X_train  # (the block fit had goes before the fresh one comes: one in memory)
             X_train, y_train = _rows(estimator, X, y, train)
             train_score = _checked_score(scorer(estimator, X_train, y_train))
         correct = None

@@ -80,7 +80,8 @@ def _kernel_products(model, X, W, rows, left=None):
     ``rows`` are the rows of ``X`` that are the support vectors (see :func:`_support_rows`);
     ``left``, when given, the rows of ``X`` to compute the products for (default: all).
     """
-    kernel = model.kernel
+    fitted = getattr(model, "_kernel_spec", None)  # mlbasics' SVC: the kernel it was fitted with
+    kernel = model.kernel if fitted is None else fitted.kernel
     if isinstance(kernel, str) and kernel == "precomputed":
         return _dense((X if left is None else X[left])[:, rows]) @ W
     SV = model.support_vectors_
@@ -88,6 +89,8 @@ def _kernel_products(model, X, W, rows, left=None):
         if SV.shape[0] != len(rows):  # scikit-learn keeps no support vectors for a callable
             SV = X[rows]
         spec = KernelSpec(kernel)
+    elif fitted is not None:
+        spec = fitted
     else:
         gamma = resolve_gamma(model.gamma, X) if kernel in ("rbf", "poly", "sigmoid") else 1.0
         spec = KernelSpec(kernel, gamma, float(model.coef0), int(model.degree))

@@ -165,6 +165,14 @@ def _fitted_loss(estimator) -> str:
     return getattr(estimator, "_loss", estimator.loss)
 
 
+def _fitted_kernel(estimator):
+    """The kernel the model was fitted with (its parameter before a fit): an rbf model given
+    ``kernel="linear"`` by ``set_params`` predicted with ``X @ coef_`` of its rbf support
+    vectors (32 of 150 labels changed: a review)."""
+    spec = getattr(estimator, "_kernel_spec", None)
+    return estimator.kernel if spec is None else spec.kernel
+
+
 def _is_logistic(estimator) -> bool:
     return _fitted_loss(estimator) == "logistic"
 
@@ -960,7 +968,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         W = pair_coefficients(self.dual_coef_, self.n_support_)
         out = np.empty((X.shape[0], W.shape[1]))
         with np.errstate(over="ignore", invalid="ignore"):  # checked below
-            if self.kernel == "linear":
+            if _fitted_kernel(self) == "linear":
                 # X w + b with w = coef_: what coef_ and intercept_ promise, in O(p) per row. The
                 # kernel form sums dual_coef_ times x_j'x, which rounds at the size of x_j'x
                 # (rows far from the origin: 1.7e-5 on iris shifted by 1e3 beside a column of 1e5)
@@ -977,9 +985,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     def coef_(self):
         """Primal weights ``w`` of the binary problems (linear kernel only): ``dual_coef_`` in pair
         layout times ``support_vectors_``, so that ``decision = X @ coef_.T + intercept_``."""
-        if self.kernel != "linear":
+        kernel = _fitted_kernel(self)
+        if kernel != "linear":
             raise AttributeError(
-                f"coef_ is only available with kernel='linear' (got kernel={self.kernel!r}): other "
+                f"coef_ is only available with kernel='linear' (got kernel={kernel!r}): other "
                 "kernels have no weight vector in the input space."
             )
         check_is_fitted(self)

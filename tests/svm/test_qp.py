@@ -324,6 +324,28 @@ def test_qp_on_a_rounded_gram_matrix_solves_the_clipped_problem(loss):
         SVC(kernel="precomputed", loss=loss, solver="qp", C=1000.0, tol=1e-4).fit(K32, y)
 
 
+def test_working_sets_on_a_rounded_gram_matrix_solve_the_clipped_problem():
+    # 600 samples take the working sets: they coupled the blocks and picked violators on K while
+    # the blocks' factors were K+'s, and ended 4e-4 short of tol on both matrices (a review).
+    # The hinge dual's maximal violating pair on K+, by hand (numpy's eigendecomposition).
+    K32, y = _float32_rbf_gram(600)
+    K = K32.astype(np.float64)
+    eigenvalues, vectors = np.linalg.eigh(K)
+    K_plus = (vectors * np.maximum(eigenvalues, 0.0)) @ vectors.T
+    C, tol = 1000.0, 1e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # (on K itself m - M is above tol)
+        model = SVC(kernel="precomputed", solver="qp", C=C, tol=tol).fit(K32, y)
+    signs = np.where(y == 1, 1.0, -1.0)
+    coef = np.zeros(len(y))
+    coef[model.support_] = model.dual_coef_[0]  # y_i alpha_i
+    alpha = signs * coef
+    v = -signs * (signs * (K_plus @ coef) - 1.0)
+    up = ((signs > 0) & (alpha < C)) | ((signs < 0) & (alpha > 0))
+    low = ((signs > 0) & (alpha > 0)) | ((signs < 0) & (alpha < C))
+    assert v[up].max() - v[low].min() <= tol
+
+
 @pytest.mark.parametrize("loss", LOSSES)
 def test_svc_qp_passes_kkt_binary_and_multiclass(breast_cancer, wine, loss):
     # (at tol=1e-4: the interior point leaves the logistic margins near a bound a few 1e-6 off

@@ -204,6 +204,22 @@ def test_a_loss_set_after_the_fit_changes_no_prediction_nor_certificate(iris, fi
     assert hasattr(model.fit(X, y), "predict_proba") == (later == "logistic")  # refit: the new one
 
 
+@pytest.mark.parametrize("later", [{"kernel": "linear"}, {"gamma": 5.0}, {"kernel": "poly"}])
+def test_a_kernel_set_after_the_fit_changes_no_prediction_nor_certificate(iris, later):
+    # predict's linear shortcut read the kernel parameter (an rbf model given kernel="linear"
+    # changed 32 of 150 labels) and check_kkt built the kernel from the parameters (an optimal
+    # model failed after set_params(gamma=5)): a review. Both follow the fitted kernel.
+    X, y = iris
+    X = StandardScaler().fit_transform(X)
+    model = SVC(gamma=0.5, tol=1e-6).fit(X, y)
+    scores = model.decision_function(X)
+    model.set_params(**later)
+    np.testing.assert_array_equal(model.decision_function(X), scores)
+    assert check_kkt(model, X, y, tol=1e-6)
+    with pytest.raises(AttributeError, match="only available with kernel='linear'"):
+        _ = model.coef_  # (the fitted kernel is rbf)
+
+
 def _exact_class_sums(ovo, n_classes):
     """Each class's sum of its pairwise values (+ as a pair's first class, - as its second),
     in exact rational arithmetic, then rounded: the reference where float64 sums overflow."""
