@@ -7,8 +7,10 @@ the lowest objective any of the plotted runs reached (all at the same tight tole
 
 What to look for: Newton's suboptimality falls slowly at first (damped steps) and then squares at
 each step (quadratic convergence), so a handful of iterations reach machine precision; L-BFGS needs
-many more, cheaper, iterations and converges superlinearly at best. With L1, proximal Newton keeps
-the fast local convergence of Newton while producing exact zeros.
+many more, cheaper, iterations and converges superlinearly at best. With L1, proximal Newton
+produces exact zeros and converges fast but linearly here: each step solves its quadratic model
+only to an inner tolerance (coordinate descent), and its last iterates fall by a factor of about
+150 per step (5.1e-6, 3.3e-8, 2.2e-10, 1.6e-12), not squared as Newton's L2 iterates are.
 
 Run: ``python examples/plot_newton_convergence.py [--output FILE] [--quick]``.
 """

@@ -87,6 +87,12 @@ COMPARE_ENTRIES = (
 )
 
 
+def _is_regression_scorer(name: str) -> bool:
+    """Whether scikit-learn's scorer ``name`` computes a regression metric (r2, errors, ...)."""
+    function = getattr(get_scorer(name), "_score_func", None)
+    return getattr(function, "__module__", "").endswith("._regression")
+
+
 def default_entries(n_samples: int) -> tuple[list[Entry], list[Entry]]:
     """The entries that run on ``n_samples`` samples, and those left out."""
     kept = [e for e in COMPARE_ENTRIES if e.max_samples is None or n_samples <= e.max_samples]
@@ -696,7 +702,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="repeats of the K-fold (default 3; corrected_t only)",
     )
-    cmp.add_argument("--C", type=_finite_float, default=1.0, help="inverse regularisation strength")
+    cmp.add_argument(
+        "--C",
+        type=_finite_float,
+        default=1.0,
+        help="inverse regularisation strength of the logistic regressions and SVCs (the MLPs "
+        "keep their defaults)",
+    )
     cmp.add_argument("--scoring", default=None, help="a scikit-learn scorer (default accuracy)")
     cmp.add_argument(
         "--test", choices=list(PAIRED_TESTS), default="corrected_t", help="paired test"
@@ -821,6 +833,13 @@ def _run(argv) -> int:
             parser.error("--alpha must be between 0 and 1")
         if args.scoring is not None and args.scoring not in get_scorer_names():
             parser.error(f"--scoring {args.scoring!r} is not a scikit-learn scorer name")
+        if args.scoring is not None and _is_regression_scorer(args.scoring):
+            # (it scored the class labels as numbers and printed a table: a review)
+            parser.error(
+                f"--scoring {args.scoring!r} is a regression metric; compare's estimators are "
+                "classifiers: use a classification scorer (accuracy, balanced_accuracy, f1, "
+                "roc_auc, neg_log_loss, ...)"
+            )
         command = run_compare
     elif args.command == "kkt":
         if args.C <= 0:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
@@ -248,6 +248,21 @@ def resolve_gamma(gamma, X) -> float:
     return gamma
 
 
+def _real(value):
+    """``value`` as a float when it is a real number (not a bool), else None."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        return None
+    return as_float(value)
+
+
+def _summed(X):
+    """A sparse ``X`` with its repeated entries summed (a copy then), anything else as it is."""
+    if sparse.issparse(X) and not getattr(X, "has_canonical_format", True):
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
 @dataclass(frozen=True)
 class KernelSpec:
     """A resolved kernel: what it is and the numbers it needs.
@@ -279,11 +294,27 @@ class KernelSpec:
                 f"kernel must be one of {sorted(NAMED_KERNELS)}, 'precomputed' or a callable; "
                 f"got {self.kernel!r}."
             )
-        if not 0 <= self.degree <= np.iinfo(np.int64).max:
+        if (
+            not isinstance(self.degree, Integral)
+            or isinstance(self.degree, bool)
+            or not 0 <= self.degree <= np.iinfo(np.int64).max
+        ):  # (a degree of 2.5 gave NaN in matrix and a degree of 2 in the compiled rows)
             raise ValueError(
                 f"degree must be an integer from 0 to 2**63 - 1 (the compiled kernels take it as a "
                 f"64-bit integer); got degree={self.degree!r}."
             )
+        if self.kernel in ("rbf", "poly", "sigmoid"):
+            gamma = _real(self.gamma)  # (None for "scale", "auto" and other non-numbers)
+            if gamma is None or not (math.isfinite(gamma) and gamma > 0.0):
+                raise ValueError(
+                    f"gamma must be a positive finite number for the {self.kernel} kernel "
+                    f"(resolve 'scale' or 'auto' first: mlbasics.kernels.resolve_gamma); got "
+                    f"gamma={self.gamma!r}."
+                )
+        if self.kernel in ("poly", "sigmoid"):
+            coef0 = _real(self.coef0)
+            if coef0 is None or not math.isfinite(coef0):
+                raise ValueError(f"coef0 must be a finite number; got coef0={self.coef0!r}.")
 
     @property
     def code(self) -> int:
@@ -320,6 +351,9 @@ class KernelSpec:
         if X.shape[0] == 0 or Z.shape[0] == 0:  # e.g. a model without support vectors
             return np.zeros((X.shape[0], Z.shape[0]))
         if self.is_named:
+            # (scikit-learn's row norms read a sparse matrix's stored entries as they are: a
+            # repeated entry counted once there and twice in the products, rbf 0.94 off: a review)
+            X, Z = _summed(X), _summed(Z)
             return pairwise_kernels(X, Z, metric=self.kernel, **self._pairwise_params())
         K = self.kernel(_private_copy(X), _private_copy(Z))
         if sparse.issparse(K):

@@ -406,6 +406,12 @@ class BiasVarianceDisplay:
                 )
         if self.loss not in ("mse", "0-1"):
             raise ValueError(f"loss must be 'mse' or '0-1', got {self.loss!r}")
+        if self.loss == "mse" and self.total_variance is not None:
+            # (its line took the label of the variance, which then left lines_ and the legend)
+            raise ValueError(
+                "total_variance is the 0-1 loss's variance beside its net variance; with "
+                "loss='mse' the variance is the variance itself: pass total_variance=None."
+            )
         _check_ax(ax, "BiasVarianceDisplay.plot")
         try:
             x = np.asarray(self.param_range, dtype=float)

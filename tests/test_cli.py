@@ -458,6 +458,15 @@ def test_a_scorer_an_entry_cannot_serve_is_refused_before_the_folds(scoring, mon
     assert f"--scoring {scoring}:" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("scoring", ["r2", "neg_mean_squared_error"])
+def test_a_regression_scorer_is_refused(scoring, capsys):
+    # it scored the class labels as numbers, exit 0 and a full table (a review)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--dataset", "iris", "--cv", "2", "--repeats", "1", "--scoring", scoring])
+    assert exit_info.value.code == 2
+    assert "is a regression metric" in capsys.readouterr().err
+
+
 def test_a_bug_keeps_its_traceback(monkeypatch, two_entries):
     def broken(*args, **kwargs):
         return np.ones(2) + np.ones(3)  # a ValueError that is no message about the input

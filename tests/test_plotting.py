@@ -143,6 +143,13 @@ def _bias_variance(param_range, expected_loss, **kwargs):
     )  # fmt: skip
 
 
+def test_total_variance_with_the_squared_error_is_refused():
+    # its line took the variance's label, and the variance left lines_ and the legend (a review)
+    display = _bias_variance([1, 2], [0.3, 0.2], loss="mse", total_variance=[0.2, 0.1])
+    with pytest.raises(ValueError, match="with loss='mse' the variance is the variance itself"):
+        display.plot()
+
+
 def test_a_range_holding_none_is_placed_in_order_and_can_be_the_best():
     # np.asarray([1, 2, None], dtype=float) is [1, 2, nan]: the None point and the line marking
     # the lowest loss were drawn at NaN, invisibly.
