@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -984,7 +985,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _validation_score(self, X, target, weight):
         prediction = self.network_.forward(X, training=False).astype(np.float64)
-        return float(r2_score(target, prediction, sample_weight=weight))
+        # R^2 does not depend on the targets' unit: in units of a power of two near their
+        # largest, so that its squares do not overflow (targets of 5e153 in float64 train, and
+        # their R^2 overflowed: a false divergence, a review)
+        largest = float(np.max(np.abs(target), initial=0.0))
+        exponent = math.frexp(largest)[1] if math.isfinite(largest) else 0
+        target = np.ldexp(np.asarray(target, dtype=np.float64), -exponent)
+        return float(r2_score(target, np.ldexp(prediction, -exponent), sample_weight=weight))
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)`` from the current weights (the first call builds the network).

@@ -74,14 +74,21 @@ def _dense(a):
     return a.toarray() if sparse.issparse(a) else np.asarray(a)
 
 
+def _kernel(model):
+    """The model's kernel: for mlbasics' SVC the one it was fitted with (whatever set_params
+    said since), for scikit-learn's its parameter."""
+    fitted = getattr(model, "_kernel_spec", None)
+    return model.kernel if fitted is None else fitted.kernel
+
+
 def _kernel_products(model, X, W, rows, left=None):
     """``K(X, SV) @ W``, by blocks of rows of bounded memory (never the whole ``n x n_SV``).
 
     ``rows`` are the rows of ``X`` that are the support vectors (see :func:`_support_rows`);
     ``left``, when given, the rows of ``X`` to compute the products for (default: all).
     """
-    fitted = getattr(model, "_kernel_spec", None)  # mlbasics' SVC: the kernel it was fitted with
-    kernel = model.kernel if fitted is None else fitted.kernel
+    fitted = getattr(model, "_kernel_spec", None)
+    kernel = _kernel(model)
     if isinstance(kernel, str) and kernel == "precomputed":
         return _dense((X if left is None else X[left])[:, rows]) @ W
     SV = model.support_vectors_
@@ -143,7 +150,7 @@ def _check_training_data(model, X):
             f"X has {X.shape[0]} rows but the model was fitted on {shape[0]}: the KKT conditions "
             "are about the training data; pass X (and y, sample_weight) as given to fit."
         )
-    if isinstance(model.kernel, str) and model.kernel == "precomputed":
+    if isinstance(_kernel(model), str) and _kernel(model) == "precomputed":
         n_fit = X.shape[0] if shape is None else shape[0]
         if X.shape != (n_fit, n_fit):
             raise ValueError(
@@ -155,7 +162,7 @@ def _check_training_data(model, X):
     # empty) and no public attribute holds its training X; it keeps it in a private one, read
     # only if it is there and an array of rows (a list of strings, 2-D features, 3-D series: as
     # given to fit). Without it only the number of rows is checked.
-    fitted_X = getattr(model, SKLEARN_FITTED_X, None) if callable(model.kernel) else None
+    fitted_X = getattr(model, SKLEARN_FITTED_X, None) if callable(_kernel(model)) else None
     if fitted_X is None:
         return
     # read as check_kkt read X: ragged lists and records become object arrays of their rows
@@ -245,7 +252,7 @@ def _reading_problem(model, X, y_index, rows):
     """Why ``rows`` cannot be the rows of the support vectors in ``X``, or None when they can."""
     if rows.size and (rows.min() < 0 or rows.max() >= X.shape[0]):
         return f"support_ points outside the {X.shape[0]} rows of X"
-    precomputed = isinstance(model.kernel, str) and model.kernel == "precomputed"
+    precomputed = isinstance(_kernel(model), str) and _kernel(model) == "precomputed"
     if not precomputed:
         SV = model.support_vectors_
         if SV.shape[0] and (
@@ -597,7 +604,7 @@ def _report_at(model, X, y_index, upper_all, support, loss, tol) -> KKTReport:
     relative = np.array(relative)
     all_violations["duality gap"] = float(np.max(np.abs(relative)))
     worst_out = {name: merge_worst(entries) for name, entries in all_worst.items()}
-    kernel = model.kernel if isinstance(model.kernel, str) else "callable"
+    kernel = _kernel(model) if isinstance(_kernel(model), str) else "callable"
     name = f"{type(model).__name__} ({loss}, {kernel} kernel, {n_classes} classes)"
     return KKTReport(
         violations=all_violations,

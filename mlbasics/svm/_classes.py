@@ -673,7 +673,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         callable kernel anything it can index by rows (:func:`callable_kernel_input`): rows of
         features when ``X`` is 2-D in ``fit``, and in ``predict`` when the fit's was (a model
         fitted on strings or series has no ``n_features_in_``)."""
-        if not callable(self.kernel):
+        if not callable(self.kernel if fitting else _fitted_kernel(self)):
             return X, {"dtype": np.float64}
         X = callable_kernel_rows(X)
         two_d = is_two_d(X) if fitting else hasattr(self, "n_features_in_")
@@ -921,7 +921,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         :meth:`~mlbasics.kernels.KernelSpec.blocks`; a precomputed ``X`` is already the kernel
         (one block of its support vectors' columns).
         """
-        if self.kernel == "precomputed":
+        if _fitted_kernel(self) == "precomputed":
             if X.shape[1] != self.shape_fit_[0]:
                 raise ValueError(
                     f"kernel='precomputed': X must have one column per training sample "
@@ -959,7 +959,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     def _ovo_decision(self, X) -> np.ndarray:
         """Decision values of every binary problem, shape (n_samples, n_pairs)."""
         check_is_fitted(self)
-        precomputed = self.kernel == "precomputed"
+        precomputed = _fitted_kernel(self) == "precomputed"
         X, checks = self._input_checks(X, fitting=False)
         with np.errstate(over="ignore", invalid="ignore"):  # as in fit
             X = validate_data(

@@ -424,6 +424,21 @@ def test_a_divergence_in_the_validation_pass_of_early_stopping_names_the_learnin
             model.fit(X, y)
 
 
+def test_early_stopping_scores_huge_targets_without_a_false_divergence():
+    # float64 targets of 5e153 train with a finite loss, but their R^2's squares overflowed and
+    # the fit stopped as "diverged" (a review); R^2 is taken in units near the targets' largest
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = 5e153 * (X[:, 0] + 0.1 * rng.normal(size=200))
+    model = MLPRegressor((8,), dtype="float64", loss="absolute_error", max_epochs=3,
+                         early_stopping=True, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    scores = np.asarray(model.validation_scores_)
+    assert len(scores) == 3 and np.all(np.isfinite(scores)) and np.all(scores <= 1.0)
+
+
 def test_alpha_of_scikit_learn_is_alpha_over_the_rows_of_a_batch_here():
     # scikit-learn divides its penalty by the rows of each batch, min(batch_size, n): with the
     # default batch_size=200 on 64 samples the documented a / batch_size ended 0.15 away (a

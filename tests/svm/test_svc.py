@@ -220,6 +220,18 @@ def test_a_kernel_set_after_the_fit_changes_no_prediction_nor_certificate(iris, 
         _ = model.coef_  # (the fitted kernel is rbf)
 
 
+def test_a_precomputed_model_given_another_kernel_after_the_fit_predicts_as_fitted(iris):
+    # predict read the kernel parameter for the precomputed branch: "a precomputed kernel has
+    # no matrix to compute" (a review)
+    X, y = iris
+    K = X @ X.T
+    model = SVC(kernel="precomputed").fit(K, y)
+    labels = model.predict(K)
+    model.set_params(kernel="linear")
+    np.testing.assert_array_equal(model.predict(K), labels)
+    assert "precomputed kernel" in str(check_kkt(model, K, y))
+
+
 def _exact_class_sums(ovo, n_classes):
     """Each class's sum of its pairwise values (+ as a pair's first class, - as its second),
     in exact rational arithmetic, then rounded: the reference where float64 sums overflow."""
