@@ -1061,7 +1061,8 @@ def solve_dual_qp(
             K, smallest = _gram(X, spec)
             # The rounds solve, couple and pick violators on K+ (see _gram): with K itself
             # beside the blocks' clipped factors, a float32 Gram matrix of 600 samples ended
-            # its rounds 4e-4 short of tol on both matrices (a review). K judges the result.
+            # its rounds with a gap of 4e-4 on both matrices at tol=1e-4 (a review). K judges
+            # the result.
             solved = _clipped(K) if smallest < -FACTOR_RTOL * float(np.diag(K).max()) else K
             try:
                 alpha, b, n_iter, records, status = _working_sets(
