@@ -1155,8 +1155,9 @@ class AdaptiveSchedule(Schedule):
     epochs is reset, otherwise it grows by one (a NaN objective counts as no improvement). When it
     reaches ``n_iter_no_change`` the rate is divided by 5 and the count restarts. If the new rate is
     below ``1e-6`` the schedule gives up: :meth:`end_epoch` returns ``False`` from then on, and the
-    caller should stop. (scikit-learn's ``learning_rate="adaptive"`` uses the same rule but runs one
-    more plateau at the last rate before it stops.)
+    caller should stop. (scikit-learn's ``learning_rate="adaptive"`` uses the same rule on its own
+    monitored value, the epoch's running average of loss and penalty, and runs one more plateau at
+    the last rate before it stops.)
     """
 
     name = "adaptive"

@@ -233,8 +233,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         same cap. For
         ``solver="sgd"``: stop after ``n_iter_no_change`` epochs in which the objective divided by
         ``C * sum_i s_i`` (or, with ``early_stopping``, the validation accuracy) did not improve
-        by at least ``tol``, as scikit-learn's SGD; ``None`` (SGD only) runs exactly
-        ``max_iter`` epochs.
+        by at least ``tol``: scikit-learn's rule, applied to the objective at the end of each
+        epoch (scikit-learn's SGD watches the epoch's running average of loss and penalty, so
+        the two may stop at different epochs); ``None`` (SGD only) runs exactly ``max_iter``
+        epochs.
     max_iter : int, default=100
         Maximum number of outer (Newton or quasi-Newton) iterations; of epochs (passes over the
         data) for ``solver="sgd"``. ``max_iter=0`` fits nothing: the model is its starting point
