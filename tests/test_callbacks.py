@@ -468,6 +468,80 @@ def test_an_interrupted_refit_leaves_no_model(iris, estimator):
         model.predict(X)
 
 
+class RaisesAt:
+    """Raises ``error`` in ``setup``, or at the end of the ``at``-th subtask, or of the root."""
+
+    def __init__(self, where, error=KeyboardInterrupt, at=1):
+        self.where, self.error, self.at, self.ended = where, error, at, 0
+
+    def setup(self, estimator, context):
+        if self.where == "setup":
+            raise self.error("setup")
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context):
+        if context.parent is None:
+            if self.where == "root":
+                raise self.error("root")
+            return False
+        self.ended += 1
+        if self.where == "subtask" and self.ended == self.at:
+            raise self.error("subtask")
+        return False
+
+    def teardown(self, estimator, context):
+        pass
+
+
+def test_an_mlp_refit_interrupted_before_its_network_exists_leaves_no_model(iris):
+    # the new classes_ were set and the old 3-class network kept: predict failed with an
+    # IndexError (a review). The MLP is unfitted, as LogisticRegression and SVC are.
+    X, y = iris
+    model = MLPClassifier((8,), max_epochs=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    model.set_callbacks(RaisesAt("setup"))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, np.where(y == 2, "virginica", "other"))
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_an_mlp_interrupted_with_early_stopping_keeps_its_best_epoch(iris):
+    # the current weights stayed, not the best epoch's (a review); the reference is the fit
+    # that ends at that epoch by itself (max_epochs), which restores the best one
+    X, y = iris
+    params = dict(hidden_layer_sizes=(8,), early_stopping=True, n_iter_no_change=50,
+                  learning_rate=0.2, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = MLPClassifier(max_epochs=12, **params).fit(X, y)
+    assert reference.validation_scores_[-1] < reference.best_validation_score_  # a real test
+    model = MLPClassifier(max_epochs=100, **params).set_callbacks(RaisesAt("subtask", at=12))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert model.n_iter_ == 12
+    assert model.best_validation_score_ == reference.best_validation_score_
+    np.testing.assert_array_equal(model.predict_proba(X), reference.predict_proba(X))
+
+
+def test_an_mlp_whose_callback_fails_at_the_end_is_left_unfitted(iris):
+    # LogisticRegression and SVC were left unfitted, the MLP fitted (a review)
+    X, y = iris
+    model = MLPClassifier((8,), max_epochs=3, random_state=0).set_callbacks(
+        RaisesAt("root", error=RuntimeError)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(RuntimeError, match="root"):
+            model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_precomputed_kernel_svc_can_be_scored_mid_fit(iris, n_classes):
     # the model seen mid-fit lacked shape_fit_, which predict reads for a precomputed kernel

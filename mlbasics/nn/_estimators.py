@@ -316,6 +316,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         self.loss_curve_ = []
         self.t_ = 0
         self.n_epochs_ = 0
+        self.n_iter_ = 0
 
     def _continue(self):
         """Before a later partial_fit: reject changed network parameters, apply training ones."""
@@ -383,7 +384,10 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
         Without early stopping, training stops when the training loss has not decreased by at least
         ``tol`` for ``n_iter_no_change`` consecutive epochs; with it, when the validation score has
         not increased by at least ``tol`` for as many epochs, and the weights of the best epoch are
-        restored. A ``ConvergenceWarning`` is issued if ``max_epochs`` ran out first.
+        restored. A ``ConvergenceWarning`` is issued if ``max_epochs`` ran out first. A fit that
+        fails leaves the estimator unfitted (an earlier model included); an interrupt
+        (``KeyboardInterrupt``) during the epochs keeps the network trained so far (with
+        ``early_stopping``, the best epoch's weights) and is raised again.
 
         Parameters
         ----------
@@ -417,7 +421,12 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             ``clip_norm``).
         """
         self._check_params()
-        try:  # a fit that fails leaves no model (an earlier one included): not half a new one
+        # A fit that fails leaves no model (an earlier one included): not half a new one. The
+        # earlier network goes first, so that an interrupt (KeyboardInterrupt, which the
+        # cleanup below lets through) before the new one exists does not leave it beside the
+        # new classes_ (predict then failed with an IndexError: a review).
+        self._discard()
+        try:
             X, y = self._validate_X_y(X, y, reset=True)
             target, stratify = self._prepare_targets(y, first=True)
             sample_weight = _checked_weight(sample_weight, X)
@@ -430,13 +439,24 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             X = self._cast_X(X)
             self._start(X.shape[1], rng)
             self._train(X, target, stratify, rng, task, weight, left_out=n_given - X.shape[0])
-        except Exception:  # (an interrupt keeps the network trained so far)
+        except Exception:
             self._discard()
             raise
+        except KeyboardInterrupt:  # the network trained so far stays; early_stopping's best
+            best = self.__dict__.get("_best")
+            if best is not None and hasattr(self, "network_"):
+                self.best_validation_score_ = best[0]
+                self.network_.set_state(best[1])
+            raise
         finally:
+            self.__dict__.pop("_best", None)
             if hasattr(self, "network_"):
                 self.network_.forget()
-        task.end({})
+        try:  # a callback failing at the end leaves no model, as it does LogisticRegression's
+            task.end({})
+        except Exception:
+            self._discard()
+            raise
         return self
 
     def _train(self, X, target, stratify, rng, task, weight, left_out=0):
@@ -462,6 +482,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
                 if best_state is None or score > best_score:
                     best_score, best_state = score, self.network_.get_state()
                     best_epoch = self.n_epochs_
+                    self._best = (best_score, best_state)  # (for an interrupt: see fit)
                 message = f", validation score {score:.6f}"
             else:
                 improved = loss < self.best_loss_ - self.tol
