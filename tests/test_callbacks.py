@@ -469,7 +469,8 @@ def test_an_interrupted_refit_leaves_no_model(iris, estimator):
 
 
 class RaisesAt:
-    """Raises ``error`` in ``setup``, or at the end of the ``at``-th subtask, or of the root."""
+    """Raises ``error`` in ``setup``, at the start of the first subtask, at the end of the
+    ``at``-th subtask, or at the end of the root."""
 
     def __init__(self, where, error=KeyboardInterrupt, at=1):
         self.where, self.error, self.at, self.ended = where, error, at, 0
@@ -479,7 +480,8 @@ class RaisesAt:
             raise self.error("setup")
 
     def on_fit_task_begin(self, estimator, context):
-        pass
+        if self.where == "begin" and context.parent is not None:
+            raise self.error("begin")
 
     def on_fit_task_end(self, estimator, context):
         if context.parent is None:
@@ -526,6 +528,25 @@ def test_an_mlp_interrupted_with_early_stopping_keeps_its_best_epoch(iris):
     assert model.n_iter_ == 12
     assert model.best_validation_score_ == reference.best_validation_score_
     np.testing.assert_array_equal(model.predict_proba(X), reference.predict_proba(X))
+
+
+def test_an_interrupt_restores_no_best_epoch_of_an_earlier_fit(iris):
+    # the best state was kept on the estimator, so copies of a mid-fit model carried it, and a
+    # refit of such a copy interrupted before its first validation took the earlier fit's best
+    # weights (a review). Here the earlier state is planted as such a copy would hold it.
+    X, y = iris
+    params = dict(hidden_layer_sizes=(8,), early_stopping=True, random_state=0)
+    earlier = MLPClassifier(max_epochs=2, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        earlier.fit(X, y)
+    model = MLPClassifier(max_epochs=5, **params)
+    model._best = (0.123, earlier.network_.get_state())
+    model.set_callbacks(RaisesAt("begin"))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert "_best" not in vars(model) and not hasattr(model, "best_validation_score_")
+    assert model.n_iter_ == 0
 
 
 def test_an_mlp_whose_callback_fails_at_the_end_is_left_unfitted(iris):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -301,7 +300,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
     def _discard(self):
         """Forget a network whose training failed: the estimator is then not fitted."""
         trained = ("loss_curve_", "t_", "n_epochs_", "n_iter_", "best_loss_", "validation_scores_")
-        for name in ("network_", *trained, "best_validation_score_"):
+        for name in ("network_", *trained, "best_validation_score_", "_best"):
             self.__dict__.pop(name, None)
 
     def _start(self, n_features, rng):
@@ -444,7 +443,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             raise
         except KeyboardInterrupt:  # the network trained so far stays; early_stopping's best
             best = self.__dict__.get("_best")
-            if best is not None and hasattr(self, "network_"):
+            if best is not None and hasattr(self, "network_"):  # (set by this fit's _train)
                 self.best_validation_score_ = best[0]
                 self.network_.set_state(best[1])
             raise
@@ -467,6 +466,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
             )
             self.validation_scores_ = []
             best_score, best_state = -np.inf, None
+            self._best = None  # (an earlier fit's, copied into a callback's model, must not stay)
         else:
             self.validation_scores_ = None
             self.best_loss_ = np.inf
@@ -1009,10 +1009,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         # R^2 does not depend on the targets' unit: in units of a power of two near their
         # largest, so that its squares do not overflow (targets of 5e153 in float64 train, and
         # their R^2 overflowed: a false divergence, a review)
-        largest = float(np.max(np.abs(target), initial=0.0))
-        exponent = math.frexp(largest)[1] if math.isfinite(largest) else 0
-        target = np.ldexp(np.asarray(target, dtype=np.float64), -exponent)
-        return float(r2_score(target, np.ldexp(prediction, -exponent), sample_weight=weight))
+        # (per output: one power for all put 1e-100 beside 1e100, whose squares underflowed)
+        target = np.asarray(target, dtype=np.float64)
+        largest = np.max(np.abs(target), axis=0, initial=0.0)
+        exponent = np.frexp(np.where(np.isfinite(largest), largest, 0.0))[1]
+        target, prediction = np.ldexp(target, -exponent), np.ldexp(prediction, -exponent)
+        return float(r2_score(target, prediction, sample_weight=weight))
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)`` from the current weights (the first call builds the network).
