@@ -520,6 +520,47 @@ def test_cache_and_shrinking_do_not_change_the_iterates(breast_cancer, loss):
     assert tiny_cache.n_iter_[0] == default.n_iter_[0]
 
 
+_STUCK_X = np.array([
+    [-0.47137749319831695, -1.072822420682492, 0.5879554915597687],
+    [-2.898614617024146, -0.774015279292408, 1.2674952300868871],
+    [1.0507760296067028, -0.18549136253838838, -0.6394923529564971],
+    [-0.804998969017241, 0.5216492324305687, -0.6191295508246943],
+    [-0.42700390998073806, 1.4880909584078001, -0.14079386165808747],
+    [0.0726676372661932, 0.9252985108569339, -1.9058651257910082],
+    [-1.1777333935736278, 1.826289676185761, -1.634458097876963],
+    [-0.5967857202585577, 0.06297177296515619, -1.241494570113807],
+    [-0.10051772812703341, 0.3737700871414614, 0.07718806994273542],
+    [0.11133663404623863, -0.42843394393473433, -1.0750486070208756],
+    [-0.8146839128650593, -1.8233400902229673, -1.3025992269765545],
+    [-0.15018461476743517, 0.7290703037789381, 1.2627625246953975],
+    [-0.411895144076866, -0.5328701420203189, -0.4725583048107592],
+    [-1.70492368466658, 1.179859259575023, 2.0261623822302717],
+    [-1.0221329370242525, -0.06696243486031475, 1.1544312849330742],
+    [0.10801086410224713, -2.4552627587762625, 1.0533540835372917],
+    [-0.13317951668875577, 0.761400524515282, -0.9783194070397829],
+    [0.9237541947754802, 1.0846787632235095, -0.7275971667792466],
+])  # fmt: skip
+
+
+def test_a_run_whose_shrunk_problem_stalls_brings_the_variables_back():
+    # The first four rows repeated: a shrink set aside 13 of the 22 variables (a whole class)
+    # while the 9 left hovered at the float32 cache's resolution, above tol and above the 10 tol
+    # that brings variables back: ten million steps, w = 0, one class predicted (a review).
+    # libsvm's objective and our run without shrinking are the references.
+    X = np.vstack([_STUCK_X, _STUCK_X[:4]])
+    y = np.array([0, 0, 0, 3, 0, 3, 0, 3, 3, 3, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 3])
+    model = SVC(kernel="linear", C=100.0, tol=1e-6).fit(X, y)
+    reference = SVC(kernel="linear", C=100.0, tol=1e-6, shrinking=False).fit(X, y)
+    libsvm = svm.SVC(kernel="linear", C=100.0, tol=1e-6).fit(X, y)
+    c = libsvm.dual_coef_.ravel()
+    sv = X[libsvm.support_]
+    libsvm_objective = 0.5 * c @ (sv @ sv.T) @ c - np.abs(c).sum()
+    assert model.converged_ and model.n_iter_[0] < 100_000
+    assert model.objective_[0] == pytest.approx(reference.objective_[0], rel=1e-9)
+    assert model.objective_[0] <= libsvm_objective + 1e-6 * abs(libsvm_objective)
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-5)
+
+
 def test_callable_kernel_equals_named_kernel(wine):
     X, y = wine
     gamma = 0.07
