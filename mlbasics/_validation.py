@@ -223,6 +223,42 @@ def warn_at_caller(message, category):
     warnings.warn(message, category, stacklevel=stacklevel)
 
 
+def refuse_huge_integers(estimator) -> None:
+    """A ValueError naming any parameter that is an integer beyond float64's range.
+
+    scikit-learn's parameter validation takes ``C=10**400`` as a real number, and the first
+    ``float(C)`` then raised a bare "int too large to convert to float" naming no parameter (a
+    review). No parameter of the package needs such a value.
+    """
+    for name, value in estimator.get_params(deep=False).items():
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and as_float(value)
+            in (
+                math.inf,
+                -math.inf,
+            )
+        ):
+            digits = len(str(abs(value)))
+            raise ValueError(
+                f"{name} is an integer of {digits} digits, beyond the range of float64 "
+                f"(about 1.8e308); got {name}={str(value)[:12]}..."
+            )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (psutil when installed, else the OS's free pages)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is present wherever cvxpy's deps are
+        try:
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    return int(psutil.virtual_memory().available)
+
+
 def abs_max(X) -> float:
     """``max |x_ij|`` of a dense or sparse matrix (0 when empty), without a copy of ``|X|``."""
     data = X.data if sparse.issparse(X) else X

@@ -1,8 +1,11 @@
 """scikit-learn's estimator checks over every public estimator and solver/penalty combination."""
 
+import pytest
+from sklearn.datasets import load_iris
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mlbasics import SVC, LogisticRegression
+from mlbasics.nn import MLPClassifier
 
 ESTIMATORS = [
     LogisticRegression(),  # newton: Cholesky for these small dense problems
@@ -91,3 +94,21 @@ def expected_failed_checks(estimator):
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "estimator, name",
+    [
+        (LogisticRegression(C=10**400), "C"),
+        (LogisticRegression(solver="sgd", eta0=10**400), "eta0"),
+        (SVC(tol=10**400), "tol"),
+        (SVC(kernel="poly", coef0=-(10**400)), "coef0"),
+        (MLPClassifier(tol=10**400), "tol"),
+    ],
+)
+def test_an_integer_parameter_beyond_float64_is_named(estimator, name):
+    # scikit-learn's validation takes it as a real number; the first float() then raised a bare
+    # "int too large to convert to float" (a review)
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match=rf"^{name} is an integer of 401 digits, beyond"):
+        estimator.fit(X, y)

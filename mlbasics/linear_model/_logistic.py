@@ -29,6 +29,7 @@ from .._validation import (
     class_weights,
     classes_and_weights,
     forget_fit,
+    refuse_huge_integers,
     warn_at_caller,
 )
 from ..kernels import squared_norms
@@ -516,6 +517,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         self : LogisticRegression
         """
         self._validate_params()
+        refuse_huge_integers(self)
         try:
             return self._fit(X, y, sample_weight)
         except BaseException:  # a fit that fails (or is interrupted) leaves no model
@@ -862,6 +864,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         first = not hasattr(self, "_sgd_run")
         fitted = first and hasattr(self, "coef_")  # by fit with another solver: go on from it
         self._validate_params()  # every call, as parameters may have been set in between
+        refuse_huge_integers(self)
         before = dict(vars(self)) if fitted else None
         try:
             return self._partial_fit(X, y, classes, sample_weight, first, fitted)

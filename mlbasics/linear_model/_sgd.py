@@ -205,6 +205,14 @@ class Problem:
             X = np.ascontiguousarray(X, dtype=np.float64)
         n = objective.n_samples
         per_sample = data_weight * n
+        with np.errstate(over="ignore", divide="ignore"):
+            strengths = (objective.penalty.l1 / per_sample, objective.penalty.l2 / per_sample)
+        if not all(np.isfinite(strengths)):  # (the optimizer named "alpha", not C: a review)
+            raise ValueError(
+                f"C={data_weight:.3g} is too small for solver='sgd': its penalty strength per "
+                f"sample, 1 / (C n) with n={n}, overflows float64. Use a larger C, or a Newton "
+                "solver (solver='newton')."
+            )
         c = np.ascontiguousarray(objective.weights, dtype=np.float64)
         return cls(
             X=X,

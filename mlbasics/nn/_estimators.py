@@ -25,7 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
-from .._validation import check_partial_fit_classes, warn_at_caller
+from .._validation import check_partial_fit_classes, refuse_huge_integers, warn_at_caller
 from ..optim import Optimizer, make_optimizer
 from ._activations import ELU, LeakyReLU, Maxout, ReLU, Sigmoid, Tanh
 from ._init import ALIASES, INITIALIZERS
@@ -287,6 +287,7 @@ class _BaseMLP(CallbackSupport, BaseEstimator):
 
     def _check_params(self):
         self._validate_params()
+        refuse_huge_integers(self)
         _check_hidden_layer_sizes(self.hidden_layer_sizes)
         if self.batch_norm and self.batch_size < 2:
             raise ValueError(

@@ -7,6 +7,7 @@ store ``dual_coef_`` (``y_i alpha_i`` of the support vectors in libsvm's one-vs-
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 
 import numpy as np
@@ -319,6 +320,16 @@ def gap_scale(loss, upper, primal) -> float:
     return total
 
 
+def _relative_gap(gap, loss, upper, primal) -> float:
+    """``gap / gap_scale(...)``; where ``sum C_i`` overflows (``C`` near 1e307), in units of the
+    largest ``C_i`` (the overflowed sum made every gap 0, "ok": a review)."""
+    scale = gap_scale(loss, upper, primal)
+    if math.isfinite(scale):
+        return gap / scale
+    top = float(np.max(upper))
+    return (gap / top) / float(np.sum(upper / top))
+
+
 def _saturated(u):
     """``(low, high)``: the logistic variables ``u = alpha / C`` at the floor or the ceiling of the
     solvers' box; read as interior, a saturated ``u`` an ulp inside its bound would compare
@@ -594,7 +605,7 @@ def _report_at(model, X, y_index, upper_all, support, loss, tol) -> KKTReport:
             dual = max(dual, released)
         gap = primal - dual
         gaps.append(gap)
-        relative.append(gap / gap_scale(loss, upper_all[rows], primal))
+        relative.append(_relative_gap(gap, loss, upper_all[rows], primal))
         primal_total += primal
         dual_total += dual
         for name, value in violations.items():

@@ -20,7 +20,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import CallbackSupport
 from .._ovo import pair_coefficients
-from .._validation import canonical_sparse, classes_and_weights, forget_fit, warn_at_caller
+from .._validation import (
+    canonical_sparse,
+    classes_and_weights,
+    forget_fit,
+    refuse_huge_integers,
+    warn_at_caller,
+)
 from ..kernels import (
     PREDICT_BLOCK_BYTES,
     KernelSpec,
@@ -555,6 +561,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
             in memory.
         """
         self._validate_params()
+        refuse_huge_integers(self)
         self._check_break_ties()
         try:
             return self._fit(X, y, sample_weight)

@@ -178,8 +178,8 @@ def _cache(n: int, cache_size_mb: float):
     ``np.empty`` does not touch the memory: pages are mapped as rows are first written, so a large
     budget costs nothing until it is used.
     """
-    n_slots = int(cache_size_mb * 2**20 // (_ENTRY_BYTES * n))
-    n_slots = max(2, min(n, n_slots))
+    slots = cache_size_mb * 2**20 // (_ENTRY_BYTES * n)  # (inf for a budget near 1e308 MB)
+    n_slots = max(2, n if not slots < n else int(slots))
     return (
         np.empty((n_slots, n), dtype=np.float32),
         np.full(n, -1, dtype=np.int64),

@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -76,6 +75,7 @@ from scipy.special import expit
 
 from .._result import Trace
 from .._threads import one_blas_thread
+from .._validation import available_memory
 from ..kernels import KernelSpec, squared_norms
 from ._checks import check_symmetric
 from ._dual import DualSolution, logistic_entropy, logistic_link, primal_objective
@@ -277,18 +277,6 @@ _CLARABEL_SMALL = {
 _PSD_BY_CONSTRUCTION = {"linear", "rbf"}
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory available now (psutil when installed, else the OS's free pages)."""
-    try:
-        import psutil
-    except ImportError:  # pragma: no cover - psutil is present wherever cvxpy's deps are
-        try:
-            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            return None
-    return int(psutil.virtual_memory().available)
-
-
 def memory_estimate(
     n_samples: int, rank: int | None = None, *, gram_given: bool = False, dense: bool = True
 ) -> int:
@@ -309,7 +297,7 @@ def memory_estimate(
 
 def _check_memory(n: int, rank: int | None, *, gram_given: bool, dense: bool, what: str) -> None:
     needed = memory_estimate(n, rank, gram_given=gram_given, dense=dense)
-    available = _available_memory()
+    available = available_memory()
     if available is not None and needed > MEMORY_FRACTION * available:
         raise MemoryError(
             f"solver='qp' on {n} samples ({what}) needs about {needed / 2**30:.1f} GiB "

@@ -951,6 +951,14 @@ def test_early_stopping_refuses_held_out_samples_that_all_weigh_zero(breast_canc
         )
 
 
+def test_a_c_too_small_for_the_penalty_per_sample_is_named():
+    # 1 / (C n) overflowed and the optimizer's "alpha must be in (0, inf), got inf" named an
+    # internal quantity (a review)
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    with pytest.raises(ValueError, match=r"C=4.94e-324 is too small for solver='sgd'"):
+        LogisticRegression(**SGD, C=5e-324).fit(X, y)
+
+
 def test_early_stopping_on_a_class_too_rare_to_stratify_splits_at_random():
     # 20 samples, 3 classes, validation_fraction 0.1: a hold-out of 2 cannot hold every class,
     # and train_test_split's bare error named neither early_stopping nor validation_fraction

@@ -455,3 +455,13 @@ def test_a_model_transforming_in_place_leaves_x_test_and_the_numbers_alone():
     np.testing.assert_array_equal(X_test, X[200:])
     assert got.expected_loss == pytest.approx(ref.expected_loss, rel=1e-12)
     assert got.variance == pytest.approx(ref.variance, rel=1e-10)
+
+
+def test_rounds_that_would_not_fit_in_memory_are_refused_before_any_fit(regression):
+    # every round's training rows are drawn before the first fit (so that the result does not
+    # depend on n_jobs): 10**23 rounds grew without bound (a review)
+    X_train, y_train, X_test, y_test, _ = regression
+    with pytest.raises(MemoryError, match=r"n_rounds=10+ needs about .* GiB"):
+        bias_variance_decomposition(
+            LinearRegression(), X_train, y_train, X_test, y_test, n_rounds=10**23
+        )

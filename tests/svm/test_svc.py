@@ -561,6 +561,28 @@ def test_a_run_whose_shrunk_problem_stalls_brings_the_variables_back():
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-5)
 
 
+def test_a_cache_budget_near_the_float64_maximum_is_taken_as_unlimited(iris):
+    # 1e308 MB in bytes overflowed to inf, and int(inf // ...) raised "cannot convert float NaN
+    # to integer" (a review); scikit-learn's SVC takes it
+    X, y = iris
+    model = SVC(cache_size=1e308).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), SVC().fit(X, y).predict(X))
+
+
+def test_check_kkt_judges_the_gap_where_the_sum_of_c_overflows(iris):
+    # sum C_i overflowed to inf at C near 1e307 and every gap read 0, "ok" (a review). The gap
+    # per unit of sum C_i does not depend on C once every variable is free: C = 1e300 the
+    # reference, where the sum is finite.
+    X, y = iris
+    X, y = StandardScaler().fit_transform(X[y > 0]), y[y > 0]
+    rows = {}
+    for C in (1e300, 1e308):
+        report = check_kkt(SVC(C=C).fit(X, y), X, y)
+        rows[C] = float(np.max(report.violations["duality gap"]))
+    assert rows[1e308] > 0.0
+    assert rows[1e308] == pytest.approx(rows[1e300], rel=1e-6)
+
+
 def test_callable_kernel_equals_named_kernel(wine):
     X, y = wine
     gamma = 0.07
