@@ -247,6 +247,21 @@ def refuse_huge_integers(estimator) -> None:
             )
 
 
+#: A job whose estimated memory exceeds this fraction of the memory available is refused.
+MEMORY_FRACTION = 0.5
+
+
+def check_memory(needed: int, what: str, advice: str) -> None:
+    """A MemoryError when ``needed`` bytes exceed :data:`MEMORY_FRACTION` of the memory available:
+    ``what`` needs about so many GiB, ``advice`` says what to change."""
+    available = available_memory()
+    if available is not None and needed > MEMORY_FRACTION * available:
+        raise MemoryError(
+            f"{what} needs about {needed / 2**30:.3g} GiB, more than {MEMORY_FRACTION:.0%} of "
+            f"the {available / 2**30:.1f} GiB available: {advice}"
+        )
+
+
 def available_memory() -> int | None:
     """Bytes of memory available now (psutil when installed, else the OS's free pages)."""
     try:

@@ -19,7 +19,7 @@ from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_array, check_consistent_length
 
-from .._validation import available_memory
+from .._validation import check_memory
 from ._callbacks import (
     BiasVarianceDecomposition,
     BiasVarianceSweep,
@@ -362,24 +362,17 @@ def _training_sets(n_train, n_rounds, sampling, rng):
     return [order[r * size : (r + 1) * size] for r in range(n_rounds)]
 
 
-#: The rounds' index arrays and predictions may take at most this fraction of the memory available.
-MEMORY_FRACTION = 0.5
-
-
 def _check_memory(n_rounds, n_train, n_test, n_params, sampling):
     """Refuse a run whose training-set indices (drawn before the first fit, so that they do not
     depend on n_jobs) and predictions would not fit in memory: ``--rounds 10**23`` in the CLI
     grew without bound (a review)."""
     rows = n_train if sampling == "bootstrap" else n_train // max(n_rounds, 1)
-    needed = 8 * n_rounds * (rows + n_params * n_test)
-    available = available_memory()
-    if available is not None and needed > MEMORY_FRACTION * available:
-        raise MemoryError(
-            f"n_rounds={n_rounds} needs about {needed / 2**30:.3g} GiB for the rounds' training "
-            f"sets and predictions ({n_train} training and {n_test} test samples), more than "
-            f"{MEMORY_FRACTION:.0%} of the {available / 2**30:.1f} GiB available: use fewer "
-            "rounds."
-        )
+    check_memory(
+        8 * n_rounds * (rows + n_params * n_test),
+        f"n_rounds={n_rounds} (the rounds' training sets and predictions, {n_train} training "
+        f"and {n_test} test samples)",
+        "use fewer rounds.",
+    )
 
 
 def _round_task(estimator, params, X_train, y_train, rows, X_test, seed, ctx=None, run=None):

@@ -75,7 +75,7 @@ from scipy.special import expit
 
 from .._result import Trace
 from .._threads import one_blas_thread
-from .._validation import available_memory
+from .._validation import MEMORY_FRACTION, check_memory
 from ..kernels import KernelSpec, squared_norms
 from ._checks import check_symmetric
 from ._dual import DualSolution, logistic_entropy, logistic_link, primal_objective
@@ -160,9 +160,6 @@ WORKING_SET_TOL = 1e-7
 
 #: Cap on the rounds of the working-set loop.
 MAX_WORKING_SET_ROUNDS = 50
-
-#: Refuse a problem whose estimated peak memory exceeds this fraction of the available memory.
-MEMORY_FRACTION = 0.5
 
 #: A variable within ``BOUND_RTOL * C_i`` of a bound of the box is put on it: interior-point
 #: solvers stop at ``alpha_i`` of order ``1e-10 C_i`` instead of 0, and the support vectors of the
@@ -296,15 +293,12 @@ def memory_estimate(
 
 
 def _check_memory(n: int, rank: int | None, *, gram_given: bool, dense: bool, what: str) -> None:
-    needed = memory_estimate(n, rank, gram_given=gram_given, dense=dense)
-    available = available_memory()
-    if available is not None and needed > MEMORY_FRACTION * available:
-        raise MemoryError(
-            f"solver='qp' on {n} samples ({what}) needs about {needed / 2**30:.1f} GiB "
-            f"(the dense kernel matrix, its factor and the interior-point KKT system), more than "
-            f"{MEMORY_FRACTION:.0%} of the {available / 2**30:.1f} GiB available. Use "
-            "solver='smo', which keeps only a cache of kernel rows, or fit on fewer samples."
-        )
+    check_memory(
+        memory_estimate(n, rank, gram_given=gram_given, dense=dense),
+        f"solver='qp' on {n} samples ({what}; the dense kernel matrix, its factor and the "
+        "interior-point KKT system)",
+        "use solver='smo', which keeps only a cache of kernel rows, or fit on fewer samples.",
+    )
 
 
 def _require_solver(qp_solver: str, loss: str):
@@ -948,7 +942,8 @@ def solve_dual_qp(
         not in {-1, +1}, non-positive bounds, a kernel matrix that is not symmetric, finite and
         PSD (within :data:`INDEFINITE_RTOL`).
     MemoryError
-        When :func:`memory_estimate` exceeds :data:`MEMORY_FRACTION` of the available memory.
+        When :func:`memory_estimate` exceeds :data:`~mlbasics._validation.MEMORY_FRACTION` of the
+        available memory.
     ValueError
         Also when the solver fails on a badly scaled problem (``max C_i * max K_ii`` above
         :data:`BADLY_SCALED`, e.g. ``C = 1e10`` on standardised data): the message says so.
