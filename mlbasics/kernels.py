@@ -248,6 +248,14 @@ def resolve_gamma(gamma, X) -> float:
     return gamma
 
 
+def fitted_kernel(model):
+    """A kernel SVM's kernel: for mlbasics' SVC the one it was fitted with (its ``KernelSpec``,
+    whatever ``set_params`` said since; an rbf model given ``kernel="linear"`` predicted with
+    the linear shortcut: a review), else (before a fit, or scikit-learn's SVC) its parameter."""
+    spec = getattr(model, "_kernel_spec", None)
+    return model.kernel if spec is None else spec.kernel
+
+
 def _real(value):
     """``value`` as a float when it is a real number (not a bool), else None."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):

@@ -20,6 +20,7 @@ from .._validation import canonical_sparse, class_weights
 from ..kernels import (
     KernelSpec,
     callable_kernel_rows,
+    fitted_kernel,
     rbf_centre,
     resolve_gamma,
     row_blocks,
@@ -75,13 +76,6 @@ def _dense(a):
     return a.toarray() if sparse.issparse(a) else np.asarray(a)
 
 
-def _kernel(model):
-    """The model's kernel: for mlbasics' SVC the one it was fitted with (whatever set_params
-    said since), for scikit-learn's its parameter."""
-    fitted = getattr(model, "_kernel_spec", None)
-    return model.kernel if fitted is None else fitted.kernel
-
-
 def _kernel_products(model, X, W, rows, left=None):
     """``K(X, SV) @ W``, by blocks of rows of bounded memory (never the whole ``n x n_SV``).
 
@@ -89,7 +83,7 @@ def _kernel_products(model, X, W, rows, left=None):
     ``left``, when given, the rows of ``X`` to compute the products for (default: all).
     """
     fitted = getattr(model, "_kernel_spec", None)
-    kernel = _kernel(model)
+    kernel = fitted_kernel(model)
     if isinstance(kernel, str) and kernel == "precomputed":
         return _dense((X if left is None else X[left])[:, rows]) @ W
     SV = model.support_vectors_
@@ -151,7 +145,7 @@ def _check_training_data(model, X):
             f"X has {X.shape[0]} rows but the model was fitted on {shape[0]}: the KKT conditions "
             "are about the training data; pass X (and y, sample_weight) as given to fit."
         )
-    if isinstance(_kernel(model), str) and _kernel(model) == "precomputed":
+    if isinstance(fitted_kernel(model), str) and fitted_kernel(model) == "precomputed":
         n_fit = X.shape[0] if shape is None else shape[0]
         if X.shape != (n_fit, n_fit):
             raise ValueError(
@@ -163,7 +157,7 @@ def _check_training_data(model, X):
     # empty) and no public attribute holds its training X; it keeps it in a private one, read
     # only if it is there and an array of rows (a list of strings, 2-D features, 3-D series: as
     # given to fit). Without it only the number of rows is checked.
-    fitted_X = getattr(model, SKLEARN_FITTED_X, None) if callable(_kernel(model)) else None
+    fitted_X = getattr(model, SKLEARN_FITTED_X, None) if callable(fitted_kernel(model)) else None
     if fitted_X is None:
         return
     # read as check_kkt read X: ragged lists and records become object arrays of their rows
@@ -253,7 +247,7 @@ def _reading_problem(model, X, y_index, rows):
     """Why ``rows`` cannot be the rows of the support vectors in ``X``, or None when they can."""
     if rows.size and (rows.min() < 0 or rows.max() >= X.shape[0]):
         return f"support_ points outside the {X.shape[0]} rows of X"
-    precomputed = isinstance(_kernel(model), str) and _kernel(model) == "precomputed"
+    precomputed = isinstance(fitted_kernel(model), str) and fitted_kernel(model) == "precomputed"
     if not precomputed:
         SV = model.support_vectors_
         if SV.shape[0] and (
@@ -615,7 +609,7 @@ def _report_at(model, X, y_index, upper_all, support, loss, tol) -> KKTReport:
     relative = np.array(relative)
     all_violations["duality gap"] = float(np.max(np.abs(relative)))
     worst_out = {name: merge_worst(entries) for name, entries in all_worst.items()}
-    kernel = _kernel(model) if isinstance(_kernel(model), str) else "callable"
+    kernel = fitted_kernel(model) if isinstance(fitted_kernel(model), str) else "callable"
     name = f"{type(model).__name__} ({loss}, {kernel} kernel, {n_classes} classes)"
     return KKTReport(
         violations=all_violations,

@@ -32,6 +32,7 @@ from ..kernels import (
     KernelSpec,
     callable_kernel_input,
     callable_kernel_rows,
+    fitted_kernel,
     is_two_d,
     rbf_centre,
     resolve_gamma,
@@ -169,14 +170,6 @@ def _fitted_loss(estimator) -> str:
     fitted model, not a ``loss`` set after the fit with ``set_params`` (a hinge model then gave
     softmax "probabilities" of its hinge scores: a review)."""
     return getattr(estimator, "_loss", estimator.loss)
-
-
-def _fitted_kernel(estimator):
-    """The kernel the model was fitted with (its parameter before a fit): an rbf model given
-    ``kernel="linear"`` by ``set_params`` predicted with ``X @ coef_`` of its rbf support
-    vectors (32 of 150 labels changed: a review)."""
-    spec = getattr(estimator, "_kernel_spec", None)
-    return estimator.kernel if spec is None else spec.kernel
 
 
 def _is_logistic(estimator) -> bool:
@@ -680,7 +673,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         callable kernel anything it can index by rows (:func:`callable_kernel_input`): rows of
         features when ``X`` is 2-D in ``fit``, and in ``predict`` when the fit's was (a model
         fitted on strings or series has no ``n_features_in_``)."""
-        if not callable(self.kernel if fitting else _fitted_kernel(self)):
+        if not callable(self.kernel if fitting else fitted_kernel(self)):
             return X, {"dtype": np.float64}
         X = callable_kernel_rows(X)
         two_d = is_two_d(X) if fitting else hasattr(self, "n_features_in_")
@@ -928,7 +921,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         :meth:`~mlbasics.kernels.KernelSpec.blocks`; a precomputed ``X`` is already the kernel
         (one block of its support vectors' columns).
         """
-        if _fitted_kernel(self) == "precomputed":
+        if fitted_kernel(self) == "precomputed":
             if X.shape[1] != self.shape_fit_[0]:
                 raise ValueError(
                     f"kernel='precomputed': X must have one column per training sample "
@@ -966,7 +959,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     def _ovo_decision(self, X) -> np.ndarray:
         """Decision values of every binary problem, shape (n_samples, n_pairs)."""
         check_is_fitted(self)
-        precomputed = _fitted_kernel(self) == "precomputed"
+        precomputed = fitted_kernel(self) == "precomputed"
         X, checks = self._input_checks(X, fitting=False)
         with np.errstate(over="ignore", invalid="ignore"):  # as in fit
             X = validate_data(
@@ -975,7 +968,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         W = pair_coefficients(self.dual_coef_, self.n_support_)
         out = np.empty((X.shape[0], W.shape[1]))
         with np.errstate(over="ignore", invalid="ignore"):  # checked below
-            if _fitted_kernel(self) == "linear":
+            if fitted_kernel(self) == "linear":
                 # X w + b with w = coef_: what coef_ and intercept_ promise, in O(p) per row. The
                 # kernel form sums dual_coef_ times x_j'x, which rounds at the size of x_j'x
                 # (rows far from the origin: 1.7e-5 on iris shifted by 1e3 beside a column of 1e5)
@@ -992,7 +985,7 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     def coef_(self):
         """Primal weights ``w`` of the binary problems (linear kernel only): ``dual_coef_`` in pair
         layout times ``support_vectors_``, so that ``decision = X @ coef_.T + intercept_``."""
-        kernel = _fitted_kernel(self)
+        kernel = fitted_kernel(self)
         if kernel != "linear":
             raise AttributeError(
                 f"coef_ is only available with kernel='linear' (got kernel={kernel!r}): other "
