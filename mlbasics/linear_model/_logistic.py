@@ -194,20 +194,26 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
-        The regulariser ``R``. With ``None`` the coefficients scale as the inverse of the
-        features' units, and a nonzero column entirely below ``1.49e-154`` in absolute value
-        (where its squares leave float64's normal range) is refused: scale the features.
+    penalty : {"auto", "l2", "l1", "elasticnet"} or None, default="auto"
+        The regulariser ``R``. ``"auto"`` reads it from ``l1_ratio``, scikit-learn 1.8's
+        convention: 0 is ``"l2"``, 1 is ``"l1"``, a value in between ``"elasticnet"``. With
+        ``None`` (or ``C=np.inf``) the coefficients scale as the inverse of the features' units,
+        and a nonzero column entirely below ``1.49e-154`` in absolute value (where its squares
+        leave float64's normal range) is refused: scale the features.
     C : float, default=1.0
-        Inverse regularisation strength (weight of the data term); must be positive. Ignored when
+        Inverse regularisation strength (weight of the data term); must be positive.
+        ``C=np.inf`` is the unpenalised problem (the limit of the minimiser as ``C`` grows, and
+        scikit-learn's convention), whatever ``penalty`` says; ``C`` is ignored when
         ``penalty=None``. ``C`` times the sum of the sample weights (class weights included) must
         not exceed 1e305, or the objective leaves float64's range (a ValueError says so).
     l1_ratio : float in [0, 1], default=0.0
-        Mixing parameter of the elastic net, used only with ``penalty="elasticnet"`` (whose
-        default, 0, is the L2 penalty; 1 is L1). Another value with another penalty is ignored,
-        with a warning. The default is numeric, as in scikit-learn 1.8+, for the code that reads
-        it by name: :class:`sklearn.feature_selection.SelectFromModel` computes
-        ``np.isclose(l1_ratio, 1.0)`` for any estimator called ``LogisticRegression``.
+        Mixing parameter of the elastic net: the penalty is ``l1_ratio ||W||_1 + (1 - l1_ratio)
+        ||W||^2 / 2``. Read with ``penalty="auto"`` (which it turns into ``"l2"``, ``"l1"`` or
+        ``"elasticnet"``) and ``penalty="elasticnet"``; with ``"l2"``, ``"l1"`` or ``None`` a value
+        that contradicts the penalty is ignored, with a warning. The default is numeric, as in
+        scikit-learn 1.8+, for the code that reads it by name:
+        :class:`sklearn.feature_selection.SelectFromModel` computes ``np.isclose(l1_ratio, 1.0)``
+        for any estimator called ``LogisticRegression``.
     solver : {"newton", "newton-cholesky", "newton-cg", "lbfgs", "sgd"}, default="newton"
         ``"newton"`` picks the second-order method that fits the problem: proximal Newton with
         coordinate descent when there is an L1 term; otherwise Newton with a Cholesky solve of the
@@ -411,8 +417,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
-        "C": [Interval(Real, 0, None, closed="neither")],
+        "penalty": [StrOptions({"auto", "l2", "l1", "elasticnet"}), None],
+        "C": [Interval(Real, 0, None, closed="right")],  # (np.inf: no penalty)
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "solver": [StrOptions({"newton", "newton-cholesky", "newton-cg", "lbfgs", "sgd"})],
         "fit_intercept": ["boolean"],
@@ -437,7 +443,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        penalty="l2",
+        penalty="auto",
         *,
         C=1.0,
         l1_ratio=0.0,
@@ -990,16 +996,29 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         return X, y
 
+    def _penalty_name(self):
+        """The penalty that runs: ``penalty``, or the one ``l1_ratio`` names with ``"auto"``;
+        None with ``C = inf``."""
+        if not np.isfinite(self.C):  # (the constraints admit +inf only)
+            return None
+        if self.penalty != "auto":
+            return self.penalty
+        ratio = 0.0 if self.l1_ratio is None else float(self.l1_ratio)
+        return "l2" if ratio == 0.0 else "l1" if ratio == 1.0 else "elasticnet"
+
     def _penalty(self):
-        if self.penalty == "elasticnet" and self.l1_ratio is None:
+        name = self._penalty_name()
+        if name == "elasticnet" and self.l1_ratio is None:
             raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1].")
-        if self.penalty != "elasticnet" and self.l1_ratio not in (None, 0.0):
+        # l1_ratio that contradicts an explicit penalty (1 agrees with "l1")
+        agrees = {"l1": (None, 0.0, 1.0)}.get(self.penalty, (None, 0.0))
+        if self.penalty not in ("auto", "elasticnet") and self.l1_ratio not in agrees:
             warn_at_caller(
-                f"l1_ratio={self.l1_ratio} is only used with penalty='elasticnet'; "
+                f"l1_ratio={self.l1_ratio} is only used with penalty='auto' or 'elasticnet'; "
                 f"it is ignored with penalty={self.penalty!r}.",
                 UserWarning,
             )
-        return Penalty.from_params(self.penalty, self.l1_ratio)
+        return Penalty.from_params(name, self.l1_ratio)
 
     def _solver_method(self, penalty, X, n_coef) -> str:
         """The method that runs: "prox-newton", "newton-cholesky", "newton-cg" or "lbfgs"."""
@@ -1017,7 +1036,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         if not smooth:
             raise ValueError(
                 f"solver={self.solver!r} handles penalty='l2' or None only; "
-                f"penalty={self.penalty!r} needs proximal Newton: use solver='newton'."
+                f"penalty={self._penalty_name()!r} (penalty={self.penalty!r}, "
+                f"l1_ratio={self.l1_ratio!r}) needs proximal Newton: use solver='newton'."
             )
         if self.solver == "newton-cholesky" and sparse.issparse(X):
             raise ValueError(
@@ -1066,9 +1086,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         )
         if separable:
             warn_at_caller(
-                "The training data are linearly separable and penalty=None: the unpenalised "
-                "optimum lies at infinity and coef_ grows without bound with more iterations. "
-                "Use penalty='l2' (or 'l1') with a finite C.",
+                f"The training data are linearly separable and there is no penalty "
+                f"(penalty={self.penalty!r}, C={self.C!r}): the unpenalised optimum lies at "
+                "infinity and coef_ grows without bound with more iterations. Use penalty='l2' "
+                "(or 'l1') with a finite C.",
                 ConvergenceWarning,
             )
 

@@ -275,7 +275,8 @@ def penalty_strengths(model) -> tuple[float, float, float]:
 
     Reads ``penalty``, ``l1_ratio`` and ``C`` as either library means them: scikit-learn 1.9
     (``penalty="deprecated"``, the mix in ``l1_ratio``, ``C=inf`` for no penalty) or mlbasics
-    (``penalty`` in {"l2", "l1", "elasticnet", None}, ``l1_ratio`` for the elastic net only).
+    (the same with ``penalty="auto"``; ``penalty`` in {"l2", "l1", "elasticnet", None}, where
+    ``l1_ratio`` counts for the elastic net only).
     Without a penalty ``c = 1`` and both strengths are 0.
     """
     penalty = getattr(model, "penalty", "l2")
@@ -283,7 +284,7 @@ def penalty_strengths(model) -> tuple[float, float, float]:
     C = float(model.C)
     if penalty is None or penalty == "none" or not np.isfinite(C):
         return 1.0, 0.0, 0.0
-    if penalty in ("deprecated", "elasticnet"):
+    if penalty in ("deprecated", "auto", "elasticnet"):
         rho = 0.0 if ratio is None else float(ratio)
     elif penalty == "l1":
         rho = 1.0

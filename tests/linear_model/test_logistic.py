@@ -8,11 +8,13 @@ import pytest
 from scipy import sparse
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mlbasics import LogisticRegression, Trace
+from mlbasics.linear_model import logistic_objective
 from mlbasics.optimality import check_kkt, duality_gaps
 
 # -- bad input: a clear ValueError naming the problem --------------------------------------------
@@ -209,25 +211,64 @@ def test_bagging_with_a_rare_class_fits():
 
     X, y = make_classification(100, 4, n_informative=3, n_redundant=0, random_state=0)
     y[:2] = 2
-    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
-
     ours = BaggingClassifier(LogisticRegression(), n_estimators=10, random_state=0).fit(X, y)
     reference = BaggingClassifier(SklearnLogisticRegression(), n_estimators=10, random_state=0)
     reference.fit(X, y)
     assert np.mean(ours.predict(X) == reference.predict(X)) >= 0.97
 
 
-def test_l1_ratio_without_elasticnet_warns(small_binary):
+def test_l1_ratio_against_an_explicit_penalty_warns(small_binary):
     X, y = small_binary
-    with pytest.warns(UserWarning, match="only used with penalty='elasticnet'"):
-        LogisticRegression(l1_ratio=0.5).fit(X, y)
+    with pytest.warns(UserWarning, match="ignored with penalty='l2'"):
+        LogisticRegression(penalty="l2", l1_ratio=0.5).fit(X, y)
+    with pytest.warns(UserWarning, match="ignored with penalty='l1'"):
+        LogisticRegression(penalty="l1", l1_ratio=0.5).fit(X, y)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the default l1_ratio (0) says nothing with any penalty
+        warnings.simplefilter("error")  # l1_ratio that agrees with the penalty says nothing
         LogisticRegression(penalty="l1").fit(X, y)
+        LogisticRegression(penalty="l1", l1_ratio=1.0).fit(X, y)
+        LogisticRegression(l1_ratio=0.5).fit(X, y)  # penalty="auto": the elastic net
     # penalty='elasticnet' at the default l1_ratio is the L2 penalty
     l2 = LogisticRegression().fit(X, y)
     elastic = LogisticRegression(penalty="elasticnet").fit(X, y)
     np.testing.assert_allclose(elastic.objective_, l2.objective_, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "auto, explicit",
+    [
+        ({"l1_ratio": 1.0, "C": 0.1}, {"penalty": "l1", "C": 0.1}),
+        ({"l1_ratio": 0.5, "C": 0.1}, {"penalty": "elasticnet", "l1_ratio": 0.5, "C": 0.1}),
+        ({"l1_ratio": 0.0}, {"penalty": "l2"}),
+        ({"C": np.inf}, {"penalty": None}),
+        ({"penalty": "l2", "C": np.inf}, {"penalty": None}),
+        ({"penalty": "elasticnet", "l1_ratio": 0.5, "C": np.inf}, {"penalty": None}),
+    ],
+)
+def test_scikit_learn_1_8_penalty_convention(small_binary, auto, explicit):
+    # penalty="auto" (the default) reads the penalty from l1_ratio, and C=np.inf is no penalty,
+    # as in scikit-learn 1.8+ (whose LogisticRegression(l1_ratio=1) is an L1 fit)
+    X, y = small_binary
+    ours = LogisticRegression(tol=1e-10, **auto).fit(X, y)
+    reference = LogisticRegression(tol=1e-10, **explicit).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(ours.objective_, reference.objective_, rtol=1e-12)
+    assert check_kkt(ours, X, y, tol=1e-6).ok  # the checker reads the same convention
+    # and scikit-learn's own fit of the same parameters reaches the same objective
+    params = {k: v for k, v in auto.items() if k != "penalty"}
+    l1 = params.get("l1_ratio", 0.0) > 0 and np.isfinite(params.get("C", 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", "l1_ratio parameter is only used", UserWarning)
+        sk = SklearnLogisticRegression(
+            solver="saga" if l1 else "lbfgs", tol=1e-12, max_iter=100_000, **params
+        ).fit(X, y)
+    penalty = explicit["penalty"]
+    sk_value = logistic_objective(
+        X, y, sk.coef_, sk.intercept_, C=explicit.get("C", 1.0), penalty=penalty,
+        l1_ratio=explicit.get("l1_ratio", 0.0),
+    )  # fmt: skip
+    np.testing.assert_allclose(sk_value, ours.objective_, rtol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -641,7 +682,7 @@ def test_a_weight_total_beyond_float64_is_refused_by_name(small_binary, how):
 @pytest.mark.parametrize(
     "params, fit_args",
     [({"max_iter": 1}, {}), ({"solver": "sgd", "max_iter": 2, "random_state": 0}, {}),
-     ({"l1_ratio": 0.5}, {}), ({"solver": "sgd", "random_state": 0}, {"scale": 100.0})],
+     ({"penalty": "l2", "l1_ratio": 0.5}, {}), ({"solver": "sgd", "random_state": 0}, {"scale": 100.0})],
     ids=["newton max_iter", "sgd max_iter", "l1_ratio ignored", "sgd above the zero model"],
 )  # fmt: skip
 def test_warnings_point_at_the_callers_line(breast_cancer, params, fit_args):
