@@ -32,6 +32,42 @@ def _parameters(model) -> dict:
         return {}
 
 
+class _RefitModel:
+    """A fitted cross-validated logistic regression (scikit-learn's ``LogisticRegressionCV``)
+    read as the model it refit on the whole data: ``C`` and ``l1_ratio`` are the chosen ``C_``
+    and ``l1_ratio_``, every other attribute is the model's own."""
+
+    def __init__(self, model, C, l1_ratio):
+        self._model, self.C, self.l1_ratio = model, C, l1_ratio
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+def _refit_model(model):
+    """``model``, or the :class:`_RefitModel` of a fitted ``LogisticRegressionCV`` (which has
+    ``C_`` where a logistic regression has ``C``)."""
+    if hasattr(model, "C") or not hasattr(model, "C_") or not hasattr(model, "coef_"):
+        return model
+    name = type(model).__name__
+    if _parameters(model).get("refit", True) is False:
+        raise ValueError(
+            f"check_kkt cannot judge this {name}: with refit=False its coef_ is the mean of the "
+            "folds' models, the optimum of no single problem. Fit it with refit=True (the "
+            "default), or judge one fold's model on that fold's training rows."
+        )
+    values = {}
+    for attribute in ("C_", "l1_ratio_"):
+        chosen = list(dict.fromkeys(np.ravel(getattr(model, attribute, None)).tolist()))
+        if len(chosen) != 1:
+            raise ValueError(
+                f"check_kkt cannot judge this {name}: its {attribute} holds several values "
+                f"({chosen!r}), one problem per class, not one multinomial problem."
+            )
+        values[attribute] = chosen[0]
+    return _RefitModel(model, values["C_"], values["l1_ratio_"])
+
+
 def _kind(model) -> str:
     """ "svm" or "logistic" from the attributes the model has, or a TypeError naming the gaps."""
     svm_missing = _missing(model, SVM_ATTRIBUTES)
@@ -51,11 +87,17 @@ def _kind(model) -> str:
         return "logistic"
     if not logistic_missing:
         logistic_missing = [f"a logistic loss (it has loss={loss!r})"]
+    fitted = hasattr(model, "classes_") or hasattr(model, "coef_")
     raise TypeError(
         f"check_kkt cannot judge {type(model).__name__}: a kernel SVM needs "
         f"{', '.join(SVM_ATTRIBUTES)} (missing: {', '.join(svm_missing)}); a logistic "
         f"regression needs {', '.join(LOGISTIC_ATTRIBUTES)} (missing: "
-        f"{', '.join(logistic_missing)}). Fit the model first if it is one of those."
+        f"{', '.join(logistic_missing)}). "
+        + (
+            "The model is fitted: it is not one of the kinds check_kkt judges."
+            if fitted
+            else "Fit the model first if it is one of those."
+        )
     )
 
 
@@ -125,7 +167,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
       :class:`sklearn.svm.SVC`, binary or one-vs-one multiclass;
     * logistic regressions (``coef_``, ``intercept_``, ``classes_``, ``C``):
       :class:`mlbasics.LogisticRegression` and :class:`sklearn.linear_model.LogisticRegression`
-      with the L2, L1, elastic-net or no penalty, binary or multinomial;
+      with the L2, L1, elastic-net or no penalty, binary or multinomial; also
+      :class:`sklearn.linear_model.LogisticRegressionCV` (``refit=True``), judged as the model
+      it refit on the whole data, at the chosen ``C_`` and ``l1_ratio_``;
     * a :class:`~sklearn.pipeline.Pipeline` ending in one of those: ``X`` goes through the
       other steps' ``transform`` first. That is the data the last step was fitted on only when
       each step's ``fit_transform`` equals its ``fit`` then ``transform``; for a step that
@@ -301,6 +345,7 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         if len(model.steps) > 1:
             X = model[:-1].transform(X)
         model = model[-1]
+    model = _refit_model(model)
     kind = _kind(model)
     _check_C(model, kind)
     # a callable kernel alone reads X (integer indices, strings): kept as given, as in fit

@@ -838,6 +838,11 @@ def test_unsupported_models_get_a_type_error_naming_what_is_missing(breast_cance
     sgd = sk_linear.SGDClassifier(loss="hinge").fit(X, y)
     with pytest.raises(TypeError, match="missing: C"):
         check_kkt(sgd, X, y)
+    # a fitted model of another kind is not told to fit first (a review)
+    linear_svc = sk_svm.LinearSVC().fit(X, y)
+    with pytest.raises(TypeError, match="fitted: it is not one of the kinds") as error:
+        check_kkt(linear_svc, X, y)
+    assert "Fit the model first" not in str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -2335,3 +2340,32 @@ def test_a_rounding_indefinite_hessian_gives_no_decrement():
     report = check_kkt(model, X, y, tol=1e-4)
     assert not report.ok
     assert not report.violations.get("Newton decrement", np.inf) < 0.0
+
+
+@pytest.mark.parametrize("l1_ratios", [None, (1.0,)], ids=["l2", "l1"])
+def test_logistic_regression_cv_is_judged_at_its_chosen_c(wine, l1_ratios):
+    # LogisticRegressionCV has C_ and l1_ratio_ (the values it refit with), no C: it was refused
+    X, y = wine
+    extra = {} if l1_ratios is None else {"l1_ratios": l1_ratios, "solver": "saga"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # (l1_ratios=None, scikit-learn 1.8)
+        cv = sk_linear.LogisticRegressionCV(
+            Cs=[0.03, 0.3, 3.0], cv=3, tol=1e-10, max_iter=100_000, **extra
+        ).fit(X, y)
+    report = check_kkt(cv, X, y, tol=1e-6)
+    assert report.ok, report
+    # the same coefficients judged as a LogisticRegression at the chosen C, and at another
+    plain = sk_linear.LogisticRegression(
+        C=float(cv.C_[0]), l1_ratio=l1_ratios[0] if l1_ratios else 0
+    )
+    plain.coef_, plain.intercept_, plain.classes_ = cv.coef_, cv.intercept_, cv.classes_
+    same = check_kkt(plain, X, y, tol=1e-6)
+    assert same.violations == report.violations
+    plain.C = 10.0 * float(cv.C_[0])
+    assert not check_kkt(plain, X, y, tol=1e-6).ok
+    # refit=False: coef_ averages the folds' models
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        averaged = sk_linear.LogisticRegressionCV(Cs=[0.3, 3.0], cv=3, refit=False).fit(X, y)
+    with pytest.raises(ValueError, match="refit=False"):
+        check_kkt(averaged, X, y)
