@@ -20,12 +20,23 @@ The procedure, per case and averaging setting:
    of the medians (mlbasics / scikit-learn; below 1 means mlbasics is faster).
 3. *Objective*: the final coefficients of each library are evaluated by the same function,
    :func:`mlbasics.linear_model.logistic_objective`, so the columns compare digit for digit, and
-   set beside the optimum ``F*`` (mlbasics' Newton solver at ``tol=1e-10``): the columns
-   ``F - F*`` show how far each got in the same epochs. The target counts as met only when the
-   time ratio is at most ``TARGET_RATIO`` *and* mlbasics' ``F - F*`` is at most ``GAP_FACTOR``
-   times scikit-learn's (the same objective up to SGD's seed-to-seed spread): equal epochs that
-   end further from the optimum are not the same work. The issue's targets are for plain SGD;
-   the ``average=True`` rows are shown without one.
+   set beside the optimum ``F*`` (mlbasics' Newton solver at ``tol=1e-10``) and ``F(0)``, the
+   objective of all-zero coefficients. The objective columns are those of the timed fits
+   (``random_state=0``); the columns ``F - F*`` are medians over ``SEEDS`` seeds (untimed fits),
+   since one seed's distance moves by a factor of 2 to 10 either way (on the dense data at n = 20 000,
+   8 seeds of each library ranged 30 to 437 above ``F*``, with equal medians). The target counts as
+   met only when the time ratio is at most ``TARGET_RATIO`` *and* mlbasics' median ``F - F*`` is
+   at most ``GAP_FACTOR`` times scikit-learn's *and* both median objectives are below ``F(0)``:
+   equal epochs that end further from the optimum are not the same work, and two runs that end
+   above the all-zero model have not fitted the data (a review found the dense case of the
+   previous data, standardised features, ending at twice ``F(0)`` in both libraries). The issue's
+   targets are for plain SGD; the ``average=True`` rows are shown without one.
+
+The dense data are standardised features divided by ``sqrt(d)``, rows of mean squared norm 1,
+like the CSR rows (unit norm): the regime the 'optimal' rates are made for (their first rate is
+set for weights and rows of norm about 1, Bottou's heuristic, which both libraries share). With
+the rows of norm 10 of standardised features the steps are 100 times too long and 10 epochs end
+above ``F(0)`` in both libraries; the time of an epoch does not depend on the scale.
 
 The mlbasics time includes what its fit does beyond the epochs: it evaluates the full objective and
 its optimality measure after every epoch (for ``convergence_``; with ``tol=None`` on a second
@@ -61,14 +72,23 @@ EPOCHS = 10
 # The issue's target: mlbasics at most as slow as scikit-learn.
 TARGET_RATIO = 1.0
 # "Equal final objective" for SGD after a fixed number of epochs: F - F* within this factor of
-# scikit-learn's (seeds move it by up to about 2 either way on these problems).
+# scikit-learn's, each the median over SEEDS seeds.
 GAP_FACTOR = 2.0
+SEEDS = 5
+
+
+def make_dense_unit_rows(n, d):
+    """:func:`make_dense_binary`'s problem with the features divided by ``sqrt(d)``: rows of mean
+    squared norm 1 (the labels are unchanged: the same model with ``sqrt(d)`` times the weights)."""
+    X, y = make_dense_binary(n=n, d=d)
+    return X / np.sqrt(d), y
+
 
 # name: (title, generator, full sizes, quick sizes)
 CASES = {
     "dense": (
-        "dense, n=100k, d=100",
-        make_dense_binary,
+        "dense, n=100k, d=100, rows of mean squared norm 1",
+        make_dense_unit_rows,
         dict(n=100_000, d=100),
         dict(n=2_000, d=20),
     ),
@@ -81,7 +101,7 @@ CASES = {
 }
 
 
-def ours(n_samples, average):
+def ours(n_samples, average, seed=0):
     return mlbasics.LogisticRegression(
         C=C,
         solver="sgd",
@@ -89,11 +109,11 @@ def ours(n_samples, average):
         max_iter=EPOCHS,
         learning_rate="optimal",
         average=average,
-        random_state=0,
+        random_state=seed,
     )
 
 
-def theirs(n_samples, average):
+def theirs(n_samples, average, seed=0):
     return SGDClassifier(
         loss="log_loss",
         alpha=1.0 / (C * n_samples),
@@ -101,14 +121,20 @@ def theirs(n_samples, average):
         max_iter=EPOCHS,
         learning_rate="optimal",
         average=average,
-        random_state=0,
+        random_state=seed,
     )
 
 
-def fit_fresh(make, X, y, average):
+def fit_fresh(make, X, y, average, seed=0):
     """Fit a new estimator once; returns (seconds, fitted estimator)."""
-    estimator = make(X.shape[0], average)
+    estimator = make(X.shape[0], average, seed)
     return timed_fit(estimator, X, y), estimator
+
+
+def median_objective(make, X, y, average, seeds):
+    """The median objective of fits with ``random_state`` 0 to ``seeds - 1`` (untimed)."""
+    return float(np.median([objective(fit_fresh(make, X, y, average, seed)[1], X, y)
+                            for seed in range(seeds)]))  # fmt: skip
 
 
 def objective(estimator, X, y):
@@ -128,7 +154,12 @@ def run_case(name, *, quick, repeats):
     kind = f"CSR, nnz={X.nnz}" if sparse.issparse(X) else "dense"
     print(f"\n== {name}: {title}{' [quick sizes]' if quick else ''}: X {X.shape} {kind}")
     F_star = optimum(X, y)
-    print(f"   F* = {F_star:.10g} (Newton, tol=1e-10)")
+    n_outputs = 1
+    F_zero = logistic_objective(X, y, np.zeros((n_outputs, X.shape[1])), np.zeros(n_outputs), C=C)
+    print(
+        f"   F* = {F_star:.10g} (Newton, tol=1e-10); F(0) = {F_zero:.10g} (all-zero coefficients)"
+    )
+    seeds = 2 if quick else SEEDS
     rows = []
     for average in (False, True):
         libraries = {"mlbasics": ours, "sklearn": theirs}
@@ -144,8 +175,11 @@ def run_case(name, *, quick, repeats):
         med = {library: float(np.median(t)) for library, t in times.items()}
         F = {library: objective(est, X, y) for library, est in fitted.items()}
         ratio = med["mlbasics"] / med["sklearn"]
-        gap = {library: F[library] - F_star for library in libraries}
-        same_objective = gap["mlbasics"] <= GAP_FACTOR * max(gap["sklearn"], 0.0)
+        typical = {library: median_objective(make, X, y, average, seeds)
+                   for library, make in libraries.items()}  # fmt: skip
+        gap = {library: typical[library] - F_star for library in libraries}
+        fitted_data = all(value < F_zero for value in typical.values())
+        same_objective = fitted_data and gap["mlbasics"] <= GAP_FACTOR * max(gap["sklearn"], 0.0)
         if average:
             target, status = "-", "(no target)"
         else:
@@ -156,6 +190,8 @@ def run_case(name, *, quick, repeats):
                 else "MISSED"
                 if same_objective
                 else "MISSED (F - F* above)"
+                if fitted_data
+                else "MISSED (above F(0))"
             )
         for library in libraries:
             runs = " ".join(f"{t:.3f}" for t in times[library])
@@ -177,7 +213,8 @@ def main(argv=None):
     repeats = args.repeats or (1 if args.quick else 5)
 
     print(describe_environment())
-    print(f"C={C:g}, {EPOCHS} epochs, learning_rate='optimal', L2; {repeats} timed round(s)")
+    print(f"C={C:g}, {EPOCHS} epochs, learning_rate='optimal', L2; {repeats} timed round(s); "
+          f"F - F* the median over {2 if args.quick else SEEDS} seeds")  # fmt: skip
 
     rows = [row for name in args.cases for row in run_case(name, quick=args.quick, repeats=repeats)]
     print("\nmlbasics SGD against scikit-learn SGDClassifier (median seconds; objective F = "
@@ -185,8 +222,9 @@ def main(argv=None):
     if args.quick:
         print("(quick sizes: a smoke test; these times say nothing about the targets)")
     print(format_table(
-        ["case", "average", "sklearn s", "sklearn objective", "sklearn F-F*", "mlbasics s",
-         "mlbasics objective", "mlbasics F-F*", "ratio", "target", "status"],
+        ["case", "average", "sklearn s", "sklearn objective", "sklearn F-F* (median)",
+         "mlbasics s", "mlbasics objective", "mlbasics F-F* (median)", "ratio", "target",
+         "status"],
         rows,
     ))  # fmt: skip
 
