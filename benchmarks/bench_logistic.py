@@ -11,8 +11,8 @@ procedure is
    ``RTOL`` of ``F*``. Solvers that are far slower than the fastest one found so far are abandoned.
 3. *Timing.* The mlbasics solvers and the scikit-learn solvers that are close to scikit-learn's
    fastest are re-run at their selected ``tol``, alternating between the libraries, for
-   ``--repeats`` rounds; the table reports median times. scikit-learn's time is the smallest median
-   among its solvers.
+   ``--repeats`` rounds, which library goes first reversed every other round; the table reports
+   median times. scikit-learn's time is the smallest median among its solvers.
 
 Where scikit-learn's ``lbfgs`` runs, it is also timed with scipy's own OpenBLAS held to one thread
 (``lbfgs [scipy BLAS 1 thread]``), as mlbasics runs L-BFGS-B: out of the box, that copy's
@@ -370,9 +370,10 @@ def run_case(case: Case, *, quick: bool, repeats: int, log=print):
         accurate_theirs = [r for r in accurate_theirs
                            if r.search_seconds <= CONTENDER_FACTOR * quickest]  # fmt: skip
     accurate_ours = [r for r in ours if r.tol is not None]
-    for _ in range(repeats):
+    for round_ in range(repeats):  # which library goes first alternates from round to round
+        groups = (accurate_ours, accurate_theirs)[:: 1 if round_ % 2 == 0 else -1]
         for i in range(max(len(accurate_ours), len(accurate_theirs))):
-            for group in (accurate_ours, accurate_theirs):
+            for group in groups:
                 if i < len(group):
                     record = group[i]
                     seconds, F, _ = fit_once(record.solver, case, record.tol, X, y, evaluate)

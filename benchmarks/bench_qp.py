@@ -9,7 +9,9 @@ own, which load from other jobs inflates less than the wall clock), and the dual
 ``1/2 c'Kc - sum |c|`` of the three (computed the same way from ``dual_coef_``, so equal times mean
 equal work). The QP solves to about 1e-10, SMO and libsvm stop at tol=1e-3. The last column is the
 QP model's certificate, :func:`mlbasics.optimality.check_kkt` at ``tol=1e-6``: its verdict, its
-largest residual and its relative duality gap ``(P - D) / P``.
+largest residual and its relative duality gap ``(P - D) / P``. A time target counts as met only
+when that certificate passes and the QP's dual objective is no worse than libsvm's (up to
+``OBJECTIVE_RTOL``): a fast fit that stopped early is not the same work.
 
     python benchmarks/bench_qp.py             # the table of the issue
     python benchmarks/bench_qp.py --quick     # n = 300, one round: a smoke test for CI
@@ -36,6 +38,9 @@ PARAMS = {"C": 1.0, "kernel": "rbf", "gamma": "scale"}
 #: (n, target seconds for the QP fit)
 CASES = [(500, None), (1_000, 0.3), (2_000, 1.5)]
 QUICK_CASES = [(300, None)]
+#: A QP target counts as met only when the QP's model passes ``check_kkt`` and its dual objective
+#: is at most libsvm's plus this fraction (libsvm stops at tol=1e-3, within 1e-7 of the QP's here).
+OBJECTIVE_RTOL = 1e-5
 
 
 def timed(call):
@@ -70,8 +75,18 @@ def run_case(n, target, *, repeats):
             models[name] = model
     med = {name: float(np.median(t)) for name, t in times.items()}
     objective = {name: dual_objective(m, X) for name, m in models.items()}
-    status = "-" if target is None else ("met" if med["qp"] <= target else "NOT met")
     report = check_kkt(models["qp"], X, y, tol=1e-6)
+    # equal work: the QP's model certified, and its dual objective no worse than libsvm's
+    solved = report.ok and objective["qp"] <= objective["libsvm"] + OBJECTIVE_RTOL * abs(
+        objective["libsvm"]
+    )
+    status = (
+        "-"
+        if target is None
+        else ("met" if med["qp"] <= target else "NOT met")
+        if solved
+        else "NOT met (not solved)"
+    )
     worst = max(report.violations.values())
     verdict = "ok" if report.ok else f"FAILED: {', '.join(report.failed)}"
     return [

@@ -9,7 +9,8 @@ on n = 100 000 dense samples measured in a fresh process.
 Every timed round fits (and predicts on the training set with) both estimators, alternating which
 goes first; the table shows medians, the ratio mlbasics / scikit-learn, and both dual objectives
 (``1/2 c'Kc - sum |c|`` over the support vectors, computed the same way for both from
-``dual_coef_``), so equal times mean equal work. The numba compile time is measured apart, in fresh
+``dual_coef_``), so equal times mean equal work: a target counts as met only when mlbasics'
+objective is no worse than libsvm's (up to ``OBJECTIVE_RTOL``). The numba compile time is measured apart, in fresh
 processes with an empty and with a filled numba cache.
 
     python benchmarks/bench_svc.py               # the table of the issue (a few minutes)
@@ -56,6 +57,10 @@ CASES = [
 #: rows, and its fit takes the better part of an hour.
 CAPPED = {("sparse", 20_000)}
 QUICK_CASES = [("dense", 600, None, None), ("sparse", 600, None, None)]
+#: A target counts as met only when mlbasics' dual objective (minimised) is at most libsvm's plus
+#: this fraction of it: both stop on the same rule at tol=1e-3, and their objectives have agreed
+#: to the 7 printed digits; a faster fit that stopped early is not the same work.
+OBJECTIVE_RTOL = 1e-5
 
 
 def make_dense(n, seed=0):
@@ -146,7 +151,11 @@ def run_case(kind, n, fit_target, predict_target, *, repeats, libsvm_cap=None):
         theirs = capped_libsvm(kind, n, libsvm_cap)
 
     def status(ratio, target):
-        return "-" if target is None else ("met" if ratio <= target else "NOT met")
+        if target is None:
+            return "-"
+        if not same_objective:
+            return "NOT met (objective above)"
+        return "met" if ratio <= target else "NOT met"
 
     if theirs is None:
         return [
@@ -159,6 +168,8 @@ def run_case(kind, n, fit_target, predict_target, *, repeats, libsvm_cap=None):
             f"{objective:.6e}",
             f"{ours.n_support_.sum()} / -",
         ]
+    # equal work: our dual objective (minimised) no worse than libsvm's, up to OBJECTIVE_RTOL
+    same_objective = objective <= theirs["objective"] + OBJECTIVE_RTOL * abs(theirs["objective"])
     fit_ratio = med["mlbasics"]["fit"] / theirs["fit"]
     predict_ratio = med["mlbasics"]["predict"] / theirs["predict"]
     return [
