@@ -66,6 +66,11 @@ MAX_CG_ITER = 250
 # model (Nash and Sofer 1990; see _newton_direction_cg).
 CG_DECREMENT_RTOL = 1e-3
 PRECOND_ALPHA = 0.01
+# Without a penalty, CG stops at a direction whose curvature is below CG_NULL_CURVATURE of its
+# size in the Jacobi preconditioner's metric: the Hessian's null space (columns that are exact
+# linear combinations of others and the intercept), where curvature and gradient are rounding
+# noise and their ratio a step of any size (see _newton_direction_cg).
+CG_NULL_CURVATURE = 1e-12
 # Proximal Newton: inner coordinate descent stops when the model's optimality falls below
 # INNER_TOL_FACTOR times the outer one, or after a budget of passes over the active set: first
 # MAX_INNER_PASSES, doubled after every outer iteration that used it up, to at most
@@ -277,6 +282,17 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=Fa
     ill-conditioned Hessian: beside correlated columns the model's progress stalled and the
     rule gave 0.34 for an exact 2041; the duality gap backs it, :func:`_gap_confirms`.)
 
+    Without a penalty, columns that are exact linear combinations of others (and of the
+    intercept) leave ``H`` a null space that rounding fills with curvatures and gradients of
+    noise: CG's step along it, one divided by the other, took three collinear columns shifted by
+    1e3 (``make_classification``'s redundant features) to coefficients of 3e10 at ``tol=1e-10``,
+    whose scores lost their digits (an objective 1.3e-3 off the stored model's, 4% of the
+    predictions changed by a relative perturbation of 1e-15 of X). CG stops there at a direction
+    of curvature below :data:`CG_NULL_CURVATURE` of its size in the preconditioner's metric (a
+    real direction of the Jacobi-scaled Hessian that flat is beyond what its products resolve),
+    as the certificate's decrement does (``DECREMENT_NULL_CURVATURE``): the same fit ends at the
+    coefficients of Newton-Cholesky and L-BFGS (0.57), at their objective.
+
     CG runs on ``H / scale`` and ``G / scale``, which have the same solution, with the
     preconditioner ``M / scale`` (which gives the same iterates as ``M``): its inner products
     square the residuals, which overflowed for ``C`` near 1e200 on ``G`` itself. (At ``C`` near
@@ -295,6 +311,7 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=Fa
     # constant column's coefficient reached 1e9 to 1e18, objective_ below the optimum). Its
     # components stay 0, as the Cholesky direction leaves them out (_redundant_columns).
     frozen = np.flatnonzero(_flat_columns(obj)) if not obj.penalty.l2 else []
+    null_curvature = 0.0 if obj.penalty.l2 else CG_NULL_CURVATURE
     G[:, frozen] = 0.0
     gnorm = np.sqrt(serial_dot(G, G))
     target = min(0.5, np.sqrt(gnorm)) * gnorm
@@ -309,7 +326,7 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=Fa
         if len(frozen):
             Hp[:, frozen] = 0.0
         curvature = serial_dot(Pdir, Hp)
-        if curvature <= 0.0:
+        if curvature <= null_curvature * serial_dot(Pdir * M, Pdir):  # (0 with a penalty)
             break
         step = rz / curvature
         D += step * Pdir

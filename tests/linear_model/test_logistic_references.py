@@ -8,6 +8,7 @@ import scipy.optimize
 from scipy import sparse
 from scipy.special import log_softmax, logsumexp
 from sklearn import linear_model as sk
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from mlbasics import LogisticRegression
@@ -531,6 +532,32 @@ def test_nearly_collinear_real_features_keep_their_direction(difference, rtol):
     # (at the default tol=1e-4, 0.04 of decrement here, a run may stop 3e-5 above: where it
     # stops depends on the rounding of a Hessian of condition number 1e14)
     assert abs(stored - reference) <= rtol * reference
+
+
+def test_newton_cg_without_penalty_does_not_step_along_the_null_space():
+    # make_classification's redundant columns are exact linear combinations of the informative
+    # ones; shifted by 1e3 they are also in the intercept's span. Newton-CG divided the rounding
+    # noise of the gradient along that null space by its rounding-noise curvature: coefficients
+    # of 3e10 at tol=1e-10, an objective_ 1.3e-3 off the stored model's, 4% of the predictions
+    # changed by a relative perturbation of 1e-15 of X
+    X, y = make_classification(300, 8, n_informative=4, n_classes=3, flip_y=0.2, random_state=0)
+    X = X + 1e3
+    weights = {0: 1, 1: 2, 2: 3}
+    fits = {
+        solver: LogisticRegression(
+            None, solver=solver, class_weight=weights, tol=1e-10, max_iter=1000
+        ).fit(X, y)
+        for solver in ("newton-cg", "newton-cholesky")
+    }
+    ours, reference = fits["newton-cg"], fits["newton-cholesky"]
+    assert np.abs(ours.coef_).max() < 10.0
+    np.testing.assert_allclose(ours.objective_, reference.objective_, rtol=1e-12)
+    s = np.array([weights[label] for label in y], dtype=float)
+    stored = logistic_objective(X, y, ours.coef_, ours.intercept_, penalty=None, sample_weight=s)
+    np.testing.assert_allclose(stored, ours.objective_, rtol=1e-12)
+    perturbed = X * (1.0 + 1e-15)
+    assert np.abs(ours.predict_proba(perturbed) - ours.predict_proba(X)).max() < 1e-9
+    assert check_kkt(ours, X, y, tol=1e-8).ok
 
 
 # -- metamorphic laws ----------------------------------------------------------------------------
