@@ -984,7 +984,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     @property
     def coef_(self):
         """Primal weights ``w`` of the binary problems (linear kernel only): ``dual_coef_`` in pair
-        layout times ``support_vectors_``, so that ``decision = X @ coef_.T + intercept_``."""
+        layout times ``support_vectors_``, so that ``decision = X @ coef_.T + intercept_``.
+
+        Computed from the dual variables at each access, and read-only (as scikit-learn's): a
+        write to it would change nothing the model uses."""
         kernel = fitted_kernel(self)
         if kernel != "linear":
             raise AttributeError(
@@ -992,7 +995,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
                 "kernels have no weight vector in the input space."
             )
         check_is_fitted(self)
-        return _primal_weights(self.dual_coef_, self.n_support_, self.support_vectors_)
+        weights = _primal_weights(self.dual_coef_, self.n_support_, self.support_vectors_)
+        weights.flags.writeable = False
+        return weights
 
     def decision_function(self, X):
         """Decision values.

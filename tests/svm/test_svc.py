@@ -1018,6 +1018,18 @@ def test_coef_is_for_the_linear_kernel_only(iris):
         _ = model.coef_
 
 
+def test_coef_is_read_only_as_in_scikit_learn(iris):
+    # coef_ is computed from the dual variables at each access: a write went into a copy that
+    # nothing reads (predictions unchanged, no error); scikit-learn's coef_ refuses the write
+    X, y = iris
+    model = SVC(kernel="linear").fit(X, y)
+    reference = svm.SVC(kernel="linear").fit(X, y)
+    with pytest.raises(ValueError, match="read-only"):
+        reference.coef_[0, 0] = 99.0
+    with pytest.raises(ValueError, match="read-only"):
+        model.coef_[0, 0] = 99.0
+
+
 def test_class_weight_is_stored_as_scikit_learns_svc_stores_it(iris):
     X, y = iris[0][20:], iris[1][20:]  # unequal classes
     for class_weight in (None, "balanced", {0: 2.0, 2: 0.5}):
