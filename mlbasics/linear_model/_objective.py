@@ -45,6 +45,7 @@ from ..losses import (
     softmax_jacobian_product,
 )
 from ._cd_kernels import centred_copy_column_major
+from ._product_kernels import curvature_product_dense, transpose_product_dense
 
 # Memory of the row block of X whose centred squares are summed at a time (dense X): one buffer,
 # reused for every block and small enough to stay in cache (8 MB blocks, each a fresh array,
@@ -158,6 +159,14 @@ class LogisticObjective:
         self.certified = None
         # (P, its rows' arg max): the products of one Newton step share them (hessp)
         self._top = None
+        # One output on a dense C-ordered float64 X: X^T r and the Hessian products by the
+        # compiled one-pass loops of _product_kernels (BLAS's X^T r is the slow half of them)
+        self._row_loops = (
+            self.n_outputs == 1
+            and isinstance(X, np.ndarray)
+            and X.dtype == np.float64
+            and X.flags.c_contiguous
+        )
 
     @classmethod
     def from_data(cls, X, Y, weights, penalty: Penalty, *, fit_intercept, center=True):
@@ -254,7 +263,10 @@ class LogisticObjective:
         """``R^T A`` as an array of the coefficient shape: ``[R^T X - (sum R) mu, sum R]``."""
         p = self.n_features
         out = np.empty(self.shape)
-        out[:, :p] = np.asarray(self.X.T @ R).T
+        if self._row_loops:
+            transpose_product_dense(self.X, np.ascontiguousarray(R[:, 0]), out[0, :p])
+        else:
+            out[:, :p] = np.asarray(self.X.T @ R).T
         if self.fit_intercept:
             column_sums = serial_column_sums(R)
             out[:, p] = column_sums
@@ -332,6 +344,36 @@ class LogisticObjective:
         probable class (:func:`~mlbasics.losses.softmax_jacobian_product`: no cancellation where
         that probability rounds to 1).
         """
+        if self._row_loops:
+            HV = self._curvature_product(h, V)
+        else:
+            HV = self._hessp_products(P, h, V)
+        if self.penalty.l2 != 0.0:
+            HV[:, self.penalized] += self.penalty.l2 * V[:, self.penalized]
+        return HV
+
+    def _curvature_product(self, h, V):
+        """``A^T (h * (A V^T))`` (one output, dense ``X``) in one compiled pass over the rows:
+        the scores of ``V`` as :meth:`scores` forms them, then :meth:`rmatvec`'s correction."""
+        p = self.n_features
+        w = np.ascontiguousarray(V[0, :p])
+        offset = 0.0
+        if self.fit_intercept:
+            offset = V[0, p] - (
+                float(np.einsum("j,j->", w, self.mu)) if self.mu is not None else 0.0
+            )
+        out = np.empty(self.shape)
+        total = curvature_product_dense(
+            self.X, w, offset, np.ascontiguousarray(h[:, 0]), out[0, :p]
+        )
+        if self.fit_intercept:
+            out[0, p] = total
+            if self.mu is not None:
+                out[0, :p] -= total * self.mu
+        return out
+
+    def _hessp_products(self, P, h, V):
+        """The data-fit part of :meth:`hessp` by two products with ``X`` (``scores``, ``rmatvec``)."""
         Zv = self.scores(V)
         if self.multinomial:
             if self._top is None or self._top[0] is not P:  # (one arg max per point)
@@ -339,10 +381,7 @@ class LogisticObjective:
             U = self.weights[:, None] * softmax_jacobian_product(P, Zv, self._top[1])
         else:
             U = h * Zv
-        HV = self.rmatvec(U)
-        if self.penalty.l2 != 0.0:
-            HV[:, self.penalized] += self.penalty.l2 * V[:, self.penalized]
-        return HV
+        return self.rmatvec(U)
 
     def centred_square_sums(self, H):
         """``sum_i H_ik (x_ij - mu_j)^2`` for every output ``k`` and feature ``j``, shape (K, p).

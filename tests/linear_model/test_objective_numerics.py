@@ -533,3 +533,34 @@ def test_tol_zero_stops_at_the_rounding_floor_not_at_max_iter(breast_cancer, pen
     assert abs(objective[-1] - objective[-4]) <= 64 * np.finfo(float).eps * objective[-1]
     reference = LogisticRegression(penalty, tol=1e-10).fit(X, y)  # far from the floor
     assert model.objective_ <= reference.objective_ * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("intercept, center", [(True, True), (True, False), (False, False)])
+def test_one_pass_products_equal_the_blas_products(intercept, center):
+    # one output on a dense C-ordered X: rmatvec and hessp run the compiled one-pass loops of
+    # _product_kernels; the same objective on a Fortran-ordered copy takes BLAS's two products
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 7)) * 10.0 ** rng.uniform(-2, 2, 7) + rng.uniform(-50, 50, 7)
+    y = (rng.random(500) < 0.5).astype(float)[:, None]
+    weights = rng.uniform(0.0, 2.0, 500) * (rng.random(500) > 0.2)  # zero weights: h = 0 rows
+    objectives = [
+        LogisticObjective.from_data(
+            data, y, weights, Penalty(0.0, 0.3), fit_intercept=intercept, center=center
+        )
+        for data in (X, np.asfortranarray(X))
+    ]
+    compiled, blas = objectives
+    assert compiled._row_loops and not blas._row_loops
+    coef = rng.standard_normal(compiled.shape) * 0.1
+    Z = compiled.scores(coef)
+    P = compiled.probabilities(Z)
+    h = compiled.curvature(Z, P)
+    R = compiled.residuals(Z, P)
+    V = rng.standard_normal(compiled.shape)
+    np.testing.assert_allclose(compiled.rmatvec(R), blas.rmatvec(R), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(compiled.hessp(P, h, V), blas.hessp(P, h, V), rtol=1e-12, atol=1e-11)
+    # a read-only X (a memmap, scikit-learn's checks) takes the same loops
+    X.flags.writeable = False
+    frozen = LogisticObjective.from_data(X, y, weights, Penalty(0.0, 0.3), fit_intercept=intercept,
+                                         center=center)  # fmt: skip
+    np.testing.assert_array_equal(frozen.hessp(P, h, V), compiled.hessp(P, h, V))
