@@ -596,7 +596,7 @@ def build_schedule(settings: SGDSettings, problem: Problem, *, n_iter_no_change,
     if settings.learning_rate == "optimal" and alpha <= 0.0:
         raise ValueError(
             "learning_rate='optimal' sets its rates 1 / (alpha (t0 + t)) from the penalty "
-            "strength alpha = 1 / (C n), which is 0 with penalty=None: use "
+            "strength alpha = 1 / (C n), which is 0 without a penalty (penalty=None or C=inf): use "
             "learning_rate='invscaling', 'constant' or 'adaptive' (with eta0)."
         )
     return make_schedule(

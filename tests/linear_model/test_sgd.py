@@ -1023,6 +1023,8 @@ def test_optimal_schedule_needs_a_penalty(small_binary):
     X, y = small_binary
     with pytest.raises(ValueError, match=r"learning_rate='optimal'.*penalty=None"):
         LogisticRegression(None, **SGD).fit(X, y)
+    with pytest.raises(ValueError, match=r"learning_rate='optimal'.*C=inf"):
+        LogisticRegression(C=np.inf, **SGD).fit(X, y)  # (the message named penalty=None only)
     model = LogisticRegression(None, **SGD, learning_rate="invscaling", eta0=0.1, max_iter=5,
                                tol=None, random_state=0).fit(X, y)  # fmt: skip
     assert np.all(np.isfinite(model.coef_))
