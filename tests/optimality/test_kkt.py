@@ -2369,3 +2369,44 @@ def test_logistic_regression_cv_is_judged_at_its_chosen_c(wine, l1_ratios):
         averaged = sk_linear.LogisticRegressionCV(Cs=[0.3, 3.0], cv=3, refit=False).fit(X, y)
     with pytest.raises(ValueError, match="refit=False"):
         check_kkt(averaged, X, y)
+
+
+def test_unpenalised_model_short_along_a_nearly_flat_real_direction_fails():
+    # columns x1 and x1 + 1e-6 z, the label carried by z: the direction x2 - x1 has a curvature
+    # of 2e-13 of its size, which the decrement's CG took for the null space (a cut at 1e-12):
+    # a model 3.2 above the optimum (3.6e-3 of it) passed at tol=1e-7 (a review)
+    rng = np.random.default_rng(0)
+    x1, z, x3 = rng.normal(size=(3, 2000))
+    X = np.c_[x1, x1 + 1e-6 * z, x3]
+    y = (rng.uniform(size=2000) < 1.0 / (1.0 + np.exp(-(2.0 * z + 0.5 * x3)))).astype(int)
+    optimum = LogisticRegression(None, solver="newton-cholesky", tol=1e-12).fit(X, y)
+    assert check_kkt(optimum, X, y, tol=1e-7).ok
+    # the difference's coefficient held at 0.89 of the optimum's, the rest optimal for it
+    # (scipy's BFGS on the three other unknowns: the gradient is tiny, the objective is not)
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    w, b = optimum.coef_[0], optimum.intercept_[0]
+    half = 0.89 * (w[1] - w[0]) / 2.0
+    offset = half * (X[:, 1] - X[:, 0])
+    S = np.c_[X[:, 0] + X[:, 1], x3, np.ones(len(y))]
+
+    def objective_and_gradient(t):
+        scores = S @ t + offset
+        return np.logaddexp(0.0, scores).sum() - y @ scores, S.T @ (expit(scores) - y)
+
+    start = [(w[0] + w[1]) / 2.0, w[2], b]
+    t = minimize(objective_and_gradient, start, jac=True, method="BFGS", options={"gtol": 1e-9}).x
+    short = copy.deepcopy(optimum)
+    short.coef_ = np.array([[t[0] - half, t[0] + half, t[1]]])
+    short.intercept_ = np.array([t[2]])
+    above = (
+        logistic_objective(X, y, short.coef_, short.intercept_, penalty=None) - optimum.objective_
+    )
+    assert above > 1.0  # independent of the checker: the objective itself
+    report = check_kkt(short, X, y, tol=1e-7)
+    assert report.violations["stationarity"] <= 1e-7  # the gradient cannot tell
+    # the decrement estimates (P - P*) / P: 3.3e-3 for a true 3.5e-3 (it read 1.0e-5 with the
+    # cut at 1e-12, which passed this model at tol=1e-5)
+    assert not report.ok
+    assert report.violations["Newton decrement"] >= 0.5 * above / optimum.objective_
