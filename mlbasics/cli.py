@@ -584,11 +584,20 @@ def run_bias_variance(args, parser) -> None:
     print(f"total {time.perf_counter() - start:.1f} s")
 
 
+def _C_value(text: str) -> float:
+    """An argparse type for ``kkt --C``: a finite number, or ``inf``, a logistic regression
+    without a penalty (scikit-learn's convention; :func:`main` refuses it for an SVC)."""
+    if text.strip().lower() in ("inf", "+inf", "infinity", "+infinity"):
+        return math.inf
+    return _finite_float(text)
+
+
 def _finite_float(text: str) -> float:
     """An argparse type: a finite number.
 
-    ``nan`` and ``inf`` parse as floats, but mean nothing as a C, a tolerance or a fraction, pass
-    the range checks of :func:`main` (``nan <= 0`` is False) and would fail deep inside a fit.
+    ``nan`` and ``inf`` parse as floats, but mean nothing as a tolerance, a fraction or an SVC's
+    C, pass the range checks of :func:`main` (``nan <= 0`` is False) and would fail deep inside
+    a fit. (``kkt --C`` takes ``inf`` too: :func:`_C_value`.)
     """
     try:
         value = float(text)
@@ -745,7 +754,12 @@ def build_parser() -> argparse.ArgumentParser:
     kkt = sub.add_parser("kkt", help="fit a model and print its KKT conditions and duality gap")
     _add_data_options(kkt)
     kkt.add_argument("--model", choices=sorted(KKT_MODELS), default="svc")
-    kkt.add_argument("--C", type=_finite_float, default=1.0, help="inverse regularisation strength")
+    kkt.add_argument(
+        "--C",
+        type=_C_value,
+        default=1.0,
+        help="inverse regularisation strength (inf: a logistic regression without a penalty)",
+    )
     kkt.add_argument("--tol", type=_finite_float, default=1e-3, help="tolerance of the KKT verdict")
     kkt.add_argument(
         "--solver-tol",
@@ -844,6 +858,11 @@ def _run(argv) -> int:
     elif args.command == "kkt":
         if args.C <= 0:
             parser.error("--C must be positive")
+        if math.isinf(args.C) and args.model.startswith(("svc", "sklearn-svc")):
+            parser.error(
+                f"--C inf (no penalty) is for the logistic models; --model {args.model} needs a "
+                "finite C"
+            )
         if args.tol <= 0 or (args.solver_tol is not None and args.solver_tol <= 0):
             parser.error("--tol and --solver-tol must be positive")
         command = run_kkt

@@ -288,6 +288,17 @@ def test_kkt_command_passes_an_optimal_logistic_fit_at_a_huge_C(capsys):
     assert "OK" in out and "Newton decrement" not in out
 
 
+def test_kkt_command_takes_C_inf_for_a_logistic_regression(capsys):
+    # C=np.inf is an unpenalised logistic regression (scikit-learn's convention, and the
+    # estimators'); the command refused it as not finite
+    assert main(["kkt", "--model", "logistic", "--dataset", "breast_cancer", "--C", "inf"]) in (
+        0,
+        1,
+    )
+    out = capsys.readouterr().out
+    assert "none penalty" in out
+
+
 def test_kkt_command_reports_the_fits_warnings_as_notes(capsys):
     # shown by the warnings module, a fit's ConvergenceWarning was located at <frozen runpy>
     with warnings.catch_warnings():
@@ -387,7 +398,8 @@ def test_progress_without_rich_is_refused_with_the_install_line(monkeypatch, two
     [
         (["compare", "--C", "nan"], "argument --C: expected a finite number, got 'nan'"),
         (["compare", "--alpha", "nan"], "argument --alpha: expected a finite number"),
-        (["kkt", "--C", "inf"], "argument --C: expected a finite number, got 'inf'"),
+        (["kkt", "--C", "inf"], "--C inf (no penalty) is for the logistic models; --model svc"),
+        (["kkt", "--C", "nan"], "argument --C: expected a finite number, got 'nan'"),
         (["kkt", "--tol", "nan"], "argument --tol: expected a finite number"),
         (["bias-variance", "--test-size", "nan"], "argument --test-size: expected a finite"),
         (["compare", "--C", "abc"], "argument --C: expected a number, got 'abc'"),
