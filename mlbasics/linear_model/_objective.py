@@ -32,6 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from .._dense_products import (
+    curvature_product_dense,
+    one_pass_ready,
+    transpose_product_dense,
+)
 from .._threads import serial_column_sums, serial_dot
 from .._validation import abs_max, flat_columns
 from ..kernels import row_blocks
@@ -45,7 +50,6 @@ from ..losses import (
     softmax_jacobian_product,
 )
 from ._cd_kernels import centred_copy_column_major
-from ._product_kernels import curvature_product_dense, transpose_product_dense
 
 # Memory of the row block of X whose centred squares are summed at a time (dense X): one buffer,
 # reused for every block and small enough to stay in cache (8 MB blocks, each a fresh array,
@@ -160,13 +164,8 @@ class LogisticObjective:
         # (P, its rows' arg max): the products of one Newton step share them (hessp)
         self._top = None
         # One output on a dense C-ordered float64 X: X^T r and the Hessian products by the
-        # compiled one-pass loops of _product_kernels (BLAS's X^T r is the slow half of them)
-        self._row_loops = (
-            self.n_outputs == 1
-            and isinstance(X, np.ndarray)
-            and X.dtype == np.float64
-            and X.flags.c_contiguous
-        )
+        # compiled one-pass loops of mlbasics._dense_products (BLAS's X^T r is the slow half of them)
+        self._row_loops = one_pass_ready(X, self.n_outputs)
 
     @classmethod
     def from_data(cls, X, Y, weights, penalty: Penalty, *, fit_intercept, center=True):

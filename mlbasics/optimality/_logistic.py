@@ -23,6 +23,7 @@ from scipy import sparse
 from scipy.special import expit, softmax, xlog1py, xlogy
 
 from .. import losses
+from .._dense_products import curvature_product_dense, one_pass_ready
 from .._threads import serial_dot
 from .._validation import abs_max, class_weights, flat_columns
 from ..kernels import row_blocks
@@ -1004,11 +1005,20 @@ def _damped_newton_points(X, Y, coef, intercept, free, c, l2, primal, max_steps,
         yield Zt
 
 
-def _hessian_product(X, P, h, top, c, l2, free, Vw, Vb):
+def _hessian_product(X, P, h, top, c, l2, free, Vw, Vb, scores=True):
     """``(A v's scores, (H v)_W, (H v)_b)`` for ``v = (Vw, Vb)``, ``H`` the Hessian of ``P`` at
     the probabilities ``P``, ``h`` their variances
     (:func:`~mlbasics.losses.probability_variances`) and ``top`` the rows' arg max of ``P``
-    (``A = [X, 1]``, the ones only with a ``free`` intercept)."""
+    (``A = [X, 1]``, the ones only with a ``free`` intercept). ``scores=False``: the scores are
+    not wanted (None), and one output on a dense C-ordered ``X`` takes the one-pass loop of
+    :func:`~mlbasics._dense_products.curvature_product_dense` (one read of ``X``, not two)."""
+    if not scores and one_pass_ready(X, Vw.shape[0]):
+        Hw = np.empty_like(Vw)
+        offset = float(Vb[0]) if free else 0.0
+        total = curvature_product_dense(X, np.ascontiguousarray(Vw[0]), offset,
+                                        np.ascontiguousarray(c * h[:, 0]), Hw[0])  # fmt: skip
+        Hw += l2 * Vw
+        return None, Hw, (np.array([total]) if free else 0.0 * Vb)
     Zv = np.asarray(X @ Vw.T) + (Vb if free else 0.0)
     if Vw.shape[0] == 1:  # one output: the sigmoid's curvature (P may be None: _probabilities)
         U = c[:, None] * h * Zv
@@ -1065,7 +1075,7 @@ def _newton_decrement(X, Z, P, c, G, gb, l2=0.0) -> float:
     for _ in range(DECREMENT_MAX_STEPS):
         if not rz > 0.0:  # a zero gradient: the decrement is 0
             return max(decrease, 0.0)
-        _, Hw, Hb = _hessian_product(X, P, variances, top, c, l2, free, pw, pb)
+        _, Hw, Hb = _hessian_product(X, P, variances, top, c, l2, free, pw, pb, scores=False)
         Hw[:, flat] = 0.0
         curvature = serial_dot(pw, Hw) + serial_dot(pb, Hb)
         # a direction of rounding curvature in the preconditioned metric (p'Mp: H's diagonal

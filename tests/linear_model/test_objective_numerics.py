@@ -538,7 +538,7 @@ def test_tol_zero_stops_at_the_rounding_floor_not_at_max_iter(breast_cancer, pen
 @pytest.mark.parametrize("intercept, center", [(True, True), (True, False), (False, False)])
 def test_one_pass_products_equal_the_blas_products(intercept, center):
     # one output on a dense C-ordered X: rmatvec and hessp run the compiled one-pass loops of
-    # _product_kernels; the same objective on a Fortran-ordered copy takes BLAS's two products
+    # mlbasics._dense_products; the same objective on a Fortran-ordered copy takes BLAS's two products
     rng = np.random.default_rng(0)
     X = rng.standard_normal((500, 7)) * 10.0 ** rng.uniform(-2, 2, 7) + rng.uniform(-50, 50, 7)
     y = (rng.random(500) < 0.5).astype(float)[:, None]
@@ -564,3 +564,24 @@ def test_one_pass_products_equal_the_blas_products(intercept, center):
     frozen = LogisticObjective.from_data(X, y, weights, Penalty(0.0, 0.3), fit_intercept=intercept,
                                          center=center)  # fmt: skip
     np.testing.assert_array_equal(frozen.hessp(P, h, V), compiled.hessp(P, h, V))
+
+
+@pytest.mark.parametrize("free", [True, False])
+def test_the_certificates_one_pass_hessian_product_equals_the_blas_one(free):
+    # the Newton decrement of check_kkt takes the one-pass loop for one output on a dense X
+    from mlbasics.optimality._logistic import _hessian_product
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((400, 6)) * 10.0 ** rng.uniform(-2, 2, 6) + 30.0
+    c = rng.uniform(0.0, 3.0, 400)
+    h = rng.uniform(0.0, 0.25, (400, 1))
+    Vw, Vb = rng.standard_normal((1, 6)), rng.standard_normal(1)
+    _, blas_w, blas_b = _hessian_product(X, None, h, None, c, 0.7, free, Vw, Vb)
+    none, one_w, one_b = _hessian_product(X, None, h, None, c, 0.7, free, Vw, Vb, scores=False)
+    assert none is None
+    np.testing.assert_allclose(one_w, blas_w, rtol=1e-12, atol=1e-12 * np.abs(blas_w).max())
+    np.testing.assert_allclose(one_b, blas_b, rtol=1e-12, atol=1e-12)
+    # a Fortran-ordered X keeps BLAS's products (and still gives no scores when not asked)
+    _, fortran_w, _ = _hessian_product(np.asfortranarray(X), None, h, None, c, 0.7, free, Vw, Vb,
+                                       scores=False)  # fmt: skip
+    np.testing.assert_allclose(fortran_w, blas_w, rtol=1e-12)

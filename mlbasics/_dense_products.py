@@ -1,6 +1,7 @@
 """Products with a dense ``X`` in one compiled pass over its rows (numba), for one output.
 
-Private kernels for :class:`~mlbasics.linear_model._objective.LogisticObjective`. A binary Newton-CG
+Private kernels for :class:`~mlbasics.linear_model._objective.LogisticObjective` and the Newton
+decrement of :mod:`mlbasics.optimality` (:func:`one_pass_ready` says when). A binary Newton-CG
 step spends most of its time in Hessian-vector products ``A^T (h * (A v))``: with BLAS, two passes
 over ``X`` (``X v``, then ``X^T u``), and the second, a matrix-vector product with the transpose
 of a C-ordered array, runs at about half the speed of the first on the machines measured (6.3
@@ -22,10 +23,23 @@ vectorise: results differ from BLAS's in the last digits only (1e-14 relative on
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 # Reassociation lets the dot products and the row updates vectorise (no NaN/inf assumptions).
 FASTMATH = {"reassoc", "contract", "arcp"}
+
+
+def one_pass_ready(X, n_outputs) -> bool:
+    """Whether the products with ``X`` may take these loops: one output, ``X`` a dense
+    C-ordered float64 array (a Fortran-ordered one is read by rows at a stride, where BLAS's
+    transposed product is the fast one)."""
+    return (
+        n_outputs == 1
+        and isinstance(X, np.ndarray)
+        and X.dtype == np.float64
+        and X.flags.c_contiguous
+    )
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
