@@ -70,8 +70,8 @@ PRECOND_ALPHA = 0.01
 # Without a penalty, CG stops at a direction whose curvature is below CG_NULL_CURVATURE of its
 # size in the Jacobi preconditioner's metric: the Hessian's null space (columns that are exact
 # linear combinations of others and the intercept), where curvature and gradient are rounding
-# noise and their ratio a step of any size; real, nearly flat directions measured 5e-19 and
-# more (see _newton_direction_cg).
+# noise and their ratio a step of any size. No cut separates those from real, nearly flat
+# directions (see _newton_direction_cg).
 CG_NULL_CURVATURE = 1e-20
 # Proximal Newton: inner coordinate descent stops when the model's optimality falls below
 # INNER_TOL_FACTOR times the outer one, or after a budget of passes over the active set: first
@@ -291,13 +291,16 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=Fa
     whose scores lost their digits (an objective 1.3e-3 off the stored model's, 4% of the
     predictions changed by a relative perturbation of 1e-15 of X, ``converged_`` for a model
     that failed ``check_kkt``). The curvatures CG met there were 1e-26 to 3e-21 of the
-    directions' size in the preconditioner's metric; real, nearly flat directions have more:
-    2e-13 for two columns that differ by 1e-6 of their scale, 2e-16 at 3e-8, 5e-19 at 1e-9 (a cut
-    at 1e-12 left such fits hundreds above their optimum: a review). CG stops at a direction
-    below :data:`CG_NULL_CURVATURE` (1e-20), as the certificate's decrement does
-    (``DECREMENT_NULL_CURVATURE``): the same fit ends at Newton-Cholesky's objective (to 1e-11),
-    with coefficients of 587, not converged at ``tol=1e-10`` (whose stationarity is below the
-    scores' rounding there), as ``check_kkt`` says.
+    directions' size in the preconditioner's metric; real, nearly flat directions measured 2e-13
+    for two columns that differ by 1e-6 of their scale, 2e-16 at 3e-8, 5e-19 at 1e-9 and 5e-21
+    at 1e-10, and redundant columns shifted by 1e5 to 1e6 left null directions of 2e-20 to 4e-19
+    (two reviews): no cut separates them. CG stops at a direction below
+    :data:`CG_NULL_CURVATURE` (1e-20), as the certificate's decrement does
+    (``DECREMENT_NULL_CURVATURE``), a compromise: the collinear fit above ends at
+    Newton-Cholesky's objective (to 1e-11), the columns that differ by 1e-6 at their optimum;
+    columns shifted by 1e5 still walk to coefficients of 1e7, and columns within 1e-10 of each
+    other stop short. Without a penalty ``fit`` also reads the stored model's Newton decrement
+    from ``check_kkt``'s report (``LogisticRegression._unconverged_by_the_certificate``).
 
     CG runs on ``H / scale`` and ``G / scale``, which have the same solution, with the
     preconditioner ``M / scale`` (which gives the same iterates as ``M``): its inner products

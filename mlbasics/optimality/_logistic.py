@@ -264,9 +264,11 @@ L1_SOLVER_REFINE_STEPS = (1, 3, SOLVER_REFINE_MAX_STEPS)
 DECREMENT_MAX_STEPS = 100
 DECREMENT_RTOL = 1e-8
 #: (1e-20: the null space of exactly collinear columns measured 1e-26 to 3e-21 of a direction's
-#: size, real, nearly flat directions 5e-19 and more: two columns that differ by 1e-6 of their
-#: scale, 2e-13, which a cut at 1e-12 left out, and a model 3.2 above its optimum, 3.6e-3 of
-#: it, passed at ``tol=1e-7``; a review.)
+#: size; two columns that differ by 1e-6 of their scale, 2e-13, which a cut at 1e-12 left out,
+#: and a model 3.2 above its optimum, 3.6e-3 of it, passed at ``tol=1e-7``; a review. No cut
+#: separates all null directions from real ones: columns that differ by 1e-10 of their scale
+#: curve at 5e-21, and a model 40% above its optimum there passes; redundant columns shifted by
+#: 1e6 leave null directions of 4e-19, counted as real.)
 DECREMENT_NULL_CURVATURE = 1e-20
 #: With an L2 term, problems of at most this many coefficients (and intercepts) take the
 #: decrement from the explicit Hessian (:func:`_dense_decrement`): conjugate gradients on
