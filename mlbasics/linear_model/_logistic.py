@@ -1114,8 +1114,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             warn_at_caller(
                 f"The training data are linearly separable and there is no penalty "
                 f"(penalty={self.penalty!r}, C={self.C!r}): the unpenalised optimum lies at "
-                "infinity and coef_ grows without bound with more iterations. Use penalty='l2' "
-                "(or 'l1') with a finite C.",
+                "infinity and coef_ grows without bound with more iterations. Use a penalty "
+                "(penalty='l2' or 'l1') with a finite C.",
                 ConvergenceWarning,
             )
 

@@ -23,7 +23,9 @@ tests the largest gradient entry and the Newton decrement, L-BFGS its projected 
 Jacobi (and, unpenalised, CG) decrement, proximal Newton the L1 optimality with ``tol`` capped by
 the L1 strength (:func:`~mlbasics.optimality._logistic.l1_capped_tol`). Each confirms a stop by
 the certificate's duality gap (with a penalty): always, except Newton with its exact (Cholesky)
-decrement where ``F`` is at least :data:`GAP_TEST_BELOW` ``scale``.
+decrement where ``F`` is at least :data:`GAP_TEST_BELOW` ``scale``. Without a penalty, where
+there is no gap, Newton-CG and L-BFGS confirm it by the certificate's Newton decrement
+(:func:`_certified_decrement_passes`).
 """
 
 from __future__ import annotations
@@ -541,7 +543,9 @@ def lbfgs(
             if not _decrement_passes(obj, last["Z"], last["P"], G, F, tol):
                 unconfirmed = "the estimated Newton decrement"
             elif not _gap_confirms(obj, coef, F, tol):
-                unconfirmed = "the duality gap"
+                unconfirmed = (
+                    "check_kkt's Newton decrement" if obj.penalty.is_zero else "the duality gap"
+                )
             else:
                 unconfirmed = None
         if converged and unconfirmed:

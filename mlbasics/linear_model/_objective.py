@@ -633,7 +633,9 @@ def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=0
     coef : array-like of shape (n_outputs, n_features)
     intercept : array-like of shape (n_outputs,)
     C : float, default=1.0
-    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+    penalty : {"auto", "l2", "l1", "elasticnet"} or None, default="l2"
+        As the estimator reads it: ``"auto"`` takes the penalty ``l1_ratio`` names, and
+        ``C=np.inf`` is no penalty whatever ``penalty`` says.
     l1_ratio : float, default=0.0
     sample_weight : array-like of shape (n_samples,), default=None
 
@@ -654,6 +656,11 @@ def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=0
     if X.shape != (n, coef.shape[1]):
         raise ValueError(f"X has shape {X.shape}; expected ({n}, {coef.shape[1]}) from y and coef.")
     Y = target_matrix(y_index, len(classes))
+    if penalty == "auto":  # the estimator's default: the penalty l1_ratio names
+        ratio = 0.0 if l1_ratio is None else float(l1_ratio)
+        penalty = "l2" if ratio == 0.0 else "l1" if ratio == 1.0 else "elasticnet"
+    if not np.isfinite(C):  # C = inf: no penalty, as the estimator reads it
+        penalty, C = None, 1.0
     pen = Penalty.from_params(penalty, l1_ratio)
     weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if not pen.is_zero:

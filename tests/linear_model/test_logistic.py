@@ -254,6 +254,11 @@ def test_scikit_learn_1_8_penalty_convention(small_binary, auto, explicit):
     np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(ours.objective_, reference.objective_, rtol=1e-12)
     assert check_kkt(ours, X, y, tol=1e-6).ok  # the checker reads the same convention
+    # and so does logistic_objective, given the model's own parameters (it refused "auto" and
+    # returned inf for C=np.inf)
+    own = {"penalty": "auto", "C": 1.0, "l1_ratio": 0.0, **auto}
+    value = logistic_objective(X, y, ours.coef_, ours.intercept_, **own)
+    np.testing.assert_allclose(value, ours.objective_, rtol=1e-10)
     # and scikit-learn's own fit of the same parameters reaches the same objective
     params = {k: v for k, v in auto.items() if k != "penalty"}
     l1 = params.get("l1_ratio", 0.0) > 0 and np.isfinite(params.get("C", 1.0))

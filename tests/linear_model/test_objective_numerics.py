@@ -559,11 +559,15 @@ def test_one_pass_products_equal_the_blas_products(intercept, center):
     V = rng.standard_normal(compiled.shape)
     np.testing.assert_allclose(compiled.rmatvec(R), blas.rmatvec(R), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(compiled.hessp(P, h, V), blas.hessp(P, h, V), rtol=1e-12, atol=1e-11)
-    # a read-only X (a memmap, scikit-learn's checks) takes the same loops
-    X.flags.writeable = False
-    frozen = LogisticObjective.from_data(X, y, weights, Penalty(0.0, 0.3), fit_intercept=intercept,
-                                         center=center)  # fmt: skip
+    # a read-only X (a memmap, scikit-learn's checks) takes the same loops: a separate copy, so
+    # that the comparison is with the writeable array's products
+    frozen_X = X.copy()
+    frozen_X.flags.writeable = False
+    frozen = LogisticObjective.from_data(frozen_X, y, weights, Penalty(0.0, 0.3),
+                                         fit_intercept=intercept, center=center)  # fmt: skip
+    assert frozen._row_loops
     np.testing.assert_array_equal(frozen.hessp(P, h, V), compiled.hessp(P, h, V))
+    np.testing.assert_array_equal(frozen.rmatvec(R), compiled.rmatvec(R))
 
 
 @pytest.mark.parametrize("free", [True, False])
