@@ -587,8 +587,11 @@ def run_bias_variance(args, parser) -> None:
 def _C_value(text: str) -> float:
     """An argparse type for ``kkt --C``: a finite number, or ``inf``, a logistic regression
     without a penalty (scikit-learn's convention; :func:`main` refuses it for an SVC)."""
-    if text.strip().lower() in ("inf", "+inf", "infinity", "+infinity"):
-        return math.inf
+    try:
+        if float(text) == math.inf:
+            return math.inf
+    except ValueError:
+        pass  # (_finite_float names the problem)
     return _finite_float(text)
 
 

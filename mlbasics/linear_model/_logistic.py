@@ -40,7 +40,13 @@ from ..optimality._logistic import (
     logistic_report,
 )
 from ._newton import lbfgs, newton_smooth, prox_newton
-from ._objective import LogisticObjective, Penalty, add_intercept_column, target_matrix
+from ._objective import (
+    LogisticObjective,
+    Penalty,
+    add_intercept_column,
+    penalty_that_runs,
+    target_matrix,
+)
 from ._separation import separating_direction_exists
 from ._sgd import OPTIMIZERS, SCHEDULES, SGDSettings, make_run, sgd
 
@@ -1023,14 +1029,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         return X, y
 
     def _penalty_name(self):
-        """The penalty that runs: ``penalty``, or the one ``l1_ratio`` names with ``"auto"``;
-        None with ``C = inf``."""
-        if not np.isfinite(self.C):  # (the constraints admit +inf only)
-            return None
-        if self.penalty != "auto":
-            return self.penalty
-        ratio = 0.0 if self.l1_ratio is None else float(self.l1_ratio)
-        return "l2" if ratio == 0.0 else "l1" if ratio == 1.0 else "elasticnet"
+        """The penalty that runs (:func:`~mlbasics.linear_model._objective.penalty_that_runs`)."""
+        return penalty_that_runs(self.penalty, self.l1_ratio, self.C)
 
     def _penalty(self):
         name = self._penalty_name()

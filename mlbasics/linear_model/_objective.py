@@ -85,6 +85,19 @@ class Penalty:
         raise ValueError(f"Unknown penalty {penalty!r}; expected 'l2', 'l1', 'elasticnet' or None.")
 
 
+def penalty_that_runs(penalty, l1_ratio, C):
+    """The ``penalty`` name :meth:`Penalty.from_params` takes for the estimator's parameters:
+    ``"auto"`` becomes the one ``l1_ratio`` names (0 ``"l2"``, 1 ``"l1"``, between
+    ``"elasticnet"``; scikit-learn 1.8's convention), and ``C = inf`` is no penalty (None)
+    whatever ``penalty`` says."""
+    if not np.isfinite(C):
+        return None
+    if penalty != "auto":
+        return penalty
+    ratio = 0.0 if l1_ratio is None else float(l1_ratio)
+    return "l2" if ratio == 0.0 else "l1" if ratio == 1.0 else "elasticnet"
+
+
 def add_intercept_column(X):
     """The design matrix ``A = [X, 1]`` in float64 (a sparse copy for sparse X, never densified)."""
     n = X.shape[0]
@@ -656,12 +669,7 @@ def logistic_objective(X, y, coef, intercept, *, C=1.0, penalty="l2", l1_ratio=0
     if X.shape != (n, coef.shape[1]):
         raise ValueError(f"X has shape {X.shape}; expected ({n}, {coef.shape[1]}) from y and coef.")
     Y = target_matrix(y_index, len(classes))
-    if penalty == "auto":  # the estimator's default: the penalty l1_ratio names
-        ratio = 0.0 if l1_ratio is None else float(l1_ratio)
-        penalty = "l2" if ratio == 0.0 else "l1" if ratio == 1.0 else "elasticnet"
-    if not np.isfinite(C):  # C = inf: no penalty, as the estimator reads it
-        penalty, C = None, 1.0
-    pen = Penalty.from_params(penalty, l1_ratio)
+    pen = Penalty.from_params(penalty_that_runs(penalty, l1_ratio, C), l1_ratio)
     weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if not pen.is_zero:
         weights = C * weights

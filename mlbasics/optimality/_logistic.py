@@ -256,8 +256,9 @@ L1_SOLVER_REFINE_STEPS = (1, 3, SOLVER_REFINE_MAX_STEPS)
 #: ``tol=1e-4`` at 3.4 times the optimal objective (scikit-learn's ``C=np.inf`` fit stops there).
 #: The report then also judges half the squared Newton decrement ``g' H^+ g / 2`` (the estimate
 #: of ``P - P*`` the solvers stop on, :func:`unpenalised_decrement`), which does not depend on
-#: the units, by Jacobi-preconditioned conjugate gradients: at most this many steps (each two passes over
-#: ``X``, one for a binary problem on a dense ``X``: ``mlbasics._dense_products``), until the preconditioned residual is :data:`DECREMENT_RTOL` of the gradient's (a
+#: the units, by Jacobi-preconditioned conjugate gradients: at most this many steps (each two
+#: passes over ``X``, one for a binary problem on a dense ``X``: ``mlbasics._dense_products``),
+#: until the preconditioned residual is :data:`DECREMENT_RTOL` of the gradient's (a
 #: rule on the estimate's own progress read a stall of CG on an ill-conditioned Hessian as
 #: convergence: 1.3e-5 for a decrement of 7.3e-3), or a direction's curvature is below
 #: :data:`DECREMENT_NULL_CURVATURE` of its size in the preconditioner's metric.
