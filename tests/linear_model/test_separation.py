@@ -1,0 +1,137 @@
+"""The separation check's sampled shortcut: a sample of the rows proves overlap, or the full LP runs.
+
+Every verdict is compared with the LP on all rows (the shortcut switched off), which is the
+check's definition; the cases where the shortcut must step aside are quasi-separations that a
+random sample cannot see (a feature on three rows, two columns that differ on one row).
+"""
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from mlbasics.linear_model import _separation
+from mlbasics.linear_model._separation import separating_direction_exists
+
+N, D = 4000, 5  # tall: a sample is 20 rows per column of the design, a quarter of N at most
+
+
+def _design(X):
+    return np.c_[X, np.ones(len(X))]
+
+
+def _targets(labels, n_classes):
+    Y = np.eye(n_classes)[labels]
+    return Y[:, 1:] if n_classes == 2 else Y
+
+
+def _verdicts(monkeypatch, A, Y):
+    """(verdict, largest number of rows one LP saw), then the verdict of the LP on all rows."""
+    seen = []
+    lp = _separation._lp_verdict
+
+    def spy(rows, target, min_margin):
+        seen.append(rows.shape[0])
+        return lp(rows, target, min_margin)
+
+    weights = np.ones(A.shape[0])
+    with monkeypatch.context() as patch:
+        patch.setattr(_separation, "_lp_verdict", spy)
+        sampled = separating_direction_exists(A, Y, weights, intercept=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(_separation, "_overlap_on_a_sample", lambda A, Y: False)
+        full = separating_direction_exists(A, Y, weights, intercept=True)
+    return sampled, max(seen), full
+
+
+@pytest.fixture
+def features():
+    return np.random.default_rng(0).standard_normal((N, D))
+
+
+def _overlapping(features, n_classes):
+    rng = np.random.default_rng(1)
+    scores = features @ rng.standard_normal((D, n_classes)) + 2 * rng.gumbel(size=(N, n_classes))
+    return scores.argmax(axis=1)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_a_sample_proves_the_overlap_of_tall_data(monkeypatch, features, n_classes, fmt):
+    labels = _overlapping(features, n_classes)
+    A = _design(features)
+    A = A if fmt == "dense" else sparse.csr_array(A)
+    sampled, rows, full = _verdicts(monkeypatch, A, _targets(labels, n_classes))
+    assert sampled is False and full is False
+    assert rows <= N // 2  # decided on samples: the LP never saw all the rows
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_a_duplicated_column_does_not_stop_the_sample(monkeypatch, features, n_classes):
+    # The duplicate's direction is null in every row: outside no sample's span, by nothing.
+    labels = _overlapping(features, n_classes)
+    A = _design(np.c_[features, features[:, :1]])
+    sampled, rows, full = _verdicts(monkeypatch, A, _targets(labels, n_classes))
+    assert sampled is False and full is False
+    assert rows <= N // 2
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_separable_data_go_to_the_full_lp(monkeypatch, features, n_classes):
+    labels = (features @ np.random.default_rng(2).standard_normal((D, n_classes))).argmax(axis=1)
+    if n_classes == 2:
+        labels = (features[:, 0] > 0).astype(int)
+    sampled, rows, full = _verdicts(monkeypatch, _design(features), _targets(labels, n_classes))
+    assert sampled is True and full is True
+    assert rows >= N  # (the multiclass LP has a row per sample and other class)
+
+
+def _first_rows_of(labels, k, count):
+    return np.flatnonzero(labels == k)[:count]
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_a_feature_on_three_rows_is_a_quasi_separation_the_sample_cannot_see(
+    monkeypatch, features, n_classes
+):
+    # Three rows of one class carry a feature no other row has: that class's scores go to
+    # infinity along it, so there is no optimum. A sample of 120 rows of 4000 seldom holds
+    # them; the rows lie outside its span and the full LP decides.
+    labels = _overlapping(features, n_classes)
+    rare = np.zeros(N)
+    rare[_first_rows_of(labels, 1, 3)] = 1.0
+    A = _design(np.c_[features, rare])
+    sampled, rows, full = _verdicts(monkeypatch, A, _targets(labels, n_classes))
+    assert sampled is True and full is True
+    assert rows >= N
+
+
+def test_two_columns_that_differ_on_one_row_are_a_quasi_separation(monkeypatch, features):
+    labels = _overlapping(features, 2)
+    twin = features[:, 0].copy()
+    twin[_first_rows_of(labels, 1, 1)] += 0.05
+    A = _design(np.c_[features, twin])
+    sampled, rows, full = _verdicts(monkeypatch, A, _targets(labels, 2))
+    assert sampled is True and full is True
+    assert rows >= N
+
+
+def test_a_direction_the_sample_sees_only_faintly_is_not_trusted(monkeypatch, features):
+    # A feature 1 on three rows of class 1, and noise of 1e-5 elsewhere: the sample sees the
+    # noise only, so the three rows are combinations of its rows with weights of about 1e5,
+    # beyond MAX_COMBINATION_WEIGHT; the verdict is the full LP's.
+    labels = _overlapping(features, 2)
+    faint = 1e-5 * np.random.default_rng(3).standard_normal(N)
+    faint[_first_rows_of(labels, 1, 3)] = 1.0
+    weights = []
+    bound = _separation._combination_weight
+
+    def spy(rows, sample):
+        weights.append(bound(rows, sample))
+        return weights[-1]
+
+    monkeypatch.setattr(_separation, "_combination_weight", spy)
+    sampled, rows, full = _verdicts(
+        monkeypatch, _design(np.c_[features, faint]), _targets(labels, 2)
+    )
+    assert min(weights) > _separation.MAX_COMBINATION_WEIGHT
+    assert sampled is full and rows >= N
