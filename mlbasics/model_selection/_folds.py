@@ -26,6 +26,7 @@ from sklearn.model_selection import (
     check_cv,
 )
 from sklearn.utils import _safe_indexing, get_tags, indexable
+from sklearn.utils._missing import is_pandas_na, is_scalar_nan
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_method_params
 
@@ -93,10 +94,26 @@ def check_data(X, y):
     n_samples = len(y)
     if n_samples < 2:
         raise ValueError(f"at least 2 samples are needed to split the data, got {n_samples}")
-    y_array = np.asarray(y)
-    if y_array.dtype.kind == "f" and not np.isfinite(y_array).all():
-        raise ValueError("y contains NaN or infinite values")
+    check_labels(y, "y")
     return X, y, n_samples
+
+
+def check_labels(y, name):
+    """Refuse NaN or inf among float targets, and None, NaN or pandas.NA among object labels.
+
+    (A missing label in a column of strings reached ``np.unique`` and failed there with
+    "'<' not supported between instances of 'float' and 'str'": a review.)
+    """
+    values = np.asarray(y)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if values.dtype.kind == "O":
+        missing = [v is None or is_scalar_nan(v) or is_pandas_na(v) for v in values.ravel()]
+        if any(missing):
+            raise ValueError(
+                f"{name} has missing labels (None, NaN or pandas.NA) at positions "
+                f"{np.flatnonzero(missing)[:5].tolist()}{' ...' if sum(missing) > 5 else ''}"
+            )
 
 
 def smallest_class_size(y):

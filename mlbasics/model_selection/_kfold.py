@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from ._callbacks import (
     KFoldErrors,
@@ -135,7 +135,7 @@ def _std(values) -> float:
         "X": ["array-like", "sparse matrix"],
         "y": ["array-like"],
         "groups": ["array-like", None],
-        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
+        "cv": ["cv_object"],  # (an int >= 2, a splitter, an iterable of splits or None)
         "scoring": [str, callable, None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_iris, make_regression
+from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_validate
@@ -12,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from mlbasics.model_selection import kfold_errors
+from mlbasics.model_selection import bias_variance_decomposition, kfold_errors
 from mlbasics.model_selection._folds import fit_and_score
 
 from ._estimators import FailsWithoutRow
@@ -294,3 +295,17 @@ def test_training_errors_of_a_model_transforming_in_place():
     np.testing.assert_allclose(got.train_errors, ref.train_errors, rtol=1e-10)
     np.testing.assert_allclose(got.test_errors, ref.test_errors, rtol=1e-10)
     np.testing.assert_array_equal(X_given, X)
+
+
+@pytest.mark.parametrize("missing", [None, np.nan, "pandas.NA"])
+def test_a_missing_string_label_is_named(missing):
+    pd = pytest.importorskip("pandas")
+    missing = pd.NA if missing == "pandas.NA" else missing
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 2))
+    y = np.array(["a", "b"] * 10, dtype=object)
+    y[7] = missing
+    with pytest.raises(ValueError, match=r"y has missing labels .* positions \[7\]"):
+        kfold_errors(DummyClassifier(), X, y, cv=2)
+    with pytest.raises(ValueError, match=r"y_train has missing labels"):
+        bias_variance_decomposition(DummyClassifier(), X, y, X, y, loss="0-1", n_rounds=2)
