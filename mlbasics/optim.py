@@ -677,8 +677,9 @@ class AdaDelta(Optimizer):
     rho : float, default=0.95
         :math:`\\rho` in (0, 1), the weight of the past in both running averages (Zeiler).
     eps : float, default=1e-6
-        :math:`\\epsilon > 0` inside both roots (Zeiler). It also sets the size of the first steps,
-        about :math:`\\sqrt{\\epsilon}` per coordinate.
+        :math:`\\epsilon > 0` inside both roots (Zeiler). It also sets the size of the first steps:
+        the first is :math:`\\sqrt{\\epsilon / (1 - \\rho)}` per coordinate once :math:`g^2 \\gg
+        \\epsilon` (4.5e-3 at the defaults).
 
     Attributes
     ----------

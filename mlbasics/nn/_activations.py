@@ -17,6 +17,15 @@ from ._layers import Layer
 __all__ = ["ELU", "LeakyReLU", "Maxout", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
 
+def _as_batch(layer, x):
+    """``x`` as a 2-D float batch for a layer that works on rows (Maxout, Softmax): integers
+    failed inside ``np.exp(..., out=)``, a 1-D input at the unpacking of its shape (a review)."""
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"{layer!r} takes a 2-D input (n_samples, width), got shape {x.shape}.")
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
 class Sigmoid(Layer):
     """:math:`\\sigma(x) = 1/(1+e^{-x})`, derivative :math:`\\sigma(1-\\sigma) \\le 1/4`.
 
@@ -177,6 +186,7 @@ class Maxout(Layer):
         self.pool_size = int(pool_size)
 
     def forward(self, x, *, training):
+        x = _as_batch(self, x)
         n, width = x.shape
         if width % self.pool_size:
             raise ValueError(
@@ -210,6 +220,7 @@ class Softmax(Layer):
     saved_names = ("_out",)
 
     def forward(self, x, *, training):
+        x = _as_batch(self, x)
         with np.errstate(over="ignore"):  # a span beyond the type's range: -inf, probability 0
             shifted = x - x.max(axis=1, keepdims=True)
         np.exp(shifted, out=shifted)

@@ -739,6 +739,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     training there (``n_iter_`` epochs, no ConvergenceWarning; with ``early_stopping`` the best
     epoch's weights are still restored). ``partial_fit`` reports nothing.
 
+    There is no ``warm_start`` (scikit-learn's MLP has one): ``fit`` always trains a new network,
+    and ``partial_fit`` continues the fitted one, one epoch a call, without the stopping rule.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -907,6 +910,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     a monitor can score the network at the end of every epoch, and a callback returning True ends
     training there (``n_iter_`` epochs, no ConvergenceWarning; with ``early_stopping`` the best
     epoch's weights are still restored). ``partial_fit`` reports nothing.
+
+    There is no ``warm_start`` (scikit-learn's MLP has one): ``fit`` always trains a new network,
+    and ``partial_fit`` continues the fitted one, one epoch a call, without the stopping rule.
 
     Examples
     --------

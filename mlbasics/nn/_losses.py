@@ -288,16 +288,17 @@ class BinaryCrossEntropy(Loss):
         z = _check_batch(z)
         weight = _check_weight(sample_weight, z.shape[0])
         target = np.asarray(target)
-        if target.size != z.size:
+        # the shape of z, or one label per row for one column of logits: a transposed (L, n)
+        # target of n * L entries was reshaped into a different labelling (a review)
+        one_label_a_row = z.shape[1] == 1 and target.shape == (z.shape[0],)
+        if target.shape != z.shape and not one_label_a_row:
             raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
         if target.dtype.kind not in "biuf" or not (target.min() >= 0 and target.max() <= 1):
             raise ValueError(  # (the comparisons are also false for NaN)
                 "target must hold numbers in [0, 1] (0/1 labels or probabilities of the positive "
                 f"class), got {_describe(target)}."
             )
-        target = target.astype(z.dtype, copy=False).reshape(z.shape[0], -1)
-        if target.shape != z.shape:
-            raise ValueError(f"target has shape {target.shape}, z has shape {z.shape}.")
+        target = target.astype(z.dtype, copy=False).reshape(z.shape)
         with np.errstate(over="ignore"):  # |z| near the largest float: refused by _mean_loss
             per_entry = np.maximum(z, 0) - target * z + np.log1p(np.exp(-np.abs(z)))
         self._grad = _weigh_grad((expit(z) - target) * (1.0 / z.shape[0]), weight)

@@ -279,3 +279,18 @@ def test_dropout_probability_must_be_a_real_number(p):
 def test_batchnorm_hyper_parameters_must_be_real_numbers(name, value):
     with pytest.raises(TypeError, match=f"{name} must be a real number"):
         BatchNorm(3, **{name: value})
+
+
+@pytest.mark.parametrize("layer", [Maxout(2), Softmax()], ids=repr)
+def test_row_wise_activations_take_a_2d_batch_of_any_numbers(layer):
+    # alone (outside a Sequential, which casts), integers failed inside np.exp(out=) and a 1-D
+    # input at the unpacking of its shape
+    with pytest.raises(
+        ValueError, match=r"takes a 2-D input \(n_samples, width\), got shape \(4,\)"
+    ):
+        layer.forward(np.arange(4), training=False)
+    integers = np.array([[1, 2, 3, 4], [0, 0, 5, -1]])
+    np.testing.assert_array_equal(
+        layer.forward(integers, training=False),
+        layer.forward(integers.astype(float), training=False),
+    )

@@ -98,6 +98,12 @@ def test_losses_reject_mismatched_shapes():
         SoftmaxCrossEntropy().forward(np.zeros((3, 2)), np.zeros(2, dtype=int))
     with pytest.raises(ValueError, match="non-empty 2-D"):
         BinaryCrossEntropy().forward(np.zeros(3), np.zeros(3))
+    # as many entries but another shape: a transposed multi-label target, or a flat one, was
+    # reshaped into a different labelling (loss 1.73 where the intended one is 3.98)
+    z = np.arange(8.0).reshape(2, 4) - 3.0
+    for target in (np.eye(4, 2), np.zeros(8)):
+        with pytest.raises(ValueError, match=r"target has shape .*, z has shape \(2, 4\)"):
+            BinaryCrossEntropy().forward(z, target)
     with pytest.raises(ValueError, match="delta"):
         Huber(0.0)
 
