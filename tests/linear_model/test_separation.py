@@ -27,15 +27,15 @@ def _targets(labels, n_classes):
 def _verdicts(monkeypatch, A, Y):
     """(verdict, largest number of rows one LP saw), then the verdict of the LP on all rows."""
     seen = []
-    lp = _separation._lp_verdict
+    lp = _separation._lp_margins
 
-    def spy(rows, target, min_margin):
+    def spy(rows, target):
         seen.append(rows.shape[0])
-        return lp(rows, target, min_margin)
+        return lp(rows, target)
 
     weights = np.ones(A.shape[0])
     with monkeypatch.context() as patch:
-        patch.setattr(_separation, "_lp_verdict", spy)
+        patch.setattr(_separation, "_lp_margins", spy)
         sampled = separating_direction_exists(A, Y, weights, intercept=True)
     with monkeypatch.context() as patch:
         patch.setattr(_separation, "_overlap_on_a_sample", lambda A, Y: False)
@@ -135,3 +135,24 @@ def test_a_direction_the_sample_sees_only_faintly_is_not_trusted(monkeypatch, fe
     )
     assert min(weights) > _separation.MAX_COMBINATION_WEIGHT
     assert sampled is full and rows >= N
+
+
+def test_a_sample_whose_lp_breaks_ties_by_rounding_is_no_proof():
+    # x1 has the class's sign and is 0 on 30% of the rows: e1 weakly separates every row
+    # (quasi-complete separation). On the tied rows x2 is noise of 2e-9, which HiGHS used to
+    # break ties with margins of both signs; those were read as "no separation" on the sample,
+    # hence proof of overlap, and the separation warning was lost. (Ten outlier rows of x3 make
+    # the sample's combination weights about 600, so its LP was asked for margins of 1e-9.)
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, N)
+    tied = rng.random(N) < 0.3
+    x1 = np.where(y == 1, rng.uniform(0.01, 1, N), -rng.uniform(0.01, 1, N))
+    x1[tied] = 0.0
+    x2 = (2 * y - 1) + 0.5 * rng.standard_normal(N)
+    x2[tied] = 2e-9 * rng.standard_normal(tied.sum())
+    x3 = 1.5e-3 * rng.standard_normal(N)
+    x3[rng.choice(N, 10, replace=False)] = rng.choice([-1.0, 1.0], 10)
+    margins = (2 * y - 1) * x1  # the separating direction, exactly
+    assert margins.min() >= 0.0 and (margins > 0).sum() > N // 2
+    A = _design(np.c_[x1, x2, x3])
+    assert separating_direction_exists(A, y[:, None].astype(float), np.ones(N), intercept=True)
