@@ -156,3 +156,22 @@ def test_a_sample_whose_lp_breaks_ties_by_rounding_is_no_proof():
     assert margins.min() >= 0.0 and (margins > 0).sum() > N // 2
     A = _design(np.c_[x1, x2, x3])
     assert separating_direction_exists(A, y[:, None].astype(float), np.ones(N), intercept=True)
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_dense_and_sparse_designs_are_scaled_alike(features, intercept):
+    # Dense designs are scaled as dense arrays (as sparse, the conversions took most of the
+    # check): the same centring of the columns without zeros, the same units.
+    X = 1e5 + 1e-3 * features
+    X[::7, 1] = 0.0  # a column with zeros: not centred
+    A = _design(X) if intercept else X
+    dense = _separation._scaled(A, intercept)
+    # (to the rounding of the centring: numpy's column means of 1e5 + 1e-3 x are 4e-7 of the
+    # spread off, scipy's sums by column 1.5e-8)
+    np.testing.assert_allclose(dense, _separation._scaled(sparse.csr_array(A), intercept).toarray(),
+                               rtol=0, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(np.abs(dense).max(axis=0), 1.0)
+    if intercept:  # centred: no column is the ones column to 1e-8 any more
+        np.testing.assert_allclose(dense[:, [0, 2, 3, 4]].mean(axis=0), 0.0, atol=1e-6)
+        assert dense[:, 1].min() == 0.0
+    np.testing.assert_array_equal(A, _design(X) if intercept else X)  # not modified
