@@ -561,15 +561,15 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             X, y, given_weight if weighted else None, max_subtasks=self.max_iter
         )
         X = X.astype(np.float64) if X.dtype != np.float64 else X
-        certified = None
+        certified = known_decrement = None
         if self.solver == "sgd":
             objective, stopped = self._fit_sgd(
                 X, Y, y_index, sample_weight, C, penalty, task, given_weight
             )
         else:
-            certified = self._fit_newton(X, Y, C * sample_weight, penalty, task)
+            certified, known_decrement = self._fit_newton(X, Y, C * sample_weight, penalty, task)
         if certified is None:
-            report = self._certify(X, y_index, given_weight)
+            report = self._certify(X, y_index, given_weight, known_decrement)
             if self.solver != "sgd" and penalty.is_zero and self.converged_:
                 self._unconverged_by_the_certificate(report)
         else:  # the solver's stopping test computed it at these coefficients
@@ -580,9 +580,11 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_newton(self, X, Y, weights, penalty, task):
-        """The second-order solvers (and L-BFGS) on the whole objective. Returns the duality gap
-        the solver's stopping test computed at the solution from the plain dual point (the
-        ``duality_gap_`` of :func:`~mlbasics.optimality.duality_gaps`), or None."""
+        """The second-order solvers (and L-BFGS) on the whole objective. Returns what the solver's
+        stopping test computed at the solution, or None for each: the duality gap from the plain
+        dual point (the ``duality_gap_`` of :func:`~mlbasics.optimality.duality_gaps`), and
+        without a penalty the Newton decrement of the certificate (a
+        :class:`~mlbasics.optimality._logistic.KnownDecrement`)."""
         n_dof = X.shape[1] + self.fit_intercept
         self.solver_ = self._solver_method(penalty, X, Y.shape[1] * n_dof)
         # Columns are centred (implicitly: sparse X is never densified)
@@ -641,12 +643,13 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             )
         if penalty.is_zero:
             self._warn_if_separated(objective)
-        certified = objective.certified
-        if certified is not None and np.array_equal(certified[0], result.coef):
-            return certified[1]
-        return None
+        found = []
+        for certified in (objective.certified, objective.certified_decrement):
+            at_solution = certified is not None and np.array_equal(certified[0], result.coef)
+            found.append(certified[1] if at_solution else None)
+        return tuple(found)
 
-    def _certify(self, X, y_index, sample_weight):
+    def _certify(self, X, y_index, sample_weight, known_decrement=None):
         """Store ``duality_gap_``: primal minus the dual bound of :mod:`mlbasics.optimality`.
 
         The report :func:`~mlbasics.optimality.duality_gaps` makes, built from the arrays ``fit``
@@ -656,8 +659,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         # (the report's tol sets its pass/fail, which only unpenalised Newton fits read: tol=None
         # or 0 are SGD's)
         report = logistic_report(
-            self, X, y_index, sample_weight, tol=self.tol or 1e-3, advise=False
-        )
+            self, X, y_index, sample_weight, tol=self.tol or 1e-3, advise=False,
+            known_decrement=known_decrement,
+        )  # fmt: skip
         self.duality_gap_ = float(report.duality_gap)
         return report
 

@@ -40,6 +40,7 @@ from scipy import sparse
 from .._result import STOPPED_BY_HOOK, SolverResult, TraceRecorder
 from .._threads import scipy_blas_on_one_thread, serial_dot
 from ..optimality._logistic import (
+    KnownDecrement,
     decrement_tol,
     gap_floor,
     gap_within_tol,
@@ -799,6 +800,8 @@ def _certified_decrement_passes(obj: LogisticObjective, coef, F, tol) -> bool:
     ``tol=1e-7``: a review. With this test a model reported converged passes the certificate."""
     W, b = _original_model(obj, coef)
     decrement = model_decrement(obj.X, obj.Y, W, b, obj.fit_intercept, obj.weights, 0.0)
+    known = KnownDecrement(obj.X, obj.Y, W, b, obj.fit_intercept, obj.weights, decrement)
+    obj.certified_decrement = (coef.copy(), known)
     return unpenalised_decrement(decrement, F, obj.scale) <= tol
 
 

@@ -174,6 +174,9 @@ class LogisticObjective:
         # (coef, gap): the plain duality gap a solver's stopping test computed, at coef
         # (_newton._gap_within_tol); fit takes it as duality_gap_ when coef is the solution
         self.certified = None
+        # (coef, KnownDecrement): the same for the Newton decrement of an unpenalised fit
+        # (_newton._certified_decrement_passes), which fit hands to check_kkt's report
+        self.certified_decrement = None
         # (P, its rows' arg max): the products of one Newton step share them (hessp)
         self._top = None
         # One output on a dense C-ordered float64 X: X^T r and the Hessian products by the
