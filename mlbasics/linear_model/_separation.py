@@ -220,10 +220,13 @@ def _overlap_on_a_sample(A, Y) -> bool:
         return False
     rng = np.random.default_rng(0)  # a diagnosis: the same verdict on every run
     two = Y.shape[1] == 1
-    label = Y.argmax(axis=1)
-    members = [np.flatnonzero(label == k) for k in range(Y.shape[1])]
-    anchor = 0 if two else int(np.argmax([len(m) for m in members]))
-    pool = np.arange(n) if two else members[anchor]
+    if two:
+        pool = np.arange(n)
+    else:
+        label = Y.argmax(axis=1)
+        members = [np.flatnonzero(label == k) for k in range(Y.shape[1])]
+        anchor = int(np.argmax([len(m) for m in members]))
+        pool = members[anchor]
     size = SAMPLE_ROWS_PER_COLUMN * p
     for _ in range(2):
         if len(pool) < 4 * size:
