@@ -642,7 +642,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 ConvergenceWarning,
             )
         if penalty.is_zero:
-            self._warn_if_separated(objective)
+            self._warn_if_separated(objective, objective.to_original(result.coef))
         found = []
         for certified in (objective.certified, objective.certified_decrement):
             at_solution = certified is not None and np.array_equal(certified[0], result.coef)
@@ -816,7 +816,7 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
                 ConvergenceWarning,
             )
         if penalty.is_zero:
-            self._warn_if_separated(objective)
+            self._warn_if_separated(objective, objective.to_original(result.coef))
         return objective, result.stopped
 
     def _check_beats_zero_model(self, objective, X, factor=1.0, gap=np.nan):
@@ -1101,18 +1101,19 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
 
         return hook
 
-    def _warn_if_separated(self, objective):
+    def _warn_if_separated(self, objective, coef):
         """Warn when the unpenalised optimum does not exist: the data are separable.
 
         Complete or quasi-complete separation (some direction of the coefficients that never
         increases any sample's loss) is decided by a linear program
-        (:func:`~mlbasics.linear_model._separation.separating_direction_exists`); the fitted
+        (:func:`~mlbasics.linear_model._separation.separating_direction_exists`), which first
+        asks whether the fitted coefficients ``coef`` separate the rows themselves; the fitted
         coefficients are then only as large as the iteration budget allowed.
         """
         X = objective.X
         A = add_intercept_column(X) if objective.fit_intercept else X
         separable = separating_direction_exists(
-            A, objective.Y, objective.weights, intercept=objective.fit_intercept
+            A, objective.Y, objective.weights, intercept=objective.fit_intercept, direction=coef
         )
         if separable:
             warn_at_caller(

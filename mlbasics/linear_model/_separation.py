@@ -20,10 +20,13 @@ resolution is not seen: a column with a large offset over its spread and a few z
 1e-3 x, one entry 0) carries its information in the eighth digit, and overlapping classes can
 then be called separable.
 
-On tall data the LP on all rows costs tens of times the fit, so overlap (the common verdict) is
-first sought on random samples of the rows (:func:`_overlap_on_a_sample`): overlap on a sample
-whose rows span all the others is overlap of all the rows. Separable data, and samples that do
-not span the rest well enough, go on to the LP on all rows.
+On tall data the LP on all rows costs tens of times the fit, so the two common verdicts are
+sought first by cheaper means. Complete separation is usually shown by the fitted coefficients
+themselves (:func:`_separates`): when every margin of the fit's direction is positive beyond the
+rounding of its products, that direction separates, and no LP is needed. Overlap is sought on
+random samples of the rows (:func:`_overlap_on_a_sample`): overlap on a sample whose rows span
+all the others is overlap of all the rows. Quasi-complete separation, and samples that do not
+span the rest well enough, go on to the LP on all rows.
 """
 
 from __future__ import annotations
@@ -51,9 +54,13 @@ MAX_SAMPLED_COLUMNS = 2000
 MAX_OUTSIDE_SPAN = 1e-8
 MAX_COMBINATION_WEIGHT = 1e3
 SPAN_RESOLUTION = 1e-7
+# A margin of a given direction counts as positive when it exceeds this times the sum of the
+# absolute values of its products (the rounding of a float64 dot product of p terms is at most
+# about p * 1.1e-16 times that sum: this covers p up to about 10^7).
+ROUNDING_MARGIN = 1e-9
 
 
-def separating_direction_exists(A, Y, weights, *, intercept=False) -> bool | None:
+def separating_direction_exists(A, Y, weights, *, intercept=False, direction=None) -> bool | None:
     """True if the samples of positive weight are (quasi-)completely separable, else False.
 
     Parameters
@@ -69,6 +76,9 @@ def separating_direction_exists(A, Y, weights, *, intercept=False) -> bool | Non
         ``sample_weight``), and the question is whether the others separate. Without an
         intercept such a class stays in: lowering its scores is a direction to infinity only
         when the samples lie in an open half-space.
+    direction : ndarray of shape (n_outputs, n_dof), optional
+        A candidate direction, in the columns of ``A`` (the fitted coefficients, intercept last):
+        if its margins are all positive the data are separable and the LP is skipped.
 
     Returns
     -------
@@ -80,11 +90,42 @@ def separating_direction_exists(A, Y, weights, *, intercept=False) -> bool | Non
         A = A[used]
         Y = Y[used]
     if intercept and Y.shape[1] > 1:
-        Y = Y[:, Y.sum(axis=0) > 0]  # (see intercept above)
+        present = Y.sum(axis=0) > 0
+        Y = Y[:, present]  # (see intercept above)
+        if direction is not None:
+            direction = direction[present]
+    if direction is not None and _separates(A, Y, direction):
+        return True
     A = _scaled(A, intercept)
     if _overlap_on_a_sample(A, Y):
         return False
     return _lp_verdict(A, Y, MIN_MARGIN)
+
+
+def _separates(A, Y, V) -> bool:
+    """True when every margin of the direction ``V`` is positive: ``V`` separates the rows.
+
+    The margins are ``(v_{y_i} - v_k)^T a_i`` for every class ``k != y_i`` (``y_i v^T a_i``,
+    ``y_i = +-1``, for two classes), each required to exceed :data:`ROUNDING_MARGIN` times the
+    absolute products ``|a_i|^T (|v_{y_i}| + |v_k|)``, so that no rounding of the scores can
+    have made it positive. This is complete separation, proven by ``V`` itself; an unpenalised fit
+    on such data ends on such a direction (4 classes, 40,000 x 50: smallest margin 8.5, where the
+    LP on all rows took 56 to 81 s). Quasi-complete separation (some ties) is left to the LP.
+    """
+    V = np.asarray(V, dtype=np.float64)
+    if A.shape[0] == 0 or V.shape != (Y.shape[1], A.shape[1]) or not np.isfinite(V).all():
+        return False
+    scores = np.asarray(A @ V.T)
+    bounds = ROUNDING_MARGIN * np.asarray(abs(A) @ np.abs(V).T)
+    if Y.shape[1] == 1:
+        sign = 2.0 * Y[:, 0] - 1.0
+        return bool((sign * scores[:, 0] > bounds[:, 0]).all())
+    rows = np.arange(A.shape[0])
+    label = Y.argmax(axis=1)
+    true = scores[rows, label] - bounds[rows, label]
+    others = scores + bounds
+    others[rows, label] = -np.inf
+    return bool((true > others.max(axis=1)).all())
 
 
 def _scaled(A, intercept):

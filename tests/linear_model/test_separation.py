@@ -175,3 +175,65 @@ def test_dense_and_sparse_designs_are_scaled_alike(features, intercept):
         np.testing.assert_allclose(dense[:, [0, 2, 3, 4]].mean(axis=0), 0.0, atol=1e-6)
         assert dense[:, 1].min() == 0.0
     np.testing.assert_array_equal(A, _design(X) if intercept else X)  # not modified
+
+
+def _no_lp(*args):
+    raise AssertionError("the LP ran")
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_a_separating_direction_given_proves_separation_without_the_lp(
+    monkeypatch, features, n_classes, fmt
+):
+    W = np.random.default_rng(2).standard_normal((n_classes, D + 1))
+    A = _design(features)
+    labels = (A @ W.T).argmax(axis=1)
+    Y = _targets(labels, n_classes)
+    V = W[1:] - W[:1] if n_classes == 2 else W  # (two classes: the score of class 1 less 0's)
+    A = A if fmt == "dense" else sparse.csr_array(A)
+    with monkeypatch.context() as patch:
+        patch.setattr(_separation, "_lp_margins", _no_lp)
+        assert separating_direction_exists(A, Y, np.ones(N), intercept=True, direction=V)
+    assert separating_direction_exists(A, Y, np.ones(N), intercept=True)  # the LP agrees
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_a_direction_that_misses_one_row_leaves_the_verdict_to_the_lp(features, n_classes):
+    # Overlapping classes, and a direction that separates every row but one: no proof, and the
+    # LP (samples, then all rows) says overlap.
+    labels = _overlapping(features, n_classes)
+    W = np.random.default_rng(4).standard_normal((n_classes, D + 1))
+    A = _design(features)
+    scores = A @ W.T
+    fitted = scores.argmax(axis=1)
+    fitted[0] = (fitted[0] + 1) % n_classes  # row 0's class is not its top score
+    Y = _targets(fitted, n_classes)
+    V = W[1:] - W[:1] if n_classes == 2 else W
+    assert not _separation._separates(A, Y, V)
+    Y = _targets(labels, n_classes)
+    assert separating_direction_exists(A, Y, np.ones(N), intercept=True, direction=V) is False
+
+
+def test_margins_of_the_rounding_size_are_no_proof():
+    # 0.1 + 0.2 - 0.3 is 5.6e-17 in float64, positive, but within the rounding of its terms;
+    # a margin of 1e-9 of the terms' size is not.
+    A = np.array([[0.1, 0.2, -0.3]])
+    assert not _separation._separates(A, np.ones((1, 1)), np.array([[1.0, 1.0, 1.0]]))
+    assert _separation._separates(A, np.ones((1, 1)), np.array([[1.0, 1.0, 1.0 - 1e-8]]))
+    assert not _separation._separates(A, np.zeros((1, 1)), np.array([[1.0, 1.0, 1.0]]))
+
+
+def test_the_direction_of_a_class_of_zero_weight_is_dropped_with_it(monkeypatch, features):
+    # With an intercept a class of total weight 0 leaves the question (its intercept goes to
+    # -inf whatever the data); its row of the direction goes with its column of Y.
+    W = np.random.default_rng(5).standard_normal((3, D + 1))
+    A = _design(features)
+    labels = (A @ W.T).argmax(axis=1)
+    weights = np.where(labels == 1, 0.0, 1.0)
+    V = W.copy()
+    V[1] = 1e3  # (the empty class's row would break every margin against it)
+    with monkeypatch.context() as patch:
+        patch.setattr(_separation, "_lp_margins", _no_lp)
+        assert separating_direction_exists(A, np.eye(3)[labels], weights, intercept=True,
+                                           direction=V)  # fmt: skip
