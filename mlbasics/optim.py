@@ -20,7 +20,7 @@ Learning-rate schedules
 
 Gradient clipping
     :func:`~mlbasics.optim.clip_grad_norm` rescales a list of gradients in place so that their joint
-    Euclidean norm is at most ``max_norm``.
+    Euclidean norm is at most ``max_norm``, to rounding (a few units in the last place above it).
 
 A training loop with all three (the gradient of ``0.5 * ||w - 1||^2`` is ``w - 1``):
 
@@ -1275,6 +1275,10 @@ def make_schedule(name, *, eta0, power_t=0.5, alpha=None, n_iter_no_change=5, to
 
 def clip_grad_norm(grads, max_norm):
     """Rescale the gradients in place so that their joint Euclidean norm is at most ``max_norm``.
+
+    To rounding: the clipped norm is ``max_norm`` times ``1 + delta`` with ``|delta|`` a few
+    units in the last place (above ``max_norm`` by up to 4.4e-16 relative in a fifth of random
+    float64 cases, as ``math.hypot`` measures it; a review).
 
     Parameters
     ----------

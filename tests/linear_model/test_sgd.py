@@ -427,12 +427,14 @@ def test_compiled_loop_equals_python_loop(small_binary, average, penalty, eta0):
 
 def _iterates_one_call_per_sample(problem, shape, settings, schedule, orders):
     """Run the compiled kernel one sample per call, the lazy L1 penalties caught up at the end
-    of each epoch only (as ``CompiledRun.epoch`` does): the run, and the exact mean (long
-    double) of the iterates made from update ``average_start`` on."""
+    of each epoch only (as ``CompiledRun.epoch`` does): the run, the exact mean (long double)
+    of the iterates made from update ``average_start`` on, and the number of folds of the scale
+    into ``V`` among those updates (the scale, which only decreases otherwise, went up)."""
     run = CompiledRun(np.zeros(shape), settings, True)
-    X, iterates = problem.X, []
+    X, iterates, folds = problem.X, [], 0
     for order in orders:
         for i in order:
+            scale = run.scal[0]
             args = (problem.Y, problem.sw, np.array([i]), epoch_rates(schedule, run.t, 1),
                     problem.alpha2, problem.alpha1, intercept_rate(problem.X, True),
                     settings.average_start, run.V, run.b, run.scal, run.q, run.acorr, run.bsum)  # fmt: skip
@@ -442,9 +444,10 @@ def _iterates_one_call_per_sample(problem, shape, settings, schedule, orders):
                 sgd_epoch_dense(X, *args)
             if run.t - 1 >= settings.average_start:  # the update just made is averaged
                 iterates.append(run.coef(averaged=False).astype(np.longdouble))
+                folds += int(run.scal[0] > scale)
         if problem.alpha1 > 0.0:
             l1_catch_up(run.V, run.q, run.scal, run.acorr, run.averaging)
-    return run, np.mean(iterates, axis=0)
+    return run, np.mean(iterates, axis=0), folds
 
 
 @pytest.mark.parametrize("penalty", [Penalty(0.0, 1.0), Penalty(1.0, 0.0), Penalty(0.5, 0.5)],
@@ -469,12 +472,14 @@ def test_lazy_average_equals_the_mean_of_iterates(penalty, n_classes, form, C):
     settings = SGDSettings(learning_rate="invscaling", eta0=0.3, average=150)
     schedule = build_schedule(settings, problem, n_iter_no_change=5, tol=None)
     orders = [rng.permutation(120) for _ in range(3)]
-    reference, mean = _iterates_one_call_per_sample(problem, obj.shape, settings, schedule, orders)
+    reference, mean, folds = _iterates_one_call_per_sample(
+        problem, obj.shape, settings, schedule, orders
+    )
+    if C == 0.001 and penalty.l2 > 0.0:
+        assert folds >= 2  # (what the case is for; with L1 alone the scale stays 1)
     run = CompiledRun(np.zeros(obj.shape), settings, True)
-    scales = []
     for order in orders:
         run.epoch(problem, order, schedule)
-        scales.append(run.scal[0])
     np.testing.assert_array_equal(run.V, reference.V)  # the same iterates
     averaged = run.coef(averaged=True)
     np.testing.assert_allclose(averaged, mean.astype(float), rtol=1e-10, atol=1e-13)
@@ -883,6 +888,17 @@ def test_max_iter_reached_warns(breast_cancer):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         LogisticRegression(**SGD, tol=None, max_iter=2, random_state=0).fit(X, y)
+
+
+def test_max_iter_warning_names_the_adaptive_schedules_rule(breast_cancer):
+    # A plateau of the adaptive schedule divides the rate, and only a rate below 1e-6 stops the
+    # run: the warning said "no improvement above tol for n_iter_no_change epochs" (a review).
+    X, y = breast_cancer
+    with pytest.warns(ConvergenceWarning, match="rate, divided by 5 after every") as caught:
+        LogisticRegression(**SGD, learning_rate="adaptive", max_iter=3, random_state=0).fit(X, y)
+    assert not any("no improvement above tol=" in str(w.message) for w in caught)
+    with pytest.warns(ConvergenceWarning, match="no improvement above tol=1e-12 for"):
+        LogisticRegression(**SGD, tol=1e-12, max_iter=2, random_state=0).fit(X, y)
 
 
 def test_early_stopping_uses_a_validation_split(breast_cancer):
