@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dis
+import io
 import math
 import os
 import re
@@ -348,6 +349,12 @@ def _check_plot_path(path: str, parser) -> None:
             f"--plot {path}: matplotlib cannot write .{extension} files; use one of "
             f"{', '.join('.' + name for name in sorted(formats))}"
         )
+    try:  # a figure with a text in that format: .pgf needs LaTeX (found missing after the fits)
+        trial = Figure()
+        trial.text(0.5, 0.5, "x")
+        trial.savefig(io.BytesIO(), format=extension)
+    except Exception as exc:  # (matplotlib raises RuntimeError, OSError, ... by backend)
+        parser.error(f"--plot {path}: matplotlib cannot write .{extension} here ({exc})")
 
 
 def _plotting():
@@ -464,6 +471,23 @@ def run_compare(args, parser) -> None:
 
 #: The most points ``--range`` may ask for.
 MAX_RANGE_POINTS = 1000
+#: The most columns ``bias-variance --estimator poly`` may expand the features into (a degree of
+#: 12 on 10 features is 646,646 columns: seconds per fit, 50 fits per degree).
+MAX_POLY_COLUMNS = 20_000
+
+
+def _check_poly_columns(parser, degrees, n_features) -> None:
+    """The polynomial expansion stays within :data:`MAX_POLY_COLUMNS` at every degree asked."""
+    largest = max(degrees)
+    columns = math.comb(n_features + largest, largest)  # monomials of degree <= largest
+    if columns > MAX_POLY_COLUMNS:
+        fits = [d for d in range(1, largest + 1)
+                if math.comb(n_features + d, d) <= MAX_POLY_COLUMNS]  # fmt: skip
+        advice = f"--range 1:{fits[-1]}:{fits[-1]}" if fits else "fewer features"
+        parser.error(
+            f"--estimator poly at degree {largest} on {n_features} features makes {columns:,} "
+            f"columns (at most {MAX_POLY_COLUMNS:,}); use {advice}"
+        )
 
 
 def range_scale(text, scale) -> str:
@@ -524,6 +548,8 @@ def run_bias_variance(args, parser) -> None:
     X, y, name = load_data(args)
     if not entry.regression:
         _check_classes(parser, y)
+    if args.estimator == "poly":
+        _check_poly_columns(parser, values, X.shape[1])
     X_train, X_test, y_train, y_test = train_test_split(
         X,
         y,
@@ -739,7 +765,8 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument(
         "--range",
         help="start:stop:num, e.g. 0.01:100:9: num values from start to stop, both included "
-        "(integer parameters rounded, repeats dropped)",
+        "(integer parameters rounded, repeats dropped); a negative start needs the = form, "
+        "--range=-2:2:5",
     )
     bv.add_argument(
         "--scale",

@@ -141,6 +141,50 @@ def test_plot_paths_are_checked_before_the_fits(tmp_path, capsys, monkeypatch):
         assert exit_info.value.code == 2 and "cannot write in /proc" in capsys.readouterr().err
 
 
+def test_a_plot_format_that_fails_to_save_is_found_before_the_fits(tmp_path, capsys, monkeypatch):
+    # .pgf is a format matplotlib lists, but it needs LaTeX: without it the fits ran and the
+    # command ended in a traceback (a review). A failing save is simulated here for .pgf.
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    save = Figure.savefig
+
+    def savefig(self, fname, *args, format=None, **kwargs):
+        if format == "pgf" or str(fname).endswith(".pgf"):
+            raise RuntimeError("'xelatex' not found")
+        return save(self, fname, *args, format=format, **kwargs)
+
+    def no_fits(*args, **kwargs):
+        raise AssertionError("the fits ran before the --plot check")
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    monkeypatch.setattr(cli, "run_bias_variance", no_fits)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bias-variance", "--plot", str(tmp_path / "curve.pgf")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "cannot write .pgf here ('xelatex' not found)" in err
+
+
+def test_a_polynomial_curve_too_wide_for_the_features_is_refused(tmp_path, capsys):
+    # The default degrees 1 to 12 suit the one-feature sine data; on 10 features degree 12 is
+    # 646,646 columns, and the run went on for minutes (a review).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 10))
+    lines = [",".join([*"abcdefghij", "t"])]
+    lines += [",".join(f"{v:.6f}" for v in (*row, row.sum())) for row in X]
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(lines))
+    argv = ["bias-variance", "--estimator", "poly", "--csv", str(path), "--target", "t",
+            "--no-progress"]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "degree 12 on 10 features makes 646,646 columns" in err and "--range 1:7:7" in err
+    # (within the bound: comb(10 + 7, 7) = 19,448 columns)
+    assert main([*argv, "--range", "1:2:2", "--rounds", "2"]) == 0
+
+
 @pytest.mark.parametrize(
     "options, axis",
     [(["--range", "0.01:100:5", "--scale", "linear"], "linear"),

@@ -411,7 +411,9 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
     subtask below it (its count is not known in advance), the objective and gap m - M in the
     trace. A callback returning True at the end of a chunk ends that problem's SMO there: the
     solution is feasible and its bias and certificate are computed as after a converged run;
-    the next problems still run (each has its own chunks to stop). The callbacks get the model as it
+    the next problems still run (each has its own chunks to stop; True at the end of a
+    one-vs-one problem's own task is ignored, since the model needs every problem). The QP solver
+    reports no chunks: a callback cannot stop it. The callbacks get the model as it
     stands after each chunk: the current alpha, the bias of the variables still active,
     ``n_iter_``, ``objective_`` and ``convergence_`` so far (the last optimality entry of the last
     trace is the current gap m - M); with more than two classes, the problems not yet started
