@@ -13,7 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from .._validation import canonical_sparse
 from ..kernels import callable_kernel_input, callable_kernel_rows, is_two_d
 from ._logistic import LOGISTIC_ATTRIBUTES, logistic_report
-from ._report import KKTReport
+from ._report import KKTReport, model_name
 from ._svm import SVM_ATTRIBUTES, svm_report
 
 __all__ = ["assert_kkt", "check_kkt", "duality_gaps"]
@@ -35,20 +35,44 @@ def _parameters(model) -> dict:
 class _RefitModel:
     """A fitted cross-validated logistic regression (scikit-learn's ``LogisticRegressionCV``)
     read as the model it refit on the whole data: ``C`` and ``l1_ratio`` are the chosen ``C_``
-    and ``l1_ratio_``, every other attribute is the model's own."""
+    and ``l1_ratio_``, ``intercept_scaling`` the one of the refit (see :func:`_refit_models`),
+    every other attribute is the model's own. Reports name the model's class."""
 
-    def __init__(self, model, C, l1_ratio):
+    def __init__(self, model, C, l1_ratio, intercept_scaling):
         self._model, self.C, self.l1_ratio = model, C, l1_ratio
+        self.intercept_scaling = intercept_scaling
+        self.report_name = type(model).__name__
 
     def __getattr__(self, name):
         return getattr(self._model, name)
 
 
-def _refit_model(model):
-    """``model``, or the :class:`_RefitModel` of a fitted ``LogisticRegressionCV`` (which has
-    ``C_`` where a logistic regression has ``C``)."""
+def _check_feature_names(model, X) -> None:
+    """A DataFrame ``X`` has the columns the model was fitted on, in their order (reordered
+    columns were judged as other data: a failed report where ``predict`` raises, a review)."""
+    fitted = getattr(model, "feature_names_in_", None)
+    if fitted is None or not hasattr(X, "columns"):
+        return
+    given = np.asarray(X.columns, dtype=object)
+    fitted = np.asarray(fitted, dtype=object)
+    if given.shape != fitted.shape or np.any(given != fitted):
+        raise ValueError(
+            f"X's columns are not the features {model_name(model)} was fitted on, in their "
+            f"order: fitted on {fitted.tolist()[:8]}, given {given.tolist()[:8]} (first 8). "
+            "Pass X[model.feature_names_in_]."
+        )
+
+
+def _refit_models(model) -> list:
+    """``[model]``, or the readings (:class:`_RefitModel`) of a fitted ``LogisticRegressionCV``
+    (which has ``C_`` where a logistic regression has ``C``) as the model it refit.
+
+    Two readings with liblinear and an ``intercept_scaling`` other than 1: scikit-learn (1.9)
+    refits without passing it on, at 1, while its folds used it (the refit equals
+    ``LogisticRegression(intercept_scaling=1)`` to the last digit, and judged at 5 it failed:
+    a review); both are judged and the one under which the model is optimal reported."""
     if hasattr(model, "C") or not hasattr(model, "C_") or not hasattr(model, "coef_"):
-        return model
+        return [model]
     name = type(model).__name__
     if _parameters(model).get("refit", True) is False:
         raise ValueError(
@@ -65,7 +89,10 @@ def _refit_model(model):
                 f"({chosen!r}), one problem per class, not one multinomial problem."
             )
         values[attribute] = chosen[0]
-    return _RefitModel(model, values["C_"], values["l1_ratio_"])
+    scalings = [float(getattr(model, "intercept_scaling", 1.0))]
+    if getattr(model, "solver", None) == "liblinear" and getattr(model, "fit_intercept", True):
+        scalings = list(dict.fromkeys([*scalings, 1.0]))
+    return [_RefitModel(model, values["C_"], values["l1_ratio_"], s) for s in scalings]
 
 
 def _kind(model) -> str:
@@ -75,7 +102,7 @@ def _kind(model) -> str:
         # scikit-learn's NuSVC has every attribute of a C-SVM, with C = 0.0 (unused); its SVC has
         # an attribute nu = 0.0 too, but no parameter nu
         raise TypeError(
-            f"check_kkt cannot judge {type(model).__name__}: it is a nu-SVC (nu={model.nu!r}), "
+            f"check_kkt cannot judge {model_name(model)}: it is a nu-SVC (nu={model.nu!r}), "
             "whose problem bounds the dual variables through nu, not C; nu-SVC is not a "
             "supported kind (check_kkt judges C-SVMs and logistic regressions)."
         )
@@ -89,7 +116,7 @@ def _kind(model) -> str:
         logistic_missing = [f"a logistic loss (it has loss={loss!r})"]
     fitted = hasattr(model, "classes_") or hasattr(model, "coef_")
     raise TypeError(
-        f"check_kkt cannot judge {type(model).__name__}: a kernel SVM needs "
+        f"check_kkt cannot judge {model_name(model)}: a kernel SVM needs "
         f"{', '.join(SVM_ATTRIBUTES)} (missing: {', '.join(svm_missing)}); a logistic "
         f"regression needs {', '.join(LOGISTIC_ATTRIBUTES)} (missing: "
         f"{', '.join(logistic_missing)}). "
@@ -118,12 +145,12 @@ def _check_C(model, kind) -> None:
     C = model.C
     if isinstance(C, (bool, np.bool_)) or not isinstance(C, numbers.Real):
         raise TypeError(
-            f"{type(model).__name__}.C must be a real number; got {C!r} of type {type(C).__name__}."
+            f"{model_name(model)}.C must be a real number; got {C!r} of type {type(C).__name__}."
         )
     finite = bool(np.isfinite(C)) or kind == "logistic"
     if not (C > 0 and finite):  # also rejects NaN
         what = "positive and finite" if kind == "svm" else "positive"
-        raise ValueError(f"{type(model).__name__}.C must be {what}; got C={C!r}.")
+        raise ValueError(f"{model_name(model)}.C must be {what}; got C={C!r}.")
 
 
 def _expected_features(model, kind):
@@ -145,13 +172,13 @@ def _check_features(model, kind, X):
     expected = _expected_features(model, kind)
     if expected is not None and X.ndim != 2:  # (a callable kernel's X, as given)
         raise ValueError(
-            f"X has {X.ndim} dimension(s) but {type(model).__name__} was fitted on rows of "
+            f"X has {X.ndim} dimension(s) but {model_name(model)} was fitted on rows of "
             f"{expected} features: the KKT conditions are about the training data; pass X as "
             "given to fit."
         )
     if expected is not None and X.shape[1] != expected:
         raise ValueError(
-            f"X has {X.shape[1]} features but {type(model).__name__} was fitted on {expected} "
+            f"X has {X.shape[1]} features but {model_name(model)} was fitted on {expected} "
             "features: the KKT conditions are about the training data; pass X as given to fit."
         )
 
@@ -169,7 +196,9 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
       :class:`mlbasics.LogisticRegression` and :class:`sklearn.linear_model.LogisticRegression`
       with the L2, L1, elastic-net or no penalty, binary or multinomial; also
       :class:`sklearn.linear_model.LogisticRegressionCV` (``refit=True``), judged as the model
-      it refit on the whole data, at the chosen ``C_`` and ``l1_ratio_``;
+      it refit on the whole data, at the chosen ``C_`` and ``l1_ratio_`` (with liblinear, at
+      its ``intercept_scaling`` and at 1, where scikit-learn's refit puts it: the better
+      report);
     * a :class:`~sklearn.pipeline.Pipeline` ending in one of those: ``X`` goes through the
       other steps' ``transform`` first. That is the data the last step was fitted on only when
       each step's ``fit_transform`` equals its ``fit`` then ``transform``; for a step that
@@ -341,11 +370,13 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         # not the list of attributes an unfitted model lacks (other objects are read through
         # their attributes alone, whatever provides them)
         check_is_fitted(model)
+    _check_feature_names(model, X)
     while hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline (nested too)
         if len(model.steps) > 1:
             X = model[:-1].transform(X)
         model = model[-1]
-    model = _refit_model(model)
+    readings = _refit_models(model)
+    model = readings[0]
     kind = _kind(model)
     _check_C(model, kind)
     # a callable kernel alone reads X (integer indices, strings): kept as given, as in fit
@@ -387,9 +418,13 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         )
     if kind == "svm":
         return svm_report(model, X, y_index, sample_weight, tol)
-    return logistic_report(
-        model, X, y_index, sample_weight, tol, refine="auto" if auto else int(refine)
-    )
+    reports = [
+        logistic_report(
+            reading, X, y_index, sample_weight, tol, refine="auto" if auto else int(refine)
+        )
+        for reading in readings
+    ]
+    return min(reports, key=lambda r: (not r.ok, max(r.violations.values())))
 
 
 def assert_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KKTReport:

@@ -28,7 +28,7 @@ from .._dense_products import curvature_product_dense, one_pass_ready
 from .._threads import serial_dot
 from .._validation import abs_max, class_weights, flat_columns
 from ..kernels import row_blocks
-from ._report import KKTReport, worst_indices
+from ._report import KKTReport, model_name, worst_indices
 
 __all__ = ["LOGISTIC_ATTRIBUTES", "logistic_report", "penalty_strengths"]
 
@@ -1226,7 +1226,7 @@ def logistic_report(
     for name, value in (("coef_", coef), ("intercept_", intercept)):
         if not np.all(np.isfinite(value)):
             raise ValueError(
-                f"{type(model).__name__}.{name} holds NaN or infinite values: not a fitted model "
+                f"{model_name(model)}.{name} holds NaN or infinite values: not a fitted model "
                 "whose optimality can be judged."
             )
     C, l1, l2 = penalty_strengths(model)
@@ -1370,7 +1370,7 @@ def logistic_report(
                 "the gradient (features with\n  large values or means amplify it). Standardise "
                 "the features (StandardScaler in a Pipeline)\n  to check the model."
             )
-    described = f"{type(model).__name__} (logistic, {name_penalty} penalty, {n_classes} classes"
+    described = f"{model_name(model)} (logistic, {name_penalty} penalty, {n_classes} classes"
     if newton:
         described += f"; dual point from {newton} damped Newton iterations"
     elif used:

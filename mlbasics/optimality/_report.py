@@ -84,6 +84,11 @@ class KKTReport:
         With ``worst_of="features"``, the index that stands for the intercept in ``worst``: the
         number of columns of ``X`` (one past the last); printed as ``intercept``. None when the
         model has none.
+    caveat : str
+        A limit of the certificate itself, printed whatever the verdict; empty when there is
+        none. An SVM whose kernel matrix is not positive semidefinite (or was too large to
+        check) gets one: its primal is not convex, and ``ok`` then certifies a KKT point, not
+        an optimum.
     """
 
     violations: dict
@@ -98,6 +103,7 @@ class KKTReport:
     worst_of: str = "samples"
     intercept_index: int | None = None
     thresholds: dict = field(default_factory=dict)
+    caveat: str = ""
     ok: bool = field(init=False)
 
     def __post_init__(self):
@@ -148,10 +154,17 @@ class KKTReport:
         )
         if self.advice and not self.ok:
             lines.append(f"  {self.advice}")
+        if self.caveat:
+            lines.append(f"  {self.caveat}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<KKTReport ok={self.ok} violations={self.violations!r}>"
+
+
+def model_name(model) -> str:
+    """The class name a report gives ``model`` (a wrapper's ``report_name``: the model's own)."""
+    return getattr(model, "report_name", type(model).__name__)
 
 
 def worst_indices(residual: np.ndarray, index: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ store ``dual_coef_`` (``y_i alpha_i`` of the support vectors in libsvm's one-vs-
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from itertools import combinations
 
@@ -82,20 +83,13 @@ def _kernel_products(model, X, W, rows, left=None):
     ``rows`` are the rows of ``X`` that are the support vectors (see :func:`_support_rows`);
     ``left``, when given, the rows of ``X`` to compute the products for (default: all).
     """
-    fitted = getattr(model, "_kernel_spec", None)
     kernel = fitted_kernel(model)
     if isinstance(kernel, str) and kernel == "precomputed":
         return _dense((X if left is None else X[left])[:, rows]) @ W
     SV = model.support_vectors_
-    if callable(kernel):
-        if SV.shape[0] != len(rows):  # scikit-learn keeps no support vectors for a callable
-            SV = X[rows]
-        spec = KernelSpec(kernel)
-    elif fitted is not None:
-        spec = fitted
-    else:
-        gamma = resolve_gamma(model.gamma, X) if kernel in ("rbf", "poly", "sigmoid") else 1.0
-        spec = KernelSpec(kernel, gamma, float(model.coef0), int(model.degree))
+    if callable(kernel) and SV.shape[0] != len(rows):
+        SV = X[rows]  # scikit-learn keeps no support vectors for a callable
+    spec = _kernel_spec(model, X, kernel)
     X_left = X if left is None else X[left]
     if kernel == "linear":
         # X (SV' W): the same products, rounded at the size of x'w rather than of x'x_j (rows
@@ -114,6 +108,64 @@ def _kernel_products(model, X, W, rows, left=None):
     for block, values in spec.blocks(X_left, SV):
         out[block] = values @ W
     return out
+
+
+def _kernel_spec(model, X, kernel) -> KernelSpec:
+    """The :class:`~mlbasics.kernels.KernelSpec` of a fitted SVM (not precomputed)."""
+    if callable(kernel):
+        return KernelSpec(kernel)
+    fitted = getattr(model, "_kernel_spec", None)
+    if fitted is not None:
+        return fitted
+    gamma = resolve_gamma(model.gamma, X) if kernel in ("rbf", "poly", "sigmoid") else 1.0
+    return KernelSpec(kernel, gamma, float(model.coef0), int(model.degree))
+
+
+def _definiteness_note(model, X, used, support) -> str:
+    """A note for the report when the kernel matrix is not shown positive semidefinite.
+
+    Everything the report computes assumes a convex primal. A kernel that is not PSD by
+    construction (sigmoid, polynomial with ``coef0 < 0``, precomputed, callable) has its matrix
+    on the training samples of positive weight ``used`` checked (up to
+    :data:`~mlbasics.svm._checks.EIGENVALUE_CHECK_MAX` of them, else on the support vectors):
+    an eigenvalue below ``-INDEFINITE_RTOL`` times the largest (the QP solver's threshold for
+    rounding) makes the primal unbounded below, and a passing report a KKT point only (a review:
+    a sigmoid fit on iris passed at 1e-6, its primal falling to -2.3e6 along an eigenvector of
+    eigenvalue -4.67). Empty when the matrix is PSD or the kernel is PSD by construction.
+    """
+    from ..svm._checks import EIGENVALUE_CHECK_MAX
+    from ..svm._qp import INDEFINITE_RTOL
+
+    kernel = fitted_kernel(model)
+    named = isinstance(kernel, str)
+    if named and (kernel in ("linear", "rbf") or (kernel == "poly" and model.coef0 >= 0)):
+        return ""
+    what = f"{kernel} kernel" if named else "callable kernel"
+    rows, where = used, "training samples"
+    if len(rows) > EIGENVALUE_CHECK_MAX:
+        rows, where = support, "support vectors"
+    if len(rows) > EIGENVALUE_CHECK_MAX:
+        return (
+            f"note: a {what} need not be positive semidefinite, and its matrix on "
+            f"{len(rows)} support vectors was not checked (at most {EIGENVALUE_CHECK_MAX}): "
+            "a pass certifies a KKT point, an optimum only if that matrix is PSD"
+        )
+    if named and kernel == "precomputed":
+        gram = _dense(X[rows][:, rows])
+    else:
+        gram = _kernel_spec(model, X, kernel).matrix(X[rows], X[rows])
+    from scipy.linalg import eigvalsh
+
+    values = eigvalsh(0.5 * (gram + gram.T))
+    if len(values) == 0 or values[0] >= -INDEFINITE_RTOL * max(values[-1], 0.0):
+        return ""
+    partial = " (rows beyond the support vectors unchecked)" if where != "training samples" else ""
+    return (
+        f"note: the {what}'s matrix on the {where} has eigenvalues down to {values[0]:.3g} "
+        f"(largest {values[-1]:.3g}){partial}: not positive semidefinite, so the primal is not "
+        "convex (unbounded below): a pass certifies a KKT point, not an optimum, and P - D "
+        "bounds nothing"
+    )
 
 
 def _balanced(y, alpha):
@@ -536,13 +588,18 @@ def svm_report(model, X, y_index, sample_weight, tol) -> KKTReport:
     _check_attributes(model)
     _check_training_data(model, X)
     upper_all = _bounds(model, y_index, sample_weight)
+    support_readings = list(_support_rows(model, X, y_index, sample_weight))
     reports = [
-        _report_at(model, X, y_index, upper_all, rows, loss, tol)
-        for rows in _support_rows(model, X, y_index, sample_weight)
+        _report_at(model, X, y_index, upper_all, rows, loss, tol) for rows in support_readings
     ]
     # several readings of support_ fit the data only when it cannot tell them apart: the model
     # is the one under which it is optimal
-    return min(reports, key=lambda r: (not r.ok, max(r.violations.values())))
+    best, support = min(
+        zip(reports, support_readings, strict=True),
+        key=lambda pair: (not pair[0].ok, max(pair[0].violations.values())),
+    )
+    note = _definiteness_note(model, X, np.flatnonzero(upper_all > 0), support)
+    return dataclasses.replace(best, caveat=note) if note else best
 
 
 def _report_at(model, X, y_index, upper_all, support, loss, tol) -> KKTReport:

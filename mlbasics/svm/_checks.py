@@ -289,15 +289,17 @@ def check_kernel_range(spec: KernelSpec, top_squared_norm: float = 0.0, gram=Non
         if top > FLOAT32_MAX:
             raise ValueError(
                 f"the kernel matrix has entries up to {top:.3g} in absolute value, beyond "
-                f"{FLOAT32_MAX:.3g}: SVC keeps kernel values in float32. Divide the kernel "
+                f"{FLOAT32_MAX:.3g}: SVC takes kernel values within float32's range (SMO caches "
+                "them in float32; solver='qp' is held to the same range). Divide the kernel "
                 "matrices (of fit and of predict) by a constant s and multiply C by s: the "
                 "decisions are the same (dual_coef_ is multiplied by s)."
             )
         if 0.0 < top < FLOAT32_TINY:
             raise ValueError(
                 f"the kernel matrix has entries only up to {top:.3g} in absolute value, below "
-                f"{FLOAT32_TINY:.3g}, the smallest normal float32: SVC keeps kernel values in "
-                "float32 and would lose their digits. Multiply the kernel matrices (of fit and "
+                f"{FLOAT32_TINY:.3g}, the smallest normal float32: SVC takes kernel values within "
+                "float32's range (SMO caches them in float32 and would lose their digits; "
+                "solver='qp' is held to the same range). Multiply the kernel matrices (of fit and "
                 "of predict) by a constant s and divide C by s: the decisions are the same "
                 "(dual_coef_ is divided by s)."
             )
@@ -324,7 +326,8 @@ def check_kernel_range(spec: KernelSpec, top_squared_norm: float = 0.0, gram=Non
             advice = "Use a smaller degree, gamma or coef0, or scale the features"
         raise ValueError(
             f"the {kernel} kernel is out of range: {cause}, beyond {FLOAT32_MAX:.3g}, the "
-            f"largest value SVC keeps (its kernel cache is float32). {advice}."
+            f"largest value SVC takes (SMO's kernel cache is float32; solver='qp' is held to "
+            f"the same range). {advice}."
         )
     # The largest value, bounded above: the diagonal's for the linear and polynomial kernels,
     # the argument's bound for the sigmoid (|tanh(t)| <= |t|; the RBF's diagonal is 1).
@@ -341,8 +344,8 @@ def check_kernel_range(spec: KernelSpec, top_squared_norm: float = 0.0, gram=Non
         raise ValueError(
             f"the {kernel} kernel's values are at most {at_most} (largest squared norm of a "
             f"sample {top_squared_norm:.3g}), below {FLOAT32_TINY:.3g}, the smallest normal "
-            "float32: SVC keeps kernel values in float32 (as libsvm does) and would lose their "
-            f"digits. {advice} (the same problem at another scale: multiplying the features by s "
+            "float32: SMO keeps kernel values in float32 (as libsvm does) and would lose their "
+            f"digits, and solver='qp' is held to the same range. {advice} (the same problem at another scale: multiplying the features by s "
             "divides the linear kernel's C by s^2)."
         )
 

@@ -2410,3 +2410,68 @@ def test_unpenalised_model_short_along_a_nearly_flat_real_direction_fails():
     # cut at 1e-12, which passed this model at tol=1e-5)
     assert not report.ok
     assert report.violations["Newton decrement"] >= 0.5 * above / optimum.objective_
+
+
+def test_liblinear_cv_is_judged_at_the_intercept_scaling_of_its_refit(breast_cancer):
+    # scikit-learn (1.9) refits LogisticRegressionCV without its intercept_scaling, at 1: the
+    # refit equals LogisticRegression(intercept_scaling=1) and was judged at 5, failing (a
+    # review). Both readings are judged; the report names the model's own class.
+    X, y = breast_cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # (defaults changing in scikit-learn 1.10)
+        cv = sk_linear.LogisticRegressionCV(Cs=[1.0], cv=3, solver="liblinear",
+                                            intercept_scaling=5, tol=1e-10,
+                                            max_iter=10_000).fit(X, y)  # fmt: skip
+    report = check_kkt(cv, X, y, tol=1e-6)
+    assert report.ok, report
+    assert report.model.startswith("LogisticRegressionCV (logistic")
+    # a model of the intercept_scaling=5 problem is judged at 5, not passed at 1
+    at_5 = sk_linear.LogisticRegression(C=1.0, solver="liblinear", intercept_scaling=5,
+                                        tol=1e-10, max_iter=10_000).fit(X, y)  # fmt: skip
+    assert check_kkt(at_5, X, y, tol=1e-6).ok
+    assert np.abs(at_5.coef_ - cv.coef_).max() > 1e-3  # (two different problems)
+    at_5.intercept_scaling = 1.0
+    assert not check_kkt(at_5, X, y, tol=1e-6).ok
+
+
+def test_a_dataframe_with_other_columns_is_refused_by_name():
+    pd = pytest.importorskip("pandas")
+    data = load_breast_cancer(as_frame=True)
+    X = pd.DataFrame(StandardScaler().fit_transform(data.data), columns=data.data.columns)
+    y = data.target.to_numpy()
+    for model in (LogisticRegression(), sk_linear.LogisticRegression(), SVC()):
+        model.fit(X, y)
+        assert check_kkt(model, X, y).ok
+        with pytest.raises(ValueError, match=r"not the features .* was fitted on, in their order"):
+            check_kkt(model, X[X.columns[::-1]], y)
+
+
+@pytest.mark.parametrize("make", [SVC, sk_svm.SVC], ids=["mlbasics", "sklearn"])
+def test_an_indefinite_kernel_gets_a_caveat_in_the_report(iris, make):
+    # The sigmoid kernel on iris 0/1: eigenvalues down to -4.67 (largest 53.4). The primal is
+    # unbounded below (at v + 1000 u_min it is -2.3e6 against 5.8 at the model), so a pass
+    # certifies a KKT point only, and the report now says so (a review).
+    X, y = iris
+    X, y = X[y < 2], y[y < 2]
+    sigmoid = make(kernel="sigmoid", tol=1e-8).fit(X, y)
+    K = np.tanh(X @ X.T / X.shape[1] / X.var() + 0.0)  # (gamma="scale", coef0=0)
+    assert np.linalg.eigvalsh(K)[0] < -1.0
+    report = check_kkt(sigmoid, X, y, tol=1e-6)
+    assert report.ok
+    assert "not positive semidefinite" in report.caveat and report.caveat in str(report)
+    assert check_kkt(make(kernel="rbf").fit(X, y), X, y).caveat == ""
+    # a precomputed Gram matrix is checked, not trusted
+    gram = X @ X.T
+    assert check_kkt(make(kernel="precomputed").fit(gram, y), gram, y).caveat == ""
+    assert "not positive semidefinite" in check_kkt(make(kernel="precomputed").fit(K, y), K,
+                                                    y).caveat  # fmt: skip
+
+
+def test_a_kernel_matrix_too_large_to_check_is_said_unchecked(iris, monkeypatch):
+    from mlbasics.svm import _checks
+
+    X, y = iris
+    model = SVC(kernel="poly", coef0=-1.0).fit(X, y)
+    monkeypatch.setattr(_checks, "EIGENVALUE_CHECK_MAX", 5)
+    assert "was not checked" in check_kkt(model, X, y).caveat
+    assert check_kkt(SVC(kernel="poly", coef0=1.0).fit(X, y), X, y).caveat == ""
