@@ -86,6 +86,8 @@ def separating_direction_exists(A, Y, weights, *, intercept=False, direction=Non
         None when the problem is too large for the check or the LP solver fails.
     """
     used = weights > 0
+    if not used.any():  # no loss at all: every coefficient is a minimiser
+        return False
     if not used.all():
         A = A[used]
         Y = Y[used]

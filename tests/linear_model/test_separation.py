@@ -237,3 +237,14 @@ def test_the_direction_of_a_class_of_zero_weight_is_dropped_with_it(monkeypatch,
         patch.setattr(_separation, "_lp_margins", _no_lp)
         assert separating_direction_exists(A, np.eye(3)[labels], weights, intercept=True,
                                            direction=V)  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_no_row_of_positive_weight_separates_nothing(features, fmt, n_classes):
+    # (dense returned False or, for 3 classes with an intercept, an argmax error; sparse a
+    # zero-size reduction error: fit cannot get here, a direct call could)
+    A = _design(features[:50])
+    A = A if fmt == "dense" else sparse.csr_array(A)
+    Y = _targets(np.arange(50) % n_classes, n_classes)
+    assert separating_direction_exists(A, Y, np.zeros(50), intercept=True) is False
