@@ -317,8 +317,10 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         there (see the SVM theory page).
     max_iter : int or None, default=None
         Cap on SMO pair updates per binary problem. None (or -1, scikit-learn's spelling of "no
-        limit") means ``max(10**7, 100 n)``: always finite, and a
-        :class:`~sklearn.exceptions.ConvergenceWarning` says when it was reached.
+        limit") means ``max(10**7, 100 n)``, ten times that for the batched working sets (their
+        local SMOs make 4 to 7 times as many pair updates as the pair SMO on the same problem):
+        always finite, and a :class:`~sklearn.exceptions.ConvergenceWarning` says when it was
+        reached.
     class_weight : dict, "balanced" or None, default=None
         Multiplies ``C`` per class. "balanced" weighs class ``k`` by ``n / (n_classes n_k)`` with
         ``n_k`` the class's total sample weight (the convention of scikit-learn's
@@ -366,7 +368,8 @@ class SVC(CallbackSupport, ClassifierMixin, BaseEstimator):
         ``obj``).
     duality_gap_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
         Primal minus dual objective of every binary problem: ``P(f) - D(alpha) >= 0``, zero at the
-        optimum. ``P`` is evaluated at the fitted ``f`` with the solver's final gradient (no extra
+        optimum, up to rounding (-2.9e-6, 2e-9 of the objective, for the logistic loss with an
+        rbf kernel at ``C = 1e8``). ``P`` is evaluated at the fitted ``f`` with the solver's final gradient (no extra
         kernel evaluation; for a problem that did not converge, and for one checked in float64
         (small ``tol``), that gradient is recomputed with float64 kernel values over the support
         vectors); :func:`mlbasics.optimality.check_kkt` recomputes it independently from the

@@ -499,3 +499,27 @@ def test_a_slow_run_at_a_large_c_is_pointed_to_a_lower_c_or_the_qp_solver():
     with pytest.warns(ConvergenceWarning, match=r"lower C .*, or use solver='qp'"):
         SVC(kernel="linear", C=1e4, tol=1e-5, max_iter=20_000).fit(X, y)
     assert SVC(kernel="linear", C=1e4, tol=1e-5, solver="qp").fit(X, y).converged_
+
+
+def test_a_logistic_run_that_stops_moving_is_refined_not_run_to_max_iter(breast_cancer):
+    # At tol=1e-11 a variable of 1.5e-12 shuttled by 1.9e-23 while its partner's steps rounded
+    # to nothing: ten million steps (33 s), a gap of 3.9e-5 and "increase max_iter", where
+    # tol=1e-10 converged in 11 562 (a review). Now the stall ends the run and the float64
+    # gradient restarts it.
+    X, y = breast_cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SVC(kernel="linear", loss="logistic", C=1.0, tol=1e-11).fit(X, y)
+    assert model.converged_ and model.n_iter_[0] < 200_000
+    assert check_kkt(model, X, y, tol=1e-9).ok
+
+
+def test_a_hinge_run_that_stops_moving_says_tol_is_below_its_resolution():
+    # At tol=1e-13 no alpha moved for millions of steps (the hinge loop had no stall test):
+    # ten million steps (16 s), a float64 gap of 2.5e-4 (a review); tol=1e-12 converges.
+    X, y = make_classification(300, 10, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    with pytest.warns(ConvergenceWarning, match="tol is below what SMO resolves") as caught:
+        model = SVC(kernel="linear", C=100.0, tol=1e-13).fit(X, y)
+    assert not any("Increase max_iter" in str(w.message) for w in caught)
+    assert model.n_iter_[0] < 1_000_000 and model.duality_gap_[0] < 1e-8
