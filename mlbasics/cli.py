@@ -479,11 +479,15 @@ MAX_POLY_COLUMNS = 20_000
 def _check_poly_columns(parser, degrees, n_features) -> None:
     """The polynomial expansion stays within :data:`MAX_POLY_COLUMNS` at every degree asked."""
     largest = max(degrees)
+    if largest < 0:  # (scikit-learn's own message names the valid degrees)
+        return
     columns = math.comb(n_features + largest, largest)  # monomials of degree <= largest
     if columns > MAX_POLY_COLUMNS:
-        fits = [d for d in range(1, largest + 1)
-                if math.comb(n_features + d, d) <= MAX_POLY_COLUMNS]  # fmt: skip
-        advice = f"--range 1:{fits[-1]}:{fits[-1]}" if fits else "fewer features"
+        fits = 0  # the largest degree within the bound
+        while math.comb(n_features + fits + 1, fits + 1) <= MAX_POLY_COLUMNS:
+            fits += 1
+        points = min(fits, MAX_RANGE_POINTS)
+        advice = f"--range 1:{fits}:{points}" if fits else "fewer features"
         parser.error(
             f"--estimator poly at degree {largest} on {n_features} features makes {columns:,} "
             f"columns (at most {MAX_POLY_COLUMNS:,}); use {advice}"

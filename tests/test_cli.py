@@ -183,6 +183,17 @@ def test_a_polynomial_curve_too_wide_for_the_features_is_refused(tmp_path, capsy
     assert "degree 12 on 10 features makes 646,646 columns" in err and "--range 1:7:7" in err
     # (within the bound: comb(10 + 7, 7) = 19,448 columns)
     assert main([*argv, "--range", "1:2:2", "--rounds", "2"]) == 0
+    # one feature: the advice stays within --range's 1000 points (a review)
+    with pytest.raises(SystemExit):
+        main(["bias-variance", "--estimator", "poly", "--range", "1:30000:5", "--no-progress"])
+    assert "use --range 1:19999:1000" in capsys.readouterr().err
+    # negative degrees: scikit-learn's message, not math.comb's traceback (a review)
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--range=-5:-1:3", "--rounds", "2"])
+    assert (
+        exit_info.value.code == 2
+        and "must be an int in the range [0, inf)" in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize(

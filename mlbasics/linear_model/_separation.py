@@ -109,8 +109,8 @@ def _separates(A, Y, V) -> bool:
 
     The margins are ``(v_{y_i} - v_k)^T a_i`` for every class ``k != y_i`` (``y_i v^T a_i``,
     ``y_i = +-1``, for two classes), each required to exceed :data:`ROUNDING_MARGIN` times the
-    absolute products ``|a_i|^T (|v_{y_i}| + |v_k|)``, so that no rounding of the scores can
-    have made it positive. This is complete separation, proven by ``V`` itself; an unpenalised fit
+    absolute products ``|a_i|^T (|v_{y_i}| + |v_k|)`` and the smallest normal float, so that no
+    rounding of the scores can have made it positive. This is complete separation, proven by ``V`` itself; an unpenalised fit
     on such data ends on such a direction (4 classes, 40,000 x 50: smallest margin 8.5, where the
     LP on all rows took 56 to 81 s). Quasi-complete separation (some ties) is left to the LP.
     """
@@ -118,7 +118,9 @@ def _separates(A, Y, V) -> bool:
     if A.shape[0] == 0 or V.shape != (Y.shape[1], A.shape[1]) or not np.isfinite(V).all():
         return False
     scores = np.asarray(A @ V.T)
-    bounds = ROUNDING_MARGIN * np.asarray(abs(A) @ np.abs(V).T)
+    # (at least the smallest normal float: products in the subnormal range round by an absolute
+    # 2.5e-324 each, which the relative bound, underflowed to 0, let through: a review)
+    bounds = np.maximum(ROUNDING_MARGIN * np.asarray(abs(A) @ np.abs(V).T), np.finfo(float).tiny)
     if Y.shape[1] == 1:
         sign = 2.0 * Y[:, 0] - 1.0
         return bool((sign * scores[:, 0] > bounds[:, 0]).all())

@@ -370,7 +370,8 @@ def check_kkt(model, X, y, *, tol=1e-3, sample_weight=None, refine="auto") -> KK
         # not the list of attributes an unfitted model lacks (other objects are read through
         # their attributes alone, whatever provides them)
         check_is_fitted(model)
-    _check_feature_names(model, X)
+    if not hasattr(model, "steps"):  # (a pipeline's steps read columns their own way, by name)
+        _check_feature_names(model, X)
     while hasattr(model, "steps") and hasattr(model, "__getitem__"):  # a Pipeline (nested too)
         if len(model.steps) > 1:
             X = model[:-1].transform(X)

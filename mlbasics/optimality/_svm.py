@@ -127,7 +127,8 @@ def _definiteness_note(model, X, used, support) -> str:
     Everything the report computes assumes a convex primal. A kernel that is not PSD by
     construction (sigmoid, polynomial with ``coef0 < 0``, precomputed, callable) has its matrix
     on the training samples of positive weight ``used`` checked (up to
-    :data:`~mlbasics.svm._checks.EIGENVALUE_CHECK_MAX` of them, else on the support vectors):
+    :data:`~mlbasics.svm._checks.EIGENVALUE_CHECK_MAX` of them, else on the support vectors, and
+    the note then says that the other rows were not checked):
     an eigenvalue below ``-INDEFINITE_RTOL`` times the largest (the QP solver's threshold for
     rounding) makes the primal unbounded below, and a passing report a KKT point only (a review:
     a sigmoid fit on iris passed at 1e-6, its primal falling to -2.3e6 along an eigenvector of
@@ -158,7 +159,14 @@ def _definiteness_note(model, X, used, support) -> str:
 
     values = eigvalsh(0.5 * (gram + gram.T))
     if len(values) == 0 or values[0] >= -INDEFINITE_RTOL * max(values[-1], 0.0):
-        return ""
+        if where == "training samples":
+            return ""
+        return (  # (a PSD block of the support vectors says nothing of the other rows: a review)
+            f"note: a {what} need not be positive semidefinite; its matrix on the "
+            f"{len(rows)} support vectors is, on the {len(used)} training samples it was not "
+            f"checked (at most {EIGENVALUE_CHECK_MAX}): a pass certifies a KKT point, an optimum "
+            "only if that matrix is PSD"
+        )
     partial = " (rows beyond the support vectors unchecked)" if where != "training samples" else ""
     return (
         f"note: the {what}'s matrix on the {where} has eigenvalues down to {values[0]:.3g} "

@@ -138,7 +138,8 @@ def solve_dual(
     tol : float
         Stop when ``m(alpha) - M(alpha) < tol``.
     max_iter : int or None
-        Cap on pair updates; None means :func:`~mlbasics.svm._dual.default_max_iter`.
+        Cap on pair updates; None means :func:`~mlbasics.svm._dual.default_max_iter` (ten times
+        that where the batched solver takes the problem: its ``BATCHED_ITER_FACTOR``).
     shrinking : bool
         Use libsvm's shrinking heuristic (hinge and squared hinge).
     cache_size : float

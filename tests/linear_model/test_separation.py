@@ -248,3 +248,15 @@ def test_no_row_of_positive_weight_separates_nothing(features, fmt, n_classes):
     A = A if fmt == "dense" else sparse.csr_array(A)
     Y = _targets(np.arange(50) % n_classes, n_classes)
     assert separating_direction_exists(A, Y, np.zeros(50), intercept=True) is False
+
+
+def test_margins_of_subnormal_products_are_no_proof():
+    # The rows' positive combination is 0 (no direction separates them), but with entries of
+    # 1e-160 and a direction of 5e-324 / 1e-160 every product is subnormal, rounded by an
+    # absolute 2.5e-324, and the relative bound underflowed to 0: "separable" (a review).
+    base = np.array([[0.6, 0.6, -1.3], [0.6, -1.3, 0.6], [-1.3, 0.6, 0.6],
+                     [0.6, 0.6, -1.1], [0.6, -1.1, 0.6], [-1.1, 0.6, 0.6]])  # fmt: skip
+    A = base * 1e-160
+    V = np.full((1, 3), 5e-324 / 1e-160)
+    assert not _separation._separates(A, np.ones((6, 1)), V)
+    assert separating_direction_exists(A, np.ones((6, 1)), np.ones(6), direction=V) is False

@@ -2475,3 +2475,31 @@ def test_a_kernel_matrix_too_large_to_check_is_said_unchecked(iris, monkeypatch)
     monkeypatch.setattr(_checks, "EIGENVALUE_CHECK_MAX", 5)
     assert "was not checked" in check_kkt(model, X, y).caveat
     assert check_kkt(SVC(kernel="poly", coef0=1.0).fit(X, y), X, y).caveat == ""
+
+
+def test_a_pipeline_picking_columns_by_name_takes_them_in_any_order():
+    # A ColumnTransformer selects columns by name: reordered or extra columns give the same
+    # predictions, and the name check (for bare models) refused them (a review).
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+
+    data = load_breast_cancer(as_frame=True)
+    X, y = data.data, data.target.to_numpy()
+    columns = list(X.columns[:10])
+    pipe = make_pipeline(ColumnTransformer([("s", StandardScaler(), columns)]),
+                         LogisticRegression(tol=1e-8)).fit(X, y)  # fmt: skip
+    for other in (X[X.columns[::-1]], X.assign(extra=np.arange(len(X)))):
+        assert isinstance(other, pd.DataFrame)
+        assert check_kkt(pipe, other, y, tol=1e-4).ok
+
+
+def test_a_psd_block_of_the_support_vectors_leaves_the_other_rows_unchecked(iris, monkeypatch):
+    from mlbasics.svm import _checks
+
+    X, y = iris
+    gram = X @ X.T
+    model = SVC(kernel="precomputed").fit(gram, y)
+    assert check_kkt(model, gram, y).caveat == ""  # 150 rows, checked: PSD
+    monkeypatch.setattr(_checks, "EIGENVALUE_CHECK_MAX", len(model.support_))
+    note = check_kkt(model, gram, y).caveat
+    assert "support vectors is, on the 150 training samples it was not checked" in note
