@@ -293,13 +293,17 @@ def _format_p(p):
 
 def _check_estimators(estimators):
     pairs = list(estimators.items()) if isinstance(estimators, dict) else list(estimators)
-    try:
-        names = [str(name) for name, _ in pairs]
-        models = [model for _, model in pairs]
-    except (TypeError, ValueError):
+    # (a two-step Pipeline unpacks into two items too: its first step was taken for a name and
+    # its last one fitted alone, silently: a review)
+    odd = [p for p in pairs if not (isinstance(p, (tuple, list)) and len(p) == 2)]
+    if odd:
         raise TypeError(
-            "estimators must be a dict name -> estimator or a list of (name, estimator) pairs"
-        ) from None
+            "estimators must be a dict name -> estimator or a list of (name, estimator) pairs; "
+            f"got an item of type {type(odd[0]).__name__} (name each estimator: "
+            "[('svc', make_pipeline(...)), ...])"
+        )
+    names = [str(name) for name, _ in pairs]
+    models = [model for _, model in pairs]
     if len(pairs) < 2:
         raise ValueError(f"compare_estimators needs at least 2 estimators, got {len(pairs)}")
     if len(set(names)) != len(names):

@@ -309,3 +309,22 @@ def test_a_missing_string_label_is_named(missing):
         kfold_errors(DummyClassifier(), X, y, cv=2)
     with pytest.raises(ValueError, match=r"y_train has missing labels"):
         bias_variance_decomposition(DummyClassifier(), X, y, X, y, loss="0-1", n_rounds=2)
+
+
+def test_the_summary_of_all_nan_folds_is_nan_without_a_warning_and_the_header_counts_splits():
+    # R² on test folds of one sample is NaN in every fold: numpy's "Mean of empty slice" came
+    # out of the summary; the header said "3-fold" for any splitter (a review).
+    from sklearn.model_selection import RepeatedKFold
+
+    X, y = make_regression(3, 2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)  # (scikit-learn's R² with one sample)
+        result = kfold_errors(Ridge(), X, y, cv=KFold(3), scoring="r2")
+        summary = result.summary()
+        text = str(result)
+    assert np.isnan(summary["mean_test_score"])
+    assert "over 3 train/validation splits" in text
+    repeated = kfold_errors(Ridge(), *make_regression(30, 2, random_state=0),
+                            cv=RepeatedKFold(n_splits=3, n_repeats=2, random_state=0))  # fmt: skip
+    assert "over 6 train/validation splits" in str(repeated)
