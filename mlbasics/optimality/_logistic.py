@@ -344,12 +344,16 @@ def _entropy(E, Y):
     log q`` to 0, while ``-q log q`` is about ``|E|``: on separable data at a large ``C`` those
     terms, times ``c``, make most of the dual objective, and ``D`` came out 1e5 times ``P``
     below it. Here the label's term is ``(1 + e) log1p(e)`` and the others ``e log e``.
+
+    The residuals are clipped to the probabilities' range first: where the label's probability
+    underflowed, the others' rounded sum could exceed 1 by 2^-52, ``e`` fell below -1 and its
+    ``log1p`` gave NaN (6 classes, a sample of weight 1e-6: a fit warned with no gap; a review).
     """
     if E.shape[1] == 1:
-        a = np.abs(E[:, 0])  # the probability of the other class, whatever the label
+        a = np.minimum(np.abs(E[:, 0]), 1.0)  # the other class's probability, whatever the label
         return -(xlogy(a, a) + xlog1py(1.0 - a, -a))
-    off = np.where(Y > 0.5, 0.0, E)
-    on = np.where(Y > 0.5, E, 0.0)
+    off = np.where(Y > 0.5, 0.0, np.clip(E, 0.0, 1.0))
+    on = np.where(Y > 0.5, np.clip(E, -1.0, 0.0), 0.0)
     return -(xlogy(off, off).sum(axis=1) + xlog1py(1.0 + on, on).sum(axis=1))
 
 
@@ -710,7 +714,14 @@ def _certificate(
     the steps leave the verdict unsettled, also up to that many iterations of damped Newton from
     the model (:func:`_damped_newton_points`), the dual evaluated at each. ``record`` (a dict),
     when given, gets the plain point's ``D`` (``"plain_dual"``) whatever the refinement found.
+
+    Rows of weight ``c_i = 0`` are left out: they are in neither ``P`` nor ``D``, and one whose
+    label probability underflowed made ``D`` NaN (6 classes, one such row: a converged
+    Newton-CG fit warned and reported no gap; a review).
     """
+    weighted = c > 0
+    if not weighted.all() and weighted.any():
+        X, Y, c = X[weighted], Y[weighted], c[weighted]
     Z = np.asarray(X @ coef.T) + intercept
 
     # primal and the (sub)gradient; the residuals of the dual point ride along in the same

@@ -2503,3 +2503,33 @@ def test_a_psd_block_of_the_support_vectors_leaves_the_other_rows_unchecked(iris
     monkeypatch.setattr(_checks, "EIGENVALUE_CHECK_MAX", len(model.support_))
     note = check_kkt(model, gram, y).caveat
     assert "support vectors is, on the 150 training samples it was not checked" in note
+
+
+def _far_sample_case(draw):
+    """Six overlapping classes of 20 samples in 3-D and, as a last row, the ``draw``-th sample of
+    a stream of far points (uniform in [-60, 60]^3, random labels): a review's search, where
+    some of them left the label's probability underflowed."""
+    rng = np.random.default_rng(1)
+    labels = np.arange(120) % 6
+    centres = 4.0 * rng.standard_normal((6, 3))
+    X = rng.standard_normal((120, 3)) + centres[labels]
+    for _ in range(draw + 1):
+        far, label = rng.uniform(-60, 60, 3), rng.integers(0, 6)
+    return np.vstack([X, far]), np.r_[labels, label]
+
+
+@pytest.mark.parametrize("draw, weight", [(13, 0.0), (37, 1e-6), (159, 1e-6)])
+@pytest.mark.parametrize("solver", ["newton", "newton-cg"])
+def test_a_far_sample_of_little_weight_leaves_the_gap_finite(draw, weight, solver):
+    # Its label's probability underflows and the others' rounded sum exceeded 1 by 2^-52: the
+    # dual's entropy took log1p(-1 - 2^-52), D was NaN, fits reported no gap and Newton-CG
+    # warned at a scaled gradient of 8e-15; a weight of 0 gave 0/0 (a review).
+    X, y = _far_sample_case(draw)
+    sample_weight = np.r_[np.ones(120), weight]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = LogisticRegression(C=10.0, solver=solver, tol=1e-6).fit(
+            X, y, sample_weight=sample_weight
+        )
+    assert model.converged_ and np.isfinite(model.duality_gap_)
+    assert check_kkt(model, X, y, sample_weight=sample_weight, tol=1e-6).ok
