@@ -631,7 +631,9 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             where = (
                 f"scaled optimality {scaled:.2e} > {threshold:.3g}{capped}"
                 if not scaled <= threshold
-                else f"scaled optimality {scaled:.2e} <= {threshold:.3g}{capped}"
+                else f"scaled optimality {scaled:.2e} <= {threshold:.3g}{capped}, but the "
+                + ("Newton decrement" if penalty.is_zero else "duality gap")
+                + " had not confirmed it"
             )
             below = l1_resolution_advice(objective.penalty.l1, objective.scale, result.objective)
             if below:  # (loosening tol or scaling the features would not help)

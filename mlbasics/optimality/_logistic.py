@@ -1341,6 +1341,9 @@ def logistic_report(
         advice = (
             "no dual bound: the intercepts could not balance the classes' residuals (a model\n"
             "  far from its optimum, with saturated probabilities)."
+            if fit_intercept
+            else "no dual bound: the dual point's value is not a number (saturated\n"
+            "  probabilities of a model far from its optimum)."
         )
     elif stationarity <= tol:  # see DECREMENT_MAX_STEPS (c in either units)
         known = known_decrement and known_decrement.value_for(*problem[:5], c)
