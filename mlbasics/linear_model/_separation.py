@@ -110,9 +110,10 @@ def _separates(A, Y, V) -> bool:
     The margins are ``(v_{y_i} - v_k)^T a_i`` for every class ``k != y_i`` (``y_i v^T a_i``,
     ``y_i = +-1``, for two classes), each required to exceed :data:`ROUNDING_MARGIN` times the
     absolute products ``|a_i|^T (|v_{y_i}| + |v_k|)`` and the smallest normal float, so that no
-    rounding of the scores can have made it positive. This is complete separation, proven by ``V`` itself; an unpenalised fit
-    on such data ends on such a direction (4 classes, 40,000 x 50: smallest margin 8.5, where the
-    LP on all rows took 56 to 81 s). Quasi-complete separation (some ties) is left to the LP.
+    rounding of the scores can have made it positive. This is complete separation, proven by
+    ``V`` itself; an unpenalised fit on such data ends on such a direction (4 classes, 40,000 x
+    50: smallest margin 8.5, where the LP on all rows took 56 to 81 s). Quasi-complete
+    separation (some ties) is left to the LP.
     """
     V = np.asarray(V, dtype=np.float64)
     if A.shape[0] == 0 or V.shape != (Y.shape[1], A.shape[1]) or not np.isfinite(V).all():

@@ -24,6 +24,7 @@ from ._folds import (
     check_data,
     check_fit_params,
     check_scoring_once,
+    finite_mean,
     fit_and_score,
     make_splitter,
     materialise_splits,
@@ -279,12 +280,7 @@ def _ties_within_rounding(values, magnitudes, terms):
 
 
 def _nanmean_rows(values):
-    out = np.full(values.shape[0], np.nan)
-    for i, row in enumerate(values):
-        finite = row[~np.isnan(row)]
-        if finite.size:
-            out[i] = finite.mean()
-    return out
+    return np.array([finite_mean(row) for row in values])
 
 
 def _format_p(p):

@@ -116,6 +116,13 @@ def check_labels(y, name):
             )
 
 
+def finite_mean(values) -> float:
+    """The mean of the non-NaN ``values``; NaN, without numpy's warning, when there are none
+    (a failed split's score is NaN; R² on test folds of one sample is NaN in every fold)."""
+    finite = np.asarray(values)[~np.isnan(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
 def smallest_class_size(y):
     _, counts = np.unique(np.asarray(y), return_counts=True)
     return int(counts.min()), len(counts)

@@ -21,6 +21,7 @@ from ._folds import (
     check_scoring_once,
     default_scoring,
     error_form,
+    finite_mean,
     fit_and_score,
     make_splitter,
     materialise_splits,
@@ -89,16 +90,16 @@ class KFoldResult:
         """Means and standard deviations (ddof=1) of scores and times, NaN scores left out (a
         failed fold's with the default ``error_score``; a numeric one is averaged in)."""
         out = {
-            "mean_train_score": float(_mean(self.train_scores)),
+            "mean_train_score": finite_mean(self.train_scores),
             "std_train_score": _std(self.train_scores),
-            "mean_test_score": float(_mean(self.test_scores)),
+            "mean_test_score": finite_mean(self.test_scores),
             "std_test_score": _std(self.test_scores),
-            "mean_fit_time": float(_mean(self.fit_times)),
+            "mean_fit_time": finite_mean(self.fit_times),
         }
         if self.error_from_score is not None:
-            out["mean_train_error"] = float(_mean(self.train_errors))
+            out["mean_train_error"] = finite_mean(self.train_errors)
             out["std_train_error"] = _std(self.train_errors)
-            out["mean_test_error"] = float(_mean(self.test_errors))
+            out["mean_test_error"] = finite_mean(self.test_errors)
             out["std_test_error"] = _std(self.test_errors)
         return out
 
@@ -118,17 +119,11 @@ class KFoldResult:
         for k in range(self.n_splits):
             lines.append(f"{k + 1:>6}{train[k]:>14.4f}{test[k]:>20.4f}{self.fit_times[k]:>14.4f}")
         lines.append(
-            f"{'mean':>6}{_mean(train):>14.4f}{_mean(test):>20.4f}{_mean(self.fit_times):>14.4f}"
+            f"{'mean':>6}{finite_mean(train):>14.4f}{finite_mean(test):>20.4f}"
+            f"{finite_mean(self.fit_times):>14.4f}"
         )
         lines.append(f"{'std':>6}{_std(train):>14.4f}{_std(test):>20.4f}")
         return "\n".join(lines)
-
-
-def _mean(values) -> float:
-    """The mean of the non-NaN values; NaN, without numpy's warning, when there are none (R² on
-    test folds of one sample is NaN in every fold)."""
-    finite = np.asarray(values)[~np.isnan(values)]
-    return float(finite.mean()) if finite.size else float("nan")
 
 
 def _std(values) -> float:

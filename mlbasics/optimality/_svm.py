@@ -142,15 +142,16 @@ def _definiteness_note(model, X, used, support) -> str:
     if named and (kernel in ("linear", "rbf") or (kernel == "poly" and model.coef0 >= 0)):
         return ""
     what = f"{kernel} kernel" if named else "callable kernel"
-    rows, where = used, "training samples"
+    unchecked = (
+        f"note: a {what} need not be positive semidefinite; {{}} (at most "
+        f"{EIGENVALUE_CHECK_MAX}): a pass certifies a KKT point, an optimum only if that matrix "
+        "is PSD"
+    )
+    rows, partial = used, ""
     if len(rows) > EIGENVALUE_CHECK_MAX:
-        rows, where = support, "support vectors"
+        rows, partial = support, " (rows beyond the support vectors unchecked)"
     if len(rows) > EIGENVALUE_CHECK_MAX:
-        return (
-            f"note: a {what} need not be positive semidefinite, and its matrix on "
-            f"{len(rows)} support vectors was not checked (at most {EIGENVALUE_CHECK_MAX}): "
-            "a pass certifies a KKT point, an optimum only if that matrix is PSD"
-        )
+        return unchecked.format(f"its matrix on {len(rows)} support vectors was not checked")
     if named and kernel == "precomputed":
         gram = _dense(X[rows][:, rows])
     else:
@@ -158,16 +159,13 @@ def _definiteness_note(model, X, used, support) -> str:
     from scipy.linalg import eigvalsh
 
     values = eigvalsh(0.5 * (gram + gram.T))
+    where = "support vectors" if partial else "training samples"
     if len(values) == 0 or values[0] >= -INDEFINITE_RTOL * max(values[-1], 0.0):
-        if where == "training samples":
-            return ""
-        return (  # (a PSD block of the support vectors says nothing of the other rows: a review)
-            f"note: a {what} need not be positive semidefinite; its matrix on the "
-            f"{len(rows)} support vectors is, on the {len(used)} training samples it was not "
-            f"checked (at most {EIGENVALUE_CHECK_MAX}): a pass certifies a KKT point, an optimum "
-            "only if that matrix is PSD"
+        # (a PSD block of the support vectors says nothing of the other rows: a review)
+        return partial and unchecked.format(
+            f"its matrix on the {len(rows)} support vectors is, on the {len(used)} training "
+            "samples it was not checked"
         )
-    partial = " (rows beyond the support vectors unchecked)" if where != "training samples" else ""
     return (
         f"note: the {what}'s matrix on the {where} has eigenvalues down to {values[0]:.3g} "
         f"(largest {values[-1]:.3g}){partial}: not positive semidefinite, so the primal is not "

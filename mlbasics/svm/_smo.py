@@ -435,7 +435,8 @@ def _run_chunks(run, istate, fstate, max_iter, log, recorder, data, state, statu
     ``after_chunk(gap)`` before the next one. Returns the last code, STALLED when a run on every
     variable made no progress for :data:`STALL_CHUNKS` chunks (see there)."""
     alpha = state[0]
-    window = None  # (chunks, alpha, gap) since the start of the stall window
+    start = None  # (alpha, gap) at the start of the stall window, ``chunks`` chunks ago
+    chunks = 0
     while True:
         stop = min(istate[K.I_ITER] + CHUNK, max_iter)
         code = run(stop)
@@ -453,17 +454,17 @@ def _run_chunks(run, istate, fstate, max_iter, log, recorder, data, state, statu
         if after_chunk is not None:
             after_chunk(fstate[K.F_GAP])
         if istate[K.I_ACTIVE] < alpha.shape[0]:  # (shrunk: after_chunk watches that run)
-            window = None
+            start = None
             continue
-        if window is not None and window[0] == STALL_CHUNKS:
-            moved = float(np.abs(alpha - window[1]).max(initial=0.0))
+        if start is not None and chunks == STALL_CHUNKS:
+            moved = float(np.abs(alpha - start[0]).max(initial=0.0))
             largest = float(np.abs(alpha).max(initial=0.0))
-            if moved <= STALL_MOVE_RTOL * largest and not fstate[K.F_GAP] < 0.5 * window[2]:
+            if moved <= STALL_MOVE_RTOL * largest and not fstate[K.F_GAP] < 0.5 * start[1]:
                 return K.STALLED
-            window = None
-        if window is None:
-            window = (0, alpha.copy(), fstate[K.F_GAP])
-        window = (window[0] + 1, window[1], window[2])
+            start = None
+        if start is None:
+            start, chunks = (alpha.copy(), fstate[K.F_GAP]), 0
+        chunks += 1
 
 
 def _logistic_objective(alpha, G, upper) -> float:
