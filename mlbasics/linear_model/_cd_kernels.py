@@ -70,12 +70,17 @@ def cd_model_dense(
     """Cyclic coordinate descent on the model over the active coordinates; dense ``A`` (F-ordered).
 
     ``c`` are the sample weights, ``P`` the probabilities and ``curv`` the diagonal curvature
-    ``c_i P_ik (1 - P_ik)`` (computed stably by the caller). ``D`` and ``Zd`` are updated in place
-    (they start at zero). Returns the number of passes.
+    ``c_i P_ik (1 - P_ik)`` (computed stably by the caller). ``D`` and ``Zd`` are updated in place;
+    they may start anywhere with ``Zd = A D^T`` (a warm start: proximal Newton alternates passes
+    with Newton steps on the support, ``_newton._support_newton``). Returns the number of passes.
     """
     n = A.shape[0]
     K = P.shape[1]
-    s = np.zeros(n)
+    s = np.zeros(n)  # sum_k P_ik Zd_ik, the softmax's share of each row's change
+    if K > 1:
+        for i in range(n):
+            for k in range(K):
+                s[i] += P[i, k] * Zd[i, k]
     n_active = active_k.shape[0]
     # Diagonal of the model's Hessian on the active coordinates, summed during the first pass
     # in the same loop as the model gradient: one read of each column instead of two.
@@ -192,11 +197,16 @@ def cd_model_gram(H, G, W, penalized, l1, tol, max_passes, D):
 
     The "covariance update" variant (glmnet): with ``H = A_act^T diag(h) A_act (+ l2 I)`` formed
     once by BLAS, one coordinate step costs ``O(n_active)`` instead of ``O(n_samples)``. ``G``,
-    ``W``, ``penalized`` and ``D`` are vectors over the active coordinates; ``D`` (starting at
-    zero) is updated in place. Returns the number of passes.
+    ``W``, ``penalized`` and ``D`` are vectors over the active coordinates; ``D`` is updated in
+    place, from wherever it starts (a warm start, as in :func:`cd_model_dense`). Returns the
+    number of passes.
     """
     m = H.shape[0]
     HD = np.zeros(m)
+    for t in range(m):
+        if D[t] != 0.0:
+            for u in range(m):
+                HD[u] += D[t] * H[u, t]
     passes = 0
     for _ in range(max_passes):
         passes += 1

@@ -95,6 +95,16 @@ INNER_WORK_LIMIT = 1e9
 GRAM_MAX_ACTIVE = 2000
 GRAM_SPEEDUP = 10.0
 FIRST_GUESS_PASSES = 5
+# Dense X: coordinate descent that has not met the inner tolerance after SUPPORT_NEWTON_EVERY
+# passes alternates with Newton steps on the support of its solution, the signs held
+# (_support_newton), while such a step costs at most what the passes did; at most
+# SUPPORT_NEWTON_ROUNDS orthant clips per step. Coordinate descent moves one coefficient at a
+# time, and where the model couples them strongly (uncentred columns without an intercept share
+# a large offset) each move is tiny: 110 x 29, 10 classes, C = 80.8, columns of means up to 100
+# ran 100 outer iterations (199 s) and stopped 2e-5 above the optimum; with these steps it
+# converges in 52 (0.9 s; a review).
+SUPPORT_NEWTON_EVERY = 100
+SUPPORT_NEWTON_ROUNDS = 50
 # Proximal Newton's step along the null space of the (centred, weighted) features: computed once
 # the inner coordinate descent runs out of passes, for dense X of at most NULL_SPACE_MAX_FEATURES
 # columns and n p^2 at most NULL_SPACE_MAX_WORK (the Gram matrix: about 1 s on two cores); an
@@ -592,11 +602,80 @@ def _gram_is_cheaper(n_active, previous_passes):
     return n_active <= GRAM_MAX_ACTIVE and passes > n_active / (4 * GRAM_SPEEDUP)
 
 
+def _support_newton(W, D, G, penalized, l1, hess_times, hessian_block):
+    """The inner solution ``D`` improved by Newton steps on its support, its signs held, or None.
+
+    The model is ``q(V) = <G, V> + <V, H V> / 2 + l1 sum_pen |W + V|`` over a set of coordinates
+    (flat vectors): ``hess_times(V)`` is ``H V``, ``hessian_block(idx)`` the dense block
+    ``H[idx, idx]``. On the support ``S`` of ``U = W + D`` (with the unpenalised coordinates),
+    the signs ``s`` of ``U`` held, the L1 term is linear and ``q`` a quadratic whose minimum is
+    the Newton step ``delta = -H_SS^-1 (G + H D + l1 s)_S``. The full step projected onto the
+    orthant of ``s`` (a coefficient that would change sign set to zero) is taken if it lowers
+    ``q``; else the step up to the first change of sign, which lowers ``q`` (on that segment
+    ``q`` is the quadratic, and ``delta`` points to its minimum). The coefficients set to zero
+    leave the support and the step is repeated on the rest, at most SUPPORT_NEWTON_ROUNDS times
+    (an active-set method). This is what coordinate descent lacks on a strongly coupled model:
+    it solves the support's quadratic exactly, while the passes decide which coefficients are
+    zero.
+    """
+
+    def model(V):
+        U = W + V
+        value = serial_dot(G, V) + 0.5 * serial_dot(V, hess_times(V))
+        return value + l1 * float(np.abs(U[penalized]).sum())
+
+    U = W + D
+    support = np.flatnonzero((U != 0.0) | ~penalized)
+    if not len(support):
+        return None
+    H_support = hessian_block(support)
+    signs = np.where(penalized, np.sign(U), 0.0)[support]
+    best = first = model(D)
+    keep = np.ones(len(support), dtype=bool)  # the support's coefficients still nonzero
+    for _ in range(SUPPORT_NEWTON_ROUNDS):
+        idx = support[keep]
+        s = signs[keep]
+        H = H_support[np.ix_(keep, keep)]
+        r = (G + hess_times(D))[idx] + l1 * s
+        try:
+            delta = _cholesky_solve(H, -r)
+        except np.linalg.LinAlgError:
+            delta = _equilibrated_eigen_step(H, r)
+        u = W[idx] + D[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(s * delta < 0.0, -u / delta, np.inf)  # where the sign would change
+        zeroed = ratio <= 1.0
+        trial = D.copy()
+        trial[idx] = np.where(zeroed, -W[idx], D[idx] + delta)  # the projected full step
+        value = model(trial)
+        if not value < best and zeroed.any():
+            t = float(ratio.min())  # the step to the first change of sign
+            zeroed = ratio <= t
+            trial[idx] = np.where(zeroed, -W[idx], D[idx] + t * delta)
+            value = model(trial)
+        if not value < best:
+            break
+        D, best = trial, value
+        if not zeroed.any():  # the orthant's minimum: done
+            break
+        keep[np.flatnonzero(keep)[zeroed]] = False
+        if not keep.any():
+            break
+    return D if best < first else None
+
+
+def _support_newton_affordable(n_support, build_cost, passes_cost):
+    """Whether :func:`_support_newton` (its Hessian block, ``build_cost``, and a factor of it)
+    costs at most what the passes before it did (``passes_cost``), in multiply-adds."""
+    return build_cost + n_support**3 / 3 <= passes_cost
+
+
 def _cd_with_gram(obj: LogisticObjective, h, G, coef, active_j, tol, D, max_passes):
     """Binary dense case: coordinate descent through the Gram matrix of the active columns.
 
     The active columns of the centred design are gathered straight from ``X`` (no copy of the
-    whole design), scaled by ``sqrt(h)``: ``H = B^T B + l2 I`` on the penalised ones.
+    whole design), scaled by ``sqrt(h)``: ``H = B^T B + l2 I`` on the penalised ones. Passes
+    alternate with :func:`_support_newton` (see :data:`SUPPORT_NEWTON_EVERY`).
     """
     p = obj.n_features
     features = active_j[active_j < p]
@@ -611,11 +690,86 @@ def _cd_with_gram(obj: LogisticObjective, h, G, coef, active_j, tol, D, max_pass
     H = B.T @ B
     pen = obj.penalized[active_j]
     H[np.diag_indices_from(H)] += obj.penalty.l2 * pen
-    D_act = np.zeros(len(active_j))
-    passes = cd_model_gram(H, G[0, active_j], coef[0, active_j], pen, obj.penalty.l1, tol,
-                           max_passes, D_act)  # fmt: skip
+    m = len(active_j)
+    D_act = np.zeros(m)
+    g, w, l1 = G[0, active_j], coef[0, active_j], obj.penalty.l1
+    passes = 0
+    while passes < max_passes:
+        chunk = min(SUPPORT_NEWTON_EVERY, max_passes - passes)
+        used = cd_model_gram(H, g, w, pen, l1, tol, chunk, D_act)
+        passes += used
+        n_support = np.count_nonzero((w + D_act)[pen]) + np.count_nonzero(~pen)
+        if used < chunk or not _support_newton_affordable(n_support, 0.0, used * m * m):
+            break
+        refined = _support_newton(w, D_act, g, pen, l1, lambda V: H @ V,
+                                  lambda idx: H[np.ix_(idx, idx)])  # fmt: skip
+        if refined is not None:
+            D_act[:] = refined
     D[0, active_j] = D_act
     return obj.scores(D), passes
+
+
+def _support_hessian(obj: LogisticObjective, A, P, h, idx):
+    """The block ``H[idx, idx]`` of the smooth part's Hessian (:meth:`.LogisticObjective.hessian`)
+    on coefficients ``idx`` of ``coef.ravel()``, from the explicit dense design ``A``. A column
+    whose every class is in ``idx`` and that the softmax leaves flat (unpenalised, or no L2) is
+    lifted by its own curvature along the flat direction, as in the Cholesky direction."""
+    K, n_dof = obj.shape
+    k_of, j_of = np.divmod(idx, n_dof)
+    c = obj.weights
+    H = np.empty((len(idx), len(idx)))
+    rows = [np.flatnonzero(k_of == k) for k in range(K)]
+    for k in range(K):
+        for l in range(k, K):
+            if not len(rows[k]) or not len(rows[l]):
+                continue
+            w = h[:, k] if k == l else -c * P[:, k] * P[:, l]
+            block = A[:, j_of[rows[k]]].T @ (w[:, None] * A[:, j_of[rows[l]]])
+            H[np.ix_(rows[k], rows[l])] = block
+            if l != k:
+                H[np.ix_(rows[l], rows[k])] = block.T
+    pen = obj.penalized[j_of]
+    H[np.diag_indices_from(H)] += obj.penalty.l2 * pen
+    if K > 1:
+        diagonal = np.diag(H).copy()
+        flat = ~pen if obj.penalty.l2 > 0.0 else np.ones(len(idx), dtype=bool)
+        for j in np.unique(j_of[flat]):
+            at = np.flatnonzero(j_of == j)
+            if len(at) == K:
+                lift = max(float(np.mean(diagonal[at])), np.finfo(float).tiny) / K
+                H[np.ix_(at, at)] += lift
+    return H
+
+
+def _cd_dense(obj: LogisticObjective, A, P, curv, G, coef, active_k, active_j, tol, D, max_passes):
+    """Coordinate descent on the model over the active coordinates of the explicit dense design
+    ``A`` (column-major), alternating with :func:`_support_newton` (see
+    :data:`SUPPORT_NEWTON_EVERY`). ``D`` is updated in place; returns ``(Zd, passes)``."""
+    K = obj.n_outputs
+    Zd = np.zeros((obj.n_samples, K))
+    ak, aj = active_k.astype(np.int64), active_j.astype(np.int64)
+    l1, l2, pen = obj.penalty.l1, obj.penalty.l2, obj.penalized
+    flat_pen = np.broadcast_to(pen, obj.shape).ravel()
+    pass_cost = 2.0 * obj.n_samples * len(active_j)
+    passes = 0
+    while passes < max_passes:
+        chunk = min(SUPPORT_NEWTON_EVERY, max_passes - passes)
+        used = cd_model_dense(A, obj.weights, P, curv, G, coef, ak, aj, pen, l1, l2, tol, chunk,
+                              D, Zd)  # fmt: skip
+        passes += used
+        n_support = np.count_nonzero((coef + D)[:, pen]) + K * np.count_nonzero(~pen)
+        build = obj.n_samples * n_support**2 / 2
+        if used < chunk or not _support_newton_affordable(n_support, build, used * pass_cost):
+            break
+        refined = _support_newton(
+            coef.ravel(), D.ravel(), G.ravel(), flat_pen, l1,
+            lambda V: obj.hessp(P, curv, V.reshape(obj.shape)).ravel(),
+            lambda idx: _support_hessian(obj, A, P, curv, idx),
+        )  # fmt: skip
+        if refined is not None:
+            D[:] = refined.reshape(obj.shape)
+            Zd = obj.scores(D)
+    return Zd, passes
 
 
 def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverResult:
@@ -628,7 +782,10 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
     previous outer optimality, as in newGLMNET; in the first iteration, by the strong rule of
     Tibshirani et al. 2012, ``|G_j| < 2 l1 - max |G|``) is skipped. The direction is then damped by an
     Armijo search on the composite objective with the decrease predicted by
-    ``<G, D> + l1 (||W + D||_1 - ||W||_1)`` (Tseng and Yun 2009). For the multinomial loss each
+    ``<G, D> + l1 (||W + D||_1 - ||W||_1)`` (Tseng and Yun 2009). On dense data, passes that do
+    not meet the inner tolerance alternate with Newton steps on the support of ``D``, its signs
+    held (:func:`_support_newton`), which coordinate descent needs where the model couples the
+    coefficients strongly (uncentred columns without an intercept). For the multinomial loss each
     step ends with the penalty-minimising shift of every column across classes
     (:meth:`.LogisticObjective.best_class_shift`). If the model gives no descent (curvature lost to
     rounding, or a failed line search), a proximal-gradient step of length ``1 / L`` is taken
@@ -723,14 +880,17 @@ def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> S
             Zd = columns.mend_scores(D, Zd)
         elif gram:
             Zd, passes = _cd_with_gram(obj, curv[:, 0], G, coef, active_j, inner_tol, D, budget)
-        else:
+        elif is_sparse:
             Zd = np.zeros((obj.n_samples, K))
-            kernel = cd_model_csc if is_sparse else cd_model_dense
-            passes = kernel(
+            passes = cd_model_csc(
                 *columns.explicit(), obj.weights, P, curv, G, coef,
                 active_k.astype(np.int64), active_j.astype(np.int64), penalized,
                 l1, l2, inner_tol, budget, D, Zd,
             )  # fmt: skip
+        else:
+            (A,) = columns.explicit()
+            Zd, passes = _cd_dense(obj, A, P, curv, G, coef, active_k, active_j, inner_tol, D,
+                                   budget)  # fmt: skip
         # Predicted decrease, the L1 change taken entry by entry so untouched entries add 0.
         l1_change = np.abs(coef + D)[:, penalized] - np.abs(coef)[:, penalized]
         slope = serial_dot(G, D) + l1 * float(l1_change.sum())

@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from mlbasics.linear_model._cd_kernels import cd_model_csc, cd_model_dense
+from mlbasics.linear_model._cd_kernels import cd_model_csc, cd_model_dense, cd_model_gram
 
 
-def one_pass_reference(A, c, P, curv, G, W, active_k, active_j, penalized, l1, l2):
-    """The model of ``_cd_kernels`` (module docstring), one cyclic pass, in numpy."""
+def one_pass_reference(A, c, P, curv, G, W, active_k, active_j, penalized, l1, l2, D0=None):
+    """The model of ``_cd_kernels`` (module docstring), one cyclic pass, in numpy, from ``D0``
+    (default zero)."""
     n, K = P.shape
-    D = np.zeros_like(W)
-    Zd = np.zeros((n, K))
-    s = np.zeros(n)
+    D = np.zeros_like(W) if D0 is None else D0.copy()
+    Zd = A @ D.T
+    s = (P * Zd).sum(axis=1)
     for k, j in zip(active_k, active_j, strict=True):
         a = A[:, j]
         pen = penalized[j]
@@ -93,3 +94,25 @@ def test_an_empty_active_set_moves_nothing(kernel):
     passes = kernel(*columns, c, P, curv, G, W, none, none, penalized, 0.3, 0.0, 0.0, 5, D, Zd)
     assert passes == 1  # the violation over no coordinates is 0: done after one pass
     assert not D.any() and not Zd.any()
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_a_warm_started_pass_continues_from_the_direction_given(n_outputs):
+    # Proximal Newton resumes the passes after a Newton step on the support, from D != 0 with
+    # Zd = A D^T: the multinomial kernel's running sum of P Zd over classes started at zero (it
+    # assumed D = 0), and the Gram kernel's H D too.
+    A, c, P, curv, G, W, penalized = problem(n_outputs, seed=3)
+    D0 = np.random.default_rng(4).standard_normal(W.shape) * 0.3
+    active_k, active_j = (a.astype(np.int64) for a in np.nonzero(np.ones(W.shape, dtype=bool)))
+    D_ref, Zd_ref = one_pass_reference(A, c, P, curv, G, W, active_k, active_j, penalized,
+                                       0.3, 0.2, D0=D0)  # fmt: skip
+    D, Zd = D0.copy(), A @ D0.T
+    cd_model_dense(np.asfortranarray(A), c, P, curv, G, W, active_k, active_j, penalized, 0.3,
+                   0.2, 0.0, 1, D, Zd)  # fmt: skip
+    np.testing.assert_allclose(D, D_ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(Zd, Zd_ref, rtol=1e-12, atol=1e-13)
+    if n_outputs == 1:  # the Gram kernel: the same pass through H = A^T diag(h) A + l2 I_pen
+        H = A.T @ (curv[:, :1] * A) + np.diag(0.2 * penalized)
+        D_gram = D0[0].copy()
+        cd_model_gram(H, G[0], W[0], penalized, 0.3, 0.0, 1, D_gram)
+        np.testing.assert_allclose(D_gram, D_ref[0], rtol=1e-10, atol=1e-12)
