@@ -110,6 +110,9 @@ class SolverResult:
     stopped : bool
         Whether the hook asked the solver to stop (``converged`` is then False, unless the same
         iteration met the solver's stopping rule).
+    method : str
+        The method of the last iterations where the solver changed it during the run (Newton-CG
+        to ``"newton-cholesky"``, a failed Newton line search to ``"lbfgs"``), else empty.
     """
 
     coef: np.ndarray
@@ -120,3 +123,4 @@ class SolverResult:
     trace: Trace
     message: str
     stopped: bool = False
+    method: str = ""

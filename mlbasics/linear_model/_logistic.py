@@ -39,7 +39,13 @@ from ..optimality._logistic import (
     l1_resolution_advice,
     logistic_report,
 )
-from ._newton import lbfgs, newton_smooth, prox_newton
+from ._newton import (
+    cholesky_step_cost,
+    hessian_product_cost,
+    lbfgs,
+    newton_smooth,
+    prox_newton,
+)
 from ._objective import (
     LogisticObjective,
     Penalty,
@@ -53,7 +59,8 @@ from ._sgd import OPTIMIZERS, SCHEDULES, SGDSettings, make_run, sgd
 # solver="newton" on a smooth problem: a Newton step by Cholesky costs one Hessian build,
 # n * m^2 / 2 flops for m = n_outputs * n_dof coefficients, plus m^3 / 3 to factor it; by
 # truncated Newton-CG it costs about CG_PRODUCTS_PER_STEP Hessian-vector products of 2 n m flops
-# each (measured on standardised data, see docs/benchmarks.rst). The cheaper one is used.
+# each (measured on standardised data, see docs/benchmarks.rst). The cheaper one is used, and a
+# CG run on dense X changes to Cholesky when one of its steps costs more (newton_smooth's switch).
 CG_PRODUCTS_PER_STEP = 10
 
 #: ``partial_fit`` warns above this many times the all-zero model's objective on its chunk (fit:
@@ -154,7 +161,7 @@ def _check_tiny_features(X):
 
 def _cholesky_is_cheaper(n_samples, n_coef) -> bool:
     n, m = n_samples, n_coef
-    return n * m * m / 2 + m**3 / 3 <= CG_PRODUCTS_PER_STEP * 2 * n * m
+    return cholesky_step_cost(n, m) <= CG_PRODUCTS_PER_STEP * hessian_product_cost(n, m)
 
 
 #: ``C`` times the sum of the weights above which the objective (up to ``log K`` times that at
@@ -363,7 +370,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         refined gap 4.5e-11).
     solver_ : str
         The method that ran: ``"newton-cholesky"``, ``"newton-cg"``, ``"prox-newton"``,
-        ``"lbfgs"`` or ``"sgd"`` (``solver="newton"`` picks one of the first three).
+        ``"lbfgs"`` or ``"sgd"`` (``solver="newton"`` picks one of the first three). Where the
+        method changed during the run, the last one: ``solver="newton"`` on dense ``X`` changes
+        from Newton-CG to Cholesky once a CG step costs more than a Cholesky step, and a Newton
+        run whose line search fails finishes with L-BFGS.
 
     See Also
     --------
@@ -595,7 +605,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         objective = LogisticObjective.from_data(
             X, Y, weights, penalty, fit_intercept=self.fit_intercept, center=True
         )
-        result = SOLVERS[self.solver_](
+        solve = SOLVERS[self.solver_]
+        if self.solver == "newton" and self.solver_ == "newton-cg":  # (the estimator's choice)
+            solve = _newton_with("cg", switch=True)
+        result = solve(
             objective,
             objective.to_internal(self._initial_coef(objective)),
             tol=self.tol,
@@ -609,6 +622,8 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
             ),
         )
         self._store_result(objective.to_original(result.coef), result)
+        if result.method:  # the solver changed method during the run
+            self.solver_ = result.method
         if not (result.converged or result.stopped) and self.max_iter > 0:
             threshold = l1_capped_tol(
                 self.tol, objective.penalty.l1, objective.scale, result.objective
@@ -1167,9 +1182,10 @@ class LogisticRegression(CallbackSupport, ClassifierMixin, BaseEstimator):
         return log_softmax(scores, axis=1)
 
 
-def _newton_with(inner):
+def _newton_with(inner, switch=False):
     def solve(objective, coef0, *, tol, max_iter, hook=None):
-        return newton_smooth(objective, coef0, tol=tol, max_iter=max_iter, inner=inner, hook=hook)
+        return newton_smooth(objective, coef0, tol=tol, max_iter=max_iter, inner=inner,
+                             switch=switch, hook=hook)  # fmt: skip
 
     return solve
 

@@ -281,6 +281,7 @@ def _redundant_columns(obj: LogisticObjective):
 
 def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=False):
     """Truncated Newton: preconditioned CG on ``H D = -G`` with Hessian-vector products only.
+    Returns the direction and the number of Hessian-vector products it took.
 
     CG stops when the residual falls below ``eta * ||G||`` with the forcing term
     ``eta = min(0.5, sqrt(||G|| / scale))``, which gives superlinear convergence of the outer loop
@@ -343,8 +344,10 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=Fa
     Pdir = Zp.copy()
     rz = serial_dot(R, Zp)
     q = 0.0  # the quadratic model at D: <G, D> + <D, H D>/2 = (<G, D> - <R, D>) / 2
+    products = 0
     for i in range(1, min(MAX_CG_ITER, G.size) + 1):
         Hp = obj.hessp(P, h, Pdir) / scale
+        products = i
         if len(frozen):
             Hp[:, frozen] = 0.0
         curvature = serial_dot(Pdir, Hp)
@@ -365,11 +368,22 @@ def _newton_direction_cg(obj: LogisticObjective, Z, P, G, scale, *, decrement=Fa
         rz = rz_new
     if not np.any(D):
         D = -G / M
-    return D  # the same direction for H and G: its length is scale-free
+    return D, products  # the same direction for H and G: its length is scale-free
+
+
+def cholesky_step_cost(n_samples, n_coef) -> float:
+    """Multiply-adds of a Cholesky Newton step: form the Hessian (``n m^2 / 2``), factor it
+    (``m^3 / 3``), for ``m`` coefficients."""
+    return n_samples * n_coef * n_coef / 2 + n_coef**3 / 3
+
+
+def hessian_product_cost(n_samples, n_coef) -> float:
+    """Multiply-adds of one Hessian-vector product (two passes over the design): ``2 n m``."""
+    return 2 * n_samples * n_coef
 
 
 def newton_smooth(
-    obj: LogisticObjective, coef0, *, tol, max_iter, inner="cholesky", hook=None
+    obj: LogisticObjective, coef0, *, tol, max_iter, inner="cholesky", switch=False, hook=None
 ) -> SolverResult:
     """Damped Newton's method for the smooth objective (L2 or no penalty).
 
@@ -386,6 +400,14 @@ def newton_smooth(
     (:func:`~mlbasics.optimality._logistic.gap_within_tol`), as in L-BFGS; with Newton-CG, whose
     decrement is an estimate, at any ``F`` (:func:`_gap_confirms`). If the line search
     fails, the run continues with L-BFGS from the current point instead of looping.
+
+    ``switch`` (``inner="cg"``, dense ``X``): once a CG direction has taken more Hessian-vector
+    products than a Cholesky step costs (:func:`cholesky_step_cost`), the run continues with
+    the Cholesky direction. ``solver="newton"`` picks CG expecting a few products per step;
+    badly scaled columns can need up to :data:`MAX_CG_ITER` per step and a hundred steps (110
+    samples of 29 columns of scales 0.3 to 220, ten classes, no intercept: ``max_iter`` reached
+    with the gap at 0.99, where Cholesky needs 11 iterations). The result's ``method`` then
+    names the direction of the last steps.
     """
     if obj.penalty.l1 != 0.0:
         raise ValueError("newton_smooth handles L2 or no penalty; use prox_newton for L1 terms.")
@@ -395,6 +417,11 @@ def newton_smooth(
         raise ValueError("The Cholesky direction needs a dense design matrix; use inner='cg'.")
     rec = TraceRecorder(hook)
     tol_abs = tol * obj.scale
+    cholesky_after = None  # the products of one CG direction beyond which to switch
+    if switch and inner == "cg" and not sparse.issparse(obj.X):
+        m = obj.n_outputs * obj.n_dof
+        n = obj.n_samples
+        cholesky_after = cholesky_step_cost(n, m) / hessian_product_cost(n, m)
     coef = obj.remove_class_mean(np.array(coef0, dtype=float))
     Z = obj.scores(coef)
     F = obj.value(coef, Z)
@@ -412,7 +439,9 @@ def newton_smooth(
         elif inner == "cholesky":
             D = _newton_direction_cholesky(obj, Z, P, G)
         else:
-            D = _newton_direction_cg(obj, Z, P, G, obj.scale)
+            D, products = _newton_direction_cg(obj, Z, P, G, obj.scale)
+            if cholesky_after is not None and products > cholesky_after:
+                inner = "cholesky"  # (from the next step on)
         D = obj.remove_class_mean(D)
         slope = serial_dot(G, D)
         if slope >= 0.0:  # rounding has destroyed the direction: use steepest descent
@@ -425,6 +454,7 @@ def newton_smooth(
                 fallback,
                 n_iter=n_iter + fallback.n_iter,
                 message="Newton line search failed; finished with L-BFGS: " + fallback.message,
+                method="lbfgs",
             )
         coef, Z, F, in_noise = step
         n_iter += 1
@@ -438,7 +468,7 @@ def newton_smooth(
             # columns' own curvatures, does not pass, the decrement must hold here too, from a
             # direction whose decrement is accurate (more CG iterations: so only then).
             if not _jacobi_decrement_passes(obj, Z, P, G, F, tol):
-                check = _newton_direction_cg(obj, Z, P, G, obj.scale, decrement=True)
+                check, _ = _newton_direction_cg(obj, Z, P, G, obj.scale, decrement=True)
                 check = obj.remove_class_mean(check)
                 if -0.5 * serial_dot(G, check) > tol * _decrement_unit(obj, F, tol):
                     small_decrement, checked = False, check  # the next iteration takes it
@@ -455,7 +485,8 @@ def newton_smooth(
             else:
                 message = ROUNDING_FLOOR
             break
-    return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message, rec.stopped)
+    method = "newton-cholesky" if cholesky_after is not None and inner == "cholesky" else ""
+    return SolverResult(coef, n_iter, converged, F, opt, rec.freeze(), message, rec.stopped, method)
 
 
 def lbfgs(
@@ -1018,7 +1049,8 @@ def _decrement_passes(obj: LogisticObjective, Z, P, G, F, tol) -> bool:
         return False
     if obj.penalty.l2:
         return True
-    D = obj.remove_class_mean(_newton_direction_cg(obj, Z, P, G, obj.scale, decrement=True))
+    D, _ = _newton_direction_cg(obj, Z, P, G, obj.scale, decrement=True)
+    D = obj.remove_class_mean(D)
     return -0.5 * serial_dot(G, D) <= tol * _decrement_unit(obj, F, tol)
 
 

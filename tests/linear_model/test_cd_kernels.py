@@ -16,7 +16,7 @@ from mlbasics.linear_model._cd_kernels import cd_model_csc, cd_model_dense, cd_m
 def one_pass_reference(A, c, P, curv, G, W, active_k, active_j, penalized, l1, l2, D0=None):
     """The model of ``_cd_kernels`` (module docstring), one cyclic pass, in numpy, from ``D0``
     (default zero)."""
-    n, K = P.shape
+    K = P.shape[1]
     D = np.zeros_like(W) if D0 is None else D0.copy()
     Zd = A @ D.T
     s = (P * Zd).sum(axis=1)

@@ -1115,6 +1115,16 @@ def _cvxpy_l1_without_intercept(X, y, C):
     return problem.value
 
 
+def _mixed_scales_ten_classes():
+    """110 x 29, ten classes, columns of scales 0.01 to 100 and means 0, 5 or 100."""
+    rng = np.random.default_rng(48)
+    n, p, K = 110, 29, 10
+    y = np.r_[np.arange(K), rng.integers(0, K, n - K)]
+    X = rng.standard_normal((n, p)) * 10.0 ** rng.uniform(-2, 2, p)
+    X += rng.choice([0.0, 5.0, 100.0], p) + 0.8 * np.eye(K, p)[y]
+    return X, y
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("offset", [1e4, 1e6])
 def test_l1_without_intercept_on_columns_sharing_an_offset_reaches_the_optimum(n_classes, offset):
@@ -1138,13 +1148,44 @@ def test_l1_without_intercept_on_ten_classes_of_mixed_scales_converges():
     # 110 x 29, ten classes, columns of scales 0.01 to 100 and means 0, 5 or 100, no intercept:
     # such a problem (C = 80.8) ran 100 outer iterations for 199 s and stopped unconverged, each
     # inner solve at its budget of passes (a review); now about 50 iterations and a second.
-    rng = np.random.default_rng(48)
-    n, p, K = 110, 29, 10
-    y = np.r_[np.arange(K), rng.integers(0, K, n - K)]
-    X = rng.standard_normal((n, p)) * 10.0 ** rng.uniform(-2, 2, p)
-    X += rng.choice([0.0, 5.0, 100.0], p) + 0.8 * np.eye(K, p)[y]
+    X, y = _mixed_scales_ten_classes()
     F_star = _cvxpy_l1_without_intercept(X, y, 80.0)
     model = LogisticRegression("l1", C=80.0, fit_intercept=False).fit(X, y)
     assert model.converged_ and check_kkt(model, X, y).ok
     F = logistic_objective(X, y, model.coef_, model.intercept_, C=80.0, penalty="l1")
     assert F <= F_star * (1 + 1e-4)
+
+
+def test_newton_changes_from_cg_to_cholesky_when_cg_steps_cost_more():
+    # solver="newton" picks Newton-CG for 290 coefficients on 110 samples (about ten products a
+    # step cost less than one Cholesky step), but on these badly scaled columns without an
+    # intercept CG took up to 250 products a step and the fit stopped at max_iter 1.4% above the
+    # optimum (a review). Once a CG step costs more than a Cholesky step, the run changes to it.
+    import cvxpy as cp
+
+    X, y = _mixed_scales_ten_classes()
+    W = cp.Variable((X.shape[1], 10))
+    Z = X @ W
+    Y = (y[:, None] == np.arange(10)).astype(float)
+    data = cp.sum(cp.log_sum_exp(Z, axis=1)) - cp.sum(cp.multiply(Y, Z))
+    problem = cp.Problem(cp.Minimize(80.0 * data + 0.5 * cp.sum_squares(W)))
+    problem.solve(solver="CLARABEL")
+    model = LogisticRegression(C=80.0, fit_intercept=False).fit(X, y)
+    assert model.solver_ == "newton-cholesky" and model.converged_
+    F = logistic_objective(X, y, model.coef_, model.intercept_, C=80.0)
+    assert F <= problem.value * (1 + 1e-7)
+    assert check_kkt(model, X, y).ok
+    # forced, Newton-CG keeps its method (and says it did not converge)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        forced = LogisticRegression(C=80.0, fit_intercept=False, solver="newton-cg").fit(X, y)
+    assert forced.solver_ == "newton-cg" and not forced.converged_
+
+
+def test_newton_keeps_cg_where_its_steps_stay_cheap():
+    # The same shape standardised, with an intercept: CG's steps take a few products, no change.
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _mixed_scales_ten_classes()
+    X = StandardScaler().fit_transform(X)
+    model = LogisticRegression(C=80.0).fit(X, y)
+    assert model.solver_ == "newton-cg" and model.converged_
