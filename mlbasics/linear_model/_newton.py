@@ -703,6 +703,25 @@ def _support_newton_affordable(n_support, build_cost, passes_cost):
     return build_cost + n_support**3 / 3 <= passes_cost
 
 
+def _alternate_with_support_steps(run_passes, support_step, max_passes):
+    """Runs of at most SUPPORT_NEWTON_EVERY passes (``run_passes(chunk)`` -> passes made),
+    each that misses the inner tolerance followed by ``support_step(since)``, which takes a
+    Newton step on the support where it is affordable given the passes ``since`` the last one
+    and says whether it did; until it does, the passes go on. Returns the passes made."""
+    passes = since = 0
+    while passes < max_passes:
+        chunk = min(SUPPORT_NEWTON_EVERY, max_passes - passes)
+        used = run_passes(chunk)
+        passes += used
+        since += used
+        if used < chunk:  # the inner tolerance is met
+            break
+        with one_blas_thread():  # small products and factors (see mlbasics._threads)
+            if support_step(since):
+                since = 0
+    return passes
+
+
 def _cd_with_gram(obj: LogisticObjective, h, G, coef, active_j, tol, D, max_passes):
     """Binary dense case: coordinate descent through the Gram matrix of the active columns.
 
@@ -726,23 +745,20 @@ def _cd_with_gram(obj: LogisticObjective, h, G, coef, active_j, tol, D, max_pass
     m = len(active_j)
     D_act = np.zeros(m)
     g, w, l1 = G[0, active_j], coef[0, active_j], obj.penalty.l1
-    passes = since = 0  # (since: the passes since the last Newton step on the support)
-    while passes < max_passes:
-        chunk = min(SUPPORT_NEWTON_EVERY, max_passes - passes)
-        used = cd_model_gram(H, g, w, pen, l1, tol, chunk, D_act)
-        passes += used
-        since += used
-        if used < chunk:  # the inner tolerance is met
-            break
+
+    def support_step(since):
         n_support = np.count_nonzero((w + D_act)[pen]) + np.count_nonzero(~pen)
         if not _support_newton_affordable(n_support, 0.0, since * m * m):
-            continue
-        since = 0
-        with one_blas_thread():  # small products and factors (see mlbasics._threads)
-            refined = _support_newton(w, D_act, g, pen, l1, lambda V: H @ V,
-                                      lambda idx: H[np.ix_(idx, idx)])  # fmt: skip
+            return False
+        refined = _support_newton(w, D_act, g, pen, l1, lambda V: H @ V,
+                                  lambda idx: H[np.ix_(idx, idx)])  # fmt: skip
         if refined is not None:
             D_act[:] = refined
+        return True
+
+    passes = _alternate_with_support_steps(
+        lambda chunk: cd_model_gram(H, g, w, pen, l1, tol, chunk, D_act), support_step, max_passes
+    )
     D[0, active_j] = D_act
     return obj.scores(D), passes
 
@@ -789,30 +805,27 @@ def _cd_dense(obj: LogisticObjective, A, P, curv, G, coef, active_k, active_j, t
     l1, l2, pen = obj.penalty.l1, obj.penalty.l2, obj.penalized
     flat_pen = np.broadcast_to(pen, obj.shape).ravel()
     pass_cost = 2.0 * obj.n_samples * len(active_j)
-    passes = since = 0  # (since: the passes since the last Newton step on the support)
-    while passes < max_passes:
-        chunk = min(SUPPORT_NEWTON_EVERY, max_passes - passes)
-        used = cd_model_dense(A, obj.weights, P, curv, G, coef, ak, aj, pen, l1, l2, tol, chunk,
-                              D, Zd)  # fmt: skip
-        passes += used
-        since += used
-        if used < chunk:  # the inner tolerance is met
-            break
+
+    def support_step(since):
         n_support = np.count_nonzero((coef + D)[:, pen]) + K * np.count_nonzero(~pen)
         build = obj.n_samples * n_support**2 / 2
         if not _support_newton_affordable(n_support, build, since * pass_cost):
-            continue
-        since = 0
-        with one_blas_thread():  # small products and factors (see mlbasics._threads)
-            refined = _support_newton(
-                coef.ravel(), D.ravel(), G.ravel(), flat_pen, l1,
-                lambda V: obj.hessp(P, curv, V.reshape(obj.shape)).ravel(),
-                lambda idx: _support_hessian(obj, A, P, curv, idx),
-            )  # fmt: skip
+            return False
+        refined = _support_newton(
+            coef.ravel(), D.ravel(), G.ravel(), flat_pen, l1,
+            lambda V: obj.hessp(P, curv, V.reshape(obj.shape)).ravel(),
+            lambda idx: _support_hessian(obj, A, P, curv, idx),
+        )  # fmt: skip
         if refined is not None:
             D[:] = refined.reshape(obj.shape)
-            Zd = obj.scores(D)
-    return Zd, passes
+            Zd[:] = obj.scores(D)  # (the kernel continues from both, in place)
+        return True
+
+    def run_passes(chunk):
+        return cd_model_dense(A, obj.weights, P, curv, G, coef, ak, aj, pen, l1, l2, tol, chunk,
+                              D, Zd)  # fmt: skip
+
+    return Zd, _alternate_with_support_steps(run_passes, support_step, max_passes)
 
 
 def prox_newton(obj: LogisticObjective, coef0, *, tol, max_iter, hook=None) -> SolverResult:
